@@ -1,0 +1,11 @@
+"""Default training program baked at /opt/ml/code/train.py.
+
+Runs the project trainer; selected when `sagemaker_program=train.py` is given without a
+submit directory. Hyperparameters are read from hyperparameters.json (the toolkit's
+command-line copies of them are ignored on purpose: the JSON keeps their types intact).
+"""
+
+from jaxsm.train import main
+
+if __name__ == "__main__":
+    main()

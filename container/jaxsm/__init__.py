@@ -1,0 +1,19 @@
+"""jaxsm: a JAX/Flax bring-your-own container for Amazon SageMaker.
+
+Modules by role:
+  paths       - the /opt/ml layout (honours SAGEMAKER_BASE_DIR)
+  errors      - the user-facing error type and the failure-file writer
+  config      - typed, validated hyperparameters parsed from hyperparameters.json
+  distributed - resourceconfig.json, coordinator address, jax.distributed init
+  tokenizer   - the byte-level tokenizer (no external vocabulary files)
+  model       - the decoder-only Flax language model
+  data        - channel loading, deterministic batch sampling, validation windows
+  checkpoint  - Orbax checkpointing to /opt/ml/checkpoints and resume
+  train       - the training loop (the default program)
+  toolkit     - glue that runs the trainer through sagemaker-training
+  generate    - batched jitted sampling used by serving
+  serving/    - the HTTP server, request batching and the built-in handler
+  processing  - the `prepare` processing entrypoint
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,100 @@
+"""Run training through the sagemaker-training toolkit.
+
+`train` (our console script) points the toolkit's SAGEMAKER_TRAINING_MODULE at
+`framework_main` below, then hands over to the toolkit's own entry. The toolkit parses the
+environment, starts intermediate-output sync, writes the success file, and turns a raised
+ClientError (our UserError) into /opt/ml/output/failure + exit code 1.
+
+framework_main picks the program:
+  * a user program (hyperparameter `sagemaker_program`, env SAGEMAKER_PROGRAM; from
+    `sagemaker_submit_directory`, S3 or local, default /opt/ml/code) runs exactly as the
+    SDK's script mode runs it, through the toolkit's entry_point.run;
+  * otherwise the project trainer runs in-process (the default program; the image also bakes
+    it as /opt/ml/code/train.py so `sagemaker_program=train.py` means the same thing).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+
+from .paths import SageMakerPaths
+
+DEFAULT_MODULE = "jaxsm.toolkit:framework_main"
+
+
+def _forward_sigterm_to_children() -> None:
+    """SageMaker signals only PID 1; pass SIGTERM to the user program so it can checkpoint."""
+    import psutil
+
+    def handler(signum, frame):
+        for child in psutil.Process().children(recursive=True):
+            try:
+                child.send_signal(signal.SIGTERM)
+            except psutil.Error:
+                pass
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def framework_main() -> None:
+    from sagemaker_training import entry_point, environment, runner
+
+    env = environment.Environment()
+    if env.user_entry_point:
+        _forward_sigterm_to_children()
+        entry_point.run(
+            env.module_dir, env.user_entry_point, env.to_cmd_args(), env.to_env_vars(),
+            runner_type=runner.ProcessRunnerType,
+        )
+        return
+    from . import train
+
+    train.run_guarded()
+
+
+def _prepare_layout(paths: SageMakerPaths) -> None:
+    """Make the toolkit's assumptions true outside SageMaker.
+
+    The toolkit reads resourceconfig.json, inputdataconfig.json and hyperparameters.json
+    unconditionally, and writes the failure file into output/ without creating it (when that
+    write fails inside its error handler, its `finally` exits 0 and hides the error).
+    SageMaker always provides all of them; a hand-made local base directory may not, so the
+    missing ones get what SageMaker would write for a single host with no hyperparameters.
+    """
+    log = logging.getLogger("jaxsm")
+    paths.output.mkdir(parents=True, exist_ok=True)
+    paths.input_config.mkdir(parents=True, exist_ok=True)
+    channels = sorted(p.name for p in paths.input_data.iterdir() if p.is_dir()) if paths.input_data.is_dir() else []
+    defaults = {
+        paths.resource_config: {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"},
+        paths.input_config / "inputdataconfig.json": {
+            c: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}
+            for c in channels
+        },
+        paths.hyperparameters: {},
+    }
+    for path, content in defaults.items():
+        if not path.exists():
+            path.write_text(json.dumps(content))
+            log.info("%s missing: wrote the single-host default", path)
+
+
+def cli() -> None:
+    """Console script `train`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    paths = SageMakerPaths.from_env()
+    _prepare_layout(paths)
+    os.environ.setdefault("SAGEMAKER_TRAINING_MODULE", DEFAULT_MODULE)
+    from sagemaker_training.cli.train import main
+
+    try:
+        main()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+        # Belt and braces: never report success when a failure was recorded.
+        if code == 0 and paths.failure.exists():
+            code = 1
+        raise SystemExit(code) from None
