@@ -1,0 +1,26 @@
+/** What activities are built from: injected AWS clients (real, or mocked in tests) and a clock. */
+import type { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
+
+/** Every AWS client the activities use, built once by worker/aws-clients.ts. */
+export interface AwsClients {
+  sagemaker: SageMakerClient;
+  ecr: ECRClient;
+  s3: S3Client;
+  codebuild: CodeBuildClient;
+  logs: CloudWatchLogsClient;
+  cloudwatch: CloudWatchClient;
+  autoscaling: ApplicationAutoScalingClient;
+}
+
+/** Dependencies injected into `createActivities`. */
+export interface ActivityDeps {
+  clients: AwsClients;
+  /** Sleeps between polls; tests replace it to run instantly. Must reject when the activity is cancelled. */
+  sleep?: (ms: number) => Promise<void>;
+}

@@ -1,0 +1,59 @@
+/**
+ * Named failure types shared by activities and workflows. Whether a type is retried is decided here and
+ * nowhere else: workflows pass NON_RETRYABLE_ERROR_TYPES to every activity retry policy.
+ */
+export const ErrorType = {
+  /** The pipeline spec or a step input failed validation. */
+  SpecInvalid: 'SpecInvalid',
+  /** AWS rejected a request as malformed (ValidationException and kin). */
+  AwsValidation: 'AwsValidation',
+  /** The caller lacks a permission. */
+  AccessDenied: 'AccessDenied',
+  /** A resource with our deterministic name exists but was not created by this workflow. */
+  ResourceConflict: 'ResourceConflict',
+  /** A SageMaker job reached Failed; the message carries FailureReason and the log tail. */
+  JobFailed: 'JobFailed',
+  /** A SageMaker job was stopped by someone other than this workflow. */
+  JobStopped: 'JobStopped',
+  /** A CodeBuild build failed; the message names the phase. */
+  BuildFailed: 'BuildFailed',
+  /** Image scan findings at or above the spec's threshold. */
+  ImageScanFailed: 'ImageScanFailed',
+  /** The pushed image digest does not match what the build reported. */
+  ImageDigestMismatch: 'ImageDigestMismatch',
+  /** Throttling, 5xx, network: retried by Temporal with backoff. */
+  AwsTransient: 'AwsTransient',
+  /** A data source is missing or empty. */
+  DataSourceInvalid: 'DataSourceInvalid',
+  /** The worst-case spend is above the spec's maxSpendUsd. */
+  CostLimitExceeded: 'CostLimitExceeded',
+  /** An endpoint update rolled back. */
+  DeploymentRolledBack: 'DeploymentRolledBack',
+  /** No tuning trial succeeded. */
+  TuningFailed: 'TuningFailed',
+} as const;
+
+/** One of the named failure types. */
+export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Failure types Temporal must never retry. Everything else (AwsTransient, unknown errors) is retried. */
+export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
+  ErrorType.SpecInvalid,
+  ErrorType.AwsValidation,
+  ErrorType.AccessDenied,
+  ErrorType.ResourceConflict,
+  ErrorType.JobFailed,
+  ErrorType.JobStopped,
+  ErrorType.BuildFailed,
+  ErrorType.ImageScanFailed,
+  ErrorType.ImageDigestMismatch,
+  ErrorType.DataSourceInvalid,
+  ErrorType.CostLimitExceeded,
+  ErrorType.DeploymentRolledBack,
+  ErrorType.TuningFailed,
+];
+
+/** True when a failure of this type must not be retried. */
+export function isNonRetryable(type: string | undefined | null): boolean {
+  return type !== undefined && type !== null && (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(type);
+}

@@ -1,0 +1,263 @@
+/**
+ * The pipeline spec: the one JSON document that describes a migration or retraining run.
+ * Every limit AWS documents is enforced here so a bad spec fails in milliseconds, not an hour into a run.
+ * Unknown keys are errors (`strictObject`): a typo must never be silently ignored.
+ */
+import { z } from 'zod';
+import { ENDPOINT_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES } from './instance-types.generated';
+
+const MAX_RUNTIME_LIMIT_S = 28 * 24 * 3600;
+/** SageMaker resource names: alphanumerics and hyphens, no leading/trailing hyphen. */
+const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const ECR_REPOSITORY = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
+
+const sageMakerName = (max: number) =>
+  z.string().min(1).max(max).regex(SAGEMAKER_NAME, 'use letters, digits and hyphens; no leading or trailing hyphen');
+const roleArn = z.string().regex(ROLE_ARN, 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)');
+const trainingInstanceType = z.enum(TRAINING_INSTANCE_TYPES);
+const endpointInstanceType = z.enum(ENDPOINT_INSTANCE_TYPES);
+const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const ImageSpec = z.strictObject({
+  repository: z.string().min(2).max(256).regex(ECR_REPOSITORY, 'must be a valid ECR repository name (lowercase)'),
+  contextDir: z.string().min(1).default('container'),
+  dockerfile: z.string().min(1).default('Dockerfile'),
+  buildArgs: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({ JAX_VARIANT: 'cuda12' }),
+  releaseTag: z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/, 'must be a valid image tag').optional(),
+  codeBuild: z
+    .strictObject({
+      serviceRoleArn: roleArn.optional(),
+      computeType: z
+        .enum(['BUILD_GENERAL1_SMALL', 'BUILD_GENERAL1_MEDIUM', 'BUILD_GENERAL1_LARGE', 'BUILD_GENERAL1_XLARGE', 'BUILD_GENERAL1_2XLARGE'])
+        .default('BUILD_GENERAL1_LARGE'),
+      image: z.string().min(1).default('aws/codebuild/standard:7.0'),
+      timeoutMinutes: z.number().int().min(5).max(2160).default(60),
+    })
+    .prefault({}),
+  scan: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      failOnSeverity: z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL']).default('CRITICAL'),
+    })
+    .prefault({}),
+});
+
+const DataSource = z.union([
+  z.strictObject({ s3Uri: z.string().regex(S3_URI, 'must be an s3:// URI') }),
+  z.strictObject({ localPath: z.string().min(1) }),
+]);
+
+const DataSpec = z.strictObject({
+  source: DataSource,
+  channels: z.array(z.string().regex(/^[A-Za-z0-9.\-_]+$/).max(64)).min(1).max(20).default(['train', 'val']),
+  maxConcurrency: z.number().int().min(1).max(64).default(8),
+  multipartThresholdMiB: z.number().int().min(5).max(5120).default(64),
+});
+
+const ResourceSpec = z.strictObject({
+  instanceType: trainingInstanceType.default('ml.p4de.24xlarge'),
+  instanceCount: z.number().int().min(1).max(100).default(4),
+  volumeSizeGb: z.number().int().min(1).max(16384).default(500),
+});
+
+const HyperparameterValue = z.union([z.string(), z.number(), z.boolean()]);
+const Hyperparameters = z
+  .record(z.string().min(1).max(256), HyperparameterValue)
+  .refine((hp) => Object.keys(hp).length <= 100, 'at most 100 hyperparameters')
+  .refine((hp) => Object.values(hp).every((v) => String(v).length <= 2500), 'each value must be at most 2500 characters')
+  .default({});
+
+/** Regexes matching the container's `step=… train_loss=… val_loss=… tokens_per_sec=…` log lines. */
+export const DEFAULT_METRIC_DEFINITIONS = [
+  { name: 'train_loss', regex: 'train_loss=([0-9.eE+-]+)' },
+  { name: 'val_loss', regex: 'val_loss=([0-9.eE+-]+)' },
+  { name: 'tokens_per_sec', regex: 'tokens_per_sec=([0-9.eE+-]+)' },
+];
+
+const TrainingSpec = z
+  .strictObject({
+    ...ResourceSpec.shape,
+    maxRuntimeSeconds: seconds(1, MAX_RUNTIME_LIMIT_S).default(24 * 3600),
+    spot: z
+      .strictObject({ enabled: z.boolean().default(false), maxWaitSeconds: seconds(1, 2 * MAX_RUNTIME_LIMIT_S).optional() })
+      .prefault({}),
+    hyperparameters: Hyperparameters,
+    metricDefinitions: z
+      .array(z.strictObject({ name: z.string().min(1).max(255), regex: z.string().min(1).max(500) }))
+      .max(40)
+      .default(DEFAULT_METRIC_DEFINITIONS),
+    environment: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).max(512), z.string().max(512)).default({}),
+    checkpoints: z.boolean().default(true),
+  })
+  .superRefine((t, ctx) => {
+    if (t.spot.enabled && (t.spot.maxWaitSeconds ?? 0) < t.maxRuntimeSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spot', 'maxWaitSeconds'],
+        message: `with spot on, maxWaitSeconds must be set and >= maxRuntimeSeconds (${t.maxRuntimeSeconds})`,
+      });
+    }
+  });
+
+const Scaling = z.enum(['Auto', 'Linear', 'Logarithmic', 'ReverseLogarithmic']).default('Auto');
+const RangeName = z.string().min(1).max(256);
+const TuningSpec = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    strategy: z.enum(['Bayesian', 'Random', 'Hyperband', 'Grid']).default('Bayesian'),
+    ranges: z
+      .strictObject({
+        continuous: z.array(z.strictObject({ name: RangeName, min: z.number(), max: z.number(), scaling: Scaling })).max(30).default([]),
+        integer: z.array(z.strictObject({ name: RangeName, min: z.number().int(), max: z.number().int(), scaling: Scaling })).max(30).default([]),
+        categorical: z.array(z.strictObject({ name: RangeName, values: z.array(z.string().max(256)).min(1).max(30) })).max(30).default([]),
+      })
+      .prefault({}),
+    maxJobs: z.number().int().min(1).max(750).default(4),
+    maxParallelJobs: z.number().int().min(1).max(100).default(2),
+    earlyStopping: z.enum(['Off', 'Auto']).default('Off'),
+    warmStart: z
+      .strictObject({
+        parentTuningJobs: z.array(sageMakerName(32)).min(1).max(5),
+        type: z.enum(['IdenticalDataAndAlgorithm', 'TransferLearning']).default('IdenticalDataAndAlgorithm'),
+      })
+      .optional(),
+    resources: ResourceSpec.partial().optional(),
+    maxRuntimeSeconds: seconds(1, MAX_RUNTIME_LIMIT_S).optional(),
+  })
+  .superRefine((t, ctx) => {
+    for (const kind of ['continuous', 'integer'] as const) {
+      t.ranges[kind].forEach((r, i) => {
+        if (r.min >= r.max) ctx.addIssue({ code: 'custom', path: ['ranges', kind, i, 'max'], message: 'max must be greater than min' });
+        if (r.scaling === 'Logarithmic' && r.min <= 0)
+          ctx.addIssue({ code: 'custom', path: ['ranges', kind, i, 'min'], message: 'Logarithmic scaling needs min > 0' });
+      });
+    }
+    const count = t.ranges.continuous.length + t.ranges.integer.length + t.ranges.categorical.length;
+    if (t.enabled && count === 0) ctx.addIssue({ code: 'custom', path: ['ranges'], message: 'tuning is enabled but no range is given' });
+    if (t.strategy === 'Grid' && t.ranges.continuous.length > 0)
+      ctx.addIssue({ code: 'custom', path: ['ranges', 'continuous'], message: 'Grid search takes only categorical and integer ranges' });
+    if (t.strategy === 'Hyperband' && t.earlyStopping !== 'Off')
+      ctx.addIssue({ code: 'custom', path: ['earlyStopping'], message: 'Hyperband stops trials itself; earlyStopping must be Off' });
+    if (t.maxParallelJobs > t.maxJobs)
+      ctx.addIssue({ code: 'custom', path: ['maxParallelJobs'], message: `must not exceed maxJobs (${t.maxJobs})` });
+  });
+
+const ObjectiveSpec = z.strictObject({
+  metricName: z.string().min(1).max(255).default('val_loss'),
+  type: z.enum(['Minimize', 'Maximize']).default('Minimize'),
+});
+
+const RegistrySpec = z.strictObject({
+  modelPackageGroup: sageMakerName(63),
+  approval: z
+    .strictObject({
+      policy: z.enum(['auto', 'manual']).default('auto'),
+      margin: z.number().min(0).default(0),
+      approveFirstVersion: z.boolean().default(true),
+      timeoutSeconds: seconds(60, 30 * 24 * 3600).default(7 * 24 * 3600),
+    })
+    .prefault({}),
+  contentTypes: z.array(z.string().min(1)).min(1).default(['application/json']),
+  inferenceInstanceTypes: z.array(endpointInstanceType).min(1).optional(),
+});
+
+const Size = z.strictObject({ type: z.enum(['INSTANCE_COUNT', 'CAPACITY_PERCENT']), value: z.number().int().min(1) });
+const TrafficRouting = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ALL_AT_ONCE'), waitIntervalSeconds: seconds(0, 3600).default(0) }),
+  z.strictObject({ type: z.literal('CANARY'), canarySize: Size, waitIntervalSeconds: seconds(0, 3600).default(300) }),
+  z.strictObject({ type: z.literal('LINEAR'), linearStepSize: Size, waitIntervalSeconds: seconds(0, 3600).default(300) }),
+]);
+
+const DeploymentSpec = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    endpointName: sageMakerName(63),
+    instanceType: endpointInstanceType.default('ml.g5.2xlarge'),
+    instanceCount: z.number().int().min(1).max(100).default(2),
+    startupHealthCheckTimeoutSeconds: seconds(60, 3600).default(600),
+    blueGreen: z
+      .strictObject({
+        trafficRouting: TrafficRouting.default({ type: 'CANARY', canarySize: { type: 'CAPACITY_PERCENT', value: 25 }, waitIntervalSeconds: 300 }),
+        terminationWaitSeconds: seconds(0, 3600).default(300),
+        maximumExecutionTimeoutSeconds: seconds(600, 28800).default(3600),
+      })
+      .prefault({}),
+    rollback: z
+      .strictObject({
+        max5xxErrors: z.number().int().min(0).default(0),
+        maxModelLatencyMs: z.number().int().min(1).default(5000),
+        periodSeconds: z.union([z.literal(10), z.literal(30), z.literal(60), z.literal(300)]).default(60),
+        extraAlarmNames: z.array(z.string().min(1).max(255)).max(8).default([]),
+      })
+      .prefault({}),
+    autoscaling: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        minCapacity: z.number().int().min(1).default(1),
+        maxCapacity: z.number().int().min(1).default(4),
+        targetInvocationsPerInstance: z.number().positive().default(100),
+        scaleInCooldownSeconds: seconds(0, 86400).default(300),
+        scaleOutCooldownSeconds: seconds(0, 86400).default(60),
+      })
+      .prefault({}),
+  })
+  .superRefine((d, ctx) => {
+    const r = d.blueGreen.trafficRouting;
+    const size = r.type === 'CANARY' ? r.canarySize : r.type === 'LINEAR' ? r.linearStepSize : undefined;
+    const field = r.type === 'CANARY' ? 'canarySize' : 'linearStepSize';
+    const path = ['blueGreen', 'trafficRouting', field, 'value'];
+    if (size?.type === 'CAPACITY_PERCENT') {
+      const [lo, hi] = r.type === 'CANARY' ? [1, 50] : [10, 50];
+      if (size.value < lo || size.value > hi) ctx.addIssue({ code: 'custom', path, message: `${r.type} percent must be ${lo}-${hi}` });
+    }
+    if (size?.type === 'INSTANCE_COUNT') {
+      const [lo, hi] = r.type === 'CANARY' ? [1, Math.floor(d.instanceCount / 2)] : [Math.ceil(d.instanceCount / 10), Math.floor(d.instanceCount / 2)];
+      if (size.value < lo || size.value > hi)
+        ctx.addIssue({ code: 'custom', path, message: `${r.type} size must be ${lo}-${hi} instances (10-50% of ${d.instanceCount})` });
+    }
+    if (d.autoscaling.minCapacity > d.autoscaling.maxCapacity)
+      ctx.addIssue({ code: 'custom', path: ['autoscaling', 'maxCapacity'], message: 'must be >= minCapacity' });
+  });
+
+const CostGuardSpec = z.strictObject({
+  maxSpendUsd: z.number().positive().default(5000),
+  override: z.boolean().default(false),
+});
+
+/** The whole pipeline spec; parse with `validateSpec` for readable errors. */
+export const PipelineSpecSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    pipelineName: sageMakerName(20),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
+    roleArn,
+    bucket: z.string().regex(S3_BUCKET, 'must be a valid S3 bucket name'),
+    tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+    pollIntervalSeconds: seconds(1, 3600).default(60),
+    image: ImageSpec,
+    data: DataSpec,
+    objective: ObjectiveSpec.prefault({}),
+    training: TrainingSpec.prefault({}),
+    tuning: TuningSpec.prefault({ enabled: false }),
+    registry: RegistrySpec,
+    deployment: DeploymentSpec,
+    costGuard: CostGuardSpec.prefault({}),
+  })
+  .superRefine((s, ctx) => {
+    const metricNames = s.training.metricDefinitions.map((m) => m.name);
+    if (!metricNames.includes(s.objective.metricName))
+      ctx.addIssue({ code: 'custom', path: ['objective', 'metricName'], message: `must be one of training.metricDefinitions (${metricNames.join(', ')})` });
+    const tuned = [...s.tuning.ranges.continuous, ...s.tuning.ranges.integer, ...s.tuning.ranges.categorical].map((r) => r.name);
+    for (const name of tuned.filter((n) => n in s.training.hyperparameters))
+      ctx.addIssue({ code: 'custom', path: ['tuning', 'ranges'], message: `"${name}" is both tuned and a static hyperparameter` });
+    const alarms = 2 + s.deployment.rollback.extraAlarmNames.length;
+    if (alarms > 10) ctx.addIssue({ code: 'custom', path: ['deployment', 'rollback', 'extraAlarmNames'], message: 'at most 10 rollback alarms in all' });
+  });
+
+/** A spec as written by a user (defaults optional). */
+export type PipelineSpecInput = z.input<typeof PipelineSpecSchema>;
+/** A validated spec with every default filled in. */
+export type PipelineSpec = z.output<typeof PipelineSpecSchema>;

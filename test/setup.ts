@@ -1,0 +1,2 @@
+// Registers `toHaveReceivedCommandWith` and friends for every test file.
+import 'aws-sdk-client-mock-jest';

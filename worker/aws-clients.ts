@@ -1,0 +1,34 @@
+/**
+ * The one AWS client factory. Credentials come from the SDK's standard provider chain and endpoints from the
+ * standard AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> variables (which the SDK reads itself), so local mode
+ * changes nothing here. SDK retries stay small: Temporal owns the long retries.
+ */
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { AwsClients } from '../activities/deps';
+
+/** Options for building the clients. */
+export interface AwsClientOptions {
+  region: string;
+  /** Path-style S3 addressing, needed by S3 emulators such as moto (set when AWS_ENDPOINT_URL_S3 is set). */
+  forcePathStyle?: boolean;
+}
+
+/** Builds every AWS client once, for the worker's lifetime. */
+export function createAwsClients(options: AwsClientOptions): AwsClients {
+  const common = { region: options.region, maxAttempts: 3 };
+  return {
+    sagemaker: new SageMakerClient(common),
+    ecr: new ECRClient(common),
+    s3: new S3Client({ ...common, forcePathStyle: options.forcePathStyle ?? Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL) }),
+    codebuild: new CodeBuildClient(common),
+    logs: new CloudWatchLogsClient(common),
+    cloudwatch: new CloudWatchClient(common),
+    autoscaling: new ApplicationAutoScalingClient(common),
+  };
+}
