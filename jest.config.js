@@ -1,5 +1,5 @@
 /** Jest projects: one per test layer, so `npm test` can report each layer and run them in order. */
-const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
+const tsJest = ['ts-jest', { diagnostics: false }];
 const project = (name, extra = {}) => ({
   displayName: name,
   testEnvironment: 'node',

@@ -8,3 +8,4 @@ export * from './build-image';
 export * from './publish-image';
 export * from './sync-data';
 export * from './train-model';
+export * from './status';

@@ -17,8 +17,10 @@ const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
 const sageMakerName = (max: number) =>
   z.string().min(1).max(max).regex(SAGEMAKER_NAME, 'use letters, digits and hyphens; no leading or trailing hyphen');
 const roleArn = z.string().regex(ROLE_ARN, 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)');
-const trainingInstanceType = z.enum(TRAINING_INSTANCE_TYPES);
-const endpointInstanceType = z.enum(ENDPOINT_INSTANCE_TYPES);
+const unknownType = (kind: string) => (issue: { input?: unknown }) =>
+  `unknown ${kind} instance type ${JSON.stringify(issue.input)} (SageMaker's instance type names look like "ml.m5.xlarge")`;
+const trainingInstanceType = z.enum(TRAINING_INSTANCE_TYPES, { error: unknownType('training') });
+const endpointInstanceType = z.enum(ENDPOINT_INSTANCE_TYPES, { error: unknownType('endpoint') });
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 
 const ImageSpec = z.strictObject({
@@ -48,7 +50,7 @@ const ImageSpec = z.strictObject({
 const DataSource = z.union([
   z.strictObject({ s3Uri: z.string().regex(S3_URI, 'must be an s3:// URI') }),
   z.strictObject({ localPath: z.string().min(1) }),
-]);
+], { error: 'give exactly one of {"s3Uri": "s3://bucket/prefix/"} or {"localPath": "folder"}' });
 
 const DataSpec = z.strictObject({
   source: DataSource,

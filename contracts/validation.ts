@@ -20,7 +20,13 @@ export function jsonPath(path: readonly PropertyKey[]): string {
 export function toSpecIssues(error: z.ZodError): SpecIssue[] {
   return error.issues.map((issue) => {
     const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-    const message = unknownKeys.length > 0 ? `unknown key${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message);
+    const message =
+      unknownKeys.length > 0
+        ? `unknown key${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((k) => `"${k}"`).join(', ')}`
+        : missing
+          ? `required (${issue.expected})`
+          : issue.message;
     return { path: jsonPath(issue.path), message };
   });
 }

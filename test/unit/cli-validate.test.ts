@@ -1,0 +1,40 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateCommand } from '../../worker/cli';
+
+const run = (file: string | undefined) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = validateCommand(file, (l) => out.push(l), (l) => err.push(l));
+  return { code, out: out.join('\n'), err: err.join('\n') };
+};
+const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+const write = (name: string, text: string) => {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+};
+
+describe('cli validate', () => {
+  it.each(['examples/pipeline.local.json', 'examples/pipeline.aws.json'])('prints one OK line for %s', (file) => {
+    const r = run(join(__dirname, '../..', file));
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')).toHaveLength(1);
+    expect(r.out).toMatch(/^OK /);
+  });
+
+  it('exits 1 listing each invalid field by path', () => {
+    const r = run(write('bad.json', JSON.stringify({ pipelineName: 'x', roleArn: 'r', training: { instanceCount: -1 }, extra: true })));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/\$\.roleArn: must be an IAM role ARN/);
+    expect(r.err).toMatch(/\$\.training\.instanceCount: /);
+    expect(r.err).toMatch(/\$: unknown key "extra"/);
+  });
+
+  it('explains malformed JSON and missing files', () => {
+    expect(run(write('broken.json', '{"a":')).err).toMatch(/not valid JSON/);
+    expect(run(join(dir, 'nope.json')).err).toMatch(/cannot read/);
+    expect(run(undefined).code).toBe(2);
+  });
+});
