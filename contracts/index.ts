@@ -9,3 +9,7 @@ export * from './publish-image';
 export * from './sync-data';
 export * from './train-model';
 export * from './status';
+export * from './tune-model';
+export * from './register-model';
+export * from './deploy-model';
+export * from './cost';
