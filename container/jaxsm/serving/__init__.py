@@ -1,0 +1,1 @@
+"""Serving: the single-process HTTP server, request batching and the built-in handler."""
