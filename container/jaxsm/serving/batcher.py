@@ -83,6 +83,7 @@ class Batcher:
         self.batches += 1
         self.items += len(items)
         for (_, fut), res in zip(batch, results):
+            fut.batch_size = len(items)  # reported as X-Jaxsm-Batch (observability, tests)
             # A per-item failure (unbatched handlers) fails only that request.
             if isinstance(res, BaseException):
                 fut.set_exception(res)

@@ -44,6 +44,7 @@ from .handlers import Handler, load_handler
 log = logging.getLogger("jaxsm.serve")
 
 MAX_BODY = 6 * 1024 * 1024
+DISCARD_LIMIT = 64 * 1024 * 1024
 
 
 def _env_int(name: str, default: int) -> int:
@@ -181,7 +182,15 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._error(411 if "Content-Length" not in self.headers else 400, "a valid Content-Length is required")
             return
         if length > MAX_BODY:
-            # Do not read 6+ MiB we will reject; closing the connection discards it.
+            # Drain (without keeping) a moderately oversized body so the client gets to read
+            # the 413 instead of a broken pipe; beyond DISCARD_LIMIT just close the connection.
+            if length <= DISCARD_LIMIT:
+                remaining = length
+                while remaining > 0:
+                    chunk = self.rfile.read(min(remaining, 1 << 20))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
             self.close_connection = True
             self._error(413, f"body of {length} bytes exceeds the {MAX_BODY} byte (6 MiB) limit")
             return
@@ -241,7 +250,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             payload, out_type = result, accept
         if not isinstance(payload, (bytes, str)):
             payload = json.dumps(payload)
-        self._send(200, payload, out_type)
+        self._send(200, payload, out_type, {"X-Jaxsm-Batch": str(getattr(fut, "batch_size", 1))})
 
     def _internal(self, stage: str, exc: BaseException) -> None:
         log.error("%s failed", stage, exc_info=exc)
