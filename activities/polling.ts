@@ -1,0 +1,51 @@
+/**
+ * Shared pieces of the heartbeating wait loops (CodeBuild builds, training jobs): a cancellable pause that keeps
+ * heartbeating while it waits, so a long poll interval never outlives the activity's heartbeat timeout and a
+ * cancellation (which Temporal only delivers through heartbeat responses) is noticed within seconds.
+ */
+import { Context } from '@temporalio/activity';
+import type { ActivityDeps } from './deps';
+
+/** Longest stretch between two heartbeats while pausing. */
+export const HEARTBEAT_SLICE_MS = 10_000;
+
+/** Sleeps `ms` in slices, heartbeating `details` between them; rejects when the activity is cancelled. */
+export async function pauseWithHeartbeat(deps: ActivityDeps, ms: number, details: unknown): Promise<void> {
+  const ctx = Context.current();
+  let left = ms;
+  ctx.heartbeat(details);
+  while (left > 0) {
+    const slice = Math.min(left, HEARTBEAT_SLICE_MS);
+    // An injected sleep (tests, benches) is raced with cancellation so it cannot hide a cancel request.
+    await (deps.sleep ? Promise.race([deps.sleep(slice), ctx.cancelled]) : ctx.sleep(slice));
+    left -= slice;
+    ctx.heartbeat(details);
+  }
+}
+
+/**
+ * Polls until `step` returns a value: `step` describes the resource and heartbeats what it saw (so the operator
+ * sees it in the UI, and a retried attempt can read it), and says `done: false` with the details to keep
+ * heartbeating while there is nothing to report yet.
+ */
+export async function pollUntil<T>(deps: ActivityDeps, intervalSeconds: number, step: () => Promise<{ done: true; value: T } | { done: false; details: unknown }>): Promise<T> {
+  for (;;) {
+    const r = await step();
+    if (r.done) return r.value;
+    await pauseWithHeartbeat(deps, intervalSeconds * 1000, r.details);
+  }
+}
+
+/**
+ * Heartbeats when running inside an activity and does nothing otherwise, for helpers that are also called from
+ * plain code (a CLI, a test) and that must keep a long activity alive while they work.
+ */
+export function heartbeatIfActivity(details?: unknown): void {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return;
+  }
+  ctx.heartbeat(details);
+}
