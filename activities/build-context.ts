@@ -1,0 +1,187 @@
+/**
+ * The image build context: a deterministic content hash (the image tag, so an unchanged context reuses the image)
+ * and a reproducible zip uploaded to S3 for CodeBuild, both over the same file list, honouring `.dockerignore`.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ZipFile } from 'yazl';
+import type { HashContextInput, HashContextOutput, UploadContextInput, UploadContextOutput } from '../contracts/build-image';
+import { ErrorType } from '../contracts/errors';
+import { aws, failure, toFailure } from './aws-errors';
+import type { ActivityDeps } from './deps';
+
+/** One file of the context, addressed by its POSIX path relative to the context root. */
+export interface ContextFile {
+  rel: string;
+  abs: string;
+  size: number;
+  executable: boolean;
+}
+
+/** Every zip entry gets this mtime, so the same files always make the same bytes. */
+const FIXED_MTIME = new Date('2000-01-01T00:00:00Z');
+/** Length of the hex source hash (64 bits: ample for telling contexts apart, short enough for a tag). */
+const SOURCE_HASH_LENGTH = 16;
+
+interface IgnoreRule {
+  regex: RegExp;
+  negate: boolean;
+}
+
+/** Translates one `.dockerignore` glob (`*`, `?`, `**`) into a regex over the whole relative path. */
+function globToRegex(glob: string): RegExp {
+  let out = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === '*' && glob[i + 1] === '*') {
+      // `**/` matches zero or more directories; a trailing `**` matches everything below.
+      const slash = glob[i + 2] === '/';
+      out += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
+}
+
+/**
+ * Parses `.dockerignore` with Docker's semantics: patterns are relative to the context root, a pattern naming a
+ * directory excludes everything below it, `!` re-includes, and the last matching rule wins.
+ */
+export function parseDockerignore(text: string): IgnoreRule[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => {
+      const negate = l.startsWith('!');
+      const pattern = path.posix.normalize((negate ? l.slice(1) : l).trim()).replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
+      return { regex: globToRegex(pattern), negate };
+    })
+    .filter((r) => r.regex.source !== '^\\.$');
+}
+
+/** True when the rules exclude `rel` (or a directory above it). */
+export function isIgnored(rules: readonly IgnoreRule[], rel: string): boolean {
+  const parts = rel.split('/');
+  const candidates = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+  let ignored = false;
+  for (const rule of rules) {
+    if (candidates.some((c) => rule.regex.test(c))) ignored = !rule.negate;
+  }
+  return ignored;
+}
+
+/** Byte-wise order, identical on every machine and locale (unlike localeCompare). */
+export function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** The files of a build context that `docker build` would see, in byte order of their relative paths. */
+export async function listContextFiles(contextDir: string): Promise<ContextFile[]> {
+  const root = path.resolve(contextDir);
+  let rules: IgnoreRule[] = [];
+  try {
+    rules = parseDockerignore(await readFile(path.join(root, '.dockerignore'), 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const files: ContextFile[] = [];
+  const walk = async (dir: string, relDir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
+      const abs = path.join(dir, entry.name);
+      // Docker always sends the Dockerfile and .dockerignore; other matches are left out, directories included.
+      if (isIgnored(rules, rel) && rel !== '.dockerignore' && rel !== 'Dockerfile') continue;
+      // Symlinks are followed, as docker's context tarball stores their targets' content for files.
+      const info = entry.isSymbolicLink() ? await stat(abs) : null;
+      if (entry.isDirectory() || info?.isDirectory()) await walk(abs, rel);
+      else if (entry.isFile() || info?.isFile()) {
+        const s = info ?? (await stat(abs));
+        files.push({ rel, abs, size: s.size, executable: (s.mode & 0o111) !== 0 });
+      }
+    }
+  };
+  await walk(root, '');
+  return files.sort((a, b) => compareBytes(a.rel, b.rel));
+}
+
+/** Feeds a file's bytes into a hash without holding the file in memory. */
+async function hashFileInto(hash: ReturnType<typeof createHash>, abs: string): Promise<void> {
+  for await (const chunk of createReadStream(abs)) hash.update(chunk as Buffer);
+}
+
+/** sha256 over (path, mode, size, bytes) of each file in order; the separators make the framing unambiguous. */
+export async function hashContextFiles(files: readonly ContextFile[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const f of files) {
+    hash.update(`${f.rel}\0${f.executable ? 'x' : '-'}\0${f.size}\0`);
+    await hashFileInto(hash, f.abs);
+  }
+  return hash.digest('hex');
+}
+
+/** Zips the files in order with fixed timestamps and modes, so the archive is a function of their content. */
+export async function zipContext(files: readonly ContextFile[]): Promise<Buffer> {
+  const zip = new ZipFile();
+  for (const f of files) {
+    zip.addReadStreamLazy(f.rel, { mtime: FIXED_MTIME, mode: f.executable ? 0o100755 : 0o100644 }, (cb) => cb(null, createReadStream(f.abs)));
+  }
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** True when S3 answered HeadObject with "no such key". */
+function isMissingObject(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
+}
+
+/** Builds the build-context activities. */
+export function createBuildContextActivities(deps: ActivityDeps) {
+  return {
+    /** Content hash of the build context (relative paths, modes and bytes, honouring .dockerignore). */
+    async hashBuildContext(input: HashContextInput): Promise<HashContextOutput> {
+      const files = await listContextFiles(input.contextDir).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'ENOENT' ? failure(ErrorType.SpecInvalid, `build context ${input.contextDir} does not exist`) : err;
+      });
+      if (files.length === 0) throw failure(ErrorType.SpecInvalid, `build context ${input.contextDir} has no files`);
+      const sourceHash = (await hashContextFiles(files)).slice(0, SOURCE_HASH_LENGTH);
+      return { sourceHash, fileCount: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
+    },
+
+    /**
+     * Uploads the zipped context to `s3://bucket/<keyPrefix><sourceHash>.zip`. The key is content-addressed, so an
+     * existing object is the same upload done by an earlier attempt and is left alone.
+     */
+    async uploadBuildContext(input: UploadContextInput): Promise<UploadContextOutput> {
+      const key = `${input.keyPrefix}${input.sourceHash}.zip`;
+      const where = `s3://${input.bucket}/${key}`;
+      try {
+        await deps.clients.s3.send(new HeadObjectCommand({ Bucket: input.bucket, Key: key }));
+        return { bucket: input.bucket, key, uploaded: false };
+      } catch (err) {
+        if (!isMissingObject(err)) throw toFailure(err, `HeadObject ${where}`);
+      }
+      const files = await listContextFiles(input.contextDir);
+      // The hash the workflow computed names the object: refuse to store different content under it (the context
+      // changed between the two activities), or every later build would use a mislabelled archive.
+      const actual = (await hashContextFiles(files)).slice(0, input.sourceHash.length);
+      if (actual !== input.sourceHash) {
+        throw failure(ErrorType.SpecInvalid, `build context ${input.contextDir} changed while the pipeline ran (hash ${actual}, expected ${input.sourceHash})`);
+      }
+      // Build contexts are source folders (megabytes), so one in-memory PutObject is enough.
+      const body = await zipContext(files);
+      await aws(`PutObject ${where}`, () =>
+        deps.clients.s3.send(new PutObjectCommand({ Bucket: input.bucket, Key: key, Body: body, ContentType: 'application/zip', Metadata: { 'source-hash': input.sourceHash } })),
+      );
+      return { bucket: input.bucket, key, uploaded: true };
+    },
+  };
+}
