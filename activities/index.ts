@@ -1,0 +1,25 @@
+/**
+ * Every activity the worker registers, built from injected dependencies. Each AWS area contributes its own
+ * factory; workflows import the type only (`ReturnType<typeof createActivities>`).
+ */
+import { createBuildContextActivities } from './build-context';
+import { createCodeBuildActivities } from './codebuild';
+import type { ActivityDeps } from './deps';
+import { createEcrActivities } from './ecr';
+import { createLogsActivities } from './logs';
+import { createS3SyncActivities } from './s3-sync';
+import { createTrainingActivities } from './training';
+
+export type { ActivityDeps, AwsClients } from './deps';
+
+/** All activity functions, keyed by the names workflows call them by. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createBuildContextActivities(deps),
+    ...createEcrActivities(deps),
+    ...createCodeBuildActivities(deps),
+    ...createS3SyncActivities(deps),
+    ...createTrainingActivities(deps),
+    ...createLogsActivities(deps),
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * SageMaker training jobs: create once (a retried create re-attaches to the job our workflow ID tag proves is
+ * ours), wait from a heartbeating loop that returns on every status change, and stop on cancellation.
+ */
+import {
+  type CreateTrainingJobRequest,
+  CreateTrainingJobCommand,
+  DescribeTrainingJobCommand,
+  type DescribeTrainingJobResponse,
+  StopTrainingJobCommand,
+  type TrainingInstanceType,
+} from '@aws-sdk/client-sagemaker';
+import { ErrorType } from '../contracts/errors';
+import { WORKFLOW_ID_TAG } from '../contracts/task-queue';
+import {
+  CreateTrainingJobInput,
+  type CreateTrainingJobOutput,
+  type StopTrainingJobInput,
+  type StopTrainingJobOutput,
+  type TrainingJobSnapshot,
+  TrainingJobStatus,
+  type WaitTrainingJobInput,
+} from '../contracts/train-model';
+import { aws, failure, toFailure } from './aws-errors';
+import type { ActivityDeps } from './deps';
+import { parseInput } from './input';
+import { pollUntil } from './polling';
+import { assertOwned, isAlreadyExists, sageMakerTags } from './sagemaker-owner';
+
+/** Where SageMaker syncs `CheckpointConfig.S3Uri` inside the container; the trainer resumes from here. */
+export const CHECKPOINT_LOCAL_PATH = '/opt/ml/checkpoints';
+const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
+
+/** The CreateTrainingJob request for a training definition (also what a tuning job's definition mirrors). */
+export function trainingJobRequest(raw: CreateTrainingJobInput): CreateTrainingJobRequest {
+  const { trainingJobName, workflowId, definition: d } = parseInput(CreateTrainingJobInput, raw, 'createTrainingJob input');
+  const channels = Object.keys(d.channels).sort();
+  // The workflow ID tag is ours to set: a spec tag of the same key must not forge another owner.
+  const userTags = Object.fromEntries(Object.entries(d.tags).filter(([key]) => key !== WORKFLOW_ID_TAG));
+  return {
+    TrainingJobName: trainingJobName,
+    AlgorithmSpecification: {
+      TrainingImage: d.imageUri,
+      TrainingInputMode: 'File',
+      MetricDefinitions: d.metricDefinitions.map((m) => ({ Name: m.name, Regex: m.regex })),
+    },
+    RoleArn: d.roleArn,
+    InputDataConfig: channels.map((name) => ({
+      ChannelName: name,
+      DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: d.channels[name] as string, S3DataDistributionType: 'FullyReplicated' } },
+    })),
+    OutputDataConfig: { S3OutputPath: d.outputS3Uri },
+    ResourceConfig: { InstanceType: d.resources.instanceType as TrainingInstanceType, InstanceCount: d.resources.instanceCount, VolumeSizeInGB: d.resources.volumeSizeGb },
+    StoppingCondition: {
+      MaxRuntimeInSeconds: d.maxRuntimeSeconds,
+      // Spot waits count against MaxWaitTimeInSeconds, which SageMaker requires (>= MaxRuntime) when spot is on.
+      ...(d.spot.enabled ? { MaxWaitTimeInSeconds: d.spot.maxWaitSeconds ?? d.maxRuntimeSeconds } : {}),
+    },
+    EnableManagedSpotTraining: d.spot.enabled,
+    ...(d.checkpointS3Uri ? { CheckpointConfig: { S3Uri: d.checkpointS3Uri, LocalPath: CHECKPOINT_LOCAL_PATH } } : {}),
+    HyperParameters: d.hyperparameters,
+    Environment: d.environment,
+    Tags: sageMakerTags(workflowId, userTags),
+  };
+}
+
+/** What the waiting loop reports: the job's status, secondary status, verdict and metrics. */
+export function toSnapshot(job: DescribeTrainingJobResponse): TrainingJobSnapshot {
+  const status = TrainingJobStatus.safeParse(job.TrainingJobStatus);
+  if (!status.success) throw failure(ErrorType.AwsValidation, `training job ${job.TrainingJobName ?? '?'} has unknown status ${String(job.TrainingJobStatus)}`);
+  const finalMetrics: Record<string, number> = {};
+  for (const m of job.FinalMetricDataList ?? []) if (m.MetricName && m.Value !== undefined) finalMetrics[m.MetricName] = m.Value;
+  return {
+    trainingJobName: job.TrainingJobName ?? '',
+    status: status.data,
+    secondaryStatus: job.SecondaryStatus ?? '',
+    ...(job.SecondaryStatusTransitions?.length ? { statusMessage: job.SecondaryStatusTransitions.at(-1)?.StatusMessage } : {}),
+    ...(job.FailureReason ? { failureReason: job.FailureReason } : {}),
+    ...(job.ModelArtifacts?.S3ModelArtifacts ? { modelArtifactS3Uri: job.ModelArtifacts.S3ModelArtifacts } : {}),
+    finalMetrics,
+    billableSeconds: job.BillableTimeInSeconds ?? null,
+  };
+}
+
+/** Builds the training job activities. */
+export function createTrainingActivities(deps: ActivityDeps) {
+  const sm = deps.clients.sagemaker;
+
+  const describe = (name: string) => aws(`DescribeTrainingJob ${name}`, () => sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name })));
+
+  return {
+    /**
+     * Creates the training job. If the name is taken, the job is ours only when it carries our workflow ID tag:
+     * then this is a retried create and we re-attach; otherwise it is a conflict nobody should retry.
+     */
+    async createTrainingJob(input: CreateTrainingJobInput): Promise<CreateTrainingJobOutput> {
+      const request = trainingJobRequest(input);
+      const name = input.trainingJobName;
+      try {
+        const out = await sm.send(new CreateTrainingJobCommand(request));
+        return { trainingJobArn: out.TrainingJobArn ?? '', reattached: false };
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw toFailure(err, `CreateTrainingJob ${name}`);
+      }
+      const arn = (await describe(name)).TrainingJobArn ?? '';
+      await assertOwned(deps, arn, input.workflowId, `training job ${name}`);
+      return { trainingJobArn: arn, reattached: true };
+    },
+
+    /**
+     * Polls the job until its (status, secondaryStatus) differs from `last` or it is terminal, heartbeating each
+     * snapshot so the UI shows it; a retried attempt simply polls again.
+     */
+    async waitForTrainingJob(input: WaitTrainingJobInput): Promise<TrainingJobSnapshot> {
+      return pollUntil<TrainingJobSnapshot>(deps, input.pollIntervalSeconds, async () => {
+        const snapshot = toSnapshot(await describe(input.trainingJobName));
+        const changed = !input.last || input.last.status !== snapshot.status || input.last.secondaryStatus !== snapshot.secondaryStatus;
+        return changed || TERMINAL.has(snapshot.status) ? { done: true, value: snapshot } : { done: false, details: snapshot };
+      });
+    },
+
+    /** Stops the job unless it already ended; a job already Stopping counts as stopped (a retried stop). */
+    async stopTrainingJob(input: StopTrainingJobInput): Promise<StopTrainingJobOutput> {
+      const name = input.trainingJobName;
+      const before = (await describe(name)).TrainingJobStatus ?? 'Unknown';
+      if (TERMINAL.has(before)) return { stopped: false, status: before };
+      if (before === 'Stopping') return { stopped: true, status: before };
+      try {
+        await sm.send(new StopTrainingJobCommand({ TrainingJobName: name }));
+        return { stopped: true, status: 'Stopping' };
+      } catch (err) {
+        // SageMaker refuses to stop a job that ended between the two calls: that is not a failure to stop.
+        const after = (await describe(name)).TrainingJobStatus ?? 'Unknown';
+        if (TERMINAL.has(after)) return { stopped: false, status: after };
+        if (after === 'Stopping') return { stopped: true, status: after };
+        throw toFailure(err, `StopTrainingJob ${name}`);
+      }
+    },
+  };
+}
