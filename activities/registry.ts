@@ -1,0 +1,249 @@
+/**
+ * Model registry (step 6): the model package group, the currently approved version, the new version (one per
+ * workflow, however often the activity is retried) and the approval decision written back.
+ */
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateModelPackageCommand,
+  CreateModelPackageGroupCommand,
+  DescribeModelPackageCommand,
+  type DescribeModelPackageCommandOutput,
+  DescribeModelPackageGroupCommand,
+  ListModelPackagesCommand,
+  UpdateModelPackageCommand,
+} from '@aws-sdk/client-sagemaker';
+import { stableHash } from '../contracts/names';
+import {
+  type ApprovalStatus,
+  type ApprovedModelPackage,
+  CreateModelPackageInput,
+  type CreateModelPackageOutput,
+  EnsureModelPackageGroupInput,
+  type EnsureModelPackageGroupOutput,
+  type FindApprovedModelPackageInput,
+  type UpdateModelPackageApprovalInput,
+  type UpdateModelPackageApprovalOutput,
+} from '../contracts/register-model';
+import { aws } from './aws-errors';
+import type { ActivityDeps } from './deps';
+import { isAlreadyExists, isNotFound, sageMakerTags } from './sagemaker-owner';
+
+/** CustomerMetadataProperties keys this project writes. */
+export const META = {
+  workflowId: 'pipeline:workflow-id',
+  workflowIdHash: 'pipeline:workflow-id-hash',
+  imageDigest: 'pipeline:image-digest',
+  trainingJob: 'pipeline:training-job',
+  objectiveMetric: 'pipeline:objective-metric',
+  objectiveValue: 'pipeline:objective-value',
+  data: (channel: string) => `pipeline:data:${channel}`,
+  metric: (name: string) => `metric:${name}`,
+  hyperparameter: (name: string) => `hp:${name}`,
+} as const;
+
+/** SageMaker allows at most 50 CustomerMetadataProperties; hyperparameters fill what is left. */
+const MAX_METADATA_ENTRIES = 50;
+/** How many of the newest versions a retried create searches for its own. */
+const REATTACH_SCAN = 20;
+
+/** Makes a value fit CustomerMetadataProperties' pattern (letters, numbers, spaces, `_.:/=+-@`) and length. */
+export function metadataValue(value: string, max = 256): string {
+  const clean = value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_').slice(0, max);
+  return clean.length > 0 ? clean : '_';
+}
+
+/** The idempotency token of one workflow's CreateModelPackage (1-36 characters of `[a-zA-Z0-9-]`). */
+export function modelPackageClientToken(workflowId: string): string {
+  return `${stableHash(`${workflowId}\u0000register`)}-${stableHash(`register\u0000${workflowId}`)}`;
+}
+
+/** The version number at the end of a versioned model package ARN (`…:model-package/group/3`). */
+export function versionFromArn(arn: string): number | null {
+  const m = /\/(\d+)$/.exec(arn);
+  return m ? Number(m[1]) : null;
+}
+
+function parseS3Uri(uri: string): { Bucket: string; Key: string } {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!m) throw new Error(`not an s3:// object URI: ${uri}`);
+  return { Bucket: m[1] as string, Key: m[2] as string };
+}
+
+type ParsedCreate = ReturnType<typeof CreateModelPackageInput.parse>;
+
+function metadata(input: ParsedCreate): Record<string, string> {
+  const digest = /@(sha256:[a-f0-9]{64})$/.exec(input.imageUri)?.[1] ?? '';
+  const meta: Record<string, string> = {
+    [META.workflowId]: metadataValue(input.workflowId),
+    [META.workflowIdHash]: stableHash(input.workflowId),
+    [META.imageDigest]: digest,
+    [META.trainingJob]: metadataValue(input.trainingJobName),
+    [META.objectiveMetric]: metadataValue(input.objective.metricName),
+    [META.objectiveValue]: String(input.objective.value),
+  };
+  for (const [channel, uri] of Object.entries(input.dataUris)) meta[metadataValue(META.data(channel), 128)] = metadataValue(uri);
+  for (const [name, value] of Object.entries(input.metrics)) meta[metadataValue(META.metric(name), 128)] = String(value);
+  for (const [name, value] of Object.entries(input.hyperparameters).sort(([a], [b]) => a.localeCompare(b))) {
+    if (Object.keys(meta).length >= MAX_METADATA_ENTRIES) break;
+    meta[metadataValue(META.hyperparameter(name), 128)] = metadataValue(value);
+  }
+  return meta;
+}
+
+/** The model-quality statistics document written next to the package (ModelMetrics needs an S3 object). */
+function statisticsDocument(input: ParsedCreate): string {
+  return JSON.stringify({
+    objective: input.objective,
+    metrics: Object.fromEntries(Object.entries(input.metrics).map(([k, v]) => [k, { value: v }])),
+    hyperparameters: input.hyperparameters,
+    lineage: { workflowId: input.workflowId, imageUri: input.imageUri, trainingJob: input.trainingJobName, data: input.dataUris },
+  });
+}
+
+/** Creates the model registry activities. */
+export function createRegistryActivities(deps: ActivityDeps) {
+  const sm = deps.clients.sagemaker;
+  const describePackage = (arn: string) => aws(`DescribeModelPackage ${arn}`, () => sm.send(new DescribeModelPackageCommand({ ModelPackageName: arn })));
+
+  /** The objective recorded on a package: its metadata first, else its ModelMetrics statistics document. */
+  async function objectiveOf(pkg: DescribeModelPackageCommandOutput, metric: string): Promise<number | null> {
+    const meta = pkg.CustomerMetadataProperties ?? {};
+    const fromMeta = meta[META.objectiveMetric] === metadataValue(metric) ? meta[META.objectiveValue] : meta[metadataValue(META.metric(metric), 128)];
+    if (fromMeta !== undefined && Number.isFinite(Number(fromMeta))) return Number(fromMeta);
+    const uri = pkg.ModelMetrics?.ModelQuality?.Statistics?.S3Uri;
+    if (!uri) return null;
+    const res = await aws(`GetObject ${uri}`, () => deps.clients.s3.send(new GetObjectCommand(parseS3Uri(uri))));
+    try {
+      const doc = JSON.parse((await res.Body?.transformToString()) ?? '{}') as { objective?: { metricName?: string; value?: number }; metrics?: Record<string, { value?: number }> };
+      const value = doc.objective?.metricName === metric ? doc.objective.value : doc.metrics?.[metric]?.value;
+      return typeof value === 'number' && Number.isFinite(value) ? value : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** This workflow's version among the newest ones, found by the workflow ID hash in its metadata. */
+  async function findOwnVersion(group: string, workflowId: string): Promise<DescribeModelPackageCommandOutput | null> {
+    const list = await aws(`ListModelPackages ${group}`, () =>
+      sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: group, SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: REATTACH_SCAN })),
+    );
+    const hash = stableHash(workflowId);
+    for (const summary of list.ModelPackageSummaryList ?? []) {
+      const pkg = await describePackage(summary.ModelPackageArn ?? '');
+      if (pkg.CustomerMetadataProperties?.[META.workflowIdHash] === hash) return pkg;
+    }
+    return null;
+  }
+
+  return {
+    /** Creates the model package group unless it exists. */
+    async ensureModelPackageGroup(raw: EnsureModelPackageGroupInput): Promise<EnsureModelPackageGroupOutput> {
+      const input = EnsureModelPackageGroupInput.parse(raw);
+      const name = input.modelPackageGroupName;
+      const describe = () => aws(`DescribeModelPackageGroup ${name}`, () => sm.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: name })));
+      try {
+        return { modelPackageGroupArn: (await describe()).ModelPackageGroupArn ?? '', created: false };
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      try {
+        const res = await aws(`CreateModelPackageGroup ${name}`, () =>
+          sm.send(
+            new CreateModelPackageGroupCommand({
+              ModelPackageGroupName: name,
+              ModelPackageGroupDescription: input.description,
+              Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
+            }),
+          ),
+        );
+        return { modelPackageGroupArn: res.ModelPackageGroupArn ?? '', created: true };
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        return { modelPackageGroupArn: (await describe()).ModelPackageGroupArn ?? '', created: false };
+      }
+    },
+
+    /** The latest Approved version of the group, with its objective (metadata, else ModelMetrics); null if none. */
+    async findApprovedModelPackage(input: FindApprovedModelPackageInput): Promise<ApprovedModelPackage> {
+      const list = await aws(`ListModelPackages ${input.modelPackageGroupName}`, () =>
+        sm.send(
+          new ListModelPackagesCommand({
+            ModelPackageGroupName: input.modelPackageGroupName,
+            ModelApprovalStatus: 'Approved',
+            SortBy: 'CreationTime',
+            SortOrder: 'Descending',
+            MaxResults: 1,
+          }),
+        ),
+      );
+      const latest = list.ModelPackageSummaryList?.[0];
+      if (!latest) return null;
+      const pkg = await describePackage(latest.ModelPackageArn ?? '');
+      return {
+        modelPackageArn: pkg.ModelPackageArn ?? '',
+        modelPackageVersion: pkg.ModelPackageVersion ?? versionFromArn(pkg.ModelPackageArn ?? ''),
+        objectiveValue: await objectiveOf(pkg, input.objectiveMetric),
+        modelDataUrl: pkg.InferenceSpecification?.Containers?.[0]?.ModelDataUrl ?? null,
+      };
+    },
+
+    /**
+     * CreateModelPackage, at most once per workflow: a retry first looks for the version whose metadata carries
+     * this workflow's ID hash, and the call itself carries a ClientToken derived from the workflow ID.
+     */
+    async createModelPackage(raw: CreateModelPackageInput): Promise<CreateModelPackageOutput> {
+      const input = CreateModelPackageInput.parse(raw);
+      const group = input.modelPackageGroupName;
+      const own = await findOwnVersion(group, input.workflowId);
+      if (own) {
+        return {
+          modelPackageArn: own.ModelPackageArn ?? '',
+          modelPackageVersion: own.ModelPackageVersion ?? versionFromArn(own.ModelPackageArn ?? ''),
+          approvalStatus: (own.ModelApprovalStatus ?? 'PendingManualApproval') as ApprovalStatus,
+          reattached: true,
+        };
+      }
+      if (input.metricsS3Uri) {
+        const target = parseS3Uri(input.metricsS3Uri);
+        await aws(`PutObject ${input.metricsS3Uri}`, () =>
+          deps.clients.s3.send(new PutObjectCommand({ ...target, Body: statisticsDocument(input), ContentType: 'application/json' })),
+        );
+      }
+      const digest = /@(sha256:[a-f0-9]{64})$/.exec(input.imageUri)?.[1];
+      const res = await aws(`CreateModelPackage ${group}`, () =>
+        sm.send(
+          new CreateModelPackageCommand({
+            ModelPackageGroupName: group,
+            ModelPackageDescription: input.description ?? input.approvalDescription,
+            InferenceSpecification: {
+              Containers: [{ Image: input.imageUri, ImageDigest: digest, ModelDataUrl: input.modelDataUrl }],
+              SupportedContentTypes: input.contentTypes,
+              SupportedResponseMIMETypes: input.contentTypes,
+              SupportedRealtimeInferenceInstanceTypes: input.inferenceInstanceTypes as never,
+            },
+            ModelApprovalStatus: input.approvalStatus,
+            CustomerMetadataProperties: metadata(input),
+            ModelMetrics: input.metricsS3Uri ? { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: input.metricsS3Uri } } } : undefined,
+            ClientToken: modelPackageClientToken(input.workflowId),
+            Tags: sageMakerTags(input.workflowId, input.tags),
+          }),
+        ),
+      );
+      const arn = res.ModelPackageArn ?? '';
+      return { modelPackageArn: arn, modelPackageVersion: versionFromArn(arn), approvalStatus: input.approvalStatus, reattached: false };
+    },
+
+    /** Writes a reviewer's decision with UpdateModelPackage; the approval description names the reviewer. */
+    async updateModelPackageApproval(input: UpdateModelPackageApprovalInput): Promise<UpdateModelPackageApprovalOutput> {
+      const description = `${input.status} by ${input.reviewer}: ${input.reason}`.slice(0, 1024);
+      const pkg = await describePackage(input.modelPackageArn);
+      if (pkg.ModelApprovalStatus === input.status && pkg.ApprovalDescription === description) {
+        return { modelPackageArn: input.modelPackageArn, approvalStatus: input.status, changed: false };
+      }
+      await aws(`UpdateModelPackage ${input.modelPackageArn}`, () =>
+        sm.send(new UpdateModelPackageCommand({ ModelPackageArn: input.modelPackageArn, ModelApprovalStatus: input.status, ApprovalDescription: description })),
+      );
+      return { modelPackageArn: input.modelPackageArn, approvalStatus: input.status, changed: true };
+    },
+  };
+}
