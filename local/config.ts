@@ -1,0 +1,67 @@
+/**
+ * Local-mode settings: where the stack keeps its state, which ports it uses, and the env vars a worker needs.
+ * Every value can be overridden from the environment so tests and parallel stacks do not collide.
+ */
+import path from 'node:path';
+
+export const REPO_ROOT = path.resolve(__dirname, '..');
+export const REGION = 'us-east-1';
+/** moto's default account; ARNs minted by the local service use it too so they look alike. */
+export const ACCOUNT_ID = '123456789012';
+
+export interface StackConfig {
+  stateDir: string;
+  temporalPort: number;
+  temporalUiPort: number;
+  motoPort: number;
+  servicePort: number;
+  containerBinDir: string;
+  executor: 'process' | 'container';
+}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new Error(`${name} must be a port number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function stackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
+  const executor = env.LOCAL_EXECUTOR ?? 'process';
+  if (executor !== 'process' && executor !== 'container') throw new Error(`LOCAL_EXECUTOR must be process or container, got ${executor}`);
+  return {
+    stateDir: path.resolve(env.LOCAL_STATE_DIR ?? path.join(REPO_ROOT, '.local-state')),
+    temporalPort: intEnv(env, 'LOCAL_TEMPORAL_PORT', 7233),
+    temporalUiPort: intEnv(env, 'LOCAL_TEMPORAL_UI_PORT', 8233),
+    motoPort: intEnv(env, 'LOCAL_MOTO_PORT', 5055),
+    servicePort: intEnv(env, 'LOCAL_SAGEMAKER_PORT', 4599),
+    containerBinDir: path.resolve(REPO_ROOT, env.LOCAL_CONTAINER_BIN_DIR ?? 'container/.venv/bin'),
+    executor,
+  };
+}
+
+/** The environment a worker (or any AWS SDK client) needs to talk to this stack. */
+export function workerEnv(cfg: StackConfig): Record<string, string> {
+  const moto = `http://127.0.0.1:${cfg.motoPort}`;
+  const service = `http://127.0.0.1:${cfg.servicePort}`;
+  return {
+    TEMPORAL_ADDRESS: `127.0.0.1:${cfg.temporalPort}`,
+    TEMPORAL_NAMESPACE: 'default',
+    AWS_REGION: REGION,
+    AWS_DEFAULT_REGION: REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL: moto,
+    AWS_ENDPOINT_URL_S3: moto,
+    AWS_ENDPOINT_URL_IAM: moto,
+    AWS_ENDPOINT_URL_STS: moto,
+    AWS_ENDPOINT_URL_ECR: moto,
+    AWS_ENDPOINT_URL_CLOUDWATCH: moto,
+    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: moto,
+    AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING: moto,
+    AWS_ENDPOINT_URL_SAGEMAKER: service,
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: service,
+    AWS_ENDPOINT_URL_CODEBUILD: service,
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The `process` executor: runs the container's entrypoint from its Python venv (`<binDir>/<entry>`) as a host
+ * process in its own process group, with SAGEMAKER_BASE_DIR pointing at the host's /opt/ml tree. Each running
+ * host has a pid file under `pidDir`, so `local down` can stop jobs even when the service died.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { killGroup } from '../procs';
+import type { Executor, HostExit, HostHandle, HostSpec } from './types';
+
+export class ProcessExecutor implements Executor {
+  readonly kind = 'process' as const;
+
+  constructor(
+    private readonly binDir: string,
+    private readonly pidDir: string,
+  ) {
+    fs.mkdirSync(pidDir, { recursive: true });
+  }
+
+  start(spec: HostSpec): HostHandle {
+    const bin = path.join(this.binDir, spec.entry);
+    if (!fs.existsSync(bin)) throw new Error(`container entrypoint ${bin} not found (run bash container/setup.sh, or set LOCAL_CONTAINER_BIN_DIR)`);
+    const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env, SAGEMAKER_BASE_DIR: spec.baseDir, PYTHONUNBUFFERED: '1' };
+    // The service's own endpoint overrides must not leak into the container: it talks to S3 only through us.
+    for (const k of Object.keys(env)) if (k.startsWith('AWS_ENDPOINT_URL') && !(k in spec.env)) delete env[k];
+    const child = spawn(bin, [], { cwd: spec.baseDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = child.pid ?? -1;
+    const pidFile = path.join(this.pidDir, `${spec.label.replace(/[^a-zA-Z0-9._-]+/g, '_')}.pid`);
+    if (pid > 0) fs.writeFileSync(pidFile, `${pid}\n`);
+    for (const stream of [child.stdout, child.stderr]) readline.createInterface({ input: stream }).on('line', spec.onLine);
+    const exited = new Promise<HostExit>((resolve) => {
+      let done = false;
+      const finish = (exit: HostExit): void => {
+        if (done) return;
+        done = true;
+        fs.rmSync(pidFile, { force: true });
+        resolve(exit);
+      };
+      child.on('error', (err) => {
+        spec.onLine(`[local] failed to start ${bin}: ${err.message}`);
+        finish({ code: 127, signal: null });
+      });
+      child.on('close', (code, signal) => finish({ code, signal }));
+    });
+    return { pid, exited, kill: (signal) => pid > 0 && killGroup(pid, signal) };
+  }
+}

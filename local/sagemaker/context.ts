@@ -1,0 +1,69 @@
+/** What every part of the local service shares: options, persisted state, moto clients, the executor, logging. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { motoClients, type MotoClients } from '../aws';
+import { LogShipper } from '../cwlogs';
+import { ProcessExecutor } from '../executors/process';
+import type { Executor } from '../executors/types';
+import { Store } from './state';
+
+export interface ServiceOptions {
+  /** Where state files, job directories, logs and pid files live. */
+  stateDir: string;
+  /** moto's URL (S3, CloudWatch, CloudWatch Logs, ECR). */
+  motoEndpoint: string;
+  /** Where the container's entrypoints (`train`, `serve`, `prepare`) are (process executor). */
+  containerBinDir: string;
+  executor?: Executor;
+  /** SIGTERM → SIGKILL grace for stopped jobs (SageMaker: 120 s). */
+  stopGraceMs?: number;
+  /** How often endpoint metrics go to moto CloudWatch. */
+  metricsFlushMs?: number;
+  /** How long an endpoint instance may take to answer /ping with 200. */
+  pingTimeoutMs?: number;
+  /** Checkpoint sync interval while a job trains. */
+  checkpointSyncMs?: number;
+  /** `throttle:0.3,error500:0.1`; also read from LOCAL_FAULTS. */
+  faults?: string;
+  log?: (msg: string) => void;
+}
+
+export class Ctx {
+  readonly store: Store;
+  readonly moto: MotoClients;
+  readonly executor: Executor;
+  readonly logs: LogShipper;
+  readonly jobsDir: string;
+  readonly endpointsDir: string;
+  readonly buildsDir: string;
+  readonly logDir: string;
+  readonly pidDir: string;
+  readonly stopGraceMs: number;
+  readonly metricsFlushMs: number;
+  readonly pingTimeoutMs: number;
+  readonly checkpointSyncMs: number;
+  private readonly logger: (msg: string) => void;
+
+  constructor(readonly opts: ServiceOptions) {
+    const dir = path.resolve(opts.stateDir);
+    this.store = new Store(path.join(dir, 'state'));
+    this.jobsDir = path.join(dir, 'jobs');
+    this.endpointsDir = path.join(dir, 'endpoints');
+    this.buildsDir = path.join(dir, 'builds');
+    this.logDir = path.join(dir, 'logs');
+    this.pidDir = path.join(dir, 'pids');
+    for (const d of [this.jobsDir, this.endpointsDir, this.buildsDir, this.logDir, this.pidDir]) fs.mkdirSync(d, { recursive: true });
+    this.moto = motoClients(opts.motoEndpoint);
+    this.executor = opts.executor ?? new ProcessExecutor(opts.containerBinDir, this.pidDir);
+    this.logger = opts.log ?? ((msg) => process.stdout.write(`${new Date().toISOString()} ${msg}\n`));
+    this.logs = new LogShipper(this.moto.logs, (m) => this.log(m));
+    this.stopGraceMs = opts.stopGraceMs ?? 120_000;
+    this.metricsFlushMs = opts.metricsFlushMs ?? 10_000;
+    this.pingTimeoutMs = opts.pingTimeoutMs ?? 10 * 60_000;
+    this.checkpointSyncMs = opts.checkpointSyncMs ?? 10_000;
+  }
+
+  log(msg: string): void {
+    this.logger(msg);
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * Endpoints: CreateEndpoint (Creating → InService once every instance answers /ping, or Failed), DescribeEndpoint,
+ * ListEndpoints, UpdateEndpoint (blue/green, see bluegreen.ts), UpdateEndpointWeightsAndCapacities, DeleteEndpoint.
+ * The running fleets and the traffic split between blue and green live in memory; after a service restart the
+ * fleets of InService endpoints are started again.
+ */
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import type { Ctx } from './context';
+import { runBlueGreen, type DeploymentConfig } from './bluegreen';
+import { MetricPublisher } from './endpoint-metrics';
+import { Fleet } from './fleet';
+import { Models } from './models';
+import { arn, invalid, now, paginate, wire } from './protocol';
+import type { Tags } from './tags';
+import { sortRecords } from './training';
+import { arr, type Body, name, obj, oneOf, optObj, optStr, tags as readTags } from './validate';
+
+export type EndpointStatus = 'Creating' | 'Updating' | 'RollingBack' | 'InService' | 'Deleting' | 'Failed' | 'SystemUpdating' | 'OutOfService';
+
+export interface EndpointRecord {
+  EndpointName: string;
+  EndpointArn: string;
+  EndpointConfigName: string;
+  EndpointStatus: EndpointStatus;
+  CreationTime: number;
+  LastModifiedTime: number;
+  FailureReason?: string;
+  LastDeploymentConfig?: DeploymentConfig;
+  /** Config being rolled out by an UpdateEndpoint in progress. */
+  _pendingConfig?: string;
+  _pendingSince?: number;
+}
+
+/** What the runtime routes to: the serving fleet, and during a blue/green update the new fleet and its share. */
+export interface Route {
+  blue?: Fleet;
+  green?: Fleet;
+  greenShare: number;
+  abort?: boolean;
+}
+
+export class Endpoints {
+  readonly models: Models;
+  readonly routes = new Map<string, Route>();
+  readonly publisher: MetricPublisher;
+  private metricsTimer: NodeJS.Timeout | undefined;
+  private fleetSeq = 0;
+  /** Alarm polling interval during blue/green waits. */
+  alarmPollMs = 1000;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly tags: Tags,
+  ) {
+    this.models = new Models(ctx, tags);
+    this.publisher = new MetricPublisher(ctx.moto.cloudwatch, (m) => ctx.log(m));
+  }
+
+  get endpoints() {
+    return this.ctx.store.kind<EndpointRecord>('endpoints');
+  }
+
+  startMetrics(): void {
+    this.metricsTimer = setInterval(() => void this.publisher.flush(), this.ctx.metricsFlushMs);
+    this.metricsTimer.unref();
+  }
+
+  private get(endpointName: string): EndpointRecord {
+    const e = this.endpoints.get(endpointName);
+    if (!e) throw invalid(`Could not find endpoint "${arn(`endpoint/${endpointName.toLowerCase()}`)}".`);
+    return e;
+  }
+
+  handlers(): Record<string, (b: Body) => unknown> {
+    return {
+      ...this.models.handlers(),
+      CreateEndpoint: (b) => this.create(b),
+      DescribeEndpoint: (b) => this.describe(name(b, 'EndpointName')),
+      ListEndpoints: (b) => this.list(b),
+      DeleteEndpoint: (b) => {
+        this.delete(name(b, 'EndpointName'));
+        return {};
+      },
+      UpdateEndpoint: (b) => this.update(b),
+      UpdateEndpointWeightsAndCapacities: (b) => {
+        const n = name(b, 'EndpointName');
+        const e = this.get(n);
+        if (e.EndpointStatus !== 'InService') throw invalid(`Cannot update in-progress endpoint "${e.EndpointArn}".`);
+        const fleet = this.routes.get(n)?.blue;
+        for (const [i, d] of arr(b, 'DesiredWeightsAndCapacities', { min: 1, max: 10 }).entries()) {
+          const o = obj(d, `desiredWeightsAndCapacities.${i + 1}.member`);
+          const vn = name(o, 'VariantName', 63, `desiredWeightsAndCapacities.${i + 1}.member.variantName`);
+          const v = fleet?.variants.find((x) => x.spec.VariantName === vn);
+          if (!v) throw invalid(`The variant name(s) [${vn}] is/are not present in the endpoint.`);
+          if (typeof o.DesiredWeight === 'number') v.spec.InitialVariantWeight = o.DesiredWeight;
+        }
+        return { EndpointArn: e.EndpointArn };
+      },
+    };
+  }
+
+  private create(b: Body): unknown {
+    const EndpointName = name(b, 'EndpointName');
+    const EndpointConfigName = name(b, 'EndpointConfigName');
+    const EndpointArn = arn(`endpoint/${EndpointName.toLowerCase()}`);
+    this.models.config(EndpointConfigName);
+    if (this.endpoints.has(EndpointName)) throw invalid(`Cannot create already existing endpoint "${EndpointArn}".`);
+    const t = now();
+    this.endpoints.put(EndpointName, { EndpointName, EndpointArn, EndpointConfigName, EndpointStatus: 'Creating', CreationTime: t, LastModifiedTime: t });
+    this.tags.add(EndpointArn, readTags(b));
+    this.launch(EndpointName);
+    return { EndpointArn };
+  }
+
+  /** Starts the fleet for the endpoint's config; InService when ready, Failed otherwise. */
+  private launch(endpointName: string): void {
+    const e = this.get(endpointName);
+    const fleet = this.newFleet(endpointName, e.EndpointConfigName);
+    const route: Route = { blue: undefined, greenShare: 0 };
+    this.routes.set(endpointName, route);
+    const config = this.models.config(e.EndpointConfigName);
+    fleet
+      .start(config.ProductionVariants, (m) => this.models.model(m))
+      .then(() => {
+        if (route.abort) return fleet.stop();
+        route.blue = fleet;
+        this.setStatus(endpointName, 'InService', undefined);
+        return undefined;
+      })
+      .catch(async (err: Error) => {
+        await fleet.stop(2_000);
+        if (route.abort) return;
+        this.setStatus(endpointName, 'Failed', err.message);
+      })
+      .catch((err: Error) => this.ctx.log(`endpoint ${endpointName}: ${err.message}`));
+  }
+
+  newFleet(endpointName: string, configName: string): Fleet {
+    return new Fleet(this.ctx, endpointName, configName, `fleet-${Date.now().toString(36)}-${++this.fleetSeq}`);
+  }
+
+  setStatus(endpointName: string, status: EndpointStatus, failureReason: string | undefined, change?: (e: EndpointRecord) => void): void {
+    this.endpoints.update(endpointName, (e) => {
+      e.EndpointStatus = status;
+      e.FailureReason = failureReason;
+      e.LastModifiedTime = now();
+      change?.(e);
+    });
+  }
+
+  describe(endpointName: string): Record<string, unknown> {
+    const e = this.get(endpointName);
+    const route = this.routes.get(endpointName);
+    const out: Record<string, unknown> = wire(e);
+    const variants = route?.blue?.describeVariants();
+    if (variants?.length) {
+      if (route?.green && route.greenShare > 0) for (const v of variants) v.CurrentWeight = (v.CurrentWeight as number) * (1 - route.greenShare);
+      out.ProductionVariants = variants;
+    }
+    if (e._pendingConfig) {
+      const pending = this.models.configs.get(e._pendingConfig);
+      out.PendingDeploymentSummary = {
+        EndpointConfigName: e._pendingConfig,
+        StartTime: e._pendingSince,
+        ProductionVariants: (pending?.ProductionVariants ?? []).map((v) => ({
+          VariantName: v.VariantName,
+          DesiredWeight: v.InitialVariantWeight,
+          CurrentInstanceCount: route?.green?.variants.find((g) => g.spec.VariantName === v.VariantName)?.instances.filter((i) => !i.exited).length ?? 0,
+          DesiredInstanceCount: v.InitialInstanceCount,
+          VariantStatus: [{ Status: route?.green ? (route.greenShare > 0 ? 'ActivatingTraffic' : 'Baking') : 'Creating', StartTime: e._pendingSince }],
+        })),
+      };
+    }
+    return out;
+  }
+
+  private list(b: Body): unknown {
+    const contains = optStr(b, 'NameContains');
+    const status = oneOf(b, 'StatusEquals', ['OutOfService', 'Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'InService', 'Deleting', 'Failed'] as const, { optional: true });
+    const sortBy = oneOf(b, 'SortBy', ['Name', 'CreationTime', 'Status'] as const, { optional: true }) ?? 'CreationTime';
+    const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Descending';
+    const items = sortRecords(
+      this.endpoints.values().filter((e) => (!contains || e.EndpointName.includes(contains)) && (!status || e.EndpointStatus === status)),
+      sortBy === 'Name' ? 'EndpointName' : sortBy === 'Status' ? 'EndpointStatus' : 'CreationTime',
+      order,
+    );
+    const { page, NextToken } = paginate(items, b);
+    return {
+      Endpoints: page.map((e) => ({ EndpointName: e.EndpointName, EndpointArn: e.EndpointArn, CreationTime: e.CreationTime, LastModifiedTime: e.LastModifiedTime, EndpointStatus: e.EndpointStatus })),
+      NextToken,
+    };
+  }
+
+  private delete(endpointName: string): void {
+    const e = this.get(endpointName);
+    if (e.EndpointStatus === 'Deleting') return;
+    this.setStatus(endpointName, 'Deleting', undefined);
+    const route = this.routes.get(endpointName);
+    this.routes.delete(endpointName);
+    if (route) route.abort = true;
+    const fleets = [route?.blue, route?.green].filter((f): f is Fleet => f !== undefined);
+    Promise.all(fleets.map((f) => f.stop()))
+      .catch((err: Error) => this.ctx.log(`delete endpoint ${endpointName}: ${err.message}`))
+      .finally(() => {
+        this.endpoints.delete(endpointName);
+        this.tags.remove(e.EndpointArn);
+      });
+  }
+
+  private async update(b: Body): Promise<unknown> {
+    const EndpointName = name(b, 'EndpointName');
+    const EndpointConfigName = name(b, 'EndpointConfigName');
+    const e = this.get(EndpointName);
+    this.models.config(EndpointConfigName);
+    if (e.EndpointStatus !== 'InService') throw invalid(`Cannot update in-progress endpoint "${e.EndpointArn}".`);
+    if (b.RetainAllVariantProperties === true || b.ExcludeRetainedVariantProperties !== undefined) {
+      // Accepted and ignored: the new config's variants are used as they are.
+    }
+    const deployment = optObj(b.DeploymentConfig, 'DeploymentConfig') as DeploymentConfig | undefined;
+    const alarmNames = (deployment?.AutoRollbackConfiguration?.Alarms ?? []).map((a, i) => {
+      const o = obj(a, `deploymentConfig.autoRollbackConfiguration.alarms.${i + 1}.member`);
+      return name(o, 'AlarmName', 255, `deploymentConfig.autoRollbackConfiguration.alarms.${i + 1}.member.alarmName`);
+    });
+    if (alarmNames.length > 10) throw invalid('1 validation error detected: at most 10 alarms may be given in AutoRollbackConfiguration');
+    if (alarmNames.length) {
+      const found = await this.ctx.moto.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: alarmNames }));
+      const have = new Set((found.MetricAlarms ?? []).map((a) => a.AlarmName));
+      const missing = alarmNames.filter((n) => !have.has(n));
+      if (missing.length) throw invalid(`The alarm(s) [${missing.join(', ')}] do not exist in CloudWatch.`);
+    }
+    const route = this.routes.get(EndpointName);
+    if (!route?.blue) throw invalid(`Cannot update endpoint "${e.EndpointArn}": its fleet is not running yet.`);
+    const t = now();
+    this.setStatus(EndpointName, 'Updating', undefined, (r) => {
+      r._pendingConfig = EndpointConfigName;
+      r._pendingSince = t;
+    });
+    void runBlueGreen(this.ctx, this, EndpointName, EndpointConfigName, deployment, alarmNames).catch((err: Error) => this.ctx.log(`update endpoint ${EndpointName}: ${err.message}`));
+    return { EndpointArn: e.EndpointArn };
+  }
+
+  /** After a restart: bring back the fleets; an update that was in flight is rolled back to the old config. */
+  resume(): void {
+    for (const e of this.endpoints.values()) {
+      if (e.EndpointStatus === 'Deleting') {
+        this.endpoints.delete(e.EndpointName);
+        continue;
+      }
+      if (e.EndpointStatus === 'Failed' || e.EndpointStatus === 'OutOfService') continue;
+      const interrupted = e.EndpointStatus === 'Updating' || e.EndpointStatus === 'RollingBack';
+      this.endpoints.update(e.EndpointName, (r) => {
+        if (interrupted) {
+          r.FailureReason = 'The update was interrupted by a restart of the local service; the endpoint keeps its previous configuration.';
+          r.EndpointStatus = 'Creating';
+        }
+        delete r._pendingConfig;
+        delete r._pendingSince;
+        if (r.EndpointStatus !== 'InService') r.EndpointStatus = 'Creating';
+      });
+      this.launch(e.EndpointName);
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.metricsTimer) clearInterval(this.metricsTimer);
+    const fleets: Fleet[] = [];
+    for (const r of this.routes.values()) {
+      r.abort = true;
+      if (r.blue) fleets.push(r.blue);
+      if (r.green) fleets.push(r.green);
+    }
+    await Promise.all(fleets.map((f) => f.stop(5_000)));
+    await this.publisher.flush();
+  }
+}

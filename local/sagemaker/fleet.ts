@@ -1,0 +1,173 @@
+/**
+ * A fleet: the serve processes behind one endpoint config (per production variant, InitialInstanceCount
+ * instances on free ports). It downloads and unpacks each variant's model.tar.gz into every instance's
+ * /opt/ml/model, starts `serve`, and is ready when every instance answers GET /ping with 200.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { HostHandle } from '../executors/types';
+import { freePort, httpStatus, sleep } from '../procs';
+import { downloadObject, parseS3Uri } from '../s3files';
+import type { Ctx } from './context';
+import { EventLog } from './endpoint-metrics';
+
+const execFileP = promisify(execFile);
+
+export interface ModelRecord {
+  ModelName: string;
+  ModelArn: string;
+  PrimaryContainer?: { Image?: string; ModelDataUrl?: string; Environment?: Record<string, string>; Mode?: string };
+  Containers?: { Image?: string; ModelDataUrl?: string; Environment?: Record<string, string> }[];
+  ExecutionRoleArn?: string;
+  CreationTime: number;
+  EnableNetworkIsolation?: boolean;
+}
+
+export interface VariantSpec {
+  VariantName: string;
+  ModelName: string;
+  InitialInstanceCount: number;
+  InstanceType?: string;
+  InitialVariantWeight: number;
+}
+
+export interface Instance {
+  port: number;
+  handle: HostHandle;
+  exited: boolean;
+  tail: string[];
+}
+
+export interface FleetVariant {
+  spec: VariantSpec;
+  image: string | undefined;
+  instances: Instance[];
+  next: number;
+  metrics: EventLog;
+}
+
+export class Fleet {
+  readonly variants: FleetVariant[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: Ctx,
+    readonly endpointName: string,
+    readonly configName: string,
+    readonly id: string,
+  ) {}
+
+  get dir(): string {
+    return path.join(this.ctx.endpointsDir, this.endpointName, this.id);
+  }
+
+  /** Starts every instance and waits for /ping; throws with a reason SageMaker would give. */
+  async start(specs: VariantSpec[], models: (name: string) => ModelRecord | undefined): Promise<void> {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    const logFile = path.join(this.ctx.logDir, 'endpoints', `${this.endpointName}.log`);
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    for (const spec of specs) {
+      const model = models(spec.ModelName);
+      if (!model) throw new Error(`Could not find model "${spec.ModelName}".`);
+      const container = model.PrimaryContainer ?? model.Containers?.[0] ?? {};
+      const modelDir = path.join(this.dir, spec.VariantName, 'model');
+      fs.mkdirSync(modelDir, { recursive: true });
+      if (container.ModelDataUrl) await this.fetchModel(container.ModelDataUrl, modelDir);
+      const variant: FleetVariant = { spec, image: container.Image, instances: [], next: 0, metrics: new EventLog() };
+      this.variants.push(variant);
+      for (let i = 0; i < spec.InitialInstanceCount; i++) {
+        if (this.stopped) throw new Error('fleet stopped while starting');
+        const base = path.join(this.dir, spec.VariantName, `instance-${i + 1}`);
+        fs.mkdirSync(path.join(base, 'output'), { recursive: true });
+        fs.cpSync(modelDir, path.join(base, 'model'), { recursive: true });
+        const port = await freePort();
+        const label = `${this.endpointName}/${this.id}/${spec.VariantName}/${i + 1}`;
+        const inst: Instance = { port, exited: false, tail: [], handle: undefined as unknown as HostHandle };
+        inst.handle = this.ctx.executor.start({
+          entry: 'serve',
+          baseDir: base,
+          image: container.Image,
+          label,
+          env: { ...(container.Environment ?? {}), SAGEMAKER_BIND_TO_PORT: String(port), SAGEMAKER_SAFE_PORT_RANGE: `${port}-${port}` },
+          onLine: (text) => {
+            fs.appendFileSync(logFile, `[${this.id}/${spec.VariantName}/${i + 1}] ${text}\n`);
+            inst.tail.push(text);
+            if (inst.tail.length > 20) inst.tail.shift();
+          },
+        });
+        void inst.handle.exited.then(() => {
+          inst.exited = true;
+        });
+        variant.instances.push(inst);
+      }
+    }
+    await this.waitReady();
+  }
+
+  private async fetchModel(uri: string, dir: string): Promise<void> {
+    const { bucket, key } = parseS3Uri(uri);
+    const file = path.join(this.dir, `${path.basename(dir)}-${Math.random().toString(36).slice(2)}.tar.gz`);
+    try {
+      await downloadObject(this.ctx.moto.s3, bucket, key, file);
+    } catch (err) {
+      throw new Error(`Failed to download model data from ${uri}: ${(err as Error).message}`);
+    }
+    if (uri.endsWith('.tar.gz') || uri.endsWith('.tgz')) await execFileP('tar', ['-xzf', file, '-C', dir]);
+    else fs.copyFileSync(file, path.join(dir, path.posix.basename(key)));
+    fs.rmSync(file, { force: true });
+  }
+
+  private async waitReady(): Promise<void> {
+    const deadline = Date.now() + this.ctx.pingTimeoutMs;
+    for (const v of this.variants) {
+      for (const inst of v.instances) {
+        for (;;) {
+          if (this.stopped) throw new Error('fleet stopped while starting');
+          if (inst.exited) throw new Error(`The primary container for production variant ${v.spec.VariantName} did not pass the ping health check: the serve process exited. Last log lines: ${inst.tail.slice(-5).join(' | ')}`);
+          if ((await httpStatus(`http://127.0.0.1:${inst.port}/ping`, 2_000)) === 200) break;
+          if (Date.now() > deadline) throw new Error(`The primary container for production variant ${v.spec.VariantName} did not pass the ping health check within ${Math.round(this.ctx.pingTimeoutMs / 1000)} s.`);
+          await sleep(200);
+        }
+      }
+    }
+  }
+
+  /** Picks a variant by weight (or the one named) and an instance round-robin. */
+  pick(targetVariant?: string): { variant: FleetVariant; instance: Instance } | undefined {
+    let variant: FleetVariant | undefined;
+    if (targetVariant) variant = this.variants.find((v) => v.spec.VariantName === targetVariant);
+    else {
+      const total = this.variants.reduce((s, v) => s + v.spec.InitialVariantWeight, 0);
+      let r = Math.random() * total;
+      variant = this.variants.find((v) => (r -= v.spec.InitialVariantWeight) < 0) ?? this.variants[this.variants.length - 1];
+    }
+    if (!variant) return undefined;
+    const live = variant.instances.filter((i) => !i.exited);
+    if (live.length === 0) return undefined;
+    const instance = live[variant.next++ % live.length] as Instance;
+    return { variant, instance };
+  }
+
+  describeVariants(): Record<string, unknown>[] {
+    return this.variants.map((v) => ({
+      VariantName: v.spec.VariantName,
+      DeployedImages: v.image ? [{ SpecifiedImage: v.image, ResolvedImage: v.image, ResolutionTime: Date.now() / 1000 }] : [],
+      CurrentWeight: v.spec.InitialVariantWeight,
+      DesiredWeight: v.spec.InitialVariantWeight,
+      CurrentInstanceCount: v.instances.filter((i) => !i.exited).length,
+      DesiredInstanceCount: v.spec.InitialInstanceCount,
+    }));
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopped = true;
+    const all = this.variants.flatMap((v) => v.instances);
+    for (const i of all) i.handle.kill('SIGTERM');
+    const timer = setTimeout(() => all.forEach((i) => i.handle.kill('SIGKILL')), graceMs);
+    timer.unref();
+    await Promise.all(all.map((i) => i.handle.exited));
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,65 @@
+/** The /opt/ml tree of one host (SAGEMAKER_BASE_DIR) and the config files SageMaker writes into it. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Channel } from './training-request';
+
+export interface HostLayout {
+  base: string;
+  config: string;
+  data: string;
+  model: string;
+  output: string;
+  outputData: string;
+  failure: string;
+  checkpoints: string;
+}
+
+export function hostLayout(base: string, checkpointLocalPath?: string): HostLayout {
+  // A CheckpointConfig.LocalPath under /opt/ml maps into this host's tree; anything else is relative to it.
+  const ck = checkpointLocalPath ? path.join(base, checkpointLocalPath.replace(/^\/opt\/ml\/?/, '')) : path.join(base, 'checkpoints');
+  return {
+    base,
+    config: path.join(base, 'input', 'config'),
+    data: path.join(base, 'input', 'data'),
+    model: path.join(base, 'model'),
+    output: path.join(base, 'output'),
+    outputData: path.join(base, 'output', 'data'),
+    failure: path.join(base, 'output', 'failure'),
+    checkpoints: ck,
+  };
+}
+
+export function makeHostDirs(l: HostLayout): void {
+  for (const d of [l.config, l.data, l.model, l.outputData, l.checkpoints]) fs.mkdirSync(d, { recursive: true });
+  fs.rmSync(l.failure, { force: true });
+}
+
+export function resourceConfig(hosts: string[], current: string, instanceType: string): Record<string, unknown> {
+  return {
+    current_host: current,
+    current_instance_type: instanceType,
+    current_group_name: 'homogeneousCluster',
+    hosts,
+    instance_groups: [{ instance_group_name: 'homogeneousCluster', instance_type: instanceType, hosts }],
+    network_interface_name: 'eth0',
+  };
+}
+
+export function inputDataConfig(channels: Channel[], defaultMode: string): Record<string, unknown> {
+  return Object.fromEntries(
+    channels.map((c) => [
+      c.ChannelName,
+      {
+        ...(c.ContentType ? { ContentType: c.ContentType } : {}),
+        TrainingInputMode: c.InputMode ?? defaultMode,
+        S3DistributionType: c.DataSource.S3DataSource.S3DataDistributionType ?? 'FullyReplicated',
+        RecordWrapperType: c.RecordWrapperType ?? 'None',
+      },
+    ]),
+  );
+}
+
+export function writeJson(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(value, null, 2));
+}

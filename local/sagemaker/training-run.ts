@@ -1,0 +1,227 @@
+/**
+ * One attempt of a training job with the executor: download channels (and existing checkpoints) per host, write
+ * the config files, run N host processes with JAX distributed on CPU, stream their logs (job log file and
+ * CloudWatch Logs), parse metrics, sync checkpoints, then tar /opt/ml/model to S3. It reports its phases through
+ * `onPhase`; the caller owns the job record.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { HostHandle } from '../executors/types';
+import { freePort } from '../procs';
+import { dirHasFiles, downloadPrefix, syncDirUp, uploadFile } from '../s3files';
+import type { Ctx } from './context';
+import { hostLayout, inputDataConfig, makeHostDirs, resourceConfig, writeJson, type HostLayout } from './hostdirs';
+import { MetricParser, type MetricDatum } from './metrics';
+import type { TrainingRequest } from './training-request';
+
+const execFileP = promisify(execFile);
+export const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
+
+export type StopReason = 'user' | 'maxruntime' | 'shutdown';
+
+export interface RunOutcome {
+  kind: 'completed' | 'failed' | 'stopped' | 'maxruntime' | 'shutdown';
+  failureReason?: string;
+  metrics: MetricDatum[];
+  modelArtifacts?: string;
+}
+
+export type Phase = 'Downloading' | 'Training' | 'Uploading';
+
+export class TrainingRun {
+  private hosts: HostHandle[] = [];
+  private stopReason: StopReason | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  readonly parser: MetricParser;
+  readonly logFile: string;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly req: TrainingRequest,
+    private readonly onPhase: (phase: Phase, message: string) => void,
+  ) {
+    this.parser = new MetricParser(req.AlgorithmSpecification.MetricDefinitions);
+    this.logFile = path.join(ctx.logDir, 'training-jobs', `${req.TrainingJobName}.log`);
+  }
+
+  get jobDir(): string {
+    return path.join(this.ctx.jobsDir, this.req.TrainingJobName);
+  }
+
+  /** Stops the hosts: SIGTERM now, SIGKILL after the grace period (SageMaker: 120 s). */
+  stop(reason: StopReason, graceMs = this.ctx.stopGraceMs): void {
+    this.stopReason ??= reason;
+    for (const h of this.hosts) h.kill('SIGTERM');
+    if (this.killTimer) return;
+    this.killTimer = setTimeout(() => {
+      for (const h of this.hosts) h.kill('SIGKILL');
+    }, graceMs);
+    this.killTimer.unref();
+  }
+
+  private line(text: string): void {
+    fs.appendFileSync(this.logFile, `${text}\n`);
+  }
+
+  async run(): Promise<RunOutcome> {
+    fs.mkdirSync(path.dirname(this.logFile), { recursive: true });
+    const req = this.req;
+    const n = req.ResourceConfig.InstanceCount;
+    const names = Array.from({ length: n }, (_, i) => `algo-${i + 1}`);
+    const layouts = names.map((h) => hostLayout(path.join(this.jobDir, h), req.CheckpointConfig?.LocalPath));
+    const maxRuntime = setTimeout(() => this.stop('maxruntime'), req.StoppingCondition.MaxRuntimeInSeconds * 1000);
+    maxRuntime.unref();
+    try {
+      this.onPhase('Downloading', 'Downloading input data');
+      try {
+        await this.download(layouts);
+      } catch (err) {
+        return { kind: 'failed', failureReason: `ClientError: Data download failed: ${(err as Error).message}`, metrics: [] };
+      }
+      if (this.stopReason) return await this.finishStopped(layouts);
+      this.onPhase('Training', 'Training image download completed. Training in progress.');
+      const exits = await this.train(names, layouts);
+      await this.syncCheckpoints(layouts);
+      if (this.stopReason) return await this.finishStopped(layouts);
+      const bad = exits.findIndex((e) => e.code !== 0);
+      if (bad >= 0) return { kind: 'failed', failureReason: this.failureReason(layouts, bad, exits[bad] as { code: number | null; signal: string | null }), metrics: this.parser.final() };
+      this.onPhase('Uploading', 'Uploading generated training model');
+      const modelArtifacts = await this.upload(layouts);
+      return { kind: 'completed', metrics: this.parser.final(), modelArtifacts };
+    } finally {
+      clearTimeout(maxRuntime);
+      if (this.killTimer) clearTimeout(this.killTimer);
+      await this.ctx.logs.flush();
+    }
+  }
+
+  private async download(layouts: HostLayout[]): Promise<void> {
+    const s3 = this.ctx.moto.s3;
+    const cache = path.join(this.jobDir, '.channels');
+    fs.rmSync(cache, { recursive: true, force: true });
+    for (const l of layouts) {
+      fs.rmSync(l.data, { recursive: true, force: true });
+      makeHostDirs(l);
+    }
+    for (const ch of this.req.InputDataConfig) {
+      const src = ch.DataSource.S3DataSource;
+      if (src.S3DataDistributionType === 'ShardedByS3Key') {
+        for (const [i, l] of layouts.entries()) {
+          await downloadPrefix(s3, src.S3Uri, path.join(l.data, ch.ChannelName), (k) => k % layouts.length === i);
+        }
+      } else {
+        const dir = path.join(cache, ch.ChannelName);
+        const count = await downloadPrefix(s3, src.S3Uri, dir);
+        if (count === 0) throw new Error(`no objects under ${src.S3Uri} (channel ${ch.ChannelName})`);
+        for (const l of layouts) fs.cpSync(dir, path.join(l.data, ch.ChannelName), { recursive: true });
+      }
+      this.line(`[local] channel ${ch.ChannelName} downloaded from ${src.S3Uri}`);
+    }
+    const ck = this.req.CheckpointConfig;
+    if (ck) {
+      for (const l of layouts) {
+        const got = await downloadPrefix(s3, ck.S3Uri, l.checkpoints);
+        if (got > 0) this.line(`[local] ${got} checkpoint files restored from ${ck.S3Uri} into ${l.base}`);
+      }
+    }
+  }
+
+  private async train(names: string[], layouts: HostLayout[]): Promise<{ code: number | null; signal: string | null }[]> {
+    const req = this.req;
+    const coordinator = `127.0.0.1:${await freePort()}`;
+    const epoch = Math.floor(Date.now() / 1000);
+    for (const [i, l] of layouts.entries()) {
+      writeJson(path.join(l.config, 'hyperparameters.json'), req.HyperParameters);
+      writeJson(path.join(l.config, 'inputdataconfig.json'), inputDataConfig(req.InputDataConfig, req.AlgorithmSpecification.TrainingInputMode));
+      writeJson(path.join(l.config, 'resourceconfig.json'), resourceConfig(names, names[i] as string, req.ResourceConfig.InstanceType));
+    }
+    const ckSeen = new Map<string, string>();
+    const ckTimer = req.CheckpointConfig ? setInterval(() => void this.syncCheckpoints(layouts, ckSeen).catch((e: Error) => this.line(`[local] checkpoint sync failed: ${e.message}`)), this.ctx.checkpointSyncMs) : undefined;
+    try {
+      this.hosts = layouts.map((l, i) => {
+        const host = names[i] as string;
+        const stream = `${req.TrainingJobName}/${host}-${epoch}`;
+        return this.ctx.executor.start({
+          entry: 'train',
+          baseDir: l.base,
+          image: req.AlgorithmSpecification.TrainingImage,
+          label: `${req.TrainingJobName}/${host}`,
+          env: { ...req.Environment, JAXSM_COORDINATOR_ADDRESS: coordinator, TRAINING_JOB_NAME: req.TrainingJobName, SM_CURRENT_HOST: host },
+          onLine: (text) => {
+            this.line(`[${host}] ${text}`);
+            this.ctx.logs.add(TRAINING_LOG_GROUP, stream, text);
+            this.parser.feed(text);
+          },
+        });
+      });
+      if (this.stopReason) this.stop(this.stopReason);
+      // When one host fails the others would wait forever on the collective: stop them like SageMaker does.
+      const exits = await Promise.all(
+        this.hosts.map(async (h) => {
+          const e = await h.exited;
+          if (e.code !== 0 && !this.stopReason) {
+            for (const other of this.hosts) if (other !== h) other.kill('SIGTERM');
+            setTimeout(() => this.hosts.forEach((o) => o.kill('SIGKILL')), 10_000).unref();
+          }
+          return e;
+        }),
+      );
+      return exits;
+    } finally {
+      if (ckTimer) clearInterval(ckTimer);
+    }
+  }
+
+  private syncing: Promise<unknown> = Promise.resolve();
+  private async syncCheckpoints(layouts: HostLayout[], seen = new Map<string, string>()): Promise<void> {
+    const ck = this.req.CheckpointConfig;
+    if (!ck) return;
+    // One sync at a time; every host's files go to the same prefix, as on SageMaker.
+    this.syncing = this.syncing.then(async () => {
+      for (const l of layouts) await syncDirUp(this.ctx.moto.s3, l.checkpoints, ck.S3Uri, seen);
+    });
+    await this.syncing;
+  }
+
+  private failureReason(layouts: HostLayout[], bad: number, exit: { code: number | null; signal: string | null }): string {
+    const order = [bad, ...layouts.keys()].filter((i, k, a) => a.indexOf(i) === k);
+    for (const i of order) {
+      const f = (layouts[i] as HostLayout).failure;
+      if (fs.existsSync(f)) {
+        const text = fs.readFileSync(f, 'utf8').trim();
+        if (text) return `AlgorithmError: ${text}`.slice(0, 1024);
+      }
+    }
+    const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+    return `AlgorithmError: algo-${bad + 1} exited with ${how}; see the job log in CloudWatch Logs (${TRAINING_LOG_GROUP})`;
+  }
+
+  private async finishStopped(layouts: HostLayout[]): Promise<RunOutcome> {
+    const kind = this.stopReason === 'maxruntime' ? 'maxruntime' : this.stopReason === 'shutdown' ? 'shutdown' : 'stopped';
+    if (kind === 'shutdown') return { kind, metrics: this.parser.final() };
+    let modelArtifacts: string | undefined;
+    if (layouts.some((l) => dirHasFiles(l.model))) {
+      this.onPhase('Uploading', 'Uploading generated training model');
+      modelArtifacts = await this.upload(layouts).catch(() => undefined);
+    }
+    return { kind, metrics: this.parser.final(), modelArtifacts };
+  }
+
+  /** Tars the model directory (algo-1's, as SageMaker keeps the first host's) and uploads model.tar.gz. */
+  private async upload(layouts: HostLayout[]): Promise<string> {
+    const first = layouts.find((l) => dirHasFiles(l.model)) ?? (layouts[0] as HostLayout);
+    const base = `${this.req.OutputDataConfig.S3OutputPath.replace(/\/+$/, '')}/${this.req.TrainingJobName}/output`;
+    const tarball = path.join(this.jobDir, 'model.tar.gz');
+    fs.mkdirSync(first.model, { recursive: true });
+    await execFileP('tar', ['-czf', tarball, '-C', first.model, '.']);
+    await uploadFile(this.ctx.moto.s3, tarball, `${base}/model.tar.gz`);
+    if (dirHasFiles(first.outputData)) {
+      const out = path.join(this.jobDir, 'output.tar.gz');
+      await execFileP('tar', ['-czf', out, '-C', first.outputData, '.']);
+      await uploadFile(this.ctx.moto.s3, out, `${base}/output.tar.gz`);
+    }
+    return `${base}/model.tar.gz`;
+  }
+}

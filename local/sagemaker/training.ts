@@ -1,0 +1,253 @@
+/**
+ * Training jobs: CreateTrainingJob / DescribeTrainingJob / ListTrainingJobs / StopTrainingJob, the job record
+ * and its status machine (InProgress: Starting → Downloading → Training → Uploading; Completed, Failed,
+ * Stopping → Stopped, Stopped/MaxRuntimeExceeded). A job still InProgress when the service restarts is run again
+ * (like a spot restart: it resumes from its synced checkpoints).
+ */
+import { EventEmitter } from 'node:events';
+import type { Ctx } from './context';
+import { type MetricDatum } from './metrics';
+import { arn, inUse, invalid, notFound, now, paginate, wire } from './protocol';
+import type { Tags } from './tags';
+import { parseTrainingRequest, type TrainingRequest } from './training-request';
+import { type Phase, TrainingRun, type RunOutcome } from './training-run';
+import { type Body, name, oneOf, optStr, tags as readTags } from './validate';
+
+export interface Transition {
+  Status: string;
+  StartTime: number;
+  EndTime?: number;
+  StatusMessage?: string;
+}
+
+export interface TrainingJob extends Omit<TrainingRequest, 'Environment'> {
+  TrainingJobArn: string;
+  TrainingJobStatus: 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
+  SecondaryStatus: string;
+  SecondaryStatusTransitions: Transition[];
+  CreationTime: number;
+  LastModifiedTime: number;
+  TrainingStartTime?: number;
+  TrainingEndTime?: number;
+  TrainingTimeInSeconds?: number;
+  BillableTimeInSeconds?: number;
+  FinalMetricDataList?: MetricDatum[];
+  ModelArtifacts?: { S3ModelArtifacts: string };
+  FailureReason?: string;
+  TuningJobArn?: string;
+  Environment?: Record<string, string>;
+  _attempts: number;
+}
+
+const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
+
+export function trainingJobArn(name: string): string {
+  return arn(`training-job/${name.toLowerCase()}`);
+}
+
+export class Training {
+  private readonly runs = new Map<string, TrainingRun>();
+  /** Emits `finished` (name) whenever a job reaches a terminal status. */
+  readonly events = new EventEmitter();
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly tags: Tags,
+  ) {}
+
+  get jobs() {
+    return this.ctx.store.kind<TrainingJob>('training-jobs');
+  }
+
+  handlers(): Record<string, (b: Body) => unknown> {
+    return {
+      CreateTrainingJob: (b) => ({ TrainingJobArn: this.create(parseTrainingRequest(b), readTags(b)).TrainingJobArn }),
+      DescribeTrainingJob: (b) => this.describe(name(b, 'TrainingJobName')),
+      ListTrainingJobs: (b) => this.list(b),
+      StopTrainingJob: (b) => {
+        this.stop(name(b, 'TrainingJobName'));
+        return {};
+      },
+    };
+  }
+
+  create(req: TrainingRequest, tags: { Key: string; Value: string }[], extra: { TuningJobArn?: string } = {}): TrainingJob {
+    if (this.jobs.has(req.TrainingJobName)) {
+      throw inUse(`Training job names must be unique within an AWS account and region, and a training job with this name already exists (${trainingJobArn(req.TrainingJobName)})`);
+    }
+    const t = now();
+    const job: TrainingJob = {
+      ...req,
+      Environment: Object.keys(req.Environment).length ? req.Environment : undefined,
+      CheckpointConfig: req.CheckpointConfig,
+      TrainingJobArn: trainingJobArn(req.TrainingJobName),
+      TrainingJobStatus: 'InProgress',
+      SecondaryStatus: 'Starting',
+      SecondaryStatusTransitions: [{ Status: 'Starting', StartTime: t, StatusMessage: 'Preparing the instances for training' }],
+      CreationTime: t,
+      LastModifiedTime: t,
+      ...extra,
+      _attempts: 0,
+    };
+    this.jobs.put(job.TrainingJobName, job);
+    if (tags.length) this.tags.add(job.TrainingJobArn, tags);
+    this.launch(job.TrainingJobName);
+    return job;
+  }
+
+  describe(jobName: string): Record<string, unknown> {
+    const job = this.jobs.get(jobName);
+    if (!job) throw invalid('Requested resource not found.');
+    return wire(job);
+  }
+
+  list(b: Body): unknown {
+    const nameContains = optStr(b, 'NameContains', { max: 63 });
+    const status = oneOf(b, 'StatusEquals', ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const, { optional: true });
+    const sortBy = oneOf(b, 'SortBy', ['Name', 'CreationTime', 'Status'] as const, { optional: true }) ?? 'CreationTime';
+    const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Ascending';
+    const after = b.CreationTimeAfter as number | undefined;
+    const before = b.CreationTimeBefore as number | undefined;
+    let items = this.jobs.values().filter(
+      (j) =>
+        (!nameContains || j.TrainingJobName.toLowerCase().includes(nameContains.toLowerCase())) &&
+        (!status || j.TrainingJobStatus === status) &&
+        (after === undefined || j.CreationTime > after) &&
+        (before === undefined || j.CreationTime < before),
+    );
+    items = sortRecords(items, sortBy === 'Name' ? 'TrainingJobName' : sortBy === 'Status' ? 'TrainingJobStatus' : 'CreationTime', order);
+    const { page, NextToken } = paginate(items, b);
+    return { TrainingJobSummaries: page.map(summary), NextToken };
+  }
+
+  stop(jobName: string): void {
+    const job = this.jobs.get(jobName);
+    if (!job) throw notFound(`Requested resource not found: training job ${jobName}`);
+    if (job.TrainingJobStatus === 'Stopping') return;
+    if (job.TrainingJobStatus !== 'InProgress') throw invalid(`The request was rejected because the training job is in status ${job.TrainingJobStatus}.`);
+    this.jobs.update(jobName, (j) => {
+      j.TrainingJobStatus = 'Stopping';
+      transition(j, 'Stopping', 'Stopping the training job');
+    });
+    this.runs.get(jobName)?.stop('user');
+  }
+
+  /** After a restart: run again what was running; finish what was stopping. */
+  resume(): void {
+    for (const job of this.jobs.values()) {
+      if (job.TrainingJobStatus === 'InProgress') {
+        this.jobs.update(job.TrainingJobName, (j) => transition(j, 'Starting', 'Restarting the training job after the local service restarted'));
+        this.launch(job.TrainingJobName);
+      } else if (job.TrainingJobStatus === 'Stopping') {
+        this.finish(job.TrainingJobName, { kind: 'stopped', metrics: job.FinalMetricDataList ?? [] });
+      }
+    }
+  }
+
+  /** Service shutdown: stop the hosts without changing the jobs' statuses (they run again on restart). */
+  async shutdown(): Promise<void> {
+    const runs = [...this.runs.values()];
+    for (const r of runs) r.stop('shutdown', 5_000);
+    const deadline = Date.now() + 8_000;
+    while (this.runs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  isRunning(jobName: string): boolean {
+    return this.runs.has(jobName);
+  }
+
+  private launch(jobName: string): void {
+    const job = this.jobs.update(jobName, (j) => {
+      j._attempts += 1;
+    });
+    if (!job) return;
+    const req: TrainingRequest = { ...job, Environment: job.Environment ?? {} };
+    const run = new TrainingRun(this.ctx, req, (phase: Phase, message: string) => {
+      this.jobs.update(jobName, (j) => {
+        if (phase === 'Training') j.TrainingStartTime ??= now();
+        if (j.TrainingJobStatus === 'Stopping' && phase !== 'Uploading') return;
+        transition(j, phase, message);
+      });
+    });
+    this.runs.set(jobName, run);
+    // Metrics show up in DescribeTrainingJob while the job trains, as on AWS.
+    let shown = '';
+    const metricsTimer = setInterval(() => {
+      const m = run.parser.final();
+      const key = JSON.stringify(m.map((x) => [x.MetricName, x.Value]));
+      if (key === shown) return;
+      shown = key;
+      this.jobs.update(jobName, (j) => {
+        j.FinalMetricDataList = m;
+      });
+    }, 1000);
+    run
+      .run()
+      .finally(() => clearInterval(metricsTimer))
+      .catch((err: Error): RunOutcome => ({ kind: 'failed', failureReason: `InternalServerError: ${err.message}`, metrics: run.parser.final() }))
+      .then((outcome) => {
+        this.runs.delete(jobName);
+        this.finish(jobName, outcome);
+      })
+      .catch((err: Error) => this.ctx.log(`training job ${jobName}: ${err.message}`));
+  }
+
+  private finish(jobName: string, o: RunOutcome): void {
+    if (o.kind === 'shutdown') return;
+    const job = this.jobs.update(jobName, (j) => {
+      const t = now();
+      j.FinalMetricDataList = o.metrics;
+      if (o.modelArtifacts) j.ModelArtifacts = { S3ModelArtifacts: o.modelArtifacts };
+      j.TrainingEndTime = t;
+      if (j.TrainingStartTime) {
+        j.TrainingTimeInSeconds = Math.max(1, Math.round(t - j.TrainingStartTime));
+        j.BillableTimeInSeconds = j.TrainingTimeInSeconds * j.ResourceConfig.InstanceCount;
+      }
+      if (o.kind === 'completed') {
+        j.TrainingJobStatus = 'Completed';
+        transition(j, 'Completed', 'Training job completed', true);
+      } else if (o.kind === 'failed') {
+        j.TrainingJobStatus = 'Failed';
+        j.FailureReason = o.failureReason;
+        transition(j, 'Failed', 'Training job failed', true);
+      } else if (o.kind === 'maxruntime') {
+        j.TrainingJobStatus = 'Stopped';
+        transition(j, 'MaxRuntimeExceeded', 'Job stopped because it exceeded MaxRuntimeInSeconds', true);
+      } else {
+        j.TrainingJobStatus = 'Stopped';
+        transition(j, 'Stopped', 'Training job stopped', true);
+      }
+    });
+    if (job && TERMINAL.has(job.TrainingJobStatus)) this.events.emit('finished', jobName);
+  }
+}
+
+export function transition(j: { SecondaryStatus: string; SecondaryStatusTransitions: Transition[]; LastModifiedTime: number }, status: string, message: string, terminal = false): void {
+  const t = now();
+  const last = j.SecondaryStatusTransitions[j.SecondaryStatusTransitions.length - 1];
+  if (last && last.EndTime === undefined) last.EndTime = t;
+  j.SecondaryStatusTransitions.push({ Status: status, StartTime: t, ...(terminal ? { EndTime: t } : {}), StatusMessage: message });
+  j.SecondaryStatus = status;
+  j.LastModifiedTime = t;
+}
+
+export function sortRecords<T>(items: T[], key: keyof T, order: 'Ascending' | 'Descending'): T[] {
+  const sign = order === 'Ascending' ? 1 : -1;
+  return [...items].sort((a, b) => {
+    const x = a[key] as unknown as string | number;
+    const y = b[key] as unknown as string | number;
+    return x < y ? -sign : x > y ? sign : 0;
+  });
+}
+
+function summary(j: TrainingJob): Record<string, unknown> {
+  return wire({
+    TrainingJobName: j.TrainingJobName,
+    TrainingJobArn: j.TrainingJobArn,
+    CreationTime: j.CreationTime,
+    TrainingEndTime: j.TrainingEndTime,
+    LastModifiedTime: j.LastModifiedTime,
+    TrainingJobStatus: j.TrainingJobStatus,
+    SecondaryStatus: j.SecondaryStatus,
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * Request validation in SageMaker's words: every failure is a ValidationException naming the field
+ * (e.g. "Value null at 'trainingJobName' failed to satisfy constraint: Member must not be null").
+ */
+import { invalid } from './protocol';
+
+export type Body = Record<string, unknown>;
+
+function fieldName(path: string): string {
+  // AWS names members in lowerCamelCase in validation messages.
+  return path.replace(/(^|\.)([A-Z])/g, (_m, dot: string, c: string) => dot + c.toLowerCase());
+}
+
+export function fail(path: string, value: unknown, constraint: string): never {
+  throw invalid(`1 validation error detected: Value ${value === undefined || value === null ? 'null' : `'${typeof value === 'string' ? value : JSON.stringify(value)}'`} at '${fieldName(path)}' failed to satisfy constraint: ${constraint}`);
+}
+
+export function obj(value: unknown, path: string): Body {
+  if (value === undefined || value === null) fail(path, value, 'Member must not be null');
+  if (typeof value !== 'object' || Array.isArray(value)) fail(path, value, 'Member must be a structure');
+  return value as Body;
+}
+
+export function optObj(value: unknown, path: string): Body | undefined {
+  return value === undefined || value === null ? undefined : obj(value, path);
+}
+
+const NAME_RE = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+
+export function str(body: Body, key: string, opts: { path?: string; max?: number; min?: number; pattern?: RegExp } = {}): string {
+  const path = opts.path ?? key;
+  const v = body[key];
+  if (v === undefined || v === null) fail(path, v, 'Member must not be null');
+  if (typeof v !== 'string') fail(path, v, 'Member must be a string');
+  if (opts.min !== undefined && v.length < opts.min) fail(path, v, `Member must have length greater than or equal to ${opts.min}`);
+  if (opts.max !== undefined && v.length > opts.max) fail(path, v, `Member must have length less than or equal to ${opts.max}`);
+  if (opts.pattern && !opts.pattern.test(v)) fail(path, v, `Member must satisfy regular expression pattern: ${opts.pattern.source}`);
+  return v;
+}
+
+export function optStr(body: Body, key: string, opts: { path?: string; max?: number; min?: number; pattern?: RegExp } = {}): string | undefined {
+  return body[key] === undefined || body[key] === null ? undefined : str(body, key, opts);
+}
+
+/** A SageMaker resource name: `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}` and at most `max` characters. */
+export function name(body: Body, key: string, max = 63, path = key): string {
+  const v = str(body, key, { path, max, min: 1 });
+  if (!NAME_RE.test(v)) fail(path, v, 'Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}');
+  return v;
+}
+
+export function int(body: Body, key: string, opts: { path?: string; min?: number; max?: number } = {}): number {
+  const path = opts.path ?? key;
+  const v = body[key];
+  if (v === undefined || v === null) fail(path, v, 'Member must not be null');
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(path, v, 'Member must be an integer');
+  if (opts.min !== undefined && v < opts.min) fail(path, v, `Member must have value greater than or equal to ${opts.min}`);
+  if (opts.max !== undefined && v > opts.max) fail(path, v, `Member must have value less than or equal to ${opts.max}`);
+  return v;
+}
+
+export function optInt(body: Body, key: string, opts: { path?: string; min?: number; max?: number } = {}): number | undefined {
+  return body[key] === undefined || body[key] === null ? undefined : int(body, key, opts);
+}
+
+export function arr(body: Body, key: string, opts: { path?: string; min?: number; max?: number; optional?: boolean } = {}): unknown[] {
+  const path = opts.path ?? key;
+  const v = body[key];
+  if (v === undefined || v === null) {
+    if (opts.optional) return [];
+    fail(path, v, 'Member must not be null');
+  }
+  if (!Array.isArray(v)) fail(path, v, 'Member must be a list');
+  if (opts.min !== undefined && v.length < opts.min) fail(path, v, `Member must have length greater than or equal to ${opts.min}`);
+  if (opts.max !== undefined && v.length > opts.max) fail(path, v, `Member must have length less than or equal to ${opts.max}`);
+  return v;
+}
+
+export function oneOf<T extends string>(body: Body, key: string, values: readonly T[], opts: { path?: string; optional?: boolean } = {}): T | undefined {
+  const path = opts.path ?? key;
+  const v = body[key];
+  if ((v === undefined || v === null) && opts.optional) return undefined;
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) fail(path, v, `Member must satisfy enum value set: [${values.join(', ')}]`);
+  return v as T;
+}
+
+/** A string→string map (hyperparameters, environment), with AWS's size limits. */
+export function strMap(body: Body, key: string, opts: { maxEntries?: number; maxKey?: number; maxValue?: number } = {}): Record<string, string> {
+  const v = body[key];
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) fail(key, v, 'Member must be a map');
+  const entries = Object.entries(v as Body);
+  if (opts.maxEntries !== undefined && entries.length > opts.maxEntries) fail(key, `${entries.length} entries`, `Map must have length less than or equal to ${opts.maxEntries}`);
+  const out: Record<string, string> = {};
+  for (const [k, val] of entries) {
+    if (typeof val !== 'string') fail(`${key}.${k}`, val, 'Map value must be a string');
+    if (opts.maxKey !== undefined && k.length > opts.maxKey) fail(`${key}.${k}`, k, `Map key must have length less than or equal to ${opts.maxKey}`);
+    if (opts.maxValue !== undefined && val.length > opts.maxValue) fail(`${key}.${k}`, val, `Map value must have length less than or equal to ${opts.maxValue}`);
+    out[k] = val;
+  }
+  return out;
+}
+
+export interface Tag {
+  Key: string;
+  Value: string;
+}
+
+export function tags(body: Body, key = 'Tags'): Tag[] {
+  const list = arr(body, key, { optional: true, max: 50 });
+  return list.map((t, i) => {
+    const o = obj(t, `${key}.${i + 1}`);
+    return { Key: str(o, 'Key', { path: `${key}.${i + 1}.member.key`, min: 1, max: 128 }), Value: str(o, 'Value', { path: `${key}.${i + 1}.member.value`, max: 256 }) };
+  });
+}
+
+export function s3Uri(value: string, path: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(value);
+  if (!m) fail(path, value, 'Member must satisfy regular expression pattern: ^(https|s3)://([^/]+)/?(.*)$');
+  return { bucket: m[1] as string, key: m[2] as string };
+}
