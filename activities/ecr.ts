@@ -15,6 +15,7 @@ import {
   SetRepositoryPolicyCommand,
   StartImageScanCommand,
 } from '@aws-sdk/client-ecr';
+import { ApplicationFailure } from '@temporalio/common';
 import type { EnsureRepositoryInput, EnsureRepositoryOutput, FindImageInput, FindImageOutput } from '../contracts/build-image';
 import { ErrorType } from '../contracts/errors';
 import type {
@@ -51,7 +52,9 @@ async function awsOr<T>(action: string, call: () => Promise<T>, expected: Record
   try {
     return await call();
   } catch (err) {
-    const handler = expected[awsErrorName(err) ?? ''];
+    // Look through a failure `aws()` already made to the SDK error it wraps.
+    const name = err instanceof ApplicationFailure ? awsErrorName(err.cause) : awsErrorName(err);
+    const handler = expected[name ?? ''];
     if (handler) return await handler(err);
     throw toFailure(err, action);
   }
