@@ -5,7 +5,7 @@
  * invocations), then retire blue after the termination wait, or roll back: RollingBack → InService on the old
  * config with the reason in FailureReason.
  */
-import { DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand, SetAlarmStateCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import { sleep } from '../procs';
 import type { Ctx } from './context';
 import { alarmFires } from './endpoint-metrics';
@@ -128,11 +128,20 @@ async function firedAlarms(ctx: Ctx, names: string[], green: Fleet, since: numbe
   }
   const fired: string[] = [];
   for (const a of alarms) {
+    // An alarm left in ALARM before this deployment's traffic shift is stale (CloudWatch would re-evaluate it);
+    // one set to ALARM since then (SetAlarmState, e.g. a pipeline stopping its update) counts.
+    const stale = a.StateValue === 'ALARM' && (a.StateUpdatedTimestamp?.getTime() ?? 0) < since;
     const variantDim = a.Dimensions?.find((d) => d.Name === 'VariantName')?.Value;
     const variants = green.variants.filter((v) => !variantDim || v.spec.VariantName === variantDim);
     const events = (variants.length ? variants : green.variants).flatMap((v) => v.metrics.events);
-    const r = alarmFires(a, events, since);
-    if (r.fires) fired.push(a.AlarmName ?? '?');
+    const r = alarmFires(stale ? { ...a, StateValue: 'OK' } : a, events, since);
+    if (!r.fires) continue;
+    fired.push(a.AlarmName ?? '?');
+    if (a.StateValue !== 'ALARM' || stale) {
+      // What CloudWatch's own evaluation would do: the alarm's state and history show the breach.
+      const reason = `Threshold Crossed: the new fleet's ${a.MetricName} ${a.Statistic ?? a.ExtendedStatistic} was ${r.value} (${a.ComparisonOperator} ${a.Threshold}).`;
+      await ctx.moto.cloudwatch.send(new SetAlarmStateCommand({ AlarmName: a.AlarmName, StateValue: 'ALARM', StateReason: reason })).catch((err: Error) => ctx.log(`SetAlarmState ${a.AlarmName}: ${err.message}`));
+    }
   }
   return fired;
 }
