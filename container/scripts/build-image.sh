@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Build the image locally with podman (no Docker engine, no registry access):
+#   bash container/scripts/build-image.sh [TAG]        (default TAG: localhost/jaxsm:cpu)
+# Env: JAX_VARIANT (cpu), BASE_IMAGE (localhost/debian-python:bookworm, built here if missing),
+#      CA_BUNDLE (/etc/ssl/certs/ca-certificates.crt; mounted at build time, never baked in).
+# Installs podman, runc and mmdebstrap with apt-get when missing (root, non-interactive).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TAG="${1:-localhost/jaxsm:cpu}"
+JAX_VARIANT="${JAX_VARIANT:-cpu}"
+BASE_IMAGE="${BASE_IMAGE:-localhost/debian-python:bookworm}"
+CA_BUNDLE="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+source "$HERE/scripts/podman-env.sh"
+
+if [[ "$BASE_IMAGE" == "localhost/debian-python:bookworm" ]] && ! podman image exists "$BASE_IMAGE"; then
+  echo "[image] building local base $BASE_IMAGE with mmdebstrap (once; cached in podman storage)"
+  tmp="$(mktemp -d)"
+  mmdebstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm "$tmp/base.tar" >/dev/null
+  podman import "$tmp/base.tar" "$BASE_IMAGE" >/dev/null
+  rm -rf "$tmp"
+fi
+
+# Prebuilt wheels for the lock file (built with this machine's pip and compiler; the local base
+# has the same Python 3.11) so the image build needs neither a compiler nor many downloads.
+WHEELS="$HERE/build/wheels"
+want="$(cat "$HERE/requirements.lock" "$HERE/requirements-dev.lock" | sha256sum | cut -d' ' -f1)"
+if [[ "$(cat "$WHEELS/.stamp" 2>/dev/null)" != "$want" ]]; then
+  echo "[image] building wheels into $WHEELS"
+  bash "$HERE/setup.sh" >/dev/null
+  mkdir -p "$WHEELS"
+  "$HERE/.venv/bin/python" -m pip wheel -q -w "$WHEELS" -r "$HERE/requirements.lock" setuptools==84.2.1 wheel==0.48.0
+  echo "$want" > "$WHEELS/.stamp"
+fi
+
+mounts=(-v "$WHEELS:/wheels:ro")
+args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "JAX_VARIANT=$JAX_VARIANT" --build-arg "PIP_FIND_LINKS=/wheels")
+if [[ -f "$CA_BUNDLE" ]]; then
+  mounts+=(-v "$CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro")
+  args+=(--build-arg "PIP_CERT=/etc/ssl/certs/ca-certificates.crt")
+fi
+echo "[image] podman build $TAG (JAX_VARIANT=$JAX_VARIANT, BASE_IMAGE=$BASE_IMAGE)"
+podman build --isolation chroot --network host "${mounts[@]}" "${args[@]}" -t "$TAG" -f "$HERE/Dockerfile" "$HERE"
+echo "[image] built $TAG"
