@@ -12,6 +12,7 @@ import {
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { BuildResult } from '../../../contracts/build-image';
 import { buildIdempotencyToken, createCodeBuildActivities } from '../../../activities/codebuild';
 import { accessDenied, awsError, expectFailure, testDeps, throttled } from './helpers';
 
@@ -181,7 +182,7 @@ describe('waitForImageBuild', () => {
     logs.on(GetLogEventsCommand).rejects(awsError('ResourceNotFoundException'));
     expect(await new MockActivityEnvironment().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 })).toEqual({ buildId: 'b:1', status: 'TIMED_OUT', logTail: [] });
     logs.on(GetLogEventsCommand).rejects(accessDenied());
-    const denied = await new MockActivityEnvironment().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 });
+    const denied = (await new MockActivityEnvironment().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 })) as BuildResult;
     expect(denied.logTail[0]).toMatch(/unreadable/);
   });
 

@@ -10,7 +10,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createTrainingActivities, trainingJobRequest } from '../../../activities/training';
 import { WORKFLOW_ID_TAG } from '../../../contracts/task-queue';
-import type { CreateTrainingJobInput } from '../../../contracts/train-model';
+import type { CreateTrainingJobInput, TrainingJobSnapshot } from '../../../contracts/train-model';
 import { accessDenied, awsError, expectFailure, invalid, testDeps, throttled } from './helpers';
 
 const sm = mockClient(SageMakerClient);
@@ -111,7 +111,7 @@ describe('waitForTrainingJob', () => {
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
     const wait = createTrainingActivities(testDeps({ sleep: (ms) => (sleeps.push(ms), Promise.resolve()) })).waitForTrainingJob;
-    return { beats, result: env.run(wait, { trainingJobName: 'job-1', last, pollIntervalSeconds: 60 }) };
+    return { beats, result: env.run(wait, { trainingJobName: 'job-1', last, pollIntervalSeconds: 60 }) as Promise<TrainingJobSnapshot> };
   };
 
   it('returns the first snapshot when nothing was seen yet', async () => {
