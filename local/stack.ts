@@ -1,0 +1,170 @@
+/**
+ * The local stack: Temporal dev server, moto, and the local SageMaker service, each a detached process with a
+ * pid file (`<state>/pids/<component>.pid`) and a log (`<state>/logs/<component>.log`). `up` is idempotent,
+ * `down` stops everything it started including job and endpoint processes, `status` reports what runs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT, type StackConfig, workerEnv } from './config';
+import { httpStatus, isAlive, killGroup, portOpen, readPid, startDaemon, stopGroup, waitUntil } from './procs';
+
+export const SEARCH_ATTRIBUTES = { PipelineStep: 'Keyword', ModelPackageVersion: 'Int', EndpointName: 'Keyword' } as const;
+
+export interface Component {
+  name: 'temporal' | 'moto' | 'sagemaker';
+  port: number;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Resolves true once the component answers. */
+  ready: () => Promise<boolean>;
+  startTimeoutMs: number;
+}
+
+export function components(cfg: StackConfig): Component[] {
+  const venv = path.join(REPO_ROOT, '.venv', 'bin');
+  return [
+    {
+      name: 'temporal',
+      port: cfg.temporalPort,
+      command: path.join(venv, 'temporal'),
+      args: [
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(cfg.temporalPort),
+        '--ui-port',
+        String(cfg.temporalUiPort),
+        '--db-filename',
+        path.join(cfg.stateDir, 'temporal.db'),
+        '--log-level',
+        'warn',
+        ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
+      ],
+      ready: async () => (await portOpen(cfg.temporalPort)) && (await httpStatus(`http://127.0.0.1:${cfg.temporalUiPort}/`)) > 0,
+      startTimeoutMs: 60_000,
+    },
+    {
+      name: 'moto',
+      port: cfg.motoPort,
+      command: path.join(venv, 'moto_server'),
+      args: ['-H', '127.0.0.1', '-p', String(cfg.motoPort)],
+      ready: async () => (await httpStatus(`http://127.0.0.1:${cfg.motoPort}/moto-api/`)) === 200,
+      startTimeoutMs: 60_000,
+    },
+    {
+      name: 'sagemaker',
+      port: cfg.servicePort,
+      command: path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
+      args: [path.join(REPO_ROOT, 'local', 'service-main.ts')],
+      env: {
+        ...process.env,
+        LOCAL_STATE_DIR: cfg.stateDir,
+        LOCAL_SAGEMAKER_PORT: String(cfg.servicePort),
+        LOCAL_MOTO_PORT: String(cfg.motoPort),
+        LOCAL_CONTAINER_BIN_DIR: cfg.containerBinDir,
+        LOCAL_EXECUTOR: cfg.executor,
+      },
+      ready: async () => (await httpStatus(`http://127.0.0.1:${cfg.servicePort}/_local/health`)) === 200,
+      startTimeoutMs: 60_000,
+    },
+  ];
+}
+
+const pidFile = (cfg: StackConfig, name: string): string => path.join(cfg.stateDir, 'pids', `${name}.pid`);
+const logFile = (cfg: StackConfig, name: string): string => path.join(cfg.stateDir, 'logs', `${name}.log`);
+/** Where the local service keeps the pid files of the job and endpoint processes it runs. */
+const hostPidDir = (cfg: StackConfig): string => path.join(cfg.stateDir, 'sagemaker', 'pids');
+
+export interface ComponentStatus {
+  name: string;
+  pid?: number;
+  running: boolean;
+  answering: boolean;
+  port: number;
+  log: string;
+}
+
+export async function status(cfg: StackConfig): Promise<{ components: ComponentStatus[]; hostProcesses: number }> {
+  const out: ComponentStatus[] = [];
+  for (const c of components(cfg)) {
+    const pid = readPid(pidFile(cfg, c.name));
+    const running = pid !== undefined && isAlive(pid);
+    out.push({ name: c.name, pid: running ? pid : undefined, running, answering: await c.ready(), port: c.port, log: logFile(cfg, c.name) });
+  }
+  return { components: out, hostProcesses: hostPids(cfg).filter(isAlive).length };
+}
+
+function hostPids(cfg: StackConfig): number[] {
+  const dir = hostPidDir(cfg);
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .map((f) => readPid(path.join(dir, f)))
+    .filter((p): p is number => p !== undefined);
+}
+
+/** Starts what is not running yet; a component that runs and answers is left alone. */
+export async function up(cfg: StackConfig, say: (msg: string) => void = () => undefined): Promise<void> {
+  for (const d of [cfg.stateDir, path.join(cfg.stateDir, 'logs'), path.join(cfg.stateDir, 'pids')]) fs.mkdirSync(d, { recursive: true });
+  for (const c of components(cfg)) {
+    if (!fs.existsSync(c.command)) throw new Error(`${c.command} not found: run \`bash scripts/bootstrap.sh\` first`);
+    const pid = readPid(pidFile(cfg, c.name));
+    if (pid !== undefined && isAlive(pid)) {
+      if (await c.ready()) {
+        say(`${c.name}: already running (pid ${pid})`);
+        continue;
+      }
+      say(`${c.name}: pid ${pid} runs but does not answer; restarting it`);
+      await stopGroup(pid);
+    } else if (await portOpen(c.port)) {
+      throw new Error(`${c.name}: port ${c.port} is taken by a process this stack did not start (set LOCAL_${c.name.toUpperCase()}_PORT)`);
+    }
+    const newPid = startDaemon({ command: c.command, args: c.args, env: c.env, cwd: REPO_ROOT, logFile: logFile(cfg, c.name), pidFile: pidFile(cfg, c.name) });
+    try {
+      await waitUntil(async () => {
+        if (!isAlive(newPid)) throw new Error(`${c.name} exited during start; see ${logFile(cfg, c.name)}:\n${tail(logFile(cfg, c.name), 15)}`);
+        return c.ready();
+      }, c.startTimeoutMs, c.name, 250);
+    } catch (err) {
+      killGroup(newPid, 'SIGKILL');
+      throw err;
+    }
+    say(`${c.name}: started (pid ${newPid}, port ${c.port}, log ${logFile(cfg, c.name)})`);
+  }
+  fs.writeFileSync(path.join(cfg.stateDir, 'stack.json'), JSON.stringify({ ...cfg, env: workerEnv(cfg), temporalUi: `http://127.0.0.1:${cfg.temporalUiPort}` }, null, 2));
+}
+
+/** Stops every component (service first, so it stops its jobs) and any job process still alive. */
+export async function down(cfg: StackConfig, say: (msg: string) => void = () => undefined): Promise<void> {
+  for (const c of [...components(cfg)].reverse()) {
+    const file = pidFile(cfg, c.name);
+    const pid = readPid(file);
+    if (pid !== undefined && isAlive(pid)) {
+      await stopGroup(pid, c.name === 'sagemaker' ? 20_000 : 10_000);
+      say(`${c.name}: stopped (pid ${pid})`);
+    } else say(`${c.name}: not running`);
+    fs.rmSync(file, { force: true });
+  }
+  const dir = hostPidDir(cfg);
+  if (fs.existsSync(dir)) {
+    for (const f of fs.readdirSync(dir)) {
+      const pid = readPid(path.join(dir, f));
+      if (pid !== undefined && isAlive(pid)) {
+        await stopGroup(pid, 5_000);
+        say(`job process ${f.replace(/\.pid$/, '')}: stopped (pid ${pid})`);
+      }
+      fs.rmSync(path.join(dir, f), { force: true });
+    }
+  }
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
