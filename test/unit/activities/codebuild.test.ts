@@ -10,11 +10,10 @@ import {
   UpdateProjectCommand,
 } from '@aws-sdk/client-codebuild';
 import { CancelledFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { BuildResult } from '../../../contracts/build-image';
 import { buildIdempotencyToken, createCodeBuildActivities } from '../../../activities/codebuild';
-import { accessDenied, awsError, expectFailure, testDeps, throttled } from './helpers';
+import { accessDenied, activityEnv, awsError, expectFailure, testDeps, throttled } from './helpers';
 
 const cb = mockClient(CodeBuildClient);
 const logs = mockClient(CloudWatchLogsClient);
@@ -139,7 +138,7 @@ describe('waitForImageBuild', () => {
       .resolvesOnce({ builds: [{ id: 'b:1', buildStatus: 'IN_PROGRESS', currentPhase: 'BUILD' }] })
       .resolves({ builds: [{ id: 'b:1', buildStatus: 'SUCCEEDED', currentPhase: 'COMPLETED' }] });
     const sleeps: number[] = [];
-    const env = new MockActivityEnvironment();
+    const env = activityEnv();
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
     const wait = createCodeBuildActivities(testDeps({ sleep: (ms) => (sleeps.push(ms), Promise.resolve()) })).waitForImageBuild;
@@ -167,7 +166,7 @@ describe('waitForImageBuild', () => {
     logs.on(GetLogEventsCommand, { logGroupName: '/aws/codebuild/p', logStreamName: 's-1', startFromHead: false, limit: 20 }).resolves({
       events: [{ message: 'Step 3/9 : RUN pip install\n' }, { message: 'ERROR: no matching distribution\n' }],
     });
-    const result = await new MockActivityEnvironment().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 });
+    const result = await activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 });
     expect(result).toEqual({
       buildId: 'b:1',
       status: 'FAILED',
@@ -180,15 +179,15 @@ describe('waitForImageBuild', () => {
   it('returns the verdict even when the log is missing or unreadable', async () => {
     cb.on(BatchGetBuildsCommand).resolves({ builds: [{ id: 'b:1', buildStatus: 'TIMED_OUT', logs: { groupName: 'g', streamName: 's' } }] });
     logs.on(GetLogEventsCommand).rejects(awsError('ResourceNotFoundException'));
-    expect(await new MockActivityEnvironment().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 })).toEqual({ buildId: 'b:1', status: 'TIMED_OUT', logTail: [] });
+    expect(await activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 })).toEqual({ buildId: 'b:1', status: 'TIMED_OUT', logTail: [] });
     logs.on(GetLogEventsCommand).rejects(accessDenied());
-    const denied = (await new MockActivityEnvironment().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 })) as BuildResult;
+    const denied = (await activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 })) as BuildResult;
     expect(denied.logTail[0]).toMatch(/unreadable/);
   });
 
   it('stops waiting when the activity is cancelled', async () => {
     cb.on(BatchGetBuildsCommand).resolves({ builds: [{ id: 'b:1', buildStatus: 'IN_PROGRESS' }] });
-    const env = new MockActivityEnvironment();
+    const env = activityEnv();
     const wait = createCodeBuildActivities(testDeps({ sleep: () => new Promise(() => undefined) })).waitForImageBuild;
     const running = env.run(wait, { buildId: 'b:1', pollIntervalSeconds: 30 });
     setTimeout(() => env.cancel(), 10);
@@ -197,9 +196,9 @@ describe('waitForImageBuild', () => {
 
   it('classifies failures', async () => {
     cb.on(BatchGetBuildsCommand).rejects(throttled());
-    await expectFailure(new MockActivityEnvironment().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 }), 'AwsTransient', false);
+    await expectFailure(activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 }), 'AwsTransient', false);
     cb.on(BatchGetBuildsCommand).resolves({ builds: [], buildsNotFound: ['b:1'] });
-    await expectFailure(new MockActivityEnvironment().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 }), 'AwsValidation', true, /does not exist/);
+    await expectFailure(activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 }), 'AwsValidation', true, /does not exist/);
   });
 });
 

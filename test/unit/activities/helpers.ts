@@ -6,7 +6,10 @@ import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { Info } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import type { ActivityDeps } from '../../../activities/deps';
 
 /** Clients with a region and static credentials, so nothing reaches for the environment; `mockClient` stubs send. */
@@ -49,4 +52,9 @@ export async function expectFailure(promise: Promise<unknown>, type: string, non
   expect({ type: failure.type, nonRetryable: failure.nonRetryable }).toEqual({ type, nonRetryable });
   if (message) expect(failure.message).toMatch(message);
   return failure;
+}
+
+/** A mock activity context (heartbeats, cancellation, heartbeat details) that does not log expected failures. */
+export function activityEnv(info: Partial<Info> = {}): MockActivityEnvironment {
+  return new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
 }

@@ -6,12 +6,11 @@ import {
   SageMakerClient,
   StopTrainingJobCommand,
 } from '@aws-sdk/client-sagemaker';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createTrainingActivities, trainingJobRequest } from '../../../activities/training';
 import { WORKFLOW_ID_TAG } from '../../../contracts/task-queue';
 import type { CreateTrainingJobInput, TrainingJobSnapshot } from '../../../contracts/train-model';
-import { accessDenied, awsError, expectFailure, invalid, testDeps, throttled } from './helpers';
+import { accessDenied, activityEnv, awsError, expectFailure, invalid, testDeps, throttled } from './helpers';
 
 const sm = mockClient(SageMakerClient);
 const acts = createTrainingActivities(testDeps());
@@ -107,7 +106,7 @@ describe('createTrainingJob', () => {
 
 describe('waitForTrainingJob', () => {
   const run = (last: { status: string; secondaryStatus: string } | null, sleeps: number[] = []) => {
-    const env = new MockActivityEnvironment();
+    const env = activityEnv();
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
     const wait = createTrainingActivities(testDeps({ sleep: (ms) => (sleeps.push(ms), Promise.resolve()) })).waitForTrainingJob;
