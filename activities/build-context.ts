@@ -12,6 +12,7 @@ import type { HashContextInput, HashContextOutput, UploadContextInput, UploadCon
 import { ErrorType } from '../contracts/errors';
 import { aws, failure, toFailure } from './aws-errors';
 import type { ActivityDeps } from './deps';
+import { heartbeatIfActivity } from './polling';
 
 /** One file of the context, addressed by its POSIX path relative to the context root. */
 export interface ContextFile {
@@ -118,9 +119,11 @@ async function hashFileInto(hash: ReturnType<typeof createHash>, abs: string): P
 /** sha256 over (path, mode, size, bytes) of each file in order; the separators make the framing unambiguous. */
 export async function hashContextFiles(files: readonly ContextFile[]): Promise<string> {
   const hash = createHash('sha256');
-  for (const f of files) {
+  for (const [i, f] of files.entries()) {
     hash.update(`${f.rel}\0${f.executable ? 'x' : '-'}\0${f.size}\0`);
     await hashFileInto(hash, f.abs);
+    // The workflow runs hashing and upload with a heartbeat timeout; a large context must not look dead.
+    heartbeatIfActivity({ hashedFiles: i + 1, of: files.length });
   }
   return hash.digest('hex');
 }
