@@ -1,0 +1,81 @@
+"""Training tokens/sec on CPU through the real `train` entry (toolkit + trainer).
+
+Runs a few configs on the demo corpus (`prepare --source builtin`) in a temp
+SAGEMAKER_BASE_DIR and reads `tokens_per_sec` from the trainer's own metric lines (excluding
+the compiling first step). Writes bench/results/train-cpu.md.
+
+  container/.venv/bin/python bench/container/train_cpu.py [--steps 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / "container" / ".venv" / "bin"
+CONFIGS = [
+    ("default (2x128, seq 128, batch 16)", {}),
+    ("default, bf16", {"bf16": "true"}),
+    ("default, grad_accum 4 (batch 16)", {"grad_accum": "4"}),
+    ("4x256, seq 256, batch 16", {"n_layers": "4", "d_model": "256", "n_heads": "8", "seq_len": "256"}),
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "train-cpu.md")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="jaxsm-bench-train-"))
+    env = {**os.environ, "SAGEMAKER_BASE_DIR": str(tmp / "prep"), "JAX_PLATFORMS": "cpu"}
+    subprocess.run([BIN / "prepare", "--source", "builtin"], env=env, check=True, capture_output=True)
+    rows = []
+    for name, hps in CONFIGS:
+        base = tmp / f"run{len(rows)}"
+        (base / "input" / "config").mkdir(parents=True)
+        for ch in ("train", "val"):
+            shutil.copytree(tmp / "prep" / "processing" / "output" / ch, base / "input" / "data" / ch)
+        full = {"max_steps": str(args.steps), "eval_every": str(args.steps // 2), "checkpoint_every": str(args.steps),
+                "warmup_steps": "5", **hps}
+        (base / "input" / "config" / "hyperparameters.json").write_text(json.dumps(full))
+        t0 = time.perf_counter()
+        proc = subprocess.run([BIN / "train"], env={**env, "SAGEMAKER_BASE_DIR": str(base)}, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if proc.returncode:
+            sys.exit(proc.stdout + proc.stderr)
+        tps = [float(x) for x in re.findall(r"tokens_per_sec=([0-9.]+)", proc.stdout)]
+        params = re.search(r"params=(\d+)", proc.stdout).group(1)
+        val = re.search(r"final val_loss=([0-9.]+)", proc.stdout).group(1)
+        rows.append((name, int(params), tps[-1], wall, val))
+        print(f"{name}: params={params} tokens/s={tps[-1]:.0f} wall={wall:.1f}s final val_loss={val}", flush=True)
+    lines = [
+        "# Training throughput on CPU",
+        "",
+        f"`container/.venv/bin/python bench/container/train_cpu.py --steps {args.steps}`: the real `train` entry "
+        "(sagemaker-training toolkit + jaxsm trainer), demo corpus from `prepare --source builtin`, one process, "
+        f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), other jobs may share the machine. "
+        "tokens/s is the trainer's own `tokens_per_sec` for the second half of the run (compilation excluded); "
+        "wall includes process start, compilation, eval and checkpoints.",
+        "",
+        "| config | params | tokens/s | wall (s) | final val_loss |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {n} | {p:,} | {t:,.0f} | {w:.1f} | {v} |" for n, p, t, w, v in rows]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
