@@ -92,16 +92,19 @@ export async function listContextFiles(contextDir: string): Promise<ContextFile[
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const files: ContextFile[] = [];
+  // Like docker, walk into an excluded directory only when a `!` rule might re-include something below it.
+  const hasNegation = rules.some((r) => r.negate);
   const walk = async (dir: string, relDir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
       const abs = path.join(dir, entry.name);
-      // Docker always sends the Dockerfile and .dockerignore; other matches are left out, directories included.
-      if (isIgnored(rules, rel) && rel !== '.dockerignore' && rel !== 'Dockerfile') continue;
-      // Symlinks are followed, as docker's context tarball stores their targets' content for files.
+      // Symlinks are followed: docker's context stores the content of what they point to.
       const info = entry.isSymbolicLink() ? await stat(abs) : null;
-      if (entry.isDirectory() || info?.isDirectory()) await walk(abs, rel);
-      else if (entry.isFile() || info?.isFile()) {
+      const ignored = isIgnored(rules, rel);
+      if (entry.isDirectory() || info?.isDirectory()) {
+        if (!ignored || hasNegation) await walk(abs, rel);
+      } else if ((entry.isFile() || info?.isFile()) && (!ignored || rel === '.dockerignore' || rel === 'Dockerfile')) {
+        // Docker always sends the Dockerfile and .dockerignore, whatever the rules say.
         const s = info ?? (await stat(abs));
         files.push({ rel, abs, size: s.size, executable: (s.mode & 0o111) !== 0 });
       }

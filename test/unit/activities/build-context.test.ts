@@ -45,6 +45,14 @@ describe('.dockerignore', () => {
     const files = await listContextFiles(dir);
     expect(files.map((f) => f.rel)).toEqual(['.dockerignore', 'Dockerfile', 'README.md', 'jaxsm/train.py']);
   });
+
+  it('re-includes a file inside an excluded directory', async () => {
+    await write('.dockerignore', 'tests\n!tests/fixtures/keep.txt\n');
+    await write('tests/fixtures/keep.txt', 'kept');
+    const files = await listContextFiles(dir);
+    expect(files.map((f) => f.rel)).toContain('tests/fixtures/keep.txt');
+    expect(files.map((f) => f.rel)).not.toContain('tests/test_x.py');
+  });
 });
 
 describe('hashBuildContext', () => {
