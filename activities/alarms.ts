@@ -12,6 +12,7 @@ import {
 import { EnsureRollbackAlarmsInput, type EnsureRollbackAlarmsOutput, rollbackAlarmNames } from '../contracts/deploy-model';
 import { aws } from './aws-errors';
 import type { ActivityDeps } from './deps';
+import { parseInput } from './input';
 
 /**
  * The PutMetricAlarm requests. The dimensions EndpointName + VariantName + EndpointConfigName select the new fleet
@@ -19,7 +20,7 @@ import type { ActivityDeps } from './deps';
  * reported in microseconds. Missing data (no traffic yet) is not breaching.
  */
 export function rollbackAlarmRequests(raw: EnsureRollbackAlarmsInput): PutMetricAlarmCommandInput[] {
-  const input = EnsureRollbackAlarmsInput.parse(raw);
+  const input = parseInput(EnsureRollbackAlarmsInput, raw, 'ensureRollbackAlarms input');
   const names = rollbackAlarmNames(input.endpointConfigName);
   const common = {
     Namespace: 'AWS/SageMaker',

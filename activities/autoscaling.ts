@@ -23,6 +23,7 @@ import {
 } from '../contracts/deploy-model';
 import { aws } from './aws-errors';
 import type { ActivityDeps } from './deps';
+import { parseInput } from './input';
 
 /** The scalable dimension of a SageMaker variant's instance count. */
 export const SCALABLE_DIMENSION = 'sagemaker:variant:DesiredInstanceCount';
@@ -49,7 +50,7 @@ export function createAutoscalingActivities(deps: ActivityDeps) {
   return {
     /** RegisterScalableTarget + PutScalingPolicy (target tracking); both are upserts, so retries are harmless. */
     async registerAutoscaling(raw: RegisterAutoscalingInput): Promise<RegisterAutoscalingOutput> {
-      const input = RegisterAutoscalingInput.parse(raw);
+      const input = parseInput(RegisterAutoscalingInput, raw, 'registerAutoscaling input');
       const resourceId = variantResourceId(input.endpointName, input.variantName);
       await aws(`RegisterScalableTarget ${resourceId}`, () =>
         client.send(
@@ -85,7 +86,7 @@ export function createAutoscalingActivities(deps: ActivityDeps) {
 
     /** Deletes the variant's scaling policies and deregisters its scalable target; nothing registered is fine. */
     async deregisterAutoscaling(raw: DeregisterAutoscalingInput): Promise<DeregisterAutoscalingOutput> {
-      const input = DeregisterAutoscalingInput.parse(raw);
+      const input = parseInput(DeregisterAutoscalingInput, raw, 'deregisterAutoscaling input');
       const resourceId = variantResourceId(input.endpointName, input.variantName);
       const targets = await aws(`DescribeScalableTargets ${resourceId}`, () =>
         client.send(new DescribeScalableTargetsCommand({ ServiceNamespace: NAMESPACE, ResourceIds: [resourceId], ScalableDimension: SCALABLE_DIMENSION })),

@@ -36,6 +36,7 @@ import { ErrorType } from '../contracts/errors';
 import { firedAlarm } from './alarms';
 import { aws, failure } from './aws-errors';
 import type { ActivityDeps } from './deps';
+import { parseInput } from './input';
 import { pollUntil } from './polling';
 import { assertOwned, isAlreadyExists, isNotFound, sageMakerTags } from './sagemaker-owner';
 
@@ -61,7 +62,7 @@ export function createHostingActivities(deps: ActivityDeps) {
   return {
     /** CreateModel (image by digest + model data); an existing model with our tag is re-attached. */
     async createModel(raw: CreateModelInput): Promise<CreateModelOutput> {
-      const input = CreateModelInput.parse(raw);
+      const input = parseInput(CreateModelInput, raw, 'createModel input');
       const name = input.modelName;
       const tags = { ...input.tags, ...(input.modelPackageArn ? { [MODEL_PACKAGE_TAG]: input.modelPackageArn } : {}) };
       try {
@@ -86,7 +87,7 @@ export function createHostingActivities(deps: ActivityDeps) {
 
     /** CreateEndpointConfig with one variant (instance type and count, startup health-check timeout). */
     async createEndpointConfig(raw: CreateEndpointConfigInput): Promise<CreateEndpointConfigOutput> {
-      const input = CreateEndpointConfigInput.parse(raw);
+      const input = parseInput(CreateEndpointConfigInput, raw, 'createEndpointConfig input');
       const name = input.endpointConfigName;
       try {
         const res = await aws(`CreateEndpointConfig ${name}`, () =>
@@ -152,7 +153,7 @@ export function createHostingActivities(deps: ActivityDeps) {
 
     /** CreateEndpoint for a new endpoint; an existing one is re-attached only when it carries our tag. */
     async createEndpoint(raw: CreateEndpointInput): Promise<CreateEndpointOutput> {
-      const input = CreateEndpointInput.parse(raw);
+      const input = parseInput(CreateEndpointInput, raw, 'createEndpoint input');
       const name = input.endpointName;
       try {
         const res = await aws(`CreateEndpoint ${name}`, () =>
@@ -173,7 +174,7 @@ export function createHostingActivities(deps: ActivityDeps) {
      * (the update ran and rolled back), re-attaches instead of starting a second update.
      */
     async updateEndpoint(raw: UpdateEndpointInput): Promise<UpdateEndpointOutput> {
-      const input = UpdateEndpointInput.parse(raw);
+      const input = parseInput(UpdateEndpointInput, raw, 'updateEndpoint input');
       const name = input.endpointName;
       const cfg = input.endpointConfigName;
       const current = await describeEndpointRaw(name);
@@ -228,7 +229,7 @@ export function createHostingActivities(deps: ActivityDeps) {
      * `failOnRollback` is false. Failed / UpdateRollbackFailed fail with JobFailed and SageMaker's FailureReason.
      */
     async waitForEndpoint(raw: WaitEndpointInput): Promise<EndpointSnapshot> {
-      const input = WaitEndpointInput.parse(raw);
+      const input = parseInput(WaitEndpointInput, raw, 'waitForEndpoint input');
       const snap = await pollUntil<EndpointSnapshot>(deps, input.pollIntervalSeconds, async () => {
         const res = await describeEndpointRaw(input.endpointName);
         const s: EndpointSnapshot = {
@@ -272,7 +273,7 @@ export function createHostingActivities(deps: ActivityDeps) {
      * returns to its real state at its next evaluation. A finished update, or someone else's, is left alone.
      */
     async stopEndpointUpdate(raw: StopEndpointUpdateInput): Promise<StopEndpointUpdateOutput> {
-      const input = StopEndpointUpdateInput.parse(raw);
+      const input = parseInput(StopEndpointUpdateInput, raw, 'stopEndpointUpdate input');
       const alarm = input.alarmNames[0] as string;
       let forced = false;
       return pollUntil<StopEndpointUpdateOutput>(deps, 10, async () => {

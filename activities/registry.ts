@@ -21,11 +21,12 @@ import {
   EnsureModelPackageGroupInput,
   type EnsureModelPackageGroupOutput,
   type FindApprovedModelPackageInput,
-  type UpdateModelPackageApprovalInput,
+  UpdateModelPackageApprovalInput,
   type UpdateModelPackageApprovalOutput,
 } from '../contracts/register-model';
 import { aws } from './aws-errors';
 import type { ActivityDeps } from './deps';
+import { parseInput } from './input';
 import { isAlreadyExists, isNotFound, sageMakerTags } from './sagemaker-owner';
 
 /** CustomerMetadataProperties keys this project writes. */
@@ -138,7 +139,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
   return {
     /** Creates the model package group unless it exists. */
     async ensureModelPackageGroup(raw: EnsureModelPackageGroupInput): Promise<EnsureModelPackageGroupOutput> {
-      const input = EnsureModelPackageGroupInput.parse(raw);
+      const input = parseInput(EnsureModelPackageGroupInput, raw, 'ensureModelPackageGroup input');
       const name = input.modelPackageGroupName;
       const describe = () => aws(`DescribeModelPackageGroup ${name}`, () => sm.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: name })));
       try {
@@ -192,7 +193,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
      * this workflow's ID hash, and the call itself carries a ClientToken derived from the workflow ID.
      */
     async createModelPackage(raw: CreateModelPackageInput): Promise<CreateModelPackageOutput> {
-      const input = CreateModelPackageInput.parse(raw);
+      const input = parseInput(CreateModelPackageInput, raw, 'createModelPackage input');
       const group = input.modelPackageGroupName;
       const own = await findOwnVersion(group, input.workflowId);
       if (own) {
@@ -234,7 +235,8 @@ export function createRegistryActivities(deps: ActivityDeps) {
     },
 
     /** Writes a reviewer's decision with UpdateModelPackage; the approval description names the reviewer. */
-    async updateModelPackageApproval(input: UpdateModelPackageApprovalInput): Promise<UpdateModelPackageApprovalOutput> {
+    async updateModelPackageApproval(raw: UpdateModelPackageApprovalInput): Promise<UpdateModelPackageApprovalOutput> {
+      const input = parseInput(UpdateModelPackageApprovalInput, raw, 'updateModelPackageApproval input');
       const description = `${input.status} by ${input.reviewer}: ${input.reason}`.slice(0, 1024);
       const pkg = await describePackage(input.modelPackageArn);
       if (pkg.ModelApprovalStatus === input.status && pkg.ApprovalDescription === description) {

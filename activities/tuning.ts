@@ -26,6 +26,7 @@ import {
 } from '../contracts/tune-model';
 import { aws, failure } from './aws-errors';
 import type { ActivityDeps } from './deps';
+import { parseInput } from './input';
 import { pollUntil } from './polling';
 import { assertOwned, isAlreadyExists, isNotFound, sageMakerTags } from './sagemaker-owner';
 
@@ -107,7 +108,7 @@ export function createTuningActivities(deps: ActivityDeps) {
   return {
     /** CreateHyperParameterTuningJob; on ResourceInUse re-attaches to the job when it carries our workflow ID tag. */
     async createTuningJob(raw: CreateTuningJobInput): Promise<CreateTuningJobOutput> {
-      const input = CreateTuningJobInput.parse(raw);
+      const input = parseInput(CreateTuningJobInput, raw, 'createTuningJob input');
       const name = input.tuningJobName;
       try {
         const res = await aws(`CreateHyperParameterTuningJob ${name}`, () => sm.send(new CreateHyperParameterTuningJobCommand(tuningJobRequest(input))));
@@ -135,7 +136,7 @@ export function createTuningActivities(deps: ActivityDeps) {
 
     /** The best trial with its model artefact; TuningFailed (non-retryable) when no trial succeeded. */
     async describeTuningResult(raw: DescribeTuningResultInput): Promise<TuningResult> {
-      const input = DescribeTuningResultInput.parse(raw);
+      const input = parseInput(DescribeTuningResultInput, raw, 'describeTuningResult input');
       const res = await describe(input.tuningJobName);
       const best = res.BestTrainingJob;
       const value = best?.FinalHyperParameterTuningJobObjectiveMetric?.Value;

@@ -203,6 +203,13 @@ describe('updateModelPackageApproval', () => {
   });
 });
 
+describe('input validation', () => {
+  it('a decision without a reviewer is SpecInvalid (non-retryable), before any AWS call', async () => {
+    await expectFailure(acts.updateModelPackageApproval({ modelPackageArn: pkgArn(5), status: 'Rejected', reviewer: '', reason: 'no' }), 'SpecInvalid', true, /reviewer/);
+    expect(sm).not.toHaveReceivedAnyCommand();
+  });
+});
+
 describe('helpers', () => {
   it('parses versions from ARNs and cleans metadata values', () => {
     expect(versionFromArn(pkgArn(12))).toBe(12);
