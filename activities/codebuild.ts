@@ -8,7 +8,6 @@ import {
   type Build,
   CreateProjectCommand,
   type CreateProjectInput,
-  type EnvironmentVariable,
   ListBuildsForProjectCommand,
   StartBuildCommand,
   StopBuildCommand,
@@ -59,6 +58,32 @@ export function buildArgsString(buildArgs: Record<string, string>): string {
 /** StartBuild's idempotency token: the same (workflow, tag) is the same logical start. */
 export function buildIdempotencyToken(workflowId: string, imageTag: string): string {
   return createHash('sha256').update(`${workflowId}\0${imageTag}`).digest('hex').slice(0, 48);
+}
+
+/** Names the buildspec may read for the same values (container/buildspec.yml uses these). */
+const ALIASES = { repositoryUri: 'ECR_REPOSITORY_URI', imageTag: 'SOURCE_HASH' } as const;
+
+/**
+ * The build's environment: the image coordinates under both the documented names and the buildspec's aliases,
+ * and each build arg also as its own variable (a buildspec may assemble `--build-arg`s from the environment);
+ * a build arg never shadows one of ours or CodeBuild's own variables.
+ */
+export function buildEnvironment(input: StartBuildInput): [string, string][] {
+  const ours: [string, string][] = [
+    ['REPOSITORY_URI', input.repositoryUri],
+    [ALIASES.repositoryUri, input.repositoryUri],
+    [BUILD_ENV.imageTag, input.imageTag],
+    [ALIASES.imageTag, input.imageTag],
+    ['DOCKERFILE', input.dockerfile],
+    ['BUILD_ARGS', buildArgsString(input.buildArgs)],
+    [BUILD_ENV.workflowId, input.workflowId],
+  ];
+  const taken = new Set(ours.map(([name]) => name));
+  const args = Object.keys(input.buildArgs)
+    .sort()
+    .filter((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && !taken.has(k) && !k.startsWith('CODEBUILD_'))
+    .map((k): [string, string] => [k, input.buildArgs[k] as string]);
+  return [...ours, ...args];
 }
 
 function envValue(build: Build, name: string): string | undefined {
@@ -143,13 +168,7 @@ export function createCodeBuildActivities(deps: ActivityDeps) {
         );
         if (ours?.id) return { buildId: ours.id, reattached: true };
       }
-      const env: EnvironmentVariable[] = [
-        { name: 'REPOSITORY_URI', value: input.repositoryUri, type: 'PLAINTEXT' },
-        { name: BUILD_ENV.imageTag, value: input.imageTag, type: 'PLAINTEXT' },
-        { name: 'DOCKERFILE', value: input.dockerfile, type: 'PLAINTEXT' },
-        { name: 'BUILD_ARGS', value: buildArgsString(input.buildArgs), type: 'PLAINTEXT' },
-        { name: BUILD_ENV.workflowId, value: input.workflowId, type: 'PLAINTEXT' },
-      ];
+      const env = buildEnvironment(input).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' as const }));
       const out = await aws(`StartBuild ${input.projectName}`, () =>
         cb.send(
           new StartBuildCommand({

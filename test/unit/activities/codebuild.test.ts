@@ -12,7 +12,7 @@ import {
 import { CancelledFailure } from '@temporalio/common';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { BuildResult } from '../../../contracts/build-image';
-import { buildIdempotencyToken, createCodeBuildActivities } from '../../../activities/codebuild';
+import { buildEnvironment, buildIdempotencyToken, createCodeBuildActivities } from '../../../activities/codebuild';
 import { accessDenied, activityEnv, awsError, expectFailure, testDeps, throttled } from './helpers';
 
 const cb = mockClient(CodeBuildClient);
@@ -92,10 +92,14 @@ describe('startImageBuild', () => {
     const env = Object.fromEntries((call?.environmentVariablesOverride ?? []).map((v) => [v.name, v.value]));
     expect(env).toEqual({
       REPOSITORY_URI: start.repositoryUri,
+      ECR_REPOSITORY_URI: start.repositoryUri,
       IMAGE_TAG: 'abc',
+      SOURCE_HASH: 'abc',
       DOCKERFILE: 'Dockerfile',
       BUILD_ARGS: '--build-arg BASE_IMAGE=nvidia/cuda:12 --build-arg PYTHON=3.11',
       PIPELINE_WORKFLOW_ID: 'wf-1/buildImage',
+      BASE_IMAGE: 'nvidia/cuda:12',
+      PYTHON: '3.11',
     });
     expect(call?.idempotencyToken).toBe(buildIdempotencyToken('wf-1/buildImage', 'abc'));
     expect(buildIdempotencyToken('wf-1/buildImage', 'abc')).not.toBe(buildIdempotencyToken('wf-2/buildImage', 'abc'));
@@ -115,6 +119,14 @@ describe('startImageBuild', () => {
     cb.on(BatchGetBuildsCommand).resolves({ builds: [buildFor('p:2', 'wf-1/buildImage', 'abc', 'FAILED')] });
     cb.on(StartBuildCommand).resolves({ build: { id: 'p:3' } });
     expect(await acts.startImageBuild(start)).toEqual({ buildId: 'p:3', reattached: false });
+  });
+
+  it('never lets a build arg shadow our variables or those of CodeBuild', () => {
+    const names = buildEnvironment({ ...start, buildArgs: { IMAGE_TAG: 'evil', CODEBUILD_X: '1', 'not-a-name': '1', JAX_VARIANT: 'cpu' } }).map(([n]) => n);
+    expect(names.filter((n) => n === 'IMAGE_TAG')).toHaveLength(1);
+    expect(names).not.toContain('CODEBUILD_X');
+    expect(names).not.toContain('not-a-name');
+    expect(names).toContain('JAX_VARIANT');
   });
 
   it('rejects build args the buildspec would split', async () => {
