@@ -1,11 +1,282 @@
+/**
+ * The local CodeBuild (AWS JSON 1.1, `CodeBuild_20161006.*`): CreateProject, UpdateProject, BatchGetProjects,
+ * DeleteProject, StartBuild (idempotencyToken honoured for 5 minutes), BatchGetBuilds, ListBuildsForProject,
+ * StopBuild. Builds run with BuildRun; their records are persisted, and a build cut off by a restart is FAULT.
+ */
+import { randomUUID } from 'node:crypto';
+import { ACCOUNT_ID, REGION } from '../config';
 import type { Ctx } from '../sagemaker/context';
-import type { Body } from '../sagemaker/validate';
+import { AwsError, now, paginate } from '../sagemaker/protocol';
+import { arr, type Body, obj, oneOf, optInt, optStr, str } from '../sagemaker/validate';
+import { BuildFailure, type BuildPhase, BuildRun, type PhaseType } from './build-run';
+
+interface Project {
+  name: string;
+  arn: string;
+  source: Record<string, unknown>;
+  artifacts: Record<string, unknown>;
+  environment: { type: string; image: string; computeType: string; environmentVariables?: { name: string; value: string; type?: string }[]; privilegedMode?: boolean };
+  serviceRole?: string;
+  timeoutInMinutes: number;
+  logsConfig?: unknown;
+  tags?: { key: string; value: string }[];
+  created: number;
+  lastModified: number;
+  description?: string;
+}
+
+interface Build {
+  id: string;
+  arn: string;
+  buildNumber: number;
+  startTime: number;
+  endTime?: number;
+  currentPhase: string;
+  buildStatus: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'FAULT' | 'TIMED_OUT' | 'STOPPED';
+  projectName: string;
+  phases: BuildPhase[];
+  source: Record<string, unknown>;
+  environment: Project['environment'];
+  logs: { groupName: string; streamName: string; deepLink: string };
+  timeoutInMinutes: number;
+  buildComplete: boolean;
+  initiator: string;
+  exportedEnvironmentVariables?: { name: string; value: string }[];
+  _idempotencyToken?: string;
+}
+
+const err = {
+  invalid: (m: string) => new AwsError('InvalidInputException', m),
+  notFound: (m: string) => new AwsError('ResourceNotFoundException', m),
+  exists: (m: string) => new AwsError('ResourceAlreadyExistsException', m),
+};
+
+const projectArn = (n: string): string => `arn:aws:codebuild:${REGION}:${ACCOUNT_ID}:project/${n}`;
 
 export class CodeBuild {
+  private readonly runs = new Map<string, BuildRun>();
+
   constructor(private readonly ctx: Ctx) {}
-  handlers(): Record<string, (b: Body) => unknown> {
-    return {};
+
+  private get projects() {
+    return this.ctx.store.kind<Project>('codebuild-projects');
   }
-  resume(): void {}
-  async shutdown(): Promise<void> {}
+
+  private get builds() {
+    return this.ctx.store.kind<Build>('codebuild-builds');
+  }
+
+  handlers(): Record<string, (b: Body) => unknown> {
+    return {
+      CreateProject: (b) => {
+        const p = this.parseProject(b);
+        if (this.projects.has(p.name)) throw err.exists(`Project already exists: ${p.arn}`);
+        this.projects.put(p.name, p);
+        return { project: p };
+      },
+      UpdateProject: (b) => {
+        const n = str(b, 'name', { min: 2, max: 255 });
+        const old = this.projects.get(n);
+        if (!old) throw err.notFound(`Project cannot be found: ${projectArn(n)}`);
+        const p = { ...old, ...this.parseProject({ ...old, ...b }), created: old.created, lastModified: now() };
+        this.projects.put(n, p);
+        return { project: p };
+      },
+      BatchGetProjects: (b) => {
+        const names = arr(b, 'names', { min: 1, max: 100 }) as string[];
+        return { projects: names.map((n) => this.projects.get(n.split('/').pop() as string)).filter(Boolean), projectsNotFound: names.filter((n) => !this.projects.has(n.split('/').pop() as string)) };
+      },
+      DeleteProject: (b) => {
+        this.projects.delete(str(b, 'name'));
+        return {};
+      },
+      StartBuild: (b) => ({ build: this.start(b) }),
+      BatchGetBuilds: (b) => {
+        const ids = arr(b, 'ids', { min: 1, max: 100 }) as string[];
+        return { builds: ids.map((i) => this.builds.get(i)).filter((x): x is Build => x !== undefined).map(view), buildsNotFound: ids.filter((i) => !this.builds.has(i)) };
+      },
+      ListBuildsForProject: (b) => {
+        const n = str(b, 'projectName', { min: 1 });
+        if (!this.projects.has(n)) throw err.notFound(`Project cannot be found: ${projectArn(n)}`);
+        const order = oneOf(b, 'sortOrder', ['ASCENDING', 'DESCENDING'] as const, { optional: true }) ?? 'DESCENDING';
+        const list = this.builds.values().filter((x) => x.projectName === n).sort((x, y) => (order === 'ASCENDING' ? x.buildNumber - y.buildNumber : y.buildNumber - x.buildNumber));
+        const { page, NextToken } = paginate(list, { MaxResults: 100, NextToken: b.nextToken }, 100, 100);
+        return { ids: page.map((x) => x.id), nextToken: NextToken };
+      },
+      ListProjects: () => ({ projects: this.projects.values().map((p) => p.name) }),
+      StopBuild: (b) => {
+        const id = str(b, 'id', { min: 1 });
+        const build = this.builds.get(id);
+        if (!build) throw err.notFound(`Build cannot be found: ${id}`);
+        if (build.buildStatus !== 'IN_PROGRESS') throw err.invalid(`Build ${id} is not in progress: its status is ${build.buildStatus}`);
+        this.runs.get(id)?.stop();
+        this.finish(id, 'STOPPED', 'STOPPED', 'Build was stopped');
+        return { build: view(this.builds.get(id) as Build) };
+      },
+    };
+  }
+
+  private parseProject(b: Body): Project {
+    const name = str(b, 'name', { min: 2, max: 150, pattern: /^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$/ });
+    const source = obj(b.source, 'source');
+    oneOf(source, 'type', ['CODECOMMIT', 'CODEPIPELINE', 'GITHUB', 'GITLAB', 'GITLAB_SELF_MANAGED', 'S3', 'BITBUCKET', 'GITHUB_ENTERPRISE', 'NO_SOURCE'] as const, { path: 'source.type' });
+    const env = obj(b.environment, 'environment');
+    const t = now();
+    return {
+      name,
+      arn: projectArn(name),
+      source,
+      artifacts: obj(b.artifacts, 'artifacts'),
+      environment: {
+        ...(env as unknown as Project['environment']),
+        type: str(env, 'type', { path: 'environment.type' }),
+        image: str(env, 'image', { path: 'environment.image', min: 1 }),
+        computeType: str(env, 'computeType', { path: 'environment.computeType' }),
+      },
+      serviceRole: optStr(b, 'serviceRole'),
+      timeoutInMinutes: optInt(b, 'timeoutInMinutes', { min: 5, max: 2160 }) ?? 60,
+      logsConfig: b.logsConfig,
+      tags: b.tags as Project['tags'],
+      description: optStr(b, 'description'),
+      created: t,
+      lastModified: t,
+    };
+  }
+
+  private start(b: Body): Record<string, unknown> {
+    const projectName = str(b, 'projectName', { min: 1 });
+    const project = this.projects.get(projectName);
+    if (!project) throw err.notFound(`Project cannot be found: ${projectArn(projectName)}`);
+    const token = optStr(b, 'idempotencyToken');
+    if (token) {
+      const earlier = this.builds.values().find((x) => x.projectName === projectName && x._idempotencyToken === token && now() - x.startTime < 300);
+      if (earlier) return view(earlier);
+    }
+    const sourceType = optStr(b, 'sourceTypeOverride') ?? (project.source.type as string);
+    const location = optStr(b, 'sourceLocationOverride') ?? (project.source.location as string | undefined);
+    if (sourceType !== 'S3' || !location) throw err.invalid('The local CodeBuild builds from S3 sources only: set sourceTypeOverride S3 and sourceLocationOverride bucket/key');
+    const overrides = (arr(b, 'environmentVariablesOverride', { optional: true }) as { name: string; value: string; type?: string }[]) ?? [];
+    const vars = new Map<string, { name: string; value: string; type?: string }>();
+    for (const v of [...(project.environment.environmentVariables ?? []), ...overrides]) vars.set(v.name, { name: v.name, value: v.value, type: v.type ?? 'PLAINTEXT' });
+    const uuid = randomUUID();
+    const id = `${projectName}:${uuid}`;
+    const t = now();
+    const buildNumber = this.builds.values().filter((x) => x.projectName === projectName).length + 1;
+    const timeoutInMinutes = optInt(b, 'timeoutInMinutesOverride', { min: 5, max: 2160 }) ?? project.timeoutInMinutes;
+    const build: Build = {
+      id,
+      arn: `arn:aws:codebuild:${REGION}:${ACCOUNT_ID}:build/${id}`,
+      buildNumber,
+      startTime: t,
+      currentPhase: 'SUBMITTED',
+      buildStatus: 'IN_PROGRESS',
+      projectName,
+      phases: [{ phaseType: 'SUBMITTED', phaseStatus: 'SUCCEEDED', startTime: t, endTime: t, durationInSeconds: 0 }],
+      source: { type: 'S3', location, buildspec: optStr(b, 'buildspecOverride') ?? (project.source.buildspec as string | undefined) },
+      environment: { ...project.environment, environmentVariables: [...vars.values()] },
+      logs: {
+        groupName: `/aws/codebuild/${projectName}`,
+        streamName: uuid,
+        deepLink: `https://console.aws.amazon.com/cloudwatch/home?region=${REGION}#logEvent:group=/aws/codebuild/${projectName};stream=${uuid}`,
+      },
+      timeoutInMinutes,
+      buildComplete: false,
+      initiator: 'local',
+      _idempotencyToken: token,
+    };
+    this.builds.put(id, build);
+    this.launch(build, Object.fromEntries([...vars.values()].map((v) => [v.name, v.value])));
+    return view(build);
+  }
+
+  private launch(build: Build, env: Record<string, string>): void {
+    const id = build.id;
+    const line = (text: string): void => this.ctx.logs.add(build.logs.groupName, build.logs.streamName, text);
+    const run = new BuildRun(this.ctx, { id, sourceLocation: build.source.location as string, env }, {
+      phase: (p: PhaseType) =>
+        this.builds.update(id, (x) => {
+          if (x.buildStatus !== 'IN_PROGRESS') return;
+          x.currentPhase = p;
+          x.phases.push({ phaseType: p, startTime: now() });
+          line(`[Container] ${new Date().toISOString()} Entering phase ${p}`);
+        }),
+      endPhase: (status, message) =>
+        this.builds.update(id, (x) => {
+          const p = x.phases[x.phases.length - 1];
+          if (!p || p.endTime !== undefined) return;
+          p.phaseStatus = status;
+          p.endTime = now();
+          p.durationInSeconds = Math.round(p.endTime - p.startTime);
+          if (message) p.contexts = [{ statusCode: status === 'STOPPED' ? 'STOPPED' : 'COMMAND_EXECUTION_ERROR', message }];
+          line(`[Container] ${new Date().toISOString()} Phase complete: ${p.phaseType} State: ${status}`);
+        }),
+      line,
+    });
+    this.runs.set(id, run);
+    const timer = setTimeout(() => {
+      run.stop();
+      this.finish(id, 'TIMED_OUT', 'TIMED_OUT', `Build timed out after ${build.timeoutInMinutes} minutes`);
+    }, build.timeoutInMinutes * 60_000);
+    timer.unref();
+    run
+      .run()
+      .then(({ digest, imageUri }) => {
+        this.builds.update(id, (x) => {
+          x.exportedEnvironmentVariables = [
+            { name: 'IMAGE_DIGEST', value: digest },
+            { name: 'IMAGE_URI', value: imageUri },
+          ];
+        });
+        this.finish(id, 'SUCCEEDED');
+      })
+      .catch((e: Error) => {
+        if (e instanceof BuildFailure && e.code === 'STOPPED') return;
+        line(`[Container] ${e.message}`);
+        this.finish(id, e instanceof BuildFailure ? 'FAILED' : 'FAULT', e instanceof BuildFailure ? 'FAILED' : 'FAULT', e.message);
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        this.runs.delete(id);
+        void this.ctx.logs.flush();
+      });
+  }
+
+  private finish(id: string, status: Build['buildStatus'], phaseStatus: NonNullable<BuildPhase['phaseStatus']> = 'SUCCEEDED', message?: string): void {
+    this.builds.update(id, (x) => {
+      if (x.buildStatus !== 'IN_PROGRESS') return;
+      const t = now();
+      const open = x.phases[x.phases.length - 1];
+      if (open && open.endTime === undefined) {
+        open.phaseStatus = phaseStatus;
+        open.endTime = t;
+        open.durationInSeconds = Math.round(t - open.startTime);
+        if (message) open.contexts = [{ statusCode: phaseStatus === 'SUCCEEDED' ? '' : phaseStatus === 'FAILED' ? 'COMMAND_EXECUTION_ERROR' : phaseStatus, message }];
+      }
+      if (status !== 'SUCCEEDED' && status !== 'STOPPED') {
+        x.phases.push({ phaseType: 'FINALIZING', phaseStatus: 'SUCCEEDED', startTime: t, endTime: t, durationInSeconds: 0 });
+      } else if (status === 'SUCCEEDED') {
+        for (const p of ['UPLOAD_ARTIFACTS', 'FINALIZING'] as const) x.phases.push({ phaseType: p, phaseStatus: 'SUCCEEDED', startTime: t, endTime: t, durationInSeconds: 0 });
+      }
+      x.phases.push({ phaseType: 'COMPLETED', startTime: t });
+      x.currentPhase = 'COMPLETED';
+      x.buildStatus = status;
+      x.endTime = t;
+      x.buildComplete = true;
+    });
+  }
+
+  /** After a restart: a build that was running is lost (its process died with the service): FAULT. */
+  resume(): void {
+    for (const b of this.builds.values()) if (b.buildStatus === 'IN_PROGRESS') this.finish(b.id, 'FAULT', 'FAULT', 'The local CodeBuild service restarted during the build');
+  }
+
+  async shutdown(): Promise<void> {
+    for (const r of this.runs.values()) r.stop();
+    await Promise.resolve();
+  }
+}
+
+function view(b: Build): Record<string, unknown> {
+  const { _idempotencyToken: _t, ...rest } = b;
+  return rest;
 }

@@ -1,6 +1,6 @@
 /**
  * The `process` executor: runs the container's entrypoint from its Python venv (`<binDir>/<entry>`) as a host
- * process in its own process group, with SAGEMAKER_BASE_DIR pointing at the host's /opt/ml tree. Each running
+ * process in its own process group (or from the process image the local CodeBuild built for the image digest), with SAGEMAKER_BASE_DIR pointing at the host's /opt/ml tree. Each running
  * host has a pid file under `pidDir`, so `local down` can stop jobs even when the service died.
  */
 import { spawn } from 'node:child_process';
@@ -16,12 +16,14 @@ export class ProcessExecutor implements Executor {
   constructor(
     private readonly binDir: string,
     private readonly pidDir: string,
+    /** Maps an image URI to the bin dir of a process image built by the local CodeBuild (undefined: use binDir). */
+    private readonly resolveImage: (image: string | undefined) => string | undefined = () => undefined,
   ) {
     fs.mkdirSync(pidDir, { recursive: true });
   }
 
   start(spec: HostSpec): HostHandle {
-    const bin = path.join(this.binDir, spec.entry);
+    const bin = path.join(this.resolveImage(spec.image) ?? this.binDir, spec.entry);
     if (!fs.existsSync(bin)) throw new Error(`container entrypoint ${bin} not found (run bash container/setup.sh, or set LOCAL_CONTAINER_BIN_DIR)`);
     const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env, SAGEMAKER_BASE_DIR: spec.baseDir, PYTHONUNBUFFERED: '1' };
     // The service's own endpoint overrides must not leak into the container: it talks to S3 only through us.

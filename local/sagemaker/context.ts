@@ -54,13 +54,22 @@ export class Ctx {
     this.pidDir = path.join(dir, 'pids');
     for (const d of [this.jobsDir, this.endpointsDir, this.buildsDir, this.logDir, this.pidDir]) fs.mkdirSync(d, { recursive: true });
     this.moto = motoClients(opts.motoEndpoint);
-    this.executor = opts.executor ?? new ProcessExecutor(opts.containerBinDir, this.pidDir);
+    this.executor = opts.executor ?? new ProcessExecutor(opts.containerBinDir, this.pidDir, (image) => this.processImageBinDir(image));
     this.logger = opts.log ?? ((msg) => process.stdout.write(`${new Date().toISOString()} ${msg}\n`));
     this.logs = new LogShipper(this.moto.logs, (m) => this.log(m));
     this.stopGraceMs = opts.stopGraceMs ?? 120_000;
     this.metricsFlushMs = opts.metricsFlushMs ?? 10_000;
     this.pingTimeoutMs = opts.pingTimeoutMs ?? 10 * 60_000;
     this.checkpointSyncMs = opts.checkpointSyncMs ?? 10_000;
+  }
+
+  /** The venv bin dir of a process image (local CodeBuild) that an image URI names by digest, if built with one. */
+  processImageBinDir(image: string | undefined): string | undefined {
+    const digest = image?.split('@')[1];
+    if (!digest) return undefined;
+    const rec = this.store.kind<{ dir: string }>('process-images').get(digest);
+    const bin = rec && path.join(rec.dir, '.venv', 'bin');
+    return bin && fs.existsSync(path.join(bin, 'train')) ? bin : undefined;
   }
 
   log(msg: string): void {

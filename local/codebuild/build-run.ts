@@ -1,0 +1,159 @@
+/**
+ * One local CodeBuild build, phase by phase like CodeBuild (SUBMITTED … COMPLETED): DOWNLOAD_SOURCE fetches the
+ * S3 zip, BUILD makes the process image (the context's `setup.sh` builds its venv, once per source hash;
+ * LOCAL_CODEBUILD_INSTALL=skip records the image without a venv), POST_BUILD records it in moto ECR under the
+ * requested tag. (A real `podman build` is not implemented yet.) Every line goes to the build log in CloudWatch Logs (`/aws/codebuild/<project>`).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { downloadObject } from '../s3files';
+import { killGroup } from '../procs';
+import type { Ctx } from '../sagemaker/context';
+import { hashTree, processImageManifest, pushManifest, repositoryName } from './image';
+
+export const PHASES = ['SUBMITTED', 'QUEUED', 'PROVISIONING', 'DOWNLOAD_SOURCE', 'INSTALL', 'PRE_BUILD', 'BUILD', 'POST_BUILD', 'UPLOAD_ARTIFACTS', 'FINALIZING', 'COMPLETED'] as const;
+export type PhaseType = (typeof PHASES)[number];
+
+export interface BuildPhase {
+  phaseType: PhaseType;
+  phaseStatus?: 'SUCCEEDED' | 'FAILED' | 'FAULT' | 'TIMED_OUT' | 'IN_PROGRESS' | 'STOPPED';
+  startTime: number;
+  endTime?: number;
+  durationInSeconds?: number;
+  contexts?: { statusCode: string; message: string }[];
+}
+
+export interface BuildHooks {
+  phase(p: PhaseType): void;
+  endPhase(status: NonNullable<BuildPhase['phaseStatus']>, message?: string): void;
+  line(text: string): void;
+}
+
+export interface BuildSpec {
+  id: string;
+  sourceLocation: string;
+  env: Record<string, string>;
+}
+
+export class BuildFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class BuildRun {
+  private child: { pid: number } | undefined;
+  stopped = false;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly spec: BuildSpec,
+    private readonly hooks: BuildHooks,
+  ) {}
+
+  get dir(): string {
+    return path.join(this.ctx.buildsDir, this.spec.id.replace(/[^a-zA-Z0-9._-]+/g, '_'));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.child) killGroup(this.child.pid, 'SIGKILL');
+  }
+
+  /** Runs the phases; resolves with the pushed digest, throws BuildFailure in the failing phase. */
+  async run(): Promise<{ digest: string; imageUri: string }> {
+    const h = this.hooks;
+    for (const p of ['QUEUED', 'PROVISIONING'] as const) {
+      h.phase(p);
+      h.endPhase('SUCCEEDED');
+    }
+    h.phase('DOWNLOAD_SOURCE');
+    const src = path.join(this.dir, 'src');
+    try {
+      await this.download(src);
+    } catch (err) {
+      throw new BuildFailure('CLIENT_ERROR', `Failed to download source from ${this.spec.sourceLocation}: ${(err as Error).message}`);
+    }
+    h.endPhase('SUCCEEDED');
+    h.phase('INSTALL');
+    h.endPhase('SUCCEEDED');
+    h.phase('PRE_BUILD');
+    const repoUri = this.spec.env.REPOSITORY_URI ?? this.spec.env.ECR_REPOSITORY_URI;
+    const tag = this.spec.env.IMAGE_TAG ?? this.spec.env.SOURCE_HASH;
+    if (!repoUri || !tag) throw new BuildFailure('COMMAND_EXECUTION_ERROR', 'Error while executing command: test -n "$REPOSITORY_URI" && test -n "$IMAGE_TAG". Reason: exit status 1');
+    h.endPhase('SUCCEEDED');
+    h.phase('BUILD');
+    const sourceHash = hashTree(src);
+    h.line(`[local] build context hash ${sourceHash}`);
+    const imageDir = path.join(path.dirname(this.ctx.buildsDir), 'images', sourceHash);
+    await this.buildProcessImage(src, imageDir);
+    h.endPhase('SUCCEEDED');
+    h.phase('POST_BUILD');
+    const layer = path.join(this.dir, 'context.tar.gz');
+    await this.exec('tar', ['-czf', layer, '-C', src, '.']);
+    const m = processImageManifest(sourceHash, fs.statSync(layer).size, { 'local.image-dir': imageDir });
+    let digest: string;
+    try {
+      digest = await pushManifest(this.ctx.moto.ecr, repositoryName(repoUri), tag, m);
+    } catch (err) {
+      throw new BuildFailure('COMMAND_EXECUTION_ERROR', `Error while executing command: docker push ${repoUri}:${tag}. Reason: ${(err as Error).name}: ${(err as Error).message}`);
+    }
+    this.ctx.store.kind<{ dir: string; sourceHash: string }>('process-images').put(digest, { dir: imageDir, sourceHash });
+    h.line(`IMAGE_DIGEST=${digest}`);
+    h.line(`IMAGE_URI=${repoUri}@${digest}`);
+    h.endPhase('SUCCEEDED');
+    return { digest, imageUri: `${repoUri}@${digest}` };
+  }
+
+  private async download(src: string): Promise<void> {
+    const loc = this.spec.sourceLocation.replace(/^s3:\/\//, '');
+    const slash = loc.indexOf('/');
+    if (slash < 1) throw new Error(`source location ${this.spec.sourceLocation} is not bucket/key`);
+    const zip = path.join(this.dir, 'source.zip');
+    fs.rmSync(src, { recursive: true, force: true });
+    fs.mkdirSync(src, { recursive: true });
+    await downloadObject(this.ctx.moto.s3, loc.slice(0, slash), loc.slice(slash + 1), zip);
+    await this.exec('python3', ['-m', 'zipfile', '-e', zip, src]);
+    this.hooks.line(`[local] source ${this.spec.sourceLocation} unpacked`);
+  }
+
+  /** The context unpacked under images/<hash> with its venv (setup.sh); reused when the hash was built before. */
+  private async buildProcessImage(src: string, imageDir: string): Promise<void> {
+    const mode = process.env.LOCAL_CODEBUILD_INSTALL ?? 'setup';
+    const done = path.join(imageDir, '.local-image-ready');
+    if (fs.existsSync(done)) {
+      this.hooks.line(`[local] process image ${path.basename(imageDir)} already built; reusing it`);
+      return;
+    }
+    fs.rmSync(imageDir, { recursive: true, force: true });
+    fs.mkdirSync(path.dirname(imageDir), { recursive: true });
+    fs.cpSync(src, imageDir, { recursive: true });
+    if (mode === 'setup' && fs.existsSync(path.join(imageDir, 'setup.sh'))) {
+      this.hooks.line('[local] building the process image: bash setup.sh');
+      await this.exec('bash', ['setup.sh'], imageDir);
+    } else this.hooks.line(`[local] process image recorded without a venv (LOCAL_CODEBUILD_INSTALL=${mode}); jobs on it use LOCAL_CONTAINER_BIN_DIR`);
+    fs.writeFileSync(done, new Date().toISOString());
+  }
+
+  private exec(cmd: string, args: string[], cwd?: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(new BuildFailure('STOPPED', 'Build was stopped'));
+      const child = spawn(cmd, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      this.child = child.pid ? { pid: child.pid } : undefined;
+      const feed = (b: Buffer): void => b.toString('utf8').split('\n').filter(Boolean).forEach((l) => this.hooks.line(l));
+      child.stdout.on('data', feed);
+      child.stderr.on('data', feed);
+      child.on('error', (err) => reject(new BuildFailure('COMMAND_EXECUTION_ERROR', `${cmd}: ${err.message}`)));
+      child.on('close', (code, signal) => {
+        this.child = undefined;
+        if (this.stopped) return reject(new BuildFailure('STOPPED', 'Build was stopped'));
+        if (code === 0) resolve();
+        else reject(new BuildFailure('COMMAND_EXECUTION_ERROR', `Error while executing command: ${cmd} ${args.join(' ')}. Reason: exit status ${code ?? signal}`));
+      });
+    });
+  }
+}
