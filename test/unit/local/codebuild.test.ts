@@ -78,7 +78,7 @@ afterAll(async () => {
 });
 
 test('projects: create, duplicate, batch get', async () => {
-  await expect(cb.send(new CreateProjectCommand({ name: 'img', source: { type: 'NO_SOURCE' }, artifacts: { type: 'NO_ARTIFACTS' }, environment: { type: 'LINUX_CONTAINER', computeType: 'BUILD_GENERAL1_SMALL', image: 'x' } }))).rejects.toMatchObject({
+  await expect(cb.send(new CreateProjectCommand({ name: 'img', source: { type: 'NO_SOURCE' }, artifacts: { type: 'NO_ARTIFACTS' }, environment: { type: 'LINUX_CONTAINER', computeType: 'BUILD_GENERAL1_SMALL', image: 'x' }, serviceRole: 'arn:aws:iam::123456789012:role/cb' }))).rejects.toMatchObject({
     name: 'ResourceAlreadyExistsException',
   });
   const got = await cb.send(new BatchGetProjectsCommand({ names: ['img', 'nope'] }));
