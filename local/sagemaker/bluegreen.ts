@@ -47,6 +47,8 @@ export function trafficSteps(deployment: DeploymentConfig | undefined, greenInst
 
 class RolledBack extends Error {}
 
+const ROLLBACK_DWELL_MS = 2_000;
+
 export async function runBlueGreen(ctx: Ctx, eps: Endpoints, endpointName: string, configName: string, deployment: DeploymentConfig | undefined, alarmNames: string[]): Promise<void> {
   const route = eps.routes.get(endpointName);
   if (!route?.blue) return;
@@ -62,7 +64,9 @@ export async function runBlueGreen(ctx: Ctx, eps: Endpoints, endpointName: strin
     if (status === 'RollingBack') eps.setStatus(endpointName, 'RollingBack', undefined);
     route.greenShare = 0;
     route.green = undefined;
-    await green.stop(5_000);
+    // Blue takes all traffic again at once; the status stays RollingBack a little while (on AWS it lasts minutes),
+    // so pollers can observe it.
+    await Promise.all([green.stop(5_000), status === 'RollingBack' ? sleep(ROLLBACK_DWELL_MS) : undefined]);
     if (route.abort) return;
     eps.setStatus(endpointName, 'InService', reason, (r) => {
       delete r._pendingConfig;
