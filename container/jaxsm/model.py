@@ -51,32 +51,62 @@ class ModelConfig:
 
 
 class Block(nn.Module):
+    d_model: int
     n_heads: int
     mlp_ratio: int
     dropout: float
     dtype: Any
     attention_impl: str | None = None
 
-    @nn.compact
-    def __call__(self, x, deterministic: bool):
-        b, t, d = x.shape
-        head_dim = d // self.n_heads
-        dense = lambda feats, name: nn.Dense(  # noqa: E731
-            feats, dtype=self.dtype, param_dtype=jnp.float32, name=name,
-            kernel_init=nn.initializers.normal(0.02),
+    def setup(self):
+        dense = lambda feats: nn.Dense(  # noqa: E731
+            feats, dtype=self.dtype, param_dtype=jnp.float32, kernel_init=nn.initializers.normal(0.02)
         )
-        h = nn.RMSNorm(dtype=self.dtype, param_dtype=jnp.float32, name="attn_norm")(x)
-        qkv = dense(3 * d, "qkv")(h).reshape(b, t, 3, self.n_heads, head_dim)
-        q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+        self.attn_norm = nn.RMSNorm(dtype=self.dtype, param_dtype=jnp.float32)
+        self.qkv = dense(3 * self.d_model)
+        self.attn_out = dense(self.d_model)
+        self.mlp_norm = nn.RMSNorm(dtype=self.dtype, param_dtype=jnp.float32)
+        self.mlp_in = dense(self.mlp_ratio * self.d_model)
+        self.mlp_out = dense(self.d_model)
+        self.drop = nn.Dropout(self.dropout)
+
+    def _qkv(self, x):
+        b, t, _ = x.shape
+        qkv = self.qkv(self.attn_norm(x)).reshape(b, t, 3, self.n_heads, self.d_model // self.n_heads)
+        return qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+
+    def _mlp(self, x, deterministic: bool):
+        h = self.mlp_out(nn.gelu(self.mlp_in(self.mlp_norm(x))))
+        return x + self.drop(h, deterministic=deterministic)
+
+    def __call__(self, x, deterministic: bool):
+        """Full causal self-attention over x [b, t, d]; also returns (k, v) for a decode cache."""
+        b, t, d = x.shape
+        q, k, v = self._qkv(x)
         # jax.nn.dot_product_attention picks a fused kernel (cuDNN flash attention on GPU when
         # implementation="cudnn" and the dtype is bf16); on CPU it is plain XLA.
         att = jax.nn.dot_product_attention(q, k, v, is_causal=True, implementation=self.attention_impl)
-        att = dense(d, "attn_out")(att.reshape(b, t, d))
-        x = x + nn.Dropout(self.dropout)(att, deterministic=deterministic)
-        h = nn.RMSNorm(dtype=self.dtype, param_dtype=jnp.float32, name="mlp_norm")(x)
-        h = dense(self.mlp_ratio * d, "mlp_in")(h)
-        h = dense(d, "mlp_out")(nn.gelu(h))
-        return x + nn.Dropout(self.dropout)(h, deterministic=deterministic)
+        x = x + self.drop(self.attn_out(att.reshape(b, t, d)), deterministic=deterministic)
+        return self._mlp(x, deterministic), (k, v)
+
+    def decode(self, x, pos, cache_k, cache_v):
+        """One new token per row: x [b, 1, d] at positions pos [b]; cache [b, T, heads, head_dim].
+
+        Writes this token's k/v into the cache at pos, attends over cache entries <= pos.
+        """
+        b, _, d = x.shape
+        q, k, v = self._qkv(x)
+        rows = jnp.arange(b)
+        cache_k = cache_k.at[rows, pos].set(k[:, 0].astype(cache_k.dtype))
+        cache_v = cache_v.at[rows, pos].set(v[:, 0].astype(cache_v.dtype))
+        scale = 1.0 / jnp.sqrt(jnp.float32(d // self.n_heads))
+        scores = jnp.einsum("bhd,bthd->bht", q[:, 0], cache_k).astype(jnp.float32) * scale
+        visible = jnp.arange(cache_k.shape[1])[None, :] <= pos[:, None]
+        scores = jnp.where(visible[:, None, :], scores, -jnp.inf)
+        probs = jax.nn.softmax(scores, axis=-1).astype(cache_v.dtype)
+        att = jnp.einsum("bht,bthd->bhd", probs, cache_v).reshape(b, 1, d)
+        x = x + self.attn_out(att.astype(x.dtype))
+        return self._mlp(x, True), cache_k, cache_v
 
 
 class DecoderLM(nn.Module):
@@ -90,22 +120,49 @@ class DecoderLM(nn.Module):
     dtype: Any = jnp.float32
     attention_impl: str | None = None
 
-    @nn.compact
+    def setup(self):
+        self.embed = nn.Embed(
+            self.vocab_size, self.d_model, dtype=self.dtype, param_dtype=jnp.float32,
+            embedding_init=nn.initializers.normal(0.02),
+        )
+        self.pos_embed = self.param("pos_embed", nn.initializers.normal(0.01), (self.seq_len, self.d_model), jnp.float32)
+        self.blocks = [
+            Block(self.d_model, self.n_heads, self.mlp_ratio, self.dropout, self.dtype, self.attention_impl)
+            for _ in range(self.n_layers)
+        ]
+        self.final_norm = nn.RMSNorm(dtype=self.dtype, param_dtype=jnp.float32)
+
+    def _logits(self, x):
+        return self.embed.attend(self.final_norm(x)).astype(jnp.float32)
+
     def __call__(self, tokens, deterministic: bool = True):
         """tokens: int32 [batch, time <= seq_len] -> float32 logits [batch, time, vocab]."""
+        return self.prefill(tokens, deterministic)[0]
+
+    def prefill(self, tokens, deterministic: bool = True):
+        """Logits for every position plus per-layer k/v caches (tuples of [b, t, heads, head_dim])."""
         t = tokens.shape[1]
-        embed = nn.Embed(
-            self.vocab_size, self.d_model, dtype=self.dtype, param_dtype=jnp.float32,
-            embedding_init=nn.initializers.normal(0.02), name="embed",
-        )
-        pos = self.param("pos_embed", nn.initializers.normal(0.01), (self.seq_len, self.d_model), jnp.float32)
-        x = embed(tokens) + pos[:t].astype(self.dtype)
-        for i in range(self.n_layers):
-            x = Block(self.n_heads, self.mlp_ratio, self.dropout, self.dtype, self.attention_impl, name=f"block_{i}")(
-                x, deterministic
-            )
-        x = nn.RMSNorm(dtype=self.dtype, param_dtype=jnp.float32, name="final_norm")(x)
-        return embed.attend(x).astype(jnp.float32)
+        x = self.embed(tokens) + self.pos_embed[:t].astype(self.dtype)
+        ks, vs = [], []
+        for block in self.blocks:
+            x, (k, v) = block(x, deterministic)
+            ks.append(k)
+            vs.append(v)
+        return self._logits(x), tuple(ks), tuple(vs)
+
+    def decode_step(self, token, pos, cache_k, cache_v):
+        """token, pos: int32 [b] -> logits [b, vocab] and the updated caches.
+
+        Caches stay tuples of per-layer arrays (never stacked) so XLA updates them in place
+        inside the decode loop instead of copying all layers every step.
+        """
+        x = self.embed(token[:, None]) + self.pos_embed[pos][:, None, :].astype(self.dtype)
+        ks, vs = [], []
+        for i, block in enumerate(self.blocks):
+            x, k, v = block.decode(x, pos, cache_k[i], cache_v[i])
+            ks.append(k)
+            vs.append(v)
+        return self._logits(x)[:, 0], tuple(ks), tuple(vs)
 
 
 def build_model(cfg: ModelConfig, dtype=jnp.float32, dropout: float = 0.0, attention_impl: str | None = None) -> DecoderLM:

@@ -12,6 +12,9 @@ Status codes: 400 malformed input (message in the body), 404 unknown path, 405 w
 full (with Retry-After) / draining, 500 handler failure (traceback in the log, never the body).
 SIGTERM: stop accepting, finish queued and in-flight requests, exit 0.
 
+Transport: asyncio (uvloop when available) with keep-alive HTTP/1.1; the device work runs on
+the batcher's thread, so the event loop only parses, routes and serialises.
+
 Why not the toolkit's Multi Model Server: MMS forks one Python worker per CPU/GPU and each JAX
 worker would claim the accelerator; one process with a batching queue uses it fully.
 
@@ -23,16 +26,13 @@ SAGEMAKER_MAX_CONCURRENT_TRANSFORMS / SAGEMAKER_BATCH_STRATEGY / SAGEMAKER_MAX_P
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import signal
-import socket
-import sys
-import threading
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +65,11 @@ class State:
         self.draining = False
         self.load_error: str | None = None
         self.batcher: Batcher | None = None
-        self.inflight = 0
-        self.lock = threading.Lock()
+        self.inflight = 0  # only touched on the event loop
+        self.connections: set = set()
+        # Built-in handler functions are cheap JSON work: run them on the loop. A user's may be
+        # slow or blocking: run those on worker threads so /ping stays responsive.
+        self.inline = handler.source.startswith("built-in")
         self.request_timeout = _env_int("JAXSM_REQUEST_TIMEOUT_S", 120)
 
     def load(self) -> None:
@@ -93,6 +96,14 @@ class State:
         self.ready = True
         log.info("ready in %.1fs (handler: %s)", time.perf_counter() - t0, h.source)
 
+    async def call(self, fn, *args, stage: str):
+        try:
+            if self.inline:
+                return fn(*args)
+            return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+        except Exception as e:  # noqa: BLE001
+            raise _client_or_internal(e, stage) from None
+
     @staticmethod
     def _guard(fn):
         try:
@@ -101,148 +112,167 @@ class State:
             return e
 
 
-class RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
-    server_version = "jaxsm"
-    sys_version = ""
-    state: State  # set on the subclass built in make_server
+class HttpError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, close: bool = False):
+        super().__init__(message)
+        self.status, self.message, self.headers, self.close = status, message, headers or {}, close
 
-    def log_message(self, fmt, *args):  # access log at DEBUG; errors are logged explicitly
-        log.debug("%s " + fmt, self.address_string(), *args)
 
-    # -- helpers -----------------------------------------------------------------------------
-    def _send(self, status: int, body: bytes | str, content_type: str = "application/json",
-              headers: dict[str, str] | None = None) -> None:
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection, served by a coroutine on the event loop.
+
+    A minimal HTTP/1.1 implementation (request line, headers, Content-Length bodies): the
+    stdlib's thread-per-connection server spent more CPU per request than the model did.
+    """
+
+    def __init__(self, state: State, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.state, self.reader, self.writer = state, reader, writer
+
+    async def serve(self) -> None:
+        st = self.state
+        st.connections.add(self)
+        try:
+            while True:
+                try:
+                    head = await self.reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                except asyncio.LimitOverrunError:
+                    await self.send(431, _json_error(431, "request headers too large"), close=True)
+                    return
+                keep_alive = await self.handle(head)
+                if not keep_alive:
+                    return
+        finally:
+            st.connections.discard(self)
+            self.writer.close()
+
+    async def send(self, status: int, body: bytes | str, content_type: str = "application/json",
+                   headers: dict[str, str] | None = None, close: bool = False) -> None:
         if isinstance(body, str):
             body = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps({"error": HTTPStatus(status).phrase, "message": message}), headers=headers)
-
-    # -- routes ------------------------------------------------------------------------------
-    def do_GET(self):
-        path = self.path.split("?")[0]
-        st = self.state
-        if path == "/ping":
-            if st.ready and not st.draining:
-                self._send(200, b"{}")
-            else:
-                reason = st.load_error or ("draining" if st.draining else "loading")
-                self._error(503, reason)
-        elif path == "/execution-parameters":
-            self._send(200, json.dumps({
-                "MaxConcurrentTransforms": _env_int("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", 4),
-                "BatchStrategy": os.environ.get("SAGEMAKER_BATCH_STRATEGY", "MULTI_RECORD"),
-                "MaxPayloadInMB": _env_int("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6),
-            }))
-        elif path == "/invocations":
-            self._error(405, "use POST /invocations", {"Allow": "POST"})
-        else:
-            self._error(404, f"no route {path}")
-
-    def do_POST(self):
-        path = self.path.split("?")[0]
-        if path != "/invocations":
-            self._discard_body()
-            self._error(404 if path != "/ping" else 405, f"no POST route {path}")
-            return
-        st = self.state
-        with st.lock:
-            st.inflight += 1
+        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}", f"Content-Type: {content_type}",
+                 f"Content-Length: {len(body)}", "Server: jaxsm"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if close:
+            lines.append("Connection: close")
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         try:
-            self._invocations()
-        finally:
-            with st.lock:
-                st.inflight -= 1
+            await self.writer.drain()
+        except ConnectionError:
+            pass
 
-    def _discard_body(self) -> None:
+    async def handle(self, head: bytes) -> bool:
+        """Serve one request; returns whether the connection stays open."""
         try:
-            n = int(self.headers.get("Content-Length") or 0)
+            request_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
+            method, target, version = request_line.split(" ", 2)
         except ValueError:
-            n = 0
-        if 0 < n <= MAX_BODY:
-            self.rfile.read(n)
-        elif n:
-            self.close_connection = True
-
-    def _invocations(self) -> None:
-        st = self.state
+            await self.send(400, _json_error(400, "malformed request line"), close=True)
+            return False
+        headers = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        close = headers.get("connection", "").lower() == "close" or version == "HTTP/1.0"
+        path = target.split("?")[0]
         try:
-            length = int(self.headers.get("Content-Length", ""))
+            body = await self.read_body(headers)
+            status, payload, ctype, extra = await self.route(method, path, headers, body)
+        except HttpError as e:
+            await self.send(e.status, _json_error(e.status, e.message), headers=e.headers, close=e.close or close)
+            return not (e.close or close)
+        await self.send(status, payload, ctype, extra, close=close)
+        return not close
+
+    async def read_body(self, headers: dict[str, str]) -> bytes:
+        if "transfer-encoding" in headers:
+            raise HttpError(411, "chunked bodies are not supported; send Content-Length", close=True)
+        raw = headers.get("content-length")
+        if raw is None:
+            return b""
+        try:
+            length = int(raw)
+            if length < 0:
+                raise ValueError
         except ValueError:
-            self.close_connection = True
-            self._error(411 if "Content-Length" not in self.headers else 400, "a valid Content-Length is required")
-            return
+            raise HttpError(400, "invalid Content-Length", close=True) from None
         if length > MAX_BODY:
             # Drain (without keeping) a moderately oversized body so the client gets to read
             # the 413 instead of a broken pipe; beyond DISCARD_LIMIT just close the connection.
             if length <= DISCARD_LIMIT:
                 remaining = length
                 while remaining > 0:
-                    chunk = self.rfile.read(min(remaining, 1 << 20))
+                    chunk = await self.reader.read(min(remaining, 1 << 20))
                     if not chunk:
                         break
                     remaining -= len(chunk)
-            self.close_connection = True
-            self._error(413, f"body of {length} bytes exceeds the {MAX_BODY} byte (6 MiB) limit")
-            return
-        body = self.rfile.read(length)
+            raise HttpError(413, f"body of {length} bytes exceeds the {MAX_BODY} byte (6 MiB) limit", close=True)
+        try:
+            return await self.reader.readexactly(length)
+        except asyncio.IncompleteReadError:
+            raise HttpError(400, "body shorter than Content-Length", close=True) from None
+
+    async def route(self, method: str, path: str, headers: dict[str, str], body: bytes):
+        st = self.state
+        if path == "/ping":
+            if method not in ("GET", "HEAD"):
+                raise HttpError(405, "use GET /ping", {"Allow": "GET"})
+            if st.ready and not st.draining:
+                return 200, b"{}", "application/json", None
+            raise HttpError(503, st.load_error or ("draining" if st.draining else "loading"))
+        if path == "/execution-parameters":
+            if method != "GET":
+                raise HttpError(405, "use GET /execution-parameters", {"Allow": "GET"})
+            return 200, json.dumps({
+                "MaxConcurrentTransforms": _env_int("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", 4),
+                "BatchStrategy": os.environ.get("SAGEMAKER_BATCH_STRATEGY", "MULTI_RECORD"),
+                "MaxPayloadInMB": _env_int("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6),
+            }), "application/json", None
+        if path == "/invocations":
+            if method != "POST":
+                raise HttpError(405, "use POST /invocations", {"Allow": "POST"})
+            st.inflight += 1
+            try:
+                return await self.invocations(headers, body)
+            finally:
+                st.inflight -= 1
+        raise HttpError(404, f"no route {method} {path}")
+
+    async def invocations(self, headers: dict[str, str], body: bytes):
+        st = self.state
         if not st.ready or st.draining:
-            self._error(503, "draining" if st.draining else "model is not loaded yet", {"Retry-After": "5"})
-            return
+            raise HttpError(503, "draining" if st.draining else "model is not loaded yet", {"Retry-After": "5"})
         h = st.handler
-        content_type = self.headers.get("Content-Type") or "application/json"
-        accept = self.headers.get("Accept") or "application/json"
+        content_type = headers.get("content-type") or "application/json"
+        accept = headers.get("accept") or "application/json"
         if accept.strip() in ("*/*", ""):
             accept = "application/json"
         if h.supported_accepts is not None:
             from .handler import accepts_json
             if not accepts_json(accept):
-                self._error(406, f"cannot produce Accept {accept!r}; supported: {', '.join(h.supported_accepts)}")
-                return
-        try:
-            if h.transform_fn is not None:
-                item = (body, content_type, accept)
-            else:
-                item = h.input_fn(body, content_type)
-        except Exception as e:  # noqa: BLE001
-            status = status_for(e, "input")
-            if status is None:
-                return self._internal("input_fn", e)
-            self._error(status, str(e))
-            return
+                raise HttpError(406, f"cannot produce Accept {accept!r}; supported: {', '.join(h.supported_accepts)}")
+        if h.transform_fn is not None:
+            item = (body, content_type, accept)
+        else:
+            item = await st.call(h.input_fn, body, content_type, stage="input")
         try:
             fut = st.batcher.submit(item)
         except QueueFull:
-            self._error(503, "server busy: request queue is full", {"Retry-After": "1"})
-            return
+            raise HttpError(503, "server busy: request queue is full", {"Retry-After": "1"}) from None
         try:
-            prediction = fut.result(timeout=st.request_timeout)
+            prediction = await asyncio.wait_for(asyncio.wrap_future(fut), st.request_timeout)
+        except asyncio.TimeoutError:
+            raise HttpError(503, "prediction timed out", {"Retry-After": "1"}) from None
         except Exception as e:  # noqa: BLE001
-            status = status_for(e, "predict")
-            if status is None:
-                return self._internal("predict", e)
-            self._error(status, str(e))
-            return
+            raise _client_or_internal(e, "predict") from None
         if h.transform_fn is not None:
             result = prediction
         else:
-            try:
-                result = h.output_fn(prediction, accept)
-            except Exception as e:  # noqa: BLE001
-                status = status_for(e, "output")
-                if status is None:
-                    return self._internal("output_fn", e)
-                self._error(status, str(e))
-                return
+            result = await st.call(h.output_fn, prediction, accept, stage="output")
         # The toolkit's convention: output_fn returns the body, or (body, content_type).
         if isinstance(result, tuple):
             payload, out_type = result[0], result[1]
@@ -250,42 +280,48 @@ class RequestHandler(BaseHTTPRequestHandler):
             payload, out_type = result, accept
         if not isinstance(payload, (bytes, str)):
             payload = json.dumps(payload)
-        self._send(200, payload, out_type, {"X-Jaxsm-Batch": str(getattr(fut, "batch_size", 1))})
+        return 200, payload, out_type, {"X-Jaxsm-Batch": str(getattr(fut, "batch_size", 1))}
 
-    def _internal(self, stage: str, exc: BaseException) -> None:
+
+def _json_error(status: int, message: str) -> bytes:
+    return json.dumps({"error": _REASONS.get(status, "Error"), "message": message}).encode()
+
+
+def _client_or_internal(exc: BaseException, stage: str) -> HttpError:
+    status = status_for(exc, stage)
+    if status is None:
         log.error("%s failed", stage, exc_info=exc)
-        self._error(500, f"internal error in {stage}; see the endpoint's logs")
+        return HttpError(500, f"internal error in {stage}; see the endpoint's logs")
+    return HttpError(status, str(exc))
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True  # idle keep-alive connections must not block exit
-    allow_reuse_address = True
-    request_queue_size = 1024
-
-    def server_bind(self):
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().server_bind()
-
-
-def make_server(state: State, host: str, port: int) -> Server:
-    handler_cls = type("BoundRequestHandler", (RequestHandler,), {"state": state})
-    return Server((host, port), handler_cls)
-
-
-def drain(state: State, server: Server, timeout: float) -> None:
-    """Stop accepting, wait for in-flight requests, then stop the device thread."""
+async def serve_async(state: State, host: str, port: int) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = await asyncio.start_server(
+        lambda r, w: Connection(state, r, w).serve(), host, port, backlog=1024, limit=64 * 1024,
+    )
+    log.info("listening on %s:%d (model dir %s)", host, port, state.model_dir)
+    # Load (model_fn + warm-up) off the loop so /ping answers 503 meanwhile.
+    loader = loop.run_in_executor(None, state.load)
+    await stop.wait()
+    log.info("SIGTERM: draining")
     state.draining = True
-    server.shutdown()  # stops serve_forever; handler threads keep running
-    server.server_close()  # close the listening socket: no new connections
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with state.lock:
-            busy = state.inflight
-        if busy == 0 and (state.batcher is None or state.batcher.pending() == 0):
+    server.close()  # no new connections
+    timeout = float(os.environ.get("JAXSM_DRAIN_TIMEOUT_S", "60"))
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if state.inflight == 0 and (state.batcher is None or state.batcher.pending() == 0):
             break
-        time.sleep(0.02)
+        await asyncio.sleep(0.02)
     if state.batcher is not None:
-        state.batcher.stop(timeout=max(0.0, deadline - time.monotonic()))
+        await loop.run_in_executor(None, state.batcher.stop, max(0.0, deadline - loop.time()))
+    for conn in list(state.connections):  # idle keep-alive connections
+        conn.writer.close()
+    if not loader.done():
+        log.info("model was still loading; exiting without waiting for it")
     log.info("drained; exiting")
 
 
@@ -295,27 +331,16 @@ def main(argv: list[str] | None = None) -> None:
     paths = SageMakerPaths.from_env()
     host = os.environ.get("JAXSM_BIND_HOST", "0.0.0.0")
     port = _env_int("SAGEMAKER_BIND_TO_PORT", 8080)
-    handler = load_handler(paths.model)
-    state = State(handler, paths.model)
-    server = make_server(state, host, port)
-    log.info("listening on %s:%d (model dir %s)", host, port, paths.model)
+    state = State(load_handler(paths.model), paths.model)
+    try:
+        import uvloop  # a faster event loop when installed (it is, via sagemaker-training)
 
-    stop = threading.Event()
-
-    def on_sigterm(signum, frame):
-        if not stop.is_set():
-            log.info("SIGTERM: draining")
-            stop.set()
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    signal.signal(signal.SIGINT, on_sigterm)
-    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True)
-    serving.start()
-    state.load()  # on the main thread; /ping says 503 until it is done
-    while not stop.wait(0.5):
-        pass
-    drain(state, server, float(os.environ.get("JAXSM_DRAIN_TIMEOUT_S", "60")))
-    sys.exit(0)
+        uvloop.run(serve_async(state, host, port))
+    except ImportError:
+        asyncio.run(serve_async(state, host, port))
+    # Leave without waiting for a model_fn that may still be running in its thread.
+    logging.shutdown()
+    os._exit(0)
 
 
 if __name__ == "__main__":
