@@ -55,7 +55,7 @@ def _env_int(name: str, default: int) -> int:
 
 
 class State:
-    """Everything the request threads share."""
+    """Server state shared by the event loop, the loader thread and the device thread."""
 
     def __init__(self, handler: Handler, model_dir: Path):
         self.handler = handler
