@@ -84,7 +84,8 @@ class SageMakerPaths:
 
     @property
     def processing_config(self) -> Path:
-        return self.input_config / "processingjobconfig.json"
+        # Processing jobs get their job description here (not under input/config).
+        return self.base / "config" / "processingjobconfig.json"
 
     @property
     def output_message(self) -> Path:

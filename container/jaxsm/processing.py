@@ -8,6 +8,9 @@ Output: /opt/ml/processing/output/train/corpus.txt
         /opt/ml/processing/output/val/corpus.txt
         (the trainer's `train` and `val` channels read these files as they are)
 
+Paths: when /opt/ml/config/processingjobconfig.json names an input `raw` or an output `train`,
+their LocalPath values are the defaults instead.
+
 Split: every document keeps its first (1 - val_fraction) of lines for train and the rest for
 val, so both splits cover every document's style and the split is deterministic.
 Failure: a one-line reason goes to /opt/ml/output/message (the job's ExitMessage), exit 1.
@@ -78,12 +81,36 @@ def prepare(docs: list[tuple[str, str]], out: Path, val_fraction: float, max_byt
     }
 
 
+def job_local_paths(config_path: Path) -> tuple[Path | None, Path | None]:
+    """(raw input dir, output root) from processingjobconfig.json when the job names them.
+
+    The input named `raw` gives the input directory; the output named `train` gives the output
+    root as its parent (outputs `train` and `val` are expected to be siblings, as by default).
+    """
+    try:
+        cfg = json.loads(config_path.read_text())
+    except (OSError, ValueError):
+        return None, None
+    raw = out = None
+    for item in cfg.get("ProcessingInputs", []) or []:
+        if item.get("InputName") == "raw":
+            local = (item.get("S3Input") or {}).get("LocalPath")
+            raw = Path(local) if local else None
+    for item in (cfg.get("ProcessingOutputConfig") or {}).get("Outputs", []) or []:
+        if item.get("OutputName") == "train":
+            local = (item.get("S3Output") or {}).get("LocalPath")
+            out = Path(local).parent if local else None
+    return raw, out
+
+
 def main(argv: list[str] | None = None) -> None:
     paths = SageMakerPaths.from_env()
+    job_raw, job_out = job_local_paths(paths.processing_config)
     ap = argparse.ArgumentParser(prog="prepare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--source", choices=("raw", "builtin"), default="raw")
-    ap.add_argument("--input", type=Path, default=paths.processing_input / "raw", help="raw text directory")
-    ap.add_argument("--output", type=Path, default=paths.processing_output, help="writes <output>/train and <output>/val")
+    ap.add_argument("--input", type=Path, default=job_raw or paths.processing_input / "raw", help="raw text directory")
+    ap.add_argument("--output", type=Path, default=job_out or paths.processing_output,
+                    help="writes <output>/train and <output>/val")
     ap.add_argument("--val-fraction", type=float, default=0.1)
     ap.add_argument("--max-bytes", type=int, default=None, help="cap the characters used (quick runs)")
     args = ap.parse_args(argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 from conftest import BIN, child_env
@@ -35,3 +36,21 @@ def test_prepare_builtin_is_deterministic(tmp_path, corpus):
     assert proc.returncode == 0
     for ch in ("train", "val"):
         assert (tmp_path / "processing/output" / ch / "corpus.txt").read_bytes() == (corpus / ch / "corpus.txt").read_bytes()
+
+
+def test_prepare_follows_processingjobconfig(tmp_path):
+    raw = tmp_path / "custom" / "in"
+    raw.mkdir(parents=True)
+    (raw / "doc.txt").write_text("".join(f"line {i}\n" for i in range(20)))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "processingjobconfig.json").write_text(json.dumps({
+        "ProcessingInputs": [{"InputName": "raw", "S3Input": {"LocalPath": str(raw)}}],
+        "ProcessingOutputConfig": {"Outputs": [
+            {"OutputName": "train", "S3Output": {"LocalPath": str(tmp_path / "custom" / "out" / "train")}},
+            {"OutputName": "val", "S3Output": {"LocalPath": str(tmp_path / "custom" / "out" / "val")}},
+        ]},
+    }))
+    proc = subprocess.run([BIN / "prepare"], env=child_env(tmp_path), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "line 19\n" in (tmp_path / "custom" / "out" / "val" / "corpus.txt").read_text()
+    assert "line 0\n" in (tmp_path / "custom" / "out" / "train" / "corpus.txt").read_text()
