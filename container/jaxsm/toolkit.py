@@ -66,6 +66,12 @@ def _prepare_layout(paths: SageMakerPaths) -> None:
     """
     log = logging.getLogger("jaxsm")
     paths.output.mkdir(parents=True, exist_ok=True)
+    # A restarted job in the same base directory (local mode, resume after SIGTERM) must not
+    # inherit the previous attempt's verdict: the toolkit never overwrites an existing failure.
+    for stale in (paths.failure, paths.output / "success"):
+        if stale.exists():
+            log.info("removing %s from a previous attempt", stale)
+            stale.unlink()
     paths.input_config.mkdir(parents=True, exist_ok=True)
     channels = sorted(p.name for p in paths.input_data.iterdir() if p.is_dir()) if paths.input_data.is_dir() else []
     defaults = {

@@ -23,3 +23,41 @@ def test_two_hosts_train_identical_parameters(tmp_path, corpus):
     assert (bases[0] / "model" / "config.json").exists()
     assert (bases[0] / "checkpoints" / "20").is_dir()  # only the first host writes checkpoints
     assert not (bases[1] / "checkpoints").exists() or not any((bases[1] / "checkpoints").iterdir())
+
+
+def test_two_hosts_stop_together_and_resume(tmp_path, corpus):
+    """SIGTERM on both hosts stops them at the same step (a collective decision), host 1's
+    checkpoint is restored and broadcast to host 2 (whose directory is empty) on restart."""
+    import re
+    import signal
+    import time
+
+    hosts = ["algo-1", "algo-2"]
+    hps = {**TINY, "max_steps": "300", "eval_every": "20", "checkpoint_every": "20"}
+    bases = [make_base(tmp_path / h, corpus, hps, hosts=hosts, current=h) for h in hosts]
+
+    def start():
+        env = {"JAXSM_COORDINATOR_ADDRESS": f"127.0.0.1:{free_port()}", "JAXSM_INIT_TIMEOUT_S": "60"}
+        return [subprocess.Popen([BIN / "train"], env=child_env(b, **env), stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True) for b in bases]
+
+    procs = start()
+    t0 = time.monotonic()
+    while not (bases[0] / "checkpoints" / "20").is_dir():
+        assert all(p.poll() is None for p in procs) and time.monotonic() - t0 < 180
+        time.sleep(0.05)
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode != 0 for p in procs), outs
+    stopped = [re.search(r"stopped by SIGTERM at step (\d+)", (b / "output" / "failure").read_text()).group(1)
+               for b in bases]
+    assert stopped[0] == stopped[1]
+    assert (bases[0] / "checkpoints" / stopped[0]).is_dir()
+
+    procs = start()
+    outs = [p.communicate(timeout=240)[0] for p in procs]
+    for p, out in zip(procs, outs):
+        assert p.returncode == 0, out
+    assert f"resumed from checkpoint step={stopped[0]}" in outs[0]
+    assert (bases[0] / "model" / "params.msgpack").read_bytes() == (bases[1] / "model" / "params.msgpack").read_bytes()
