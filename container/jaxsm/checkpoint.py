@@ -59,6 +59,9 @@ class Checkpointer:
         """Collective-free: only process 0 writes. Call on every process anyway."""
         if not self._manager:
             return
+        if self._manager.latest_step() == step:
+            # e.g. SIGTERM right after a periodic save: that step is already on disk.
+            return
         state = {"step": np.asarray(step, np.int64), "params": to_host(params), "opt_state": to_host(opt_state)}
         self._manager.save(step, args=ocp.args.StandardSave(state), force=True)
         self._manager.wait_until_finished()

@@ -102,3 +102,19 @@ def test_sigterm_saves_a_checkpoint_and_exits(tmp_path, corpus):
     m = re.search(r"training stopped by SIGTERM at step (\d+)", (base / "output" / "failure").read_text())
     assert m, out
     assert (base / "checkpoints" / m.group(1)).is_dir()
+
+
+def test_checkpointer_save_is_idempotent_per_step(tmp_path):
+    """A stop right after a periodic save saves the same step again: must be a no-op."""
+    import numpy as np
+
+    from jaxsm.checkpoint import Checkpointer
+
+    ckpt = Checkpointer(tmp_path / "ck", keep=2)
+    params = {"w": np.ones((2, 2), np.float32)}
+    opt = {"m": np.zeros((2, 2), np.float32)}
+    ckpt.save(40, params, opt)
+    ckpt.save(40, params, opt)
+    step, p, _ = ckpt.restore_latest(params, opt)
+    assert step == 40 and np.array_equal(p["w"], params["w"])
+    ckpt.close()
