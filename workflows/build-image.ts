@@ -1,0 +1,90 @@
+/** Step 1: build the container image with CodeBuild, or reuse the one ECR already holds for this source hash. */
+import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { BuildImageInput, type BuildImageOutput } from '../contracts/build-image';
+import { ErrorType } from '../contracts/errors';
+import { codeBuildProjectName } from '../contracts/names';
+import { quickActivities, longActivities, waitingActivities } from './activity-options';
+import { parseStepInput } from './step-input';
+import { trackStatus } from './step-status';
+
+/** Builds (or finds) the image for the build context's source hash and returns its digest. */
+export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageOutput> {
+  const input = parseStepInput(BuildImageInput, rawInput, 'buildImage input');
+  const status = trackStatus('buildImage');
+  const quick = quickActivities();
+  const long = longActivities('1h');
+
+  status.phase = 'hashing build context';
+  const { sourceHash } = await long.hashBuildContext.executeWithOptions(
+    { startToCloseTimeout: '10m', summary: `Hash the build context ${input.contextDir}` },
+    [{ contextDir: input.contextDir }],
+  );
+  status.resources.sourceHash = sourceHash;
+
+  const existing = await quick.findImageByTag.executeWithOptions(
+    { startToCloseTimeout: '2m', summary: `Look for ${input.repository}:${sourceHash} in ECR` },
+    [{ repository: input.repository, tag: sourceHash }],
+  );
+  if (existing.digest && existing.repositoryUri) {
+    status.phase = 'reused existing image';
+    return { sourceHash, repositoryUri: existing.repositoryUri, imageTag: sourceHash, digest: existing.digest, skipped: true };
+  }
+
+  status.phase = 'preparing build';
+  const repo = await quick.ensureEcrRepository({ repository: input.repository, scanOnPush: input.scanOnPush, tags: input.tags });
+  const zip = await long.uploadBuildContext.executeWithOptions(
+    { startToCloseTimeout: '1h', heartbeatTimeout: '2m', summary: `Upload the build context to s3://${input.bucket}` },
+    [{ contextDir: input.contextDir, sourceHash, bucket: input.bucket, keyPrefix: `pipelines/${input.pipelineName}/build-contexts/` }],
+  );
+  const projectName = codeBuildProjectName(input.pipelineName);
+  await quick.ensureCodeBuildProject({ projectName, ...input.codeBuild, tags: input.tags });
+  const build = await quick.startImageBuild.executeWithOptions(
+    { startToCloseTimeout: '2m', summary: `Start CodeBuild project ${projectName} for tag ${sourceHash}` },
+    [{
+      projectName,
+      sourceBucket: zip.bucket,
+      sourceKey: zip.key,
+      repositoryUri: repo.repositoryUri,
+      imageTag: sourceHash,
+      dockerfile: input.dockerfile,
+      buildArgs: input.buildArgs,
+      workflowId: workflowInfo().workflowId,
+    }],
+  );
+  status.resources.buildId = build.buildId;
+  status.phase = 'building';
+
+  const wait = waitingActivities(input.pollIntervalSeconds, input.codeBuild.timeoutMinutes * 60);
+  let result;
+  try {
+    result = await wait.waitForImageBuild.executeWithOptions(
+      {
+        startToCloseTimeout: `${input.codeBuild.timeoutMinutes * 60 + 3600}s`,
+        heartbeatTimeout: `${Math.max(30, 3 * input.pollIntervalSeconds)}s`,
+        summary: `Wait for build ${build.buildId}`,
+      },
+      [{ buildId: build.buildId, pollIntervalSeconds: input.pollIntervalSeconds }],
+    );
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        const stop = await quick.stopImageBuild({ buildId: build.buildId });
+        if (stop.stopped) status.stopped.push(`CodeBuild build ${build.buildId}`);
+      });
+    }
+    throw err;
+  }
+  status.lastObserved = { buildStatus: result.status };
+  if (result.status !== 'SUCCEEDED') {
+    const phase = result.failedPhase ? ` in phase ${result.failedPhase}` : '';
+    const tail = result.logTail.length ? `\nLast log lines:\n${result.logTail.join('\n')}` : '';
+    throw ApplicationFailure.nonRetryable(`Image build ${build.buildId} ${result.status}${phase}: ${result.failureMessage ?? 'no message'}${tail}`, ErrorType.BuildFailed, result);
+  }
+
+  const pushed = await quick.findImageByTag({ repository: input.repository, tag: sourceHash });
+  if (!pushed.digest) {
+    throw ApplicationFailure.nonRetryable(`Build ${build.buildId} succeeded but ECR holds no ${input.repository}:${sourceHash}; does buildspec.yml push the IMAGE_TAG?`, ErrorType.BuildFailed);
+  }
+  status.phase = 'built';
+  return { sourceHash, repositoryUri: repo.repositoryUri, imageTag: sourceHash, digest: pushed.digest, skipped: false, buildId: build.buildId };
+}

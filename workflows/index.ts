@@ -1,0 +1,5 @@
+/** Every workflow the worker registers (the bundle's entry point). */
+export { buildImage } from './build-image';
+export { publishImage } from './publish-image';
+export { syncData } from './sync-data';
+export { trainModel } from './train-model';
