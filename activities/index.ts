@@ -14,6 +14,7 @@ import { createRegistryActivities } from './registry';
 import { createHostingActivities } from './hosting';
 import { createAlarmActivities } from './alarms';
 import { createAutoscalingActivities } from './autoscaling';
+import { createPreviousRunActivities } from './previous-run';
 
 export type { ActivityDeps, AwsClients } from './deps';
 
@@ -31,5 +32,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createHostingActivities(deps),
     ...createAlarmActivities(deps),
     ...createAutoscalingActivities(deps),
+    ...createPreviousRunActivities(deps),
   };
 }

@@ -13,3 +13,5 @@ export * from './tune-model';
 export * from './register-model';
 export * from './deploy-model';
 export * from './cost';
+export * from './pipeline-plan';
+export * from './retrain';

@@ -1,9 +1,17 @@
 /** Small operator CLI: `npm run cli -- <command>`. */
 import { readFileSync } from 'node:fs';
+import { childWorkflowId } from '../contracts/names';
 import { formatIssues, validateSpec } from '../contracts/validation';
+import { ConfigError } from './config';
+import { parseScheduleArgs, scheduleCommand } from './schedule-command';
+import { connectClient } from './temporal-client';
 
 const USAGE = `usage: npm run cli -- <command>
-  validate <spec.json>   check a pipeline spec; prints OK or every invalid field by JSON path`;
+  validate <spec.json>                 check a pipeline spec; prints OK or every invalid field by JSON path
+  schedule create --spec <spec.json> [--id retrain] [--every 1d | --cron "0 3 * * *"]
+  schedule pause|unpause|trigger|delete|describe [--id retrain]
+  approve <pipeline-workflow-id> --reviewer <name> --reason <text>
+  reject  <pipeline-workflow-id> --reviewer <name> --reason <text>`;
 
 /** Reads and validates a spec file; returns the process exit code. */
 export function validateCommand(file: string | undefined, out = console.log, err = console.error): number {
@@ -35,15 +43,59 @@ export function validateCommand(file: string | undefined, out = console.log, err
   return 1;
 }
 
-function main(argv: string[]): number {
+/** Sends the approve/reject update to the pipeline's registerModel step and prints the outcome. */
+async function decideCommand(decision: 'approve' | 'reject', argv: string[]): Promise<number> {
+  const [workflowId, ...rest] = argv;
+  const flag = (name: string) => {
+    const i = rest.indexOf(`--${name}`);
+    return i >= 0 ? rest[i + 1] : undefined;
+  };
+  const reviewer = flag('reviewer');
+  const reason = flag('reason');
+  if (!workflowId || !reviewer || !reason) {
+    console.error(`${decision}: needs <pipeline-workflow-id> --reviewer <name> --reason <text>`);
+    return 2;
+  }
+  const { client, connection } = await connectClient();
+  try {
+    const target = workflowId.endsWith('/registerModel') ? workflowId : childWorkflowId(workflowId, 'registerModel');
+    const result = await client.workflow.getHandle(target).executeUpdate(decision === 'approve' ? 'approveModel' : 'rejectModel', { args: [{ reviewer, reason }] });
+    console.log(`${decision}d ${target}: ${JSON.stringify(result)}`);
+    return 0;
+  } finally {
+    await connection.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
     case 'validate':
       return validateCommand(args[0]);
+    case 'schedule': {
+      const { client, connection, config } = await connectClient();
+      try {
+        console.log(await scheduleCommand(client, config.temporal.taskQueue, parseScheduleArgs(args)));
+        return 0;
+      } finally {
+        await connection.close();
+      }
+    }
+    case 'approve':
+    case 'reject':
+      return decideCommand(command, args);
     default:
       console.error(command ? `unknown command "${command}"\n${USAGE}` : USAGE);
       return 2;
   }
 }
 
-if (require.main === module) process.exit(main(process.argv.slice(2)));
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof ConfigError ? err.message : `error: ${(err as Error).message ?? String(err)}`);
+      process.exit(1);
+    },
+  );
+}

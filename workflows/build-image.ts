@@ -5,7 +5,7 @@ import { ErrorType } from '../contracts/errors';
 import { codeBuildProjectName } from '../contracts/names';
 import { quickActivities, longActivities, waitingActivities } from './activity-options';
 import { parseStepInput } from './step-input';
-import { trackStatus } from './step-status';
+import { reportStopped, trackStatus } from './step-status';
 
 /** Builds (or finds) the image for the build context's source hash and returns its digest. */
 export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageOutput> {
@@ -69,7 +69,7 @@ export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageO
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
         const stop = await quick.stopImageBuild({ buildId: build.buildId });
-        if (stop.stopped) status.stopped.push(`CodeBuild build ${build.buildId}`);
+        await reportStopped(status, stop.stopped ? `CodeBuild build ${build.buildId}` : null);
       });
     }
     throw err;

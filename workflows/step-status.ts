@@ -1,13 +1,26 @@
-/** Holds a step's live status and answers the `status` query with it. */
-import { defineQuery, setHandler } from '@temporalio/workflow';
+/** Holds a step's live status, answers the `status` query, and tells the parent pipeline what a cancel stopped. */
+import { defineQuery, defineSignal, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
 import { STATUS_QUERY, type StepStatus } from '../contracts/status';
 
 /** The `status` query, answered by every workflow in this project. */
 export const statusQuery = defineQuery<StepStatus>(STATUS_QUERY);
+
+/** Sent by a cancelled step to its parent pipeline: what its cleanup stopped. */
+export const stepStoppedSignal = defineSignal<[{ step: string; stopped: string[] }]>('stepStopped');
 
 /** Creates the step's status object and registers the query handler for it. */
 export function trackStatus(step: string): StepStatus {
   const status: StepStatus = { step, phase: 'starting', resources: {}, metrics: {}, stopped: [] };
   setHandler(statusQuery, () => status);
   return status;
+}
+
+/** After a cancellation cleanup: record what was stopped and tell the parent pipeline, if any. */
+export async function reportStopped(status: StepStatus, what: string | null): Promise<void> {
+  if (what) status.stopped.push(what);
+  status.phase = 'cancelled';
+  const parent = workflowInfo().parent;
+  if (parent && status.stopped.length > 0) {
+    await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(stepStoppedSignal, { step: status.step, stopped: status.stopped });
+  }
 }

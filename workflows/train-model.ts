@@ -4,7 +4,7 @@ import { ErrorType } from '../contracts/errors';
 import { TrainModelInput, type TrainModelOutput, type TrainingJobSnapshot } from '../contracts/train-model';
 import { quickActivities, waitingActivities } from './activity-options';
 import { parseStepInput } from './step-input';
-import { trackStatus } from './step-status';
+import { reportStopped, trackStatus } from './step-status';
 
 const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
 const LOG_TAIL_LINES = 30;
@@ -51,7 +51,7 @@ export async function trainModel(rawInput: TrainModelInput): Promise<TrainModelO
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
         const stop = await quick.stopTrainingJob({ trainingJobName: name });
-        if (stop.stopped) status.stopped.push(`training job ${name}`);
+        await reportStopped(status, stop.stopped ? `training job ${name}` : null);
       });
     }
     throw err;

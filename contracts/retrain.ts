@@ -1,0 +1,12 @@
+/** Scheduled retraining: finding what the previous run left to build on. */
+import { z } from 'zod';
+
+/** Input of findPreviousTuningJob. */
+export const FindPreviousTuningJobInput = z.strictObject({ pipelineName: z.string(), excludeWorkflowId: z.string() });
+export type FindPreviousTuningJobInput = z.infer<typeof FindPreviousTuningJobInput>;
+/** The newest Completed tuning job tagged with the pipeline's name (null on the first run). */
+export const FindPreviousTuningJobOutput = z.strictObject({ tuningJobName: z.string().nullable() });
+export type FindPreviousTuningJobOutput = z.infer<typeof FindPreviousTuningJobOutput>;
+
+/** Tag that names the pipeline on every resource it creates. */
+export const PIPELINE_NAME_TAG = 'pipeline:name';

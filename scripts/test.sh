@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `npm test`: every check the project has, in order of speed. Runs all stages even when one fails,
+# then prints one summary line and exits non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+results=.test-results
+rm -rf "$results" && mkdir -p "$results"
+failed_stages=()
+stage() {
+  local name=$1; shift
+  printf '\n=== %s ===\n' "$name"
+  local start=$SECONDS
+  if "$@"; then
+    printf '=== %s: ok (%ss) ===\n' "$name" $((SECONDS - start))
+  else
+    printf '=== %s: FAILED (%ss) ===\n' "$name" $((SECONDS - start))
+    failed_stages+=("$name")
+  fi
+}
+
+stage "lint (eslint)" npx eslint .
+stage "type check (tsc --noEmit)" npx tsc --noEmit
+for layer in unit workflows replay e2e; do
+  stage "jest $layer" npx jest --selectProjects "$layer" --json --outputFile="$results/jest-$layer.json"
+done
+stage "container (pytest)" bash container/test.sh -q --junitxml="$PWD/$results/pytest.xml"
+
+node scripts/summarize-tests.js "$results" "${failed_stages[@]}"
+[[ ${#failed_stages[@]} -eq 0 ]]

@@ -1,0 +1,67 @@
+/** `npm run cli -- schedule create|pause|unpause|trigger|delete|describe`: the retraining Temporal Schedule. */
+import { readFileSync } from 'node:fs';
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { formatIssues, validateSpec } from '../contracts/validation';
+
+/** Parsed `schedule` arguments. */
+export interface ScheduleArgs {
+  action: string;
+  id: string;
+  spec?: string;
+  every?: string;
+  cron?: string;
+  note?: string;
+}
+
+/** Parses `--flag value` pairs after the action. */
+export function parseScheduleArgs(argv: string[]): ScheduleArgs {
+  const [action = '', ...rest] = argv;
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < rest.length; i += 2) {
+    const key = rest[i] ?? '';
+    if (!key.startsWith('--') || rest[i + 1] === undefined) throw new Error(`expected --flag value, got "${key}"`);
+    flags[key.slice(2)] = rest[i + 1] as string;
+  }
+  return { action, id: flags.id ?? 'retrain', spec: flags.spec, every: flags.every, cron: flags.cron, note: flags.note };
+}
+
+/** Runs one schedule action against Temporal; returns the line to print. */
+export async function scheduleCommand(client: Client, taskQueue: string, args: ScheduleArgs): Promise<string> {
+  const handle = client.schedule.getHandle(args.id);
+  switch (args.action) {
+    case 'create': {
+      if (!args.spec) throw new Error('schedule create needs --spec <spec.json>');
+      const raw: unknown = JSON.parse(readFileSync(args.spec, 'utf8'));
+      const valid = validateSpec(raw);
+      if (!valid.ok) throw new Error(`${args.spec} is invalid:\n${formatIssues(valid.issues)}`);
+      const spec = args.cron ? { cronExpressions: [args.cron] } : { intervals: [{ every: (args.every ?? '1d') as `${number}d` }] };
+      await client.schedule.create({
+        scheduleId: args.id,
+        spec,
+        action: { type: 'startWorkflow', workflowType: 'retrainPipeline', args: [raw], taskQueue, workflowId: `${args.id}-run` },
+        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' },
+        state: { note: args.note ?? `retrain ${valid.spec.pipelineName}` },
+      });
+      return `created schedule "${args.id}" (${args.cron ?? `every ${args.every ?? '1d'}`}, overlap SKIP) starting retrainPipeline on "${taskQueue}"`;
+    }
+    case 'pause':
+      await handle.pause(args.note ?? 'paused from the CLI');
+      return `paused schedule "${args.id}"`;
+    case 'unpause':
+      await handle.unpause(args.note ?? 'unpaused from the CLI');
+      return `unpaused schedule "${args.id}"`;
+    case 'trigger':
+      await handle.trigger(ScheduleOverlapPolicy.SKIP);
+      return `triggered schedule "${args.id}" now (skipped if a run is still going)`;
+    case 'delete':
+      await handle.delete();
+      return `deleted schedule "${args.id}"`;
+    case 'describe': {
+      const d = await handle.describe();
+      const recent = d.info.recentActions.map((a) => `${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`).join(', ');
+      return `schedule "${args.id}": ${d.state.paused ? 'paused' : 'active'}; next ${d.info.nextActionTimes[0]?.toISOString() ?? 'none'}; recent: ${recent || 'none'}`;
+    }
+    default:
+      throw new Error(`unknown schedule action "${args.action}" (create, pause, unpause, trigger, delete, describe)`);
+  }
+}
