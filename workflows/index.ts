@@ -3,3 +3,4 @@ export { buildImage } from './build-image';
 export { publishImage } from './publish-image';
 export { syncData } from './sync-data';
 export { trainModel } from './train-model';
+export { tuneModel } from './tune-model';
