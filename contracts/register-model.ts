@@ -113,6 +113,8 @@ export const RegisterModelOutput = z.strictObject({
   modelPackageArn: z.string(),
   modelPackageVersion: z.number().int().nullable(),
   approvalStatus: ApprovalStatus,
+  /** True only when the version ends Approved; false after a rejection or when no decision came in time (nothing to deploy). */
+  approved: z.boolean(),
   champion: ChampionCandidate,
   previousApproved: z.strictObject({ modelPackageArn: z.string(), objectiveValue: z.number().nullable() }).nullable(),
   reviewer: z.string().optional(),

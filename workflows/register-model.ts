@@ -1,0 +1,175 @@
+/**
+ * Step 6: register the champion as a new model package version. `auto` approval approves it when it beats the
+ * approved version by the spec's margin; otherwise the version is PendingManualApproval and the workflow waits
+ * (with the spec's timeout) for an `approveModel` or `rejectModel` update, and writes the decision back.
+ */
+import { allHandlersFinished, ApplicationFailure, condition, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ErrorType } from '../contracts/errors';
+import {
+  ApprovalDecision,
+  type ApprovalDecisionResult,
+  type ApprovalStatus,
+  decideApproval,
+  pickChampion,
+  RegisterModelInput,
+  type RegisterModelOutput,
+  type UpdateModelPackageApprovalOutput,
+} from '../contracts/register-model';
+import { quickActivities } from './activity-options';
+import { parseStepInput } from './step-input';
+import { trackStatus } from './step-status';
+
+/** What a reviewer sends with `approveModel` / `rejectModel`: both fields required and non-empty. */
+export type ReviewerDecision = Omit<ApprovalDecision, 'decision'>;
+/** Name of the update that approves the pending version. */
+export const APPROVE_MODEL_UPDATE = 'approveModel';
+/** Name of the update that rejects the pending version. */
+export const REJECT_MODEL_UPDATE = 'rejectModel';
+/** Approves the pending version; resolves once the approval is written to the model registry. */
+export const approveModelUpdate = defineUpdate<UpdateModelPackageApprovalOutput, [ReviewerDecision]>(APPROVE_MODEL_UPDATE);
+/** Rejects the pending version; resolves once the rejection is written to the model registry. */
+export const rejectModelUpdate = defineUpdate<UpdateModelPackageApprovalOutput, [ReviewerDecision]>(REJECT_MODEL_UPDATE);
+
+const past = (d: ApprovalDecision['decision']) => (d === 'approve' ? 'approved' : 'rejected');
+
+/** Registers the best candidate and returns the version with its approval outcome (`approved: false` means: do not deploy). */
+export async function registerModel(rawInput: RegisterModelInput): Promise<RegisterModelOutput> {
+  const input = parseStepInput(RegisterModelInput, rawInput, 'registerModel input');
+  const status = trackStatus('registerModel');
+  const quick = quickActivities();
+  const group = input.modelPackageGroupName;
+  const metric = input.objective.metricName;
+
+  // Reviewer decisions: accepted only while the version is pending and nobody has decided yet.
+  let awaiting = false;
+  let closed: string | null = null;
+  let decision: ApprovalDecision | null = null;
+  let written: UpdateModelPackageApprovalOutput | null = null;
+  let writeFailed: string | null = null;
+  const validator = (kind: ApprovalDecision['decision']) => (arg: ReviewerDecision) => {
+    if (decision) {
+      throw new Error(`This version was already ${past(decision.decision)} by ${decision.reviewer} (${decision.reason}); a second decision is refused`);
+    }
+    if (closed) throw new Error(closed);
+    if (!awaiting) throw new Error(`registerModel is not waiting for a decision yet (${status.phase}); retry once the version is PendingManualApproval`);
+    const parsed = ApprovalDecision.safeParse({ ...(typeof arg === 'object' ? arg : {}), decision: kind });
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || 'argument'}: ${i.message}`).join('; ');
+      throw new Error(`${kind}Model needs { reviewer, reason }, both non-empty: ${fields}`);
+    }
+  };
+  const handler = (kind: ApprovalDecision['decision']) => async (arg: ReviewerDecision): Promise<UpdateModelPackageApprovalOutput> => {
+    decision = ApprovalDecision.parse({ ...arg, decision: kind });
+    await condition(() => written !== null || writeFailed !== null);
+    if (written === null) throw ApplicationFailure.create({ message: `The decision could not be written to the model registry: ${writeFailed}` });
+    return written;
+  };
+  setHandler(approveModelUpdate, handler('approve'), { validator: validator('approve') });
+  setHandler(rejectModelUpdate, handler('reject'), { validator: validator('reject') });
+
+  const champion = pickChampion(input.candidates, input.objective.type);
+  if (!champion || champion.objectiveValue === null) {
+    const seen = input.candidates.map((c) => `${c.source} ${c.trainingJobName}: ${c.objectiveValue ?? 'none'}`).join(', ');
+    closed = 'registerModel failed: no candidate had an objective value';
+    throw ApplicationFailure.nonRetryable(`No candidate reported the objective metric ${metric} (${seen}); nothing to register`, ErrorType.JobFailed, {
+      candidates: input.candidates,
+    });
+  }
+  const value = champion.objectiveValue;
+  status.resources.championTrainingJob = champion.trainingJobName;
+  status.metrics = { ...input.metrics, [metric]: value };
+
+  status.phase = 'ensuring model package group';
+  const ensured = await quick.ensureModelPackageGroup.executeWithOptions(
+    { startToCloseTimeout: '2m', summary: `Ensure model package group ${group}` },
+    [{ modelPackageGroupName: group, tags: input.tags }],
+  );
+  status.resources.modelPackageGroupArn = ensured.modelPackageGroupArn;
+
+  const current = await quick.findApprovedModelPackage.executeWithOptions(
+    { startToCloseTimeout: '2m', summary: `Find the approved version of ${group} and its ${metric}` },
+    [{ modelPackageGroupName: group, objectiveMetric: metric }],
+  );
+  // An approved version without a recorded objective cannot be compared: a reviewer decides (never "first version").
+  const initial: ApprovalDecisionResult =
+    current && current.objectiveValue === null && input.approval.policy === 'auto'
+      ? { status: 'PendingManualApproval', reason: `approved version ${current.modelPackageArn} has no recorded ${metric} to compare with` }
+      : decideApproval(input.approval, input.objective, value, current?.objectiveValue ?? null);
+
+  status.phase = 'registering model package';
+  const created = await quick.createModelPackage.executeWithOptions(
+    { startToCloseTimeout: '2m', summary: `Register ${champion.source} job ${champion.trainingJobName} (${metric}=${value}) in ${group} as ${initial.status}` },
+    [
+      {
+        modelPackageGroupName: group,
+        workflowId: workflowInfo().workflowId,
+        imageUri: input.imageUri,
+        modelDataUrl: champion.modelArtifactS3Uri,
+        contentTypes: input.contentTypes,
+        inferenceInstanceTypes: input.inferenceInstanceTypes,
+        approvalStatus: initial.status,
+        approvalDescription: initial.reason.slice(0, 1024),
+        objective: { ...input.objective, value },
+        metrics: input.metrics,
+        metricsS3Uri: input.metricsS3Uri,
+        hyperparameters: champion.hyperparameters,
+        dataUris: input.dataUris,
+        trainingJobName: champion.trainingJobName,
+        tags: input.tags,
+      },
+    ],
+  );
+  status.resources.modelPackageArn = created.modelPackageArn;
+  status.lastObserved = { approvalStatus: created.approvalStatus, reason: initial.reason };
+
+  // A re-attached version (this workflow ID registered it before) may already be the approved one: not a predecessor.
+  const previousApproved = current && current.modelPackageArn !== created.modelPackageArn ? { modelPackageArn: current.modelPackageArn, objectiveValue: current.objectiveValue } : null;
+  const output = (approvalStatus: ApprovalStatus, reason: string, reviewer?: string): RegisterModelOutput => ({
+    modelPackageArn: created.modelPackageArn,
+    modelPackageVersion: created.modelPackageVersion,
+    approvalStatus,
+    approved: approvalStatus === 'Approved',
+    champion,
+    previousApproved,
+    ...(reviewer ? { reviewer } : {}),
+    reason,
+    reattached: created.reattached,
+  });
+  const finish = async (result: RegisterModelOutput): Promise<RegisterModelOutput> => {
+    status.phase = `${result.approvalStatus}: ${result.reason}`;
+    status.lastObserved = { approvalStatus: result.approvalStatus, reason: result.reason, ...(result.reviewer ? { reviewer: result.reviewer } : {}) };
+    await condition(allHandlersFinished);
+    return result;
+  };
+
+  if (created.approvalStatus !== 'PendingManualApproval') {
+    const reason = created.reattached && created.approvalStatus !== initial.status ? `re-attached to version already ${created.approvalStatus}` : initial.reason;
+    closed = `No decision is needed: version ${created.modelPackageArn} is ${created.approvalStatus} (${reason})`;
+    return finish(output(created.approvalStatus, reason));
+  }
+
+  const timeoutSeconds = input.approval.timeoutSeconds ?? 7 * 24 * 3600;
+  awaiting = true;
+  status.phase = `waiting up to ${timeoutSeconds} s for ${APPROVE_MODEL_UPDATE} or ${REJECT_MODEL_UPDATE}: ${initial.reason}`;
+  const decided = await condition(() => decision !== null, timeoutSeconds * 1000);
+  awaiting = false;
+  if (!decided || decision === null) {
+    const reason = `no reviewer decided within ${timeoutSeconds} s (${initial.reason}); the version stays PendingManualApproval and is not deployed`;
+    closed = `The approval window closed: ${reason}`;
+    return finish(output('PendingManualApproval', reason));
+  }
+
+  const d: ApprovalDecision = decision;
+  const target = d.decision === 'approve' ? 'Approved' : 'Rejected';
+  status.phase = `writing ${target} by ${d.reviewer}`;
+  try {
+    written = await quick.updateModelPackageApproval.executeWithOptions(
+      { startToCloseTimeout: '2m', summary: `Mark ${created.modelPackageArn} ${target} by ${d.reviewer}` },
+      [{ modelPackageArn: created.modelPackageArn, status: target, reviewer: d.reviewer, reason: d.reason }],
+    );
+  } catch (err) {
+    writeFailed = err instanceof Error ? err.message : String(err);
+    throw err;
+  }
+  return finish(output(written.approvalStatus, `${past(d.decision)} by ${d.reviewer}: ${d.reason}`, d.reviewer));
+}
