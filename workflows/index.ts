@@ -4,5 +4,5 @@ export { publishImage } from './publish-image';
 export { syncData } from './sync-data';
 export { trainModel } from './train-model';
 export { tuneModel } from './tune-model';
-export { tuneModel } from './tune-model';
 export { registerModel } from './register-model';
+export { deployModel } from './deploy-model';
