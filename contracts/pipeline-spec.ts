@@ -126,7 +126,8 @@ const TuningSpec = z
         type: z.enum(['IdenticalDataAndAlgorithm', 'TransferLearning']).default('IdenticalDataAndAlgorithm'),
       })
       .optional(),
-    resources: ResourceSpec.partial().optional(),
+    // Fields left out inherit training's resources (zod 4's partial() would keep ResourceSpec's p4de defaults).
+    resources: z.strictObject({ instanceType: trainingInstanceType.optional(), instanceCount: z.number().int().min(1).max(100).optional(), volumeSizeGb: z.number().int().min(1).max(16384).optional() }).optional(),
     maxRuntimeSeconds: seconds(1, MAX_RUNTIME_LIMIT_S).optional(),
   })
   .superRefine((t, ctx) => {
