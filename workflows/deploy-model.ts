@@ -14,7 +14,7 @@ import {
 import { ErrorType } from '../contracts/errors';
 import { quickActivities, waitingActivities } from './activity-options';
 import { parseStepInput } from './step-input';
-import { trackStatus } from './step-status';
+import { reportStopped, trackStatus } from './step-status';
 
 /** An activity's failure of one of `types` as this workflow's own failure (same type, message and details), else `err`. */
 function asStepFailure(err: unknown, types: readonly string[]): unknown {
@@ -195,8 +195,8 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
             },
             [{ endpointName: endpoint, endpointConfigName: config, alarmNames: ownAlarms, reason: `workflow ${workflowId} cancelled` }],
           );
-          if (stop.stopped) status.stopped.push(`endpoint update ${endpoint} -> ${config} (rolled back via alarm ${stop.alarmName ?? ownAlarms[0]})`);
           if (deregistered && input.autoscaling.enabled) await registerAutoscaling(' again for the old fleet');
+          await reportStopped(status, stop.stopped ? `endpoint update ${endpoint} -> ${config} (rolled back via alarm ${stop.alarmName ?? ownAlarms[0]})` : null);
         });
       } else if (deregistered && input.autoscaling.enabled) {
         // The old fleet keeps serving after a rollback: give it its autoscaling back before failing.

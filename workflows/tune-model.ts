@@ -4,7 +4,7 @@ import { ErrorType } from '../contracts/errors';
 import { TERMINAL_TUNING_STATUSES, TuneModelInput, type TuneModelOutput, type TuningJobSnapshot } from '../contracts/tune-model';
 import { quickActivities, waitingActivities } from './activity-options';
 import { parseStepInput } from './step-input';
-import { trackStatus } from './step-status';
+import { reportStopped, trackStatus } from './step-status';
 
 type ParsedTuning = ReturnType<typeof TuneModelInput.parse>['tuning'];
 
@@ -76,7 +76,7 @@ export async function tuneModel(rawInput: TuneModelInput): Promise<TuneModelOutp
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
         const stop = await quick.stopTuningJob({ tuningJobName: name });
-        if (stop.stopped) status.stopped.push(`tuning job ${name}`);
+        await reportStopped(status, stop.stopped ? `tuning job ${name}` : null);
       });
     }
     throw err;
