@@ -3,6 +3,8 @@ export { buildImage } from './build-image';
 export { publishImage } from './publish-image';
 export { syncData } from './sync-data';
 export { trainModel } from './train-model';
+export { migrationPipeline } from './migration-pipeline';
+export { retrainPipeline } from './retrain-pipeline';
 export { tuneModel } from './tune-model';
 export { registerModel } from './register-model';
 export { deployModel } from './deploy-model';

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, PIPELINE_STEP } from '../../workflows/search-attributes';
 
 // Keep test output readable: the bundler and worker log at INFO by default.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -18,6 +19,17 @@ export const WORKFLOWS_PATH = require.resolve('../../workflows');
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   if (!existsSync(TEST_SERVER_PATH)) throw new Error(`${TEST_SERVER_PATH} is missing: run \`npm run bootstrap\``);
   return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER_PATH } } });
+}
+
+/**
+ * Starts the Temporal CLI dev server (in memory) with the project's search attributes registered: for tests of
+ * workflows that upsert them, which the time-skipping server cannot register.
+ */
+export async function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
+  if (!existsSync(TEMPORAL_CLI_PATH)) throw new Error(`${TEMPORAL_CLI_PATH} is missing: run \`npm run bootstrap\``);
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: TEMPORAL_CLI_PATH }, ip: '127.0.0.1', searchAttributes: [PIPELINE_STEP, MODEL_PACKAGE_VERSION, ENDPOINT_NAME] },
+  });
 }
 
 let queueCounter = 0;

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { PipelineSpecInput } from '../../contracts';
+import { migrationPipeline, retrainPipeline } from '../../workflows';
+import { createFakeActivities, type FakeOptions } from '../fixtures/fake-activities';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+// The dev server, not the time-skipping one: the pipeline upserts typed search attributes, which must be registered.
+beforeAll(async () => { env = await createDevServerEnv(); });
+afterAll(async () => { await env?.teardown(); });
+
+const spec: PipelineSpecInput = JSON.parse(readFileSync(join(__dirname, '../../examples/pipeline.local.json'), 'utf8'));
+const CREATES = ['startImageBuild', 'createTrainingJob', 'createTuningJob', 'createModelPackage', 'createEndpoint', 'updateEndpoint'];
+
+async function run(workflowId: string, input: unknown, options: FakeOptions = {}, workflow: typeof migrationPipeline = migrationPipeline) {
+  const fakes = createFakeActivities(options);
+  const taskQueue = uniqueTaskQueue('pipeline');
+  const worker = await createTestWorker(env, taskQueue, fakes.impl);
+  const outcome = await worker.runUntil(env.client.workflow.execute(workflow, { taskQueue, workflowId, args: [input as PipelineSpecInput] }).then((r) => ({ result: r, error: undefined }), (e: unknown) => ({ result: undefined, error: e })));
+  return { ...outcome, calls: fakes.calls, count: (name: string) => fakes.calls[name]?.length ?? 0 };
+}
+
+describe('migrationPipeline', () => {
+  it('runs all seven steps once each and deploys a first endpoint', async () => {
+    const r = await run('pipe-happy', spec);
+    expect(r.error).toBeUndefined();
+    expect(r.result).toMatchObject({ outcome: 'deployed', workflowId: 'pipe-happy', endpoint: { name: 'demo-lm', action: 'created' }, registry: { approvalStatus: 'Approved' } });
+    for (const name of ['startImageBuild', 'createTrainingJob', 'createTuningJob', 'createModelPackage', 'createEndpoint']) expect(r.count(name)).toBe(1);
+    expect(r.count('updateEndpoint')).toBe(0);
+    // The tuner's best (2.2) beats the training job (2.4), so the tuned model is deployed.
+    expect(r.result?.registry?.champion).toMatch(/-003-abcdef12$/);
+    expect(r.calls.createTrainingJob?.[0]).toMatchObject({ workflowId: 'pipe-happy/trainModel', definition: { resources: { instanceCount: 4 } } });
+  });
+
+  it('does a blue/green update when the endpoint exists and the champion beats the approved model', async () => {
+    const r = await run('pipe-update', spec, { endpointExists: true, approvedObjective: 2.5 });
+    expect(r.result).toMatchObject({ outcome: 'deployed', endpoint: { action: 'updated' } });
+    expect(r.count('updateEndpoint')).toBe(1);
+    expect(r.count('createEndpoint')).toBe(0);
+  });
+
+  it('holds a champion that does not beat the approved model for a reviewer, and a rejection deploys nothing', async () => {
+    const fakes = createFakeActivities({ approvedObjective: 1.0 });
+    const taskQueue = uniqueTaskQueue('pipeline');
+    const worker = await createTestWorker(env, taskQueue, fakes.impl);
+    const result = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(migrationPipeline, { taskQueue, workflowId: 'pipe-worse', args: [spec] });
+      const register = env.client.workflow.getHandle('pipe-worse/registerModel');
+      for (;;) {
+        const update = await register.executeUpdate('rejectModel', { args: [{ reviewer: 'ana', reason: 'worse than production' }] }).catch((e: Error) => e);
+        if (!(update instanceof Error)) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return handle.result();
+    });
+    expect(result).toMatchObject({ outcome: 'not-approved', registry: { approvalStatus: 'Rejected' } });
+    expect(result.message).toMatch(/worse than production/);
+    for (const name of ['createModel', 'createEndpoint', 'updateEndpoint']) expect(fakes.calls[name]).toBeUndefined();
+  });
+
+  it('skips tuning when the spec disables it', async () => {
+    const r = await run('pipe-notune', { ...spec, tuning: { ...(spec.tuning as object), enabled: false } });
+    expect(r.result?.outcome).toBe('deployed');
+    expect(r.count('createTuningJob')).toBe(0);
+    expect(r.result?.tuning).toBeUndefined();
+  });
+
+  it('fails an invalid spec before any activity, listing every bad field', async () => {
+    const r = await run('pipe-invalid', { ...spec, roleArn: 'nope', training: { instanceCount: 0 } });
+    const cause = (r.error as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('SpecInvalid');
+    expect(cause.message).toMatch(/\$\.roleArn/);
+    expect(cause.message).toMatch(/\$\.training\.instanceCount/);
+    expect(Object.keys(r.calls)).toEqual([]);
+  });
+
+  it('refuses to start above the cost limit, naming the estimate, and creates nothing', async () => {
+    const r = await run('pipe-cost', { ...spec, training: { ...(spec.training as object), instanceType: 'ml.p4de.24xlarge', maxRuntimeSeconds: 7 * 86400 } });
+    const cause = (r.error as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('CostLimitExceeded');
+    expect(cause.message).toMatch(/\$[0-9,.]+/);
+    expect(cause.message).toMatch(/ml\.p4de\.24xlarge/);
+    expect(Object.keys(r.calls)).toEqual([]);
+  });
+
+  it('on cancellation during training stops the job and returns what it stopped', async () => {
+    const fakes = createFakeActivities({ blockTraining: true });
+    const taskQueue = uniqueTaskQueue('pipeline');
+    const worker = await createTestWorker(env, taskQueue, fakes.impl);
+    const result = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(migrationPipeline, { taskQueue, workflowId: 'pipe-cancel', args: [spec] });
+      while (!fakes.calls.waitForTrainingJob) await new Promise((r) => setTimeout(r, 50));
+      await handle.cancel();
+      return handle.result();
+    });
+    expect(result.outcome).toBe('cancelled');
+    expect(fakes.calls.stopTrainingJob).toHaveLength(1);
+    expect(result.stopped).toEqual([expect.stringMatching(/^training job pipe-cancel-train-[0-9a-f]{8} \(by trainModel\)$/)]);
+    for (const name of CREATES.slice(2)) expect(fakes.calls[name]).toBeUndefined();
+  });
+});
+
+describe('retrainPipeline', () => {
+  it('warm-starts tuning from the previous run and reuses the image when the source hash is unchanged', async () => {
+    const fakes = createFakeActivities({ endpointExists: true, approvedObjective: 2.5 });
+    fakes.impl.findImageByTag = async () => ({ repositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/jax-lm', digest: `sha256:${'ab'.repeat(32)}` });
+    const taskQueue = uniqueTaskQueue('retrain');
+    const worker = await createTestWorker(env, taskQueue, fakes.impl);
+    const result = await worker.runUntil(env.client.workflow.execute(retrainPipeline, { taskQueue, workflowId: 'retrain-1', args: [spec] }));
+    expect(result.image?.reused).toBe(true);
+    expect(fakes.calls.startImageBuild).toBeUndefined();
+    expect(fakes.calls.createTuningJob?.[0]).toMatchObject({ tuning: { warmStart: { parentTuningJobs: ['demo-previous-tune-1234abcd'] } } });
+    expect(result.outcome).toBe('deployed');
+  });
+});

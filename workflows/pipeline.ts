@@ -1,0 +1,122 @@
+/**
+ * The pipeline: validate the spec, check the cost guard, then run the seven steps as child workflows with
+ * deterministic IDs. Shared by migrationPipeline (first run) and retrainPipeline (scheduled re-runs).
+ */
+import { ApplicationFailure, executeChild, isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { checkCostGuard } from '../contracts/cost';
+import { ErrorType } from '../contracts/errors';
+import { childWorkflowId } from '../contracts/names';
+import * as plan from '../contracts/pipeline-plan';
+import type { PipelineSpec } from '../contracts/pipeline-spec';
+import { formatIssues, validateSpec } from '../contracts/validation';
+import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
+import { stepStoppedSignal, trackStatus } from './step-status';
+import type { buildImage } from './build-image';
+import type { publishImage } from './publish-image';
+import type { syncData } from './sync-data';
+import type { trainModel } from './train-model';
+import type { tuneModel } from './tune-model';
+import type { registerModel } from './register-model';
+import type { deployModel } from './deploy-model';
+
+/** Options that differ between the first migration and scheduled retraining. */
+export interface PipelineOptions {
+  /** The previous run's tuning job to warm-start from (retraining). */
+  warmStartFrom?: string;
+}
+
+/** Validates the spec or fails the workflow, before any activity runs, listing every bad field. */
+export function parseSpecOrFail(raw: unknown): PipelineSpec {
+  const result = validateSpec(raw);
+  if (result.ok) return result.spec;
+  throw ApplicationFailure.create({
+    type: ErrorType.SpecInvalid,
+    nonRetryable: true,
+    message: `Invalid pipeline spec (${result.issues.length} field(s)):\n${formatIssues(result.issues)}`,
+    details: [result.issues],
+  });
+}
+
+/** Runs the whole pipeline for an already validated spec. */
+export async function runPipeline(spec: PipelineSpec, options: PipelineOptions = {}): Promise<plan.PipelineSummary> {
+  const { workflowId } = workflowInfo();
+  const status = trackStatus('pipeline');
+  setHandler(stepStoppedSignal, ({ step, stopped }) => {
+    status.stopped.push(...stopped.map((s) => `${s} (by ${step})`));
+  });
+
+  const cost = checkCostGuard(spec);
+  status.metrics.estimatedMaxSpendUsd = cost.estimateUsd;
+  if (!cost.ok) throw ApplicationFailure.nonRetryable(`Cost guard: ${cost.message}`, ErrorType.CostLimitExceeded, cost);
+  const summary: plan.PipelineSummary = { workflowId, outcome: 'not-deployed', message: '', estimatedMaxSpendUsd: cost.estimateUsd, stopped: [] };
+
+  const step = async <R>(name: plan.PipelineStepName, run: (id: string) => Promise<R>): Promise<R> => {
+    status.phase = name;
+    markStep(name);
+    return run(childWorkflowId(workflowId, name));
+  };
+
+  try {
+    const built = await step('buildImage', (id) => executeChild<typeof buildImage>('buildImage', { workflowId: id, args: [plan.buildImageInput(spec, workflowId)] }));
+    const image = await step('publishImage', (id) => executeChild<typeof publishImage>('publishImage', { workflowId: id, args: [plan.publishImageInput(spec, built)] }));
+    summary.image = { uri: image.imageUri, digest: image.digest, sourceHash: built.sourceHash, reused: built.skipped };
+    status.resources.imageUri = image.imageUri;
+
+    const data = await step('syncData', (id) => executeChild<typeof syncData>('syncData', { workflowId: id, args: [plan.syncDataInput(spec)] }));
+    summary.data = data.channels;
+
+    const definition = plan.trainingDefinition(spec, workflowId, image.imageUri, data.channels);
+    const trained = await step('trainModel', (id) => executeChild<typeof trainModel>('trainModel', { workflowId: id, args: [plan.trainModelInput(spec, workflowId, definition)] }));
+    summary.training = { jobName: trained.trainingJobName, objective: trained.objectiveValue };
+    status.resources.trainingJob = trained.trainingJobName;
+
+    let tuned = null;
+    if (spec.tuning.enabled) {
+      tuned = await step('tuneModel', (id) => executeChild<typeof tuneModel>('tuneModel', { workflowId: id, args: [plan.tuneModelInput(spec, workflowId, definition, options.warmStartFrom)] }));
+      summary.tuning = { jobName: tuned.tuningJobName, bestTrainingJob: tuned.bestTrainingJobName, objective: tuned.objectiveValue };
+      status.resources.tuningJob = tuned.tuningJobName;
+    }
+
+    const candidates = plan.championCandidates(trained, tuned, definition);
+    const registered = await step('registerModel', (id) =>
+      executeChild<typeof registerModel>('registerModel', { workflowId: id, args: [plan.registerModelInput(spec, workflowId, image.imageUri, data.channels, candidates, trained.finalMetrics)] }),
+    );
+    summary.registry = { modelPackageArn: registered.modelPackageArn, version: registered.modelPackageVersion, approvalStatus: registered.approvalStatus, champion: registered.champion.trainingJobName };
+    status.resources.modelPackageArn = registered.modelPackageArn;
+    if (registered.modelPackageVersion !== null) upsertSearchAttributes([{ key: MODEL_PACKAGE_VERSION, value: registered.modelPackageVersion }]);
+
+    if (registered.approvalStatus !== 'Approved') {
+      summary.outcome = 'not-approved';
+      summary.message = `Model package ${registered.modelPackageArn} is ${registered.approvalStatus}: ${registered.reason}. Nothing was deployed.`;
+      markStep('done');
+      return summary;
+    }
+    if (!spec.deployment.enabled) {
+      summary.message = 'Deployment is disabled in the spec; the approved model was registered only.';
+      markStep('done');
+      return summary;
+    }
+
+    upsertSearchAttributes([{ key: ENDPOINT_NAME, value: spec.deployment.endpointName }]);
+    const deployed = await step('deployModel', (id) =>
+      executeChild<typeof deployModel>('deployModel', {
+        workflowId: id,
+        args: [plan.deployModelInput(spec, workflowId, image.imageUri, registered.champion.modelArtifactS3Uri, registered.modelPackageArn)],
+      }),
+    );
+    summary.endpoint = { name: deployed.endpointName, configName: deployed.endpointConfigName, action: deployed.action };
+    summary.outcome = 'deployed';
+    summary.message = `Endpoint ${deployed.endpointName} ${deployed.action} with ${deployed.endpointConfigName} (champion ${registered.champion.trainingJobName}).`;
+    markStep('done');
+    status.phase = 'done';
+    return summary;
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Each child stopped its own resources in a non-cancellable scope and signalled what it stopped.
+    summary.outcome = 'cancelled';
+    summary.stopped = [...status.stopped];
+    summary.message = `Cancelled during ${status.phase}; stopped: ${summary.stopped.length ? summary.stopped.join('; ') : 'nothing was running'}.`;
+    status.phase = 'cancelled';
+    return summary;
+  }
+}
