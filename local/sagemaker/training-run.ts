@@ -148,7 +148,9 @@ export class TrainingRun {
           baseDir: l.base,
           image: req.AlgorithmSpecification.TrainingImage,
           label: `${req.TrainingJobName}/${host}`,
-          env: { ...req.Environment, JAXSM_COORDINATOR_ADDRESS: coordinator, TRAINING_JOB_NAME: req.TrainingJobName, SM_CURRENT_HOST: host },
+          // SM_STUDIO_LOCAL_MODE: the training toolkit waits up to 15 min for `algo-N` to resolve before it runs a
+          // user program (script mode); here every host is 127.0.0.1 and the names resolve nowhere.
+          env: { SM_STUDIO_LOCAL_MODE: 'true', ...req.Environment, JAXSM_COORDINATOR_ADDRESS: coordinator, TRAINING_JOB_NAME: req.TrainingJobName, SM_CURRENT_HOST: host },
           onLine: (text) => {
             this.line(`[${host}] ${text}`);
             this.ctx.logs.add(TRAINING_LOG_GROUP, stream, text);
