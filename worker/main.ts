@@ -6,6 +6,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { ConfigError, loadConfig } from './config';
 import { createAwsClients } from './aws-clients';
+import { codecFromEnv } from './payload-codec';
 import { connectionOptions } from './temporal-connection';
 
 async function main(): Promise<void> {
@@ -15,14 +16,19 @@ async function main(): Promise<void> {
   const workflowSource = config.workflowBundlePath
     ? { workflowBundle: { codePath: config.workflowBundlePath } }
     : { workflowsPath: require.resolve('../workflows') };
+  const codec = codecFromEnv(process.env);
   const worker = await Worker.create({
     connection,
+    dataConverter: codec ? { payloadCodecs: [codec] } : undefined,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
     ...workflowSource,
   });
-  console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ${config.temporal.namespace})`);
+  console.log(
+    `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ${config.temporal.namespace})` +
+      (codec ? `; payloads encrypted with key ${process.env.PAYLOAD_ENCRYPTION_KEY_ID ?? 'key-1'}` : ''),
+  );
   await worker.run();
   await connection.close();
 }
