@@ -357,7 +357,7 @@ function approveIfWaiting(why: string): NonNullable<RunOptions['duringRegister']
 
 // --- the demo ---------------------------------------------------------------------------------------------------
 
-async function invokeEndpoint(endpointName: string): Promise<void> {
+async function invokeEndpoint(endpointName: string, steps: unknown): Promise<void> {
   const runtime = new SageMakerRuntimeClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME });
   const prompt = 'The assert statement';
   say(`InvokeEndpoint ${endpointName}: ${JSON.stringify(prompt)}`);
@@ -372,7 +372,7 @@ async function invokeEndpoint(endpointName: string): Promise<void> {
   const body = JSON.parse(Buffer.from(res.Body ?? new Uint8Array()).toString('utf8')) as { generated_text?: string } | { generated_text?: string }[];
   const text = Array.isArray(body) ? body[0]?.generated_text : body.generated_text;
   say(`answer (variant ${res.InvokedProductionVariant ?? '?'}): ${JSON.stringify(prompt + (text ?? ''))}`);
-  say('  (a 0.45 M-parameter byte-level model after 300 CPU steps: it has learnt letters and short words, not sentences)');
+  say(`  (a 0.45 M-parameter byte-level model after ${steps} CPU training steps: it has learnt letters and short words, not sentences)`);
 }
 
 async function main(): Promise<void> {
@@ -380,6 +380,7 @@ async function main(): Promise<void> {
     data: { source: Record<string, unknown> };
     bucket: string;
     tuning: Record<string, unknown>;
+    training: Record<string, unknown>;
     registry: { approval?: Record<string, unknown> };
     deployment: { endpointName: string };
   };
@@ -423,7 +424,7 @@ async function main(): Promise<void> {
     printSummary('run 2', second);
     if (second.summary.outcome !== 'deployed') throw new DemoFailure(`run 2 did not deploy: ${second.summary.message}`, [workerLog]);
 
-    await invokeEndpoint(spec.deployment.endpointName);
+    await invokeEndpoint(spec.deployment.endpointName, (spec.training as { hyperparameters?: { max_steps?: unknown } }).hyperparameters?.max_steps ?? '?');
   } finally {
     await connection.close();
   }
