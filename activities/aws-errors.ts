@@ -14,7 +14,7 @@ const TRANSIENT_NAMES = new Set([
 ]);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH']);
 const ACCESS_NAMES = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'InvalidClientTokenId']);
-const VALIDATION_NAMES = new Set(['ValidationException', 'ValidationError', 'InvalidParameterException', 'InvalidParameterValueException', 'InvalidInputException', 'InvalidRequestException', 'ResourceLimitExceeded', 'LimitExceededException', 'InvalidParameterCombination', 'MalformedPolicyDocumentException', 'AccountNotAuthorized']);
+const VALIDATION_NAMES = new Set(['NoSuchBucket', 'ValidationException', 'ValidationError', 'InvalidParameterException', 'InvalidParameterValueException', 'InvalidInputException', 'InvalidRequestException', 'ResourceLimitExceeded', 'LimitExceededException', 'InvalidParameterCombination', 'MalformedPolicyDocumentException', 'AccountNotAuthorized']);
 
 interface AwsLikeError {
   name?: string;

@@ -26,6 +26,11 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // node
 const t0 = Date.now();
 const say = (msg: string): void => console.log(`[demo] ${msg}`);
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+/** A path relative to the current directory when it lies inside it, else absolute. */
+const shortPath = (p: string): string => {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') ? rel : p;
+};
 
 const cfg = stackConfig();
 const env = workerEnv(cfg);
@@ -77,7 +82,7 @@ const checkInterrupt = (): void => {
 // --- stack, dataset, worker -----------------------------------------------------------------------------------
 
 async function startStack(): Promise<void> {
-  say(`local stack: Temporal, moto, local SageMaker service (state in ${path.relative(process.cwd(), cfg.stateDir) || '.'})`);
+  say(`local stack: Temporal, moto, local SageMaker service (state in ${shortPath(cfg.stateDir)})`);
   await up(cfg, (m) => say(`  ${m}`));
   Object.assign(process.env, env);
 }
@@ -99,13 +104,13 @@ async function ensureBucket(bucket: string): Promise<void> {
 function prepareDataset(): void {
   const files = ['train', 'val'].map((c) => path.join(datasetDir, c, 'corpus.txt'));
   if (files.every((f) => fs.existsSync(f) && fs.statSync(f).size > 0)) {
-    say(`dataset: ${path.relative(REPO_ROOT, datasetDir)}/{train,val} already prepared`);
+    say(`dataset: ${shortPath(datasetDir)}/{train,val} already prepared`);
     return;
   }
   const prepare = path.join(cfg.containerBinDir, 'prepare');
   if (!fs.existsSync(prepare)) throw new DemoFailure(`${prepare} not found: run \`bash scripts/bootstrap.sh\` (it sets up container/.venv)`);
   const work = fs.mkdtempSync(path.join(cfg.stateDir, 'prepare-'));
-  say(`dataset: running the container's \`prepare --source builtin\` (SAGEMAKER_BASE_DIR=${path.relative(REPO_ROOT, work)})`);
+  say(`dataset: running the container's \`prepare --source builtin\` (SAGEMAKER_BASE_DIR=${shortPath(work)})`);
   const out = path.join(work, 'processing', 'output');
   const r = spawnSync(prepare, ['--source', 'builtin', '--output', out], { env: { ...process.env, SAGEMAKER_BASE_DIR: work }, encoding: 'utf8' });
   if (r.status !== 0) throw new DemoFailure(`prepare failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`);
@@ -143,7 +148,7 @@ async function startWorker(): Promise<void> {
   const pid = worker.pid;
   if (pid === undefined) throw new DemoFailure('could not start the worker', [workerLog]);
   fs.writeFileSync(workerPidFile, `${pid}\n`);
-  say(`worker: started (pid ${pid}, log ${path.relative(process.cwd(), workerLog)}); bundling workflows...`);
+  say(`worker: started (pid ${pid}, log ${shortPath(workerLog)}); bundling workflows...`);
   const started = Date.now();
   while (Date.now() - started < 120_000) {
     checkInterrupt();
@@ -440,11 +445,11 @@ void main()
       }
       if (err instanceof DemoFailure) {
         say(`FAILED: ${err.message}`);
-        for (const l of err.logs) say(`  log: ${path.relative(process.cwd(), l) || l}`);
+        for (const l of err.logs) say(`  log: ${shortPath(l)}`);
         return 1;
       }
       say(`FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      say(`  log: ${path.relative(process.cwd(), workerLog)}`);
+      say(`  log: ${shortPath(workerLog)}`);
       return 1;
     },
   )

@@ -63,6 +63,9 @@ let runtime: SageMakerRuntimeClient;
 const children: ChildProcess[] = [];
 const baseSpec: Spec = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples/pipeline.local.json'), 'utf8'));
 let counter = 0;
+/** Tests that ran to their end; afterAll keeps the state dir unless all of them did. */
+let passed = 0;
+const TESTS = 4;
 const newId = (what: string): string => `e2e-${what}-${Date.now().toString(36)}-${++counter}`;
 
 function spec(patch: (s: Spec) => void = () => undefined): Spec {
@@ -121,7 +124,9 @@ suite('migrationPipeline on the local stack', () => {
     await connection?.close();
     await nativeConnection?.close();
     if (stackUp) await down(cfg);
-    if (cfg && process.env.E2E_KEEP_STATE !== '1') fs.rmSync(cfg.stateDir, { recursive: true, force: true });
+    // Keep the state (job, endpoint, service and worker logs) when a test failed, to read what happened.
+    if (cfg && passed === TESTS && process.env.E2E_KEEP_STATE !== '1') fs.rmSync(cfg.stateDir, { recursive: true, force: true });
+    else if (cfg) console.warn(`pipeline e2e: state and logs kept in ${cfg.stateDir}`);
   });
 
   /** Training jobs of one run; trials of its tuning job are listed apart. */
@@ -204,6 +209,7 @@ suite('migrationPipeline on the local stack', () => {
     expect(firstEndpointConfig).toBe(summary.endpoint?.configName);
     const answer = await invoke(s.deployment.endpointName);
     expect(answer.text.length).toBeGreaterThan(0);
+    passed += 1;
   });
 
   test('run 2: a blue/green update of the endpoint, approved by a reviewer through the update', async () => {
@@ -231,6 +237,7 @@ suite('migrationPipeline on the local stack', () => {
     const packages = await sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: s.registry.modelPackageGroup }));
     expect(packages.ModelPackageSummaryList?.map((p) => p.ModelApprovalStatus)).toEqual(['Approved', 'Approved']);
     expect((await invoke(s.deployment.endpointName)).text.length).toBeGreaterThan(0);
+    passed += 1;
   });
 
   test('run 3: a model whose handler fails every request is rolled back by the 5xx alarm; the old model keeps answering', async () => {
@@ -295,6 +302,7 @@ suite('migrationPipeline on the local stack', () => {
     expect(ep.EndpointStatus).toBe('InService');
     expect(ep.EndpointConfigName).toBe(secondEndpointConfig);
     for (let i = 0; i < 5; i++) expect((await invoke(s.deployment.endpointName)).text.length).toBeGreaterThan(0);
+    passed += 1;
   });
 
   test('run 4: the worker killed mid-training and restarted finishes the run with a single training job', async () => {
@@ -332,6 +340,7 @@ suite('migrationPipeline on the local stack', () => {
     expect(summary.registry?.approvalStatus).toBe('Approved');
     const { own } = await trainingJobs(workflowId);
     expect(own.map((j) => [j.TrainingJobName, j.TrainingJobStatus])).toEqual([[jobName, 'Completed']]);
+    passed += 1;
   });
 
   /** A worker as a child process (its own process group) on `queue`, logging to the state dir. */
