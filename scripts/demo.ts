@@ -21,6 +21,7 @@ import { DEFAULT_TASK_QUEUE } from '../contracts/task-queue';
 import { REPO_ROOT, stackConfig, workerEnv } from '../local/config';
 import { isAlive, readPid, sleep, stopGroup } from '../local/procs';
 import { up } from '../local/stack';
+import { codecFromEnv } from '../worker/payload-codec';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // node 20 is supported here
 const t0 = Date.now();
@@ -402,7 +403,9 @@ async function main(): Promise<void> {
   await startWorker();
 
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  // The worker encrypts payloads when PAYLOAD_ENCRYPTION_* is set; the demo's client must use the same codec.
+  const codec = codecFromEnv(process.env);
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: codec ? { payloadCodecs: [codec] } : undefined });
   try {
     await cancelStaleRuns(client);
     checkInterrupt();
