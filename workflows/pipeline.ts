@@ -2,13 +2,14 @@
  * The pipeline: validate the spec, check the cost guard, then run the seven steps as child workflows with
  * deterministic IDs. Shared by migrationPipeline (first run) and retrainPipeline (scheduled re-runs).
  */
-import { ApplicationFailure, executeChild, isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, ChildWorkflowFailure, executeChild, isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { checkCostGuard } from '../contracts/cost';
 import { ErrorType } from '../contracts/errors';
 import { childWorkflowId } from '../contracts/names';
 import * as plan from '../contracts/pipeline-plan';
 import type { PipelineSpec } from '../contracts/pipeline-spec';
 import { formatIssues, validateSpec } from '../contracts/validation';
+import { quickActivities } from './activity-options';
 import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
 import { stepStoppedSignal, trackStatus } from './step-status';
 import type { buildImage } from './build-image';
@@ -103,7 +104,16 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
         workflowId: id,
         args: [plan.deployModelInput(spec, workflowId, image.imageUri, registered.champion.modelArtifactS3Uri, registered.modelPackageArn)],
       }),
-    );
+    ).catch(async (err: unknown) => {
+      // A model the rollback alarms rejected must not stay Approved: later auto-approvals compare against it.
+      const rolledBack = err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure && err.cause.type === ErrorType.DeploymentRolledBack;
+      if (rolledBack) {
+        await CancellationScope.nonCancellable(() =>
+          quickActivities().updateModelPackageApproval({ modelPackageArn: registered.modelPackageArn, status: 'Rejected', reviewer: 'pipeline', reason: `rolled back: ${(err.cause as ApplicationFailure).message}`.slice(0, 800) }),
+        );
+      }
+      throw err;
+    });
     summary.endpoint = { name: deployed.endpointName, configName: deployed.endpointConfigName, action: deployed.action };
     summary.outcome = 'deployed';
     summary.message = `Endpoint ${deployed.endpointName} ${deployed.action} with ${deployed.endpointConfigName} (champion ${registered.champion.trainingJobName}).`;

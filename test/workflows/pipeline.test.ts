@@ -62,6 +62,13 @@ describe('migrationPipeline', () => {
     for (const name of ['createModel', 'createEndpoint', 'updateEndpoint']) expect(fakes.calls[name]).toBeUndefined();
   });
 
+  it('rejects the model package when its deployment rolls back, so later auto-approvals compare against the good one', async () => {
+    const r = await run('pipe-rollback', spec, { endpointExists: true, approvedObjective: 2.5, rollback: true });
+    const cause = (r.error as WorkflowFailedError).cause as { cause?: ApplicationFailure };
+    expect(cause.cause?.type).toBe('DeploymentRolledBack');
+    expect(r.calls.updateModelPackageApproval).toEqual([expect.objectContaining({ status: 'Rejected', reviewer: 'pipeline', reason: expect.stringMatching(/demo-lm-5xx/) })]);
+  });
+
   it('skips tuning when the spec disables it', async () => {
     const r = await run('pipe-notune', { ...spec, tuning: { ...(spec.tuning as object), enabled: false } });
     expect(r.result?.outcome).toBe('deployed');
