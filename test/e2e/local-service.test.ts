@@ -18,10 +18,10 @@ import {
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, stackConfig, type StackConfig, workerEnv } from '../../local/config';
-import { freePort, isAlive, readPid, waitUntil } from '../../local/procs';
+import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/config';
+import { isAlive, readPid, waitUntil } from '../../local/procs';
+import { isolatedStackConfig } from '../helpers/local-stack';
 import { down, status, up } from '../../local/stack';
 
 jest.setTimeout(180_000);
@@ -40,16 +40,8 @@ let sm: SageMakerClient;
 let stackUp = false;
 
 beforeAll(async () => {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-e2e-'));
-  cfg = {
-    ...stackConfig({}),
-    stateDir,
-    temporalPort: await freePort(),
-    temporalUiPort: await freePort(),
-    motoPort: await freePort(),
-    servicePort: await freePort(),
-    containerBinDir: BIN,
-  };
+  cfg = await isolatedStackConfig('local-e2e', BIN);
+  const stateDir = cfg.stateDir;
   env = workerEnv(cfg);
   await up(cfg);
   stackUp = true;

@@ -24,14 +24,14 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createActivities } from '../../activities';
 import { childWorkflowId, runResourceNames, sanitize } from '../../contracts/names';
 import type { PipelineSummary } from '../../contracts/pipeline-plan';
 import type { StepStatus } from '../../contracts/status';
-import { REPO_ROOT, stackConfig, type StackConfig, workerEnv } from '../../local/config';
-import { freePort, isAlive, sleep, waitUntil } from '../../local/procs';
+import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/config';
+import { isAlive, sleep, waitUntil } from '../../local/procs';
+import { isolatedStackConfig } from '../helpers/local-stack';
 import { down, up } from '../../local/stack';
 import { createAwsClients } from '../../worker/aws-clients';
 import { WORKFLOWS_PATH } from '../helpers/temporal';
@@ -81,16 +81,8 @@ function spec(patch: (s: Spec) => void = () => undefined): Spec {
 
 suite('migrationPipeline on the local stack', () => {
   beforeAll(async () => {
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-e2e-'));
-    cfg = {
-      ...stackConfig({}),
-      stateDir,
-      temporalPort: await freePort(),
-      temporalUiPort: await freePort(),
-      motoPort: await freePort(),
-      servicePort: await freePort(),
-      containerBinDir: BIN,
-    };
+    cfg = await isolatedStackConfig('pipeline-e2e', BIN);
+    const stateDir = cfg.stateDir;
     env = workerEnv(cfg);
     // The AWS SDK reads AWS_ENDPOINT_URL_* itself: set them before any client is created.
     Object.assign(process.env, env, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
