@@ -1,0 +1,11 @@
+/** `npm run chaos -- [campaign] [args]`: the reliability campaigns in bench/chaos/campaigns/, results to bench/results/. */
+import path from 'node:path';
+import { dispatch } from '../lib/dispatch';
+
+dispatch('chaos', path.join(__dirname, 'campaigns'), process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`[chaos] failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
