@@ -8,7 +8,9 @@ say() { printf '[bootstrap] %s\n' "$*"; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 npm_stamp=node_modules/.bootstrap-stamp
-npm_hash=$(hash_of package.json package-lock.json)
+# Only what npm installs counts (not the scripts): editing an npm script must not reinstall node_modules under
+# a running test or worker.
+npm_hash=$( { node -e 'const p=require("./package.json");console.log(JSON.stringify([p.dependencies,p.devDependencies,p.overrides]))'; cat package-lock.json; } | sha256sum | cut -c1-16)
 if [[ ! -f $npm_stamp || $(cat "$npm_stamp") != "$npm_hash" ]]; then
   say "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
