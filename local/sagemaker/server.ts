@@ -6,6 +6,7 @@
  * Unknown operations answer `UnknownOperationException`, as AWS does.
  */
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { CodeBuild } from '../codebuild/codebuild';
 import { Ctx, type ServiceOptions } from './context';
@@ -13,6 +14,7 @@ import { Endpoints } from './endpoints';
 import { injectFault, parseFaults } from './faults';
 import { AwsError, readBody, sendError, sendJson } from './protocol';
 import { Registry } from './registry';
+import { RequestLog } from './request-log';
 import { Runtime } from './runtime';
 import { Tags } from './tags';
 import { Training } from './training';
@@ -48,6 +50,7 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
   };
   const codebuildOps: Record<string, Handler> = codebuild.handlers();
   const faults = parseFaults(opts.faults ?? process.env.LOCAL_FAULTS);
+  const requests = new RequestLog(path.join(opts.stateDir, 'requests.log'));
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err: Error) => {
@@ -71,7 +74,9 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
     }
     const fn = table[op];
     if (!fn) return sendError(res, new AwsError('UnknownOperationException', `Operation ${op} is not supported by the local ${service} service`, 400));
-    let body: Body;
+    let body: Body = {};
+    const arrived = Date.now();
+    res.once('finish', () => requests.record(arrived, target, body, res.statusCode));
     try {
       const raw = await readBody(req);
       body = raw.length ? (JSON.parse(raw.toString('utf8')) as Body) : {};
@@ -114,6 +119,7 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
       tuning.shutdown();
       await Promise.all([training.shutdown(), endpoints.shutdown(), codebuild.shutdown()]);
       await ctx.logs.close();
+      await requests.close();
     },
   };
 }
