@@ -46,7 +46,25 @@ export function toFailure(err: unknown, action: string): ApplicationFailure {
   const type = classifyAwsError(err);
   const e = (err ?? {}) as AwsLikeError;
   const message = `${action} failed: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
-  return ApplicationFailure.create({ type, message, nonRetryable: isNonRetryable(type), cause: err instanceof Error ? err : undefined });
+  return ApplicationFailure.create({ type, message, nonRetryable: isNonRetryable(type), cause: err instanceof Error ? safeCause(err) : undefined });
+}
+
+/**
+ * The SDK error reduced to what the activities and workflows read (name, message, stack, code, status, retryable):
+ * AWS error documents carry extra fields that the SDK copies onto the error, and some name the caller's credentials
+ * (S3's `AWSAccessKeyId`, `StringToSign`, `CanonicalRequest`). The worker logs a failed activity's cause with every
+ * field, so those must not travel with it.
+ */
+function safeCause(err: Error): Error {
+  const e = err as Error & AwsLikeError & { $fault?: unknown };
+  const copy = new Error(e.message) as Error & AwsLikeError & { $fault?: unknown };
+  copy.name = e.name;
+  copy.stack = e.stack;
+  if (e.code !== undefined) copy.code = e.code;
+  if (e.$fault !== undefined) copy.$fault = e.$fault;
+  if (e.$retryable !== undefined) copy.$retryable = e.$retryable;
+  if (e.$metadata !== undefined) copy.$metadata = { httpStatusCode: e.$metadata.httpStatusCode };
+  return copy;
 }
 
 /** Runs one AWS call, converting its failure with `toFailure`. */
