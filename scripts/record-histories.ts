@@ -1,47 +1,158 @@
 /**
- * `npm run histories:record`: runs the pipeline (and so every step workflow as a child) on a real Temporal dev
- * server and writes each run's event history to test/histories/, which the replay tests replay on every build.
- * Activities are the scripted fakes in test/fixtures (the histories exercise workflow code, not AWS).
+ * `npm run histories:record`: runs the pipeline for real in local mode (its own stack: Temporal dev server, moto, the
+ * local SageMaker service running the container on CPU; the real activities) and writes the event history of every
+ * run and of each of its step workflows to test/histories/, which the replay tests replay on every build.
+ *
+ * Runs: a first deployment (migrationPipeline), a scheduled retrain (retrainPipeline: warm-started tuning, a manual
+ * approval sent through the approveModel update, a blue/green update), and a bad model rolled back by its 5xx alarm.
+ * Tiny hyperparameters keep the whole recording to a few minutes on 2 cores.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
-import { Worker } from '@temporalio/worker';
-import { PIPELINE_STEPS, type PipelineSpecInput } from '../contracts';
-import { createFakeActivities, type FakeOptions } from '../test/fixtures/fake-activities';
-import { createDevServerEnv, TEMPORAL_CLI_PATH } from '../test/helpers/temporal';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createActivities } from '../activities';
+import { childWorkflowId, PIPELINE_STEPS } from '../contracts';
+import type { StepStatus } from '../contracts/status';
+import { sleep } from '../local/procs';
+import { LocalHarness, type Spec } from '../bench/lib/local-harness';
+import { writeBadModelProgram } from '../test/fixtures/bad-model';
+import { TEMPORAL_CLI_PATH, WORKFLOWS_PATH } from '../test/helpers/temporal';
+import { createAwsClients } from '../worker/aws-clients';
 
-const ROOT = join(__dirname, '..');
-const OUT = join(ROOT, 'test/histories');
-const spec: PipelineSpecInput = JSON.parse(readFileSync(join(ROOT, 'examples/pipeline.local.json'), 'utf8'));
+const OUT = join(__dirname, '..', 'test/histories');
+const TASK_QUEUE = 'record-histories';
 
-/** The runs recorded: a first deployment, and a blue/green update by the retraining workflow. */
-const RUNS: { id: string; type: 'migrationPipeline' | 'retrainPipeline'; options: FakeOptions }[] = [
-  { id: 'record-migration', type: 'migrationPipeline', options: {} },
-  { id: 'record-retrain', type: 'retrainPipeline', options: { endpointExists: true, approvedObjective: 2.5 } },
+interface Run {
+  id: string;
+  type: 'migrationPipeline' | 'retrainPipeline';
+  spec: (h: LocalHarness) => Spec;
+  /** What the run must end with: a summary outcome, or a failure whose message matches. */
+  expect: { outcome: string } | { failure: RegExp };
+  /** Send invocations while the deployModel step runs (the rollback alarm needs traffic). */
+  traffic?: boolean;
+}
+
+const RUNS: Run[] = [
+  { id: 'record-migration', type: 'migrationPipeline', spec: (h) => h.spec(), expect: { outcome: 'deployed' } },
+  {
+    id: 'record-retrain',
+    type: 'retrainPipeline',
+    // The same data trains the same model, which auto approval would hold: a reviewer approves it through the update.
+    spec: (h) => h.spec((s) => (s.registry.approval = { policy: 'manual' })),
+    expect: { outcome: 'deployed' },
+  },
+  {
+    id: 'record-rollback',
+    type: 'migrationPipeline',
+    spec: (h) =>
+      h.spec((s) => {
+        s.tuning.enabled = false;
+        s.training.instanceCount = 1;
+        s.training.hyperparameters = writeBadModelProgram(join(h.cfg.stateDir, 'bad-model-code'));
+      }),
+    expect: { failure: /roll(ed)?[ -]?back/i },
+    traffic: true,
+  },
 ];
 
-async function main(): Promise<void> {
-  const env = await createDevServerEnv();
-  const { client, nativeConnection: native } = env;
+const say = (msg: string): void => console.log(`[record] ${msg}`);
+
+async function status(client: Client, workflowId: string): Promise<StepStatus | undefined> {
   try {
-    mkdirSync(OUT, { recursive: true });
-    for (const run of RUNS) {
-      const taskQueue = `record-${run.id}`;
-      const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: require.resolve('../workflows'), activities: createFakeActivities(run.options).impl });
-      const result = await worker.runUntil(client.workflow.execute(run.type, { taskQueue, workflowId: run.id, args: [spec] }));
-      console.log(`[record] ${run.type} ${run.id}: ${(result as { outcome: string }).outcome}`);
-      const ids = [run.id, ...PIPELINE_STEPS.map((s) => `${run.id}/${s}`)];
-      for (const id of ids) {
-        // The CLI writes the proto3 JSON form that historyFromJSON reads back in the replay test.
-        const json = execFileSync(TEMPORAL_CLI_PATH, ['workflow', 'show', '--workflow-id', id, '--address', env.address, '--output', 'json'], { encoding: 'utf8' });
-        const file = join(OUT, `${id.replace('/', '.')}.json`);
-        writeFileSync(file, json.endsWith('\n') ? json : `${json}\n`);
-        console.log(`[record] wrote ${file} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);
+    return await client.workflow.getHandle(workflowId).query<StepStatus>('status');
+  } catch {
+    return undefined;
+  }
+}
+
+/** While the run is open: approve a version waiting for review, and send traffic during deployModel when asked. */
+async function drive(client: Client, run: Run, spec: Spec, done: () => boolean): Promise<void> {
+  const runtime = new SageMakerRuntimeClient({ region: process.env.AWS_REGION });
+  let approved = false;
+  while (!done()) {
+    const phase = (await status(client, run.id))?.phase;
+    if (!approved && phase === 'registerModel') {
+      const id = childWorkflowId(run.id, 'registerModel');
+      if ((await status(client, id))?.phase.startsWith('waiting')) {
+        await client.workflow.getHandle(id).executeUpdate('approveModel', { args: [{ reviewer: 'histories-recorder', reason: 'recorded run' }] });
+        say(`${run.id}: approved through the approveModel update`);
+        approved = true;
       }
     }
+    if (run.traffic && phase === 'deployModel') {
+      const body = JSON.stringify({ inputs: 'The assert statement', parameters: { max_new_tokens: 4 } });
+      await runtime.send(new InvokeEndpointCommand({ EndpointName: spec.deployment.endpointName, ContentType: 'application/json', Body: body })).catch(() => undefined);
+    }
+    await sleep(300);
+  }
+}
+
+async function record(h: LocalHarness, client: Client, run: Run): Promise<void> {
+  const spec = run.spec(h);
+  const started = Date.now();
+  say(`${run.id}: ${run.type} on the local stack`);
+  const handle = await client.workflow.start(run.type, { taskQueue: TASK_QUEUE, workflowId: run.id, args: [spec] });
+  let closed = false;
+  const driver = drive(client, run, spec, () => closed);
+  const result = await handle.result().then(
+    (summary: { outcome: string; message?: string }) => ({ summary, error: undefined }),
+    (error: Error) => ({ summary: undefined, error }),
+  );
+  closed = true;
+  await driver;
+  const got = result.summary ? `outcome ${result.summary.outcome}` : `failed: ${chain(result.error)}`;
+  const ok = 'outcome' in run.expect ? result.summary?.outcome === run.expect.outcome : run.expect.failure.test(chain(result.error));
+  if (!ok) throw new Error(`${run.id} ended unexpectedly (${got}); logs in ${h.cfg.stateDir}/logs`);
+  say(`${run.id}: ${got} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+function chain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err; e instanceof Error; e = (e as { cause?: unknown }).cause) parts.push(e.message);
+  return parts.join(' <- ');
+}
+
+/** Writes the proto3 JSON form (what historyFromJSON reads) of the run and of every step workflow it started. */
+function writeHistories(h: LocalHarness, runId: string): void {
+  for (const id of [runId, ...PIPELINE_STEPS.map((s) => childWorkflowId(runId, s))]) {
+    let json: string;
+    try {
+      json = execFileSync(TEMPORAL_CLI_PATH, ['workflow', 'show', '--workflow-id', id, '--address', h.env.TEMPORAL_ADDRESS as string, '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch {
+      continue; // a step the run never reached (the rollback run has no tuning step)
+    }
+    const file = join(OUT, `${id.replace('/', '.')}.json`);
+    writeFileSync(file, json.endsWith('\n') ? json : `${json}\n`);
+    say(`wrote ${file} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);
+  }
+}
+
+async function main(): Promise<void> {
+  const h = await LocalHarness.start({ prefix: 'record-histories' });
+  let ok = false;
+  let native: NativeConnection | undefined;
+  try {
+    native = await NativeConnection.connect({ address: h.env.TEMPORAL_ADDRESS });
+    const worker = await Worker.create({
+      connection: native,
+      taskQueue: TASK_QUEUE,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: createActivities({ clients: createAwsClients({ region: h.env.AWS_REGION as string }) }),
+    });
+    const client = await h.client();
+    await worker.runUntil(async () => {
+      for (const run of RUNS) await record(h, client, run);
+    });
+    mkdirSync(OUT, { recursive: true });
+    for (const f of readdirSync(OUT)) if (f.endsWith('.json')) rmSync(join(OUT, f));
+    for (const run of RUNS) writeHistories(h, run.id);
+    ok = true;
   } finally {
-    await env.teardown();
+    await native?.close();
+    await h.stop(!ok);
   }
 }
 

@@ -31,6 +31,7 @@ import type { PipelineSummary } from '../../contracts/pipeline-plan';
 import type { StepStatus } from '../../contracts/status';
 import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/config';
 import { isAlive, sleep, waitUntil } from '../../local/procs';
+import { writeBadModelProgram } from '../fixtures/bad-model';
 import { isolatedStackConfig } from '../helpers/local-stack';
 import { down, up } from '../../local/stack';
 import { createAwsClients } from '../../worker/aws-clients';
@@ -234,29 +235,11 @@ suite('migrationPipeline on the local stack', () => {
 
   test('run 3: a model whose handler fails every request is rolled back by the 5xx alarm; the old model keeps answering', async () => {
     expect(secondEndpointConfig).not.toBe('');
-    // A training program (script mode) that reports a great val_loss, so auto approval approves it, and ships a
-    // user handler in model.tar.gz under code/ that answers every invocation with a 500.
-    const codeDir = path.join(cfg.stateDir, 'bad-model-code');
-    fs.mkdirSync(codeDir, { recursive: true });
-    fs.writeFileSync(
-      path.join(codeDir, 'bad_train.py'),
-      [
-        'import os, pathlib',
-        'model = pathlib.Path(os.environ.get("SM_MODEL_DIR") or os.path.join(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"), "model"))',
-        '(model / "code").mkdir(parents=True, exist_ok=True)',
-        '(model / "code" / "inference.py").write_text(',
-        '    "def model_fn(model_dir):\\n    return None\\n\\n"',
-        '    "def predict_fn(data, model):\\n    raise RuntimeError(\'deliberately bad model\')\\n"',
-        ')',
-        'print("step=1 train_loss=0.0100 val_loss=0.0100 tokens_per_sec=1.0", flush=True)',
-        'print("final val_loss=0.0100", flush=True)',
-        '',
-      ].join('\n'),
-    );
+    const badProgram = writeBadModelProgram(path.join(cfg.stateDir, 'bad-model-code'));
     const s = spec((x) => {
       x.tuning.enabled = false;
       x.training.instanceCount = 1;
-      x.training.hyperparameters = { sagemaker_program: 'bad_train.py', sagemaker_submit_directory: codeDir };
+      x.training.hyperparameters = badProgram;
     });
     const workflowId = newId('bad');
     const handle = await client.workflow.start('migrationPipeline', { taskQueue: TASK_QUEUE, workflowId, args: [s] });
