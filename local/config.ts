@@ -17,6 +17,19 @@ export interface StackConfig {
   servicePort: number;
   containerBinDir: string;
   executor: 'process' | 'container';
+  /**
+   * How the local CodeBuild builds images: `podman` (a real `podman build`, pushed to the stack's local OCI
+   * registry) or `process` (the fast process image). LOCAL_CODEBUILD_BUILDER; default podman exactly when the
+   * executor is `container`, which can only run real images.
+   */
+  builder: 'process' | 'podman';
+  /** The local OCI registry (Debian's docker-registry) the podman builder pushes to: LOCAL_REGISTRY_PORT. */
+  registryPort: number;
+}
+
+/** True when the stack runs containers or builds real images, so it needs podman and the local registry. */
+export function needsPodman(cfg: Pick<StackConfig, 'executor' | 'builder'>): boolean {
+  return cfg.executor === 'container' || cfg.builder === 'podman';
 }
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -30,6 +43,8 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
 export function stackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const executor = env.LOCAL_EXECUTOR ?? 'process';
   if (executor !== 'process' && executor !== 'container') throw new Error(`LOCAL_EXECUTOR must be process or container, got ${executor}`);
+  const builder = env.LOCAL_CODEBUILD_BUILDER || (executor === 'container' ? 'podman' : 'process');
+  if (builder !== 'process' && builder !== 'podman') throw new Error(`LOCAL_CODEBUILD_BUILDER must be podman or process, got ${builder}`);
   return {
     stateDir: path.resolve(env.LOCAL_STATE_DIR ?? path.join(REPO_ROOT, '.local-state')),
     temporalPort: intEnv(env, 'LOCAL_TEMPORAL_PORT', 7233),
@@ -38,6 +53,8 @@ export function stackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     servicePort: intEnv(env, 'LOCAL_SAGEMAKER_PORT', 4599),
     containerBinDir: path.resolve(REPO_ROOT, env.LOCAL_CONTAINER_BIN_DIR ?? 'container/.venv/bin'),
     executor,
+    builder,
+    registryPort: intEnv(env, 'LOCAL_REGISTRY_PORT', 5056),
   };
 }
 

@@ -1,17 +1,20 @@
 /**
- * The local stack: Temporal dev server, moto, and the local SageMaker service, each a detached process with a
- * pid file (`<state>/pids/<component>.pid`) and a log (`<state>/logs/<component>.log`). `up` is idempotent,
- * `down` stops everything it started including job and endpoint processes, `status` reports what runs.
+ * The local stack: Temporal dev server, moto, the local OCI registry (only when the stack runs containers or
+ * builds real images: Debian's docker-registry, data under `<state>/registry`) and the local SageMaker service,
+ * each a detached process with a pid file (`<state>/pids/<component>.pid`) and a log
+ * (`<state>/logs/<component>.log`). `up` is idempotent, `down` stops everything it started including job and
+ * endpoint processes and containers, `status` reports what runs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, type StackConfig, workerEnv } from './config';
+import { needsPodman, REPO_ROOT, type StackConfig, workerEnv } from './config';
+import { ensurePodmanTools, hasPodman, removeStackContainers, stackId } from './executors/podman';
 import { httpStatus, isAlive, killGroup, portOpen, readPid, startDaemon, stopGroup, waitUntil } from './procs';
 
 export const SEARCH_ATTRIBUTES = { PipelineStep: 'Keyword', ModelPackageVersion: 'Int', EndpointName: 'Keyword' } as const;
 
 export interface Component {
-  name: 'temporal' | 'moto' | 'sagemaker';
+  name: 'temporal' | 'moto' | 'registry' | 'sagemaker';
   port: number;
   command: string;
   args: string[];
@@ -19,6 +22,42 @@ export interface Component {
   /** Resolves true once the component answers. */
   ready: () => Promise<boolean>;
   startTimeoutMs: number;
+  /** Runs before the component starts (writes its config file). */
+  prepare?: () => void;
+}
+
+/** docker-registry's config: listen on 127.0.0.1 only, keep blobs under the stack's state dir. */
+export function registryConfig(cfg: StackConfig): string {
+  const root = path.join(cfg.stateDir, 'registry', 'data');
+  return [
+    'version: 0.1',
+    'log:',
+    '  level: warn',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${JSON.stringify(root)}`,
+    '  delete:',
+    '    enabled: true',
+    'http:',
+    `  addr: 127.0.0.1:${cfg.registryPort}`,
+    '',
+  ].join('\n');
+}
+
+function registryComponent(cfg: StackConfig): Component {
+  const file = path.join(cfg.stateDir, 'registry', 'config.yml');
+  return {
+    name: 'registry',
+    port: cfg.registryPort,
+    command: '/usr/bin/docker-registry',
+    args: ['serve', file],
+    ready: async () => (await httpStatus(`http://127.0.0.1:${cfg.registryPort}/v2/`)) === 200,
+    startTimeoutMs: 60_000,
+    prepare: () => {
+      fs.mkdirSync(path.join(cfg.stateDir, 'registry', 'data'), { recursive: true });
+      fs.writeFileSync(file, registryConfig(cfg));
+    },
+  };
 }
 
 export function components(cfg: StackConfig): Component[] {
@@ -54,6 +93,7 @@ export function components(cfg: StackConfig): Component[] {
       ready: async () => (await httpStatus(`http://127.0.0.1:${cfg.motoPort}/moto-api/`)) === 200,
       startTimeoutMs: 60_000,
     },
+    ...(needsPodman(cfg) ? [registryComponent(cfg)] : []),
     {
       name: 'sagemaker',
       port: cfg.servicePort,
@@ -66,6 +106,8 @@ export function components(cfg: StackConfig): Component[] {
         LOCAL_MOTO_PORT: String(cfg.motoPort),
         LOCAL_CONTAINER_BIN_DIR: cfg.containerBinDir,
         LOCAL_EXECUTOR: cfg.executor,
+        LOCAL_CODEBUILD_BUILDER: cfg.builder,
+        LOCAL_REGISTRY_PORT: String(cfg.registryPort),
       },
       ready: async () => (await httpStatus(`http://127.0.0.1:${cfg.servicePort}/_local/health`)) === 200,
       startTimeoutMs: 60_000,
@@ -109,6 +151,7 @@ function hostPids(cfg: StackConfig): number[] {
 /** Starts what is not running yet; a component that runs and answers is left alone. */
 export async function up(cfg: StackConfig, say: (msg: string) => void = () => undefined): Promise<void> {
   for (const d of [cfg.stateDir, path.join(cfg.stateDir, 'logs'), path.join(cfg.stateDir, 'pids')]) fs.mkdirSync(d, { recursive: true });
+  if (needsPodman(cfg)) ensurePodmanTools(say);
   for (const c of components(cfg)) {
     if (!fs.existsSync(c.command)) throw new Error(`${c.command} not found: run \`bash scripts/bootstrap.sh\` first`);
     const pid = readPid(pidFile(cfg, c.name));
@@ -122,6 +165,7 @@ export async function up(cfg: StackConfig, say: (msg: string) => void = () => un
     } else if (await portOpen(c.port)) {
       throw new Error(`${c.name}: port ${c.port} is taken by a process this stack did not start (set LOCAL_${c.name.toUpperCase()}_PORT)`);
     }
+    c.prepare?.();
     const newPid = startDaemon({ command: c.command, args: c.args, env: c.env, cwd: REPO_ROOT, logFile: logFile(cfg, c.name), pidFile: pidFile(cfg, c.name) });
     try {
       await waitUntil(async () => {
@@ -137,15 +181,18 @@ export async function up(cfg: StackConfig, say: (msg: string) => void = () => un
   fs.writeFileSync(path.join(cfg.stateDir, 'stack.json'), JSON.stringify({ ...cfg, env: workerEnv(cfg), temporalUi: `http://127.0.0.1:${cfg.temporalUiPort}` }, null, 2));
 }
 
-/** Stops every component (service first, so it stops its jobs) and any job process still alive. */
+/**
+ * Stops every component (service first, so it stops its jobs), any job process still alive and any container of
+ * this stack (whatever executor `up` was given: the registry's pid file and the stack's container label decide).
+ */
 export async function down(cfg: StackConfig, say: (msg: string) => void = () => undefined): Promise<void> {
-  for (const c of [...components(cfg)].reverse()) {
+  for (const c of [...components({ ...cfg, builder: 'podman' })].reverse()) {
     const file = pidFile(cfg, c.name);
     const pid = readPid(file);
     if (pid !== undefined && isAlive(pid)) {
       await stopGroup(pid, c.name === 'sagemaker' ? 20_000 : 10_000);
       say(`${c.name}: stopped (pid ${pid})`);
-    } else say(`${c.name}: not running`);
+    } else if (c.name !== 'registry' || needsPodman(cfg)) say(`${c.name}: not running`);
     fs.rmSync(file, { force: true });
   }
   const dir = hostPidDir(cfg);
@@ -158,6 +205,10 @@ export async function down(cfg: StackConfig, say: (msg: string) => void = () => 
       }
       fs.rmSync(path.join(dir, f), { force: true });
     }
+  }
+  if (needsPodman(cfg) || hasPodman()) {
+    const removed = removeStackContainers(stackId(path.join(cfg.stateDir, 'sagemaker')));
+    if (removed) say(`containers: removed ${removed}`);
   }
 }
 

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Build the image locally with podman (no Docker engine, no registry access):
-#   bash container/scripts/build-image.sh [TAG]        (default TAG: localhost/jaxsm:cpu)
+#   bash container/scripts/build-image.sh [TAG] [CONTEXT_DIR]
+#   (default TAG: localhost/jaxsm:cpu; default CONTEXT_DIR: container/, e.g. the local CodeBuild passes the
+#   context it unpacked from S3. The wheels cache and the base image always come from this checkout.)
 # Env: JAX_VARIANT (cpu), BASE_IMAGE (localhost/debian-python:bookworm, built here if missing),
-#      CA_BUNDLE (/etc/ssl/certs/ca-certificates.crt; mounted at build time, never baked in).
+#      CA_BUNDLE (/etc/ssl/certs/ca-certificates.crt; mounted at build time, never baked in),
+#      DOCKERFILE (Dockerfile, relative to CONTEXT_DIR), IMAGE_LABELS ("k=v k2=v2", added with --label).
 # Installs podman, runc and mmdebstrap with apt-get when missing (root, non-interactive).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TAG="${1:-localhost/jaxsm:cpu}"
+CONTEXT="$(cd "${2:-$HERE}" && pwd)"
+DOCKERFILE="${DOCKERFILE:-Dockerfile}"
 JAX_VARIANT="${JAX_VARIANT:-cpu}"
 BASE_IMAGE="${BASE_IMAGE:-localhost/debian-python:bookworm}"
 CA_BUNDLE="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
@@ -34,10 +39,11 @@ fi
 
 mounts=(-v "$WHEELS:/wheels:ro")
 args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "JAX_VARIANT=$JAX_VARIANT" --build-arg "PIP_FIND_LINKS=/wheels")
+for label in ${IMAGE_LABELS:-}; do args+=(--label "$label"); done
 if [[ -f "$CA_BUNDLE" ]]; then
   mounts+=(-v "$CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro")
   args+=(--build-arg "PIP_CERT=/etc/ssl/certs/ca-certificates.crt")
 fi
 echo "[image] podman build $TAG (JAX_VARIANT=$JAX_VARIANT, BASE_IMAGE=$BASE_IMAGE)"
-podman build --isolation chroot --network host "${mounts[@]}" "${args[@]}" -t "$TAG" -f "$HERE/Dockerfile" "$HERE"
+podman build --isolation chroot --network host "${mounts[@]}" "${args[@]}" -t "$TAG" -f "$CONTEXT/$DOCKERFILE" "$CONTEXT"
 echo "[image] built $TAG"

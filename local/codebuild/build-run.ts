@@ -1,16 +1,26 @@
 /**
  * One local CodeBuild build, phase by phase like CodeBuild (SUBMITTED … COMPLETED): DOWNLOAD_SOURCE fetches the
- * S3 zip, BUILD makes the process image (the context's `setup.sh` builds its venv, once per source hash;
- * LOCAL_CODEBUILD_INSTALL=skip records the image without a venv), POST_BUILD records it in moto ECR under the
- * requested tag. (A real `podman build` is not implemented yet.) Every line goes to the build log in CloudWatch Logs (`/aws/codebuild/<project>`).
+ * S3 zip (file modes kept), BUILD makes the image, POST_BUILD pushes it and records it in moto ECR under the
+ * requested tag with its real digest. Every line goes to the build log in CloudWatch Logs
+ * (`/aws/codebuild/<project>`).
+ *
+ * Two builders, chosen by LOCAL_CODEBUILD_BUILDER (`podman` | `process`; the stack sets it, default `podman`
+ * exactly when the executor is `container`, since the process demo must stay fast):
+ * - podman: a real `podman build` of the Dockerfile (CPU, local Debian base; podman-build.ts) pushed to the
+ *   stack's local registry (LOCAL_REGISTRY_PORT); ECR gets the registry's manifest and digest.
+ * - process: the process image (the context's `setup.sh` builds its venv, once per source hash;
+ *   LOCAL_CODEBUILD_INSTALL=skip records the image without a venv); ECR gets a manifest over the context tarball.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { downloadObject } from '../s3files';
 import { killGroup } from '../procs';
+import { ensurePodmanTools } from '../executors/podman';
+import type { LocalImage } from '../executors/image-ref';
 import type { Ctx } from '../sagemaker/context';
 import { hashTree, processImageManifest, pushManifest, repositoryName } from './image';
+import { buildKey, localBuildSettings, localTag, podmanBuild, pushToRegistry } from './podman-build';
 
 export const PHASES = ['SUBMITTED', 'QUEUED', 'PROVISIONING', 'DOWNLOAD_SOURCE', 'INSTALL', 'PRE_BUILD', 'BUILD', 'POST_BUILD', 'UPLOAD_ARTIFACTS', 'FINALIZING', 'COMPLETED'] as const;
 export type PhaseType = (typeof PHASES)[number];
@@ -89,6 +99,7 @@ export class BuildRun {
     h.phase('BUILD');
     const sourceHash = hashTree(src);
     h.line(`[local] build context hash ${sourceHash}`);
+    if (this.builder() === 'podman') return this.runPodman(src, sourceHash, repoUri, tag);
     const imageDir = path.join(path.dirname(this.ctx.buildsDir), 'images', sourceHash);
     await this.buildProcessImage(src, imageDir);
     h.endPhase('SUCCEEDED');
@@ -109,6 +120,54 @@ export class BuildRun {
     return { digest, imageUri: `${repoUri}@${digest}` };
   }
 
+  /** LOCAL_CODEBUILD_BUILDER, else podman exactly when jobs run as containers (they cannot run process images). */
+  private builder(): 'podman' | 'process' {
+    const b = process.env.LOCAL_CODEBUILD_BUILDER;
+    if (b === 'podman' || b === 'process') return b;
+    return this.ctx.executor.kind === 'container' ? 'podman' : 'process';
+  }
+
+  /** BUILD: podman build (or reuse); POST_BUILD: push to the local registry and record it in moto ECR. */
+  private async runPodman(src: string, sourceHash: string, repoUri: string, tag: string): Promise<{ digest: string; imageUri: string }> {
+    const h = this.hooks;
+    const port = process.env.LOCAL_REGISTRY_PORT;
+    if (!port) throw new BuildFailure('COMMAND_EXECUTION_ERROR', 'LOCAL_REGISTRY_PORT is not set: the podman builder pushes to the stack\'s local registry (start the stack with `local up`)');
+    const registry = `127.0.0.1:${port}`;
+    const repo = repositoryName(repoUri);
+    const settings = localBuildSettings(this.spec.env);
+    for (const n of settings.notes) h.line(`[local] ${n}`);
+    const ref = localTag(repo, tag);
+    let imageId: string;
+    try {
+      ensurePodmanTools((m) => h.line(m));
+      imageId = await podmanBuild(src, ref, buildKey(sourceHash, settings), settings, (c, a, o) => this.exec(c, a, o?.cwd, o?.env), (l) => h.line(l));
+    } catch (err) {
+      if (err instanceof BuildFailure) throw err;
+      throw new BuildFailure('COMMAND_EXECUTION_ERROR', `Error while executing command: docker build. Reason: ${(err as Error).message}`);
+    }
+    h.line(`[local] built ${ref} (${imageId.slice(0, 12)})`);
+    h.endPhase('SUCCEEDED');
+    h.phase('POST_BUILD');
+    let digest: string;
+    let registryRef: string;
+    try {
+      const pushed = await pushToRegistry(ref, registry, repo, tag, this.dir, (c, a, o) => this.exec(c, a, o?.cwd, o?.env));
+      registryRef = pushed.registryRef;
+      digest = await pushManifest(this.ctx.moto.ecr, repo, tag, { manifest: pushed.manifest, digest: pushed.digest }, pushed.mediaType);
+      if (digest !== pushed.digest) throw new Error(`ECR recorded digest ${digest}, the registry has ${pushed.digest}`);
+    } catch (err) {
+      if (err instanceof BuildFailure) throw err;
+      throw new BuildFailure('COMMAND_EXECUTION_ERROR', `Error while executing command: docker push ${repoUri}:${tag}. Reason: ${(err as Error).name}: ${(err as Error).message}`);
+    }
+    this.ctx.store.kind<LocalImage & { localTag: string }>('podman-images').put(digest, { imageId, registryRef, localTag: ref });
+    this.ctx.store.kind<{ digest: string }>('podman-tags').put(`${repo}:${tag}`, { digest });
+    h.line(`[local] pushed ${registryRef}`);
+    h.line(`IMAGE_DIGEST=${digest}`);
+    h.line(`IMAGE_URI=${repoUri}@${digest}`);
+    h.endPhase('SUCCEEDED');
+    return { digest, imageUri: `${repoUri}@${digest}` };
+  }
+
   private async download(src: string): Promise<void> {
     const loc = this.spec.sourceLocation.replace(/^s3:\/\//, '');
     const slash = loc.indexOf('/');
@@ -117,7 +176,16 @@ export class BuildRun {
     fs.rmSync(src, { recursive: true, force: true });
     fs.mkdirSync(src, { recursive: true });
     await downloadObject(this.ctx.moto.s3, loc.slice(0, slash), loc.slice(slash + 1), zip);
-    await this.exec('python3', ['-m', 'zipfile', '-e', zip, src]);
+    // Unpacks with the modes the zip records (an entrypoint script must stay executable in the image).
+    const unzip = [
+      'import os, sys, zipfile',
+      'z = zipfile.ZipFile(sys.argv[1])',
+      'for i in z.infolist():',
+      '    p = z.extract(i, sys.argv[2])',
+      '    m = (i.external_attr >> 16) & 0o777',
+      '    if m and not i.is_dir(): os.chmod(p, m)',
+    ].join('\n');
+    await this.exec('python3', ['-c', unzip, zip, src]);
     this.hooks.line(`[local] source ${this.spec.sourceLocation} unpacked`);
   }
 
@@ -139,10 +207,10 @@ export class BuildRun {
     fs.writeFileSync(done, new Date().toISOString());
   }
 
-  private exec(cmd: string, args: string[], cwd?: string): Promise<void> {
+  private exec(cmd: string, args: string[], cwd?: string, env?: NodeJS.ProcessEnv): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(new BuildFailure('STOPPED', 'Build was stopped'));
-      const child = spawn(cmd, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(cmd, args, { cwd, env: env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       this.child = child.pid ? { pid: child.pid } : undefined;
       const feed = (b: Buffer): void => b.toString('utf8').split('\n').filter(Boolean).forEach((l) => this.hooks.line(l));
       child.stdout.on('data', feed);

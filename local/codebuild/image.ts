@@ -53,9 +53,9 @@ export function repositoryName(uri: string): string {
   return (slash >= 0 ? uri.slice(slash + 1) : uri).replace(/[:@].*$/, '');
 }
 
-export async function pushManifest(ecr: ECRClient, repository: string, tag: string, m: ImageManifest): Promise<string> {
+export async function pushManifest(ecr: ECRClient, repository: string, tag: string, m: ImageManifest, mediaType = 'application/vnd.oci.image.manifest.v1+json'): Promise<string> {
   try {
-    const out = await ecr.send(new PutImageCommand({ repositoryName: repository, imageManifest: m.manifest, imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json', imageTag: tag, imageDigest: m.digest }));
+    const out = await ecr.send(new PutImageCommand({ repositoryName: repository, imageManifest: m.manifest, imageManifestMediaType: mediaType, imageTag: tag, imageDigest: m.digest }));
     // moto derives digests from layer digests unless told; ECR computes sha256(manifest), which is what we pass.
     return out.image?.imageId?.imageDigest ?? m.digest;
   } catch (err) {

@@ -1,8 +1,12 @@
 /** What every part of the local service shares: options, persisted state, moto clients, the executor, logging. */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { motoClients, type MotoClients } from '../aws';
 import { LogShipper } from '../cwlogs';
+import { ContainerExecutor } from '../executors/container';
+import { type LocalImage, type ResolvedImage, resolveLocalImage } from '../executors/image-ref';
+import { ensurePodmanTools, podmanEnv, removeStackContainers, stackId } from '../executors/podman';
 import { ProcessExecutor } from '../executors/process';
 import type { Executor } from '../executors/types';
 import { Store } from './state';
@@ -15,6 +19,8 @@ export interface ServiceOptions {
   /** Where the container's entrypoints (`train`, `serve`, `prepare`) are (process executor). */
   containerBinDir: string;
   executor?: Executor;
+  /** Which executor to build when `executor` is not given (default: LOCAL_EXECUTOR, else `process`). */
+  executorKind?: 'process' | 'container';
   /** SIGTERM → SIGKILL grace for stopped jobs (SageMaker: 120 s). */
   stopGraceMs?: number;
   /** How often endpoint metrics go to moto CloudWatch. */
@@ -54,13 +60,38 @@ export class Ctx {
     this.pidDir = path.join(dir, 'pids');
     for (const d of [this.jobsDir, this.endpointsDir, this.buildsDir, this.logDir, this.pidDir]) fs.mkdirSync(d, { recursive: true });
     this.moto = motoClients(opts.motoEndpoint);
-    this.executor = opts.executor ?? new ProcessExecutor(opts.containerBinDir, this.pidDir, (image) => this.processImageBinDir(image));
     this.logger = opts.log ?? ((msg) => process.stdout.write(`${new Date().toISOString()} ${msg}\n`));
     this.logs = new LogShipper(this.moto.logs, (m) => this.log(m));
     this.stopGraceMs = opts.stopGraceMs ?? 120_000;
+    this.executor = opts.executor ?? this.makeExecutor(opts.executorKind ?? (process.env.LOCAL_EXECUTOR === 'container' ? 'container' : 'process'), dir);
     this.metricsFlushMs = opts.metricsFlushMs ?? 10_000;
     this.pingTimeoutMs = opts.pingTimeoutMs ?? 10 * 60_000;
     this.checkpointSyncMs = opts.checkpointSyncMs ?? 10_000;
+  }
+
+  private makeExecutor(kind: 'process' | 'container', dir: string): Executor {
+    if (kind === 'process') return new ProcessExecutor(this.opts.containerBinDir, this.pidDir, (image) => this.processImageBinDir(image));
+    ensurePodmanTools((m) => this.log(m));
+    const stack = stackId(dir);
+    // Containers an earlier incarnation of this service left running: their jobs are restarted from the state.
+    const left = removeStackContainers(stack);
+    if (left) this.log(`removed ${left} container(s) left by an earlier run of this stack`);
+    return new ContainerExecutor(this.pidDir, stack, (image) => this.containerImage(image), Math.ceil(this.stopGraceMs / 1000));
+  }
+
+  /** The podman image a resource's image URI names (built and pushed by the local CodeBuild's podman builder). */
+  containerImage(image: string | undefined): ResolvedImage {
+    const images = this.store.kind<LocalImage>('podman-images');
+    const tags = this.store.kind<{ digest: string }>('podman-tags');
+    const exists = (ref: string): boolean => {
+      try {
+        execFileSync('podman', ['image', 'exists', ref], { env: podmanEnv(), stdio: 'ignore', timeout: 30_000 });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    return resolveLocalImage(image, { byDigest: (d) => images.get(d), digestOfTag: (r, t) => tags.get(`${r}:${t}`)?.digest }, exists);
   }
 
   /** The venv bin dir of a process image (local CodeBuild) that an image URI names by digest, if built with one. */

@@ -1,0 +1,245 @@
+/**
+ * The `container` executor end to end, on a stack of its own with LOCAL_EXECUTOR=container: the local CodeBuild
+ * builds container/ with a real `podman build` (StartBuild → BatchGetBuilds SUCCEEDED with its phases), pushes it
+ * to the stack's local registry and records it in moto ECR with the registry's digest; a 2-host training job runs
+ * that image with podman (JAX distributed across two containers) and uploads model.tar.gz; an endpoint serves the
+ * model from the same image and answers InvokeEndpoint; DeleteEndpoint and `down` leave no container behind.
+ *
+ * The first image build on a fresh machine takes minutes (podman, the Debian base, wheels); later builds hit
+ * podman's layer cache. Skipped (with a warning) only where podman is missing and cannot be installed (not root).
+ */
+import { CodeBuildClient, BatchGetBuildsCommand, type Build, CreateProjectCommand, StartBuildCommand } from '@aws-sdk/client-codebuild';
+import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  CreateTrainingJobCommand,
+  DeleteEndpointCommand,
+  DescribeEndpointCommand,
+  DescribeTrainingJobCommand,
+  type DescribeTrainingJobCommandOutput,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { hashContextFiles, listContextFiles, zipContext } from '../../activities/build-context';
+import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/config';
+import { hasPodman, podmanEnv, STACK_LABEL, stackId } from '../../local/executors/podman';
+import { freePort, waitUntil } from '../../local/procs';
+import { down, up } from '../../local/stack';
+import { isolatedStackConfig } from '../helpers/local-stack';
+
+jest.setTimeout(40 * 60_000);
+
+const CAN_RUN = hasPodman() || process.getuid?.() === 0;
+if (!CAN_RUN) console.warn('container-executor e2e skipped: podman is not installed and this is not root, so it cannot be installed');
+const maybe = CAN_RUN ? describe : describe.skip;
+
+const ROLE = 'arn:aws:iam::123456789012:role/SageMakerRole';
+const REPO = 'jax-lm-container-e2e';
+const HPS = { n_layers: '1', d_model: '64', n_heads: '2', seq_len: '64', batch_size: '8', warmup_steps: '5', eval_batches: '2', max_steps: '20', eval_every: '10', checkpoint_every: '10' };
+
+let cfg: StackConfig;
+let stackUp = false;
+let sm: SageMakerClient;
+let s3: S3Client;
+let ecr: ECRClient;
+let cb: CodeBuildClient;
+let repoUri = '';
+let tag = '';
+let digest = '';
+
+/** The containers of this test's stack, running or not. */
+function stackContainers(all = true): string[] {
+  const args = ['ps', ...(all ? ['-a'] : []), '--format', '{{.Names}}', '--filter', `label=${STACK_LABEL}=${stackId(path.join(cfg.stateDir, 'sagemaker'))}`];
+  return execFileSync('podman', args, { env: podmanEnv(), encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+async function waitBuild(id: string): Promise<Build> {
+  let b: Build | undefined;
+  await waitUntil(async () => (b = (await cb.send(new BatchGetBuildsCommand({ ids: [id] }))).builds?.[0])?.buildStatus !== 'IN_PROGRESS', 30 * 60_000, `build ${id}`, 2_000);
+  return b as Build;
+}
+
+function buildLog(b: Build): string {
+  return `${(b.phases ?? []).map((p) => `${p.phaseType}:${p.phaseStatus ?? ''}`).join(' ')}\n${JSON.stringify((b.phases ?? []).flatMap((p) => p.contexts ?? []))}`;
+}
+
+async function startBuild(token: string): Promise<Build> {
+  const out = await cb.send(
+    new StartBuildCommand({
+      projectName: 'image',
+      sourceTypeOverride: 'S3',
+      sourceLocationOverride: `e2e/context/${tag}.zip`,
+      environmentVariablesOverride: [
+        { name: 'REPOSITORY_URI', value: repoUri, type: 'PLAINTEXT' },
+        { name: 'IMAGE_TAG', value: tag, type: 'PLAINTEXT' },
+        { name: 'DOCKERFILE', value: 'Dockerfile', type: 'PLAINTEXT' },
+        { name: 'BUILD_ARGS', value: '--build-arg JAX_VARIANT=cpu', type: 'PLAINTEXT' },
+      ],
+      idempotencyToken: token,
+    }),
+  );
+  const b = await waitBuild(out.build?.id as string);
+  if (b.buildStatus !== 'SUCCEEDED') throw new Error(`build ${b.buildStatus}: ${buildLog(b)}\n${tailLog('sagemaker.log')}`);
+  return b;
+}
+
+function tailLog(name: string): string {
+  const f = path.join(cfg.stateDir, 'logs', name);
+  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').slice(-3000) : '';
+}
+
+/** The registry's digest for repo:tag (what a `docker pull` would resolve). */
+async function registryDigest(): Promise<string | null> {
+  const res = await fetch(`http://127.0.0.1:${cfg.registryPort}/v2/${REPO}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+  });
+  return res.headers.get('docker-content-digest');
+}
+
+maybe('container executor (podman)', () => {
+  beforeAll(async () => {
+    cfg = { ...(await isolatedStackConfig('container-e2e', path.join(REPO_ROOT, 'container/.venv/bin'))), executor: 'container', builder: 'podman', registryPort: await freePort() };
+    const env = workerEnv(cfg);
+    await up(cfg);
+    stackUp = true;
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const region = env.AWS_REGION as string;
+    sm = new SageMakerClient({ endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER, region, credentials });
+    cb = new CodeBuildClient({ endpoint: env.AWS_ENDPOINT_URL_CODEBUILD, region, credentials });
+    s3 = new S3Client({ endpoint: env.AWS_ENDPOINT_URL_S3, region, credentials, forcePathStyle: true });
+    ecr = new ECRClient({ endpoint: env.AWS_ENDPOINT_URL_ECR, region, credentials });
+    await s3.send(new CreateBucketCommand({ Bucket: 'e2e' }));
+    repoUri = (await ecr.send(new CreateRepositoryCommand({ repositoryName: REPO }))).repository?.repositoryUri as string;
+    // The context exactly as the worker's buildImage step uploads it (.dockerignore honoured, modes kept).
+    const files = await listContextFiles(path.join(REPO_ROOT, 'container'));
+    tag = (await hashContextFiles(files)).slice(0, 32);
+    await s3.send(new PutObjectCommand({ Bucket: 'e2e', Key: `context/${tag}.zip`, Body: await zipContext(files) }));
+    await cb.send(
+      new CreateProjectCommand({
+        name: 'image',
+        source: { type: 'S3', location: `e2e/context/${tag}.zip`, buildspec: 'buildspec.yml' },
+        artifacts: { type: 'NO_ARTIFACTS' },
+        environment: { type: 'LINUX_CONTAINER', computeType: 'BUILD_GENERAL1_LARGE', image: 'aws/codebuild/standard:7.0', privilegedMode: true },
+        serviceRole: 'arn:aws:iam::123456789012:role/cb',
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    if (!stackUp) return;
+    await down(cfg);
+    expect(stackContainers()).toEqual([]);
+  });
+
+  test('StartBuild runs a real podman build, pushes it to the local registry and records its digest in ECR', async () => {
+    const b = await startBuild('first');
+    const phases = (b.phases ?? []).map((p) => [p.phaseType, p.phaseStatus]);
+    for (const p of ['DOWNLOAD_SOURCE', 'PRE_BUILD', 'BUILD', 'POST_BUILD']) expect(phases).toContainEqual([p, 'SUCCEEDED']);
+    digest = b.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value as string;
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await registryDigest()).toBe(digest);
+    const ecrImage = (await ecr.send(new DescribeImagesCommand({ repositoryName: REPO, imageIds: [{ imageTag: tag }] }))).imageDetails?.[0];
+    expect(ecrImage?.imageDigest).toBe(digest);
+    // The image really is the container: its entrypoint runs the SageMaker `prepare` program (the demo corpus).
+    const prep = fs.mkdtempSync(path.join(cfg.stateDir, 'prepare-'));
+    execFileSync('podman', ['run', '--rm', '--runtime', 'runc', '--network', 'host', '-v', `${prep}:/opt/ml`, `localhost/local-codebuild/${REPO}:${tag}`, 'prepare', '--source', 'builtin'], { env: podmanEnv(), stdio: 'pipe' });
+    for (const c of ['train', 'val']) {
+      const text = fs.readFileSync(path.join(prep, 'processing/output', c, 'corpus.txt'), 'utf8');
+      await s3.send(new PutObjectCommand({ Bucket: 'e2e', Key: `data/${c}/corpus.txt`, Body: text }));
+    }
+  });
+
+  test('a second build of the same context reuses the image and pushes the same digest', async () => {
+    const b = await startBuild('second');
+    expect(b.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value).toBe(digest);
+    expect(await registryDigest()).toBe(digest);
+  });
+
+  test('a 2-host training job runs the image in two containers and uploads model.tar.gz', async () => {
+    const name = 'ce2e-train';
+    await sm.send(
+      new CreateTrainingJobCommand({
+        TrainingJobName: name,
+        RoleArn: ROLE,
+        AlgorithmSpecification: { TrainingImage: `${repoUri}@${digest}`, TrainingInputMode: 'File', MetricDefinitions: [{ Name: 'validation:loss', Regex: 'val_loss=([0-9.eE+-]+)' }] },
+        HyperParameters: HPS,
+        InputDataConfig: ['train', 'val'].map((c) => ({ ChannelName: c, DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://e2e/data/${c}/`, S3DataDistributionType: 'FullyReplicated' } } })),
+        OutputDataConfig: { S3OutputPath: 's3://e2e/output' },
+        ResourceConfig: { InstanceType: 'ml.p4de.24xlarge', InstanceCount: 2, VolumeSizeInGB: 50 },
+        StoppingCondition: { MaxRuntimeInSeconds: 1800 },
+      }),
+    );
+    let d: DescribeTrainingJobCommandOutput | undefined;
+    let seen: string[] = [];
+    await waitUntil(
+      async () => {
+        d = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
+        if (d.SecondaryStatus === 'Training' && seen.length < 2) seen = stackContainers(false).filter((n) => n.includes(name));
+        return d.TrainingJobStatus !== 'InProgress';
+      },
+      15 * 60_000,
+      `training job ${name}`,
+      500,
+    );
+    const log = path.join(cfg.stateDir, 'sagemaker/logs/training-jobs', `${name}.log`);
+    if (d?.TrainingJobStatus !== 'Completed') throw new Error(`job ${d?.TrainingJobStatus}: ${d?.FailureReason}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`);
+    expect(seen.sort()).toEqual([expect.stringContaining(`${name}_algo-1`), expect.stringContaining(`${name}_algo-2`)]);
+    // Both hosts joined one JAX job inside their containers.
+    const text = fs.readFileSync(log, 'utf8');
+    expect(text).toMatch(/\[algo-2\] .*podman run/);
+    expect(text).toMatch(/^\[algo-1\] step=20 .*val_loss=/m);
+    expect(Object.fromEntries((d.FinalMetricDataList ?? []).map((m) => [m.MetricName, m.Value]))['validation:loss']).toBeGreaterThan(0);
+    expect(d.ModelArtifacts?.S3ModelArtifacts).toBe(`s3://e2e/output/${name}/output/model.tar.gz`);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'e2e', Key: `output/${name}/output/model.tar.gz` }));
+    expect(head.ContentLength).toBeGreaterThan(1000);
+    expect(stackContainers().filter((n) => n.includes(name))).toEqual([]);
+  });
+
+  test('an endpoint serves the model from the image by tag; DeleteEndpoint leaves no container', async () => {
+    await sm.send(
+      new CreateModelCommand({ ModelName: 'ce2e-model', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: `${repoUri}:${tag}`, ModelDataUrl: 's3://e2e/output/ce2e-train/output/model.tar.gz' } }),
+    );
+    await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'ce2e-epc', ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'ce2e-model', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] }));
+    await sm.send(new CreateEndpointCommand({ EndpointName: 'ce2e-ep', EndpointConfigName: 'ce2e-epc' }));
+    let status = 'Creating';
+    let reason: string | undefined;
+    await waitUntil(
+      async () => {
+        const e = await sm.send(new DescribeEndpointCommand({ EndpointName: 'ce2e-ep' }));
+        reason = e.FailureReason;
+        return (status = e.EndpointStatus ?? '') !== 'Creating';
+      },
+      5 * 60_000,
+      'endpoint',
+      500,
+    );
+    expect({ status, reason }).toEqual({ status: 'InService', reason: undefined });
+    expect(stackContainers(false).filter((n) => n.includes('ce2e-ep'))).toHaveLength(1);
+    const rt = new SageMakerRuntimeClient({ endpoint: workerEnv(cfg).AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const res = await rt.send(new InvokeEndpointCommand({ EndpointName: 'ce2e-ep', ContentType: 'application/json', Body: JSON.stringify({ inputs: 'The ', parameters: { max_new_tokens: 8 } }) }));
+    expect(JSON.stringify(JSON.parse(Buffer.from(res.Body).toString('utf8')))).toMatch(/generated_text/);
+
+    await sm.send(new DeleteEndpointCommand({ EndpointName: 'ce2e-ep' }));
+    await waitUntil(
+      async () => {
+        try {
+          await sm.send(new DescribeEndpointCommand({ EndpointName: 'ce2e-ep' }));
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      2 * 60_000,
+      'endpoint deleted',
+      500,
+    );
+    await waitUntil(() => stackContainers().length === 0, 60_000, 'no containers of the stack');
+  });
+});
