@@ -65,11 +65,13 @@ const ResourceSpec = z.strictObject({
   volumeSizeGb: z.number().int().min(1).max(16384).default(500),
 });
 
-const HyperparameterValue = z.union([z.string(), z.number(), z.boolean()]);
+// Checked per value and per name so the error names the hyperparameter (SageMaker: name <= 256, value <= 2500 chars).
+const HyperparameterValue = z
+  .union([z.string(), z.number(), z.boolean()], { error: 'must be a string, number or boolean (SageMaker passes every hyperparameter as a string)' })
+  .refine((v) => String(v).length <= 2500, { error: (issue) => `must be at most 2500 characters (SageMaker's limit), got ${String(issue.input).length}` });
 const Hyperparameters = z
-  .record(z.string().min(1).max(256), HyperparameterValue)
+  .record(z.string().min(1, 'hyperparameter names must not be empty').max(256, 'hyperparameter names are at most 256 characters'), HyperparameterValue)
   .refine((hp) => Object.keys(hp).length <= 100, 'at most 100 hyperparameters')
-  .refine((hp) => Object.values(hp).every((v) => String(v).length <= 2500), 'each value must be at most 2500 characters')
   .default({});
 
 /** Regexes matching the container's `step=… train_loss=… val_loss=… tokens_per_sec=…` log lines. */

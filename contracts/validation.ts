@@ -16,18 +16,30 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   return '$' + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
 }
 
+/** Unknown keys named in one message; the rest are counted (a spec with thousands must not make a huge error). */
+const MAX_KEYS_NAMED = 10;
+/** Longest key quoted in a message or path (a 100 kB key must not make a 100 kB error). */
+const MAX_KEY_CHARS = 80;
+
+function shortKey(key: PropertyKey): PropertyKey {
+  return typeof key === 'string' && key.length > MAX_KEY_CHARS ? `${key.slice(0, MAX_KEY_CHARS)}…(${key.length} chars)` : key;
+}
+
+function unknownKeysMessage(keys: string[]): string {
+  const named = keys.slice(0, MAX_KEYS_NAMED).map((k) => `"${String(shortKey(k))}"`).join(', ');
+  const more = keys.length > MAX_KEYS_NAMED ? ` and ${keys.length - MAX_KEYS_NAMED} more` : '';
+  return `unknown key${keys.length > 1 ? 's' : ''} ${named}${more}`;
+}
+
 /** Flattens a zod error (unions included) into issues with JSON paths. */
 export function toSpecIssues(error: z.ZodError): SpecIssue[] {
   return error.issues.map((issue) => {
     const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
     const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message);
-    const message =
-      unknownKeys.length > 0
-        ? `unknown key${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((k) => `"${k}"`).join(', ')}`
-        : missing
-          ? `required (${issue.expected})`
-          : issue.message;
-    return { path: jsonPath(issue.path), message };
+    // A record key that fails its own schema: say why (zod's own message is only "Invalid key in record").
+    const badKey = issue.code === 'invalid_key' ? issue.issues.map((i) => i.message).join('; ') : '';
+    const message = unknownKeys.length > 0 ? unknownKeysMessage(unknownKeys) : missing ? `required (${issue.expected})` : badKey || issue.message;
+    return { path: jsonPath(issue.path.map(shortKey)), message };
   });
 }
 

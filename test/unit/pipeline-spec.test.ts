@@ -59,7 +59,7 @@ describe('pipeline spec', () => {
     ['a runtime over 28 days', (s: any) => { s.training = { maxRuntimeSeconds: 28 * 86400 + 1 }; }, '$.training.maxRuntimeSeconds'],
     ['spot without a long enough wait', (s: any) => { s.training = { spot: { enabled: true, maxWaitSeconds: 10 } }; }, '$.training.spot.maxWaitSeconds'],
     ['101 hyperparameters', (s: any) => { s.training = { hyperparameters: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`h${i}`, i])) }; }, '$.training.hyperparameters'],
-    ['a 2501-character hyperparameter', (s: any) => { s.training = { hyperparameters: { a: 'x'.repeat(2501) } }; }, '$.training.hyperparameters'],
+    ['a 2501-character hyperparameter', (s: any) => { s.training = { hyperparameters: { a: 'x'.repeat(2501) } }; }, '$.training.hyperparameters.a'],
     ['41 metric definitions', (s: any) => { s.training = { metricDefinitions: Array.from({ length: 41 }, (_, i) => ({ name: `m${i}`, regex: 'x' })) }; }, '$.training.metricDefinitions'],
     ['31 continuous ranges', (s: any) => { s.tuning = { ranges: { continuous: Array.from({ length: 31 }, (_, i) => ({ name: `r${i}`, min: 0, max: 1 })) } }; }, '$.tuning.ranges.continuous'],
     ['a canary over 50%', (s: any) => { s.deployment.blueGreen = { trafficRouting: { type: 'CANARY', canarySize: { type: 'CAPACITY_PERCENT', value: 60 } } }; }, '$.deployment.blueGreen.trafficRouting.canarySize.value'],
