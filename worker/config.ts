@@ -5,6 +5,13 @@ import { formatIssues, toSpecIssues } from '../contracts/validation';
 
 const nonEmpty = z.string().trim().min(1);
 
+/**
+ * Activity slots per worker. Every waiting pipeline holds one slot for days (its wait is one heartbeating activity),
+ * so the SDK's default of 100 would leave pipeline 101 onwards queued, unpolled, until a job elsewhere ends; the bar
+ * is 1,000 waiting pipelines per worker, with room for their quick activities.
+ */
+export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 2000;
+
 /** Environment variables the worker and CLI read. */
 export const WorkerEnv = z
   .object({
@@ -17,6 +24,7 @@ export const WorkerEnv = z
     AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
     AWS_DEFAULT_REGION: z.string().optional(),
     WORKFLOW_BUNDLE_PATH: nonEmpty.optional(),
+    WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number<string | undefined>().int().min(1).default(DEFAULT_MAX_CONCURRENT_ACTIVITIES),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH))
@@ -32,6 +40,8 @@ export interface WorkerConfig {
   temporal: { address: string; namespace: string; taskQueue: string; tls?: { certPath: string; keyPath: string }; apiKey?: string };
   awsRegion: string;
   workflowBundlePath?: string;
+  /** Activities one worker runs at once (waits included): WORKER_MAX_CONCURRENT_ACTIVITIES. */
+  maxConcurrentActivities: number;
 }
 
 /** Error thrown for invalid configuration; its message lists every bad variable. */
@@ -55,5 +65,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     awsRegion: (e.AWS_REGION ?? e.AWS_DEFAULT_REGION) as string,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+    maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
   };
+}
+
+/** The Worker.create settings that size the worker: shared by worker/main.ts and the capacity bench. */
+export function workerCapacityOptions(config: Pick<WorkerConfig, 'maxConcurrentActivities'>): { maxConcurrentActivityTaskExecutions: number } {
+  return { maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities };
 }

@@ -4,7 +4,7 @@
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, workerCapacityOptions } from './config';
 import { createAwsClients } from './aws-clients';
 import { codecFromEnv } from './payload-codec';
 import { connectionOptions } from './temporal-connection';
@@ -23,10 +23,11 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
+    ...workerCapacityOptions(config),
     ...workflowSource,
   });
   console.log(
-    `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ${config.temporal.namespace})` +
+    `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ${config.temporal.namespace}, up to ${config.maxConcurrentActivities} activities at once)` +
       (codec ? `; payloads encrypted with key ${process.env.PAYLOAD_ENCRYPTION_KEY_ID ?? 'key-1'}` : ''),
   );
   await worker.run();

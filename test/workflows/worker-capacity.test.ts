@@ -1,0 +1,59 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Context } from '@temporalio/activity';
+import { loadConfig, workerCapacityOptions } from '../../worker/config';
+import { trainModel } from '../../workflows';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => { env = await createDevServerEnv(); });
+afterAll(async () => { await env?.teardown(); });
+
+// More waiting jobs than the Temporal SDK's default of 100 activity slots per worker.
+const JOBS = 120;
+
+const definition = {
+  imageUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/jax-lm@sha256:${'a'.repeat(64)}`,
+  roleArn: 'arn:aws:iam::123456789012:role/SageMaker',
+  channels: { train: 's3://b/train/' },
+  outputS3Uri: 's3://b/out/',
+  resources: { instanceType: 'ml.p4de.24xlarge', instanceCount: 4, volumeSizeGb: 500 },
+  maxRuntimeSeconds: 3 * 86400,
+  spot: { enabled: false },
+  hyperparameters: {},
+  metricDefinitions: [{ name: 'val_loss', regex: 'val_loss=([0-9.]+)' }],
+};
+
+describe('a worker with the production settings', () => {
+  it(`follows ${JOBS} training jobs at once: every wait is polling, none is queued behind the others`, async () => {
+    const waiting = new Set<string>();
+    let released = false;
+    const activities = {
+      createTrainingJob: async (i: { trainingJobName: string }) => ({ trainingJobArn: `arn:aws:sagemaker:us-east-1:123456789012:training-job/${i.trainingJobName}`, reattached: false }),
+      // A wait that lasts until the test ends the jobs, heartbeating like the real one.
+      waitForTrainingJob: async (i: { trainingJobName: string }) => {
+        waiting.add(i.trainingJobName);
+        const ctx = Context.current();
+        while (!released) {
+          ctx.heartbeat();
+          await ctx.sleep(500);
+        }
+        return { trainingJobName: i.trainingJobName, status: 'Completed', secondaryStatus: 'Completed', modelArtifactS3Uri: 's3://b/m.tar.gz', finalMetrics: { val_loss: 2 }, billableSeconds: 1 };
+      },
+    };
+    const taskQueue = uniqueTaskQueue('capacity');
+    const worker = await createTestWorker(env, taskQueue, activities, workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1' })));
+    const results = await worker.runUntil(async () => {
+      const handles = await Promise.all(
+        Array.from({ length: JOBS }, (_, n) =>
+          env.client.workflow.start(trainModel, { taskQueue, workflowId: `capacity-${n}`, args: [{ trainingJobName: `capacity-job-${n}`, pollIntervalSeconds: 60, objectiveMetric: 'val_loss', definition }] }),
+        ),
+      );
+      // With the SDK's default slots this stays at 100 and the test times out here.
+      while (waiting.size < JOBS) await new Promise((r) => setTimeout(r, 200));
+      released = true;
+      return Promise.all(handles.map((h) => h.result()));
+    });
+    expect(waiting.size).toBe(JOBS);
+    expect(results.every((r) => r.objectiveValue === 2)).toBe(true);
+  }, 180_000);
+});
