@@ -26,9 +26,17 @@ export async function pauseWithHeartbeat(deps: ActivityDeps, ms: number, details
 /**
  * Polls until `step` returns a value: `step` describes the resource and heartbeats what it saw (so the operator
  * sees it in the UI, and a retried attempt can read it), and says `done: false` with the details to keep
- * heartbeating while there is nothing to report yet.
+ * heartbeating while there is nothing to report yet. With `pauseFirst` (what the caller last saw) it waits one
+ * interval before the first call: a wait restarted right after a status change would otherwise describe at once
+ * what the previous wait had just seen, one extra call per change.
  */
-export async function pollUntil<T>(deps: ActivityDeps, intervalSeconds: number, step: () => Promise<{ done: true; value: T } | { done: false; details: unknown }>): Promise<T> {
+export async function pollUntil<T>(
+  deps: ActivityDeps,
+  intervalSeconds: number,
+  step: () => Promise<{ done: true; value: T } | { done: false; details: unknown }>,
+  options: { pauseFirst?: unknown } = {},
+): Promise<T> {
+  if (options.pauseFirst !== undefined && options.pauseFirst !== null) await pauseWithHeartbeat(deps, intervalSeconds * 1000, options.pauseFirst);
   for (;;) {
     const r = await step();
     if (r.done) return r.value;

@@ -109,14 +109,16 @@ export function createTrainingActivities(deps: ActivityDeps) {
 
     /**
      * Polls the job until its (status, secondaryStatus) differs from `last` or it is terminal, heartbeating each
-     * snapshot so the UI shows it; a retried attempt simply polls again.
+     * snapshot so the UI shows it; a retried attempt simply polls again. Knowing `last`, the first Describe comes
+     * one interval in (the previous wait just described the job), so a job costs one Describe per interval.
      */
     async waitForTrainingJob(input: WaitTrainingJobInput): Promise<TrainingJobSnapshot> {
-      return pollUntil<TrainingJobSnapshot>(deps, input.pollIntervalSeconds, async () => {
+      const step = async (): Promise<{ done: true; value: TrainingJobSnapshot } | { done: false; details: TrainingJobSnapshot }> => {
         const snapshot = toSnapshot(await describe(input.trainingJobName));
         const changed = !input.last || input.last.status !== snapshot.status || input.last.secondaryStatus !== snapshot.secondaryStatus;
         return changed || TERMINAL.has(snapshot.status) ? { done: true, value: snapshot } : { done: false, details: snapshot };
-      });
+      };
+      return pollUntil<TrainingJobSnapshot>(deps, input.pollIntervalSeconds, step, { pauseFirst: input.last });
     },
 
     /** Stops the job unless it already ended; a job already Stopping counts as stopped (a retried stop). */

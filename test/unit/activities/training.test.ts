@@ -134,8 +134,29 @@ describe('waitForTrainingJob', () => {
     const { beats, result } = run({ status: 'InProgress', secondaryStatus: 'Training' }, sleeps);
     expect((await result).secondaryStatus).toBe('Uploading');
     expect(sm).toHaveReceivedCommandTimes(DescribeTrainingJobCommand, 3);
-    expect(sleeps.reduce((a, b) => a + b, 0)).toBe(120_000);
+    // One interval before each of the three calls: the status was known when the wait started.
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBe(180_000);
     expect(beats).toContainEqual(expect.objectContaining({ status: 'InProgress', secondaryStatus: 'Training' }));
+  });
+
+  it('after a status change waits one interval before describing again, so a job costs one Describe per interval', async () => {
+    const order: string[] = [];
+    sm.on(DescribeTrainingJobCommand).callsFake(() => (order.push('describe'), job({ SecondaryStatus: 'Uploading' })));
+    const env = activityEnv();
+    const wait = createTrainingActivities(testDeps({ sleep: async (ms) => void order.push(`sleep ${ms}`) })).waitForTrainingJob;
+    await env.run(wait, { trainingJobName: 'job-1', last: { status: 'InProgress', secondaryStatus: 'Training' }, pollIntervalSeconds: 60 });
+    expect(order.filter((o) => o === 'describe')).toHaveLength(1);
+    expect(order.indexOf('describe')).toBeGreaterThan(0);
+    expect(order.slice(0, order.indexOf('describe')).reduce((ms, o) => ms + Number(o.split(' ')[1]), 0)).toBe(60_000);
+  });
+
+  it('describes at once when nothing was seen yet (the first wait shows the job straight away)', async () => {
+    const order: string[] = [];
+    sm.on(DescribeTrainingJobCommand).callsFake(() => (order.push('describe'), job({})));
+    const env = activityEnv();
+    const wait = createTrainingActivities(testDeps({ sleep: async (ms) => void order.push(`sleep ${ms}`) })).waitForTrainingJob;
+    await env.run(wait, { trainingJobName: 'job-1', last: null, pollIntervalSeconds: 60 });
+    expect(order).toEqual(['describe']);
   });
 
   it('returns a terminal job with its artefact, metrics, failure reason and billable time', async () => {
