@@ -10,6 +10,7 @@
  */
 import { CodeBuildClient, BatchGetBuildsCommand, type Build, CreateProjectCommand, StartBuildCommand } from '@aws-sdk/client-codebuild';
 import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateEndpointCommand,
@@ -49,6 +50,7 @@ let sm: SageMakerClient;
 let s3: S3Client;
 let ecr: ECRClient;
 let cb: CodeBuildClient;
+let logs: CloudWatchLogsClient;
 let repoUri = '';
 let tag = '';
 let digest = '';
@@ -94,6 +96,50 @@ function tailLog(name: string): string {
   return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').slice(-3000) : '';
 }
 
+/** The build's log in CloudWatch Logs, once it holds a line matching `until`. */
+async function buildLogText(b: Build, until: RegExp): Promise<string> {
+  let text = '';
+  await waitUntil(
+    async () => {
+      const out = await logs.send(new GetLogEventsCommand({ logGroupName: b.logs?.groupName, logStreamName: b.logs?.streamName, startFromHead: true, limit: 10_000 }));
+      text = (out.events ?? []).map((e) => e.message).join('\n');
+      return until.test(text);
+    },
+    30_000,
+    `build log matching ${String(until)}`,
+    500,
+  );
+  return text;
+}
+
+function trainingJob(name: string, image: string, hps: Record<string, string>) {
+  return new CreateTrainingJobCommand({
+    TrainingJobName: name,
+    RoleArn: ROLE,
+    AlgorithmSpecification: { TrainingImage: image, TrainingInputMode: 'File', MetricDefinitions: [{ Name: 'validation:loss', Regex: 'val_loss=([0-9.eE+-]+)' }] },
+    HyperParameters: hps,
+    InputDataConfig: ['train', 'val'].map((c) => ({ ChannelName: c, DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://e2e/data/${c}/`, S3DataDistributionType: 'FullyReplicated' } } })),
+    OutputDataConfig: { S3OutputPath: 's3://e2e/output' },
+    ResourceConfig: { InstanceType: 'ml.p4de.24xlarge', InstanceCount: 2, VolumeSizeInGB: 50 },
+    StoppingCondition: { MaxRuntimeInSeconds: 1800 },
+  });
+}
+
+async function waitJob(name: string, timeoutMs: number, onPoll: (d: DescribeTrainingJobCommandOutput) => void = () => undefined): Promise<DescribeTrainingJobCommandOutput> {
+  let d: DescribeTrainingJobCommandOutput | undefined;
+  await waitUntil(
+    async () => {
+      d = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
+      onPoll(d);
+      return d.TrainingJobStatus !== 'InProgress';
+    },
+    timeoutMs,
+    `training job ${name}`,
+    500,
+  );
+  return d as DescribeTrainingJobCommandOutput;
+}
+
 /** The registry's digest for repo:tag (what a `docker pull` would resolve). */
 async function registryDigest(): Promise<string | null> {
   const res = await fetch(`http://127.0.0.1:${cfg.registryPort}/v2/${REPO}/manifests/${tag}`, {
@@ -115,6 +161,7 @@ maybe('container executor (podman)', () => {
     cb = new CodeBuildClient({ endpoint: env.AWS_ENDPOINT_URL_CODEBUILD, region, credentials });
     s3 = new S3Client({ endpoint: env.AWS_ENDPOINT_URL_S3, region, credentials, forcePathStyle: true });
     ecr = new ECRClient({ endpoint: env.AWS_ENDPOINT_URL_ECR, region, credentials });
+    logs = new CloudWatchLogsClient({ endpoint: env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, region, credentials });
     await s3.send(new CreateBucketCommand({ Bucket: 'e2e' }));
     repoUri = (await ecr.send(new CreateRepositoryCommand({ repositoryName: REPO }))).repository?.repositoryUri as string;
     // The context exactly as the worker's buildImage step uploads it (.dockerignore honoured, modes kept).
@@ -147,6 +194,10 @@ maybe('container executor (podman)', () => {
     expect(await registryDigest()).toBe(digest);
     const ecrImage = (await ecr.send(new DescribeImagesCommand({ repositoryName: REPO, imageIds: [{ imageTag: tag }] }))).imageDetails?.[0];
     expect(ecrImage?.imageDigest).toBe(digest);
+    const text = await buildLogText(b, /IMAGE_DIGEST=/);
+    for (const p of ['DOWNLOAD_SOURCE', 'BUILD', 'POST_BUILD']) expect(text).toContain(`Phase complete: ${p} State: SUCCEEDED`);
+    expect(text).toMatch(/\[local\] (podman build localhost\/local-codebuild\/|image .* was built from this context before)/);
+    expect(text).toContain(`IMAGE_URI=${repoUri}@${digest}`);
     // The image really is the container: its entrypoint runs the SageMaker `prepare` program (the demo corpus).
     const prep = fs.mkdtempSync(path.join(cfg.stateDir, 'prepare-'));
     execFileSync('podman', ['run', '--rm', '--runtime', 'runc', '--network', 'host', '-v', `${prep}:/opt/ml`, `localhost/local-codebuild/${REPO}:${tag}`, 'prepare', '--source', 'builtin'], { env: podmanEnv(), stdio: 'pipe' });
@@ -160,36 +211,18 @@ maybe('container executor (podman)', () => {
     const b = await startBuild('second');
     expect(b.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value).toBe(digest);
     expect(await registryDigest()).toBe(digest);
+    expect(await buildLogText(b, /IMAGE_DIGEST=/)).toMatch(/was built from this context before .*; reusing it/);
   });
 
   test('a 2-host training job runs the image in two containers and uploads model.tar.gz', async () => {
     const name = 'ce2e-train';
-    await sm.send(
-      new CreateTrainingJobCommand({
-        TrainingJobName: name,
-        RoleArn: ROLE,
-        AlgorithmSpecification: { TrainingImage: `${repoUri}@${digest}`, TrainingInputMode: 'File', MetricDefinitions: [{ Name: 'validation:loss', Regex: 'val_loss=([0-9.eE+-]+)' }] },
-        HyperParameters: HPS,
-        InputDataConfig: ['train', 'val'].map((c) => ({ ChannelName: c, DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://e2e/data/${c}/`, S3DataDistributionType: 'FullyReplicated' } } })),
-        OutputDataConfig: { S3OutputPath: 's3://e2e/output' },
-        ResourceConfig: { InstanceType: 'ml.p4de.24xlarge', InstanceCount: 2, VolumeSizeInGB: 50 },
-        StoppingCondition: { MaxRuntimeInSeconds: 1800 },
-      }),
-    );
-    let d: DescribeTrainingJobCommandOutput | undefined;
+    await sm.send(trainingJob(name, `${repoUri}@${digest}`, HPS));
     let seen: string[] = [];
-    await waitUntil(
-      async () => {
-        d = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
-        if (d.SecondaryStatus === 'Training' && seen.length < 2) seen = stackContainers(false).filter((n) => n.includes(name));
-        return d.TrainingJobStatus !== 'InProgress';
-      },
-      15 * 60_000,
-      `training job ${name}`,
-      500,
-    );
+    const d = await waitJob(name, 15 * 60_000, (j) => {
+      if (j.SecondaryStatus === 'Training' && seen.length < 2) seen = stackContainers(false).filter((n) => n.includes(name));
+    });
     const log = path.join(cfg.stateDir, 'sagemaker/logs/training-jobs', `${name}.log`);
-    if (d?.TrainingJobStatus !== 'Completed') throw new Error(`job ${d?.TrainingJobStatus}: ${d?.FailureReason}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`);
+    if (d.TrainingJobStatus !== 'Completed') throw new Error(`job ${d.TrainingJobStatus}: ${d.FailureReason}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`);
     expect(seen.sort()).toEqual([expect.stringContaining(`${name}_algo-1`), expect.stringContaining(`${name}_algo-2`)]);
     // Both hosts joined one JAX job inside their containers.
     const text = fs.readFileSync(log, 'utf8');
@@ -241,5 +274,26 @@ maybe('container executor (podman)', () => {
       500,
     );
     await waitUntil(() => stackContainers().length === 0, 60_000, 'no containers of the stack');
+  });
+  test("a trainer's error reaches FailureReason through /opt/ml/output/failure; an unknown image fails naming it", async () => {
+    await sm.send(trainingJob('ce2e-bad-hp', `${repoUri}@${digest}`, { ...HPS, n_layers: 'many' }));
+    const bad = await waitJob('ce2e-bad-hp', 5 * 60_000);
+    expect(bad.TrainingJobStatus).toBe('Failed');
+    expect(bad.FailureReason).toMatch(/^AlgorithmError: .*hyperparameter 'n_layers' = 'many' is invalid/);
+
+    const unknown = `${repoUri}:no-such-tag`;
+    await sm.send(trainingJob('ce2e-no-image', unknown, HPS));
+    const missing = await waitJob('ce2e-no-image', 60_000);
+    expect(missing.TrainingJobStatus).toBe('Failed');
+    expect(missing.FailureReason).toContain(`image ${unknown} is unknown to the local stack`);
+    expect(stackContainers()).toEqual([]);
+  });
+
+  test('down while a job trains in containers stops them all and leaves none behind', async () => {
+    await sm.send(trainingJob('ce2e-long', `${repoUri}@${digest}`, { ...HPS, max_steps: '100000', eval_every: '1000', checkpoint_every: '1000' }));
+    await waitUntil(() => stackContainers(false).filter((n) => n.includes('ce2e-long')).length === 2, 5 * 60_000, 'two training containers', 1_000);
+    await down(cfg);
+    stackUp = false;
+    expect(stackContainers()).toEqual([]);
   });
 });
