@@ -25,7 +25,7 @@ import { aws, failure, toFailure } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
 import { pollUntil } from './polling';
-import { assertOwned, isAlreadyExists, sageMakerTags } from './sagemaker-owner';
+import { assertOwned, isAlreadyExists, isNotFound, sageMakerTags } from './sagemaker-owner';
 
 /** Where SageMaker syncs `CheckpointConfig.S3Uri` inside the container; the trainer resumes from here. */
 export const CHECKPOINT_LOCAL_PATH = '/opt/ml/checkpoints';
@@ -124,7 +124,14 @@ export function createTrainingActivities(deps: ActivityDeps) {
     /** Stops the job unless it already ended; a job already Stopping counts as stopped (a retried stop). */
     async stopTrainingJob(input: StopTrainingJobInput): Promise<StopTrainingJobOutput> {
       const name = input.trainingJobName;
-      const before = (await describe(name)).TrainingJobStatus ?? 'Unknown';
+      let before: string;
+      try {
+        before = (await describe(name)).TrainingJobStatus ?? 'Unknown';
+      } catch (err) {
+        // A workflow cancelled before its create ran has no job to stop.
+        if (isNotFound(err)) return { stopped: false, status: 'NotFound' };
+        throw err;
+      }
       if (TERMINAL.has(before)) return { stopped: false, status: before };
       if (before === 'Stopping') return { stopped: true, status: before };
       try {

@@ -1,5 +1,5 @@
 /** Step 1: build the container image with CodeBuild, or reuse the one ECR already holds for this source hash. */
-import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { BuildImageInput, type BuildImageOutput } from '../contracts/build-image';
 import { ErrorType } from '../contracts/errors';
 import { codeBuildProjectName } from '../contracts/names';
@@ -38,25 +38,26 @@ export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageO
   );
   const projectName = codeBuildProjectName(input.pipelineName);
   await quick.ensureCodeBuildProject({ projectName, ...input.codeBuild, tags: input.tags });
-  const build = await quick.startImageBuild.executeWithOptions(
-    { startToCloseTimeout: '2m', summary: `Start CodeBuild project ${projectName} for tag ${sourceHash}` },
-    [{
-      projectName,
-      sourceBucket: zip.bucket,
-      sourceKey: zip.key,
-      repositoryUri: repo.repositoryUri,
-      imageTag: sourceHash,
-      dockerfile: input.dockerfile,
-      buildArgs: input.buildArgs,
-      workflowId: workflowInfo().workflowId,
-    }],
-  );
-  status.resources.buildId = build.buildId;
-  status.phase = 'building';
-
   const wait = waitingActivities(input.pollIntervalSeconds, input.codeBuild.timeoutMinutes * 60);
+  let build: { buildId: string } | undefined;
   let result;
   try {
+    // A cancel while StartBuild is in flight waits for it to land, so the handler below stops a build that exists.
+    build = await quick.startImageBuild.executeWithOptions(
+      { startToCloseTimeout: '2m', cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED, summary: `Start CodeBuild project ${projectName} for tag ${sourceHash}` },
+      [{
+        projectName,
+        sourceBucket: zip.bucket,
+        sourceKey: zip.key,
+        repositoryUri: repo.repositoryUri,
+        imageTag: sourceHash,
+        dockerfile: input.dockerfile,
+        buildArgs: input.buildArgs,
+        workflowId: workflowInfo().workflowId,
+      }],
+    );
+    status.resources.buildId = build.buildId;
+    status.phase = 'building';
     result = await wait.waitForImageBuild.executeWithOptions(
       {
         startToCloseTimeout: `${input.codeBuild.timeoutMinutes * 60 + 3600}s`,
@@ -66,10 +67,11 @@ export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageO
       [{ buildId: build.buildId, pollIntervalSeconds: input.pollIntervalSeconds }],
     );
   } catch (err) {
-    if (isCancellation(err)) {
+    const started = build;
+    if (isCancellation(err) && started) {
       await CancellationScope.nonCancellable(async () => {
-        const stop = await quick.stopImageBuild({ buildId: build.buildId });
-        await reportStopped(status, stop.stopped ? `CodeBuild build ${build.buildId}` : null);
+        const stop = await quick.stopImageBuild({ buildId: started.buildId });
+        await reportStopped(status, stop.stopped ? `CodeBuild build ${started.buildId}` : null);
       });
     }
     throw err;

@@ -1,5 +1,5 @@
 /** Step 4: one SageMaker training job, created once, waited on without history growth, stopped on cancel. */
-import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { ErrorType } from '../contracts/errors';
 import { TrainModelInput, type TrainModelOutput, type TrainingJobSnapshot } from '../contracts/train-model';
 import { quickActivities, waitingActivities } from './activity-options';
@@ -17,12 +17,16 @@ export async function trainModel(rawInput: TrainModelInput): Promise<TrainModelO
   const quick = quickActivities();
 
   status.phase = 'creating training job';
-  const created = await quick.createTrainingJob.executeWithOptions(
-    { startToCloseTimeout: '2m', summary: `Create training job ${name} (${input.definition.resources.instanceCount} x ${input.definition.resources.instanceType})` },
-    [{ trainingJobName: name, workflowId: workflowInfo().workflowId, definition: input.definition }],
-  );
-  status.resources.trainingJobArn = created.trainingJobArn;
-  status.resources.trainingJobName = name;
+  // A cancel while the create is in flight waits for it to land, so the handler below stops a job that exists.
+  const create = () =>
+    quick.createTrainingJob.executeWithOptions(
+      {
+        startToCloseTimeout: '2m',
+        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        summary: `Create training job ${name} (${input.definition.resources.instanceCount} x ${input.definition.resources.instanceType})`,
+      },
+      [{ trainingJobName: name, workflowId: workflowInfo().workflowId, definition: input.definition }],
+    );
 
   const maxWait = input.definition.spot.enabled ? (input.definition.spot.maxWaitSeconds ?? input.definition.maxRuntimeSeconds) : input.definition.maxRuntimeSeconds;
   const wait = waitingActivities(input.pollIntervalSeconds, maxWait);
@@ -45,7 +49,11 @@ export async function trainModel(rawInput: TrainModelInput): Promise<TrainModelO
     }
   };
   let snapshot: TrainingJobSnapshot;
+  let created: Awaited<ReturnType<typeof create>>;
   try {
+    created = await create();
+    status.resources.trainingJobArn = created.trainingJobArn;
+    status.resources.trainingJobName = name;
     snapshot = await follow();
   } catch (err) {
     if (isCancellation(err)) {

@@ -1,5 +1,5 @@
 /** Step 5: one hyperparameter tuning job, created once, waited on without history growth, stopped on cancel. */
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { ErrorType } from '../contracts/errors';
 import { TERMINAL_TUNING_STATUSES, TuneModelInput, type TuneModelOutput, type TuningJobSnapshot } from '../contracts/tune-model';
 import { quickActivities, waitingActivities } from './activity-options';
@@ -32,12 +32,16 @@ export async function tuneModel(rawInput: TuneModelInput): Promise<TuneModelOutp
   const quick = quickActivities();
 
   status.phase = 'creating tuning job';
-  const created = await quick.createTuningJob.executeWithOptions(
-    { startToCloseTimeout: '2m', summary: `Create tuning job ${name} (${t.strategy}, ${t.maxJobs} trials, ${t.maxParallelJobs} at a time, ${t.objective.type} ${t.objective.metricName})` },
-    [{ tuningJobName: name, workflowId: workflowInfo().workflowId, definition: input.definition, tuning: t }],
-  );
-  status.resources.tuningJobArn = created.tuningJobArn;
-  status.resources.tuningJobName = name;
+  // A cancel while the create is in flight waits for it to land, so the handler below stops a job that exists.
+  const create = () =>
+    quick.createTuningJob.executeWithOptions(
+      {
+        startToCloseTimeout: '2m',
+        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        summary: `Create tuning job ${name} (${t.strategy}, ${t.maxJobs} trials, ${t.maxParallelJobs} at a time, ${t.objective.type} ${t.objective.metricName})`,
+      },
+      [{ tuningJobName: name, workflowId: workflowInfo().workflowId, definition: input.definition, tuning: t }],
+    );
 
   // Worst case: the trials run in waves of maxParallelJobs, each wave as long as one trial may run (or wait for spot).
   const trialSeconds = t.maxRuntimeSeconds ?? input.definition.maxRuntimeSeconds;
@@ -70,7 +74,11 @@ export async function tuneModel(rawInput: TuneModelInput): Promise<TuneModelOutp
     }
   };
   let snapshot: TuningJobSnapshot;
+  let created: Awaited<ReturnType<typeof create>>;
   try {
+    created = await create();
+    status.resources.tuningJobArn = created.tuningJobArn;
+    status.resources.tuningJobName = name;
     snapshot = await follow();
   } catch (err) {
     if (isCancellation(err)) {
