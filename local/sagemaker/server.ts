@@ -9,6 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { CodeBuild } from '../codebuild/codebuild';
+import { CallStats } from './call-stats';
 import { Ctx, type ServiceOptions } from './context';
 import { Endpoints } from './endpoints';
 import { injectFault, parseFaults } from './faults';
@@ -51,6 +52,7 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
   const codebuildOps: Record<string, Handler> = codebuild.handlers();
   const faults = parseFaults(opts.faults ?? process.env.LOCAL_FAULTS);
   const requests = new RequestLog(path.join(opts.stateDir, 'requests.log'));
+  const stats = new CallStats(ctx.store);
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err: Error) => {
@@ -63,8 +65,20 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     if (req.method === 'GET' && url === '/_local/health') return sendJson(res, 200, { ok: true }, 'application/json');
+    if (req.method === 'GET' && url === '/_local/stats') return sendJson(res, 200, stats.snapshot(), 'application/json');
     const invoke = /^\/endpoints\/([^/]+)\/invocations(\?.*)?$/.exec(url);
-    if (invoke && req.method === 'POST') return runtime.invoke(decodeURIComponent(invoke[1] as string), req, res);
+    if (invoke && req.method === 'POST') {
+      // Runtime faults too (off by default): callers of InvokeEndpoint must retry throttling like any AWS client.
+      const fault = injectFault(faults);
+      if (fault) {
+        await readBody(req).catch(() => undefined);
+        stats.record('Runtime.InvokeEndpoint', fault);
+        return sendError(res, fault, 'application/json');
+      }
+      await runtime.invoke(decodeURIComponent(invoke[1] as string), req, res);
+      stats.record('Runtime.InvokeEndpoint', res.statusCode < 400 ? 'ok' : 'error');
+      return;
+    }
     const target = String(req.headers['x-amz-target'] ?? '');
     const [service, op] = target.split('.', 2);
     const table = service === 'SageMaker' ? sagemaker : service === 'CodeBuild_20161006' ? codebuildOps : undefined;
@@ -83,12 +97,18 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
     } catch (err) {
       return sendError(res, err instanceof AwsError ? err : new AwsError('SerializationException', 'Could not parse the request body as JSON', 400));
     }
+    const counted = `${service === 'SageMaker' ? 'SageMaker' : 'CodeBuild'}.${op}`;
     const fault = injectFault(faults);
-    if (fault) return sendError(res, fault);
+    if (fault) {
+      stats.record(counted, fault);
+      return sendError(res, fault);
+    }
     try {
       const out = await fn(body);
+      stats.record(counted, 'ok');
       sendJson(res, 200, out ?? {});
     } catch (err) {
+      stats.record(counted, 'error');
       if (err instanceof AwsError) return sendError(res, err);
       throw err;
     }
@@ -117,6 +137,7 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       tuning.shutdown();
+      stats.close();
       await Promise.all([training.shutdown(), endpoints.shutdown(), codebuild.shutdown()]);
       await ctx.logs.close();
       await requests.close();
