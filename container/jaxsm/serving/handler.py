@@ -73,7 +73,10 @@ def input_fn(input_data, content_type):
     prompts = inputs if is_list else [inputs]
     if not prompts or len(prompts) > MAX_PROMPTS or not all(isinstance(p, str) for p in prompts):
         raise InputError(f'"inputs" must be a string or a list of 1 to {MAX_PROMPTS} strings')
-    params = body.get("parameters") or {}
+    # Only a missing or null "parameters" means the defaults: [] or false is a client mistake, not "none".
+    params = body.get("parameters")
+    if params is None:
+        params = {}
     if not isinstance(params, dict):
         raise InputError('"parameters" must be a JSON object')
     unknown = set(params) - set(LIMITS)

@@ -8,8 +8,11 @@
   GET  /execution-parameters  batch transform defaults
 
 Status codes: 400 malformed input (message in the body), 404 unknown path, 405 wrong method,
-406 unsupported Accept, 413 body over 6 MiB, 415 unsupported Content-Type, 503 not ready / queue
-full (with Retry-After) / draining, 500 handler failure (traceback in the log, never the body).
+406 unsupported Accept, 408 request not fully received within JAXSM_READ_TIMEOUT_S of its first
+byte (a slow client), 411 chunked body, 413 body over 6 MiB, 415 unsupported Content-Type,
+431 headers over 64 KiB, 503 not ready / queue full (with Retry-After) / draining, 500 handler
+failure (traceback in the log, never the body). An idle keep-alive connection is closed after
+JAXSM_READ_TIMEOUT_S, so slow or silent clients cannot hold connections (file descriptors) forever.
 SIGTERM: stop accepting, finish queued and in-flight requests, exit 0.
 
 Transport: asyncio (uvloop when available) with keep-alive HTTP/1.1; the device work runs on
@@ -20,7 +23,7 @@ worker would claim the accelerator; one process with a batching queue uses it fu
 
 Environment: SAGEMAKER_BIND_TO_PORT (8080), JAXSM_BIND_HOST (0.0.0.0), SAGEMAKER_PROGRAM
 (handler module, default inference.py), JAXSM_MAX_BATCH (32), JAXSM_MAX_QUEUE (256),
-JAXSM_REQUEST_TIMEOUT_S (120), JAXSM_DRAIN_TIMEOUT_S (60),
+JAXSM_REQUEST_TIMEOUT_S (120), JAXSM_READ_TIMEOUT_S (60), JAXSM_DRAIN_TIMEOUT_S (60),
 SAGEMAKER_MAX_CONCURRENT_TRANSFORMS / SAGEMAKER_BATCH_STRATEGY / SAGEMAKER_MAX_PAYLOAD_IN_MB.
 """
 
@@ -71,6 +74,8 @@ class State:
         # slow or blocking: run those on worker threads so /ping stays responsive.
         self.inline = handler.source.startswith("built-in")
         self.request_timeout = _env_int("JAXSM_REQUEST_TIMEOUT_S", 120)
+        # SageMaker gives a whole invocation 60 s; receiving the request alone must not take longer.
+        self.read_timeout = max(1, _env_int("JAXSM_READ_TIMEOUT_S", 60))
 
     def load(self) -> None:
         """Load the model (model_fn warms the jitted functions) and start the device thread."""
@@ -130,20 +135,34 @@ class Connection:
 
     def __init__(self, state: State, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.state, self.reader, self.writer = state, reader, writer
+        self.deadline = 0.0  # loop time by which the current request must be fully received
 
     async def serve(self) -> None:
         st = self.state
         st.connections.add(self)
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 try:
-                    head = await self.reader.readuntil(b"\r\n\r\n")
+                    # Idle keep-alive: wait for the first byte of the next request, not forever.
+                    async with asyncio.timeout(st.read_timeout):
+                        first = await self.reader.read(1)
+                    if not first:
+                        return
+                    self.deadline = loop.time() + st.read_timeout
+                    async with asyncio.timeout_at(self.deadline):
+                        head = first + await self.reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                except TimeoutError:
+                    if self.deadline and loop.time() >= self.deadline:
+                        await self.send(408, _json_error(408, f"request headers not received within {st.read_timeout} s"), close=True)
                     return
                 except asyncio.LimitOverrunError:
                     await self.send(431, _json_error(431, "request headers too large"), close=True)
                     return
                 keep_alive = await self.handle(head)
+                self.deadline = 0.0
                 if not keep_alive:
                     return
         finally:
@@ -200,21 +219,29 @@ class Connection:
                 raise ValueError
         except ValueError:
             raise HttpError(400, "invalid Content-Length", close=True) from None
+        too_slow = HttpError(408, f"request body not received within {self.state.read_timeout} s", close=True)
         if length > MAX_BODY:
             # Drain (without keeping) a moderately oversized body so the client gets to read
             # the 413 instead of a broken pipe; beyond DISCARD_LIMIT just close the connection.
             if length <= DISCARD_LIMIT:
                 remaining = length
-                while remaining > 0:
-                    chunk = await self.reader.read(min(remaining, 1 << 20))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
+                try:
+                    async with asyncio.timeout_at(self.deadline):
+                        while remaining > 0:
+                            chunk = await self.reader.read(min(remaining, 1 << 20))
+                            if not chunk:
+                                break
+                            remaining -= len(chunk)
+                except TimeoutError:
+                    pass  # the 413 is the answer either way
             raise HttpError(413, f"body of {length} bytes exceeds the {MAX_BODY} byte (6 MiB) limit", close=True)
         try:
-            return await self.reader.readexactly(length)
+            async with asyncio.timeout_at(self.deadline):
+                return await self.reader.readexactly(length)
         except asyncio.IncompleteReadError:
             raise HttpError(400, "body shorter than Content-Length", close=True) from None
+        except TimeoutError:
+            raise too_slow from None
 
     async def route(self, method: str, path: str, headers: dict[str, str], body: bytes):
         st = self.state
