@@ -1,18 +1,30 @@
 /** The pipeline spec the history and capacity benches run: the local example at production settings. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { PipelineSpecInput } from '../../../contracts';
+import { type PipelineSpecInput, validateSpec } from '../../../contracts';
 import { REPO_ROOT } from '../../../local/config';
 
-/** Production's default poll interval (contracts/pipeline-spec.ts `pollIntervalSeconds`), used by every bench here. */
-export const PRODUCTION_POLL_INTERVAL_S = 60;
+function exampleSpec(): Record<string, Record<string, unknown>> {
+  return JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples/pipeline.local.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+}
+
+/** The default of `pollIntervalSeconds` in contracts/pipeline-spec.ts, read from the schema itself (the example minus its own value). */
+function defaultPollInterval(): number {
+  const { pollIntervalSeconds: _local, ...rest } = exampleSpec();
+  const parsed = validateSpec(rest);
+  if (!parsed.ok) throw new Error(`examples/pipeline.local.json without pollIntervalSeconds is invalid: ${JSON.stringify(parsed.issues)}`);
+  return parsed.spec.pollIntervalSeconds;
+}
+
+/** Production's default poll interval, used by every bench here. */
+export const PRODUCTION_POLL_INTERVAL_S = defaultPollInterval();
 
 /**
  * examples/pipeline.local.json with the production poll interval, a tuner of `trials` trials (10 at a time) and a
  * training runtime limit of `runtimeSeconds`; the cost guard is overridden because the benches price nothing real.
  */
 export function benchSpec(trials: number, runtimeSeconds: number): PipelineSpecInput {
-  const base = JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples/pipeline.local.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+  const base = exampleSpec();
   return {
     ...base,
     pollIntervalSeconds: PRODUCTION_POLL_INTERVAL_S,
