@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { needsPodman, stackConfig } from '../../../local/config';
 import { localBuildSettings } from '../../../local/codebuild/podman-build';
-import { hostNames, podmanRunArgs } from '../../../local/executors/container';
+import { ContainerExecutor, hostNames, podmanRunArgs } from '../../../local/executors/container';
 import { type ImageIndex, parseImageUri, resolveLocalImage } from '../../../local/executors/image-ref';
 import { containerName, stackId } from '../../../local/executors/podman';
+import { waitUntil } from '../../../local/procs';
 import { registryConfig } from '../../../local/stack';
 
 const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
@@ -121,5 +122,57 @@ describe('stack config for containers', () => {
     const yml = registryConfig({ ...stackConfig({}), stateDir: '/s', registryPort: 6001 });
     expect(yml).toContain('addr: 127.0.0.1:6001');
     expect(yml).toContain('rootdirectory: "/s/registry/data"');
+  });
+});
+
+describe('ContainerExecutor (with a fake podman on PATH)', () => {
+  const oldPath = process.env.PATH;
+  let dir: string;
+  let lines: string[];
+  const calls = (): string[] => fs.readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n');
+  const start = () =>
+    new ContainerExecutor(path.join(dir, 'pids'), 'stk', () => ({ ref: 'img-id', pull: false }), 30).start({
+      entry: 'serve',
+      baseDir: path.join(dir, 'base'),
+      env: { SAGEMAKER_BIND_TO_PORT: '8080' },
+      image: 'repo:tag',
+      label: 'ep/1',
+      onLine: (l) => lines.push(l),
+    });
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-podman-'));
+    lines = [];
+    process.env.PATH = `${path.resolve(__dirname, '../../fixtures/fake-podman')}:${oldPath ?? ''}`;
+    process.env.FAKE_PODMAN_DIR = dir;
+  });
+  afterEach(() => {
+    process.env.PATH = oldPath;
+    delete process.env.FAKE_PODMAN_DIR;
+    delete process.env.FAKE_PODMAN_EXIT;
+  });
+
+  test('streams stdout and stderr, keeps a pid file while it runs, and SIGTERM is `podman stop` (a drain: exit 0)', async () => {
+    const h = start();
+    await waitUntil(() => lines.includes('to stderr') && lines.includes('container started: serve'), 10_000, 'container output');
+    expect(fs.readFileSync(path.join(dir, 'pids', 'ep_1.pid'), 'utf8').trim()).toBe(String(h.pid));
+    h.kill('SIGTERM');
+    expect(await h.exited).toEqual({ code: 0, signal: null });
+    expect(calls()).toContain('stop --time 30 sm-stk-ep_1');
+    expect(calls()[0]).toMatch(/^run --rm --replace --name sm-stk-ep_1 .* -e SAGEMAKER_BIND_TO_PORT=8080 img-id serve$/);
+    expect(fs.existsSync(path.join(dir, 'pids', 'ep_1.pid'))).toBe(false);
+  });
+
+  test('SIGKILL is `podman kill --signal KILL`, and the exit code is the container\'s', async () => {
+    const h = start();
+    await waitUntil(() => lines.includes('container started: serve'), 10_000, 'container output');
+    h.kill('SIGKILL');
+    expect(await h.exited).toEqual({ code: 137, signal: null });
+    expect(calls()).toContain('kill --signal KILL sm-stk-ep_1');
+  });
+
+  test('a container that fails reports its own exit code (the failure-file contract stays with the caller)', async () => {
+    process.env.FAKE_PODMAN_EXIT = '3';
+    expect(await start().exited).toEqual({ code: 3, signal: null });
   });
 });
