@@ -35,7 +35,8 @@ export class LoadClient {
   private inflight = 0;
   private running = false;
   private loop: Promise<void> | undefined;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  // Idle pooled sockets close after 5 s, as Node's global agent does, well before a server's idle timeout.
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 5_000 });
 
   constructor(private readonly opts: LoadOptions) {}
 
