@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- local [--tiny] [--keep]`: the full local pipeline as `npm run demo` runs it
+ * `npm run bench -- local [--tiny] [--keep] [--limit-minutes 30]`: the full local pipeline as `npm run demo` runs it
  * (examples/pipeline.local.json: 4-host training, 4-trial tuning, register, endpoint create; then a second run that
  * updates the endpoint blue/green), on an isolated stack. Reports each step's wall time (its child workflow, start to
  * close), the orchestration overhead per job (the job's terminal state in the local service → the next step's first
@@ -12,10 +12,11 @@ import path from 'node:path';
 import { childWorkflowId } from '../../contracts/names';
 import { PIPELINE_STEPS, type PipelineSummary } from '../../contracts/pipeline-plan';
 import type { StepStatus } from '../../contracts/status';
-import { sleep } from '../../local/procs';
+import { isAlive, readPid, sleep } from '../../local/procs';
 import { readRequestLog } from '../../local/sagemaker/request-log';
 import { LocalHarness, type Spec, TINY_HYPERPARAMETERS } from '../lib/local-harness';
 import { renderTable, writeResult } from '../lib/results';
+import { intFlag } from './lib/args';
 import { type Handoff, pipelineTimeline, type Timeline } from './lib/pipeline-timeline';
 
 export const about = 'the full local pipeline twice, as `npm run demo` (create, then blue/green): wall time per step, orchestration overhead, vs the 5-minute bar';
@@ -36,8 +37,21 @@ async function waitForWorker(log: string, isUp: () => boolean): Promise<void> {
   throw new Error(`the worker did not start polling within 180 s; see ${log}`);
 }
 
-/** Runs one pipeline to its end; approves the model as reviewer "bench" if registerModel waits for one (as the demo does). */
-async function runPipeline(client: Client, workflowId: string, spec: Spec): Promise<PipelineSummary> {
+/** Why the stack can no longer finish a run (a component's process is gone), or undefined while all run. */
+function deadComponent(stateDir: string): string | undefined {
+  for (const name of ['temporal', 'moto', 'sagemaker']) {
+    const pid = readPid(path.join(stateDir, 'pids', `${name}.pid`));
+    if (pid === undefined || !isAlive(pid)) return `the stack's ${name} process (pid ${pid ?? '?'}) is gone, so the run cannot finish; see ${path.join(stateDir, 'logs', `${name}.log`)}`;
+  }
+  return undefined;
+}
+
+/**
+ * Runs one pipeline to its end; approves the model as reviewer "bench" if registerModel waits for one (as the demo
+ * does). Fails fast when a stack component dies (a killed service would leave the run polling forever) or after `limitMs`.
+ */
+async function runPipeline(client: Client, workflowId: string, spec: Spec, stateDir: string, limitMs: number): Promise<PipelineSummary> {
+  const deadline = Date.now() + limitMs;
   const handle = await client.workflow.start('migrationPipeline', { taskQueue: TASK_QUEUE, workflowId, args: [spec] });
   say(`started ${workflowId}`);
   const result = handle.result().then(
@@ -52,6 +66,9 @@ async function runPipeline(client: Client, workflowId: string, spec: Spec): Prom
       if (settled.summary.outcome !== 'deployed') throw new Error(`${workflowId} did not deploy: ${settled.summary.message}`);
       return settled.summary;
     }
+    const dead = deadComponent(stateDir);
+    if (dead) throw new Error(`${workflowId}: ${dead}`);
+    if (Date.now() > deadline) throw new Error(`${workflowId} did not finish within ${limitMs / 60_000} minutes (--limit-minutes)`);
     if (approved) continue;
     const id = childWorkflowId(workflowId, 'registerModel');
     const status = await client.workflow.getHandle(id).query<StepStatus>('status').catch(() => undefined);
@@ -79,6 +96,7 @@ function percentile(xs: number[], q: number): number {
 export async function run(args: string[]): Promise<void> {
   const tiny = args.includes('--tiny');
   const keep = args.includes('--keep');
+  const limitMs = intFlag(args, 'limit-minutes', 30) * 60_000;
   const benchStart = Date.now();
   const h = await LocalHarness.start({ prefix: 'bench-local', keep });
   let failed = true;
@@ -102,7 +120,7 @@ export async function run(args: string[]): Promise<void> {
     const timelines: Timeline[] = [];
     for (const [i, s] of [spec, spec2].entries()) {
       const id = `bench-local-${stamp}-run${i + 1}`;
-      const summary = await runPipeline(client, id, s);
+      const summary = await runPipeline(client, id, s, h.cfg.stateDir, limitMs);
       const t = await pipelineTimeline({ client, sm: h.sm, codebuild, requests: readRequestLog(requestLog) }, id, summary, spec.deployment.endpointName);
       say(`run ${i + 1}: ${summary.message} in ${secs(t.close - t.start)} s (${t.steps.map((x) => `${x.step} ${secs(x.close - x.start)} s`).join(', ')})`);
       timelines.push(t);
