@@ -112,8 +112,11 @@ export class Endpoints {
     return { EndpointArn };
   }
 
-  /** Starts the fleet for the endpoint's config; InService when ready, Failed otherwise. */
-  private launch(endpointName: string): void {
+  /**
+   * Starts the fleet for the endpoint's config; InService when ready (with `reasonWhenInService` as FailureReason,
+   * e.g. why an update was abandoned), Failed otherwise.
+   */
+  private launch(endpointName: string, reasonWhenInService?: string): void {
     const e = this.get(endpointName);
     const fleet = this.newFleet(endpointName, e.EndpointConfigName);
     const route: Route = { blue: undefined, greenShare: 0 };
@@ -124,7 +127,7 @@ export class Endpoints {
       .then(() => {
         if (route.abort) return fleet.stop();
         route.blue = fleet;
-        this.setStatus(endpointName, 'InService', undefined);
+        this.setStatus(endpointName, 'InService', reasonWhenInService);
         return undefined;
       })
       .catch(async (err: Error) => {
@@ -248,16 +251,18 @@ export class Endpoints {
       }
       if (e.EndpointStatus === 'Failed' || e.EndpointStatus === 'OutOfService') continue;
       const interrupted = e.EndpointStatus === 'Updating' || e.EndpointStatus === 'RollingBack';
+      const reason = interrupted ? `The update to ${e._pendingConfig ?? 'a new config'} was interrupted by a restart of the local service; the endpoint keeps its previous configuration.` : undefined;
       this.endpoints.update(e.EndpointName, (r) => {
-        if (interrupted) {
-          r.FailureReason = 'The update was interrupted by a restart of the local service; the endpoint keeps its previous configuration.';
+        if (reason) {
+          r.FailureReason = reason;
           r.EndpointStatus = 'Creating';
         }
         delete r._pendingConfig;
         delete r._pendingSince;
         if (r.EndpointStatus !== 'InService') r.EndpointStatus = 'Creating';
       });
-      this.launch(e.EndpointName);
+      // The reason must outlive the relaunch: it is the only account of why the update never finished.
+      this.launch(e.EndpointName, reason);
     }
   }
 
