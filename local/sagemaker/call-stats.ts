@@ -17,6 +17,8 @@ export interface OpCounts {
   errors: number;
   throttled: number;
   error500: number;
+  /** Calls counted in `ok` whose answer LOCAL_FAULTS lost500 replaced with HTTP 500 (absent when none). */
+  lost?: number;
 }
 
 const FLUSH_MS = 500;
@@ -40,16 +42,20 @@ export class CallStats {
     return path.join(this.store.dir, 'call-stats.json');
   }
 
-  /** Records one call's result: 'ok', an AWS error, or an injected fault. */
-  record(op: string, result: 'ok' | 'error' | AwsError): void {
+  /** Records one call's result: 'ok', an AWS error, or an injected fault; 'lost' marks the last ok call's answer lost. */
+  record(op: string, result: 'ok' | 'error' | 'lost' | AwsError): void {
     let c = this.counts.get(op);
     if (!c) this.counts.set(op, (c = { calls: 0, ok: 0, errors: 0, throttled: 0, error500: 0 }));
+    this.dirty = true;
+    if (result === 'lost') {
+      c.lost = (c.lost ?? 0) + 1;
+      return;
+    }
     c.calls += 1;
     if (result === 'ok') c.ok += 1;
     else if (result === 'error') c.errors += 1;
     else if (result.status >= 500) c.error500 += 1;
     else c.throttled += 1;
-    this.dirty = true;
   }
 
   /** Every operation's counts, by `<Service>.<Operation>`. */

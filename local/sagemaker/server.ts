@@ -12,7 +12,7 @@ import { CodeBuild } from '../codebuild/codebuild';
 import { CallStats } from './call-stats';
 import { Ctx, type ServiceOptions } from './context';
 import { Endpoints } from './endpoints';
-import { injectFault, parseFaults } from './faults';
+import { injectFault, loseAnswer, parseFaults } from './faults';
 import { AwsError, readBody, sendError, sendJson } from './protocol';
 import { Registry } from './registry';
 import { RequestLog } from './request-log';
@@ -106,6 +106,11 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
     try {
       const out = await fn(body);
       stats.record(counted, 'ok');
+      const lost = loseAnswer(faults);
+      if (lost) {
+        stats.record(counted, 'lost');
+        return sendError(res, lost);
+      }
       sendJson(res, 200, out ?? {});
     } catch (err) {
       stats.record(counted, 'error');

@@ -3,14 +3,21 @@
  * without it, and every call is counted per operation at GET /_local/stats (what the chaos campaigns read).
  */
 import { CodeBuildClient, ListProjectsCommand } from '@aws-sdk/client-codebuild';
-import { ListTrainingJobsCommand } from '@aws-sdk/client-sagemaker';
+import { CreateModelPackageGroupCommand, DescribeModelPackageGroupCommand, ListTrainingJobsCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { loseAnswer, parseFaults } from '../../../local/sagemaker/faults';
 import type { LocalService } from '../../../local/sagemaker/server';
 import { credentials, sagemaker, startService, tmpDir } from './helpers';
 
 const runtime = (url: string) => new SageMakerRuntimeClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 });
 const codebuild = (url: string) => new CodeBuildClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 });
-const stats = async (url: string) => (await fetch(`${url}/_local/stats`)).json() as Promise<Record<string, { calls: number; ok: number; errors: number; throttled: number; error500: number }>>;
+const stats = async (url: string) => (await fetch(`${url}/_local/stats`)).json() as Promise<Record<string, { calls: number; ok: number; errors: number; throttled: number; error500: number; lost?: number }>>;
+
+test('lost500 is read from LOCAL_FAULTS and fires only after a call', () => {
+  expect(parseFaults('lost500:0.2')).toEqual({ throttle: 0, error500: 0, lost500: 0.2 });
+  expect(loseAnswer({ throttle: 0, error500: 0 }, () => 0)).toBeUndefined();
+  expect(loseAnswer({ throttle: 0, error500: 0, lost500: 0.5 }, () => 0.1)?.status).toBe(500);
+});
 
 describe('fault injection and call counters', () => {
   let svc: LocalService | undefined;
@@ -49,5 +56,15 @@ describe('fault injection and call counters', () => {
     const s = await stats(svc.url);
     expect(s['SageMaker.ListTrainingJobs']).toEqual({ calls: 20, ok: 20, errors: 0, throttled: 0, error500: 0 });
     expect(s['Runtime.InvokeEndpoint']).toEqual({ calls: 1, ok: 0, errors: 1, throttled: 0, error500: 0 });
+  });
+
+  test('lost500:1 does the call, then answers HTTP 500: the create took effect and is counted as ok and lost', async () => {
+    svc = await startService('http://127.0.0.1:9', tmpDir('local-fault-cov-'), { faults: 'lost500:1' });
+    await expect(sagemaker(svc.url).send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'g' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
+    await expect(sagemaker(svc.url).send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: 'g' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
+    const s = await stats(svc.url);
+    expect(s['SageMaker.CreateModelPackageGroup']).toEqual({ calls: 1, ok: 1, errors: 0, throttled: 0, error500: 0, lost: 1 });
+    // The describe found the group (ok, not a ValidationException): the lost create had taken effect.
+    expect(s['SageMaker.DescribeModelPackageGroup']).toEqual({ calls: 1, ok: 1, errors: 0, throttled: 0, error500: 0, lost: 1 });
   });
 });
