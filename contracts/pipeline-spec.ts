@@ -93,7 +93,10 @@ const TrainingSpec = z
       .array(z.strictObject({ name: z.string().min(1).max(255), regex: z.string().min(1).max(500) }))
       .max(40)
       .default(DEFAULT_METRIC_DEFINITIONS),
-    environment: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).max(512), z.string().max(512)).default({}),
+    environment: z
+      .record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).max(512), z.string().max(512))
+      .refine((env) => Object.keys(env).length <= 100, 'at most 100 environment variables (SageMaker\'s limit)')
+      .default({}),
     checkpoints: z.boolean().default(true),
   })
   .superRefine((t, ctx) => {
@@ -240,7 +243,12 @@ export const PipelineSpecSchema = z
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
     roleArn,
     bucket: z.string().regex(S3_BUCKET, 'must be a valid S3 bucket name'),
-    tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+    // SageMaker allows 50 tags per resource and the pipeline adds up to 4 of its own (workflow ID, pipeline name,
+    // model package, update requested); keys starting with "aws:" are reserved by AWS.
+    tags: z
+      .record(z.string().min(1).max(128).refine((k) => !k.toLowerCase().startsWith('aws:'), 'tag keys starting with "aws:" are reserved by AWS'), z.string().max(256))
+      .refine((t) => Object.keys(t).length <= 46, 'at most 46 tags (SageMaker allows 50 per resource; the pipeline adds up to 4 of its own)')
+      .default({}),
     pollIntervalSeconds: seconds(1, 3600).default(60),
     image: ImageSpec,
     data: DataSpec,
