@@ -1,0 +1,109 @@
+/**
+ * Helpers the worker-kills, service-restart, faults and cancellation campaigns share: start a migrationPipeline on a
+ * LocalHarness, follow which step it is in (the pipeline's `status` query), wait for its outcome with a deadline,
+ * and print progress as it goes.
+ */
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { PIPELINE_STEPS, type PipelineStepName, type PipelineSummary } from '../../../contracts/pipeline-plan';
+import type { StepStatus } from '../../../contracts/status';
+import { sleep } from '../../../local/procs';
+import type { LocalHarness, Spec } from '../../lib/local-harness';
+
+/** A step name, or the pipeline's own phases before/after the steps. */
+export type Phase = PipelineStepName | 'starting' | 'done' | 'cancelled' | 'unknown';
+
+/** How a run ended: its summary, or its failure's message chain. */
+export interface RunOutcome {
+  summary?: PipelineSummary;
+  failure?: string;
+  /** Wall time from start to outcome, seconds. */
+  seconds: number;
+}
+
+const t0 = Date.now();
+/** Prints a progress line with the seconds since the campaign started. */
+export function say(tag: string, msg: string): void {
+  console.log(`[${tag} ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}`);
+}
+
+/** Every message in an error's cause chain, joined. */
+export function failureText(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  while (e instanceof Error) {
+    parts.push(e.message);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.join(' <- ') || String(err);
+}
+
+/** The pipeline's current phase from its `status` query; 'unknown' while no worker answers. */
+export async function currentPhase(h: LocalHarness, workflowId: string, timeoutMs = 3_000): Promise<Phase> {
+  try {
+    const client = await h.client();
+    const q = client.workflow.getHandle(workflowId).query<StepStatus>('status');
+    const status = await Promise.race([q, sleep(timeoutMs).then(() => undefined)]);
+    q.catch(() => undefined);
+    if (!status) return 'unknown';
+    return (PIPELINE_STEPS as readonly string[]).includes(status.phase) || ['starting', 'done', 'cancelled'].includes(status.phase) ? (status.phase as Phase) : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Starts migrationPipeline with `spec` on `taskQueue`. */
+export async function startPipeline(h: LocalHarness, taskQueue: string, workflowId: string, spec: Spec): Promise<WorkflowHandle> {
+  const client = await h.client();
+  return client.workflow.start('migrationPipeline', { taskQueue, workflowId, args: [spec], workflowExecutionTimeout: '30m' });
+}
+
+/** Waits for the run's result (or failure) without throwing. */
+export async function outcomeOf(handle: WorkflowHandle, started = Date.now()): Promise<RunOutcome> {
+  try {
+    const summary = (await handle.result()) as PipelineSummary;
+    return { summary, seconds: (Date.now() - started) / 1000 };
+  } catch (err) {
+    return { failure: err instanceof WorkflowFailedError ? failureText(err) : failureText(err), seconds: (Date.now() - started) / 1000 };
+  }
+}
+
+/** The outcome for a table cell: the summary's outcome, or the failure without Temporal's wrapper messages. */
+export function outcomeCell(o: RunOutcome): string {
+  if (o.summary) return o.summary.outcome;
+  const text = (o.failure ?? '').replace(/(Workflow execution failed|Child Workflow execution failed|Activity task failed) <- /g, '');
+  return `failed: ${text.slice(0, 400).replace(/\|/g, '/').replace(/\n/g, ' ')}`;
+}
+
+/** Polls the phase every `intervalMs` and calls `onPhase` whenever it changes, until `stop()` is true. */
+export async function followPhases(h: LocalHarness, workflowId: string, stop: () => boolean, onPhase: (p: Phase) => void, intervalMs = 500): Promise<void> {
+  let last: Phase | undefined;
+  while (!stop()) {
+    const p = await currentPhase(h, workflowId);
+    if (p !== 'unknown' && p !== last) {
+      last = p;
+      onPhase(p);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** Seeded PRNG (mulberry32), so a campaign's random moments can be replayed with `--seed`. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Reads `--name value` from a campaign's args (number), or `fallback`. */
+export function numArg(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(args[i + 1]);
+  if (!Number.isFinite(v)) throw new Error(`--${name}: expected a number, got ${JSON.stringify(args[i + 1])}`);
+  return v;
+}
