@@ -64,6 +64,7 @@ export async function run(args: string[]): Promise<void> {
   const count = intFlag(args, 'objects', 10_000);
   const changed = intFlag(args, 'changed', 100);
   const keep = args.includes('--keep');
+  const load0 = os.loadavg()[0]?.toFixed(1);
   const aws = ensureAwsCli(say);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-data-sync-'));
   const root = path.join(dir, 'dataset');
@@ -158,7 +159,7 @@ export async function run(args: string[]): Promise<void> {
         'Reading: a copied ratio of 1 means both tools did the same work; a time ratio below 1 means ours was faster. The second round should copy 0 objects with both. ' +
           'The tools decide "unchanged" differently: ours compares size and the content ETag (MD5 of each local file, so it reads every file again), the CLI compares size and the ' +
           'local mtime against the object\'s LastModified (no reading); an mtime-preserving edit of the same size is caught by ours only, a touched but unchanged file is re-sent by the CLI only. ' +
-          'On a 2-core machine shared with other work the times are provisional; ratios from one run are comparable, absolute seconds less so.',
+          `On a 2-core machine shared with other work the times are provisional (load average, 1 min: ${load0} at the start, ${os.loadavg()[0]?.toFixed(1)} at the end, on ${os.cpus().length} cores); ratios from one run are comparable, absolute seconds less so.`,
       ],
     });
   } finally {

@@ -8,6 +8,7 @@
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import type { Client } from '@temporalio/client';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { childWorkflowId } from '../../contracts/names';
 import { PIPELINE_STEPS, type PipelineSummary } from '../../contracts/pipeline-plan';
@@ -98,6 +99,7 @@ export async function run(args: string[]): Promise<void> {
   const keep = args.includes('--keep');
   const limitMs = intFlag(args, 'limit-minutes', 30) * 60_000;
   const benchStart = Date.now();
+  const load0 = os.loadavg()[0]?.toFixed(1);
   const h = await LocalHarness.start({ prefix: 'bench-local', keep });
   let failed = true;
   try {
@@ -166,7 +168,7 @@ export async function run(args: string[]): Promise<void> {
           "local service's request log (<state>/sagemaker/requests.log) when it goes to SageMaker or CodeBuild; a step whose first call goes to moto (publishImage → ECR) " +
           'is timed by its first ActivityTaskStarted event instead. After deployModel the next event is the run closing.',
         handoffTable,
-        `Bench wall time ${secs(Date.now() - benchStart)} s, including the stack start and dataset preparation. On the shared 2-core machine the seconds are provisional.`,
+        `Bench wall time ${secs(Date.now() - benchStart)} s, including the stack start and dataset preparation. Load average (1 min) at the start ${load0}, at the end ${os.loadavg()[0]?.toFixed(1)} on ${os.cpus().length} cores: above the core count, other work shared the machine and the seconds are inflated; the lead's serial re-run is the one to quote.`,
       ],
     });
     failed = false;
