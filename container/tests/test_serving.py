@@ -74,9 +74,9 @@ def post(url, payload, headers=None, raw=None):
     return http("POST", url + "/invocations", body, h)
 
 
-def test_ping_ready_quickly_and_execution_parameters(builtin_server):
-    url, ready_s = builtin_server
-    assert ready_s < 15
+def test_ping_and_execution_parameters(builtin_server):
+    # How fast /ping turns ready is a bar measured by bench/ (serving.md), not asserted here.
+    url, _ready_s = builtin_server
     assert http("GET", url + "/ping")[0] == 200
     status, _, body = http("GET", url + "/execution-parameters")
     assert status == 200
