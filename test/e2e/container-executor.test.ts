@@ -55,6 +55,9 @@ let logs: CloudWatchLogsClient;
 let repoUri = '';
 let tag = '';
 let digest = '';
+/** Tests that ran to their end; afterAll keeps the state dir (logs, job trees) unless all of them did. */
+let passed = 0;
+const TESTS = 6;
 
 /** The containers of this test's stack, running or not. */
 function stackContainers(all = true): string[] {
@@ -181,9 +184,9 @@ maybe('container executor (podman)', () => {
   });
 
   afterAll(async () => {
-    if (!stackUp) return;
-    await down(cfg);
-    expect(stackContainers()).toEqual([]);
+    if (stackUp) await down(cfg);
+    if (cfg && hasPodman()) expect(stackContainers()).toEqual([]);
+    if (cfg && passed === TESTS && process.env.E2E_KEEP_STATE !== '1') fs.rmSync(cfg.stateDir, { recursive: true, force: true });
   });
 
   test('StartBuild runs a real podman build, pushes it to the local registry and records its digest in ECR', async () => {
@@ -206,6 +209,7 @@ maybe('container executor (podman)', () => {
       const text = fs.readFileSync(path.join(prep, 'processing/output', c, 'corpus.txt'), 'utf8');
       await s3.send(new PutObjectCommand({ Bucket: 'e2e', Key: `data/${c}/corpus.txt`, Body: text }));
     }
+    passed += 1;
   });
 
   test('a second build of the same context reuses the image and pushes the same digest', async () => {
@@ -213,6 +217,7 @@ maybe('container executor (podman)', () => {
     expect(b.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value).toBe(digest);
     expect(await registryDigest()).toBe(digest);
     expect(await buildLogText(b, /IMAGE_DIGEST=/)).toMatch(/was built from this context before .*; reusing it/);
+    passed += 1;
   });
 
   test('a 2-host training job runs the image in two containers and uploads model.tar.gz', async () => {
@@ -234,6 +239,7 @@ maybe('container executor (podman)', () => {
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'e2e', Key: `output/${name}/output/model.tar.gz` }));
     expect(head.ContentLength).toBeGreaterThan(1000);
     expect(stackContainers().filter((n) => n.includes(name))).toEqual([]);
+    passed += 1;
   });
 
   test('an endpoint serves the model from the image by tag; DeleteEndpoint leaves no container', async () => {
@@ -275,6 +281,7 @@ maybe('container executor (podman)', () => {
       500,
     );
     await waitUntil(() => stackContainers().length === 0, 60_000, 'no containers of the stack');
+    passed += 1;
   });
   test("a trainer's error reaches FailureReason through /opt/ml/output/failure; an unknown image fails naming it", async () => {
     await sm.send(trainingJob('ce2e-bad-hp', `${repoUri}@${digest}`, { ...HPS, n_layers: 'many' }));
@@ -288,6 +295,7 @@ maybe('container executor (podman)', () => {
     expect(missing.TrainingJobStatus).toBe('Failed');
     expect(missing.FailureReason).toContain(`image ${unknown} is unknown to the local stack`);
     expect(stackContainers()).toEqual([]);
+    passed += 1;
   });
 
   test('down while a job trains in containers stops them all and leaves none behind', async () => {
@@ -296,5 +304,6 @@ maybe('container executor (podman)', () => {
     await down(cfg);
     stackUp = false;
     expect(stackContainers()).toEqual([]);
+    passed += 1;
   });
 });
