@@ -160,7 +160,7 @@ export async function run(args: string[]): Promise<void> {
       if (!rolloutOutcome?.startsWith('deployed') && !/interrupted by a restart/i.test(rolloutOutcome ?? '')) failures.push(`mid-rollout failed without naming the restart: ${rolloutOutcome ?? ''}`);
     }
     writeResult({
-      name: 'chaos-service-restart',
+      name: signal === 'SIGKILL' ? 'chaos-service-restart' : 'chaos-service-restart-sigterm',
       title: `Local SageMaker service restarted (${signal}) mid-training and mid-rollout`,
       command: `npm run chaos -- service-restart${signal !== 'SIGKILL' ? ` --signal ${signal}` : ''}`,
       columns: ['scenario', 'restart', 'pipeline outcome', 'training jobs (status, launches)', 'package versions', 'endpoint configs / CreateEndpoint / UpdateEndpoint', 'endpoint afterwards', 'left running', 'run seconds', 'check'],
