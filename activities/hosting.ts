@@ -9,6 +9,7 @@ import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
   CreateModelCommand,
+  DeleteEndpointCommand,
   DescribeEndpointCommand,
   type DescribeEndpointCommandOutput,
   DescribeEndpointConfigCommand,
@@ -23,6 +24,8 @@ import {
   type CreateEndpointOutput,
   CreateModelInput,
   type CreateModelOutput,
+  DeleteCreatedEndpointInput,
+  type DeleteCreatedEndpointOutput,
   type DescribeEndpointInput,
   type EndpointSnapshot,
   type EndpointState,
@@ -166,6 +169,34 @@ export function createHostingActivities(deps: ActivityDeps) {
       const existing = await describeEndpointRaw(name);
       await assertOwned(deps, existing.EndpointArn ?? '', input.workflowId, `Endpoint ${name}`);
       return { endpointArn: existing.EndpointArn ?? '', reattached: true };
+    },
+
+    /**
+     * Cancellation cleanup of a first deployment: deletes the endpoint this workflow created (checked by its tag), so
+     * a cancelled run leaves no fleet billing. Gone already, or someone else's: nothing is deleted, and it says why.
+     */
+    async deleteCreatedEndpoint(raw: DeleteCreatedEndpointInput): Promise<DeleteCreatedEndpointOutput> {
+      const input = parseInput(DeleteCreatedEndpointInput, raw, 'deleteCreatedEndpoint input');
+      const name = input.endpointName;
+      let arn: string;
+      try {
+        arn = (await describeEndpointRaw(name)).EndpointArn ?? '';
+      } catch (err) {
+        if (isNotFound(err)) return { deleted: false, reason: `endpoint ${name} does not exist` };
+        throw err;
+      }
+      try {
+        await assertOwned(deps, arn, input.workflowId, `Endpoint ${name}`);
+      } catch (err) {
+        return { deleted: false, reason: (err as Error).message };
+      }
+      try {
+        await aws(`DeleteEndpoint ${name}`, () => sm.send(new DeleteEndpointCommand({ EndpointName: name })));
+      } catch (err) {
+        if (isNotFound(err)) return { deleted: false, reason: `endpoint ${name} does not exist` };
+        throw err;
+      }
+      return { deleted: true, reason: null };
     },
 
     /**

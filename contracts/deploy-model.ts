@@ -276,6 +276,15 @@ export const DeregisterAutoscalingOutput = z.strictObject({ deregistered: z.bool
 /** Output of the deregisterAutoscaling activity. */
 export type DeregisterAutoscalingOutput = z.infer<typeof DeregisterAutoscalingOutput>;
 
+/** Input of the deleteCreatedEndpoint activity (cancellation cleanup of a first deployment). */
+export const DeleteCreatedEndpointInput = z.strictObject({ endpointName: z.string(), workflowId: z.string() });
+/** Input of the deleteCreatedEndpoint activity. */
+export type DeleteCreatedEndpointInput = z.infer<typeof DeleteCreatedEndpointInput>;
+/** `deleted` is true when DeleteEndpoint was sent; `reason` says why not otherwise. */
+export const DeleteCreatedEndpointOutput = z.strictObject({ deleted: z.boolean(), reason: z.string().nullable() });
+/** Output of the deleteCreatedEndpoint activity. */
+export type DeleteCreatedEndpointOutput = z.infer<typeof DeleteCreatedEndpointOutput>;
+
 /** Input of the stopEndpointUpdate activity (cancellation cleanup). */
 export const StopEndpointUpdateInput = z.strictObject({
   endpointName: z.string(),

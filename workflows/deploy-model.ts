@@ -1,9 +1,10 @@
 /**
  * Step 7: model + endpoint config, then CreateEndpoint for a new endpoint or a blue/green UpdateEndpoint with
  * auto-rollback alarms for an existing one; wait to InService (a rollback fails the step naming the alarm), then
- * register autoscaling. Cancelling during an update rolls it back (stopEndpointUpdate) so the old fleet keeps serving.
+ * register autoscaling. Cancelling during an update rolls it back (stopEndpointUpdate) so the old fleet keeps serving;
+ * cancelling a first deployment deletes the endpoint this run created (deleteCreatedEndpoint).
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import {
   autoscalingMustBeDeregistered,
   DeployModelInput,
@@ -128,13 +129,28 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
   if (!state.exists || (state.status === 'Creating' && state.endpointConfigName === config)) {
     // New endpoint (or ours, still being created by an earlier attempt: createEndpoint re-attaches after checking the tag).
     status.phase = 'creating endpoint';
-    const created = await quick.createEndpoint.executeWithOptions(
-      { startToCloseTimeout: '2m', summary: `Create endpoint ${endpoint} with ${config}` },
-      [{ endpointName: endpoint, endpointConfigName: config, workflowId, tags: input.tags }],
-    );
-    endpointArn = created.endpointArn;
-    status.resources.endpointArn = endpointArn;
-    await follow(null, []);
+    try {
+      // A cancel while CreateEndpoint is in flight waits for it to land, so the handler below deletes what it made.
+      const created = await quick.createEndpoint.executeWithOptions(
+        { startToCloseTimeout: '2m', cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED, summary: `Create endpoint ${endpoint} with ${config}` },
+        [{ endpointName: endpoint, endpointConfigName: config, workflowId, tags: input.tags }],
+      );
+      endpointArn = created.endpointArn;
+      status.resources.endpointArn = endpointArn;
+      await follow(null, []);
+    } catch (err) {
+      if (isCancellation(err)) {
+        // Nothing served from this endpoint before this run: cancelling the first deployment removes it.
+        await CancellationScope.nonCancellable(async () => {
+          const del = await quick.deleteCreatedEndpoint.executeWithOptions(
+            { startToCloseTimeout: '2m', summary: `Delete endpoint ${endpoint}, created by this cancelled run` },
+            [{ endpointName: endpoint, workflowId }],
+          );
+          await reportStopped(status, del.deleted ? `endpoint ${endpoint} (deleted: created by this run)` : null);
+        });
+      }
+      throw err;
+    }
     action = 'created';
   } else if (state.status === 'InService' && state.endpointConfigName === config) {
     status.phase = `endpoint already InService on ${config}`;

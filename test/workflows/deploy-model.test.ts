@@ -77,6 +77,7 @@ function activities(state: EndpointState, sequence: Array<EndpointSnapshot | (()
       },
       registerAutoscaling: async (a: unknown) => { record('registerAutoscaling', a); return { resourceId: 'endpoint/jax-lm/variant/AllTraffic', policyName: 'p', policyArn: 'arn:aws:autoscaling:policy/p' }; },
       stopEndpointUpdate: async (a: unknown) => { record('stopEndpointUpdate', a); return { stopped: true, status: 'RollingBack', alarmName: ALARMS.errors5xx }; },
+      deleteCreatedEndpoint: async (a: unknown) => { record('deleteCreatedEndpoint', a); return { deleted: true, reason: null }; },
       ...overrides,
     },
   };
@@ -166,6 +167,27 @@ describe('deployModel workflow', () => {
     expect((result.err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(acts.calls.stopEndpointUpdate).toEqual([{ endpointName: 'jax-lm', endpointConfigName: NEW_CONFIG, alarmNames: [ALARMS.errors5xx, ALARMS.modelLatency], reason: 'workflow deploy-cancel cancelled' }]);
     expect(result.status.stopped).toEqual([`endpoint update jax-lm -> ${NEW_CONFIG} (rolled back via alarm ${ALARMS.errors5xx})`]);
+    expect(acts.calls.registerAutoscaling).toBeUndefined();
+  });
+
+  it('deletes the endpoint it created when cancelled during a first deployment (nothing left billing)', async () => {
+    const acts = activities(missing, [snap('Creating', 'inProgress', null), async () => {
+      const ctx = Context.current();
+      for (;;) { ctx.heartbeat(); await ctx.sleep(50); }
+    }]);
+    const taskQueue = uniqueTaskQueue();
+    const worker = await createTestWorker(env, taskQueue, acts.impl);
+    const result = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(deployModel, { taskQueue, workflowId: 'deploy-new-cancel', args: [input] });
+      while ((acts.calls.waitForEndpoint?.length ?? 0) < 2) await new Promise((r) => setTimeout(r, 50));
+      await handle.cancel();
+      const err = await handle.result().catch((e: unknown) => e);
+      return { err, status: await handle.query<StepStatus>('status') };
+    });
+    expect((result.err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(acts.calls.deleteCreatedEndpoint).toEqual([{ endpointName: 'jax-lm', workflowId: 'deploy-new-cancel' }]);
+    expect(acts.calls.stopEndpointUpdate).toBeUndefined();
+    expect(result.status.stopped).toEqual(['endpoint jax-lm (deleted: created by this run)']);
     expect(acts.calls.registerAutoscaling).toBeUndefined();
   });
 

@@ -4,6 +4,7 @@ import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
   CreateModelCommand,
+  DeleteEndpointCommand,
   DescribeEndpointCommand,
   type DescribeEndpointCommandOutput,
   DescribeEndpointConfigCommand,
@@ -239,5 +240,30 @@ describe('stopEndpointUpdate', () => {
     const out = await new MockActivityEnvironment().run(acts.stopEndpointUpdate, { endpointName: EP, endpointConfigName: NEW, alarmNames: ALARMS });
     expect(out).toEqual({ stopped: false, status: 'InService', alarmName: null });
     expect(cw).not.toHaveReceivedCommand(SetAlarmStateCommand);
+  });
+});
+
+describe('deleteCreatedEndpoint (cancelling a first deployment)', () => {
+  it('deletes the endpoint when this workflow created it', async () => {
+    sm.on(DescribeEndpointCommand).resolves(endpoint({ EndpointStatus: 'Creating' }));
+    sm.on(ListTagsCommand).resolves(ours);
+    sm.on(DeleteEndpointCommand).resolves({});
+    await expect(acts.deleteCreatedEndpoint({ endpointName: EP, workflowId: 'wf-2' })).resolves.toEqual({ deleted: true, reason: null });
+    expect(sm).toHaveReceivedCommandWith(DeleteEndpointCommand, { EndpointName: EP });
+  });
+
+  it("leaves someone else's endpoint alone and says whose it is", async () => {
+    sm.on(DescribeEndpointCommand).resolves(endpoint());
+    sm.on(ListTagsCommand).resolves({ Tags: [{ Key: WORKFLOW_ID_TAG, Value: 'other-run' }] });
+    const out = await acts.deleteCreatedEndpoint({ endpointName: EP, workflowId: 'wf-2' });
+    expect(out.deleted).toBe(false);
+    expect(out.reason).toMatch(/other-run/);
+    expect(sm).not.toHaveReceivedCommand(DeleteEndpointCommand);
+  });
+
+  it('is a no-op when the endpoint is already gone (safe to run twice)', async () => {
+    sm.on(DescribeEndpointCommand).rejects(awsError('ValidationException', 400, 'Could not find endpoint "jax-lm".'));
+    await expect(acts.deleteCreatedEndpoint({ endpointName: EP, workflowId: 'wf-2' })).resolves.toEqual({ deleted: false, reason: 'endpoint jax-lm does not exist' });
+    expect(sm).not.toHaveReceivedCommand(DeleteEndpointCommand);
   });
 });
