@@ -148,12 +148,32 @@ function hostPids(cfg: StackConfig): number[] {
     .filter((p): p is number => p !== undefined);
 }
 
+/**
+ * moto keeps S3, ECR and CloudWatch in memory, so a fresh moto has none of the objects the local service's persisted
+ * jobs and endpoints point at (model.tar.gz, image records): relaunching those endpoints would only fail. The service
+ * (stopped first if it runs) then starts empty; process images, keyed by source hash, are kept for the next build.
+ */
+async function dropServiceStateWithoutMoto(cfg: StackConfig, say: (msg: string) => void): Promise<void> {
+  const dir = path.join(cfg.stateDir, 'sagemaker');
+  const stale = ['state', 'endpoints', 'jobs', 'builds'].map((d) => path.join(dir, d)).filter((d) => fs.existsSync(d) && fs.readdirSync(d).length > 0);
+  if (stale.length === 0) return;
+  const pid = readPid(pidFile(cfg, 'sagemaker'));
+  if (pid !== undefined && isAlive(pid)) {
+    say('sagemaker: stopping it, since moto restarted without its data');
+    await stopGroup(pid, 20_000);
+  }
+  for (const d of stale) fs.rmSync(d, { recursive: true, force: true });
+  say('sagemaker: moto started empty (it keeps no data across restarts), so the local service starts without its earlier jobs and endpoints');
+}
+
 /** Starts what is not running yet; a component that runs and answers is left alone. */
 export async function up(cfg: StackConfig, say: (msg: string) => void = () => undefined): Promise<void> {
   for (const d of [cfg.stateDir, path.join(cfg.stateDir, 'logs'), path.join(cfg.stateDir, 'pids')]) fs.mkdirSync(d, { recursive: true });
   if (needsPodman(cfg)) ensurePodmanTools(say);
+  let motoStarted = false;
   for (const c of components(cfg)) {
     if (!fs.existsSync(c.command)) throw new Error(`${c.command} not found: run \`bash scripts/bootstrap.sh\` first`);
+    if (c.name === 'sagemaker' && motoStarted) await dropServiceStateWithoutMoto(cfg, say);
     const pid = readPid(pidFile(cfg, c.name));
     if (pid !== undefined && isAlive(pid)) {
       if (await c.ready()) {
@@ -177,6 +197,7 @@ export async function up(cfg: StackConfig, say: (msg: string) => void = () => un
       throw err;
     }
     say(`${c.name}: started (pid ${newPid}, port ${c.port}, log ${logFile(cfg, c.name)})`);
+    if (c.name === 'moto') motoStarted = true;
   }
   fs.writeFileSync(path.join(cfg.stateDir, 'stack.json'), JSON.stringify({ ...cfg, env: workerEnv(cfg), temporalUi: `http://127.0.0.1:${cfg.temporalUiPort}` }, null, 2));
 }

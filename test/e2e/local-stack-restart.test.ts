@@ -1,0 +1,54 @@
+/**
+ * `local up` after moto died: moto keeps S3/ECR in memory, so the local service's persisted jobs and endpoints would
+ * point at objects that no longer exist (a demo run after `local down`/`up` met a Failed endpoint). The service then
+ * starts without them; a plain restart of the service alone keeps its state.
+ */
+import { CreateModelCommand, ListModelsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/config';
+import { isAlive, killGroup, readPid, waitUntil } from '../../local/procs';
+import { down, up } from '../../local/stack';
+import { isolatedStackConfig } from '../helpers/local-stack';
+
+jest.setTimeout(180_000);
+
+let cfg: StackConfig;
+let sm: SageMakerClient;
+
+beforeAll(async () => {
+  cfg = await isolatedStackConfig('stack-restart-e2e', path.join(REPO_ROOT, 'test/fixtures/fake-container'));
+  const env = workerEnv(cfg);
+  sm = new SageMakerClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  await up(cfg);
+});
+
+afterAll(async () => {
+  await down(cfg);
+  fs.rmSync(cfg.stateDir, { recursive: true, force: true });
+});
+
+async function modelNames(): Promise<string[]> {
+  return ((await sm.send(new ListModelsCommand({}))).Models ?? []).map((m) => m.ModelName ?? '');
+}
+
+async function kill(component: string): Promise<void> {
+  const pid = readPid(path.join(cfg.stateDir, 'pids', `${component}.pid`)) as number;
+  killGroup(pid, 'SIGKILL');
+  await waitUntil(() => !isAlive(pid), 20_000, `${component} exit`);
+}
+
+test('the service keeps its state across its own restart, and drops it when moto restarted empty', async () => {
+  await sm.send(new CreateModelCommand({ ModelName: 'kept', ExecutionRoleArn: 'arn:aws:iam::123456789012:role/R', PrimaryContainer: { Image: 'img:1', ModelDataUrl: 's3://b/m.tar.gz' } }));
+  await kill('sagemaker');
+  const said: string[] = [];
+  await up(cfg, (m) => said.push(m));
+  expect(await modelNames()).toEqual(['kept']);
+  expect(said.join('\n')).not.toMatch(/moto started empty/);
+
+  await kill('moto');
+  said.length = 0;
+  await up(cfg, (m) => said.push(m));
+  expect(said.join('\n')).toMatch(/moto started empty/);
+  expect(await modelNames()).toEqual([]);
+});
