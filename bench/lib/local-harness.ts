@@ -76,11 +76,17 @@ export class LocalHarness {
     if (opts.faults) process.env.LOCAL_FAULTS = opts.faults;
     else delete process.env.LOCAL_FAULTS;
     const h = new LocalHarness(cfg, opts);
-    await up(cfg, (m) => console.log(`[stack] ${m}`));
-    await h.s3.send(new CreateBucketCommand({ Bucket: h.baseSpec.bucket }));
-    const out = path.join(cfg.stateDir, 'prepare', 'processing', 'output');
-    execFileSync(path.join(binDir, 'prepare'), ['--source', 'builtin', '--output', out], { env: { ...process.env, SAGEMAKER_BASE_DIR: path.join(cfg.stateDir, 'prepare') }, stdio: 'ignore' });
-    fs.renameSync(out, path.join(cfg.stateDir, 'dataset'));
+    try {
+      await up(cfg, (m) => console.log(`[stack] ${m}`));
+      await h.s3.send(new CreateBucketCommand({ Bucket: h.baseSpec.bucket }));
+      const out = path.join(cfg.stateDir, 'prepare', 'processing', 'output');
+      execFileSync(path.join(binDir, 'prepare'), ['--source', 'builtin', '--output', out], { env: { ...process.env, SAGEMAKER_BASE_DIR: path.join(cfg.stateDir, 'prepare') }, stdio: 'ignore' });
+      fs.renameSync(out, path.join(cfg.stateDir, 'dataset'));
+    } catch (err) {
+      // A component that failed to start must not leave the ones started before it running (logs are kept).
+      await down(cfg).catch(() => undefined);
+      throw err;
+    }
     return h;
   }
 
