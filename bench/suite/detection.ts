@@ -11,9 +11,10 @@ import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../tes
 import { trainModel } from '../../workflows';
 import { sleep } from '../../local/procs';
 import { writeResult } from '../lib/results';
-import { intFlag } from './lib/args';
+import { intFlag } from '../lib/args';
 import { PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';
 import { startSageMakerStub, type StubJob } from './lib/sagemaker-stub-server';
+import { trainingDefinition } from '../../test/fixtures/training-definition';
 
 export const about = 'delay from a SageMaker status change to the workflow acting on it (p50/p99/max), and DescribeTrainingJob calls per job-hour, at the production poll interval';
 
@@ -28,17 +29,7 @@ interface Change {
   actedS: number;
 }
 
-const definition = {
-  imageUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/jax-lm@sha256:${'a'.repeat(64)}`,
-  roleArn: 'arn:aws:iam::123456789012:role/SageMaker',
-  channels: { train: 's3://b/train/' },
-  outputS3Uri: 's3://b/out/',
-  resources: { instanceType: 'ml.p4de.24xlarge', instanceCount: 4, volumeSizeGb: 500 },
-  maxRuntimeSeconds: 3 * 86400,
-  spot: { enabled: false },
-  hyperparameters: {},
-  metricDefinitions: [{ name: 'val_loss', regex: 'val_loss=([0-9.]+)' }],
-};
+const definition = trainingDefinition({ channels: { train: 's3://b/train/' }, outputS3Uri: 's3://b/out/', maxRuntimeSeconds: 3 * 86400, hyperparameters: {} });
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);

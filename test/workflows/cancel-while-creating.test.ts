@@ -9,6 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BuildImageInput, TrainModelInput, TuneModelInput } from '../../contracts';
 import { buildImage, trainModel, tuneModel } from '../../workflows';
 import { createFakeActivities } from '../fixtures/fake-activities';
+import { trainingDefinition } from '../fixtures/training-definition';
 import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
@@ -19,17 +20,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const definition: TrainModelInput['definition'] = {
-  imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/jax-lm@sha256:' + 'a'.repeat(64),
-  roleArn: 'arn:aws:iam::123456789012:role/SageMaker',
-  channels: { train: 's3://b/data/train/', val: 's3://b/data/val/' },
-  outputS3Uri: 's3://b/output/',
-  resources: { instanceType: 'ml.p4de.24xlarge', instanceCount: 4, volumeSizeGb: 500 },
-  maxRuntimeSeconds: 86400,
-  spot: { enabled: false },
-  hyperparameters: { max_steps: '100' },
-  metricDefinitions: [{ name: 'val_loss', regex: 'val_loss=([0-9.]+)' }],
-};
+const definition = trainingDefinition();
 const train: TrainModelInput = { trainingJobName: 'wf-train-0123abcd', pollIntervalSeconds: 60, definition };
 const tune: TuneModelInput = {
   tuningJobName: 'wf-tune-0123abcd',

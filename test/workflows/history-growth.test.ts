@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createActivities, type AwsClients } from '../../activities';
 import { trainModel } from '../../workflows';
 import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
+import { trainingDefinition } from '../fixtures/training-definition';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => { env = await createTimeSkippingEnv(); });
@@ -35,17 +36,7 @@ describe('waiting on a multi-day training job', () => {
     const input = {
       trainingJobName: 'long-job',
       pollIntervalSeconds: 60,
-      definition: {
-        imageUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/jax-lm@sha256:${'a'.repeat(64)}`,
-        roleArn: 'arn:aws:iam::123456789012:role/SageMaker',
-        channels: { train: 's3://b/train/' },
-        outputS3Uri: 's3://b/out/',
-        resources: { instanceType: 'ml.p4de.24xlarge', instanceCount: 4, volumeSizeGb: 500 },
-        maxRuntimeSeconds: 5 * 86400,
-        spot: { enabled: false },
-        hyperparameters: {},
-        metricDefinitions: [{ name: 'val_loss', regex: 'val_loss=([0-9.]+)' }],
-      },
+      definition: trainingDefinition({ channels: { train: 's3://b/train/' }, outputS3Uri: 's3://b/out/', maxRuntimeSeconds: 5 * 86400, hyperparameters: {} }),
     };
     const { result, events } = await worker.runUntil(async () => {
       const handle = await env.client.workflow.start(trainModel, { taskQueue, workflowId: 'long-train', args: [input] });

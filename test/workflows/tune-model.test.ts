@@ -5,6 +5,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { StepStatus, TuneModelInput, TuningJobSnapshot, TuningResult } from '../../contracts';
 import { tuneModel } from '../../workflows';
 import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
+import { trainingDefinition } from '../fixtures/training-definition';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => { env = await createTimeSkippingEnv(); });
@@ -13,17 +14,7 @@ afterAll(async () => { await env?.teardown(); });
 const input: TuneModelInput = {
   tuningJobName: 'wf-tune-0123abcd',
   pollIntervalSeconds: 60,
-  definition: {
-    imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/jax-lm@sha256:' + 'a'.repeat(64),
-    roleArn: 'arn:aws:iam::123456789012:role/SageMaker',
-    channels: { train: 's3://b/data/train/', val: 's3://b/data/val/' },
-    outputS3Uri: 's3://b/output/',
-    resources: { instanceType: 'ml.p4de.24xlarge', instanceCount: 4, volumeSizeGb: 500 },
-    maxRuntimeSeconds: 86400,
-    spot: { enabled: false },
-    hyperparameters: { max_steps: '100' },
-    metricDefinitions: [{ name: 'val_loss', regex: 'val_loss=([0-9.]+)' }],
-  },
+  definition: trainingDefinition(),
   tuning: {
     strategy: 'Bayesian',
     ranges: { continuous: [{ name: 'learning_rate', min: 1e-5, max: 1e-2, scaling: 'Logarithmic' }] },

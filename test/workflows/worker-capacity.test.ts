@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import { loadConfig, workerCapacityOptions } from '../../worker/config';
 import { trainModel } from '../../workflows';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../helpers/temporal';
+import { trainingDefinition } from '../fixtures/training-definition';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => { env = await createDevServerEnv(); });
@@ -11,17 +12,7 @@ afterAll(async () => { await env?.teardown(); });
 // More waiting jobs than the Temporal SDK's default of 100 activity slots per worker.
 const JOBS = 120;
 
-const definition = {
-  imageUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/jax-lm@sha256:${'a'.repeat(64)}`,
-  roleArn: 'arn:aws:iam::123456789012:role/SageMaker',
-  channels: { train: 's3://b/train/' },
-  outputS3Uri: 's3://b/out/',
-  resources: { instanceType: 'ml.p4de.24xlarge', instanceCount: 4, volumeSizeGb: 500 },
-  maxRuntimeSeconds: 3 * 86400,
-  spot: { enabled: false },
-  hyperparameters: {},
-  metricDefinitions: [{ name: 'val_loss', regex: 'val_loss=([0-9.]+)' }],
-};
+const definition = trainingDefinition({ channels: { train: 's3://b/train/' }, outputS3Uri: 's3://b/out/', maxRuntimeSeconds: 3 * 86400, hyperparameters: {} });
 
 describe('a worker with the production settings', () => {
   it(`follows ${JOBS} training jobs at once: every wait is polling, none is queued behind the others`, async () => {
