@@ -16,7 +16,7 @@ import { REGION } from '../../local/config';
 import { sleep } from '../../local/procs';
 import { createAwsClients } from '../../worker/aws-clients';
 import { writeResult } from '../lib/results';
-import { intFlag } from './lib/args';
+import { intFlag } from '../lib/args';
 import { AWSCLI_VERSION, ensureAwsCli } from './lib/awscli-venv';
 import { execWithCpu, procCpuSeconds, selfCpuSeconds } from './lib/cpu-seconds';
 import { startMoto } from './lib/moto-server';

@@ -11,7 +11,7 @@ import { createFakeActivities } from '../../test/fixtures/fake-activities';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../test/helpers/temporal';
 import { migrationPipeline } from '../../workflows';
 import { writeResult } from '../lib/results';
-import { flag, intFlag, parseDuration } from './lib/args';
+import { flag, intFlag, parseDuration } from '../lib/args';
 import { benchSpec, PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';
 import { simulateSageMaker } from './lib/simulated-sagemaker';
 

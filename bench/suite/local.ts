@@ -17,7 +17,7 @@ import { isAlive, readPid, sleep } from '../../local/procs';
 import { readRequestLog } from '../../local/sagemaker/request-log';
 import { LocalHarness, type Spec, TINY_HYPERPARAMETERS } from '../lib/local-harness';
 import { renderTable, writeResult } from '../lib/results';
-import { intFlag } from './lib/args';
+import { intFlag } from '../lib/args';
 import { type Handoff, pipelineTimeline, type Timeline } from './lib/pipeline-timeline';
 
 export const about = 'the full local pipeline twice, as `npm run demo` (create, then blue/green): wall time per step, orchestration overhead, vs the 5-minute bar';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../local/config';
-import { flag } from './lib/args';
+import { flag } from '../lib/args';
 
 export const about = 'jaxsm serve vs sagemaker-inference on Multi Model Server (same handler and model): req/s and p99 per concurrency, /ping ready';
 

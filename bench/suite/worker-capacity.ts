@@ -15,7 +15,7 @@ import { sleep } from '../../local/procs';
 import { DEFAULT_MAX_CONCURRENT_ACTIVITIES } from '../../worker/config';
 import { migrationPipeline } from '../../workflows';
 import { writeResult } from '../lib/results';
-import { flag, intFlag } from './lib/args';
+import { flag, intFlag } from '../lib/args';
 import { benchSpec, PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';
 import { startDevServer } from './lib/dev-server';
 import { memory, sampleUsage, type Usage } from './lib/proc-stats';

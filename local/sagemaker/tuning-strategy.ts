@@ -3,6 +3,7 @@
  * and Grid (every combination of the categorical values). Bayesian and Hyperband are emulated with Random.
  */
 import { fail } from './validate';
+import { mulberry32 } from '../random';
 
 export interface Ranges {
   ContinuousParameterRanges?: { Name: string; MinValue: string; MaxValue: string; ScalingType?: string }[];
@@ -10,17 +11,11 @@ export interface Ranges {
   CategoricalParameterRanges?: { Name: string; Values: string[] }[];
 }
 
-/** A small seeded PRNG (mulberry32), so a tuning job's draws are reproducible from its name. */
+/** Draws reproducible from a tuning job's name (the name hashed to a mulberry32 seed). */
 export function rng(seedText: string): () => number {
   let a = 0;
   for (let i = 0; i < seedText.length; i++) a = (Math.imul(a ^ seedText.charCodeAt(i), 2654435761) + i) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(a);
 }
 
 function num(v: string, path: string): number {

@@ -20,6 +20,7 @@ import { LoadClient, ms, quantile } from '../lib/load-client';
 import { rawRequest, slowRequest } from '../lib/raw-http';
 import { startServe } from '../lib/serve-process';
 import { CONTAINER_BIN, trainTinyModel } from '../lib/tiny-model';
+import { numFlag } from '../../lib/args';
 
 export const about = 'broken specs, hyperparameters and /invocations payloads (slowloris too): clear errors, server up, good p99 unaffected';
 
@@ -55,13 +56,6 @@ class Tally {
       if (r.examples.length < 3) r.examples.push(`${name}: ${detail.slice(0, 200)}`);
     }
   }
-}
-
-function flag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(args[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
 }
 
 function specs(tally: Tally, dir: string): number {
@@ -111,12 +105,12 @@ function expected(c: InvocationCase, status: number, body: string): boolean {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const rate = flag(args, 'rate', 20);
-  const concurrency = flag(args, 'concurrency', 8);
-  const phaseS = flag(args, 'phase-s', 20);
-  const badRate = flag(args, 'bad-rate', 10);
-  const slowClients = flag(args, 'slow-clients', 20);
-  const readTimeoutS = flag(args, 'read-timeout-s', 10);
+  const rate = numFlag(args, 'rate', 20, { positive: true });
+  const concurrency = numFlag(args, 'concurrency', 8, { positive: true });
+  const phaseS = numFlag(args, 'phase-s', 20, { positive: true });
+  const badRate = numFlag(args, 'bad-rate', 10, { positive: true });
+  const slowClients = numFlag(args, 'slow-clients', 20, { positive: true });
+  const readTimeoutS = numFlag(args, 'read-timeout-s', 10, { positive: true });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'chaos-bad-input-'));
   const tally = new Tally();
   let serve: Awaited<ReturnType<typeof startServe>> | undefined;

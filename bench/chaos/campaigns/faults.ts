@@ -7,9 +7,10 @@
 import { writeResult } from '../../lib/results';
 import { LocalHarness } from '../../lib/local-harness';
 import { runRetries, retriesCell } from '../lib/history-retries';
-import { followPhases, numArg, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
+import { followPhases, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
 import { callStats, diff, faultsByOp, ledger, ledgerAfter } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
+import { numFlag } from '../../lib/args';
 
 export const about = 'inject ThrottlingException and HTTP 500 into 30% of local AWS calls; 2 full pipeline runs deploy with no duplicates';
 
@@ -21,9 +22,9 @@ export function faultSpec(share: number, lost = 0): string {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const share = numArg(args, 'share', 0.3);
-  const runs = numArg(args, 'runs', 2);
-  const lost = numArg(args, 'lost', 0);
+  const share = numFlag(args, 'share', 0.3);
+  const runs = numFlag(args, 'runs', 2);
+  const lost = numFlag(args, 'lost', 0);
   const tag = 'faults';
   const faults = faultSpec(share, lost);
   const h = await LocalHarness.start({ prefix: 'chaos-faults', faults });

@@ -18,6 +18,7 @@ import { isolatedStackConfig } from '../../../test/helpers/local-stack';
 import { writeResult } from '../../lib/results';
 import { LoadClient, ms, quantile, type Sample } from '../lib/load-client';
 import { badModelTarball, CONTAINER_BIN, packModel, trainTinyModel } from '../lib/tiny-model';
+import { numFlag } from '../../lib/args';
 
 export const about = 'steady traffic through a blue/green update and a rolled-back bad update: zero failures caused by the rollout';
 
@@ -45,17 +46,10 @@ export function classify(s: Pick<Sample, 'status' | 'body'>, badPhase: boolean):
   return 'mechanics';
 }
 
-function flag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(args[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
-}
-
 export async function run(args: string[]): Promise<void> {
-  const rate = flag(args, 'rate', 20);
-  const concurrency = flag(args, 'concurrency', 8);
-  const steadyS = flag(args, 'steady-s', 15);
+  const rate = numFlag(args, 'rate', 20, { positive: true });
+  const concurrency = numFlag(args, 'concurrency', 8, { positive: true });
+  const steadyS = numFlag(args, 'steady-s', 15, { positive: true });
   const keep = args.includes('--keep');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'chaos-rollout-work-'));
   console.log(`[rollout] training the tiny model in ${work}`);

@@ -9,9 +9,11 @@ import { sleep } from '../../../local/procs';
 import { LocalHarness } from '../../lib/local-harness';
 import { writeResult } from '../../lib/results';
 import { runRetries, retriesCell } from '../lib/history-retries';
-import { currentPhase, numArg, outcomeCell, outcomeOf, type Phase, say, seededRandom, startPipeline } from '../lib/pipeline-watch';
+import { currentPhase, outcomeCell, outcomeOf, type Phase, say, startPipeline } from '../lib/pipeline-watch';
 import { diff, ledger, ledgerAfter, type Ledger } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
+import { numFlag } from '../../lib/args';
+import { mulberry32 } from '../../../local/random';
 
 export const about = 'SIGKILL the worker at 20 seeded moments spread over every step of 2 full pipeline runs (create, then blue/green update); one AWS resource per step per run';
 
@@ -37,10 +39,10 @@ interface Kill {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const seed = numArg(args, 'seed', 1);
-  const totalKills = numArg(args, 'kills', 20);
-  const maxRuns = numArg(args, 'runs', 2);
-  const random = seededRandom(seed);
+  const seed = numFlag(args, 'seed', 1);
+  const totalKills = numFlag(args, 'kills', 20);
+  const maxRuns = numFlag(args, 'runs', 2);
+  const random = mulberry32(seed);
   const tag = 'worker-kills';
   const h = await LocalHarness.start({ prefix: 'chaos-kills' });
   let ok = false;

@@ -87,23 +87,4 @@ export async function followPhases(h: LocalHarness, workflowId: string, stop: ()
   }
 }
 
-/** Seeded PRNG (mulberry32), so a campaign's random moments can be replayed with `--seed`. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-/** Reads `--name value` from a campaign's args (number), or `fallback`. */
-export function numArg(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isFinite(v)) throw new Error(`--${name}: expected a number, got ${JSON.stringify(args[i + 1])}`);
-  return v;
-}
