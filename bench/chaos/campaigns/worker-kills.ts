@@ -10,7 +10,7 @@ import { LocalHarness } from '../../lib/local-harness';
 import { writeResult } from '../../lib/results';
 import { runRetries, retriesCell } from '../lib/history-retries';
 import { currentPhase, outcomeCell, outcomeOf, type Phase, say, startPipeline } from '../lib/pipeline-watch';
-import { diff, ledger, ledgerAfter, type Ledger } from '../lib/resource-ledger';
+import { diff, exactlyOnePerStep, ledger, ledgerAfter, type Ledger } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 import { numFlag } from '../../lib/args';
 import { mulberry32 } from '../../../local/random';
@@ -99,19 +99,7 @@ export async function run(args: string[]): Promise<void> {
       const o = await outcome;
       const got = diff(before, await ledgerAfter(h));
       const retries = await runRetries(h, workflowId);
-      const expectBuilds = r === 1 ? 1 : 0;
-      const expectAction = r === 1 ? 'created' : 'updated';
-      const okRun =
-        o.summary?.outcome === 'deployed' &&
-        o.summary.endpoint?.action === expectAction &&
-        got.builds === expectBuilds &&
-        got.trainingJobs === 1 &&
-        got.tuningJobs === 1 &&
-        got.trials === 4 &&
-        got.packageVersions === 1 &&
-        got.endpointConfigs === 1 &&
-        got.endpointCreates + got.endpointUpdates === 1 &&
-        (r === 1 ? got.endpointCreates === 1 : got.endpointUpdates === 1);
+      const okRun = exactlyOnePerStep(got, { outcome: o.summary?.outcome, endpointAction: o.summary?.endpoint?.action }, r === 1);
       if (!okRun) failures.push(`run ${r}: ${outcomeCell(o)}; resources ${JSON.stringify(got)}`);
       const byStep = PIPELINE_STEPS.map((s) => runKills.filter((k) => k.hit === s).length);
       const other = runKills.filter((k) => !(PIPELINE_STEPS as readonly string[]).includes(k.hit)).length;
@@ -120,7 +108,7 @@ export async function run(args: string[]): Promise<void> {
         runKills.length,
         `${byStep.join('/')}${other ? ` (+${other} between steps)` : ''}`,
         o.summary ? `${o.summary.outcome} (${o.summary.endpoint?.action ?? '-'})` : outcomeCell(o),
-        `${got.builds} (want ${expectBuilds})`,
+        `${got.builds} (want ${r === 1 ? 1 : 0})`,
         got.trainingJobs,
         `${got.tuningJobs} / ${got.trials}`,
         got.packageVersions,

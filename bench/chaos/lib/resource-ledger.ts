@@ -170,3 +170,22 @@ export function describeLeftovers(l: Leftovers): string {
 export function endpoints(h: LocalHarness): { name: string; status: string; config: string }[] {
   return readKind(h, 'endpoints').map((e) => ({ name: String(e.EndpointName), status: String(e.EndpointStatus), config: String(e.EndpointConfigName) }));
 }
+
+/**
+ * The "nothing duplicated" target of a full run (4 trials): deployed, one of each resource, the image built only by
+ * the first run, and exactly one CreateEndpoint (first run) or UpdateEndpoint (later runs) matching the summary.
+ */
+export function exactlyOnePerStep(got: Ledger, deployed: { outcome?: string; endpointAction?: string }, firstRun: boolean): boolean {
+  return (
+    deployed.outcome === 'deployed' &&
+    deployed.endpointAction === (firstRun ? 'created' : 'updated') &&
+    got.builds === (firstRun ? 1 : 0) &&
+    got.trainingJobs === 1 &&
+    got.tuningJobs === 1 &&
+    got.trials === 4 &&
+    got.packageVersions === 1 &&
+    got.endpointConfigs === 1 &&
+    got.endpointCreates === (firstRun ? 1 : 0) &&
+    got.endpointUpdates === (firstRun ? 0 : 1)
+  );
+}
