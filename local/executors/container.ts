@@ -13,11 +13,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { isAlive, killGroup, sleep } from '../procs';
 import type { ResolvedImage } from './image-ref';
 import { containerName, podman, podmanEnv, STACK_LABEL } from './podman';
-import type { Executor, HostExit, HostHandle, HostSpec } from './types';
+import { superviseChild } from './host-child';
+import type { Executor, HostHandle, HostSpec } from './types';
 
 export interface RunArgsInput {
   name: string;
@@ -73,25 +73,8 @@ export class ContainerExecutor implements Executor {
     const args = podmanRunArgs({ name, stack: this.stack, image, entry: spec.entry, baseDir: spec.baseDir, env: spec.env, hosts: hostNames(spec.baseDir), stopTimeoutS: this.stopTimeoutS });
     spec.onLine(`[local] podman run ${name} (${image.ref} ${spec.entry})`);
     const child = spawn('podman', args, { env: podmanEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const pid = child.pid ?? -1;
-    const pidFile = path.join(this.pidDir, `${spec.label.replace(/[^a-zA-Z0-9._-]+/g, '_')}.pid`);
-    if (pid > 0) fs.writeFileSync(pidFile, `${pid}\n`);
-    for (const stream of [child.stdout, child.stderr]) readline.createInterface({ input: stream }).on('line', spec.onLine);
-    let done = false;
-    const exited = new Promise<HostExit>((resolve) => {
-      const finish = (exit: HostExit): void => {
-        if (done) return;
-        done = true;
-        fs.rmSync(pidFile, { force: true });
-        resolve(exit);
-      };
-      child.on('error', (err) => {
-        spec.onLine(`[local] failed to start podman: ${err.message}`);
-        finish({ code: 127, signal: null });
-      });
-      child.on('close', (code, signal) => finish({ code, signal }));
-    });
-    const kill = (signal: NodeJS.Signals): void => void this.signal(name, signal, () => done, pid, spec.onLine);
+    const { pid, exited, done } = superviseChild(child, spec, this.pidDir, 'podman');
+    const kill = (signal: NodeJS.Signals): void => void this.signal(name, signal, done, pid, spec.onLine);
     return { pid, exited, kill };
   }
 

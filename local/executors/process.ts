@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { killGroup } from '../procs';
-import type { Executor, HostExit, HostHandle, HostSpec } from './types';
+import { superviseChild } from './host-child';
+import type { Executor, HostHandle, HostSpec } from './types';
 
 export class ProcessExecutor implements Executor {
   readonly kind = 'process' as const;
@@ -29,24 +29,7 @@ export class ProcessExecutor implements Executor {
     // The service's own endpoint overrides must not leak into the container: it talks to S3 only through us.
     for (const k of Object.keys(env)) if (k.startsWith('AWS_ENDPOINT_URL') && !(k in spec.env)) delete env[k];
     const child = spawn(bin, [], { cwd: spec.baseDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const pid = child.pid ?? -1;
-    const pidFile = path.join(this.pidDir, `${spec.label.replace(/[^a-zA-Z0-9._-]+/g, '_')}.pid`);
-    if (pid > 0) fs.writeFileSync(pidFile, `${pid}\n`);
-    for (const stream of [child.stdout, child.stderr]) readline.createInterface({ input: stream }).on('line', spec.onLine);
-    const exited = new Promise<HostExit>((resolve) => {
-      let done = false;
-      const finish = (exit: HostExit): void => {
-        if (done) return;
-        done = true;
-        fs.rmSync(pidFile, { force: true });
-        resolve(exit);
-      };
-      child.on('error', (err) => {
-        spec.onLine(`[local] failed to start ${bin}: ${err.message}`);
-        finish({ code: 127, signal: null });
-      });
-      child.on('close', (code, signal) => finish({ code, signal }));
-    });
+    const { pid, exited } = superviseChild(child, spec, this.pidDir, bin);
     return { pid, exited, kill: (signal) => pid > 0 && killGroup(pid, signal) };
   }
 }
