@@ -12,7 +12,7 @@ import { CodeBuild } from '../codebuild/codebuild';
 import { CallStats } from './call-stats';
 import { Ctx, type ServiceOptions } from './context';
 import { Endpoints } from './endpoints';
-import { injectFault, loseAnswer, parseFaults } from './faults';
+import { faultDraws, injectFault, loseAnswer, parseFaults } from './faults';
 import { AwsError, readBody, sendError, sendJson } from './protocol';
 import { Registry } from './registry';
 import { RequestLog } from './request-log';
@@ -51,6 +51,7 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
   };
   const codebuildOps: Record<string, Handler> = codebuild.handlers();
   const faults = parseFaults(opts.faults ?? process.env.LOCAL_FAULTS);
+  const draw = faultDraws(faults);
   const requests = new RequestLog(path.join(opts.stateDir, 'requests.log'));
   const stats = new CallStats(ctx.store);
 
@@ -69,7 +70,7 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
     const invoke = /^\/endpoints\/([^/]+)\/invocations(\?.*)?$/.exec(url);
     if (invoke && req.method === 'POST') {
       // Runtime faults too (off by default): callers of InvokeEndpoint must retry throttling like any AWS client.
-      const fault = injectFault(faults);
+      const fault = injectFault(faults, draw);
       if (fault) {
         await readBody(req).catch(() => undefined);
         stats.record('Runtime.InvokeEndpoint', fault);
@@ -98,7 +99,7 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
       return sendError(res, err instanceof AwsError ? err : new AwsError('SerializationException', 'Could not parse the request body as JSON', 400));
     }
     const counted = `${service === 'SageMaker' ? 'SageMaker' : 'CodeBuild'}.${op}`;
-    const fault = injectFault(faults);
+    const fault = injectFault(faults, draw);
     if (fault) {
       stats.record(counted, fault);
       return sendError(res, fault);
@@ -106,7 +107,7 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
     try {
       const out = await fn(body);
       stats.record(counted, 'ok');
-      const lost = loseAnswer(faults);
+      const lost = loseAnswer(faults, draw);
       if (lost) {
         stats.record(counted, 'lost');
         return sendError(res, lost);

@@ -10,23 +10,24 @@ import { runRetries, retriesCell } from '../lib/history-retries';
 import { followPhases, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
 import { callStats, diff, exactlyOnePerStep, faultsByOp, ledger, ledgerAfter } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
-import { numFlag } from '../../lib/args';
+import { intFlag, numFlag } from '../../lib/args';
 
 export const about = 'inject ThrottlingException and HTTP 500 into 30% of local AWS calls; 2 full pipeline runs deploy with no duplicates';
 
 /** Splits a total fault share into LOCAL_FAULTS: half throttling, half 500s of the calls not throttled; plus lost answers. */
-export function faultSpec(share: number, lost = 0): string {
+export function faultSpec(share: number, lost = 0, seed?: number): string {
   const throttle = share / 2;
   const error500 = throttle / (1 - throttle);
-  return `throttle:${throttle.toFixed(4)},error500:${error500.toFixed(4)}${lost > 0 ? `,lost500:${lost}` : ''}`;
+  return `throttle:${throttle.toFixed(4)},error500:${error500.toFixed(4)}${lost > 0 ? `,lost500:${lost}` : ''}${seed === undefined ? '' : `,seed:${seed}`}`;
 }
 
 export async function run(args: string[]): Promise<void> {
   const share = numFlag(args, 'share', 0.3);
   const runs = numFlag(args, 'runs', 2);
   const lost = numFlag(args, 'lost', 0);
+  const seed = intFlag(args, 'seed', 1);
   const tag = 'faults';
-  const faults = faultSpec(share, lost);
+  const faults = faultSpec(share, lost, seed);
   const h = await LocalHarness.start({ prefix: 'chaos-faults', faults });
   let ok = false;
   try {
@@ -84,7 +85,7 @@ export async function run(args: string[]): Promise<void> {
     writeResult({
       name: lost > 0 ? 'chaos-faults-lost' : 'chaos-faults',
       title: `Throttling and HTTP 500 on ${Math.round(share * 100)}% of local AWS calls${lost > 0 ? `, ${Math.round(lost * 100)}% of answers lost after the call took effect` : ''}: ${rows.filter((row) => String(row[1]).startsWith('deployed')).length}/${runs} pipelines deployed`,
-      command: `npm run chaos -- faults${share !== 0.3 ? ` --share ${share}` : ''}${runs !== 2 ? ` --runs ${runs}` : ''}${lost > 0 ? ` --lost ${lost}` : ''}`,
+      command: `npm run chaos -- faults${share !== 0.3 ? ` --share ${share}` : ''}${runs !== 2 ? ` --runs ${runs}` : ''}${lost > 0 ? ` --lost ${lost}` : ''} --seed ${seed}`,
       columns: [
         'run',
         'outcome',
