@@ -38,6 +38,20 @@ export default tseslint.config(
     },
   },
   {
+    // Schemas are shared and frozen inside the workflow sandbox (workflows/shared-modules.ts): zod builds a method on
+    // the schema at its first read, which a frozen schema refuses, so sandbox code parses with z.safeParse(schema, v).
+    files: ['workflows/**/*.ts', 'contracts/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression[callee.type="MemberExpression"][callee.property.name=/^(safeParse|parse|safeParseAsync|parseAsync|spa)$/]:not([callee.object.name=/^(JSON|z)$/])',
+          message: 'Use z.safeParse(schema, value) / z.parse(schema, value): schemas are frozen in the workflow sandbox.',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -1,5 +1,5 @@
 /** Turns zod failures into one line per bad field, addressed by JSON path (`$.training.instanceCount`). */
-import { type z } from 'zod';
+import { z } from 'zod';
 import { type PipelineSpec, PipelineSpecSchema } from './pipeline-spec';
 
 /** One invalid field: where it is and why it is wrong. */
@@ -45,7 +45,8 @@ export function toSpecIssues(error: z.ZodError): SpecIssue[] {
 
 /** Validates a parsed JSON value against the pipeline spec. */
 export function validateSpec(raw: unknown): SpecValidation {
-  const parsed = PipelineSpecSchema.safeParse(raw);
+  // The functional form: inside workflows the schema is frozen (worker/workflow-bundle.ts), and a method read would write to it.
+  const parsed = z.safeParse(PipelineSpecSchema, raw);
   return parsed.success ? { ok: true, spec: parsed.data } : { ok: false, issues: toSpecIssues(parsed.error) };
 }
 

@@ -1,10 +1,10 @@
 /** Prebuilds the workflow bundle for production workers (`npm run build`; set WORKFLOW_BUNDLE_PATH to use it). */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflows } from '../worker/workflow-bundle';
 
 async function main(): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
+  const code = await bundleWorkflows();
   const out = join(__dirname, '..', 'dist', 'workflow-bundle.js');
   mkdirSync(join(__dirname, '..', 'dist'), { recursive: true });
   writeFileSync(out, code);

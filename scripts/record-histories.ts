@@ -19,7 +19,8 @@ import type { StepStatus } from '../contracts/status';
 import { sleep } from '../local/procs';
 import { LocalHarness, type Spec } from '../bench/lib/local-harness';
 import { writeBadModelProgram } from '../test/fixtures/bad-model';
-import { TEMPORAL_CLI_PATH, WORKFLOWS_PATH } from '../test/helpers/temporal';
+import { TEMPORAL_CLI_PATH } from '../test/helpers/temporal';
+import { workflowSource } from '../worker/workflow-bundle';
 import { createAwsClients } from '../worker/aws-clients';
 
 const OUT = join(__dirname, '..', 'test/histories');
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
     const worker = await Worker.create({
       connection: native,
       taskQueue: TASK_QUEUE,
-      workflowsPath: WORKFLOWS_PATH,
+      ...workflowSource(),
       activities: createActivities({ clients: createAwsClients({ region: h.env.AWS_REGION as string }) }),
     });
     const client = await h.client();

@@ -8,14 +8,12 @@ import { ConfigError, loadConfig, workerCapacityOptions } from './config';
 import { createAwsClients } from './aws-clients';
 import { codecFromEnv } from './payload-codec';
 import { connectionOptions } from './temporal-connection';
+import { workflowSource } from './workflow-bundle';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const connection = await NativeConnection.connect(connectionOptions(config));
   const activities = createActivities({ clients: createAwsClients({ region: config.awsRegion }) });
-  const workflowSource = config.workflowBundlePath
-    ? { workflowBundle: { codePath: config.workflowBundlePath } }
-    : { workflowsPath: require.resolve('../workflows') };
   const codec = codecFromEnv(process.env);
   const worker = await Worker.create({
     connection,
@@ -24,7 +22,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     activities,
     ...workerCapacityOptions(config),
-    ...workflowSource,
+    ...workflowSource(config.workflowBundlePath),
   });
   console.log(
     `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ${config.temporal.namespace}, up to ${config.maxConcurrentActivities} activities at once)` +

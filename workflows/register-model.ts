@@ -3,6 +3,7 @@
  * approved version by the spec's margin; otherwise the version is PendingManualApproval and the workflow waits
  * (with the spec's timeout) for an `approveModel` or `rejectModel` update, and writes the decision back.
  */
+import { z } from 'zod';
 import { allHandlersFinished, ApplicationFailure, condition, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
 import { ErrorType } from '../contracts/errors';
 import {
@@ -52,14 +53,14 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
     }
     if (closed) throw new Error(closed);
     if (!awaiting) throw new Error(`registerModel is not waiting for a decision yet (${status.phase}); retry once the version is PendingManualApproval`);
-    const parsed = ApprovalDecision.safeParse({ ...(typeof arg === 'object' ? arg : {}), decision: kind });
+    const parsed = z.safeParse(ApprovalDecision, { ...(typeof arg === 'object' ? arg : {}), decision: kind });
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => `${i.path.join('.') || 'argument'}: ${i.message}`).join('; ');
       throw new Error(`${kind}Model needs { reviewer, reason }, both non-empty: ${fields}`);
     }
   };
   const handler = (kind: ApprovalDecision['decision']) => async (arg: ReviewerDecision): Promise<UpdateModelPackageApprovalOutput> => {
-    decision = ApprovalDecision.parse({ ...arg, decision: kind });
+    decision = z.parse(ApprovalDecision, { ...arg, decision: kind });
     await condition(() => written !== null || writeFailed !== null);
     if (written === null) throw ApplicationFailure.create({ message: `The decision could not be written to the model registry: ${writeFailed}` });
     return written;

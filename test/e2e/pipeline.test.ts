@@ -35,7 +35,7 @@ import { writeBadModelProgram } from '../fixtures/bad-model';
 import { isolatedStackConfig } from '../helpers/local-stack';
 import { down, up } from '../../local/stack';
 import { createAwsClients } from '../../worker/aws-clients';
-import { WORKFLOWS_PATH } from '../helpers/temporal';
+import { workflowSource } from '../../worker/workflow-bundle';
 
 const BIN = path.join(REPO_ROOT, 'container/.venv/bin');
 const REAL = fs.existsSync(path.join(BIN, 'train')) && fs.existsSync(path.join(BIN, 'serve')) && fs.existsSync(path.join(BIN, 'prepare'));
@@ -102,7 +102,7 @@ suite('migrationPipeline on the local stack', () => {
     worker = await Worker.create({
       connection: nativeConnection,
       taskQueue: TASK_QUEUE,
-      workflowsPath: WORKFLOWS_PATH,
+      ...workflowSource(),
       activities: createActivities({ clients: createAwsClients({ region: env.AWS_REGION as string }) }),
     });
     workerRun = worker.run();

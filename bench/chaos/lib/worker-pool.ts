@@ -1,9 +1,9 @@
 /** One child-process worker on a LocalHarness that a campaign SIGKILLs and restarts, started from a prebuilt bundle. */
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sleep } from '../../../local/procs';
+import { bundleWorkflows } from '../../../worker/workflow-bundle';
 import type { LocalHarness } from '../../lib/local-harness';
 
 export class KillableWorker {
@@ -24,8 +24,7 @@ export class KillableWorker {
    */
   static async start(h: LocalHarness, taskQueue: string): Promise<KillableWorker> {
     const file = path.join(h.cfg.stateDir, 'workflow-bundle.js');
-    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../../workflows'), logger: undefined });
-    fs.writeFileSync(file, code);
+    fs.writeFileSync(file, await bundleWorkflows());
     return new KillableWorker(h, taskQueue, { WORKFLOW_BUNDLE_PATH: file });
   }
 

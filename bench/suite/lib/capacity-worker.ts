@@ -9,6 +9,7 @@ import { createFakeActivities } from '../../../test/fixtures/fake-activities';
 import { createAwsClients } from '../../../worker/aws-clients';
 import { loadConfig, workerCapacityOptions } from '../../../worker/config';
 import { connectionOptions } from '../../../worker/temporal-connection';
+import { workflowSource } from '../../../worker/workflow-bundle';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     activities: { ...withoutRecording(), createTrainingJob: real.createTrainingJob, waitForTrainingJob: real.waitForTrainingJob, stopTrainingJob: real.stopTrainingJob },
     // Like production: the prebuilt bundle (WORKFLOW_BUNDLE_PATH) when given, so bundling's memory is not measured.
-    ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : { workflowsPath: require.resolve('../../../workflows') }),
+    ...workflowSource(config.workflowBundlePath),
     ...workerCapacityOptions(config),
   });
   console.log(`capacity-worker ready: ${config.maxConcurrentActivities} activity slots`);
