@@ -15,3 +15,4 @@ export * from './deploy-model';
 export * from './cost';
 export * from './pipeline-plan';
 export * from './retrain';
+export * from './liveness';

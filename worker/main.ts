@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, workerCapacityOptions } from './config';
 import { createAwsClients } from './aws-clients';
 import { codecFromEnv } from './payload-codec';
 import { connectionOptions } from './temporal-connection';
+import { WORKER_INTERCEPTORS } from './liveness-heartbeat';
 import { workflowSource } from './workflow-bundle';
 
 async function main(): Promise<void> {
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     activities,
     ...workerCapacityOptions(config),
+    interceptors: WORKER_INTERCEPTORS,
     ...workflowSource(config.workflowBundlePath),
   });
   console.log(

@@ -2,6 +2,7 @@
 import { proxyActivities, type ActivityInterfaceFor, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../contracts/errors';
+import { LIVENESS_HEARTBEAT_TIMEOUT_S } from '../contracts/liveness';
 
 /** Every activity this project registers. */
 export type Activities = ReturnType<typeof createActivities>;
@@ -16,9 +17,12 @@ export const RETRY: RetryPolicy = {
   nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
 };
 
-/** Quick AWS calls (create, describe, tag). */
+/**
+ * Quick AWS calls (create, describe, tag). The worker heartbeats for them (contracts/liveness.ts), so a call lost with
+ * its worker is retried after the heartbeat timeout; start-to-close still bounds a call that hangs.
+ */
 export function quickActivities(): ActivityProxy {
-  return proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: RETRY });
+  return proxyActivities<Activities>({ startToCloseTimeout: '2m', heartbeatTimeout: `${LIVENESS_HEARTBEAT_TIMEOUT_S}s`, retry: RETRY });
 }
 
 /** Long work that heartbeats (uploads, data sync). */
@@ -42,6 +46,7 @@ export function waitingActivities(pollIntervalSeconds: number, maxWaitSeconds: n
 export function pollingActivities(pollIntervalSeconds: number, maxWaitSeconds: number): ActivityProxy {
   return proxyActivities<Activities>({
     startToCloseTimeout: '1m',
+    heartbeatTimeout: `${LIVENESS_HEARTBEAT_TIMEOUT_S}s`,
     scheduleToCloseTimeout: `${maxWaitSeconds}s`,
     retry: { ...RETRY, initialInterval: `${pollIntervalSeconds}s`, backoffCoefficient: 1, maximumInterval: `${pollIntervalSeconds}s` },
   });

@@ -35,6 +35,7 @@ import { writeBadModelProgram } from '../fixtures/bad-model';
 import { isolatedStackConfig } from '../helpers/local-stack';
 import { down, up } from '../../local/stack';
 import { createAwsClients } from '../../worker/aws-clients';
+import { WORKER_INTERCEPTORS } from '../../worker/liveness-heartbeat';
 import { workflowSource } from '../../worker/workflow-bundle';
 
 const BIN = path.join(REPO_ROOT, 'container/.venv/bin');
@@ -103,6 +104,7 @@ suite('migrationPipeline on the local stack', () => {
       connection: nativeConnection,
       taskQueue: TASK_QUEUE,
       ...workflowSource(),
+      interceptors: WORKER_INTERCEPTORS,
       activities: createActivities({ clients: createAwsClients({ region: env.AWS_REGION as string }) }),
     });
     workerRun = worker.run();

@@ -9,6 +9,7 @@ import { createFakeActivities } from '../../../test/fixtures/fake-activities';
 import { createAwsClients } from '../../../worker/aws-clients';
 import { loadConfig, workerCapacityOptions } from '../../../worker/config';
 import { connectionOptions } from '../../../worker/temporal-connection';
+import { WORKER_INTERCEPTORS } from '../../../worker/liveness-heartbeat';
 import { workflowSource } from '../../../worker/workflow-bundle';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     // Like production: the prebuilt bundle (WORKFLOW_BUNDLE_PATH) when given, so bundling's memory is not measured.
     ...workflowSource(config.workflowBundlePath),
     ...workerCapacityOptions(config),
+    interceptors: WORKER_INTERCEPTORS,
   });
   console.log(`capacity-worker ready: ${config.maxConcurrentActivities} activity slots`);
   // Where the memory is (V8 heap vs. everything else), for reading the bench's RSS.
