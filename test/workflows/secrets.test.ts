@@ -8,7 +8,7 @@
  */
 import { Client, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -16,7 +16,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { filesUnder, type KnownSecret, scanFile, scanText } from '../../bench/chaos/lib/secret-scan';
 import { waitUntil } from '../../local/procs';
-import { codecFromEnv } from '../../worker/payload-codec';
+import { createCodecServer } from '../../worker/codec-server';
+import { type AesGcmPayloadCodec, codecFromEnv } from '../../worker/payload-codec';
 import { createDevServerEnv, TEMPORAL_CLI_PATH, uniqueTaskQueue } from '../helpers/temporal';
 
 const ROOT = path.join(__dirname, '../..');
@@ -37,6 +38,7 @@ let fakeAws: http.Server;
 let worker: ChildProcess | undefined;
 let workerLog = '';
 let client: Client;
+let codec: AesGcmPayloadCodec;
 const awsRequests: string[] = [];
 const taskQueue = uniqueTaskQueue('secrets');
 
@@ -81,7 +83,8 @@ beforeAll(async () => {
   worker.stderr?.on('data', (c: Buffer) => (workerLog += c.toString('utf8')));
   await waitUntil(() => /worker polling/.test(workerLog) || worker?.exitCode !== null, 120_000, 'the worker to start polling');
   if (!/worker polling/.test(workerLog)) throw new Error(`worker did not start:\n${workerLog}`);
-  client = new Client({ connection: env.connection, dataConverter: { payloadCodecs: [codecFromEnv(workerEnv) as NonNullable<ReturnType<typeof codecFromEnv>>] } });
+  codec = codecFromEnv(workerEnv) as AesGcmPayloadCodec;
+  client = new Client({ connection: env.connection, dataConverter: { payloadCodecs: [codec] } });
 });
 
 afterAll(async () => {
@@ -140,4 +143,27 @@ test('the recorded histories in test/histories hold no credentials or codec keys
   const files = filesUnder(path.join(ROOT, 'test/histories')).filter((f) => f.endsWith('.json'));
   expect(files.length).toBeGreaterThan(0);
   expect(files.flatMap((f) => scanFile(f, KNOWN))).toEqual([]);
+});
+
+test('through the codec server (npm run codec-server), the Temporal CLI reads the encrypted history, and still no credential or key', async () => {
+  const server = createCodecServer({ codec, allowedOrigins: [], token: 'cli-token' });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Asynchronously: the codec server answers from this process's event loop.
+    const show = (extra: string[]) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(TEMPORAL_CLI_PATH, ['workflow', 'show', '--workflow-id', 'secrets-sync', '--address', env.address, '--output', 'json', '--codec-endpoint', endpoint, ...extra], { encoding: 'utf8', timeout: 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+      );
+    const decoded = await show(['--codec-auth', 'Bearer cli-token']);
+    // Proto JSON: payload data is base64; decoded payloads are json/plain again.
+    const payloadTexts = [...decoded.matchAll(/"data": "([A-Za-z0-9+/=]*)"/g)].map((m) => Buffer.from(m[1] as string, 'base64').toString('utf8'));
+    expect(decoded).not.toContain(Buffer.from('binary/encrypted').toString('base64'));
+    expect(payloadTexts.join('\n')).toContain('"bucket":"secrets-target-bucket"');
+    expect(scanText('decoded history secrets-sync', `${decoded}\n${payloadTexts.join('\n')}`, KNOWN)).toEqual([]);
+    // Without the token the server refuses, so the CLI cannot decode.
+    await expect(show([])).rejects.toThrow();
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
