@@ -4,10 +4,11 @@
  * cancellation (which Temporal only delivers through heartbeat responses) is noticed within seconds.
  */
 import { Context } from '@temporalio/activity';
+import { WAIT_HEARTBEAT_SLICE_S } from '../contracts/liveness';
 import type { ActivityDeps } from './deps';
 
 /** Longest stretch between two heartbeats while pausing. */
-export const HEARTBEAT_SLICE_MS = 10_000;
+export const HEARTBEAT_SLICE_MS = WAIT_HEARTBEAT_SLICE_S * 1000;
 
 /** Sleeps `ms` in slices, heartbeating `details` between them; rejects when the activity is cancelled. */
 export async function pauseWithHeartbeat(deps: ActivityDeps, ms: number, details: unknown): Promise<void> {

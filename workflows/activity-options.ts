@@ -2,7 +2,7 @@
 import { proxyActivities, type ActivityInterfaceFor, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../contracts/errors';
-import { LIVENESS_HEARTBEAT_TIMEOUT_S } from '../contracts/liveness';
+import { LIVENESS_HEARTBEAT_TIMEOUT_S, WAIT_HEARTBEAT_TIMEOUT_S } from '../contracts/liveness';
 
 /** Every activity this project registers. */
 export type Activities = ReturnType<typeof createActivities>;
@@ -32,12 +32,13 @@ export function longActivities(startToCloseTimeout: ActivityOptions['startToClos
 
 /**
  * Waits on an AWS job from a heartbeating polling activity: no history is added per poll, and a worker crash
- * is noticed after the heartbeat timeout, when another worker resumes the poll.
+ * is noticed after the heartbeat timeout, when another worker resumes the poll. The waits heartbeat every 10 s
+ * whatever the poll interval, so the timeout does not grow with it (contracts/liveness.ts).
  */
-export function waitingActivities(pollIntervalSeconds: number, maxWaitSeconds: number): ActivityProxy {
+export function waitingActivities(maxWaitSeconds: number): ActivityProxy {
   return proxyActivities<Activities>({
     startToCloseTimeout: `${maxWaitSeconds + 6 * 3600}s`,
-    heartbeatTimeout: `${Math.max(30, 3 * pollIntervalSeconds)}s`,
+    heartbeatTimeout: `${WAIT_HEARTBEAT_TIMEOUT_S}s`,
     retry: RETRY,
   });
 }

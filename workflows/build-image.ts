@@ -38,7 +38,7 @@ export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageO
   );
   const projectName = codeBuildProjectName(input.pipelineName);
   await quick.ensureCodeBuildProject({ projectName, ...input.codeBuild, tags: input.tags });
-  const wait = waitingActivities(input.pollIntervalSeconds, input.codeBuild.timeoutMinutes * 60);
+  const wait = waitingActivities(input.codeBuild.timeoutMinutes * 60);
   let build: { buildId: string } | undefined;
   let result;
   try {
@@ -61,7 +61,6 @@ export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageO
     result = await wait.waitForImageBuild.executeWithOptions(
       {
         startToCloseTimeout: `${input.codeBuild.timeoutMinutes * 60 + 3600}s`,
-        heartbeatTimeout: `${Math.max(30, 3 * input.pollIntervalSeconds)}s`,
         summary: `Wait for build ${build.buildId}`,
       },
       [{ buildId: build.buildId, pollIntervalSeconds: input.pollIntervalSeconds }],

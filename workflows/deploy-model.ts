@@ -74,7 +74,7 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
 
   const bg = input.blueGreen;
   const maxWait = input.startupHealthCheckTimeoutSeconds + bg.maximumExecutionTimeoutSeconds + bg.terminationWaitSeconds + 3600;
-  const wait = waitingActivities(input.pollIntervalSeconds, maxWait);
+  const wait = waitingActivities(maxWait);
   /** Follows the endpoint until it is InService on the new config; a rollback or failure throws from the activity. */
   const follow = async (previous: string | null, alarmNames: string[], since?: string): Promise<EndpointSnapshot> => {
     let last: { status: string } | null = null;
@@ -83,7 +83,6 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
         .executeWithOptions(
           {
             startToCloseTimeout: `${maxWait + 6 * 3600}s`,
-            heartbeatTimeout: `${Math.max(30, 3 * input.pollIntervalSeconds)}s`,
             summary: `Wait for endpoint ${endpoint} to leave ${last ? last.status : 'its first state'} on the way to ${config}`,
           },
           [{ endpointName: endpoint, endpointConfigName: config, previousEndpointConfigName: previous, alarmNames, last, pollIntervalSeconds: input.pollIntervalSeconds, since, failOnRollback: true }],

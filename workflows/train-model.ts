@@ -29,14 +29,13 @@ export async function trainModel(rawInput: TrainModelInput): Promise<TrainModelO
     );
 
   const maxWait = input.definition.spot.enabled ? (input.definition.spot.maxWaitSeconds ?? input.definition.maxRuntimeSeconds) : input.definition.maxRuntimeSeconds;
-  const wait = waitingActivities(input.pollIntervalSeconds, maxWait);
+  const wait = waitingActivities(maxWait);
   const follow = async (): Promise<TrainingJobSnapshot> => {
     let last: { status: string; secondaryStatus: string } | null = null;
     for (;;) {
       const seen: TrainingJobSnapshot = await wait.waitForTrainingJob.executeWithOptions(
         {
           startToCloseTimeout: `${maxWait + 6 * 3600}s`,
-          heartbeatTimeout: `${Math.max(30, 3 * input.pollIntervalSeconds)}s`,
           summary: `Wait for training job ${name} to leave ${last ? `${last.status}/${last.secondaryStatus}` : 'its first state'}`,
         },
         [{ trainingJobName: name, last, pollIntervalSeconds: input.pollIntervalSeconds }],

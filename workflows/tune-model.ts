@@ -47,14 +47,13 @@ export async function tuneModel(rawInput: TuneModelInput): Promise<TuneModelOutp
   const trialSeconds = t.maxRuntimeSeconds ?? input.definition.maxRuntimeSeconds;
   const perTrial = input.definition.spot.enabled ? Math.max(trialSeconds, input.definition.spot.maxWaitSeconds ?? 0) : trialSeconds;
   const maxWait = Math.ceil(maxTrials(t) / t.maxParallelJobs) * perTrial;
-  const wait = waitingActivities(input.pollIntervalSeconds, maxWait);
+  const wait = waitingActivities(maxWait);
   const follow = async (): Promise<TuningJobSnapshot> => {
     let last: { status: string } | null = null;
     for (;;) {
       const seen: TuningJobSnapshot = await wait.waitForTuningJob.executeWithOptions(
         {
           startToCloseTimeout: `${maxWait + 6 * 3600}s`,
-          heartbeatTimeout: `${Math.max(30, 3 * input.pollIntervalSeconds)}s`,
           summary: `Wait for tuning job ${name} to leave ${last ? last.status : 'its first state'} (trial counts are in the heartbeat)`,
         },
         [{ tuningJobName: name, last, pollIntervalSeconds: input.pollIntervalSeconds }],

@@ -1,13 +1,14 @@
 /**
  * A worker killed during a quick AWS call: the server must notice within the liveness heartbeat timeout
- * (contracts/liveness.ts) and give the call to another worker, instead of waiting out the 2-minute start-to-close.
+ * (contracts/liveness.ts) and give the call to another worker, instead of waiting out the 2-minute start-to-close;
+ * and the waits' heartbeat timeout must not grow with the poll interval.
  * The first worker is a real process, SIGKILLed while createTrainingJob is in flight.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { decodeTimeoutType } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { LIVENESS_HEARTBEAT_TIMEOUT_S } from '../../contracts';
+import { LIVENESS_HEARTBEAT_TIMEOUT_S, WAIT_HEARTBEAT_TIMEOUT_S } from '../../contracts';
 import { trainModel } from '../../workflows';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../helpers/temporal';
 import { trainingDefinition } from '../fixtures/training-definition';
@@ -58,6 +59,10 @@ it('a createTrainingJob lost with its worker is retried on another worker after 
   expect(decodeTimeoutType(startedEvent?.activityTaskStartedEventAttributes?.lastFailure?.timeoutFailureInfo?.timeoutType)).toBe('HEARTBEAT');
   const scheduled = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'createTrainingJob');
   expect(Number(scheduled?.activityTaskScheduledEventAttributes?.heartbeatTimeout?.seconds)).toBe(LIVENESS_HEARTBEAT_TIMEOUT_S);
+  // The wait heartbeats every 10 s whatever the poll interval, so at the production 60 s interval a wait lost with its
+  // worker also resumes within 30 s (it was 3 poll intervals, 180 s).
+  const wait = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForTrainingJob');
+  expect(Number(wait?.activityTaskScheduledEventAttributes?.heartbeatTimeout?.seconds)).toBe(WAIT_HEARTBEAT_TIMEOUT_S);
 });
 
 it('a quick call slower than the liveness timeout on a live worker is not timed out: the worker heartbeats for it', async () => {
