@@ -12,7 +12,7 @@ import type { StepStatus } from '../../../contracts/status';
 import { sleep } from '../../../local/procs';
 import { LocalHarness, type Spec } from '../../lib/local-harness';
 import { writeResult } from '../../lib/results';
-import { currentPhase, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
+import { outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
 import { clean, describeLeftovers, endpoints, leftovers } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 
@@ -34,6 +34,22 @@ interface Case {
   busy: (h: LocalHarness, workflowId: string) => Promise<boolean> | boolean;
   /** Text the result's `stopped` list must contain ('' when the step runs nothing that bills). */
   mustStop: string;
+  /** A step short enough to slip between two status queries. */
+  quick?: boolean;
+}
+
+const NEVER = 'never (the run ended first)';
+/** Runs per case before a step that keeps ending before the cancel counts as missed. */
+const ATTEMPTS = 3;
+
+/** The step's phase while its child workflow runs, read from the server (no workflow task needed). */
+async function childPhase(h: LocalHarness, workflowId: string, step: PipelineStepName): Promise<string> {
+  try {
+    const d = await (await h.client()).workflow.getHandle(childWorkflowId(workflowId, step)).describe();
+    return d.status.name === 'RUNNING' ? step : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 const small = (s: Spec): void => {
@@ -43,8 +59,8 @@ const small = (s: Spec): void => {
 
 const CASES: Case[] = [
   { step: 'buildImage', busy: (h) => state(h, 'codebuild-builds').some((b) => b.buildStatus === 'IN_PROGRESS'), mustStop: 'CodeBuild build' },
-  { step: 'publishImage', busy: () => true, mustStop: '' },
-  { step: 'syncData', busy: () => true, mustStop: '' },
+  { step: 'publishImage', busy: () => true, mustStop: '', quick: true },
+  { step: 'syncData', busy: () => true, mustStop: '', quick: true },
   {
     step: 'trainModel',
     busy: (h, id) => state(h, 'training-jobs').some((j) => j.TrainingJobName === runResourceNames(id).trainingJob && j.SecondaryStatus === 'Training'),
@@ -97,28 +113,36 @@ export async function run(args: string[]): Promise<void> {
           continue;
         }
       }
-      const workflowId = `chaos-cancel-${c.step}-${Date.now().toString(36)}`;
       const spec = h.spec((s) => {
         s.registry.modelPackageGroup = `chaos-cancel-${c.step}`;
         c.patch?.(s);
       });
-      say(TAG, `${c.step}: run ${workflowId}`);
-      const handle = await startPipeline(h, worker.taskQueue, workflowId, spec);
-      let finished = false;
-      const outcome = outcomeOf(handle).finally(() => (finished = true));
-      let cancelledIn = 'never (the run ended first)';
-      for (;;) {
-        if (finished) break;
-        const p = await currentPhase(h, workflowId);
-        if (p === c.step && (await c.busy(h, workflowId))) {
-          await handle.cancel();
-          cancelledIn = p;
-          say(TAG, `${c.step}: cancel requested`);
-          break;
+      let workflowId = '';
+      let cancelledIn = NEVER;
+      let o: Awaited<ReturnType<typeof outcomeOf>> | undefined;
+      // A step can be over in a fraction of a second (publish, sync, a build whose context is cached): each is watched
+      // through its child workflow's own state (a server call, no worker task), and a run it slipped through is tried
+      // again.
+      for (let attempt = 1; attempt <= ATTEMPTS && cancelledIn === NEVER; attempt++) {
+        workflowId = `chaos-cancel-${c.step}-${Date.now().toString(36)}`;
+        say(TAG, `${c.step}: run ${workflowId}${attempt > 1 ? ` (attempt ${attempt}: the step was over before the cancel)` : ''}`);
+        const handle = await startPipeline(h, worker.taskQueue, workflowId, spec);
+        let finished = false;
+        const outcome = outcomeOf(handle).finally(() => (finished = true));
+        for (;;) {
+          if (finished) break;
+          const p = await childPhase(h, workflowId, c.step);
+          if (p === c.step && (await c.busy(h, workflowId))) {
+            await handle.cancel();
+            cancelledIn = attempt > 1 ? `${p} (attempt ${attempt})` : p;
+            say(TAG, `${c.step}: cancel requested`);
+            break;
+          }
+          await sleep(c.quick ? 10 : 100);
         }
-        await sleep(300);
+        o = await outcome;
       }
-      const o = await outcome;
+      if (!o) throw new Error(`${c.step}: no run`);
       // Stopped jobs take their SIGTERM grace to exit: wait for the service to settle, up to 3 minutes.
       const settleStart = Date.now();
       let left = leftovers(h);
@@ -166,7 +190,7 @@ export async function run(args: string[]): Promise<void> {
       columns: ['cancelled step', 'cancel sent during', 'pipeline result', 'result lists as stopped', 'training job', 'tuning job', 'endpoint afterwards', 'left running', 'seconds to settle', 'check'],
       rows,
       notes: [
-        'One run per step on one local stack, cancelled (`WorkflowHandle.cancel`) once the step shows in the pipeline\'s `status` query and has work in flight: a CodeBuild build IN_PROGRESS, a training job or a trial in `Training`, the registration waiting for a reviewer (manual approval), a blue/green update `Updating`. Publish and sync are cancelled as soon as they show.',
+        'One run per step on one local stack, cancelled (`WorkflowHandle.cancel`) once the step\'s child workflow runs and has work in flight: a CodeBuild build IN_PROGRESS, a training job or a trial in `Training`, the registration waiting for a reviewer (manual approval), a blue/green update `Updating`. Publish and sync are cancelled as soon as their child workflow runs. Steps are watched through their child workflow\'s state (DescribeWorkflowExecution, no worker task needed); a run a step slipped through (over before the cancel) is tried again, up to 3 times, and the row says which attempt.',
         '"left running" reads the local service\'s state (training and tuning jobs InProgress/Stopping, builds IN_PROGRESS, endpoints not InService) and the processes whose working directory is in its state dir (hosts, builds; endpoint instances are counted per fleet), after waiting up to 3 minutes for stopped jobs to exit; "seconds to settle" is that wait.',
         'The register and deploy cases run without tuning and with 1 training host to keep the campaign short; the deploy case updates an endpoint a setup run deployed first ("the old config" is that run\'s config), so the check is: old config InService, one fleet, no green left.',
       ],
