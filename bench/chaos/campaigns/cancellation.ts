@@ -4,27 +4,19 @@
  * (training and tuning jobs Stopped, builds stopped, no green fleet, the old endpoint config serving, no host
  * processes left), and the pipeline's result must say what it stopped.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { childWorkflowId, runResourceNames } from '../../../contracts/names';
 import type { PipelineStepName } from '../../../contracts/pipeline-plan';
 import type { StepStatus } from '../../../contracts/status';
 import { sleep } from '../../../local/procs';
 import { LocalHarness, type Spec } from '../../lib/local-harness';
 import { writeResult } from '../../lib/results';
-import { outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
-import { clean, describeLeftovers, endpoints, leftovers } from '../lib/resource-ledger';
+import { childPhase, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
+import { clean, describeLeftovers, endpoints, leftovers, readKind } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 
 export const about = 'cancel a pipeline run during each of its 7 steps; nothing left running, the old endpoint config serving, the result lists what was stopped';
 
-type Rec = Record<string, unknown>;
 const TAG = 'cancellation';
-
-function state(h: LocalHarness, kind: string): Rec[] {
-  const file = path.join(h.cfg.stateDir, 'sagemaker', 'state', `${kind}.json`);
-  return fs.existsSync(file) ? Object.values(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Rec>) : [];
-}
 
 /** One cancellation case: the step, how to shape the run, when the step is busy enough to cancel, what must be stopped. */
 interface Case {
@@ -42,33 +34,23 @@ const NEVER = 'never (the run ended first)';
 /** Runs per case before a step that keeps ending before the cancel counts as missed. */
 const ATTEMPTS = 3;
 
-/** The step's phase while its child workflow runs, read from the server (no workflow task needed). */
-async function childPhase(h: LocalHarness, workflowId: string, step: PipelineStepName): Promise<string> {
-  try {
-    const d = await (await h.client()).workflow.getHandle(childWorkflowId(workflowId, step)).describe();
-    return d.status.name === 'RUNNING' ? step : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 const small = (s: Spec): void => {
   s.tuning.enabled = false;
   s.training.instanceCount = 1;
 };
 
 const CASES: Case[] = [
-  { step: 'buildImage', busy: (h) => state(h, 'codebuild-builds').some((b) => b.buildStatus === 'IN_PROGRESS'), mustStop: 'CodeBuild build' },
+  { step: 'buildImage', busy: (h) => readKind(h, 'codebuild-builds').some((b) => b.buildStatus === 'IN_PROGRESS'), mustStop: 'CodeBuild build' },
   { step: 'publishImage', busy: () => true, mustStop: '', quick: true },
   { step: 'syncData', busy: () => true, mustStop: '', quick: true },
   {
     step: 'trainModel',
-    busy: (h, id) => state(h, 'training-jobs').some((j) => j.TrainingJobName === runResourceNames(id).trainingJob && j.SecondaryStatus === 'Training'),
+    busy: (h, id) => readKind(h, 'training-jobs').some((j) => j.TrainingJobName === runResourceNames(id).trainingJob && j.SecondaryStatus === 'Training'),
     mustStop: 'training job',
   },
   {
     step: 'tuneModel',
-    busy: (h, id) => state(h, 'training-jobs').some((j) => String(j.TrainingJobName).startsWith(runResourceNames(id).tuningJob) && j.SecondaryStatus === 'Training'),
+    busy: (h, id) => readKind(h, 'training-jobs').some((j) => String(j.TrainingJobName).startsWith(runResourceNames(id).tuningJob) && j.SecondaryStatus === 'Training'),
     mustStop: 'tuning job',
   },
   {
@@ -87,7 +69,7 @@ const CASES: Case[] = [
     },
     mustStop: '',
   },
-  { step: 'deployModel', patch: small, busy: (h) => state(h, 'endpoints').some((e) => e.EndpointStatus === 'Updating'), mustStop: 'endpoint update' },
+  { step: 'deployModel', patch: small, busy: (h) => readKind(h, 'endpoints').some((e) => e.EndpointStatus === 'Updating'), mustStop: 'endpoint update' },
 ];
 
 export async function run(args: string[]): Promise<void> {
@@ -157,8 +139,8 @@ export async function run(args: string[]): Promise<void> {
       if (c.mustStop && !stopped.some((s) => s.includes(c.mustStop))) checks.push(`result does not list a stopped ${c.mustStop}`);
       if (!clean(left)) checks.push(`left running: ${describeLeftovers(left)}`);
       const names = runResourceNames(workflowId);
-      const job = state(h, 'training-jobs').find((j) => j.TrainingJobName === names.trainingJob);
-      const tuning = state(h, 'tuning-jobs').find((j) => j.HyperParameterTuningJobName === names.tuningJob);
+      const job = readKind(h, 'training-jobs').find((j) => j.TrainingJobName === names.trainingJob);
+      const tuning = readKind(h, 'tuning-jobs').find((j) => j.HyperParameterTuningJobName === names.tuningJob);
       if (c.step === 'trainModel' && job?.TrainingJobStatus !== 'Stopped') checks.push(`training job ${String(job?.TrainingJobStatus)}`);
       if (c.step === 'tuneModel' && tuning?.HyperParameterTuningJobStatus !== 'Stopped') checks.push(`tuning job ${String(tuning?.HyperParameterTuningJobStatus)}`);
       let endpointCell = '-';

@@ -7,8 +7,8 @@
 import { writeResult } from '../../lib/results';
 import { LocalHarness } from '../../lib/local-harness';
 import { runRetries, retriesCell } from '../lib/history-retries';
-import { followPhases, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
-import { callStats, diff, exactlyOnePerStep, faultsByOp, ledger, ledgerAfter } from '../lib/resource-ledger';
+import { deployCell, followPhases, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
+import { callStats, diff, exactlyOnePerStep, faultsByOp, ledger, ledgerAfter, RESOURCE_COLUMNS, resourceCells } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 import { intFlag, numFlag } from '../../lib/args';
 
@@ -62,12 +62,8 @@ export async function run(args: string[]): Promise<void> {
       const faultsSeen = got.throttled + got.error500;
       rows.push([
         r,
-        o.summary ? `${o.summary.outcome} (${o.summary.endpoint?.action ?? '-'})` : outcomeCell(o),
-        `${got.builds} (want ${r === 1 ? 1 : 0})`,
-        got.trainingJobs,
-        `${got.tuningJobs} / ${got.trials}`,
-        got.packageVersions,
-        `${got.endpointConfigs} / ${got.endpointCreates} / ${got.endpointUpdates}`,
+        deployCell(o),
+        ...resourceCells(got, r === 1),
         got.calls,
         `${got.throttled} + ${got.error500} (${((100 * faultsSeen) / Math.max(1, got.calls)).toFixed(0)}%)`,
         ...(lost > 0 ? [lostCalls.join(', ') || 'none'] : []),
@@ -89,11 +85,7 @@ export async function run(args: string[]): Promise<void> {
       columns: [
         'run',
         'outcome',
-        'CodeBuild builds',
-        'training jobs',
-        'tuning jobs / trials',
-        'package versions',
-        'endpoint configs / CreateEndpoint / UpdateEndpoint',
+        ...RESOURCE_COLUMNS,
         'calls to the local service',
         'injected throttles + 500s',
         ...(lost > 0 ? ['mutating calls done whose answer was lost'] : []),

@@ -10,19 +10,13 @@ import { runResourceNames } from '../../../contracts/names';
 import { sleep } from '../../../local/procs';
 import { LocalHarness, type Spec } from '../../lib/local-harness';
 import { writeResult } from '../../lib/results';
-import { followPhases, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
-import { clean, describeLeftovers, diff, endpoints, leftovers, ledger, ledgerAfter } from '../lib/resource-ledger';
+import { deployCell, followPhases, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
+import { clean, describeLeftovers, diff, endpoints, leftovers, ledger, ledgerAfter, readKind } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 
 export const about = 'restart the local SageMaker service mid-training and mid-rollout; the run completes or fails naming the restart, nothing duplicated';
 
-type Rec = Record<string, unknown>;
 const TAG = 'service-restart';
-
-function state(h: LocalHarness, kind: string): Rec[] {
-  const file = path.join(h.cfg.stateDir, 'sagemaker', 'state', `${kind}.json`);
-  return fs.existsSync(file) ? Object.values(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Rec>) : [];
-}
 
 /** Pids of live host processes (training hosts, endpoint instances) under the service's state dir. */
 function hostPids(h: LocalHarness): number[] {
@@ -87,12 +81,12 @@ export async function run(args: string[]): Promise<void> {
       const problems = [...expect(workflowId, d)];
       if (survivors > 0) problems.push(`${survivors} host process(es) of the dead service survived`);
       if (!clean(left)) problems.push(`left running: ${describeLeftovers(left)}`);
-      const job = state(h, 'training-jobs').find((j) => j.TrainingJobName === runResourceNames(workflowId).trainingJob);
+      const job = readKind(h, 'training-jobs').find((j) => j.TrainingJobName === runResourceNames(workflowId).trainingJob);
       const ep = endpoints(h)[0];
       rows.push([
         name,
         restarted,
-        o.summary ? `${o.summary.outcome} (${o.summary.endpoint?.action ?? '-'})` : outcomeCell(o),
+        deployCell(o),
         `${d.trainingJobs} (${String(job?.TrainingJobStatus ?? '-')}, ${String(job?._attempts ?? '-')} launch(es))`,
         d.packageVersions,
         `${d.endpointConfigs} / ${d.endpointCreates} / ${d.endpointUpdates}`,
@@ -116,7 +110,7 @@ export async function run(args: string[]): Promise<void> {
         s.training.hyperparameters = { ...s.training.hyperparameters, max_steps: 60 };
       },
       (id) => {
-        const j = state(h, 'training-jobs').find((x) => x.TrainingJobName === runResourceNames(id).trainingJob);
+        const j = readKind(h, 'training-jobs').find((x) => x.TrainingJobName === runResourceNames(id).trainingJob);
         if (j?.SecondaryStatus === 'Training') trainingSeen += 1;
         return trainingSeen >= 10; // about 3 s into training
       },

@@ -9,8 +9,8 @@ import { sleep } from '../../../local/procs';
 import { LocalHarness } from '../../lib/local-harness';
 import { writeResult } from '../../lib/results';
 import { runRetries, retriesCell } from '../lib/history-retries';
-import { currentPhase, outcomeCell, outcomeOf, type Phase, say, startPipeline } from '../lib/pipeline-watch';
-import { diff, exactlyOnePerStep, ledger, ledgerAfter, type Ledger } from '../lib/resource-ledger';
+import { currentPhase, deployCell, outcomeCell, outcomeOf, type Phase, say, startPipeline } from '../lib/pipeline-watch';
+import { diff, exactlyOnePerStep, ledger, ledgerAfter, type Ledger, RESOURCE_COLUMNS, resourceCells } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 import { numFlag } from '../../lib/args';
 import { mulberry32 } from '../../../local/random';
@@ -110,12 +110,8 @@ export async function run(args: string[]): Promise<void> {
         want > 0 ? r : `${r} (anchor: no kills)`,
         runKills.length,
         `${byStep.join('/')}${other ? ` (+${other} between steps)` : ''}`,
-        o.summary ? `${o.summary.outcome} (${o.summary.endpoint?.action ?? '-'})` : outcomeCell(o),
-        `${got.builds} (want ${r === 1 ? 1 : 0})`,
-        got.trainingJobs,
-        `${got.tuningJobs} / ${got.trials}`,
-        got.packageVersions,
-        `${got.endpointConfigs} / ${got.endpointCreates} / ${got.endpointUpdates}`,
+        deployCell(o),
+        ...resourceCells(got, r === 1),
         `${retries.retries}: ${retriesCell(retries)}`,
         Math.round(o.seconds),
         okRun ? 'ok' : 'MISSED',
@@ -146,11 +142,7 @@ export async function run(args: string[]): Promise<void> {
         'kills',
         'kills per step (build/publish/sync/train/tune/register/deploy)',
         'outcome',
-        'CodeBuild builds',
-        'training jobs',
-        'tuning jobs / trials',
-        'package versions',
-        'endpoint configs / CreateEndpoint / UpdateEndpoint',
+        ...RESOURCE_COLUMNS,
         'activity retries',
         'run seconds',
         'check',

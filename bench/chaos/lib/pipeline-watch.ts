@@ -4,6 +4,7 @@
  * and print progress as it goes.
  */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { childWorkflowId } from '../../../contracts/names';
 import { PIPELINE_STEPS, type PipelineStepName, type PipelineSummary } from '../../../contracts/pipeline-plan';
 import type { StepStatus } from '../../../contracts/status';
 import { sleep } from '../../../local/procs';
@@ -51,6 +52,19 @@ export async function currentPhase(h: LocalHarness, workflowId: string, timeoutM
   }
 }
 
+/**
+ * `step` while that step's child workflow runs, else 'unknown': read from the server (DescribeWorkflowExecution), so
+ * unlike `currentPhase` it needs no worker task and catches steps that last a fraction of a second.
+ */
+export async function childPhase(h: LocalHarness, workflowId: string, step: PipelineStepName): Promise<PipelineStepName | 'unknown'> {
+  try {
+    const d = await (await h.client()).workflow.getHandle(childWorkflowId(workflowId, step)).describe();
+    return d.status.name === 'RUNNING' ? step : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Starts migrationPipeline with `spec` on `taskQueue`. */
 export async function startPipeline(h: LocalHarness, taskQueue: string, workflowId: string, spec: Spec): Promise<WorkflowHandle> {
   const client = await h.client();
@@ -72,6 +86,11 @@ export function outcomeCell(o: RunOutcome): string {
   if (o.summary) return o.summary.outcome;
   const text = (o.failure ?? '').replace(/(Workflow execution failed|Child Workflow execution failed|Activity task failed) <- /g, '');
   return `failed: ${text.slice(0, 400).replace(/\|/g, '/').replace(/\n/g, ' ')}`;
+}
+
+/** The outcome with the endpoint action (`deployed (updated)`), or the failure. */
+export function deployCell(o: RunOutcome): string {
+  return o.summary ? `${o.summary.outcome} (${o.summary.endpoint?.action ?? '-'})` : outcomeCell(o);
 }
 
 /** Polls the phase every `intervalMs` and calls `onPhase` whenever it changes, until `stop()` is true. */

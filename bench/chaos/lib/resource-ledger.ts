@@ -27,9 +27,11 @@ export interface Ledger {
   calls: number;
 }
 
-type Rec = Record<string, unknown>;
+/** A record of the local service's persisted state (a training job, an endpoint, ...). */
+export type Rec = Record<string, unknown>;
 
-function readKind(h: LocalHarness, kind: string): Rec[] {
+/** The records of one kind (`training-jobs`, `endpoints`, `codebuild-builds`, ...) from the service's state dir. */
+export function readKind(h: LocalHarness, kind: string): Rec[] {
   const file = path.join(h.cfg.stateDir, 'sagemaker', 'state', `${kind}.json`);
   if (!fs.existsSync(file)) return [];
   return Object.values(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Rec>);
@@ -188,4 +190,18 @@ export function exactlyOnePerStep(got: Ledger, deployed: { outcome?: string; end
     got.endpointCreates === (firstRun ? 1 : 0) &&
     got.endpointUpdates === (firstRun ? 0 : 1)
   );
+}
+
+/** The headings of the resourceCells columns. */
+export const RESOURCE_COLUMNS = ['CodeBuild builds', 'training jobs', 'tuning jobs / trials', 'package versions', 'endpoint configs / CreateEndpoint / UpdateEndpoint'];
+
+/** The table cells of a run's resources: builds (against what the run should build), training jobs, tuning jobs / trials, package versions, endpoint configs / creates / updates. */
+export function resourceCells(got: Ledger, firstRun: boolean): (string | number)[] {
+  return [
+    `${got.builds} (want ${firstRun ? 1 : 0})`,
+    got.trainingJobs,
+    `${got.tuningJobs} / ${got.trials}`,
+    got.packageVersions,
+    `${got.endpointConfigs} / ${got.endpointCreates} / ${got.endpointUpdates}`,
+  ];
 }
