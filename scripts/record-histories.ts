@@ -20,8 +20,7 @@ import { sleep } from '../local/procs';
 import { LocalHarness, type Spec } from '../bench/lib/local-harness';
 import { writeBadModelProgram } from '../test/fixtures/bad-model';
 import { TEMPORAL_CLI_PATH } from '../test/helpers/temporal';
-import { WORKER_INTERCEPTORS } from '../worker/liveness-heartbeat';
-import { workflowSource } from '../worker/workflow-bundle';
+import { projectWorkerOptions } from '../worker/worker-options';
 import { createAwsClients } from '../worker/aws-clients';
 
 const OUT = join(__dirname, '..', 'test/histories');
@@ -141,8 +140,7 @@ async function main(): Promise<void> {
     const worker = await Worker.create({
       connection: native,
       taskQueue: TASK_QUEUE,
-      ...workflowSource(),
-      interceptors: WORKER_INTERCEPTORS,
+      ...projectWorkerOptions(),
       activities: createActivities({ clients: createAwsClients({ region: h.env.AWS_REGION as string }) }),
     });
     const client = await h.client();

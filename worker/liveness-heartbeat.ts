@@ -15,7 +15,7 @@ export function wantsLivenessHeartbeats(ctx: Pick<Context, 'info'>): boolean {
   return ctx.info.heartbeatTimeoutMs === LIVENESS_HEARTBEAT_TIMEOUT_S * 1000;
 }
 
-/** The activity interceptor; register it with `interceptors: { activity: [livenessHeartbeats] }`. */
+/** The activity interceptor (registered by worker/worker-options.ts). */
 export const livenessHeartbeats: ActivityInterceptorsFactory = (ctx) => ({
   inbound: {
     async execute(input, next) {
@@ -29,6 +29,3 @@ export const livenessHeartbeats: ActivityInterceptorsFactory = (ctx) => ({
     },
   },
 });
-
-/** The Worker.create interceptors every worker of this project runs with (production, tests, benches). */
-export const WORKER_INTERCEPTORS = { activity: [livenessHeartbeats] };

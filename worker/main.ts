@@ -8,8 +8,7 @@ import { ConfigError, loadConfig, workerCapacityOptions } from './config';
 import { createAwsClients } from './aws-clients';
 import { codecFromEnv } from './payload-codec';
 import { connectionOptions } from './temporal-connection';
-import { WORKER_INTERCEPTORS } from './liveness-heartbeat';
-import { workflowSource } from './workflow-bundle';
+import { projectWorkerOptions } from './worker-options';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -23,8 +22,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     activities,
     ...workerCapacityOptions(config),
-    interceptors: WORKER_INTERCEPTORS,
-    ...workflowSource(config.workflowBundlePath),
+    ...projectWorkerOptions(config.workflowBundlePath),
   });
   console.log(
     `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ${config.temporal.namespace}, up to ${config.maxConcurrentActivities} activities at once)` +

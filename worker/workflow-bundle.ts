@@ -12,10 +12,10 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
  * a workflow imports is evaluated again for each cached run: with zod and the contracts' schemas that was about
  * 2.6 MiB a run, which at 1,000 waiting pipelines (two cached runs each: the pipeline and its current step) is 5 GiB.
  */
-export const PRELOADED_MODULES = [require.resolve('../workflows/shared-modules')];
+const PRELOADED_MODULES = [require.resolve('../workflows/shared-modules')];
 
 /** The bundler settings for a worker that bundles from source (`workflowsPath`). */
-export const WORKFLOW_BUNDLER_OPTIONS = { preloadModules: PRELOADED_MODULES } satisfies WorkerOptions['bundlerOptions'];
+const WORKFLOW_BUNDLER_OPTIONS = { preloadModules: PRELOADED_MODULES } satisfies WorkerOptions['bundlerOptions'];
 
 /** The Worker.create options naming the workflow code: the prebuilt bundle when given, else the source. */
 export function workflowSource(bundlePath?: string): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> {

@@ -35,8 +35,7 @@ import { writeBadModelProgram } from '../fixtures/bad-model';
 import { isolatedStackConfig } from '../helpers/local-stack';
 import { down, up } from '../../local/stack';
 import { createAwsClients } from '../../worker/aws-clients';
-import { WORKER_INTERCEPTORS } from '../../worker/liveness-heartbeat';
-import { workflowSource } from '../../worker/workflow-bundle';
+import { projectWorkerOptions } from '../../worker/worker-options';
 
 const BIN = path.join(REPO_ROOT, 'container/.venv/bin');
 const REAL = fs.existsSync(path.join(BIN, 'train')) && fs.existsSync(path.join(BIN, 'serve')) && fs.existsSync(path.join(BIN, 'prepare'));
@@ -103,8 +102,7 @@ suite('migrationPipeline on the local stack', () => {
     worker = await Worker.create({
       connection: nativeConnection,
       taskQueue: TASK_QUEUE,
-      ...workflowSource(),
-      interceptors: WORKER_INTERCEPTORS,
+      ...projectWorkerOptions(),
       activities: createActivities({ clients: createAwsClients({ region: env.AWS_REGION as string }) }),
     });
     workerRun = worker.run();

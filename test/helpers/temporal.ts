@@ -3,8 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import { WORKER_INTERCEPTORS } from '../../worker/liveness-heartbeat';
-import { workflowSource } from '../../worker/workflow-bundle';
+import { projectWorkerOptions } from '../../worker/worker-options';
 import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, PIPELINE_STEP } from '../../workflows/search-attributes';
 
 // Keep test output readable: the bundler and worker log at INFO by default.
@@ -42,5 +41,5 @@ export function uniqueTaskQueue(prefix = 'test'): string {
 
 /** Creates a worker for the project's workflows with the given (usually mocked) activities. */
 export async function createTestWorker(env: TestWorkflowEnvironment, taskQueue: string, activities: object, extra: Partial<WorkerOptions> = {}): Promise<Worker> {
-  return Worker.create({ connection: env.nativeConnection, taskQueue, ...workflowSource(), interceptors: WORKER_INTERCEPTORS, activities, ...extra });
+  return Worker.create({ connection: env.nativeConnection, taskQueue, ...projectWorkerOptions(), activities, ...extra });
 }

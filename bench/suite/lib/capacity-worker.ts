@@ -9,8 +9,7 @@ import { createFakeActivities } from '../../../test/fixtures/fake-activities';
 import { createAwsClients } from '../../../worker/aws-clients';
 import { loadConfig, workerCapacityOptions } from '../../../worker/config';
 import { connectionOptions } from '../../../worker/temporal-connection';
-import { WORKER_INTERCEPTORS } from '../../../worker/liveness-heartbeat';
-import { workflowSource } from '../../../worker/workflow-bundle';
+import { projectWorkerOptions } from '../../../worker/worker-options';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -39,9 +38,8 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     activities: { ...withoutRecording(), createTrainingJob: real.createTrainingJob, waitForTrainingJob: real.waitForTrainingJob, stopTrainingJob: real.stopTrainingJob },
     // Like production: the prebuilt bundle (WORKFLOW_BUNDLE_PATH) when given, so bundling's memory is not measured.
-    ...workflowSource(config.workflowBundlePath),
+    ...projectWorkerOptions(config.workflowBundlePath),
     ...workerCapacityOptions(config),
-    interceptors: WORKER_INTERCEPTORS,
   });
   console.log(`capacity-worker ready: ${config.maxConcurrentActivities} activity slots`);
   // Where the memory is (V8 heap vs. everything else), for reading the bench's RSS.
