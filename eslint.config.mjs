@@ -7,7 +7,17 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'container/**', '.venv/**', 'bench/.venvs/**', '.local-state/**', 'coverage/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'container/**',
+      '.venv/**',
+      'bench/.venvs/**',
+      '.local-state/**',
+      'coverage/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -26,12 +36,25 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflow code must be deterministic: no Node built-ins.',
+          })),
           patterns: [
             { group: ['@aws-sdk/*', '@smithy/*'], message: 'Workflows never call AWS; do it in an activity.' },
-            { group: ['**/activities', '**/activities/*', '**/activities/**'], allowTypeImports: true, message: 'Import activities with `import type` only.' },
-            { group: ['**/local', '**/local/**', '**/worker', '**/worker/**'], message: 'Workflows may not import local mode or worker code.' },
-            { group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'Workflows use @temporalio/workflow only.' },
+            {
+              group: ['**/activities', '**/activities/*', '**/activities/**'],
+              allowTypeImports: true,
+              message: 'Import activities with `import type` only.',
+            },
+            {
+              group: ['**/local', '**/local/**', '**/worker', '**/worker/**'],
+              message: 'Workflows may not import local mode or worker code.',
+            },
+            {
+              group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'],
+              message: 'Workflows use @temporalio/workflow only.',
+            },
           ],
         },
       ],
@@ -45,8 +68,10 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          selector: 'CallExpression[callee.type="MemberExpression"][callee.property.name=/^(safeParse|parse|safeParseAsync|parseAsync|spa)$/]:not([callee.object.name=/^(JSON|z)$/])',
-          message: 'Use z.safeParse(schema, value) / z.parse(schema, value): schemas are frozen in the workflow sandbox.',
+          selector:
+            'CallExpression[callee.type="MemberExpression"][callee.property.name=/^(safeParse|parse|safeParseAsync|parseAsync|spa)$/]:not([callee.object.name=/^(JSON|z)$/])',
+          message:
+            'Use z.safeParse(schema, value) / z.parse(schema, value): schemas are frozen in the workflow sandbox.',
         },
       ],
     },
@@ -58,7 +83,16 @@ export default tseslint.config(
   {
     files: ['**/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
-    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        module: 'writable',
+        require: 'readonly',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+      },
+    },
   },
   {
     // Table-driven spec tests patch loosely typed JSON on purpose.

@@ -9,7 +9,11 @@ import {
   PutMetricAlarmCommand,
   type PutMetricAlarmCommandInput,
 } from '@aws-sdk/client-cloudwatch';
-import { EnsureRollbackAlarmsInput, type EnsureRollbackAlarmsOutput, rollbackAlarmNames } from '../contracts/deploy-model';
+import {
+  EnsureRollbackAlarmsInput,
+  type EnsureRollbackAlarmsOutput,
+  rollbackAlarmNames,
+} from '../contracts/deploy-model';
 import { aws } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
@@ -61,9 +65,15 @@ export function rollbackAlarmRequests(raw: EnsureRollbackAlarmsInput): PutMetric
  * transition to ALARM since `since`; null when none did (e.g. the new fleet failed its health checks) or no history
  * could be read.
  */
-export async function firedAlarm(cloudwatch: CloudWatchClient, alarmNames: readonly string[], since?: string): Promise<string | null> {
+export async function firedAlarm(
+  cloudwatch: CloudWatchClient,
+  alarmNames: readonly string[],
+  since?: string,
+): Promise<string | null> {
   if (alarmNames.length === 0) return null;
-  const now = await aws(`DescribeAlarms ${alarmNames.join(',')}`, () => cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [...alarmNames] })));
+  const now = await aws(`DescribeAlarms ${alarmNames.join(',')}`, () =>
+    cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [...alarmNames] })),
+  );
   const inAlarm = (now.MetricAlarms ?? []).find((a) => a.StateValue === 'ALARM')?.AlarmName;
   if (inAlarm) return inAlarm;
   for (const name of alarmNames) {
@@ -96,7 +106,9 @@ export function createAlarmActivities(deps: ActivityDeps) {
     async ensureRollbackAlarms(raw: EnsureRollbackAlarmsInput): Promise<EnsureRollbackAlarmsOutput> {
       const requests = rollbackAlarmRequests(raw);
       for (const req of requests) {
-        await aws(`PutMetricAlarm ${req.AlarmName}`, () => deps.clients.cloudwatch.send(new PutMetricAlarmCommand(req)));
+        await aws(`PutMetricAlarm ${req.AlarmName}`, () =>
+          deps.clients.cloudwatch.send(new PutMetricAlarmCommand(req)),
+        );
       }
       return { alarmNames: requests.map((r) => r.AlarmName ?? '') };
     },

@@ -89,18 +89,37 @@ export function createAutoscalingActivities(deps: ActivityDeps) {
       const input = parseInput(DeregisterAutoscalingInput, raw, 'deregisterAutoscaling input');
       const resourceId = variantResourceId(input.endpointName, input.variantName);
       const targets = await aws(`DescribeScalableTargets ${resourceId}`, () =>
-        client.send(new DescribeScalableTargetsCommand({ ServiceNamespace: NAMESPACE, ResourceIds: [resourceId], ScalableDimension: SCALABLE_DIMENSION })),
+        client.send(
+          new DescribeScalableTargetsCommand({
+            ServiceNamespace: NAMESPACE,
+            ResourceIds: [resourceId],
+            ScalableDimension: SCALABLE_DIMENSION,
+          }),
+        ),
       );
       if ((targets.ScalableTargets ?? []).length === 0) return { deregistered: false, policiesDeleted: [] };
       const policies = await aws(`DescribeScalingPolicies ${resourceId}`, () =>
-        client.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: NAMESPACE, ResourceId: resourceId, ScalableDimension: SCALABLE_DIMENSION })),
+        client.send(
+          new DescribeScalingPoliciesCommand({
+            ServiceNamespace: NAMESPACE,
+            ResourceId: resourceId,
+            ScalableDimension: SCALABLE_DIMENSION,
+          }),
+        ),
       );
       const deleted: string[] = [];
       for (const p of policies.ScalingPolicies ?? []) {
         const name = p.PolicyName ?? '';
         try {
           await aws(`DeleteScalingPolicy ${name}`, () =>
-            client.send(new DeleteScalingPolicyCommand({ PolicyName: name, ServiceNamespace: NAMESPACE, ResourceId: resourceId, ScalableDimension: SCALABLE_DIMENSION })),
+            client.send(
+              new DeleteScalingPolicyCommand({
+                PolicyName: name,
+                ServiceNamespace: NAMESPACE,
+                ResourceId: resourceId,
+                ScalableDimension: SCALABLE_DIMENSION,
+              }),
+            ),
           );
           deleted.push(name);
         } catch (err) {
@@ -109,7 +128,13 @@ export function createAutoscalingActivities(deps: ActivityDeps) {
       }
       try {
         await aws(`DeregisterScalableTarget ${resourceId}`, () =>
-          client.send(new DeregisterScalableTargetCommand({ ServiceNamespace: NAMESPACE, ResourceId: resourceId, ScalableDimension: SCALABLE_DIMENSION })),
+          client.send(
+            new DeregisterScalableTargetCommand({
+              ServiceNamespace: NAMESPACE,
+              ResourceId: resourceId,
+              ScalableDimension: SCALABLE_DIMENSION,
+            }),
+          ),
         );
       } catch (err) {
         if (!isObjectNotFound(err)) throw err;

@@ -7,14 +7,57 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, type ErrorTypeName, isNonRetryable } from '../contracts/errors';
 
 const TRANSIENT_NAMES = new Set([
-  'ThrottlingException', 'Throttling', 'ThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded',
-  'ProvisionedThroughputExceededException', 'SlowDown', 'ServiceUnavailable', 'ServiceUnavailableException',
-  'InternalFailure', 'InternalServerError', 'InternalServerException', 'InternalError', 'ServerException',
-  'TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'PriorRequestNotComplete',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'SlowDown',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalFailure',
+  'InternalServerError',
+  'InternalServerException',
+  'InternalError',
+  'ServerException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'PriorRequestNotComplete',
 ]);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH']);
-const ACCESS_NAMES = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'InvalidClientTokenId']);
-const VALIDATION_NAMES = new Set(['NoSuchBucket', 'ValidationException', 'ValidationError', 'InvalidParameterException', 'InvalidParameterValueException', 'InvalidInputException', 'InvalidRequestException', 'ResourceLimitExceeded', 'LimitExceededException', 'InvalidParameterCombination', 'MalformedPolicyDocumentException', 'AccountNotAuthorized']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
+const ACCESS_NAMES = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+]);
+const VALIDATION_NAMES = new Set([
+  'NoSuchBucket',
+  'ValidationException',
+  'ValidationError',
+  'InvalidParameterException',
+  'InvalidParameterValueException',
+  'InvalidInputException',
+  'InvalidRequestException',
+  'ResourceLimitExceeded',
+  'LimitExceededException',
+  'InvalidParameterCombination',
+  'MalformedPolicyDocumentException',
+  'AccountNotAuthorized',
+]);
 
 interface AwsLikeError {
   name?: string;
@@ -29,7 +72,13 @@ export function classifyAwsError(err: unknown): ErrorTypeName {
   const e = (err ?? {}) as AwsLikeError;
   const name = e.name ?? '';
   const status = e.$metadata?.httpStatusCode;
-  if (TRANSIENT_NAMES.has(name) || e.$retryable || NETWORK_CODES.has(e.code ?? '') || (status !== undefined && status >= 500)) return ErrorType.AwsTransient;
+  if (
+    TRANSIENT_NAMES.has(name) ||
+    e.$retryable ||
+    NETWORK_CODES.has(e.code ?? '') ||
+    (status !== undefined && status >= 500)
+  )
+    return ErrorType.AwsTransient;
   if (ACCESS_NAMES.has(name) || status === 403) return ErrorType.AccessDenied;
   if (VALIDATION_NAMES.has(name) || status === 400) return ErrorType.AwsValidation;
   return ErrorType.AwsTransient;
@@ -46,7 +95,12 @@ export function toFailure(err: unknown, action: string): ApplicationFailure {
   const type = classifyAwsError(err);
   const e = (err ?? {}) as AwsLikeError;
   const message = `${action} failed: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
-  return ApplicationFailure.create({ type, message, nonRetryable: isNonRetryable(type), cause: err instanceof Error ? safeCause(err) : undefined });
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: isNonRetryable(type),
+    cause: err instanceof Error ? safeCause(err) : undefined,
+  });
 }
 
 /**
@@ -78,5 +132,10 @@ export async function aws<T>(action: string, call: () => Promise<T>): Promise<T>
 
 /** A non-retryable failure of a named type, for conditions the activity detects itself. */
 export function failure(type: ErrorTypeName, message: string, details?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: isNonRetryable(type), details: details === undefined ? undefined : [details] });
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: isNonRetryable(type),
+    details: details === undefined ? undefined : [details],
+  });
 }

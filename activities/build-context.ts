@@ -8,7 +8,12 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ZipFile } from 'yazl';
-import type { HashContextInput, HashContextOutput, UploadContextInput, UploadContextOutput } from '../contracts/build-image';
+import type {
+  HashContextInput,
+  HashContextOutput,
+  UploadContextInput,
+  UploadContextOutput,
+} from '../contracts/build-image';
 import { ErrorType } from '../contracts/errors';
 import { aws, failure, toFailure } from './aws-errors';
 import type { ActivityDeps } from './deps';
@@ -60,7 +65,10 @@ export function parseDockerignore(text: string): IgnoreRule[] {
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((l) => {
       const negate = l.startsWith('!');
-      const pattern = path.posix.normalize((negate ? l.slice(1) : l).trim()).replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
+      const pattern = path.posix
+        .normalize((negate ? l.slice(1) : l).trim())
+        .replace(/^(\.\/|\/)+/, '')
+        .replace(/\/+$/, '');
       return { regex: globToRegex(pattern), negate };
     })
     .filter((r) => r.regex.source !== '^\\.$');
@@ -135,7 +143,9 @@ export async function hashContextFiles(files: readonly ContextFile[]): Promise<s
 export async function zipContext(files: readonly ContextFile[]): Promise<Buffer> {
   const zip = new ZipFile();
   for (const f of files) {
-    zip.addReadStreamLazy(f.rel, { mtime: FIXED_MTIME, mode: f.executable ? 0o100755 : 0o100644 }, (cb) => cb(null, createReadStream(f.abs)));
+    zip.addReadStreamLazy(f.rel, { mtime: FIXED_MTIME, mode: f.executable ? 0o100755 : 0o100644 }, (cb) =>
+      cb(null, createReadStream(f.abs)),
+    );
   }
   zip.end();
   const chunks: Buffer[] = [];
@@ -155,7 +165,9 @@ export function createBuildContextActivities(deps: ActivityDeps) {
     /** Content hash of the build context (relative paths, modes and bytes, honouring .dockerignore). */
     async hashBuildContext(input: HashContextInput): Promise<HashContextOutput> {
       const files = await listContextFiles(input.contextDir).catch((err: NodeJS.ErrnoException) => {
-        throw err.code === 'ENOENT' ? failure(ErrorType.SpecInvalid, `build context ${input.contextDir} does not exist`) : err;
+        throw err.code === 'ENOENT'
+          ? failure(ErrorType.SpecInvalid, `build context ${input.contextDir} does not exist`)
+          : err;
       });
       if (files.length === 0) throw failure(ErrorType.SpecInvalid, `build context ${input.contextDir} has no files`);
       const sourceHash = (await hashContextFiles(files)).slice(0, SOURCE_HASH_LENGTH);
@@ -180,12 +192,23 @@ export function createBuildContextActivities(deps: ActivityDeps) {
       // changed between the two activities), or every later build would use a mislabelled archive.
       const actual = (await hashContextFiles(files)).slice(0, input.sourceHash.length);
       if (actual !== input.sourceHash) {
-        throw failure(ErrorType.SpecInvalid, `build context ${input.contextDir} changed while the pipeline ran (hash ${actual}, expected ${input.sourceHash})`);
+        throw failure(
+          ErrorType.SpecInvalid,
+          `build context ${input.contextDir} changed while the pipeline ran (hash ${actual}, expected ${input.sourceHash})`,
+        );
       }
       // Build contexts are source folders (megabytes), so one in-memory PutObject is enough.
       const body = await zipContext(files);
       await aws(`PutObject ${where}`, () =>
-        deps.clients.s3.send(new PutObjectCommand({ Bucket: input.bucket, Key: key, Body: body, ContentType: 'application/zip', Metadata: { 'source-hash': input.sourceHash } })),
+        deps.clients.s3.send(
+          new PutObjectCommand({
+            Bucket: input.bucket,
+            Key: key,
+            Body: body,
+            ContentType: 'application/zip',
+            Metadata: { 'source-hash': input.sourceHash },
+          }),
+        ),
       );
       return { bucket: input.bucket, key, uploaded: true };
     },

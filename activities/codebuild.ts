@@ -51,7 +51,11 @@ const NO_OVERRIDE_BUILDSPEC = [
 export function buildArgsString(buildArgs: Record<string, string>): string {
   const keys = Object.keys(buildArgs).sort();
   const bad = keys.filter((k) => /\s/.test(k) || /\s/.test(buildArgs[k] as string));
-  if (bad.length > 0) throw failure(ErrorType.SpecInvalid, `build args may not contain whitespace (the buildspec word-splits them): ${bad.join(', ')}`);
+  if (bad.length > 0)
+    throw failure(
+      ErrorType.SpecInvalid,
+      `build args may not contain whitespace (the buildspec word-splits them): ${bad.join(', ')}`,
+    );
   return keys.map((k) => `--build-arg ${k}=${buildArgs[k] as string}`).join(' ');
 }
 
@@ -94,7 +98,10 @@ function envValue(build: Build, name: string): string | undefined {
 function failedPhase(build: Build): { failedPhase?: string; failureMessage?: string } {
   const phase = build.phases?.find((p) => FAILED_PHASE_STATUSES.has(p.phaseStatus ?? ''));
   if (!phase) return {};
-  const message = (phase.contexts ?? []).map((c) => [c.statusCode, c.message].filter(Boolean).join(': ')).filter(Boolean).join('; ');
+  const message = (phase.contexts ?? [])
+    .map((c) => [c.statusCode, c.message].filter(Boolean).join(': '))
+    .filter(Boolean)
+    .join('; ');
   return { failedPhase: phase.phaseType, failureMessage: message || undefined };
 }
 
@@ -133,7 +140,13 @@ export function createCodeBuildActivities(deps: ActivityDeps) {
         name: input.projectName,
         source: { type: 'NO_SOURCE', buildspec: NO_OVERRIDE_BUILDSPEC },
         artifacts: { type: 'NO_ARTIFACTS' },
-        environment: { type: 'LINUX_CONTAINER', computeType: input.computeType as never, image: input.image, privilegedMode: true, imagePullCredentialsType: 'CODEBUILD' },
+        environment: {
+          type: 'LINUX_CONTAINER',
+          computeType: input.computeType as never,
+          image: input.image,
+          privilegedMode: true,
+          imagePullCredentialsType: 'CODEBUILD',
+        },
         serviceRole: input.serviceRoleArn,
         timeoutInMinutes: input.timeoutMinutes,
         logsConfig: { cloudWatchLogs: { status: 'ENABLED' } },
@@ -143,7 +156,8 @@ export function createCodeBuildActivities(deps: ActivityDeps) {
         await cb.send(new CreateProjectCommand(project));
         return { projectName: input.projectName, created: true };
       } catch (err) {
-        if (awsErrorName(err) !== 'ResourceAlreadyExistsException') throw toFailure(err, `CreateProject ${input.projectName}`);
+        if (awsErrorName(err) !== 'ResourceAlreadyExistsException')
+          throw toFailure(err, `CreateProject ${input.projectName}`);
       }
       // The project is per pipeline and outlives runs: converge it, so a changed image or compute type applies.
       await aws(`UpdateProject ${input.projectName}`, () => cb.send(new UpdateProjectCommand(project)));
@@ -158,7 +172,9 @@ export function createCodeBuildActivities(deps: ActivityDeps) {
       // The first page holds the 100 newest builds; a build this attempt's predecessor started is among them.
       const ids = (listed.ids ?? []).slice(0, 100);
       if (ids.length > 0) {
-        const { builds = [] } = await aws(`BatchGetBuilds ${input.projectName}`, () => cb.send(new BatchGetBuildsCommand({ ids })));
+        const { builds = [] } = await aws(`BatchGetBuilds ${input.projectName}`, () =>
+          cb.send(new BatchGetBuildsCommand({ ids })),
+        );
         // A failed or stopped earlier build is not re-attached: a fresh build is what a retry of the step wants.
         const ours = builds.find(
           (b) =>
@@ -195,10 +211,22 @@ export function createCodeBuildActivities(deps: ActivityDeps) {
         const build = await getBuild(input.buildId);
         const status = BuildStatus.safeParse(build.buildStatus);
         if (!status.success || status.data === 'IN_PROGRESS') {
-          return { done: false, details: { status: build.buildStatus ?? 'UNKNOWN', currentPhase: build.currentPhase ?? null } };
+          return {
+            done: false,
+            details: { status: build.buildStatus ?? 'UNKNOWN', currentPhase: build.currentPhase ?? null },
+          };
         }
-        if (status.data === 'SUCCEEDED') return { done: true, value: { buildId: input.buildId, status: status.data, logTail: [] } };
-        return { done: true, value: { buildId: input.buildId, status: status.data, ...failedPhase(build), logTail: await buildLogTail(build) } };
+        if (status.data === 'SUCCEEDED')
+          return { done: true, value: { buildId: input.buildId, status: status.data, logTail: [] } };
+        return {
+          done: true,
+          value: {
+            buildId: input.buildId,
+            status: status.data,
+            ...failedPhase(build),
+            logTail: await buildLogTail(build),
+          },
+        };
       });
     },
 

@@ -16,7 +16,12 @@ import {
   StartImageScanCommand,
 } from '@aws-sdk/client-ecr';
 import { ApplicationFailure } from '@temporalio/common';
-import type { EnsureRepositoryInput, EnsureRepositoryOutput, FindImageInput, FindImageOutput } from '../contracts/build-image';
+import type {
+  EnsureRepositoryInput,
+  EnsureRepositoryOutput,
+  FindImageInput,
+  FindImageOutput,
+} from '../contracts/build-image';
 import { ErrorType } from '../contracts/errors';
 import type {
   AllowSageMakerPullInput,
@@ -48,7 +53,11 @@ interface PolicyDocument {
 }
 
 /** Calls `call`, returning `fallback(err)` for the AWS error names listed, and a classified failure otherwise. */
-async function awsOr<T>(action: string, call: () => Promise<T>, expected: Record<string, (err: unknown) => T | Promise<T>>): Promise<T> {
+async function awsOr<T>(
+  action: string,
+  call: () => Promise<T>,
+  expected: Record<string, (err: unknown) => T | Promise<T>>,
+): Promise<T> {
   try {
     return await call();
   } catch (err) {
@@ -83,18 +92,25 @@ export function createEcrActivities(deps: ActivityDeps) {
   const ecr = deps.clients.ecr;
 
   const describeRepository = async (repository: string): Promise<Repository> => {
-    const out = await aws(`DescribeRepositories ${repository}`, () => ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repository] })));
+    const out = await aws(`DescribeRepositories ${repository}`, () =>
+      ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repository] })),
+    );
     const repo = out.repositories?.[0];
-    if (!repo?.repositoryUri) throw failure(ErrorType.AwsValidation, `DescribeRepositories ${repository} returned no repository`);
+    if (!repo?.repositoryUri)
+      throw failure(ErrorType.AwsValidation, `DescribeRepositories ${repository} returned no repository`);
     return repo;
   };
 
   /** The manifest stored under a digest; a missing one means the digest we were given is not what was pushed. */
   const getManifest = async (repository: string, digest: string) => {
-    const out = await aws(`BatchGetImage ${repository}@${digest}`, () => ecr.send(new BatchGetImageCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] })));
+    const out = await aws(`BatchGetImage ${repository}@${digest}`, () =>
+      ecr.send(new BatchGetImageCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] })),
+    );
     const image = out.images?.[0];
     if (!image?.imageManifest || (out.failures?.length ?? 0) > 0) {
-      const reason = out.failures?.map((f) => `${f.failureCode ?? 'Failure'}: ${f.failureReason ?? ''}`).join('; ') || 'no image returned';
+      const reason =
+        out.failures?.map((f) => `${f.failureCode ?? 'Failure'}: ${f.failureReason ?? ''}`).join('; ') ||
+        'no image returned';
       throw failure(ErrorType.ImageDigestMismatch, `${repository}@${digest} is not in ECR (${reason})`);
     }
     return { images: out.images ?? [], manifest: image.imageManifest, mediaType: image.imageManifestMediaType };
@@ -103,14 +119,20 @@ export function createEcrActivities(deps: ActivityDeps) {
   return {
     /** The repository URI and the digest a tag points to; nulls when the repository or the tag does not exist. */
     async findImageByTag(input: FindImageInput): Promise<FindImageOutput> {
-      const repo = await awsOr<Repository | null>(`DescribeRepositories ${input.repository}`, () => describeRepository(input.repository), {
-        RepositoryNotFoundException: () => null,
-      });
+      const repo = await awsOr<Repository | null>(
+        `DescribeRepositories ${input.repository}`,
+        () => describeRepository(input.repository),
+        {
+          RepositoryNotFoundException: () => null,
+        },
+      );
       if (!repo?.repositoryUri) return { repositoryUri: null, digest: null };
       const digest = await awsOr(
         `DescribeImages ${input.repository}:${input.tag}`,
         async () => {
-          const out = await ecr.send(new DescribeImagesCommand({ repositoryName: input.repository, imageIds: [{ imageTag: input.tag }] }));
+          const out = await ecr.send(
+            new DescribeImagesCommand({ repositoryName: input.repository, imageIds: [{ imageTag: input.tag }] }),
+          );
           return out.imageDetails?.[0]?.imageDigest ?? null;
         },
         { ImageNotFoundException: () => null, RepositoryNotFoundException: () => null },
@@ -143,7 +165,12 @@ export function createEcrActivities(deps: ActivityDeps) {
       // The spec may have switched scan-on-push since the repository was made; converge so the gate sees a scan.
       if ((existing.imageScanningConfiguration?.scanOnPush ?? false) !== input.scanOnPush) {
         await aws(`PutImageScanningConfiguration ${input.repository}`, () =>
-          ecr.send(new PutImageScanningConfigurationCommand({ repositoryName: input.repository, imageScanningConfiguration: { scanOnPush: input.scanOnPush } })),
+          ecr.send(
+            new PutImageScanningConfigurationCommand({
+              repositoryName: input.repository,
+              imageScanningConfiguration: { scanOnPush: input.scanOnPush },
+            }),
+          ),
         );
       }
       return { repositoryUri: existing.repositoryUri as string, created: false };
@@ -153,7 +180,8 @@ export function createEcrActivities(deps: ActivityDeps) {
     async allowSageMakerPull(input: AllowSageMakerPullInput): Promise<AllowSageMakerPullOutput> {
       const policyText = await awsOr<string | null>(
         `GetRepositoryPolicy ${input.repository}`,
-        async () => (await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: input.repository }))).policyText ?? null,
+        async () =>
+          (await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: input.repository }))).policyText ?? null,
         { RepositoryPolicyNotFoundException: () => null },
       );
       let policy: PolicyDocument = {};
@@ -164,7 +192,8 @@ export function createEcrActivities(deps: ActivityDeps) {
           throw failure(ErrorType.AwsValidation, `the repository policy of ${input.repository} is not valid JSON`);
         }
       }
-      const statements = policy.Statement === undefined ? [] : Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement];
+      const statements =
+        policy.Statement === undefined ? [] : Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement];
       const ours = statements.find((s) => s.Sid === SAGEMAKER_PULL_STATEMENT.Sid);
       if (ours && isCurrentPullStatement(ours)) return { changed: false };
       const next = {
@@ -172,7 +201,9 @@ export function createEcrActivities(deps: ActivityDeps) {
         Statement: [...statements.filter((s) => s.Sid !== SAGEMAKER_PULL_STATEMENT.Sid), SAGEMAKER_PULL_STATEMENT],
       };
       await aws(`SetRepositoryPolicy ${input.repository}`, () =>
-        ecr.send(new SetRepositoryPolicyCommand({ repositoryName: input.repository, policyText: JSON.stringify(next) })),
+        ecr.send(
+          new SetRepositoryPolicyCommand({ repositoryName: input.repository, policyText: JSON.stringify(next) }),
+        ),
       );
       return { changed: true };
     },
@@ -191,17 +222,33 @@ export function createEcrActivities(deps: ActivityDeps) {
      */
     async readScanFindings(input: ScanFindingsInput): Promise<ScanFindingsOutput> {
       const where = `${input.repository}@${input.digest}`;
-      const stillRunning = (why: string) => failure(ErrorType.AwsTransient, `image scan of ${where} still running (${why}); polling again`);
+      const stillRunning = (why: string) =>
+        failure(ErrorType.AwsTransient, `image scan of ${where} still running (${why}); polling again`);
       const unsupported: ScanFindingsOutput = { status: 'UNSUPPORTED', counts: {}, top: [] };
       const out = await awsOr(
         `DescribeImageScanFindings ${where}`,
-        () => ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: input.repository, imageId: { imageDigest: input.digest }, maxResults: 1000 })),
+        () =>
+          ecr.send(
+            new DescribeImageScanFindingsCommand({
+              repositoryName: input.repository,
+              imageId: { imageDigest: input.digest },
+              maxResults: 1000,
+            }),
+          ),
         {
           ScanNotFoundException: async () => {
             // No scan yet (scan-on-push off, or the push raced the scan): start one, then poll.
             const started = await awsOr<boolean>(
               `StartImageScan ${where}`,
-              async () => (await ecr.send(new StartImageScanCommand({ repositoryName: input.repository, imageId: { imageDigest: input.digest } })), true),
+              async () => (
+                await ecr.send(
+                  new StartImageScanCommand({
+                    repositoryName: input.repository,
+                    imageId: { imageDigest: input.digest },
+                  }),
+                ),
+                true
+              ),
               { UnsupportedImageTypeException: () => false, LimitExceededException: () => true },
             );
             if (!started) return null;
@@ -216,18 +263,30 @@ export function createEcrActivities(deps: ActivityDeps) {
         case 'PENDING':
           throw stillRunning(status);
         case 'FAILED':
-          throw failure(ErrorType.ImageScanFailed, `image scan of ${where} failed: ${out.imageScanStatus?.description ?? 'no description'}`);
+          throw failure(
+            ErrorType.ImageScanFailed,
+            `image scan of ${where} failed: ${out.imageScanStatus?.description ?? 'no description'}`,
+          );
         case 'COMPLETE':
         case 'ACTIVE': {
           const scan = out.imageScanFindings;
           const counts: Record<string, number> = {};
           for (const [severity, n] of Object.entries(scan?.findingSeverityCounts ?? {})) if (n) counts[severity] = n;
           const findings = [
-            ...(scan?.findings ?? []).map((f) => ({ name: f.name ?? 'unnamed finding', severity: f.severity ?? 'UNDEFINED' })),
-            ...(scan?.enhancedFindings ?? []).map((f) => ({ name: f.packageVulnerabilityDetails?.vulnerabilityId ?? f.title ?? 'unnamed finding', severity: f.severity ?? 'UNDEFINED' })),
+            ...(scan?.findings ?? []).map((f) => ({
+              name: f.name ?? 'unnamed finding',
+              severity: f.severity ?? 'UNDEFINED',
+            })),
+            ...(scan?.enhancedFindings ?? []).map((f) => ({
+              name: f.packageVulnerabilityDetails?.vulnerabilityId ?? f.title ?? 'unnamed finding',
+              severity: f.severity ?? 'UNDEFINED',
+            })),
           ];
-          const rank = (s: string) => (SEVERITY_ORDER.indexOf(s) + SEVERITY_ORDER.length + 1) % (SEVERITY_ORDER.length + 1);
-          const top = findings.sort((a, b) => rank(a.severity) - rank(b.severity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).slice(0, TOP_FINDINGS);
+          const rank = (s: string) =>
+            (SEVERITY_ORDER.indexOf(s) + SEVERITY_ORDER.length + 1) % (SEVERITY_ORDER.length + 1);
+          const top = findings
+            .sort((a, b) => rank(a.severity) - rank(b.severity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+            .slice(0, TOP_FINDINGS);
           return { status: 'COMPLETE', counts, top };
         }
         default:
@@ -244,17 +303,34 @@ export function createEcrActivities(deps: ActivityDeps) {
       const target = `${input.repository}:${input.tag}`;
       const current = await awsOr<string | null>(
         `DescribeImages ${target}`,
-        async () => (await ecr.send(new DescribeImagesCommand({ repositoryName: input.repository, imageIds: [{ imageTag: input.tag }] }))).imageDetails?.[0]?.imageDigest ?? null,
+        async () =>
+          (
+            await ecr.send(
+              new DescribeImagesCommand({ repositoryName: input.repository, imageIds: [{ imageTag: input.tag }] }),
+            )
+          ).imageDetails?.[0]?.imageDigest ?? null,
         { ImageNotFoundException: () => null },
       );
-      const conflict = (digest: string) => failure(ErrorType.ResourceConflict, `release tag ${target} already points to ${digest}, not ${input.digest}; choose another release tag`);
+      const conflict = (digest: string) =>
+        failure(
+          ErrorType.ResourceConflict,
+          `release tag ${target} already points to ${digest}, not ${input.digest}; choose another release tag`,
+        );
       if (current === input.digest) return { tagged: false, alreadyTagged: true };
       if (current !== null) throw conflict(current);
       const { manifest, mediaType } = await getManifest(input.repository, input.digest);
       return awsOr<TagImageOutput>(
         `PutImage ${target}`,
         async () => {
-          await ecr.send(new PutImageCommand({ repositoryName: input.repository, imageManifest: manifest, imageManifestMediaType: mediaType, imageTag: input.tag, imageDigest: input.digest }));
+          await ecr.send(
+            new PutImageCommand({
+              repositoryName: input.repository,
+              imageManifest: manifest,
+              imageManifestMediaType: mediaType,
+              imageTag: input.tag,
+              imageDigest: input.digest,
+            }),
+          );
           return { tagged: true, alreadyTagged: false };
         },
         {

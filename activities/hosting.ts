@@ -60,7 +60,8 @@ export function endpointOutcome(res: DescribeEndpointCommandOutput, newConfig: s
 /** Creates the hosting activities. */
 export function createHostingActivities(deps: ActivityDeps) {
   const sm = deps.clients.sagemaker;
-  const describeEndpointRaw = (name: string) => aws(`DescribeEndpoint ${name}`, () => sm.send(new DescribeEndpointCommand({ EndpointName: name })));
+  const describeEndpointRaw = (name: string) =>
+    aws(`DescribeEndpoint ${name}`, () => sm.send(new DescribeEndpointCommand({ EndpointName: name })));
 
   return {
     /** CreateModel (image by digest + model data); an existing model with our tag is re-attached. */
@@ -73,7 +74,11 @@ export function createHostingActivities(deps: ActivityDeps) {
           sm.send(
             new CreateModelCommand({
               ModelName: name,
-              PrimaryContainer: { Image: input.imageUri, ModelDataUrl: input.modelDataUrl, Environment: input.environment },
+              PrimaryContainer: {
+                Image: input.imageUri,
+                ModelDataUrl: input.modelDataUrl,
+                Environment: input.environment,
+              },
               ExecutionRoleArn: input.roleArn,
               Tags: sageMakerTags(input.workflowId, tags),
             }),
@@ -115,7 +120,9 @@ export function createHostingActivities(deps: ActivityDeps) {
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
       }
-      const existing = await aws(`DescribeEndpointConfig ${name}`, () => sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name })));
+      const existing = await aws(`DescribeEndpointConfig ${name}`, () =>
+        sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name })),
+      );
       await assertOwned(deps, existing.EndpointConfigArn ?? '', input.workflowId, `Endpoint config ${name}`);
       return { endpointConfigArn: existing.EndpointConfigArn ?? '', reattached: true };
     },
@@ -126,14 +133,25 @@ export function createHostingActivities(deps: ActivityDeps) {
       try {
         res = await describeEndpointRaw(input.endpointName);
       } catch (err) {
-        if (isNotFound(err)) return { exists: false, endpointArn: null, status: null, endpointConfigName: null, pendingEndpointConfigName: null, variants: [] };
+        if (isNotFound(err))
+          return {
+            exists: false,
+            endpointArn: null,
+            status: null,
+            endpointConfigName: null,
+            pendingEndpointConfigName: null,
+            variants: [],
+          };
         throw err;
       }
       const types = new Map<string, string>();
       if (res.EndpointConfigName) {
         try {
-          const cfg = await aws(`DescribeEndpointConfig ${res.EndpointConfigName}`, () => sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: res.EndpointConfigName })));
-          for (const v of cfg.ProductionVariants ?? []) if (v.VariantName && v.InstanceType) types.set(v.VariantName, v.InstanceType);
+          const cfg = await aws(`DescribeEndpointConfig ${res.EndpointConfigName}`, () =>
+            sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: res.EndpointConfigName })),
+          );
+          for (const v of cfg.ProductionVariants ?? [])
+            if (v.VariantName && v.InstanceType) types.set(v.VariantName, v.InstanceType);
         } catch (err) {
           if (!isNotFound(err)) throw err; // a deleted config leaves the instance types unknown
         }
@@ -160,7 +178,13 @@ export function createHostingActivities(deps: ActivityDeps) {
       const name = input.endpointName;
       try {
         const res = await aws(`CreateEndpoint ${name}`, () =>
-          sm.send(new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: input.endpointConfigName, Tags: sageMakerTags(input.workflowId, input.tags) })),
+          sm.send(
+            new CreateEndpointCommand({
+              EndpointName: name,
+              EndpointConfigName: input.endpointConfigName,
+              Tags: sageMakerTags(input.workflowId, input.tags),
+            }),
+          ),
         );
         return { endpointArn: res.EndpointArn ?? '', reattached: false };
       } catch (err) {
@@ -211,13 +235,23 @@ export function createHostingActivities(deps: ActivityDeps) {
       const current = await describeEndpointRaw(name);
       const arn = current.EndpointArn ?? '';
       const previous = current.EndpointConfigName ?? null;
-      const tags = await aws(`ListTags ${arn}`, () => sm.send(new ListTagsCommand({ ResourceArn: arn, MaxResults: 100 })));
+      const tags = await aws(`ListTags ${arn}`, () =>
+        sm.send(new ListTagsCommand({ ResourceArn: arn, MaxResults: 100 })),
+      );
       const requested = tags.Tags?.find((t) => t.Key === UPDATE_REQUESTED_TAG)?.Value ?? '';
       const requestedAt = requested.startsWith(`${cfg}@`) ? requested.slice(cfg.length + 1) : null;
       if (previous === cfg || current.PendingDeploymentSummary?.EndpointConfigName === cfg) {
-        return { reattached: true, previousEndpointConfigName: previous === cfg ? null : previous, startedAt: requestedAt ?? new Date().toISOString() };
+        return {
+          reattached: true,
+          previousEndpointConfigName: previous === cfg ? null : previous,
+          startedAt: requestedAt ?? new Date().toISOString(),
+        };
       }
-      if (requestedAt !== null && current.LastModifiedTime && current.LastModifiedTime.getTime() > Date.parse(requestedAt)) {
+      if (
+        requestedAt !== null &&
+        current.LastModifiedTime &&
+        current.LastModifiedTime.getTime() > Date.parse(requestedAt)
+      ) {
         return { reattached: true, previousEndpointConfigName: previous, startedAt: requestedAt };
       }
       if (current.EndpointStatus !== 'InService') {
@@ -227,7 +261,11 @@ export function createHostingActivities(deps: ActivityDeps) {
         );
       }
       const startedAt = new Date().toISOString();
-      await aws(`AddTags ${arn}`, () => sm.send(new AddTagsCommand({ ResourceArn: arn, Tags: [{ Key: UPDATE_REQUESTED_TAG, Value: `${cfg}@${startedAt}` }] })));
+      await aws(`AddTags ${arn}`, () =>
+        sm.send(
+          new AddTagsCommand({ ResourceArn: arn, Tags: [{ Key: UPDATE_REQUESTED_TAG, Value: `${cfg}@${startedAt}` }] }),
+        ),
+      );
       const r = input.blueGreen.trafficRouting;
       await aws(`UpdateEndpoint ${name}`, () =>
         sm.send(
@@ -240,8 +278,12 @@ export function createHostingActivities(deps: ActivityDeps) {
                 TrafficRoutingConfiguration: {
                   Type: r.type,
                   WaitIntervalInSeconds: r.waitIntervalSeconds,
-                  ...(r.type === 'CANARY' ? { CanarySize: { Type: r.canarySize.type, Value: r.canarySize.value } } : {}),
-                  ...(r.type === 'LINEAR' ? { LinearStepSize: { Type: r.linearStepSize.type, Value: r.linearStepSize.value } } : {}),
+                  ...(r.type === 'CANARY'
+                    ? { CanarySize: { Type: r.canarySize.type, Value: r.canarySize.value } }
+                    : {}),
+                  ...(r.type === 'LINEAR'
+                    ? { LinearStepSize: { Type: r.linearStepSize.type, Value: r.linearStepSize.value } }
+                    : {}),
                 },
                 TerminationWaitInSeconds: input.blueGreen.terminationWaitSeconds,
                 MaximumExecutionTimeoutInSeconds: input.blueGreen.maximumExecutionTimeoutSeconds,
@@ -275,13 +317,20 @@ export function createHostingActivities(deps: ActivityDeps) {
         const changed = input.last === null || input.last.status !== s.status;
         if (!changed && !TERMINAL_ENDPOINT.has(s.status)) return { done: false, details: s };
         if (s.outcome === 'rolledBack') {
-          const names = input.alarmNames.length > 0 ? input.alarmNames : (res.LastDeploymentConfig?.AutoRollbackConfiguration?.Alarms ?? []).map((a) => a.AlarmName ?? '');
-          s.alarmName = names.find((n) => n && s.failureReason?.includes(n)) ?? (await firedAlarm(deps.clients.cloudwatch, names.filter(Boolean), input.since));
+          const names =
+            input.alarmNames.length > 0
+              ? input.alarmNames
+              : (res.LastDeploymentConfig?.AutoRollbackConfiguration?.Alarms ?? []).map((a) => a.AlarmName ?? '');
+          s.alarmName =
+            names.find((n) => n && s.failureReason?.includes(n)) ??
+            (await firedAlarm(deps.clients.cloudwatch, names.filter(Boolean), input.since));
         }
         return { done: true, value: s };
       });
       if (snap.outcome === 'rolledBack' && input.failOnRollback) {
-        const why = snap.alarmName ? `alarm "${snap.alarmName}" fired` : 'no rollback alarm is in ALARM (the new fleet may have failed to start)';
+        const why = snap.alarmName
+          ? `alarm "${snap.alarmName}" fired`
+          : 'no rollback alarm is in ALARM (the new fleet may have failed to start)';
         throw failure(
           ErrorType.DeploymentRolledBack,
           `Endpoint ${snap.endpointName} rolled back to ${snap.endpointConfigName ?? 'its previous config'} instead of ${input.endpointConfigName}: ${why}` +
@@ -290,7 +339,11 @@ export function createHostingActivities(deps: ActivityDeps) {
         );
       }
       if (snap.outcome === 'failed') {
-        throw failure(ErrorType.JobFailed, `Endpoint ${snap.endpointName} is ${snap.status}: ${snap.failureReason ?? 'no FailureReason given'}`, snap);
+        throw failure(
+          ErrorType.JobFailed,
+          `Endpoint ${snap.endpointName} is ${snap.status}: ${snap.failureReason ?? 'no FailureReason given'}`,
+          snap,
+        );
       }
       return snap;
     },
@@ -312,15 +365,21 @@ export function createHostingActivities(deps: ActivityDeps) {
         try {
           res = await describeEndpointRaw(input.endpointName);
         } catch (err) {
-          if (isNotFound(err)) return { done: true, value: { stopped: forced, status: null, alarmName: forced ? alarm : null } };
+          if (isNotFound(err))
+            return { done: true, value: { stopped: forced, status: null, alarmName: forced ? alarm : null } };
           throw err;
         }
         const status = res.EndpointStatus ?? null;
-        const ours = status === 'Updating' && res.PendingDeploymentSummary?.EndpointConfigName === input.endpointConfigName;
+        const ours =
+          status === 'Updating' && res.PendingDeploymentSummary?.EndpointConfigName === input.endpointConfigName;
         if (!ours) return { done: true, value: { stopped: forced, status, alarmName: forced ? alarm : null } };
         await aws(`SetAlarmState ${alarm}`, () =>
           deps.clients.cloudwatch.send(
-            new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'ALARM', StateReason: `Forced by the pipeline to roll back ${input.endpointName}: ${input.reason}` }),
+            new SetAlarmStateCommand({
+              AlarmName: alarm,
+              StateValue: 'ALARM',
+              StateReason: `Forced by the pipeline to roll back ${input.endpointName}: ${input.reason}`,
+            }),
           ),
         );
         forced = true;

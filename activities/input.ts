@@ -7,6 +7,7 @@ import { failure } from './aws-errors';
 /** Parses `raw` with `schema`; a bad input is SpecInvalid (non-retryable: a retry would see the same input). */
 export function parseInput<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw failure(ErrorType.SpecInvalid, `${what} is invalid:\n${formatIssues(toSpecIssues(parsed.error))}`);
+  if (!parsed.success)
+    throw failure(ErrorType.SpecInvalid, `${what} is invalid:\n${formatIssues(toSpecIssues(parsed.error))}`);
   return parsed.data;
 }

@@ -2,7 +2,12 @@
  * CloudWatch Logs: the last lines of a SageMaker job's per-host streams and of a CodeBuild build's stream. Failure
  * diagnostics are best effort: logs may not exist yet (a job that failed before starting), so "not found" is empty.
  */
-import { DescribeLogStreamsCommand, GetLogEventsCommand, type LogStream, type OutputLogEvent } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  DescribeLogStreamsCommand,
+  GetLogEventsCommand,
+  type LogStream,
+  type OutputLogEvent,
+} from '@aws-sdk/client-cloudwatch-logs';
 import type { LogTailInput, LogTailOutput } from '../contracts/train-model';
 import { aws, awsErrorName } from './aws-errors';
 import type { ActivityDeps } from './deps';
@@ -32,9 +37,16 @@ async function orIfMissing<T>(read: () => Promise<T>, fallback: T): Promise<T> {
 }
 
 /** The last `limit` events of one stream, oldest first. */
-async function streamEvents(deps: ActivityDeps, group: string, stream: string, limit: number): Promise<OutputLogEvent[]> {
+async function streamEvents(
+  deps: ActivityDeps,
+  group: string,
+  stream: string,
+  limit: number,
+): Promise<OutputLogEvent[]> {
   const out = await aws(`GetLogEvents ${group}/${stream}`, () =>
-    deps.clients.logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, startFromHead: false, limit })),
+    deps.clients.logs.send(
+      new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, startFromHead: false, limit }),
+    ),
   );
   return out.events ?? [];
 }
@@ -45,7 +57,12 @@ function clean(message: string | undefined): string {
 }
 
 /** The last `limit` lines of one stream (a CodeBuild build's log); empty when the stream does not exist. */
-export async function readStreamTail(deps: ActivityDeps, group: string, stream: string, limit: number): Promise<string[]> {
+export async function readStreamTail(
+  deps: ActivityDeps,
+  group: string,
+  stream: string,
+  limit: number,
+): Promise<string[]> {
   const events = await orIfMissing(() => streamEvents(deps, group, stream, limit), []);
   return events.map((e) => clean(e.message));
 }
@@ -56,7 +73,9 @@ async function listStreams(deps: ActivityDeps, group: string, prefix: string): P
   let nextToken: string | undefined;
   do {
     const page = await aws(`DescribeLogStreams ${group}/${prefix}`, () =>
-      deps.clients.logs.send(new DescribeLogStreamsCommand({ logGroupName: group, logStreamNamePrefix: prefix, nextToken })),
+      deps.clients.logs.send(
+        new DescribeLogStreamsCommand({ logGroupName: group, logStreamNamePrefix: prefix, nextToken }),
+      ),
     );
     streams.push(...(page.logStreams ?? []));
     nextToken = page.nextToken;

@@ -37,7 +37,8 @@ export async function pollUntil<T>(
   step: () => Promise<{ done: true; value: T } | { done: false; details: unknown }>,
   options: { pauseFirst?: unknown } = {},
 ): Promise<T> {
-  if (options.pauseFirst !== undefined && options.pauseFirst !== null) await pauseWithHeartbeat(deps, intervalSeconds * 1000, options.pauseFirst);
+  if (options.pauseFirst !== undefined && options.pauseFirst !== null)
+    await pauseWithHeartbeat(deps, intervalSeconds * 1000, options.pauseFirst);
   for (;;) {
     const r = await step();
     if (r.done) return r.value;

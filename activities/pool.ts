@@ -4,7 +4,12 @@
  * Runs `work` over `items` with at most `concurrency` in flight. The first failure stops new items from starting
  * and is rethrown once the in-flight ones have settled (so no upload is left running behind a failed activity).
  */
-export async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<void>, shouldStop: () => boolean = () => false): Promise<void> {
+export async function runPool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<void>,
+  shouldStop: () => boolean = () => false,
+): Promise<void> {
   let next = 0;
   let firstError: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {

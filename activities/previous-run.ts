@@ -15,10 +15,19 @@ export function createPreviousRunActivities({ clients }: ActivityDeps) {
     async findPreviousTuningJob(raw: FindPreviousTuningJobInput): Promise<FindPreviousTuningJobOutput> {
       const input = parseInput(FindPreviousTuningJobInput, raw, 'findPreviousTuningJob');
       const listed = await aws('ListHyperParameterTuningJobs', () =>
-        clients.sagemaker.send(new ListHyperParameterTuningJobsCommand({ StatusEquals: 'Completed', SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: CANDIDATES })),
+        clients.sagemaker.send(
+          new ListHyperParameterTuningJobsCommand({
+            StatusEquals: 'Completed',
+            SortBy: 'CreationTime',
+            SortOrder: 'Descending',
+            MaxResults: CANDIDATES,
+          }),
+        ),
       );
       for (const job of listed.HyperParameterTuningJobSummaries ?? []) {
-        const tags = await aws(`ListTags ${job.HyperParameterTuningJobName}`, () => clients.sagemaker.send(new ListTagsCommand({ ResourceArn: job.HyperParameterTuningJobArn })));
+        const tags = await aws(`ListTags ${job.HyperParameterTuningJobName}`, () =>
+          clients.sagemaker.send(new ListTagsCommand({ ResourceArn: job.HyperParameterTuningJobArn })),
+        );
         const value = (key: string) => tags.Tags?.find((t) => t.Key === key)?.Value;
         if (value(PIPELINE_NAME_TAG) === input.pipelineName && value(WORKFLOW_ID_TAG) !== input.excludeWorkflowId) {
           return { tuningJobName: job.HyperParameterTuningJobName ?? null };

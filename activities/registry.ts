@@ -82,8 +82,10 @@ function metadata(input: ParsedCreate): Record<string, string> {
     [META.objectiveMetric]: metadataValue(input.objective.metricName),
     [META.objectiveValue]: String(input.objective.value),
   };
-  for (const [channel, uri] of Object.entries(input.dataUris)) meta[metadataValue(META.data(channel), 128)] = metadataValue(uri);
-  for (const [name, value] of Object.entries(input.metrics)) meta[metadataValue(META.metric(name), 128)] = String(value);
+  for (const [channel, uri] of Object.entries(input.dataUris))
+    meta[metadataValue(META.data(channel), 128)] = metadataValue(uri);
+  for (const [name, value] of Object.entries(input.metrics))
+    meta[metadataValue(META.metric(name), 128)] = String(value);
   for (const [name, value] of Object.entries(input.hyperparameters).sort(([a], [b]) => a.localeCompare(b))) {
     if (Object.keys(meta).length >= MAX_METADATA_ENTRIES) break;
     meta[metadataValue(META.hyperparameter(name), 128)] = metadataValue(value);
@@ -97,25 +99,37 @@ function statisticsDocument(input: ParsedCreate): string {
     objective: input.objective,
     metrics: Object.fromEntries(Object.entries(input.metrics).map(([k, v]) => [k, { value: v }])),
     hyperparameters: input.hyperparameters,
-    lineage: { workflowId: input.workflowId, imageUri: input.imageUri, trainingJob: input.trainingJobName, data: input.dataUris },
+    lineage: {
+      workflowId: input.workflowId,
+      imageUri: input.imageUri,
+      trainingJob: input.trainingJobName,
+      data: input.dataUris,
+    },
   });
 }
 
 /** Creates the model registry activities. */
 export function createRegistryActivities(deps: ActivityDeps) {
   const sm = deps.clients.sagemaker;
-  const describePackage = (arn: string) => aws(`DescribeModelPackage ${arn}`, () => sm.send(new DescribeModelPackageCommand({ ModelPackageName: arn })));
+  const describePackage = (arn: string) =>
+    aws(`DescribeModelPackage ${arn}`, () => sm.send(new DescribeModelPackageCommand({ ModelPackageName: arn })));
 
   /** The objective recorded on a package: its metadata first, else its ModelMetrics statistics document. */
   async function objectiveOf(pkg: DescribeModelPackageCommandOutput, metric: string): Promise<number | null> {
     const meta = pkg.CustomerMetadataProperties ?? {};
-    const fromMeta = meta[META.objectiveMetric] === metadataValue(metric) ? meta[META.objectiveValue] : meta[metadataValue(META.metric(metric), 128)];
+    const fromMeta =
+      meta[META.objectiveMetric] === metadataValue(metric)
+        ? meta[META.objectiveValue]
+        : meta[metadataValue(META.metric(metric), 128)];
     if (fromMeta !== undefined && Number.isFinite(Number(fromMeta))) return Number(fromMeta);
     const uri = pkg.ModelMetrics?.ModelQuality?.Statistics?.S3Uri;
     if (!uri) return null;
     const res = await aws(`GetObject ${uri}`, () => deps.clients.s3.send(new GetObjectCommand(parseS3Uri(uri))));
     try {
-      const doc = JSON.parse((await res.Body?.transformToString()) ?? '{}') as { objective?: { metricName?: string; value?: number }; metrics?: Record<string, { value?: number }> };
+      const doc = JSON.parse((await res.Body?.transformToString()) ?? '{}') as {
+        objective?: { metricName?: string; value?: number };
+        metrics?: Record<string, { value?: number }>;
+      };
       const value = doc.objective?.metricName === metric ? doc.objective.value : doc.metrics?.[metric]?.value;
       return typeof value === 'number' && Number.isFinite(value) ? value : null;
     } catch {
@@ -126,7 +140,14 @@ export function createRegistryActivities(deps: ActivityDeps) {
   /** This workflow's version among the newest ones, found by the workflow ID hash in its metadata. */
   async function findOwnVersion(group: string, workflowId: string): Promise<DescribeModelPackageCommandOutput | null> {
     const list = await aws(`ListModelPackages ${group}`, () =>
-      sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: group, SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: REATTACH_SCAN })),
+      sm.send(
+        new ListModelPackagesCommand({
+          ModelPackageGroupName: group,
+          SortBy: 'CreationTime',
+          SortOrder: 'Descending',
+          MaxResults: REATTACH_SCAN,
+        }),
+      ),
     );
     const hash = stableHash(workflowId);
     for (const summary of list.ModelPackageSummaryList ?? []) {
@@ -141,7 +162,10 @@ export function createRegistryActivities(deps: ActivityDeps) {
     async ensureModelPackageGroup(raw: EnsureModelPackageGroupInput): Promise<EnsureModelPackageGroupOutput> {
       const input = parseInput(EnsureModelPackageGroupInput, raw, 'ensureModelPackageGroup input');
       const name = input.modelPackageGroupName;
-      const describe = () => aws(`DescribeModelPackageGroup ${name}`, () => sm.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: name })));
+      const describe = () =>
+        aws(`DescribeModelPackageGroup ${name}`, () =>
+          sm.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: name })),
+        );
       try {
         return { modelPackageGroupArn: (await describe()).ModelPackageGroupArn ?? '', created: false };
       } catch (err) {
@@ -207,7 +231,9 @@ export function createRegistryActivities(deps: ActivityDeps) {
       if (input.metricsS3Uri) {
         const target = parseS3Uri(input.metricsS3Uri);
         await aws(`PutObject ${input.metricsS3Uri}`, () =>
-          deps.clients.s3.send(new PutObjectCommand({ ...target, Body: statisticsDocument(input), ContentType: 'application/json' })),
+          deps.clients.s3.send(
+            new PutObjectCommand({ ...target, Body: statisticsDocument(input), ContentType: 'application/json' }),
+          ),
         );
       }
       const digest = /@(sha256:[a-f0-9]{64})$/.exec(input.imageUri)?.[1];
@@ -224,14 +250,21 @@ export function createRegistryActivities(deps: ActivityDeps) {
             },
             ModelApprovalStatus: input.approvalStatus,
             CustomerMetadataProperties: metadata(input),
-            ModelMetrics: input.metricsS3Uri ? { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: input.metricsS3Uri } } } : undefined,
+            ModelMetrics: input.metricsS3Uri
+              ? { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: input.metricsS3Uri } } }
+              : undefined,
             ClientToken: modelPackageClientToken(input.workflowId),
             Tags: sageMakerTags(input.workflowId, input.tags),
           }),
         ),
       );
       const arn = res.ModelPackageArn ?? '';
-      return { modelPackageArn: arn, modelPackageVersion: versionFromArn(arn), approvalStatus: input.approvalStatus, reattached: false };
+      return {
+        modelPackageArn: arn,
+        modelPackageVersion: versionFromArn(arn),
+        approvalStatus: input.approvalStatus,
+        reattached: false,
+      };
     },
 
     /** Writes a reviewer's decision with UpdateModelPackage; the approval description names the reviewer. */
@@ -243,7 +276,13 @@ export function createRegistryActivities(deps: ActivityDeps) {
         return { modelPackageArn: input.modelPackageArn, approvalStatus: input.status, changed: false };
       }
       await aws(`UpdateModelPackage ${input.modelPackageArn}`, () =>
-        sm.send(new UpdateModelPackageCommand({ ModelPackageArn: input.modelPackageArn, ModelApprovalStatus: input.status, ApprovalDescription: description })),
+        sm.send(
+          new UpdateModelPackageCommand({
+            ModelPackageArn: input.modelPackageArn,
+            ModelApprovalStatus: input.status,
+            ApprovalDescription: description,
+          }),
+        ),
       );
       return { modelPackageArn: input.modelPackageArn, approvalStatus: input.status, changed: true };
     },

@@ -74,12 +74,19 @@ export function partSizeFor(size: number, thresholdBytes: number): number {
  * The ETag S3 gives a file uploaded with `partSize` parts: the MD5 when it fits one part, else the MD5 of the
  * parts' binary MD5s followed by `-<parts>`. `onProgress` is called per chunk, to heartbeat while hashing.
  */
-export async function localEtag(file: string, size: number, partSize: number, onProgress: () => void = () => undefined): Promise<string> {
+export async function localEtag(
+  file: string,
+  size: number,
+  partSize: number,
+  onProgress: () => void = () => undefined,
+): Promise<string> {
   if (size <= MiB) {
     // Small files (shards, indexes, metadata: most objects of a typical dataset) are hashed from one read of their
     // exact size. A stream would allocate a 1 MiB buffer per file, which made an unchanged 10,000-file sync spend
     // most of its CPU in allocation and GC (bench/results/data-sync.md).
-    const digest = createHash('md5').update(await readFile(file)).digest('hex');
+    const digest = createHash('md5')
+      .update(await readFile(file))
+      .digest('hex');
     onProgress();
     return digest;
   }
@@ -132,7 +139,14 @@ async function listS3(client: S3Client, bucket: string, prefix: string, missing:
   const objects: { key: string; size: number; etag: string }[] = [];
   let ContinuationToken: string | undefined;
   do {
-    const page = await s3(`ListObjectsV2 s3://${bucket}/${prefix}`, () => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: startAfter, ContinuationToken })), missing);
+    const page = await s3(
+      `ListObjectsV2 s3://${bucket}/${prefix}`,
+      () =>
+        client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: startAfter, ContinuationToken }),
+        ),
+      missing,
+    );
     for (const o of page.Contents ?? []) {
       if (o.Key && !o.Key.endsWith('/')) objects.push({ key: o.Key, size: o.Size ?? 0, etag: unquote(o.ETag) });
     }
@@ -156,7 +170,8 @@ async function listLocal(root: string): Promise<SourceObject[]> {
   try {
     await walk(root, '');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw failure(ErrorType.DataSourceInvalid, `data source folder ${root} does not exist`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw failure(ErrorType.DataSourceInvalid, `data source folder ${root} does not exist`);
     throw err;
   }
   return out;
@@ -179,32 +194,70 @@ export function createS3SyncActivities(deps: ActivityDeps) {
       const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       return head.Metadata?.[SOURCE_ETAG_META] ?? null;
     } catch (err) {
-      if (awsErrorName(err) === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
+      if (
+        awsErrorName(err) === 'NotFound' ||
+        (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+      )
+        return null;
       throw toFailure(err, `HeadObject s3://${bucket}/${key}`);
     }
   };
 
   /** Server-side multipart copy for objects above the threshold (CopyObject stops at 5 GiB and cannot heartbeat). */
-  const multipartCopy = async (src: { bucket: string; key: string }, bucket: string, key: string, size: number, partSize: number, metadata: Record<string, string>, beat: () => void) => {
+  const multipartCopy = async (
+    src: { bucket: string; key: string },
+    bucket: string,
+    key: string,
+    size: number,
+    partSize: number,
+    metadata: Record<string, string>,
+    beat: () => void,
+  ) => {
     const where = `s3://${bucket}/${key}`;
-    const created = await aws(`CreateMultipartUpload ${where}`, () => client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: metadata })));
+    const created = await aws(`CreateMultipartUpload ${where}`, () =>
+      client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: metadata })),
+    );
     const uploadId = created.UploadId as string;
     const count = Math.ceil(size / partSize);
     const parts: { ETag: string; PartNumber: number }[] = new Array(count);
     try {
-      await runPool(Array.from({ length: count }, (_, i) => i), PART_CONCURRENCY, async (i) => {
-        const start = i * partSize;
-        const end = Math.min(size, start + partSize) - 1;
-        const out = await aws(`UploadPartCopy ${where} part ${i + 1}`, () =>
-          client.send(new UploadPartCopyCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: i + 1, CopySource: copySource(src), CopySourceRange: `bytes=${start}-${end}` })),
-        );
-        parts[i] = { ETag: out.CopyPartResult?.ETag ?? '', PartNumber: i + 1 };
-        beat();
-      });
-      await aws(`CompleteMultipartUpload ${where}`, () => client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } })));
+      await runPool(
+        Array.from({ length: count }, (_, i) => i),
+        PART_CONCURRENCY,
+        async (i) => {
+          const start = i * partSize;
+          const end = Math.min(size, start + partSize) - 1;
+          const out = await aws(`UploadPartCopy ${where} part ${i + 1}`, () =>
+            client.send(
+              new UploadPartCopyCommand({
+                Bucket: bucket,
+                Key: key,
+                UploadId: uploadId,
+                PartNumber: i + 1,
+                CopySource: copySource(src),
+                CopySourceRange: `bytes=${start}-${end}`,
+              }),
+            ),
+          );
+          parts[i] = { ETag: out.CopyPartResult?.ETag ?? '', PartNumber: i + 1 };
+          beat();
+        },
+      );
+      await aws(`CompleteMultipartUpload ${where}`, () =>
+        client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts },
+          }),
+        ),
+      );
     } catch (err) {
       // Best effort: a crash before this point leaves the parts to the bucket's AbortIncompleteMultipartUpload rule.
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      await client
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        .catch(() => undefined);
       throw err;
     }
   };
@@ -229,15 +282,25 @@ export function createS3SyncActivities(deps: ActivityDeps) {
         const src = parseS3Uri(input.source.s3Uri);
         srcBucket = src.bucket;
         sourceLabel = `s3://${src.bucket}/${src.prefix}`;
-        objects = (await listS3(client, src.bucket, src.prefix, ErrorType.DataSourceInvalid)).map((o) => ({ rel: o.key.slice(src.prefix.length), size: o.size, key: o.key, etag: o.etag }));
+        objects = (await listS3(client, src.bucket, src.prefix, ErrorType.DataSourceInvalid)).map((o) => ({
+          rel: o.key.slice(src.prefix.length),
+          size: o.size,
+          key: o.key,
+          etag: o.etag,
+        }));
       } else {
         sourceLabel = `${path.resolve(input.source.localPath)}/`;
         objects = await listLocal(path.resolve(input.source.localPath));
       }
-      objects = objects.filter((o) => channels.has(o.rel.split('/')[0] as string) && o.rel.includes('/')).sort((a, b) => compareBytes(a.rel, b.rel));
+      objects = objects
+        .filter((o) => channels.has(o.rel.split('/')[0] as string) && o.rel.includes('/'))
+        .sort((a, b) => compareBytes(a.rel, b.rel));
       for (const channel of input.channels) {
         if (!objects.some((o) => o.rel.startsWith(`${channel}/`))) {
-          throw failure(ErrorType.DataSourceInvalid, `channel "${channel}" has no data: nothing under ${sourceLabel}${channel}/`);
+          throw failure(
+            ErrorType.DataSourceInvalid,
+            `channel "${channel}" has no data: nothing under ${sourceLabel}${channel}/`,
+          );
         }
       }
 
@@ -246,7 +309,9 @@ export function createS3SyncActivities(deps: ActivityDeps) {
       const resumed = resumePoint(total);
       const first = resumed ? objects.findIndex((o) => compareBytes(o.rel, resumed.doneBelow as string) >= 0) : 0;
       const todo = first < 0 ? [] : objects.slice(first);
-      const progress: SyncProgress = resumed ? { ...resumed } : { doneBelow: null, copied: 0, skipped: 0, bytesCopied: 0, total };
+      const progress: SyncProgress = resumed
+        ? { ...resumed }
+        : { doneBelow: null, copied: 0, skipped: 0, bytesCopied: 0, total };
       const beat = () => ctx.heartbeat(progress);
       beat();
 
@@ -256,7 +321,14 @@ export function createS3SyncActivities(deps: ActivityDeps) {
       const dest = new Map<string, DestObject>();
       for (const channel of input.channels) {
         if (!todo.some((o) => o.rel.startsWith(`${channel}/`))) continue;
-        for (const o of await listS3(client, input.bucket, `${destPrefix}${channel}/`, ErrorType.AwsValidation, startAfter)) dest.set(o.key, { size: o.size, etag: o.etag });
+        for (const o of await listS3(
+          client,
+          input.bucket,
+          `${destPrefix}${channel}/`,
+          ErrorType.AwsValidation,
+          startAfter,
+        ))
+          dest.set(o.key, { size: o.size, etag: o.etag });
       }
 
       // 4. Copy what differs. Progress only advances over a contiguous done prefix, so a resume never skips an
@@ -284,7 +356,11 @@ export function createS3SyncActivities(deps: ActivityDeps) {
         const partSize = partSizeFor(o.size, thresholdBytes);
         const expected = o.etag ?? (await localEtag(o.file as string, o.size, partSize, beat));
         const existing = dest.get(key);
-        if (existing && existing.size === o.size && (existing.etag === expected || (await destSourceEtag(input.bucket, key)) === expected)) {
+        if (
+          existing &&
+          existing.size === o.size &&
+          (existing.etag === expected || (await destSourceEtag(input.bucket, key)) === expected)
+        ) {
           complete(index, { kind: 'skipped' });
           return;
         }
@@ -293,7 +369,13 @@ export function createS3SyncActivities(deps: ActivityDeps) {
         if (o.file) {
           const upload = new Upload({
             client,
-            params: { Bucket: input.bucket, Key: key, Body: createReadStream(o.file), ContentLength: o.size, Metadata: metadata },
+            params: {
+              Bucket: input.bucket,
+              Key: key,
+              Body: createReadStream(o.file),
+              ContentLength: o.size,
+              Metadata: metadata,
+            },
             partSize,
             queueSize: PART_CONCURRENCY,
           });
@@ -302,10 +384,31 @@ export function createS3SyncActivities(deps: ActivityDeps) {
             throw toFailure(err, `Upload ${where}`);
           });
         } else if (o.size > thresholdBytes) {
-          await multipartCopy({ bucket: srcBucket, key: o.key as string }, input.bucket, key, o.size, partSize, metadata, beat);
+          await multipartCopy(
+            { bucket: srcBucket, key: o.key as string },
+            input.bucket,
+            key,
+            o.size,
+            partSize,
+            metadata,
+            beat,
+          );
         } else {
           // REPLACE stores the source ETag with the copy; the dataset's own content type and metadata are not kept.
-          await s3(`CopyObject ${where}`, () => client.send(new CopyObjectCommand({ Bucket: input.bucket, Key: key, CopySource: copySource({ bucket: srcBucket, key: o.key as string }), MetadataDirective: 'REPLACE', Metadata: metadata })), ErrorType.AwsValidation);
+          await s3(
+            `CopyObject ${where}`,
+            () =>
+              client.send(
+                new CopyObjectCommand({
+                  Bucket: input.bucket,
+                  Key: key,
+                  CopySource: copySource({ bucket: srcBucket, key: o.key as string }),
+                  MetadataDirective: 'REPLACE',
+                  Metadata: metadata,
+                }),
+              ),
+            ErrorType.AwsValidation,
+          );
         }
         complete(index, { kind: 'copied', bytes: o.size });
       };
@@ -316,7 +419,13 @@ export function createS3SyncActivities(deps: ActivityDeps) {
 
       const uris: Record<string, string> = {};
       for (const channel of input.channels) uris[channel] = `s3://${input.bucket}/${destPrefix}${channel}/`;
-      return { channels: uris, copied: progress.copied, skipped: progress.skipped, bytesCopied: progress.bytesCopied, total };
+      return {
+        channels: uris,
+        copied: progress.copied,
+        skipped: progress.skipped,
+        bytesCopied: progress.bytesCopied,
+        total,
+      };
     },
   };
 }

@@ -31,7 +31,8 @@ export function isAlreadyExists(err: unknown): boolean {
 export function isNotFound(err: unknown): boolean {
   for (let e = err as ErrorLike | undefined, depth = 0; e && depth < 3; e = e.cause as ErrorLike | undefined, depth++) {
     if (e.name === 'ResourceNotFound' || e.name === 'ResourceNotFoundException') return true;
-    if (e.name === 'ValidationException' && /could not find|does not exist|not found/i.test(e.message ?? '')) return true;
+    if (e.name === 'ValidationException' && /could not find|does not exist|not found/i.test(e.message ?? ''))
+      return true;
   }
   return false;
 }
@@ -43,7 +44,9 @@ export function sageMakerTags(workflowId: string, tags: Record<string, string> =
 
 /** Throws ResourceConflict unless the resource at `arn` carries our workflow ID tag. */
 export async function assertOwned(deps: ActivityDeps, arn: string, workflowId: string, what: string): Promise<void> {
-  const res = await aws(`ListTags ${arn}`, () => deps.clients.sagemaker.send(new ListTagsCommand({ ResourceArn: arn, MaxResults: 100 })));
+  const res = await aws(`ListTags ${arn}`, () =>
+    deps.clients.sagemaker.send(new ListTagsCommand({ ResourceArn: arn, MaxResults: 100 })),
+  );
   const owner = res.Tags?.find((t) => t.Key === WORKFLOW_ID_TAG)?.Value;
   if (owner !== workflowId) {
     throw failure(

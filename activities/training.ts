@@ -33,7 +33,11 @@ const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
 
 /** The CreateTrainingJob request for a training definition (also what a tuning job's definition mirrors). */
 export function trainingJobRequest(raw: CreateTrainingJobInput): CreateTrainingJobRequest {
-  const { trainingJobName, workflowId, definition: d } = parseInput(CreateTrainingJobInput, raw, 'createTrainingJob input');
+  const {
+    trainingJobName,
+    workflowId,
+    definition: d,
+  } = parseInput(CreateTrainingJobInput, raw, 'createTrainingJob input');
   const channels = Object.keys(d.channels).sort();
   // The workflow ID tag is ours to set: a spec tag of the same key must not forge another owner.
   const userTags = Object.fromEntries(Object.entries(d.tags).filter(([key]) => key !== WORKFLOW_ID_TAG));
@@ -47,10 +51,20 @@ export function trainingJobRequest(raw: CreateTrainingJobInput): CreateTrainingJ
     RoleArn: d.roleArn,
     InputDataConfig: channels.map((name) => ({
       ChannelName: name,
-      DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: d.channels[name] as string, S3DataDistributionType: 'FullyReplicated' } },
+      DataSource: {
+        S3DataSource: {
+          S3DataType: 'S3Prefix',
+          S3Uri: d.channels[name] as string,
+          S3DataDistributionType: 'FullyReplicated',
+        },
+      },
     })),
     OutputDataConfig: { S3OutputPath: d.outputS3Uri },
-    ResourceConfig: { InstanceType: d.resources.instanceType as TrainingInstanceType, InstanceCount: d.resources.instanceCount, VolumeSizeInGB: d.resources.volumeSizeGb },
+    ResourceConfig: {
+      InstanceType: d.resources.instanceType as TrainingInstanceType,
+      InstanceCount: d.resources.instanceCount,
+      VolumeSizeInGB: d.resources.volumeSizeGb,
+    },
     StoppingCondition: {
       MaxRuntimeInSeconds: d.maxRuntimeSeconds,
       // Spot waits count against MaxWaitTimeInSeconds, which SageMaker requires (>= MaxRuntime) when spot is on.
@@ -67,14 +81,21 @@ export function trainingJobRequest(raw: CreateTrainingJobInput): CreateTrainingJ
 /** What the waiting loop reports: the job's status, secondary status, verdict and metrics. */
 export function toSnapshot(job: DescribeTrainingJobResponse): TrainingJobSnapshot {
   const status = TrainingJobStatus.safeParse(job.TrainingJobStatus);
-  if (!status.success) throw failure(ErrorType.AwsValidation, `training job ${job.TrainingJobName ?? '?'} has unknown status ${String(job.TrainingJobStatus)}`);
+  if (!status.success)
+    throw failure(
+      ErrorType.AwsValidation,
+      `training job ${job.TrainingJobName ?? '?'} has unknown status ${String(job.TrainingJobStatus)}`,
+    );
   const finalMetrics: Record<string, number> = {};
-  for (const m of job.FinalMetricDataList ?? []) if (m.MetricName && m.Value !== undefined) finalMetrics[m.MetricName] = m.Value;
+  for (const m of job.FinalMetricDataList ?? [])
+    if (m.MetricName && m.Value !== undefined) finalMetrics[m.MetricName] = m.Value;
   return {
     trainingJobName: job.TrainingJobName ?? '',
     status: status.data,
     secondaryStatus: job.SecondaryStatus ?? '',
-    ...(job.SecondaryStatusTransitions?.length ? { statusMessage: job.SecondaryStatusTransitions.at(-1)?.StatusMessage } : {}),
+    ...(job.SecondaryStatusTransitions?.length
+      ? { statusMessage: job.SecondaryStatusTransitions.at(-1)?.StatusMessage }
+      : {}),
     ...(job.FailureReason ? { failureReason: job.FailureReason } : {}),
     ...(job.ModelArtifacts?.S3ModelArtifacts ? { modelArtifactS3Uri: job.ModelArtifacts.S3ModelArtifacts } : {}),
     finalMetrics,
@@ -86,7 +107,8 @@ export function toSnapshot(job: DescribeTrainingJobResponse): TrainingJobSnapsho
 export function createTrainingActivities(deps: ActivityDeps) {
   const sm = deps.clients.sagemaker;
 
-  const describe = (name: string) => aws(`DescribeTrainingJob ${name}`, () => sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name })));
+  const describe = (name: string) =>
+    aws(`DescribeTrainingJob ${name}`, () => sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name })));
 
   return {
     /**
@@ -113,10 +135,17 @@ export function createTrainingActivities(deps: ActivityDeps) {
      * one interval in (the previous wait just described the job), so a job costs one Describe per interval.
      */
     async waitForTrainingJob(input: WaitTrainingJobInput): Promise<TrainingJobSnapshot> {
-      const step = async (): Promise<{ done: true; value: TrainingJobSnapshot } | { done: false; details: TrainingJobSnapshot }> => {
+      const step = async (): Promise<
+        { done: true; value: TrainingJobSnapshot } | { done: false; details: TrainingJobSnapshot }
+      > => {
         const snapshot = toSnapshot(await describe(input.trainingJobName));
-        const changed = !input.last || input.last.status !== snapshot.status || input.last.secondaryStatus !== snapshot.secondaryStatus;
-        return changed || TERMINAL.has(snapshot.status) ? { done: true, value: snapshot } : { done: false, details: snapshot };
+        const changed =
+          !input.last ||
+          input.last.status !== snapshot.status ||
+          input.last.secondaryStatus !== snapshot.secondaryStatus;
+        return changed || TERMINAL.has(snapshot.status)
+          ? { done: true, value: snapshot }
+          : { done: false, details: snapshot };
       };
       return pollUntil<TrainingJobSnapshot>(deps, input.pollIntervalSeconds, step, { pauseFirst: input.last });
     },

@@ -45,10 +45,23 @@ export function tuningJobRequest(input: ParsedCreate): CreateHyperParameterTunin
       Strategy: t.strategy,
       HyperParameterTuningJobObjective: { Type: t.objective.type, MetricName: t.objective.metricName },
       // Grid search runs every combination: SageMaker derives the job count from the grid, so none is sent.
-      ResourceLimits: { MaxNumberOfTrainingJobs: t.strategy === 'Grid' ? undefined : t.maxJobs, MaxParallelTrainingJobs: t.maxParallelJobs },
+      ResourceLimits: {
+        MaxNumberOfTrainingJobs: t.strategy === 'Grid' ? undefined : t.maxJobs,
+        MaxParallelTrainingJobs: t.maxParallelJobs,
+      },
       ParameterRanges: {
-        ContinuousParameterRanges: t.ranges.continuous.map((x) => ({ Name: x.name, MinValue: String(x.min), MaxValue: String(x.max), ScalingType: x.scaling })),
-        IntegerParameterRanges: t.ranges.integer.map((x) => ({ Name: x.name, MinValue: String(x.min), MaxValue: String(x.max), ScalingType: x.scaling })),
+        ContinuousParameterRanges: t.ranges.continuous.map((x) => ({
+          Name: x.name,
+          MinValue: String(x.min),
+          MaxValue: String(x.max),
+          ScalingType: x.scaling,
+        })),
+        IntegerParameterRanges: t.ranges.integer.map((x) => ({
+          Name: x.name,
+          MinValue: String(x.min),
+          MaxValue: String(x.max),
+          ScalingType: x.scaling,
+        })),
         CategoricalParameterRanges: t.ranges.categorical.map((x) => ({ Name: x.name, Values: x.values })),
       },
       TrainingJobEarlyStoppingType: t.earlyStopping,
@@ -66,7 +79,11 @@ export function tuningJobRequest(input: ParsedCreate): CreateHyperParameterTunin
         DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri, S3DataDistributionType: 'FullyReplicated' } },
       })),
       OutputDataConfig: { S3OutputPath: d.outputS3Uri },
-      ResourceConfig: { InstanceType: r.instanceType as never, InstanceCount: r.instanceCount, VolumeSizeInGB: r.volumeSizeGb },
+      ResourceConfig: {
+        InstanceType: r.instanceType as never,
+        InstanceCount: r.instanceCount,
+        VolumeSizeInGB: r.volumeSizeGb,
+      },
       StoppingCondition: {
         MaxRuntimeInSeconds: maxRuntime,
         MaxWaitTimeInSeconds: d.spot.enabled ? Math.max(d.spot.maxWaitSeconds ?? maxRuntime, maxRuntime) : undefined,
@@ -76,7 +93,10 @@ export function tuningJobRequest(input: ParsedCreate): CreateHyperParameterTunin
       Environment: Object.keys(d.environment).length > 0 ? d.environment : undefined,
     },
     WarmStartConfig: t.warmStart
-      ? { ParentHyperParameterTuningJobs: t.warmStart.parentTuningJobs.map((n) => ({ HyperParameterTuningJobName: n })), WarmStartType: t.warmStart.type }
+      ? {
+          ParentHyperParameterTuningJobs: t.warmStart.parentTuningJobs.map((n) => ({ HyperParameterTuningJobName: n })),
+          WarmStartType: t.warmStart.type,
+        }
       : undefined,
     Tags: sageMakerTags(input.workflowId, d.tags),
   };
@@ -84,7 +104,13 @@ export function tuningJobRequest(input: ParsedCreate): CreateHyperParameterTunin
 
 function counters(res: DescribeHyperParameterTuningJobCommandOutput): TuningJobCounters {
   const c = res.TrainingJobStatusCounters ?? {};
-  return { completed: c.Completed ?? 0, inProgress: c.InProgress ?? 0, retryableError: c.RetryableError ?? 0, nonRetryableError: c.NonRetryableError ?? 0, stopped: c.Stopped ?? 0 };
+  return {
+    completed: c.Completed ?? 0,
+    inProgress: c.InProgress ?? 0,
+    retryableError: c.RetryableError ?? 0,
+    nonRetryableError: c.NonRetryableError ?? 0,
+    stopped: c.Stopped ?? 0,
+  };
 }
 
 function snapshot(res: DescribeHyperParameterTuningJobCommandOutput): TuningJobSnapshot {
@@ -103,7 +129,9 @@ function snapshot(res: DescribeHyperParameterTuningJobCommandOutput): TuningJobS
 export function createTuningActivities(deps: ActivityDeps) {
   const sm = deps.clients.sagemaker;
   const describe = (name: string) =>
-    aws(`DescribeHyperParameterTuningJob ${name}`, () => sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name })));
+    aws(`DescribeHyperParameterTuningJob ${name}`, () =>
+      sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name })),
+    );
 
   return {
     /** CreateHyperParameterTuningJob; on ResourceInUse re-attaches to the job when it carries our workflow ID tag. */
@@ -111,7 +139,9 @@ export function createTuningActivities(deps: ActivityDeps) {
       const input = parseInput(CreateTuningJobInput, raw, 'createTuningJob input');
       const name = input.tuningJobName;
       try {
-        const res = await aws(`CreateHyperParameterTuningJob ${name}`, () => sm.send(new CreateHyperParameterTuningJobCommand(tuningJobRequest(input))));
+        const res = await aws(`CreateHyperParameterTuningJob ${name}`, () =>
+          sm.send(new CreateHyperParameterTuningJobCommand(tuningJobRequest(input))),
+        );
         return { tuningJobArn: res.HyperParameterTuningJobArn ?? '', reattached: false };
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
@@ -130,7 +160,9 @@ export function createTuningActivities(deps: ActivityDeps) {
       return pollUntil(deps, input.pollIntervalSeconds, async () => {
         const snap = snapshot(await describe(input.tuningJobName));
         const changed = input.last === null || input.last.status !== snap.status;
-        return changed || TERMINAL_TUNING_STATUSES.includes(snap.status) ? { done: true, value: snap } : { done: false, details: snap };
+        return changed || TERMINAL_TUNING_STATUSES.includes(snap.status)
+          ? { done: true, value: snap }
+          : { done: false, details: snap };
       });
     },
 
@@ -143,13 +175,22 @@ export function createTuningActivities(deps: ActivityDeps) {
       if (!best || value === undefined || best.TrainingJobStatus !== 'Completed') {
         throw await noTrialSucceeded(res, input.maxFailureReasons);
       }
-      const job = await aws(`DescribeTrainingJob ${best.TrainingJobName}`, () => sm.send(new DescribeTrainingJobCommand({ TrainingJobName: best.TrainingJobName })));
+      const job = await aws(`DescribeTrainingJob ${best.TrainingJobName}`, () =>
+        sm.send(new DescribeTrainingJobCommand({ TrainingJobName: best.TrainingJobName })),
+      );
       return {
         tuningJobName: input.tuningJobName,
         bestTrainingJobName: best.TrainingJobName ?? '',
         tunedHyperparameters: best.TunedHyperParameters ?? {},
-        hyperparameters: { ...input.staticHyperparameters, ...(job.HyperParameters ?? {}), ...(best.TunedHyperParameters ?? {}) },
-        objectiveMetric: best.FinalHyperParameterTuningJobObjectiveMetric?.MetricName ?? res.HyperParameterTuningJobConfig?.HyperParameterTuningJobObjective?.MetricName ?? '',
+        hyperparameters: {
+          ...input.staticHyperparameters,
+          ...(job.HyperParameters ?? {}),
+          ...(best.TunedHyperParameters ?? {}),
+        },
+        objectiveMetric:
+          best.FinalHyperParameterTuningJobObjectiveMetric?.MetricName ??
+          res.HyperParameterTuningJobConfig?.HyperParameterTuningJobObjective?.MetricName ??
+          '',
         objectiveValue: value,
         modelArtifactS3Uri: job.ModelArtifacts?.S3ModelArtifacts ?? '',
         counters: counters(res),
@@ -168,7 +209,9 @@ export function createTuningActivities(deps: ActivityDeps) {
       }
       if (status !== 'InProgress') return { stopped: false, status };
       try {
-        await aws(`StopHyperParameterTuningJob ${name}`, () => sm.send(new StopHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name })));
+        await aws(`StopHyperParameterTuningJob ${name}`, () =>
+          sm.send(new StopHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name })),
+        );
         return { stopped: true, status: 'Stopping' };
       } catch (err) {
         // It finished between the describe and the stop: SageMaker answers ValidationException.
@@ -187,10 +230,18 @@ export function createTuningActivities(deps: ActivityDeps) {
     let pages = 0;
     do {
       const page = await aws(`ListTrainingJobsForHyperParameterTuningJob ${name}`, () =>
-        sm.send(new ListTrainingJobsForHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name, MaxResults: 100, NextToken: token })),
+        sm.send(
+          new ListTrainingJobsForHyperParameterTuningJobCommand({
+            HyperParameterTuningJobName: name,
+            MaxResults: 100,
+            NextToken: token,
+          }),
+        ),
       );
       for (const s of page.TrainingJobSummaries ?? []) {
-        const reason = s.FailureReason ?? (s.TrainingJobStatus !== 'Completed' ? `${s.TrainingJobStatus} without a reason` : undefined);
+        const reason =
+          s.FailureReason ??
+          (s.TrainingJobStatus !== 'Completed' ? `${s.TrainingJobStatus} without a reason` : undefined);
         if (reason) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       }
       token = page.NextToken;

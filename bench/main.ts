@@ -5,7 +5,7 @@ import { dispatch } from './lib/dispatch';
 dispatch('bench', path.join(__dirname, 'suite'), process.argv.slice(2)).then(
   () => process.exit(0),
   (err: unknown) => {
-    console.error(`[bench] failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    console.error(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
   },
 );

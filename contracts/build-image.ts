@@ -35,7 +35,11 @@ export type BuildImageOutput = z.infer<typeof BuildImageOutput>;
 export const HashContextInput = z.strictObject({ contextDir: z.string() });
 export type HashContextInput = z.infer<typeof HashContextInput>;
 /** Content hash of the build context (paths + bytes, honouring .dockerignore). */
-export const HashContextOutput = z.strictObject({ sourceHash: z.string().regex(/^[a-f0-9]{16,64}$/), fileCount: z.number().int(), bytes: z.number().int() });
+export const HashContextOutput = z.strictObject({
+  sourceHash: z.string().regex(/^[a-f0-9]{16,64}$/),
+  fileCount: z.number().int(),
+  bytes: z.number().int(),
+});
 export type HashContextOutput = z.infer<typeof HashContextOutput>;
 
 export const FindImageInput = z.strictObject({ repository: z.string(), tag: z.string() });
@@ -53,7 +57,12 @@ export type EnsureRepositoryInput = z.infer<typeof EnsureRepositoryInput>;
 export const EnsureRepositoryOutput = z.strictObject({ repositoryUri: z.string(), created: z.boolean() });
 export type EnsureRepositoryOutput = z.infer<typeof EnsureRepositoryOutput>;
 
-export const UploadContextInput = z.strictObject({ contextDir: z.string(), sourceHash: z.string(), bucket: z.string(), keyPrefix: z.string() });
+export const UploadContextInput = z.strictObject({
+  contextDir: z.string(),
+  sourceHash: z.string(),
+  bucket: z.string(),
+  keyPrefix: z.string(),
+});
 export type UploadContextInput = z.infer<typeof UploadContextInput>;
 /** The uploaded zip, content-addressed by source hash (`uploaded: false` when it was already there). */
 export const UploadContextOutput = z.strictObject({ bucket: z.string(), key: z.string(), uploaded: z.boolean() });

@@ -81,11 +81,26 @@ export interface SpendEstimate {
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
-function line(item: CostLine['item'], instanceType: string, instances: number, hours: number, basis: string, unknown: Set<string>): CostLine {
+function line(
+  item: CostLine['item'],
+  instanceType: string,
+  instances: number,
+  hours: number,
+  basis: string,
+  unknown: Set<string>,
+): CostLine {
   const usdPerHour = PRICE_USD_PER_HOUR[instanceType];
   if (usdPerHour === undefined) unknown.add(instanceType);
   const rate = usdPerHour ?? 0;
-  return { item, instanceType, instances, hours: round2(hours), usdPerHour: rate, usd: round2(instances * hours * rate), basis };
+  return {
+    item,
+    instanceType,
+    instances,
+    hours: round2(hours),
+    usdPerHour: rate,
+    usd: round2(instances * hours * rate),
+    basis,
+  };
 }
 
 /** Number of trials a Grid search runs: the product of categorical value counts and integer range sizes. */
@@ -104,8 +119,19 @@ export function estimateWorstCaseSpend(spec: PipelineSpec): SpendEstimate {
   const unknown = new Set<string>();
   const lines: CostLine[] = [];
   const t = spec.training;
-  const trainingSeconds = t.spot.enabled ? Math.max(t.maxRuntimeSeconds, t.spot.maxWaitSeconds ?? 0) : t.maxRuntimeSeconds;
-  lines.push(line('training', t.instanceType, t.instanceCount, trainingSeconds / 3600, `${t.instanceCount} × ${t.instanceType} × ${t.spot.enabled ? 'MaxWaitTime' : 'MaxRuntime'} ${trainingSeconds} s`, unknown));
+  const trainingSeconds = t.spot.enabled
+    ? Math.max(t.maxRuntimeSeconds, t.spot.maxWaitSeconds ?? 0)
+    : t.maxRuntimeSeconds;
+  lines.push(
+    line(
+      'training',
+      t.instanceType,
+      t.instanceCount,
+      trainingSeconds / 3600,
+      `${t.instanceCount} × ${t.instanceType} × ${t.spot.enabled ? 'MaxWaitTime' : 'MaxRuntime'} ${trainingSeconds} s`,
+      unknown,
+    ),
+  );
 
   const tu = spec.tuning;
   if (tu.enabled) {
@@ -114,19 +140,51 @@ export function estimateWorstCaseSpend(spec: PipelineSpec): SpendEstimate {
     const count = tu.resources?.instanceCount ?? t.instanceCount;
     const runtime = tu.maxRuntimeSeconds ?? t.maxRuntimeSeconds;
     const seconds = t.spot.enabled ? Math.max(runtime, t.spot.maxWaitSeconds ?? 0) : runtime;
-    lines.push(line('tuning', type, trials * count, seconds / 3600, `${trials} trials × ${count} × ${type} × ${seconds} s`, unknown));
+    lines.push(
+      line(
+        'tuning',
+        type,
+        trials * count,
+        seconds / 3600,
+        `${trials} trials × ${count} × ${type} × ${seconds} s`,
+        unknown,
+      ),
+    );
   }
 
   const d = spec.deployment;
   if (d.enabled) {
     const fleet = Math.max(d.instanceCount, d.autoscaling.enabled ? d.autoscaling.maxCapacity : 0);
-    lines.push(line('endpoint', d.instanceType, fleet, ENDPOINT_WINDOW_HOURS, `${fleet} × ${d.instanceType} for a ${ENDPOINT_WINDOW_HOURS} h window`, unknown));
+    lines.push(
+      line(
+        'endpoint',
+        d.instanceType,
+        fleet,
+        ENDPOINT_WINDOW_HOURS,
+        `${fleet} × ${d.instanceType} for a ${ENDPOINT_WINDOW_HOURS} h window`,
+        unknown,
+      ),
+    );
     const overlapSeconds = d.blueGreen.maximumExecutionTimeoutSeconds + d.blueGreen.terminationWaitSeconds;
-    lines.push(line('endpoint-blue-green-overlap', d.instanceType, fleet, overlapSeconds / 3600, `old fleet of ${fleet} during a blue/green update (${overlapSeconds} s)`, unknown));
+    lines.push(
+      line(
+        'endpoint-blue-green-overlap',
+        d.instanceType,
+        fleet,
+        overlapSeconds / 3600,
+        `old fleet of ${fleet} during a blue/green update (${overlapSeconds} s)`,
+        unknown,
+      ),
+    );
   }
 
   lines.sort((a, b) => b.usd - a.usd);
-  return { totalUsd: round2(lines.reduce((s, l) => s + l.usd, 0)), lines, unknownInstanceTypes: [...unknown].sort(), priceTableDate: PRICE_TABLE_DATE };
+  return {
+    totalUsd: round2(lines.reduce((s, l) => s + l.usd, 0)),
+    lines,
+    unknownInstanceTypes: [...unknown].sort(),
+    priceTableDate: PRICE_TABLE_DATE,
+  };
 }
 
 /** The guard's verdict. `ok` is false above the limit (unless overridden) or when a price is missing. */
@@ -148,7 +206,13 @@ export function checkCostGuard(spec: PipelineSpec): CostGuardResult {
   const overridden = spec.costGuard.override;
   const top = estimate.lines.slice(0, 3);
   const topText = top.map((l) => `${l.item} $${l.usd.toFixed(2)} (${l.basis})`).join('; ');
-  const base = { estimateUsd: estimate.totalUsd, limitUsd, overridden, top, unknownInstanceTypes: estimate.unknownInstanceTypes };
+  const base = {
+    estimateUsd: estimate.totalUsd,
+    limitUsd,
+    overridden,
+    top,
+    unknownInstanceTypes: estimate.unknownInstanceTypes,
+  };
   if (estimate.unknownInstanceTypes.length > 0) {
     const message = `no price for instance type(s) ${estimate.unknownInstanceTypes.join(', ')} in the cost table (${PRICE_TABLE_DATE}); add them to contracts/cost.ts`;
     return { ok: false, ...base, message };

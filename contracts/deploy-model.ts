@@ -11,8 +11,16 @@ const Size = z.strictObject({ type: z.enum(['INSTANCE_COUNT', 'CAPACITY_PERCENT'
 /** How traffic moves to the new fleet (SageMaker TrafficRoutingConfig). */
 export const TrafficRouting = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ALL_AT_ONCE'), waitIntervalSeconds: z.number().int().min(0).max(3600) }),
-  z.strictObject({ type: z.literal('CANARY'), canarySize: Size, waitIntervalSeconds: z.number().int().min(0).max(3600) }),
-  z.strictObject({ type: z.literal('LINEAR'), linearStepSize: Size, waitIntervalSeconds: z.number().int().min(0).max(3600) }),
+  z.strictObject({
+    type: z.literal('CANARY'),
+    canarySize: Size,
+    waitIntervalSeconds: z.number().int().min(0).max(3600),
+  }),
+  z.strictObject({
+    type: z.literal('LINEAR'),
+    linearStepSize: Size,
+    waitIntervalSeconds: z.number().int().min(0).max(3600),
+  }),
 ]);
 /** How traffic moves to the new fleet. */
 export type TrafficRouting = z.infer<typeof TrafficRouting>;
@@ -123,7 +131,17 @@ export const CreateEndpointConfigOutput = z.strictObject({ endpointConfigArn: z.
 export type CreateEndpointConfigOutput = z.infer<typeof CreateEndpointConfigOutput>;
 
 /** SageMaker's EndpointStatus values. */
-export const EndpointStatus = z.enum(['OutOfService', 'Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'InService', 'Deleting', 'Failed', 'UpdateRollbackFailed']);
+export const EndpointStatus = z.enum([
+  'OutOfService',
+  'Creating',
+  'Updating',
+  'SystemUpdating',
+  'RollingBack',
+  'InService',
+  'Deleting',
+  'Failed',
+  'UpdateRollbackFailed',
+]);
 /** SageMaker's EndpointStatus values. */
 export type EndpointStatus = z.infer<typeof EndpointStatus>;
 
@@ -159,7 +177,11 @@ export type EndpointState = z.infer<typeof EndpointState>;
  * change the instance type of a variant that is an autoscaling target, or remove such a variant; delete the scaling
  * policies and DeregisterScalableTarget first, update, then register again. Changing only the model is allowed.
  */
-export function autoscalingMustBeDeregistered(current: EndpointState, variantName: string, newInstanceType: string): boolean {
+export function autoscalingMustBeDeregistered(
+  current: EndpointState,
+  variantName: string,
+  newInstanceType: string,
+): boolean {
   if (!current.exists) return false;
   const variant = current.variants.find((v) => v.variantName === variantName);
   if (!variant) return current.variants.length > 0;
@@ -199,7 +221,10 @@ export type EnsureRollbackAlarmsOutput = z.infer<typeof EnsureRollbackAlarmsOutp
 
 /** Deterministic names of the rollback alarms of one new endpoint config (≤ 255 characters). */
 export function rollbackAlarmNames(endpointConfigName: string): { errors5xx: string; modelLatency: string } {
-  return { errors5xx: `${endpointConfigName}-rollback-5xx`, modelLatency: `${endpointConfigName}-rollback-model-latency` };
+  return {
+    errors5xx: `${endpointConfigName}-rollback-5xx`,
+    modelLatency: `${endpointConfigName}-rollback-model-latency`,
+  };
 }
 
 /** Input of the updateEndpoint activity. */
@@ -221,7 +246,11 @@ export type UpdateEndpointInput = z.input<typeof UpdateEndpointInput>;
  * `reattached`: this update had already been requested (the endpoint is updating to, or is on, the config,
  * or it already rolled back from it); `startedAt` is when the update was requested, for alarm history.
  */
-export const UpdateEndpointOutput = z.strictObject({ reattached: z.boolean(), previousEndpointConfigName: z.string().nullable(), startedAt: z.string() });
+export const UpdateEndpointOutput = z.strictObject({
+  reattached: z.boolean(),
+  previousEndpointConfigName: z.string().nullable(),
+  startedAt: z.string(),
+});
 /** Output of the updateEndpoint activity. */
 export type UpdateEndpointOutput = z.infer<typeof UpdateEndpointOutput>;
 
@@ -263,16 +292,26 @@ export const RegisterAutoscalingInput = AutoscalingSettings.omit({ enabled: true
 /** Input of the registerAutoscaling activity. */
 export type RegisterAutoscalingInput = z.input<typeof RegisterAutoscalingInput>;
 /** The scalable target's resource ID and the target-tracking policy's ARN. */
-export const RegisterAutoscalingOutput = z.strictObject({ resourceId: z.string(), policyName: z.string(), policyArn: z.string() });
+export const RegisterAutoscalingOutput = z.strictObject({
+  resourceId: z.string(),
+  policyName: z.string(),
+  policyArn: z.string(),
+});
 /** Output of the registerAutoscaling activity. */
 export type RegisterAutoscalingOutput = z.infer<typeof RegisterAutoscalingOutput>;
 
 /** Input of the deregisterAutoscaling activity. */
-export const DeregisterAutoscalingInput = z.strictObject({ endpointName: z.string(), variantName: z.string().default(VARIANT_NAME) });
+export const DeregisterAutoscalingInput = z.strictObject({
+  endpointName: z.string(),
+  variantName: z.string().default(VARIANT_NAME),
+});
 /** Input of the deregisterAutoscaling activity. */
 export type DeregisterAutoscalingInput = z.input<typeof DeregisterAutoscalingInput>;
 /** `deregistered` is false when no scalable target was registered. */
-export const DeregisterAutoscalingOutput = z.strictObject({ deregistered: z.boolean(), policiesDeleted: z.array(z.string()) });
+export const DeregisterAutoscalingOutput = z.strictObject({
+  deregistered: z.boolean(),
+  policiesDeleted: z.array(z.string()),
+});
 /** Output of the deregisterAutoscaling activity. */
 export type DeregisterAutoscalingOutput = z.infer<typeof DeregisterAutoscalingOutput>;
 
@@ -296,6 +335,10 @@ export const StopEndpointUpdateInput = z.strictObject({
 /** Input of the stopEndpointUpdate activity. */
 export type StopEndpointUpdateInput = z.input<typeof StopEndpointUpdateInput>;
 /** `stopped` is true when a rollback was triggered; `status` is the endpoint status seen. */
-export const StopEndpointUpdateOutput = z.strictObject({ stopped: z.boolean(), status: z.string().nullable(), alarmName: z.string().nullable() });
+export const StopEndpointUpdateOutput = z.strictObject({
+  stopped: z.boolean(),
+  status: z.string().nullable(),
+  alarmName: z.string().nullable(),
+});
 /** Output of the stopEndpointUpdate activity. */
 export type StopEndpointUpdateOutput = z.infer<typeof StopEndpointUpdateOutput>;

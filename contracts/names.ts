@@ -5,7 +5,14 @@
  */
 
 /** SageMaker's name limits. */
-export const NAME_LIMITS = { trainingJob: 63, tuningJob: 32, model: 63, endpointConfig: 63, codeBuildProject: 150, alarm: 255 } as const;
+export const NAME_LIMITS = {
+  trainingJob: 63,
+  tuningJob: 32,
+  model: 63,
+  endpointConfig: 63,
+  codeBuildProject: 150,
+  alarm: 255,
+} as const;
 const HASH_LENGTH = 8;
 
 /** FNV-1a, 64-bit: stable across runtimes and cheap; not for security. */

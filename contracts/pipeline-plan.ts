@@ -16,11 +16,23 @@ import type { TrainingDefinition, TrainModelInput, TrainModelOutput } from './tr
 import type { TuneModelInput, TuneModelOutput } from './tune-model';
 
 /** The seven steps, in order; also the values of the PipelineStep search attribute. */
-export const PIPELINE_STEPS = ['buildImage', 'publishImage', 'syncData', 'trainModel', 'tuneModel', 'registerModel', 'deployModel'] as const;
+export const PIPELINE_STEPS = [
+  'buildImage',
+  'publishImage',
+  'syncData',
+  'trainModel',
+  'tuneModel',
+  'registerModel',
+  'deployModel',
+] as const;
 export type PipelineStepName = (typeof PIPELINE_STEPS)[number];
 
 const prefixOf = (spec: PipelineSpec) => `pipelines/${spec.pipelineName}/`;
-const tagsOf = (spec: PipelineSpec, workflowId: string) => ({ ...spec.tags, [WORKFLOW_ID_TAG]: workflowId, [PIPELINE_NAME_TAG]: spec.pipelineName });
+const tagsOf = (spec: PipelineSpec, workflowId: string) => ({
+  ...spec.tags,
+  [WORKFLOW_ID_TAG]: workflowId,
+  [PIPELINE_NAME_TAG]: spec.pipelineName,
+});
 const asString = (v: string | number | boolean) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 /** Input of step 1. */
@@ -41,7 +53,13 @@ export function buildImageInput(spec: PipelineSpec, workflowId: string): BuildIm
 
 /** Input of step 2. */
 export function publishImageInput(spec: PipelineSpec, built: BuildImageOutput): PublishImageInput {
-  return { repository: spec.image.repository, digest: built.digest, releaseTag: spec.image.releaseTag, scan: spec.image.scan, pollIntervalSeconds: spec.pollIntervalSeconds };
+  return {
+    repository: spec.image.repository,
+    digest: built.digest,
+    releaseTag: spec.image.releaseTag,
+    scan: spec.image.scan,
+    pollIntervalSeconds: spec.pollIntervalSeconds,
+  };
 }
 
 /** Input of step 3. The destination prefix is stable per pipeline, so retraining syncs only what changed. */
@@ -57,7 +75,12 @@ export function syncDataInput(spec: PipelineSpec): SyncDataInput {
 }
 
 /** The training definition shared by trainModel and tuneModel. */
-export function trainingDefinition(spec: PipelineSpec, workflowId: string, imageUri: string, channels: Record<string, string>): TrainingDefinition {
+export function trainingDefinition(
+  spec: PipelineSpec,
+  workflowId: string,
+  imageUri: string,
+  channels: Record<string, string>,
+): TrainingDefinition {
   const t = spec.training;
   const runPrefix = `s3://${spec.bucket}/${prefixOf(spec)}`;
   return {
@@ -77,14 +100,30 @@ export function trainingDefinition(spec: PipelineSpec, workflowId: string, image
 }
 
 /** Input of step 4. */
-export function trainModelInput(spec: PipelineSpec, workflowId: string, definition: TrainingDefinition): TrainModelInput {
-  return { trainingJobName: runResourceNames(workflowId).trainingJob, definition, objectiveMetric: spec.objective.metricName, pollIntervalSeconds: spec.pollIntervalSeconds };
+export function trainModelInput(
+  spec: PipelineSpec,
+  workflowId: string,
+  definition: TrainingDefinition,
+): TrainModelInput {
+  return {
+    trainingJobName: runResourceNames(workflowId).trainingJob,
+    definition,
+    objectiveMetric: spec.objective.metricName,
+    pollIntervalSeconds: spec.pollIntervalSeconds,
+  };
 }
 
 /** Input of step 5; `warmStartFrom` (the previous run's tuning job) overrides the spec's warm start. */
-export function tuneModelInput(spec: PipelineSpec, workflowId: string, definition: TrainingDefinition, warmStartFrom?: string): TuneModelInput {
+export function tuneModelInput(
+  spec: PipelineSpec,
+  workflowId: string,
+  definition: TrainingDefinition,
+  warmStartFrom?: string,
+): TuneModelInput {
   const t = spec.tuning;
-  const warmStart = warmStartFrom ? { parentTuningJobs: [warmStartFrom], type: 'IdenticalDataAndAlgorithm' as const } : t.warmStart;
+  const warmStart = warmStartFrom
+    ? { parentTuningJobs: [warmStartFrom], type: 'IdenticalDataAndAlgorithm' as const }
+    : t.warmStart;
   return {
     tuningJobName: runResourceNames(workflowId).tuningJob,
     definition: { ...definition, checkpointS3Uri: undefined },
@@ -104,18 +143,41 @@ export function tuneModelInput(spec: PipelineSpec, workflowId: string, definitio
 }
 
 /** Champion candidates: trainModel first (it wins ties), then the tuner's best. */
-export function championCandidates(trained: TrainModelOutput, tuned: TuneModelOutput | null, definition: TrainingDefinition): ChampionCandidate[] {
+export function championCandidates(
+  trained: TrainModelOutput,
+  tuned: TuneModelOutput | null,
+  definition: TrainingDefinition,
+): ChampionCandidate[] {
   const candidates: ChampionCandidate[] = [
-    { source: 'training', trainingJobName: trained.trainingJobName, modelArtifactS3Uri: trained.modelArtifactS3Uri, objectiveValue: trained.objectiveValue, hyperparameters: definition.hyperparameters },
+    {
+      source: 'training',
+      trainingJobName: trained.trainingJobName,
+      modelArtifactS3Uri: trained.modelArtifactS3Uri,
+      objectiveValue: trained.objectiveValue,
+      hyperparameters: definition.hyperparameters,
+    },
   ];
   if (tuned) {
-    candidates.push({ source: 'tuning', trainingJobName: tuned.bestTrainingJobName, modelArtifactS3Uri: tuned.modelArtifactS3Uri, objectiveValue: tuned.objectiveValue, hyperparameters: tuned.hyperparameters });
+    candidates.push({
+      source: 'tuning',
+      trainingJobName: tuned.bestTrainingJobName,
+      modelArtifactS3Uri: tuned.modelArtifactS3Uri,
+      objectiveValue: tuned.objectiveValue,
+      hyperparameters: tuned.hyperparameters,
+    });
   }
   return candidates;
 }
 
 /** Input of step 6. */
-export function registerModelInput(spec: PipelineSpec, workflowId: string, imageUri: string, channels: Record<string, string>, candidates: ChampionCandidate[], metrics: Record<string, number>): RegisterModelInput {
+export function registerModelInput(
+  spec: PipelineSpec,
+  workflowId: string,
+  imageUri: string,
+  channels: Record<string, string>,
+  candidates: ChampionCandidate[],
+  metrics: Record<string, number>,
+): RegisterModelInput {
   return {
     modelPackageGroupName: spec.registry.modelPackageGroup,
     candidates,
@@ -132,7 +194,13 @@ export function registerModelInput(spec: PipelineSpec, workflowId: string, image
 }
 
 /** Input of step 7. */
-export function deployModelInput(spec: PipelineSpec, workflowId: string, imageUri: string, modelDataUrl: string, modelPackageArn: string | undefined): DeployModelInput {
+export function deployModelInput(
+  spec: PipelineSpec,
+  workflowId: string,
+  imageUri: string,
+  modelDataUrl: string,
+  modelPackageArn: string | undefined,
+): DeployModelInput {
   const d = spec.deployment;
   const names = runResourceNames(workflowId);
   return {
@@ -163,7 +231,14 @@ export const PipelineSummary = z.object({
   data: z.record(z.string(), z.string()).optional(),
   training: z.object({ jobName: z.string(), objective: z.number().nullable() }).optional(),
   tuning: z.object({ jobName: z.string(), bestTrainingJob: z.string(), objective: z.number() }).optional(),
-  registry: z.object({ modelPackageArn: z.string(), version: z.number().nullable(), approvalStatus: z.string(), champion: z.string() }).optional(),
+  registry: z
+    .object({
+      modelPackageArn: z.string(),
+      version: z.number().nullable(),
+      approvalStatus: z.string(),
+      champion: z.string(),
+    })
+    .optional(),
   endpoint: z.object({ name: z.string(), configName: z.string(), action: z.string() }).optional(),
   estimatedMaxSpendUsd: z.number(),
   stopped: z.array(z.string()).default([]),

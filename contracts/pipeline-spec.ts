@@ -28,12 +28,21 @@ const ImageSpec = z.strictObject({
   contextDir: z.string().min(1).default('container'),
   dockerfile: z.string().min(1).default('Dockerfile'),
   buildArgs: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({ JAX_VARIANT: 'cuda12' }),
-  releaseTag: z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/, 'must be a valid image tag').optional(),
+  releaseTag: z
+    .string()
+    .regex(/^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/, 'must be a valid image tag')
+    .optional(),
   codeBuild: z
     .strictObject({
       serviceRoleArn: roleArn.optional(),
       computeType: z
-        .enum(['BUILD_GENERAL1_SMALL', 'BUILD_GENERAL1_MEDIUM', 'BUILD_GENERAL1_LARGE', 'BUILD_GENERAL1_XLARGE', 'BUILD_GENERAL1_2XLARGE'])
+        .enum([
+          'BUILD_GENERAL1_SMALL',
+          'BUILD_GENERAL1_MEDIUM',
+          'BUILD_GENERAL1_LARGE',
+          'BUILD_GENERAL1_XLARGE',
+          'BUILD_GENERAL1_2XLARGE',
+        ])
         .default('BUILD_GENERAL1_LARGE'),
       image: z.string().min(1).default('aws/codebuild/standard:7.0'),
       timeoutMinutes: z.number().int().min(5).max(2160).default(60),
@@ -47,14 +56,26 @@ const ImageSpec = z.strictObject({
     .prefault({}),
 });
 
-const DataSource = z.union([
-  z.strictObject({ s3Uri: z.string().regex(S3_URI, 'must be an s3:// URI') }),
-  z.strictObject({ localPath: z.string().min(1) }),
-], { error: 'give exactly one of {"s3Uri": "s3://bucket/prefix/"} or {"localPath": "folder"}' });
+const DataSource = z.union(
+  [
+    z.strictObject({ s3Uri: z.string().regex(S3_URI, 'must be an s3:// URI') }),
+    z.strictObject({ localPath: z.string().min(1) }),
+  ],
+  { error: 'give exactly one of {"s3Uri": "s3://bucket/prefix/"} or {"localPath": "folder"}' },
+);
 
 const DataSpec = z.strictObject({
   source: DataSource,
-  channels: z.array(z.string().regex(/^[A-Za-z0-9.\-_]+$/).max(64)).min(1).max(20).default(['train', 'val']),
+  channels: z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9.\-_]+$/)
+        .max(64),
+    )
+    .min(1)
+    .max(20)
+    .default(['train', 'val']),
   maxConcurrency: z.number().int().min(1).max(64).default(8),
   multipartThresholdMiB: z.number().int().min(5).max(5120).default(64),
 });
@@ -67,10 +88,20 @@ const ResourceSpec = z.strictObject({
 
 // Checked per value and per name so the error names the hyperparameter (SageMaker: name <= 256, value <= 2500 chars).
 const HyperparameterValue = z
-  .union([z.string(), z.number(), z.boolean()], { error: 'must be a string, number or boolean (SageMaker passes every hyperparameter as a string)' })
-  .refine((v) => String(v).length <= 2500, { error: (issue) => `must be at most 2500 characters (SageMaker's limit), got ${String(issue.input).length}` });
+  .union([z.string(), z.number(), z.boolean()], {
+    error: 'must be a string, number or boolean (SageMaker passes every hyperparameter as a string)',
+  })
+  .refine((v) => String(v).length <= 2500, {
+    error: (issue) => `must be at most 2500 characters (SageMaker's limit), got ${String(issue.input).length}`,
+  });
 const Hyperparameters = z
-  .record(z.string().min(1, 'hyperparameter names must not be empty').max(256, 'hyperparameter names are at most 256 characters'), HyperparameterValue)
+  .record(
+    z
+      .string()
+      .min(1, 'hyperparameter names must not be empty')
+      .max(256, 'hyperparameter names are at most 256 characters'),
+    HyperparameterValue,
+  )
   .refine((hp) => Object.keys(hp).length <= 100, 'at most 100 hyperparameters')
   .default({});
 
@@ -86,7 +117,10 @@ const TrainingSpec = z
     ...ResourceSpec.shape,
     maxRuntimeSeconds: seconds(1, MAX_RUNTIME_LIMIT_S).default(24 * 3600),
     spot: z
-      .strictObject({ enabled: z.boolean().default(false), maxWaitSeconds: seconds(1, 2 * MAX_RUNTIME_LIMIT_S).optional() })
+      .strictObject({
+        enabled: z.boolean().default(false),
+        maxWaitSeconds: seconds(1, 2 * MAX_RUNTIME_LIMIT_S).optional(),
+      })
       .prefault({}),
     hyperparameters: Hyperparameters,
     metricDefinitions: z
@@ -94,8 +128,14 @@ const TrainingSpec = z
       .max(40)
       .default(DEFAULT_METRIC_DEFINITIONS),
     environment: z
-      .record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).max(512), z.string().max(512))
-      .refine((env) => Object.keys(env).length <= 100, 'at most 100 environment variables (SageMaker\'s limit)')
+      .record(
+        z
+          .string()
+          .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)
+          .max(512),
+        z.string().max(512),
+      )
+      .refine((env) => Object.keys(env).length <= 100, "at most 100 environment variables (SageMaker's limit)")
       .default({}),
     checkpoints: z.boolean().default(true),
   })
@@ -117,9 +157,18 @@ const TuningSpec = z
     strategy: z.enum(['Bayesian', 'Random', 'Hyperband', 'Grid']).default('Bayesian'),
     ranges: z
       .strictObject({
-        continuous: z.array(z.strictObject({ name: RangeName, min: z.number(), max: z.number(), scaling: Scaling })).max(30).default([]),
-        integer: z.array(z.strictObject({ name: RangeName, min: z.number().int(), max: z.number().int(), scaling: Scaling })).max(30).default([]),
-        categorical: z.array(z.strictObject({ name: RangeName, values: z.array(z.string().max(256)).min(1).max(30) })).max(30).default([]),
+        continuous: z
+          .array(z.strictObject({ name: RangeName, min: z.number(), max: z.number(), scaling: Scaling }))
+          .max(30)
+          .default([]),
+        integer: z
+          .array(z.strictObject({ name: RangeName, min: z.number().int(), max: z.number().int(), scaling: Scaling }))
+          .max(30)
+          .default([]),
+        categorical: z
+          .array(z.strictObject({ name: RangeName, values: z.array(z.string().max(256)).min(1).max(30) }))
+          .max(30)
+          .default([]),
       })
       .prefault({}),
     maxJobs: z.number().int().min(1).max(750).default(4),
@@ -132,23 +181,43 @@ const TuningSpec = z
       })
       .optional(),
     // Fields left out inherit training's resources (zod 4's partial() would keep ResourceSpec's p4de defaults).
-    resources: z.strictObject({ instanceType: trainingInstanceType.optional(), instanceCount: z.number().int().min(1).max(100).optional(), volumeSizeGb: z.number().int().min(1).max(16384).optional() }).optional(),
+    resources: z
+      .strictObject({
+        instanceType: trainingInstanceType.optional(),
+        instanceCount: z.number().int().min(1).max(100).optional(),
+        volumeSizeGb: z.number().int().min(1).max(16384).optional(),
+      })
+      .optional(),
     maxRuntimeSeconds: seconds(1, MAX_RUNTIME_LIMIT_S).optional(),
   })
   .superRefine((t, ctx) => {
     for (const kind of ['continuous', 'integer'] as const) {
       t.ranges[kind].forEach((r, i) => {
-        if (r.min >= r.max) ctx.addIssue({ code: 'custom', path: ['ranges', kind, i, 'max'], message: 'max must be greater than min' });
+        if (r.min >= r.max)
+          ctx.addIssue({ code: 'custom', path: ['ranges', kind, i, 'max'], message: 'max must be greater than min' });
         if (r.scaling === 'Logarithmic' && r.min <= 0)
-          ctx.addIssue({ code: 'custom', path: ['ranges', kind, i, 'min'], message: 'Logarithmic scaling needs min > 0' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ranges', kind, i, 'min'],
+            message: 'Logarithmic scaling needs min > 0',
+          });
       });
     }
     const count = t.ranges.continuous.length + t.ranges.integer.length + t.ranges.categorical.length;
-    if (t.enabled && count === 0) ctx.addIssue({ code: 'custom', path: ['ranges'], message: 'tuning is enabled but no range is given' });
+    if (t.enabled && count === 0)
+      ctx.addIssue({ code: 'custom', path: ['ranges'], message: 'tuning is enabled but no range is given' });
     if (t.strategy === 'Grid' && t.ranges.continuous.length > 0)
-      ctx.addIssue({ code: 'custom', path: ['ranges', 'continuous'], message: 'Grid search takes only categorical and integer ranges' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ranges', 'continuous'],
+        message: 'Grid search takes only categorical and integer ranges',
+      });
     if (t.strategy === 'Hyperband' && t.earlyStopping !== 'Off')
-      ctx.addIssue({ code: 'custom', path: ['earlyStopping'], message: 'Hyperband stops trials itself; earlyStopping must be Off' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['earlyStopping'],
+        message: 'Hyperband stops trials itself; earlyStopping must be Off',
+      });
     if (t.maxParallelJobs > t.maxJobs)
       ctx.addIssue({ code: 'custom', path: ['maxParallelJobs'], message: `must not exceed maxJobs (${t.maxJobs})` });
   });
@@ -176,7 +245,11 @@ const Size = z.strictObject({ type: z.enum(['INSTANCE_COUNT', 'CAPACITY_PERCENT'
 const TrafficRouting = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ALL_AT_ONCE'), waitIntervalSeconds: seconds(0, 3600).default(0) }),
   z.strictObject({ type: z.literal('CANARY'), canarySize: Size, waitIntervalSeconds: seconds(0, 3600).default(300) }),
-  z.strictObject({ type: z.literal('LINEAR'), linearStepSize: Size, waitIntervalSeconds: seconds(0, 3600).default(300) }),
+  z.strictObject({
+    type: z.literal('LINEAR'),
+    linearStepSize: Size,
+    waitIntervalSeconds: seconds(0, 3600).default(300),
+  }),
 ]);
 
 const DeploymentSpec = z
@@ -188,7 +261,11 @@ const DeploymentSpec = z
     startupHealthCheckTimeoutSeconds: seconds(60, 3600).default(600),
     blueGreen: z
       .strictObject({
-        trafficRouting: TrafficRouting.default({ type: 'CANARY', canarySize: { type: 'CAPACITY_PERCENT', value: 25 }, waitIntervalSeconds: 300 }),
+        trafficRouting: TrafficRouting.default({
+          type: 'CANARY',
+          canarySize: { type: 'CAPACITY_PERCENT', value: 25 },
+          waitIntervalSeconds: 300,
+        }),
         terminationWaitSeconds: seconds(0, 3600).default(300),
         maximumExecutionTimeoutSeconds: seconds(600, 28800).default(3600),
       })
@@ -219,12 +296,20 @@ const DeploymentSpec = z
     const path = ['blueGreen', 'trafficRouting', field, 'value'];
     if (size?.type === 'CAPACITY_PERCENT') {
       const [lo, hi] = r.type === 'CANARY' ? [1, 50] : [10, 50];
-      if (size.value < lo || size.value > hi) ctx.addIssue({ code: 'custom', path, message: `${r.type} percent must be ${lo}-${hi}` });
+      if (size.value < lo || size.value > hi)
+        ctx.addIssue({ code: 'custom', path, message: `${r.type} percent must be ${lo}-${hi}` });
     }
     if (size?.type === 'INSTANCE_COUNT') {
-      const [lo, hi] = r.type === 'CANARY' ? [1, Math.floor(d.instanceCount / 2)] : [Math.ceil(d.instanceCount / 10), Math.floor(d.instanceCount / 2)];
+      const [lo, hi] =
+        r.type === 'CANARY'
+          ? [1, Math.floor(d.instanceCount / 2)]
+          : [Math.ceil(d.instanceCount / 10), Math.floor(d.instanceCount / 2)];
       if (size.value < lo || size.value > hi)
-        ctx.addIssue({ code: 'custom', path, message: `${r.type} size must be ${lo}-${hi} instances (10-50% of ${d.instanceCount})` });
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `${r.type} size must be ${lo}-${hi} instances (10-50% of ${d.instanceCount})`,
+        });
     }
     if (d.autoscaling.minCapacity > d.autoscaling.maxCapacity)
       ctx.addIssue({ code: 'custom', path: ['autoscaling', 'maxCapacity'], message: 'must be >= minCapacity' });
@@ -240,14 +325,27 @@ export const PipelineSpecSchema = z
   .strictObject({
     $schema: z.string().optional(),
     pipelineName: sageMakerName(20),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
+      .optional(),
     roleArn,
     bucket: z.string().regex(S3_BUCKET, 'must be a valid S3 bucket name'),
     // SageMaker allows 50 tags per resource and the pipeline adds up to 4 of its own (workflow ID, pipeline name,
     // model package, update requested); keys starting with "aws:" are reserved by AWS.
     tags: z
-      .record(z.string().min(1).max(128).refine((k) => !k.toLowerCase().startsWith('aws:'), 'tag keys starting with "aws:" are reserved by AWS'), z.string().max(256))
-      .refine((t) => Object.keys(t).length <= 46, 'at most 46 tags (SageMaker allows 50 per resource; the pipeline adds up to 4 of its own)')
+      .record(
+        z
+          .string()
+          .min(1)
+          .max(128)
+          .refine((k) => !k.toLowerCase().startsWith('aws:'), 'tag keys starting with "aws:" are reserved by AWS'),
+        z.string().max(256),
+      )
+      .refine(
+        (t) => Object.keys(t).length <= 46,
+        'at most 46 tags (SageMaker allows 50 per resource; the pipeline adds up to 4 of its own)',
+      )
       .default({}),
     pollIntervalSeconds: seconds(1, 3600).default(60),
     image: ImageSpec,
@@ -262,12 +360,27 @@ export const PipelineSpecSchema = z
   .superRefine((s, ctx) => {
     const metricNames = s.training.metricDefinitions.map((m) => m.name);
     if (!metricNames.includes(s.objective.metricName))
-      ctx.addIssue({ code: 'custom', path: ['objective', 'metricName'], message: `must be one of training.metricDefinitions (${metricNames.join(', ')})` });
-    const tuned = [...s.tuning.ranges.continuous, ...s.tuning.ranges.integer, ...s.tuning.ranges.categorical].map((r) => r.name);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['objective', 'metricName'],
+        message: `must be one of training.metricDefinitions (${metricNames.join(', ')})`,
+      });
+    const tuned = [...s.tuning.ranges.continuous, ...s.tuning.ranges.integer, ...s.tuning.ranges.categorical].map(
+      (r) => r.name,
+    );
     for (const name of tuned.filter((n) => n in s.training.hyperparameters))
-      ctx.addIssue({ code: 'custom', path: ['tuning', 'ranges'], message: `"${name}" is both tuned and a static hyperparameter` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tuning', 'ranges'],
+        message: `"${name}" is both tuned and a static hyperparameter`,
+      });
     const alarms = 2 + s.deployment.rollback.extraAlarmNames.length;
-    if (alarms > 10) ctx.addIssue({ code: 'custom', path: ['deployment', 'rollback', 'extraAlarmNames'], message: 'at most 10 rollback alarms in all' });
+    if (alarms > 10)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deployment', 'rollback', 'extraAlarmNames'],
+        message: 'at most 10 rollback alarms in all',
+      });
   });
 
 /** A spec as written by a user (defaults optional). */

@@ -30,7 +30,11 @@ export type AllowSageMakerPullOutput = z.infer<typeof AllowSageMakerPullOutput>;
 export const VerifyImageInput = z.strictObject({ repository: z.string(), digest: z.string() });
 export type VerifyImageInput = z.infer<typeof VerifyImageInput>;
 /** The manifest exists under that digest; `imageUri` is `<repositoryUri>@<digest>`. */
-export const VerifyImageOutput = z.strictObject({ imageUri: z.string(), tags: z.array(z.string()), sizeBytes: z.number().optional() });
+export const VerifyImageOutput = z.strictObject({
+  imageUri: z.string(),
+  tags: z.array(z.string()),
+  sizeBytes: z.number().optional(),
+});
 export type VerifyImageOutput = z.infer<typeof VerifyImageOutput>;
 
 /** Reads scan findings; retried (as a poll) while the scan is still running. */

@@ -21,7 +21,10 @@ export type ChampionCandidate = z.infer<typeof ChampionCandidate>;
  * The candidate with the best objective value. Deterministic: a tie keeps the earlier candidate (pass the
  * trainModel result first), candidates without a finite objective are skipped, and null means none has one.
  */
-export function pickChampion(candidates: readonly ChampionCandidate[], objectiveType: Objective['type']): ChampionCandidate | null {
+export function pickChampion(
+  candidates: readonly ChampionCandidate[],
+  objectiveType: Objective['type'],
+): ChampionCandidate | null {
   let best: ChampionCandidate | null = null;
   for (const c of candidates) {
     if (c.objectiveValue === null || !Number.isFinite(c.objectiveValue)) continue;
@@ -44,7 +47,11 @@ export const ApprovalPolicy = z.strictObject({
   policy: z.enum(['auto', 'manual']),
   margin: z.number().min(0).default(0),
   approveFirstVersion: z.boolean().default(true),
-  timeoutSeconds: z.number().int().min(1).default(7 * 24 * 3600),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .default(7 * 24 * 3600),
 });
 /** The spec's approval settings. */
 export type ApprovalPolicy = z.input<typeof ApprovalPolicy>;
@@ -73,10 +80,13 @@ export function decideApproval(
       ? { status: 'Approved', reason: `first approved version (${objective.metricName}=${championValue})` }
       : { status: 'PendingManualApproval', reason: 'no approved version yet and approveFirstVersion is false' };
   }
-  const improvement = objective.type === 'Minimize' ? currentApprovedValue - championValue : championValue - currentApprovedValue;
+  const improvement =
+    objective.type === 'Minimize' ? currentApprovedValue - championValue : championValue - currentApprovedValue;
   const beats = improvement > 0 && improvement >= margin;
   const compared = `${objective.metricName} ${championValue} vs approved ${currentApprovedValue} (${objective.type}, margin ${margin})`;
-  return beats ? { status: 'Approved', reason: `auto-approved: ${compared}` } : { status: 'PendingManualApproval', reason: `does not beat the approved version: ${compared}` };
+  return beats
+    ? { status: 'Approved', reason: `auto-approved: ${compared}` }
+    : { status: 'PendingManualApproval', reason: `does not beat the approved version: ${compared}` };
 }
 
 /** A reviewer's decision, as the workflow's `approve`/`reject` update carries it (both fields required). */
@@ -138,7 +148,10 @@ export const EnsureModelPackageGroupOutput = z.strictObject({ modelPackageGroupA
 export type EnsureModelPackageGroupOutput = z.infer<typeof EnsureModelPackageGroupOutput>;
 
 /** Input of the findApprovedModelPackage activity. */
-export const FindApprovedModelPackageInput = z.strictObject({ modelPackageGroupName: z.string(), objectiveMetric: z.string() });
+export const FindApprovedModelPackageInput = z.strictObject({
+  modelPackageGroupName: z.string(),
+  objectiveMetric: z.string(),
+});
 /** Input of the findApprovedModelPackage activity. */
 export type FindApprovedModelPackageInput = z.infer<typeof FindApprovedModelPackageInput>;
 /** The latest Approved version, with its objective value when recorded; null when the group has none. */
@@ -194,6 +207,10 @@ export const UpdateModelPackageApprovalInput = z.strictObject({
 /** Input of the updateModelPackageApproval activity. */
 export type UpdateModelPackageApprovalInput = z.infer<typeof UpdateModelPackageApprovalInput>;
 /** `changed` is false when the package already had this status (a retried write). */
-export const UpdateModelPackageApprovalOutput = z.strictObject({ modelPackageArn: z.string(), approvalStatus: ApprovalStatus, changed: z.boolean() });
+export const UpdateModelPackageApprovalOutput = z.strictObject({
+  modelPackageArn: z.string(),
+  approvalStatus: ApprovalStatus,
+  changed: z.boolean(),
+});
 /** Output of the updateModelPackageApproval activity. */
 export type UpdateModelPackageApprovalOutput = z.infer<typeof UpdateModelPackageApprovalOutput>;

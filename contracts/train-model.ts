@@ -2,7 +2,11 @@
 import { z } from 'zod';
 
 export const MetricDefinition = z.strictObject({ name: z.string(), regex: z.string() });
-export const ResourceConfig = z.strictObject({ instanceType: z.string(), instanceCount: z.number().int().min(1), volumeSizeGb: z.number().int().min(1) });
+export const ResourceConfig = z.strictObject({
+  instanceType: z.string(),
+  instanceCount: z.number().int().min(1),
+  volumeSizeGb: z.number().int().min(1),
+});
 export type ResourceConfig = z.infer<typeof ResourceConfig>;
 
 /** Everything CreateTrainingJob needs (also the training definition a tuning job reuses). */
@@ -83,7 +87,11 @@ export const StopTrainingJobOutput = z.strictObject({ stopped: z.boolean(), stat
 export type StopTrainingJobOutput = z.infer<typeof StopTrainingJobOutput>;
 
 /** The last lines of a SageMaker job's CloudWatch log streams (`/aws/sagemaker/TrainingJobs`, one stream per host). */
-export const LogTailInput = z.strictObject({ logGroup: z.string(), streamPrefix: z.string(), lines: z.number().int().min(1).max(200) });
+export const LogTailInput = z.strictObject({
+  logGroup: z.string(),
+  streamPrefix: z.string(),
+  lines: z.number().int().min(1).max(200),
+});
 export type LogTailInput = z.infer<typeof LogTailInput>;
 export const LogTailOutput = z.strictObject({ lines: z.array(z.string()) });
 export type LogTailOutput = z.infer<typeof LogTailOutput>;

@@ -7,8 +7,19 @@ export const ScalingType = z.enum(['Auto', 'Linear', 'Logarithmic', 'ReverseLoga
 
 /** The hyperparameter ranges a tuning job searches (SageMaker's ParameterRanges, numbers unstringified). */
 export const TuningRanges = z.strictObject({
-  continuous: z.array(z.strictObject({ name: z.string(), min: z.number(), max: z.number(), scaling: ScalingType.default('Auto') })).default([]),
-  integer: z.array(z.strictObject({ name: z.string(), min: z.number().int(), max: z.number().int(), scaling: ScalingType.default('Auto') })).default([]),
+  continuous: z
+    .array(z.strictObject({ name: z.string(), min: z.number(), max: z.number(), scaling: ScalingType.default('Auto') }))
+    .default([]),
+  integer: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        min: z.number().int(),
+        max: z.number().int(),
+        scaling: ScalingType.default('Auto'),
+      }),
+    )
+    .default([]),
   categorical: z.array(z.strictObject({ name: z.string(), values: z.array(z.string()).min(1) })).default([]),
 });
 /** Ranges as written by a caller (scaling optional). */
@@ -99,7 +110,15 @@ export const CreateTuningJobOutput = z.strictObject({ tuningJobArn: z.string(), 
 export type CreateTuningJobOutput = z.infer<typeof CreateTuningJobOutput>;
 
 /** HyperParameterTuningJobStatus values. */
-export const TuningJobStatus = z.enum(['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped', 'Deleting', 'DeleteFailed']);
+export const TuningJobStatus = z.enum([
+  'InProgress',
+  'Completed',
+  'Failed',
+  'Stopping',
+  'Stopped',
+  'Deleting',
+  'DeleteFailed',
+]);
 /** Tuning job states after which nothing changes any more. */
 export const TERMINAL_TUNING_STATUSES: readonly string[] = ['Completed', 'Failed', 'Stopped', 'DeleteFailed'];
 

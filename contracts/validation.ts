@@ -22,11 +22,16 @@ const MAX_KEYS_NAMED = 10;
 const MAX_KEY_CHARS = 80;
 
 function shortKey(key: PropertyKey): PropertyKey {
-  return typeof key === 'string' && key.length > MAX_KEY_CHARS ? `${key.slice(0, MAX_KEY_CHARS)}…(${key.length} chars)` : key;
+  return typeof key === 'string' && key.length > MAX_KEY_CHARS
+    ? `${key.slice(0, MAX_KEY_CHARS)}…(${key.length} chars)`
+    : key;
 }
 
 function unknownKeysMessage(keys: string[]): string {
-  const named = keys.slice(0, MAX_KEYS_NAMED).map((k) => `"${String(shortKey(k))}"`).join(', ');
+  const named = keys
+    .slice(0, MAX_KEYS_NAMED)
+    .map((k) => `"${String(shortKey(k))}"`)
+    .join(', ');
   const more = keys.length > MAX_KEYS_NAMED ? ` and ${keys.length - MAX_KEYS_NAMED} more` : '';
   return `unknown key${keys.length > 1 ? 's' : ''} ${named}${more}`;
 }
@@ -38,7 +43,12 @@ export function toSpecIssues(error: z.ZodError): SpecIssue[] {
     const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message);
     // A record key that fails its own schema: say why (zod's own message is only "Invalid key in record").
     const badKey = issue.code === 'invalid_key' ? issue.issues.map((i) => i.message).join('; ') : '';
-    const message = unknownKeys.length > 0 ? unknownKeysMessage(unknownKeys) : missing ? `required (${issue.expected})` : badKey || issue.message;
+    const message =
+      unknownKeys.length > 0
+        ? unknownKeysMessage(unknownKeys)
+        : missing
+          ? `required (${issue.expected})`
+          : badKey || issue.message;
     return { path: jsonPath(issue.path.map(shortKey)), message };
   });
 }

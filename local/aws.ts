@@ -13,7 +13,12 @@ export interface MotoClients {
 }
 
 export function motoClients(endpoint: string): MotoClients {
-  const common = { endpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 3 };
+  const common = {
+    endpoint,
+    region: REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 3,
+  };
   return {
     s3: new S3Client({ ...common, forcePathStyle: true }),
     logs: new CloudWatchLogsClient(common),

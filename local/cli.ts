@@ -31,7 +31,9 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const s = await status(cfg);
       for (const c of s.components) {
-        process.stdout.write(`${c.name.padEnd(10)} ${c.running ? `running pid ${c.pid}` : 'stopped'}${c.answering ? `, answering on ${c.port}` : c.running ? `, NOT answering on ${c.port}` : ''}  log ${c.log}\n`);
+        process.stdout.write(
+          `${c.name.padEnd(10)} ${c.running ? `running pid ${c.pid}` : 'stopped'}${c.answering ? `, answering on ${c.port}` : c.running ? `, NOT answering on ${c.port}` : ''}  log ${c.log}\n`,
+        );
       }
       process.stdout.write(`job/endpoint processes: ${s.hostProcesses}\n`);
       process.stdout.write(`Temporal UI: http://127.0.0.1:${cfg.temporalUiPort}\n`);

@@ -36,15 +36,18 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new Error(`${name} must be a port number, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535)
+    throw new Error(`${name} must be a port number, got ${JSON.stringify(raw)}`);
   return n;
 }
 
 export function stackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const executor = env.LOCAL_EXECUTOR ?? 'process';
-  if (executor !== 'process' && executor !== 'container') throw new Error(`LOCAL_EXECUTOR must be process or container, got ${executor}`);
+  if (executor !== 'process' && executor !== 'container')
+    throw new Error(`LOCAL_EXECUTOR must be process or container, got ${executor}`);
   const builder = env.LOCAL_CODEBUILD_BUILDER || (executor === 'container' ? 'podman' : 'process');
-  if (builder !== 'process' && builder !== 'podman') throw new Error(`LOCAL_CODEBUILD_BUILDER must be podman or process, got ${builder}`);
+  if (builder !== 'process' && builder !== 'podman')
+    throw new Error(`LOCAL_CODEBUILD_BUILDER must be podman or process, got ${builder}`);
   return {
     stateDir: path.resolve(env.LOCAL_STATE_DIR ?? path.join(REPO_ROOT, '.local-state')),
     temporalPort: intEnv(env, 'LOCAL_TEMPORAL_PORT', 7233),

@@ -3,7 +3,12 @@
  * SageMaker's (`<job>/algo-<i>-<epoch>`), so the orchestrator reads failure log tails the same way as on AWS.
  * Shipping is best effort: a moto hiccup never fails a job, it is logged once per stream.
  */
-import { CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+  type CloudWatchLogsClient,
+} from '@aws-sdk/client-cloudwatch-logs';
 
 interface StreamBuffer {
   group: string;
@@ -57,13 +62,21 @@ export class LogShipper {
           this.groups.add(b.group);
         }
         if (!b.created) {
-          await this.logs.send(new CreateLogStreamCommand({ logGroupName: b.group, logStreamName: b.stream })).catch((err: Error) => {
-            if (err.name !== 'ResourceAlreadyExistsException') throw err;
-          });
+          await this.logs
+            .send(new CreateLogStreamCommand({ logGroupName: b.group, logStreamName: b.stream }))
+            .catch((err: Error) => {
+              if (err.name !== 'ResourceAlreadyExistsException') throw err;
+            });
           b.created = true;
         }
         for (let i = 0; i < events.length; i += 1000) {
-          await this.logs.send(new PutLogEventsCommand({ logGroupName: b.group, logStreamName: b.stream, logEvents: events.slice(i, i + 1000) }));
+          await this.logs.send(
+            new PutLogEventsCommand({
+              logGroupName: b.group,
+              logStreamName: b.stream,
+              logEvents: events.slice(i, i + 1000),
+            }),
+          );
         }
       } catch (err) {
         b.failed = true;

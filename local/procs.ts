@@ -66,7 +66,12 @@ export interface DaemonOptions {
 /** Starts a long-lived process in its own group, output appended to a log file, pid written to a pid file. */
 export function startDaemon(opts: DaemonOptions): number {
   const out = fs.openSync(opts.logFile, 'a');
-  const child = spawn(opts.command, opts.args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(opts.command, opts.args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   fs.closeSync(out);
   if (child.pid === undefined) throw new Error(`could not start ${opts.command}`);
   child.unref();
@@ -107,7 +112,12 @@ export function httpStatus(url: string, timeoutMs = 2_000): Promise<number> {
 }
 
 /** Polls `check` until it is true; throws with `what` after `timeoutMs`. */
-export async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, intervalMs = 200): Promise<void> {
+export async function waitUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 200,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

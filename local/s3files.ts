@@ -32,7 +32,12 @@ export async function downloadObject(s3: S3Client, bucket: string, key: string, 
  * Downloads every object under an S3 prefix into `dir`, keeping the key's path relative to the prefix (a URI that
  * names one object lands as that file's base name). Returns the number of files.
  */
-export async function downloadPrefix(s3: S3Client, uri: string, dir: string, filter?: (index: number) => boolean): Promise<number> {
+export async function downloadPrefix(
+  s3: S3Client,
+  uri: string,
+  dir: string,
+  filter?: (index: number) => boolean,
+): Promise<number> {
   const { bucket, key: prefix } = parseS3Uri(uri);
   const keys = await listKeys(s3, bucket, prefix);
   fs.mkdirSync(dir, { recursive: true });

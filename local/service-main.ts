@@ -28,7 +28,9 @@ async function main(): Promise<void> {
     port: cfg.servicePort,
     stopGraceMs: Number(process.env.LOCAL_STOP_GRACE_SECONDS ?? 120) * 1000,
   });
-  svc.ctx.log(`local SageMaker service on ${svc.url} (state ${stateDir}, moto ${motoEndpoint}, executor ${svc.ctx.executor.kind}, container ${cfg.containerBinDir})`);
+  svc.ctx.log(
+    `local SageMaker service on ${svc.url} (state ${stateDir}, moto ${motoEndpoint}, executor ${svc.ctx.executor.kind}, container ${cfg.containerBinDir})`,
+  );
   let closing = false;
   const stop = (signal: string): void => {
     if (closing) return;

@@ -11,7 +11,11 @@ import { needsPodman, REPO_ROOT, type StackConfig, workerEnv } from './config';
 import { ensurePodmanTools, hasPodman, removeStackContainers, stackId } from './executors/podman';
 import { httpStatus, isAlive, killGroup, portOpen, readPid, startDaemon, stopGroup, waitUntil } from './procs';
 
-export const SEARCH_ATTRIBUTES = { PipelineStep: 'Keyword', ModelPackageVersion: 'Int', EndpointName: 'Keyword' } as const;
+export const SEARCH_ATTRIBUTES = {
+  PipelineStep: 'Keyword',
+  ModelPackageVersion: 'Int',
+  EndpointName: 'Keyword',
+} as const;
 
 export interface Component {
   name: 'temporal' | 'moto' | 'registry' | 'sagemaker';
@@ -82,7 +86,8 @@ export function components(cfg: StackConfig): Component[] {
         'warn',
         ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
       ],
-      ready: async () => (await portOpen(cfg.temporalPort)) && (await httpStatus(`http://127.0.0.1:${cfg.temporalUiPort}/`)) > 0,
+      ready: async () =>
+        (await portOpen(cfg.temporalPort)) && (await httpStatus(`http://127.0.0.1:${cfg.temporalUiPort}/`)) > 0,
       startTimeoutMs: 60_000,
     },
     {
@@ -134,7 +139,14 @@ export async function status(cfg: StackConfig): Promise<{ components: ComponentS
   for (const c of components(cfg)) {
     const pid = readPid(pidFile(cfg, c.name));
     const running = pid !== undefined && isAlive(pid);
-    out.push({ name: c.name, pid: running ? pid : undefined, running, answering: await c.ready(), port: c.port, log: logFile(cfg, c.name) });
+    out.push({
+      name: c.name,
+      pid: running ? pid : undefined,
+      running,
+      answering: await c.ready(),
+      port: c.port,
+      log: logFile(cfg, c.name),
+    });
   }
   return { components: out, hostProcesses: hostPids(cfg).filter(isAlive).length };
 }
@@ -155,7 +167,9 @@ function hostPids(cfg: StackConfig): number[] {
  */
 async function dropServiceStateWithoutMoto(cfg: StackConfig, say: (msg: string) => void): Promise<void> {
   const dir = path.join(cfg.stateDir, 'sagemaker');
-  const stale = ['state', 'endpoints', 'jobs', 'builds'].map((d) => path.join(dir, d)).filter((d) => fs.existsSync(d) && fs.readdirSync(d).length > 0);
+  const stale = ['state', 'endpoints', 'jobs', 'builds']
+    .map((d) => path.join(dir, d))
+    .filter((d) => fs.existsSync(d) && fs.readdirSync(d).length > 0);
   if (stale.length === 0) return;
   const pid = readPid(pidFile(cfg, 'sagemaker'));
   if (pid !== undefined && isAlive(pid)) {
@@ -163,12 +177,15 @@ async function dropServiceStateWithoutMoto(cfg: StackConfig, say: (msg: string) 
     await stopGroup(pid, 20_000);
   }
   for (const d of stale) fs.rmSync(d, { recursive: true, force: true });
-  say('sagemaker: moto started empty (it keeps no data across restarts), so the local service starts without its earlier jobs and endpoints');
+  say(
+    'sagemaker: moto started empty (it keeps no data across restarts), so the local service starts without its earlier jobs and endpoints',
+  );
 }
 
 /** Starts what is not running yet; a component that runs and answers is left alone. */
 export async function up(cfg: StackConfig, say: (msg: string) => void = () => undefined): Promise<void> {
-  for (const d of [cfg.stateDir, path.join(cfg.stateDir, 'logs'), path.join(cfg.stateDir, 'pids')]) fs.mkdirSync(d, { recursive: true });
+  for (const d of [cfg.stateDir, path.join(cfg.stateDir, 'logs'), path.join(cfg.stateDir, 'pids')])
+    fs.mkdirSync(d, { recursive: true });
   if (needsPodman(cfg)) ensurePodmanTools(say);
   let motoStarted = false;
   for (const c of components(cfg)) {
@@ -183,15 +200,32 @@ export async function up(cfg: StackConfig, say: (msg: string) => void = () => un
       say(`${c.name}: pid ${pid} runs but does not answer; restarting it`);
       await stopGroup(pid);
     } else if (await portOpen(c.port)) {
-      throw new Error(`${c.name}: port ${c.port} is taken by a process this stack did not start (set LOCAL_${c.name.toUpperCase()}_PORT)`);
+      throw new Error(
+        `${c.name}: port ${c.port} is taken by a process this stack did not start (set LOCAL_${c.name.toUpperCase()}_PORT)`,
+      );
     }
     c.prepare?.();
-    const newPid = startDaemon({ command: c.command, args: c.args, env: c.env, cwd: REPO_ROOT, logFile: logFile(cfg, c.name), pidFile: pidFile(cfg, c.name) });
+    const newPid = startDaemon({
+      command: c.command,
+      args: c.args,
+      env: c.env,
+      cwd: REPO_ROOT,
+      logFile: logFile(cfg, c.name),
+      pidFile: pidFile(cfg, c.name),
+    });
     try {
-      await waitUntil(async () => {
-        if (!isAlive(newPid)) throw new Error(`${c.name} exited during start; see ${logFile(cfg, c.name)}:\n${tail(logFile(cfg, c.name), 15)}`);
-        return c.ready();
-      }, c.startTimeoutMs, c.name, 250);
+      await waitUntil(
+        async () => {
+          if (!isAlive(newPid))
+            throw new Error(
+              `${c.name} exited during start; see ${logFile(cfg, c.name)}:\n${tail(logFile(cfg, c.name), 15)}`,
+            );
+          return c.ready();
+        },
+        c.startTimeoutMs,
+        c.name,
+        250,
+      );
     } catch (err) {
       killGroup(newPid, 'SIGKILL');
       throw err;
@@ -199,7 +233,10 @@ export async function up(cfg: StackConfig, say: (msg: string) => void = () => un
     say(`${c.name}: started (pid ${newPid}, port ${c.port}, log ${logFile(cfg, c.name)})`);
     if (c.name === 'moto') motoStarted = true;
   }
-  fs.writeFileSync(path.join(cfg.stateDir, 'stack.json'), JSON.stringify({ ...cfg, env: workerEnv(cfg), temporalUi: `http://127.0.0.1:${cfg.temporalUiPort}` }, null, 2));
+  fs.writeFileSync(
+    path.join(cfg.stateDir, 'stack.json'),
+    JSON.stringify({ ...cfg, env: workerEnv(cfg), temporalUi: `http://127.0.0.1:${cfg.temporalUiPort}` }, null, 2),
+  );
 }
 
 /**

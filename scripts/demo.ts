@@ -41,7 +41,8 @@ const workerLog = path.join(logsDir, 'worker.log');
 const workerPidFile = path.join(cfg.stateDir, 'pids', 'demo-worker.pid');
 const datasetDir = path.join(cfg.stateDir, 'dataset');
 const specFile = path.join(REPO_ROOT, 'examples', 'pipeline.local.json');
-const uiUrl = (id: string): string => `http://127.0.0.1:${cfg.temporalUiPort}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(id)}`;
+const uiUrl = (id: string): string =>
+  `http://127.0.0.1:${cfg.temporalUiPort}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(id)}`;
 
 /** Ends the demo with exit code 1 after printing what failed and where to look. */
 class DemoFailure extends Error {
@@ -66,7 +67,9 @@ process.on('SIGINT', () => {
   interrupts += 1;
   if (interrupts === 1) {
     firstInterruptAt = Date.now();
-    say('Ctrl-C: cancelling the running pipeline (its steps stop their jobs), then stopping the worker; Ctrl-C again to stop now');
+    say(
+      'Ctrl-C: cancelling the running pipeline (its steps stop their jobs), then stopping the worker; Ctrl-C again to stop now',
+    );
     onInterrupt?.();
   } else {
     say('second Ctrl-C: stopping the worker now');
@@ -109,12 +112,19 @@ function prepareDataset(): void {
     return;
   }
   const prepare = path.join(cfg.containerBinDir, 'prepare');
-  if (!fs.existsSync(prepare)) throw new DemoFailure(`${prepare} not found: run \`bash scripts/bootstrap.sh\` (it sets up container/.venv)`);
+  if (!fs.existsSync(prepare))
+    throw new DemoFailure(`${prepare} not found: run \`bash scripts/bootstrap.sh\` (it sets up container/.venv)`);
   const work = fs.mkdtempSync(path.join(cfg.stateDir, 'prepare-'));
   say(`dataset: running the container's \`prepare --source builtin\` (SAGEMAKER_BASE_DIR=${shortPath(work)})`);
   const out = path.join(work, 'processing', 'output');
-  const r = spawnSync(prepare, ['--source', 'builtin', '--output', out], { env: { ...process.env, SAGEMAKER_BASE_DIR: work }, encoding: 'utf8' });
-  if (r.status !== 0) throw new DemoFailure(`prepare failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`);
+  const r = spawnSync(prepare, ['--source', 'builtin', '--output', out], {
+    env: { ...process.env, SAGEMAKER_BASE_DIR: work },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0)
+    throw new DemoFailure(
+      `prepare failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`,
+    );
   fs.rmSync(datasetDir, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(datasetDir), { recursive: true });
   fs.renameSync(out, datasetDir);
@@ -153,7 +163,11 @@ async function startWorker(): Promise<void> {
   const started = Date.now();
   while (Date.now() - started < 120_000) {
     checkInterrupt();
-    if (!isAlive(pid)) throw new DemoFailure(`the worker exited during start:\n${readFrom(workerLog, startOffset).trim().split('\n').slice(-15).join('\n')}`, [workerLog]);
+    if (!isAlive(pid))
+      throw new DemoFailure(
+        `the worker exited during start:\n${readFrom(workerLog, startOffset).trim().split('\n').slice(-15).join('\n')}`,
+        [workerLog],
+      );
     if (readFrom(workerLog, startOffset).includes('worker polling task queue')) {
       say(`worker: polling task queue "${taskQueue}" (ready in ${secs(Date.now() - started)})`);
       return;
@@ -211,7 +225,9 @@ async function queryStatus(client: Client, workflowId: string): Promise<StepStat
 /** Stale pipelines of an earlier, interrupted demo would fight this one over the endpoint: cancel them. */
 async function cancelStaleRuns(client: Client): Promise<void> {
   const stale: string[] = [];
-  for await (const wf of client.workflow.list({ query: `WorkflowType = 'migrationPipeline' AND ExecutionStatus = 'Running'` })) {
+  for await (const wf of client.workflow.list({
+    query: `WorkflowType = 'migrationPipeline' AND ExecutionStatus = 'Running'`,
+  })) {
     if (/^demo-\d/.test(wf.workflowId) && !wf.workflowId.includes('/')) stale.push(wf.workflowId);
   }
   for (const id of stale) {
@@ -277,7 +293,12 @@ async function runPipeline(client: Client, spec: unknown, opts: RunOptions): Pro
   for (;;) {
     const settled = await Promise.race([result, sleep(2_000).then(() => undefined)]);
     const phase = (await queryStatus(client, workflowId))?.phase;
-    const index = phase === undefined ? -1 : phase === 'done' ? PIPELINE_STEPS.length : PIPELINE_STEPS.indexOf(phase as PipelineStepName);
+    const index =
+      phase === undefined
+        ? -1
+        : phase === 'done'
+          ? PIPELINE_STEPS.length
+          : PIPELINE_STEPS.indexOf(phase as PipelineStepName);
     // Steps that ended since the last poll (a fast one may have started and ended between two polls).
     const upTo = settled ? PIPELINE_STEPS.length : index;
     for (let i = 0; i < upTo; i++) await finish(PIPELINE_STEPS[i] as string);
@@ -288,7 +309,8 @@ async function runPipeline(client: Client, spec: unknown, opts: RunOptions): Pro
       const line = `${step}: ${child ? describeChild(child) : 'starting'}`;
       if (line !== lastLine) say(`${stamp()} ${line}`);
       lastLine = line;
-      if (step === 'registerModel' && opts.duringRegister && !registerDone) registerDone = await opts.duringRegister(client, workflowId);
+      if (step === 'registerModel' && opts.duringRegister && !registerDone)
+        registerDone = await opts.duringRegister(client, workflowId);
     }
     if (settled) {
       if ('error' in settled) throw failureOf(settled.error, workflowId, PIPELINE_STEPS[current] ?? 'start');
@@ -298,7 +320,10 @@ async function runPipeline(client: Client, spec: unknown, opts: RunOptions): Pro
     }
     if (cancelRequested) {
       cancelDeadline ||= Date.now() + 90_000;
-      if (Date.now() > cancelDeadline) throw new Interrupted(`${workflowId} did not finish cancelling within 90 s; it stays in Temporal (${uiUrl(workflowId)})`);
+      if (Date.now() > cancelDeadline)
+        throw new Interrupted(
+          `${workflowId} did not finish cancelling within 90 s; it stays in Temporal (${uiUrl(workflowId)})`,
+        );
     }
   }
 }
@@ -329,16 +354,26 @@ function failureOf(error: unknown, workflowId: string, step: string): DemoFailur
   if (step === 'trainModel' || step === 'tuneModel') logs.push(path.join(smLogs, 'training-jobs') + path.sep);
   if (step === 'deployModel') logs.push(path.join(smLogs, 'endpoints') + path.sep);
   if (step === 'buildImage') logs.push(smLogs + path.sep);
-  return new DemoFailure(`pipeline ${workflowId} failed during ${step || 'start'}:\n  ${messages.join('\n  caused by: ') || String(error)}\n  history: ${uiUrl(workflowId)}`, logs);
+  return new DemoFailure(
+    `pipeline ${workflowId} failed during ${step || 'start'}:\n  ${messages.join('\n  caused by: ') || String(error)}\n  history: ${uiUrl(workflowId)}`,
+    logs,
+  );
 }
 
 function printSummary(label: string, r: RunResult): void {
   const s = r.summary;
   say(`${label}: ${s.outcome} - ${s.message}`);
-  if (s.image) say(`  image        ${s.image.uri}${s.image.reused ? ' (reused: source hash unchanged, build skipped)' : ' (built)'}`);
+  if (s.image)
+    say(
+      `  image        ${s.image.uri}${s.image.reused ? ' (reused: source hash unchanged, build skipped)' : ' (built)'}`,
+    );
   if (s.training) say(`  training     ${s.training.jobName}  objective=${s.training.objective ?? 'n/a'}`);
-  if (s.tuning) say(`  tuning       ${s.tuning.jobName}  best ${s.tuning.bestTrainingJob}  objective=${s.tuning.objective}`);
-  if (s.registry) say(`  registry     version ${s.registry.version ?? '?'} ${s.registry.approvalStatus}  champion ${s.registry.champion}`);
+  if (s.tuning)
+    say(`  tuning       ${s.tuning.jobName}  best ${s.tuning.bestTrainingJob}  objective=${s.tuning.objective}`);
+  if (s.registry)
+    say(
+      `  registry     version ${s.registry.version ?? '?'} ${s.registry.approvalStatus}  champion ${s.registry.champion}`,
+    );
   if (s.endpoint) say(`  endpoint     ${s.endpoint.name} ${s.endpoint.action} (config ${s.endpoint.configName})`);
   say(`  max spend    $${s.estimatedMaxSpendUsd.toFixed(2)} (estimate at AWS prices; local mode costs nothing)`);
   say(`  step times   ${r.timings.map((t) => `${t.step} ${secs(t.ms)}`).join(', ')}`);
@@ -351,7 +386,9 @@ function approveIfWaiting(why: string): NonNullable<RunOptions['duringRegister']
     const s = await queryStatus(client, id);
     if (!s?.phase.startsWith('waiting')) return false;
     try {
-      await client.workflow.getHandle(id).executeUpdate('approveModel', { args: [{ reviewer: 'demo', reason: `npm run demo: ${why}` }] });
+      await client.workflow
+        .getHandle(id)
+        .executeUpdate('approveModel', { args: [{ reviewer: 'demo', reason: `npm run demo: ${why}` }] });
       say(`  approved the version as reviewer "demo" (${why}): update approveModel on ${id}`);
       return true;
     } catch (err) {
@@ -364,7 +401,10 @@ function approveIfWaiting(why: string): NonNullable<RunOptions['duringRegister']
 // --- the demo ---------------------------------------------------------------------------------------------------
 
 async function invokeEndpoint(endpointName: string, steps: unknown): Promise<void> {
-  const runtime = new SageMakerRuntimeClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME });
+  const runtime = new SageMakerRuntimeClient({
+    region: env.AWS_REGION,
+    endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
+  });
   const prompt = 'The assert statement';
   say(`InvokeEndpoint ${endpointName}: ${JSON.stringify(prompt)}`);
   const res = await runtime.send(
@@ -375,10 +415,13 @@ async function invokeEndpoint(endpointName: string, steps: unknown): Promise<voi
       Body: JSON.stringify({ inputs: prompt, parameters: { max_new_tokens: 40 } }),
     }),
   );
-  const body = JSON.parse(Buffer.from(res.Body ?? new Uint8Array()).toString('utf8')) as { generated_text?: string } | { generated_text?: string }[];
+  const body = JSON.parse(Buffer.from(res.Body ?? new Uint8Array()).toString('utf8')) as
+    { generated_text?: string } | { generated_text?: string }[];
   const text = Array.isArray(body) ? body[0]?.generated_text : body.generated_text;
   say(`answer (variant ${res.InvokedProductionVariant ?? '?'}): ${JSON.stringify(prompt + (text ?? ''))}`);
-  say(`  (a 0.45 M-parameter byte-level model after ${steps} CPU training steps: it has learnt letters and short words, not sentences)`);
+  say(
+    `  (a 0.45 M-parameter byte-level model after ${steps} CPU training steps: it has learnt letters and short words, not sentences)`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -405,34 +448,54 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
   // The worker encrypts payloads when PAYLOAD_ENCRYPTION_* is set; the demo's client must use the same codec.
   const codec = codecFromEnv(process.env);
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: codec ? { payloadCodecs: [codec] } : undefined });
+  const client = new Client({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter: codec ? { payloadCodecs: [codec] } : undefined,
+  });
   try {
     await cancelStaleRuns(client);
     checkInterrupt();
 
-    say(`run 1: migrationPipeline with ${path.relative(REPO_ROOT, specFile)} (build, publish, sync, 4-host training, 4-trial tuning, register, blue/green deploy)`);
+    say(
+      `run 1: migrationPipeline with ${path.relative(REPO_ROOT, specFile)} (build, publish, sync, 4-host training, 4-trial tuning, register, blue/green deploy)`,
+    );
     // Auto approval approves only a model that beats the approved version. A repeated demo trains the same model
     // again (same data, hyperparameters and seed: training is deterministic), so the version ties and waits for a
     // reviewer; the demo then approves it itself, as `npm run cli -- approve <workflow-id>` would.
-    const first = await runPipeline(client, spec, { label: 'run 1', duringRegister: approveIfWaiting('it ties the version an earlier demo approved') });
+    const first = await runPipeline(client, spec, {
+      label: 'run 1',
+      duringRegister: approveIfWaiting('it ties the version an earlier demo approved'),
+    });
     printSummary('run 1', first);
-    if (first.summary.outcome !== 'deployed') throw new DemoFailure(`run 1 did not deploy: ${first.summary.message}`, [workerLog]);
+    if (first.summary.outcome !== 'deployed')
+      throw new DemoFailure(`run 1 did not deploy: ${first.summary.message}`, [workerLog]);
     checkInterrupt();
 
-    say('run 2: the same pipeline again, as a blue/green update of the endpoint demo-lm (CANARY: 1 instance first, then all)');
+    say(
+      'run 2: the same pipeline again, as a blue/green update of the endpoint demo-lm (CANARY: 1 instance first, then all)',
+    );
     say('  the image build is skipped (unchanged source hash) and the data sync finds nothing new;');
     say('  the retrained model ties the one just approved, which auto approval would hold for review, so');
     say('  this run uses registry.approval.policy=manual (in memory) and the demo approves it as reviewer "demo";');
     say('  tuning is off for this run (in memory) to keep the demo short');
     const second = await runPipeline(
       client,
-      { ...spec, tuning: { ...spec.tuning, enabled: false }, registry: { ...spec.registry, approval: { ...spec.registry.approval, policy: 'manual' } } },
+      {
+        ...spec,
+        tuning: { ...spec.tuning, enabled: false },
+        registry: { ...spec.registry, approval: { ...spec.registry.approval, policy: 'manual' } },
+      },
       { label: 'run 2', duringRegister: approveIfWaiting('run 2 uses the manual policy') },
     );
     printSummary('run 2', second);
-    if (second.summary.outcome !== 'deployed') throw new DemoFailure(`run 2 did not deploy: ${second.summary.message}`, [workerLog]);
+    if (second.summary.outcome !== 'deployed')
+      throw new DemoFailure(`run 2 did not deploy: ${second.summary.message}`, [workerLog]);
 
-    await invokeEndpoint(spec.deployment.endpointName, (spec.training as { hyperparameters?: { max_steps?: unknown } }).hyperparameters?.max_steps ?? '?');
+    await invokeEndpoint(
+      spec.deployment.endpointName,
+      (spec.training as { hyperparameters?: { max_steps?: unknown } }).hyperparameters?.max_steps ?? '?',
+    );
   } finally {
     await connection.close();
   }
@@ -458,7 +521,9 @@ void main()
   )
   .then(async (code) => {
     await stopWorker();
-    say(`the local stack keeps running for the next demo (Temporal UI http://127.0.0.1:${cfg.temporalUiPort}); stop it with \`npm run local -- down\``);
+    say(
+      `the local stack keeps running for the next demo (Temporal UI http://127.0.0.1:${cfg.temporalUiPort}); stop it with \`npm run local -- down\``,
+    );
     say(`total ${secs(Date.now() - t0)}`);
     process.exit(code);
   });

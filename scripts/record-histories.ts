@@ -78,14 +78,24 @@ async function drive(client: Client, run: Run, spec: Spec, done: () => boolean):
     if (!approved && phase === 'registerModel') {
       const id = childWorkflowId(run.id, 'registerModel');
       if ((await status(client, id))?.phase.startsWith('waiting')) {
-        await client.workflow.getHandle(id).executeUpdate('approveModel', { args: [{ reviewer: 'histories-recorder', reason: 'recorded run' }] });
+        await client.workflow
+          .getHandle(id)
+          .executeUpdate('approveModel', { args: [{ reviewer: 'histories-recorder', reason: 'recorded run' }] });
         say(`${run.id}: approved through the approveModel update`);
         approved = true;
       }
     }
     if (run.traffic && phase === 'deployModel') {
       const body = JSON.stringify({ inputs: 'The assert statement', parameters: { max_new_tokens: 4 } });
-      await runtime.send(new InvokeEndpointCommand({ EndpointName: spec.deployment.endpointName, ContentType: 'application/json', Body: body })).catch(() => undefined);
+      await runtime
+        .send(
+          new InvokeEndpointCommand({
+            EndpointName: spec.deployment.endpointName,
+            ContentType: 'application/json',
+            Body: body,
+          }),
+        )
+        .catch(() => undefined);
     }
     await sleep(300);
   }
@@ -105,7 +115,10 @@ async function record(h: LocalHarness, client: Client, run: Run): Promise<void> 
   closed = true;
   await driver;
   const got = result.summary ? `outcome ${result.summary.outcome}` : `failed: ${chain(result.error)}`;
-  const ok = 'outcome' in run.expect ? result.summary?.outcome === run.expect.outcome : run.expect.failure.test(chain(result.error));
+  const ok =
+    'outcome' in run.expect
+      ? result.summary?.outcome === run.expect.outcome
+      : run.expect.failure.test(chain(result.error));
   if (!ok) throw new Error(`${run.id} ended unexpectedly (${got}); logs in ${h.cfg.stateDir}/logs`);
   say(`${run.id}: ${got} in ${Math.round((Date.now() - started) / 1000)} s`);
 }
@@ -121,7 +134,11 @@ function writeHistories(h: LocalHarness, runId: string): void {
   for (const id of [runId, ...PIPELINE_STEPS.map((s) => childWorkflowId(runId, s))]) {
     let json: string;
     try {
-      json = execFileSync(TEMPORAL_CLI_PATH, ['workflow', 'show', '--workflow-id', id, '--address', h.env.TEMPORAL_ADDRESS as string, '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      json = execFileSync(
+        TEMPORAL_CLI_PATH,
+        ['workflow', 'show', '--workflow-id', id, '--address', h.env.TEMPORAL_ADDRESS as string, '--output', 'json'],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      );
     } catch {
       continue; // a step the run never reached (the rollback run has no tuning step)
     }

@@ -3,7 +3,11 @@ import { ProductionVariantInstanceType, TrainingInstanceType } from '@aws-sdk/cl
 import { z } from 'zod';
 import { PipelineSpecSchema } from '../contracts/pipeline-spec';
 
-const list = (values: string[]) => values.sort().map((v) => `  '${v}',`).join('\n');
+const list = (values: string[]) =>
+  values
+    .sort()
+    .map((v) => `  '${v}',`)
+    .join('\n');
 
 /** TypeScript source listing SageMaker's instance type enums. */
 export function renderInstanceTypes(): string {

@@ -14,7 +14,8 @@ for (const file of readdirSync(dir)) {
     failed += r.numFailedTests;
     skipped += r.numPendingTests + r.numTodoTests;
   } else if (file.endsWith('.xml')) {
-    const attr = (name) => [...text.matchAll(new RegExp(`<testsuite [^>]*\\b${name}="(\\d+)"`, 'g'))].reduce((n, m) => n + Number(m[1]), 0);
+    const attr = (name) =>
+      [...text.matchAll(new RegExp(`<testsuite [^>]*\\b${name}="(\\d+)"`, 'g'))].reduce((n, m) => n + Number(m[1]), 0);
     const total = attr('tests');
     const bad = attr('failures') + attr('errors');
     const skip = attr('skipped');

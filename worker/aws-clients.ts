@@ -25,7 +25,11 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
   return {
     sagemaker: new SageMakerClient(common),
     ecr: new ECRClient(common),
-    s3: new S3Client({ ...common, forcePathStyle: options.forcePathStyle ?? Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL) }),
+    s3: new S3Client({
+      ...common,
+      forcePathStyle:
+        options.forcePathStyle ?? Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
+    }),
     codebuild: new CodeBuildClient(common),
     logs: new CloudWatchLogsClient(common),
     cloudwatch: new CloudWatchClient(common),

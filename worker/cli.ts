@@ -36,7 +36,9 @@ export function validateCommand(file: string | undefined, out = console.log, err
   const result = validateSpec(raw);
   if (result.ok) {
     const s = result.spec;
-    out(`OK ${file}: pipeline "${s.pipelineName}", training ${s.training.instanceCount} x ${s.training.instanceType}, tuning ${s.tuning.enabled ? `${s.tuning.maxJobs} trials` : 'off'}, endpoint "${s.deployment.endpointName}"`);
+    out(
+      `OK ${file}: pipeline "${s.pipelineName}", training ${s.training.instanceCount} x ${s.training.instanceType}, tuning ${s.tuning.enabled ? `${s.tuning.maxJobs} trials` : 'off'}, endpoint "${s.deployment.endpointName}"`,
+    );
     return 0;
   }
   err(`${file}: ${result.issues.length} invalid field(s)\n${formatIssues(result.issues)}`);
@@ -59,7 +61,9 @@ async function decideCommand(decision: 'approve' | 'reject', argv: string[]): Pr
   const { client, connection } = await connectClient();
   try {
     const target = workflowId.endsWith('/registerModel') ? workflowId : childWorkflowId(workflowId, 'registerModel');
-    const result = await client.workflow.getHandle(target).executeUpdate(decision === 'approve' ? 'approveModel' : 'rejectModel', { args: [{ reviewer, reason }] });
+    const result = await client.workflow
+      .getHandle(target)
+      .executeUpdate(decision === 'approve' ? 'approveModel' : 'rejectModel', { args: [{ reviewer, reason }] });
     console.log(`${decision}d ${target}: ${JSON.stringify(result)}`);
     return 0;
   } finally {

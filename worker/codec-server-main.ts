@@ -10,7 +10,9 @@ function main(): void {
   const env = process.env;
   const codec = codecFromEnv(env);
   if (!codec) {
-    console.error('PAYLOAD_ENCRYPTION_KEY is not set: the codec server needs the same key as the worker (README, "Running against AWS": PAYLOAD_ENCRYPTION_KEY)');
+    console.error(
+      'PAYLOAD_ENCRYPTION_KEY is not set: the codec server needs the same key as the worker (README, "Running against AWS": PAYLOAD_ENCRYPTION_KEY)',
+    );
     process.exit(1);
   }
   const port = Number(env.CODEC_SERVER_PORT ?? 8888);
@@ -19,15 +21,24 @@ function main(): void {
     process.exit(1);
   }
   const host = env.CODEC_SERVER_HOST ?? '127.0.0.1';
-  const allowedOrigins = (env.CODEC_SERVER_CORS_ORIGINS ?? 'http://localhost:8233,http://127.0.0.1:8233').split(',').map((o) => o.trim()).filter(Boolean);
+  const allowedOrigins = (env.CODEC_SERVER_CORS_ORIGINS ?? 'http://localhost:8233,http://127.0.0.1:8233')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   const token = env.CODEC_SERVER_TOKEN || undefined;
   if (!token && host !== '127.0.0.1' && host !== 'localhost') {
-    console.warn(`warning: listening on ${host} without CODEC_SERVER_TOKEN: anyone who can reach it can decrypt payloads`);
+    console.warn(
+      `warning: listening on ${host} without CODEC_SERVER_TOKEN: anyone who can reach it can decrypt payloads`,
+    );
   }
   const server = createCodecServer({ codec, allowedOrigins, token });
   server.listen(port, host, () => {
-    console.log(`codec server on http://${host}:${port} (POST /encode, /decode; browsers from ${allowedOrigins.join(', ')})`);
-    console.log(`  Web UI: set the codec endpoint to http://${host}:${port} (local mode: temporal server start-dev --ui-codec-endpoint http://${host}:${port})`);
+    console.log(
+      `codec server on http://${host}:${port} (POST /encode, /decode; browsers from ${allowedOrigins.join(', ')})`,
+    );
+    console.log(
+      `  Web UI: set the codec endpoint to http://${host}:${port} (local mode: temporal server start-dev --ui-codec-endpoint http://${host}:${port})`,
+    );
     console.log(`  CLI:    temporal workflow show --workflow-id <id> --codec-endpoint http://${host}:${port}`);
   });
   const stop = () => server.close(() => process.exit(0));

@@ -42,7 +42,8 @@ function fromJson(p: JsonPayload, i: number): Payload {
     if (typeof v !== 'string') throw new RequestError(400, `payloads[${i}].metadata.${k} must be a base64 string`);
     metadata[k] = Buffer.from(v, 'base64');
   }
-  if (p.data !== undefined && typeof p.data !== 'string') throw new RequestError(400, `payloads[${i}].data must be a base64 string`);
+  if (p.data !== undefined && typeof p.data !== 'string')
+    throw new RequestError(400, `payloads[${i}].data must be a base64 string`);
   return { metadata, data: Buffer.from(p.data ?? '', 'base64') };
 }
 
@@ -84,7 +85,8 @@ export function createCodecServer(options: CodecServerOptions): http.Server {
       res.end(JSON.stringify(body));
     };
     const handle = async (): Promise<void> => {
-      if (origin && !allowed.has(origin)) throw new RequestError(403, `origin ${origin} is not allowed (CODEC_SERVER_CORS_ORIGINS)`);
+      if (origin && !allowed.has(origin))
+        throw new RequestError(403, `origin ${origin} is not allowed (CODEC_SERVER_CORS_ORIGINS)`);
       if (req.method === 'OPTIONS') {
         res.writeHead(204);
         res.end();
@@ -93,7 +95,8 @@ export function createCodecServer(options: CodecServerOptions): http.Server {
       const route = /\/(encode|decode)$/.exec((req.url ?? '').split('?')[0] as string)?.[1];
       if (!route) throw new RequestError(404, `no route ${req.url}: POST /encode or /decode`);
       if (req.method !== 'POST') throw new RequestError(405, `${req.method} ${req.url}: only POST`);
-      if (options.token && req.headers.authorization !== `Bearer ${options.token}`) throw new RequestError(401, 'missing or wrong Authorization bearer token');
+      if (options.token && req.headers.authorization !== `Bearer ${options.token}`)
+        throw new RequestError(401, 'missing or wrong Authorization bearer token');
       const body = (await readJson(req)) as { payloads?: unknown };
       if (!Array.isArray(body?.payloads)) throw new RequestError(400, 'body must be {"payloads": [...]}');
       const payloads = body.payloads.map((p, i) => fromJson(p as JsonPayload, i));

@@ -21,23 +21,48 @@ export const WorkerEnv = z
     TEMPORAL_TLS_CERT_PATH: nonEmpty.optional(),
     TEMPORAL_TLS_KEY_PATH: nonEmpty.optional(),
     TEMPORAL_API_KEY: nonEmpty.optional(),
-    AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
+    AWS_REGION: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
+      .optional(),
     AWS_DEFAULT_REGION: z.string().optional(),
     WORKFLOW_BUNDLE_PATH: nonEmpty.optional(),
-    WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number<string | undefined>().int().min(1).default(DEFAULT_MAX_CONCURRENT_ACTIVITIES),
+    WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce
+      .number<string | undefined>()
+      .int()
+      .min(1)
+      .default(DEFAULT_MAX_CONCURRENT_ACTIVITIES),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH))
-      ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_KEY_PATH'], message: 'set both TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH for mTLS, or neither' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TEMPORAL_TLS_KEY_PATH'],
+        message: 'set both TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH for mTLS, or neither',
+      });
     if (env.TEMPORAL_API_KEY && env.TEMPORAL_TLS_CERT_PATH)
-      ctx.addIssue({ code: 'custom', path: ['TEMPORAL_API_KEY'], message: 'use either an API key or an mTLS certificate, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TEMPORAL_API_KEY'],
+        message: 'use either an API key or an mTLS certificate, not both',
+      });
     if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION)
-      ctx.addIssue({ code: 'custom', path: ['AWS_REGION'], message: 'required (the region of SageMaker, ECR, S3 and CodeBuild)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AWS_REGION'],
+        message: 'required (the region of SageMaker, ECR, S3 and CodeBuild)',
+      });
   });
 
 /** Validated configuration. */
 export interface WorkerConfig {
-  temporal: { address: string; namespace: string; taskQueue: string; tls?: { certPath: string; keyPath: string }; apiKey?: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    tls?: { certPath: string; keyPath: string };
+    apiKey?: string;
+  };
   awsRegion: string;
   workflowBundlePath?: string;
   /** Activities one worker runs at once (waits included): WORKER_MAX_CONCURRENT_ACTIVITIES. */
@@ -60,7 +85,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
-      tls: e.TEMPORAL_TLS_CERT_PATH && e.TEMPORAL_TLS_KEY_PATH ? { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH } : undefined,
+      tls:
+        e.TEMPORAL_TLS_CERT_PATH && e.TEMPORAL_TLS_KEY_PATH
+          ? { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH }
+          : undefined,
       apiKey: e.TEMPORAL_API_KEY,
     },
     awsRegion: (e.AWS_REGION ?? e.AWS_DEFAULT_REGION) as string,
@@ -70,6 +98,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 /** The Worker.create settings that size the worker: shared by worker/main.ts and the capacity bench. */
-export function workerCapacityOptions(config: Pick<WorkerConfig, 'maxConcurrentActivities'>): { maxConcurrentActivityTaskExecutions: number } {
+export function workerCapacityOptions(config: Pick<WorkerConfig, 'maxConcurrentActivities'>): {
+  maxConcurrentActivityTaskExecutions: number;
+} {
   return { maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities };
 }

@@ -21,7 +21,8 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     private readonly keys: ReadonlyMap<string, Buffer>,
     private readonly activeKeyId: string,
   ) {
-    for (const [id, key] of keys) if (key.length !== 32) throw new Error(`payload key "${id}" must be 32 bytes (AES-256), got ${key.length}`);
+    for (const [id, key] of keys)
+      if (key.length !== 32) throw new Error(`payload key "${id}" must be 32 bytes (AES-256), got ${key.length}`);
     if (!keys.has(activeKeyId)) throw new Error(`active payload key "${activeKeyId}" is not among the configured keys`);
   }
 
@@ -32,7 +33,14 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       const plain = temporal.api.common.v1.Payload.encode(payload).finish();
       const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-      return { metadata: { encoding: text(ENCODING), 'encryption-cipher': text(CIPHER), 'encryption-key-id': text(this.activeKeyId) }, data: sealed };
+      return {
+        metadata: {
+          encoding: text(ENCODING),
+          'encryption-cipher': text(CIPHER),
+          'encryption-key-id': text(this.activeKeyId),
+        },
+        data: sealed,
+      };
     });
   }
 
@@ -41,11 +49,17 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       if (str(payload.metadata?.encoding) !== ENCODING) return payload;
       const keyId = str(payload.metadata?.['encryption-key-id']) ?? '';
       const key = this.keys.get(keyId);
-      if (!key) throw new Error(`payload was encrypted with key "${keyId}", which this process does not have (configured: ${[...this.keys.keys()].join(', ')})`);
+      if (!key)
+        throw new Error(
+          `payload was encrypted with key "${keyId}", which this process does not have (configured: ${[...this.keys.keys()].join(', ')})`,
+        );
       const data = Buffer.from(payload.data ?? new Uint8Array());
       const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       return temporal.api.common.v1.Payload.decode(plain);
     });
   }

@@ -22,7 +22,14 @@ export function parseScheduleArgs(argv: string[]): ScheduleArgs {
     if (!key.startsWith('--') || rest[i + 1] === undefined) throw new Error(`expected --flag value, got "${key}"`);
     flags[key.slice(2)] = rest[i + 1] as string;
   }
-  return { action, id: flags.id ?? 'retrain', spec: flags.spec, every: flags.every, cron: flags.cron, note: flags.note };
+  return {
+    action,
+    id: flags.id ?? 'retrain',
+    spec: flags.spec,
+    every: flags.every,
+    cron: flags.cron,
+    note: flags.note,
+  };
 }
 
 /** Runs one schedule action against Temporal; returns the line to print. */
@@ -34,11 +41,19 @@ export async function scheduleCommand(client: Client, taskQueue: string, args: S
       const raw: unknown = JSON.parse(readFileSync(args.spec, 'utf8'));
       const valid = validateSpec(raw);
       if (!valid.ok) throw new Error(`${args.spec} is invalid:\n${formatIssues(valid.issues)}`);
-      const spec = args.cron ? { cronExpressions: [args.cron] } : { intervals: [{ every: (args.every ?? '1d') as `${number}d` }] };
+      const spec = args.cron
+        ? { cronExpressions: [args.cron] }
+        : { intervals: [{ every: (args.every ?? '1d') as `${number}d` }] };
       await client.schedule.create({
         scheduleId: args.id,
         spec,
-        action: { type: 'startWorkflow', workflowType: 'retrainPipeline', args: [raw], taskQueue, workflowId: `${args.id}-run` },
+        action: {
+          type: 'startWorkflow',
+          workflowType: 'retrainPipeline',
+          args: [raw],
+          taskQueue,
+          workflowId: `${args.id}-run`,
+        },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' },
         state: { note: args.note ?? `retrain ${valid.spec.pipelineName}` },
       });
@@ -58,7 +73,9 @@ export async function scheduleCommand(client: Client, taskQueue: string, args: S
       return `deleted schedule "${args.id}"`;
     case 'describe': {
       const d = await handle.describe();
-      const recent = d.info.recentActions.map((a) => `${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`).join(', ');
+      const recent = d.info.recentActions
+        .map((a) => `${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`)
+        .join(', ');
       return `schedule "${args.id}": ${d.state.paused ? 'paused' : 'active'}; next ${d.info.nextActionTimes[0]?.toISOString() ?? 'none'}; recent: ${recent || 'none'}`;
     }
     default:

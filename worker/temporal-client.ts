@@ -5,9 +5,15 @@ import { codecFromEnv } from './payload-codec';
 import { connectionOptions } from './temporal-connection';
 
 /** Connects a client; the caller closes `connection` when done. */
-export async function connectClient(config: WorkerConfig = loadConfig()): Promise<{ client: Client; connection: Connection; config: WorkerConfig }> {
+export async function connectClient(
+  config: WorkerConfig = loadConfig(),
+): Promise<{ client: Client; connection: Connection; config: WorkerConfig }> {
   const connection = await Connection.connect(connectionOptions(config));
   const codec = codecFromEnv(process.env);
-  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: codec ? { payloadCodecs: [codec] } : undefined });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: codec ? { payloadCodecs: [codec] } : undefined,
+  });
   return { client, connection, config };
 }

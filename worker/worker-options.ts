@@ -7,6 +7,8 @@ import { livenessHeartbeats } from './liveness-heartbeat';
 import { workflowSource } from './workflow-bundle';
 
 /** Workflow code (the prebuilt bundle when given, else the source) and the liveness heartbeats for quick activities. */
-export function projectWorkerOptions(bundlePath?: string): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions' | 'interceptors'> {
+export function projectWorkerOptions(
+  bundlePath?: string,
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions' | 'interceptors'> {
   return { ...workflowSource(bundlePath), interceptors: { activity: [livenessHeartbeats] } };
 }

@@ -18,8 +18,12 @@ const PRELOADED_MODULES = [require.resolve('../workflows/shared-modules')];
 const WORKFLOW_BUNDLER_OPTIONS = { preloadModules: PRELOADED_MODULES } satisfies WorkerOptions['bundlerOptions'];
 
 /** The Worker.create options naming the workflow code: the prebuilt bundle when given, else the source. */
-export function workflowSource(bundlePath?: string): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> {
-  return bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS };
+export function workflowSource(
+  bundlePath?: string,
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> {
+  return bundlePath
+    ? { workflowBundle: { codePath: bundlePath } }
+    : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS };
 }
 
 /** Bundles the workflows ahead of time, as production workers load them (WORKFLOW_BUNDLE_PATH). */

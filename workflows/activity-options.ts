@@ -1,5 +1,10 @@
 /** Activity proxies with the project's timeouts and retry policy; retryability comes from contracts/errors.ts. */
-import { proxyActivities, type ActivityInterfaceFor, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import {
+  proxyActivities,
+  type ActivityInterfaceFor,
+  type ActivityOptions,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../contracts/errors';
 import { LIVENESS_HEARTBEAT_TIMEOUT_S, WAIT_HEARTBEAT_TIMEOUT_S } from '../contracts/liveness';
@@ -22,7 +27,11 @@ export const RETRY: RetryPolicy = {
  * its worker is retried after the heartbeat timeout; start-to-close still bounds a call that hangs.
  */
 export function quickActivities(): ActivityProxy {
-  return proxyActivities<Activities>({ startToCloseTimeout: '2m', heartbeatTimeout: `${LIVENESS_HEARTBEAT_TIMEOUT_S}s`, retry: RETRY });
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '2m',
+    heartbeatTimeout: `${LIVENESS_HEARTBEAT_TIMEOUT_S}s`,
+    retry: RETRY,
+  });
 }
 
 /** Long work that heartbeats (uploads, data sync). */
@@ -49,6 +58,11 @@ export function pollingActivities(pollIntervalSeconds: number, maxWaitSeconds: n
     startToCloseTimeout: '1m',
     heartbeatTimeout: `${LIVENESS_HEARTBEAT_TIMEOUT_S}s`,
     scheduleToCloseTimeout: `${maxWaitSeconds}s`,
-    retry: { ...RETRY, initialInterval: `${pollIntervalSeconds}s`, backoffCoefficient: 1, maximumInterval: `${pollIntervalSeconds}s` },
+    retry: {
+      ...RETRY,
+      initialInterval: `${pollIntervalSeconds}s`,
+      backoffCoefficient: 1,
+      maximumInterval: `${pollIntervalSeconds}s`,
+    },
   });
 }

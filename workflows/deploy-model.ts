@@ -4,7 +4,14 @@
  * register autoscaling. Cancelling during an update rolls it back (stopEndpointUpdate) so the old fleet keeps serving;
  * cancelling a first deployment deletes the endpoint this run created (deleteCreatedEndpoint).
  */
-import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  workflowInfo,
+} from '@temporalio/workflow';
 import {
   autoscalingMustBeDeregistered,
   DeployModelInput,
@@ -19,8 +26,18 @@ import { reportStopped, trackStatus } from './step-status';
 
 /** An activity's failure of one of `types` as this workflow's own failure (same type, message and details), else `err`. */
 function asStepFailure(err: unknown, types: readonly string[]): unknown {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && types.includes(err.cause.type ?? '')) {
-    return ApplicationFailure.create({ type: err.cause.type ?? undefined, message: err.cause.message, nonRetryable: true, details: err.cause.details ?? undefined, cause: err });
+  if (
+    err instanceof ActivityFailure &&
+    err.cause instanceof ApplicationFailure &&
+    types.includes(err.cause.type ?? '')
+  ) {
+    return ApplicationFailure.create({
+      type: err.cause.type ?? undefined,
+      message: err.cause.message,
+      nonRetryable: true,
+      details: err.cause.details ?? undefined,
+      cause: err,
+    });
   }
   return err;
 }
@@ -53,7 +70,10 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
   );
   status.resources.modelArn = model.modelArn;
   const endpointConfig = await quick.createEndpointConfig.executeWithOptions(
-    { startToCloseTimeout: '2m', summary: `Create endpoint config ${config} (${input.instanceCount} x ${input.instanceType})` },
+    {
+      startToCloseTimeout: '2m',
+      summary: `Create endpoint config ${config} (${input.instanceCount} x ${input.instanceType})`,
+    },
     [
       {
         endpointConfigName: config,
@@ -69,11 +89,15 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
   );
   status.resources.endpointConfigArn = endpointConfig.endpointConfigArn;
 
-  const state = await quick.describeEndpoint.executeWithOptions({ startToCloseTimeout: '2m', summary: `Describe endpoint ${endpoint}` }, [{ endpointName: endpoint }]);
+  const state = await quick.describeEndpoint.executeWithOptions(
+    { startToCloseTimeout: '2m', summary: `Describe endpoint ${endpoint}` },
+    [{ endpointName: endpoint }],
+  );
   status.lastObserved = { status: state.status, endpointConfigName: state.endpointConfigName };
 
   const bg = input.blueGreen;
-  const maxWait = input.startupHealthCheckTimeoutSeconds + bg.maximumExecutionTimeoutSeconds + bg.terminationWaitSeconds + 3600;
+  const maxWait =
+    input.startupHealthCheckTimeoutSeconds + bg.maximumExecutionTimeoutSeconds + bg.terminationWaitSeconds + 3600;
   const wait = waitingActivities(maxWait);
   /** Follows the endpoint until it is InService on the new config; a rollback or failure throws from the activity. */
   const follow = async (previous: string | null, alarmNames: string[], since?: string): Promise<EndpointSnapshot> => {
@@ -85,17 +109,37 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
             startToCloseTimeout: `${maxWait + 6 * 3600}s`,
             summary: `Wait for endpoint ${endpoint} to leave ${last ? last.status : 'its first state'} on the way to ${config}`,
           },
-          [{ endpointName: endpoint, endpointConfigName: config, previousEndpointConfigName: previous, alarmNames, last, pollIntervalSeconds: input.pollIntervalSeconds, since, failOnRollback: true }],
+          [
+            {
+              endpointName: endpoint,
+              endpointConfigName: config,
+              previousEndpointConfigName: previous,
+              alarmNames,
+              last,
+              pollIntervalSeconds: input.pollIntervalSeconds,
+              since,
+              failOnRollback: true,
+            },
+          ],
         )
         .catch((err: unknown) => {
           throw asStepFailure(err, [ErrorType.DeploymentRolledBack, ErrorType.JobFailed]);
         });
       status.phase = `endpoint ${seen.status}`;
-      status.lastObserved = { status: seen.status, endpointConfigName: seen.endpointConfigName, pendingEndpointConfigName: seen.pendingEndpointConfigName, outcome: seen.outcome };
+      status.lastObserved = {
+        status: seen.status,
+        endpointConfigName: seen.endpointConfigName,
+        pendingEndpointConfigName: seen.pendingEndpointConfigName,
+        outcome: seen.outcome,
+      };
       if (seen.outcome === 'deployed') return seen;
       if (seen.outcome !== 'inProgress' || (last !== null && seen.status === last.status)) {
         // A state the wait cannot move on from (OutOfService, or an outcome it did not turn into a failure).
-        throw ApplicationFailure.nonRetryable(`Endpoint ${endpoint} is ${seen.status} (${seen.outcome}) instead of InService on ${config}: ${seen.failureReason ?? 'no FailureReason'}`, ErrorType.JobFailed, seen);
+        throw ApplicationFailure.nonRetryable(
+          `Endpoint ${endpoint} is ${seen.status} (${seen.outcome}) instead of InService on ${config}: ${seen.failureReason ?? 'no FailureReason'}`,
+          ErrorType.JobFailed,
+          seen,
+        );
       }
       last = { status: seen.status };
     }
@@ -104,7 +148,10 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
   const registerAutoscaling = async (why: string) => {
     const a = input.autoscaling;
     const res = await quick.registerAutoscaling.executeWithOptions(
-      { startToCloseTimeout: '2m', summary: `Register autoscaling of ${endpoint}/${VARIANT_NAME} (${a.minCapacity}-${a.maxCapacity} instances, ${a.targetInvocationsPerInstance} invocations/instance)${why}` },
+      {
+        startToCloseTimeout: '2m',
+        summary: `Register autoscaling of ${endpoint}/${VARIANT_NAME} (${a.minCapacity}-${a.maxCapacity} instances, ${a.targetInvocationsPerInstance} invocations/instance)${why}`,
+      },
       [
         {
           endpointName: endpoint,
@@ -131,7 +178,11 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
     try {
       // A cancel while CreateEndpoint is in flight waits for it to land, so the handler below deletes what it made.
       const created = await quick.createEndpoint.executeWithOptions(
-        { startToCloseTimeout: '2m', cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED, summary: `Create endpoint ${endpoint} with ${config}` },
+        {
+          startToCloseTimeout: '2m',
+          cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+          summary: `Create endpoint ${endpoint} with ${config}`,
+        },
         [{ endpointName: endpoint, endpointConfigName: config, workflowId, tags: input.tags }],
       );
       endpointArn = created.endpointArn;
@@ -158,7 +209,10 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
     status.resources.endpointArn = endpointArn;
     status.phase = 'creating rollback alarms';
     const alarms = await quick.ensureRollbackAlarms.executeWithOptions(
-      { startToCloseTimeout: '2m', summary: `Create rollback alarms (5xx > ${input.rollback.max5xxErrors}, model latency > ${input.rollback.maxModelLatencyMs} ms) for the new fleet ${config}` },
+      {
+        startToCloseTimeout: '2m',
+        summary: `Create rollback alarms (5xx > ${input.rollback.max5xxErrors}, model latency > ${input.rollback.maxModelLatencyMs} ms) for the new fleet ${config}`,
+      },
       [
         {
           endpointName: endpoint,
@@ -181,20 +235,43 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
     if (mustDeregister) {
       status.phase = 'deregistering autoscaling';
       const d = await quick.deregisterAutoscaling.executeWithOptions(
-        { startToCloseTimeout: '2m', summary: `Deregister autoscaling of ${endpoint}/${VARIANT_NAME} before moving it to ${input.instanceType}` },
+        {
+          startToCloseTimeout: '2m',
+          summary: `Deregister autoscaling of ${endpoint}/${VARIANT_NAME} before moving it to ${input.instanceType}`,
+        },
         [{ endpointName: endpoint, variantName: VARIANT_NAME }],
       );
       deregistered = d.deregistered;
-      status.lastObserved = { ...status.lastObserved, autoscalingDeregistered: d.deregistered, policiesDeleted: d.policiesDeleted };
+      status.lastObserved = {
+        ...status.lastObserved,
+        autoscalingDeregistered: d.deregistered,
+        policiesDeleted: d.policiesDeleted,
+      };
     }
 
     const r = bg.trafficRouting;
-    const shift = r.type === 'CANARY' ? `canary ${r.canarySize.value} ${r.canarySize.type}` : r.type === 'LINEAR' ? `linear steps of ${r.linearStepSize.value} ${r.linearStepSize.type}` : 'all at once';
+    const shift =
+      r.type === 'CANARY'
+        ? `canary ${r.canarySize.value} ${r.canarySize.type}`
+        : r.type === 'LINEAR'
+          ? `linear steps of ${r.linearStepSize.value} ${r.linearStepSize.type}`
+          : 'all at once';
     try {
       status.phase = 'updating endpoint (blue/green)';
       const update = await quick.updateEndpoint.executeWithOptions(
-        { startToCloseTimeout: '2m', summary: `Update endpoint ${endpoint} to ${config}: blue/green ${shift}, auto-rollback on ${alarmNames.length} alarm(s)` },
-        [{ endpointName: endpoint, endpointConfigName: config, alarmNames, blueGreen: bg, retainVariantProperties: input.autoscaling.enabled && !mustDeregister }],
+        {
+          startToCloseTimeout: '2m',
+          summary: `Update endpoint ${endpoint} to ${config}: blue/green ${shift}, auto-rollback on ${alarmNames.length} alarm(s)`,
+        },
+        [
+          {
+            endpointName: endpoint,
+            endpointConfigName: config,
+            alarmNames,
+            blueGreen: bg,
+            retainVariantProperties: input.autoscaling.enabled && !mustDeregister,
+          },
+        ],
       );
       previousConfig = update.previousEndpointConfigName ?? state.endpointConfigName;
       status.resources.previousEndpointConfigName = previousConfig ?? '';
@@ -208,14 +285,28 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
               heartbeatTimeout: '2m',
               summary: `Roll back the update of ${endpoint} to ${config} (force alarm ${ownAlarms[0]})`,
             },
-            [{ endpointName: endpoint, endpointConfigName: config, alarmNames: ownAlarms, reason: `workflow ${workflowId} cancelled` }],
+            [
+              {
+                endpointName: endpoint,
+                endpointConfigName: config,
+                alarmNames: ownAlarms,
+                reason: `workflow ${workflowId} cancelled`,
+              },
+            ],
           );
           if (deregistered && input.autoscaling.enabled) await registerAutoscaling(' again for the old fleet');
-          await reportStopped(status, stop.stopped ? `endpoint update ${endpoint} -> ${config} (rolled back via alarm ${stop.alarmName ?? ownAlarms[0]})` : null);
+          await reportStopped(
+            status,
+            stop.stopped
+              ? `endpoint update ${endpoint} -> ${config} (rolled back via alarm ${stop.alarmName ?? ownAlarms[0]})`
+              : null,
+          );
         });
       } else if (deregistered && input.autoscaling.enabled) {
         // The old fleet keeps serving after a rollback: give it its autoscaling back before failing.
-        await CancellationScope.nonCancellable(() => registerAutoscaling(' again for the old fleet after the failed update'));
+        await CancellationScope.nonCancellable(() =>
+          registerAutoscaling(' again for the old fleet after the failed update'),
+        );
       }
       throw err;
     }

@@ -2,7 +2,16 @@
  * The pipeline: validate the spec, check the cost guard, then run the seven steps as child workflows with
  * deterministic IDs. Shared by migrationPipeline (first run) and retrainPipeline (scheduled re-runs).
  */
-import { ApplicationFailure, CancellationScope, ChildWorkflowFailure, executeChild, isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  executeChild,
+  isCancellation,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { checkCostGuard } from '../contracts/cost';
 import { ErrorType } from '../contracts/errors';
 import { childWorkflowId } from '../contracts/names';
@@ -49,7 +58,13 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
   const cost = checkCostGuard(spec);
   status.metrics.estimatedMaxSpendUsd = cost.estimateUsd;
   if (!cost.ok) throw ApplicationFailure.nonRetryable(`Cost guard: ${cost.message}`, ErrorType.CostLimitExceeded, cost);
-  const summary: plan.PipelineSummary = { workflowId, outcome: 'not-deployed', message: '', estimatedMaxSpendUsd: cost.estimateUsd, stopped: [] };
+  const summary: plan.PipelineSummary = {
+    workflowId,
+    outcome: 'not-deployed',
+    message: '',
+    estimatedMaxSpendUsd: cost.estimateUsd,
+    stopped: [],
+  };
 
   const step = async <R>(name: plan.PipelineStepName, run: (id: string) => Promise<R>): Promise<R> => {
     status.phase = name;
@@ -58,33 +73,67 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
   };
 
   try {
-    const built = await step('buildImage', (id) => executeChild<typeof buildImage>('buildImage', { workflowId: id, args: [plan.buildImageInput(spec, workflowId)] }));
-    const image = await step('publishImage', (id) => executeChild<typeof publishImage>('publishImage', { workflowId: id, args: [plan.publishImageInput(spec, built)] }));
+    const built = await step('buildImage', (id) =>
+      executeChild<typeof buildImage>('buildImage', { workflowId: id, args: [plan.buildImageInput(spec, workflowId)] }),
+    );
+    const image = await step('publishImage', (id) =>
+      executeChild<typeof publishImage>('publishImage', {
+        workflowId: id,
+        args: [plan.publishImageInput(spec, built)],
+      }),
+    );
     summary.image = { uri: image.imageUri, digest: image.digest, sourceHash: built.sourceHash, reused: built.skipped };
     status.resources.imageUri = image.imageUri;
 
-    const data = await step('syncData', (id) => executeChild<typeof syncData>('syncData', { workflowId: id, args: [plan.syncDataInput(spec)] }));
+    const data = await step('syncData', (id) =>
+      executeChild<typeof syncData>('syncData', { workflowId: id, args: [plan.syncDataInput(spec)] }),
+    );
     summary.data = data.channels;
 
     const definition = plan.trainingDefinition(spec, workflowId, image.imageUri, data.channels);
-    const trained = await step('trainModel', (id) => executeChild<typeof trainModel>('trainModel', { workflowId: id, args: [plan.trainModelInput(spec, workflowId, definition)] }));
+    const trained = await step('trainModel', (id) =>
+      executeChild<typeof trainModel>('trainModel', {
+        workflowId: id,
+        args: [plan.trainModelInput(spec, workflowId, definition)],
+      }),
+    );
     summary.training = { jobName: trained.trainingJobName, objective: trained.objectiveValue };
     status.resources.trainingJob = trained.trainingJobName;
 
     let tuned = null;
     if (spec.tuning.enabled) {
-      tuned = await step('tuneModel', (id) => executeChild<typeof tuneModel>('tuneModel', { workflowId: id, args: [plan.tuneModelInput(spec, workflowId, definition, options.warmStartFrom)] }));
-      summary.tuning = { jobName: tuned.tuningJobName, bestTrainingJob: tuned.bestTrainingJobName, objective: tuned.objectiveValue };
+      tuned = await step('tuneModel', (id) =>
+        executeChild<typeof tuneModel>('tuneModel', {
+          workflowId: id,
+          args: [plan.tuneModelInput(spec, workflowId, definition, options.warmStartFrom)],
+        }),
+      );
+      summary.tuning = {
+        jobName: tuned.tuningJobName,
+        bestTrainingJob: tuned.bestTrainingJobName,
+        objective: tuned.objectiveValue,
+      };
       status.resources.tuningJob = tuned.tuningJobName;
     }
 
     const candidates = plan.championCandidates(trained, tuned, definition);
     const registered = await step('registerModel', (id) =>
-      executeChild<typeof registerModel>('registerModel', { workflowId: id, args: [plan.registerModelInput(spec, workflowId, image.imageUri, data.channels, candidates, trained.finalMetrics)] }),
+      executeChild<typeof registerModel>('registerModel', {
+        workflowId: id,
+        args: [
+          plan.registerModelInput(spec, workflowId, image.imageUri, data.channels, candidates, trained.finalMetrics),
+        ],
+      }),
     );
-    summary.registry = { modelPackageArn: registered.modelPackageArn, version: registered.modelPackageVersion, approvalStatus: registered.approvalStatus, champion: registered.champion.trainingJobName };
+    summary.registry = {
+      modelPackageArn: registered.modelPackageArn,
+      version: registered.modelPackageVersion,
+      approvalStatus: registered.approvalStatus,
+      champion: registered.champion.trainingJobName,
+    };
     status.resources.modelPackageArn = registered.modelPackageArn;
-    if (registered.modelPackageVersion !== null) upsertSearchAttributes([{ key: MODEL_PACKAGE_VERSION, value: registered.modelPackageVersion }]);
+    if (registered.modelPackageVersion !== null)
+      upsertSearchAttributes([{ key: MODEL_PACKAGE_VERSION, value: registered.modelPackageVersion }]);
 
     if (registered.approvalStatus !== 'Approved') {
       summary.outcome = 'not-approved';
@@ -102,19 +151,39 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     const deployed = await step('deployModel', (id) =>
       executeChild<typeof deployModel>('deployModel', {
         workflowId: id,
-        args: [plan.deployModelInput(spec, workflowId, image.imageUri, registered.champion.modelArtifactS3Uri, registered.modelPackageArn)],
+        args: [
+          plan.deployModelInput(
+            spec,
+            workflowId,
+            image.imageUri,
+            registered.champion.modelArtifactS3Uri,
+            registered.modelPackageArn,
+          ),
+        ],
       }),
     ).catch(async (err: unknown) => {
       // A model the rollback alarms rejected must not stay Approved: later auto-approvals compare against it.
-      const rolledBack = err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure && err.cause.type === ErrorType.DeploymentRolledBack;
+      const rolledBack =
+        err instanceof ChildWorkflowFailure &&
+        err.cause instanceof ApplicationFailure &&
+        err.cause.type === ErrorType.DeploymentRolledBack;
       if (rolledBack) {
         await CancellationScope.nonCancellable(() =>
-          quickActivities().updateModelPackageApproval({ modelPackageArn: registered.modelPackageArn, status: 'Rejected', reviewer: 'pipeline', reason: `rolled back: ${(err.cause as ApplicationFailure).message}`.slice(0, 800) }),
+          quickActivities().updateModelPackageApproval({
+            modelPackageArn: registered.modelPackageArn,
+            status: 'Rejected',
+            reviewer: 'pipeline',
+            reason: `rolled back: ${(err.cause as ApplicationFailure).message}`.slice(0, 800),
+          }),
         );
       }
       throw err;
     });
-    summary.endpoint = { name: deployed.endpointName, configName: deployed.endpointConfigName, action: deployed.action };
+    summary.endpoint = {
+      name: deployed.endpointName,
+      configName: deployed.endpointConfigName,
+      action: deployed.action,
+    };
     summary.outcome = 'deployed';
     summary.message = `Endpoint ${deployed.endpointName} ${deployed.action} with ${deployed.endpointConfigName} (champion ${registered.champion.trainingJobName}).`;
     markStep('done');

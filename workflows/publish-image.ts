@@ -26,7 +26,10 @@ export async function publishImage(rawInput: PublishImageInput): Promise<Publish
   let findings: Record<string, number> = {};
   if (input.scan.enabled) {
     status.phase = 'waiting for image scan';
-    const scan = await pollingActivities(input.pollIntervalSeconds, SCAN_WAIT_SECONDS).readScanFindings.executeWithOptions(
+    const scan = await pollingActivities(
+      input.pollIntervalSeconds,
+      SCAN_WAIT_SECONDS,
+    ).readScanFindings.executeWithOptions(
       {
         startToCloseTimeout: '1m',
         scheduleToCloseTimeout: `${SCAN_WAIT_SECONDS}s`,
@@ -39,7 +42,9 @@ export async function publishImage(rawInput: PublishImageInput): Promise<Publish
     const blocking = order.slice(0, order.indexOf(input.scan.failOnSeverity) + 1);
     const count = blocking.reduce((n, s) => n + (scan.counts[s] ?? 0), 0);
     if (count > 0) {
-      const named = scan.top.filter((f: { name: string; severity: string }) => blocking.includes(f.severity as (typeof order)[number])).slice(0, 10);
+      const named = scan.top
+        .filter((f: { name: string; severity: string }) => blocking.includes(f.severity as (typeof order)[number]))
+        .slice(0, 10);
       throw ApplicationFailure.nonRetryable(
         `Image scan found ${count} finding(s) at or above ${input.scan.failOnSeverity}: ${named.map((f: { name: string; severity: string }) => `${f.name} (${f.severity})`).join(', ')}`,
         ErrorType.ImageScanFailed,
@@ -51,7 +56,10 @@ export async function publishImage(rawInput: PublishImageInput): Promise<Publish
   if (input.releaseTag) {
     status.phase = 'tagging release';
     await quick.tagImageRelease.executeWithOptions(
-      { startToCloseTimeout: '2m', summary: `Tag ${input.repository}@${input.digest.slice(0, 19)} as ${input.releaseTag}` },
+      {
+        startToCloseTimeout: '2m',
+        summary: `Tag ${input.repository}@${input.digest.slice(0, 19)} as ${input.releaseTag}`,
+      },
       [{ repository: input.repository, digest: input.digest, tag: input.releaseTag }],
     );
   }

@@ -4,7 +4,14 @@
  * (with the spec's timeout) for an `approveModel` or `rejectModel` update, and writes the decision back.
  */
 import { z } from 'zod';
-import { allHandlersFinished, ApplicationFailure, condition, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  defineUpdate,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { ErrorType } from '../contracts/errors';
 import {
   ApprovalDecision,
@@ -27,9 +34,13 @@ export const APPROVE_MODEL_UPDATE = 'approveModel';
 /** Name of the update that rejects the pending version. */
 export const REJECT_MODEL_UPDATE = 'rejectModel';
 /** Approves the pending version; resolves once the approval is written to the model registry. */
-export const approveModelUpdate = defineUpdate<UpdateModelPackageApprovalOutput, [ReviewerDecision]>(APPROVE_MODEL_UPDATE);
+export const approveModelUpdate = defineUpdate<UpdateModelPackageApprovalOutput, [ReviewerDecision]>(
+  APPROVE_MODEL_UPDATE,
+);
 /** Rejects the pending version; resolves once the rejection is written to the model registry. */
-export const rejectModelUpdate = defineUpdate<UpdateModelPackageApprovalOutput, [ReviewerDecision]>(REJECT_MODEL_UPDATE);
+export const rejectModelUpdate = defineUpdate<UpdateModelPackageApprovalOutput, [ReviewerDecision]>(
+  REJECT_MODEL_UPDATE,
+);
 
 const past = (d: ApprovalDecision['decision']) => (d === 'approve' ? 'approved' : 'rejected');
 
@@ -49,32 +60,48 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   let writeFailed: string | null = null;
   const validator = (kind: ApprovalDecision['decision']) => (arg: ReviewerDecision) => {
     if (decision) {
-      throw new Error(`This version was already ${past(decision.decision)} by ${decision.reviewer} (${decision.reason}); a second decision is refused`);
+      throw new Error(
+        `This version was already ${past(decision.decision)} by ${decision.reviewer} (${decision.reason}); a second decision is refused`,
+      );
     }
     if (closed) throw new Error(closed);
-    if (!awaiting) throw new Error(`registerModel is not waiting for a decision yet (${status.phase}); retry once the version is PendingManualApproval`);
+    if (!awaiting)
+      throw new Error(
+        `registerModel is not waiting for a decision yet (${status.phase}); retry once the version is PendingManualApproval`,
+      );
     const parsed = z.safeParse(ApprovalDecision, { ...(typeof arg === 'object' ? arg : {}), decision: kind });
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => `${i.path.join('.') || 'argument'}: ${i.message}`).join('; ');
       throw new Error(`${kind}Model needs { reviewer, reason }, both non-empty: ${fields}`);
     }
   };
-  const handler = (kind: ApprovalDecision['decision']) => async (arg: ReviewerDecision): Promise<UpdateModelPackageApprovalOutput> => {
-    decision = z.parse(ApprovalDecision, { ...arg, decision: kind });
-    await condition(() => written !== null || writeFailed !== null);
-    if (written === null) throw ApplicationFailure.create({ message: `The decision could not be written to the model registry: ${writeFailed}` });
-    return written;
-  };
+  const handler =
+    (kind: ApprovalDecision['decision']) =>
+    async (arg: ReviewerDecision): Promise<UpdateModelPackageApprovalOutput> => {
+      decision = z.parse(ApprovalDecision, { ...arg, decision: kind });
+      await condition(() => written !== null || writeFailed !== null);
+      if (written === null)
+        throw ApplicationFailure.create({
+          message: `The decision could not be written to the model registry: ${writeFailed}`,
+        });
+      return written;
+    };
   setHandler(approveModelUpdate, handler('approve'), { validator: validator('approve') });
   setHandler(rejectModelUpdate, handler('reject'), { validator: validator('reject') });
 
   const champion = pickChampion(input.candidates, input.objective.type);
   if (!champion || champion.objectiveValue === null) {
-    const seen = input.candidates.map((c) => `${c.source} ${c.trainingJobName}: ${c.objectiveValue ?? 'none'}`).join(', ');
+    const seen = input.candidates
+      .map((c) => `${c.source} ${c.trainingJobName}: ${c.objectiveValue ?? 'none'}`)
+      .join(', ');
     closed = 'registerModel failed: no candidate had an objective value';
-    throw ApplicationFailure.nonRetryable(`No candidate reported the objective metric ${metric} (${seen}); nothing to register`, ErrorType.JobFailed, {
-      candidates: input.candidates,
-    });
+    throw ApplicationFailure.nonRetryable(
+      `No candidate reported the objective metric ${metric} (${seen}); nothing to register`,
+      ErrorType.JobFailed,
+      {
+        candidates: input.candidates,
+      },
+    );
   }
   const value = champion.objectiveValue;
   status.resources.championTrainingJob = champion.trainingJobName;
@@ -94,12 +121,18 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   // An approved version without a recorded objective cannot be compared: a reviewer decides (never "first version").
   const initial: ApprovalDecisionResult =
     current && current.objectiveValue === null && input.approval.policy === 'auto'
-      ? { status: 'PendingManualApproval', reason: `approved version ${current.modelPackageArn} has no recorded ${metric} to compare with` }
+      ? {
+          status: 'PendingManualApproval',
+          reason: `approved version ${current.modelPackageArn} has no recorded ${metric} to compare with`,
+        }
       : decideApproval(input.approval, input.objective, value, current?.objectiveValue ?? null);
 
   status.phase = 'registering model package';
   const created = await quick.createModelPackage.executeWithOptions(
-    { startToCloseTimeout: '2m', summary: `Register ${champion.source} job ${champion.trainingJobName} (${metric}=${value}) in ${group} as ${initial.status}` },
+    {
+      startToCloseTimeout: '2m',
+      summary: `Register ${champion.source} job ${champion.trainingJobName} (${metric}=${value}) in ${group} as ${initial.status}`,
+    },
     [
       {
         modelPackageGroupName: group,
@@ -124,7 +157,10 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   status.lastObserved = { approvalStatus: created.approvalStatus, reason: initial.reason };
 
   // A re-attached version (this workflow ID registered it before) may already be the approved one: not a predecessor.
-  const previousApproved = current && current.modelPackageArn !== created.modelPackageArn ? { modelPackageArn: current.modelPackageArn, objectiveValue: current.objectiveValue } : null;
+  const previousApproved =
+    current && current.modelPackageArn !== created.modelPackageArn
+      ? { modelPackageArn: current.modelPackageArn, objectiveValue: current.objectiveValue }
+      : null;
   const output = (approvalStatus: ApprovalStatus, reason: string, reviewer?: string): RegisterModelOutput => ({
     modelPackageArn: created.modelPackageArn,
     modelPackageVersion: created.modelPackageVersion,
@@ -138,13 +174,20 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   });
   const finish = async (result: RegisterModelOutput): Promise<RegisterModelOutput> => {
     status.phase = `${result.approvalStatus}: ${result.reason}`;
-    status.lastObserved = { approvalStatus: result.approvalStatus, reason: result.reason, ...(result.reviewer ? { reviewer: result.reviewer } : {}) };
+    status.lastObserved = {
+      approvalStatus: result.approvalStatus,
+      reason: result.reason,
+      ...(result.reviewer ? { reviewer: result.reviewer } : {}),
+    };
     await condition(allHandlersFinished);
     return result;
   };
 
   if (created.approvalStatus !== 'PendingManualApproval') {
-    const reason = created.reattached && created.approvalStatus !== initial.status ? `re-attached to version already ${created.approvalStatus}` : initial.reason;
+    const reason =
+      created.reattached && created.approvalStatus !== initial.status
+        ? `re-attached to version already ${created.approvalStatus}`
+        : initial.reason;
     closed = `No decision is needed: version ${created.modelPackageArn} is ${created.approvalStatus} (${reason})`;
     return finish(output(created.approvalStatus, reason));
   }

@@ -11,5 +11,10 @@ export function parseStepInput<S extends z.ZodType>(schema: S, raw: unknown, wha
   const parsed = z.safeParse(schema, raw);
   if (parsed.success) return parsed.data;
   const issues = toSpecIssues(parsed.error);
-  throw ApplicationFailure.create({ type: ErrorType.SpecInvalid, nonRetryable: true, message: `Invalid ${what}:\n${formatIssues(issues)}`, details: [issues] });
+  throw ApplicationFailure.create({
+    type: ErrorType.SpecInvalid,
+    nonRetryable: true,
+    message: `Invalid ${what}:\n${formatIssues(issues)}`,
+    details: [issues],
+  });
 }

@@ -21,6 +21,9 @@ export async function reportStopped(status: StepStatus, what: string | null): Pr
   status.phase = 'cancelled';
   const parent = workflowInfo().parent;
   if (parent && status.stopped.length > 0) {
-    await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(stepStoppedSignal, { step: status.step, stopped: status.stopped });
+    await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(stepStoppedSignal, {
+      step: status.step,
+      stopped: status.stopped,
+    });
   }
 }

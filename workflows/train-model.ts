@@ -1,5 +1,11 @@
 /** Step 4: one SageMaker training job, created once, waited on without history growth, stopped on cancel. */
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { ErrorType } from '../contracts/errors';
 import { TrainModelInput, type TrainModelOutput, type TrainingJobSnapshot } from '../contracts/train-model';
 import { quickActivities, waitingActivities } from './activity-options';
@@ -28,7 +34,9 @@ export async function trainModel(rawInput: TrainModelInput): Promise<TrainModelO
       [{ trainingJobName: name, workflowId: workflowInfo().workflowId, definition: input.definition }],
     );
 
-  const maxWait = input.definition.spot.enabled ? (input.definition.spot.maxWaitSeconds ?? input.definition.maxRuntimeSeconds) : input.definition.maxRuntimeSeconds;
+  const maxWait = input.definition.spot.enabled
+    ? (input.definition.spot.maxWaitSeconds ?? input.definition.maxRuntimeSeconds)
+    : input.definition.maxRuntimeSeconds;
   const wait = waitingActivities(maxWait);
   const follow = async (): Promise<TrainingJobSnapshot> => {
     let last: { status: string; secondaryStatus: string } | null = null;
@@ -41,7 +49,11 @@ export async function trainModel(rawInput: TrainModelInput): Promise<TrainModelO
         [{ trainingJobName: name, last, pollIntervalSeconds: input.pollIntervalSeconds }],
       );
       status.phase = `${seen.status} / ${seen.secondaryStatus}`;
-      status.lastObserved = { status: seen.status, secondaryStatus: seen.secondaryStatus, statusMessage: seen.statusMessage };
+      status.lastObserved = {
+        status: seen.status,
+        secondaryStatus: seen.secondaryStatus,
+        statusMessage: seen.statusMessage,
+      };
       status.metrics = { ...seen.finalMetrics };
       if (TERMINAL.has(seen.status)) return seen;
       last = { status: seen.status, secondaryStatus: seen.secondaryStatus };
@@ -65,21 +77,33 @@ export async function trainModel(rawInput: TrainModelInput): Promise<TrainModelO
   }
 
   if (snapshot.status === 'Failed') {
-    const tail = await quick.readJobLogTail({ logGroup: '/aws/sagemaker/TrainingJobs', streamPrefix: `${name}/`, lines: LOG_TAIL_LINES });
-    const logs = tail.lines.length ? `\nLast log lines:\n${tail.lines.join('\n')}` : '';
-    throw ApplicationFailure.nonRetryable(`Training job ${name} failed: ${snapshot.failureReason ?? 'no FailureReason'}${logs}`, ErrorType.JobFailed, {
-      trainingJobName: name,
-      failureReason: snapshot.failureReason ?? null,
-      logTail: tail.lines,
+    const tail = await quick.readJobLogTail({
+      logGroup: '/aws/sagemaker/TrainingJobs',
+      streamPrefix: `${name}/`,
+      lines: LOG_TAIL_LINES,
     });
+    const logs = tail.lines.length ? `\nLast log lines:\n${tail.lines.join('\n')}` : '';
+    throw ApplicationFailure.nonRetryable(
+      `Training job ${name} failed: ${snapshot.failureReason ?? 'no FailureReason'}${logs}`,
+      ErrorType.JobFailed,
+      {
+        trainingJobName: name,
+        failureReason: snapshot.failureReason ?? null,
+        logTail: tail.lines,
+      },
+    );
   }
   if (snapshot.status === 'Stopped') {
-    throw ApplicationFailure.nonRetryable(`Training job ${name} was stopped outside this workflow (${snapshot.statusMessage ?? 'no message'})`, ErrorType.JobStopped);
+    throw ApplicationFailure.nonRetryable(
+      `Training job ${name} was stopped outside this workflow (${snapshot.statusMessage ?? 'no message'})`,
+      ErrorType.JobStopped,
+    );
   }
   return {
     trainingJobName: name,
     trainingJobArn: created.trainingJobArn,
-    modelArtifactS3Uri: snapshot.modelArtifactS3Uri ?? `${input.definition.outputS3Uri.replace(/\/$/, '')}/${name}/output/model.tar.gz`,
+    modelArtifactS3Uri:
+      snapshot.modelArtifactS3Uri ?? `${input.definition.outputS3Uri.replace(/\/$/, '')}/${name}/output/model.tar.gz`,
     finalMetrics: snapshot.finalMetrics,
     objectiveValue: snapshot.finalMetrics[input.objectiveMetric] ?? null,
     billableSeconds: snapshot.billableSeconds,

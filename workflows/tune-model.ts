@@ -1,7 +1,19 @@
 /** Step 5: one hyperparameter tuning job, created once, waited on without history growth, stopped on cancel. */
-import { ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { ErrorType } from '../contracts/errors';
-import { TERMINAL_TUNING_STATUSES, TuneModelInput, type TuneModelOutput, type TuningJobSnapshot } from '../contracts/tune-model';
+import {
+  TERMINAL_TUNING_STATUSES,
+  TuneModelInput,
+  type TuneModelOutput,
+  type TuningJobSnapshot,
+} from '../contracts/tune-model';
 import { quickActivities, waitingActivities } from './activity-options';
 import { parseStepInput } from './step-input';
 import { reportStopped, trackStatus } from './step-status';
@@ -18,7 +30,13 @@ function maxTrials(t: ParsedTuning): number {
 /** An activity's failure of `type` as this workflow's own failure (same type, message and details), else `err`. */
 function asStepFailure(err: unknown, type: string): unknown {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === type) {
-    return ApplicationFailure.create({ type, message: err.cause.message, nonRetryable: true, details: err.cause.details ?? undefined, cause: err });
+    return ApplicationFailure.create({
+      type,
+      message: err.cause.message,
+      nonRetryable: true,
+      details: err.cause.details ?? undefined,
+      cause: err,
+    });
   }
   return err;
 }
@@ -45,7 +63,9 @@ export async function tuneModel(rawInput: TuneModelInput): Promise<TuneModelOutp
 
   // Worst case: the trials run in waves of maxParallelJobs, each wave as long as one trial may run (or wait for spot).
   const trialSeconds = t.maxRuntimeSeconds ?? input.definition.maxRuntimeSeconds;
-  const perTrial = input.definition.spot.enabled ? Math.max(trialSeconds, input.definition.spot.maxWaitSeconds ?? 0) : trialSeconds;
+  const perTrial = input.definition.spot.enabled
+    ? Math.max(trialSeconds, input.definition.spot.maxWaitSeconds ?? 0)
+    : trialSeconds;
   const maxWait = Math.ceil(maxTrials(t) / t.maxParallelJobs) * perTrial;
   const wait = waitingActivities(maxWait);
   const follow = async (): Promise<TuningJobSnapshot> => {
@@ -67,7 +87,8 @@ export async function tuneModel(rawInput: TuneModelInput): Promise<TuneModelOutp
         bestTrainingJobName: seen.bestTrainingJobName,
         ...(seen.failureReason ? { failureReason: seen.failureReason } : {}),
       };
-      if (seen.bestObjective !== null) status.metrics = { ...status.metrics, [t.objective.metricName]: seen.bestObjective };
+      if (seen.bestObjective !== null)
+        status.metrics = { ...status.metrics, [t.objective.metricName]: seen.bestObjective };
       if (TERMINAL_TUNING_STATUSES.includes(seen.status)) return seen;
       last = { status: seen.status };
     }
@@ -90,13 +111,21 @@ export async function tuneModel(rawInput: TuneModelInput): Promise<TuneModelOutp
   }
 
   if (snapshot.status === 'Stopped') {
-    throw ApplicationFailure.nonRetryable(`Tuning job ${name} was stopped outside this workflow`, ErrorType.JobStopped, { tuningJobName: name, counters: snapshot.counters });
+    throw ApplicationFailure.nonRetryable(
+      `Tuning job ${name} was stopped outside this workflow`,
+      ErrorType.JobStopped,
+      { tuningJobName: name, counters: snapshot.counters },
+    );
   }
   if (snapshot.status !== 'Completed' && snapshot.status !== 'Failed') {
-    throw ApplicationFailure.nonRetryable(`Tuning job ${name} ended as ${snapshot.status}: ${snapshot.failureReason ?? 'no FailureReason'}`, ErrorType.JobFailed, {
-      tuningJobName: name,
-      failureReason: snapshot.failureReason ?? null,
-    });
+    throw ApplicationFailure.nonRetryable(
+      `Tuning job ${name} ended as ${snapshot.status}: ${snapshot.failureReason ?? 'no FailureReason'}`,
+      ErrorType.JobFailed,
+      {
+        tuningJobName: name,
+        failureReason: snapshot.failureReason ?? null,
+      },
+    );
   }
 
   // No successful trial: describeTuningResult fails with TuningFailed, listing the trials' failure reasons.
@@ -112,12 +141,22 @@ export async function tuneModel(rawInput: TuneModelInput): Promise<TuneModelOutp
     throw ApplicationFailure.nonRetryable(
       `Tuning job ${name} failed: ${snapshot.failureReason ?? 'no FailureReason'} (best trial ${result.bestTrainingJobName} reached ${result.objectiveMetric}=${result.objectiveValue})`,
       ErrorType.TuningFailed,
-      { tuningJobName: name, failureReason: snapshot.failureReason ?? null, counters: result.counters, bestTrainingJobName: result.bestTrainingJobName },
+      {
+        tuningJobName: name,
+        failureReason: snapshot.failureReason ?? null,
+        counters: result.counters,
+        bestTrainingJobName: result.bestTrainingJobName,
+      },
     );
   }
   status.phase = `completed: best ${result.bestTrainingJobName} ${result.objectiveMetric}=${result.objectiveValue}`;
   status.resources.bestTrainingJobName = result.bestTrainingJobName;
   status.metrics = { ...status.metrics, [result.objectiveMetric]: result.objectiveValue };
-  status.lastObserved = { ...status.lastObserved, trainingJobStatusCounters: { ...result.counters }, bestObjective: result.objectiveValue, bestTrainingJobName: result.bestTrainingJobName };
+  status.lastObserved = {
+    ...status.lastObserved,
+    trainingJobStatusCounters: { ...result.counters },
+    bestObjective: result.objectiveValue,
+    bestTrainingJobName: result.bestTrainingJobName,
+  };
   return { ...result, tuningJobArn: created.tuningJobArn, reattached: created.reattached };
 }

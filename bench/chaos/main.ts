@@ -5,7 +5,7 @@ import { dispatch } from '../lib/dispatch';
 dispatch('chaos', path.join(__dirname, 'campaigns'), process.argv.slice(2)).then(
   () => process.exit(0),
   (err: unknown) => {
-    console.error(`[chaos] failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    console.error(`[chaos] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
   },
 );

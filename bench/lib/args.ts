@@ -13,7 +13,8 @@ export function flag(args: string[], name: string, fallback: string): string {
 export function intFlag(args: string[], name: string, fallback: number): number {
   const raw = flag(args, name, String(fallback));
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -28,6 +29,9 @@ export function parseDuration(text: string, name: string): number {
 export function numFlag(args: string[], name: string, fallback: number, opts: { positive?: boolean } = {}): number {
   const raw = flag(args, name, String(fallback));
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || (opts.positive && n === 0)) throw new Error(`--${name} must be a ${opts.positive ? 'positive' : 'non-negative'} number, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n < 0 || (opts.positive && n === 0))
+    throw new Error(
+      `--${name} must be a ${opts.positive ? 'positive' : 'non-negative'} number, got ${JSON.stringify(raw)}`,
+    );
   return n;
 }

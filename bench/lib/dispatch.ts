@@ -10,7 +10,11 @@ export interface Runnable {
 
 /** Lists `<dir>/*.ts` as names; runs the ones asked for (all when none), stopping at the first failure. */
 export async function dispatch(kind: string, dir: string, argv: string[]): Promise<void> {
-  const names = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => f.slice(0, -3)).sort();
+  const names = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => f.slice(0, -3))
+    .sort();
   const [first, ...rest] = argv;
   if (first === '--help' || first === '-h' || first === 'list') {
     console.log(`npm run ${kind} -- [name] [args]     (no name: all of them, one after another)\n`);

@@ -24,7 +24,18 @@ import { down, up } from '../../local/stack';
 import { isolatedStackConfig } from '../../test/helpers/local-stack';
 
 /** A small model: a 4-host job and 4 trials take seconds on 2 cores (batch 8 divides over 4 hosts). */
-export const TINY_HYPERPARAMETERS = { n_layers: 1, d_model: 64, n_heads: 2, seq_len: 64, batch_size: 8, warmup_steps: 5, eval_batches: 2, max_steps: 30, eval_every: 10, checkpoint_every: 10 };
+export const TINY_HYPERPARAMETERS = {
+  n_layers: 1,
+  d_model: 64,
+  n_heads: 2,
+  seq_len: 64,
+  batch_size: 8,
+  warmup_steps: 5,
+  eval_batches: 2,
+  max_steps: 30,
+  eval_every: 10,
+  checkpoint_every: 10,
+};
 
 /** The spec type the harness hands out: examples/pipeline.local.json as plain JSON, to patch freely. */
 export type Spec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -69,7 +80,9 @@ export class LocalHarness {
   /** Brings an isolated stack up, creates the bucket and prepares the dataset. */
   static async start(opts: HarnessOptions): Promise<LocalHarness> {
     const binDir = path.join(REPO_ROOT, 'container/.venv/bin');
-    for (const e of ['train', 'serve', 'prepare']) if (!fs.existsSync(path.join(binDir, e))) throw new Error(`${binDir}/${e} missing: run \`bash scripts/bootstrap.sh\``);
+    for (const e of ['train', 'serve', 'prepare'])
+      if (!fs.existsSync(path.join(binDir, e)))
+        throw new Error(`${binDir}/${e} missing: run \`bash scripts/bootstrap.sh\``);
     const cfg = { ...(await isolatedStackConfig(opts.prefix, binDir)), executor: opts.executor ?? 'process' };
     // The AWS SDK reads AWS_ENDPOINT_URL_* itself, and the service inherits LOCAL_FAULTS: set both before anything starts.
     Object.assign(process.env, workerEnv(cfg), { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
@@ -80,7 +93,10 @@ export class LocalHarness {
       await up(cfg, (m) => console.log(`[stack] ${m}`));
       await h.s3.send(new CreateBucketCommand({ Bucket: h.baseSpec.bucket }));
       const out = path.join(cfg.stateDir, 'prepare', 'processing', 'output');
-      execFileSync(path.join(binDir, 'prepare'), ['--source', 'builtin', '--output', out], { env: { ...process.env, SAGEMAKER_BASE_DIR: path.join(cfg.stateDir, 'prepare') }, stdio: 'ignore' });
+      execFileSync(path.join(binDir, 'prepare'), ['--source', 'builtin', '--output', out], {
+        env: { ...process.env, SAGEMAKER_BASE_DIR: path.join(cfg.stateDir, 'prepare') },
+        stdio: 'ignore',
+      });
       fs.renameSync(out, path.join(cfg.stateDir, 'dataset'));
     } catch (err) {
       // A component that failed to start must not leave the ones started before it running (logs are kept).
@@ -154,10 +170,17 @@ export class LocalHarness {
       NextToken = page.NextToken;
     } while (NextToken);
     const mine = all.filter((j) => j.TrainingJobName?.startsWith(prefix));
-    const tuning = (await this.sm.send(new ListHyperParameterTuningJobsCommand({ MaxResults: 100, NameContains: names.tuningJob }))).HyperParameterTuningJobSummaries ?? [];
+    const tuning =
+      (await this.sm.send(new ListHyperParameterTuningJobsCommand({ MaxResults: 100, NameContains: names.tuningJob })))
+        .HyperParameterTuningJobSummaries ?? [];
     let packageVersions = 0;
     if (opts.modelPackageGroup) {
-      const pkgs = (await this.sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: opts.modelPackageGroup, MaxResults: 100 }))).ModelPackageSummaryList ?? [];
+      const pkgs =
+        (
+          await this.sm.send(
+            new ListModelPackagesCommand({ ModelPackageGroupName: opts.modelPackageGroup, MaxResults: 100 }),
+          )
+        ).ModelPackageSummaryList ?? [];
       packageVersions = pkgs.length;
     }
     let endpoint: RunAudit['endpoint'];

@@ -28,7 +28,18 @@ export function renderTable(t: Pick<ResultTable, 'columns' | 'rows'>): string {
 /** Prints the result and writes bench/results/<name>.md; returns the file path. */
 export function writeResult(t: ResultTable): string {
   const machine = `${os.cpus().length} CPU cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  const text = [`# ${t.title}`, '', `\`${t.command}\``, '', `Measured ${new Date().toISOString()} on ${machine}.`, '', renderTable(t), '', ...(t.notes ?? []).flatMap((n) => [n, '']), ''].join('\n');
+  const text = [
+    `# ${t.title}`,
+    '',
+    `\`${t.command}\``,
+    '',
+    `Measured ${new Date().toISOString()} on ${machine}.`,
+    '',
+    renderTable(t),
+    '',
+    ...(t.notes ?? []).flatMap((n) => [n, '']),
+    '',
+  ].join('\n');
   const file = path.join(REPO_ROOT, 'bench/results', `${t.name}.md`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text.replace(/\n+$/, '\n'));

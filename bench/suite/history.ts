@@ -15,7 +15,8 @@ import { flag, intFlag, parseDuration } from '../lib/args';
 import { benchSpec, PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';
 import { simulateSageMaker } from './lib/simulated-sagemaker';
 
-export const about = 'history events and bytes per workflow of a full pipeline (100-trial tuner) at 1 h / 3 d / 28 d of simulated polling, vs Temporal and Step Functions limits';
+export const about =
+  'history events and bytes per workflow of a full pipeline (100-trial tuner) at 1 h / 3 d / 28 d of simulated polling, vs Temporal and Step Functions limits';
 
 // Anchors (docs.temporal.io/workflow-execution/limits; docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html).
 const TEMPORAL_MAX_EVENTS = 51_200;
@@ -39,11 +40,19 @@ interface Measured {
   wallS: number;
 }
 
-async function measure(env: Awaited<ReturnType<typeof createDevServerEnv>>, label: string, seconds: number, trials: number): Promise<Measured> {
+async function measure(
+  env: Awaited<ReturnType<typeof createDevServerEnv>>,
+  label: string,
+  seconds: number,
+  trials: number,
+): Promise<Measured> {
   const polls = Math.round(seconds / PRODUCTION_POLL_INTERVAL_S);
   const sim = simulateSageMaker(polls, trials);
   try {
-    const real = createActivities({ clients: { sagemaker: sim.client } as unknown as AwsClients, sleep: async () => undefined });
+    const real = createActivities({
+      clients: { sagemaker: sim.client } as unknown as AwsClients,
+      sleep: async () => undefined,
+    });
     const fakes = createFakeActivities();
     const counters = { completed: trials, inProgress: 0, retryableError: 0, nonRetryableError: 0, stopped: 0 };
     const activities = {
@@ -53,7 +62,7 @@ async function measure(env: Awaited<ReturnType<typeof createDevServerEnv>>, labe
       createTuningJob: real.createTuningJob,
       waitForTuningJob: real.waitForTuningJob,
       describeTuningResult: async (i: { tuningJobName: string }) => ({
-        ...(await fakes.impl.describeTuningResult?.(i as never) as object),
+        ...((await fakes.impl.describeTuningResult?.(i as never)) as object),
         counters,
       }),
     };
@@ -62,10 +71,16 @@ async function measure(env: Awaited<ReturnType<typeof createDevServerEnv>>, labe
     const worker = await createTestWorker(env, taskQueue, activities);
     const started = Date.now();
     const spec = benchSpec(trials, Math.min(28 * 86400, seconds + 3600));
-    const result = await worker.runUntil(env.client.workflow.execute(migrationPipeline, { taskQueue, workflowId, args: [spec] }));
-    if (result.outcome !== 'deployed') throw new Error(`pipeline ${workflowId} ended ${result.outcome}: ${result.message}`);
+    const result = await worker.runUntil(
+      env.client.workflow.execute(migrationPipeline, { taskQueue, workflowId, args: [spec] }),
+    );
+    if (result.outcome !== 'deployed')
+      throw new Error(`pipeline ${workflowId} ended ${result.outcome}: ${result.message}`);
     const rows = [];
-    for (const [name, id] of [['migrationPipeline', workflowId], ...PIPELINE_STEPS.map((s) => [s, childWorkflowId(workflowId, s)])] as [string, string][]) {
+    for (const [name, id] of [
+      ['migrationPipeline', workflowId],
+      ...PIPELINE_STEPS.map((s) => [s, childWorkflowId(workflowId, s)]),
+    ] as [string, string][]) {
       const d = await env.client.workflow.getHandle(id).describe();
       const describes = name === 'trainModel' ? sim.counts.training : name === 'tuneModel' ? sim.counts.tuning : 0;
       rows.push({ workflow: name, events: d.historyLength, bytes: d.historySize ?? 0, describes });
@@ -84,7 +99,12 @@ function crossings(runs: Measured[]): string {
     .map((r) => {
       const worst = Math.max(...r.rows.map((w) => w.events + NAIVE_TEMPORAL_EVENTS_PER_POLL * w.describes));
       const sfn = Math.max(...r.rows.map((w) => NAIVE_SFN_EVENTS_PER_POLL * w.describes));
-      const t = worst >= TEMPORAL_MAX_EVENTS ? 'past Temporal\'s hard limit' : worst >= TEMPORAL_WARN_EVENTS ? 'past Temporal\'s warning' : 'under Temporal\'s warning';
+      const t =
+        worst >= TEMPORAL_MAX_EVENTS
+          ? "past Temporal's hard limit"
+          : worst >= TEMPORAL_WARN_EVENTS
+            ? "past Temporal's warning"
+            : "under Temporal's warning";
       const s = sfn >= STEP_FUNCTIONS_MAX_EVENTS ? 'past' : 'under';
       return `At ${r.label} the naive Temporal wait's largest workflow reaches ${worst.toLocaleString('en-US')} events (${t}) and the Step Functions loop ${sfn.toLocaleString('en-US')} (${s} its cap).`;
     })
@@ -99,7 +119,9 @@ export async function run(args: string[]): Promise<void> {
   try {
     for (const d of durations) {
       const r = await measure(env, d, parseDuration(d, 'durations'), trials);
-      console.log(`[history] ${d}: ${r.polls} polls per wait, ${r.rows.reduce((n, x) => n + x.events, 0)} events in all, ${r.wallS.toFixed(1)} s`);
+      console.log(
+        `[history] ${d}: ${r.polls} polls per wait, ${r.rows.reduce((n, x) => n + x.events, 0)} events in all, ${r.wallS.toFixed(1)} s`,
+      );
       runs.push(r);
     }
   } finally {
@@ -111,20 +133,44 @@ export async function run(args: string[]): Promise<void> {
     for (const w of r.rows) {
       const naive = w.describes ? w.events + NAIVE_TEMPORAL_EVENTS_PER_POLL * w.describes : w.events;
       const sfn = w.describes ? NAIVE_SFN_EVENTS_PER_POLL * w.describes : 0;
-      rows.push([r.label, w.workflow, w.events, kib(w.bytes), w.describes, w.describes ? naive : '-', w.describes ? sfn : '-']);
+      rows.push([
+        r.label,
+        w.workflow,
+        w.events,
+        kib(w.bytes),
+        w.describes,
+        w.describes ? naive : '-',
+        w.describes ? sfn : '-',
+      ]);
     }
     const events = r.rows.reduce((n, x) => n + x.events, 0);
     const bytes = r.rows.reduce((n, x) => n + x.bytes, 0);
     const describes = r.rows.reduce((n, x) => n + x.describes, 0);
     const max = Math.max(...r.rows.map((x) => x.events));
-    rows.push([r.label, `**all 8 (largest one: ${max})**`, events, kib(bytes), describes, events + NAIVE_TEMPORAL_EVENTS_PER_POLL * describes, NAIVE_SFN_EVENTS_PER_POLL * describes]);
+    rows.push([
+      r.label,
+      `**all 8 (largest one: ${max})**`,
+      events,
+      kib(bytes),
+      describes,
+      events + NAIVE_TEMPORAL_EVENTS_PER_POLL * describes,
+      NAIVE_SFN_EVENTS_PER_POLL * describes,
+    ]);
   }
   const totals = runs.map((r) => r.rows.reduce((n, x) => n + x.events, 0));
   writeResult({
     name: 'history',
     title: `History size of a full pipeline with a ${trials}-trial tuner, by simulated job duration`,
     command: `npm run bench -- history --durations ${durations.join(',')} --trials ${trials}`,
-    columns: ['simulated wait per job', 'workflow', 'events (measured)', 'history bytes (measured)', 'Describe calls (measured)', 'naive: one activity per poll, events (computed)', 'Step Functions poll loop, events (computed)'],
+    columns: [
+      'simulated wait per job',
+      'workflow',
+      'events (measured)',
+      'history bytes (measured)',
+      'Describe calls (measured)',
+      'naive: one activity per poll, events (computed)',
+      'Step Functions poll loop, events (computed)',
+    ],
     rows,
     notes: [
       `**Bar: under ${BAR_EVENTS} events for the whole run, independent of job duration.** Measured: ${runs.map((r, i) => `${totals[i]} events at ${r.label}`).join(', ')} ` +
@@ -133,9 +179,10 @@ export async function run(args: string[]): Promise<void> {
         `AWS Step Functions: a hard quota of ${STEP_FUNCTIONS_MAX_EVENTS.toLocaleString('en-US')} events in one execution's history (docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html).`,
       `**How it was measured.** One migrationPipeline per duration on a Temporal dev server (createDevServerEnv), production poll interval ${PRODUCTION_POLL_INTERVAL_S} s. trainModel and tuneModel run the real createTrainingJob/waitForTrainingJob and createTuningJob/waitForTuningJob activities (activities/training.ts, tuning.ts, polling.ts) against a scripted SageMaker (bench/suite/lib/simulated-sagemaker.ts): ` +
         `the training job is InProgress for 4 secondary statuses with Training lasting the simulated duration (one Describe per ${PRODUCTION_POLL_INTERVAL_S} s poll), the tuning job InProgress for the same duration while its ${trials} trials complete one by one (counters and best objective move, the status does not). ` +
-        'The poll sleep is injected as instant, so days of polls take seconds; everything else (heartbeats, the activity returning only on a status change, the workflow loop) is the production code. The other steps use the scripted fakes (test/fixtures/fake-activities.ts); describeTuningResult reports the 100 trials. Events and bytes are the server\'s own historyLength and historySizeBytes.',
+        "The poll sleep is injected as instant, so days of polls take seconds; everything else (heartbeats, the activity returning only on a status change, the workflow loop) is the production code. The other steps use the scripted fakes (test/fixtures/fake-activities.ts); describeTuningResult reports the 100 trials. Events and bytes are the server's own historyLength and historySizeBytes.",
       `**Naive columns are computed, not measured**: the same run if each poll were its own activity plus a workflow timer (measured events + ${NAIVE_TEMPORAL_EVENTS_PER_POLL} per Describe call: activity scheduled/started/completed, timer started/fired, two workflow tasks of 3 events), and a Step Functions Task + Choice + Wait poll loop (${NAIVE_SFN_EVENTS_PER_POLL} events per poll). ` +
-        crossings(runs) + ' The Step Functions column is a hand-written poll loop, not its `.sync` SageMaker integration (how many events `.sync` records while it waits was not found documented, so it is not shown).',
+        crossings(runs) +
+        ' The Step Functions column is a hand-written poll loop, not its `.sync` SageMaker integration (how many events `.sync` records while it waits was not found documented, so it is not shown).',
     ],
   });
 }

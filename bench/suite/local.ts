@@ -20,7 +20,8 @@ import { renderTable, writeResult } from '../lib/results';
 import { intFlag } from '../lib/args';
 import { type Handoff, pipelineTimeline, type Timeline } from './lib/pipeline-timeline';
 
-export const about = 'the full local pipeline twice, as `npm run demo` (create, then blue/green): wall time per step, orchestration overhead, vs the 5-minute bar';
+export const about =
+  'the full local pipeline twice, as `npm run demo` (create, then blue/green): wall time per step, orchestration overhead, vs the 5-minute bar';
 
 const BAR_S = 300;
 const TASK_QUEUE = 'bench-local';
@@ -42,7 +43,8 @@ async function waitForWorker(log: string, isUp: () => boolean): Promise<void> {
 function deadComponent(stateDir: string): string | undefined {
   for (const name of ['temporal', 'moto', 'sagemaker']) {
     const pid = readPid(path.join(stateDir, 'pids', `${name}.pid`));
-    if (pid === undefined || !isAlive(pid)) return `the stack's ${name} process (pid ${pid ?? '?'}) is gone, so the run cannot finish; see ${path.join(stateDir, 'logs', `${name}.log`)}`;
+    if (pid === undefined || !isAlive(pid))
+      return `the stack's ${name} process (pid ${pid ?? '?'}) is gone, so the run cannot finish; see ${path.join(stateDir, 'logs', `${name}.log`)}`;
   }
   return undefined;
 }
@@ -51,7 +53,13 @@ function deadComponent(stateDir: string): string | undefined {
  * Runs one pipeline to its end; approves the model as reviewer "bench" if registerModel waits for one (as the demo
  * does). Fails fast when a stack component dies (a killed service would leave the run polling forever) or after `limitMs`.
  */
-async function runPipeline(client: Client, workflowId: string, spec: Spec, stateDir: string, limitMs: number): Promise<PipelineSummary> {
+async function runPipeline(
+  client: Client,
+  workflowId: string,
+  spec: Spec,
+  stateDir: string,
+  limitMs: number,
+): Promise<PipelineSummary> {
   const deadline = Date.now() + limitMs;
   const handle = await client.workflow.start('migrationPipeline', { taskQueue: TASK_QUEUE, workflowId, args: [spec] });
   say(`started ${workflowId}`);
@@ -63,18 +71,30 @@ async function runPipeline(client: Client, workflowId: string, spec: Spec, state
   for (;;) {
     const settled = await Promise.race([result, sleep(500).then(() => undefined)]);
     if (settled) {
-      if ('error' in settled) throw new Error(`${workflowId} failed: ${settled.error instanceof Error ? `${settled.error.message}: ${String((settled.error as { cause?: unknown }).cause ?? '')}` : String(settled.error)}`);
-      if (settled.summary.outcome !== 'deployed') throw new Error(`${workflowId} did not deploy: ${settled.summary.message}`);
+      if ('error' in settled)
+        throw new Error(
+          `${workflowId} failed: ${settled.error instanceof Error ? `${settled.error.message}: ${String((settled.error as { cause?: unknown }).cause ?? '')}` : String(settled.error)}`,
+        );
+      if (settled.summary.outcome !== 'deployed')
+        throw new Error(`${workflowId} did not deploy: ${settled.summary.message}`);
       return settled.summary;
     }
     const dead = deadComponent(stateDir);
     if (dead) throw new Error(`${workflowId}: ${dead}`);
-    if (Date.now() > deadline) throw new Error(`${workflowId} did not finish within ${limitMs / 60_000} minutes (--limit-minutes)`);
+    if (Date.now() > deadline)
+      throw new Error(`${workflowId} did not finish within ${limitMs / 60_000} minutes (--limit-minutes)`);
     if (approved) continue;
     const id = childWorkflowId(workflowId, 'registerModel');
-    const status = await client.workflow.getHandle(id).query<StepStatus>('status').catch(() => undefined);
+    const status = await client.workflow
+      .getHandle(id)
+      .query<StepStatus>('status')
+      .catch(() => undefined);
     if (status?.phase.startsWith('waiting')) {
-      await client.workflow.getHandle(id).executeUpdate('approveModel', { args: [{ reviewer: 'bench', reason: 'npm run bench -- local: the second run uses the manual policy, as the demo' }] });
+      await client.workflow.getHandle(id).executeUpdate('approveModel', {
+        args: [
+          { reviewer: 'bench', reason: 'npm run bench -- local: the second run uses the manual policy, as the demo' },
+        ],
+      });
       approved = true;
       say(`${workflowId}: approved the model version (approveModel update, as the demo does)`);
     }
@@ -117,14 +137,25 @@ export async function run(args: string[]): Promise<void> {
     spec.data.source = { localPath: path.join(h.cfg.stateDir, 'dataset') };
     if (tiny) spec.training.hyperparameters = { ...TINY_HYPERPARAMETERS };
     // Run 2 as the demo's: tuning off, manual approval (the retrained model ties the approved one), blue/green update.
-    const spec2: Spec = { ...spec, tuning: { ...spec.tuning, enabled: false }, registry: { ...spec.registry, approval: { ...spec.registry.approval, policy: 'manual' } } };
+    const spec2: Spec = {
+      ...spec,
+      tuning: { ...spec.tuning, enabled: false },
+      registry: { ...spec.registry, approval: { ...spec.registry.approval, policy: 'manual' } },
+    };
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
     const timelines: Timeline[] = [];
     for (const [i, s] of [spec, spec2].entries()) {
       const id = `bench-local-${stamp}-run${i + 1}`;
       const summary = await runPipeline(client, id, s, h.cfg.stateDir, limitMs);
-      const t = await pipelineTimeline({ client, sm: h.sm, codebuild, requests: readRequestLog(requestLog) }, id, summary, spec.deployment.endpointName);
-      say(`run ${i + 1}: ${summary.message} in ${secs(t.close - t.start)} s (${t.steps.map((x) => `${x.step} ${secs(x.close - x.start)} s`).join(', ')})`);
+      const t = await pipelineTimeline(
+        { client, sm: h.sm, codebuild, requests: readRequestLog(requestLog) },
+        id,
+        summary,
+        spec.deployment.endpointName,
+      );
+      say(
+        `run ${i + 1}: ${summary.message} in ${secs(t.close - t.start)} s (${t.steps.map((x) => `${x.step} ${secs(x.close - x.start)} s`).join(', ')})`,
+      );
       timelines.push(t);
     }
     const [r1, r2] = timelines as [Timeline, Timeline];
@@ -143,8 +174,24 @@ export async function run(args: string[]): Promise<void> {
     const handoffs = timelines.flatMap((t, i) => t.handoffs.map((x) => ({ run: i + 1, ...x })));
     const overheads = handoffs.map(overheadMs);
     const handoffTable = renderTable({
-      columns: ['run', 'job (terminal state)', 'terminal → step closed s', 'step closed → next call s', 'overhead s', 'next call', 'next call measured by'],
-      rows: handoffs.map((x) => [x.run, x.job, secs(x.stepClosed - x.terminal), secs(x.nextCall - x.stepClosed), secs(overheadMs(x)), x.next, x.how]),
+      columns: [
+        'run',
+        'job (terminal state)',
+        'terminal → step closed s',
+        'step closed → next call s',
+        'overhead s',
+        'next call',
+        'next call measured by',
+      ],
+      rows: handoffs.map((x) => [
+        x.run,
+        x.job,
+        secs(x.stepClosed - x.terminal),
+        secs(x.nextCall - x.stepClosed),
+        secs(overheadMs(x)),
+        x.next,
+        x.how,
+      ]),
     });
     const hp = spec.training.hyperparameters as Record<string, unknown>;
     writeResult({

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { REPO_ROOT } from '../../local/config';
 import { flag } from '../lib/args';
 
-export const about = 'jaxsm serve vs sagemaker-inference on Multi Model Server (same handler and model): req/s and p99 per concurrency, /ping ready';
+export const about =
+  'jaxsm serve vs sagemaker-inference on Multi Model Server (same handler and model): req/s and p99 per concurrency, /ping ready';
 
 const PYTHON = path.join(REPO_ROOT, 'container/.venv/bin/python');
 const SCRIPT = path.join(REPO_ROOT, 'bench/container/serving_bench.py');
@@ -32,11 +33,20 @@ function setupHash(): string {
 /** Runs setup_mms.sh unless the venv was set up by the same script and pins; says what is missing when it cannot. */
 function ensureMms(): void {
   if (spawnSync('java', ['-version'], { stdio: 'ignore' }).status !== 0) {
-    throw new Error('Multi Model Server (the anchor) needs a Java runtime on PATH (Java 17 works: apt-get install openjdk-17-jre-headless); jaxsm itself does not');
+    throw new Error(
+      'Multi Model Server (the anchor) needs a Java runtime on PATH (Java 17 works: apt-get install openjdk-17-jre-headless); jaxsm itself does not',
+    );
   }
   const hash = setupHash();
-  if (fs.existsSync(path.join(MMS_VENV, 'bin/multi-model-server')) && fs.existsSync(STAMP) && fs.readFileSync(STAMP, 'utf8').trim() === hash) return;
-  say(`setting up ${path.relative(REPO_ROOT, MMS_VENV)} (multi-model-server, sagemaker-inference, the JAX stack from PyPI; once, a few minutes)`);
+  if (
+    fs.existsSync(path.join(MMS_VENV, 'bin/multi-model-server')) &&
+    fs.existsSync(STAMP) &&
+    fs.readFileSync(STAMP, 'utf8').trim() === hash
+  )
+    return;
+  say(
+    `setting up ${path.relative(REPO_ROOT, MMS_VENV)} (multi-model-server, sagemaker-inference, the JAX stack from PyPI; once, a few minutes)`,
+  );
   execFileSync('bash', [SETUP], { stdio: 'inherit' });
   fs.writeFileSync(STAMP, `${hash}\n`);
 }
@@ -47,13 +57,30 @@ function verdict(md: string): string {
   const rows = md
     .split('\n')
     .filter((l) => /^\| \d+ \|/.test(l))
-    .map((l) => l.split('|').map((c) => c.trim()).filter(Boolean))
-    .map((c) => ({ clients: Number(c[0]), rps: Number(c[1]), p99: Number(c[3]), mmsRps: Number(c[4]), mmsP99: Number(c[6]), errors: c[8] ?? '?' }));
+    .map((l) =>
+      l
+        .split('|')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
+    .map((c) => ({
+      clients: Number(c[0]),
+      rps: Number(c[1]),
+      p99: Number(c[3]),
+      mmsRps: Number(c[4]),
+      mmsP99: Number(c[6]),
+      errors: c[8] ?? '?',
+    }));
   // "At the same p99": only levels where jaxsm's p99 is no worse than MMS's count toward the throughput bar.
   const fair = rows.filter((r) => r.p99 <= r.mmsP99 && r.mmsRps > 0);
-  const best = fair.reduce<(typeof rows)[number] | undefined>((a, r) => (!a || r.rps / r.mmsRps > a.rps / a.mmsRps ? r : a), undefined);
+  const best = fair.reduce<(typeof rows)[number] | undefined>(
+    (a, r) => (!a || r.rps / r.mmsRps > a.rps / a.mmsRps ? r : a),
+    undefined,
+  );
   const met = fair.filter((r) => r.rps / r.mmsRps >= THROUGHPUT_BAR).map((r) => r.clients);
-  const readyText = ready ? `/ping ready (first successful invocation) ${ready[1]} s → ${Number(ready[1]) <= READY_BAR_S ? 'within' : 'over'} the ${READY_BAR_S} s bar` : 'ready time not found in the table';
+  const readyText = ready
+    ? `/ping ready (first successful invocation) ${ready[1]} s → ${Number(ready[1]) <= READY_BAR_S ? 'within' : 'over'} the ${READY_BAR_S} s bar`
+    : 'ready time not found in the table';
   const tputText = best
     ? `throughput ratio at a p99 no worse than MMS's: best ${(best.rps / best.mmsRps).toFixed(1)}x at ${best.clients} clients (non-200 responses jaxsm/MMS there: ${best.errors}); the ${THROUGHPUT_BAR}x bar is ${met.length ? `met at ${met.join(', ')} clients` : 'not met at any level'} (levels compared: ${fair.map((r) => r.clients).join(', ')})`
     : 'no level where jaxsm p99 <= MMS p99';
@@ -61,7 +88,8 @@ function verdict(md: string): string {
 }
 
 export async function run(args: string[]): Promise<void> {
-  if (!fs.existsSync(PYTHON)) throw new Error(`${PYTHON} missing: run \`bash scripts/bootstrap.sh\` (it creates container/.venv)`);
+  if (!fs.existsSync(PYTHON))
+    throw new Error(`${PYTHON} missing: run \`bash scripts/bootstrap.sh\` (it creates container/.venv)`);
   ensureMms();
   const passed = args.length ? args : ['--seconds', '10', '--levels', '1,8,32,128'];
   const out = path.resolve(REPO_ROOT, flag(passed, 'out', path.join(REPO_ROOT, 'bench/results/serving.md')));

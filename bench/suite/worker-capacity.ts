@@ -22,7 +22,8 @@ import { startDevServer } from './lib/dev-server';
 import { memory, sampleUsage, type Usage } from './lib/proc-stats';
 import { startSageMakerStub } from './lib/sagemaker-stub-server';
 
-export const about = 'CPU and RSS of one worker process holding 100 and 1,000 pipelines waiting on training jobs (bar: < 1 core, < 1 GiB)';
+export const about =
+  'CPU and RSS of one worker process holding 100 and 1,000 pipelines waiting on training jobs (bar: < 1 core, < 1 GiB)';
 
 const BAR_CORES = 1;
 const BAR_RSS = 2 ** 30;
@@ -45,28 +46,44 @@ interface Outcome {
 
 const mib = (b: number) => Math.round(b / 2 ** 20);
 
-async function startWorker(address: string, sagemakerEndpoint: string, bundlePath: string, heapMb: number | undefined, logFile: string): Promise<ChildProcess> {
+async function startWorker(
+  address: string,
+  sagemakerEndpoint: string,
+  bundlePath: string,
+  heapMb: number | undefined,
+  logFile: string,
+): Promise<ChildProcess> {
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...(heapMb ? [`--max-old-space-size=${heapMb}`] : []), '--import', 'tsx', path.join(__dirname, 'lib/capacity-worker.ts')], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', out, out],
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: address,
-      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
-      WORKFLOW_BUNDLE_PATH: bundlePath,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'bench',
-      AWS_SECRET_ACCESS_KEY: 'bench',
-      AWS_ENDPOINT_URL_SAGEMAKER: sagemakerEndpoint,
-      // Nothing else may reach a real AWS: every other activity is a fake.
-      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+  const child = spawn(
+    process.execPath,
+    [
+      ...(heapMb ? [`--max-old-space-size=${heapMb}`] : []),
+      '--import',
+      'tsx',
+      path.join(__dirname, 'lib/capacity-worker.ts'),
+    ],
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', out, out],
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: address,
+        TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+        WORKFLOW_BUNDLE_PATH: bundlePath,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'bench',
+        AWS_SECRET_ACCESS_KEY: 'bench',
+        AWS_ENDPOINT_URL_SAGEMAKER: sagemakerEndpoint,
+        // Nothing else may reach a real AWS: every other activity is a fake.
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      },
     },
-  });
+  );
   fs.closeSync(out);
   const deadline = Date.now() + 180_000;
   while (!fs.readFileSync(logFile, 'utf8').includes('capacity-worker ready')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the capacity worker did not start (log: ${logFile})`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`the capacity worker did not start (log: ${logFile})`);
     await sleep(250);
   }
   return child;
@@ -79,13 +96,27 @@ async function stopWorker(child: ChildProcess): Promise<void> {
   if (!(await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]))) child.kill('SIGKILL');
 }
 
-async function measure(layout: Layout, pipelines: number, sampleS: number, ramp: number, heapMb: number | undefined, dir: string, bundlePath: string): Promise<Outcome> {
+async function measure(
+  layout: Layout,
+  pipelines: number,
+  sampleS: number,
+  ramp: number,
+  heapMb: number | undefined,
+  dir: string,
+  bundlePath: string,
+): Promise<Outcome> {
   const stub = await startSageMakerStub();
   const server = await startDevServer(path.join(dir, `temporal-${layout}-${pipelines}.log`));
   let worker: ChildProcess | undefined;
   let connection: Connection | undefined;
   try {
-    worker = await startWorker(server.address, stub.endpoint, bundlePath, heapMb, path.join(dir, `worker-${layout}-${pipelines}.log`));
+    worker = await startWorker(
+      server.address,
+      stub.endpoint,
+      bundlePath,
+      heapMb,
+      path.join(dir, `worker-${layout}-${pipelines}.log`),
+    );
     const workerPid = worker.pid as number;
     connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
@@ -100,17 +131,31 @@ async function measure(layout: Layout, pipelines: number, sampleS: number, ramp:
       // Ramp: at most `ramp` pipelines between their start and their training wait. A burst of all N at once on a
       // small machine only queues workflow tasks past their 10 s timeout, and the retries then crowd out progress.
       if (startedCount < pipelines && startedCount - polled < ramp) {
-        const batch = Array.from({ length: Math.min(START_CONCURRENCY, pipelines - startedCount, ramp - (startedCount - polled)) }, (_, k) => startedCount + k);
+        const batch = Array.from(
+          { length: Math.min(START_CONCURRENCY, pipelines - startedCount, ramp - (startedCount - polled)) },
+          (_, k) => startedCount + k,
+        );
         startedCount += batch.length;
-        await Promise.all(batch.map((n) => client.workflow.start(migrationPipeline, { taskQueue: TASK_QUEUE, workflowId: `capacity-${pipelines}-${n}`, args: [spec] })));
+        await Promise.all(
+          batch.map((n) =>
+            client.workflow.start(migrationPipeline, {
+              taskQueue: TASK_QUEUE,
+              workflowId: `capacity-${pipelines}-${n}`,
+              args: [spec],
+            }),
+          ),
+        );
         continue;
       }
       if (Date.now() - lastLog > 15_000) {
-        console.log(`[worker-capacity] ${pipelines}: ${startedCount} started, ${stub.jobs.size} jobs created, ${polled} waiting, worker RSS ${mib(memory(workerPid).rss)} MiB after ${Math.round((Date.now() - started) / 1000)} s`);
+        console.log(
+          `[worker-capacity] ${pipelines}: ${startedCount} started, ${stub.jobs.size} jobs created, ${polled} waiting, worker RSS ${mib(memory(workerPid).rss)} MiB after ${Math.round((Date.now() - started) / 1000)} s`,
+        );
         lastLog = Date.now();
       }
       if (worker.exitCode !== null) throw new Error(`the capacity worker exited (log: ${dir})`);
-      if (Date.now() - started > 30 * 60_000) throw new Error(`only ${polled} of ${pipelines} pipelines reached their training wait in 30 min`);
+      if (Date.now() - started > 30 * 60_000)
+        throw new Error(`only ${polled} of ${pipelines} pipelines reached their training wait in 30 min`);
       await sleep(500);
     }
     const startupS = (Date.now() - started) / 1000;
@@ -120,7 +165,9 @@ async function measure(layout: Layout, pipelines: number, sampleS: number, ramp:
     const describes0 = stub.describeCount();
     const [w, s] = await Promise.all([sampleUsage(workerPid, sampleS), sampleUsage(server.pid, sampleS)]);
     const windowEnd = Date.now();
-    const jobsPolledInWindow = [...stub.jobs.values()].filter((j) => j.describes.some((t) => t >= windowStart && t <= windowEnd)).length;
+    const jobsPolledInWindow = [...stub.jobs.values()].filter((j) =>
+      j.describes.some((t) => t >= windowStart && t <= windowEnd),
+    ).length;
     return {
       layout,
       pipelines,
@@ -140,15 +187,19 @@ async function measure(layout: Layout, pipelines: number, sampleS: number, ramp:
 }
 
 export async function run(args: string[]): Promise<void> {
-  const counts = flag(args, 'pipelines', '100,1000').split(',').map((n) => {
-    const v = Number(n);
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`--pipelines: ${JSON.stringify(n)} is not a positive integer`);
-    return v;
-  });
+  const counts = flag(args, 'pipelines', '100,1000')
+    .split(',')
+    .map((n) => {
+      const v = Number(n);
+      if (!Number.isInteger(v) || v <= 0)
+        throw new Error(`--pipelines: ${JSON.stringify(n)} is not a positive integer`);
+      return v;
+    });
   // Longer than the 60 s poll interval, so every wait polls inside the window.
   const sampleS = intFlag(args, 'sample', 75);
   const anchor = numFlag(args, 'anchor', 100);
-  if (!Number.isInteger(anchor)) throw new Error(`--anchor must be a whole number of pipelines (0 skips the anchor), got ${anchor}`);
+  if (!Number.isInteger(anchor))
+    throw new Error(`--anchor must be a whole number of pipelines (0 skips the anchor), got ${anchor}`);
   const ramp = intFlag(args, 'ramp', 50);
   const heapMb = args.includes('--heap-mb') ? intFlag(args, 'heap-mb', 1) : undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-capacity-'));
@@ -158,18 +209,26 @@ export async function run(args: string[]): Promise<void> {
   // The anchor: the same workflows bundled without shared modules, as before the fix, so each run evaluates zod and
   // the contracts itself.
   const perRunBundlePath = path.join(dir, 'workflow-bundle-per-run.js');
-  if (anchor > 0) fs.writeFileSync(perRunBundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH })).code);
-  const plan: [Layout, number][] = [...(anchor > 0 ? [['per-run', anchor] as [Layout, number]] : []), ...counts.map((n) => ['shared', n] as [Layout, number])];
+  if (anchor > 0)
+    fs.writeFileSync(perRunBundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH })).code);
+  const plan: [Layout, number][] = [
+    ...(anchor > 0 ? [['per-run', anchor] as [Layout, number]] : []),
+    ...counts.map((n) => ['shared', n] as [Layout, number]),
+  ];
   const results: Outcome[] = [];
   for (const [layout, n] of plan) {
     const r = await measure(layout, n, sampleS, ramp, heapMb, dir, layout === 'shared' ? bundlePath : perRunBundlePath);
-    console.log(`[worker-capacity] ${layout} ${n}: worker ${(r.worker.cpuCores * 100).toFixed(1)} % CPU, RSS ${mib(r.worker.rssMean)} MiB (peak ${mib(r.workerPeakRss)}); server ${(r.server.cpuCores * 100).toFixed(1)} % CPU, RSS ${mib(r.server.rssMean)} MiB`);
+    console.log(
+      `[worker-capacity] ${layout} ${n}: worker ${(r.worker.cpuCores * 100).toFixed(1)} % CPU, RSS ${mib(r.worker.rssMean)} MiB (peak ${mib(r.workerPeakRss)}); server ${(r.server.cpuCores * 100).toFixed(1)} % CPU, RSS ${mib(r.server.rssMean)} MiB`,
+    );
     results.push(r);
   }
 
   const pct = (c: number) => `${(c * 100).toFixed(1)} %`;
   const rows = results.map((r) => [
-    r.layout === 'shared' ? 'production: zod and contracts shared' : 'anchor: zod and contracts per run (before the fix)',
+    r.layout === 'shared'
+      ? 'production: zod and contracts shared'
+      : 'anchor: zod and contracts per run (before the fix)',
     r.pipelines,
     Math.round(r.startupS),
     `${r.jobsPolledInWindow} / ${r.pipelines}`,
@@ -188,7 +247,19 @@ export async function run(args: string[]): Promise<void> {
     name: 'worker-capacity',
     title: 'Worker capacity: pipelines waiting on training jobs in one worker process',
     command: `npm run bench -- worker-capacity --pipelines ${counts.join(',')} --anchor ${anchor} --sample ${sampleS} --ramp ${ramp}`,
-    columns: ['workflow bundle', 'pipelines', 'startup until all waiting (s)', 'jobs polled in the window', 'worker CPU (% of one core)', 'worker RSS steady (MiB)', 'worker RSS peak (MiB)', 'Temporal server CPU (% of one core)', 'Temporal server RSS (MiB)', 'DescribeTrainingJob calls/s', 'bar (< 1 core, < 1 GiB)'],
+    columns: [
+      'workflow bundle',
+      'pipelines',
+      'startup until all waiting (s)',
+      'jobs polled in the window',
+      'worker CPU (% of one core)',
+      'worker RSS steady (MiB)',
+      'worker RSS peak (MiB)',
+      'Temporal server CPU (% of one core)',
+      'Temporal server RSS (MiB)',
+      'DescribeTrainingJob calls/s',
+      'bar (< 1 core, < 1 GiB)',
+    ],
     rows,
     notes: [
       `**Bar: 1,000 waiting pipelines in one worker under 1 CPU core and 1 GiB RSS.** Measured at ${big.pipelines.toLocaleString('en-US')}: ${pct(big.worker.cpuCores)} of one core averaged over ${Math.round(big.worker.seconds)} s, RSS ${mib(big.worker.rssMean)} MiB steady and ${mib(big.workerPeakRss)} MiB at its peak (VmHWM, startup included). "bar" judges the peak.` +
@@ -199,9 +270,11 @@ export async function run(args: string[]): Promise<void> {
         'then, after 5 s, CPU (utime+stime from /proc/<pid>/stat over the window) and RSS (VmRSS sampled each second; peak is VmHWM) of each process are read. "Jobs polled in the window" shows every wait is alive (each pipeline holds one heartbeating activity). ' +
         `The anchor row (--anchor N, 0 to skip) runs the same workflows bundled without shared modules, as every worker did before the memory fix below.`,
       `**Defect found and fixed: activity slots.** The worker did not set \`maxConcurrentActivityTaskExecutions\`, so the Temporal SDK's default of 100 applied: with one heartbeating activity per waiting pipeline, pipeline 101 onwards would sit unpolled in the task queue until some other job ended. worker/config.ts now sets ${DEFAULT_MAX_CONCURRENT_ACTIVITIES} (env \`WORKER_MAX_CONCURRENT_ACTIVITIES\`); regression test test/workflows/worker-capacity.test.ts ("follows 120 training jobs at once").`,
-      '**Defect found and fixed: memory per waiting pipeline.** With the SDK\'s reusable V8 context, every cached workflow run evaluates its own copy of each module it imports; the workflows import zod and the contracts\' schemas, about 2.6 MiB per run, and a waiting pipeline keeps two runs cached (itself and its training step). ' +
-        (before && after ? `In this run, at ${before.pipelines} pipelines: ${mib(before.worker.rssMean)} MiB steady before, ${mib(after.worker.rssMean)} MiB after. ` : '') +
-        'Now zod and the contracts are preloaded once per worker and shared by every run (worker/workflow-bundle.ts, workflows/shared-modules.ts); a run costs about 45 KiB in the sandbox. The SDK deep-freezes shared modules, which zod\'s parse-time caches cannot survive, so shared-modules.ts freezes each exported schema shallowly first (the deep freeze stops there), and workflow code parses with z.safeParse(schema, value) (a lint rule enforces it). ' +
+      "**Defect found and fixed: memory per waiting pipeline.** With the SDK's reusable V8 context, every cached workflow run evaluates its own copy of each module it imports; the workflows import zod and the contracts' schemas, about 2.6 MiB per run, and a waiting pipeline keeps two runs cached (itself and its training step). " +
+        (before && after
+          ? `In this run, at ${before.pipelines} pipelines: ${mib(before.worker.rssMean)} MiB steady before, ${mib(after.worker.rssMean)} MiB after. `
+          : '') +
+        "Now zod and the contracts are preloaded once per worker and shared by every run (worker/workflow-bundle.ts, workflows/shared-modules.ts); a run costs about 45 KiB in the sandbox. The SDK deep-freezes shared modules, which zod's parse-time caches cannot survive, so shared-modules.ts freezes each exported schema shallowly first (the deep freeze stops there), and workflow code parses with z.safeParse(schema, value) (a lint rule enforces it). " +
         'Regression test: test/workflows/sandbox-memory.test.ts (fails at 2.6 MiB per run without the shared modules); every workflow, replay and e2e test runs on the shared layout.',
       'Numbers from a 2-core machine shared with other work are provisional; the Temporal server and the bench (stub and client) run on the same cores as the worker.',
     ],

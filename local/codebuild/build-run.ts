@@ -22,7 +22,19 @@ import type { Ctx } from '../sagemaker/context';
 import { hashTree, processImageManifest, pushManifest, repositoryName } from './image';
 import { buildKey, localBuildSettings, localTag, podmanBuild, pushToRegistry } from './podman-build';
 
-export const PHASES = ['SUBMITTED', 'QUEUED', 'PROVISIONING', 'DOWNLOAD_SOURCE', 'INSTALL', 'PRE_BUILD', 'BUILD', 'POST_BUILD', 'UPLOAD_ARTIFACTS', 'FINALIZING', 'COMPLETED'] as const;
+export const PHASES = [
+  'SUBMITTED',
+  'QUEUED',
+  'PROVISIONING',
+  'DOWNLOAD_SOURCE',
+  'INSTALL',
+  'PRE_BUILD',
+  'BUILD',
+  'POST_BUILD',
+  'UPLOAD_ARTIFACTS',
+  'FINALIZING',
+  'COMPLETED',
+] as const;
 export type PhaseType = (typeof PHASES)[number];
 
 export interface BuildPhase {
@@ -86,7 +98,10 @@ export class BuildRun {
     try {
       await this.download(src);
     } catch (err) {
-      throw new BuildFailure('CLIENT_ERROR', `Failed to download source from ${this.spec.sourceLocation}: ${(err as Error).message}`);
+      throw new BuildFailure(
+        'CLIENT_ERROR',
+        `Failed to download source from ${this.spec.sourceLocation}: ${(err as Error).message}`,
+      );
     }
     h.endPhase('SUCCEEDED');
     h.phase('INSTALL');
@@ -94,7 +109,11 @@ export class BuildRun {
     h.phase('PRE_BUILD');
     const repoUri = this.spec.env.REPOSITORY_URI ?? this.spec.env.ECR_REPOSITORY_URI;
     const tag = this.spec.env.IMAGE_TAG ?? this.spec.env.SOURCE_HASH;
-    if (!repoUri || !tag) throw new BuildFailure('COMMAND_EXECUTION_ERROR', 'Error while executing command: test -n "$REPOSITORY_URI" && test -n "$IMAGE_TAG". Reason: exit status 1');
+    if (!repoUri || !tag)
+      throw new BuildFailure(
+        'COMMAND_EXECUTION_ERROR',
+        'Error while executing command: test -n "$REPOSITORY_URI" && test -n "$IMAGE_TAG". Reason: exit status 1',
+      );
     h.endPhase('SUCCEEDED');
     h.phase('BUILD');
     const sourceHash = hashTree(src);
@@ -111,9 +130,14 @@ export class BuildRun {
     try {
       digest = await pushManifest(this.ctx.moto.ecr, repositoryName(repoUri), tag, m);
     } catch (err) {
-      throw new BuildFailure('COMMAND_EXECUTION_ERROR', `Error while executing command: docker push ${repoUri}:${tag}. Reason: ${(err as Error).name}: ${(err as Error).message}`);
+      throw new BuildFailure(
+        'COMMAND_EXECUTION_ERROR',
+        `Error while executing command: docker push ${repoUri}:${tag}. Reason: ${(err as Error).name}: ${(err as Error).message}`,
+      );
     }
-    this.ctx.store.kind<{ dir: string; sourceHash: string }>('process-images').put(digest, { dir: imageDir, sourceHash });
+    this.ctx.store
+      .kind<{ dir: string; sourceHash: string }>('process-images')
+      .put(digest, { dir: imageDir, sourceHash });
     h.line(`IMAGE_DIGEST=${digest}`);
     h.line(`IMAGE_URI=${repoUri}@${digest}`);
     h.endPhase('SUCCEEDED');
@@ -128,10 +152,19 @@ export class BuildRun {
   }
 
   /** BUILD: podman build (or reuse); POST_BUILD: push to the local registry and record it in moto ECR. */
-  private async runPodman(src: string, sourceHash: string, repoUri: string, tag: string): Promise<{ digest: string; imageUri: string }> {
+  private async runPodman(
+    src: string,
+    sourceHash: string,
+    repoUri: string,
+    tag: string,
+  ): Promise<{ digest: string; imageUri: string }> {
     const h = this.hooks;
     const port = process.env.LOCAL_REGISTRY_PORT;
-    if (!port) throw new BuildFailure('COMMAND_EXECUTION_ERROR', 'LOCAL_REGISTRY_PORT is not set: the podman builder pushes to the stack\'s local registry (start the stack with `local up`)');
+    if (!port)
+      throw new BuildFailure(
+        'COMMAND_EXECUTION_ERROR',
+        "LOCAL_REGISTRY_PORT is not set: the podman builder pushes to the stack's local registry (start the stack with `local up`)",
+      );
     const registry = `127.0.0.1:${port}`;
     const repo = repositoryName(repoUri);
     const settings = localBuildSettings(this.spec.env);
@@ -140,10 +173,20 @@ export class BuildRun {
     let imageId: string;
     try {
       ensurePodmanTools((m) => h.line(m));
-      imageId = await podmanBuild(src, ref, buildKey(sourceHash, settings), settings, (c, a, o) => this.exec(c, a, o?.cwd, o?.env), (l) => h.line(l));
+      imageId = await podmanBuild(
+        src,
+        ref,
+        buildKey(sourceHash, settings),
+        settings,
+        (c, a, o) => this.exec(c, a, o?.cwd, o?.env),
+        (l) => h.line(l),
+      );
     } catch (err) {
       if (err instanceof BuildFailure) throw err;
-      throw new BuildFailure('COMMAND_EXECUTION_ERROR', `Error while executing command: docker build. Reason: ${(err as Error).message}`);
+      throw new BuildFailure(
+        'COMMAND_EXECUTION_ERROR',
+        `Error while executing command: docker build. Reason: ${(err as Error).message}`,
+      );
     }
     h.line(`[local] built ${ref} (${imageId.slice(0, 12)})`);
     h.endPhase('SUCCEEDED');
@@ -151,15 +194,28 @@ export class BuildRun {
     let digest: string;
     let registryRef: string;
     try {
-      const pushed = await pushToRegistry(ref, registry, repo, tag, this.dir, (c, a, o) => this.exec(c, a, o?.cwd, o?.env));
+      const pushed = await pushToRegistry(ref, registry, repo, tag, this.dir, (c, a, o) =>
+        this.exec(c, a, o?.cwd, o?.env),
+      );
       registryRef = pushed.registryRef;
-      digest = await pushManifest(this.ctx.moto.ecr, repo, tag, { manifest: pushed.manifest, digest: pushed.digest }, pushed.mediaType);
+      digest = await pushManifest(
+        this.ctx.moto.ecr,
+        repo,
+        tag,
+        { manifest: pushed.manifest, digest: pushed.digest },
+        pushed.mediaType,
+      );
       if (digest !== pushed.digest) throw new Error(`ECR recorded digest ${digest}, the registry has ${pushed.digest}`);
     } catch (err) {
       if (err instanceof BuildFailure) throw err;
-      throw new BuildFailure('COMMAND_EXECUTION_ERROR', `Error while executing command: docker push ${repoUri}:${tag}. Reason: ${(err as Error).name}: ${(err as Error).message}`);
+      throw new BuildFailure(
+        'COMMAND_EXECUTION_ERROR',
+        `Error while executing command: docker push ${repoUri}:${tag}. Reason: ${(err as Error).name}: ${(err as Error).message}`,
+      );
     }
-    this.ctx.store.kind<LocalImage & { localTag: string }>('podman-images').put(digest, { imageId, registryRef, localTag: ref });
+    this.ctx.store
+      .kind<LocalImage & { localTag: string }>('podman-images')
+      .put(digest, { imageId, registryRef, localTag: ref });
     this.ctx.store.kind<{ digest: string }>('podman-tags').put(`${repo}:${tag}`, { digest });
     h.line(`[local] pushed ${registryRef}`);
     h.line(`IMAGE_DIGEST=${digest}`);
@@ -203,16 +259,29 @@ export class BuildRun {
     if (mode === 'setup' && fs.existsSync(path.join(imageDir, 'setup.sh'))) {
       this.hooks.line('[local] building the process image: bash setup.sh');
       await this.exec('bash', ['setup.sh'], imageDir);
-    } else this.hooks.line(`[local] process image recorded without a venv (LOCAL_CODEBUILD_INSTALL=${mode}); jobs on it use LOCAL_CONTAINER_BIN_DIR`);
+    } else
+      this.hooks.line(
+        `[local] process image recorded without a venv (LOCAL_CODEBUILD_INSTALL=${mode}); jobs on it use LOCAL_CONTAINER_BIN_DIR`,
+      );
     fs.writeFileSync(done, new Date().toISOString());
   }
 
   private exec(cmd: string, args: string[], cwd?: string, env?: NodeJS.ProcessEnv): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(new BuildFailure('STOPPED', 'Build was stopped'));
-      const child = spawn(cmd, args, { cwd, env: env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(cmd, args, {
+        cwd,
+        env: env ?? process.env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       this.child = child.pid ? { pid: child.pid } : undefined;
-      const feed = (b: Buffer): void => b.toString('utf8').split('\n').filter(Boolean).forEach((l) => this.hooks.line(l));
+      const feed = (b: Buffer): void =>
+        b
+          .toString('utf8')
+          .split('\n')
+          .filter(Boolean)
+          .forEach((l) => this.hooks.line(l));
       child.stdout.on('data', feed);
       child.stderr.on('data', feed);
       child.on('error', (err) => reject(new BuildFailure('COMMAND_EXECUTION_ERROR', `${cmd}: ${err.message}`)));
@@ -220,7 +289,13 @@ export class BuildRun {
         this.child = undefined;
         if (this.stopped) return reject(new BuildFailure('STOPPED', 'Build was stopped'));
         if (code === 0) resolve();
-        else reject(new BuildFailure('COMMAND_EXECUTION_ERROR', `Error while executing command: ${cmd} ${args.join(' ')}. Reason: exit status ${code ?? signal}`));
+        else
+          reject(
+            new BuildFailure(
+              'COMMAND_EXECUTION_ERROR',
+              `Error while executing command: ${cmd} ${args.join(' ')}. Reason: exit status ${code ?? signal}`,
+            ),
+          );
       });
     });
   }

@@ -15,7 +15,13 @@ interface Project {
   arn: string;
   source: Record<string, unknown>;
   artifacts: Record<string, unknown>;
-  environment: { type: string; image: string; computeType: string; environmentVariables?: { name: string; value: string; type?: string }[]; privilegedMode?: boolean };
+  environment: {
+    type: string;
+    image: string;
+    computeType: string;
+    environmentVariables?: { name: string; value: string; type?: string }[];
+    privilegedMode?: boolean;
+  };
   serviceRole?: string;
   timeoutInMinutes: number;
   logsConfig?: unknown;
@@ -84,7 +90,10 @@ export class CodeBuild {
       },
       BatchGetProjects: (b) => {
         const names = arr(b, 'names', { min: 1, max: 100 }) as string[];
-        return { projects: names.map((n) => this.projects.get(n.split('/').pop() as string)).filter(Boolean), projectsNotFound: names.filter((n) => !this.projects.has(n.split('/').pop() as string)) };
+        return {
+          projects: names.map((n) => this.projects.get(n.split('/').pop() as string)).filter(Boolean),
+          projectsNotFound: names.filter((n) => !this.projects.has(n.split('/').pop() as string)),
+        };
       },
       DeleteProject: (b) => {
         this.projects.delete(str(b, 'name'));
@@ -93,13 +102,22 @@ export class CodeBuild {
       StartBuild: (b) => ({ build: this.start(b) }),
       BatchGetBuilds: (b) => {
         const ids = arr(b, 'ids', { min: 1, max: 100 }) as string[];
-        return { builds: ids.map((i) => this.builds.get(i)).filter((x): x is Build => x !== undefined).map(view), buildsNotFound: ids.filter((i) => !this.builds.has(i)) };
+        return {
+          builds: ids
+            .map((i) => this.builds.get(i))
+            .filter((x): x is Build => x !== undefined)
+            .map(view),
+          buildsNotFound: ids.filter((i) => !this.builds.has(i)),
+        };
       },
       ListBuildsForProject: (b) => {
         const n = str(b, 'projectName', { min: 1 });
         if (!this.projects.has(n)) throw err.notFound(`Project cannot be found: ${projectArn(n)}`);
         const order = oneOf(b, 'sortOrder', ['ASCENDING', 'DESCENDING'] as const, { optional: true }) ?? 'DESCENDING';
-        const list = this.builds.values().filter((x) => x.projectName === n).sort((x, y) => (order === 'ASCENDING' ? x.buildNumber - y.buildNumber : y.buildNumber - x.buildNumber));
+        const list = this.builds
+          .values()
+          .filter((x) => x.projectName === n)
+          .sort((x, y) => (order === 'ASCENDING' ? x.buildNumber - y.buildNumber : y.buildNumber - x.buildNumber));
         const { page, NextToken } = paginate(list, { MaxResults: 100, NextToken: b.nextToken }, 100, 100);
         return { ids: page.map((x) => x.id), nextToken: NextToken };
       },
@@ -108,7 +126,8 @@ export class CodeBuild {
         const id = str(b, 'id', { min: 1 });
         const build = this.builds.get(id);
         if (!build) throw err.notFound(`Build cannot be found: ${id}`);
-        if (build.buildStatus !== 'IN_PROGRESS') throw err.invalid(`Build ${id} is not in progress: its status is ${build.buildStatus}`);
+        if (build.buildStatus !== 'IN_PROGRESS')
+          throw err.invalid(`Build ${id} is not in progress: its status is ${build.buildStatus}`);
         this.runs.get(id)?.stop();
         this.finish(id, 'STOPPED', 'STOPPED', 'Build was stopped');
         return { build: view(this.builds.get(id) as Build) };
@@ -119,7 +138,22 @@ export class CodeBuild {
   private parseProject(b: Body): Project {
     const name = str(b, 'name', { min: 2, max: 150, pattern: /^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$/ });
     const source = obj(b.source, 'source');
-    oneOf(source, 'type', ['CODECOMMIT', 'CODEPIPELINE', 'GITHUB', 'GITLAB', 'GITLAB_SELF_MANAGED', 'S3', 'BITBUCKET', 'GITHUB_ENTERPRISE', 'NO_SOURCE'] as const, { path: 'source.type' });
+    oneOf(
+      source,
+      'type',
+      [
+        'CODECOMMIT',
+        'CODEPIPELINE',
+        'GITHUB',
+        'GITLAB',
+        'GITLAB_SELF_MANAGED',
+        'S3',
+        'BITBUCKET',
+        'GITHUB_ENTERPRISE',
+        'NO_SOURCE',
+      ] as const,
+      { path: 'source.type' },
+    );
     const env = obj(b.environment, 'environment');
     const t = now();
     return {
@@ -149,15 +183,26 @@ export class CodeBuild {
     if (!project) throw err.notFound(`Project cannot be found: ${projectArn(projectName)}`);
     const token = optStr(b, 'idempotencyToken');
     if (token) {
-      const earlier = this.builds.values().find((x) => x.projectName === projectName && x._idempotencyToken === token && now() - x.startTime < 300);
+      const earlier = this.builds
+        .values()
+        .find((x) => x.projectName === projectName && x._idempotencyToken === token && now() - x.startTime < 300);
       if (earlier) return view(earlier);
     }
     const sourceType = optStr(b, 'sourceTypeOverride') ?? (project.source.type as string);
     const location = optStr(b, 'sourceLocationOverride') ?? (project.source.location as string | undefined);
-    if (sourceType !== 'S3' || !location) throw err.invalid('The local CodeBuild builds from S3 sources only: set sourceTypeOverride S3 and sourceLocationOverride bucket/key');
-    const overrides = (arr(b, 'environmentVariablesOverride', { optional: true }) as { name: string; value: string; type?: string }[]) ?? [];
+    if (sourceType !== 'S3' || !location)
+      throw err.invalid(
+        'The local CodeBuild builds from S3 sources only: set sourceTypeOverride S3 and sourceLocationOverride bucket/key',
+      );
+    const overrides =
+      (arr(b, 'environmentVariablesOverride', { optional: true }) as {
+        name: string;
+        value: string;
+        type?: string;
+      }[]) ?? [];
     const vars = new Map<string, { name: string; value: string; type?: string }>();
-    for (const v of [...(project.environment.environmentVariables ?? []), ...overrides]) vars.set(v.name, { name: v.name, value: v.value, type: v.type ?? 'PLAINTEXT' });
+    for (const v of [...(project.environment.environmentVariables ?? []), ...overrides])
+      vars.set(v.name, { name: v.name, value: v.value, type: v.type ?? 'PLAINTEXT' });
     const uuid = randomUUID();
     const id = `${projectName}:${uuid}`;
     const t = now();
@@ -172,7 +217,11 @@ export class CodeBuild {
       buildStatus: 'IN_PROGRESS',
       projectName,
       phases: [{ phaseType: 'SUBMITTED', phaseStatus: 'SUCCEEDED', startTime: t, endTime: t, durationInSeconds: 0 }],
-      source: { type: 'S3', location, buildspec: optStr(b, 'buildspecOverride') ?? (project.source.buildspec as string | undefined) },
+      source: {
+        type: 'S3',
+        location,
+        buildspec: optStr(b, 'buildspecOverride') ?? (project.source.buildspec as string | undefined),
+      },
       environment: { ...project.environment, environmentVariables: [...vars.values()] },
       logs: {
         groupName: `/aws/codebuild/${projectName}`,
@@ -192,26 +241,31 @@ export class CodeBuild {
   private launch(build: Build, env: Record<string, string>): void {
     const id = build.id;
     const line = (text: string): void => this.ctx.logs.add(build.logs.groupName, build.logs.streamName, text);
-    const run = new BuildRun(this.ctx, { id, sourceLocation: build.source.location as string, env }, {
-      phase: (p: PhaseType) =>
-        this.builds.update(id, (x) => {
-          if (x.buildStatus !== 'IN_PROGRESS') return;
-          x.currentPhase = p;
-          x.phases.push({ phaseType: p, startTime: now() });
-          line(`[Container] ${new Date().toISOString()} Entering phase ${p}`);
-        }),
-      endPhase: (status, message) =>
-        this.builds.update(id, (x) => {
-          const p = x.phases[x.phases.length - 1];
-          if (!p || p.endTime !== undefined) return;
-          p.phaseStatus = status;
-          p.endTime = now();
-          p.durationInSeconds = Math.round(p.endTime - p.startTime);
-          if (message) p.contexts = [{ statusCode: status === 'STOPPED' ? 'STOPPED' : 'COMMAND_EXECUTION_ERROR', message }];
-          line(`[Container] ${new Date().toISOString()} Phase complete: ${p.phaseType} State: ${status}`);
-        }),
-      line,
-    });
+    const run = new BuildRun(
+      this.ctx,
+      { id, sourceLocation: build.source.location as string, env },
+      {
+        phase: (p: PhaseType) =>
+          this.builds.update(id, (x) => {
+            if (x.buildStatus !== 'IN_PROGRESS') return;
+            x.currentPhase = p;
+            x.phases.push({ phaseType: p, startTime: now() });
+            line(`[Container] ${new Date().toISOString()} Entering phase ${p}`);
+          }),
+        endPhase: (status, message) =>
+          this.builds.update(id, (x) => {
+            const p = x.phases[x.phases.length - 1];
+            if (!p || p.endTime !== undefined) return;
+            p.phaseStatus = status;
+            p.endTime = now();
+            p.durationInSeconds = Math.round(p.endTime - p.startTime);
+            if (message)
+              p.contexts = [{ statusCode: status === 'STOPPED' ? 'STOPPED' : 'COMMAND_EXECUTION_ERROR', message }];
+            line(`[Container] ${new Date().toISOString()} Phase complete: ${p.phaseType} State: ${status}`);
+          }),
+        line,
+      },
+    );
     this.runs.set(id, run);
     const timer = setTimeout(() => {
       run.stop();
@@ -232,7 +286,12 @@ export class CodeBuild {
       .catch((e: Error) => {
         if (e instanceof BuildFailure && e.code === 'STOPPED') return;
         line(`[Container] ${e.message}`);
-        this.finish(id, e instanceof BuildFailure ? 'FAILED' : 'FAULT', e instanceof BuildFailure ? 'FAILED' : 'FAULT', e.message);
+        this.finish(
+          id,
+          e instanceof BuildFailure ? 'FAILED' : 'FAULT',
+          e instanceof BuildFailure ? 'FAILED' : 'FAULT',
+          e.message,
+        );
       })
       .finally(() => {
         clearTimeout(timer);
@@ -241,7 +300,12 @@ export class CodeBuild {
       });
   }
 
-  private finish(id: string, status: Build['buildStatus'], phaseStatus: NonNullable<BuildPhase['phaseStatus']> = 'SUCCEEDED', message?: string): void {
+  private finish(
+    id: string,
+    status: Build['buildStatus'],
+    phaseStatus: NonNullable<BuildPhase['phaseStatus']> = 'SUCCEEDED',
+    message?: string,
+  ): void {
     this.builds.update(id, (x) => {
       if (x.buildStatus !== 'IN_PROGRESS') return;
       const t = now();
@@ -250,12 +314,26 @@ export class CodeBuild {
         open.phaseStatus = phaseStatus;
         open.endTime = t;
         open.durationInSeconds = Math.round(t - open.startTime);
-        if (message) open.contexts = [{ statusCode: phaseStatus === 'SUCCEEDED' ? '' : phaseStatus === 'FAILED' ? 'COMMAND_EXECUTION_ERROR' : phaseStatus, message }];
+        if (message)
+          open.contexts = [
+            {
+              statusCode:
+                phaseStatus === 'SUCCEEDED' ? '' : phaseStatus === 'FAILED' ? 'COMMAND_EXECUTION_ERROR' : phaseStatus,
+              message,
+            },
+          ];
       }
       if (status !== 'SUCCEEDED' && status !== 'STOPPED') {
-        x.phases.push({ phaseType: 'FINALIZING', phaseStatus: 'SUCCEEDED', startTime: t, endTime: t, durationInSeconds: 0 });
+        x.phases.push({
+          phaseType: 'FINALIZING',
+          phaseStatus: 'SUCCEEDED',
+          startTime: t,
+          endTime: t,
+          durationInSeconds: 0,
+        });
       } else if (status === 'SUCCEEDED') {
-        for (const p of ['UPLOAD_ARTIFACTS', 'FINALIZING'] as const) x.phases.push({ phaseType: p, phaseStatus: 'SUCCEEDED', startTime: t, endTime: t, durationInSeconds: 0 });
+        for (const p of ['UPLOAD_ARTIFACTS', 'FINALIZING'] as const)
+          x.phases.push({ phaseType: p, phaseStatus: 'SUCCEEDED', startTime: t, endTime: t, durationInSeconds: 0 });
       }
       x.phases.push({ phaseType: 'COMPLETED', startTime: t });
       x.currentPhase = 'COMPLETED';
@@ -267,7 +345,9 @@ export class CodeBuild {
 
   /** After a restart: a build that was running is lost (its process died with the service): FAULT. */
   resume(): void {
-    for (const b of this.builds.values()) if (b.buildStatus === 'IN_PROGRESS') this.finish(b.id, 'FAULT', 'FAULT', 'The local CodeBuild service restarted during the build');
+    for (const b of this.builds.values())
+      if (b.buildStatus === 'IN_PROGRESS')
+        this.finish(b.id, 'FAULT', 'FAULT', 'The local CodeBuild service restarted during the build');
   }
 
   async shutdown(): Promise<void> {

@@ -15,7 +15,8 @@ export function hashTree(dir: string): string {
   const walk = (rel: string): void => {
     const abs = path.join(dir, rel);
     for (const e of fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (e.name === '.venv' || e.name === '__pycache__' || e.name === '.pytest_cache' || e.name.endsWith('.egg-info')) continue;
+      if (e.name === '.venv' || e.name === '__pycache__' || e.name === '.pytest_cache' || e.name.endsWith('.egg-info'))
+        continue;
       const r = path.posix.join(rel, e.name);
       if (e.isDirectory()) walk(r);
       else if (e.isFile()) {
@@ -35,13 +36,28 @@ export interface ImageManifest {
 }
 
 /** An OCI image manifest for a process image; its digest is the sha256 of these exact bytes. */
-export function processImageManifest(sourceHash: string, layerBytes: number, labels: Record<string, string>): ImageManifest {
-  const config = JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: { 'local.process-image': sourceHash, ...labels }, Cmd: ['serve'] }, rootfs: { type: 'layers', diff_ids: [`sha256:${sourceHash}`] } });
+export function processImageManifest(
+  sourceHash: string,
+  layerBytes: number,
+  labels: Record<string, string>,
+): ImageManifest {
+  const config = JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Labels: { 'local.process-image': sourceHash, ...labels }, Cmd: ['serve'] },
+    rootfs: { type: 'layers', diff_ids: [`sha256:${sourceHash}`] },
+  });
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${createHash('sha256').update(config).digest('hex')}`, size: Buffer.byteLength(config) },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sourceHash}`, size: layerBytes }],
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: `sha256:${createHash('sha256').update(config).digest('hex')}`,
+      size: Buffer.byteLength(config),
+    },
+    layers: [
+      { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sourceHash}`, size: layerBytes },
+    ],
     annotations: { 'org.opencontainers.image.source': 'local-process-image' },
   });
   return { manifest, digest: `sha256:${createHash('sha256').update(manifest).digest('hex')}` };
@@ -53,9 +69,23 @@ export function repositoryName(uri: string): string {
   return (slash >= 0 ? uri.slice(slash + 1) : uri).replace(/[:@].*$/, '');
 }
 
-export async function pushManifest(ecr: ECRClient, repository: string, tag: string, m: ImageManifest, mediaType = 'application/vnd.oci.image.manifest.v1+json'): Promise<string> {
+export async function pushManifest(
+  ecr: ECRClient,
+  repository: string,
+  tag: string,
+  m: ImageManifest,
+  mediaType = 'application/vnd.oci.image.manifest.v1+json',
+): Promise<string> {
   try {
-    const out = await ecr.send(new PutImageCommand({ repositoryName: repository, imageManifest: m.manifest, imageManifestMediaType: mediaType, imageTag: tag, imageDigest: m.digest }));
+    const out = await ecr.send(
+      new PutImageCommand({
+        repositoryName: repository,
+        imageManifest: m.manifest,
+        imageManifestMediaType: mediaType,
+        imageTag: tag,
+        imageDigest: m.digest,
+      }),
+    );
     // moto derives digests from layer digests unless told; ECR computes sha256(manifest), which is what we pass.
     return out.image?.imageId?.imageDigest ?? m.digest;
   } catch (err) {

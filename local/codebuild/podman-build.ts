@@ -29,16 +29,19 @@ export interface LocalBuildSettings {
  */
 export function localBuildSettings(env: Record<string, string>): LocalBuildSettings {
   const args = new Map<string, string>();
-  for (const m of (env.BUILD_ARGS ?? '').matchAll(/--build-arg\s+([A-Za-z_][A-Za-z0-9_]*)=(\S*)/g)) args.set(m[1] as string, m[2] as string);
+  for (const m of (env.BUILD_ARGS ?? '').matchAll(/--build-arg\s+([A-Za-z_][A-Za-z0-9_]*)=(\S*)/g))
+    args.set(m[1] as string, m[2] as string);
   const notes: string[] = [];
   const variant = args.get('JAX_VARIANT') ?? env.JAX_VARIANT ?? 'cpu';
-  if (variant !== 'cpu') notes.push(`JAX_VARIANT=${variant} requested; local builds are CPU-only, building JAX_VARIANT=cpu`);
+  if (variant !== 'cpu')
+    notes.push(`JAX_VARIANT=${variant} requested; local builds are CPU-only, building JAX_VARIANT=cpu`);
   let baseImage = args.get('BASE_IMAGE') ?? env.BASE_IMAGE;
   if (baseImage && !baseImage.startsWith('localhost/')) {
     notes.push(`BASE_IMAGE=${baseImage} cannot be pulled here (no public registry); using the local Debian base`);
     baseImage = undefined;
   }
-  for (const k of args.keys()) if (k !== 'JAX_VARIANT' && k !== 'BASE_IMAGE') notes.push(`build arg ${k} is not passed by the local build`);
+  for (const k of args.keys())
+    if (k !== 'JAX_VARIANT' && k !== 'BASE_IMAGE') notes.push(`build arg ${k} is not passed by the local build`);
   return { jaxVariant: 'cpu', baseImage, dockerfile: env.DOCKERFILE || 'Dockerfile', notes };
 }
 
@@ -49,20 +52,37 @@ export function localTag(repository: string, tag: string): string {
 
 /** The label value that decides reuse: the context's content hash and the settings that change the image. */
 export function buildKey(contextHash: string, s: LocalBuildSettings): string {
-  return createHash('sha256').update(JSON.stringify([contextHash, s.jaxVariant, s.baseImage ?? '', s.dockerfile])).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify([contextHash, s.jaxVariant, s.baseImage ?? '', s.dockerfile]))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export type Exec = (cmd: string, args: string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv }) => Promise<void>;
 
 /** Builds (or reuses) the image; resolves with its podman image id. */
-export async function podmanBuild(src: string, tagRef: string, key: string, s: LocalBuildSettings, exec: Exec, line: (l: string) => void): Promise<string> {
+export async function podmanBuild(
+  src: string,
+  tagRef: string,
+  key: string,
+  s: LocalBuildSettings,
+  exec: Exec,
+  line: (l: string) => void,
+): Promise<string> {
   if (!fs.existsSync(path.join(src, s.dockerfile))) throw new Error(`${s.dockerfile} not found in the build context`);
   const have = await podman(['image', 'inspect', '--format', `{{index .Labels "${CONTEXT_LABEL}"}}`, tagRef]);
   if (have.code === 0 && have.stdout.trim() === key) {
     line(`[local] image ${tagRef} was built from this context before (${CONTEXT_LABEL}=${key}); reusing it`);
   } else {
-    line(`[local] podman build ${tagRef} (JAX_VARIANT=${s.jaxVariant}${s.baseImage ? `, BASE_IMAGE=${s.baseImage}` : ''})`);
-    const env = podmanEnv({ ...process.env, JAX_VARIANT: s.jaxVariant, DOCKERFILE: s.dockerfile, IMAGE_LABELS: `${CONTEXT_LABEL}=${key}` });
+    line(
+      `[local] podman build ${tagRef} (JAX_VARIANT=${s.jaxVariant}${s.baseImage ? `, BASE_IMAGE=${s.baseImage}` : ''})`,
+    );
+    const env = podmanEnv({
+      ...process.env,
+      JAX_VARIANT: s.jaxVariant,
+      DOCKERFILE: s.dockerfile,
+      IMAGE_LABELS: `${CONTEXT_LABEL}=${key}`,
+    });
     if (s.baseImage) env.BASE_IMAGE = s.baseImage;
     else delete env.BASE_IMAGE;
     await exec('bash', [path.join(REPO_ROOT, 'container', 'scripts', 'build-image.sh'), tagRef, src], { env });
@@ -80,23 +100,45 @@ export interface Pushed {
   registryRef: string;
 }
 
-const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+];
 
 /** Pushes to the local registry and reads back the manifest the registry stores under the pushed digest. */
-export async function pushToRegistry(tagRef: string, registry: string, repository: string, tag: string, workDir: string, exec: Exec): Promise<Pushed> {
+export async function pushToRegistry(
+  tagRef: string,
+  registry: string,
+  repository: string,
+  tag: string,
+  workDir: string,
+  exec: Exec,
+): Promise<Pushed> {
   const digestFile = path.join(workDir, 'pushed.digest');
   fs.rmSync(digestFile, { force: true });
   // zstd: compressing ~1 GB of layers with gzip takes minutes on a small machine, zstd a fraction of it; podman
   // pulls zstd layers (a real ECR push from CodeBuild's docker would use gzip).
-  const args = ['push', '--tls-verify=false', '--compression-format', 'zstd', '--digestfile', digestFile, tagRef, `docker://${registry}/${repository}:${tag}`];
+  const args = [
+    'push',
+    '--tls-verify=false',
+    '--compression-format',
+    'zstd',
+    '--digestfile',
+    digestFile,
+    tagRef,
+    `docker://${registry}/${repository}:${tag}`,
+  ];
   await exec('podman', args, { env: podmanEnv() });
   const digest = fs.readFileSync(digestFile, 'utf8').trim();
   if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`podman push wrote no digest (${JSON.stringify(digest)})`);
-  const res = await fetch(`http://${registry}/v2/${repository}/manifests/${digest}`, { headers: { Accept: MANIFEST_TYPES.join(', ') } });
-  if (!res.ok) throw new Error(`the local registry ${registry} has no manifest ${repository}@${digest}: HTTP ${res.status}`);
+  const res = await fetch(`http://${registry}/v2/${repository}/manifests/${digest}`, {
+    headers: { Accept: MANIFEST_TYPES.join(', ') },
+  });
+  if (!res.ok)
+    throw new Error(`the local registry ${registry} has no manifest ${repository}@${digest}: HTTP ${res.status}`);
   const manifest = await res.text();
   const actual = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
   if (actual !== digest) throw new Error(`the local registry returned a manifest with digest ${actual} for ${digest}`);
-  const mediaType = (res.headers.get('content-type') ?? '').split(';')[0] || MANIFEST_TYPES[0] as string;
+  const mediaType = (res.headers.get('content-type') ?? '').split(';')[0] || (MANIFEST_TYPES[0] as string);
   return { digest, manifest, mediaType, registryRef: `${registry}/${repository}@${digest}` };
 }

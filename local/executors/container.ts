@@ -33,7 +33,19 @@ export interface RunArgsInput {
 
 /** The `podman run` arguments for one host. */
 export function podmanRunArgs(i: RunArgsInput): string[] {
-  const args = ['run', '--rm', '--replace', '--name', i.name, '--label', `${STACK_LABEL}=${i.stack}`, '--runtime', 'runc', '--network', 'host'];
+  const args = [
+    'run',
+    '--rm',
+    '--replace',
+    '--name',
+    i.name,
+    '--label',
+    `${STACK_LABEL}=${i.stack}`,
+    '--runtime',
+    'runc',
+    '--network',
+    'host',
+  ];
   args.push('--stop-timeout', String(i.stopTimeoutS));
   if (i.image.pull) args.push('--pull', 'missing', '--tls-verify=false');
   for (const h of i.hosts) args.push('--add-host', `${h}:127.0.0.1`);
@@ -46,8 +58,12 @@ export function podmanRunArgs(i: RunArgsInput): string[] {
 /** The training hosts' names from the host's resourceconfig.json (none for endpoints). */
 export function hostNames(baseDir: string): string[] {
   try {
-    const rc = JSON.parse(fs.readFileSync(path.join(baseDir, 'input', 'config', 'resourceconfig.json'), 'utf8')) as { hosts?: unknown };
-    return Array.isArray(rc.hosts) ? rc.hosts.filter((h): h is string => typeof h === 'string' && /^[a-zA-Z0-9.-]+$/.test(h)) : [];
+    const rc = JSON.parse(fs.readFileSync(path.join(baseDir, 'input', 'config', 'resourceconfig.json'), 'utf8')) as {
+      hosts?: unknown;
+    };
+    return Array.isArray(rc.hosts)
+      ? rc.hosts.filter((h): h is string => typeof h === 'string' && /^[a-zA-Z0-9.-]+$/.test(h))
+      : [];
   } catch {
     return [];
   }
@@ -70,7 +86,16 @@ export class ContainerExecutor implements Executor {
   start(spec: HostSpec): HostHandle {
     const image = this.resolveImage(spec.image);
     const name = containerName(this.stack, spec.label);
-    const args = podmanRunArgs({ name, stack: this.stack, image, entry: spec.entry, baseDir: spec.baseDir, env: spec.env, hosts: hostNames(spec.baseDir), stopTimeoutS: this.stopTimeoutS });
+    const args = podmanRunArgs({
+      name,
+      stack: this.stack,
+      image,
+      entry: spec.entry,
+      baseDir: spec.baseDir,
+      env: spec.env,
+      hosts: hostNames(spec.baseDir),
+      stopTimeoutS: this.stopTimeoutS,
+    });
     spec.onLine(`[local] podman run ${name} (${image.ref} ${spec.entry})`);
     const child = spawn('podman', args, { env: podmanEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const { pid, exited, done } = superviseChild(child, spec, this.pidDir, 'podman');
@@ -82,8 +107,17 @@ export class ContainerExecutor implements Executor {
    * Delivers a signal to the container. Right after `podman run` starts, the container may not exist yet, so a
    * refused stop is retried while the client runs; a client that outlives a SIGKILL by 10 s is killed itself.
    */
-  private async signal(name: string, signal: NodeJS.Signals, finished: () => boolean, pid: number, say: (line: string) => void): Promise<void> {
-    const args = signal === 'SIGTERM' ? ['stop', '--time', String(this.stopTimeoutS), name] : ['kill', '--signal', signal.replace(/^SIG/, ''), name];
+  private async signal(
+    name: string,
+    signal: NodeJS.Signals,
+    finished: () => boolean,
+    pid: number,
+    say: (line: string) => void,
+  ): Promise<void> {
+    const args =
+      signal === 'SIGTERM'
+        ? ['stop', '--time', String(this.stopTimeoutS), name]
+        : ['kill', '--signal', signal.replace(/^SIG/, ''), name];
     for (let attempt = 0; attempt < 30 && !finished(); attempt++) {
       const r = await podman(args, (this.stopTimeoutS + 30) * 1000);
       if (r.code === 0 || finished()) break;

@@ -21,7 +21,8 @@ export function superviseChild(child: ChildProcess, spec: HostSpec, pidDir: stri
   const pid = child.pid ?? -1;
   const pidFile = path.join(pidDir, `${spec.label.replace(/[^a-zA-Z0-9._-]+/g, '_')}.pid`);
   if (pid > 0) fs.writeFileSync(pidFile, `${pid}\n`);
-  for (const stream of [child.stdout, child.stderr]) if (stream) readline.createInterface({ input: stream }).on('line', spec.onLine);
+  for (const stream of [child.stdout, child.stderr])
+    if (stream) readline.createInterface({ input: stream }).on('line', spec.onLine);
   let finished = false;
   const exited = new Promise<HostExit>((resolve) => {
     const finish = (exit: HostExit): void => {

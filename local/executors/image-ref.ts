@@ -53,8 +53,15 @@ export interface ResolvedImage {
 }
 
 /** The image to run for `uri`; throws an error naming the image when the local stack does not know it. */
-export function resolveLocalImage(uri: string | undefined, index: ImageIndex, exists: (ref: string) => boolean): ResolvedImage {
-  if (!uri) throw new Error('the resource names no image (TrainingImage / PrimaryContainer.Image): the container executor needs one');
+export function resolveLocalImage(
+  uri: string | undefined,
+  index: ImageIndex,
+  exists: (ref: string) => boolean,
+): ResolvedImage {
+  if (!uri)
+    throw new Error(
+      'the resource names no image (TrainingImage / PrimaryContainer.Image): the container executor needs one',
+    );
   const p = parseImageUri(uri);
   const digest = p.digest ?? index.digestOfTag(p.repository, p.tag ?? 'latest');
   const rec = digest ? index.byDigest(digest) : undefined;

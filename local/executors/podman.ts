@@ -28,11 +28,17 @@ let toolsChecked = false;
 export function ensurePodmanTools(say: (msg: string) => void = () => undefined): void {
   if (toolsChecked) return;
   try {
-    const out = execFileSync('bash', [path.join(REPO_ROOT, 'container', 'scripts', 'local-tools.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15 * 60_000 });
+    const out = execFileSync('bash', [path.join(REPO_ROOT, 'container', 'scripts', 'local-tools.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 15 * 60_000,
+    });
     for (const line of out.split('\n')) if (line.startsWith('[')) say(line);
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`podman is needed (LOCAL_EXECUTOR=container or LOCAL_CODEBUILD_BUILDER=podman) but could not be set up: ${(e.stderr || e.stdout || e.message).trim().slice(-800)}`);
+    throw new Error(
+      `podman is needed (LOCAL_EXECUTOR=container or LOCAL_CODEBUILD_BUILDER=podman) but could not be set up: ${(e.stderr || e.stdout || e.message).trim().slice(-800)}`,
+    );
   }
   toolsChecked = true;
 }
@@ -46,11 +52,16 @@ export interface PodmanResult {
 /** Runs one podman command to completion; never throws for a non-zero exit (the caller decides). */
 export function podman(args: string[], timeoutMs = 120_000): Promise<PodmanResult> {
   return new Promise((resolve) => {
-    execFile('podman', args, { env: podmanEnv(), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const raw = (err as { code?: unknown } | null)?.code;
-      const code = !err ? 0 : typeof raw === 'number' ? raw : 127;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err?.message ?? '') });
-    });
+    execFile(
+      'podman',
+      args,
+      { env: podmanEnv(), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const raw = (err as { code?: unknown } | null)?.code;
+        const code = !err ? 0 : typeof raw === 'number' ? raw : 127;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err?.message ?? '') });
+      },
+    );
   });
 }
 
@@ -69,13 +80,19 @@ export function containerName(stack: string, label: string): string {
 export function removeStackContainers(stack: string): number {
   let ids: string[];
   try {
-    ids = execFileSync('podman', ['ps', '-a', '-q', '--filter', `label=${STACK_LABEL}=${stack}`], { env: podmanEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 })
+    ids = execFileSync('podman', ['ps', '-a', '-q', '--filter', `label=${STACK_LABEL}=${stack}`], {
+      env: podmanEnv(),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 60_000,
+    })
       .split('\n')
       .filter(Boolean);
   } catch {
     return 0; // no podman: this stack never started a container
   }
-  if (ids.length) execFileSync('podman', ['rm', '-f', '-t', '5', ...ids], { env: podmanEnv(), stdio: 'ignore', timeout: 120_000 });
+  if (ids.length)
+    execFileSync('podman', ['rm', '-f', '-t', '5', ...ids], { env: podmanEnv(), stdio: 'ignore', timeout: 120_000 });
   return ids.length;
 }
 

@@ -24,8 +24,16 @@ export class ProcessExecutor implements Executor {
 
   start(spec: HostSpec): HostHandle {
     const bin = path.join(this.resolveImage(spec.image) ?? this.binDir, spec.entry);
-    if (!fs.existsSync(bin)) throw new Error(`container entrypoint ${bin} not found (run bash container/setup.sh, or set LOCAL_CONTAINER_BIN_DIR)`);
-    const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env, SAGEMAKER_BASE_DIR: spec.baseDir, PYTHONUNBUFFERED: '1' };
+    if (!fs.existsSync(bin))
+      throw new Error(
+        `container entrypoint ${bin} not found (run bash container/setup.sh, or set LOCAL_CONTAINER_BIN_DIR)`,
+      );
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...spec.env,
+      SAGEMAKER_BASE_DIR: spec.baseDir,
+      PYTHONUNBUFFERED: '1',
+    };
     // The service's own endpoint overrides must not leak into the container: it talks to S3 only through us.
     for (const k of Object.keys(env)) if (k.startsWith('AWS_ENDPOINT_URL') && !(k in spec.env)) delete env[k];
     const child = spawn(bin, [], { cwd: spec.baseDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

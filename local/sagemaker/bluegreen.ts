@@ -19,7 +19,12 @@ export interface CapacitySize {
 
 export interface DeploymentConfig {
   BlueGreenUpdatePolicy?: {
-    TrafficRoutingConfiguration?: { Type?: 'ALL_AT_ONCE' | 'CANARY' | 'LINEAR'; WaitIntervalInSeconds?: number; CanarySize?: CapacitySize; LinearStepSize?: CapacitySize };
+    TrafficRoutingConfiguration?: {
+      Type?: 'ALL_AT_ONCE' | 'CANARY' | 'LINEAR';
+      WaitIntervalInSeconds?: number;
+      CanarySize?: CapacitySize;
+      LinearStepSize?: CapacitySize;
+    };
     TerminationWaitInSeconds?: number;
     MaximumExecutionTimeoutInSeconds?: number;
   };
@@ -49,7 +54,14 @@ class RolledBack extends Error {}
 
 const ROLLBACK_DWELL_MS = 2_000;
 
-export async function runBlueGreen(ctx: Ctx, eps: Endpoints, endpointName: string, configName: string, deployment: DeploymentConfig | undefined, alarmNames: string[]): Promise<void> {
+export async function runBlueGreen(
+  ctx: Ctx,
+  eps: Endpoints,
+  endpointName: string,
+  configName: string,
+  deployment: DeploymentConfig | undefined,
+  alarmNames: string[],
+): Promise<void> {
   const route = eps.routes.get(endpointName);
   if (!route?.blue) return;
   const blue = route.blue;
@@ -88,9 +100,15 @@ export async function runBlueGreen(ctx: Ctx, eps: Endpoints, endpointName: strin
     const until = Date.now() + seconds * 1000;
     do {
       if (route.abort) throw new RolledBack('endpoint deleted');
-      if (Date.now() > deadline) throw new RolledBack(`the blue/green update exceeded MaximumExecutionTimeoutInSeconds (${policy?.MaximumExecutionTimeoutInSeconds} s)`);
+      if (Date.now() > deadline)
+        throw new RolledBack(
+          `the blue/green update exceeded MaximumExecutionTimeoutInSeconds (${policy?.MaximumExecutionTimeoutInSeconds} s)`,
+        );
       const fired = await firedAlarms(ctx, alarmNames, green, since);
-      if (fired.length) throw new RolledBack(`Automatic rollback: CloudWatch alarm(s) ${fired.join(', ')} went into ALARM state during the deployment of endpoint config ${configName}.`);
+      if (fired.length)
+        throw new RolledBack(
+          `Automatic rollback: CloudWatch alarm(s) ${fired.join(', ')} went into ALARM state during the deployment of endpoint config ${configName}.`,
+        );
       await sleep(Math.min(eps.alarmPollMs, Math.max(0, until - Date.now())));
     } while (Date.now() < until);
   };
@@ -144,7 +162,9 @@ async function firedAlarms(ctx: Ctx, names: string[], green: Fleet, since: numbe
     if (a.StateValue !== 'ALARM' || stale) {
       // What CloudWatch's own evaluation would do: the alarm's state and history show the breach.
       const reason = `Threshold Crossed: the new fleet's ${a.MetricName} ${a.Statistic ?? a.ExtendedStatistic} was ${r.value} (${a.ComparisonOperator} ${a.Threshold}).`;
-      await ctx.moto.cloudwatch.send(new SetAlarmStateCommand({ AlarmName: a.AlarmName, StateValue: 'ALARM', StateReason: reason })).catch((err: Error) => ctx.log(`SetAlarmState ${a.AlarmName}: ${err.message}`));
+      await ctx.moto.cloudwatch
+        .send(new SetAlarmStateCommand({ AlarmName: a.AlarmName, StateValue: 'ALARM', StateReason: reason }))
+        .catch((err: Error) => ctx.log(`SetAlarmState ${a.AlarmName}: ${err.message}`));
     }
   }
   return fired;

@@ -58,25 +58,37 @@ export class Ctx {
     this.buildsDir = path.join(dir, 'builds');
     this.logDir = path.join(dir, 'logs');
     this.pidDir = path.join(dir, 'pids');
-    for (const d of [this.jobsDir, this.endpointsDir, this.buildsDir, this.logDir, this.pidDir]) fs.mkdirSync(d, { recursive: true });
+    for (const d of [this.jobsDir, this.endpointsDir, this.buildsDir, this.logDir, this.pidDir])
+      fs.mkdirSync(d, { recursive: true });
     this.moto = motoClients(opts.motoEndpoint);
     this.logger = opts.log ?? ((msg) => process.stdout.write(`${new Date().toISOString()} ${msg}\n`));
     this.logs = new LogShipper(this.moto.logs, (m) => this.log(m));
     this.stopGraceMs = opts.stopGraceMs ?? 120_000;
-    this.executor = opts.executor ?? this.makeExecutor(opts.executorKind ?? (process.env.LOCAL_EXECUTOR === 'container' ? 'container' : 'process'), dir);
+    this.executor =
+      opts.executor ??
+      this.makeExecutor(
+        opts.executorKind ?? (process.env.LOCAL_EXECUTOR === 'container' ? 'container' : 'process'),
+        dir,
+      );
     this.metricsFlushMs = opts.metricsFlushMs ?? 10_000;
     this.pingTimeoutMs = opts.pingTimeoutMs ?? 10 * 60_000;
     this.checkpointSyncMs = opts.checkpointSyncMs ?? 10_000;
   }
 
   private makeExecutor(kind: 'process' | 'container', dir: string): Executor {
-    if (kind === 'process') return new ProcessExecutor(this.opts.containerBinDir, this.pidDir, (image) => this.processImageBinDir(image));
+    if (kind === 'process')
+      return new ProcessExecutor(this.opts.containerBinDir, this.pidDir, (image) => this.processImageBinDir(image));
     ensurePodmanTools((m) => this.log(m));
     const stack = stackId(dir);
     // Containers an earlier incarnation of this service left running: their jobs are restarted from the state.
     const left = removeStackContainers(stack);
     if (left) this.log(`removed ${left} container(s) left by an earlier run of this stack`);
-    return new ContainerExecutor(this.pidDir, stack, (image) => this.containerImage(image), Math.ceil(this.stopGraceMs / 1000));
+    return new ContainerExecutor(
+      this.pidDir,
+      stack,
+      (image) => this.containerImage(image),
+      Math.ceil(this.stopGraceMs / 1000),
+    );
   }
 
   /** The podman image a resource's image URI names (built and pushed by the local CodeBuild's podman builder). */
@@ -91,7 +103,11 @@ export class Ctx {
         return false;
       }
     };
-    return resolveLocalImage(image, { byDigest: (d) => images.get(d), digestOfTag: (r, t) => tags.get(`${r}:${t}`)?.digest }, exists);
+    return resolveLocalImage(
+      image,
+      { byDigest: (d) => images.get(d), digestOfTag: (r, t) => tags.get(`${r}:${t}`)?.digest },
+      exists,
+    );
   }
 
   /** The venv bin dir of a process image (local CodeBuild) that an image URI names by digest, if built with one. */

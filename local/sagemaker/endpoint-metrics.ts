@@ -3,7 +3,12 @@
  * against the new fleet only), and the service publishes per-variant aggregates to moto CloudWatch in namespace
  * AWS/SageMaker (Invocations, Invocation4XXErrors, Invocation5XXErrors, ModelLatency), as SageMaker does.
  */
-import { type MetricAlarm, PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
+import {
+  type MetricAlarm,
+  PutMetricDataCommand,
+  type CloudWatchClient,
+  type MetricDatum,
+} from '@aws-sdk/client-cloudwatch';
 
 export interface InvocationEvent {
   t: number;
@@ -75,7 +80,12 @@ export class MetricPublisher {
           Dimensions,
           Timestamp,
           Unit: 'Microseconds',
-          StatisticValues: { SampleCount: p.latencies.length, Sum: sum(p.latencies), Minimum: Math.min(...p.latencies), Maximum: Math.max(...p.latencies) },
+          StatisticValues: {
+            SampleCount: p.latencies.length,
+            Sum: sum(p.latencies),
+            Minimum: Math.min(...p.latencies),
+            Maximum: Math.max(...p.latencies),
+          },
         });
       }
       try {
@@ -144,13 +154,22 @@ export function breaches(value: number, op: string | undefined, threshold: numbe
  * window (Period × EvaluationPeriods, but never before `since`, when the fleet took traffic). An alarm moto
  * already holds in ALARM state (SetAlarmState) fires too.
  */
-export function alarmFires(alarm: MetricAlarm, events: InvocationEvent[], since: number, nowMs = Date.now()): { fires: boolean; value?: number } {
+export function alarmFires(
+  alarm: MetricAlarm,
+  events: InvocationEvent[],
+  since: number,
+  nowMs = Date.now(),
+): { fires: boolean; value?: number } {
   if (alarm.StateValue === 'ALARM') return { fires: true };
   if (!alarm.MetricName || alarm.Threshold === undefined) return { fires: false };
   const windowMs = (alarm.Period ?? 60) * (alarm.EvaluationPeriods ?? 1) * 1000;
   const from = Math.max(since, nowMs - windowMs);
   const stat = alarm.Statistic ?? alarm.ExtendedStatistic ?? 'Average';
-  const value = statistic(alarm.MetricName, stat, events.filter((e) => e.t >= from));
+  const value = statistic(
+    alarm.MetricName,
+    stat,
+    events.filter((e) => e.t >= from),
+  );
   if (value === undefined) return { fires: false };
   return { fires: breaches(value, alarm.ComparisonOperator, alarm.Threshold), value };
 }

@@ -15,7 +15,8 @@ import type { Tags } from './tags';
 import { sortRecords } from './training';
 import { arr, type Body, name, obj, oneOf, optObj, optStr, tags as readTags } from './validate';
 
-export type EndpointStatus = 'Creating' | 'Updating' | 'RollingBack' | 'InService' | 'Deleting' | 'Failed' | 'SystemUpdating' | 'OutOfService';
+export type EndpointStatus =
+  'Creating' | 'Updating' | 'RollingBack' | 'InService' | 'Deleting' | 'Failed' | 'SystemUpdating' | 'OutOfService';
 
 export interface EndpointRecord {
   EndpointName: string;
@@ -106,7 +107,14 @@ export class Endpoints {
     this.models.config(EndpointConfigName);
     if (this.endpoints.has(EndpointName)) throw invalid(`Cannot create already existing endpoint "${EndpointArn}".`);
     const t = now();
-    this.endpoints.put(EndpointName, { EndpointName, EndpointArn, EndpointConfigName, EndpointStatus: 'Creating', CreationTime: t, LastModifiedTime: t });
+    this.endpoints.put(EndpointName, {
+      EndpointName,
+      EndpointArn,
+      EndpointConfigName,
+      EndpointStatus: 'Creating',
+      CreationTime: t,
+      LastModifiedTime: t,
+    });
     this.tags.add(EndpointArn, readTags(b));
     this.launch(EndpointName);
     return { EndpointArn };
@@ -142,7 +150,12 @@ export class Endpoints {
     return new Fleet(this.ctx, endpointName, configName, `fleet-${Date.now().toString(36)}-${++this.fleetSeq}`);
   }
 
-  setStatus(endpointName: string, status: EndpointStatus, failureReason: string | undefined, change?: (e: EndpointRecord) => void): void {
+  setStatus(
+    endpointName: string,
+    status: EndpointStatus,
+    failureReason: string | undefined,
+    change?: (e: EndpointRecord) => void,
+  ): void {
     this.endpoints.update(endpointName, (e) => {
       e.EndpointStatus = status;
       e.FailureReason = failureReason;
@@ -157,7 +170,8 @@ export class Endpoints {
     const out: Record<string, unknown> = wire(e);
     const variants = route?.blue?.describeVariants();
     if (variants?.length) {
-      if (route?.green && route.greenShare > 0) for (const v of variants) v.CurrentWeight = (v.CurrentWeight as number) * (1 - route.greenShare);
+      if (route?.green && route.greenShare > 0)
+        for (const v of variants) v.CurrentWeight = (v.CurrentWeight as number) * (1 - route.greenShare);
       out.ProductionVariants = variants;
     }
     if (e._pendingConfig) {
@@ -168,9 +182,16 @@ export class Endpoints {
         ProductionVariants: (pending?.ProductionVariants ?? []).map((v) => ({
           VariantName: v.VariantName,
           DesiredWeight: v.InitialVariantWeight,
-          CurrentInstanceCount: route?.green?.variants.find((g) => g.spec.VariantName === v.VariantName)?.instances.filter((i) => !i.exited).length ?? 0,
+          CurrentInstanceCount:
+            route?.green?.variants.find((g) => g.spec.VariantName === v.VariantName)?.instances.filter((i) => !i.exited)
+              .length ?? 0,
           DesiredInstanceCount: v.InitialInstanceCount,
-          VariantStatus: [{ Status: route?.green ? (route.greenShare > 0 ? 'ActivatingTraffic' : 'Baking') : 'Creating', StartTime: e._pendingSince }],
+          VariantStatus: [
+            {
+              Status: route?.green ? (route.greenShare > 0 ? 'ActivatingTraffic' : 'Baking') : 'Creating',
+              StartTime: e._pendingSince,
+            },
+          ],
         })),
       };
     }
@@ -179,17 +200,40 @@ export class Endpoints {
 
   private list(b: Body): unknown {
     const contains = optStr(b, 'NameContains');
-    const status = oneOf(b, 'StatusEquals', ['OutOfService', 'Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'InService', 'Deleting', 'Failed'] as const, { optional: true });
-    const sortBy = oneOf(b, 'SortBy', ['Name', 'CreationTime', 'Status'] as const, { optional: true }) ?? 'CreationTime';
+    const status = oneOf(
+      b,
+      'StatusEquals',
+      [
+        'OutOfService',
+        'Creating',
+        'Updating',
+        'SystemUpdating',
+        'RollingBack',
+        'InService',
+        'Deleting',
+        'Failed',
+      ] as const,
+      { optional: true },
+    );
+    const sortBy =
+      oneOf(b, 'SortBy', ['Name', 'CreationTime', 'Status'] as const, { optional: true }) ?? 'CreationTime';
     const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Descending';
     const items = sortRecords(
-      this.endpoints.values().filter((e) => (!contains || e.EndpointName.includes(contains)) && (!status || e.EndpointStatus === status)),
+      this.endpoints
+        .values()
+        .filter((e) => (!contains || e.EndpointName.includes(contains)) && (!status || e.EndpointStatus === status)),
       sortBy === 'Name' ? 'EndpointName' : sortBy === 'Status' ? 'EndpointStatus' : 'CreationTime',
       order,
     );
     const { page, NextToken } = paginate(items, b);
     return {
-      Endpoints: page.map((e) => ({ EndpointName: e.EndpointName, EndpointArn: e.EndpointArn, CreationTime: e.CreationTime, LastModifiedTime: e.LastModifiedTime, EndpointStatus: e.EndpointStatus })),
+      Endpoints: page.map((e) => ({
+        EndpointName: e.EndpointName,
+        EndpointArn: e.EndpointArn,
+        CreationTime: e.CreationTime,
+        LastModifiedTime: e.LastModifiedTime,
+        EndpointStatus: e.EndpointStatus,
+      })),
       NextToken,
     };
   }
@@ -224,7 +268,8 @@ export class Endpoints {
       const o = obj(a, `deploymentConfig.autoRollbackConfiguration.alarms.${i + 1}.member`);
       return name(o, 'AlarmName', 255, `deploymentConfig.autoRollbackConfiguration.alarms.${i + 1}.member.alarmName`);
     });
-    if (alarmNames.length > 10) throw invalid('1 validation error detected: at most 10 alarms may be given in AutoRollbackConfiguration');
+    if (alarmNames.length > 10)
+      throw invalid('1 validation error detected: at most 10 alarms may be given in AutoRollbackConfiguration');
     if (alarmNames.length) {
       const found = await this.ctx.moto.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: alarmNames }));
       const have = new Set((found.MetricAlarms ?? []).map((a) => a.AlarmName));
@@ -238,7 +283,9 @@ export class Endpoints {
       r._pendingConfig = EndpointConfigName;
       r._pendingSince = t;
     });
-    void runBlueGreen(this.ctx, this, EndpointName, EndpointConfigName, deployment, alarmNames).catch((err: Error) => this.ctx.log(`update endpoint ${EndpointName}: ${err.message}`));
+    void runBlueGreen(this.ctx, this, EndpointName, EndpointConfigName, deployment, alarmNames).catch((err: Error) =>
+      this.ctx.log(`update endpoint ${EndpointName}: ${err.message}`),
+    );
     return { EndpointArn: e.EndpointArn };
   }
 
@@ -251,7 +298,9 @@ export class Endpoints {
       }
       if (e.EndpointStatus === 'Failed' || e.EndpointStatus === 'OutOfService') continue;
       const interrupted = e.EndpointStatus === 'Updating' || e.EndpointStatus === 'RollingBack';
-      const reason = interrupted ? `The update to ${e._pendingConfig ?? 'a new config'} was interrupted by a restart of the local service; the endpoint keeps its previous configuration.` : undefined;
+      const reason = interrupted
+        ? `The update to ${e._pendingConfig ?? 'a new config'} was interrupted by a restart of the local service; the endpoint keeps its previous configuration.`
+        : undefined;
       this.endpoints.update(e.EndpointName, (r) => {
         if (reason) {
           r.FailureReason = reason;

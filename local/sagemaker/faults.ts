@@ -20,17 +20,23 @@ export interface Faults {
 export function parseFaults(spec: string | undefined): Faults {
   const f: Faults = { throttle: 0, error500: 0 };
   if (!spec) return f;
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [key, raw] = part.split(':');
     if (key === 'seed') {
       const seed = Number(raw);
-      if (!Number.isInteger(seed) || seed < 0) throw new Error(`LOCAL_FAULTS: seed must be a whole number >= 0, got ${JSON.stringify(raw)}`);
+      if (!Number.isInteger(seed) || seed < 0)
+        throw new Error(`LOCAL_FAULTS: seed must be a whole number >= 0, got ${JSON.stringify(raw)}`);
       f.seed = seed;
       continue;
     }
     const share = Number(raw);
     if ((key !== 'throttle' && key !== 'error500' && key !== 'lost500') || !(share >= 0 && share <= 1)) {
-      throw new Error(`LOCAL_FAULTS: cannot read ${JSON.stringify(part)} (want throttle:<0..1>,error500:<0..1>,lost500:<0..1>,seed:<n>)`);
+      throw new Error(
+        `LOCAL_FAULTS: cannot read ${JSON.stringify(part)} (want throttle:<0..1>,error500:<0..1>,lost500:<0..1>,seed:<n>)`,
+      );
     }
     f[key] = share;
   }
@@ -51,6 +57,7 @@ export function injectFault(f: Faults, random: () => number = Math.random): AwsE
 
 /** After a call succeeded: the error to answer instead of its result (`lost500`), or undefined. */
 export function loseAnswer(f: Faults, random: () => number = Math.random): AwsError | undefined {
-  if (f.lost500 && random() < f.lost500) return internal('Injected fault after the call took effect (LOCAL_FAULTS lost500)');
+  if (f.lost500 && random() < f.lost500)
+    return internal('Injected fault after the call took effect (LOCAL_FAULTS lost500)');
   return undefined;
 }

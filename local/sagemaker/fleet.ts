@@ -90,7 +90,11 @@ export class Fleet {
           baseDir: base,
           image: container.Image,
           label,
-          env: { ...(container.Environment ?? {}), SAGEMAKER_BIND_TO_PORT: String(port), SAGEMAKER_SAFE_PORT_RANGE: `${port}-${port}` },
+          env: {
+            ...(container.Environment ?? {}),
+            SAGEMAKER_BIND_TO_PORT: String(port),
+            SAGEMAKER_SAFE_PORT_RANGE: `${port}-${port}`,
+          },
           onLine: (text) => {
             fs.appendFileSync(logFile, `[${this.id}/${spec.VariantName}/${i + 1}] ${text}\n`);
             inst.tail.push(text);
@@ -125,9 +129,15 @@ export class Fleet {
       for (const inst of v.instances) {
         for (;;) {
           if (this.stopped) throw new Error('fleet stopped while starting');
-          if (inst.exited) throw new Error(`The primary container for production variant ${v.spec.VariantName} did not pass the ping health check: the serve process exited. Last log lines: ${inst.tail.slice(-5).join(' | ')}`);
+          if (inst.exited)
+            throw new Error(
+              `The primary container for production variant ${v.spec.VariantName} did not pass the ping health check: the serve process exited. Last log lines: ${inst.tail.slice(-5).join(' | ')}`,
+            );
           if ((await httpStatus(`http://127.0.0.1:${inst.port}/ping`, 2_000)) === 200) break;
-          if (Date.now() > deadline) throw new Error(`The primary container for production variant ${v.spec.VariantName} did not pass the ping health check within ${Math.round(this.ctx.pingTimeoutMs / 1000)} s.`);
+          if (Date.now() > deadline)
+            throw new Error(
+              `The primary container for production variant ${v.spec.VariantName} did not pass the ping health check within ${Math.round(this.ctx.pingTimeoutMs / 1000)} s.`,
+            );
           await sleep(200);
         }
       }
@@ -141,7 +151,8 @@ export class Fleet {
     else {
       const total = this.variants.reduce((s, v) => s + v.spec.InitialVariantWeight, 0);
       let r = Math.random() * total;
-      variant = this.variants.find((v) => (r -= v.spec.InitialVariantWeight) < 0) ?? this.variants[this.variants.length - 1];
+      variant =
+        this.variants.find((v) => (r -= v.spec.InitialVariantWeight) < 0) ?? this.variants[this.variants.length - 1];
     }
     if (!variant) return undefined;
     const live = variant.instances.filter((i) => !i.exited);
@@ -153,7 +164,9 @@ export class Fleet {
   describeVariants(): Record<string, unknown>[] {
     return this.variants.map((v) => ({
       VariantName: v.spec.VariantName,
-      DeployedImages: v.image ? [{ SpecifiedImage: v.image, ResolvedImage: v.image, ResolutionTime: Date.now() / 1000 }] : [],
+      DeployedImages: v.image
+        ? [{ SpecifiedImage: v.image, ResolvedImage: v.image, ResolutionTime: Date.now() / 1000 }]
+        : [],
       CurrentWeight: v.spec.InitialVariantWeight,
       DesiredWeight: v.spec.InitialVariantWeight,
       CurrentInstanceCount: v.instances.filter((i) => !i.exited).length,

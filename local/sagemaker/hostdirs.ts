@@ -16,7 +16,9 @@ export interface HostLayout {
 
 export function hostLayout(base: string, checkpointLocalPath?: string): HostLayout {
   // A CheckpointConfig.LocalPath under /opt/ml maps into this host's tree; anything else is relative to it.
-  const ck = checkpointLocalPath ? path.join(base, checkpointLocalPath.replace(/^\/opt\/ml\/?/, '')) : path.join(base, 'checkpoints');
+  const ck = checkpointLocalPath
+    ? path.join(base, checkpointLocalPath.replace(/^\/opt\/ml\/?/, ''))
+    : path.join(base, 'checkpoints');
   return {
     base,
     config: path.join(base, 'input', 'config'),

@@ -17,16 +17,23 @@ export interface MetricDatum {
 
 /** Python → JS regex syntax for the parts that differ in practice (named groups and back-references). */
 export function toJsRegex(pattern: string): RegExp {
-  const js = pattern.replace(/\(\?P<([A-Za-z_][A-Za-z0-9_]*)>/g, '(?<$1>').replace(/\(\?P=([A-Za-z_][A-Za-z0-9_]*)\)/g, '\\k<$1>');
+  const js = pattern
+    .replace(/\(\?P<([A-Za-z_][A-Za-z0-9_]*)>/g, '(?<$1>')
+    .replace(/\(\?P=([A-Za-z_][A-Za-z0-9_]*)\)/g, '\\k<$1>');
   return new RegExp(js);
 }
 
-export function compileDefinitions(defs: MetricDefinition[], path = 'AlgorithmSpecification.MetricDefinitions'): { name: string; re: RegExp }[] {
+export function compileDefinitions(
+  defs: MetricDefinition[],
+  path = 'AlgorithmSpecification.MetricDefinitions',
+): { name: string; re: RegExp }[] {
   return defs.map((d, i) => {
     try {
       return { name: d.Name, re: toJsRegex(d.Regex) };
     } catch (err) {
-      throw invalid(`Invalid regular expression at '${path}.${i + 1}.member.regex' (${d.Name}): ${(err as Error).message}`);
+      throw invalid(
+        `Invalid regular expression at '${path}.${i + 1}.member.regex' (${d.Name}): ${(err as Error).message}`,
+      );
     }
   });
 }

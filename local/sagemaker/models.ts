@@ -4,7 +4,21 @@ import type { ModelRecord, VariantSpec } from './fleet';
 import { arn, invalid, now, paginate, wire } from './protocol';
 import type { Tags } from './tags';
 import { sortRecords } from './training';
-import { arr, type Body, fail, name, obj, oneOf, optInt, optObj, optStr, s3Uri, str, strMap, tags as readTags } from './validate';
+import {
+  arr,
+  type Body,
+  fail,
+  name,
+  obj,
+  oneOf,
+  optInt,
+  optObj,
+  optStr,
+  s3Uri,
+  str,
+  strMap,
+  tags as readTags,
+} from './validate';
 
 export interface EndpointConfigRecord {
   EndpointConfigName: string;
@@ -21,7 +35,12 @@ function container(v: unknown, path: string): NonNullable<ModelRecord['PrimaryCo
   const ModelDataUrl = optStr(o, 'ModelDataUrl', { path: `${path}.modelDataUrl`, max: 1024 });
   if (ModelDataUrl) s3Uri(ModelDataUrl, `${path}.modelDataUrl`);
   const Environment = strMap(o, 'Environment', { maxEntries: 100, maxKey: 1024, maxValue: 1024 });
-  return { Image, ModelDataUrl, Environment: Object.keys(Environment).length ? Environment : undefined, Mode: optStr(o, 'Mode') };
+  return {
+    Image,
+    ModelDataUrl,
+    Environment: Object.keys(Environment).length ? Environment : undefined,
+    Mode: optStr(o, 'Mode'),
+  };
 }
 
 export class Models {
@@ -44,7 +63,8 @@ export class Models {
 
   config(configName: string): EndpointConfigRecord {
     const c = this.configs.get(configName);
-    if (!c) throw invalid(`Could not find endpoint configuration "${arn(`endpoint-config/${configName.toLowerCase()}`)}".`);
+    if (!c)
+      throw invalid(`Could not find endpoint configuration "${arn(`endpoint-config/${configName.toLowerCase()}`)}".`);
     return c;
   }
 
@@ -53,9 +73,13 @@ export class Models {
       CreateModel: (b) => {
         const ModelName = name(b, 'ModelName');
         const ModelArn = arn(`model/${ModelName.toLowerCase()}`);
-        const PrimaryContainer = b.PrimaryContainer === undefined ? undefined : container(b.PrimaryContainer, 'primaryContainer');
-        const Containers = arr(b, 'Containers', { optional: true, max: 15 }).map((c, i) => container(c, `containers.${i + 1}.member`));
-        if (!PrimaryContainer && Containers.length === 0) fail('PrimaryContainer', undefined, 'Either PrimaryContainer or Containers must be specified');
+        const PrimaryContainer =
+          b.PrimaryContainer === undefined ? undefined : container(b.PrimaryContainer, 'primaryContainer');
+        const Containers = arr(b, 'Containers', { optional: true, max: 15 }).map((c, i) =>
+          container(c, `containers.${i + 1}.member`),
+        );
+        if (!PrimaryContainer && Containers.length === 0)
+          fail('PrimaryContainer', undefined, 'Either PrimaryContainer or Containers must be specified');
         const ExecutionRoleArn = optStr(b, 'ExecutionRoleArn', { min: 20, max: 2048 });
         if (this.models.has(ModelName)) throw invalid(`Cannot create already existing model "${ModelArn}".`);
         this.models.put(ModelName, {
@@ -78,15 +102,23 @@ export class Models {
       },
       DeleteModel: (b) => {
         const ModelName = name(b, 'ModelName');
-        if (!this.models.delete(ModelName)) throw invalid(`Could not find model "${arn(`model/${ModelName.toLowerCase()}`)}".`);
+        if (!this.models.delete(ModelName))
+          throw invalid(`Could not find model "${arn(`model/${ModelName.toLowerCase()}`)}".`);
         return {};
       },
       ListModels: (b) => {
         const contains = optStr(b, 'NameContains');
         const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Descending';
-        const items = sortRecords(this.models.values().filter((m) => !contains || m.ModelName.includes(contains)), 'CreationTime', order);
+        const items = sortRecords(
+          this.models.values().filter((m) => !contains || m.ModelName.includes(contains)),
+          'CreationTime',
+          order,
+        );
         const { page, NextToken } = paginate(items, b);
-        return { Models: page.map((m) => ({ ModelName: m.ModelName, ModelArn: m.ModelArn, CreationTime: m.CreationTime })), NextToken };
+        return {
+          Models: page.map((m) => ({ ModelName: m.ModelName, ModelArn: m.ModelArn, CreationTime: m.CreationTime })),
+          NextToken,
+        };
       },
       CreateEndpointConfig: (b) => {
         const EndpointConfigName = name(b, 'EndpointConfigName');
@@ -96,19 +128,43 @@ export class Models {
           const p = `productionVariants.${i + 1}.member`;
           const o = obj(v, p);
           const VariantName = name(o, 'VariantName', 63, `${p}.variantName`);
-          if (seen.has(VariantName)) fail(`${p}.variantName`, VariantName, 'Variant names must be unique within an endpoint configuration');
+          if (seen.has(VariantName))
+            fail(`${p}.variantName`, VariantName, 'Variant names must be unique within an endpoint configuration');
           seen.add(VariantName);
           const ModelName = name(o, 'ModelName', 63, `${p}.modelName`);
-          if (!this.models.has(ModelName)) throw invalid(`Could not find model "${arn(`model/${ModelName.toLowerCase()}`)}".`);
-          if (optObj(o.ServerlessConfig, `${p}.serverlessConfig`)) fail(`${p}.serverlessConfig`, 'ServerlessConfig', 'Serverless endpoints are not supported by the local service');
-          const InitialInstanceCount = optInt(o, 'InitialInstanceCount', { path: `${p}.initialInstanceCount`, min: 1, max: 16 });
-          if (InitialInstanceCount === undefined) fail(`${p}.initialInstanceCount`, undefined, 'Member must not be null');
-          const InstanceType = str(o, 'InstanceType', { path: `${p}.instanceType`, pattern: /^ml\.[a-z0-9-]+\.[a-z0-9]+$/ });
+          if (!this.models.has(ModelName))
+            throw invalid(`Could not find model "${arn(`model/${ModelName.toLowerCase()}`)}".`);
+          if (optObj(o.ServerlessConfig, `${p}.serverlessConfig`))
+            fail(
+              `${p}.serverlessConfig`,
+              'ServerlessConfig',
+              'Serverless endpoints are not supported by the local service',
+            );
+          const InitialInstanceCount = optInt(o, 'InitialInstanceCount', {
+            path: `${p}.initialInstanceCount`,
+            min: 1,
+            max: 16,
+          });
+          if (InitialInstanceCount === undefined)
+            fail(`${p}.initialInstanceCount`, undefined, 'Member must not be null');
+          const InstanceType = str(o, 'InstanceType', {
+            path: `${p}.instanceType`,
+            pattern: /^ml\.[a-z0-9-]+\.[a-z0-9]+$/,
+          });
           const w = o.InitialVariantWeight;
-          if (w !== undefined && (typeof w !== 'number' || w < 0)) fail(`${p}.initialVariantWeight`, w, 'Member must have value greater than or equal to 0');
-          return { ...o, VariantName, ModelName, InitialInstanceCount, InstanceType, InitialVariantWeight: (w as number | undefined) ?? 1 };
+          if (w !== undefined && (typeof w !== 'number' || w < 0))
+            fail(`${p}.initialVariantWeight`, w, 'Member must have value greater than or equal to 0');
+          return {
+            ...o,
+            VariantName,
+            ModelName,
+            InitialInstanceCount,
+            InstanceType,
+            InitialVariantWeight: (w as number | undefined) ?? 1,
+          };
         });
-        if (this.configs.has(EndpointConfigName)) throw invalid(`Cannot create already existing endpoint configuration "${EndpointConfigArn}".`);
+        if (this.configs.has(EndpointConfigName))
+          throw invalid(`Cannot create already existing endpoint configuration "${EndpointConfigArn}".`);
         this.configs.put(EndpointConfigName, {
           EndpointConfigName,
           EndpointConfigArn,
@@ -130,9 +186,20 @@ export class Models {
       ListEndpointConfigs: (b) => {
         const contains = optStr(b, 'NameContains');
         const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Descending';
-        const items = sortRecords(this.configs.values().filter((c) => !contains || c.EndpointConfigName.includes(contains)), 'CreationTime', order);
+        const items = sortRecords(
+          this.configs.values().filter((c) => !contains || c.EndpointConfigName.includes(contains)),
+          'CreationTime',
+          order,
+        );
         const { page, NextToken } = paginate(items, b);
-        return { EndpointConfigs: page.map((c) => ({ EndpointConfigName: c.EndpointConfigName, EndpointConfigArn: c.EndpointConfigArn, CreationTime: c.CreationTime })), NextToken };
+        return {
+          EndpointConfigs: page.map((c) => ({
+            EndpointConfigName: c.EndpointConfigName,
+            EndpointConfigArn: c.EndpointConfigArn,
+            CreationTime: c.CreationTime,
+          })),
+          NextToken,
+        };
       },
     };
   }

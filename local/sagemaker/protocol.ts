@@ -23,7 +23,8 @@ export const notFound = (message: string): AwsError => new AwsError('ResourceNot
 export const inUse = (message: string): AwsError => new AwsError('ResourceInUse', message);
 export const invalid = (message: string): AwsError => new AwsError('ValidationException', message);
 export const throttled = (): AwsError => new AwsError('ThrottlingException', 'Rate exceeded', 400);
-export const internal = (message = 'An internal error occurred.'): AwsError => new AwsError('InternalFailure', message, 500);
+export const internal = (message = 'An internal error occurred.'): AwsError =>
+  new AwsError('InternalFailure', message, 500);
 
 export function readBody(req: http.IncomingMessage, limit = 64 * 1024 * 1024): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -43,9 +44,18 @@ export function readBody(req: http.IncomingMessage, limit = 64 * 1024 * 1024): P
   });
 }
 
-export function sendJson(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/x-amz-json-1.1'): void {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = 'application/x-amz-json-1.1',
+): void {
   const text = JSON.stringify(body ?? {});
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': requestId() });
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': requestId(),
+  });
   res.end(text);
 }
 
@@ -83,10 +93,18 @@ export function wire<T extends object>(record: T): Record<string, unknown> {
 }
 
 /** NextToken pagination over an already sorted list (the token is the offset, opaque to clients). */
-export function paginate<T>(items: T[], body: Record<string, unknown>, defaultMax = 10, maxMax = 100): { page: T[]; NextToken?: string } {
+export function paginate<T>(
+  items: T[],
+  body: Record<string, unknown>,
+  defaultMax = 10,
+  maxMax = 100,
+): { page: T[]; NextToken?: string } {
   const raw = body.MaxResults;
   const max = raw === undefined ? defaultMax : Number(raw);
-  if (!Number.isInteger(max) || max < 1 || max > maxMax) throw invalid(`1 validation error detected: Value '${String(raw)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and ${maxMax}`);
+  if (!Number.isInteger(max) || max < 1 || max > maxMax)
+    throw invalid(
+      `1 validation error detected: Value '${String(raw)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and ${maxMax}`,
+    );
   const start = body.NextToken === undefined ? 0 : Number.parseInt(String(body.NextToken), 10);
   if (!Number.isInteger(start) || start < 0) throw invalid('Invalid pagination token');
   const page = items.slice(start, start + max);

@@ -67,7 +67,8 @@ export class Registry {
 
   /** A package by ARN (versioned) or by name (unversioned packages are not supported here). */
   private pkg(ref: string): PackageRecord {
-    const p = this.packages.get(ref) ?? this.packages.values().find((x) => x.ModelPackageName === ref && !ref.includes('/'));
+    const p =
+      this.packages.get(ref) ?? this.packages.values().find((x) => x.ModelPackageName === ref && !ref.includes('/'));
     if (!p) throw invalid(`ModelPackage ${ref} does not exist.`);
     return p;
   }
@@ -94,14 +95,19 @@ export class Registry {
       ListModelPackageGroups: (b) => {
         const contains = optStr(b, 'NameContains');
         const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Ascending';
-        const items = sortRecords(this.groups.values().filter((g) => !contains || g.ModelPackageGroupName.includes(contains)), 'CreationTime', order);
+        const items = sortRecords(
+          this.groups.values().filter((g) => !contains || g.ModelPackageGroupName.includes(contains)),
+          'CreationTime',
+          order,
+        );
         const { page, NextToken } = paginate(items, b, 10, 100);
         return { ModelPackageGroupSummaryList: page.map((g) => wire({ ...g, CreatedBy: undefined })), NextToken };
       },
       DeleteModelPackageGroup: (b) => {
         const n = name(b, 'ModelPackageGroupName');
         this.group(n);
-        if (this.packages.values().some((p) => p.ModelPackageGroupName === n)) throw invalid(`Model Package Group ${n} still contains model packages; delete them first.`);
+        if (this.packages.values().some((p) => p.ModelPackageGroupName === n))
+          throw invalid(`Model Package Group ${n} still contains model packages; delete them first.`);
         this.groups.delete(n);
         return {};
       },
@@ -114,7 +120,11 @@ export class Registry {
         const sortBy = oneOf(b, 'SortBy', ['Name', 'CreationTime'] as const, { optional: true }) ?? 'CreationTime';
         const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Ascending';
         const gname = group?.split('/').pop();
-        let items = this.packages.values().filter((p) => (!gname || p.ModelPackageGroupName === gname) && (!status || p.ModelApprovalStatus === status));
+        let items = this.packages
+          .values()
+          .filter(
+            (p) => (!gname || p.ModelPackageGroupName === gname) && (!status || p.ModelApprovalStatus === status),
+          );
         items = sortRecords(items, sortBy === 'Name' ? 'ModelPackageName' : 'CreationTime', order);
         const { page, NextToken } = paginate(items, b, 10, 100);
         return {
@@ -138,8 +148,13 @@ export class Registry {
         const p = this.pkg(ref);
         const status = oneOf(b, 'ModelApprovalStatus', APPROVAL, { optional: true });
         const desc = optStr(b, 'ApprovalDescription', { max: 1024 });
-        const props = b.CustomerMetadataProperties === undefined ? undefined : strMap(b, 'CustomerMetadataProperties', { maxEntries: 50, maxKey: 128, maxValue: 256 });
-        const remove = Array.isArray(b.CustomerMetadataPropertiesToRemove) ? (b.CustomerMetadataPropertiesToRemove as string[]) : [];
+        const props =
+          b.CustomerMetadataProperties === undefined
+            ? undefined
+            : strMap(b, 'CustomerMetadataProperties', { maxEntries: 50, maxKey: 128, maxValue: 256 });
+        const remove = Array.isArray(b.CustomerMetadataPropertiesToRemove)
+          ? (b.CustomerMetadataPropertiesToRemove as string[])
+          : [];
         this.packages.update(p.ModelPackageArn, (r) => {
           if (status) r.ModelApprovalStatus = status;
           if (desc !== undefined) r.ApprovalDescription = desc;
@@ -157,22 +172,33 @@ export class Registry {
 
   private create(b: Body): unknown {
     const groupRef = optStr(b, 'ModelPackageGroupName', { max: 170 });
-    if (!groupRef) throw invalid('1 validation error detected: the local service supports versioned model packages only: ModelPackageGroupName is required');
+    if (!groupRef)
+      throw invalid(
+        '1 validation error detected: the local service supports versioned model packages only: ModelPackageGroupName is required',
+      );
     const groupName = groupRef.split('/').pop() as string;
     const g = this.group(groupName);
     const clientToken = optStr(b, 'ClientToken', { min: 1, max: 36 });
     const { ClientToken: _t, Tags: _tags, ...request } = b;
     const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
     if (clientToken) {
-      const earlier = this.packages.values().find((p) => p.ModelPackageGroupName === groupName && p._clientToken === clientToken);
+      const earlier = this.packages
+        .values()
+        .find((p) => p.ModelPackageGroupName === groupName && p._clientToken === clientToken);
       if (earlier) {
-        if (earlier._requestHash !== requestHash) throw invalid(`ClientToken ${clientToken} was already used with a different request.`);
+        if (earlier._requestHash !== requestHash)
+          throw invalid(`ClientToken ${clientToken} was already used with a different request.`);
         return { ModelPackageArn: earlier.ModelPackageArn };
       }
     }
     const spec = optObj(b.InferenceSpecification, 'InferenceSpecification');
-    if (spec) obj(spec.Containers && Array.isArray(spec.Containers) ? spec.Containers[0] : undefined, 'InferenceSpecification.Containers.1.member');
-    const status = (oneOf(b, 'ModelApprovalStatus', APPROVAL, { optional: true }) ?? 'PendingManualApproval') as Approval;
+    if (spec)
+      obj(
+        spec.Containers && Array.isArray(spec.Containers) ? spec.Containers[0] : undefined,
+        'InferenceSpecification.Containers.1.member',
+      );
+    const status = (oneOf(b, 'ModelApprovalStatus', APPROVAL, { optional: true }) ??
+      'PendingManualApproval') as Approval;
     const version = g._nextVersion;
     this.groups.update(groupName, (r) => {
       r._nextVersion += 1;
@@ -191,7 +217,10 @@ export class Registry {
       ModelPackageStatus: 'Completed',
       ModelPackageStatusDetails: { ValidationStatuses: [], ImageScanStatuses: [] },
       ModelApprovalStatus: status,
-      CustomerMetadataProperties: b.CustomerMetadataProperties === undefined ? undefined : strMap(b, 'CustomerMetadataProperties', { maxEntries: 50, maxKey: 128, maxValue: 256 }),
+      CustomerMetadataProperties:
+        b.CustomerMetadataProperties === undefined
+          ? undefined
+          : strMap(b, 'CustomerMetadataProperties', { maxEntries: 50, maxKey: 128, maxValue: 256 }),
       ModelMetrics: b.ModelMetrics,
       MetadataProperties: b.MetadataProperties,
       Domain: optStr(b, 'Domain'),

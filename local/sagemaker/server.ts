@@ -33,7 +33,9 @@ export interface LocalService {
   close(): Promise<void>;
 }
 
-export async function startLocalService(opts: ServiceOptions & { port?: number; host?: string }): Promise<LocalService> {
+export async function startLocalService(
+  opts: ServiceOptions & { port?: number; host?: string },
+): Promise<LocalService> {
   const ctx = new Ctx(opts);
   const tags = new Tags(ctx);
   const training = new Training(ctx, tags);
@@ -66,7 +68,8 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     if (req.method === 'GET' && url === '/_local/health') return sendJson(res, 200, { ok: true }, 'application/json');
-    if (req.method === 'GET' && url === '/_local/stats') return sendJson(res, 200, stats.snapshot(), 'application/json');
+    if (req.method === 'GET' && url === '/_local/stats')
+      return sendJson(res, 200, stats.snapshot(), 'application/json');
     const invoke = /^\/endpoints\/([^/]+)\/invocations(\?.*)?$/.exec(url);
     if (invoke && req.method === 'POST') {
       // Runtime faults too (off by default): callers of InvokeEndpoint must retry throttling like any AWS client.
@@ -85,10 +88,25 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
     const table = service === 'SageMaker' ? sagemaker : service === 'CodeBuild_20161006' ? codebuildOps : undefined;
     if (req.method !== 'POST' || !table || !op) {
       await readBody(req).catch(() => undefined);
-      return sendError(res, new AwsError('UnknownOperationException', `No route for ${req.method} ${url} (X-Amz-Target: ${target || 'none'})`, 400));
+      return sendError(
+        res,
+        new AwsError(
+          'UnknownOperationException',
+          `No route for ${req.method} ${url} (X-Amz-Target: ${target || 'none'})`,
+          400,
+        ),
+      );
     }
     const fn = table[op];
-    if (!fn) return sendError(res, new AwsError('UnknownOperationException', `Operation ${op} is not supported by the local ${service} service`, 400));
+    if (!fn)
+      return sendError(
+        res,
+        new AwsError(
+          'UnknownOperationException',
+          `Operation ${op} is not supported by the local ${service} service`,
+          400,
+        ),
+      );
     let body: Body = {};
     const arrived = Date.now();
     res.once('finish', () => requests.record(arrived, target, body, res.statusCode));
@@ -96,7 +114,12 @@ export async function startLocalService(opts: ServiceOptions & { port?: number; 
       const raw = await readBody(req);
       body = raw.length ? (JSON.parse(raw.toString('utf8')) as Body) : {};
     } catch (err) {
-      return sendError(res, err instanceof AwsError ? err : new AwsError('SerializationException', 'Could not parse the request body as JSON', 400));
+      return sendError(
+        res,
+        err instanceof AwsError
+          ? err
+          : new AwsError('SerializationException', 'Could not parse the request body as JSON', 400),
+      );
     }
     const counted = `${service === 'SageMaker' ? 'SageMaker' : 'CodeBuild'}.${op}`;
     const fault = injectFault(faults, draw);

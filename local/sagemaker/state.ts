@@ -9,7 +9,10 @@ export class Collection<T extends object> {
   private readonly items = new Map<string, T>();
   private readonly file: string;
 
-  constructor(dir: string, readonly kind: string) {
+  constructor(
+    dir: string,
+    readonly kind: string,
+  ) {
     this.file = path.join(dir, `${kind}.json`);
     if (fs.existsSync(this.file)) {
       const data = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Record<string, T>;

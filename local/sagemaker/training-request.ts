@@ -14,11 +14,24 @@ export interface Channel {
 export interface TrainingRequest {
   TrainingJobName: string;
   HyperParameters: Record<string, string>;
-  AlgorithmSpecification: { TrainingImage?: string; AlgorithmName?: string; TrainingInputMode: string; MetricDefinitions: MetricDefinition[]; EnableSageMakerMetricsTimeSeries?: boolean; ContainerEntrypoint?: string[]; ContainerArguments?: string[] };
+  AlgorithmSpecification: {
+    TrainingImage?: string;
+    AlgorithmName?: string;
+    TrainingInputMode: string;
+    MetricDefinitions: MetricDefinition[];
+    EnableSageMakerMetricsTimeSeries?: boolean;
+    ContainerEntrypoint?: string[];
+    ContainerArguments?: string[];
+  };
   RoleArn: string;
   InputDataConfig: Channel[];
   OutputDataConfig: { S3OutputPath: string; KmsKeyId?: string };
-  ResourceConfig: { InstanceType: string; InstanceCount: number; VolumeSizeInGB: number; KeepAlivePeriodInSeconds?: number };
+  ResourceConfig: {
+    InstanceType: string;
+    InstanceCount: number;
+    VolumeSizeInGB: number;
+    KeepAlivePeriodInSeconds?: number;
+  };
   StoppingCondition: { MaxRuntimeInSeconds: number; MaxWaitTimeInSeconds?: number };
   EnableManagedSpotTraining: boolean;
   CheckpointConfig?: { S3Uri: string; LocalPath?: string };
@@ -35,7 +48,10 @@ export function parseMetricDefinitions(list: unknown[], path: string): MetricDef
   if (list.length > 40) fail(path, `${list.length} items`, 'Member must have length less than or equal to 40');
   const defs = list.map((d, i) => {
     const o = obj(d, `${path}.${i + 1}`);
-    return { Name: str(o, 'Name', { path: `${path}.${i + 1}.member.name`, min: 1, max: 255 }), Regex: str(o, 'Regex', { path: `${path}.${i + 1}.member.regex`, min: 1, max: 500 }) };
+    return {
+      Name: str(o, 'Name', { path: `${path}.${i + 1}.member.name`, min: 1, max: 255 }),
+      Regex: str(o, 'Regex', { path: `${path}.${i + 1}.member.regex`, min: 1, max: 500 }),
+    };
   });
   compileDefinitions(defs, path);
   return defs;
@@ -47,21 +63,42 @@ export function parseChannels(list: unknown[], path: string): Channel[] {
   return list.map((c, i) => {
     const p = `${path}.${i + 1}.member`;
     const o = obj(c, p);
-    const ChannelName = str(o, 'ChannelName', { path: `${p}.channelName`, min: 1, max: 64, pattern: /^[A-Za-z0-9.\-_]+$/ });
+    const ChannelName = str(o, 'ChannelName', {
+      path: `${p}.channelName`,
+      min: 1,
+      max: 64,
+      pattern: /^[A-Za-z0-9.\-_]+$/,
+    });
     if (seen.has(ChannelName)) fail(`${p}.channelName`, ChannelName, 'Channel names must be unique');
     seen.add(ChannelName);
     const ds = obj(o.DataSource, `${p}.dataSource`);
     const s3 = obj(ds.S3DataSource, `${p}.dataSource.s3DataSource`);
     const S3Uri = str(s3, 'S3Uri', { path: `${p}.dataSource.s3DataSource.s3Uri`, max: 1024 });
     s3Uri(S3Uri, `${p}.dataSource.s3DataSource.s3Uri`);
-    const S3DataType = oneOf(s3, 'S3DataType', ['ManifestFile', 'S3Prefix', 'AugmentedManifestFile', 'Converse'] as const, { path: `${p}.dataSource.s3DataSource.s3DataType` }) as string;
-    const S3DataDistributionType = oneOf(s3, 'S3DataDistributionType', ['FullyReplicated', 'ShardedByS3Key'] as const, { path: `${p}.dataSource.s3DataSource.s3DataDistributionType`, optional: true });
+    const S3DataType = oneOf(
+      s3,
+      'S3DataType',
+      ['ManifestFile', 'S3Prefix', 'AugmentedManifestFile', 'Converse'] as const,
+      { path: `${p}.dataSource.s3DataSource.s3DataType` },
+    ) as string;
+    const S3DataDistributionType = oneOf(s3, 'S3DataDistributionType', ['FullyReplicated', 'ShardedByS3Key'] as const, {
+      path: `${p}.dataSource.s3DataSource.s3DataDistributionType`,
+      optional: true,
+    });
     return {
       ChannelName,
-      DataSource: { S3DataSource: { S3DataType, S3Uri, S3DataDistributionType: S3DataDistributionType ?? 'FullyReplicated' } },
+      DataSource: {
+        S3DataSource: { S3DataType, S3Uri, S3DataDistributionType: S3DataDistributionType ?? 'FullyReplicated' },
+      },
       ContentType: optStr(o, 'ContentType', { path: `${p}.contentType`, max: 256 }),
-      CompressionType: oneOf(o, 'CompressionType', ['None', 'Gzip'] as const, { path: `${p}.compressionType`, optional: true }),
-      RecordWrapperType: oneOf(o, 'RecordWrapperType', ['None', 'RecordIO'] as const, { path: `${p}.recordWrapperType`, optional: true }),
+      CompressionType: oneOf(o, 'CompressionType', ['None', 'Gzip'] as const, {
+        path: `${p}.compressionType`,
+        optional: true,
+      }),
+      RecordWrapperType: oneOf(o, 'RecordWrapperType', ['None', 'RecordIO'] as const, {
+        path: `${p}.recordWrapperType`,
+        optional: true,
+      }),
       InputMode: oneOf(o, 'InputMode', INPUT_MODES, { path: `${p}.inputMode`, optional: true }),
     };
   });
@@ -73,15 +110,37 @@ export function parseResourceConfig(o: Body, path: string): TrainingRequest['Res
     InstanceType,
     InstanceCount: int(o, 'InstanceCount', { path: `${path}.instanceCount`, min: 1, max: 64 }),
     VolumeSizeInGB: int(o, 'VolumeSizeInGB', { path: `${path}.volumeSizeInGB`, min: 1 }),
-    KeepAlivePeriodInSeconds: optInt(o, 'KeepAlivePeriodInSeconds', { path: `${path}.keepAlivePeriodInSeconds`, min: 0, max: 3600 }),
+    KeepAlivePeriodInSeconds: optInt(o, 'KeepAlivePeriodInSeconds', {
+      path: `${path}.keepAlivePeriodInSeconds`,
+      min: 0,
+      max: 3600,
+    }),
   };
 }
 
 export function parseStoppingCondition(o: Body, spot: boolean, path: string): TrainingRequest['StoppingCondition'] {
-  const MaxRuntimeInSeconds = int(o, 'MaxRuntimeInSeconds', { path: `${path}.maxRuntimeInSeconds`, min: 1, max: MAX_RUNTIME });
-  const MaxWaitTimeInSeconds = optInt(o, 'MaxWaitTimeInSeconds', { path: `${path}.maxWaitTimeInSeconds`, min: 1, max: MAX_RUNTIME * 2 });
-  if (spot && MaxWaitTimeInSeconds === undefined) fail(`${path}.maxWaitTimeInSeconds`, undefined, 'MaxWaitTimeInSeconds is required when EnableManagedSpotTraining is true');
-  if (MaxWaitTimeInSeconds !== undefined && MaxWaitTimeInSeconds < MaxRuntimeInSeconds) fail(`${path}.maxWaitTimeInSeconds`, MaxWaitTimeInSeconds, 'MaxWaitTimeInSeconds must be greater than or equal to MaxRuntimeInSeconds');
+  const MaxRuntimeInSeconds = int(o, 'MaxRuntimeInSeconds', {
+    path: `${path}.maxRuntimeInSeconds`,
+    min: 1,
+    max: MAX_RUNTIME,
+  });
+  const MaxWaitTimeInSeconds = optInt(o, 'MaxWaitTimeInSeconds', {
+    path: `${path}.maxWaitTimeInSeconds`,
+    min: 1,
+    max: MAX_RUNTIME * 2,
+  });
+  if (spot && MaxWaitTimeInSeconds === undefined)
+    fail(
+      `${path}.maxWaitTimeInSeconds`,
+      undefined,
+      'MaxWaitTimeInSeconds is required when EnableManagedSpotTraining is true',
+    );
+  if (MaxWaitTimeInSeconds !== undefined && MaxWaitTimeInSeconds < MaxRuntimeInSeconds)
+    fail(
+      `${path}.maxWaitTimeInSeconds`,
+      MaxWaitTimeInSeconds,
+      'MaxWaitTimeInSeconds must be greater than or equal to MaxRuntimeInSeconds',
+    );
   return { MaxRuntimeInSeconds, MaxWaitTimeInSeconds };
 }
 
@@ -98,9 +157,15 @@ export function parseTrainingRequest(b: Body): TrainingRequest {
   const algo = obj(b.AlgorithmSpecification, 'AlgorithmSpecification');
   const TrainingImage = optStr(algo, 'TrainingImage', { path: 'algorithmSpecification.trainingImage', max: 255 });
   const AlgorithmName = optStr(algo, 'AlgorithmName', { path: 'algorithmSpecification.algorithmName', max: 170 });
-  if (!TrainingImage && !AlgorithmName) fail('AlgorithmSpecification.TrainingImage', undefined, 'Either TrainingImage or AlgorithmName must be specified');
-  const TrainingInputMode = oneOf(algo, 'TrainingInputMode', INPUT_MODES, { path: 'algorithmSpecification.trainingInputMode' }) as string;
-  const MetricDefinitions = parseMetricDefinitions(arr(algo, 'MetricDefinitions', { optional: true }), 'AlgorithmSpecification.MetricDefinitions');
+  if (!TrainingImage && !AlgorithmName)
+    fail('AlgorithmSpecification.TrainingImage', undefined, 'Either TrainingImage or AlgorithmName must be specified');
+  const TrainingInputMode = oneOf(algo, 'TrainingInputMode', INPUT_MODES, {
+    path: 'algorithmSpecification.trainingInputMode',
+  }) as string;
+  const MetricDefinitions = parseMetricDefinitions(
+    arr(algo, 'MetricDefinitions', { optional: true }),
+    'AlgorithmSpecification.MetricDefinitions',
+  );
   const RoleArn = str(b, 'RoleArn', { min: 20, max: 2048, pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/ });
   const out = obj(b.OutputDataConfig, 'OutputDataConfig');
   const S3OutputPath = str(out, 'S3OutputPath', { path: 'outputDataConfig.s3OutputPath', max: 1024 });

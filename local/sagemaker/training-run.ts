@@ -78,7 +78,11 @@ export class TrainingRun {
       try {
         await this.download(layouts);
       } catch (err) {
-        return { kind: 'failed', failureReason: `ClientError: Data download failed: ${(err as Error).message}`, metrics: [] };
+        return {
+          kind: 'failed',
+          failureReason: `ClientError: Data download failed: ${(err as Error).message}`,
+          metrics: [],
+        };
       }
       if (this.stopReason) return await this.finishStopped(layouts);
       this.onPhase('Training', 'Training image download completed. Training in progress.');
@@ -86,7 +90,12 @@ export class TrainingRun {
       await this.syncCheckpoints(layouts);
       if (this.stopReason) return await this.finishStopped(layouts);
       const bad = exits.findIndex((e) => e.code !== 0);
-      if (bad >= 0) return { kind: 'failed', failureReason: this.failureReason(layouts, bad, exits[bad] as { code: number | null; signal: string | null }), metrics: this.parser.final() };
+      if (bad >= 0)
+        return {
+          kind: 'failed',
+          failureReason: this.failureReason(layouts, bad, exits[bad] as { code: number | null; signal: string | null }),
+          metrics: this.parser.final(),
+        };
       this.onPhase('Uploading', 'Uploading generated training model');
       const modelArtifacts = await this.upload(layouts);
       return { kind: 'completed', metrics: this.parser.final(), modelArtifacts };
@@ -128,17 +137,34 @@ export class TrainingRun {
     }
   }
 
-  private async train(names: string[], layouts: HostLayout[]): Promise<{ code: number | null; signal: string | null }[]> {
+  private async train(
+    names: string[],
+    layouts: HostLayout[],
+  ): Promise<{ code: number | null; signal: string | null }[]> {
     const req = this.req;
     const coordinator = `127.0.0.1:${await freePort()}`;
     const epoch = Math.floor(Date.now() / 1000);
     for (const [i, l] of layouts.entries()) {
       writeJson(path.join(l.config, 'hyperparameters.json'), req.HyperParameters);
-      writeJson(path.join(l.config, 'inputdataconfig.json'), inputDataConfig(req.InputDataConfig, req.AlgorithmSpecification.TrainingInputMode));
-      writeJson(path.join(l.config, 'resourceconfig.json'), resourceConfig(names, names[i] as string, req.ResourceConfig.InstanceType));
+      writeJson(
+        path.join(l.config, 'inputdataconfig.json'),
+        inputDataConfig(req.InputDataConfig, req.AlgorithmSpecification.TrainingInputMode),
+      );
+      writeJson(
+        path.join(l.config, 'resourceconfig.json'),
+        resourceConfig(names, names[i] as string, req.ResourceConfig.InstanceType),
+      );
     }
     const ckSeen = new Map<string, string>();
-    const ckTimer = req.CheckpointConfig ? setInterval(() => void this.syncCheckpoints(layouts, ckSeen).catch((e: Error) => this.line(`[local] checkpoint sync failed: ${e.message}`)), this.ctx.checkpointSyncMs) : undefined;
+    const ckTimer = req.CheckpointConfig
+      ? setInterval(
+          () =>
+            void this.syncCheckpoints(layouts, ckSeen).catch((e: Error) =>
+              this.line(`[local] checkpoint sync failed: ${e.message}`),
+            ),
+          this.ctx.checkpointSyncMs,
+        )
+      : undefined;
     try {
       this.hosts = layouts.map((l, i) => {
         const host = names[i] as string;
@@ -150,7 +176,13 @@ export class TrainingRun {
           label: `${req.TrainingJobName}/${host}`,
           // SM_STUDIO_LOCAL_MODE: the training toolkit waits up to 15 min for `algo-N` to resolve before it runs a
           // user program (script mode); here every host is 127.0.0.1 and the names resolve nowhere.
-          env: { SM_STUDIO_LOCAL_MODE: 'true', ...req.Environment, JAXSM_COORDINATOR_ADDRESS: coordinator, TRAINING_JOB_NAME: req.TrainingJobName, SM_CURRENT_HOST: host },
+          env: {
+            SM_STUDIO_LOCAL_MODE: 'true',
+            ...req.Environment,
+            JAXSM_COORDINATOR_ADDRESS: coordinator,
+            TRAINING_JOB_NAME: req.TrainingJobName,
+            SM_CURRENT_HOST: host,
+          },
           onLine: (text) => {
             this.line(`[${host}] ${text}`);
             this.ctx.logs.add(TRAINING_LOG_GROUP, stream, text);
@@ -187,7 +219,11 @@ export class TrainingRun {
     await this.syncing;
   }
 
-  private failureReason(layouts: HostLayout[], bad: number, exit: { code: number | null; signal: string | null }): string {
+  private failureReason(
+    layouts: HostLayout[],
+    bad: number,
+    exit: { code: number | null; signal: string | null },
+  ): string {
     const order = [bad, ...layouts.keys()].filter((i, k, a) => a.indexOf(i) === k);
     for (const i of order) {
       const f = (layouts[i] as HostLayout).failure;
@@ -201,7 +237,8 @@ export class TrainingRun {
   }
 
   private async finishStopped(layouts: HostLayout[]): Promise<RunOutcome> {
-    const kind = this.stopReason === 'maxruntime' ? 'maxruntime' : this.stopReason === 'shutdown' ? 'shutdown' : 'stopped';
+    const kind =
+      this.stopReason === 'maxruntime' ? 'maxruntime' : this.stopReason === 'shutdown' ? 'shutdown' : 'stopped';
     if (kind === 'shutdown') return { kind, metrics: this.parser.final() };
     let modelArtifacts: string | undefined;
     if (layouts.some((l) => dirHasFiles(l.model))) {

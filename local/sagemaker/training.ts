@@ -71,9 +71,15 @@ export class Training {
     };
   }
 
-  create(req: TrainingRequest, tags: { Key: string; Value: string }[], extra: { TuningJobArn?: string } = {}): TrainingJob {
+  create(
+    req: TrainingRequest,
+    tags: { Key: string; Value: string }[],
+    extra: { TuningJobArn?: string } = {},
+  ): TrainingJob {
     if (this.jobs.has(req.TrainingJobName)) {
-      throw inUse(`Training job names must be unique within an AWS account and region, and a training job with this name already exists (${trainingJobArn(req.TrainingJobName)})`);
+      throw inUse(
+        `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${trainingJobArn(req.TrainingJobName)})`,
+      );
     }
     const t = now();
     const job: TrainingJob = {
@@ -83,7 +89,9 @@ export class Training {
       TrainingJobArn: trainingJobArn(req.TrainingJobName),
       TrainingJobStatus: 'InProgress',
       SecondaryStatus: 'Starting',
-      SecondaryStatusTransitions: [{ Status: 'Starting', StartTime: t, StatusMessage: 'Preparing the instances for training' }],
+      SecondaryStatusTransitions: [
+        { Status: 'Starting', StartTime: t, StatusMessage: 'Preparing the instances for training' },
+      ],
       CreationTime: t,
       LastModifiedTime: t,
       ...extra,
@@ -103,19 +111,28 @@ export class Training {
 
   list(b: Body): unknown {
     const nameContains = optStr(b, 'NameContains', { max: 63 });
-    const status = oneOf(b, 'StatusEquals', ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const, { optional: true });
-    const sortBy = oneOf(b, 'SortBy', ['Name', 'CreationTime', 'Status'] as const, { optional: true }) ?? 'CreationTime';
+    const status = oneOf(b, 'StatusEquals', ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const, {
+      optional: true,
+    });
+    const sortBy =
+      oneOf(b, 'SortBy', ['Name', 'CreationTime', 'Status'] as const, { optional: true }) ?? 'CreationTime';
     const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Ascending';
     const after = b.CreationTimeAfter as number | undefined;
     const before = b.CreationTimeBefore as number | undefined;
-    let items = this.jobs.values().filter(
-      (j) =>
-        (!nameContains || j.TrainingJobName.toLowerCase().includes(nameContains.toLowerCase())) &&
-        (!status || j.TrainingJobStatus === status) &&
-        (after === undefined || j.CreationTime > after) &&
-        (before === undefined || j.CreationTime < before),
+    let items = this.jobs
+      .values()
+      .filter(
+        (j) =>
+          (!nameContains || j.TrainingJobName.toLowerCase().includes(nameContains.toLowerCase())) &&
+          (!status || j.TrainingJobStatus === status) &&
+          (after === undefined || j.CreationTime > after) &&
+          (before === undefined || j.CreationTime < before),
+      );
+    items = sortRecords(
+      items,
+      sortBy === 'Name' ? 'TrainingJobName' : sortBy === 'Status' ? 'TrainingJobStatus' : 'CreationTime',
+      order,
     );
-    items = sortRecords(items, sortBy === 'Name' ? 'TrainingJobName' : sortBy === 'Status' ? 'TrainingJobStatus' : 'CreationTime', order);
     const { page, NextToken } = paginate(items, b);
     return { TrainingJobSummaries: page.map(summary), NextToken };
   }
@@ -124,7 +141,8 @@ export class Training {
     const job = this.jobs.get(jobName);
     if (!job) throw notFound(`Requested resource not found: training job ${jobName}`);
     if (job.TrainingJobStatus === 'Stopping') return;
-    if (job.TrainingJobStatus !== 'InProgress') throw invalid(`The request was rejected because the training job is in status ${job.TrainingJobStatus}.`);
+    if (job.TrainingJobStatus !== 'InProgress')
+      throw invalid(`The request was rejected because the training job is in status ${job.TrainingJobStatus}.`);
     this.jobs.update(jobName, (j) => {
       j.TrainingJobStatus = 'Stopping';
       transition(j, 'Stopping', 'Stopping the training job');
@@ -136,7 +154,9 @@ export class Training {
   resume(): void {
     for (const job of this.jobs.values()) {
       if (job.TrainingJobStatus === 'InProgress') {
-        this.jobs.update(job.TrainingJobName, (j) => transition(j, 'Starting', 'Restarting the training job after the local service restarted'));
+        this.jobs.update(job.TrainingJobName, (j) =>
+          transition(j, 'Starting', 'Restarting the training job after the local service restarted'),
+        );
         this.launch(job.TrainingJobName);
       } else if (job.TrainingJobStatus === 'Stopping') {
         this.finish(job.TrainingJobName, { kind: 'stopped', metrics: job.FinalMetricDataList ?? [] });
@@ -184,7 +204,11 @@ export class Training {
     run
       .run()
       .finally(() => clearInterval(metricsTimer))
-      .catch((err: Error): RunOutcome => ({ kind: 'failed', failureReason: `InternalServerError: ${err.message}`, metrics: run.parser.final() }))
+      .catch((err: Error): RunOutcome => ({
+        kind: 'failed',
+        failureReason: `InternalServerError: ${err.message}`,
+        metrics: run.parser.final(),
+      }))
       .then((outcome) => {
         this.runs.delete(jobName);
         this.finish(jobName, outcome);
@@ -222,11 +246,21 @@ export class Training {
   }
 }
 
-export function transition(j: { SecondaryStatus: string; SecondaryStatusTransitions: Transition[]; LastModifiedTime: number }, status: string, message: string, terminal = false): void {
+export function transition(
+  j: { SecondaryStatus: string; SecondaryStatusTransitions: Transition[]; LastModifiedTime: number },
+  status: string,
+  message: string,
+  terminal = false,
+): void {
   const t = now();
   const last = j.SecondaryStatusTransitions[j.SecondaryStatusTransitions.length - 1];
   if (last && last.EndTime === undefined) last.EndTime = t;
-  j.SecondaryStatusTransitions.push({ Status: status, StartTime: t, ...(terminal ? { EndTime: t } : {}), StatusMessage: message });
+  j.SecondaryStatusTransitions.push({
+    Status: status,
+    StartTime: t,
+    ...(terminal ? { EndTime: t } : {}),
+    StatusMessage: message,
+  });
   j.SecondaryStatus = status;
   j.LastModifiedTime = t;
 }

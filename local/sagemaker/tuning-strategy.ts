@@ -26,23 +26,35 @@ function num(v: string, path: string): number {
 
 export function validateRanges(r: Ranges, strategy: string): void {
   const p = 'HyperParameterTuningJobConfig.ParameterRanges';
-  const total = (r.ContinuousParameterRanges?.length ?? 0) + (r.IntegerParameterRanges?.length ?? 0) + (r.CategoricalParameterRanges?.length ?? 0);
+  const total =
+    (r.ContinuousParameterRanges?.length ?? 0) +
+    (r.IntegerParameterRanges?.length ?? 0) +
+    (r.CategoricalParameterRanges?.length ?? 0);
   if (total === 0) fail(p, undefined, 'At least one parameter range is required');
   for (const [kind, list] of [
     ['ContinuousParameterRanges', r.ContinuousParameterRanges ?? []],
     ['IntegerParameterRanges', r.IntegerParameterRanges ?? []],
   ] as const) {
-    if (list.length > 30) fail(`${p}.${kind}`, `${list.length} ranges`, 'Member must have length less than or equal to 30');
+    if (list.length > 30)
+      fail(`${p}.${kind}`, `${list.length} ranges`, 'Member must have length less than or equal to 30');
     list.forEach((x, i) => {
       const min = num(x.MinValue, `${p}.${kind}.${i + 1}.member.minValue`);
       const max = num(x.MaxValue, `${p}.${kind}.${i + 1}.member.maxValue`);
-      if (min > max) fail(`${p}.${kind}.${i + 1}.member.minValue`, x.MinValue, 'MinValue must be less than or equal to MaxValue');
-      if (x.ScalingType === 'Logarithmic' && min <= 0) fail(`${p}.${kind}.${i + 1}.member.scalingType`, x.ScalingType, 'Logarithmic scaling requires MinValue > 0');
-      if (kind === 'IntegerParameterRanges' && (!Number.isInteger(min) || !Number.isInteger(max))) fail(`${p}.${kind}.${i + 1}.member`, x.Name, 'Integer ranges need integer bounds');
+      if (min > max)
+        fail(`${p}.${kind}.${i + 1}.member.minValue`, x.MinValue, 'MinValue must be less than or equal to MaxValue');
+      if (x.ScalingType === 'Logarithmic' && min <= 0)
+        fail(`${p}.${kind}.${i + 1}.member.scalingType`, x.ScalingType, 'Logarithmic scaling requires MinValue > 0');
+      if (kind === 'IntegerParameterRanges' && (!Number.isInteger(min) || !Number.isInteger(max)))
+        fail(`${p}.${kind}.${i + 1}.member`, x.Name, 'Integer ranges need integer bounds');
     });
   }
   (r.CategoricalParameterRanges ?? []).forEach((x, i) => {
-    if (!Array.isArray(x.Values) || x.Values.length === 0 || x.Values.length > 30) fail(`${p}.CategoricalParameterRanges.${i + 1}.member.values`, x.Values, 'Member must have length between 1 and 30');
+    if (!Array.isArray(x.Values) || x.Values.length === 0 || x.Values.length > 30)
+      fail(
+        `${p}.CategoricalParameterRanges.${i + 1}.member.values`,
+        x.Values,
+        'Member must have length between 1 and 30',
+      );
   });
   if (strategy === 'Grid' && total !== (r.CategoricalParameterRanges?.length ?? 0)) {
     fail(p, 'Grid', 'Grid search strategy supports categorical parameter ranges only');
@@ -56,24 +68,28 @@ function fmt(x: number): string {
 function sampleScaled(min: number, max: number, scaling: string | undefined, r: () => number): number {
   const u = r();
   if (scaling === 'Logarithmic') return Math.exp(Math.log(min) + u * (Math.log(max) - Math.log(min)));
-  if (scaling === 'ReverseLogarithmic' && max < 1) return 1 - Math.exp(Math.log(1 - max) + u * (Math.log(1 - min) - Math.log(1 - max)));
+  if (scaling === 'ReverseLogarithmic' && max < 1)
+    return 1 - Math.exp(Math.log(1 - max) + u * (Math.log(1 - min) - Math.log(1 - max)));
   return min + u * (max - min);
 }
 
 export function sampleRandom(ranges: Ranges, r: () => number): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const x of ranges.ContinuousParameterRanges ?? []) out[x.Name] = fmt(sampleScaled(Number(x.MinValue), Number(x.MaxValue), x.ScalingType, r));
+  for (const x of ranges.ContinuousParameterRanges ?? [])
+    out[x.Name] = fmt(sampleScaled(Number(x.MinValue), Number(x.MaxValue), x.ScalingType, r));
   for (const x of ranges.IntegerParameterRanges ?? []) {
     const v = Math.round(sampleScaled(Number(x.MinValue), Number(x.MaxValue) + 0.4999, x.ScalingType, r) - 0.2499);
     out[x.Name] = String(Math.min(Number(x.MaxValue), Math.max(Number(x.MinValue), v)));
   }
-  for (const x of ranges.CategoricalParameterRanges ?? []) out[x.Name] = x.Values[Math.floor(r() * x.Values.length)] as string;
+  for (const x of ranges.CategoricalParameterRanges ?? [])
+    out[x.Name] = x.Values[Math.floor(r() * x.Values.length)] as string;
   return out;
 }
 
 /** Every combination of the categorical values, in a stable order. */
 export function grid(ranges: Ranges): Record<string, string>[] {
   let combos: Record<string, string>[] = [{}];
-  for (const x of ranges.CategoricalParameterRanges ?? []) combos = combos.flatMap((c) => x.Values.map((v) => ({ ...c, [x.Name]: v })));
+  for (const x of ranges.CategoricalParameterRanges ?? [])
+    combos = combos.flatMap((c) => x.Values.map((v) => ({ ...c, [x.Name]: v })));
   return combos;
 }

@@ -9,7 +9,14 @@ import type { Ctx } from './context';
 import { arn, inUse, invalid, notFound, now, paginate, wire } from './protocol';
 import type { Tags } from './tags';
 import { type TrainingJob, type Training, sortRecords } from './training';
-import { parseChannels, parseCheckpointConfig, parseMetricDefinitions, parseResourceConfig, parseStoppingCondition, type TrainingRequest } from './training-request';
+import {
+  parseChannels,
+  parseCheckpointConfig,
+  parseMetricDefinitions,
+  parseResourceConfig,
+  parseStoppingCondition,
+  type TrainingRequest,
+} from './training-request';
 import { grid, type Ranges, rng, sampleRandom, validateRanges } from './tuning-strategy';
 import { arr, type Body, fail, int, name, obj, oneOf, optObj, optStr, str, strMap, tags as readTags } from './validate';
 
@@ -50,7 +57,13 @@ interface TuningJob {
   CreationTime: number;
   LastModifiedTime: number;
   HyperParameterTuningEndTime?: number;
-  TrainingJobStatusCounters: { Completed: number; InProgress: number; RetryableError: number; NonRetryableError: number; Stopped: number };
+  TrainingJobStatusCounters: {
+    Completed: number;
+    InProgress: number;
+    RetryableError: number;
+    NonRetryableError: number;
+    Stopped: number;
+  };
   ObjectiveStatusCounters: { Succeeded: number; Pending: number; Failed: number };
   BestTrainingJob?: TrialSummary;
   FailureReason?: string;
@@ -89,11 +102,27 @@ export class Tuning {
       },
       ListHyperParameterTuningJobs: (b) => {
         const contains = optStr(b, 'NameContains');
-        const status = oneOf(b, 'StatusEquals', ['Completed', 'InProgress', 'Failed', 'Stopped', 'Stopping'] as const, { optional: true });
+        const status = oneOf(b, 'StatusEquals', ['Completed', 'InProgress', 'Failed', 'Stopped', 'Stopping'] as const, {
+          optional: true,
+        });
         const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Ascending';
         const sortBy = oneOf(b, 'SortBy', ['Name', 'Status', 'CreationTime'] as const, { optional: true }) ?? 'Name';
-        let items = this.jobs.values().filter((j) => (!contains || j.HyperParameterTuningJobName.includes(contains)) && (!status || j.HyperParameterTuningJobStatus === status));
-        items = sortRecords(items, sortBy === 'Name' ? 'HyperParameterTuningJobName' : sortBy === 'Status' ? 'HyperParameterTuningJobStatus' : 'CreationTime', order);
+        let items = this.jobs
+          .values()
+          .filter(
+            (j) =>
+              (!contains || j.HyperParameterTuningJobName.includes(contains)) &&
+              (!status || j.HyperParameterTuningJobStatus === status),
+          );
+        items = sortRecords(
+          items,
+          sortBy === 'Name'
+            ? 'HyperParameterTuningJobName'
+            : sortBy === 'Status'
+              ? 'HyperParameterTuningJobStatus'
+              : 'CreationTime',
+          order,
+        );
         const { page, NextToken } = paginate(items, b, 100, 100);
         return {
           HyperParameterTuningJobSummaries: page.map((j) =>
@@ -116,7 +145,10 @@ export class Tuning {
       StopHyperParameterTuningJob: (b) => {
         const n = name(b, 'HyperParameterTuningJobName', 32);
         const j = this.get(n);
-        if (j.HyperParameterTuningJobStatus !== 'InProgress') throw invalid(`The request was rejected because the tuning job is in status ${j.HyperParameterTuningJobStatus}.`);
+        if (j.HyperParameterTuningJobStatus !== 'InProgress')
+          throw invalid(
+            `The request was rejected because the tuning job is in status ${j.HyperParameterTuningJobStatus}.`,
+          );
         this.jobs.update(n, (r) => {
           r.HyperParameterTuningJobStatus = 'Stopping';
           r.LastModifiedTime = now();
@@ -127,15 +159,29 @@ export class Tuning {
       },
       ListTrainingJobsForHyperParameterTuningJob: (b) => {
         const j = this.get(name(b, 'HyperParameterTuningJobName', 32));
-        const status = oneOf(b, 'StatusEquals', ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const, { optional: true });
-        const sortBy = oneOf(b, 'SortBy', ['Name', 'CreationTime', 'Status', 'FinalObjectiveMetricValue'] as const, { optional: true }) ?? 'Name';
+        const status = oneOf(b, 'StatusEquals', ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const, {
+          optional: true,
+        });
+        const sortBy =
+          oneOf(b, 'SortBy', ['Name', 'CreationTime', 'Status', 'FinalObjectiveMetricValue'] as const, {
+            optional: true,
+          }) ?? 'Name';
         const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Ascending';
-        let items = j._trials.filter((t) => !status || t.TrainingJobStatus === status).map((t) => ({ ...t, _value: t.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? Number.NaN }));
+        let items = j._trials
+          .filter((t) => !status || t.TrainingJobStatus === status)
+          .map((t) => ({ ...t, _value: t.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? Number.NaN }));
         if (sortBy === 'FinalObjectiveMetricValue') {
           const sign = order === 'Ascending' ? 1 : -1;
           // Trials without an objective go last, whatever the order.
-          items = items.sort((a, c) => (Number.isNaN(a._value) ? 1 : Number.isNaN(c._value) ? -1 : sign * (a._value - c._value)));
-        } else items = sortRecords(items, sortBy === 'Name' ? 'TrainingJobName' : sortBy === 'Status' ? 'TrainingJobStatus' : 'CreationTime', order);
+          items = items.sort((a, c) =>
+            Number.isNaN(a._value) ? 1 : Number.isNaN(c._value) ? -1 : sign * (a._value - c._value),
+          );
+        } else
+          items = sortRecords(
+            items,
+            sortBy === 'Name' ? 'TrainingJobName' : sortBy === 'Status' ? 'TrainingJobStatus' : 'CreationTime',
+            order,
+          );
         const { page, NextToken } = paginate(items, b, 10, 100);
         return { TrainingJobSummaries: page.map((t) => wire(t)), NextToken };
       },
@@ -145,15 +191,31 @@ export class Tuning {
   private create(b: Body): unknown {
     const tuningName = name(b, 'HyperParameterTuningJobName', 32);
     const cfg = obj(b.HyperParameterTuningJobConfig, 'HyperParameterTuningJobConfig');
-    const strategy = oneOf(cfg, 'Strategy', ['Bayesian', 'Random', 'Hyperband', 'Grid'] as const, { path: 'hyperParameterTuningJobConfig.strategy' }) as string;
-    const objective = optObj(cfg.HyperParameterTuningJobObjective, 'HyperParameterTuningJobConfig.HyperParameterTuningJobObjective');
-    if (!objective) fail('HyperParameterTuningJobConfig.HyperParameterTuningJobObjective', undefined, 'Member must not be null');
+    const strategy = oneOf(cfg, 'Strategy', ['Bayesian', 'Random', 'Hyperband', 'Grid'] as const, {
+      path: 'hyperParameterTuningJobConfig.strategy',
+    }) as string;
+    const objective = optObj(
+      cfg.HyperParameterTuningJobObjective,
+      'HyperParameterTuningJobConfig.HyperParameterTuningJobObjective',
+    );
+    if (!objective)
+      fail('HyperParameterTuningJobConfig.HyperParameterTuningJobObjective', undefined, 'Member must not be null');
     const Objective: Objective = {
-      Type: oneOf(objective, 'Type', ['Maximize', 'Minimize'] as const, { path: 'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective.type' }) as Objective['Type'],
-      MetricName: str(objective, 'MetricName', { path: 'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective.metricName', min: 1, max: 255 }),
+      Type: oneOf(objective, 'Type', ['Maximize', 'Minimize'] as const, {
+        path: 'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective.type',
+      }) as Objective['Type'],
+      MetricName: str(objective, 'MetricName', {
+        path: 'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective.metricName',
+        min: 1,
+        max: 255,
+      }),
     };
     const limits = obj(cfg.ResourceLimits, 'HyperParameterTuningJobConfig.ResourceLimits');
-    const maxParallel = int(limits, 'MaxParallelTrainingJobs', { path: 'hyperParameterTuningJobConfig.resourceLimits.maxParallelTrainingJobs', min: 1, max: 100 });
+    const maxParallel = int(limits, 'MaxParallelTrainingJobs', {
+      path: 'hyperParameterTuningJobConfig.resourceLimits.maxParallelTrainingJobs',
+      min: 1,
+      max: 100,
+    });
     const maxJobsRaw = limits.MaxNumberOfTrainingJobs;
     const ranges = (optObj(cfg.ParameterRanges, 'HyperParameterTuningJobConfig.ParameterRanges') ?? {}) as Ranges;
     validateRanges(ranges, strategy);
@@ -161,23 +223,52 @@ export class Tuning {
     let maxJobs: number;
     if (strategy === 'Grid') {
       plan = grid(ranges);
-      maxJobs = maxJobsRaw === undefined ? plan.length : Math.min(plan.length, int(limits, 'MaxNumberOfTrainingJobs', { path: 'hyperParameterTuningJobConfig.resourceLimits.maxNumberOfTrainingJobs', min: 1, max: 750 }));
+      maxJobs =
+        maxJobsRaw === undefined
+          ? plan.length
+          : Math.min(
+              plan.length,
+              int(limits, 'MaxNumberOfTrainingJobs', {
+                path: 'hyperParameterTuningJobConfig.resourceLimits.maxNumberOfTrainingJobs',
+                min: 1,
+                max: 750,
+              }),
+            );
     } else {
-      maxJobs = int(limits, 'MaxNumberOfTrainingJobs', { path: 'hyperParameterTuningJobConfig.resourceLimits.maxNumberOfTrainingJobs', min: 1, max: 750 });
+      maxJobs = int(limits, 'MaxNumberOfTrainingJobs', {
+        path: 'hyperParameterTuningJobConfig.resourceLimits.maxNumberOfTrainingJobs',
+        min: 1,
+        max: 750,
+      });
     }
     const def = obj(b.TrainingJobDefinition, 'TrainingJobDefinition');
     const defn = this.parseDefinition(def);
     if (!defn.AlgorithmSpecification.MetricDefinitions.some((m) => m.Name === Objective.MetricName)) {
-      fail('TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions', Objective.MetricName, `The objective metric ${Objective.MetricName} must be one of the MetricDefinitions`);
+      fail(
+        'TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions',
+        Objective.MetricName,
+        `The objective metric ${Objective.MetricName} must be one of the MetricDefinitions`,
+      );
     }
     const warm = optObj(b.WarmStartConfig, 'WarmStartConfig');
     if (warm) {
-      const parents = arr(warm, 'ParentHyperParameterTuningJobs', { path: 'warmStartConfig.parentHyperParameterTuningJobs', min: 1, max: 5 });
+      const parents = arr(warm, 'ParentHyperParameterTuningJobs', {
+        path: 'warmStartConfig.parentHyperParameterTuningJobs',
+        min: 1,
+        max: 5,
+      });
       for (const [i, p] of parents.entries()) {
-        const pn = name(obj(p, `warmStartConfig.parentHyperParameterTuningJobs.${i + 1}`), 'HyperParameterTuningJobName', 32, `warmStartConfig.parentHyperParameterTuningJobs.${i + 1}.member.hyperParameterTuningJobName`);
+        const pn = name(
+          obj(p, `warmStartConfig.parentHyperParameterTuningJobs.${i + 1}`),
+          'HyperParameterTuningJobName',
+          32,
+          `warmStartConfig.parentHyperParameterTuningJobs.${i + 1}.member.hyperParameterTuningJobName`,
+        );
         if (!this.jobs.has(pn)) throw invalid(`Parent tuning job ${pn} does not exist.`);
       }
-      oneOf(warm, 'WarmStartType', ['IdenticalDataAndAlgorithm', 'TransferLearning'] as const, { path: 'warmStartConfig.warmStartType' });
+      oneOf(warm, 'WarmStartType', ['IdenticalDataAndAlgorithm', 'TransferLearning'] as const, {
+        path: 'warmStartConfig.warmStartType',
+      });
     }
     if (this.jobs.has(tuningName)) throw inUse(`Tuning job with name ${tuningName} already exists.`);
     const t = now();
@@ -188,7 +279,11 @@ export class Tuning {
       HyperParameterTuningJobConfig: {
         Strategy: strategy,
         HyperParameterTuningJobObjective: Objective,
-        ResourceLimits: { MaxNumberOfTrainingJobs: maxJobs, MaxParallelTrainingJobs: maxParallel, MaxRuntimeInSeconds: limits.MaxRuntimeInSeconds as number | undefined },
+        ResourceLimits: {
+          MaxNumberOfTrainingJobs: maxJobs,
+          MaxParallelTrainingJobs: maxParallel,
+          MaxRuntimeInSeconds: limits.MaxRuntimeInSeconds as number | undefined,
+        },
         ParameterRanges: ranges,
         TrainingJobEarlyStoppingType: optStr(cfg, 'TrainingJobEarlyStoppingType') ?? 'Off',
       },
@@ -203,28 +298,46 @@ export class Tuning {
       _planned: maxJobs,
       _plan: plan,
     });
-    const note = strategy === 'Bayesian' || strategy === 'Hyperband' ? `${strategy} emulated with Random search by the local service` : `${strategy} search`;
+    const note =
+      strategy === 'Bayesian' || strategy === 'Hyperband'
+        ? `${strategy} emulated with Random search by the local service`
+        : `${strategy} search`;
     this.tags.add(tuningArn, [...readTags(b), { Key: 'local:strategy', Value: note }]);
     this.ctx.log(`tuning job ${tuningName}: ${note}, ${maxJobs} trials, ${maxParallel} at a time`);
     this.tick(tuningName);
     return { HyperParameterTuningJobArn: tuningArn };
   }
 
-  private parseDefinition(def: Body): Omit<TrainingRequest, 'TrainingJobName' | 'HyperParameters'> & { StaticHyperParameters: Record<string, string> } {
+  private parseDefinition(
+    def: Body,
+  ): Omit<TrainingRequest, 'TrainingJobName' | 'HyperParameters'> & { StaticHyperParameters: Record<string, string> } {
     const p = 'trainingJobDefinition';
     const algo = obj(def.AlgorithmSpecification, `${p}.algorithmSpecification`);
     const TrainingImage = optStr(algo, 'TrainingImage', { path: `${p}.algorithmSpecification.trainingImage` });
-    const TrainingInputMode = oneOf(algo, 'TrainingInputMode', ['Pipe', 'File', 'FastFile'] as const, { path: `${p}.algorithmSpecification.trainingInputMode` }) as string;
+    const TrainingInputMode = oneOf(algo, 'TrainingInputMode', ['Pipe', 'File', 'FastFile'] as const, {
+      path: `${p}.algorithmSpecification.trainingInputMode`,
+    }) as string;
     const out = obj(def.OutputDataConfig, `${p}.outputDataConfig`);
     const spot = def.EnableManagedSpotTraining === true;
     return {
       StaticHyperParameters: strMap(def, 'StaticHyperParameters', { maxEntries: 100, maxKey: 256, maxValue: 2500 }),
-      AlgorithmSpecification: { TrainingImage, TrainingInputMode, MetricDefinitions: parseMetricDefinitions(arr(algo, 'MetricDefinitions', { optional: true }), `${p}.algorithmSpecification.metricDefinitions`) },
+      AlgorithmSpecification: {
+        TrainingImage,
+        TrainingInputMode,
+        MetricDefinitions: parseMetricDefinitions(
+          arr(algo, 'MetricDefinitions', { optional: true }),
+          `${p}.algorithmSpecification.metricDefinitions`,
+        ),
+      },
       RoleArn: str(def, 'RoleArn', { path: `${p}.roleArn`, min: 20, max: 2048 }),
       InputDataConfig: parseChannels(arr(def, 'InputDataConfig', { optional: true }), `${p}.inputDataConfig`),
       OutputDataConfig: { S3OutputPath: str(out, 'S3OutputPath', { path: `${p}.outputDataConfig.s3OutputPath` }) },
       ResourceConfig: parseResourceConfig(obj(def.ResourceConfig, `${p}.resourceConfig`), `${p}.resourceConfig`),
-      StoppingCondition: parseStoppingCondition(obj(def.StoppingCondition, `${p}.stoppingCondition`), spot, `${p}.stoppingCondition`),
+      StoppingCondition: parseStoppingCondition(
+        obj(def.StoppingCondition, `${p}.stoppingCondition`),
+        spot,
+        `${p}.stoppingCondition`,
+      ),
       EnableManagedSpotTraining: spot,
       CheckpointConfig: parseCheckpointConfig(def.CheckpointConfig, `${p}.checkpointConfig`),
       Environment: strMap(def, 'Environment', { maxEntries: 100 }),
@@ -236,11 +349,18 @@ export class Tuning {
     if (this.stopped) return;
     const j = this.jobs.get(tuningName);
     if (!j) return;
-    const running = j._trials.filter((t) => t.TrainingJobStatus === 'InProgress' || t.TrainingJobStatus === 'Stopping').length;
+    const running = j._trials.filter(
+      (t) => t.TrainingJobStatus === 'InProgress' || t.TrainingJobStatus === 'Stopping',
+    ).length;
     if (j.HyperParameterTuningJobStatus === 'InProgress') {
       const limits = j.HyperParameterTuningJobConfig.ResourceLimits;
       let launched = j._trials.length;
-      for (let slots = limits.MaxParallelTrainingJobs - running; slots > 0 && launched < j._planned; slots--, launched++) this.launchTrial(j, launched);
+      for (
+        let slots = limits.MaxParallelTrainingJobs - running;
+        slots > 0 && launched < j._planned;
+        slots--, launched++
+      )
+        this.launchTrial(j, launched);
     }
     const after = this.jobs.get(tuningName) as TuningJob;
     const still = after._trials.some((t) => t.TrainingJobStatus === 'InProgress' || t.TrainingJobStatus === 'Stopping');
@@ -248,21 +368,41 @@ export class Tuning {
     if (after.HyperParameterTuningJobStatus === 'Stopping') this.finish(tuningName, 'Stopped');
     else if (after.HyperParameterTuningJobStatus === 'InProgress' && after._trials.length >= after._planned) {
       const ok = after._trials.some((t) => t.ObjectiveStatus === 'Succeeded');
-      this.finish(tuningName, ok ? 'Completed' : 'Failed', ok ? undefined : `No training job succeeded with an objective metric value; the last failure: ${after._trials.map((t) => t.FailureReason).filter(Boolean).pop() ?? 'none'}`);
+      this.finish(
+        tuningName,
+        ok ? 'Completed' : 'Failed',
+        ok
+          ? undefined
+          : `No training job succeeded with an objective metric value; the last failure: ${
+              after._trials
+                .map((t) => t.FailureReason)
+                .filter(Boolean)
+                .pop() ?? 'none'
+            }`,
+      );
     }
   }
 
   private launchTrial(j: TuningJob, index: number): void {
     const def = this.parseDefinition(j.TrainingJobDefinition);
     const cfg = j.HyperParameterTuningJobConfig;
-    const tuned = j._plan ? (j._plan[index] as Record<string, string>) : sampleRandom(cfg.ParameterRanges, rng(`${j.HyperParameterTuningJobName}/${index}`));
-    const hash = createHash('sha256').update(`${j.HyperParameterTuningJobName}/${index}/${JSON.stringify(tuned)}`).digest('hex').slice(0, 8);
+    const tuned = j._plan
+      ? (j._plan[index] as Record<string, string>)
+      : sampleRandom(cfg.ParameterRanges, rng(`${j.HyperParameterTuningJobName}/${index}`));
+    const hash = createHash('sha256')
+      .update(`${j.HyperParameterTuningJobName}/${index}/${JSON.stringify(tuned)}`)
+      .digest('hex')
+      .slice(0, 8);
     const trialName = `${j.HyperParameterTuningJobName}-${String(index + 1).padStart(3, '0')}-${hash}`;
     const { StaticHyperParameters, ...rest } = def;
     const req: TrainingRequest = {
       ...rest,
       TrainingJobName: trialName,
-      HyperParameters: { ...StaticHyperParameters, ...tuned, _tuning_objective_metric: cfg.HyperParameterTuningJobObjective.MetricName },
+      HyperParameters: {
+        ...StaticHyperParameters,
+        ...tuned,
+        _tuning_objective_metric: cfg.HyperParameterTuningJobObjective.MetricName,
+      },
     };
     const summary: TrialSummary = {
       TrainingJobName: trialName,
@@ -299,7 +439,9 @@ export class Tuning {
   private onTrialFinished(trialName: string): void {
     const job: TrainingJob | undefined = this.training.jobs.get(trialName);
     if (!job?.TuningJobArn) return;
-    const tuningName = this.jobs.values().find((t) => t.HyperParameterTuningJobArn === job.TuningJobArn)?.HyperParameterTuningJobName;
+    const tuningName = this.jobs
+      .values()
+      .find((t) => t.HyperParameterTuningJobArn === job.TuningJobArn)?.HyperParameterTuningJobName;
     if (!tuningName) return;
     this.jobs.update(tuningName, (r) => {
       const s = r._trials.find((t) => t.TrainingJobName === trialName);
@@ -311,13 +453,22 @@ export class Tuning {
       s.FailureReason = job.FailureReason;
       const value = job.FinalMetricDataList?.find((m) => m.MetricName === objective.MetricName)?.Value;
       if (job.TrainingJobStatus === 'Completed' && value !== undefined) {
-        s.FinalHyperParameterTuningJobObjectiveMetric = { Type: objective.Type, MetricName: objective.MetricName, Value: value };
+        s.FinalHyperParameterTuningJobObjectiveMetric = {
+          Type: objective.Type,
+          MetricName: objective.MetricName,
+          Value: value,
+        };
         s.ObjectiveStatus = 'Succeeded';
       } else s.ObjectiveStatus = 'Failed';
       recount(r);
       const scored = r._trials.filter((t) => t.ObjectiveStatus === 'Succeeded');
       const sign = objective.Type === 'Maximize' ? -1 : 1;
-      const best = scored.sort((a, b) => sign * ((a.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? 0) - (b.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? 0)))[0];
+      const best = scored.sort(
+        (a, b) =>
+          sign *
+          ((a.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? 0) -
+            (b.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? 0)),
+      )[0];
       if (best) r.BestTrainingJob = { ...best };
       r.LastModifiedTime = now();
     });
@@ -340,7 +491,13 @@ export class Tuning {
       if (j.HyperParameterTuningJobStatus !== 'InProgress' && j.HyperParameterTuningJobStatus !== 'Stopping') continue;
       for (const t of j._trials) {
         const tj = this.training.jobs.get(t.TrainingJobName);
-        if (tj && tj.TrainingJobStatus !== t.TrainingJobStatus && tj.TrainingJobStatus !== 'InProgress' && tj.TrainingJobStatus !== 'Stopping') this.onTrialFinished(t.TrainingJobName);
+        if (
+          tj &&
+          tj.TrainingJobStatus !== t.TrainingJobStatus &&
+          tj.TrainingJobStatus !== 'InProgress' &&
+          tj.TrainingJobStatus !== 'Stopping'
+        )
+          this.onTrialFinished(t.TrainingJobName);
       }
       this.tick(j.HyperParameterTuningJobName);
     }

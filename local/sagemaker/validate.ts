@@ -12,7 +12,9 @@ function fieldName(path: string): string {
 }
 
 export function fail(path: string, value: unknown, constraint: string): never {
-  throw invalid(`1 validation error detected: Value ${value === undefined || value === null ? 'null' : `'${typeof value === 'string' ? value : JSON.stringify(value)}'`} at '${fieldName(path)}' failed to satisfy constraint: ${constraint}`);
+  throw invalid(
+    `1 validation error detected: Value ${value === undefined || value === null ? 'null' : `'${typeof value === 'string' ? value : JSON.stringify(value)}'`} at '${fieldName(path)}' failed to satisfy constraint: ${constraint}`,
+  );
 }
 
 export function obj(value: unknown, path: string): Body {
@@ -27,25 +29,37 @@ export function optObj(value: unknown, path: string): Body | undefined {
 
 const NAME_RE = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 
-export function str(body: Body, key: string, opts: { path?: string; max?: number; min?: number; pattern?: RegExp } = {}): string {
+export function str(
+  body: Body,
+  key: string,
+  opts: { path?: string; max?: number; min?: number; pattern?: RegExp } = {},
+): string {
   const path = opts.path ?? key;
   const v = body[key];
   if (v === undefined || v === null) fail(path, v, 'Member must not be null');
   if (typeof v !== 'string') fail(path, v, 'Member must be a string');
-  if (opts.min !== undefined && v.length < opts.min) fail(path, v, `Member must have length greater than or equal to ${opts.min}`);
-  if (opts.max !== undefined && v.length > opts.max) fail(path, v, `Member must have length less than or equal to ${opts.max}`);
-  if (opts.pattern && !opts.pattern.test(v)) fail(path, v, `Member must satisfy regular expression pattern: ${opts.pattern.source}`);
+  if (opts.min !== undefined && v.length < opts.min)
+    fail(path, v, `Member must have length greater than or equal to ${opts.min}`);
+  if (opts.max !== undefined && v.length > opts.max)
+    fail(path, v, `Member must have length less than or equal to ${opts.max}`);
+  if (opts.pattern && !opts.pattern.test(v))
+    fail(path, v, `Member must satisfy regular expression pattern: ${opts.pattern.source}`);
   return v;
 }
 
-export function optStr(body: Body, key: string, opts: { path?: string; max?: number; min?: number; pattern?: RegExp } = {}): string | undefined {
+export function optStr(
+  body: Body,
+  key: string,
+  opts: { path?: string; max?: number; min?: number; pattern?: RegExp } = {},
+): string | undefined {
   return body[key] === undefined || body[key] === null ? undefined : str(body, key, opts);
 }
 
 /** A SageMaker resource name: `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}` and at most `max` characters. */
 export function name(body: Body, key: string, max = 63, path = key): string {
   const v = str(body, key, { path, max, min: 1 });
-  if (!NAME_RE.test(v)) fail(path, v, 'Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}');
+  if (!NAME_RE.test(v))
+    fail(path, v, 'Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}');
   return v;
 }
 
@@ -54,16 +68,25 @@ export function int(body: Body, key: string, opts: { path?: string; min?: number
   const v = body[key];
   if (v === undefined || v === null) fail(path, v, 'Member must not be null');
   if (typeof v !== 'number' || !Number.isInteger(v)) fail(path, v, 'Member must be an integer');
-  if (opts.min !== undefined && v < opts.min) fail(path, v, `Member must have value greater than or equal to ${opts.min}`);
+  if (opts.min !== undefined && v < opts.min)
+    fail(path, v, `Member must have value greater than or equal to ${opts.min}`);
   if (opts.max !== undefined && v > opts.max) fail(path, v, `Member must have value less than or equal to ${opts.max}`);
   return v;
 }
 
-export function optInt(body: Body, key: string, opts: { path?: string; min?: number; max?: number } = {}): number | undefined {
+export function optInt(
+  body: Body,
+  key: string,
+  opts: { path?: string; min?: number; max?: number } = {},
+): number | undefined {
   return body[key] === undefined || body[key] === null ? undefined : int(body, key, opts);
 }
 
-export function arr(body: Body, key: string, opts: { path?: string; min?: number; max?: number; optional?: boolean } = {}): unknown[] {
+export function arr(
+  body: Body,
+  key: string,
+  opts: { path?: string; min?: number; max?: number; optional?: boolean } = {},
+): unknown[] {
   const path = opts.path ?? key;
   const v = body[key];
   if (v === undefined || v === null) {
@@ -71,31 +94,46 @@ export function arr(body: Body, key: string, opts: { path?: string; min?: number
     fail(path, v, 'Member must not be null');
   }
   if (!Array.isArray(v)) fail(path, v, 'Member must be a list');
-  if (opts.min !== undefined && v.length < opts.min) fail(path, v, `Member must have length greater than or equal to ${opts.min}`);
-  if (opts.max !== undefined && v.length > opts.max) fail(path, v, `Member must have length less than or equal to ${opts.max}`);
+  if (opts.min !== undefined && v.length < opts.min)
+    fail(path, v, `Member must have length greater than or equal to ${opts.min}`);
+  if (opts.max !== undefined && v.length > opts.max)
+    fail(path, v, `Member must have length less than or equal to ${opts.max}`);
   return v;
 }
 
-export function oneOf<T extends string>(body: Body, key: string, values: readonly T[], opts: { path?: string; optional?: boolean } = {}): T | undefined {
+export function oneOf<T extends string>(
+  body: Body,
+  key: string,
+  values: readonly T[],
+  opts: { path?: string; optional?: boolean } = {},
+): T | undefined {
   const path = opts.path ?? key;
   const v = body[key];
   if ((v === undefined || v === null) && opts.optional) return undefined;
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) fail(path, v, `Member must satisfy enum value set: [${values.join(', ')}]`);
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v))
+    fail(path, v, `Member must satisfy enum value set: [${values.join(', ')}]`);
   return v as T;
 }
 
 /** A string→string map (hyperparameters, environment), with AWS's size limits. */
-export function strMap(body: Body, key: string, opts: { maxEntries?: number; maxKey?: number; maxValue?: number } = {}): Record<string, string> {
+export function strMap(
+  body: Body,
+  key: string,
+  opts: { maxEntries?: number; maxKey?: number; maxValue?: number } = {},
+): Record<string, string> {
   const v = body[key];
   if (v === undefined || v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v)) fail(key, v, 'Member must be a map');
   const entries = Object.entries(v as Body);
-  if (opts.maxEntries !== undefined && entries.length > opts.maxEntries) fail(key, `${entries.length} entries`, `Map must have length less than or equal to ${opts.maxEntries}`);
+  if (opts.maxEntries !== undefined && entries.length > opts.maxEntries)
+    fail(key, `${entries.length} entries`, `Map must have length less than or equal to ${opts.maxEntries}`);
   const out: Record<string, string> = {};
   for (const [k, val] of entries) {
     if (typeof val !== 'string') fail(`${key}.${k}`, val, 'Map value must be a string');
-    if (opts.maxKey !== undefined && k.length > opts.maxKey) fail(`${key}.${k}`, k, `Map key must have length less than or equal to ${opts.maxKey}`);
-    if (opts.maxValue !== undefined && val.length > opts.maxValue) fail(`${key}.${k}`, val, `Map value must have length less than or equal to ${opts.maxValue}`);
+    if (opts.maxKey !== undefined && k.length > opts.maxKey)
+      fail(`${key}.${k}`, k, `Map key must have length less than or equal to ${opts.maxKey}`);
+    if (opts.maxValue !== undefined && val.length > opts.maxValue)
+      fail(`${key}.${k}`, val, `Map value must have length less than or equal to ${opts.maxValue}`);
     out[k] = val;
   }
   return out;
@@ -110,7 +148,10 @@ export function tags(body: Body, key = 'Tags'): Tag[] {
   const list = arr(body, key, { optional: true, max: 50 });
   return list.map((t, i) => {
     const o = obj(t, `${key}.${i + 1}`);
-    return { Key: str(o, 'Key', { path: `${key}.${i + 1}.member.key`, min: 1, max: 128 }), Value: str(o, 'Value', { path: `${key}.${i + 1}.member.value`, max: 256 }) };
+    return {
+      Key: str(o, 'Key', { path: `${key}.${i + 1}.member.key`, min: 1, max: 128 }),
+      Value: str(o, 'Value', { path: `${key}.${i + 1}.member.value`, max: 256 }),
+    };
   });
 }
 

@@ -27,11 +27,25 @@ import { down, status, up } from '../../local/stack';
 jest.setTimeout(180_000);
 
 const realBin = path.join(REPO_ROOT, 'container/.venv/bin');
-const REAL = fs.existsSync(path.join(realBin, 'train')) && fs.existsSync(path.join(realBin, 'serve')) && process.env.LOCAL_E2E_FAKE !== '1';
+const REAL =
+  fs.existsSync(path.join(realBin, 'train')) &&
+  fs.existsSync(path.join(realBin, 'serve')) &&
+  process.env.LOCAL_E2E_FAKE !== '1';
 const BIN = REAL ? realBin : path.join(REPO_ROOT, 'test/fixtures/fake-container');
 const ROLE = 'arn:aws:iam::123456789012:role/SageMakerRole';
 const HPS: Record<string, string> = REAL
-  ? { n_layers: '1', d_model: '64', n_heads: '2', seq_len: '64', batch_size: '8', warmup_steps: '5', eval_batches: '2', max_steps: '20', eval_every: '10', checkpoint_every: '10' }
+  ? {
+      n_layers: '1',
+      d_model: '64',
+      n_heads: '2',
+      seq_len: '64',
+      batch_size: '8',
+      warmup_steps: '5',
+      eval_batches: '2',
+      max_steps: '20',
+      eval_every: '10',
+      checkpoint_every: '10',
+    }
   : { steps: '5', sleep: '0.05' };
 
 let cfg: StackConfig;
@@ -45,11 +59,20 @@ beforeAll(async () => {
   env = workerEnv(cfg);
   await up(cfg);
   stackUp = true;
-  const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string };
+  const credentials = {
+    accessKeyId: env.AWS_ACCESS_KEY_ID as string,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
+  };
   sm = new SageMakerClient({ endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER, region: env.AWS_REGION, credentials });
-  const s3 = new S3Client({ endpoint: env.AWS_ENDPOINT_URL_S3, region: env.AWS_REGION, credentials, forcePathStyle: true });
+  const s3 = new S3Client({
+    endpoint: env.AWS_ENDPOINT_URL_S3,
+    region: env.AWS_REGION,
+    credentials,
+    forcePathStyle: true,
+  });
   await s3.send(new CreateBucketCommand({ Bucket: 'e2e' }));
-  for (const [key, text] of Object.entries(corpus(stateDir))) await s3.send(new PutObjectCommand({ Bucket: 'e2e', Key: key, Body: text }));
+  for (const [key, text] of Object.entries(corpus(stateDir)))
+    await s3.send(new PutObjectCommand({ Bucket: 'e2e', Key: key, Body: text }));
 });
 
 afterAll(async () => {
@@ -58,11 +81,18 @@ afterAll(async () => {
 
 /** The container's own demo corpus (`prepare --source builtin`), or a small text for the fixture trainer. */
 function corpus(dir: string): Record<string, string> {
-  if (!REAL) return { 'data/train/corpus.txt': 'hello world\n'.repeat(100), 'data/val/corpus.txt': 'hello\n'.repeat(50) };
+  if (!REAL)
+    return { 'data/train/corpus.txt': 'hello world\n'.repeat(100), 'data/val/corpus.txt': 'hello\n'.repeat(50) };
   const base = path.join(dir, 'prepare');
-  execFileSync(path.join(BIN, 'prepare'), ['--source', 'builtin'], { env: { ...process.env, SAGEMAKER_BASE_DIR: base }, stdio: 'ignore' });
+  execFileSync(path.join(BIN, 'prepare'), ['--source', 'builtin'], {
+    env: { ...process.env, SAGEMAKER_BASE_DIR: base },
+    stdio: 'ignore',
+  });
   const out = path.join(base, 'processing/output');
-  return { 'data/train/corpus.txt': fs.readFileSync(path.join(out, 'train/corpus.txt'), 'utf8'), 'data/val/corpus.txt': fs.readFileSync(path.join(out, 'val/corpus.txt'), 'utf8') };
+  return {
+    'data/train/corpus.txt': fs.readFileSync(path.join(out, 'train/corpus.txt'), 'utf8'),
+    'data/val/corpus.txt': fs.readFileSync(path.join(out, 'val/corpus.txt'), 'utf8'),
+  };
 }
 
 function job(name: string, hps: Record<string, string>, hosts: number) {
@@ -78,7 +108,16 @@ function job(name: string, hps: Record<string, string>, hosts: number) {
       ],
     },
     HyperParameters: hps,
-    InputDataConfig: ['train', 'val'].map((c) => ({ ChannelName: c, DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://e2e/data/${c}/`, S3DataDistributionType: 'FullyReplicated' } } })),
+    InputDataConfig: ['train', 'val'].map((c) => ({
+      ChannelName: c,
+      DataSource: {
+        S3DataSource: {
+          S3DataType: 'S3Prefix',
+          S3Uri: `s3://e2e/data/${c}/`,
+          S3DataDistributionType: 'FullyReplicated',
+        },
+      },
+    })),
     OutputDataConfig: { S3OutputPath: 's3://e2e/output' },
     ResourceConfig: { InstanceType: 'ml.p4de.24xlarge', InstanceCount: hosts, VolumeSizeInGB: 50 },
     StoppingCondition: { MaxRuntimeInSeconds: 3600 },
@@ -86,9 +125,18 @@ function job(name: string, hps: Record<string, string>, hosts: number) {
   });
 }
 
-async function waitJob(name: string, done: (d: DescribeTrainingJobCommandOutput) => boolean, timeoutMs: number): Promise<DescribeTrainingJobCommandOutput> {
+async function waitJob(
+  name: string,
+  done: (d: DescribeTrainingJobCommandOutput) => boolean,
+  timeoutMs: number,
+): Promise<DescribeTrainingJobCommandOutput> {
   let d: DescribeTrainingJobCommandOutput | undefined;
-  await waitUntil(async () => done((d = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name })))), timeoutMs, `training job ${name}`, 500);
+  await waitUntil(
+    async () => done((d = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name })))),
+    timeoutMs,
+    `training job ${name}`,
+    500,
+  );
   return d as DescribeTrainingJobCommandOutput;
 }
 
@@ -102,11 +150,16 @@ test('up starts Temporal with the pipeline search attributes, moto and the servi
   const pids = s.components.map((c) => c.pid);
   await up(cfg);
   expect((await status(cfg)).components.map((c) => c.pid)).toEqual(pids);
-  const attrs = execFileSync(path.join(REPO_ROOT, '.venv/bin/temporal'), ['operator', 'search-attribute', 'list', '--address', env.TEMPORAL_ADDRESS as string], { encoding: 'utf8' });
+  const attrs = execFileSync(
+    path.join(REPO_ROOT, '.venv/bin/temporal'),
+    ['operator', 'search-attribute', 'list', '--address', env.TEMPORAL_ADDRESS as string],
+    { encoding: 'utf8' },
+  );
   expect(attrs).toMatch(/PipelineStep\s+Keyword/);
   expect(attrs).toMatch(/ModelPackageVersion\s+Int/);
   expect(attrs).toMatch(/EndpointName\s+Keyword/);
-  for (const c of ['temporal', 'moto', 'sagemaker']) expect(fs.existsSync(path.join(cfg.stateDir, 'logs', `${c}.log`))).toBe(true);
+  for (const c of ['temporal', 'moto', 'sagemaker'])
+    expect(fs.existsSync(path.join(cfg.stateDir, 'logs', `${c}.log`))).toBe(true);
 });
 
 test(`a 2-host training job runs ${REAL ? 'the real JAX trainer' : 'the fixture trainer'}, and its model serves behind an endpoint`, async () => {
@@ -114,32 +167,79 @@ test(`a 2-host training job runs ${REAL ? 'the real JAX trainer' : 'the fixture 
   const d = await waitJob('e2e-train', (j) => j.TrainingJobStatus !== 'InProgress', 150_000);
   if (d.TrainingJobStatus !== 'Completed') {
     const log = path.join(cfg.stateDir, 'sagemaker/logs/training-jobs/e2e-train.log');
-    throw new Error(`job ${d.TrainingJobStatus}: ${d.FailureReason}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`);
+    throw new Error(
+      `job ${d.TrainingJobStatus}: ${d.FailureReason}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`,
+    );
   }
-  expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual(['Starting', 'Downloading', 'Training', 'Uploading', 'Completed']);
+  expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual([
+    'Starting',
+    'Downloading',
+    'Training',
+    'Uploading',
+    'Completed',
+  ]);
   const metrics = Object.fromEntries((d.FinalMetricDataList ?? []).map((m) => [m.MetricName, m.Value]));
   expect(metrics['validation:loss']).toBeGreaterThan(0);
   expect(d.ModelArtifacts?.S3ModelArtifacts).toBe('s3://e2e/output/e2e-train/output/model.tar.gz');
 
-  await sm.send(new CreateModelCommand({ ModelName: 'e2e-model', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: d.ModelArtifacts?.S3ModelArtifacts } }));
-  await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'e2e-epc', ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'e2e-model', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] }));
+  await sm.send(
+    new CreateModelCommand({
+      ModelName: 'e2e-model',
+      ExecutionRoleArn: ROLE,
+      PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: d.ModelArtifacts?.S3ModelArtifacts },
+    }),
+  );
+  await sm.send(
+    new CreateEndpointConfigCommand({
+      EndpointConfigName: 'e2e-epc',
+      ProductionVariants: [
+        { VariantName: 'AllTraffic', ModelName: 'e2e-model', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' },
+      ],
+    }),
+  );
   await sm.send(new CreateEndpointCommand({ EndpointName: 'e2e-ep', EndpointConfigName: 'e2e-epc' }));
   let status = 'Creating';
-  await waitUntil(async () => (status = (await sm.send(new DescribeEndpointCommand({ EndpointName: 'e2e-ep' }))).EndpointStatus ?? '') !== 'Creating', 90_000, 'endpoint', 500);
+  await waitUntil(
+    async () =>
+      (status = (await sm.send(new DescribeEndpointCommand({ EndpointName: 'e2e-ep' }))).EndpointStatus ?? '') !==
+      'Creating',
+    90_000,
+    'endpoint',
+    500,
+  );
   expect(status).toBe('InService');
-  const rt = new SageMakerRuntimeClient({ endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME, region: env.AWS_REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  const res = await rt.send(new InvokeEndpointCommand({ EndpointName: 'e2e-ep', ContentType: 'application/json', Body: JSON.stringify({ inputs: 'The ', parameters: { max_new_tokens: 8 } }) }));
+  const rt = new SageMakerRuntimeClient({
+    endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
+    region: env.AWS_REGION,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  const res = await rt.send(
+    new InvokeEndpointCommand({
+      EndpointName: 'e2e-ep',
+      ContentType: 'application/json',
+      Body: JSON.stringify({ inputs: 'The ', parameters: { max_new_tokens: 8 } }),
+    }),
+  );
   expect(res.InvokedProductionVariant).toBe('AllTraffic');
   const answer = JSON.parse(Buffer.from(res.Body).toString('utf8')) as unknown;
   expect(JSON.stringify(answer)).toMatch(/generated_text/);
 });
 
 test('down stops every component and the job processes it started', async () => {
-  await sm.send(job('e2e-long', REAL ? { ...HPS, max_steps: '100000', eval_every: '1000' } : { steps: '100000', sleep: '0.1' }, 2));
+  await sm.send(
+    job('e2e-long', REAL ? { ...HPS, max_steps: '100000', eval_every: '1000' } : { steps: '100000', sleep: '0.1' }, 2),
+  );
   await waitJob('e2e-long', (j) => j.SecondaryStatus === 'Training', 60_000);
   const pidDir = path.join(cfg.stateDir, 'sagemaker/pids');
-  await waitUntil(() => fs.readdirSync(pidDir).filter((f) => f.startsWith('e2e-long')).length === 2, 30_000, 'two host processes');
-  const pids = fs.readdirSync(pidDir).map((f) => readPid(path.join(pidDir, f))).filter((p): p is number => p !== undefined);
+  await waitUntil(
+    () => fs.readdirSync(pidDir).filter((f) => f.startsWith('e2e-long')).length === 2,
+    30_000,
+    'two host processes',
+  );
+  const pids = fs
+    .readdirSync(pidDir)
+    .map((f) => readPid(path.join(pidDir, f)))
+    .filter((p): p is number => p !== undefined);
   expect(pids.length).toBeGreaterThanOrEqual(3); // 2 hosts + the endpoint's serve process
   await down(cfg);
   stackUp = false;

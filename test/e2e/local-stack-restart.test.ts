@@ -19,7 +19,11 @@ let sm: SageMakerClient;
 beforeAll(async () => {
   cfg = await isolatedStackConfig('stack-restart-e2e', path.join(REPO_ROOT, 'test/fixtures/fake-container'));
   const env = workerEnv(cfg);
-  sm = new SageMakerClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  sm = new SageMakerClient({
+    region: env.AWS_REGION,
+    endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   await up(cfg);
 });
 
@@ -39,7 +43,13 @@ async function kill(component: string): Promise<void> {
 }
 
 test('the service keeps its state across its own restart, and drops it when moto restarted empty', async () => {
-  await sm.send(new CreateModelCommand({ ModelName: 'kept', ExecutionRoleArn: 'arn:aws:iam::123456789012:role/R', PrimaryContainer: { Image: 'img:1', ModelDataUrl: 's3://b/m.tar.gz' } }));
+  await sm.send(
+    new CreateModelCommand({
+      ModelName: 'kept',
+      ExecutionRoleArn: 'arn:aws:iam::123456789012:role/R',
+      PrimaryContainer: { Image: 'img:1', ModelDataUrl: 's3://b/m.tar.gz' },
+    }),
+  );
   await kill('sagemaker');
   const said: string[] = [];
   await up(cfg, (m) => said.push(m));

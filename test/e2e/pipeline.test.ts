@@ -38,7 +38,10 @@ import { createAwsClients } from '../../worker/aws-clients';
 import { projectWorkerOptions } from '../../worker/worker-options';
 
 const BIN = path.join(REPO_ROOT, 'container/.venv/bin');
-const REAL = fs.existsSync(path.join(BIN, 'train')) && fs.existsSync(path.join(BIN, 'serve')) && fs.existsSync(path.join(BIN, 'prepare'));
+const REAL =
+  fs.existsSync(path.join(BIN, 'train')) &&
+  fs.existsSync(path.join(BIN, 'serve')) &&
+  fs.existsSync(path.join(BIN, 'prepare'));
 const suite = REAL ? describe : describe.skip;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 if (!REAL) console.warn(`pipeline e2e skipped: ${BIN}/{train,serve,prepare} missing (run scripts/bootstrap.sh)`);
@@ -46,7 +49,18 @@ if (!REAL) console.warn(`pipeline e2e skipped: ${BIN}/{train,serve,prepare} miss
 jest.setTimeout(300_000);
 
 /** A small model so a 4-host job and 4 trials take seconds on 2 cores (batch 8 divides over 4 hosts). */
-const TINY = { n_layers: 1, d_model: 64, n_heads: 2, seq_len: 64, batch_size: 8, warmup_steps: 5, eval_batches: 2, max_steps: 30, eval_every: 10, checkpoint_every: 10 };
+const TINY = {
+  n_layers: 1,
+  d_model: 64,
+  n_heads: 2,
+  seq_len: 64,
+  batch_size: 8,
+  warmup_steps: 5,
+  eval_batches: 2,
+  max_steps: 30,
+  eval_every: 10,
+  checkpoint_every: 10,
+};
 const TASK_QUEUE = `e2e-pipeline-${process.pid}`;
 
 type Spec = Record<string, any>;
@@ -93,7 +107,10 @@ suite('migrationPipeline on the local stack', () => {
     const s3 = new S3Client({ region: env.AWS_REGION, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: baseSpec.bucket }));
     const out = path.join(stateDir, 'prepare', 'processing', 'output');
-    execFileSync(path.join(BIN, 'prepare'), ['--source', 'builtin', '--output', out], { env: { ...process.env, SAGEMAKER_BASE_DIR: path.join(stateDir, 'prepare') }, stdio: 'ignore' });
+    execFileSync(path.join(BIN, 'prepare'), ['--source', 'builtin', '--output', out], {
+      env: { ...process.env, SAGEMAKER_BASE_DIR: path.join(stateDir, 'prepare') },
+      stdio: 'ignore',
+    });
     fs.renameSync(out, path.join(stateDir, 'dataset'));
 
     sm = new SageMakerClient({ region: env.AWS_REGION });
@@ -118,12 +135,15 @@ suite('migrationPipeline on the local stack', () => {
     await nativeConnection?.close();
     if (stackUp) await down(cfg);
     // Keep the state (job, endpoint, service and worker logs) when a test failed, to read what happened.
-    if (cfg && passed === TESTS && process.env.E2E_KEEP_STATE !== '1') fs.rmSync(cfg.stateDir, { recursive: true, force: true });
+    if (cfg && passed === TESTS && process.env.E2E_KEEP_STATE !== '1')
+      fs.rmSync(cfg.stateDir, { recursive: true, force: true });
     else if (cfg) console.warn(`pipeline e2e: state and logs kept in ${cfg.stateDir}`);
   });
 
   /** Training jobs of one run; trials of its tuning job are listed apart. */
-  async function trainingJobs(workflowId: string): Promise<{ own: TrainingJobSummary[]; trials: TrainingJobSummary[] }> {
+  async function trainingJobs(
+    workflowId: string,
+  ): Promise<{ own: TrainingJobSummary[]; trials: TrainingJobSummary[] }> {
     const all: TrainingJobSummary[] = [];
     let NextToken: string | undefined;
     do {
@@ -134,12 +154,19 @@ suite('migrationPipeline on the local stack', () => {
     const prefix = sanitize(workflowId);
     const tuning = runResourceNames(workflowId).tuningJob;
     const mine = all.filter((j) => j.TrainingJobName?.startsWith(prefix));
-    return { own: mine.filter((j) => !j.TrainingJobName?.startsWith(tuning)), trials: mine.filter((j) => j.TrainingJobName?.startsWith(tuning)) };
+    return {
+      own: mine.filter((j) => !j.TrainingJobName?.startsWith(tuning)),
+      trials: mine.filter((j) => j.TrainingJobName?.startsWith(tuning)),
+    };
   }
 
   async function invoke(endpointName: string): Promise<{ variant?: string; text: string }> {
     const res = await runtime.send(
-      new InvokeEndpointCommand({ EndpointName: endpointName, ContentType: 'application/json', Body: JSON.stringify({ inputs: 'The assert statement', parameters: { max_new_tokens: 40 } }) }),
+      new InvokeEndpointCommand({
+        EndpointName: endpointName,
+        ContentType: 'application/json',
+        Body: JSON.stringify({ inputs: 'The assert statement', parameters: { max_new_tokens: 40 } }),
+      }),
     );
     const body = JSON.parse(Buffer.from(res.Body).toString('utf8')) as { generated_text: string };
     return { variant: res.InvokedProductionVariant, text: body.generated_text };
@@ -158,7 +185,9 @@ suite('migrationPipeline on the local stack', () => {
     const id = childWorkflowId(workflowId, 'registerModel');
     while (!stop()) {
       if ((await query(id))?.phase.startsWith('waiting')) {
-        await client.workflow.getHandle(id).executeUpdate('approveModel', { args: [{ reviewer: 'e2e', reason: 'blue/green update test' }] });
+        await client.workflow
+          .getHandle(id)
+          .executeUpdate('approveModel', { args: [{ reviewer: 'e2e', reason: 'blue/green update test' }] });
         return true;
       }
       await sleep(500);
@@ -172,7 +201,11 @@ suite('migrationPipeline on the local stack', () => {
   test('run 1: build, sync, 4-host training, 4 tuning trials, approval, endpoint InService and answering', async () => {
     const s = spec();
     const workflowId = newId('run1');
-    const summary: PipelineSummary = await client.workflow.execute('migrationPipeline', { taskQueue: TASK_QUEUE, workflowId, args: [s] });
+    const summary: PipelineSummary = await client.workflow.execute('migrationPipeline', {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      args: [s],
+    });
     expect(summary.outcome).toBe('deployed');
     expect(summary.endpoint?.action).toBe('created');
 
@@ -184,15 +217,24 @@ suite('migrationPipeline on the local stack', () => {
     expect(job.FinalMetricDataList?.find((m) => m.MetricName === 'val_loss')?.Value).toBeGreaterThan(0);
 
     const tuningJobName = summary.tuning?.jobName as string;
-    const tuning = await sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: tuningJobName }));
+    const tuning = await sm.send(
+      new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: tuningJobName }),
+    );
     expect(tuning.HyperParameterTuningJobStatus).toBe('Completed');
     expect(tuning.TrainingJobStatusCounters?.Completed).toBe(4);
-    const listed = await sm.send(new ListTrainingJobsForHyperParameterTuningJobCommand({ HyperParameterTuningJobName: tuningJobName, MaxResults: 100 }));
+    const listed = await sm.send(
+      new ListTrainingJobsForHyperParameterTuningJobCommand({
+        HyperParameterTuningJobName: tuningJobName,
+        MaxResults: 100,
+      }),
+    );
     expect(listed.TrainingJobSummaries).toHaveLength(4);
     expect(trials).toHaveLength(4);
     expect(new Set(listed.TrainingJobSummaries?.map((t) => t.TunedHyperParameters?.learning_rate)).size).toBe(4);
 
-    const packages = await sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: s.registry.modelPackageGroup }));
+    const packages = await sm.send(
+      new ListModelPackagesCommand({ ModelPackageGroupName: s.registry.modelPackageGroup }),
+    );
     expect(packages.ModelPackageSummaryList?.map((p) => p.ModelApprovalStatus)).toEqual(['Approved']);
     expect(summary.registry?.approvalStatus).toBe('Approved');
 
@@ -227,7 +269,9 @@ suite('migrationPipeline on the local stack', () => {
     secondEndpointConfig = ep.EndpointConfigName as string;
     expect(secondEndpointConfig).toBe(summary.endpoint?.configName);
     expect(secondEndpointConfig).not.toBe(firstEndpointConfig);
-    const packages = await sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: s.registry.modelPackageGroup }));
+    const packages = await sm.send(
+      new ListModelPackagesCommand({ ModelPackageGroupName: s.registry.modelPackageGroup }),
+    );
     expect(packages.ModelPackageSummaryList?.map((p) => p.ModelApprovalStatus)).toEqual(['Approved', 'Approved']);
     expect((await invoke(s.deployment.endpointName)).text.length).toBeGreaterThan(0);
     passed += 1;
@@ -296,7 +340,9 @@ suite('migrationPipeline on the local stack', () => {
     await waitUntil(
       async () => {
         try {
-          return (await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: jobName }))).SecondaryStatus === 'Training';
+          return (
+            (await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: jobName }))).SecondaryStatus === 'Training'
+          );
         } catch {
           return false;
         }

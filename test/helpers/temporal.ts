@@ -18,7 +18,9 @@ export const TEMPORAL_CLI_PATH = join(ROOT, '.venv/bin/temporal');
 /** Starts the time-skipping test server. */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   if (!existsSync(TEST_SERVER_PATH)) throw new Error(`${TEST_SERVER_PATH} is missing: run \`npm run bootstrap\``);
-  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER_PATH } } });
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: TEST_SERVER_PATH } },
+  });
 }
 
 /**
@@ -28,7 +30,11 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
 export async function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
   if (!existsSync(TEMPORAL_CLI_PATH)) throw new Error(`${TEMPORAL_CLI_PATH} is missing: run \`npm run bootstrap\``);
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: TEMPORAL_CLI_PATH }, ip: '127.0.0.1', searchAttributes: [PIPELINE_STEP, MODEL_PACKAGE_VERSION, ENDPOINT_NAME] },
+    server: {
+      executable: { type: 'existing-path', path: TEMPORAL_CLI_PATH },
+      ip: '127.0.0.1',
+      searchAttributes: [PIPELINE_STEP, MODEL_PACKAGE_VERSION, ENDPOINT_NAME],
+    },
   });
 }
 
@@ -40,6 +46,17 @@ export function uniqueTaskQueue(prefix = 'test'): string {
 }
 
 /** Creates a worker for the project's workflows with the given (usually mocked) activities. */
-export async function createTestWorker(env: TestWorkflowEnvironment, taskQueue: string, activities: object, extra: Partial<WorkerOptions> = {}): Promise<Worker> {
-  return Worker.create({ connection: env.nativeConnection, taskQueue, ...projectWorkerOptions(), activities, ...extra });
+export async function createTestWorker(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  activities: object,
+  extra: Partial<WorkerOptions> = {},
+): Promise<Worker> {
+  return Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    ...projectWorkerOptions(),
+    activities,
+    ...extra,
+  });
 }

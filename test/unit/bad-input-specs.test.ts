@@ -17,7 +17,11 @@ describe.each(loadSpecCases().map((c) => [`${c.category}: ${c.name}`, c] as cons
     fs.writeFileSync(file, specText(c));
     const out: string[] = [];
     const err: string[] = [];
-    const code = validateCommand(file, (l) => out.push(l), (l) => err.push(l));
+    const code = validateCommand(
+      file,
+      (l) => out.push(l),
+      (l) => err.push(l),
+    );
     const text = err.join('\n');
     expect(code).toBe(1);
     expect(out).toEqual([]);

@@ -6,7 +6,11 @@ import { validateCommand } from '../../worker/cli';
 const run = (file: string | undefined) => {
   const out: string[] = [];
   const err: string[] = [];
-  const code = validateCommand(file, (l) => out.push(l), (l) => err.push(l));
+  const code = validateCommand(
+    file,
+    (l) => out.push(l),
+    (l) => err.push(l),
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 };
 const dir = mkdtempSync(join(tmpdir(), 'cli-'));
@@ -25,7 +29,12 @@ describe('cli validate', () => {
   });
 
   it('exits 1 listing each invalid field by path', () => {
-    const r = run(write('bad.json', JSON.stringify({ pipelineName: 'x', roleArn: 'r', training: { instanceCount: -1 }, extra: true })));
+    const r = run(
+      write(
+        'bad.json',
+        JSON.stringify({ pipelineName: 'x', roleArn: 'r', training: { instanceCount: -1 }, extra: true }),
+      ),
+    );
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/\$\.roleArn: must be an IAM role ARN/);
     expect(r.err).toMatch(/\$\.training\.instanceCount: /);

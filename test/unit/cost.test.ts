@@ -25,7 +25,17 @@ const spec = (patch: Partial<PipelineSpecInput> = {}): PipelineSpec =>
 
 describe('price table', () => {
   it('covers the types the issue names and the spec defaults, all from the generated enums', () => {
-    const required = ['ml.p4de.24xlarge', 'ml.p4d.24xlarge', 'ml.p5.48xlarge', 'ml.t3.medium', 'ml.g5.xlarge', 'ml.g6.xlarge', 'ml.m5.xlarge', 'ml.c5.xlarge', 'ml.g5.2xlarge'];
+    const required = [
+      'ml.p4de.24xlarge',
+      'ml.p4d.24xlarge',
+      'ml.p5.48xlarge',
+      'ml.t3.medium',
+      'ml.g5.xlarge',
+      'ml.g6.xlarge',
+      'ml.m5.xlarge',
+      'ml.c5.xlarge',
+      'ml.g5.2xlarge',
+    ];
     for (const t of required) expect(PRICE_USD_PER_HOUR[t]).toBeGreaterThan(0);
     const known = new Set<string>([...TRAINING_INSTANCE_TYPES, ...ENDPOINT_INSTANCE_TYPES]);
     expect(Object.keys(PRICE_USD_PER_HOUR).filter((t) => !known.has(t))).toEqual([]);
@@ -51,7 +61,14 @@ describe('estimateWorstCaseSpend', () => {
     const e = estimateWorstCaseSpend(
       spec({
         training: { spot: { enabled: true, maxWaitSeconds: 48 * 3600 } },
-        tuning: { enabled: true, maxJobs: 10, maxParallelJobs: 2, ranges: { continuous: [{ name: 'lr', min: 0.001, max: 0.1 }] }, resources: { instanceType: 'ml.g5.12xlarge', instanceCount: 1 }, maxRuntimeSeconds: 3600 },
+        tuning: {
+          enabled: true,
+          maxJobs: 10,
+          maxParallelJobs: 2,
+          ranges: { continuous: [{ name: 'lr', min: 0.001, max: 0.1 }] },
+          resources: { instanceType: 'ml.g5.12xlarge', instanceCount: 1 },
+          maxRuntimeSeconds: 3600,
+        },
       }),
     );
     const training = e.lines.find((l) => l.item === 'training')!;
@@ -62,9 +79,15 @@ describe('estimateWorstCaseSpend', () => {
   });
 
   it('Grid search counts every combination', () => {
-    const ranges = { continuous: [], integer: [{ name: 'layers', min: 2, max: 4, scaling: 'Auto' as const }], categorical: [{ name: 'opt', values: ['a', 'b'] }] };
+    const ranges = {
+      continuous: [],
+      integer: [{ name: 'layers', min: 2, max: 4, scaling: 'Auto' as const }],
+      categorical: [{ name: 'opt', values: ['a', 'b'] }],
+    };
     expect(gridSize(ranges)).toBe(6);
-    const e = estimateWorstCaseSpend(spec({ tuning: { enabled: true, strategy: 'Grid', maxJobs: 2, maxParallelJobs: 1, ranges } }));
+    const e = estimateWorstCaseSpend(
+      spec({ tuning: { enabled: true, strategy: 'Grid', maxJobs: 2, maxParallelJobs: 1, ranges } }),
+    );
     expect(e.lines.find((l) => l.item === 'tuning')).toMatchObject({ instances: 6 * 4 });
   });
 });
@@ -78,17 +101,29 @@ describe('checkCostGuard', () => {
   });
 
   it('refuses a run above maxSpendUsd unless overridden', () => {
-    const big = { tuning: { enabled: true, maxJobs: 50, maxParallelJobs: 5, ranges: { continuous: [{ name: 'lr', min: 0.001, max: 0.1 }] } } };
+    const big = {
+      tuning: {
+        enabled: true,
+        maxJobs: 50,
+        maxParallelJobs: 5,
+        ranges: { continuous: [{ name: 'lr', min: 0.001, max: 0.1 }] },
+      },
+    };
     const r = checkCostGuard(spec(big));
     expect(r).toMatchObject({ ok: false, overridden: false });
     expect(r.estimateUsd).toBeGreaterThan(5000);
     expect(r.top[0]!.item).toBe('tuning');
     expect(r.message).toMatch(/is above the limit of \$5000\.00; top: tuning \$/);
-    expect(checkCostGuard(spec({ ...big, costGuard: { override: true } }))).toMatchObject({ ok: true, overridden: true });
+    expect(checkCostGuard(spec({ ...big, costGuard: { override: true } }))).toMatchObject({
+      ok: true,
+      overridden: true,
+    });
   });
 
   it('an instance type missing from the price table is an error naming it, even when overridden', () => {
-    const r = checkCostGuard(spec({ training: { instanceType: 'ml.trn1.32xlarge', instanceCount: 1 }, costGuard: { override: true } }));
+    const r = checkCostGuard(
+      spec({ training: { instanceType: 'ml.trn1.32xlarge', instanceCount: 1 }, costGuard: { override: true } }),
+    );
     expect(r).toMatchObject({ ok: false, unknownInstanceTypes: ['ml.trn1.32xlarge'] });
     expect(r.message).toContain('ml.trn1.32xlarge');
   });

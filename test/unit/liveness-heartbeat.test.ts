@@ -5,7 +5,10 @@ import { livenessHeartbeats } from '../../worker/liveness-heartbeat';
 function run(heartbeatTimeoutMs: number | undefined, workMs: number) {
   const heartbeat = jest.fn();
   const ctx = { info: { heartbeatTimeoutMs }, heartbeat } as unknown as Context;
-  const done = livenessHeartbeats(ctx).inbound?.execute?.({ args: [], headers: {} }, () => new Promise((r) => setTimeout(() => r('result'), workMs)));
+  const done = livenessHeartbeats(ctx).inbound?.execute?.(
+    { args: [], headers: {} },
+    () => new Promise((r) => setTimeout(() => r('result'), workMs)),
+  );
   return { heartbeat, done };
 }
 
@@ -34,7 +37,9 @@ describe('liveness heartbeats', () => {
   it('stop heartbeating when the activity fails', async () => {
     const heartbeat = jest.fn();
     const ctx = { info: { heartbeatTimeoutMs: LIVENESS_HEARTBEAT_TIMEOUT_S * 1000 }, heartbeat } as unknown as Context;
-    const done = livenessHeartbeats(ctx).inbound?.execute?.({ args: [], headers: {} }, () => Promise.reject(new Error('ThrottlingException')));
+    const done = livenessHeartbeats(ctx).inbound?.execute?.({ args: [], headers: {} }, () =>
+      Promise.reject(new Error('ThrottlingException')),
+    );
     await expect(done).rejects.toThrow('ThrottlingException');
     await jest.advanceTimersByTimeAsync(60_000);
     expect(heartbeat).not.toHaveBeenCalled();

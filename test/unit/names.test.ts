@@ -1,4 +1,12 @@
-import { NAME_LIMITS, childWorkflowId, codeBuildProjectName, resourceName, runResourceNames, sanitize, stableHash } from '../../contracts/names';
+import {
+  NAME_LIMITS,
+  childWorkflowId,
+  codeBuildProjectName,
+  resourceName,
+  runResourceNames,
+  sanitize,
+  stableHash,
+} from '../../contracts/names';
 
 const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
 

@@ -21,7 +21,13 @@ describe('AES-GCM payload codec', () => {
 
   it('decrypts with a rotated-out key and encrypts with the active one', async () => {
     const old = new AesGcmPayloadCodec(new Map([['k1', key1]]), 'k1');
-    const rotated = new AesGcmPayloadCodec(new Map([['k1', key1], ['k2', key2]]), 'k2');
+    const rotated = new AesGcmPayloadCodec(
+      new Map([
+        ['k1', key1],
+        ['k2', key2],
+      ]),
+      'k2',
+    );
     const [fromOld] = await old.encode([payload()]);
     expect(defaultPayloadConverter.fromPayload((await rotated.decode([fromOld!]))[0]!)).toEqual(secret);
     const [fromNew] = await rotated.encode([payload()]);
@@ -46,8 +52,15 @@ describe('AES-GCM payload codec', () => {
 
   it('is configured from the environment and validates key length', () => {
     expect(codecFromEnv({})).toBeUndefined();
-    expect(codecFromEnv({ PAYLOAD_ENCRYPTION_KEY: key1.toString('base64'), PAYLOAD_ENCRYPTION_OLD_KEYS: `k0:${key2.toString('base64')}` })).toBeInstanceOf(AesGcmPayloadCodec);
+    expect(
+      codecFromEnv({
+        PAYLOAD_ENCRYPTION_KEY: key1.toString('base64'),
+        PAYLOAD_ENCRYPTION_OLD_KEYS: `k0:${key2.toString('base64')}`,
+      }),
+    ).toBeInstanceOf(AesGcmPayloadCodec);
     expect(() => codecFromEnv({ PAYLOAD_ENCRYPTION_KEY: 'c2hvcnQ=' })).toThrow(/must be 32 bytes/);
-    expect(() => codecFromEnv({ PAYLOAD_ENCRYPTION_KEY: key1.toString('base64'), PAYLOAD_ENCRYPTION_OLD_KEYS: 'nocolon' })).toThrow(/OLD_KEYS/);
+    expect(() =>
+      codecFromEnv({ PAYLOAD_ENCRYPTION_KEY: key1.toString('base64'), PAYLOAD_ENCRYPTION_OLD_KEYS: 'nocolon' }),
+    ).toThrow(/OLD_KEYS/);
   });
 });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type PipelineSpecInput, validateSpec } from '../../contracts';
 
-const example = (name: string): PipelineSpecInput => JSON.parse(readFileSync(join(__dirname, '../../examples', name), 'utf8'));
+const example = (name: string): PipelineSpecInput =>
+  JSON.parse(readFileSync(join(__dirname, '../../examples', name), 'utf8'));
 const minimal: PipelineSpecInput = {
   pipelineName: 'lm',
   roleArn: 'arn:aws:iam::123456789012:role/SageMaker',
@@ -40,15 +41,28 @@ describe('pipeline spec', () => {
   });
 
   it('rejects unknown keys anywhere, naming them', () => {
-    const issues = issuesOf(withChange((s) => { s.training = { instanceCont: 2 }; }));
+    const issues = issuesOf(
+      withChange((s) => {
+        s.training = { instanceCont: 2 };
+      }),
+    );
     expect(issues).toContainEqual({ path: '$.training', message: 'unknown key "instanceCont"' });
   });
 
   it('lists every bad field by JSON path', () => {
-    const issues = issuesOf({ ...minimal, pipelineName: 'has space', bucket: 'UPPER', training: { instanceCount: 0, instanceType: 'ml.nope' } });
+    const issues = issuesOf({
+      ...minimal,
+      pipelineName: 'has space',
+      bucket: 'UPPER',
+      training: { instanceCount: 0, instanceType: 'ml.nope' },
+    });
     const paths = issues.map((i) => i.path);
-    expect(paths).toEqual(expect.arrayContaining(['$.pipelineName', '$.bucket', '$.training.instanceCount', '$.training.instanceType']));
-    expect(issues.find((i) => i.path === '$.training.instanceType')?.message).toMatch(/unknown training instance type "ml.nope"/);
+    expect(paths).toEqual(
+      expect.arrayContaining(['$.pipelineName', '$.bucket', '$.training.instanceCount', '$.training.instanceType']),
+    );
+    expect(issues.find((i) => i.path === '$.training.instanceType')?.message).toMatch(
+      /unknown training instance type "ml.nope"/,
+    );
   });
 
   it('names missing required sections', () => {
@@ -56,22 +70,131 @@ describe('pipeline spec', () => {
   });
 
   it.each([
-    ['a runtime over 28 days', (s: any) => { s.training = { maxRuntimeSeconds: 28 * 86400 + 1 }; }, '$.training.maxRuntimeSeconds'],
-    ['spot without a long enough wait', (s: any) => { s.training = { spot: { enabled: true, maxWaitSeconds: 10 } }; }, '$.training.spot.maxWaitSeconds'],
-    ['101 hyperparameters', (s: any) => { s.training = { hyperparameters: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`h${i}`, i])) }; }, '$.training.hyperparameters'],
-    ['a 2501-character hyperparameter', (s: any) => { s.training = { hyperparameters: { a: 'x'.repeat(2501) } }; }, '$.training.hyperparameters.a'],
-    ['41 metric definitions', (s: any) => { s.training = { metricDefinitions: Array.from({ length: 41 }, (_, i) => ({ name: `m${i}`, regex: 'x' })) }; }, '$.training.metricDefinitions'],
-    ['31 continuous ranges', (s: any) => { s.tuning = { ranges: { continuous: Array.from({ length: 31 }, (_, i) => ({ name: `r${i}`, min: 0, max: 1 })) } }; }, '$.tuning.ranges.continuous'],
-    ['a canary over 50%', (s: any) => { s.deployment.blueGreen = { trafficRouting: { type: 'CANARY', canarySize: { type: 'CAPACITY_PERCENT', value: 60 } } }; }, '$.deployment.blueGreen.trafficRouting.canarySize.value'],
-    ['a linear step under 10%', (s: any) => { s.deployment.blueGreen = { trafficRouting: { type: 'LINEAR', linearStepSize: { type: 'CAPACITY_PERCENT', value: 5 } } }; }, '$.deployment.blueGreen.trafficRouting.linearStepSize.value'],
-    ['a wait interval over an hour', (s: any) => { s.deployment.blueGreen = { trafficRouting: { type: 'CANARY', canarySize: { type: 'CAPACITY_PERCENT', value: 10 }, waitIntervalSeconds: 3601 } }; }, '$.deployment.blueGreen.trafficRouting.waitIntervalSeconds'],
-    ['a max execution timeout under 600 s', (s: any) => { s.deployment.blueGreen = { maximumExecutionTimeoutSeconds: 599 }; }, '$.deployment.blueGreen.maximumExecutionTimeoutSeconds'],
-    ['11 rollback alarms', (s: any) => { s.deployment.rollback = { extraAlarmNames: Array.from({ length: 9 }, (_, i) => `a${i}`) }; }, '$.deployment.rollback.extraAlarmNames'],
-    ['an objective that no metric definition produces', (s: any) => { s.objective = { metricName: 'accuracy' }; }, '$.objective.metricName'],
-    ['a tuned hyperparameter that is also static', (s: any) => { s.training = { hyperparameters: { learning_rate: 0.1 } }; s.tuning = { ranges: { continuous: [{ name: 'learning_rate', min: 0.001, max: 0.01 }] } }; }, '$.tuning.ranges'],
-    ['tuning on without ranges', (s: any) => { s.tuning = { enabled: true }; }, '$.tuning.ranges'],
-    ['a data source with both or neither kind', (s: any) => { s.data = { source: {} }; }, '$.data.source'],
-    ['a pipeline name too long for resource names', (s: any) => { s.pipelineName = 'p'.repeat(21); }, '$.pipelineName'],
+    [
+      'a runtime over 28 days',
+      (s: any) => {
+        s.training = { maxRuntimeSeconds: 28 * 86400 + 1 };
+      },
+      '$.training.maxRuntimeSeconds',
+    ],
+    [
+      'spot without a long enough wait',
+      (s: any) => {
+        s.training = { spot: { enabled: true, maxWaitSeconds: 10 } };
+      },
+      '$.training.spot.maxWaitSeconds',
+    ],
+    [
+      '101 hyperparameters',
+      (s: any) => {
+        s.training = { hyperparameters: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`h${i}`, i])) };
+      },
+      '$.training.hyperparameters',
+    ],
+    [
+      'a 2501-character hyperparameter',
+      (s: any) => {
+        s.training = { hyperparameters: { a: 'x'.repeat(2501) } };
+      },
+      '$.training.hyperparameters.a',
+    ],
+    [
+      '41 metric definitions',
+      (s: any) => {
+        s.training = { metricDefinitions: Array.from({ length: 41 }, (_, i) => ({ name: `m${i}`, regex: 'x' })) };
+      },
+      '$.training.metricDefinitions',
+    ],
+    [
+      '31 continuous ranges',
+      (s: any) => {
+        s.tuning = {
+          ranges: { continuous: Array.from({ length: 31 }, (_, i) => ({ name: `r${i}`, min: 0, max: 1 })) },
+        };
+      },
+      '$.tuning.ranges.continuous',
+    ],
+    [
+      'a canary over 50%',
+      (s: any) => {
+        s.deployment.blueGreen = {
+          trafficRouting: { type: 'CANARY', canarySize: { type: 'CAPACITY_PERCENT', value: 60 } },
+        };
+      },
+      '$.deployment.blueGreen.trafficRouting.canarySize.value',
+    ],
+    [
+      'a linear step under 10%',
+      (s: any) => {
+        s.deployment.blueGreen = {
+          trafficRouting: { type: 'LINEAR', linearStepSize: { type: 'CAPACITY_PERCENT', value: 5 } },
+        };
+      },
+      '$.deployment.blueGreen.trafficRouting.linearStepSize.value',
+    ],
+    [
+      'a wait interval over an hour',
+      (s: any) => {
+        s.deployment.blueGreen = {
+          trafficRouting: {
+            type: 'CANARY',
+            canarySize: { type: 'CAPACITY_PERCENT', value: 10 },
+            waitIntervalSeconds: 3601,
+          },
+        };
+      },
+      '$.deployment.blueGreen.trafficRouting.waitIntervalSeconds',
+    ],
+    [
+      'a max execution timeout under 600 s',
+      (s: any) => {
+        s.deployment.blueGreen = { maximumExecutionTimeoutSeconds: 599 };
+      },
+      '$.deployment.blueGreen.maximumExecutionTimeoutSeconds',
+    ],
+    [
+      '11 rollback alarms',
+      (s: any) => {
+        s.deployment.rollback = { extraAlarmNames: Array.from({ length: 9 }, (_, i) => `a${i}`) };
+      },
+      '$.deployment.rollback.extraAlarmNames',
+    ],
+    [
+      'an objective that no metric definition produces',
+      (s: any) => {
+        s.objective = { metricName: 'accuracy' };
+      },
+      '$.objective.metricName',
+    ],
+    [
+      'a tuned hyperparameter that is also static',
+      (s: any) => {
+        s.training = { hyperparameters: { learning_rate: 0.1 } };
+        s.tuning = { ranges: { continuous: [{ name: 'learning_rate', min: 0.001, max: 0.01 }] } };
+      },
+      '$.tuning.ranges',
+    ],
+    [
+      'tuning on without ranges',
+      (s: any) => {
+        s.tuning = { enabled: true };
+      },
+      '$.tuning.ranges',
+    ],
+    [
+      'a data source with both or neither kind',
+      (s: any) => {
+        s.data = { source: {} };
+      },
+      '$.data.source',
+    ],
+    [
+      'a pipeline name too long for resource names',
+      (s: any) => {
+        s.pipelineName = 'p'.repeat(21);
+      },
+      '$.pipelineName',
+    ],
   ])('rejects %s', (_label, patch, path) => {
     expect(issuesOf(withChange(patch)).map((i) => i.path)).toContain(path);
   });

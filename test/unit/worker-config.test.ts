@@ -3,13 +3,23 @@ import { ConfigError, loadConfig, workerCapacityOptions } from '../../worker/con
 describe('worker configuration', () => {
   it('defaults to a local Temporal and the project task queue', () => {
     const c = loadConfig({ AWS_REGION: 'us-east-1' });
-    expect(c.temporal).toMatchObject({ address: 'localhost:7233', namespace: 'default', taskQueue: 'sagemaker-pipeline' });
+    expect(c.temporal).toMatchObject({
+      address: 'localhost:7233',
+      namespace: 'default',
+      taskQueue: 'sagemaker-pipeline',
+    });
     expect(c.awsRegion).toBe('us-east-1');
   });
 
   it('accepts Temporal Cloud settings', () => {
-    expect(loadConfig({ AWS_REGION: 'eu-west-1', TEMPORAL_API_KEY: 'k', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' }).temporal.apiKey).toBe('k');
-    expect(loadConfig({ AWS_DEFAULT_REGION: 'eu-west-1', TEMPORAL_TLS_CERT_PATH: 'c.pem', TEMPORAL_TLS_KEY_PATH: 'k.pem' }).temporal.tls).toEqual({ certPath: 'c.pem', keyPath: 'k.pem' });
+    expect(
+      loadConfig({ AWS_REGION: 'eu-west-1', TEMPORAL_API_KEY: 'k', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' })
+        .temporal.apiKey,
+    ).toBe('k');
+    expect(
+      loadConfig({ AWS_DEFAULT_REGION: 'eu-west-1', TEMPORAL_TLS_CERT_PATH: 'c.pem', TEMPORAL_TLS_KEY_PATH: 'k.pem' })
+        .temporal.tls,
+    ).toEqual({ certPath: 'c.pem', keyPath: 'k.pem' });
   });
 
   it('names every bad variable in one readable error', () => {
@@ -26,9 +36,17 @@ describe('worker configuration', () => {
   });
 
   it('gives the worker room for 1,000 waiting pipelines (each wait holds one activity slot), and the setting is adjustable', () => {
-    expect(workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1' })).maxConcurrentActivityTaskExecutions).toBeGreaterThanOrEqual(1000);
-    expect(loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '5000' }).maxConcurrentActivities).toBe(5000);
-    expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: 'lots' })).toThrow(/WORKER_MAX_CONCURRENT_ACTIVITIES/);
-    expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '0' })).toThrow(/WORKER_MAX_CONCURRENT_ACTIVITIES/);
+    expect(
+      workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1' })).maxConcurrentActivityTaskExecutions,
+    ).toBeGreaterThanOrEqual(1000);
+    expect(
+      loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '5000' }).maxConcurrentActivities,
+    ).toBe(5000);
+    expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: 'lots' })).toThrow(
+      /WORKER_MAX_CONCURRENT_ACTIVITIES/,
+    );
+    expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '0' })).toThrow(
+      /WORKER_MAX_CONCURRENT_ACTIVITIES/,
+    );
   });
 });

@@ -32,10 +32,16 @@ test('every JSON case of the corpus fails with SpecInvalid naming its fields, an
   const failures = await worker.runUntil(
     Promise.all(
       cases.map(({ c, text }) =>
-        env.client.workflow.execute(migrationPipeline, { taskQueue, workflowId: `bad-spec-${c.name}`, args: [JSON.parse(text) as PipelineSpecInput] }).then(
-          () => ({ c, error: undefined as unknown }),
-          (error: unknown) => ({ c, error }),
-        ),
+        env.client.workflow
+          .execute(migrationPipeline, {
+            taskQueue,
+            workflowId: `bad-spec-${c.name}`,
+            args: [JSON.parse(text) as PipelineSpecInput],
+          })
+          .then(
+            () => ({ c, error: undefined as unknown }),
+            (error: unknown) => ({ c, error }),
+          ),
       ),
     ),
   );
@@ -44,9 +50,18 @@ test('every JSON case of the corpus fails with SpecInvalid naming its fields, an
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const cause = (error as WorkflowFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
-    expect({ name: c.name, type: (cause as ApplicationFailure).type, nonRetryable: (cause as ApplicationFailure).nonRetryable }).toEqual({ name: c.name, type: 'SpecInvalid', nonRetryable: true });
+    expect({
+      name: c.name,
+      type: (cause as ApplicationFailure).type,
+      nonRetryable: (cause as ApplicationFailure).nonRetryable,
+    }).toEqual({ name: c.name, type: 'SpecInvalid', nonRetryable: true });
     const lines = (cause as ApplicationFailure).message.split('\n');
-    for (const p of c.expect) expect({ name: c.name, names: p, found: lines.some((l) => l.startsWith(`${p}: `)) }).toEqual({ name: c.name, names: p, found: true });
+    for (const p of c.expect)
+      expect({ name: c.name, names: p, found: lines.some((l) => l.startsWith(`${p}: `)) }).toEqual({
+        name: c.name,
+        names: p,
+        found: true,
+      });
   }
   expect(fakes.calls).toEqual({});
 });

@@ -62,7 +62,11 @@ function slowCreate<T>(value: T) {
 }
 
 /** Starts `run`, cancels it while the create is in flight, lets the create land, and returns the workflow's error. */
-async function cancelDuringCreate(impl: object, state: { entered: boolean; release: () => void }, start: (taskQueue: string) => Promise<{ cancel(): Promise<unknown>; result(): Promise<unknown> }>): Promise<unknown> {
+async function cancelDuringCreate(
+  impl: object,
+  state: { entered: boolean; release: () => void },
+  start: (taskQueue: string) => Promise<{ cancel(): Promise<unknown>; result(): Promise<unknown> }>,
+): Promise<unknown> {
   const taskQueue = uniqueTaskQueue('cancel-create');
   const worker = await createTestWorker(env, taskQueue, impl);
   return worker.runUntil(async () => {
@@ -81,9 +85,14 @@ async function cancelDuringCreate(impl: object, state: { entered: boolean; relea
 describe('a cancel while the create call is in flight stops what the create made', () => {
   it('trainModel stops the training job whose CreateTrainingJob landed after the cancel', async () => {
     const fakes = createFakeActivities();
-    const create = slowCreate({ trainingJobArn: 'arn:aws:sagemaker:us-east-1:123456789012:training-job/wf-train-0123abcd', reattached: false });
+    const create = slowCreate({
+      trainingJobArn: 'arn:aws:sagemaker:us-east-1:123456789012:training-job/wf-train-0123abcd',
+      reattached: false,
+    });
     fakes.impl.createTrainingJob = create.fn;
-    const err = await cancelDuringCreate(fakes.impl, create.state, (taskQueue) => env.client.workflow.start(trainModel, { taskQueue, workflowId: 'cancel-create-train', args: [train] }));
+    const err = await cancelDuringCreate(fakes.impl, create.state, (taskQueue) =>
+      env.client.workflow.start(trainModel, { taskQueue, workflowId: 'cancel-create-train', args: [train] }),
+    );
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(create.state.created).toBe(true);
     expect(fakes.calls.stopTrainingJob).toEqual([{ trainingJobName: train.trainingJobName }]);
@@ -91,9 +100,14 @@ describe('a cancel while the create call is in flight stops what the create made
 
   it('tuneModel stops the tuning job whose CreateHyperParameterTuningJob landed after the cancel', async () => {
     const fakes = createFakeActivities();
-    const create = slowCreate({ tuningJobArn: 'arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/wf-tune-0123abcd', reattached: false });
+    const create = slowCreate({
+      tuningJobArn: 'arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/wf-tune-0123abcd',
+      reattached: false,
+    });
     fakes.impl.createTuningJob = create.fn;
-    const err = await cancelDuringCreate(fakes.impl, create.state, (taskQueue) => env.client.workflow.start(tuneModel, { taskQueue, workflowId: 'cancel-create-tune', args: [tune] }));
+    const err = await cancelDuringCreate(fakes.impl, create.state, (taskQueue) =>
+      env.client.workflow.start(tuneModel, { taskQueue, workflowId: 'cancel-create-tune', args: [tune] }),
+    );
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(create.state.created).toBe(true);
     expect(fakes.calls.stopTuningJob).toEqual([{ tuningJobName: tune.tuningJobName }]);
@@ -103,7 +117,9 @@ describe('a cancel while the create call is in flight stops what the create made
     const fakes = createFakeActivities();
     const create = slowCreate({ buildId: 'demo-image-build:1', reattached: false });
     fakes.impl.startImageBuild = create.fn;
-    const err = await cancelDuringCreate(fakes.impl, create.state, (taskQueue) => env.client.workflow.start(buildImage, { taskQueue, workflowId: 'cancel-create-build', args: [build] }));
+    const err = await cancelDuringCreate(fakes.impl, create.state, (taskQueue) =>
+      env.client.workflow.start(buildImage, { taskQueue, workflowId: 'cancel-create-build', args: [build] }),
+    );
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(create.state.created).toBe(true);
     expect(fakes.calls.stopImageBuild).toEqual([{ buildId: 'demo-image-build:1' }]);

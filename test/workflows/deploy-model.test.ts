@@ -2,13 +2,23 @@ import { Context } from '@temporalio/activity';
 import type { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { type DeployModelInput, type EndpointSnapshot, type EndpointState, rollbackAlarmNames, type StepStatus } from '../../contracts';
+import {
+  type DeployModelInput,
+  type EndpointSnapshot,
+  type EndpointState,
+  rollbackAlarmNames,
+  type StepStatus,
+} from '../../contracts';
 import { deployModel } from '../../workflows';
 import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => { env = await createTimeSkippingEnv(); });
-afterAll(async () => { await env?.teardown(); });
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
 
 const OLD_CONFIG = 'wf-0000aaaa-epc';
 const NEW_CONFIG = 'wf-0123abcd-epc';
@@ -31,10 +41,24 @@ const input: DeployModelInput = {
     maximumExecutionTimeoutSeconds: 1800,
   },
   rollback: { max5xxErrors: 1, maxModelLatencyMs: 2000, periodSeconds: 60, extraAlarmNames: ['ops-jax-lm-errors'] },
-  autoscaling: { enabled: true, minCapacity: 2, maxCapacity: 6, targetInvocationsPerInstance: 100, scaleInCooldownSeconds: 300, scaleOutCooldownSeconds: 60 },
+  autoscaling: {
+    enabled: true,
+    minCapacity: 2,
+    maxCapacity: 6,
+    targetInvocationsPerInstance: 100,
+    scaleInCooldownSeconds: 300,
+    scaleOutCooldownSeconds: 60,
+  },
 };
 
-const missing: EndpointState = { exists: false, endpointArn: null, status: null, endpointConfigName: null, pendingEndpointConfigName: null, variants: [] };
+const missing: EndpointState = {
+  exists: false,
+  endpointArn: null,
+  status: null,
+  endpointConfigName: null,
+  pendingEndpointConfigName: null,
+  variants: [],
+};
 const existing = (instanceType = 'ml.g5.2xlarge'): EndpointState => ({
   exists: true,
   endpointArn: ENDPOINT_ARN,
@@ -43,8 +67,17 @@ const existing = (instanceType = 'ml.g5.2xlarge'): EndpointState => ({
   pendingEndpointConfigName: null,
   variants: [{ variantName: 'AllTraffic', instanceType, currentInstanceCount: 4, desiredInstanceCount: 4 }],
 });
-const snap = (status: EndpointSnapshot['status'], outcome: EndpointSnapshot['outcome'], endpointConfigName: string | null = OLD_CONFIG): EndpointSnapshot => ({
-  endpointName: input.endpointName, status, endpointConfigName, pendingEndpointConfigName: outcome === 'inProgress' ? NEW_CONFIG : null, outcome, alarmName: null,
+const snap = (
+  status: EndpointSnapshot['status'],
+  outcome: EndpointSnapshot['outcome'],
+  endpointConfigName: string | null = OLD_CONFIG,
+): EndpointSnapshot => ({
+  endpointName: input.endpointName,
+  status,
+  endpointConfigName,
+  pendingEndpointConfigName: outcome === 'inProgress' ? NEW_CONFIG : null,
+  outcome,
+  alarmName: null,
 });
 const rolledBack = () =>
   ApplicationFailure.create({
@@ -54,30 +87,74 @@ const rolledBack = () =>
     details: [{ ...snap('InService', 'rolledBack'), alarmName: ALARMS.errors5xx }],
   });
 
-function activities(state: EndpointState, sequence: Array<EndpointSnapshot | (() => Promise<EndpointSnapshot>)>, overrides: Record<string, unknown> = {}) {
+function activities(
+  state: EndpointState,
+  sequence: Array<EndpointSnapshot | (() => Promise<EndpointSnapshot>)>,
+  overrides: Record<string, unknown> = {},
+) {
   const calls: Record<string, unknown[]> = {};
   const order: string[] = [];
-  const record = (name: string, arg: unknown) => { (calls[name] ??= []).push(arg); order.push(name); };
+  const record = (name: string, arg: unknown) => {
+    (calls[name] ??= []).push(arg);
+    order.push(name);
+  };
   let i = 0;
   return {
     calls,
     order,
     impl: {
-      createModel: async (a: unknown) => { record('createModel', a); return { modelArn: 'arn:aws:sagemaker:us-east-1:123456789012:model/wf-0123abcd-model', reattached: false }; },
-      createEndpointConfig: async (a: unknown) => { record('createEndpointConfig', a); return { endpointConfigArn: `arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/${NEW_CONFIG}`, reattached: false }; },
-      describeEndpoint: async (a: unknown) => { record('describeEndpoint', a); return state; },
-      createEndpoint: async (a: unknown) => { record('createEndpoint', a); return { endpointArn: ENDPOINT_ARN, reattached: false }; },
-      ensureRollbackAlarms: async (a: unknown) => { record('ensureRollbackAlarms', a); return { alarmNames: [ALARMS.errors5xx, ALARMS.modelLatency] }; },
-      deregisterAutoscaling: async (a: unknown) => { record('deregisterAutoscaling', a); return { deregistered: true, policiesDeleted: ['jax-lm-AllTraffic-invocations'] }; },
-      updateEndpoint: async (a: unknown) => { record('updateEndpoint', a); return { reattached: false, previousEndpointConfigName: OLD_CONFIG, startedAt: '2026-01-01T00:00:00.000Z' }; },
+      createModel: async (a: unknown) => {
+        record('createModel', a);
+        return { modelArn: 'arn:aws:sagemaker:us-east-1:123456789012:model/wf-0123abcd-model', reattached: false };
+      },
+      createEndpointConfig: async (a: unknown) => {
+        record('createEndpointConfig', a);
+        return {
+          endpointConfigArn: `arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/${NEW_CONFIG}`,
+          reattached: false,
+        };
+      },
+      describeEndpoint: async (a: unknown) => {
+        record('describeEndpoint', a);
+        return state;
+      },
+      createEndpoint: async (a: unknown) => {
+        record('createEndpoint', a);
+        return { endpointArn: ENDPOINT_ARN, reattached: false };
+      },
+      ensureRollbackAlarms: async (a: unknown) => {
+        record('ensureRollbackAlarms', a);
+        return { alarmNames: [ALARMS.errors5xx, ALARMS.modelLatency] };
+      },
+      deregisterAutoscaling: async (a: unknown) => {
+        record('deregisterAutoscaling', a);
+        return { deregistered: true, policiesDeleted: ['jax-lm-AllTraffic-invocations'] };
+      },
+      updateEndpoint: async (a: unknown) => {
+        record('updateEndpoint', a);
+        return { reattached: false, previousEndpointConfigName: OLD_CONFIG, startedAt: '2026-01-01T00:00:00.000Z' };
+      },
       waitForEndpoint: async (a: unknown) => {
         record('waitForEndpoint', a);
         const next = sequence[Math.min(i++, sequence.length - 1)];
         return typeof next === 'function' ? next() : next;
       },
-      registerAutoscaling: async (a: unknown) => { record('registerAutoscaling', a); return { resourceId: 'endpoint/jax-lm/variant/AllTraffic', policyName: 'p', policyArn: 'arn:aws:autoscaling:policy/p' }; },
-      stopEndpointUpdate: async (a: unknown) => { record('stopEndpointUpdate', a); return { stopped: true, status: 'RollingBack', alarmName: ALARMS.errors5xx }; },
-      deleteCreatedEndpoint: async (a: unknown) => { record('deleteCreatedEndpoint', a); return { deleted: true, reason: null }; },
+      registerAutoscaling: async (a: unknown) => {
+        record('registerAutoscaling', a);
+        return {
+          resourceId: 'endpoint/jax-lm/variant/AllTraffic',
+          policyName: 'p',
+          policyArn: 'arn:aws:autoscaling:policy/p',
+        };
+      },
+      stopEndpointUpdate: async (a: unknown) => {
+        record('stopEndpointUpdate', a);
+        return { stopped: true, status: 'RollingBack', alarmName: ALARMS.errors5xx };
+      },
+      deleteCreatedEndpoint: async (a: unknown) => {
+        record('deleteCreatedEndpoint', a);
+        return { deleted: true, reason: null };
+      },
       ...overrides,
     },
   };
@@ -86,7 +163,9 @@ function activities(state: EndpointState, sequence: Array<EndpointSnapshot | (()
 async function run(acts: ReturnType<typeof activities>, workflowId: string) {
   const taskQueue = uniqueTaskQueue();
   const worker = await createTestWorker(env, taskQueue, acts.impl);
-  return worker.runUntil(env.client.workflow.execute(deployModel, { taskQueue, workflowId, args: [input] }).catch((e: unknown) => e));
+  return worker.runUntil(
+    env.client.workflow.execute(deployModel, { taskQueue, workflowId, args: [input] }).catch((e: unknown) => e),
+  );
 }
 
 describe('deployModel workflow', () => {
@@ -94,37 +173,106 @@ describe('deployModel workflow', () => {
     const acts = activities(missing, [snap('Creating', 'inProgress', null), snap('InService', 'deployed', NEW_CONFIG)]);
     const result = await run(acts, 'deploy-new');
     expect(result).toEqual({
-      endpointName: 'jax-lm', endpointArn: ENDPOINT_ARN, endpointConfigName: NEW_CONFIG, previousEndpointConfigName: null,
-      modelName: input.modelName, action: 'created', alarmNames: [], autoscalingRegistered: true,
+      endpointName: 'jax-lm',
+      endpointArn: ENDPOINT_ARN,
+      endpointConfigName: NEW_CONFIG,
+      previousEndpointConfigName: null,
+      modelName: input.modelName,
+      action: 'created',
+      alarmNames: [],
+      autoscalingRegistered: true,
     });
-    expect(acts.order).toEqual(['createModel', 'createEndpointConfig', 'describeEndpoint', 'createEndpoint', 'waitForEndpoint', 'waitForEndpoint', 'registerAutoscaling']);
-    expect(acts.calls.createModel?.[0]).toMatchObject({ modelName: input.modelName, workflowId: 'deploy-new', modelDataUrl: input.modelDataUrl, modelPackageArn: input.modelPackageArn });
-    expect(acts.calls.createEndpointConfig?.[0]).toMatchObject({ endpointConfigName: NEW_CONFIG, modelName: input.modelName, variantName: 'AllTraffic', instanceType: 'ml.g5.2xlarge', instanceCount: 2 });
-    expect(acts.calls.createEndpoint).toEqual([{ endpointName: 'jax-lm', endpointConfigName: NEW_CONFIG, workflowId: 'deploy-new', tags: {} }]);
-    expect(acts.calls.waitForEndpoint?.[1]).toMatchObject({ last: { status: 'Creating' }, previousEndpointConfigName: null });
-    expect(acts.calls.registerAutoscaling?.[0]).toMatchObject({ endpointName: 'jax-lm', variantName: 'AllTraffic', minCapacity: 2, maxCapacity: 6, targetInvocationsPerInstance: 100 });
+    expect(acts.order).toEqual([
+      'createModel',
+      'createEndpointConfig',
+      'describeEndpoint',
+      'createEndpoint',
+      'waitForEndpoint',
+      'waitForEndpoint',
+      'registerAutoscaling',
+    ]);
+    expect(acts.calls.createModel?.[0]).toMatchObject({
+      modelName: input.modelName,
+      workflowId: 'deploy-new',
+      modelDataUrl: input.modelDataUrl,
+      modelPackageArn: input.modelPackageArn,
+    });
+    expect(acts.calls.createEndpointConfig?.[0]).toMatchObject({
+      endpointConfigName: NEW_CONFIG,
+      modelName: input.modelName,
+      variantName: 'AllTraffic',
+      instanceType: 'ml.g5.2xlarge',
+      instanceCount: 2,
+    });
+    expect(acts.calls.createEndpoint).toEqual([
+      { endpointName: 'jax-lm', endpointConfigName: NEW_CONFIG, workflowId: 'deploy-new', tags: {} },
+    ]);
+    expect(acts.calls.waitForEndpoint?.[1]).toMatchObject({
+      last: { status: 'Creating' },
+      previousEndpointConfigName: null,
+    });
+    expect(acts.calls.registerAutoscaling?.[0]).toMatchObject({
+      endpointName: 'jax-lm',
+      variantName: 'AllTraffic',
+      minCapacity: 2,
+      maxCapacity: 6,
+      targetInvocationsPerInstance: 100,
+    });
   });
 
   it('updates an existing endpoint blue/green with the policy and auto-rollback alarms', async () => {
     const acts = activities(existing(), [snap('Updating', 'inProgress'), snap('InService', 'deployed', NEW_CONFIG)]);
     const result = await run(acts, 'deploy-update');
-    expect(result).toMatchObject({ action: 'updated', previousEndpointConfigName: OLD_CONFIG, endpointArn: ENDPOINT_ARN, alarmNames: [ALARMS.errors5xx, ALARMS.modelLatency, 'ops-jax-lm-errors'], autoscalingRegistered: true });
-    expect(acts.order).toEqual(['createModel', 'createEndpointConfig', 'describeEndpoint', 'ensureRollbackAlarms', 'updateEndpoint', 'waitForEndpoint', 'waitForEndpoint', 'registerAutoscaling']);
-    expect(acts.calls.ensureRollbackAlarms?.[0]).toMatchObject({ endpointName: 'jax-lm', endpointConfigName: NEW_CONFIG, max5xxErrors: 1, maxModelLatencyMs: 2000, periodSeconds: 60 });
-    expect(acts.calls.updateEndpoint).toEqual([{
+    expect(result).toMatchObject({
+      action: 'updated',
+      previousEndpointConfigName: OLD_CONFIG,
+      endpointArn: ENDPOINT_ARN,
+      alarmNames: [ALARMS.errors5xx, ALARMS.modelLatency, 'ops-jax-lm-errors'],
+      autoscalingRegistered: true,
+    });
+    expect(acts.order).toEqual([
+      'createModel',
+      'createEndpointConfig',
+      'describeEndpoint',
+      'ensureRollbackAlarms',
+      'updateEndpoint',
+      'waitForEndpoint',
+      'waitForEndpoint',
+      'registerAutoscaling',
+    ]);
+    expect(acts.calls.ensureRollbackAlarms?.[0]).toMatchObject({
       endpointName: 'jax-lm',
       endpointConfigName: NEW_CONFIG,
+      max5xxErrors: 1,
+      maxModelLatencyMs: 2000,
+      periodSeconds: 60,
+    });
+    expect(acts.calls.updateEndpoint).toEqual([
+      {
+        endpointName: 'jax-lm',
+        endpointConfigName: NEW_CONFIG,
+        alarmNames: [ALARMS.errors5xx, ALARMS.modelLatency, 'ops-jax-lm-errors'],
+        blueGreen: input.blueGreen,
+        retainVariantProperties: true,
+      },
+    ]);
+    expect(acts.calls.waitForEndpoint?.[0]).toMatchObject({
+      previousEndpointConfigName: OLD_CONFIG,
+      since: '2026-01-01T00:00:00.000Z',
+      failOnRollback: true,
       alarmNames: [ALARMS.errors5xx, ALARMS.modelLatency, 'ops-jax-lm-errors'],
-      blueGreen: input.blueGreen,
-      retainVariantProperties: true,
-    }]);
-    expect(acts.calls.waitForEndpoint?.[0]).toMatchObject({ previousEndpointConfigName: OLD_CONFIG, since: '2026-01-01T00:00:00.000Z', failOnRollback: true, alarmNames: [ALARMS.errors5xx, ALARMS.modelLatency, 'ops-jax-lm-errors'] });
+    });
     expect(acts.calls.createEndpoint).toBeUndefined();
     expect(acts.calls.deregisterAutoscaling).toBeUndefined();
   });
 
   it('fails non-retryably with DeploymentRolledBack naming the alarm when the update rolls back', async () => {
-    const acts = activities(existing(), [snap('Updating', 'inProgress'), async () => { throw rolledBack(); }]);
+    const acts = activities(existing(), [
+      snap('Updating', 'inProgress'),
+      async () => {
+        throw rolledBack();
+      },
+    ]);
     const err = await run(acts, 'deploy-rollback');
     const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe('DeploymentRolledBack');
@@ -135,50 +283,96 @@ describe('deployModel workflow', () => {
   });
 
   it('deregisters autoscaling before an instance-type change and registers it again after', async () => {
-    const acts = activities(existing('ml.g5.xlarge'), [snap('Updating', 'inProgress'), snap('InService', 'deployed', NEW_CONFIG)]);
+    const acts = activities(existing('ml.g5.xlarge'), [
+      snap('Updating', 'inProgress'),
+      snap('InService', 'deployed', NEW_CONFIG),
+    ]);
     const result = await run(acts, 'deploy-autoscaling');
     expect(result).toMatchObject({ action: 'updated', autoscalingRegistered: true });
-    expect(acts.order).toEqual(['createModel', 'createEndpointConfig', 'describeEndpoint', 'ensureRollbackAlarms', 'deregisterAutoscaling', 'updateEndpoint', 'waitForEndpoint', 'waitForEndpoint', 'registerAutoscaling']);
+    expect(acts.order).toEqual([
+      'createModel',
+      'createEndpointConfig',
+      'describeEndpoint',
+      'ensureRollbackAlarms',
+      'deregisterAutoscaling',
+      'updateEndpoint',
+      'waitForEndpoint',
+      'waitForEndpoint',
+      'registerAutoscaling',
+    ]);
     expect(acts.calls.deregisterAutoscaling).toEqual([{ endpointName: 'jax-lm', variantName: 'AllTraffic' }]);
     expect(acts.calls.updateEndpoint?.[0]).toMatchObject({ retainVariantProperties: false });
   });
 
   it('gives the old fleet its autoscaling back when an update that needed deregistration rolls back', async () => {
-    const acts = activities(existing('ml.g5.xlarge'), [async () => { throw rolledBack(); }]);
+    const acts = activities(existing('ml.g5.xlarge'), [
+      async () => {
+        throw rolledBack();
+      },
+    ]);
     const err = await run(acts, 'deploy-autoscaling-rollback');
     expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('DeploymentRolledBack');
     expect(acts.order.slice(-3)).toEqual(['updateEndpoint', 'waitForEndpoint', 'registerAutoscaling']);
   });
 
   it('rolls the update back with stopEndpointUpdate when cancelled during the deployment', async () => {
-    const acts = activities(existing(), [snap('Updating', 'inProgress'), async () => {
-      const ctx = Context.current();
-      for (;;) { ctx.heartbeat(); await ctx.sleep(50); }
-    }]);
+    const acts = activities(existing(), [
+      snap('Updating', 'inProgress'),
+      async () => {
+        const ctx = Context.current();
+        for (;;) {
+          ctx.heartbeat();
+          await ctx.sleep(50);
+        }
+      },
+    ]);
     const taskQueue = uniqueTaskQueue();
     const worker = await createTestWorker(env, taskQueue, acts.impl);
     const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(deployModel, { taskQueue, workflowId: 'deploy-cancel', args: [input] });
+      const handle = await env.client.workflow.start(deployModel, {
+        taskQueue,
+        workflowId: 'deploy-cancel',
+        args: [input],
+      });
       while ((acts.calls.waitForEndpoint?.length ?? 0) < 2) await new Promise((r) => setTimeout(r, 50));
       await handle.cancel();
       const err = await handle.result().catch((e: unknown) => e);
       return { err, status: await handle.query<StepStatus>('status') };
     });
     expect((result.err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-    expect(acts.calls.stopEndpointUpdate).toEqual([{ endpointName: 'jax-lm', endpointConfigName: NEW_CONFIG, alarmNames: [ALARMS.errors5xx, ALARMS.modelLatency], reason: 'workflow deploy-cancel cancelled' }]);
-    expect(result.status.stopped).toEqual([`endpoint update jax-lm -> ${NEW_CONFIG} (rolled back via alarm ${ALARMS.errors5xx})`]);
+    expect(acts.calls.stopEndpointUpdate).toEqual([
+      {
+        endpointName: 'jax-lm',
+        endpointConfigName: NEW_CONFIG,
+        alarmNames: [ALARMS.errors5xx, ALARMS.modelLatency],
+        reason: 'workflow deploy-cancel cancelled',
+      },
+    ]);
+    expect(result.status.stopped).toEqual([
+      `endpoint update jax-lm -> ${NEW_CONFIG} (rolled back via alarm ${ALARMS.errors5xx})`,
+    ]);
     expect(acts.calls.registerAutoscaling).toBeUndefined();
   });
 
   it('deletes the endpoint it created when cancelled during a first deployment (nothing left billing)', async () => {
-    const acts = activities(missing, [snap('Creating', 'inProgress', null), async () => {
-      const ctx = Context.current();
-      for (;;) { ctx.heartbeat(); await ctx.sleep(50); }
-    }]);
+    const acts = activities(missing, [
+      snap('Creating', 'inProgress', null),
+      async () => {
+        const ctx = Context.current();
+        for (;;) {
+          ctx.heartbeat();
+          await ctx.sleep(50);
+        }
+      },
+    ]);
     const taskQueue = uniqueTaskQueue();
     const worker = await createTestWorker(env, taskQueue, acts.impl);
     const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(deployModel, { taskQueue, workflowId: 'deploy-new-cancel', args: [input] });
+      const handle = await env.client.workflow.start(deployModel, {
+        taskQueue,
+        workflowId: 'deploy-new-cancel',
+        args: [input],
+      });
       while ((acts.calls.waitForEndpoint?.length ?? 0) < 2) await new Promise((r) => setTimeout(r, 50));
       await handle.cancel();
       const err = await handle.result().catch((e: unknown) => e);

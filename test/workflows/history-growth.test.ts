@@ -7,8 +7,12 @@ import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../hel
 import { trainingDefinition } from '../fixtures/training-definition';
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => { env = await createTimeSkippingEnv(); });
-afterAll(async () => { await env?.teardown(); });
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
 
 // Three days of polling at the default 60 s interval.
 const POLLS = 3 * 24 * 60;
@@ -16,7 +20,9 @@ const POLLS = 3 * 24 * 60;
 describe('waiting on a multi-day training job', () => {
   it('adds no workflow history per poll: the real polling activity against a mocked SageMaker', async () => {
     const sagemaker = mockClient(SageMakerClient);
-    sagemaker.on(CreateTrainingJobCommand).resolves({ TrainingJobArn: 'arn:aws:sagemaker:us-east-1:123456789012:training-job/long' });
+    sagemaker
+      .on(CreateTrainingJobCommand)
+      .resolves({ TrainingJobArn: 'arn:aws:sagemaker:us-east-1:123456789012:training-job/long' });
     let describes = 0;
     sagemaker.on(DescribeTrainingJobCommand).callsFake(() => {
       describes += 1;
@@ -29,17 +35,28 @@ describe('waiting on a multi-day training job', () => {
         FinalMetricDataList: done ? [{ MetricName: 'val_loss', Value: 1.9 }] : undefined,
       };
     });
-    const clients = { sagemaker: new SageMakerClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }) } as unknown as AwsClients;
+    const clients = {
+      sagemaker: new SageMakerClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+    } as unknown as AwsClients;
     const activities = createActivities({ clients, sleep: async () => undefined });
     const taskQueue = uniqueTaskQueue('long');
     const worker = await createTestWorker(env, taskQueue, activities);
     const input = {
       trainingJobName: 'long-job',
       pollIntervalSeconds: 60,
-      definition: trainingDefinition({ channels: { train: 's3://b/train/' }, outputS3Uri: 's3://b/out/', maxRuntimeSeconds: 5 * 86400, hyperparameters: {} }),
+      definition: trainingDefinition({
+        channels: { train: 's3://b/train/' },
+        outputS3Uri: 's3://b/out/',
+        maxRuntimeSeconds: 5 * 86400,
+        hyperparameters: {},
+      }),
     };
     const { result, events } = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(trainModel, { taskQueue, workflowId: 'long-train', args: [input] });
+      const handle = await env.client.workflow.start(trainModel, {
+        taskQueue,
+        workflowId: 'long-train',
+        args: [input],
+      });
       const r = await handle.result();
       return { result: r, events: (await handle.fetchHistory()).events?.length ?? 0 };
     });

@@ -10,17 +10,38 @@ import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../helper
 
 let env: TestWorkflowEnvironment;
 // The dev server, not the time-skipping one: the pipeline upserts typed search attributes, which must be registered.
-beforeAll(async () => { env = await createDevServerEnv(); });
-afterAll(async () => { await env?.teardown(); });
+beforeAll(async () => {
+  env = await createDevServerEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
 
 const spec: PipelineSpecInput = JSON.parse(readFileSync(join(__dirname, '../../examples/pipeline.local.json'), 'utf8'));
-const CREATES = ['startImageBuild', 'createTrainingJob', 'createTuningJob', 'createModelPackage', 'createEndpoint', 'updateEndpoint'];
+const CREATES = [
+  'startImageBuild',
+  'createTrainingJob',
+  'createTuningJob',
+  'createModelPackage',
+  'createEndpoint',
+  'updateEndpoint',
+];
 
-async function run(workflowId: string, input: unknown, options: FakeOptions = {}, workflow: typeof migrationPipeline = migrationPipeline) {
+async function run(
+  workflowId: string,
+  input: unknown,
+  options: FakeOptions = {},
+  workflow: typeof migrationPipeline = migrationPipeline,
+) {
   const fakes = createFakeActivities(options);
   const taskQueue = uniqueTaskQueue('pipeline');
   const worker = await createTestWorker(env, taskQueue, fakes.impl);
-  const outcome = await worker.runUntil(env.client.workflow.execute(workflow, { taskQueue, workflowId, args: [input as PipelineSpecInput] }).then((r) => ({ result: r, error: undefined }), (e: unknown) => ({ result: undefined, error: e })));
+  const outcome = await worker.runUntil(
+    env.client.workflow.execute(workflow, { taskQueue, workflowId, args: [input as PipelineSpecInput] }).then(
+      (r) => ({ result: r, error: undefined }),
+      (e: unknown) => ({ result: undefined, error: e }),
+    ),
+  );
   return { ...outcome, calls: fakes.calls, count: (name: string) => fakes.calls[name]?.length ?? 0 };
 }
 
@@ -28,12 +49,27 @@ describe('migrationPipeline', () => {
   it('runs all seven steps once each and deploys a first endpoint', async () => {
     const r = await run('pipe-happy', spec);
     expect(r.error).toBeUndefined();
-    expect(r.result).toMatchObject({ outcome: 'deployed', workflowId: 'pipe-happy', endpoint: { name: 'demo-lm', action: 'created' }, registry: { approvalStatus: 'Approved' } });
-    for (const name of ['startImageBuild', 'createTrainingJob', 'createTuningJob', 'createModelPackage', 'createEndpoint']) expect(r.count(name)).toBe(1);
+    expect(r.result).toMatchObject({
+      outcome: 'deployed',
+      workflowId: 'pipe-happy',
+      endpoint: { name: 'demo-lm', action: 'created' },
+      registry: { approvalStatus: 'Approved' },
+    });
+    for (const name of [
+      'startImageBuild',
+      'createTrainingJob',
+      'createTuningJob',
+      'createModelPackage',
+      'createEndpoint',
+    ])
+      expect(r.count(name)).toBe(1);
     expect(r.count('updateEndpoint')).toBe(0);
     // The tuner's best (2.2) beats the training job (2.4), so the tuned model is deployed.
     expect(r.result?.registry?.champion).toMatch(/-003-abcdef12$/);
-    expect(r.calls.createTrainingJob?.[0]).toMatchObject({ workflowId: 'pipe-happy/trainModel', definition: { resources: { instanceCount: 4 } } });
+    expect(r.calls.createTrainingJob?.[0]).toMatchObject({
+      workflowId: 'pipe-happy/trainModel',
+      definition: { resources: { instanceCount: 4 } },
+    });
   });
 
   it('does a blue/green update when the endpoint exists and the champion beats the approved model', async () => {
@@ -48,10 +84,16 @@ describe('migrationPipeline', () => {
     const taskQueue = uniqueTaskQueue('pipeline');
     const worker = await createTestWorker(env, taskQueue, fakes.impl);
     const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(migrationPipeline, { taskQueue, workflowId: 'pipe-worse', args: [spec] });
+      const handle = await env.client.workflow.start(migrationPipeline, {
+        taskQueue,
+        workflowId: 'pipe-worse',
+        args: [spec],
+      });
       const register = env.client.workflow.getHandle('pipe-worse/registerModel');
       for (;;) {
-        const update = await register.executeUpdate('rejectModel', { args: [{ reviewer: 'ana', reason: 'worse than production' }] }).catch((e: Error) => e);
+        const update = await register
+          .executeUpdate('rejectModel', { args: [{ reviewer: 'ana', reason: 'worse than production' }] })
+          .catch((e: Error) => e);
         if (!(update instanceof Error)) break;
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -66,7 +108,13 @@ describe('migrationPipeline', () => {
     const r = await run('pipe-rollback', spec, { endpointExists: true, approvedObjective: 2.5, rollback: true });
     const cause = (r.error as WorkflowFailedError).cause as { cause?: ApplicationFailure };
     expect(cause.cause?.type).toBe('DeploymentRolledBack');
-    expect(r.calls.updateModelPackageApproval).toEqual([expect.objectContaining({ status: 'Rejected', reviewer: 'pipeline', reason: expect.stringMatching(/demo-lm-5xx/) })]);
+    expect(r.calls.updateModelPackageApproval).toEqual([
+      expect.objectContaining({
+        status: 'Rejected',
+        reviewer: 'pipeline',
+        reason: expect.stringMatching(/demo-lm-5xx/),
+      }),
+    ]);
   });
 
   it('skips tuning when the spec disables it', async () => {
@@ -86,7 +134,10 @@ describe('migrationPipeline', () => {
   });
 
   it('refuses to start above the cost limit, naming the estimate, and creates nothing', async () => {
-    const r = await run('pipe-cost', { ...spec, training: { ...(spec.training as object), instanceType: 'ml.p4de.24xlarge', maxRuntimeSeconds: 7 * 86400 } });
+    const r = await run('pipe-cost', {
+      ...spec,
+      training: { ...(spec.training as object), instanceType: 'ml.p4de.24xlarge', maxRuntimeSeconds: 7 * 86400 },
+    });
     const cause = (r.error as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe('CostLimitExceeded');
     expect(cause.message).toMatch(/\$[0-9,.]+/);
@@ -99,14 +150,20 @@ describe('migrationPipeline', () => {
     const taskQueue = uniqueTaskQueue('pipeline');
     const worker = await createTestWorker(env, taskQueue, fakes.impl);
     const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(migrationPipeline, { taskQueue, workflowId: 'pipe-cancel', args: [spec] });
+      const handle = await env.client.workflow.start(migrationPipeline, {
+        taskQueue,
+        workflowId: 'pipe-cancel',
+        args: [spec],
+      });
       while (!fakes.calls.waitForTrainingJob) await new Promise((r) => setTimeout(r, 50));
       await handle.cancel();
       return handle.result();
     });
     expect(result.outcome).toBe('cancelled');
     expect(fakes.calls.stopTrainingJob).toHaveLength(1);
-    expect(result.stopped).toEqual([expect.stringMatching(/^training job pipe-cancel-train-[0-9a-f]{8} \(by trainModel\)$/)]);
+    expect(result.stopped).toEqual([
+      expect.stringMatching(/^training job pipe-cancel-train-[0-9a-f]{8} \(by trainModel\)$/),
+    ]);
     for (const name of CREATES.slice(2)) expect(fakes.calls[name]).toBeUndefined();
   });
 });
@@ -114,13 +171,20 @@ describe('migrationPipeline', () => {
 describe('retrainPipeline', () => {
   it('warm-starts tuning from the previous run and reuses the image when the source hash is unchanged', async () => {
     const fakes = createFakeActivities({ endpointExists: true, approvedObjective: 2.5 });
-    fakes.impl.findImageByTag = async () => ({ repositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/jax-lm', digest: `sha256:${'ab'.repeat(32)}` });
+    fakes.impl.findImageByTag = async () => ({
+      repositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/jax-lm',
+      digest: `sha256:${'ab'.repeat(32)}`,
+    });
     const taskQueue = uniqueTaskQueue('retrain');
     const worker = await createTestWorker(env, taskQueue, fakes.impl);
-    const result = await worker.runUntil(env.client.workflow.execute(retrainPipeline, { taskQueue, workflowId: 'retrain-1', args: [spec] }));
+    const result = await worker.runUntil(
+      env.client.workflow.execute(retrainPipeline, { taskQueue, workflowId: 'retrain-1', args: [spec] }),
+    );
     expect(result.image?.reused).toBe(true);
     expect(fakes.calls.startImageBuild).toBeUndefined();
-    expect(fakes.calls.createTuningJob?.[0]).toMatchObject({ tuning: { warmStart: { parentTuningJobs: ['demo-previous-tune-1234abcd'] } } });
+    expect(fakes.calls.createTuningJob?.[0]).toMatchObject({
+      tuning: { warmStart: { parentTuningJobs: ['demo-previous-tune-1234abcd'] } },
+    });
     expect(result.outcome).toBe('deployed');
   });
 });

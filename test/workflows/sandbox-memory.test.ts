@@ -24,9 +24,23 @@ const BUDGET_KIB_PER_RUN = 512;
 function runInfo(workflowType: string, i: number): Record<string, unknown> {
   const now = new Date();
   return {
-    workflowType, workflowId: `sandbox-${i}`, runId: `run-${i}`, firstExecutionRunId: `run-${i}`, taskQueue: 'q', namespace: 'default',
-    attempt: 1, historyLength: 0, historySize: 0, continueAsNewSuggested: false, startTime: now, runStartTime: now,
-    searchAttributes: {}, typedSearchAttributes: [], memo: {}, unsafe: { isReplaying: false }, priority: {},
+    workflowType,
+    workflowId: `sandbox-${i}`,
+    runId: `run-${i}`,
+    firstExecutionRunId: `run-${i}`,
+    taskQueue: 'q',
+    namespace: 'default',
+    attempt: 1,
+    historyLength: 0,
+    historySize: 0,
+    continueAsNewSuggested: false,
+    startTime: now,
+    runStartTime: now,
+    searchAttributes: {},
+    typedSearchAttributes: [],
+    memo: {},
+    unsafe: { isReplaying: false },
+    priority: {},
   };
 }
 
@@ -36,14 +50,26 @@ describe('the workflow sandbox', () => {
   it('keeps cached runs small: zod and the contracts are evaluated once per worker, not once per run', async () => {
     const code = await bundleWorkflows();
     const sourceMap = { version: 3, file: 'bundle.js', sources: [], names: [], mappings: '' };
-    const creator = await ReusableVMWorkflowCreator.create({ code, filename: 'bundle.js', sourceMap } as never, 10_000, new Set(), undefined as never);
+    const creator = await ReusableVMWorkflowCreator.create(
+      { code, filename: 'bundle.js', sourceMap } as never,
+      10_000,
+      new Set(),
+      undefined as never,
+    );
     try {
       const before = heapMiB();
       const runs = [];
       // What a waiting pipeline keeps cached: its own run and its current step's.
       for (let i = 0; i < PIPELINES; i += 1) {
         for (const workflowType of ['migrationPipeline', 'trainModel']) {
-          runs.push(await creator.createWorkflow({ info: runInfo(workflowType, runs.length), randomnessSeed: [1, 2], now: Date.now(), showStackTraceSources: false } as never));
+          runs.push(
+            await creator.createWorkflow({
+              info: runInfo(workflowType, runs.length),
+              randomnessSeed: [1, 2],
+              now: Date.now(),
+              showStackTraceSources: false,
+            } as never),
+          );
         }
       }
       const perRunKiB = ((heapMiB() - before) * 1024) / runs.length;

@@ -5,19 +5,29 @@ import { parseScheduleArgs, scheduleCommand } from '../../worker/schedule-comman
 import { createDevServerEnv } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => { env = await createDevServerEnv(); });
-afterAll(async () => { await env?.teardown(); });
+beforeAll(async () => {
+  env = await createDevServerEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
 
 const SPEC = join(__dirname, '../../examples/pipeline.local.json');
 const cli = (line: string[]) => scheduleCommand(env.client, 'sagemaker-pipeline', parseScheduleArgs(line));
 
 describe('retraining schedule (npm run cli -- schedule ...) against the dev server', () => {
   it('creates a SKIP-overlap schedule of retrainPipeline with the spec, pauses, unpauses and deletes it', async () => {
-    expect(await cli(['create', '--spec', SPEC, '--id', 'nightly', '--cron', '0 3 * * *'])).toMatch(/created schedule "nightly".*overlap SKIP/);
+    expect(await cli(['create', '--spec', SPEC, '--id', 'nightly', '--cron', '0 3 * * *'])).toMatch(
+      /created schedule "nightly".*overlap SKIP/,
+    );
     const handle = env.client.schedule.getHandle('nightly');
     const d = await handle.describe();
     expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
-    expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'retrainPipeline', taskQueue: 'sagemaker-pipeline' });
+    expect(d.action).toMatchObject({
+      type: 'startWorkflow',
+      workflowType: 'retrainPipeline',
+      taskQueue: 'sagemaker-pipeline',
+    });
     expect((d.action as { args: { pipelineName: string }[] }).args[0]?.pipelineName).toBe('demo');
     expect(d.spec.calendars?.length).toBeGreaterThan(0);
 
@@ -30,7 +40,9 @@ describe('retraining schedule (npm run cli -- schedule ...) against the dev serv
   });
 
   it('refuses an invalid spec before creating anything, naming the field', async () => {
-    await expect(cli(['create', '--spec', join(__dirname, '../../package.json'), '--id', 'bad'])).rejects.toThrow(/\$\.pipelineName: required/);
+    await expect(cli(['create', '--spec', join(__dirname, '../../package.json'), '--id', 'bad'])).rejects.toThrow(
+      /\$\.pipelineName: required/,
+    );
     await expect(env.client.schedule.getHandle('bad').describe()).rejects.toThrow(/not found/i);
   });
 

@@ -50,14 +50,26 @@ function startFakeAws(): Promise<string> {
     awsRequests.push(`${req.method} ${String(target ?? req.url)}`);
     const keyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '';
     if (target) {
-      res.writeHead(403, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'UnrecognizedClientException' });
-      res.end(JSON.stringify({ __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' }));
+      res.writeHead(403, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-errortype': 'UnrecognizedClientException',
+      });
+      res.end(
+        JSON.stringify({
+          __type: 'UnrecognizedClientException',
+          message: 'The security token included in the request is invalid.',
+        }),
+      );
       return;
     }
     res.writeHead(403, { 'content-type': 'application/xml' });
-    res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist in our records.</Message><AWSAccessKeyId>${keyId}</AWSAccessKeyId><RequestId>4442587FB7D0A2F9</RequestId><HostId>fake</HostId></Error>`);
+    res.end(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist in our records.</Message><AWSAccessKeyId>${keyId}</AWSAccessKeyId><RequestId>4442587FB7D0A2F9</RequestId><HostId>fake</HostId></Error>`,
+    );
   });
-  return new Promise((resolve) => fakeAws.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(fakeAws.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    fakeAws.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(fakeAws.address() as AddressInfo).port}`)),
+  );
 }
 
 beforeAll(async () => {
@@ -78,10 +90,18 @@ beforeAll(async () => {
     PAYLOAD_ENCRYPTION_KEY: CODEC_KEY.toString('base64'),
     PAYLOAD_ENCRYPTION_KEY_ID: 'secrets-test',
   };
-  worker = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['worker/main.ts'], { cwd: ROOT, env: workerEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  worker = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['worker/main.ts'], {
+    cwd: ROOT,
+    env: workerEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   worker.stdout?.on('data', (c: Buffer) => (workerLog += c.toString('utf8')));
   worker.stderr?.on('data', (c: Buffer) => (workerLog += c.toString('utf8')));
-  await waitUntil(() => /worker polling/.test(workerLog) || worker?.exitCode !== null, 120_000, 'the worker to start polling');
+  await waitUntil(
+    () => /worker polling/.test(workerLog) || worker?.exitCode !== null,
+    120_000,
+    'the worker to start polling',
+  );
   if (!/worker polling/.test(workerLog)) throw new Error(`worker did not start:\n${workerLog}`);
   codec = codecFromEnv(workerEnv) as AesGcmPayloadCodec;
   client = new Client({ connection: env.connection, dataConverter: { payloadCodecs: [codec] } });
@@ -97,7 +117,11 @@ afterAll(async () => {
 });
 
 function historyJson(workflowId: string): string {
-  return execFileSync(TEMPORAL_CLI_PATH, ['workflow', 'show', '--workflow-id', workflowId, '--address', env.address, '--output', 'json'], { encoding: 'utf8' });
+  return execFileSync(
+    TEMPORAL_CLI_PATH,
+    ['workflow', 'show', '--workflow-id', workflowId, '--address', env.address, '--output', 'json'],
+    { encoding: 'utf8' },
+  );
 }
 
 async function runToFailure(type: string, workflowId: string, input: unknown): Promise<string> {
@@ -113,7 +137,12 @@ async function runToFailure(type: string, workflowId: string, input: unknown): P
 }
 
 test('a step whose AWS calls are refused fails naming the AWS error, and its history holds no credential or codec key', async () => {
-  const why = await runToFailure('syncData', 'secrets-sync', { source: { s3Uri: 's3://secrets-source/data/' }, bucket: 'secrets-target-bucket', prefix: 'data', channels: ['train', 'val'] });
+  const why = await runToFailure('syncData', 'secrets-sync', {
+    source: { s3Uri: 's3://secrets-source/data/' },
+    bucket: 'secrets-target-bucket',
+    prefix: 'data',
+    channels: ['train', 'val'],
+  });
   expect(why).toMatch(/InvalidAccessKeyId|AccessDenied|403/);
   expect(awsRequests.length).toBeGreaterThan(0);
   const history = historyJson('secrets-sync');
@@ -123,8 +152,14 @@ test('a step whose AWS calls are refused fails naming the AWS error, and its his
 });
 
 test('the pipeline failing at its first AWS call records and logs no credential or codec key', async () => {
-  const spec = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/pipeline.local.json'), 'utf8')) as Record<string, unknown>;
-  const why = await runToFailure('migrationPipeline', 'secrets-pipeline', { ...spec, bucket: 'secrets-pipeline-bucket' });
+  const spec = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/pipeline.local.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  const why = await runToFailure('migrationPipeline', 'secrets-pipeline', {
+    ...spec,
+    bucket: 'secrets-pipeline-bucket',
+  });
   expect(why).toMatch(/UnrecognizedClientException|InvalidAccessKeyId|AccessDenied/);
   for (const id of ['secrets-pipeline', 'secrets-pipeline/buildImage']) {
     const history = historyJson(id);
@@ -153,11 +188,30 @@ test('through the codec server (npm run codec-server), the Temporal CLI reads th
     // Asynchronously: the codec server answers from this process's event loop.
     const show = (extra: string[]) =>
       new Promise<string>((resolve, reject) =>
-        execFile(TEMPORAL_CLI_PATH, ['workflow', 'show', '--workflow-id', 'secrets-sync', '--address', env.address, '--output', 'json', '--codec-endpoint', endpoint, ...extra], { encoding: 'utf8', timeout: 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+        execFile(
+          TEMPORAL_CLI_PATH,
+          [
+            'workflow',
+            'show',
+            '--workflow-id',
+            'secrets-sync',
+            '--address',
+            env.address,
+            '--output',
+            'json',
+            '--codec-endpoint',
+            endpoint,
+            ...extra,
+          ],
+          { encoding: 'utf8', timeout: 60_000 },
+          (err, stdout) => (err ? reject(err) : resolve(stdout)),
+        ),
       );
     const decoded = await show(['--codec-auth', 'Bearer cli-token']);
     // Proto JSON: payload data is base64; decoded payloads are json/plain again.
-    const payloadTexts = [...decoded.matchAll(/"data": "([A-Za-z0-9+/=]*)"/g)].map((m) => Buffer.from(m[1] as string, 'base64').toString('utf8'));
+    const payloadTexts = [...decoded.matchAll(/"data": "([A-Za-z0-9+/=]*)"/g)].map((m) =>
+      Buffer.from(m[1] as string, 'base64').toString('utf8'),
+    );
     expect(decoded).not.toContain(Buffer.from('binary/encrypted').toString('base64'));
     expect(payloadTexts.join('\n')).toContain('"bucket":"secrets-target-bucket"');
     expect(scanText('decoded history secrets-sync', `${decoded}\n${payloadTexts.join('\n')}`, KNOWN)).toEqual([]);

@@ -6,20 +6,32 @@ import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../helper
 import { trainingDefinition } from '../fixtures/training-definition';
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => { env = await createDevServerEnv(); });
-afterAll(async () => { await env?.teardown(); });
+beforeAll(async () => {
+  env = await createDevServerEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
 
 // More waiting jobs than the Temporal SDK's default of 100 activity slots per worker.
 const JOBS = 120;
 
-const definition = trainingDefinition({ channels: { train: 's3://b/train/' }, outputS3Uri: 's3://b/out/', maxRuntimeSeconds: 3 * 86400, hyperparameters: {} });
+const definition = trainingDefinition({
+  channels: { train: 's3://b/train/' },
+  outputS3Uri: 's3://b/out/',
+  maxRuntimeSeconds: 3 * 86400,
+  hyperparameters: {},
+});
 
 describe('a worker with the production settings', () => {
   it(`follows ${JOBS} training jobs at once: every wait is polling, none is queued behind the others`, async () => {
     const waiting = new Set<string>();
     let released = false;
     const activities = {
-      createTrainingJob: async (i: { trainingJobName: string }) => ({ trainingJobArn: `arn:aws:sagemaker:us-east-1:123456789012:training-job/${i.trainingJobName}`, reattached: false }),
+      createTrainingJob: async (i: { trainingJobName: string }) => ({
+        trainingJobArn: `arn:aws:sagemaker:us-east-1:123456789012:training-job/${i.trainingJobName}`,
+        reattached: false,
+      }),
       // A wait that lasts until the test ends the jobs, heartbeating like the real one.
       waitForTrainingJob: async (i: { trainingJobName: string }) => {
         waiting.add(i.trainingJobName);
@@ -28,15 +40,38 @@ describe('a worker with the production settings', () => {
           ctx.heartbeat();
           await ctx.sleep(500);
         }
-        return { trainingJobName: i.trainingJobName, status: 'Completed', secondaryStatus: 'Completed', modelArtifactS3Uri: 's3://b/m.tar.gz', finalMetrics: { val_loss: 2 }, billableSeconds: 1 };
+        return {
+          trainingJobName: i.trainingJobName,
+          status: 'Completed',
+          secondaryStatus: 'Completed',
+          modelArtifactS3Uri: 's3://b/m.tar.gz',
+          finalMetrics: { val_loss: 2 },
+          billableSeconds: 1,
+        };
       },
     };
     const taskQueue = uniqueTaskQueue('capacity');
-    const worker = await createTestWorker(env, taskQueue, activities, workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1' })));
+    const worker = await createTestWorker(
+      env,
+      taskQueue,
+      activities,
+      workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1' })),
+    );
     const results = await worker.runUntil(async () => {
       const handles = await Promise.all(
         Array.from({ length: JOBS }, (_, n) =>
-          env.client.workflow.start(trainModel, { taskQueue, workflowId: `capacity-${n}`, args: [{ trainingJobName: `capacity-job-${n}`, pollIntervalSeconds: 60, objectiveMetric: 'val_loss', definition }] }),
+          env.client.workflow.start(trainModel, {
+            taskQueue,
+            workflowId: `capacity-${n}`,
+            args: [
+              {
+                trainingJobName: `capacity-job-${n}`,
+                pollIntervalSeconds: 60,
+                objectiveMetric: 'val_loss',
+                definition,
+              },
+            ],
+          }),
         ),
       );
       // With the SDK's default slots this stays at 100 and the test times out here.

@@ -22,7 +22,8 @@ import { startServe } from '../lib/serve-process';
 import { CONTAINER_BIN, trainTinyModel } from '../lib/tiny-model';
 import { numFlag } from '../../lib/args';
 
-export const about = 'broken specs, hyperparameters and /invocations payloads (slowloris too): clear errors, server up, good p99 unaffected';
+export const about =
+  'broken specs, hyperparameters and /invocations payloads (slowloris too): clear errors, server up, good p99 unaffected';
 
 const execFileP = promisify(execFile);
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/bad-input');
@@ -65,27 +66,52 @@ function specs(tally: Tally, dir: string): number {
     fs.writeFileSync(file, specText(c));
     const err: string[] = [];
     const t0 = performance.now();
-    const code = validateCommand(file, () => undefined, (l) => err.push(l));
+    const code = validateCommand(
+      file,
+      () => undefined,
+      (l) => err.push(l),
+    );
     slowest = Math.max(slowest, performance.now() - t0);
     const lines = err.join('\n').split('\n');
-    const named = c.expect.every((p) => lines.some((l) => l.startsWith(`${p}: `))) && (!c.message || err.join('\n').includes(c.message));
-    tally.add(`spec: ${c.category}`, c.name, code === 1 && named && err.join('\n').length < 2000, `exit ${code}: ${err.join(' | ')}`);
+    const named =
+      c.expect.every((p) => lines.some((l) => l.startsWith(`${p}: `))) &&
+      (!c.message || err.join('\n').includes(c.message));
+    tally.add(
+      `spec: ${c.category}`,
+      c.name,
+      code === 1 && named && err.join('\n').length < 2000,
+      `exit ${code}: ${err.join(' | ')}`,
+    );
   }
   return slowest;
 }
 
 async function hyperparameters(tally: Tally, dir: string): Promise<void> {
-  const cases = (JSON.parse(fs.readFileSync(path.join(FIXTURES, 'hyperparameters.json'), 'utf8')) as { cases: { name: string; hyperparameters: Record<string, string>; expect: string }[] }).cases;
+  const cases = (
+    JSON.parse(fs.readFileSync(path.join(FIXTURES, 'hyperparameters.json'), 'utf8')) as {
+      cases: { name: string; hyperparameters: Record<string, string>; expect: string }[];
+    }
+  ).cases;
   for (const c of cases) {
     const base = path.join(dir, 'hp', c.name);
     fs.mkdirSync(path.join(base, 'input/config'), { recursive: true });
     fs.writeFileSync(path.join(base, 'input/config/hyperparameters.json'), JSON.stringify(c.hyperparameters));
-    const exit = await execFileP(path.join(CONTAINER_BIN, 'train'), [], { env: { ...process.env, SAGEMAKER_BASE_DIR: base, JAX_PLATFORMS: 'cpu' }, timeout: 300_000 }).then(
+    const exit = await execFileP(path.join(CONTAINER_BIN, 'train'), [], {
+      env: { ...process.env, SAGEMAKER_BASE_DIR: base, JAX_PLATFORMS: 'cpu' },
+      timeout: 300_000,
+    }).then(
       () => 0,
       (e: { code?: number }) => e.code ?? -1,
     );
-    const failure = fs.existsSync(path.join(base, 'output/failure')) ? fs.readFileSync(path.join(base, 'output/failure'), 'utf8') : '(no failure file)';
-    tally.add('hyperparameters (train → FailureReason)', c.name, exit !== 0 && failure.includes(c.expect), `exit ${exit}: ${failure}`);
+    const failure = fs.existsSync(path.join(base, 'output/failure'))
+      ? fs.readFileSync(path.join(base, 'output/failure'), 'utf8')
+      : '(no failure file)';
+    tally.add(
+      'hyperparameters (train → FailureReason)',
+      c.name,
+      exit !== 0 && failure.includes(c.expect),
+      `exit ${exit}: ${failure}`,
+    );
   }
 }
 
@@ -126,9 +152,16 @@ export async function run(args: string[]): Promise<void> {
     fs.mkdirSync(path.join(work, 'serve'));
     serve = await startServe(modelDir, path.join(work, 'serve'), { JAXSM_READ_TIMEOUT_S: String(readTimeoutS) });
     const port = serve.port;
-    const cases = (JSON.parse(fs.readFileSync(path.join(FIXTURES, 'invocations.json'), 'utf8')) as { cases: InvocationCase[] }).cases;
+    const cases = (
+      JSON.parse(fs.readFileSync(path.join(FIXTURES, 'invocations.json'), 'utf8')) as { cases: InvocationCase[] }
+    ).cases;
 
-    const good = new LoadClient({ url: `http://127.0.0.1:${port}/invocations`, body: GOOD, ratePerSec: rate, concurrency });
+    const good = new LoadClient({
+      url: `http://127.0.0.1:${port}/invocations`,
+      body: GOOD,
+      ratePerSec: rate,
+      concurrency,
+    });
     good.phase = 'before the abuse';
     good.start();
     await sleep(phaseS * 1000);
@@ -150,7 +183,12 @@ export async function run(args: string[]): Promise<void> {
       await sleep((k * 1000) / slowClients);
       while (abusing) {
         const a = await slowRequest(port, Buffer.from(GOOD), 1000, (readTimeoutS + 30) * 1000);
-        tally.add('invocations: slow clients (1 byte/s)', 'slow-body', a.status === 408 && /not received within/.test(a.body), `${a.status} after ${a.bytesSent} bytes: ${a.body}`);
+        tally.add(
+          'invocations: slow clients (1 byte/s)',
+          'slow-body',
+          a.status === 408 && /not received within/.test(a.body),
+          `${a.status} after ${a.bytesSent} bytes: ${a.body}`,
+        );
       }
     });
     await sleep(phaseS * 1000);
@@ -184,13 +222,17 @@ export async function run(args: string[]): Promise<void> {
         'Hyperparameters: each case of hyperparameters.json through the container\'s real `train`; "as expected" = non-zero exit and /opt/ml/output/failure (SageMaker\'s FailureReason) naming the hyperparameter. The spec only checks their shape, because script-mode programs take any hyperparameter.',
         `Invocations: a real \`serve\` (built-in handler, tiny trained LM) on loopback. Good traffic: ${rate} req/s, at most ${concurrency} in flight, for ${phaseS} s before, ${phaseS} s during and ${Math.min(phaseS, 10)} s after the abuse. Abuse: the ${cases.length} cases of invocations.json round-robin at ${badRate} req/s over raw HTTP ("as expected" = the case's status with a JSON error whose message names the problem), plus ${slowClients} slowloris clients sending a body one byte a second (JAXSM_READ_TIMEOUT_S=${readTimeoutS}, default 60; "as expected" = 408 with a JSON error).`,
         `Server alive after the abuse: ${alive ? 'yes' : 'NO'}. Good p99 during the abuse ${ms(during.p99)} ms vs limit ${ms(p99Limit)} ms (2x the p99 before + 25 ms).`,
-        surprises.length ? `Unexpected answers (first few): ${surprises.join(' | ')}` : 'Every case was answered as expected.',
+        surprises.length
+          ? `Unexpected answers (first few): ${surprises.join(' | ')}`
+          : 'Every case was answered as expected.',
         'The machine is shared (2 cores): latencies are provisional and comparable only within this run.',
       ],
     });
     const failures: string[] = [];
-    if (surprises.length) failures.push(`${[...tally.rows.values()].reduce((s, r) => s + r.bad, 0)} case(s) not answered as expected`);
-    if (goodRows.some((g) => g.ok !== g.sent)) failures.push(`${goodRows.reduce((s, g) => s + g.sent - g.ok, 0)} good request(s) failed`);
+    if (surprises.length)
+      failures.push(`${[...tally.rows.values()].reduce((s, r) => s + r.bad, 0)} case(s) not answered as expected`);
+    if (goodRows.some((g) => g.ok !== g.sent))
+      failures.push(`${goodRows.reduce((s, g) => s + g.sent - g.ok, 0)} good request(s) failed`);
     if (!alive) failures.push('serve is not running after the abuse');
     if (!(during.p99 <= p99Limit)) failures.push(`good p99 during the abuse ${ms(during.p99)} ms > ${ms(p99Limit)} ms`);
     if (failures.length) throw new Error(`bad-input target missed: ${failures.join('; ')}`);

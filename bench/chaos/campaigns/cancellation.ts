@@ -14,7 +14,8 @@ import { childPhase, outcomeCell, outcomeOf, say, startPipeline } from '../lib/p
 import { clean, describeLeftovers, endpoints, leftovers, readKind } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 
-export const about = 'cancel a pipeline run during each of its 7 steps; nothing left running, the old endpoint config serving, the result lists what was stopped';
+export const about =
+  'cancel a pipeline run during each of its 7 steps; nothing left running, the old endpoint config serving, the result lists what was stopped';
 
 const TAG = 'cancellation';
 
@@ -40,17 +41,27 @@ const small = (s: Spec): void => {
 };
 
 const CASES: Case[] = [
-  { step: 'buildImage', busy: (h) => readKind(h, 'codebuild-builds').some((b) => b.buildStatus === 'IN_PROGRESS'), mustStop: 'CodeBuild build' },
+  {
+    step: 'buildImage',
+    busy: (h) => readKind(h, 'codebuild-builds').some((b) => b.buildStatus === 'IN_PROGRESS'),
+    mustStop: 'CodeBuild build',
+  },
   { step: 'publishImage', busy: () => true, mustStop: '', quick: true },
   { step: 'syncData', busy: () => true, mustStop: '', quick: true },
   {
     step: 'trainModel',
-    busy: (h, id) => readKind(h, 'training-jobs').some((j) => j.TrainingJobName === runResourceNames(id).trainingJob && j.SecondaryStatus === 'Training'),
+    busy: (h, id) =>
+      readKind(h, 'training-jobs').some(
+        (j) => j.TrainingJobName === runResourceNames(id).trainingJob && j.SecondaryStatus === 'Training',
+      ),
     mustStop: 'training job',
   },
   {
     step: 'tuneModel',
-    busy: (h, id) => readKind(h, 'training-jobs').some((j) => String(j.TrainingJobName).startsWith(runResourceNames(id).tuningJob) && j.SecondaryStatus === 'Training'),
+    busy: (h, id) =>
+      readKind(h, 'training-jobs').some(
+        (j) => String(j.TrainingJobName).startsWith(runResourceNames(id).tuningJob) && j.SecondaryStatus === 'Training',
+      ),
     mustStop: 'tuning job',
   },
   {
@@ -62,14 +73,21 @@ const CASES: Case[] = [
     },
     busy: async (h, id) => {
       try {
-        return (await (await h.client()).workflow.getHandle(childWorkflowId(id, 'registerModel')).query<StepStatus>('status')).phase.startsWith('waiting');
+        return (
+          await (await h.client()).workflow.getHandle(childWorkflowId(id, 'registerModel')).query<StepStatus>('status')
+        ).phase.startsWith('waiting');
       } catch {
         return false;
       }
     },
     mustStop: '',
   },
-  { step: 'deployModel', patch: small, busy: (h) => readKind(h, 'endpoints').some((e) => e.EndpointStatus === 'Updating'), mustStop: 'endpoint update' },
+  {
+    step: 'deployModel',
+    patch: small,
+    busy: (h) => readKind(h, 'endpoints').some((e) => e.EndpointStatus === 'Updating'),
+    mustStop: 'endpoint update',
+  },
 ];
 
 export async function run(args: string[]): Promise<void> {
@@ -87,7 +105,17 @@ export async function run(args: string[]): Promise<void> {
         // An endpoint to update: a run that deploys (its own package group, so auto approval approves it).
         const id = `chaos-cancel-setup-${Date.now().toString(36)}`;
         say(TAG, `setup run ${id}: deploy the endpoint the deployModel case will update`);
-        const o = await outcomeOf(await startPipeline(h, worker.taskQueue, id, h.spec((s) => { small(s); s.registry.modelPackageGroup = 'chaos-cancel-setup'; })));
+        const o = await outcomeOf(
+          await startPipeline(
+            h,
+            worker.taskQueue,
+            id,
+            h.spec((s) => {
+              small(s);
+              s.registry.modelPackageGroup = 'chaos-cancel-setup';
+            }),
+          ),
+        );
         blueConfig = o.summary?.endpoint?.configName;
         say(TAG, `setup run: ${outcomeCell(o)} (${blueConfig ?? 'no endpoint'})`);
         if (!blueConfig) {
@@ -107,7 +135,10 @@ export async function run(args: string[]): Promise<void> {
       // again.
       for (let attempt = 1; attempt <= ATTEMPTS && cancelledIn === NEVER; attempt++) {
         workflowId = `chaos-cancel-${c.step}-${Date.now().toString(36)}`;
-        say(TAG, `${c.step}: run ${workflowId}${attempt > 1 ? ` (attempt ${attempt}: the step was over before the cancel)` : ''}`);
+        say(
+          TAG,
+          `${c.step}: run ${workflowId}${attempt > 1 ? ` (attempt ${attempt}: the step was over before the cancel)` : ''}`,
+        );
         const handle = await startPipeline(h, worker.taskQueue, workflowId, spec);
         let finished = false;
         const outcome = outcomeOf(handle).finally(() => (finished = true));
@@ -136,19 +167,23 @@ export async function run(args: string[]): Promise<void> {
       const stopped = o.summary?.stopped ?? [];
       const checks: string[] = [];
       if (o.summary?.outcome !== 'cancelled') checks.push(`outcome ${outcomeCell(o)}`);
-      if (c.mustStop && !stopped.some((s) => s.includes(c.mustStop))) checks.push(`result does not list a stopped ${c.mustStop}`);
+      if (c.mustStop && !stopped.some((s) => s.includes(c.mustStop)))
+        checks.push(`result does not list a stopped ${c.mustStop}`);
       if (!clean(left)) checks.push(`left running: ${describeLeftovers(left)}`);
       const names = runResourceNames(workflowId);
       const job = readKind(h, 'training-jobs').find((j) => j.TrainingJobName === names.trainingJob);
       const tuning = readKind(h, 'tuning-jobs').find((j) => j.HyperParameterTuningJobName === names.tuningJob);
-      if (c.step === 'trainModel' && job?.TrainingJobStatus !== 'Stopped') checks.push(`training job ${String(job?.TrainingJobStatus)}`);
-      if (c.step === 'tuneModel' && tuning?.HyperParameterTuningJobStatus !== 'Stopped') checks.push(`tuning job ${String(tuning?.HyperParameterTuningJobStatus)}`);
+      if (c.step === 'trainModel' && job?.TrainingJobStatus !== 'Stopped')
+        checks.push(`training job ${String(job?.TrainingJobStatus)}`);
+      if (c.step === 'tuneModel' && tuning?.HyperParameterTuningJobStatus !== 'Stopped')
+        checks.push(`tuning job ${String(tuning?.HyperParameterTuningJobStatus)}`);
       let endpointCell = '-';
       if (blueConfig) {
         const ep = endpoints(h).find((e) => e.name === spec.deployment.endpointName);
         const fleets = left.fleets.filter((f) => f.startsWith(`${spec.deployment.endpointName}/`)).length;
         endpointCell = `${ep?.status ?? 'none'} on ${ep?.config === blueConfig ? 'the old config' : (ep?.config ?? '-')}, ${fleets} fleet(s)`;
-        if (ep?.status !== 'InService' || ep.config !== blueConfig || fleets !== 1) checks.push(`endpoint ${endpointCell}`);
+        if (ep?.status !== 'InService' || ep.config !== blueConfig || fleets !== 1)
+          checks.push(`endpoint ${endpointCell}`);
       }
       if (checks.length) failures.push(`${c.step}: ${checks.join('; ')}`);
       rows.push([
@@ -163,16 +198,30 @@ export async function run(args: string[]): Promise<void> {
         Math.round(settled),
         checks.length ? `MISSED: ${checks.join('; ')}` : 'ok',
       ]);
-      say(TAG, `${c.step}: ${o.summary?.message ?? outcomeCell(o)}; left: ${describeLeftovers(left)} after ${settled.toFixed(0)} s`);
+      say(
+        TAG,
+        `${c.step}: ${o.summary?.message ?? outcomeCell(o)}; left: ${describeLeftovers(left)} after ${settled.toFixed(0)} s`,
+      );
     }
     writeResult({
       name: 'chaos-cancellation',
       title: `Cancellation at every step: ${rows.filter((r) => r[9] === 'ok').length}/${rows.length} left nothing running`,
       command: `npm run chaos -- cancellation${only.length ? ` ${only.join(' ')}` : ''}`,
-      columns: ['cancelled step', 'cancel sent during', 'pipeline result', 'result lists as stopped', 'training job', 'tuning job', 'endpoint afterwards', 'left running', 'seconds to settle', 'check'],
+      columns: [
+        'cancelled step',
+        'cancel sent during',
+        'pipeline result',
+        'result lists as stopped',
+        'training job',
+        'tuning job',
+        'endpoint afterwards',
+        'left running',
+        'seconds to settle',
+        'check',
+      ],
       rows,
       notes: [
-        'One run per step on one local stack, cancelled (`WorkflowHandle.cancel`) once the step\'s child workflow runs and has work in flight: a CodeBuild build IN_PROGRESS, a training job or a trial in `Training`, the registration waiting for a reviewer (manual approval), a blue/green update `Updating`. Publish and sync are cancelled as soon as their child workflow runs. Steps are watched through their child workflow\'s state (DescribeWorkflowExecution, no worker task needed); a run a step slipped through (over before the cancel) is tried again, up to 3 times, and the row says which attempt.',
+        "One run per step on one local stack, cancelled (`WorkflowHandle.cancel`) once the step's child workflow runs and has work in flight: a CodeBuild build IN_PROGRESS, a training job or a trial in `Training`, the registration waiting for a reviewer (manual approval), a blue/green update `Updating`. Publish and sync are cancelled as soon as their child workflow runs. Steps are watched through their child workflow's state (DescribeWorkflowExecution, no worker task needed); a run a step slipped through (over before the cancel) is tried again, up to 3 times, and the row says which attempt.",
         '"left running" reads the local service\'s state (training and tuning jobs InProgress/Stopping, builds IN_PROGRESS, endpoints not InService) and the processes whose working directory is in its state dir (hosts, builds; endpoint instances are counted per fleet), after waiting up to 3 minutes for stopped jobs to exit; "seconds to settle" is that wait.',
         'The register and deploy cases run without tuning and with 1 training host to keep the campaign short; the deploy case updates an endpoint a setup run deployed first ("the old config" is that run\'s config), so the check is: old config InService, one fleet, no green left.',
       ],

@@ -8,11 +8,21 @@ import { writeResult } from '../../lib/results';
 import { LocalHarness } from '../../lib/local-harness';
 import { runRetries, retriesCell } from '../lib/history-retries';
 import { deployCell, followPhases, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
-import { callStats, diff, exactlyOnePerStep, faultsByOp, ledger, ledgerAfter, RESOURCE_COLUMNS, resourceCells } from '../lib/resource-ledger';
+import {
+  callStats,
+  diff,
+  exactlyOnePerStep,
+  faultsByOp,
+  ledger,
+  ledgerAfter,
+  RESOURCE_COLUMNS,
+  resourceCells,
+} from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 import { intFlag, numFlag } from '../../lib/args';
 
-export const about = 'inject ThrottlingException and HTTP 500 into 30% of local AWS calls; 2 full pipeline runs deploy with no duplicates';
+export const about =
+  'inject ThrottlingException and HTTP 500 into 30% of local AWS calls; 2 full pipeline runs deploy with no duplicates';
 
 /** Splits a total fault share into LOCAL_FAULTS: half throttling, half 500s of the calls not throttled; plus lost answers. */
 export function faultSpec(share: number, lost = 0, seed?: number): string {
@@ -46,13 +56,23 @@ export async function run(args: string[]): Promise<void> {
       const handle = await startPipeline(h, worker.taskQueue, workflowId, spec);
       let finished = false;
       const outcome = outcomeOf(handle).finally(() => (finished = true));
-      await followPhases(h, workflowId, () => finished, (p) => say(tag, `run ${r}: ${p}`));
+      await followPhases(
+        h,
+        workflowId,
+        () => finished,
+        (p) => say(tag, `run ${r}: ${p}`),
+      );
       const o = await outcome;
       const got = diff(before, await ledgerAfter(h));
       const byOp = faultsByOp(statsBefore, callStats(h));
-      for (const [op, c] of Object.entries(byOp)) perOp[op] = { calls: (perOp[op]?.calls ?? 0) + c.calls, faults: (perOp[op]?.faults ?? 0) + c.faults };
+      for (const [op, c] of Object.entries(byOp))
+        perOp[op] = { calls: (perOp[op]?.calls ?? 0) + c.calls, faults: (perOp[op]?.faults ?? 0) + c.faults };
       const retries = await runRetries(h, workflowId);
-      const okRun = exactlyOnePerStep(got, { outcome: o.summary?.outcome, endpointAction: o.summary?.endpoint?.action }, r === 1);
+      const okRun = exactlyOnePerStep(
+        got,
+        { outcome: o.summary?.outcome, endpointAction: o.summary?.endpoint?.action },
+        r === 1,
+      );
       // With lost answers, a retried create/update meets its own earlier success: count those the service saw.
       const lostCalls = Object.entries(callStats(h))
         .map(([op, c]) => [op, (c.lost ?? 0) - (statsBefore[op]?.lost ?? 0)] as const)
@@ -72,7 +92,10 @@ export async function run(args: string[]): Promise<void> {
         Math.round(o.seconds),
         okRun ? 'ok' : 'MISSED',
       ]);
-      say(tag, `run ${r}: ${outcomeCell(o)} in ${o.seconds.toFixed(0)} s; ${JSON.stringify(got)}; activity retries ${retriesCell(retries)}`);
+      say(
+        tag,
+        `run ${r}: ${outcomeCell(o)} in ${o.seconds.toFixed(0)} s; ${JSON.stringify(got)}; activity retries ${retriesCell(retries)}`,
+      );
     }
     const top = Object.entries(perOp)
       .sort((a, b) => b[1].faults - a[1].faults)
@@ -100,9 +123,11 @@ export async function run(args: string[]): Promise<void> {
         'Most faults are absorbed by the AWS SDK\'s own retries (3 attempts); "activity retries" are the attempts beyond the first in the Temporal histories of the pipeline and its steps, i.e. calls that failed 3 times in a row and were retried by Temporal with backoff (aws-errors.ts marks throttling and 5xx retryable).',
         `Injected faults per operation (faults/calls, both runs): ${top || 'none'}.`,
         ...(lost > 0
-          ? [`lost500:${lost}: that share of calls is carried out and then answered HTTP 500, so the worker retries a create, start or update that already happened; the pipeline must re-attach (the \`pipeline:workflow-id\` tag, CodeBuild's idempotency token, the update-requested tag on the endpoint) rather than fail or duplicate. Lost answers are not in the throttles + 500s column; the next column lists the mutating ones.`]
+          ? [
+              `lost500:${lost}: that share of calls is carried out and then answered HTTP 500, so the worker retries a create, start or update that already happened; the pipeline must re-attach (the \`pipeline:workflow-id\` tag, CodeBuild's idempotency token, the update-requested tag on the endpoint) rather than fail or duplicate. Lost answers are not in the throttles + 500s column; the next column lists the mutating ones.`,
+            ]
           : []),
-        'Resources are counted from the local service\'s state and call counters before and after each run, as in the worker-kills campaign: one training job, one tuning job (4 trials), one package version, one endpoint config and one successful CreateEndpoint (run 1) or UpdateEndpoint (run 2); the image is built once.',
+        "Resources are counted from the local service's state and call counters before and after each run, as in the worker-kills campaign: one training job, one tuning job (4 trials), one package version, one endpoint config and one successful CreateEndpoint (run 1) or UpdateEndpoint (run 2); the image is built once.",
       ],
     });
     if (failures.length) throw new Error(`faults missed its target:\n${failures.join('\n')}`);

@@ -7,7 +7,15 @@
  */
 import { PutMetricAlarmCommand, CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand, type DescribeEndpointCommandOutput, SageMakerClient, UpdateEndpointCommand } from '@aws-sdk/client-sagemaker';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  DescribeEndpointCommand,
+  type DescribeEndpointCommandOutput,
+  SageMakerClient,
+  UpdateEndpointCommand,
+} from '@aws-sdk/client-sagemaker';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +28,8 @@ import { LoadClient, ms, quantile, type Sample } from '../lib/load-client';
 import { badModelTarball, CONTAINER_BIN, packModel, trainTinyModel } from '../lib/tiny-model';
 import { numFlag } from '../../lib/args';
 
-export const about = 'steady traffic through a blue/green update and a rolled-back bad update: zero failures caused by the rollout';
+export const about =
+  'steady traffic through a blue/green update and a rolled-back bad update: zero failures caused by the rollout';
 
 const ENDPOINT = 'chaos-rollout';
 const BUCKET = 'chaos-rollout';
@@ -60,7 +69,10 @@ export async function run(args: string[]): Promise<void> {
   delete process.env.LOCAL_FAULTS;
   const cfg = await isolatedStackConfig('chaos-rollout', CONTAINER_BIN);
   const env = workerEnv(cfg);
-  const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string };
+  const credentials = {
+    accessKeyId: env.AWS_ACCESS_KEY_ID as string,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
+  };
   const region = env.AWS_REGION as string;
   const sm = new SageMakerClient({ endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER, region, credentials });
   const s3 = new S3Client({ endpoint: env.AWS_ENDPOINT_URL_S3, region, credentials, forcePathStyle: true });
@@ -70,10 +82,36 @@ export async function run(args: string[]): Promise<void> {
   try {
     await up(cfg, (m) => console.log(`[stack] ${m}`));
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    for (const [key, file] of [['good/model.tar.gz', good], ['bad/model.tar.gz', bad]] as const) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: fs.readFileSync(file) }));
-    for (const [m, key] of [['v1', 'good'], ['v2', 'good'], ['bad', 'bad']] as const) {
-      await sm.send(new CreateModelCommand({ ModelName: `${ENDPOINT}-${m}`, ExecutionRoleArn: ROLE, PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: `s3://${BUCKET}/${key}/model.tar.gz` } }));
-      await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: `${ENDPOINT}-${m}`, ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: `${ENDPOINT}-${m}`, InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] }));
+    for (const [key, file] of [
+      ['good/model.tar.gz', good],
+      ['bad/model.tar.gz', bad],
+    ] as const)
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: fs.readFileSync(file) }));
+    for (const [m, key] of [
+      ['v1', 'good'],
+      ['v2', 'good'],
+      ['bad', 'bad'],
+    ] as const) {
+      await sm.send(
+        new CreateModelCommand({
+          ModelName: `${ENDPOINT}-${m}`,
+          ExecutionRoleArn: ROLE,
+          PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: `s3://${BUCKET}/${key}/model.tar.gz` },
+        }),
+      );
+      await sm.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: `${ENDPOINT}-${m}`,
+          ProductionVariants: [
+            {
+              VariantName: 'AllTraffic',
+              ModelName: `${ENDPOINT}-${m}`,
+              InitialInstanceCount: 1,
+              InstanceType: 'ml.m5.large',
+            },
+          ],
+        }),
+      );
     }
     // The pipeline's new-fleet 5xx alarm (activities/alarms.ts), with a threshold of zero errors.
     await cw.send(
@@ -94,18 +132,34 @@ export async function run(args: string[]): Promise<void> {
       }),
     );
     await sm.send(new CreateEndpointCommand({ EndpointName: ENDPOINT, EndpointConfigName: `${ENDPOINT}-v1` }));
-    const describe = (): Promise<DescribeEndpointCommandOutput> => sm.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT }));
-    await waitUntil(async () => (await describe()).EndpointStatus !== 'Creating', 180_000, 'the endpoint to leave Creating', 500);
+    const describe = (): Promise<DescribeEndpointCommandOutput> =>
+      sm.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT }));
+    await waitUntil(
+      async () => (await describe()).EndpointStatus !== 'Creating',
+      180_000,
+      'the endpoint to leave Creating',
+      500,
+    );
     const first = await describe();
-    if (first.EndpointStatus !== 'InService') throw new Error(`endpoint ${first.EndpointStatus}: ${first.FailureReason}`);
+    if (first.EndpointStatus !== 'InService')
+      throw new Error(`endpoint ${first.EndpointStatus}: ${first.FailureReason}`);
 
-    load = new LoadClient({ url: `${env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME}/endpoints/${ENDPOINT}/invocations`, body: JSON.stringify({ inputs: 'The ', parameters: { max_new_tokens: 4 } }), ratePerSec: rate, concurrency });
+    load = new LoadClient({
+      url: `${env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME}/endpoints/${ENDPOINT}/invocations`,
+      body: JSON.stringify({ inputs: 'The ', parameters: { max_new_tokens: 4 } }),
+      ratePerSec: rate,
+      concurrency,
+    });
     load.phase = '1 steady on blue (v1)';
     load.start();
     await sleep(steadyS * 1000);
 
     /** Updates the endpoint and names the phases from DescribeEndpoint until it is InService again. */
-    const update = async (config: string, label: string, waitIntervalS: number): Promise<DescribeEndpointCommandOutput> => {
+    const update = async (
+      config: string,
+      label: string,
+      waitIntervalS: number,
+    ): Promise<DescribeEndpointCommandOutput> => {
       const l = load as LoadClient;
       l.phase = `${label}: green starting`;
       await sm.send(
@@ -113,7 +167,15 @@ export async function run(args: string[]): Promise<void> {
           EndpointName: ENDPOINT,
           EndpointConfigName: config,
           DeploymentConfig: {
-            BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 50 }, WaitIntervalInSeconds: waitIntervalS }, TerminationWaitInSeconds: 5, MaximumExecutionTimeoutInSeconds: 900 },
+            BlueGreenUpdatePolicy: {
+              TrafficRoutingConfiguration: {
+                Type: 'CANARY',
+                CanarySize: { Type: 'CAPACITY_PERCENT', Value: 50 },
+                WaitIntervalInSeconds: waitIntervalS,
+              },
+              TerminationWaitInSeconds: 5,
+              MaximumExecutionTimeoutInSeconds: 900,
+            },
             AutoRollbackConfiguration: { Alarms: [{ AlarmName: ALARM }] },
           },
         }),
@@ -132,7 +194,10 @@ export async function run(args: string[]): Promise<void> {
     };
 
     const afterGood = await update(`${ENDPOINT}-v2`, '2 good update (v2)', 10);
-    if (afterGood.EndpointConfigName !== `${ENDPOINT}-v2`) throw new Error(`the good update did not complete: config ${afterGood.EndpointConfigName}, ${afterGood.FailureReason}`);
+    if (afterGood.EndpointConfigName !== `${ENDPOINT}-v2`)
+      throw new Error(
+        `the good update did not complete: config ${afterGood.EndpointConfigName}, ${afterGood.FailureReason}`,
+      );
     load.phase = '3 after, blue retired (v2)';
     await sleep(steadyS * 1000);
 
@@ -148,27 +213,55 @@ export async function run(args: string[]): Promise<void> {
       const badPhase = p.startsWith('4 ');
       const outcomes = ss.map((s) => classify(s, badPhase));
       const okLat = ss.filter((_, i) => outcomes[i] === 'ok').map((s) => s.latencyMs);
-      return [p, ss.length, outcomes.filter((o) => o === 'ok').length, outcomes.filter((o) => o === 'bad-model').length, outcomes.filter((o) => o === 'mechanics').length, load?.saturated.get(p) ?? 0, ms(quantile(okLat, 0.5)), ms(quantile(okLat, 0.99))];
+      return [
+        p,
+        ss.length,
+        outcomes.filter((o) => o === 'ok').length,
+        outcomes.filter((o) => o === 'bad-model').length,
+        outcomes.filter((o) => o === 'mechanics').length,
+        load?.saturated.get(p) ?? 0,
+        ms(quantile(okLat, 0.5)),
+        ms(quantile(okLat, 0.99)),
+      ];
     });
     const mechanics = load.samples.filter((s) => classify(s, s.phase.startsWith('4 ')) === 'mechanics');
-    const examples = [...new Set(mechanics.map((s) => `${s.phase}: ${s.status} ${s.error ?? s.body.slice(0, 200)}`))].slice(0, 5);
+    const examples = [
+      ...new Set(mechanics.map((s) => `${s.phase}: ${s.status} ${s.error ?? s.body.slice(0, 200)}`)),
+    ].slice(0, 5);
     writeResult({
       name: 'chaos-rollout-load',
       title: 'Chaos: rollout under load',
       command: `npm run chaos -- rollout-load --rate ${rate} --concurrency ${concurrency} --steady-s ${steadyS}`,
-      columns: ['phase', 'sent', 'ok', 'failed by the bad model', 'failed by the rollout mechanics', 'client-saturated ticks', 'p50 ms (ok)', 'p99 ms (ok)'],
+      columns: [
+        'phase',
+        'sent',
+        'ok',
+        'failed by the bad model',
+        'failed by the rollout mechanics',
+        'client-saturated ticks',
+        'p50 ms (ok)',
+        'p99 ms (ok)',
+      ],
       rows,
       notes: [
         `Traffic: InvokeEndpoint as plain HTTP to the local SageMaker Runtime (loopback), ${rate} req/s, at most ${concurrency} in flight, \`{"inputs": "The ", "parameters": {"max_new_tokens": 4}}\` to a tiny trained LM (1 layer, d_model 64) served by real \`serve\` processes, 1 instance per fleet. Both updates: blue/green CANARY 50 %, termination wait 5 s, rollback alarm \`${ALARM}\` (Invocation5XXErrors Sum > 0 over 30 s); wait interval 10 s (good) and 30 s (bad).`,
         `Phases are named from DescribeEndpoint (PendingDeploymentSummary variant status, RollingBack) as the client sent each request. "Failed by the bad model" = a ModelError (424) carrying the model's own 500 while the bad config was deployed; "failed by the rollout mechanics" = every other failure (connection errors, 5xx from blue, "not ready" while fleets switch). A client-saturated tick is a send skipped because ${concurrency} requests were already in flight. Phases come from polling DescribeEndpoint every 200 ms, so a request sent at a boundary can carry the previous phase's name (a bad-model failure under "green starting" is one of those); the classification does not depend on the phase name except for "4 bad update" as a whole.`,
         `Bad update: ${rolledBack ? 'rolled back' : 'NOT rolled back'}; endpoint ${afterBad.EndpointStatus} on ${afterBad.EndpointConfigName}; FailureReason: ${afterBad.FailureReason ?? '(none)'}`,
-        mechanics.length ? `Mechanics failures (first distinct): ${examples.join(' | ')}` : 'No request failed because of the rollout mechanics.',
+        mechanics.length
+          ? `Mechanics failures (first distinct): ${examples.join(' | ')}`
+          : 'No request failed because of the rollout mechanics.',
         'Latencies include the local runtime proxy; the machine is shared (2 cores), so read them as relative between phases.',
       ],
     });
     failed = mechanics.length > 0 || !rolledBack;
-    if (mechanics.length > 0) throw new Error(`${mechanics.length} request(s) failed because of the rollout mechanics (target 0): ${examples.join(' | ')}`);
-    if (!rolledBack) throw new Error(`the bad update was not rolled back by ${ALARM}: endpoint on ${afterBad.EndpointConfigName}, FailureReason ${afterBad.FailureReason}`);
+    if (mechanics.length > 0)
+      throw new Error(
+        `${mechanics.length} request(s) failed because of the rollout mechanics (target 0): ${examples.join(' | ')}`,
+      );
+    if (!rolledBack)
+      throw new Error(
+        `the bad update was not rolled back by ${ALARM}: endpoint on ${afterBad.EndpointConfigName}, FailureReason ${afterBad.FailureReason}`,
+      );
   } finally {
     if (load) await load.stop().catch(() => undefined);
     await down(cfg, (m) => console.log(`[stack] ${m}`));

@@ -11,10 +11,20 @@ import { sleep } from '../../../local/procs';
 import { LocalHarness, type Spec } from '../../lib/local-harness';
 import { writeResult } from '../../lib/results';
 import { deployCell, followPhases, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
-import { clean, describeLeftovers, diff, endpoints, leftovers, ledger, ledgerAfter, readKind } from '../lib/resource-ledger';
+import {
+  clean,
+  describeLeftovers,
+  diff,
+  endpoints,
+  leftovers,
+  ledger,
+  ledgerAfter,
+  readKind,
+} from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 
-export const about = 'restart the local SageMaker service mid-training and mid-rollout; the run completes or fails naming the restart, nothing duplicated';
+export const about =
+  'restart the local SageMaker service mid-training and mid-rollout; the run completes or fails naming the restart, nothing duplicated';
 
 const TAG = 'service-restart';
 
@@ -37,7 +47,8 @@ function hostPids(h: LocalHarness): number[] {
 export async function run(args: string[]): Promise<void> {
   const i = args.indexOf('--signal');
   const signal = (i >= 0 ? args[i + 1] : 'SIGKILL') as NodeJS.Signals;
-  if (signal !== 'SIGKILL' && signal !== 'SIGTERM') throw new Error(`--signal: SIGKILL or SIGTERM, got ${JSON.stringify(signal)}`);
+  if (signal !== 'SIGKILL' && signal !== 'SIGTERM')
+    throw new Error(`--signal: SIGKILL or SIGTERM, got ${JSON.stringify(signal)}`);
   const h = await LocalHarness.start({ prefix: 'chaos-restart' });
   let ok = false;
   try {
@@ -46,14 +57,24 @@ export async function run(args: string[]): Promise<void> {
     const failures: string[] = [];
 
     /** Runs the pipeline, restarts the service once `when()` holds, and checks the result. */
-    const scenario = async (name: string, patch: (s: Spec) => void, when: (id: string) => boolean, expect: (id: string, d: ReturnType<typeof diff>) => string[]): Promise<string | undefined> => {
+    const scenario = async (
+      name: string,
+      patch: (s: Spec) => void,
+      when: (id: string) => boolean,
+      expect: (id: string, d: ReturnType<typeof diff>) => string[],
+    ): Promise<string | undefined> => {
       const workflowId = `chaos-restart-${name}-${Date.now().toString(36)}`;
       const before = ledger(h);
       say(TAG, `${name}: run ${workflowId}`);
       const handle = await startPipeline(h, worker.taskQueue, workflowId, h.spec(patch));
       let finished = false;
       const outcome = outcomeOf(handle).finally(() => (finished = true));
-      const phases = followPhases(h, workflowId, () => finished, (p) => say(TAG, `${name}: ${p}`));
+      const phases = followPhases(
+        h,
+        workflowId,
+        () => finished,
+        (p) => say(TAG, `${name}: ${p}`),
+      );
       let restarted = 'never (the run ended first)';
       let survivors = 0;
       while (!finished) {
@@ -81,7 +102,9 @@ export async function run(args: string[]): Promise<void> {
       const problems = [...expect(workflowId, d)];
       if (survivors > 0) problems.push(`${survivors} host process(es) of the dead service survived`);
       if (!clean(left)) problems.push(`left running: ${describeLeftovers(left)}`);
-      const job = readKind(h, 'training-jobs').find((j) => j.TrainingJobName === runResourceNames(workflowId).trainingJob);
+      const job = readKind(h, 'training-jobs').find(
+        (j) => j.TrainingJobName === runResourceNames(workflowId).trainingJob,
+      );
       const ep = endpoints(h)[0];
       rows.push([
         name,
@@ -151,13 +174,25 @@ export async function run(args: string[]): Promise<void> {
         },
       );
       // The rollout case passes when it deployed, or failed naming the restart (checked on the row's outcome).
-      if (!rolloutOutcome?.startsWith('deployed') && !/interrupted by a restart/i.test(rolloutOutcome ?? '')) failures.push(`mid-rollout failed without naming the restart: ${rolloutOutcome ?? ''}`);
+      if (!rolloutOutcome?.startsWith('deployed') && !/interrupted by a restart/i.test(rolloutOutcome ?? ''))
+        failures.push(`mid-rollout failed without naming the restart: ${rolloutOutcome ?? ''}`);
     }
     writeResult({
       name: signal === 'SIGKILL' ? 'chaos-service-restart' : 'chaos-service-restart-sigterm',
       title: `Local SageMaker service restarted (${signal}) mid-training and mid-rollout`,
       command: `npm run chaos -- service-restart${signal !== 'SIGKILL' ? ` --signal ${signal}` : ''}`,
-      columns: ['scenario', 'restart', 'pipeline outcome', 'training jobs (status, launches)', 'package versions', 'endpoint configs / CreateEndpoint / UpdateEndpoint', 'endpoint afterwards', 'left running', 'run seconds', 'check'],
+      columns: [
+        'scenario',
+        'restart',
+        'pipeline outcome',
+        'training jobs (status, launches)',
+        'package versions',
+        'endpoint configs / CreateEndpoint / UpdateEndpoint',
+        'endpoint afterwards',
+        'left running',
+        'run seconds',
+        'check',
+      ],
       rows,
       notes: [
         'mid-training: a 4-host job (60 steps, no tuning) is restarted about 3 s into `Training`; the new service incarnation kills the old hosts from its pid files and launches the same job again (SecondaryStatus back to Starting, resuming from synced checkpoints), so the run must end with one training job launched twice and one CreateEndpoint.',

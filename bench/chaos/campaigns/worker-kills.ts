@@ -9,13 +9,30 @@ import { sleep } from '../../../local/procs';
 import { LocalHarness } from '../../lib/local-harness';
 import { writeResult } from '../../lib/results';
 import { runRetries, retriesCell } from '../lib/history-retries';
-import { currentPhase, deployCell, outcomeCell, outcomeOf, type Phase, say, startPipeline } from '../lib/pipeline-watch';
-import { diff, exactlyOnePerStep, ledger, ledgerAfter, type Ledger, RESOURCE_COLUMNS, resourceCells } from '../lib/resource-ledger';
+import {
+  currentPhase,
+  deployCell,
+  outcomeCell,
+  outcomeOf,
+  type Phase,
+  say,
+  startPipeline,
+} from '../lib/pipeline-watch';
+import {
+  diff,
+  exactlyOnePerStep,
+  ledger,
+  ledgerAfter,
+  type Ledger,
+  RESOURCE_COLUMNS,
+  resourceCells,
+} from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 import { numFlag } from '../../lib/args';
 import { mulberry32 } from '../../../local/random';
 
-export const about = 'SIGKILL the worker at 20 seeded moments spread over every step of 2 (or more, until all 20 land) full pipeline runs (create, then blue/green updates); one AWS resource per step per run';
+export const about =
+  'SIGKILL the worker at 20 seeded moments spread over every step of 2 (or more, until all 20 land) full pipeline runs (create, then blue/green updates); one AWS resource per step per run';
 
 /** Upper bound of the seeded delay after a step starts before the kill (ms): roughly the step's length on 2 cores. */
 const MAX_DELAY_MS: Record<PipelineStepName, number> = {
@@ -59,7 +76,8 @@ export async function run(args: string[]): Promise<void> {
     const runOnce = async (r: number, want: number): Promise<void> => {
       const targets = want > 0 ? [...PIPELINE_STEPS] : [];
       while (targets.length > want) targets.splice(Math.floor(random() * targets.length), 1);
-      while (targets.length < want) targets.push(LONG_STEPS[Math.floor(random() * LONG_STEPS.length)] as PipelineStepName);
+      while (targets.length < want)
+        targets.push(LONG_STEPS[Math.floor(random() * LONG_STEPS.length)] as PipelineStepName);
       targets.sort((a, b) => PIPELINE_STEPS.indexOf(a) - PIPELINE_STEPS.indexOf(b));
       const delays = targets.map((t) => Math.round(random() * MAX_DELAY_MS[t]));
 
@@ -70,7 +88,10 @@ export async function run(args: string[]): Promise<void> {
       });
       const before: Ledger = ledger(h);
       const started = Date.now();
-      say(tag, `run ${r} (${workflowId}): kills planned in ${targets.map((t, i) => `${t}+${(delays[i] as number) / 1000}s`).join(', ') || 'none'}`);
+      say(
+        tag,
+        `run ${r} (${workflowId}): kills planned in ${targets.map((t, i) => `${t}+${(delays[i] as number) / 1000}s`).join(', ') || 'none'}`,
+      );
       const handle = await startPipeline(h, worker.taskQueue, workflowId, spec);
       let finished = false;
       const outcome = outcomeOf(handle, started).finally(() => (finished = true));
@@ -102,7 +123,11 @@ export async function run(args: string[]): Promise<void> {
       const o = await outcome;
       const got = diff(before, await ledgerAfter(h));
       const retries = await runRetries(h, workflowId);
-      const okRun = exactlyOnePerStep(got, { outcome: o.summary?.outcome, endpointAction: o.summary?.endpoint?.action }, r === 1);
+      const okRun = exactlyOnePerStep(
+        got,
+        { outcome: o.summary?.outcome, endpointAction: o.summary?.endpoint?.action },
+        r === 1,
+      );
       if (!okRun) failures.push(`run ${r}: ${outcomeCell(o)}; resources ${JSON.stringify(got)}`);
       const byStep = PIPELINE_STEPS.map((s) => runKills.filter((k) => k.hit === s).length);
       const other = runKills.filter((k) => !(PIPELINE_STEPS as readonly string[]).includes(k.hit)).length;
@@ -116,7 +141,10 @@ export async function run(args: string[]): Promise<void> {
         Math.round(o.seconds),
         okRun ? 'ok' : 'MISSED',
       ]);
-      say(tag, `run ${r}: ${outcomeCell(o)} in ${o.seconds.toFixed(0)} s; ${JSON.stringify(got)}; retries ${retriesCell(retries)}`);
+      say(
+        tag,
+        `run ${r}: ${outcomeCell(o)} in ${o.seconds.toFixed(0)} s; ${JSON.stringify(got)}; retries ${retriesCell(retries)}`,
+      );
     };
 
     // A kill planned late in a run is lost when the run ends first (recovery got quicker than the seeded delay), so
@@ -129,10 +157,24 @@ export async function run(args: string[]): Promise<void> {
     const killRuns = rows.length;
     // The anchor: one more blue/green run, same stack and worker, without kills.
     if (anchor) await runOnce(killRuns + 1, 0);
-    if (kills.length < totalKills) failures.push(`only ${kills.length} of ${totalKills} kills landed in ${maxRuns + EXTRA_RUNS} runs`);
+    if (kills.length < totalKills)
+      failures.push(`only ${kills.length} of ${totalKills} kills landed in ${maxRuns + EXTRA_RUNS} runs`);
     const completed = rows.filter((row) => String(row[3]).startsWith('deployed')).length;
     const perStep = PIPELINE_STEPS.map((s) => `${s} ${kills.filter((k) => k.hit === s).length}`).join(', ');
-    rows.push(['all', kills.length, perStep, `${completed}/${rows.length} deployed`, '', '', '', '', '', '', '', failures.length ? 'MISSED' : 'ok']);
+    rows.push([
+      'all',
+      kills.length,
+      perStep,
+      `${completed}/${rows.length} deployed`,
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      failures.length ? 'MISSED' : 'ok',
+    ]);
     writeResult({
       name: 'chaos-worker-kills',
       title: `Worker SIGKILLed ${kills.length} times over ${killRuns} full pipeline runs (seed ${seed})${anchor ? ', and one run without kills as the anchor' : ''}`,
@@ -150,7 +192,7 @@ export async function run(args: string[]): Promise<void> {
       rows,
       notes: [
         'Each kill SIGKILLs the worker process group at a seeded random delay after the target step shows in the pipeline\'s `status` query, then starts a new worker 1 s later on the same task queue. "kills per step" counts the step the status query showed just before the kill (a short step may be over before the delay ends; such kills land in a later step).',
-        'Resources are counted from the local service\'s persisted state (`<stateDir>/sagemaker/state`) before and after each run, and CreateEndpoint / UpdateEndpoint from its call counters (`GET /_local/stats`, successful calls). Target per run: 1 training job, 1 tuning job (4 trials), 1 package version, 1 endpoint config and exactly one successful CreateEndpoint (run 1) or UpdateEndpoint (later runs, blue/green); the image is built once (run 1) and reused after.',
+        "Resources are counted from the local service's persisted state (`<stateDir>/sagemaker/state`) before and after each run, and CreateEndpoint / UpdateEndpoint from its call counters (`GET /_local/stats`, successful calls). Target per run: 1 training job, 1 tuning job (4 trials), 1 package version, 1 endpoint config and exactly one successful CreateEndpoint (run 1) or UpdateEndpoint (later runs, blue/green); the image is built once (run 1) and reused after.",
         'Activity retries are attempts beyond the first, summed over the histories of the pipeline and its step workflows: mostly the attempt a kill interrupted, which the server retries only once it times out (heartbeat timeout 30 s for the waiting activities; the 20 s liveness heartbeat timeout for quick AWS calls such as ensureModelPackageGroup or allowSageMakerPull (contracts/liveness.ts; before it, their 2 min start-to-close); 2 min heartbeat for the context hash/upload and the data sync). The run time therefore grows with where the kills land, not with a fixed cost per kill; the anchor row is a blue/green run on the same stack and worker without kills (`--no-anchor` skips it).',
         `Each run uses its own model package group so auto-approval approves its first version and every run deploys.`,
       ],

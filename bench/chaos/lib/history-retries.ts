@@ -28,7 +28,8 @@ export async function runRetries(h: LocalHarness, workflowId: string): Promise<R
     }
     const typeOf = new Map<string, string>();
     for (const e of events) {
-      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) typeOf.set(String(e.eventId), e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?');
+      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+        typeOf.set(String(e.eventId), e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?');
       if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
         const a = e.activityTaskStartedEventAttributes;
         const extra = (a?.attempt ?? 1) - 1;

@@ -57,7 +57,8 @@ export class LoadClient {
     const interval = 1000 / this.opts.ratePerSec;
     let next = Date.now();
     while (this.running) {
-      if (this.inflight >= this.opts.concurrency) this.saturated.set(this.phase, (this.saturated.get(this.phase) ?? 0) + 1);
+      if (this.inflight >= this.opts.concurrency)
+        this.saturated.set(this.phase, (this.saturated.get(this.phase) ?? 0) + 1);
       else void this.send();
       next += interval;
       await sleep(Math.max(0, next - Date.now()));
@@ -70,12 +71,30 @@ export class LoadClient {
     const startedAt = Date.now();
     const t0 = process.hrtime.bigint();
     const done = (status: number, body: string, error?: string): void => {
-      this.samples.push({ phase, startedAt, latencyMs: Number(process.hrtime.bigint() - t0) / 1e6, status, body, error });
+      this.samples.push({
+        phase,
+        startedAt,
+        latencyMs: Number(process.hrtime.bigint() - t0) / 1e6,
+        status,
+        body,
+        error,
+      });
     };
     await new Promise<void>((resolve) => {
       const u = new URL(this.opts.url);
       const req = http.request(
-        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: this.agent, timeout: this.opts.timeoutMs ?? 60_000, headers: { 'content-type': this.opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(this.opts.body) } },
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          agent: this.agent,
+          timeout: this.opts.timeoutMs ?? 60_000,
+          headers: {
+            'content-type': this.opts.contentType ?? 'application/json',
+            'content-length': Buffer.byteLength(this.opts.body),
+          },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

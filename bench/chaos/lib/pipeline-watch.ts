@@ -46,7 +46,10 @@ export async function currentPhase(h: LocalHarness, workflowId: string, timeoutM
     const status = await Promise.race([q, sleep(timeoutMs).then(() => undefined)]);
     q.catch(() => undefined);
     if (!status) return 'unknown';
-    return (PIPELINE_STEPS as readonly string[]).includes(status.phase) || ['starting', 'done', 'cancelled'].includes(status.phase) ? (status.phase as Phase) : 'unknown';
+    return (PIPELINE_STEPS as readonly string[]).includes(status.phase) ||
+      ['starting', 'done', 'cancelled'].includes(status.phase)
+      ? (status.phase as Phase)
+      : 'unknown';
   } catch {
     return 'unknown';
   }
@@ -56,7 +59,11 @@ export async function currentPhase(h: LocalHarness, workflowId: string, timeoutM
  * `step` while that step's child workflow runs, else 'unknown': read from the server (DescribeWorkflowExecution), so
  * unlike `currentPhase` it needs no worker task and catches steps that last a fraction of a second.
  */
-export async function childPhase(h: LocalHarness, workflowId: string, step: PipelineStepName): Promise<PipelineStepName | 'unknown'> {
+export async function childPhase(
+  h: LocalHarness,
+  workflowId: string,
+  step: PipelineStepName,
+): Promise<PipelineStepName | 'unknown'> {
   try {
     const d = await (await h.client()).workflow.getHandle(childWorkflowId(workflowId, step)).describe();
     return d.status.name === 'RUNNING' ? step : 'unknown';
@@ -66,9 +73,19 @@ export async function childPhase(h: LocalHarness, workflowId: string, step: Pipe
 }
 
 /** Starts migrationPipeline with `spec` on `taskQueue`. */
-export async function startPipeline(h: LocalHarness, taskQueue: string, workflowId: string, spec: Spec): Promise<WorkflowHandle> {
+export async function startPipeline(
+  h: LocalHarness,
+  taskQueue: string,
+  workflowId: string,
+  spec: Spec,
+): Promise<WorkflowHandle> {
   const client = await h.client();
-  return client.workflow.start('migrationPipeline', { taskQueue, workflowId, args: [spec], workflowExecutionTimeout: '30m' });
+  return client.workflow.start('migrationPipeline', {
+    taskQueue,
+    workflowId,
+    args: [spec],
+    workflowExecutionTimeout: '30m',
+  });
 }
 
 /** Waits for the run's result (or failure) without throwing. */
@@ -77,14 +94,20 @@ export async function outcomeOf(handle: WorkflowHandle, started = Date.now()): P
     const summary = (await handle.result()) as PipelineSummary;
     return { summary, seconds: (Date.now() - started) / 1000 };
   } catch (err) {
-    return { failure: err instanceof WorkflowFailedError ? failureText(err) : failureText(err), seconds: (Date.now() - started) / 1000 };
+    return {
+      failure: err instanceof WorkflowFailedError ? failureText(err) : failureText(err),
+      seconds: (Date.now() - started) / 1000,
+    };
   }
 }
 
 /** The outcome for a table cell: the summary's outcome, or the failure without Temporal's wrapper messages. */
 export function outcomeCell(o: RunOutcome): string {
   if (o.summary) return o.summary.outcome;
-  const text = (o.failure ?? '').replace(/(Workflow execution failed|Child Workflow execution failed|Activity task failed) <- /g, '');
+  const text = (o.failure ?? '').replace(
+    /(Workflow execution failed|Child Workflow execution failed|Activity task failed) <- /g,
+    '',
+  );
   return `failed: ${text.slice(0, 400).replace(/\|/g, '/').replace(/\n/g, ' ')}`;
 }
 
@@ -94,7 +117,13 @@ export function deployCell(o: RunOutcome): string {
 }
 
 /** Polls the phase every `intervalMs` and calls `onPhase` whenever it changes, until `stop()` is true. */
-export async function followPhases(h: LocalHarness, workflowId: string, stop: () => boolean, onPhase: (p: Phase) => void, intervalMs = 500): Promise<void> {
+export async function followPhases(
+  h: LocalHarness,
+  workflowId: string,
+  stop: () => boolean,
+  onPhase: (p: Phase) => void,
+  intervalMs = 500,
+): Promise<void> {
   let last: Phase | undefined;
   while (!stop()) {
     const p = await currentPhase(h, workflowId);
@@ -105,5 +134,3 @@ export async function followPhases(h: LocalHarness, workflowId: string, stop: ()
     await sleep(intervalMs);
   }
 }
-
-

@@ -19,7 +19,10 @@ function readAnswer(sock: net.Socket, timeoutMs: number): Promise<RawAnswer> {
       const text = Buffer.concat(chunks).toString('latin1');
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
       const i = text.indexOf('\r\n\r\n');
-      resolve({ status: m ? Number(m[1]) : 0, body: i >= 0 ? Buffer.from(text.slice(i + 4), 'latin1').toString('utf8') : '' });
+      resolve({
+        status: m ? Number(m[1]) : 0,
+        body: i >= 0 ? Buffer.from(text.slice(i + 4), 'latin1').toString('utf8') : '',
+      });
       sock.destroy();
     };
     const timer = setTimeout(done, timeoutMs);
@@ -31,10 +34,27 @@ function readAnswer(sock: net.Socket, timeoutMs: number): Promise<RawAnswer> {
 }
 
 /** Sends one request as given (Content-Length added unless a length or transfer-encoding header is set). */
-export function rawRequest(port: number, method: string, path: string, headers: Record<string, string>, body: Buffer, timeoutMs = 60_000): Promise<RawAnswer> {
+export function rawRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+  timeoutMs = 60_000,
+): Promise<RawAnswer> {
   const names = Object.keys(headers).map((k) => k.toLowerCase());
-  const lines = [`${method} ${path} HTTP/1.1`, 'Host: localhost', 'Connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
-  if (!names.includes('content-length') && !names.includes('transfer-encoding') && (body.length > 0 || method === 'POST')) lines.push(`Content-Length: ${body.length}`);
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    'Host: localhost',
+    'Connection: close',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  if (
+    !names.includes('content-length') &&
+    !names.includes('transfer-encoding') &&
+    (body.length > 0 || method === 'POST')
+  )
+    lines.push(`Content-Length: ${body.length}`);
   const sock = net.connect({ host: '127.0.0.1', port });
   const answer = readAnswer(sock, timeoutMs);
   sock.on('connect', () => sock.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body])));
@@ -45,7 +65,12 @@ export function rawRequest(port: number, method: string, path: string, headers: 
  * A slowloris client: sends the request head, then the body one byte every `intervalMs`, until the server answers
  * or closes (or `maxMs` passes). Returns what the server said.
  */
-export async function slowRequest(port: number, body: Buffer, intervalMs: number, maxMs: number): Promise<RawAnswer & { bytesSent: number }> {
+export async function slowRequest(
+  port: number,
+  body: Buffer,
+  intervalMs: number,
+  maxMs: number,
+): Promise<RawAnswer & { bytesSent: number }> {
   const sock = net.connect({ host: '127.0.0.1', port });
   let closed = false;
   const answer = readAnswer(sock, maxMs).finally(() => (closed = true));
@@ -53,7 +78,9 @@ export async function slowRequest(port: number, body: Buffer, intervalMs: number
     sock.once('connect', resolve);
     sock.once('error', () => resolve());
   });
-  sock.write(`POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+  sock.write(
+    `POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+  );
   let bytesSent = 0;
   while (!closed && bytesSent < body.length) {
     await sleep(intervalMs);

@@ -79,7 +79,10 @@ export function diff(before: Ledger, after: Ledger): Ledger {
 }
 
 /** Injected faults per operation between two call-stat snapshots (only operations that got any). */
-export function faultsByOp(before: Record<string, OpCounts>, after: Record<string, OpCounts>): Record<string, { calls: number; faults: number }> {
+export function faultsByOp(
+  before: Record<string, OpCounts>,
+  after: Record<string, OpCounts>,
+): Record<string, { calls: number; faults: number }> {
   const out: Record<string, { calls: number; faults: number }> = {};
   for (const [op, c] of Object.entries(after)) {
     const b = before[op] ?? { calls: 0, ok: 0, errors: 0, throttled: 0, error500: 0 };
@@ -121,7 +124,8 @@ export function leftovers(h: LocalHarness): Leftovers {
     if (!/^\d+$/.test(p)) continue;
     const cwd = cwdOf(p);
     if (!cwd?.startsWith(root)) continue;
-    if (cwd.startsWith(endpointsDir)) fleets.add(path.relative(endpointsDir, cwd).split(path.sep).slice(0, 2).join('/'));
+    if (cwd.startsWith(endpointsDir))
+      fleets.add(path.relative(endpointsDir, cwd).split(path.sep).slice(0, 2).join('/'));
     else processes.push({ pid: Number(p), cwd: path.relative(root, cwd) });
   }
   const pidDir = path.join(root, 'pids');
@@ -151,8 +155,17 @@ export function leftovers(h: LocalHarness): Leftovers {
 /** True when nothing but one serving fleet per endpoint is left. */
 export function clean(l: Leftovers): boolean {
   const perEndpoint = new Map<string, number>();
-  for (const f of l.fleets) perEndpoint.set(f.split('/')[0] as string, (perEndpoint.get(f.split('/')[0] as string) ?? 0) + 1);
-  return !l.trainingJobs.length && !l.tuningJobs.length && !l.builds.length && !l.updatingEndpoints.length && !l.processes.length && !l.pidFiles.length && [...perEndpoint.values()].every((n) => n <= 1);
+  for (const f of l.fleets)
+    perEndpoint.set(f.split('/')[0] as string, (perEndpoint.get(f.split('/')[0] as string) ?? 0) + 1);
+  return (
+    !l.trainingJobs.length &&
+    !l.tuningJobs.length &&
+    !l.builds.length &&
+    !l.updatingEndpoints.length &&
+    !l.processes.length &&
+    !l.pidFiles.length &&
+    [...perEndpoint.values()].every((n) => n <= 1)
+  );
 }
 
 /** A short text of what is left (for a table cell), or "nothing". */
@@ -162,7 +175,11 @@ export function describeLeftovers(l: Leftovers): string {
     ...l.tuningJobs.map((j) => `tuning job ${j}`),
     ...l.builds.map((b) => `build ${b}`),
     ...l.updatingEndpoints.map((e) => `endpoint ${e}`),
-    ...(l.processes.length ? [`${l.processes.length} process(es) in ${[...new Set(l.processes.map((p) => p.cwd.split('/').slice(0, 2).join('/')))].join(', ')}`] : []),
+    ...(l.processes.length
+      ? [
+          `${l.processes.length} process(es) in ${[...new Set(l.processes.map((p) => p.cwd.split('/').slice(0, 2).join('/')))].join(', ')}`,
+        ]
+      : []),
     ...(l.pidFiles.length ? [`${l.pidFiles.length} live pid file(s)`] : []),
   ];
   return parts.length ? parts.join('; ') : 'nothing';
@@ -170,14 +187,22 @@ export function describeLeftovers(l: Leftovers): string {
 
 /** Endpoint records as the service holds them (name → status, config). */
 export function endpoints(h: LocalHarness): { name: string; status: string; config: string }[] {
-  return readKind(h, 'endpoints').map((e) => ({ name: String(e.EndpointName), status: String(e.EndpointStatus), config: String(e.EndpointConfigName) }));
+  return readKind(h, 'endpoints').map((e) => ({
+    name: String(e.EndpointName),
+    status: String(e.EndpointStatus),
+    config: String(e.EndpointConfigName),
+  }));
 }
 
 /**
  * The "nothing duplicated" target of a full run (4 trials): deployed, one of each resource, the image built only by
  * the first run, and exactly one CreateEndpoint (first run) or UpdateEndpoint (later runs) matching the summary.
  */
-export function exactlyOnePerStep(got: Ledger, deployed: { outcome?: string; endpointAction?: string }, firstRun: boolean): boolean {
+export function exactlyOnePerStep(
+  got: Ledger,
+  deployed: { outcome?: string; endpointAction?: string },
+  firstRun: boolean,
+): boolean {
   return (
     deployed.outcome === 'deployed' &&
     deployed.endpointAction === (firstRun ? 'created' : 'updated') &&
@@ -193,7 +218,13 @@ export function exactlyOnePerStep(got: Ledger, deployed: { outcome?: string; end
 }
 
 /** The headings of the resourceCells columns. */
-export const RESOURCE_COLUMNS = ['CodeBuild builds', 'training jobs', 'tuning jobs / trials', 'package versions', 'endpoint configs / CreateEndpoint / UpdateEndpoint'];
+export const RESOURCE_COLUMNS = [
+  'CodeBuild builds',
+  'training jobs',
+  'tuning jobs / trials',
+  'package versions',
+  'endpoint configs / CreateEndpoint / UpdateEndpoint',
+];
 
 /** The table cells of a run's resources: builds (against what the run should build), training jobs, tuning jobs / trials, package versions, endpoint configs / creates / updates. */
 export function resourceCells(got: Ledger, firstRun: boolean): (string | number)[] {

@@ -20,7 +20,8 @@ export interface KnownSecret {
 }
 
 const ACCESS_KEY_ID = /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g;
-const SECRET_NEXT_TO_NAME = /(?:aws_?secret_?access_?key|secret_?access_?key|secretkey|aws_?secret|SECRET_KEY)["'\s]*[:=]\s*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/gi;
+const SECRET_NEXT_TO_NAME =
+  /(?:aws_?secret_?access_?key|secret_?access_?key|secretkey|aws_?secret|SECRET_KEY)["'\s]*[:=]\s*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/gi;
 
 /** The forms a known secret can take in text: itself, and for a binary key its base64, base64url and hex. */
 export function secretForms(s: KnownSecret): { form: string; text: string }[] {
@@ -42,8 +43,16 @@ function redact(text: string, index: number, length: number): string {
 /** Every finding in one text (a file's content, a log). `allow` lists exact matches that are not secrets. */
 export function scanText(where: string, text: string, known: KnownSecret[] = [], allow: string[] = []): Finding[] {
   const found: Finding[] = [];
-  for (const m of text.matchAll(ACCESS_KEY_ID)) if (!allow.includes(m[0])) found.push({ where, rule: 'AWS access key ID (AKIA/ASIA…)', excerpt: redact(text, m.index ?? 0, m[0].length) });
-  for (const m of text.matchAll(SECRET_NEXT_TO_NAME)) if (!allow.includes(m[1] as string)) found.push({ where, rule: '40-character secret next to a secret key name', excerpt: redact(text, m.index ?? 0, m[0].length) });
+  for (const m of text.matchAll(ACCESS_KEY_ID))
+    if (!allow.includes(m[0]))
+      found.push({ where, rule: 'AWS access key ID (AKIA/ASIA…)', excerpt: redact(text, m.index ?? 0, m[0].length) });
+  for (const m of text.matchAll(SECRET_NEXT_TO_NAME))
+    if (!allow.includes(m[1] as string))
+      found.push({
+        where,
+        rule: '40-character secret next to a secret key name',
+        excerpt: redact(text, m.index ?? 0, m[0].length),
+      });
   for (const s of known) {
     for (const { form, text: needle } of secretForms(s)) {
       const i = text.indexOf(needle);
@@ -57,7 +66,9 @@ export function scanText(where: string, text: string, known: KnownSecret[] = [],
 export function scanFile(file: string, known: KnownSecret[] = [], allow: string[] = []): Finding[] {
   const buf = fs.readFileSync(file);
   const found = scanText(file, buf.toString('utf8'), known, allow);
-  for (const s of known) if (Buffer.isBuffer(s.value) && buf.includes(s.value)) found.push({ where: file, rule: `${s.name} (raw bytes)`, excerpt: '(binary)' });
+  for (const s of known)
+    if (Buffer.isBuffer(s.value) && buf.includes(s.value))
+      found.push({ where: file, rule: `${s.name} (raw bytes)`, excerpt: '(binary)' });
   return found;
 }
 

@@ -14,13 +14,25 @@ export interface ServeProcess {
 }
 
 /** Copies the model into `<base>/model`, starts serve and waits for /ping 200 (up to `readyTimeoutMs`). */
-export async function startServe(modelDir: string, base: string, env: Record<string, string> = {}, readyTimeoutMs = 600_000): Promise<ServeProcess> {
+export async function startServe(
+  modelDir: string,
+  base: string,
+  env: Record<string, string> = {},
+  readyTimeoutMs = 600_000,
+): Promise<ServeProcess> {
   fs.cpSync(modelDir, path.join(base, 'model'), { recursive: true });
   const port = await freePort();
   const logFile = path.join(base, 'serve.log');
   const out = fs.openSync(logFile, 'a');
   const child = spawn(path.join(CONTAINER_BIN, 'serve'), [], {
-    env: { ...process.env, SAGEMAKER_BASE_DIR: base, SAGEMAKER_BIND_TO_PORT: String(port), JAXSM_BIND_HOST: '127.0.0.1', JAX_PLATFORMS: 'cpu', ...env },
+    env: {
+      ...process.env,
+      SAGEMAKER_BASE_DIR: base,
+      SAGEMAKER_BIND_TO_PORT: String(port),
+      JAXSM_BIND_HOST: '127.0.0.1',
+      JAX_PLATFORMS: 'cpu',
+      ...env,
+    },
     detached: true,
     stdio: ['ignore', out, out],
   });

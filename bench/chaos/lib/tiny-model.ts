@@ -12,7 +12,18 @@ import { REPO_ROOT } from '../../../local/config';
 export const CONTAINER_BIN = path.join(REPO_ROOT, 'container/.venv/bin');
 
 /** Hyperparameters small enough that training is a few seconds and one generation is tens of milliseconds. */
-export const TINY_HPS = { n_layers: '1', d_model: '64', n_heads: '2', seq_len: '64', batch_size: '8', warmup_steps: '5', eval_batches: '2', max_steps: '20', eval_every: '10', checkpoint_every: '10' };
+export const TINY_HPS = {
+  n_layers: '1',
+  d_model: '64',
+  n_heads: '2',
+  seq_len: '64',
+  batch_size: '8',
+  warmup_steps: '5',
+  eval_batches: '2',
+  max_steps: '20',
+  eval_every: '10',
+  checkpoint_every: '10',
+};
 
 function requireBin(entry: string): string {
   const bin = path.join(CONTAINER_BIN, entry);
@@ -23,12 +34,20 @@ function requireBin(entry: string): string {
 /** Trains the tiny model under `<dir>/train` and returns its model directory (what `serve` reads as /opt/ml/model). */
 export function trainTinyModel(dir: string): string {
   const prep = path.join(dir, 'prepare');
-  execFileSync(requireBin('prepare'), ['--source', 'builtin'], { env: { ...process.env, SAGEMAKER_BASE_DIR: prep, JAX_PLATFORMS: 'cpu' }, stdio: 'ignore' });
+  execFileSync(requireBin('prepare'), ['--source', 'builtin'], {
+    env: { ...process.env, SAGEMAKER_BASE_DIR: prep, JAX_PLATFORMS: 'cpu' },
+    stdio: 'ignore',
+  });
   const base = path.join(dir, 'train');
   fs.mkdirSync(path.join(base, 'input/config'), { recursive: true });
   fs.writeFileSync(path.join(base, 'input/config/hyperparameters.json'), JSON.stringify(TINY_HPS));
-  for (const ch of ['train', 'val']) fs.cpSync(path.join(prep, 'processing/output', ch), path.join(base, 'input/data', ch), { recursive: true });
-  execFileSync(requireBin('train'), [], { env: { ...process.env, SAGEMAKER_BASE_DIR: base, JAX_PLATFORMS: 'cpu' }, stdio: 'ignore', timeout: 600_000 });
+  for (const ch of ['train', 'val'])
+    fs.cpSync(path.join(prep, 'processing/output', ch), path.join(base, 'input/data', ch), { recursive: true });
+  execFileSync(requireBin('train'), [], {
+    env: { ...process.env, SAGEMAKER_BASE_DIR: base, JAX_PLATFORMS: 'cpu' },
+    stdio: 'ignore',
+    timeout: 600_000,
+  });
   return path.join(base, 'model');
 }
 
@@ -44,7 +63,15 @@ export function badModelTarball(dir: string): string {
   fs.mkdirSync(path.join(modelDir, 'code'), { recursive: true });
   fs.writeFileSync(
     path.join(modelDir, 'code/inference.py'),
-    ['def model_fn(model_dir):', '    return None', '', '', 'def predict_fn(data, model):', "    raise RuntimeError('deliberately bad model')", ''].join('\n'),
+    [
+      'def model_fn(model_dir):',
+      '    return None',
+      '',
+      '',
+      'def predict_fn(data, model):',
+      "    raise RuntimeError('deliberately bad model')",
+      '',
+    ].join('\n'),
   );
   return packModel(modelDir, path.join(dir, 'bad-model.tar.gz'));
 }

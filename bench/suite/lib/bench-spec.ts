@@ -5,14 +5,20 @@ import { type PipelineSpecInput, validateSpec } from '../../../contracts';
 import { REPO_ROOT } from '../../../local/config';
 
 function exampleSpec(): Record<string, Record<string, unknown>> {
-  return JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples/pipeline.local.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+  return JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples/pipeline.local.json'), 'utf8')) as Record<
+    string,
+    Record<string, unknown>
+  >;
 }
 
 /** The default of `pollIntervalSeconds` in contracts/pipeline-spec.ts, read from the schema itself (the example minus its own value). */
 function defaultPollInterval(): number {
   const { pollIntervalSeconds: _local, ...rest } = exampleSpec();
   const parsed = validateSpec(rest);
-  if (!parsed.ok) throw new Error(`examples/pipeline.local.json without pollIntervalSeconds is invalid: ${JSON.stringify(parsed.issues)}`);
+  if (!parsed.ok)
+    throw new Error(
+      `examples/pipeline.local.json without pollIntervalSeconds is invalid: ${JSON.stringify(parsed.issues)}`,
+    );
   return parsed.spec.pollIntervalSeconds;
 }
 

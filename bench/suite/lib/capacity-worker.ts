@@ -36,7 +36,12 @@ async function main(): Promise<void> {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: { ...withoutRecording(), createTrainingJob: real.createTrainingJob, waitForTrainingJob: real.waitForTrainingJob, stopTrainingJob: real.stopTrainingJob },
+    activities: {
+      ...withoutRecording(),
+      createTrainingJob: real.createTrainingJob,
+      waitForTrainingJob: real.waitForTrainingJob,
+      stopTrainingJob: real.stopTrainingJob,
+    },
     // Like production: the prebuilt bundle (WORKFLOW_BUNDLE_PATH) when given, so bundling's memory is not measured.
     ...projectWorkerOptions(config.workflowBundlePath),
     ...workerCapacityOptions(config),
@@ -46,7 +51,9 @@ async function main(): Promise<void> {
   setInterval(() => {
     const m = process.memoryUsage();
     const mb = (b: number) => Math.round(b / 2 ** 20);
-    console.log(`memory: rss ${mb(m.rss)} MiB, heap used ${mb(m.heapUsed)} / total ${mb(m.heapTotal)} MiB, external ${mb(m.external)} MiB, array buffers ${mb(m.arrayBuffers)} MiB`);
+    console.log(
+      `memory: rss ${mb(m.rss)} MiB, heap used ${mb(m.heapUsed)} / total ${mb(m.heapTotal)} MiB, external ${mb(m.external)} MiB, array buffers ${mb(m.arrayBuffers)} MiB`,
+    );
   }, 10_000).unref();
   await worker.run();
   await connection.close();

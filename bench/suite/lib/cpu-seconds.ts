@@ -21,14 +21,23 @@ export function selfCpuSeconds(): number {
 }
 
 /** Output and CPU seconds of a command run to completion (through bash's `times`, so no extra tool is needed). */
-export function execWithCpu(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; cpuS: number }> {
+export function execWithCpu(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ stdout: string; cpuS: number }> {
   return new Promise((resolve, reject) =>
-    execFile('bash', ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'bash', command, ...args], { env, maxBuffer: 256 * 2 ** 20 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`${command} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      // `times` prints the shell's own times, then its children's: "0m1.234s 0m0.456s".
-      const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(stderr);
-      const cpuS = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
-      resolve({ stdout, cpuS });
-    }),
+    execFile(
+      'bash',
+      ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'bash', command, ...args],
+      { env, maxBuffer: 256 * 2 ** 20 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`${command} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+        // `times` prints the shell's own times, then its children's: "0m1.234s 0m0.456s".
+        const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(stderr);
+        const cpuS = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
+        resolve({ stdout, cpuS });
+      },
+    ),
   );
 }

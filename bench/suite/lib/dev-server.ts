@@ -20,10 +20,25 @@ export interface DevServer {
 export async function startDevServer(logFile: string): Promise<DevServer> {
   const port = await freePort();
   const out = fs.openSync(logFile, 'a');
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--log-level', 'error', ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`])];
-  const child = spawn(path.join(REPO_ROOT, '.venv/bin/temporal'), args, { detached: true, stdio: ['ignore', out, out] });
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--headless',
+    '--log-level',
+    'error',
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
+  ];
+  const child = spawn(path.join(REPO_ROOT, '.venv/bin/temporal'), args, {
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   fs.closeSync(out);
-  if (child.pid === undefined) throw new Error('could not start the Temporal dev server (.venv/bin/temporal): run `npm run bootstrap`');
+  if (child.pid === undefined)
+    throw new Error('could not start the Temporal dev server (.venv/bin/temporal): run `npm run bootstrap`');
   const pid = child.pid;
   const stop = () => stopGroup(pid, 5_000);
   try {

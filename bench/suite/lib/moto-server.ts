@@ -18,14 +18,24 @@ export async function startMoto(dir: string): Promise<MotoServer> {
   if (!fs.existsSync(bin)) throw new Error(`${bin} not found: run \`bash scripts/bootstrap.sh\` first`);
   const port = await freePort();
   const log = path.join(dir, 'moto.log');
-  const pid = startDaemon({ command: bin, args: ['-H', '127.0.0.1', '-p', String(port)], logFile: log, pidFile: path.join(dir, 'moto.pid') });
+  const pid = startDaemon({
+    command: bin,
+    args: ['-H', '127.0.0.1', '-p', String(port)],
+    logFile: log,
+    pidFile: path.join(dir, 'moto.pid'),
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = () => stopGroup(pid, 10_000);
   try {
-    await waitUntil(async () => {
-      if (!isAlive(pid)) throw new Error(`moto exited during start; see ${log}`);
-      return (await httpStatus(`${endpoint}/moto-api/`)) === 200;
-    }, 60_000, 'moto server', 250);
+    await waitUntil(
+      async () => {
+        if (!isAlive(pid)) throw new Error(`moto exited during start; see ${log}`);
+        return (await httpStatus(`${endpoint}/moto-api/`)) === 200;
+      },
+      60_000,
+      'moto server',
+      250,
+    );
   } catch (err) {
     await stop();
     throw err;

@@ -4,7 +4,12 @@
  * call (from the local service's request log, or the next child's first activity start when that call goes to moto).
  */
 import { BatchGetBuildsCommand, type CodeBuildClient } from '@aws-sdk/client-codebuild';
-import { DescribeEndpointCommand, DescribeHyperParameterTuningJobCommand, DescribeTrainingJobCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import {
+  DescribeEndpointCommand,
+  DescribeHyperParameterTuningJobCommand,
+  DescribeTrainingJobCommand,
+  type SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { childWorkflowId } from '../../../contracts/names';
@@ -67,7 +72,12 @@ export interface TimelineSources {
 }
 
 /** Builds the timeline of a finished run (call it right after the run, before another run changes the endpoint). */
-export async function pipelineTimeline(src: TimelineSources, workflowId: string, summary: PipelineSummary, endpointName: string): Promise<Timeline> {
+export async function pipelineTimeline(
+  src: TimelineSources,
+  workflowId: string,
+  summary: PipelineSummary,
+  endpointName: string,
+): Promise<Timeline> {
   const d = await src.client.workflow.getHandle(workflowId).describe();
   const start = d.startTime.getTime();
   const close = (d.closeTime ?? new Date()).getTime();
@@ -82,7 +92,11 @@ export async function pipelineTimeline(src: TimelineSources, workflowId: string,
     const logged = src.requests.find((r) => r.t >= next.start && r.t <= until);
     if (logged) return { next: `${next.step}: ${logged.op.split('.')[1]}`, at: logged.t, how: 'request log' };
     const act = await firstActivityStart(src.client, childWorkflowId(workflowId, next.step));
-    return { next: `${next.step}: first activity`, at: act ?? next.start, how: 'Temporal: first activity started (its call goes to moto)' };
+    return {
+      next: `${next.step}: first activity`,
+      at: act ?? next.start,
+      how: 'Temporal: first activity started (its call goes to moto)',
+    };
   };
 
   const handoffs: Handoff[] = [];
@@ -95,7 +109,11 @@ export async function pipelineTimeline(src: TimelineSources, workflowId: string,
 
   // CodeBuild: the build the buildImage step polled last (absent when the image was reused).
   const build = span('buildImage');
-  const buildId = build ? [...src.requests].reverse().find((r) => r.op.endsWith('.BatchGetBuilds') && r.t >= build.start && r.t <= build.close)?.name : undefined;
+  const buildId = build
+    ? [...src.requests]
+        .reverse()
+        .find((r) => r.op.endsWith('.BatchGetBuilds') && r.t >= build.start && r.t <= build.close)?.name
+    : undefined;
   if (buildId) {
     const b = (await src.codebuild.send(new BatchGetBuildsCommand({ ids: [buildId] }))).builds?.[0];
     await add('buildImage', `CodeBuild build ${b?.buildStatus ?? '?'}`, b?.endTime?.getTime());
@@ -105,12 +123,18 @@ export async function pipelineTimeline(src: TimelineSources, workflowId: string,
     await add('trainModel', `training job ${j.TrainingJobStatus}`, j.TrainingEndTime?.getTime());
   }
   if (summary.tuning) {
-    const j = await src.sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: summary.tuning.jobName }));
+    const j = await src.sm.send(
+      new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: summary.tuning.jobName }),
+    );
     await add('tuneModel', `tuning job ${j.HyperParameterTuningJobStatus}`, j.HyperParameterTuningEndTime?.getTime());
   }
   if (summary.endpoint) {
     const e = await src.sm.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
-    await add('deployModel', `endpoint ${summary.endpoint.action} → ${e.EndpointStatus}`, e.LastModifiedTime?.getTime());
+    await add(
+      'deployModel',
+      `endpoint ${summary.endpoint.action} → ${e.EndpointStatus}`,
+      e.LastModifiedTime?.getTime(),
+    );
   }
   return { workflowId, start, close, steps, handoffs };
 }

@@ -31,12 +31,18 @@ const JSON_11 = 'application/x-amz-json-1.1';
 
 function reply(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': JSON_11, 'Content-Length': Buffer.byteLength(text), 'x-amzn-RequestId': `stub-${Date.now()}` });
+  res.writeHead(status, {
+    'Content-Type': JSON_11,
+    'Content-Length': Buffer.byteLength(text),
+    'x-amzn-RequestId': `stub-${Date.now()}`,
+  });
   res.end(text);
 }
 
 /** Starts the stub on 127.0.0.1 (a free port); new jobs start as `initial` (InProgress/Starting by default). */
-export async function startSageMakerStub(initial: { status: string; secondaryStatus: string } = { status: 'InProgress', secondaryStatus: 'Starting' }): Promise<SageMakerStub> {
+export async function startSageMakerStub(
+  initial: { status: string; secondaryStatus: string } = { status: 'InProgress', secondaryStatus: 'Starting' },
+): Promise<SageMakerStub> {
   const jobs = new Map<string, StubJob>();
   let describeTotal = 0;
   const set = (name: string, status: string, secondaryStatus: string): number => {
@@ -65,7 +71,11 @@ export async function startSageMakerStub(initial: { status: string; secondarySta
           set(name, initial.status, initial.secondaryStatus);
           return reply(res, 200, { TrainingJobArn: `arn:aws:sagemaker:us-east-1:123456789012:training-job/${name}` });
         case 'DescribeTrainingJob': {
-          if (!job) return reply(res, 400, { __type: 'ValidationException', message: `Requested resource not found: training job ${name}` });
+          if (!job)
+            return reply(res, 400, {
+              __type: 'ValidationException',
+              message: `Requested resource not found: training job ${name}`,
+            });
           job.describes.push(Date.now());
           describeTotal += 1;
           const done = job.status === 'Completed';
@@ -74,15 +84,28 @@ export async function startSageMakerStub(initial: { status: string; secondarySta
             TrainingJobArn: `arn:aws:sagemaker:us-east-1:123456789012:training-job/${name}`,
             TrainingJobStatus: job.status,
             SecondaryStatus: job.secondaryStatus,
-            ...(done ? { ModelArtifacts: { S3ModelArtifacts: `s3://b/models/${name}/output/model.tar.gz` }, FinalMetricDataList: [{ MetricName: 'val_loss', Value: 2.4 }], BillableTimeInSeconds: 60 } : {}),
+            ...(done
+              ? {
+                  ModelArtifacts: { S3ModelArtifacts: `s3://b/models/${name}/output/model.tar.gz` },
+                  FinalMetricDataList: [{ MetricName: 'val_loss', Value: 2.4 }],
+                  BillableTimeInSeconds: 60,
+                }
+              : {}),
           });
         }
         case 'StopTrainingJob':
-          if (!job) return reply(res, 400, { __type: 'ValidationException', message: `Requested resource not found: training job ${name}` });
+          if (!job)
+            return reply(res, 400, {
+              __type: 'ValidationException',
+              message: `Requested resource not found: training job ${name}`,
+            });
           set(name, 'Stopping', 'Stopping');
           return reply(res, 200, {});
         default:
-          return reply(res, 400, { __type: 'UnknownOperationException', message: `the SageMaker stub does not implement ${op || '(no X-Amz-Target)'}` });
+          return reply(res, 400, {
+            __type: 'UnknownOperationException',
+            message: `the SageMaker stub does not implement ${op || '(no X-Amz-Target)'}`,
+          });
       }
     });
   });

@@ -23,11 +23,22 @@ export interface DescribeCounts {
  * (`polls`), Uploading (1), Completed; tuning stays InProgress for `polls` polls while its `trials` trials complete
  * one by one (counters and best objective change, the status does not), then Completed.
  */
-export function simulateSageMaker(polls: number, trials: number): { counts: DescribeCounts; client: SageMakerClient; restore: () => void } {
+export function simulateSageMaker(
+  polls: number,
+  trials: number,
+): { counts: DescribeCounts; client: SageMakerClient; restore: () => void } {
   const mock = mockClient(SageMakerClient);
   const counts: DescribeCounts = { training: 0, tuning: 0 };
-  const training: string[] = ['Starting', 'Starting', 'Downloading', ...Array<string>(polls).fill('Training'), 'Uploading'];
-  mock.on(CreateTrainingJobCommand).callsFake((i: { TrainingJobName: string }) => ({ TrainingJobArn: `arn:aws:sagemaker:us-east-1:123456789012:training-job/${i.TrainingJobName}` }));
+  const training: string[] = [
+    'Starting',
+    'Starting',
+    'Downloading',
+    ...Array<string>(polls).fill('Training'),
+    'Uploading',
+  ];
+  mock.on(CreateTrainingJobCommand).callsFake((i: { TrainingJobName: string }) => ({
+    TrainingJobArn: `arn:aws:sagemaker:us-east-1:123456789012:training-job/${i.TrainingJobName}`,
+  }));
   mock.on(DescribeTrainingJobCommand).callsFake((i: { TrainingJobName: string }) => {
     const secondary = training[counts.training++];
     const done = secondary === undefined;
@@ -35,7 +46,13 @@ export function simulateSageMaker(polls: number, trials: number): { counts: Desc
       TrainingJobName: i.TrainingJobName,
       TrainingJobStatus: done ? 'Completed' : 'InProgress',
       SecondaryStatus: done ? 'Completed' : secondary,
-      ...(done ? { ModelArtifacts: { S3ModelArtifacts: `s3://b/models/${i.TrainingJobName}/output/model.tar.gz` }, FinalMetricDataList: [{ MetricName: 'val_loss', Value: 2.4 }], BillableTimeInSeconds: polls * 60 } : {}),
+      ...(done
+        ? {
+            ModelArtifacts: { S3ModelArtifacts: `s3://b/models/${i.TrainingJobName}/output/model.tar.gz` },
+            FinalMetricDataList: [{ MetricName: 'val_loss', Value: 2.4 }],
+            BillableTimeInSeconds: polls * 60,
+          }
+        : {}),
     };
   });
   mock.on(CreateHyperParameterTuningJobCommand).callsFake((i: { HyperParameterTuningJobName: string }) => ({
@@ -48,10 +65,26 @@ export function simulateSageMaker(polls: number, trials: number): { counts: Desc
     return {
       HyperParameterTuningJobName: i.HyperParameterTuningJobName,
       HyperParameterTuningJobStatus: done ? 'Completed' : 'InProgress',
-      TrainingJobStatusCounters: { Completed: completed, InProgress: done ? 0 : Math.min(10, trials - completed), RetryableError: 0, NonRetryableError: 0, Stopped: 0 },
-      ...(completed > 0 ? { BestTrainingJob: { TrainingJobName: `${i.HyperParameterTuningJobName}-${String(completed).padStart(3, '0')}-abcdef12`, FinalHyperParameterTuningJobObjectiveMetric: { MetricName: 'val_loss', Value: 2.2 - completed / 1000 } } } : {}),
+      TrainingJobStatusCounters: {
+        Completed: completed,
+        InProgress: done ? 0 : Math.min(10, trials - completed),
+        RetryableError: 0,
+        NonRetryableError: 0,
+        Stopped: 0,
+      },
+      ...(completed > 0
+        ? {
+            BestTrainingJob: {
+              TrainingJobName: `${i.HyperParameterTuningJobName}-${String(completed).padStart(3, '0')}-abcdef12`,
+              FinalHyperParameterTuningJobObjectiveMetric: { MetricName: 'val_loss', Value: 2.2 - completed / 1000 },
+            },
+          }
+        : {}),
     };
   });
-  const client = new SageMakerClient({ region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const client = new SageMakerClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
   return { counts, client, restore: () => mock.restore() };
 }

@@ -5,7 +5,14 @@ import { expectFailure, invalid, testDeps, throttled } from './helpers';
 
 const cw = mockClient(CloudWatchClient);
 const acts = createAlarmActivities(testDeps());
-const input = { endpointName: 'jax-lm', endpointConfigName: 'run-2-epc-22222222', max5xxErrors: 0, maxModelLatencyMs: 5000, periodSeconds: 60, tags: { team: 'lm' } };
+const input = {
+  endpointName: 'jax-lm',
+  endpointConfigName: 'run-2-epc-22222222',
+  max5xxErrors: 0,
+  maxModelLatencyMs: 5000,
+  periodSeconds: 60,
+  tags: { team: 'lm' },
+};
 const dimensions = [
   { Name: 'EndpointName', Value: 'jax-lm' },
   { Name: 'VariantName', Value: 'AllTraffic' },
@@ -17,7 +24,9 @@ beforeEach(() => cw.reset());
 describe('ensureRollbackAlarms', () => {
   it('puts a 5xx alarm and a model latency alarm (µs) on the new fleet', async () => {
     cw.on(PutMetricAlarmCommand).resolves({});
-    await expect(acts.ensureRollbackAlarms(input)).resolves.toEqual({ alarmNames: ['run-2-epc-22222222-rollback-5xx', 'run-2-epc-22222222-rollback-model-latency'] });
+    await expect(acts.ensureRollbackAlarms(input)).resolves.toEqual({
+      alarmNames: ['run-2-epc-22222222-rollback-5xx', 'run-2-epc-22222222-rollback-model-latency'],
+    });
     expect(cw).toHaveReceivedCommandWith(PutMetricAlarmCommand, {
       AlarmName: 'run-2-epc-22222222-rollback-5xx',
       Namespace: 'AWS/SageMaker',
@@ -30,13 +39,24 @@ describe('ensureRollbackAlarms', () => {
       TreatMissingData: 'notBreaching',
       Tags: [{ Key: 'team', Value: 'lm' }],
     });
-    expect(cw).toHaveReceivedCommandWith(PutMetricAlarmCommand, { AlarmName: 'run-2-epc-22222222-rollback-model-latency', MetricName: 'ModelLatency', Statistic: 'Average', Threshold: 5_000_000, Dimensions: dimensions });
+    expect(cw).toHaveReceivedCommandWith(PutMetricAlarmCommand, {
+      AlarmName: 'run-2-epc-22222222-rollback-model-latency',
+      MetricName: 'ModelLatency',
+      Statistic: 'Average',
+      Threshold: 5_000_000,
+      Dimensions: dimensions,
+    });
   });
 
   it('is an upsert, so a retry sends the same requests; throttling retries, validation does not', async () => {
     cw.on(PutMetricAlarmCommand).rejectsOnce(throttled()).rejectsOnce(invalid()).resolves({});
     await expectFailure(acts.ensureRollbackAlarms(input), 'AwsTransient', false);
-    await expectFailure(acts.ensureRollbackAlarms(input), 'AwsValidation', true, /PutMetricAlarm run-2-epc-22222222-rollback-5xx/);
+    await expectFailure(
+      acts.ensureRollbackAlarms(input),
+      'AwsValidation',
+      true,
+      /PutMetricAlarm run-2-epc-22222222-rollback-5xx/,
+    );
     await acts.ensureRollbackAlarms(input);
     expect(cw).toHaveReceivedCommandTimes(PutMetricAlarmCommand, 4);
   });

@@ -20,7 +20,9 @@ test('a wrapped AWS error keeps its name, message and status for the retry decis
   const f = toFailure(s3InvalidAccessKey(), 'ListObjectsV2 s3://b/p/');
   expect(f.type).toBe(ErrorType.AccessDenied);
   expect(f.nonRetryable).toBe(true);
-  expect(f.message).toBe('ListObjectsV2 s3://b/p/ failed: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records.');
+  expect(f.message).toBe(
+    'ListObjectsV2 s3://b/p/ failed: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records.',
+  );
   expect(f.cause?.name).toBe('InvalidAccessKeyId');
   expect((f.cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(403);
 });

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createBuildContextActivities, isIgnored, listContextFiles, parseDockerignore } from '../../../activities/build-context';
+import {
+  createBuildContextActivities,
+  isIgnored,
+  listContextFiles,
+  parseDockerignore,
+} from '../../../activities/build-context';
 import { accessDenied, awsError, expectFailure, testDeps, throttled } from './helpers';
 
 const s3 = mockClient(S3Client);
@@ -78,7 +83,12 @@ describe('hashBuildContext', () => {
   });
 
   it('fails non-retryably for a missing context', async () => {
-    await expectFailure(hashBuildContext({ contextDir: path.join(dir, 'nope') }), 'SpecInvalid', true, /does not exist/);
+    await expectFailure(
+      hashBuildContext({ contextDir: path.join(dir, 'nope') }),
+      'SpecInvalid',
+      true,
+      /does not exist/,
+    );
   });
 });
 
@@ -90,34 +100,58 @@ describe('uploadBuildContext', () => {
     s3.on(PutObjectCommand).resolves({});
     const { sourceHash } = await hashBuildContext({ contextDir: dir });
     const input = { contextDir: dir, sourceHash, bucket: 'b', keyPrefix: 'pipelines/p/build-contexts/' };
-    expect(await uploadBuildContext(input)).toEqual({ bucket: 'b', key: `pipelines/p/build-contexts/${sourceHash}.zip`, uploaded: true });
+    expect(await uploadBuildContext(input)).toEqual({
+      bucket: 'b',
+      key: `pipelines/p/build-contexts/${sourceHash}.zip`,
+      uploaded: true,
+    });
     await utimes(path.join(dir, 'Dockerfile'), new Date(2005, 1, 1), new Date(2005, 1, 1));
     await uploadBuildContext(input);
     const bodies = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Body as Buffer);
     expect(bodies).toHaveLength(2);
     expect(bodies[0]?.equals(bodies[1] as Buffer)).toBe(true);
     expect(bodies[0]?.subarray(0, 2).toString()).toBe('PK');
-    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: 'b', Key: `pipelines/p/build-contexts/${sourceHash}.zip`, Metadata: { 'source-hash': sourceHash } });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: 'b',
+      Key: `pipelines/p/build-contexts/${sourceHash}.zip`,
+      Metadata: { 'source-hash': sourceHash },
+    });
   });
 
   it('skips the upload when the object already exists (a retried attempt)', async () => {
     s3.on(HeadObjectCommand).resolves({ ContentLength: 10 });
-    expect(await uploadBuildContext({ contextDir: dir, sourceHash: '0123456789abcdef', bucket: 'b', keyPrefix: 'k/' })).toEqual({ bucket: 'b', key: 'k/0123456789abcdef.zip', uploaded: false });
+    expect(
+      await uploadBuildContext({ contextDir: dir, sourceHash: '0123456789abcdef', bucket: 'b', keyPrefix: 'k/' }),
+    ).toEqual({ bucket: 'b', key: 'k/0123456789abcdef.zip', uploaded: false });
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
   it('refuses to store a context whose hash no longer matches', async () => {
     s3.on(HeadObjectCommand).rejects(awsError('NotFound', 404));
-    await expectFailure(uploadBuildContext({ contextDir: dir, sourceHash: '0000000000000000', bucket: 'b', keyPrefix: '' }), 'SpecInvalid', true, /changed/);
+    await expectFailure(
+      uploadBuildContext({ contextDir: dir, sourceHash: '0000000000000000', bucket: 'b', keyPrefix: '' }),
+      'SpecInvalid',
+      true,
+      /changed/,
+    );
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
   it('classifies throttling as retryable and access denied as not', async () => {
     s3.on(HeadObjectCommand).rejects(throttled());
-    await expectFailure(uploadBuildContext({ contextDir: dir, sourceHash: 'x', bucket: 'b', keyPrefix: '' }), 'AwsTransient', false, /HeadObject s3:\/\/b\/x.zip/);
+    await expectFailure(
+      uploadBuildContext({ contextDir: dir, sourceHash: 'x', bucket: 'b', keyPrefix: '' }),
+      'AwsTransient',
+      false,
+      /HeadObject s3:\/\/b\/x.zip/,
+    );
     s3.on(HeadObjectCommand).rejects(awsError('NotFound', 404));
     s3.on(PutObjectCommand).rejects(accessDenied());
     const { sourceHash } = await hashBuildContext({ contextDir: dir });
-    await expectFailure(uploadBuildContext({ contextDir: dir, sourceHash, bucket: 'b', keyPrefix: '' }), 'AccessDenied', true);
+    await expectFailure(
+      uploadBuildContext({ contextDir: dir, sourceHash, bucket: 'b', keyPrefix: '' }),
+      'AccessDenied',
+      true,
+    );
   });
 });

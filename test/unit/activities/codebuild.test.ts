@@ -30,7 +30,12 @@ const start = {
   workflowId: 'wf-1/buildImage',
 };
 
-const buildFor = (id: string, workflowId: string, imageTag: string, buildStatus: Build['buildStatus'] = 'IN_PROGRESS'): Build => ({
+const buildFor = (
+  id: string,
+  workflowId: string,
+  imageTag: string,
+  buildStatus: Build['buildStatus'] = 'IN_PROGRESS',
+): Build => ({
   id,
   buildStatus,
   environment: {
@@ -50,7 +55,14 @@ beforeEach(() => {
 });
 
 describe('ensureCodeBuildProject', () => {
-  const input = { projectName: 'p-image-build', serviceRoleArn: 'arn:aws:iam::1:role/cb', computeType: 'BUILD_GENERAL1_MEDIUM', image: 'aws/codebuild/standard:7.0', timeoutMinutes: 60, tags: { team: 'lm' } };
+  const input = {
+    projectName: 'p-image-build',
+    serviceRoleArn: 'arn:aws:iam::1:role/cb',
+    computeType: 'BUILD_GENERAL1_MEDIUM',
+    image: 'aws/codebuild/standard:7.0',
+    timeoutMinutes: 60,
+    tags: { team: 'lm' },
+  };
 
   it('creates a privileged project without artifacts whose source comes per build', async () => {
     cb.on(CreateProjectCommand).resolves({ project: { name: 'p-image-build' } });
@@ -58,7 +70,12 @@ describe('ensureCodeBuildProject', () => {
     expect(cb).toHaveReceivedCommandWith(CreateProjectCommand, {
       name: 'p-image-build',
       artifacts: { type: 'NO_ARTIFACTS' },
-      environment: expect.objectContaining({ type: 'LINUX_CONTAINER', privilegedMode: true, computeType: 'BUILD_GENERAL1_MEDIUM', image: 'aws/codebuild/standard:7.0' }),
+      environment: expect.objectContaining({
+        type: 'LINUX_CONTAINER',
+        privilegedMode: true,
+        computeType: 'BUILD_GENERAL1_MEDIUM',
+        image: 'aws/codebuild/standard:7.0',
+      }),
       serviceRole: 'arn:aws:iam::1:role/cb',
       timeoutInMinutes: 60,
       tags: [{ key: 'team', value: 'lm' }],
@@ -69,7 +86,10 @@ describe('ensureCodeBuildProject', () => {
     cb.on(CreateProjectCommand).rejects(awsError('ResourceAlreadyExistsException'));
     cb.on(UpdateProjectCommand).resolves({});
     expect(await acts.ensureCodeBuildProject(input)).toEqual({ projectName: 'p-image-build', created: false });
-    expect(cb).toHaveReceivedCommandWith(UpdateProjectCommand, { name: 'p-image-build', environment: expect.objectContaining({ computeType: 'BUILD_GENERAL1_MEDIUM' }) });
+    expect(cb).toHaveReceivedCommandWith(UpdateProjectCommand, {
+      name: 'p-image-build',
+      environment: expect.objectContaining({ computeType: 'BUILD_GENERAL1_MEDIUM' }),
+    });
   });
 
   it('classifies failures', async () => {
@@ -88,7 +108,12 @@ describe('startImageBuild', () => {
     cb.on(StartBuildCommand).resolves({ build: { id: 'p-image-build:1' } });
     expect(await acts.startImageBuild(start)).toEqual({ buildId: 'p-image-build:1', reattached: false });
     const call = cb.commandCalls(StartBuildCommand)[0]?.args[0].input;
-    expect(call).toMatchObject({ projectName: 'p-image-build', sourceTypeOverride: 'S3', sourceLocationOverride: 'b/ctx/abc.zip', buildspecOverride: 'buildspec.yml' });
+    expect(call).toMatchObject({
+      projectName: 'p-image-build',
+      sourceTypeOverride: 'S3',
+      sourceLocationOverride: 'b/ctx/abc.zip',
+      buildspecOverride: 'buildspec.yml',
+    });
     const env = Object.fromEntries((call?.environmentVariablesOverride ?? []).map((v) => [v.name, v.value]));
     expect(env).toEqual({
       REPOSITORY_URI: start.repositoryUri,
@@ -108,7 +133,11 @@ describe('startImageBuild', () => {
   it('re-attaches to the build this workflow already started for this tag', async () => {
     cb.on(ListBuildsForProjectCommand).resolves({ ids: ['p:3', 'p:2', 'p:1'] });
     cb.on(BatchGetBuildsCommand).resolves({
-      builds: [buildFor('p:3', 'other-wf', 'abc'), buildFor('p:2', 'wf-1/buildImage', 'abc'), buildFor('p:1', 'wf-1/buildImage', 'old')],
+      builds: [
+        buildFor('p:3', 'other-wf', 'abc'),
+        buildFor('p:2', 'wf-1/buildImage', 'abc'),
+        buildFor('p:1', 'wf-1/buildImage', 'old'),
+      ],
     });
     expect(await acts.startImageBuild(start)).toEqual({ buildId: 'p:2', reattached: true });
     expect(cb).not.toHaveReceivedCommand(StartBuildCommand);
@@ -122,7 +151,10 @@ describe('startImageBuild', () => {
   });
 
   it('never lets a build arg shadow our variables or those of CodeBuild', () => {
-    const names = buildEnvironment({ ...start, buildArgs: { IMAGE_TAG: 'evil', CODEBUILD_X: '1', 'not-a-name': '1', JAX_VARIANT: 'cpu' } }).map(([n]) => n);
+    const names = buildEnvironment({
+      ...start,
+      buildArgs: { IMAGE_TAG: 'evil', CODEBUILD_X: '1', 'not-a-name': '1', JAX_VARIANT: 'cpu' },
+    }).map(([n]) => n);
     expect(names.filter((n) => n === 'IMAGE_TAG')).toHaveLength(1);
     expect(names).not.toContain('CODEBUILD_X');
     expect(names).not.toContain('not-a-name');
@@ -131,7 +163,12 @@ describe('startImageBuild', () => {
 
   it('rejects build args the buildspec would split', async () => {
     cb.on(ListBuildsForProjectCommand).resolves({ ids: [] });
-    await expectFailure(acts.startImageBuild({ ...start, buildArgs: { FLAGS: '-O2 -g' } }), 'SpecInvalid', true, /FLAGS/);
+    await expectFailure(
+      acts.startImageBuild({ ...start, buildArgs: { FLAGS: '-O2 -g' } }),
+      'SpecInvalid',
+      true,
+      /FLAGS/,
+    );
   });
 
   it('classifies failures', async () => {
@@ -153,8 +190,14 @@ describe('waitForImageBuild', () => {
     const env = activityEnv();
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
-    const wait = createCodeBuildActivities(testDeps({ sleep: (ms) => (sleeps.push(ms), Promise.resolve()) })).waitForImageBuild;
-    expect(await env.run(wait, { buildId: 'b:1', pollIntervalSeconds: 15 })).toEqual({ buildId: 'b:1', status: 'SUCCEEDED', logTail: [] });
+    const wait = createCodeBuildActivities(
+      testDeps({ sleep: (ms) => (sleeps.push(ms), Promise.resolve()) }),
+    ).waitForImageBuild;
+    expect(await env.run(wait, { buildId: 'b:1', pollIntervalSeconds: 15 })).toEqual({
+      buildId: 'b:1',
+      status: 'SUCCEEDED',
+      logTail: [],
+    });
     expect(sleeps).toEqual([10_000, 5_000, 10_000, 5_000]);
     expect(beats).toContainEqual({ status: 'IN_PROGRESS', currentPhase: 'PROVISIONING' });
     expect(beats).toContainEqual({ status: 'IN_PROGRESS', currentPhase: 'BUILD' });
@@ -168,16 +211,32 @@ describe('waitForImageBuild', () => {
           buildStatus: 'FAILED',
           phases: [
             { phaseType: 'INSTALL', phaseStatus: 'SUCCEEDED' },
-            { phaseType: 'BUILD', phaseStatus: 'FAILED', contexts: [{ statusCode: 'COMMAND_EXECUTION_ERROR', message: 'Error while executing command: docker build. Reason: exit status 1' }] },
+            {
+              phaseType: 'BUILD',
+              phaseStatus: 'FAILED',
+              contexts: [
+                {
+                  statusCode: 'COMMAND_EXECUTION_ERROR',
+                  message: 'Error while executing command: docker build. Reason: exit status 1',
+                },
+              ],
+            },
             { phaseType: 'POST_BUILD', phaseStatus: 'FAILED' },
           ],
           logs: { groupName: '/aws/codebuild/p', streamName: 's-1' },
         },
       ],
     });
-    logs.on(GetLogEventsCommand, { logGroupName: '/aws/codebuild/p', logStreamName: 's-1', startFromHead: false, limit: 20 }).resolves({
-      events: [{ message: 'Step 3/9 : RUN pip install\n' }, { message: 'ERROR: no matching distribution\n' }],
-    });
+    logs
+      .on(GetLogEventsCommand, {
+        logGroupName: '/aws/codebuild/p',
+        logStreamName: 's-1',
+        startFromHead: false,
+        limit: 20,
+      })
+      .resolves({
+        events: [{ message: 'Step 3/9 : RUN pip install\n' }, { message: 'ERROR: no matching distribution\n' }],
+      });
     const result = await activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 });
     expect(result).toEqual({
       buildId: 'b:1',
@@ -189,11 +248,20 @@ describe('waitForImageBuild', () => {
   });
 
   it('returns the verdict even when the log is missing or unreadable', async () => {
-    cb.on(BatchGetBuildsCommand).resolves({ builds: [{ id: 'b:1', buildStatus: 'TIMED_OUT', logs: { groupName: 'g', streamName: 's' } }] });
+    cb.on(BatchGetBuildsCommand).resolves({
+      builds: [{ id: 'b:1', buildStatus: 'TIMED_OUT', logs: { groupName: 'g', streamName: 's' } }],
+    });
     logs.on(GetLogEventsCommand).rejects(awsError('ResourceNotFoundException'));
-    expect(await activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 })).toEqual({ buildId: 'b:1', status: 'TIMED_OUT', logTail: [] });
+    expect(await activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 })).toEqual({
+      buildId: 'b:1',
+      status: 'TIMED_OUT',
+      logTail: [],
+    });
     logs.on(GetLogEventsCommand).rejects(accessDenied());
-    const denied = (await activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 })) as BuildResult;
+    const denied = (await activityEnv().run(acts.waitForImageBuild, {
+      buildId: 'b:1',
+      pollIntervalSeconds: 5,
+    })) as BuildResult;
     expect(denied.logTail[0]).toMatch(/unreadable/);
   });
 
@@ -208,9 +276,18 @@ describe('waitForImageBuild', () => {
 
   it('classifies failures', async () => {
     cb.on(BatchGetBuildsCommand).rejects(throttled());
-    await expectFailure(activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 }), 'AwsTransient', false);
+    await expectFailure(
+      activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 }),
+      'AwsTransient',
+      false,
+    );
     cb.on(BatchGetBuildsCommand).resolves({ builds: [], buildsNotFound: ['b:1'] });
-    await expectFailure(activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 }), 'AwsValidation', true, /does not exist/);
+    await expectFailure(
+      activityEnv().run(acts.waitForImageBuild, { buildId: 'b:1', pollIntervalSeconds: 5 }),
+      'AwsValidation',
+      true,
+      /does not exist/,
+    );
   });
 });
 

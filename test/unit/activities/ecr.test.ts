@@ -24,13 +24,20 @@ const MANIFEST = JSON.stringify({ schemaVersion: 2, config: { size: 100 }, layer
 
 beforeEach(() => {
   ecr.reset();
-  ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryName: 'jax', repositoryUri: URI, imageScanningConfiguration: { scanOnPush: true } }] });
+  ecr.on(DescribeRepositoriesCommand).resolves({
+    repositories: [{ repositoryName: 'jax', repositoryUri: URI, imageScanningConfiguration: { scanOnPush: true } }],
+  });
 });
 
 describe('findImageByTag', () => {
   it('returns the digest the tag points to', async () => {
-    ecr.on(DescribeImagesCommand, { repositoryName: 'jax', imageIds: [{ imageTag: 'abc' }] }).resolves({ imageDetails: [{ imageDigest: DIGEST }] });
-    expect(await acts.findImageByTag({ repository: 'jax', tag: 'abc' })).toEqual({ repositoryUri: URI, digest: DIGEST });
+    ecr
+      .on(DescribeImagesCommand, { repositoryName: 'jax', imageIds: [{ imageTag: 'abc' }] })
+      .resolves({ imageDetails: [{ imageDigest: DIGEST }] });
+    expect(await acts.findImageByTag({ repository: 'jax', tag: 'abc' })).toEqual({
+      repositoryUri: URI,
+      digest: DIGEST,
+    });
   });
 
   it('returns nulls for a missing repository or tag', async () => {
@@ -51,7 +58,10 @@ describe('findImageByTag', () => {
 describe('ensureEcrRepository', () => {
   it('creates a mutable repository with scan-on-push and tags', async () => {
     ecr.on(CreateRepositoryCommand).resolves({ repository: { repositoryUri: URI } });
-    expect(await acts.ensureEcrRepository({ repository: 'jax', scanOnPush: true, tags: { team: 'lm' } })).toEqual({ repositoryUri: URI, created: true });
+    expect(await acts.ensureEcrRepository({ repository: 'jax', scanOnPush: true, tags: { team: 'lm' } })).toEqual({
+      repositoryUri: URI,
+      created: true,
+    });
     expect(ecr).toHaveReceivedCommandWith(CreateRepositoryCommand, {
       repositoryName: 'jax',
       imageTagMutability: 'MUTABLE',
@@ -62,22 +72,40 @@ describe('ensureEcrRepository', () => {
 
   it('adopts an existing repository and converges scan-on-push', async () => {
     ecr.on(CreateRepositoryCommand).rejects(awsError('RepositoryAlreadyExistsException'));
-    expect(await acts.ensureEcrRepository({ repository: 'jax', scanOnPush: true, tags: {} })).toEqual({ repositoryUri: URI, created: false });
+    expect(await acts.ensureEcrRepository({ repository: 'jax', scanOnPush: true, tags: {} })).toEqual({
+      repositoryUri: URI,
+      created: false,
+    });
     expect(ecr).not.toHaveReceivedCommand(PutImageScanningConfigurationCommand);
     await acts.ensureEcrRepository({ repository: 'jax', scanOnPush: false, tags: {} });
-    expect(ecr).toHaveReceivedCommandWith(PutImageScanningConfigurationCommand, { repositoryName: 'jax', imageScanningConfiguration: { scanOnPush: false } });
+    expect(ecr).toHaveReceivedCommandWith(PutImageScanningConfigurationCommand, {
+      repositoryName: 'jax',
+      imageScanningConfiguration: { scanOnPush: false },
+    });
   });
 
   it('classifies failures', async () => {
     ecr.on(CreateRepositoryCommand).rejects(accessDenied());
-    await expectFailure(acts.ensureEcrRepository({ repository: 'jax', scanOnPush: true, tags: {} }), 'AccessDenied', true, /CreateRepository jax/);
+    await expectFailure(
+      acts.ensureEcrRepository({ repository: 'jax', scanOnPush: true, tags: {} }),
+      'AccessDenied',
+      true,
+      /CreateRepository jax/,
+    );
     ecr.on(CreateRepositoryCommand).rejects(awsError('InternalServerException', 500));
-    await expectFailure(acts.ensureEcrRepository({ repository: 'jax', scanOnPush: true, tags: {} }), 'AwsTransient', false);
+    await expectFailure(
+      acts.ensureEcrRepository({ repository: 'jax', scanOnPush: true, tags: {} }),
+      'AwsTransient',
+      false,
+    );
   });
 });
 
 describe('allowSageMakerPull', () => {
-  const policyOf = () => JSON.parse(ecr.commandCalls(SetRepositoryPolicyCommand)[0]?.args[0].input.policyText as string) as { Statement: Record<string, unknown>[] };
+  const policyOf = () =>
+    JSON.parse(ecr.commandCalls(SetRepositoryPolicyCommand)[0]?.args[0].input.policyText as string) as {
+      Statement: Record<string, unknown>[];
+    };
 
   it('writes the statement when there is no policy', async () => {
     ecr.on(GetRepositoryPolicyCommand).rejects(awsError('RepositoryPolicyNotFoundException'));
@@ -88,8 +116,15 @@ describe('allowSageMakerPull', () => {
 
   it('keeps other statements and replaces an outdated one of ours', async () => {
     const other = { Sid: 'CI', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::1:root' }, Action: 'ecr:*' };
-    const outdated = { Sid: 'AllowSageMakerPull', Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' }, Action: 'ecr:BatchGetImage' };
-    ecr.on(GetRepositoryPolicyCommand).resolves({ policyText: JSON.stringify({ Version: '2012-10-17', Statement: [other, outdated] }) });
+    const outdated = {
+      Sid: 'AllowSageMakerPull',
+      Effect: 'Allow',
+      Principal: { Service: 'sagemaker.amazonaws.com' },
+      Action: 'ecr:BatchGetImage',
+    };
+    ecr
+      .on(GetRepositoryPolicyCommand)
+      .resolves({ policyText: JSON.stringify({ Version: '2012-10-17', Statement: [other, outdated] }) });
     ecr.on(SetRepositoryPolicyCommand).resolves({});
     expect(await acts.allowSageMakerPull({ repository: 'jax' })).toEqual({ changed: true });
     expect(policyOf().Statement).toEqual([other, SAGEMAKER_PULL_STATEMENT]);
@@ -97,7 +132,9 @@ describe('allowSageMakerPull', () => {
 
   it('does nothing when the statement is already there', async () => {
     const present = { ...SAGEMAKER_PULL_STATEMENT, Action: [...SAGEMAKER_PULL_STATEMENT.Action].reverse() };
-    ecr.on(GetRepositoryPolicyCommand).resolves({ policyText: JSON.stringify({ Version: '2012-10-17', Statement: [present] }) });
+    ecr
+      .on(GetRepositoryPolicyCommand)
+      .resolves({ policyText: JSON.stringify({ Version: '2012-10-17', Statement: [present] }) });
     expect(await acts.allowSageMakerPull({ repository: 'jax' })).toEqual({ changed: false });
     expect(ecr).not.toHaveReceivedCommand(SetRepositoryPolicyCommand);
   });
@@ -120,13 +157,34 @@ describe('verifyImageDigest', () => {
       ],
       failures: [],
     });
-    expect(await acts.verifyImageDigest({ repository: 'jax', digest: DIGEST })).toEqual({ imageUri: `${URI}@${DIGEST}`, tags: ['src123', 'v1'], sizeBytes: 1124 });
-    expect(ecr).toHaveReceivedCommandWith(BatchGetImageCommand, { repositoryName: 'jax', imageIds: [{ imageDigest: DIGEST }] });
+    expect(await acts.verifyImageDigest({ repository: 'jax', digest: DIGEST })).toEqual({
+      imageUri: `${URI}@${DIGEST}`,
+      tags: ['src123', 'v1'],
+      sizeBytes: 1124,
+    });
+    expect(ecr).toHaveReceivedCommandWith(BatchGetImageCommand, {
+      repositoryName: 'jax',
+      imageIds: [{ imageDigest: DIGEST }],
+    });
   });
 
   it('fails non-retryably when the digest is not in the repository', async () => {
-    ecr.on(BatchGetImageCommand).resolves({ images: [], failures: [{ imageId: { imageDigest: DIGEST }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }] });
-    await expectFailure(acts.verifyImageDigest({ repository: 'jax', digest: DIGEST }), 'ImageDigestMismatch', true, /ImageNotFound/);
+    ecr.on(BatchGetImageCommand).resolves({
+      images: [],
+      failures: [
+        {
+          imageId: { imageDigest: DIGEST },
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found',
+        },
+      ],
+    });
+    await expectFailure(
+      acts.verifyImageDigest({ repository: 'jax', digest: DIGEST }),
+      'ImageDigestMismatch',
+      true,
+      /ImageNotFound/,
+    );
   });
 
   it('retries throttling', async () => {
@@ -147,7 +205,10 @@ describe('readScanFindings', () => {
     ecr.on(DescribeImageScanFindingsCommand).rejects(awsError('ScanNotFoundException'));
     ecr.on(StartImageScanCommand).resolves({});
     await expectFailure(acts.readScanFindings(input), 'AwsTransient', false, /scan started/);
-    expect(ecr).toHaveReceivedCommandWith(StartImageScanCommand, { repositoryName: 'jax', imageId: { imageDigest: DIGEST } });
+    expect(ecr).toHaveReceivedCommandWith(StartImageScanCommand, {
+      repositoryName: 'jax',
+      imageId: { imageDigest: DIGEST },
+    });
   });
 
   it('reports unsupported images', async () => {
@@ -182,7 +243,9 @@ describe('readScanFindings', () => {
   });
 
   it('fails non-retryably when the scan itself failed, or access is denied', async () => {
-    ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: 'FAILED', description: 'scanner crashed' } });
+    ecr
+      .on(DescribeImageScanFindingsCommand)
+      .resolves({ imageScanStatus: { status: 'FAILED', description: 'scanner crashed' } });
     await expectFailure(acts.readScanFindings(input), 'ImageScanFailed', true, /scanner crashed/);
     ecr.on(DescribeImageScanFindingsCommand).rejects(accessDenied());
     await expectFailure(acts.readScanFindings(input), 'AccessDenied', true);
@@ -192,7 +255,15 @@ describe('readScanFindings', () => {
 describe('tagImageRelease', () => {
   const input = { repository: 'jax', digest: DIGEST, tag: 'v1.0' };
   beforeEach(() => {
-    ecr.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageDigest: DIGEST }, imageManifest: MANIFEST, imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json' }] });
+    ecr.on(BatchGetImageCommand).resolves({
+      images: [
+        {
+          imageId: { imageDigest: DIGEST },
+          imageManifest: MANIFEST,
+          imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+        },
+      ],
+    });
   });
 
   it('puts the exact manifest under the release tag', async () => {

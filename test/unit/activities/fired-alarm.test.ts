@@ -13,14 +13,27 @@ beforeEach(() => cw.reset());
 describe('firedAlarm', () => {
   it('returns null instead of failing when the alarm history cannot be read', async () => {
     cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'a-5xx', StateValue: 'OK' }] });
-    cw.on(DescribeAlarmHistoryCommand).rejects(new SyntaxError('Unexpected token \'<\', "<!doctype "... is not valid JSON'));
-    await expect(firedAlarm(new CloudWatchClient({ region: 'us-east-1' }), ['a-5xx'], '2026-01-01T00:00:00Z')).resolves.toBeNull();
+    cw.on(DescribeAlarmHistoryCommand).rejects(
+      new SyntaxError('Unexpected token \'<\', "<!doctype "... is not valid JSON'),
+    );
+    await expect(
+      firedAlarm(new CloudWatchClient({ region: 'us-east-1' }), ['a-5xx'], '2026-01-01T00:00:00Z'),
+    ).resolves.toBeNull();
   });
 
   it('still names an alarm whose readable history shows a transition to ALARM, after one that could not be read', async () => {
-    cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'a-5xx', StateValue: 'OK' }, { AlarmName: 'a-latency', StateValue: 'OK' }] });
+    cw.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: 'a-5xx', StateValue: 'OK' },
+        { AlarmName: 'a-latency', StateValue: 'OK' },
+      ],
+    });
     cw.on(DescribeAlarmHistoryCommand, { AlarmName: 'a-5xx' }).rejects(new Error('InternalFailure'));
-    cw.on(DescribeAlarmHistoryCommand, { AlarmName: 'a-latency' }).resolves({ AlarmHistoryItems: [{ HistorySummary: 'Alarm updated from OK to ALARM' }] });
-    await expect(firedAlarm(new CloudWatchClient({ region: 'us-east-1' }), ['a-5xx', 'a-latency'])).resolves.toBe('a-latency');
+    cw.on(DescribeAlarmHistoryCommand, { AlarmName: 'a-latency' }).resolves({
+      AlarmHistoryItems: [{ HistorySummary: 'Alarm updated from OK to ALARM' }],
+    });
+    await expect(firedAlarm(new CloudWatchClient({ region: 'us-east-1' }), ['a-5xx', 'a-latency'])).resolves.toBe(
+      'a-latency',
+    );
   });
 });

@@ -32,7 +32,11 @@ export function testDeps(extra: Partial<ActivityDeps> = {}): ActivityDeps {
 
 /** An error shaped like the one the SDK throws for a service error. */
 export function awsError(name: string, httpStatusCode = 400, message = `${name} from the mock`): Error {
-  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode }, $fault: httpStatusCode >= 500 ? 'server' : 'client' });
+  return Object.assign(new Error(message), {
+    name,
+    $metadata: { httpStatusCode },
+    $fault: httpStatusCode >= 500 ? 'server' : 'client',
+  });
 }
 
 export const throttled = () => awsError('ThrottlingException', 400, 'Rate exceeded');
@@ -40,7 +44,12 @@ export const accessDenied = () => awsError('AccessDeniedException', 403, 'not au
 export const invalid = () => awsError('ValidationException', 400, 'bad request');
 
 /** Awaits a rejection and checks it is an ApplicationFailure of `type` with the expected retryability. */
-export async function expectFailure(promise: Promise<unknown>, type: string, nonRetryable: boolean, message?: RegExp): Promise<ApplicationFailure> {
+export async function expectFailure(
+  promise: Promise<unknown>,
+  type: string,
+  nonRetryable: boolean,
+  message?: RegExp,
+): Promise<ApplicationFailure> {
   const err = await promise.then(
     () => {
       throw new Error(`expected a ${type} failure, but the call succeeded`);

@@ -27,13 +27,26 @@ describe('readJobLogTail', () => {
         { timestamp: 3, message: 'step 2' },
       ],
     });
-    expect(await readJobLogTail(input)).toEqual({ lines: ['[algo-2-1700000000] step 1', '[algo-2-1700000000] step 2', '[algo-1-1700000000] Traceback: boom'] });
-    expect(logs).toHaveReceivedCommandWith(DescribeLogStreamsCommand, { logGroupName: input.logGroup, logStreamNamePrefix: 'job-1/', nextToken: 't' });
-    expect(logs).toHaveReceivedCommandWith(GetLogEventsCommand, { logGroupName: input.logGroup, logStreamName: 'job-1/algo-1-1700000000', startFromHead: false, limit: 3 });
+    expect(await readJobLogTail(input)).toEqual({
+      lines: ['[algo-2-1700000000] step 1', '[algo-2-1700000000] step 2', '[algo-1-1700000000] Traceback: boom'],
+    });
+    expect(logs).toHaveReceivedCommandWith(DescribeLogStreamsCommand, {
+      logGroupName: input.logGroup,
+      logStreamNamePrefix: 'job-1/',
+      nextToken: 't',
+    });
+    expect(logs).toHaveReceivedCommandWith(GetLogEventsCommand, {
+      logGroupName: input.logGroup,
+      logStreamName: 'job-1/algo-1-1700000000',
+      startFromHead: false,
+      limit: 3,
+    });
   });
 
   it('is empty when the logs do not exist yet', async () => {
-    logs.on(DescribeLogStreamsCommand).rejects(awsError('ResourceNotFoundException', 400, 'The specified log group does not exist.'));
+    logs
+      .on(DescribeLogStreamsCommand)
+      .rejects(awsError('ResourceNotFoundException', 400, 'The specified log group does not exist.'));
     expect(await readJobLogTail(input)).toEqual({ lines: [] });
   });
 

@@ -36,7 +36,12 @@ describe('runPool', () => {
 
   it('stops when told to', async () => {
     const done: number[] = [];
-    await runPool([0, 1, 2, 3], 1, async (i) => void done.push(i), () => done.length >= 2);
+    await runPool(
+      [0, 1, 2, 3],
+      1,
+      async (i) => void done.push(i),
+      () => done.length >= 2,
+    );
     expect(done).toEqual([0, 1]);
   });
 });
@@ -47,14 +52,20 @@ describe('polling helpers', () => {
     const env = activityEnv();
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
-    await env.run(() => pauseWithHeartbeat(testDeps({ sleep: async (ms) => void sleeps.push(ms) }), 25_000, { phase: 'x' }));
+    await env.run(() =>
+      pauseWithHeartbeat(testDeps({ sleep: async (ms) => void sleeps.push(ms) }), 25_000, { phase: 'x' }),
+    );
     expect(sleeps).toEqual([10_000, 10_000, 5_000]);
     expect(beats).toHaveLength(4);
   });
 
   it('polls until the step reports done', async () => {
     let calls = 0;
-    const value = await activityEnv().run(() => pollUntil(testDeps(), 1, async () => (++calls < 3 ? { done: false, details: calls } : { done: true, value: 'ok' })));
+    const value = await activityEnv().run(() =>
+      pollUntil(testDeps(), 1, async () =>
+        ++calls < 3 ? { done: false, details: calls } : { done: true, value: 'ok' },
+      ),
+    );
     expect([value, calls]).toEqual(['ok', 3]);
   });
 

@@ -9,9 +9,20 @@ import {
   UpdateModelPackageCommand,
 } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createRegistryActivities, META, metadataValue, modelPackageClientToken, versionFromArn } from '../../../activities/registry';
+import {
+  createRegistryActivities,
+  META,
+  metadataValue,
+  modelPackageClientToken,
+  versionFromArn,
+} from '../../../activities/registry';
 import { stableHash } from '../../../contracts/names';
-import { type ChampionCandidate, type CreateModelPackageInput, decideApproval, pickChampion } from '../../../contracts/register-model';
+import {
+  type ChampionCandidate,
+  type CreateModelPackageInput,
+  decideApproval,
+  pickChampion,
+} from '../../../contracts/register-model';
 import { WORKFLOW_ID_TAG } from '../../../contracts/task-queue';
 import { awsError, expectFailure, invalid, testDeps, throttled } from './helpers';
 
@@ -29,7 +40,13 @@ beforeEach(() => {
 });
 
 describe('pickChampion', () => {
-  const c = (source: 'training' | 'tuning', v: number | null): ChampionCandidate => ({ source, trainingJobName: source, modelArtifactS3Uri: `s3://b/${source}`, objectiveValue: v, hyperparameters: {} });
+  const c = (source: 'training' | 'tuning', v: number | null): ChampionCandidate => ({
+    source,
+    trainingJobName: source,
+    modelArtifactS3Uri: `s3://b/${source}`,
+    objectiveValue: v,
+    hyperparameters: {},
+  });
   it('takes the best objective in the objective’s direction', () => {
     expect(pickChampion([c('training', 2), c('tuning', 1.5)], 'Minimize')?.source).toBe('tuning');
     expect(pickChampion([c('training', 2), c('tuning', 1.5)], 'Maximize')?.source).toBe('training');
@@ -47,56 +64,98 @@ describe('decideApproval', () => {
     expect(decideApproval({ policy: 'auto', margin: 0.1 }, objective, 1.7, 1.9).status).toBe('Approved');
     expect(decideApproval({ policy: 'auto', margin: 0.1 }, objective, 1.85, 1.9).status).toBe('PendingManualApproval');
     expect(decideApproval({ policy: 'auto', margin: 0 }, objective, 1.9, 1.9).status).toBe('PendingManualApproval');
-    expect(decideApproval({ policy: 'auto', margin: 1 }, { ...objective, type: 'Maximize' }, 0.9, 0.1).status).toBe('PendingManualApproval');
+    expect(decideApproval({ policy: 'auto', margin: 1 }, { ...objective, type: 'Maximize' }, 0.9, 0.1).status).toBe(
+      'PendingManualApproval',
+    );
   });
   it('approves a first version only when the spec says so; manual always waits', () => {
     expect(decideApproval({ policy: 'auto' }, objective, 2, null).status).toBe('Approved');
-    expect(decideApproval({ policy: 'auto', approveFirstVersion: false }, objective, 2, null).status).toBe('PendingManualApproval');
+    expect(decideApproval({ policy: 'auto', approveFirstVersion: false }, objective, 2, null).status).toBe(
+      'PendingManualApproval',
+    );
     expect(decideApproval({ policy: 'manual' }, objective, 0.1, 9).status).toBe('PendingManualApproval');
   });
 });
 
 describe('ensureModelPackageGroup', () => {
   it('creates the group when it is missing', async () => {
-    sm.on(DescribeModelPackageGroupCommand).rejects(awsError('ValidationException', 400, `ModelPackageGroup ${GROUP} does not exist.`));
+    sm.on(DescribeModelPackageGroupCommand).rejects(
+      awsError('ValidationException', 400, `ModelPackageGroup ${GROUP} does not exist.`),
+    );
     sm.on(CreateModelPackageGroupCommand).resolves({ ModelPackageGroupArn: GROUP_ARN });
-    await expect(acts.ensureModelPackageGroup({ modelPackageGroupName: GROUP, tags: { team: 'lm' } })).resolves.toEqual({ modelPackageGroupArn: GROUP_ARN, created: true });
-    expect(sm).toHaveReceivedCommandWith(CreateModelPackageGroupCommand, { ModelPackageGroupName: GROUP, Tags: [{ Key: 'team', Value: 'lm' }] });
+    await expect(acts.ensureModelPackageGroup({ modelPackageGroupName: GROUP, tags: { team: 'lm' } })).resolves.toEqual(
+      { modelPackageGroupArn: GROUP_ARN, created: true },
+    );
+    expect(sm).toHaveReceivedCommandWith(CreateModelPackageGroupCommand, {
+      ModelPackageGroupName: GROUP,
+      Tags: [{ Key: 'team', Value: 'lm' }],
+    });
   });
   it('keeps an existing group, including one created concurrently', async () => {
     sm.on(DescribeModelPackageGroupCommand).resolves({ ModelPackageGroupArn: GROUP_ARN });
-    await expect(acts.ensureModelPackageGroup({ modelPackageGroupName: GROUP })).resolves.toEqual({ modelPackageGroupArn: GROUP_ARN, created: false });
+    await expect(acts.ensureModelPackageGroup({ modelPackageGroupName: GROUP })).resolves.toEqual({
+      modelPackageGroupArn: GROUP_ARN,
+      created: false,
+    });
     sm.reset();
     sm.on(DescribeModelPackageGroupCommand)
       .rejectsOnce(awsError('ValidationException', 400, 'does not exist'))
       .resolves({ ModelPackageGroupArn: GROUP_ARN });
-    sm.on(CreateModelPackageGroupCommand).rejects(awsError('ValidationException', 400, 'Model Package Group already exists'));
-    await expect(acts.ensureModelPackageGroup({ modelPackageGroupName: GROUP })).resolves.toEqual({ modelPackageGroupArn: GROUP_ARN, created: false });
+    sm.on(CreateModelPackageGroupCommand).rejects(
+      awsError('ValidationException', 400, 'Model Package Group already exists'),
+    );
+    await expect(acts.ensureModelPackageGroup({ modelPackageGroupName: GROUP })).resolves.toEqual({
+      modelPackageGroupArn: GROUP_ARN,
+      created: false,
+    });
   });
 });
 
 describe('findApprovedModelPackage', () => {
   it('reads the latest approved version’s objective from its metadata', async () => {
-    sm.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [{ ModelPackageArn: pkgArn(3), CreationTime: new Date(0), ModelPackageStatus: 'Completed' }] });
+    sm.on(ListModelPackagesCommand).resolves({
+      ModelPackageSummaryList: [
+        { ModelPackageArn: pkgArn(3), CreationTime: new Date(0), ModelPackageStatus: 'Completed' },
+      ],
+    });
     sm.on(DescribeModelPackageCommand).resolves({
       ModelPackageArn: pkgArn(3),
       ModelPackageVersion: 3,
       CustomerMetadataProperties: { [META.objectiveMetric]: 'val_loss', [META.objectiveValue]: '1.75' },
       InferenceSpecification: { Containers: [{ Image: IMAGE, ModelDataUrl: 's3://b/m3.tar.gz' }] },
     });
-    await expect(acts.findApprovedModelPackage({ modelPackageGroupName: GROUP, objectiveMetric: 'val_loss' })).resolves.toEqual({
+    await expect(
+      acts.findApprovedModelPackage({ modelPackageGroupName: GROUP, objectiveMetric: 'val_loss' }),
+    ).resolves.toEqual({
       modelPackageArn: pkgArn(3),
       modelPackageVersion: 3,
       objectiveValue: 1.75,
       modelDataUrl: 's3://b/m3.tar.gz',
     });
-    expect(sm).toHaveReceivedCommandWith(ListModelPackagesCommand, { ModelPackageGroupName: GROUP, ModelApprovalStatus: 'Approved', SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 1 });
+    expect(sm).toHaveReceivedCommandWith(ListModelPackagesCommand, {
+      ModelPackageGroupName: GROUP,
+      ModelApprovalStatus: 'Approved',
+      SortBy: 'CreationTime',
+      SortOrder: 'Descending',
+      MaxResults: 1,
+    });
   });
 
   it('falls back to the ModelMetrics statistics document', async () => {
-    sm.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [{ ModelPackageArn: pkgArn(2), CreationTime: new Date(0), ModelPackageStatus: 'Completed' }] });
-    sm.on(DescribeModelPackageCommand).resolves({ ModelPackageArn: pkgArn(2), ModelMetrics: { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: 's3://b/metrics/2.json' } } } });
-    const body = { transformToString: () => Promise.resolve(JSON.stringify({ metrics: { val_loss: { value: 2.5 } } })) };
+    sm.on(ListModelPackagesCommand).resolves({
+      ModelPackageSummaryList: [
+        { ModelPackageArn: pkgArn(2), CreationTime: new Date(0), ModelPackageStatus: 'Completed' },
+      ],
+    });
+    sm.on(DescribeModelPackageCommand).resolves({
+      ModelPackageArn: pkgArn(2),
+      ModelMetrics: {
+        ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: 's3://b/metrics/2.json' } },
+      },
+    });
+    const body = {
+      transformToString: () => Promise.resolve(JSON.stringify({ metrics: { val_loss: { value: 2.5 } } })),
+    };
     s3.on(GetObjectCommand).resolves({ Body: body as never });
     const found = await acts.findApprovedModelPackage({ modelPackageGroupName: GROUP, objectiveMetric: 'val_loss' });
     expect(found?.objectiveValue).toBe(2.5);
@@ -106,7 +165,9 @@ describe('findApprovedModelPackage', () => {
 
   it('is null for a group without an approved version', async () => {
     sm.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [] });
-    await expect(acts.findApprovedModelPackage({ modelPackageGroupName: GROUP, objectiveMetric: 'val_loss' })).resolves.toBeNull();
+    await expect(
+      acts.findApprovedModelPackage({ modelPackageGroupName: GROUP, objectiveMetric: 'val_loss' }),
+    ).resolves.toBeNull();
   });
 });
 
@@ -129,23 +190,43 @@ describe('createModelPackage', () => {
   };
 
   it('registers one version with lineage metadata, metrics and an idempotency token', async () => {
-    sm.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [{ ModelPackageArn: pkgArn(4), CreationTime: new Date(0), ModelPackageStatus: 'Completed' }] });
-    sm.on(DescribeModelPackageCommand).resolves({ ModelPackageArn: pkgArn(4), CustomerMetadataProperties: { [META.workflowIdHash]: 'another-run' } });
+    sm.on(ListModelPackagesCommand).resolves({
+      ModelPackageSummaryList: [
+        { ModelPackageArn: pkgArn(4), CreationTime: new Date(0), ModelPackageStatus: 'Completed' },
+      ],
+    });
+    sm.on(DescribeModelPackageCommand).resolves({
+      ModelPackageArn: pkgArn(4),
+      CustomerMetadataProperties: { [META.workflowIdHash]: 'another-run' },
+    });
     sm.on(CreateModelPackageCommand).resolves({ ModelPackageArn: pkgArn(5) });
     s3.on(PutObjectCommand).resolves({});
-    await expect(acts.createModelPackage(input)).resolves.toEqual({ modelPackageArn: pkgArn(5), modelPackageVersion: 5, approvalStatus: 'Approved', reattached: false });
-    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: 'b', Key: 'registry/run-42/metrics.json', ContentType: 'application/json' });
+    await expect(acts.createModelPackage(input)).resolves.toEqual({
+      modelPackageArn: pkgArn(5),
+      modelPackageVersion: 5,
+      approvalStatus: 'Approved',
+      reattached: false,
+    });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: 'b',
+      Key: 'registry/run-42/metrics.json',
+      ContentType: 'application/json',
+    });
     expect(sm).toHaveReceivedCommandWith(CreateModelPackageCommand, {
       ModelPackageGroupName: GROUP,
       ModelApprovalStatus: 'Approved',
       ClientToken: modelPackageClientToken(input.workflowId),
       InferenceSpecification: {
-        Containers: [{ Image: IMAGE, ImageDigest: 'sha256:' + 'b'.repeat(64), ModelDataUrl: 's3://b/out/model.tar.gz' }],
+        Containers: [
+          { Image: IMAGE, ImageDigest: 'sha256:' + 'b'.repeat(64), ModelDataUrl: 's3://b/out/model.tar.gz' },
+        ],
         SupportedContentTypes: ['application/json'],
         SupportedResponseMIMETypes: ['application/json'],
         SupportedRealtimeInferenceInstanceTypes: ['ml.g5.2xlarge'],
       },
-      ModelMetrics: { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: 's3://b/registry/run-42/metrics.json' } } },
+      ModelMetrics: {
+        ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: 's3://b/registry/run-42/metrics.json' } },
+      },
       Tags: [{ Key: WORKFLOW_ID_TAG, Value: input.workflowId }],
     });
     const meta = sm.commandCalls(CreateModelPackageCommand)[0]!.args[0].input.CustomerMetadataProperties!;
@@ -169,14 +250,22 @@ describe('createModelPackage', () => {
         { ModelPackageArn: pkgArn(5), CreationTime: new Date(0), ModelPackageStatus: 'Completed' },
       ],
     });
-    sm.on(DescribeModelPackageCommand, { ModelPackageName: pkgArn(6) }).resolves({ ModelPackageArn: pkgArn(6), CustomerMetadataProperties: {} });
+    sm.on(DescribeModelPackageCommand, { ModelPackageName: pkgArn(6) }).resolves({
+      ModelPackageArn: pkgArn(6),
+      CustomerMetadataProperties: {},
+    });
     sm.on(DescribeModelPackageCommand, { ModelPackageName: pkgArn(5) }).resolves({
       ModelPackageArn: pkgArn(5),
       ModelPackageVersion: 5,
       ModelApprovalStatus: 'PendingManualApproval',
       CustomerMetadataProperties: { [META.workflowIdHash]: stableHash(input.workflowId) },
     });
-    await expect(acts.createModelPackage(input)).resolves.toEqual({ modelPackageArn: pkgArn(5), modelPackageVersion: 5, approvalStatus: 'PendingManualApproval', reattached: true });
+    await expect(acts.createModelPackage(input)).resolves.toEqual({
+      modelPackageArn: pkgArn(5),
+      modelPackageVersion: 5,
+      approvalStatus: 'PendingManualApproval',
+      reattached: true,
+    });
     expect(sm).not.toHaveReceivedCommand(CreateModelPackageCommand);
   });
 
@@ -191,13 +280,33 @@ describe('createModelPackage', () => {
 
 describe('updateModelPackageApproval', () => {
   it('writes the decision naming the reviewer, once', async () => {
-    sm.on(DescribeModelPackageCommand).resolvesOnce({ ModelPackageArn: pkgArn(5), ModelApprovalStatus: 'PendingManualApproval' });
+    sm.on(DescribeModelPackageCommand).resolvesOnce({
+      ModelPackageArn: pkgArn(5),
+      ModelApprovalStatus: 'PendingManualApproval',
+    });
     sm.on(UpdateModelPackageCommand).resolves({ ModelPackageArn: pkgArn(5) });
-    const decision = { modelPackageArn: pkgArn(5), status: 'Approved' as const, reviewer: 'ada', reason: 'eval looks good' };
-    await expect(acts.updateModelPackageApproval(decision)).resolves.toEqual({ modelPackageArn: pkgArn(5), approvalStatus: 'Approved', changed: true });
-    expect(sm).toHaveReceivedCommandWith(UpdateModelPackageCommand, { ModelPackageArn: pkgArn(5), ModelApprovalStatus: 'Approved', ApprovalDescription: 'Approved by ada: eval looks good' });
+    const decision = {
+      modelPackageArn: pkgArn(5),
+      status: 'Approved' as const,
+      reviewer: 'ada',
+      reason: 'eval looks good',
+    };
+    await expect(acts.updateModelPackageApproval(decision)).resolves.toEqual({
+      modelPackageArn: pkgArn(5),
+      approvalStatus: 'Approved',
+      changed: true,
+    });
+    expect(sm).toHaveReceivedCommandWith(UpdateModelPackageCommand, {
+      ModelPackageArn: pkgArn(5),
+      ModelApprovalStatus: 'Approved',
+      ApprovalDescription: 'Approved by ada: eval looks good',
+    });
 
-    sm.on(DescribeModelPackageCommand).resolves({ ModelPackageArn: pkgArn(5), ModelApprovalStatus: 'Approved', ApprovalDescription: 'Approved by ada: eval looks good' });
+    sm.on(DescribeModelPackageCommand).resolves({
+      ModelPackageArn: pkgArn(5),
+      ModelApprovalStatus: 'Approved',
+      ApprovalDescription: 'Approved by ada: eval looks good',
+    });
     await expect(acts.updateModelPackageApproval(decision)).resolves.toMatchObject({ changed: false });
     expect(sm).toHaveReceivedCommandTimes(UpdateModelPackageCommand, 1);
   });
@@ -205,7 +314,12 @@ describe('updateModelPackageApproval', () => {
 
 describe('input validation', () => {
   it('a decision without a reviewer is SpecInvalid (non-retryable), before any AWS call', async () => {
-    await expectFailure(acts.updateModelPackageApproval({ modelPackageArn: pkgArn(5), status: 'Rejected', reviewer: '', reason: 'no' }), 'SpecInvalid', true, /reviewer/);
+    await expectFailure(
+      acts.updateModelPackageApproval({ modelPackageArn: pkgArn(5), status: 'Rejected', reviewer: '', reason: 'no' }),
+      'SpecInvalid',
+      true,
+      /reviewer/,
+    );
     expect(sm).not.toHaveReceivedAnyCommand();
   });
 });

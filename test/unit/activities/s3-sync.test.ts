@@ -46,10 +46,23 @@ function run(input: SyncDataInput, heartbeatDetails?: SyncProgress) {
   return { beats, result: env.run(syncDataset, input) as Promise<SyncDataOutput> };
 }
 
-const local = (over: Partial<SyncDataInput> = {}): SyncDataInput => ({ source: { localPath: dir }, bucket: 'dst', prefix: 'data/', channels: ['train', 'val'], maxConcurrency: 2, ...over });
+const local = (over: Partial<SyncDataInput> = {}): SyncDataInput => ({
+  source: { localPath: dir },
+  bucket: 'dst',
+  prefix: 'data/',
+  channels: ['train', 'val'],
+  maxConcurrency: 2,
+  ...over,
+});
 const destList = (channel: string, contents: { Key: string; Size: number; ETag: string }[]) =>
-  s3.on(ListObjectsV2Command, { Bucket: 'dst', Prefix: `data/${channel}/` }).resolves({ Contents: contents, IsTruncated: false });
-const uploadedKeys = () => s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key).sort();
+  s3
+    .on(ListObjectsV2Command, { Bucket: 'dst', Prefix: `data/${channel}/` })
+    .resolves({ Contents: contents, IsTruncated: false });
+const uploadedKeys = () =>
+  s3
+    .commandCalls(PutObjectCommand)
+    .map((c) => c.args[0].input.Key)
+    .sort();
 
 beforeEach(async () => {
   s3.reset();
@@ -71,7 +84,11 @@ describe('syncDataset from a local folder', () => {
       total: 4,
     });
     expect(uploadedKeys()).toEqual(['data/train/a.txt', 'data/train/b.txt', 'data/train/sub/c.txt', 'data/val/v.txt']);
-    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: 'dst', Key: 'data/train/a.txt', Metadata: { 'source-etag': md5('alpha') } });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: 'dst',
+      Key: 'data/train/a.txt',
+      Metadata: { 'source-etag': md5('alpha') },
+    });
     expect(beats.at(-1)).toEqual({ doneBelow: 'val/v.txt\u0000', copied: 4, skipped: 0, bytesCopied: 23, total: 4 });
   });
 
@@ -91,7 +108,12 @@ describe('syncDataset from a local folder', () => {
 
   it('hashes small files and files just above 1 MiB to their plain MD5 (the ETag of a one-part upload), empty ones included', async () => {
     // Up to 1 MiB the hash comes from one read of the whole file, above it from a stream: both must give S3's ETag.
-    for (const [name, data] of [['empty', Buffer.alloc(0)], ['small', Buffer.from('alpha')], ['one-mib', Buffer.alloc(MiB, 3)], ['one-mib-plus', Buffer.alloc(MiB + 1, 4)]] as const) {
+    for (const [name, data] of [
+      ['empty', Buffer.alloc(0)],
+      ['small', Buffer.from('alpha')],
+      ['one-mib', Buffer.alloc(MiB, 3)],
+      ['one-mib-plus', Buffer.alloc(MiB + 1, 4)],
+    ] as const) {
       await write(`train/${name}.bin`, data);
       expect(await localEtag(path.join(dir, `train/${name}.bin`), data.length, 5 * MiB)).toBe(md5(data));
     }
@@ -100,7 +122,16 @@ describe('syncDataset from a local folder', () => {
   it('predicts the multipart ETag with the part size it uploads with, and uploads large files in parts', async () => {
     const big = Buffer.alloc(6 * MiB + 123, 7);
     await write('train/big.bin', big);
-    const expected = `${md5(Buffer.concat([createHash('md5').update(big.subarray(0, 5 * MiB)).digest(), createHash('md5').update(big.subarray(5 * MiB)).digest()]))}-2`;
+    const expected = `${md5(
+      Buffer.concat([
+        createHash('md5')
+          .update(big.subarray(0, 5 * MiB))
+          .digest(),
+        createHash('md5')
+          .update(big.subarray(5 * MiB))
+          .digest(),
+      ]),
+    )}-2`;
     expect(await localEtag(path.join(dir, 'train/big.bin'), big.length, 5 * MiB)).toBe(expected);
     expect(await localEtag(path.join(dir, 'train/big.bin'), big.length, 8 * MiB)).toBe(md5(big));
 
@@ -108,7 +139,10 @@ describe('syncDataset from a local folder', () => {
     s3.on(UploadPartCommand).resolves({ ETag: '"p"' });
     s3.on(CompleteMultipartUploadCommand).resolves({ ETag: `"${expected}"` });
     await run(local({ channels: ['train'], multipartThresholdMiB: 5 })).result;
-    expect(s3).toHaveReceivedCommandWith(CreateMultipartUploadCommand, { Key: 'data/train/big.bin', Metadata: { 'source-etag': expected } });
+    expect(s3).toHaveReceivedCommandWith(CreateMultipartUploadCommand, {
+      Key: 'data/train/big.bin',
+      Metadata: { 'source-etag': expected },
+    });
     expect(s3).toHaveReceivedCommandTimes(UploadPartCommand, 2);
 
     s3.resetHistory();
@@ -123,7 +157,11 @@ describe('syncDataset from a local folder', () => {
     const out = await run(local(), resumeFrom).result;
     expect(out).toMatchObject({ copied: 4, skipped: 0, bytesCopied: 23, total: 4 });
     expect(uploadedKeys()).toEqual(['data/train/sub/c.txt', 'data/val/v.txt']);
-    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: 'dst', Prefix: 'data/train/', StartAfter: 'data/train/b.txt' });
+    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, {
+      Bucket: 'dst',
+      Prefix: 'data/train/',
+      StartAfter: 'data/train/b.txt',
+    });
   });
 
   it('starts over when the source no longer matches the heartbeated progress', async () => {
@@ -133,8 +171,18 @@ describe('syncDataset from a local folder', () => {
   });
 
   it('names a missing channel and where it looked', async () => {
-    await expectFailure(run(local({ channels: ['train', 'test'] })).result, 'DataSourceInvalid', true, new RegExp(`channel "test" has no data: nothing under ${dir}/test/`));
-    await expectFailure(run(local({ source: { localPath: path.join(dir, 'missing') } })).result, 'DataSourceInvalid', true, /does not exist/);
+    await expectFailure(
+      run(local({ channels: ['train', 'test'] })).result,
+      'DataSourceInvalid',
+      true,
+      new RegExp(`channel "test" has no data: nothing under ${dir}/test/`),
+    );
+    await expectFailure(
+      run(local({ source: { localPath: path.join(dir, 'missing') } })).result,
+      'DataSourceInvalid',
+      true,
+      /does not exist/,
+    );
   });
 
   it('classifies upload failures', async () => {
@@ -146,7 +194,15 @@ describe('syncDataset from a local folder', () => {
 });
 
 describe('syncDataset from S3', () => {
-  const fromS3 = (over: Partial<SyncDataInput> = {}): SyncDataInput => ({ source: { s3Uri: 's3://src/raw' }, bucket: 'dst', prefix: 'data', channels: ['train', 'val'], maxConcurrency: 3, multipartThresholdMiB: 5, ...over });
+  const fromS3 = (over: Partial<SyncDataInput> = {}): SyncDataInput => ({
+    source: { s3Uri: 's3://src/raw' },
+    bucket: 'dst',
+    prefix: 'data',
+    channels: ['train', 'val'],
+    maxConcurrency: 3,
+    multipartThresholdMiB: 5,
+    ...over,
+  });
   const srcList = (objects: { Key: string; Size: number; ETag: string }[]) => {
     const [first, ...rest] = objects;
     s3.on(ListObjectsV2Command, { Bucket: 'src', Prefix: 'raw/' })
@@ -167,15 +223,40 @@ describe('syncDataset from S3', () => {
     ]);
     destList('train', [{ Key: 'data/train/a', Size: 10, ETag: '"e-a"' }]);
     s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
-    s3.on(UploadPartCopyCommand).callsFake((i: { PartNumber: number }) => ({ CopyPartResult: { ETag: `"p${i.PartNumber}"` } }));
+    s3.on(UploadPartCopyCommand).callsFake((i: { PartNumber: number }) => ({
+      CopyPartResult: { ETag: `"p${i.PartNumber}"` },
+    }));
     s3.on(CompleteMultipartUploadCommand).resolves({});
     const out = await run(fromS3()).result;
-    expect(out).toEqual({ channels: { train: 's3://dst/data/train/', val: 's3://dst/data/val/' }, copied: 2, skipped: 1, bytesCopied: 12 * MiB + 20, total: 3 });
-    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: 'src', Prefix: 'raw/', ContinuationToken: 'n1' });
+    expect(out).toEqual({
+      channels: { train: 's3://dst/data/train/', val: 's3://dst/data/val/' },
+      copied: 2,
+      skipped: 1,
+      bytesCopied: 12 * MiB + 20,
+      total: 3,
+    });
+    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, {
+      Bucket: 'src',
+      Prefix: 'raw/',
+      ContinuationToken: 'n1',
+    });
     expect(s3).toHaveReceivedCommandTimes(CopyObjectCommand, 1);
-    expect(s3).toHaveReceivedCommandWith(CopyObjectCommand, { Bucket: 'dst', Key: 'data/val/v w', CopySource: 'src/raw/val/v%20w', MetadataDirective: 'REPLACE', Metadata: { 'source-etag': 'e-v' } });
-    const ranges = s3.commandCalls(UploadPartCopyCommand).map((c) => c.args[0].input.CopySourceRange).sort();
-    expect(ranges).toEqual([`bytes=0-${5 * MiB - 1}`, `bytes=${10 * MiB}-${12 * MiB - 1}`, `bytes=${5 * MiB}-${10 * MiB - 1}`]);
+    expect(s3).toHaveReceivedCommandWith(CopyObjectCommand, {
+      Bucket: 'dst',
+      Key: 'data/val/v w',
+      CopySource: 'src/raw/val/v%20w',
+      MetadataDirective: 'REPLACE',
+      Metadata: { 'source-etag': 'e-v' },
+    });
+    const ranges = s3
+      .commandCalls(UploadPartCopyCommand)
+      .map((c) => c.args[0].input.CopySourceRange)
+      .sort();
+    expect(ranges).toEqual([
+      `bytes=0-${5 * MiB - 1}`,
+      `bytes=${10 * MiB}-${12 * MiB - 1}`,
+      `bytes=${5 * MiB}-${10 * MiB - 1}`,
+    ]);
     expect(s3).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, {
       UploadId: 'u1',
       MultipartUpload: { Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"p${n}"` })) },
@@ -183,7 +264,13 @@ describe('syncDataset from S3', () => {
   });
 
   it('keeps at most maxConcurrency copies in flight and never heartbeats past an unfinished key', async () => {
-    srcList(Array.from({ length: 12 }, (_, i) => ({ Key: `raw/train/f${String(i).padStart(2, '0')}`, Size: 1, ETag: `"e${i}"` })).concat([{ Key: 'raw/val/v', Size: 1, ETag: '"v"' }]));
+    srcList(
+      Array.from({ length: 12 }, (_, i) => ({
+        Key: `raw/train/f${String(i).padStart(2, '0')}`,
+        Size: 1,
+        ETag: `"e${i}"`,
+      })).concat([{ Key: 'raw/val/v', Size: 1, ETag: '"v"' }]),
+    );
     let inFlight = 0;
     let peak = 0;
     const finished = new Set<string>();

@@ -36,7 +36,13 @@ const input: CreateTrainingJobInput = {
 };
 
 const job = (over: Partial<DescribeTrainingJobResponse>): DescribeTrainingJobResponse =>
-  ({ TrainingJobName: 'job-1', TrainingJobArn: ARN, TrainingJobStatus: 'InProgress', SecondaryStatus: 'Starting', ...over }) as DescribeTrainingJobResponse;
+  ({
+    TrainingJobName: 'job-1',
+    TrainingJobArn: ARN,
+    TrainingJobStatus: 'InProgress',
+    SecondaryStatus: 'Starting',
+    ...over,
+  }) as DescribeTrainingJobResponse;
 
 beforeEach(() => sm.reset());
 
@@ -46,11 +52,33 @@ describe('createTrainingJob', () => {
     expect(await acts.createTrainingJob(input)).toEqual({ trainingJobArn: ARN, reattached: false });
     expect(sm).toHaveReceivedCommandWith(CreateTrainingJobCommand, {
       TrainingJobName: 'job-1',
-      AlgorithmSpecification: { TrainingImage: input.definition.imageUri, TrainingInputMode: 'File', MetricDefinitions: [{ Name: 'val_loss', Regex: 'val_loss=([0-9.]+)' }] },
+      AlgorithmSpecification: {
+        TrainingImage: input.definition.imageUri,
+        TrainingInputMode: 'File',
+        MetricDefinitions: [{ Name: 'val_loss', Regex: 'val_loss=([0-9.]+)' }],
+      },
       RoleArn: 'arn:aws:iam::1:role/sm',
       InputDataConfig: [
-        { ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://b/data/train/', S3DataDistributionType: 'FullyReplicated' } } },
-        { ChannelName: 'val', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://b/data/val/', S3DataDistributionType: 'FullyReplicated' } } },
+        {
+          ChannelName: 'train',
+          DataSource: {
+            S3DataSource: {
+              S3DataType: 'S3Prefix',
+              S3Uri: 's3://b/data/train/',
+              S3DataDistributionType: 'FullyReplicated',
+            },
+          },
+        },
+        {
+          ChannelName: 'val',
+          DataSource: {
+            S3DataSource: {
+              S3DataType: 'S3Prefix',
+              S3Uri: 's3://b/data/val/',
+              S3DataDistributionType: 'FullyReplicated',
+            },
+          },
+        },
       ],
       OutputDataConfig: { S3OutputPath: 's3://b/out/' },
       ResourceConfig: { InstanceType: 'ml.p4de.24xlarge', InstanceCount: 4, VolumeSizeInGB: 200 },
@@ -100,7 +128,18 @@ describe('createTrainingJob', () => {
   });
 
   it('fails a malformed input non-retryably', async () => {
-    await expectFailure(acts.createTrainingJob({ ...input, definition: { ...input.definition, resources: { instanceType: 'ml.m5.large', instanceCount: 0, volumeSizeGb: 1 } } }), 'SpecInvalid', true, /instanceCount/);
+    await expectFailure(
+      acts.createTrainingJob({
+        ...input,
+        definition: {
+          ...input.definition,
+          resources: { instanceType: 'ml.m5.large', instanceCount: 0, volumeSizeGb: 1 },
+        },
+      }),
+      'SpecInvalid',
+      true,
+      /instanceCount/,
+    );
   });
 });
 
@@ -109,12 +148,27 @@ describe('waitForTrainingJob', () => {
     const env = activityEnv();
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
-    const wait = createTrainingActivities(testDeps({ sleep: (ms) => (sleeps.push(ms), Promise.resolve()) })).waitForTrainingJob;
-    return { beats, result: env.run(wait, { trainingJobName: 'job-1', last, pollIntervalSeconds: 60 }) as Promise<TrainingJobSnapshot> };
+    const wait = createTrainingActivities(
+      testDeps({ sleep: (ms) => (sleeps.push(ms), Promise.resolve()) }),
+    ).waitForTrainingJob;
+    return {
+      beats,
+      result: env.run(wait, {
+        trainingJobName: 'job-1',
+        last,
+        pollIntervalSeconds: 60,
+      }) as Promise<TrainingJobSnapshot>,
+    };
   };
 
   it('returns the first snapshot when nothing was seen yet', async () => {
-    sm.on(DescribeTrainingJobCommand).resolves(job({ SecondaryStatusTransitions: [{ Status: 'Starting', StartTime: new Date(), StatusMessage: 'Preparing the instances' }] }));
+    sm.on(DescribeTrainingJobCommand).resolves(
+      job({
+        SecondaryStatusTransitions: [
+          { Status: 'Starting', StartTime: new Date(), StatusMessage: 'Preparing the instances' },
+        ],
+      }),
+    );
     expect(await run(null).result).toEqual({
       trainingJobName: 'job-1',
       status: 'InProgress',
@@ -143,8 +197,14 @@ describe('waitForTrainingJob', () => {
     const order: string[] = [];
     sm.on(DescribeTrainingJobCommand).callsFake(() => (order.push('describe'), job({ SecondaryStatus: 'Uploading' })));
     const env = activityEnv();
-    const wait = createTrainingActivities(testDeps({ sleep: async (ms) => void order.push(`sleep ${ms}`) })).waitForTrainingJob;
-    await env.run(wait, { trainingJobName: 'job-1', last: { status: 'InProgress', secondaryStatus: 'Training' }, pollIntervalSeconds: 60 });
+    const wait = createTrainingActivities(
+      testDeps({ sleep: async (ms) => void order.push(`sleep ${ms}`) }),
+    ).waitForTrainingJob;
+    await env.run(wait, {
+      trainingJobName: 'job-1',
+      last: { status: 'InProgress', secondaryStatus: 'Training' },
+      pollIntervalSeconds: 60,
+    });
     expect(order.filter((o) => o === 'describe')).toHaveLength(1);
     expect(order.indexOf('describe')).toBeGreaterThan(0);
     expect(order.slice(0, order.indexOf('describe')).reduce((ms, o) => ms + Number(o.split(' ')[1]), 0)).toBe(60_000);
@@ -154,7 +214,9 @@ describe('waitForTrainingJob', () => {
     const order: string[] = [];
     sm.on(DescribeTrainingJobCommand).callsFake(() => (order.push('describe'), job({})));
     const env = activityEnv();
-    const wait = createTrainingActivities(testDeps({ sleep: async (ms) => void order.push(`sleep ${ms}`) })).waitForTrainingJob;
+    const wait = createTrainingActivities(
+      testDeps({ sleep: async (ms) => void order.push(`sleep ${ms}`) }),
+    ).waitForTrainingJob;
     await env.run(wait, { trainingJobName: 'job-1', last: null, pollIntervalSeconds: 60 });
     expect(order).toEqual(['describe']);
   });
@@ -206,7 +268,9 @@ describe('stopTrainingJob', () => {
   });
 
   it('tolerates a job that ends between describe and stop', async () => {
-    sm.on(DescribeTrainingJobCommand).resolvesOnce(job({})).resolves(job({ TrainingJobStatus: 'Failed' }));
+    sm.on(DescribeTrainingJobCommand)
+      .resolvesOnce(job({}))
+      .resolves(job({ TrainingJobStatus: 'Failed' }));
     sm.on(StopTrainingJobCommand).rejects(invalid());
     expect(await acts.stopTrainingJob({ trainingJobName: 'job-1' })).toEqual({ stopped: false, status: 'Failed' });
   });

@@ -52,13 +52,19 @@ const input: CreateTuningJobInput = {
   },
 };
 
-function described(over: Partial<DescribeHyperParameterTuningJobCommandOutput> = {}): DescribeHyperParameterTuningJobCommandOutput {
+function described(
+  over: Partial<DescribeHyperParameterTuningJobCommandOutput> = {},
+): DescribeHyperParameterTuningJobCommandOutput {
   return {
     $metadata: {},
     HyperParameterTuningJobName: NAME,
     HyperParameterTuningJobArn: ARN,
     HyperParameterTuningJobStatus: 'InProgress',
-    HyperParameterTuningJobConfig: { Strategy: 'Bayesian', ResourceLimits: { MaxParallelTrainingJobs: 4 }, HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'val_loss' } },
+    HyperParameterTuningJobConfig: {
+      Strategy: 'Bayesian',
+      ResourceLimits: { MaxParallelTrainingJobs: 4 },
+      HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'val_loss' },
+    },
     CreationTime: new Date(0),
     TrainingJobStatusCounters: { Completed: 0, InProgress: 2, RetryableError: 0, NonRetryableError: 0, Stopped: 0 },
     ObjectiveStatusCounters: {},
@@ -88,18 +94,27 @@ describe('createTuningJob', () => {
         HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'val_loss' },
         ResourceLimits: { MaxNumberOfTrainingJobs: 20, MaxParallelTrainingJobs: 4 },
         ParameterRanges: {
-          ContinuousParameterRanges: [{ Name: 'learning_rate', MinValue: '0.0001', MaxValue: '0.01', ScalingType: 'Logarithmic' }],
+          ContinuousParameterRanges: [
+            { Name: 'learning_rate', MinValue: '0.0001', MaxValue: '0.01', ScalingType: 'Logarithmic' },
+          ],
           IntegerParameterRanges: [{ Name: 'layers', MinValue: '2', MaxValue: '8', ScalingType: 'Auto' }],
           CategoricalParameterRanges: [{ Name: 'optimizer', Values: ['adamw', 'lion'] }],
         },
         TrainingJobEarlyStoppingType: 'Auto',
       },
-      WarmStartConfig: { ParentHyperParameterTuningJobs: [{ HyperParameterTuningJobName: 'prev-tune' }], WarmStartType: 'IdenticalDataAndAlgorithm' },
+      WarmStartConfig: {
+        ParentHyperParameterTuningJobs: [{ HyperParameterTuningJobName: 'prev-tune' }],
+        WarmStartType: 'IdenticalDataAndAlgorithm',
+      },
       Tags: [{ Key: WORKFLOW_ID_TAG, Value: 'wf-1' }],
     });
     const def = sm.commandCalls(CreateHyperParameterTuningJobCommand)[0]!.args[0].input.TrainingJobDefinition!;
     expect(def.StaticHyperParameters).toEqual({ epochs: '3' }); // the tuned learning_rate is not static
-    expect(def.AlgorithmSpecification).toEqual({ TrainingImage: input.definition.imageUri, TrainingInputMode: 'File', MetricDefinitions: [{ Name: 'val_loss', Regex: 'val_loss=([0-9.]+)' }] });
+    expect(def.AlgorithmSpecification).toEqual({
+      TrainingImage: input.definition.imageUri,
+      TrainingInputMode: 'File',
+      MetricDefinitions: [{ Name: 'val_loss', Regex: 'val_loss=([0-9.]+)' }],
+    });
     expect(def.ResourceConfig).toEqual({ InstanceType: 'ml.g5.12xlarge', InstanceCount: 1, VolumeSizeInGB: 500 });
     expect(def.StoppingCondition).toEqual({ MaxRuntimeInSeconds: 7200, MaxWaitTimeInSeconds: undefined });
     expect(def.InputDataConfig?.map((c) => c.ChannelName)).toEqual(['train', 'val']);
@@ -108,9 +123,17 @@ describe('createTuningJob', () => {
 
   it('leaves MaxNumberOfTrainingJobs out for Grid search', async () => {
     sm.on(CreateHyperParameterTuningJobCommand).resolves({ HyperParameterTuningJobArn: ARN });
-    const grid = { ...input, tuning: { ...input.tuning, strategy: 'Grid' as const, ranges: { categorical: [{ name: 'optimizer', values: ['a', 'b'] }] } } };
+    const grid = {
+      ...input,
+      tuning: {
+        ...input.tuning,
+        strategy: 'Grid' as const,
+        ranges: { categorical: [{ name: 'optimizer', values: ['a', 'b'] }] },
+      },
+    };
     await acts.createTuningJob(grid);
-    const config = sm.commandCalls(CreateHyperParameterTuningJobCommand)[0]!.args[0].input.HyperParameterTuningJobConfig!;
+    const config = sm.commandCalls(CreateHyperParameterTuningJobCommand)[0]!.args[0].input
+      .HyperParameterTuningJobConfig!;
     expect(config.ResourceLimits).toEqual({ MaxNumberOfTrainingJobs: undefined, MaxParallelTrainingJobs: 4 });
   });
 
@@ -141,11 +164,21 @@ describe('waitForTuningJob', () => {
     sm.on(DescribeHyperParameterTuningJobCommand)
       .resolvesOnce(described())
       .resolvesOnce(described({ TrainingJobStatusCounters: { Completed: 1, InProgress: 2 }, BestTrainingJob: best }))
-      .resolves(described({ HyperParameterTuningJobStatus: 'Completed', TrainingJobStatusCounters: { Completed: 3 }, BestTrainingJob: best }));
+      .resolves(
+        described({
+          HyperParameterTuningJobStatus: 'Completed',
+          TrainingJobStatusCounters: { Completed: 3 },
+          BestTrainingJob: best,
+        }),
+      );
     const env = new MockActivityEnvironment();
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
-    const snap = await env.run(acts.waitForTuningJob, { tuningJobName: NAME, last: { status: 'InProgress' }, pollIntervalSeconds: 1 });
+    const snap = await env.run(acts.waitForTuningJob, {
+      tuningJobName: NAME,
+      last: { status: 'InProgress' },
+      pollIntervalSeconds: 1,
+    });
     expect(snap).toEqual({
       tuningJobName: NAME,
       status: 'Completed',
@@ -154,26 +187,51 @@ describe('waitForTuningJob', () => {
       bestTrainingJobName: `${NAME}-007`,
     });
     expect(beats.length).toBeGreaterThanOrEqual(2);
-    expect(beats.at(-1)).toMatchObject({ status: 'InProgress', bestObjective: 1.25, counters: { completed: 1, inProgress: 2 } });
+    expect(beats.at(-1)).toMatchObject({
+      status: 'InProgress',
+      bestObjective: 1.25,
+      counters: { completed: 1, inProgress: 2 },
+    });
   });
 
   it('returns at once with no previous status', async () => {
     sm.on(DescribeHyperParameterTuningJobCommand).resolves(described());
-    const snap: TuningJobSnapshot = await new MockActivityEnvironment().run(acts.waitForTuningJob, { tuningJobName: NAME, last: null, pollIntervalSeconds: 60 });
+    const snap: TuningJobSnapshot = await new MockActivityEnvironment().run(acts.waitForTuningJob, {
+      tuningJobName: NAME,
+      last: null,
+      pollIntervalSeconds: 60,
+    });
     expect(snap.status).toBe('InProgress');
     expect(sm).toHaveReceivedCommandTimes(DescribeHyperParameterTuningJobCommand, 1);
   });
 
   it('a throttled describe fails retryably', async () => {
     sm.on(DescribeHyperParameterTuningJobCommand).rejects(throttled());
-    await expectFailure(new MockActivityEnvironment().run(acts.waitForTuningJob, { tuningJobName: NAME, last: null, pollIntervalSeconds: 1 }), 'AwsTransient', false);
+    await expectFailure(
+      new MockActivityEnvironment().run(acts.waitForTuningJob, {
+        tuningJobName: NAME,
+        last: null,
+        pollIntervalSeconds: 1,
+      }),
+      'AwsTransient',
+      false,
+    );
   });
 });
 
 describe('describeTuningResult', () => {
   it('returns the best trial with its model artefact and merged hyperparameters', async () => {
-    sm.on(DescribeHyperParameterTuningJobCommand).resolves(described({ HyperParameterTuningJobStatus: 'Completed', TrainingJobStatusCounters: { Completed: 4 }, BestTrainingJob: best }));
-    sm.on(DescribeTrainingJobCommand).resolves({ ModelArtifacts: { S3ModelArtifacts: 's3://b/out/007/model.tar.gz' }, HyperParameters: { epochs: '3', ...best.TunedHyperParameters } });
+    sm.on(DescribeHyperParameterTuningJobCommand).resolves(
+      described({
+        HyperParameterTuningJobStatus: 'Completed',
+        TrainingJobStatusCounters: { Completed: 4 },
+        BestTrainingJob: best,
+      }),
+    );
+    sm.on(DescribeTrainingJobCommand).resolves({
+      ModelArtifacts: { S3ModelArtifacts: 's3://b/out/007/model.tar.gz' },
+      HyperParameters: { epochs: '3', ...best.TunedHyperParameters },
+    });
     const r = await acts.describeTuningResult({ tuningJobName: NAME, staticHyperparameters: { epochs: '3' } });
     expect(r).toEqual({
       tuningJobName: NAME,
@@ -190,7 +248,11 @@ describe('describeTuningResult', () => {
 
   it('fails with TuningFailed, summarising the trials’ failure reasons, when no trial succeeded', async () => {
     sm.on(DescribeHyperParameterTuningJobCommand).resolves(
-      described({ HyperParameterTuningJobStatus: 'Failed', FailureReason: 'All training jobs failed', TrainingJobStatusCounters: { NonRetryableError: 3 } }),
+      described({
+        HyperParameterTuningJobStatus: 'Failed',
+        FailureReason: 'All training jobs failed',
+        TrainingJobStatusCounters: { NonRetryableError: 3 },
+      }),
     );
     const oom = 'AlgorithmError: CUDA out of memory';
     sm.on(ListTrainingJobsForHyperParameterTuningJobCommand)
@@ -201,11 +263,23 @@ describe('describeTuningResult', () => {
         ],
         NextToken: 'p2',
       })
-      .resolvesOnce({ TrainingJobSummaries: [{ ...best, TrainingJobName: 't3', TrainingJobStatus: 'Failed', FailureReason: 'ClientError: bad channel' }] });
-    const f = await expectFailure(acts.describeTuningResult({ tuningJobName: NAME }), 'TuningFailed', true, /no trial succeeded/);
+      .resolvesOnce({
+        TrainingJobSummaries: [
+          { ...best, TrainingJobName: 't3', TrainingJobStatus: 'Failed', FailureReason: 'ClientError: bad channel' },
+        ],
+      });
+    const f = await expectFailure(
+      acts.describeTuningResult({ tuningJobName: NAME }),
+      'TuningFailed',
+      true,
+      /no trial succeeded/,
+    );
     expect(f.message).toContain(`2× ${oom}; 1× ClientError: bad channel`);
     expect(f.message).toContain('All training jobs failed');
-    expect(sm).toHaveReceivedCommandWith(ListTrainingJobsForHyperParameterTuningJobCommand, { HyperParameterTuningJobName: NAME, NextToken: 'p2' });
+    expect(sm).toHaveReceivedCommandWith(ListTrainingJobsForHyperParameterTuningJobCommand, {
+      HyperParameterTuningJobName: NAME,
+      NextToken: 'p2',
+    });
   });
 });
 
@@ -218,12 +292,16 @@ describe('stopTuningJob', () => {
   });
 
   it('tolerates a terminal job, and one that finished between describe and stop', async () => {
-    sm.on(DescribeHyperParameterTuningJobCommand).resolvesOnce(described({ HyperParameterTuningJobStatus: 'Completed' }));
+    sm.on(DescribeHyperParameterTuningJobCommand).resolvesOnce(
+      described({ HyperParameterTuningJobStatus: 'Completed' }),
+    );
     await expect(acts.stopTuningJob({ tuningJobName: NAME })).resolves.toEqual({ stopped: false, status: 'Completed' });
     expect(sm).not.toHaveReceivedCommand(StopHyperParameterTuningJobCommand);
 
     sm.reset();
-    sm.on(DescribeHyperParameterTuningJobCommand).resolvesOnce(described()).resolves(described({ HyperParameterTuningJobStatus: 'Completed' }));
+    sm.on(DescribeHyperParameterTuningJobCommand)
+      .resolvesOnce(described())
+      .resolves(described({ HyperParameterTuningJobStatus: 'Completed' }));
     sm.on(StopHyperParameterTuningJobCommand).rejects(awsError('ValidationException', 400, 'job is not in progress'));
     await expect(acts.stopTuningJob({ tuningJobName: NAME })).resolves.toEqual({ stopped: false, status: 'Completed' });
   });

@@ -1,5 +1,14 @@
 /** The local CodeBuild: projects, builds of a "process image" from an S3 zip, recorded in moto ECR with a real digest. */
-import { BatchGetBuildsCommand, type Build, CodeBuildClient, CreateProjectCommand, BatchGetProjectsCommand, ListBuildsForProjectCommand, StartBuildCommand, StopBuildCommand } from '@aws-sdk/client-codebuild';
+import {
+  BatchGetBuildsCommand,
+  type Build,
+  CodeBuildClient,
+  CreateProjectCommand,
+  BatchGetProjectsCommand,
+  ListBuildsForProjectCommand,
+  StartBuildCommand,
+  StopBuildCommand,
+} from '@aws-sdk/client-codebuild';
 import { CreateRepositoryCommand, DescribeImagesCommand, BatchGetImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { CreateTrainingJobCommand } from '@aws-sdk/client-sagemaker';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -9,7 +18,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { waitUntil } from '../../../local/procs';
 import type { LocalService } from '../../../local/sagemaker/server';
-import { credentials, FAKE_BIN, type Moto, s3, sagemaker, seedBucket, startMoto, startService, tmpDir, trainingRequest, waitForJob } from './helpers';
+import {
+  credentials,
+  FAKE_BIN,
+  type Moto,
+  s3,
+  sagemaker,
+  seedBucket,
+  startMoto,
+  startService,
+  tmpDir,
+  trainingRequest,
+  waitForJob,
+} from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -49,7 +70,13 @@ function start(key: string, token?: string) {
 
 async function waitBuild(id: string): Promise<Build> {
   let b: Build | undefined;
-  await waitUntil(async () => (b = (await cb.send(new BatchGetBuildsCommand({ ids: [id] }))).builds?.[0])?.buildStatus !== 'IN_PROGRESS', 30_000, `build ${id}`, 100);
+  await waitUntil(
+    async () =>
+      (b = (await cb.send(new BatchGetBuildsCommand({ ids: [id] }))).builds?.[0])?.buildStatus !== 'IN_PROGRESS',
+    30_000,
+    `build ${id}`,
+    100,
+  );
   return b as Build;
 }
 
@@ -66,7 +93,12 @@ beforeAll(async () => {
       name: 'img',
       source: { type: 'NO_SOURCE', buildspec: 'version: 0.2' },
       artifacts: { type: 'NO_ARTIFACTS' },
-      environment: { type: 'LINUX_CONTAINER', computeType: 'BUILD_GENERAL1_SMALL', image: 'aws/codebuild/standard:7.0', privilegedMode: true },
+      environment: {
+        type: 'LINUX_CONTAINER',
+        computeType: 'BUILD_GENERAL1_SMALL',
+        image: 'aws/codebuild/standard:7.0',
+        privilegedMode: true,
+      },
       serviceRole: 'arn:aws:iam::123456789012:role/cb',
     }),
   );
@@ -78,7 +110,17 @@ afterAll(async () => {
 });
 
 test('projects: create, duplicate, batch get', async () => {
-  await expect(cb.send(new CreateProjectCommand({ name: 'img', source: { type: 'NO_SOURCE' }, artifacts: { type: 'NO_ARTIFACTS' }, environment: { type: 'LINUX_CONTAINER', computeType: 'BUILD_GENERAL1_SMALL', image: 'x' }, serviceRole: 'arn:aws:iam::123456789012:role/cb' }))).rejects.toMatchObject({
+  await expect(
+    cb.send(
+      new CreateProjectCommand({
+        name: 'img',
+        source: { type: 'NO_SOURCE' },
+        artifacts: { type: 'NO_ARTIFACTS' },
+        environment: { type: 'LINUX_CONTAINER', computeType: 'BUILD_GENERAL1_SMALL', image: 'x' },
+        serviceRole: 'arn:aws:iam::123456789012:role/cb',
+      }),
+    ),
+  ).rejects.toMatchObject({
     name: 'ResourceAlreadyExistsException',
   });
   const got = await cb.send(new BatchGetProjectsCommand({ names: ['img', 'nope'] }));
@@ -88,19 +130,36 @@ test('projects: create, duplicate, batch get', async () => {
 });
 
 test('StartBuild builds a process image through CodeBuild phases, pushes it to ECR with a real digest, and jobs run from it', async () => {
-  await uploadContext('v1', `set -e\nmkdir -p .venv/bin\nprintf '#!/bin/sh\\necho from-process-image\\nexec ${FAKE_BIN}/train\\n' > .venv/bin/train\nchmod +x .venv/bin/train\necho venv built\n`);
+  await uploadContext(
+    'v1',
+    `set -e\nmkdir -p .venv/bin\nprintf '#!/bin/sh\\necho from-process-image\\nexec ${FAKE_BIN}/train\\n' > .venv/bin/train\nchmod +x .venv/bin/train\necho venv built\n`,
+  );
   const { build } = await start('v1', 'tok-1');
   const again = await start('v1', 'tok-1');
   expect(again.build?.id).toBe(build?.id);
   const b = await waitBuild(build!.id!);
   expect(b.buildStatus).toBe('SUCCEEDED');
-  expect(b.phases?.map((p) => p.phaseType)).toEqual(['SUBMITTED', 'QUEUED', 'PROVISIONING', 'DOWNLOAD_SOURCE', 'INSTALL', 'PRE_BUILD', 'BUILD', 'POST_BUILD', 'UPLOAD_ARTIFACTS', 'FINALIZING', 'COMPLETED']);
+  expect(b.phases?.map((p) => p.phaseType)).toEqual([
+    'SUBMITTED',
+    'QUEUED',
+    'PROVISIONING',
+    'DOWNLOAD_SOURCE',
+    'INSTALL',
+    'PRE_BUILD',
+    'BUILD',
+    'POST_BUILD',
+    'UPLOAD_ARTIFACTS',
+    'FINALIZING',
+    'COMPLETED',
+  ]);
   expect(b.phases?.filter((p) => p.phaseType !== 'COMPLETED').every((p) => p.phaseStatus === 'SUCCEEDED')).toBe(true);
   const digest = b.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value;
   expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
   const img = await ecr.send(new DescribeImagesCommand({ repositoryName: 'jax-byoc', imageIds: [{ imageTag: 'v1' }] }));
   expect(img.imageDetails?.[0]?.imageDigest).toBe(digest);
-  const manifest = await ecr.send(new BatchGetImageCommand({ repositoryName: 'jax-byoc', imageIds: [{ imageDigest: digest }] }));
+  const manifest = await ecr.send(
+    new BatchGetImageCommand({ repositoryName: 'jax-byoc', imageIds: [{ imageDigest: digest }] }),
+  );
   const text = manifest.images?.[0]?.imageManifest ?? '';
   expect(`sha256:${createHash('sha256').update(text).digest('hex')}`).toBe(digest);
   const ids = await cb.send(new ListBuildsForProjectCommand({ projectName: 'img', sortOrder: 'DESCENDING' }));
@@ -110,8 +169,12 @@ test('StartBuild builds a process image through CodeBuild phases, pushes it to E
   const req = trainingRequest('job-from-image', bucket);
   req.AlgorithmSpecification.TrainingImage = `${repoUri}@${digest}`;
   await sm.send(new CreateTrainingJobCommand(req));
-  expect((await waitForJob(sm, 'job-from-image', (j) => j.TrainingJobStatus !== 'InProgress')).TrainingJobStatus).toBe('Completed');
-  expect(fs.readFileSync(path.join(work, 'state/logs/training-jobs/job-from-image.log'), 'utf8')).toContain('[algo-1] from-process-image');
+  expect((await waitForJob(sm, 'job-from-image', (j) => j.TrainingJobStatus !== 'InProgress')).TrainingJobStatus).toBe(
+    'Completed',
+  );
+  expect(fs.readFileSync(path.join(work, 'state/logs/training-jobs/job-from-image.log'), 'utf8')).toContain(
+    '[algo-1] from-process-image',
+  );
 });
 
 test('a failing build reports the failed phase; StopBuild stops a running one; unknown projects are ResourceNotFoundException', async () => {
@@ -124,11 +187,18 @@ test('a failing build reports the failed phase; StopBuild stops a running one; u
 
   await uploadContext('slow', 'sleep 30\n');
   const slow = (await start('slow')).build!.id!;
-  await waitUntil(async () => (await cb.send(new BatchGetBuildsCommand({ ids: [slow] }))).builds?.[0]?.currentPhase === 'BUILD', 20_000, 'BUILD phase', 100);
+  await waitUntil(
+    async () => (await cb.send(new BatchGetBuildsCommand({ ids: [slow] }))).builds?.[0]?.currentPhase === 'BUILD',
+    20_000,
+    'BUILD phase',
+    100,
+  );
   const stopped = await cb.send(new StopBuildCommand({ id: slow }));
   expect(stopped.build?.buildStatus).toBe('STOPPED');
   await expect(cb.send(new StopBuildCommand({ id: slow }))).rejects.toMatchObject({ name: 'InvalidInputException' });
-  await expect(cb.send(new StartBuildCommand({ projectName: 'nope' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  await expect(cb.send(new StartBuildCommand({ projectName: 'nope' }))).rejects.toMatchObject({
+    name: 'ResourceNotFoundException',
+  });
   const missing = await cb.send(new BatchGetBuildsCommand({ ids: ['img:nope'] }));
   expect(missing.buildsNotFound).toEqual(['img:nope']);
 });

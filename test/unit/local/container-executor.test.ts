@@ -30,7 +30,10 @@ describe('resolveLocalImage', () => {
     byDigest: (d) => (d === DIGEST ? rec : undefined),
     digestOfTag: (r, t) => (r === 'jax-lm' && (t === 'src1' || t === 'latest') ? DIGEST : undefined),
   };
-  const has = (...refs: string[]) => (ref: string) => refs.includes(ref);
+  const has =
+    (...refs: string[]) =>
+    (ref: string) =>
+      refs.includes(ref);
 
   test('an ECR URI by digest runs the image the podman builder pushed under that digest', () => {
     expect(resolveLocalImage(`${ECR}/jax-lm@${DIGEST}`, index, has('f00d'))).toEqual({ ref: 'f00d', pull: false });
@@ -43,31 +46,74 @@ describe('resolveLocalImage', () => {
     expect(resolveLocalImage(`${ECR}/jax-lm@${DIGEST}`, index, has())).toEqual({ ref: rec.registryRef, pull: true });
   });
   test('an image podman already has is used as named', () => {
-    expect(resolveLocalImage('localhost/jaxsm:cpu', index, has('localhost/jaxsm:cpu'))).toEqual({ ref: 'localhost/jaxsm:cpu', pull: false });
+    expect(resolveLocalImage('localhost/jaxsm:cpu', index, has('localhost/jaxsm:cpu'))).toEqual({
+      ref: 'localhost/jaxsm:cpu',
+      pull: false,
+    });
   });
   test('an unknown image is an error naming it', () => {
-    expect(() => resolveLocalImage(`${ECR}/jax-lm:nope`, index, has())).toThrow(`image ${ECR}/jax-lm:nope is unknown to the local stack`);
-    expect(() => resolveLocalImage(`${ECR}/other@sha256:${'b'.repeat(64)}`, index, has())).toThrow(/other@sha256:b+ is unknown/);
+    expect(() => resolveLocalImage(`${ECR}/jax-lm:nope`, index, has())).toThrow(
+      `image ${ECR}/jax-lm:nope is unknown to the local stack`,
+    );
+    expect(() => resolveLocalImage(`${ECR}/other@sha256:${'b'.repeat(64)}`, index, has())).toThrow(
+      /other@sha256:b+ is unknown/,
+    );
     expect(() => resolveLocalImage(undefined, index, has())).toThrow(/names no image/);
   });
 });
 
 describe('podmanRunArgs', () => {
-  const base = { name: 'sm-abc-job_algo-1', stack: 'abc', entry: 'train' as const, baseDir: '/state/jobs/job/algo-1', stopTimeoutS: 120 };
+  const base = {
+    name: 'sm-abc-job_algo-1',
+    stack: 'abc',
+    entry: 'train' as const,
+    baseDir: '/state/jobs/job/algo-1',
+    stopTimeoutS: 120,
+  };
 
   test('runs the entry of the image with runc, host network, /opt/ml mounted, env, host names and the stack label', () => {
-    const args = podmanRunArgs({ ...base, image: { ref: 'f00d', pull: false }, env: { B: '2', A: 'x=y' }, hosts: ['algo-1', 'algo-2'] });
+    const args = podmanRunArgs({
+      ...base,
+      image: { ref: 'f00d', pull: false },
+      env: { B: '2', A: 'x=y' },
+      hosts: ['algo-1', 'algo-2'],
+    });
     expect(args).toEqual([
-      'run', '--rm', '--replace', '--name', 'sm-abc-job_algo-1', '--label', 'jaxsm.local.stack=abc', '--runtime', 'runc', '--network', 'host',
-      '--stop-timeout', '120',
-      '--add-host', 'algo-1:127.0.0.1', '--add-host', 'algo-2:127.0.0.1',
-      '-v', '/state/jobs/job/algo-1:/opt/ml',
-      '-e', 'A=x=y', '-e', 'B=2',
-      'f00d', 'train',
+      'run',
+      '--rm',
+      '--replace',
+      '--name',
+      'sm-abc-job_algo-1',
+      '--label',
+      'jaxsm.local.stack=abc',
+      '--runtime',
+      'runc',
+      '--network',
+      'host',
+      '--stop-timeout',
+      '120',
+      '--add-host',
+      'algo-1:127.0.0.1',
+      '--add-host',
+      'algo-2:127.0.0.1',
+      '-v',
+      '/state/jobs/job/algo-1:/opt/ml',
+      '-e',
+      'A=x=y',
+      '-e',
+      'B=2',
+      'f00d',
+      'train',
     ]);
   });
   test('an image to pull comes from the local (plain HTTP) registry', () => {
-    const args = podmanRunArgs({ ...base, entry: 'serve', image: { ref: '127.0.0.1:5056/r@sha256:x', pull: true }, env: {}, hosts: [] });
+    const args = podmanRunArgs({
+      ...base,
+      entry: 'serve',
+      image: { ref: '127.0.0.1:5056/r@sha256:x', pull: true },
+      env: {},
+      hosts: [],
+    });
     expect(args.join(' ')).toContain('--pull missing --tls-verify=false');
     expect(args.slice(-2)).toEqual(['127.0.0.1:5056/r@sha256:x', 'serve']);
   });
@@ -77,7 +123,10 @@ test('hostNames reads the training hosts from resourceconfig.json; none for an e
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hosts-'));
   expect(hostNames(dir)).toEqual([]);
   fs.mkdirSync(path.join(dir, 'input/config'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'input/config/resourceconfig.json'), JSON.stringify({ current_host: 'algo-1', hosts: ['algo-1', 'algo-2', 'bad host;'] }));
+  fs.writeFileSync(
+    path.join(dir, 'input/config/resourceconfig.json'),
+    JSON.stringify({ current_host: 'algo-1', hosts: ['algo-1', 'algo-2', 'bad host;'] }),
+  );
   expect(hostNames(dir)).toEqual(['algo-1', 'algo-2']);
 });
 
@@ -89,8 +138,15 @@ test('container names are valid for podman, readable and differ between stacks',
 
 describe('localBuildSettings', () => {
   test('reads JAX_VARIANT and DOCKERFILE; local builds are CPU-only and say so', () => {
-    expect(localBuildSettings({ BUILD_ARGS: '--build-arg JAX_VARIANT=cpu', DOCKERFILE: 'Dockerfile' })).toEqual({ jaxVariant: 'cpu', baseImage: undefined, dockerfile: 'Dockerfile', notes: [] });
-    const s = localBuildSettings({ BUILD_ARGS: '--build-arg JAX_VARIANT=cuda12 --build-arg BASE_IMAGE=nvidia/cuda:12 --build-arg FOO=1' });
+    expect(localBuildSettings({ BUILD_ARGS: '--build-arg JAX_VARIANT=cpu', DOCKERFILE: 'Dockerfile' })).toEqual({
+      jaxVariant: 'cpu',
+      baseImage: undefined,
+      dockerfile: 'Dockerfile',
+      notes: [],
+    });
+    const s = localBuildSettings({
+      BUILD_ARGS: '--build-arg JAX_VARIANT=cuda12 --build-arg BASE_IMAGE=nvidia/cuda:12 --build-arg FOO=1',
+    });
     expect(s.jaxVariant).toBe('cpu');
     expect(s.baseImage).toBeUndefined();
     expect(s.notes).toEqual([
@@ -110,7 +166,9 @@ describe('stack config for containers', () => {
     expect(stackConfig({ LOCAL_EXECUTOR: 'container' }).builder).toBe('podman');
     expect(stackConfig({ LOCAL_EXECUTOR: 'container', LOCAL_CODEBUILD_BUILDER: 'process' }).builder).toBe('process');
     expect(stackConfig({ LOCAL_CODEBUILD_BUILDER: 'podman' }).builder).toBe('podman');
-    expect(() => stackConfig({ LOCAL_CODEBUILD_BUILDER: 'docker' })).toThrow('LOCAL_CODEBUILD_BUILDER must be podman or process, got docker');
+    expect(() => stackConfig({ LOCAL_CODEBUILD_BUILDER: 'docker' })).toThrow(
+      'LOCAL_CODEBUILD_BUILDER must be podman or process, got docker',
+    );
     expect(() => stackConfig({ LOCAL_REGISTRY_PORT: 'x' })).toThrow('LOCAL_REGISTRY_PORT must be a port number');
   });
   test('only a stack with containers or podman builds needs podman and the registry', () => {
@@ -154,16 +212,22 @@ describe('ContainerExecutor (with a fake podman on PATH)', () => {
 
   test('streams stdout and stderr, keeps a pid file while it runs, and SIGTERM is `podman stop` (a drain: exit 0)', async () => {
     const h = start();
-    await waitUntil(() => lines.includes('to stderr') && lines.includes('container started: serve'), 10_000, 'container output');
+    await waitUntil(
+      () => lines.includes('to stderr') && lines.includes('container started: serve'),
+      10_000,
+      'container output',
+    );
     expect(fs.readFileSync(path.join(dir, 'pids', 'ep_1.pid'), 'utf8').trim()).toBe(String(h.pid));
     h.kill('SIGTERM');
     expect(await h.exited).toEqual({ code: 0, signal: null });
     expect(calls()).toContain('stop --time 30 sm-stk-ep_1');
-    expect(calls()[0]).toMatch(/^run --rm --replace --name sm-stk-ep_1 .* -e SAGEMAKER_BIND_TO_PORT=8080 img-id serve$/);
+    expect(calls()[0]).toMatch(
+      /^run --rm --replace --name sm-stk-ep_1 .* -e SAGEMAKER_BIND_TO_PORT=8080 img-id serve$/,
+    );
     expect(fs.existsSync(path.join(dir, 'pids', 'ep_1.pid'))).toBe(false);
   });
 
-  test('SIGKILL is `podman kill --signal KILL`, and the exit code is the container\'s', async () => {
+  test("SIGKILL is `podman kill --signal KILL`, and the exit code is the container's", async () => {
     const h = start();
     await waitUntil(() => lines.includes('container started: serve'), 10_000, 'container output');
     h.kill('SIGKILL');

@@ -4,7 +4,15 @@
  * update never finished, so the deploy step can fail naming the restart instead of an unexplained rollback.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand, type DescribeEndpointCommandOutput, type SageMakerClient, UpdateEndpointCommand } from '@aws-sdk/client-sagemaker';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  DescribeEndpointCommand,
+  type DescribeEndpointCommandOutput,
+  type SageMakerClient,
+  UpdateEndpointCommand,
+} from '@aws-sdk/client-sagemaker';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,9 +34,17 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-async function waitStatus(sm: SageMakerClient, ok: (d: DescribeEndpointCommandOutput) => boolean): Promise<DescribeEndpointCommandOutput> {
+async function waitStatus(
+  sm: SageMakerClient,
+  ok: (d: DescribeEndpointCommandOutput) => boolean,
+): Promise<DescribeEndpointCommandOutput> {
   let d: DescribeEndpointCommandOutput | undefined;
-  await waitUntil(async () => ok((d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep' })))), 60_000, 'endpoint ep', 100);
+  await waitUntil(
+    async () => ok((d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep' })))),
+    60_000,
+    'endpoint ep',
+    100,
+  );
   return d as DescribeEndpointCommandOutput;
 }
 
@@ -38,13 +54,35 @@ test('an update interrupted by a restart ends InService on the old config with a
   fs.writeFileSync(path.join(dir, 'model', 'model.json'), JSON.stringify({ steps: 1 }));
   execFileSync('tar', ['-czf', path.join(dir, 'model.tar.gz'), '-C', path.join(dir, 'model'), '.']);
   await seedBucket(s3(moto.url), bucket, {});
-  await s3(moto.url).send(new PutObjectCommand({ Bucket: bucket, Key: 'm/model.tar.gz', Body: fs.readFileSync(path.join(dir, 'model.tar.gz')) }));
+  await s3(moto.url).send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'm/model.tar.gz',
+      Body: fs.readFileSync(path.join(dir, 'model.tar.gz')),
+    }),
+  );
   const state = path.join(dir, 'state');
   svc = await startService(moto.url, state);
   let sm = sagemaker(svc.url);
-  for (const [model, cfg] of [['m-old', 'cfg-old'], ['m-new', 'cfg-new']] as const) {
-    await sm.send(new CreateModelCommand({ ModelName: model, ExecutionRoleArn: ROLE, PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: `s3://${bucket}/m/model.tar.gz` } }));
-    await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: cfg, ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: model, InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] }));
+  for (const [model, cfg] of [
+    ['m-old', 'cfg-old'],
+    ['m-new', 'cfg-new'],
+  ] as const) {
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: model,
+        ExecutionRoleArn: ROLE,
+        PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: `s3://${bucket}/m/model.tar.gz` },
+      }),
+    );
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: cfg,
+        ProductionVariants: [
+          { VariantName: 'AllTraffic', ModelName: model, InitialInstanceCount: 1, InstanceType: 'ml.m5.large' },
+        ],
+      }),
+    );
   }
   await sm.send(new CreateEndpointCommand({ EndpointName: 'ep', EndpointConfigName: 'cfg-old' }));
   await waitStatus(sm, (d) => d.EndpointStatus === 'InService');
@@ -53,7 +91,16 @@ test('an update interrupted by a restart ends InService on the old config with a
     new UpdateEndpointCommand({
       EndpointName: 'ep',
       EndpointConfigName: 'cfg-new',
-      DeploymentConfig: { BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'INSTANCE_COUNT', Value: 1 }, WaitIntervalInSeconds: 600 }, TerminationWaitInSeconds: 0 } },
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: {
+            Type: 'CANARY',
+            CanarySize: { Type: 'INSTANCE_COUNT', Value: 1 },
+            WaitIntervalInSeconds: 600,
+          },
+          TerminationWaitInSeconds: 0,
+        },
+      },
     }),
   );
   await waitStatus(sm, (d) => d.EndpointStatus === 'Updating');

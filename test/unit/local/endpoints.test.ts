@@ -1,5 +1,10 @@
 /** Endpoints of the local service: create → InService → invoke (real SDK clients), metrics, blue/green and rollback. */
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  GetMetricStatisticsCommand,
+  PutMetricAlarmCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   CreateEndpointCommand,
@@ -36,7 +41,13 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, 'model', 'model.json'), JSON.stringify({ steps: 42 }));
   execFileSync('tar', ['-czf', path.join(dir, 'model.tar.gz'), '-C', path.join(dir, 'model'), '.']);
   await seedBucket(s3(moto.url), bucket, {});
-  await s3(moto.url).send(new PutObjectCommand({ Bucket: bucket, Key: 'm/model.tar.gz', Body: fs.readFileSync(path.join(dir, 'model.tar.gz')) }));
+  await s3(moto.url).send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'm/model.tar.gz',
+      Body: fs.readFileSync(path.join(dir, 'model.tar.gz')),
+    }),
+  );
   svc = await startService(moto.url, path.join(dir, 'state'));
   svc.endpoints.alarmPollMs = 100;
   sm = sagemaker(svc.url);
@@ -50,27 +61,60 @@ afterAll(async () => {
 });
 
 async function model(name: string, env: Record<string, string> = {}): Promise<void> {
-  await sm.send(new CreateModelCommand({ ModelName: name, ExecutionRoleArn: ROLE, PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: `s3://${bucket}/m/model.tar.gz`, Environment: env } }));
-}
-
-async function config(name: string, variants: { name: string; model: string; count?: number; weight?: number }[]): Promise<void> {
   await sm.send(
-    new CreateEndpointConfigCommand({
-      EndpointConfigName: name,
-      ProductionVariants: variants.map((v) => ({ VariantName: v.name, ModelName: v.model, InitialInstanceCount: v.count ?? 1, InstanceType: 'ml.m5.large', InitialVariantWeight: v.weight ?? 1 })),
+    new CreateModelCommand({
+      ModelName: name,
+      ExecutionRoleArn: ROLE,
+      PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: `s3://${bucket}/m/model.tar.gz`, Environment: env },
     }),
   );
 }
 
-async function waitStatus(name: string, ok: (d: DescribeEndpointCommandOutput) => boolean, timeoutMs = 30_000): Promise<DescribeEndpointCommandOutput> {
+async function config(
+  name: string,
+  variants: { name: string; model: string; count?: number; weight?: number }[],
+): Promise<void> {
+  await sm.send(
+    new CreateEndpointConfigCommand({
+      EndpointConfigName: name,
+      ProductionVariants: variants.map((v) => ({
+        VariantName: v.name,
+        ModelName: v.model,
+        InitialInstanceCount: v.count ?? 1,
+        InstanceType: 'ml.m5.large',
+        InitialVariantWeight: v.weight ?? 1,
+      })),
+    }),
+  );
+}
+
+async function waitStatus(
+  name: string,
+  ok: (d: DescribeEndpointCommandOutput) => boolean,
+  timeoutMs = 30_000,
+): Promise<DescribeEndpointCommandOutput> {
   let d: DescribeEndpointCommandOutput | undefined;
-  await waitUntil(async () => ok((d = await sm.send(new DescribeEndpointCommand({ EndpointName: name })))), timeoutMs, `endpoint ${name}`, 100);
+  await waitUntil(
+    async () => ok((d = await sm.send(new DescribeEndpointCommand({ EndpointName: name })))),
+    timeoutMs,
+    `endpoint ${name}`,
+    100,
+  );
   return d as DescribeEndpointCommandOutput;
 }
 
 async function invoke(name: string, inputs: string): Promise<{ body: Record<string, unknown>; variant?: string }> {
-  const res = await rt.send(new InvokeEndpointCommand({ EndpointName: name, ContentType: 'application/json', Body: JSON.stringify({ inputs, parameters: { max_new_tokens: 4 } }) }));
-  return { body: JSON.parse(Buffer.from(res.Body).toString('utf8')) as Record<string, unknown>, variant: res.InvokedProductionVariant };
+  const res = await rt.send(
+    new InvokeEndpointCommand({
+      EndpointName: name,
+      ContentType: 'application/json',
+      Body: JSON.stringify({ inputs, parameters: { max_new_tokens: 4 } }),
+    }),
+  );
+  return {
+    body: JSON.parse(Buffer.from(res.Body).toString('utf8')) as Record<string, unknown>,
+    variant: res.InvokedProductionVariant,
+  };
 }
 
 test('CreateEndpoint starts serve processes, is InService after /ping, and InvokeEndpoint routes by weight', async () => {
@@ -79,7 +123,9 @@ test('CreateEndpoint starts serve processes, is InService after /ping, and Invok
     { name: 'blue', model: 'm-a', count: 2, weight: 3 },
     { name: 'small', model: 'm-a', weight: 1 },
   ]);
-  await sm.send(new CreateEndpointCommand({ EndpointName: 'ep-1', EndpointConfigName: 'cfg-1', Tags: [{ Key: 'k', Value: 'v' }] }));
+  await sm.send(
+    new CreateEndpointCommand({ EndpointName: 'ep-1', EndpointConfigName: 'cfg-1', Tags: [{ Key: 'k', Value: 'v' }] }),
+  );
   expect((await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-1' }))).EndpointStatus).toBe('Creating');
   const d = await waitStatus('ep-1', (e) => e.EndpointStatus !== 'Creating');
   expect(d.EndpointStatus).toBe('InService');
@@ -98,22 +144,47 @@ test('CreateEndpoint starts serve processes, is InService after /ping, and Invok
   expect(seen.blue).toBeGreaterThan(seen.small ?? 0);
   expect(pids.size).toBe(3);
   // Target a variant explicitly.
-  const t = await rt.send(new InvokeEndpointCommand({ EndpointName: 'ep-1', TargetVariant: 'small', ContentType: 'application/json', Body: JSON.stringify({ inputs: 'x' }) }));
+  const t = await rt.send(
+    new InvokeEndpointCommand({
+      EndpointName: 'ep-1',
+      TargetVariant: 'small',
+      ContentType: 'application/json',
+      Body: JSON.stringify({ inputs: 'x' }),
+    }),
+  );
   expect(t.InvokedProductionVariant).toBe('small');
   const list = await sm.send(new ListEndpointsCommand({}));
   expect(list.Endpoints?.map((e) => e.EndpointName)).toContain('ep-1');
 });
 
 test('runtime errors use AWS shapes: ModelError (424) with the container status, ValidationError for unknown endpoints', async () => {
-  await expect(rt.send(new InvokeEndpointCommand({ EndpointName: 'ep-1', ContentType: 'application/json', Body: '{"nope": 1}' }))).rejects.toMatchObject({
+  await expect(
+    rt.send(new InvokeEndpointCommand({ EndpointName: 'ep-1', ContentType: 'application/json', Body: '{"nope": 1}' })),
+  ).rejects.toMatchObject({
     name: 'ModelError',
     OriginalStatusCode: 400,
     $metadata: { httpStatusCode: 424 },
   });
-  await expect(rt.send(new InvokeEndpointCommand({ EndpointName: 'missing', Body: '{}' }))).rejects.toMatchObject({ name: 'ValidationError' });
-  await expect(sm.send(new DescribeEndpointCommand({ EndpointName: 'missing' }))).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringMatching(/Could not find endpoint/) });
-  await expect(sm.send(new CreateEndpointCommand({ EndpointName: 'ep-1', EndpointConfigName: 'cfg-1' }))).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringMatching(/already existing/) });
-  await expect(sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'cfg-x', ProductionVariants: [{ VariantName: 'v', ModelName: 'nope', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] }))).rejects.toMatchObject({
+  await expect(rt.send(new InvokeEndpointCommand({ EndpointName: 'missing', Body: '{}' }))).rejects.toMatchObject({
+    name: 'ValidationError',
+  });
+  await expect(sm.send(new DescribeEndpointCommand({ EndpointName: 'missing' }))).rejects.toMatchObject({
+    name: 'ValidationException',
+    message: expect.stringMatching(/Could not find endpoint/),
+  });
+  await expect(
+    sm.send(new CreateEndpointCommand({ EndpointName: 'ep-1', EndpointConfigName: 'cfg-1' })),
+  ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringMatching(/already existing/) });
+  await expect(
+    sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'cfg-x',
+        ProductionVariants: [
+          { VariantName: 'v', ModelName: 'nope', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' },
+        ],
+      }),
+    ),
+  ).rejects.toMatchObject({
     name: 'ValidationException',
     message: expect.stringMatching(/Could not find model/),
   });
@@ -126,10 +197,26 @@ test('invocation metrics reach moto CloudWatch (AWS/SageMaker, EndpointName + Va
     { Name: 'VariantName', Value: 'blue' },
   ];
   const span = { StartTime: new Date(Date.now() - 600_000), EndTime: new Date(Date.now() + 60_000), Period: 60 };
-  const inv = await cw.send(new GetMetricStatisticsCommand({ Namespace: 'AWS/SageMaker', MetricName: 'Invocations', Dimensions: dims, Statistics: ['Sum'], ...span }));
+  const inv = await cw.send(
+    new GetMetricStatisticsCommand({
+      Namespace: 'AWS/SageMaker',
+      MetricName: 'Invocations',
+      Dimensions: dims,
+      Statistics: ['Sum'],
+      ...span,
+    }),
+  );
   const total = (inv.Datapoints ?? []).reduce((s, d) => s + (d.Sum ?? 0), 0);
   expect(total).toBeGreaterThan(10);
-  const lat = await cw.send(new GetMetricStatisticsCommand({ Namespace: 'AWS/SageMaker', MetricName: 'ModelLatency', Dimensions: dims, Statistics: ['Average'], ...span }));
+  const lat = await cw.send(
+    new GetMetricStatisticsCommand({
+      Namespace: 'AWS/SageMaker',
+      MetricName: 'ModelLatency',
+      Dimensions: dims,
+      Statistics: ['Average'],
+      ...span,
+    }),
+  );
   expect(lat.Datapoints?.length).toBeGreaterThan(0);
 });
 
@@ -143,7 +230,14 @@ test('UpdateEndpoint blue/green (CANARY) shifts traffic to the new fleet and ret
       EndpointName: 'ep-1',
       EndpointConfigName: 'cfg-2',
       DeploymentConfig: {
-        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 50 }, WaitIntervalInSeconds: 1 }, TerminationWaitInSeconds: 0 },
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: {
+            Type: 'CANARY',
+            CanarySize: { Type: 'CAPACITY_PERCENT', Value: 50 },
+            WaitIntervalInSeconds: 1,
+          },
+          TerminationWaitInSeconds: 0,
+        },
         AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'ep1-5xx' }] },
       },
     }),
@@ -151,9 +245,12 @@ test('UpdateEndpoint blue/green (CANARY) shifts traffic to the new fleet and ret
   const updating = await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-1' }));
   expect(updating.EndpointStatus).toBe('Updating');
   expect(updating.PendingDeploymentSummary?.EndpointConfigName).toBe('cfg-2');
-  await expect(sm.send(new UpdateEndpointCommand({ EndpointName: 'ep-1', EndpointConfigName: 'cfg-2' }))).rejects.toMatchObject({ name: 'ValidationException' });
+  await expect(
+    sm.send(new UpdateEndpointCommand({ EndpointName: 'ep-1', EndpointConfigName: 'cfg-2' })),
+  ).rejects.toMatchObject({ name: 'ValidationException' });
   const tags = new Set<unknown>();
-  while ((await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-1' }))).EndpointStatus === 'Updating') tags.add((await invoke('ep-1', 'x')).body.tag);
+  while ((await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-1' }))).EndpointStatus === 'Updating')
+    tags.add((await invoke('ep-1', 'x')).body.tag);
   const d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-1' }));
   expect(d.EndpointStatus).toBe('InService');
   expect(d.EndpointConfigName).toBe('cfg-2');
@@ -171,7 +268,14 @@ test('a failing green fleet trips the rollback alarm: RollingBack → InService 
       EndpointName: 'ep-1',
       EndpointConfigName: 'cfg-bad',
       DeploymentConfig: {
-        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'LINEAR', LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 50 }, WaitIntervalInSeconds: 5 }, TerminationWaitInSeconds: 0 },
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: {
+            Type: 'LINEAR',
+            LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 50 },
+            WaitIntervalInSeconds: 5,
+          },
+          TerminationWaitInSeconds: 0,
+        },
         AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'ep1-5xx' }] },
       },
     }),
@@ -196,7 +300,11 @@ test('DeleteEndpoint stops the serve processes', async () => {
   const pids = new Set<number>();
   for (let i = 0; i < 5; i++) pids.add((await invoke('ep-1', 'p')).body.pid as number);
   await sm.send(new DeleteEndpointCommand({ EndpointName: 'ep-1' }));
-  await waitUntil(async () => !(await sm.send(new ListEndpointsCommand({}))).Endpoints?.some((e) => e.EndpointName === 'ep-1'), 15_000, 'endpoint deleted');
+  await waitUntil(
+    async () => !(await sm.send(new ListEndpointsCommand({}))).Endpoints?.some((e) => e.EndpointName === 'ep-1'),
+    15_000,
+    'endpoint deleted',
+  );
   for (const pid of pids) expect(isAlive(pid)).toBe(false);
 });
 

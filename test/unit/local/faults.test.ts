@@ -23,12 +23,18 @@ describe('a service with faults switched on', () => {
   test('throttle:1 answers every call with ThrottlingException', async () => {
     // No moto needed: the fault fires before any handler runs.
     svc = await startService('http://127.0.0.1:9', tmpDir('local-faults-'), { faults: 'throttle:1' });
-    await expect(sagemaker(svc.url).send(new ListTrainingJobsCommand({}))).rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+    await expect(sagemaker(svc.url).send(new ListTrainingJobsCommand({}))).rejects.toMatchObject({
+      name: 'ThrottlingException',
+      $metadata: { httpStatusCode: 400 },
+    });
   });
 
   test('error500:1 answers HTTP 500 InternalFailure', async () => {
     svc = await startService('http://127.0.0.1:9', tmpDir('local-faults-'), { faults: 'error500:1' });
-    await expect(sagemaker(svc.url).send(new ListTrainingJobsCommand({}))).rejects.toMatchObject({ name: 'InternalFailure', $metadata: { httpStatusCode: 500 } });
+    await expect(sagemaker(svc.url).send(new ListTrainingJobsCommand({}))).rejects.toMatchObject({
+      name: 'InternalFailure',
+      $metadata: { httpStatusCode: 500 },
+    });
   });
 });
 

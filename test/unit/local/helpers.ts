@@ -1,6 +1,10 @@
 /** Shared test plumbing: a moto server on a free port, a local service on an ephemeral port, SDK clients. */
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SageMakerClient, DescribeTrainingJobCommand, type DescribeTrainingJobCommandOutput } from '@aws-sdk/client-sagemaker';
+import {
+  SageMakerClient,
+  DescribeTrainingJobCommand,
+  type DescribeTrainingJobCommandOutput,
+} from '@aws-sdk/client-sagemaker';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,7 +25,10 @@ export interface Moto {
 
 export async function startMoto(): Promise<Moto> {
   const port = await freePort();
-  const child: ChildProcess = spawn(path.join(REPO, '.venv/bin/moto_server'), ['-p', String(port), '-H', '127.0.0.1'], { stdio: 'ignore', detached: true });
+  const child: ChildProcess = spawn(path.join(REPO, '.venv/bin/moto_server'), ['-p', String(port), '-H', '127.0.0.1'], {
+    stdio: 'ignore',
+    detached: true,
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitUntil(async () => (await httpStatus(`${url}/moto-api/`)) > 0, 30_000, 'moto_server');
   return {
@@ -43,7 +50,11 @@ export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startService(motoUrl: string, stateDir: string, extra: Partial<ServiceOptions> = {}): Promise<LocalService> {
+export async function startService(
+  motoUrl: string,
+  stateDir: string,
+  extra: Partial<ServiceOptions> = {},
+): Promise<LocalService> {
   return startLocalService({
     stateDir,
     motoEndpoint: motoUrl,
@@ -66,10 +77,16 @@ export function s3(url: string): S3Client {
 
 export async function seedBucket(client: S3Client, bucket: string, files: Record<string, string>): Promise<void> {
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  for (const [Key, Body] of Object.entries(files)) await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
+  for (const [Key, Body] of Object.entries(files))
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
 }
 
-export async function waitForJob(sm: SageMakerClient, name: string, done: (d: DescribeTrainingJobCommandOutput) => boolean, timeoutMs = 30_000): Promise<DescribeTrainingJobCommandOutput> {
+export async function waitForJob(
+  sm: SageMakerClient,
+  name: string,
+  done: (d: DescribeTrainingJobCommandOutput) => boolean,
+  timeoutMs = 30_000,
+): Promise<DescribeTrainingJobCommandOutput> {
   let last: DescribeTrainingJobCommandOutput | undefined;
   await waitUntil(
     async () => {
@@ -97,8 +114,20 @@ export function trainingRequest(name: string, bucket: string, hp: Record<string,
     },
     HyperParameters: { steps: '3', sleep: '0.05', ...hp },
     InputDataConfig: [
-      { ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: `s3://${bucket}/data/train/`, S3DataDistributionType: 'FullyReplicated' as const } } },
-      { ChannelName: 'val', DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: `s3://${bucket}/data/val` } } },
+      {
+        ChannelName: 'train',
+        DataSource: {
+          S3DataSource: {
+            S3DataType: 'S3Prefix' as const,
+            S3Uri: `s3://${bucket}/data/train/`,
+            S3DataDistributionType: 'FullyReplicated' as const,
+          },
+        },
+      },
+      {
+        ChannelName: 'val',
+        DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: `s3://${bucket}/data/val` } },
+      },
     ],
     OutputDataConfig: { S3OutputPath: `s3://${bucket}/output` },
     ResourceConfig: { InstanceType: 'ml.p4de.24xlarge' as const, InstanceCount: instances, VolumeSizeInGB: 10 },

@@ -16,7 +16,9 @@ describe('requests.log', () => {
     const client = sagemaker(svc.url);
     const before = Date.now();
     await client.send(new ListTrainingJobsCommand({}));
-    await expect(client.send(new DescribeTrainingJobCommand({ TrainingJobName: 'no-such-job' }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(client.send(new DescribeTrainingJobCommand({ TrainingJobName: 'no-such-job' }))).rejects.toMatchObject(
+      { name: 'ValidationException' },
+    );
     await svc.close();
     svc = undefined;
 

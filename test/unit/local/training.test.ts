@@ -13,7 +13,18 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LocalService } from '../../../local/sagemaker/server';
-import { credentials, type Moto, s3, sagemaker, seedBucket, startMoto, startService, tmpDir, trainingRequest, waitForJob } from './helpers';
+import {
+  credentials,
+  type Moto,
+  s3,
+  sagemaker,
+  seedBucket,
+  startMoto,
+  startService,
+  tmpDir,
+  trainingRequest,
+  waitForJob,
+} from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -24,7 +35,11 @@ const bucket = 'train-bucket';
 
 beforeAll(async () => {
   moto = await startMoto();
-  await seedBucket(s3(moto.url), bucket, { 'data/train/part-0.txt': 'hello world', 'data/train/sub/part-1.txt': 'more', 'data/val/v.txt': 'val' });
+  await seedBucket(s3(moto.url), bucket, {
+    'data/train/part-0.txt': 'hello world',
+    'data/train/sub/part-1.txt': 'more',
+    'data/val/v.txt': 'val',
+  });
   stateDir = tmpDir('local-train-');
   svc = await startService(moto.url, stateDir);
 });
@@ -36,12 +51,23 @@ afterAll(async () => {
 
 test('a training job runs the container, reports metrics, uploads model.tar.gz and ships logs', async () => {
   const sm = sagemaker(svc.url);
-  const created = await sm.send(new CreateTrainingJobCommand({ ...trainingRequest('job-ok', bucket, {}, 2), Tags: [{ Key: 'owner', Value: 'test' }] }));
+  const created = await sm.send(
+    new CreateTrainingJobCommand({
+      ...trainingRequest('job-ok', bucket, {}, 2),
+      Tags: [{ Key: 'owner', Value: 'test' }],
+    }),
+  );
   expect(created.TrainingJobArn).toBe('arn:aws:sagemaker:us-east-1:123456789012:training-job/job-ok');
   const d = await waitForJob(sm, 'job-ok', (j) => j.TrainingJobStatus !== 'InProgress');
   expect(d.TrainingJobStatus).toBe('Completed');
   expect(d.SecondaryStatus).toBe('Completed');
-  expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual(['Starting', 'Downloading', 'Training', 'Uploading', 'Completed']);
+  expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual([
+    'Starting',
+    'Downloading',
+    'Training',
+    'Uploading',
+    'Completed',
+  ]);
   expect(d.CreationTime).toBeInstanceOf(Date);
   const metrics = Object.fromEntries((d.FinalMetricDataList ?? []).map((m) => [m.MetricName, m.Value]));
   expect(metrics['train:loss']).toBeCloseTo(5 / 4 + 0.09, 3);
@@ -49,15 +75,22 @@ test('a training job runs the container, reports metrics, uploads model.tar.gz a
   expect(d.ModelArtifacts?.S3ModelArtifacts).toBe(`s3://${bucket}/output/job-ok/output/model.tar.gz`);
 
   // The model tarball holds what the container wrote to /opt/ml/model, with the downloaded channels.
-  const obj = await s3(moto.url).send(new GetObjectCommand({ Bucket: bucket, Key: 'output/job-ok/output/model.tar.gz' }));
+  const obj = await s3(moto.url).send(
+    new GetObjectCommand({ Bucket: bucket, Key: 'output/job-ok/output/model.tar.gz' }),
+  );
   const tgz = path.join(stateDir, 'check.tar.gz');
   fs.writeFileSync(tgz, await obj.Body!.transformToByteArray());
-  const model = JSON.parse(execFileSync('tar', ['-xzOf', tgz, './model.json'], { encoding: 'utf8' })) as { channels: Record<string, string[]>; steps: number };
+  const model = JSON.parse(execFileSync('tar', ['-xzOf', tgz, './model.json'], { encoding: 'utf8' })) as {
+    channels: Record<string, string[]>;
+    steps: number;
+  };
   expect(model.channels).toEqual({ train: ['part-0.txt', 'sub'], val: ['v.txt'] });
   expect(model.steps).toBe(3);
 
   // Two hosts, each with its own resourceconfig.json and the shared coordinator address.
-  const rc = JSON.parse(fs.readFileSync(path.join(stateDir, 'jobs/job-ok/algo-2/input/config/resourceconfig.json'), 'utf8')) as { current_host: string; hosts: string[] };
+  const rc = JSON.parse(
+    fs.readFileSync(path.join(stateDir, 'jobs/job-ok/algo-2/input/config/resourceconfig.json'), 'utf8'),
+  ) as { current_host: string; hosts: string[] };
   expect(rc).toMatchObject({ current_host: 'algo-2', hosts: ['algo-1', 'algo-2'] });
   const log = fs.readFileSync(path.join(stateDir, 'logs/training-jobs/job-ok.log'), 'utf8');
   expect(log).toMatch(/\[algo-1\] host=algo-1 hosts=algo-1,algo-2 coordinator=127\.0\.0\.1:\d+/);
@@ -69,22 +102,33 @@ test('a training job runs the container, reports metrics, uploads model.tar.gz a
 
   // Each host's lines are in CloudWatch Logs, one stream per host.
   const logs = new CloudWatchLogsClient({ endpoint: moto.url, region: 'us-east-1', credentials });
-  const streams = await logs.send(new DescribeLogStreamsCommand({ logGroupName: '/aws/sagemaker/TrainingJobs', logStreamNamePrefix: 'job-ok/' }));
+  const streams = await logs.send(
+    new DescribeLogStreamsCommand({ logGroupName: '/aws/sagemaker/TrainingJobs', logStreamNamePrefix: 'job-ok/' }),
+  );
   const names = (streams.logStreams ?? []).map((s) => s.logStreamName ?? '').sort();
   expect(names).toHaveLength(2);
   expect(names[0]).toMatch(/^job-ok\/algo-1-\d+$/);
-  const events = await logs.send(new GetLogEventsCommand({ logGroupName: '/aws/sagemaker/TrainingJobs', logStreamName: names[1] }));
+  const events = await logs.send(
+    new GetLogEventsCommand({ logGroupName: '/aws/sagemaker/TrainingJobs', logStreamName: names[1] }),
+  );
   expect((events.events ?? []).map((e) => e.message)).toContain('training finished');
 
   // Tags given at creation, plus AddTags, come back from ListTags.
   await sm.send(new AddTagsCommand({ ResourceArn: created.TrainingJobArn, Tags: [{ Key: 'stage', Value: 'unit' }] }));
   const tags = await sm.send(new ListTagsCommand({ ResourceArn: created.TrainingJobArn }));
-  expect(tags.Tags).toEqual([{ Key: 'owner', Value: 'test' }, { Key: 'stage', Value: 'unit' }]);
+  expect(tags.Tags).toEqual([
+    { Key: 'owner', Value: 'test' },
+    { Key: 'stage', Value: 'unit' },
+  ]);
 });
 
 test('a failing host fails the job with the failure file as FailureReason', async () => {
   const sm = sagemaker(svc.url);
-  await sm.send(new CreateTrainingJobCommand(trainingRequest('job-fail', bucket, { fail: '1', fail_host: 'algo-2', steps: '100', sleep: '0.1' }, 2)));
+  await sm.send(
+    new CreateTrainingJobCommand(
+      trainingRequest('job-fail', bucket, { fail: '1', fail_host: 'algo-2', steps: '100', sleep: '0.1' }, 2),
+    ),
+  );
   const d = await waitForJob(sm, 'job-fail', (j) => j.TrainingJobStatus !== 'InProgress');
   expect(d.TrainingJobStatus).toBe('Failed');
   expect(d.SecondaryStatus).toBe('Failed');
@@ -103,13 +147,24 @@ test('StopTrainingJob moves through Stopping to Stopped; stopping it again is re
   expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toContain('Stopping');
   // The fake trainer saved its model on SIGTERM, and SageMaker uploads what a stopped job left.
   expect(d.ModelArtifacts?.S3ModelArtifacts).toMatch(/job-stop\/output\/model\.tar\.gz$/);
-  await expect(sm.send(new StopTrainingJobCommand({ TrainingJobName: 'job-stop' }))).rejects.toMatchObject({ name: 'ValidationException' });
+  await expect(sm.send(new StopTrainingJobCommand({ TrainingJobName: 'job-stop' }))).rejects.toMatchObject({
+    name: 'ValidationException',
+  });
 });
 
 test('MaxRuntimeInSeconds stops the job with SecondaryStatus MaxRuntimeExceeded', async () => {
   const sm = sagemaker(svc.url);
-  await sm.send(new CreateTrainingJobCommand({ ...trainingRequest('job-maxrt', bucket, { steps: '1000', sleep: '0.05' }), StoppingCondition: { MaxRuntimeInSeconds: 1 } }));
-  const d = await waitForJob(sm, 'job-maxrt', (j) => j.TrainingJobStatus === 'Stopped' || j.TrainingJobStatus === 'Failed');
+  await sm.send(
+    new CreateTrainingJobCommand({
+      ...trainingRequest('job-maxrt', bucket, { steps: '1000', sleep: '0.05' }),
+      StoppingCondition: { MaxRuntimeInSeconds: 1 },
+    }),
+  );
+  const d = await waitForJob(
+    sm,
+    'job-maxrt',
+    (j) => j.TrainingJobStatus === 'Stopped' || j.TrainingJobStatus === 'Failed',
+  );
   expect(d.TrainingJobStatus).toBe('Stopped');
   expect(d.SecondaryStatus).toBe('MaxRuntimeExceeded');
 });
@@ -117,23 +172,45 @@ test('MaxRuntimeInSeconds stops the job with SecondaryStatus MaxRuntimeExceeded'
 test('AWS error shapes: ResourceInUse, ResourceNotFound, ValidationException naming the field', async () => {
   const sm = sagemaker(svc.url);
   await sm.send(new CreateTrainingJobCommand(trainingRequest('job-dup', bucket)));
-  await expect(sm.send(new CreateTrainingJobCommand(trainingRequest('job-dup', bucket)))).rejects.toMatchObject({ name: 'ResourceInUse', $metadata: { httpStatusCode: 400 } });
-  await expect(sm.send(new StopTrainingJobCommand({ TrainingJobName: 'no-such-job' }))).rejects.toMatchObject({ name: 'ResourceNotFound' });
+  await expect(sm.send(new CreateTrainingJobCommand(trainingRequest('job-dup', bucket)))).rejects.toMatchObject({
+    name: 'ResourceInUse',
+    $metadata: { httpStatusCode: 400 },
+  });
+  await expect(sm.send(new StopTrainingJobCommand({ TrainingJobName: 'no-such-job' }))).rejects.toMatchObject({
+    name: 'ResourceNotFound',
+  });
   // As on AWS, describing a missing job is a ValidationException "Requested resource not found."
-  await expect(sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'no-such-job' }))).rejects.toMatchObject({ name: 'ValidationException', message: 'Requested resource not found.' });
-  const bad = { ...trainingRequest('job-bad', bucket), ResourceConfig: { InstanceType: 'ml.p4de.24xlarge' as const, InstanceCount: 0, VolumeSizeInGB: 10 } };
-  await expect(sm.send(new CreateTrainingJobCommand(bad))).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining("'resourceConfig.instanceCount'") });
+  await expect(sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'no-such-job' }))).rejects.toMatchObject({
+    name: 'ValidationException',
+    message: 'Requested resource not found.',
+  });
+  const bad = {
+    ...trainingRequest('job-bad', bucket),
+    ResourceConfig: { InstanceType: 'ml.p4de.24xlarge' as const, InstanceCount: 0, VolumeSizeInGB: 10 },
+  };
+  await expect(sm.send(new CreateTrainingJobCommand(bad))).rejects.toMatchObject({
+    name: 'ValidationException',
+    message: expect.stringContaining("'resourceConfig.instanceCount'"),
+  });
   const badName = trainingRequest('bad_name!', bucket);
-  await expect(sm.send(new CreateTrainingJobCommand(badName))).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining("'trainingJobName'") });
+  await expect(sm.send(new CreateTrainingJobCommand(badName))).rejects.toMatchObject({
+    name: 'ValidationException',
+    message: expect.stringContaining("'trainingJobName'"),
+  });
   const badRegex = trainingRequest('job-badre', bucket);
   badRegex.AlgorithmSpecification.MetricDefinitions = [{ Name: 'x', Regex: 'x=([0-9' }];
-  await expect(sm.send(new CreateTrainingJobCommand(badRegex))).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('regex') });
+  await expect(sm.send(new CreateTrainingJobCommand(badRegex))).rejects.toMatchObject({
+    name: 'ValidationException',
+    message: expect.stringContaining('regex'),
+  });
   await waitForJob(sm, 'job-dup', (j) => j.TrainingJobStatus !== 'InProgress');
 });
 
 test('ListTrainingJobs filters, sorts and paginates', async () => {
   const sm = sagemaker(svc.url);
-  const all = await sm.send(new ListTrainingJobsCommand({ NameContains: 'job-', SortBy: 'Name', SortOrder: 'Ascending', MaxResults: 100 }));
+  const all = await sm.send(
+    new ListTrainingJobsCommand({ NameContains: 'job-', SortBy: 'Name', SortOrder: 'Ascending', MaxResults: 100 }),
+  );
   const names = (all.TrainingJobSummaries ?? []).map((s) => s.TrainingJobName);
   expect(names).toEqual([...names].sort());
   expect(names).toEqual(expect.arrayContaining(['job-ok', 'job-fail', 'job-stop']));
