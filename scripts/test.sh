@@ -19,6 +19,8 @@ stage() {
 }
 
 stage "lint (eslint)" npx eslint .
+stage "format (prettier --check)" npx prettier --check --log-level warn "**/*.{ts,js,mjs,cjs}"
+stage "container lint (ruff, mypy)" bash container/lint.sh
 stage "type check (tsc --noEmit)" npx tsc --noEmit
 for layer in unit workflows replay e2e; do
   stage "jest $layer" npx jest --selectProjects "$layer" --json --outputFile="$results/jest-$layer.json"

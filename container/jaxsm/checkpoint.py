@@ -26,10 +26,12 @@ log = logging.getLogger(__name__)
 
 def to_host(tree: Any) -> Any:
     """Replicated (possibly multi-process) jax arrays -> local numpy copies."""
+
     def one(x):
         if isinstance(x, jax.Array):
             return np.asarray(x.addressable_data(0))
         return np.asarray(x)
+
     return jax.tree_util.tree_map(one, tree)
 
 
@@ -88,7 +90,7 @@ class Checkpointer:
             if step < 0:
                 return None
             restored = multihost_utils.broadcast_one_to_all(restored if restored is not None else template)
-        if step < 0:
+        if step < 0 or restored is None:
             return None
         return step, restored["params"], restored["opt_state"]
 

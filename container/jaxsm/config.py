@@ -16,8 +16,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import UserError
 from .tokenizer import MIN_VOCAB_SIZE
@@ -39,7 +40,9 @@ class TrainConfig:
     d_model: int = _spec(128, 8, 16384, "residual width; divisible by n_heads")
     n_heads: int = _spec(4, 1, 256, "attention heads")
     seq_len: int = _spec(128, 8, 32768, "context length in tokens (bytes)")
-    vocab_size: int = _spec(MIN_VOCAB_SIZE, MIN_VOCAB_SIZE, 1 << 20, "byte-level: 256 bytes + 3 specials; larger pads the embedding")
+    vocab_size: int = _spec(
+        MIN_VOCAB_SIZE, MIN_VOCAB_SIZE, 1 << 20, "byte-level: 256 bytes + 3 specials; larger pads the embedding"
+    )
     mlp_ratio: int = _spec(4, 1, 16, "MLP hidden width = mlp_ratio * d_model")
     dropout: float = _spec(0.0, 0.0, 0.9, "dropout rate on residual branches")
     # optimisation

@@ -73,7 +73,9 @@ def initialize(info: HostInfo) -> None:
     address = info.coordinator_address()
     log.info(
         "jax.distributed.initialize coordinator=%s num_processes=%d process_id=%d",
-        address, info.num_hosts, info.process_id,
+        address,
+        info.num_hosts,
+        info.process_id,
     )
     jax.distributed.initialize(
         coordinator_address=address,

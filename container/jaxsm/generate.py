@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -106,7 +107,9 @@ class Generator:
         # Never sample padding, BOS or unused (padded-vocabulary) ids.
         ids = jnp.arange(vocab)
         banned = (ids == PAD_ID) | (ids == BOS_ID) | (ids > EOS_ID)
-        apply = lambda *a, method: self.model.apply({"params": params}, *a, method=method)  # noqa: E731
+
+        def apply(*a: Any, method: Any) -> Any:
+            return self.model.apply({"params": params}, *a, method=method)
 
         # Prefill: one pass over the prompts, padded only to the prompt-length bucket, fills
         # the k/v caches; the caches are then padded to the full window for decoding.
@@ -157,14 +160,14 @@ class Generator:
         ids = self.tokenizer.encode(r.prompt)
         if ids.size == 0:
             ids = np.array([EOS_ID], np.int32)  # documents start after an EOS in training
-        ids = ids[-(t - budget):]  # keep the end of a long prompt, leave room to generate
+        ids = ids[-(t - budget) :]  # keep the end of a long prompt, leave room to generate
         return ids, budget
 
     def generate(self, requests: Sequence[Request]) -> list[str]:
         """Generated continuations (prompt not repeated), in request order."""
         out: list[str] = []
         for start in range(0, len(requests), self.max_batch):
-            out.extend(self._generate_chunk(requests[start:start + self.max_batch]))
+            out.extend(self._generate_chunk(requests[start : start + self.max_batch]))
         return out
 
     def _generate_chunk(self, requests: Sequence[Request]) -> list[str]:
@@ -191,9 +194,7 @@ class Generator:
         prefill_len = next(p for p in self.prefill_buckets if p >= int(lengths.max()))
         out_tokens, out_lengths = self._fn(self.params, tokens, lengths, max_new, temperature, top_k, keys, prefill_len)
         out_tokens, out_lengths = np.asarray(out_tokens), np.asarray(out_lengths)
-        return [
-            self.tokenizer.decode(out_tokens[i, lengths[i]: out_lengths[i]]) for i in range(n)
-        ]
+        return [self.tokenizer.decode(out_tokens[i, lengths[i] : out_lengths[i]]) for i in range(n)]
 
     def warmup(self) -> float:
         """Compile every bucket; returns the seconds it took."""

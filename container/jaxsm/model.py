@@ -9,11 +9,14 @@ what the tensor cores of an A100/H100 want while the optimizer keeps full precis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+# jax.nn.dot_product_attention's kernels; None lets JAX choose.
+AttentionImpl = Literal["xla", "cudnn"] | None
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class ModelConfig:
     mlp_ratio: int = 4
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         return cls(**{k: int(d[k]) for k in ("n_layers", "d_model", "n_heads", "seq_len", "vocab_size", "mlp_ratio")})
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,7 +59,7 @@ class Block(nn.Module):
     mlp_ratio: int
     dropout: float
     dtype: Any
-    attention_impl: str | None = None
+    attention_impl: AttentionImpl = None
 
     def setup(self):
         dense = lambda feats: nn.Dense(  # noqa: E731
@@ -118,14 +121,19 @@ class DecoderLM(nn.Module):
     mlp_ratio: int = 4
     dropout: float = 0.0
     dtype: Any = jnp.float32
-    attention_impl: str | None = None
+    attention_impl: AttentionImpl = None
 
     def setup(self):
         self.embed = nn.Embed(
-            self.vocab_size, self.d_model, dtype=self.dtype, param_dtype=jnp.float32,
+            self.vocab_size,
+            self.d_model,
+            dtype=self.dtype,
+            param_dtype=jnp.float32,
             embedding_init=nn.initializers.normal(0.02),
         )
-        self.pos_embed = self.param("pos_embed", nn.initializers.normal(0.01), (self.seq_len, self.d_model), jnp.float32)
+        self.pos_embed = self.param(
+            "pos_embed", nn.initializers.normal(0.01), (self.seq_len, self.d_model), jnp.float32
+        )
         self.blocks = [
             Block(self.d_model, self.n_heads, self.mlp_ratio, self.dropout, self.dtype, self.attention_impl)
             for _ in range(self.n_layers)
@@ -165,10 +173,18 @@ class DecoderLM(nn.Module):
         return self._logits(x)[:, 0], tuple(ks), tuple(vs)
 
 
-def build_model(cfg: ModelConfig, dtype=jnp.float32, dropout: float = 0.0, attention_impl: str | None = None) -> DecoderLM:
+def build_model(
+    cfg: ModelConfig, dtype=jnp.float32, dropout: float = 0.0, attention_impl: AttentionImpl = None
+) -> DecoderLM:
     return DecoderLM(
-        n_layers=cfg.n_layers, d_model=cfg.d_model, n_heads=cfg.n_heads, seq_len=cfg.seq_len,
-        vocab_size=cfg.vocab_size, mlp_ratio=cfg.mlp_ratio, dropout=dropout, dtype=dtype,
+        n_layers=cfg.n_layers,
+        d_model=cfg.d_model,
+        n_heads=cfg.n_heads,
+        seq_len=cfg.seq_len,
+        vocab_size=cfg.vocab_size,
+        mlp_ratio=cfg.mlp_ratio,
+        dropout=dropout,
+        dtype=dtype,
         attention_impl=attention_impl,
     )
 

@@ -25,7 +25,7 @@ class SageMakerPaths:
     base: Path
 
     @classmethod
-    def from_env(cls) -> "SageMakerPaths":
+    def from_env(cls) -> SageMakerPaths:
         return cls(base_dir())
 
     # training

@@ -106,11 +106,14 @@ def job_local_paths(config_path: Path) -> tuple[Path | None, Path | None]:
 def main(argv: list[str] | None = None) -> None:
     paths = SageMakerPaths.from_env()
     job_raw, job_out = job_local_paths(paths.processing_config)
-    ap = argparse.ArgumentParser(prog="prepare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="prepare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--source", choices=("raw", "builtin"), default="raw")
     ap.add_argument("--input", type=Path, default=job_raw or paths.processing_input / "raw", help="raw text directory")
-    ap.add_argument("--output", type=Path, default=job_out or paths.processing_output,
-                    help="writes <output>/train and <output>/val")
+    ap.add_argument(
+        "--output", type=Path, default=job_out or paths.processing_output, help="writes <output>/train and <output>/val"
+    )
     ap.add_argument("--val-fraction", type=float, default=0.1)
     ap.add_argument("--max-bytes", type=int, default=None, help="cap the characters used (quick runs)")
     args = ap.parse_args(argv)

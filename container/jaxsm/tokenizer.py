@@ -34,7 +34,7 @@ class ByteTokenizer:
         return {"type": self.kind, "pad_id": PAD_ID, "bos_id": BOS_ID, "eos_id": EOS_ID, "byte_offset": 0}
 
     @classmethod
-    def from_json(cls, info: dict[str, Any]) -> "ByteTokenizer":
+    def from_json(cls, info: dict[str, Any]) -> ByteTokenizer:
         if info.get("type") != cls.kind:
             raise ValueError(f"unsupported tokenizer type {info.get('type')!r}; this image knows 'byte'")
         return cls()

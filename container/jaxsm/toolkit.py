@@ -46,7 +46,10 @@ def framework_main() -> None:
     if env.user_entry_point:
         _forward_sigterm_to_children()
         entry_point.run(
-            env.module_dir, env.user_entry_point, env.to_cmd_args(), env.to_env_vars(),
+            env.module_dir,
+            env.user_entry_point,
+            env.to_cmd_args(),
+            env.to_env_vars(),
             runner_type=runner.ProcessRunnerType,
         )
         return

@@ -18,7 +18,6 @@ import signal
 import sys
 import time
 import traceback
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +73,8 @@ def make_steps(model, tx, cfg: TrainConfig, mesh):
     import jax
     import jax.numpy as jnp
     import optax
-    from jax.sharding import NamedSharding, PartitionSpec as P
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
 
     repl = NamedSharding(mesh, P())
     batch_sharding = NamedSharding(mesh, P(None, "data", None))  # [accum, micro, seq+1]
@@ -82,9 +82,7 @@ def make_steps(model, tx, cfg: TrainConfig, mesh):
     deterministic = cfg.dropout == 0.0
 
     def loss_fn(params, tokens, rng):
-        logits = model.apply(
-            {"params": params}, tokens[:, :-1], deterministic=deterministic, rngs={"dropout": rng}
-        )
+        logits = model.apply({"params": params}, tokens[:, :-1], deterministic=deterministic, rngs={"dropout": rng})
         return optax.softmax_cross_entropy_with_integer_labels(logits, tokens[:, 1:]).mean()
 
     def train_step(params, opt_state, batch, step):
@@ -93,8 +91,8 @@ def make_steps(model, tx, cfg: TrainConfig, mesh):
         def micro(carry, xs):
             grads, loss = carry
             tokens, i = xs
-            l, g = jax.value_and_grad(loss_fn)(params, tokens, jax.random.fold_in(rng, i))
-            return (jax.tree_util.tree_map(jnp.add, grads, g), loss + l), None
+            step_loss, g = jax.value_and_grad(loss_fn)(params, tokens, jax.random.fold_in(rng, i))
+            return (jax.tree_util.tree_map(jnp.add, grads, g), loss + step_loss), None
 
         zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
         (grads, loss), _ = jax.lax.scan(micro, (zeros, 0.0), (batch, jnp.arange(batch.shape[0])))
@@ -124,6 +122,7 @@ def _global(tree: Any, sharding) -> Any:
     def one(x):
         x = np.asarray(x)
         return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
+
     return jax.tree_util.tree_map(one, tree)
 
 
@@ -144,11 +143,18 @@ def write_model(model_dir: Path, cfg: TrainConfig, params_host: Any, metrics: di
     (model_dir / "params.msgpack").write_bytes(serialization.to_bytes(params_host))
     tok = ByteTokenizer().to_json()
     (model_dir / "tokenizer.json").write_text(json.dumps(tok, indent=2))
-    (model_dir / "config.json").write_text(json.dumps(
-        {"format": "jaxsm-decoder-lm/1", "model": cfg.model_dict(), "tokenizer": tok,
-         "training": cfg.to_dict(), "metrics": metrics},
-        indent=2,
-    ))
+    (model_dir / "config.json").write_text(
+        json.dumps(
+            {
+                "format": "jaxsm-decoder-lm/1",
+                "model": cfg.model_dict(),
+                "tokenizer": tok,
+                "training": cfg.to_dict(),
+                "metrics": metrics,
+            },
+            indent=2,
+        )
+    )
 
 
 def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
@@ -217,7 +223,7 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
         for b in vb:
             arr = jax.make_array_from_process_local_data(eval_sharding, _local_rows(b, 0), b.shape)
             losses.append(eval_step(params, arr))
-        return float(np.mean([np.asarray(l.addressable_data(0)) for l in losses]))
+        return float(np.mean([np.asarray(x.addressable_data(0)) for x in losses]))
 
     def stop_requested() -> bool:
         if jax.process_count() == 1:
@@ -259,12 +265,17 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
         if step % cfg.eval_every == 0 or step == cfg.max_steps:
             loss.block_until_ready()
             interval_time += time.perf_counter() - t_last
-            train_loss = float(np.mean([np.asarray(l.addressable_data(0)) for l in interval_losses]))
+            train_loss = float(np.mean([np.asarray(x.addressable_data(0)) for x in interval_losses]))
             val_loss = evaluate(params)
             tps = tokens_per_step * interval_steps / interval_time if interval_steps else 0.0
             say(f"step={step} train_loss={train_loss:.4f} val_loss={val_loss:.4f} tokens_per_sec={tps:.1f}")
-            metrics.update(step=step, train_loss=train_loss, val_loss=val_loss, tokens_per_sec=tps,
-                           learning_rate=float(schedule(step)))
+            metrics.update(
+                step=step,
+                train_loss=train_loss,
+                val_loss=val_loss,
+                tokens_per_sec=tps,
+                learning_rate=float(schedule(step)),
+            )
             interval_losses, interval_steps, interval_time = [], 0, 0.0
             t_last = time.perf_counter()
         if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:

@@ -17,8 +17,13 @@ import pytest
 
 BIN = Path(sys.executable).parent
 TINY = {  # a model small enough that a run is a few seconds on 2 cores
-    "n_layers": "1", "d_model": "64", "n_heads": "2", "seq_len": "64", "batch_size": "8",
-    "warmup_steps": "5", "eval_batches": "2",
+    "n_layers": "1",
+    "d_model": "64",
+    "n_heads": "2",
+    "seq_len": "64",
+    "batch_size": "8",
+    "warmup_steps": "5",
+    "eval_batches": "2",
 }
 
 
@@ -90,8 +95,9 @@ def wait_ping(port: int, proc: subprocess.Popen, timeout: float = 60) -> float:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory, corpus) -> tuple[Path, subprocess.CompletedProcess]:
     """One real training run with the default model (shared by the learning and serving tests)."""
-    base = make_base(tmp_path_factory.mktemp("trained"), corpus,
-                     {"max_steps": "150", "eval_every": "50", "checkpoint_every": "75"})
+    base = make_base(
+        tmp_path_factory.mktemp("trained"), corpus, {"max_steps": "150", "eval_every": "50", "checkpoint_every": "75"}
+    )
     proc = run_train(base)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return base, proc

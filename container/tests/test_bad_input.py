@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN, TINY, child_env, free_port, make_base, run_train, wait_ping
 
 FIXTURES = Path(__file__).resolve().parents[2] / "test" / "fixtures" / "bad-input"
@@ -41,8 +40,12 @@ def case_body(case: dict) -> bytes:
     return case["body"].encode()
 
 
-def raw_request(port: int, method: str, path: str, headers: dict, body: bytes, timeout: float = 60) -> tuple[int, bytes]:
-    """Sends one HTTP/1.1 request as given (Content-Length added unless a length header is set); returns (status, body)."""
+def raw_request(
+    port: int, method: str, path: str, headers: dict, body: bytes, timeout: float = 60
+) -> tuple[int, bytes]:
+    """Sends one HTTP/1.1 request as given; returns (status, body).
+
+    Content-Length is added unless a length header is set."""
     names = {k.lower() for k in headers}
     lines = [f"{method} {path} HTTP/1.1", "Host: localhost", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
@@ -73,17 +76,26 @@ def read_response(s: socket.socket) -> tuple[int, bytes]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, corpus):
-    base = make_base(tmp_path_factory.mktemp("bad-input-model"), corpus,
-                     {**TINY, "max_steps": "10", "eval_every": "5", "checkpoint_every": "10"})
+    base = make_base(
+        tmp_path_factory.mktemp("bad-input-model"),
+        corpus,
+        {**TINY, "max_steps": "10", "eval_every": "5", "checkpoint_every": "10"},
+    )
     trained = run_train(base)
     assert trained.returncode == 0, trained.stdout + trained.stderr
     serve_base = tmp_path_factory.mktemp("bad-input-serve")
     (base / "model").rename(serve_base / "model")
     port = free_port()
     proc = subprocess.Popen(
-        [BIN / "serve"], env=child_env(serve_base, SAGEMAKER_BIND_TO_PORT=str(port), JAXSM_BIND_HOST="127.0.0.1",
-                                       JAXSM_READ_TIMEOUT_S=str(READ_TIMEOUT_S)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [BIN / "serve"],
+        env=child_env(
+            serve_base,
+            SAGEMAKER_BIND_TO_PORT=str(port),
+            JAXSM_BIND_HOST="127.0.0.1",
+            JAXSM_READ_TIMEOUT_S=str(READ_TIMEOUT_S),
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_ping(port, proc, timeout=600)
     yield port, proc

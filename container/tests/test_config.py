@@ -7,15 +7,30 @@ from jaxsm.errors import UserError
 
 
 def test_strings_and_json_encoded_values_are_typed():
-    cfg = parse_hyperparameters({
-        "n_layers": "3", "d_model": '"96"', "learning_rate": "0.001", "batch_size": "1e1",
-        "bf16": '"True"', "seed": 7,
-    })
-    assert (cfg.n_layers, cfg.d_model, cfg.learning_rate, cfg.batch_size, cfg.bf16, cfg.seed) == (3, 96, 0.001, 10, True, 7)
+    cfg = parse_hyperparameters(
+        {
+            "n_layers": "3",
+            "d_model": '"96"',
+            "learning_rate": "0.001",
+            "batch_size": "1e1",
+            "bf16": '"True"',
+            "seed": 7,
+        }
+    )
+    assert (cfg.n_layers, cfg.d_model, cfg.learning_rate, cfg.batch_size, cfg.bf16, cfg.seed) == (
+        3,
+        96,
+        0.001,
+        10,
+        True,
+        7,
+    )
 
 
-@pytest.mark.parametrize("raw,expected", [("False", False), ("false", False), ('"False"', False), ("0", False),
-                                          ("True", True), ("true", True), ("1", True)])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [("False", False), ("false", False), ('"False"', False), ("0", False), ("True", True), ("true", True), ("1", True)],
+)
 def test_booleans(raw, expected):
     assert parse_hyperparameters({"bf16": raw}).bf16 is expected
 
@@ -25,10 +40,15 @@ def test_defaults_when_empty():
 
 
 def test_reserved_keys_are_ignored():
-    cfg = parse_hyperparameters({
-        "sagemaker_program": '"train.py"', "sagemaker_submit_directory": '"s3://b/k"',
-        "_tuning_objective_metric": '"val_loss"', "max_steps": "5", "warmup_steps": "0",
-    })
+    cfg = parse_hyperparameters(
+        {
+            "sagemaker_program": '"train.py"',
+            "sagemaker_submit_directory": '"s3://b/k"',
+            "_tuning_objective_metric": '"val_loss"',
+            "max_steps": "5",
+            "warmup_steps": "0",
+        }
+    )
     assert cfg.max_steps == 5
 
 
@@ -37,13 +57,16 @@ def test_unknown_key_is_named():
         parse_hyperparameters({"n_layer": "2"})
 
 
-@pytest.mark.parametrize("key,value,fragment", [
-    ("learning_rate", "-1", r"'learning_rate' = '-1' is invalid: expected a number in \[1e-08, 10.0\]"),
-    ("n_layers", "2.5", r"'n_layers' .* expected an integer in \[1, 128\]"),
-    ("batch_size", "abc", r"'batch_size' .* an integer"),
-    ("bf16", "maybe", r"'bf16' .* true or false"),
-    ("max_steps", "nan", r"'max_steps'"),
-])
+@pytest.mark.parametrize(
+    "key,value,fragment",
+    [
+        ("learning_rate", "-1", r"'learning_rate' = '-1' is invalid: expected a number in \[1e-08, 10.0\]"),
+        ("n_layers", "2.5", r"'n_layers' .* expected an integer in \[1, 128\]"),
+        ("batch_size", "abc", r"'batch_size' .* an integer"),
+        ("bf16", "maybe", r"'bf16' .* true or false"),
+        ("max_steps", "nan", r"'max_steps'"),
+    ],
+)
 def test_bad_values_name_key_and_range(key, value, fragment):
     with pytest.raises(UserError, match=fragment):
         parse_hyperparameters({key: value})

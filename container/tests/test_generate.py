@@ -33,7 +33,9 @@ def naive_greedy(model, params, prompt: np.ndarray, n: int) -> list[int]:
 
 
 def test_cached_generation_matches_naive_decode(tmp_path):
-    cfg = parse_hyperparameters({"n_layers": "2", "d_model": "32", "n_heads": "2", "seq_len": "48", "warmup_steps": "0"})
+    cfg = parse_hyperparameters(
+        {"n_layers": "2", "d_model": "32", "n_heads": "2", "seq_len": "48", "warmup_steps": "0"}
+    )
     model = build_model(ModelConfig.from_dict(cfg.model_dict()))
     params = init_params(model, 3)
     write_model(tmp_path, cfg, jax.device_get(params), {})
@@ -41,7 +43,7 @@ def test_cached_generation_matches_naive_decode(tmp_path):
     prompts = ["hello", "a much longer prompt than the others", "", "xyz"]
     texts = gen.generate([Request(p, max_new_tokens=12, temperature=0.0) for p in prompts])
     tok = ByteTokenizer()
-    for p, text in zip(prompts, texts):
+    for p, text in zip(prompts, texts, strict=True):
         ids = tok.encode(p) if p else np.array([258])
         assert text == tok.decode(naive_greedy(model, params, ids, 12)), p
     # a row's result does not depend on its batch mates or on the bucket it was padded to

@@ -19,7 +19,9 @@ def test_beats_unigram_baseline(trained):
     train = (base / "input/data/train/corpus.txt").read_bytes()
     val = (base / "input/data/val/corpus.txt").read_bytes()
     baseline = unigram_baseline(train, val)
-    final = float(re.search(r"^final val_loss=([0-9.]+)$", proc.stdout, re.M).group(1))
+    found = re.search(r"^final val_loss=([0-9.]+)$", proc.stdout, re.M)
+    assert found, proc.stdout[-2000:]
+    final = float(found.group(1))
     metrics = json.loads((base / "model" / "config.json").read_text())["metrics"]
     assert abs(metrics["val_loss"] - final) < 1e-3
     print(f"unigram baseline {baseline:.3f} nats, model {final:.3f} nats")

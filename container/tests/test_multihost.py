@@ -12,10 +12,14 @@ def test_two_hosts_train_identical_parameters(tmp_path, corpus):
     hps = {**TINY, "max_steps": "20", "eval_every": "10", "checkpoint_every": "10"}
     bases = [make_base(tmp_path / h, corpus, hps, hosts=hosts, current=h) for h in hosts]
     env = {"JAXSM_COORDINATOR_ADDRESS": f"127.0.0.1:{free_port()}", "JAXSM_INIT_TIMEOUT_S": "60"}
-    procs = [subprocess.Popen([BIN / "train"], env=child_env(b, **env), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for b in bases]
+    procs = [
+        subprocess.Popen(
+            [BIN / "train"], env=child_env(b, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for b in bases
+    ]
     outs = [p.communicate(timeout=240)[0] for p in procs]
-    for p, out in zip(procs, outs):
+    for p, out in zip(procs, outs, strict=True):
         assert p.returncode == 0, out
     assert "hosts=2 process=0 devices=2" in outs[0]
     params = [(b / "model" / "params.msgpack").read_bytes() for b in bases]
@@ -38,8 +42,12 @@ def test_two_hosts_stop_together_and_resume(tmp_path, corpus):
 
     def start():
         env = {"JAXSM_COORDINATOR_ADDRESS": f"127.0.0.1:{free_port()}", "JAXSM_INIT_TIMEOUT_S": "60"}
-        return [subprocess.Popen([BIN / "train"], env=child_env(b, **env), stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True) for b in bases]
+        return [
+            subprocess.Popen(
+                [BIN / "train"], env=child_env(b, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            for b in bases
+        ]
 
     procs = start()
     t0 = time.monotonic()
@@ -50,14 +58,15 @@ def test_two_hosts_stop_together_and_resume(tmp_path, corpus):
         p.send_signal(signal.SIGTERM)
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert all(p.returncode != 0 for p in procs), outs
-    stopped = [re.search(r"stopped by SIGTERM at step (\d+)", (b / "output" / "failure").read_text()).group(1)
-               for b in bases]
+    found = [re.search(r"stopped by SIGTERM at step (\d+)", (b / "output" / "failure").read_text()) for b in bases]
+    assert all(found), [(b / "output" / "failure").read_text() for b in bases]
+    stopped = [m.group(1) for m in found if m]
     assert stopped[0] == stopped[1]
     assert (bases[0] / "checkpoints" / stopped[0]).is_dir()
 
     procs = start()
     outs = [p.communicate(timeout=240)[0] for p in procs]
-    for p, out in zip(procs, outs):
+    for p, out in zip(procs, outs, strict=True):
         assert p.returncode == 0, out
     assert f"resumed from checkpoint step={stopped[0]}" in outs[0]
     assert (bases[0] / "model" / "params.msgpack").read_bytes() == (bases[1] / "model" / "params.msgpack").read_bytes()

@@ -14,7 +14,9 @@ def test_prepare_raw_splits_every_document(tmp_path):
     (raw / "a.txt").write_text("".join(f"alpha line {i}\n" for i in range(100)))
     (raw / "sub").mkdir()
     (raw / "sub" / "b.txt").write_text("".join(f"beta line {i}\n" for i in range(50)))
-    proc = subprocess.run([BIN / "prepare", "--val-fraction", "0.2"], env=child_env(tmp_path), capture_output=True, text=True)
+    proc = subprocess.run(
+        [BIN / "prepare", "--val-fraction", "0.2"], env=child_env(tmp_path), capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "processing" / "output"
     train = (out / "train" / "corpus.txt").read_text()
@@ -35,7 +37,9 @@ def test_prepare_builtin_is_deterministic(tmp_path, corpus):
     proc = subprocess.run([BIN / "prepare", "--source", "builtin"], env=child_env(tmp_path), capture_output=True)
     assert proc.returncode == 0
     for ch in ("train", "val"):
-        assert (tmp_path / "processing/output" / ch / "corpus.txt").read_bytes() == (corpus / ch / "corpus.txt").read_bytes()
+        assert (tmp_path / "processing/output" / ch / "corpus.txt").read_bytes() == (
+            corpus / ch / "corpus.txt"
+        ).read_bytes()
 
 
 def test_prepare_follows_processingjobconfig(tmp_path):
@@ -43,13 +47,19 @@ def test_prepare_follows_processingjobconfig(tmp_path):
     raw.mkdir(parents=True)
     (raw / "doc.txt").write_text("".join(f"line {i}\n" for i in range(20)))
     (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "processingjobconfig.json").write_text(json.dumps({
-        "ProcessingInputs": [{"InputName": "raw", "S3Input": {"LocalPath": str(raw)}}],
-        "ProcessingOutputConfig": {"Outputs": [
-            {"OutputName": "train", "S3Output": {"LocalPath": str(tmp_path / "custom" / "out" / "train")}},
-            {"OutputName": "val", "S3Output": {"LocalPath": str(tmp_path / "custom" / "out" / "val")}},
-        ]},
-    }))
+    (tmp_path / "config" / "processingjobconfig.json").write_text(
+        json.dumps(
+            {
+                "ProcessingInputs": [{"InputName": "raw", "S3Input": {"LocalPath": str(raw)}}],
+                "ProcessingOutputConfig": {
+                    "Outputs": [
+                        {"OutputName": "train", "S3Output": {"LocalPath": str(tmp_path / "custom" / "out" / "train")}},
+                        {"OutputName": "val", "S3Output": {"LocalPath": str(tmp_path / "custom" / "out" / "val")}},
+                    ]
+                },
+            }
+        )
+    )
     proc = subprocess.run([BIN / "prepare"], env=child_env(tmp_path), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "line 19\n" in (tmp_path / "custom" / "out" / "val" / "corpus.txt").read_text()

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN, child_env, free_port, http, wait_ping
 
 HERE = Path(__file__).parent
@@ -20,8 +19,11 @@ HERE = Path(__file__).parent
 def start_server(base: Path, **env) -> tuple[subprocess.Popen, int]:
     port = free_port()
     proc = subprocess.Popen(
-        [BIN / "serve"], env=child_env(base, SAGEMAKER_BIND_TO_PORT=str(port), JAXSM_BIND_HOST="127.0.0.1", **env),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [BIN / "serve"],
+        env=child_env(base, SAGEMAKER_BIND_TO_PORT=str(port), JAXSM_BIND_HOST="127.0.0.1", **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     return proc, port
 
@@ -114,14 +116,23 @@ def test_concurrent_requests_are_batched(builtin_server):
     assert max(int(r[1]["X-Jaxsm-Batch"]) for r in results) > 1
 
 
-@pytest.mark.parametrize("payload,raw,headers,status,fragment", [
-    (None, b"{not json", {}, 400, "not valid JSON"),
-    ({"inputs": 5}, None, {}, 400, '"inputs" must be a string'),
-    ({"inputs": "a", "parameters": {"max_new_tokens": 0}}, None, {}, 400, "parameters.max_new_tokens must be an integer in [1, 4096]"),
-    ({"inputs": "a", "parameters": {"top_p": 1}}, None, {}, 400, "unknown parameter(s) ['top_p']"),
-    ({"inputs": "a"}, None, {"Content-Type": "text/csv"}, 415, "unsupported Content-Type 'text/csv'"),
-    ({"inputs": "a"}, None, {"Accept": "text/csv"}, 406, "cannot produce Accept 'text/csv'"),
-])
+@pytest.mark.parametrize(
+    "payload,raw,headers,status,fragment",
+    [
+        (None, b"{not json", {}, 400, "not valid JSON"),
+        ({"inputs": 5}, None, {}, 400, '"inputs" must be a string'),
+        (
+            {"inputs": "a", "parameters": {"max_new_tokens": 0}},
+            None,
+            {},
+            400,
+            "parameters.max_new_tokens must be an integer in [1, 4096]",
+        ),
+        ({"inputs": "a", "parameters": {"top_p": 1}}, None, {}, 400, "unknown parameter(s) ['top_p']"),
+        ({"inputs": "a"}, None, {"Content-Type": "text/csv"}, 415, "unsupported Content-Type 'text/csv'"),
+        ({"inputs": "a"}, None, {"Accept": "text/csv"}, 406, "cannot produce Accept 'text/csv'"),
+    ],
+)
 def test_client_errors(builtin_server, payload, raw, headers, status, fragment):
     url, _ = builtin_server
     got, _, body = post(url, payload, headers, raw)
@@ -182,7 +193,7 @@ def test_sigterm_drains_in_flight_requests(trained, tmp_path):
     proc, port = start_server(tmp_path)
     wait_ping(port, proc)
     url = f"http://127.0.0.1:{port}"
-    result = {}
+    result: dict[str, tuple] = {}
     t = threading.Thread(target=lambda: result.update(r=post(url, None, raw=b"slow drain")))
     t.start()
     time.sleep(0.5)  # the request is now being predicted (it takes 1.5 s)
@@ -190,6 +201,7 @@ def test_sigterm_drains_in_flight_requests(trained, tmp_path):
     t.join(30)
     assert result["r"][0] == 200 and json.loads(result["r"][2])["echo"] == "slow drain"
     assert proc.wait(30) == 0
+    assert proc.stdout is not None
     log = proc.stdout.read()
     assert "SIGTERM: draining" in log and "drained; exiting" in log
     with pytest.raises(OSError):

@@ -8,18 +8,20 @@ import signal
 import subprocess
 import time
 
+from conftest import BIN, TINY, child_env, make_base, run_train
 from flax import serialization
 
 from jaxsm.metrics import METRIC_DEFINITIONS
-
-from conftest import BIN, TINY, child_env, make_base, run_train
 
 EVAL_LINE = re.compile(r"^step=(\d+) train_loss=([0-9.]+) val_loss=([0-9.]+) tokens_per_sec=([0-9.]+)$", re.M)
 
 
 def test_short_run_writes_model_metrics_and_checkpoints(tmp_path, corpus):
-    base = make_base(tmp_path, corpus, {**TINY, "max_steps": "30", "eval_every": "10", "checkpoint_every": "10",
-                                        "grad_accum": "2", "bf16": "False"})
+    base = make_base(
+        tmp_path,
+        corpus,
+        {**TINY, "max_steps": "30", "eval_every": "10", "checkpoint_every": "10", "grad_accum": "2", "bf16": "False"},
+    )
     proc = run_train(base)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     steps = [int(m[0]) for m in EVAL_LINE.findall(proc.stdout)]
@@ -62,8 +64,9 @@ def test_missing_channel_writes_failure(tmp_path, corpus):
 
 
 def _start(base):
-    return subprocess.Popen([BIN / "train"], env=child_env(base), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [BIN / "train"], env=child_env(base), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def _wait_for_checkpoint(base, proc, timeout=120):
@@ -115,6 +118,8 @@ def test_checkpointer_save_is_idempotent_per_step(tmp_path):
     opt = {"m": np.zeros((2, 2), np.float32)}
     ckpt.save(40, params, opt)
     ckpt.save(40, params, opt)
-    step, p, _ = ckpt.restore_latest(params, opt)
+    latest = ckpt.restore_latest(params, opt)
+    assert latest is not None
+    step, p, _ = latest
     assert step == 40 and np.array_equal(p["w"], params["w"])
     ckpt.close()

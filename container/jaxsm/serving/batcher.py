@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Any, Callable, Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class Batcher:
     def __init__(self, predict_batch: Callable[[Sequence[Any]], Sequence[Any]], max_batch: int, max_queue: int):
         self._predict_batch = predict_batch
         self.max_batch = max_batch
-        self._queue: "queue.Queue[tuple[Any, Future] | None]" = queue.Queue(maxsize=max_queue)
+        self._queue: queue.Queue[tuple[Any, Future] | None] = queue.Queue(maxsize=max_queue)
         self._thread = threading.Thread(target=self._loop, name="device", daemon=True)
         self.batches = 0
         self.items = 0
@@ -82,8 +83,9 @@ class Batcher:
             return
         self.batches += 1
         self.items += len(items)
-        for (_, fut), res in zip(batch, results):
-            fut.batch_size = len(items)  # reported as X-Jaxsm-Batch (observability, tests)
+        for (_, fut), res in zip(batch, results, strict=True):
+            # Reported as X-Jaxsm-Batch (observability, tests).
+            fut.batch_size = len(items)  # type: ignore[attr-defined]
             # A per-item failure (unbatched handlers) fails only that request.
             if isinstance(res, BaseException):
                 fut.set_exception(res)

@@ -98,7 +98,7 @@ def predict_batch_fn(batch, model):
     out, i = [], 0
     for data in batch:
         n = len(data["requests"])
-        out.append({"texts": texts[i:i + n], "is_list": data["is_list"]})
+        out.append({"texts": texts[i : i + n], "is_list": data["is_list"]})
         i += n
     return out
 

@@ -13,10 +13,11 @@ import importlib.util
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ def _load_file(path: Path) -> ModuleType:
     # The handler's directory goes on sys.path so it can import its own helper modules.
     sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path} as a Python module")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -62,7 +65,11 @@ def load_handler(model_dir: Path) -> Handler:
 
     # Batching only when predict_fn is the matching batched one (a user module that overrides
     # predict_fn but not predict_batch_fn must have its own predict_fn called).
-    if user is not None and (hasattr(user, "predict_fn") or hasattr(user, "model_fn")) and not hasattr(user, "predict_batch_fn"):
+    if (
+        user is not None
+        and (hasattr(user, "predict_fn") or hasattr(user, "model_fn"))
+        and not hasattr(user, "predict_batch_fn")
+    ):
         predict_batch_fn = None
     else:
         predict_batch_fn = pick("predict_batch_fn")

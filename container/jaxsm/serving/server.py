@@ -87,15 +87,20 @@ class State:
             self.load_error = f"{type(e).__name__}: {e}"
             return
         h = self.handler
-        if h.transform_fn is not None:
+        transform_fn, predict_batch_fn = h.transform_fn, h.predict_batch_fn
+        if transform_fn is not None:
+
             def predict_batch(items):
-                return [self._guard(lambda it=it: h.transform_fn(self.model, *it)) for it in items]
-        elif h.predict_batch_fn is not None:
+                return [self._guard(lambda it=it: transform_fn(self.model, *it)) for it in items]
+        elif predict_batch_fn is not None:
+
             def predict_batch(items):
-                return h.predict_batch_fn(items, self.model)
+                return predict_batch_fn(items, self.model)
         else:
+
             def predict_batch(items):
                 return [self._guard(lambda it=it: h.predict_fn(it, self.model)) for it in items]
+
         self.batcher = Batcher(predict_batch, _env_int("JAXSM_MAX_BATCH", 32), _env_int("JAXSM_MAX_QUEUE", 256))
         self.batcher.start()
         self.ready = True
@@ -156,7 +161,11 @@ class Connection:
                     return
                 except TimeoutError:
                     if self.deadline and loop.time() >= self.deadline:
-                        await self.send(408, _json_error(408, f"request headers not received within {st.read_timeout} s"), close=True)
+                        await self.send(
+                            408,
+                            _json_error(408, f"request headers not received within {st.read_timeout} s"),
+                            close=True,
+                        )
                     return
                 except asyncio.LimitOverrunError:
                     await self.send(431, _json_error(431, "request headers too large"), close=True)
@@ -169,12 +178,22 @@ class Connection:
             st.connections.discard(self)
             self.writer.close()
 
-    async def send(self, status: int, body: bytes | str, content_type: str = "application/json",
-                   headers: dict[str, str] | None = None, close: bool = False) -> None:
+    async def send(
+        self,
+        status: int,
+        body: bytes | str,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        close: bool = False,
+    ) -> None:
         if isinstance(body, str):
             body = body.encode("utf-8")
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}", f"Content-Type: {content_type}",
-                 f"Content-Length: {len(body)}", "Server: jaxsm"]
+        lines = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, '')}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(body)}",
+            "Server: jaxsm",
+        ]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         if close:
             lines.append("Connection: close")
@@ -254,11 +273,18 @@ class Connection:
         if path == "/execution-parameters":
             if method != "GET":
                 raise HttpError(405, "use GET /execution-parameters", {"Allow": "GET"})
-            return 200, json.dumps({
-                "MaxConcurrentTransforms": _env_int("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", 4),
-                "BatchStrategy": os.environ.get("SAGEMAKER_BATCH_STRATEGY", "MULTI_RECORD"),
-                "MaxPayloadInMB": _env_int("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6),
-            }), "application/json", None
+            return (
+                200,
+                json.dumps(
+                    {
+                        "MaxConcurrentTransforms": _env_int("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", 4),
+                        "BatchStrategy": os.environ.get("SAGEMAKER_BATCH_STRATEGY", "MULTI_RECORD"),
+                        "MaxPayloadInMB": _env_int("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6),
+                    }
+                ),
+                "application/json",
+                None,
+            )
         if path == "/invocations":
             if method != "POST":
                 raise HttpError(405, "use POST /invocations", {"Allow": "POST"})
@@ -280,19 +306,22 @@ class Connection:
             accept = "application/json"
         if h.supported_accepts is not None:
             from .handler import accepts_json
+
             if not accepts_json(accept):
                 raise HttpError(406, f"cannot produce Accept {accept!r}; supported: {', '.join(h.supported_accepts)}")
         if h.transform_fn is not None:
             item = (body, content_type, accept)
         else:
             item = await st.call(h.input_fn, body, content_type, stage="input")
+        if st.batcher is None:
+            raise HttpError(503, "model not loaded")
         try:
             fut = st.batcher.submit(item)
         except QueueFull:
             raise HttpError(503, "server busy: request queue is full", {"Retry-After": "1"}) from None
         try:
             prediction = await asyncio.wait_for(asyncio.wrap_future(fut), st.request_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise HttpError(503, "prediction timed out", {"Retry-After": "1"}) from None
         except Exception as e:  # noqa: BLE001
             raise _client_or_internal(e, "predict") from None
@@ -328,7 +357,11 @@ async def serve_async(state: State, host: str, port: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     server = await asyncio.start_server(
-        lambda r, w: Connection(state, r, w).serve(), host, port, backlog=1024, limit=64 * 1024,
+        lambda r, w: Connection(state, r, w).serve(),
+        host,
+        port,
+        backlog=1024,
+        limit=64 * 1024,
     )
     log.info("listening on %s:%d (model dir %s)", host, port, state.model_dir)
     # Load (model_fn + warm-up) off the loop so /ping answers 503 meanwhile.
@@ -353,8 +386,9 @@ async def serve_async(state: State, host: str, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=os.environ.get("JAXSM_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("JAXSM_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     paths = SageMakerPaths.from_env()
     host = os.environ.get("JAXSM_BIND_HOST", "0.0.0.0")
     port = _env_int("SAGEMAKER_BIND_TO_PORT", 8080)
