@@ -18,9 +18,9 @@ import { PIPELINE_STEPS, type PipelineStepName, type PipelineSummary } from '../
 import type { StepStatus } from '../contracts/status';
 import { childWorkflowId } from '../contracts/names';
 import { DEFAULT_TASK_QUEUE } from '../contracts/task-queue';
-import { REPO_ROOT, stackConfig, workerEnv } from '../local/config';
-import { isAlive, readPid, sleep, stopGroup } from '../local/procs';
-import { up } from '../local/stack';
+import { REPO_ROOT, stackConfig, workerEnv } from '../local/stack/config';
+import { isAlive, readPid, sleep, stopGroup } from '../local/shared/procs';
+import { up } from '../local/stack/launcher';
 import { codecFromEnv } from '../worker/payload-codec';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // node 20 is supported here

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createActivities } from '../activities';
 import { childWorkflowId, PIPELINE_STEPS } from '../contracts';
 import type { StepStatus } from '../contracts/status';
-import { sleep } from '../local/procs';
+import { sleep } from '../local/shared/procs';
 import { LocalHarness, type Spec } from '../bench/lib/local-harness';
 import { writeBadModelProgram } from '../test/fixtures/bad-model';
 import { TEMPORAL_CLI_PATH } from '../test/helpers/temporal';

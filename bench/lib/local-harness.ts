@@ -18,9 +18,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runResourceNames, sanitize } from '../../contracts/names';
-import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/config';
-import { isAlive, killGroup, readPid, stopGroup, waitUntil } from '../../local/procs';
-import { down, up } from '../../local/stack';
+import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
+import { isAlive, killGroup, readPid, stopGroup, waitUntil } from '../../local/shared/procs';
+import { down, up } from '../../local/stack/launcher';
 import { isolatedStackConfig } from '../../test/helpers/local-stack';
 
 /** A small model: a 4-host job and 4 trials take seconds on 2 cores (batch 8 divides over 4 hosts). */

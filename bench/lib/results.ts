@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../../local/config';
+import { REPO_ROOT } from '../../local/stack/config';
 
 /** One result file: a title, the command that reproduces it, a table, and notes on how to read it. */
 export interface ResultTable {

@@ -16,8 +16,8 @@ import {
   type SyncDataOutput,
   SyncDataInput as SyncDataInputSchema,
 } from '../../contracts/sync-data';
-import { REGION } from '../../local/config';
-import { sleep } from '../../local/procs';
+import { REGION } from '../../local/shared/account';
+import { sleep } from '../../local/shared/procs';
 import { createAwsClients } from '../../worker/aws-clients';
 import { writeResult } from '../lib/results';
 import { intFlag } from '../lib/args';

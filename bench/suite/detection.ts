@@ -9,7 +9,7 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import { createActivities, type AwsClients } from '../../activities';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../test/helpers/temporal';
 import { trainModel } from '../../workflows';
-import { sleep } from '../../local/procs';
+import { sleep } from '../../local/shared/procs';
 import { writeResult } from '../lib/results';
 import { intFlag } from '../lib/args';
 import { PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';

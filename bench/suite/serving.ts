@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../local/config';
+import { REPO_ROOT } from '../../local/stack/config';
 import { flag } from '../lib/args';
 
 export const about =

@@ -4,9 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { stackConfig } from './config';
-import { killGroup, readPid } from './procs';
-import { startLocalService } from './sagemaker/server';
+import { stackConfig } from '../stack/config';
+import { killGroup, readPid } from '../shared/procs';
+import { startLocalService } from './server';
 
 async function main(): Promise<void> {
   const cfg = stackConfig();

@@ -8,19 +8,19 @@
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { CodeBuild } from '../codebuild/codebuild';
-import { CallStats } from './call-stats';
-import { Ctx, type ServiceOptions } from './context';
-import { Endpoints } from './endpoints';
-import { faultDraws, injectFault, loseAnswer, parseFaults } from './faults';
-import { AwsError, readBody, sendError, sendJson } from './protocol';
-import { Registry } from './registry';
-import { RequestLog } from './request-log';
-import { Runtime } from './runtime';
-import { Tags } from './tags';
-import { Training } from './training';
-import { Tuning } from './tuning';
-import type { Body } from './validate';
+import { CodeBuild } from './codebuild/codebuild';
+import { CallStats } from './core/call-stats';
+import { Ctx, type ServiceOptions } from './core/context';
+import { Endpoints } from './sagemaker/endpoints';
+import { faultDraws, injectFault, loseAnswer, parseFaults } from './core/faults';
+import { AwsError, readBody, sendError, sendJson } from './core/protocol';
+import { Registry } from './sagemaker/model-registry';
+import { RequestLog } from './core/request-log';
+import { Runtime } from './sagemaker-runtime/invoke-endpoint';
+import { Tags } from './sagemaker/tags';
+import { Training } from './sagemaker/training';
+import { Tuning } from './sagemaker/tuning';
+import type { Body } from './core/request-fields';
 
 export type Handler = (body: Body) => unknown;
 

@@ -6,7 +6,7 @@
  *   env     print the env vars a worker needs (`eval "$(npm run -s local -- env)"`)
  */
 import { stackConfig, workerEnv, type StackConfig } from './config';
-import { down, status, up } from './stack';
+import { down, status, up } from './launcher';
 
 function printEnv(cfg: StackConfig): void {
   for (const [k, v] of Object.entries(workerEnv(cfg))) process.stdout.write(`export ${k}=${v}\n`);

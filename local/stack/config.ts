@@ -3,11 +3,9 @@
  * Every value can be overridden from the environment so tests and parallel stacks do not collide.
  */
 import path from 'node:path';
+import { REGION } from '../shared/account';
 
-export const REPO_ROOT = path.resolve(__dirname, '..');
-export const REGION = 'us-east-1';
-/** moto's default account; ARNs minted by the local service use it too so they look alike. */
-export const ACCOUNT_ID = '123456789012';
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 export interface StackConfig {
   stateDir: string;

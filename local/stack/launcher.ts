@@ -8,8 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { needsPodman, REPO_ROOT, type StackConfig, workerEnv } from './config';
-import { ensurePodmanTools, hasPodman, removeStackContainers, stackId } from './executors/podman';
-import { httpStatus, isAlive, killGroup, portOpen, readPid, startDaemon, stopGroup, waitUntil } from './procs';
+import { ensurePodmanTools, hasPodman, removeStackContainers, stackId } from '../service/executors/podman';
+import { httpStatus, isAlive, killGroup, portOpen, readPid, startDaemon, stopGroup, waitUntil } from '../shared/procs';
 
 export const SEARCH_ATTRIBUTES = {
   PipelineStep: 'Keyword',
@@ -103,7 +103,7 @@ export function components(cfg: StackConfig): Component[] {
       name: 'sagemaker',
       port: cfg.servicePort,
       command: path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
-      args: [path.join(REPO_ROOT, 'local', 'service-main.ts')],
+      args: [path.join(REPO_ROOT, 'local', 'service', 'main.ts')],
       env: {
         ...process.env,
         LOCAL_STATE_DIR: cfg.stateDir,

@@ -34,10 +34,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { hashContextFiles, listContextFiles, zipContext } from '../../activities/build-context';
-import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/config';
-import { hasPodman, podmanEnv, STACK_LABEL, stackId } from '../../local/executors/podman';
-import { freePort, waitUntil } from '../../local/procs';
-import { down, up } from '../../local/stack';
+import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
+import { hasPodman, podmanEnv, STACK_LABEL, stackId } from '../../local/service/executors/podman';
+import { freePort, waitUntil } from '../../local/shared/procs';
+import { down, up } from '../../local/stack/launcher';
 import { isolatedStackConfig } from '../helpers/local-stack';
 
 jest.setTimeout(40 * 60_000);

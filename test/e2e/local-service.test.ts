@@ -19,10 +19,10 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/config';
-import { isAlive, readPid, waitUntil } from '../../local/procs';
+import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
+import { isAlive, readPid, waitUntil } from '../../local/shared/procs';
 import { isolatedStackConfig } from '../helpers/local-stack';
-import { down, status, up } from '../../local/stack';
+import { down, status, up } from '../../local/stack/launcher';
 
 jest.setTimeout(180_000);
 

@@ -6,9 +6,9 @@
 import { CreateModelCommand, ListModelsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/config';
-import { isAlive, killGroup, readPid, waitUntil } from '../../local/procs';
-import { down, up } from '../../local/stack';
+import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
+import { isAlive, killGroup, readPid, waitUntil } from '../../local/shared/procs';
+import { down, up } from '../../local/stack/launcher';
 import { isolatedStackConfig } from '../helpers/local-stack';
 
 jest.setTimeout(180_000);

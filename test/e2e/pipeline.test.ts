@@ -29,11 +29,11 @@ import { createActivities } from '../../activities';
 import { childWorkflowId, runResourceNames, sanitize } from '../../contracts/names';
 import type { PipelineSummary } from '../../contracts/pipeline-plan';
 import type { StepStatus } from '../../contracts/status';
-import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/config';
-import { isAlive, sleep, waitUntil } from '../../local/procs';
+import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
+import { isAlive, sleep, waitUntil } from '../../local/shared/procs';
 import { writeBadModelProgram } from '../fixtures/bad-model';
 import { isolatedStackConfig } from '../helpers/local-stack';
-import { down, up } from '../../local/stack';
+import { down, up } from '../../local/stack/launcher';
 import { createAwsClients } from '../../worker/aws-clients';
 import { projectWorkerOptions } from '../../worker/worker-options';
 

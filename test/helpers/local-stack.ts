@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stackConfig, type StackConfig } from '../../local/config';
-import { freePort } from '../../local/procs';
+import { stackConfig, type StackConfig } from '../../local/stack/config';
+import { freePort } from '../../local/shared/procs';
 
 /** A stack config under a new temp dir (`<prefix>-XXXX`) with every component on a free port. */
 export async function isolatedStackConfig(prefix: string, containerBinDir: string): Promise<StackConfig> {

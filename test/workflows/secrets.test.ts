@@ -15,7 +15,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { filesUnder, type KnownSecret, scanFile, scanText } from '../../bench/chaos/lib/secret-scan';
-import { waitUntil } from '../../local/procs';
+import { waitUntil } from '../../local/shared/procs';
 import { createCodecServer } from '../../worker/codec-server';
 import { type AesGcmPayloadCodec, codecFromEnv } from '../../worker/payload-codec';
 import { createDevServerEnv, TEMPORAL_CLI_PATH, uniqueTaskQueue } from '../helpers/temporal';

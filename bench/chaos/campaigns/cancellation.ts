@@ -7,7 +7,7 @@
 import { childWorkflowId, runResourceNames } from '../../../contracts/names';
 import type { PipelineStepName } from '../../../contracts/pipeline-plan';
 import type { StepStatus } from '../../../contracts/status';
-import { sleep } from '../../../local/procs';
+import { sleep } from '../../../local/shared/procs';
 import { LocalHarness, type Spec } from '../../lib/local-harness';
 import { writeResult } from '../../lib/results';
 import { childPhase, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';

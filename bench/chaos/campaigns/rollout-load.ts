@@ -19,9 +19,9 @@ import {
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { workerEnv } from '../../../local/config';
-import { sleep, waitUntil } from '../../../local/procs';
-import { down, up } from '../../../local/stack';
+import { workerEnv } from '../../../local/stack/config';
+import { sleep, waitUntil } from '../../../local/shared/procs';
+import { down, up } from '../../../local/stack/launcher';
 import { isolatedStackConfig } from '../../../test/helpers/local-stack';
 import { writeResult } from '../../lib/results';
 import { LoadClient, ms, quantile, type Sample } from '../lib/load-client';

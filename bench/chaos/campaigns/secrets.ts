@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../../local/config';
+import { REPO_ROOT } from '../../../local/stack/config';
 import { writeResult } from '../../lib/results';
 import { filesUnder, type Finding, type KnownSecret, scanFile } from '../lib/secret-scan';
 

@@ -5,7 +5,7 @@
  * package version and one endpoint create/update; the first run builds the image once, later runs reuse it.
  */
 import { PIPELINE_STEPS, type PipelineStepName } from '../../../contracts/pipeline-plan';
-import { sleep } from '../../../local/procs';
+import { sleep } from '../../../local/shared/procs';
 import { LocalHarness } from '../../lib/local-harness';
 import { writeResult } from '../../lib/results';
 import { runRetries, retriesCell } from '../lib/history-retries';
@@ -29,7 +29,7 @@ import {
 } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 import { numFlag } from '../../lib/args';
-import { mulberry32 } from '../../../local/random';
+import { mulberry32 } from '../../../local/shared/random';
 
 export const about =
   'SIGKILL the worker at 20 seeded moments spread over every step of 2 (or more, until all 20 land) full pipeline runs (create, then blue/green updates); one AWS resource per step per run';

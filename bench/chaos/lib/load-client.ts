@@ -4,7 +4,7 @@
  * keep-alive HTTP to a loopback URL. Every request is tagged with the phase current when it was sent.
  */
 import http from 'node:http';
-import { sleep } from '../../../local/procs';
+import { sleep } from '../../../local/shared/procs';
 
 /** One answered (or failed) request. */
 export interface Sample {

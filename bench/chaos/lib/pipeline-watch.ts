@@ -7,7 +7,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { childWorkflowId } from '../../../contracts/names';
 import { PIPELINE_STEPS, type PipelineStepName, type PipelineSummary } from '../../../contracts/pipeline-plan';
 import type { StepStatus } from '../../../contracts/status';
-import { sleep } from '../../../local/procs';
+import { sleep } from '../../../local/shared/procs';
 import type { LocalHarness, Spec } from '../../lib/local-harness';
 
 /** A step name, or the pipeline's own phases before/after the steps. */

@@ -3,7 +3,7 @@
  * bodies, huge headers) and for slow clients that trickle a request one byte at a time.
  */
 import net from 'node:net';
-import { sleep } from '../../../local/procs';
+import { sleep } from '../../../local/shared/procs';
 
 /** What came back: the status (0 when the server closed without answering) and the body text. */
 export interface RawAnswer {

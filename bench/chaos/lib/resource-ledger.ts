@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { OpCounts } from '../../../local/sagemaker/call-stats';
+import type { OpCounts } from '../../../local/service/core/call-stats';
 import type { LocalHarness } from '../../lib/local-harness';
 
 /** Counts of one moment; `diff` of two is one run's share. */

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, httpStatus, isAlive, killGroup, sleep } from '../../../local/procs';
+import { freePort, httpStatus, isAlive, killGroup, sleep } from '../../../local/shared/procs';
 import { CONTAINER_BIN } from './tiny-model';
 
 export interface ServeProcess {

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../../local/config';
+import { REPO_ROOT } from '../../../local/stack/config';
 
 /** The container venv's entrypoints (train, serve, prepare), installed by scripts/bootstrap.sh. */
 export const CONTAINER_BIN = path.join(REPO_ROOT, 'container/.venv/bin');

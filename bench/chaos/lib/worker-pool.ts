@@ -2,7 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sleep } from '../../../local/procs';
+import { sleep } from '../../../local/shared/procs';
 import { bundleWorkflows } from '../../../worker/workflow-bundle';
 import type { LocalHarness } from '../../lib/local-harness';
 

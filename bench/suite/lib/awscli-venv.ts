@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../../local/config';
+import { REPO_ROOT } from '../../../local/stack/config';
 
 /** Pinned so the anchor does not move between runs; bump deliberately and re-run the bench. */
 export const AWSCLI_VERSION = '1.46.3';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type PipelineSpecInput, validateSpec } from '../../../contracts';
-import { REPO_ROOT } from '../../../local/config';
+import { REPO_ROOT } from '../../../local/stack/config';
 
 function exampleSpec(): Record<string, Record<string, unknown>> {
   return JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples/pipeline.local.json'), 'utf8')) as Record<

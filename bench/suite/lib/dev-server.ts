@@ -5,9 +5,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../../local/config';
-import { freePort, portOpen, stopGroup, waitUntil } from '../../../local/procs';
-import { SEARCH_ATTRIBUTES } from '../../../local/stack';
+import { REPO_ROOT } from '../../../local/stack/config';
+import { freePort, portOpen, stopGroup, waitUntil } from '../../../local/shared/procs';
+import { SEARCH_ATTRIBUTES } from '../../../local/stack/launcher';
 
 /** The running server: its address and pid, and how to stop it. */
 export interface DevServer {

@@ -1,8 +1,8 @@
 /** A bare moto server on a free port for benches that need S3 only (no Temporal, no local SageMaker service). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../../local/config';
-import { freePort, httpStatus, isAlive, startDaemon, stopGroup, waitUntil } from '../../../local/procs';
+import { REPO_ROOT } from '../../../local/stack/config';
+import { freePort, httpStatus, isAlive, startDaemon, stopGroup, waitUntil } from '../../../local/shared/procs';
 
 /** A running moto server: its endpoint URL and how to stop it. */
 export interface MotoServer {

@@ -14,7 +14,7 @@ import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { childWorkflowId } from '../../../contracts/names';
 import { PIPELINE_STEPS, type PipelineSummary } from '../../../contracts/pipeline-plan';
-import type { RequestLogEntry } from '../../../local/sagemaker/request-log';
+import type { RequestLogEntry } from '../../../local/service/core/request-log';
 
 /** One step's child workflow, in epoch ms. */
 export interface StepSpan {

@@ -14,11 +14,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { downloadObject } from '../s3files';
-import { killGroup } from '../procs';
+import { downloadObject } from '../core/s3-files';
+import { killGroup } from '../../shared/procs';
 import { ensurePodmanTools } from '../executors/podman';
 import type { LocalImage } from '../executors/image-ref';
-import type { Ctx } from '../sagemaker/context';
+import type { Ctx } from '../core/context';
 import { hashTree, processImageManifest, pushManifest, repositoryName } from './image';
 import { buildKey, localBuildSettings, localTag, podmanBuild, pushToRegistry } from './podman-build';
 

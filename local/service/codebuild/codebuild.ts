@@ -4,10 +4,10 @@
  * StopBuild. Builds run with BuildRun; their records are persisted, and a build cut off by a restart is FAULT.
  */
 import { randomUUID } from 'node:crypto';
-import { ACCOUNT_ID, REGION } from '../config';
-import type { Ctx } from '../sagemaker/context';
-import { AwsError, now, paginate } from '../sagemaker/protocol';
-import { arr, type Body, obj, oneOf, optInt, optStr, str } from '../sagemaker/validate';
+import { ACCOUNT_ID, REGION } from '../../shared/account';
+import type { Ctx } from '../core/context';
+import { AwsError, now, paginate } from '../core/protocol';
+import { arr, type Body, obj, oneOf, optInt, optStr, str } from '../core/request-fields';
 import { BuildFailure, type BuildPhase, BuildRun, type PhaseType } from './build-run';
 
 interface Project {

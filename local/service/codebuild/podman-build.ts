@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../config';
+import { REPO_ROOT } from '../../stack/config';
 import { podman, podmanEnv } from '../executors/podman';
 
 export const CONTEXT_LABEL = 'local.context-hash';

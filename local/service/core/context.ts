@@ -2,8 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { motoClients, type MotoClients } from '../aws';
-import { LogShipper } from '../cwlogs';
+import { motoClients, type MotoClients } from './moto-clients';
+import { LogShipper } from './log-shipper';
 import { ContainerExecutor } from '../executors/container';
 import { type LocalImage, type ResolvedImage, resolveLocalImage } from '../executors/image-ref';
 import { ensurePodmanTools, podmanEnv, removeStackContainers, stackId } from '../executors/podman';

@@ -5,7 +5,7 @@
  * create or update meets what its first attempt already did. `seed:<n>` makes the draws a fixed sequence (the calls
  * they land on still follow the order calls arrive in).
  */
-import { mulberry32 } from '../random';
+import { mulberry32 } from '../../shared/random';
 import { type AwsError, internal, throttled } from './protocol';
 
 export interface Faults {

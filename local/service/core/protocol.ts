@@ -4,7 +4,7 @@
  * timestamps and ARNs.
  */
 import type http from 'node:http';
-import { ACCOUNT_ID, REGION } from '../config';
+import { ACCOUNT_ID, REGION } from '../../shared/account';
 
 /** An error answered the way AWS answers it: HTTP status, `x-amzn-ErrorType` header, `{__type, message}` body. */
 export class AwsError extends Error {

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Body } from './validate';
+import type { Body } from './request-fields';
 
 /** One logged request. `t` is the arrival time in epoch milliseconds. */
 export interface RequestLogEntry {

@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isAlive, killGroup, sleep } from '../procs';
+import { isAlive, killGroup, sleep } from '../../shared/procs';
 import type { ResolvedImage } from './image-ref';
 import { containerName, podman, podmanEnv, STACK_LABEL } from './podman';
 import { superviseChild } from './host-child';

@@ -7,7 +7,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { REPO_ROOT } from '../config';
+import { REPO_ROOT } from '../../stack/config';
 
 /** Written by container/scripts/podman-env.sh: no default ulimits (runc fails on setrlimit on these machines). */
 export const CONTAINERS_CONF = path.join(REPO_ROOT, 'container', '.podman', 'containers.conf');

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { killGroup } from '../procs';
+import { killGroup } from '../../shared/procs';
 import { superviseChild } from './host-child';
 import type { Executor, HostHandle, HostSpec } from './types';
 

@@ -5,11 +5,11 @@
  * from the model becomes a `ModelError` (HTTP 424) with OriginalStatusCode and OriginalMessage, as on AWS.
  */
 import http from 'node:http';
-import { ACCOUNT_ID, REGION } from '../config';
-import type { Ctx } from './context';
-import type { Endpoints } from './endpoints';
-import type { Fleet } from './fleet';
-import { AwsError, readBody, requestId, sendError } from './protocol';
+import { ACCOUNT_ID, REGION } from '../../shared/account';
+import type { Ctx } from '../core/context';
+import type { Endpoints } from '../sagemaker/endpoints';
+import type { Fleet } from '../sagemaker/fleet';
+import { AwsError, readBody, requestId, sendError } from '../core/protocol';
 
 const REST_JSON = 'application/json';
 

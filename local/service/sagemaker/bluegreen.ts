@@ -6,8 +6,8 @@
  * config with the reason in FailureReason.
  */
 import { DescribeAlarmsCommand, SetAlarmStateCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
-import { sleep } from '../procs';
-import type { Ctx } from './context';
+import { sleep } from '../../shared/procs';
+import type { Ctx } from '../core/context';
 import { alarmFires } from './endpoint-metrics';
 import type { Endpoints } from './endpoints';
 import type { Fleet } from './fleet';

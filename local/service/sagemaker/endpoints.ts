@@ -5,15 +5,15 @@
  * fleets of InService endpoints are started again.
  */
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import type { Ctx } from './context';
+import type { Ctx } from '../core/context';
 import { runBlueGreen, type DeploymentConfig } from './bluegreen';
 import { MetricPublisher } from './endpoint-metrics';
 import { Fleet } from './fleet';
 import { Models } from './models';
-import { arn, invalid, now, paginate, wire } from './protocol';
+import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { sortRecords } from './training';
-import { arr, type Body, name, obj, oneOf, optObj, optStr, tags as readTags } from './validate';
+import { arr, type Body, name, obj, oneOf, optObj, optStr, tags as readTags } from '../core/request-fields';
 
 export type EndpointStatus =
   'Creating' | 'Updating' | 'RollingBack' | 'InService' | 'Deleting' | 'Failed' | 'SystemUpdating' | 'OutOfService';

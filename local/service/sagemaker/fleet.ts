@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { HostHandle } from '../executors/types';
-import { freePort, httpStatus, sleep } from '../procs';
-import { downloadObject, parseS3Uri } from '../s3files';
-import type { Ctx } from './context';
+import { freePort, httpStatus, sleep } from '../../shared/procs';
+import { downloadObject, parseS3Uri } from '../core/s3-files';
+import type { Ctx } from '../core/context';
 import { EventLog } from './endpoint-metrics';
 
 const execFileP = promisify(execFile);

@@ -2,7 +2,7 @@
  * MetricDefinitions: SageMaker's regexes are Python regexes; the first capture group is the value. This turns
  * them into JS regexes and keeps, per metric, the last value seen (what FinalMetricDataList reports).
  */
-import { invalid } from './protocol';
+import { invalid } from '../core/protocol';
 
 export interface MetricDefinition {
   Name: string;

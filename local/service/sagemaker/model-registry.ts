@@ -3,11 +3,11 @@
  * idempotency, Describe by name or ARN, List with approval filter and sorting, UpdateModelPackage approvals).
  */
 import { createHash } from 'node:crypto';
-import type { Ctx } from './context';
-import { arn, invalid, now, paginate, wire } from './protocol';
+import type { Ctx } from '../core/context';
+import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { sortRecords } from './training';
-import { type Body, name, obj, oneOf, optObj, optStr, str, strMap, tags as readTags } from './validate';
+import { type Body, name, obj, oneOf, optObj, optStr, str, strMap, tags as readTags } from '../core/request-fields';
 
 const APPROVAL = ['Approved', 'Rejected', 'PendingManualApproval'] as const;
 type Approval = (typeof APPROVAL)[number];

@@ -1,7 +1,7 @@
 /** Models and endpoint configs: Create/Describe/Delete/List, validated like SageMaker. */
-import type { Ctx } from './context';
+import type { Ctx } from '../core/context';
 import type { ModelRecord, VariantSpec } from './fleet';
-import { arn, invalid, now, paginate, wire } from './protocol';
+import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { sortRecords } from './training';
 import {
@@ -18,7 +18,7 @@ import {
   str,
   strMap,
   tags as readTags,
-} from './validate';
+} from '../core/request-fields';
 
 export interface EndpointConfigRecord {
   EndpointConfigName: string;

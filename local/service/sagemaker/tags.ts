@@ -1,7 +1,7 @@
 /** Tags by resource ARN: AddTags, DeleteTags, ListTags, and the tags given at creation. */
-import type { Ctx } from './context';
-import { paginate } from './protocol';
-import { arr, type Body, str, type Tag, tags as readTags } from './validate';
+import type { Ctx } from '../core/context';
+import { paginate } from '../core/protocol';
+import { arr, type Body, str, type Tag, tags as readTags } from '../core/request-fields';
 
 export class Tags {
   constructor(private readonly ctx: Ctx) {}

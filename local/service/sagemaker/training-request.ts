@@ -1,6 +1,20 @@
 /** CreateTrainingJob request validation, with SageMaker's limits and field names. */
-import { compileDefinitions, type MetricDefinition } from './metrics';
-import { arr, type Body, fail, int, name, obj, oneOf, optInt, optObj, optStr, s3Uri, str, strMap } from './validate';
+import { compileDefinitions, type MetricDefinition } from './metric-definitions';
+import {
+  arr,
+  type Body,
+  fail,
+  int,
+  name,
+  obj,
+  oneOf,
+  optInt,
+  optObj,
+  optStr,
+  s3Uri,
+  str,
+  strMap,
+} from '../core/request-fields';
 
 export interface Channel {
   ChannelName: string;

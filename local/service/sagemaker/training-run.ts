@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { HostHandle } from '../executors/types';
-import { freePort } from '../procs';
-import { dirHasFiles, downloadPrefix, syncDirUp, uploadFile } from '../s3files';
-import type { Ctx } from './context';
-import { hostLayout, inputDataConfig, makeHostDirs, resourceConfig, writeJson, type HostLayout } from './hostdirs';
-import { MetricParser, type MetricDatum } from './metrics';
+import { freePort } from '../../shared/procs';
+import { dirHasFiles, downloadPrefix, syncDirUp, uploadFile } from '../core/s3-files';
+import type { Ctx } from '../core/context';
+import { hostLayout, inputDataConfig, makeHostDirs, resourceConfig, writeJson, type HostLayout } from './host-dirs';
+import { MetricParser, type MetricDatum } from './metric-definitions';
 import type { TrainingRequest } from './training-request';
 
 const execFileP = promisify(execFile);

@@ -5,13 +5,13 @@
  * (like a spot restart: it resumes from its synced checkpoints).
  */
 import { EventEmitter } from 'node:events';
-import type { Ctx } from './context';
-import { type MetricDatum } from './metrics';
-import { arn, inUse, invalid, notFound, now, paginate, wire } from './protocol';
+import type { Ctx } from '../core/context';
+import { type MetricDatum } from './metric-definitions';
+import { arn, inUse, invalid, notFound, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { parseTrainingRequest, type TrainingRequest } from './training-request';
 import { type Phase, TrainingRun, type RunOutcome } from './training-run';
-import { type Body, name, oneOf, optStr, tags as readTags } from './validate';
+import { type Body, name, oneOf, optStr, tags as readTags } from '../core/request-fields';
 
 export interface Transition {
   Status: string;

@@ -2,8 +2,8 @@
  * How a tuning job draws hyperparameters: Random (uniform, log-uniform, reverse-log sampling per ScalingType)
  * and Grid (every combination of the categorical values). Bayesian and Hyperband are emulated with Random.
  */
-import { fail } from './validate';
-import { mulberry32 } from '../random';
+import { fail } from '../core/request-fields';
+import { mulberry32 } from '../../shared/random';
 
 export interface Ranges {
   ContinuousParameterRanges?: { Name: string; MinValue: string; MaxValue: string; ScalingType?: string }[];

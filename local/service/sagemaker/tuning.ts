@@ -5,8 +5,8 @@
  * is the trial's final value of the objective metric (its MetricDefinitions), which gives the BestTrainingJob.
  */
 import { createHash } from 'node:crypto';
-import type { Ctx } from './context';
-import { arn, inUse, invalid, notFound, now, paginate, wire } from './protocol';
+import type { Ctx } from '../core/context';
+import { arn, inUse, invalid, notFound, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { type TrainingJob, type Training, sortRecords } from './training';
 import {
@@ -18,7 +18,20 @@ import {
   type TrainingRequest,
 } from './training-request';
 import { grid, type Ranges, rng, sampleRandom, validateRanges } from './tuning-strategy';
-import { arr, type Body, fail, int, name, obj, oneOf, optObj, optStr, str, strMap, tags as readTags } from './validate';
+import {
+  arr,
+  type Body,
+  fail,
+  int,
+  name,
+  obj,
+  oneOf,
+  optObj,
+  optStr,
+  str,
+  strMap,
+  tags as readTags,
+} from '../core/request-fields';
 
 type Status = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
 

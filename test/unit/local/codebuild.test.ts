@@ -16,8 +16,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { waitUntil } from '../../../local/procs';
-import type { LocalService } from '../../../local/sagemaker/server';
+import { waitUntil } from '../../../local/shared/procs';
+import type { LocalService } from '../../../local/service/server';
 import {
   credentials,
   FAKE_BIN,

@@ -2,13 +2,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { needsPodman, stackConfig } from '../../../local/config';
-import { localBuildSettings } from '../../../local/codebuild/podman-build';
-import { ContainerExecutor, hostNames, podmanRunArgs } from '../../../local/executors/container';
-import { type ImageIndex, parseImageUri, resolveLocalImage } from '../../../local/executors/image-ref';
-import { containerName, stackId } from '../../../local/executors/podman';
-import { waitUntil } from '../../../local/procs';
-import { registryConfig } from '../../../local/stack';
+import { needsPodman, stackConfig } from '../../../local/stack/config';
+import { localBuildSettings } from '../../../local/service/codebuild/podman-build';
+import { ContainerExecutor, hostNames, podmanRunArgs } from '../../../local/service/executors/container';
+import { type ImageIndex, parseImageUri, resolveLocalImage } from '../../../local/service/executors/image-ref';
+import { containerName, stackId } from '../../../local/service/executors/podman';
+import { waitUntil } from '../../../local/shared/procs';
+import { registryConfig } from '../../../local/stack/launcher';
 
 const ECR = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const DIGEST = `sha256:${'a'.repeat(64)}`;

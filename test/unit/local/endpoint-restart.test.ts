@@ -16,8 +16,8 @@ import {
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { waitUntil } from '../../../local/procs';
-import type { LocalService } from '../../../local/sagemaker/server';
+import { waitUntil } from '../../../local/shared/procs';
+import type { LocalService } from '../../../local/service/server';
 import { type Moto, ROLE, s3, sagemaker, seedBucket, startMoto, startService, tmpDir } from './helpers';
 
 jest.setTimeout(90_000);

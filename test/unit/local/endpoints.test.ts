@@ -21,8 +21,8 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isAlive, waitUntil } from '../../../local/procs';
-import type { LocalService } from '../../../local/sagemaker/server';
+import { isAlive, waitUntil } from '../../../local/shared/procs';
+import type { LocalService } from '../../../local/service/server';
 import { credentials, type Moto, ROLE, s3, sagemaker, seedBucket, startMoto, startService, tmpDir } from './helpers';
 
 jest.setTimeout(60_000);

@@ -9,8 +9,8 @@ import {
   ListTrainingJobsCommand,
 } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { loseAnswer, parseFaults } from '../../../local/sagemaker/faults';
-import type { LocalService } from '../../../local/sagemaker/server';
+import { loseAnswer, parseFaults } from '../../../local/service/core/faults';
+import type { LocalService } from '../../../local/service/server';
 import { credentials, sagemaker, startService, tmpDir } from './helpers';
 
 const runtime = (url: string) =>

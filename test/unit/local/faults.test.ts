@@ -1,7 +1,7 @@
 /** LOCAL_FAULTS: injected ThrottlingException / HTTP 500 reach SDK clients with AWS's shapes. */
 import { ListTrainingJobsCommand } from '@aws-sdk/client-sagemaker';
-import { faultDraws, injectFault, parseFaults } from '../../../local/sagemaker/faults';
-import type { LocalService } from '../../../local/sagemaker/server';
+import { faultDraws, injectFault, parseFaults } from '../../../local/service/core/faults';
+import type { LocalService } from '../../../local/service/server';
 import { sagemaker, startService, tmpDir } from './helpers';
 
 test('parseFaults reads shares and refuses nonsense', () => {

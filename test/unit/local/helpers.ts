@@ -9,9 +9,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, httpStatus, waitUntil } from '../../../local/procs';
-import { startLocalService, type LocalService } from '../../../local/sagemaker/server';
-import type { ServiceOptions } from '../../../local/sagemaker/context';
+import { freePort, httpStatus, waitUntil } from '../../../local/shared/procs';
+import { startLocalService, type LocalService } from '../../../local/service/server';
+import type { ServiceOptions } from '../../../local/service/core/context';
 
 export const REPO = path.resolve(__dirname, '../../..');
 export const FAKE_BIN = path.join(REPO, 'test/fixtures/fake-container');

@@ -1,8 +1,8 @@
 /** The local service's request log: one line per control-plane call, in arrival order, naming the resource. */
 import { DescribeTrainingJobCommand, ListTrainingJobsCommand } from '@aws-sdk/client-sagemaker';
 import path from 'node:path';
-import { readRequestLog } from '../../../local/sagemaker/request-log';
-import type { LocalService } from '../../../local/sagemaker/server';
+import { readRequestLog } from '../../../local/service/core/request-log';
+import type { LocalService } from '../../../local/service/server';
 import { sagemaker, startService, tmpDir } from './helpers';
 
 describe('requests.log', () => {

@@ -12,7 +12,7 @@ import {
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LocalService } from '../../../local/sagemaker/server';
+import type { LocalService } from '../../../local/service/server';
 import {
   credentials,
   type Moto,

@@ -16,9 +16,9 @@ import {
   UpdateModelPackageCommand,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { grid, rng, sampleRandom } from '../../../local/sagemaker/tuning-strategy';
-import { waitUntil } from '../../../local/procs';
-import type { LocalService } from '../../../local/sagemaker/server';
+import { grid, rng, sampleRandom } from '../../../local/service/sagemaker/tuning-strategy';
+import { waitUntil } from '../../../local/shared/procs';
+import type { LocalService } from '../../../local/service/server';
 import { type Moto, s3, sagemaker, seedBucket, startMoto, startService, tmpDir, trainingRequest } from './helpers';
 
 jest.setTimeout(90_000);
