@@ -15,13 +15,13 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createActivities } from '../activities';
 import { childWorkflowId, PIPELINE_STEPS } from '../contracts';
-import type { StepStatus } from '../contracts/status';
 import { sleep } from '../local/shared/procs';
 import { LocalHarness, type Spec } from '../bench/lib/local-harness';
 import { writeBadModelProgram } from '../test/fixtures/bad-model';
 import { TEMPORAL_CLI_PATH } from '../test/helpers/temporal';
 import { projectWorkerOptions } from '../worker/worker-options';
 import { createAwsClients } from '../worker/aws-clients';
+import { approveIfWaiting, queryStatus } from '../worker/pipeline-client';
 
 const OUT = join(__dirname, '..', 'test/histories');
 const TASK_QUEUE = 'record-histories';
@@ -61,29 +61,15 @@ const RUNS: Run[] = [
 
 const say = (msg: string): void => console.log(`[record] ${msg}`);
 
-async function status(client: Client, workflowId: string): Promise<StepStatus | undefined> {
-  try {
-    return await client.workflow.getHandle(workflowId).query<StepStatus>('status');
-  } catch {
-    return undefined;
-  }
-}
-
 /** While the run is open: approve a version waiting for review, and send traffic during deployModel when asked. */
 async function drive(client: Client, run: Run, spec: Spec, done: () => boolean): Promise<void> {
   const runtime = new SageMakerRuntimeClient({ region: process.env.AWS_REGION });
   let approved = false;
   while (!done()) {
-    const phase = (await status(client, run.id))?.phase;
+    const phase = (await queryStatus(client, run.id))?.pipelinePhase;
     if (!approved && phase === 'registerModel') {
-      const id = childWorkflowId(run.id, 'registerModel');
-      if ((await status(client, id))?.phase.startsWith('waiting')) {
-        await client.workflow
-          .getHandle(id)
-          .executeUpdate('approveModel', { args: [{ reviewer: 'histories-recorder', reason: 'recorded run' }] });
-        say(`${run.id}: approved through the approveModel update`);
-        approved = true;
-      }
+      approved = await approveIfWaiting(client, run.id, { reviewer: 'histories-recorder', reason: 'recorded run' });
+      if (approved) say(`${run.id}: approved through the approveModel update`);
     }
     if (run.traffic && phase === 'deployModel') {
       const body = JSON.stringify({ inputs: 'The assert statement', parameters: { max_new_tokens: 4 } });

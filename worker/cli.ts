@@ -1,8 +1,8 @@
 /** Small operator CLI: `npm run cli -- <command>`. */
 import { readFileSync } from 'node:fs';
-import { childWorkflowId } from '../contracts/names';
 import { formatIssues, validateSpec } from '../contracts/validation';
 import { ConfigError } from './config';
+import { approve, reject, registerModelId } from './pipeline-client';
 import { parseScheduleArgs, scheduleCommand } from './schedule-command';
 import { connectClient } from './temporal-client';
 
@@ -60,10 +60,8 @@ async function decideCommand(decision: 'approve' | 'reject', argv: string[]): Pr
   }
   const { client, connection } = await connectClient();
   try {
-    const target = workflowId.endsWith('/registerModel') ? workflowId : childWorkflowId(workflowId, 'registerModel');
-    const result = await client.workflow
-      .getHandle(target)
-      .executeUpdate(decision === 'approve' ? 'approveModel' : 'rejectModel', { args: [{ reviewer, reason }] });
+    const target = registerModelId(workflowId);
+    const result = await (decision === 'approve' ? approve : reject)(client, workflowId, { reviewer, reason });
     console.log(`${decision}d ${target}: ${JSON.stringify(result)}`);
     return 0;
   } finally {

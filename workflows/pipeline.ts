@@ -17,10 +17,12 @@ import { ErrorType } from '../contracts/errors';
 import { childWorkflowId } from '../contracts/names';
 import * as plan from '../contracts/pipeline-plan';
 import type { PipelineSpec } from '../contracts/pipeline-spec';
+import type { PipelinePhase } from '../contracts/status';
 import { formatIssues, validateSpec } from '../contracts/validation';
+import { stepStoppedSignal } from '../contracts/workflow-api';
 import { quickActivities } from './activity-options';
 import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
-import { stepStoppedSignal, trackStatus } from './step-status';
+import { trackStatus } from './step-status';
 import type { buildImage } from './build-image';
 import type { publishImage } from './publish-image';
 import type { syncData } from './sync-data';
@@ -51,6 +53,12 @@ export function parseSpecOrFail(raw: unknown): PipelineSpec {
 export async function runPipeline(spec: PipelineSpec, options: PipelineOptions = {}): Promise<plan.PipelineSummary> {
   const { workflowId } = workflowInfo();
   const status = trackStatus('pipeline');
+  /** The pipeline's phase is one of a few words, so clients get it typed too (status.pipelinePhase). */
+  const enter = (phase: PipelinePhase): void => {
+    status.phase = phase;
+    status.pipelinePhase = phase;
+  };
+  enter('starting');
   setHandler(stepStoppedSignal, ({ step, stopped }) => {
     status.stopped.push(...stopped.map((s) => `${s} (by ${step})`));
   });
@@ -67,7 +75,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
   };
 
   const step = async <R>(name: plan.PipelineStepName, run: (id: string) => Promise<R>): Promise<R> => {
-    status.phase = name;
+    enter(name);
     markStep(name);
     return run(childWorkflowId(workflowId, name));
   };
@@ -139,11 +147,13 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
       summary.outcome = 'not-approved';
       summary.message = `Model package ${registered.modelPackageArn} is ${registered.approvalStatus}: ${registered.reason}. Nothing was deployed.`;
       markStep('done');
+      enter('done');
       return summary;
     }
     if (!spec.deployment.enabled) {
       summary.message = 'Deployment is disabled in the spec; the approved model was registered only.';
       markStep('done');
+      enter('done');
       return summary;
     }
 
@@ -187,7 +197,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     summary.outcome = 'deployed';
     summary.message = `Endpoint ${deployed.endpointName} ${deployed.action} with ${deployed.endpointConfigName} (champion ${registered.champion.trainingJobName}).`;
     markStep('done');
-    status.phase = 'done';
+    enter('done');
     return summary;
   } catch (err) {
     if (!isCancellation(err)) throw err;
@@ -195,7 +205,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     summary.outcome = 'cancelled';
     summary.stopped = [...status.stopped];
     summary.message = `Cancelled during ${status.phase}; stopped: ${summary.stopped.length ? summary.stopped.join('; ') : 'nothing was running'}.`;
-    status.phase = 'cancelled';
+    enter('cancelled');
     return summary;
   }
 }
