@@ -62,13 +62,13 @@ export async function startLocalService(
   const draw = faultDraws(faults);
   const requests = new RequestLog(path.join(opts.stateDir, 'requests.log'));
   const stats = new CallStats(ctx.store);
-  const gateway = new MotoGateway(opts.motoEndpoint, ctx.iam, (m) => ctx.log(m));
   /** Tags of the resources this service keeps, for aws:ResourceTag/* conditions. */
   const resourceTags = (arn: string): Record<string, string> | undefined => {
     if (arn.startsWith('arn:aws:codebuild:')) return codebuild.tagsOf(arn);
     const t = tags.get(arn);
     return t.length ? Object.fromEntries(t.map((x) => [x.Key, x.Value])) : undefined;
   };
+  const gateway = new MotoGateway(opts.motoEndpoint, ctx.iam, (m) => ctx.log(m), resourceTags);
   /** AWS's refusal of a call this service serves, if IAM would refuse it (logged). */
   async function refusal(req: http.IncomingMessage, reading: Reading): Promise<Refusal | undefined> {
     if (!ctx.iam) return undefined;

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import { AwsError, readBody } from '../core/protocol';
 import { errorResponse, sendRefusal } from './denial';
-import type { IamEnforcer } from './enforcer';
+import type { IamEnforcer, ResourceTags } from './enforcer';
 import { bodyNeeded, readRequest, type RawRequest } from './request-reading';
 
 export class MotoGateway {
@@ -18,6 +18,8 @@ export class MotoGateway {
     motoEndpoint: string,
     private readonly iam: IamEnforcer | undefined,
     private readonly log: (msg: string) => void = () => undefined,
+    /** Tags of resources the local service keeps (a gateway call can depend on them, e.g. autoscaling's checks). */
+    private readonly tags?: ResourceTags,
   ) {
     this.target = new URL(motoEndpoint);
   }
@@ -34,7 +36,7 @@ export class MotoGateway {
     const body = bodyNeeded(raw) ? await readBody(req) : undefined;
     if (this.iam) {
       const reading = readRequest(raw, body);
-      const refusal = await this.iam.authorizeRequest(raw, reading);
+      const refusal = await this.iam.authorizeRequest(raw, reading, this.tags);
       if (refusal) {
         this.log(`IAM: refused ${reading.label}: ${refusal.reason}`);
         return sendRefusal(res, refusal.response);
