@@ -13,6 +13,7 @@ import { freePort, httpStatus, waitUntil } from '../../../local/shared/procs';
 import { startLocalService, type LocalService } from '../../../local/service/server';
 import { IamEnforcer } from '../../../local/service/iam/enforcer';
 import { iamEnabled } from '../../../local/service/iam/policies';
+import { TEST_ROLES_FILE } from '../../helpers/local-stack';
 import { ADMIN_CREDENTIALS } from '../../../local/shared/credentials';
 import type { ServiceOptions } from '../../../local/service/core/context';
 
@@ -20,8 +21,7 @@ export const REPO = path.resolve(__dirname, '../../..');
 export const FAKE_BIN = path.join(REPO, 'test/fixtures/fake-container');
 /** The tests act as the account's administrator (IAM does not restrict it); their jobs run as TEST_ROLES. */
 export const credentials = ADMIN_CREDENTIALS;
-/** Roles of the tests' jobs (test/fixtures/iam/test-roles.json): permissive, so the jobs' mechanics are under test. */
-export const TEST_ROLES_FILE = path.join(REPO, 'test/fixtures/iam/test-roles.json');
+export { TEST_ROLES_FILE };
 export const ROLE = 'arn:aws:iam::123456789012:role/SageMakerRole';
 
 export interface Moto {
