@@ -120,12 +120,8 @@ test(`a worker policy without ${REMOVED} fails the pipeline at once with AccessD
   expect(Date.now() - started).toBeLessThan(120_000);
   // Nothing was created: the image step stopped at its first call.
   const cb = new CodeBuildClient({ region: 'us-east-1', credentials: ADMIN_CREDENTIALS });
-  const projects = await cb.send(new BatchGetProjectsCommand({ names: [codeBuildProjectName(spec.pipelineName as string)] }));
+  const projects = await cb.send(
+    new BatchGetProjectsCommand({ names: [codeBuildProjectName(spec.pipelineName as string)] }),
+  );
   expect(projects.projects ?? []).toEqual([]);
-});
-  const builds = await cb
-    .send(new ListBuildsForProjectCommand({ projectName: codeBuildProjectName(spec.pipelineName as string) }))
-    .then((r) => r.ids ?? [])
-    .catch(() => []);
-  expect(builds).toEqual([]);
 });
