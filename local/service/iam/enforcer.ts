@@ -101,6 +101,22 @@ export class IamEnforcer {
     reading: Reading,
     tags?: ResourceTags,
   ): Promise<{ response: Refusal; reason: string } | undefined> {
+    const started = process.hrtime.bigint();
+    try {
+      return await this.authorizeRequestUntimed(raw, reading, tags);
+    } finally {
+      this.requests.count++;
+      this.requests.ns += process.hrtime.bigint() - started;
+    }
+  }
+
+  private readonly requests = { count: 0, ns: 0n };
+
+  private async authorizeRequestUntimed(
+    raw: RawRequest,
+    reading: Reading,
+    tags?: ResourceTags,
+  ): Promise<{ response: Refusal; reason: string } | undefined> {
     const head = raw.method === 'HEAD';
     const opts = { head, contentType: reading.contentType };
     const creds = requestCredentials(raw.headers, new URLSearchParams(raw.url.split('?')[1] ?? ''));
@@ -129,7 +145,13 @@ export class IamEnforcer {
     return { response: denialResponse(denial, reading.protocol, opts), reason: accessDeniedMessage(denial) };
   }
 
-  stats(): AuthorizerStats {
-    return this.authorizer.stats();
+  /** Decisions (authorizer) and whole requests (mapping + decisions): counts and time spent, for the overhead. */
+  stats(): AuthorizerStats & { requests: number; requestMeanUs: number } {
+    const ms = Number(this.requests.ns) / 1e6;
+    return {
+      ...this.authorizer.stats(),
+      requests: this.requests.count,
+      requestMeanUs: this.requests.count ? Math.round((ms * 1000) / this.requests.count) : 0,
+    };
   }
 }
