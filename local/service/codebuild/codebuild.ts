@@ -260,8 +260,7 @@ export class CodeBuild {
     const id = build.id;
     // The build acts as the project's service role: source download, image push, build logs.
     const roleArn = serviceRoleArn(this.projects.get(build.projectName)?.serviceRole);
-    const line = (text: string): void =>
-      this.ctx.logs.add(build.logs.groupName, build.logs.streamName, text, roleArn);
+    const line = (text: string): void => this.ctx.logs.add(build.logs.groupName, build.logs.streamName, text, roleArn);
     const run = new BuildRun(
       this.ctx,
       { id, sourceLocation: build.source.location as string, env, roleArn },

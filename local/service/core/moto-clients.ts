@@ -23,7 +23,13 @@ export function motoClients(
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } = ADMIN_CREDENTIALS,
   requestHandler?: AuthorizingHandler,
 ): MotoClients {
-  const common = { endpoint, region: REGION, credentials, maxAttempts: 3, ...(requestHandler ? { requestHandler } : {}) };
+  const common = {
+    endpoint,
+    region: REGION,
+    credentials,
+    maxAttempts: 3,
+    ...(requestHandler ? { requestHandler } : {}),
+  };
   return {
     s3: new S3Client({ ...common, forcePathStyle: true }),
     logs: new CloudWatchLogsClient(common),

@@ -112,9 +112,13 @@ export class Authorizer {
       };
       const policy = this.relevant(caller.policy, check.action);
       if (!policy) return 'ImplicitlyDenied';
-      const key = [this.policyId(caller.policy), caller.arn, check.action, check.resource, JSON.stringify(context)].join(
-        '\u0000',
-      );
+      const key = [
+        this.policyId(caller.policy),
+        caller.arn,
+        check.action,
+        check.resource,
+        JSON.stringify(context),
+      ].join('\u0000');
       const cached = this.decisions.get(key);
       if (cached) {
         this.counts.cacheHits++;
@@ -154,7 +158,8 @@ export class Authorizer {
   firstDenial(caller: Caller, checks: AuthCheck[]): Denial | undefined {
     for (const c of checks) {
       const d = this.decide(caller, c);
-      if (d !== 'Allowed') return { callerArn: caller.arn, action: c.action, resource: c.resource, explicit: d === 'ExplicitlyDenied' };
+      if (d !== 'Allowed')
+        return { callerArn: caller.arn, action: c.action, resource: c.resource, explicit: d === 'ExplicitlyDenied' };
     }
     return undefined;
   }

@@ -39,7 +39,11 @@ const xmlEscape = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
 /** An AWS error (refusal or authentication failure) in a protocol's envelope. `head`: no body (S3 HEAD). */
-export function errorResponse(err: AwsError, protocol: WireProtocol, opts: { head?: boolean; contentType?: string } = {}): Refusal {
+export function errorResponse(
+  err: AwsError,
+  protocol: WireProtocol,
+  opts: { head?: boolean; contentType?: string } = {},
+): Refusal {
   const id = requestId();
   let body: string;
   const headers: Record<string, string> = { 'x-amzn-requestid': id };
@@ -52,7 +56,8 @@ export function errorResponse(err: AwsError, protocol: WireProtocol, opts: { hea
         : `<ErrorResponse><Error><Type>Sender</Type><Code>${err.code}</Code><Message>${xmlEscape(err.message)}</Message></Error><RequestId>${id}</RequestId></ErrorResponse>`;
   } else {
     headers['content-type'] =
-      opts.contentType || (protocol === 'json-query-compatible' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1');
+      opts.contentType ||
+      (protocol === 'json-query-compatible' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1');
     headers['x-amzn-errortype'] = err.code;
     if (protocol === 'json-query-compatible') headers['x-amzn-query-error'] = `${err.code};Sender`;
     body = JSON.stringify({ __type: err.code, message: err.message });
@@ -63,7 +68,11 @@ export function errorResponse(err: AwsError, protocol: WireProtocol, opts: { hea
 }
 
 /** AWS's refusal of a denied check in the request's protocol. */
-export function denialResponse(d: Denial, protocol: WireProtocol, opts: { head?: boolean; contentType?: string } = {}): Refusal {
+export function denialResponse(
+  d: Denial,
+  protocol: WireProtocol,
+  opts: { head?: boolean; contentType?: string } = {},
+): Refusal {
   const err =
     protocol === 'rest-xml'
       ? new AwsError('AccessDenied', accessDeniedMessage(d, { quoteResource: true }), 403)

@@ -16,7 +16,8 @@ import { PolicySet, SAGEMAKER_SERVICE } from './policies';
 import { checksFor, type ApiCall } from './request-checks';
 
 /** How a request's caller resolves: the administrator (never restricted), a known identity, or an unknown role. */
-export type ResolvedCaller = { kind: 'admin' } | { kind: 'caller'; caller: Caller } | { kind: 'unknown-role'; roleArn: string };
+export type ResolvedCaller =
+  { kind: 'admin' } | { kind: 'caller'; caller: Caller } | { kind: 'unknown-role'; roleArn: string };
 
 /** Tags of a resource by ARN (for aws:ResourceTag/*), when the enforcer's user knows them. */
 export type ResourceTags = (arn: string) => Record<string, string> | undefined;
@@ -88,7 +89,12 @@ export class IamEnforcer {
   denyForRole(roleArn: string, checks: AuthCheck[], tags?: ResourceTags): Denial | undefined {
     const r = this.resolve({ kind: 'role', roleArn });
     if (r.kind !== 'caller')
-      return { callerArn: roleArn, action: checks[0]?.action ?? 'sts:AssumeRole', resource: checks[0]?.resource ?? roleArn, explicit: false };
+      return {
+        callerArn: roleArn,
+        action: checks[0]?.action ?? 'sts:AssumeRole',
+        resource: checks[0]?.resource ?? roleArn,
+        explicit: false,
+      };
     return this.deny(r.caller, checks, tags);
   }
 

@@ -83,7 +83,10 @@ export class MotoGateway {
       upstream.on('error', (err) => {
         this.log(`gateway: moto at ${this.target.origin} failed: ${err.message}`);
         if (!res.headersSent)
-          sendRefusal(res, errorResponse(new AwsError('ServiceUnavailable', `moto is not answering: ${err.message}`, 503), 'json'));
+          sendRefusal(
+            res,
+            errorResponse(new AwsError('ServiceUnavailable', `moto is not answering: ${err.message}`, 503), 'json'),
+          );
         else res.destroy();
         resolve();
       });

@@ -51,7 +51,9 @@ export function ecrPullChecks(imageUri: string | undefined): AuthCheck[] {
 
 /** The authorizations a push to `repositoryUri` makes (docker push: login, layer uploads, the manifest). */
 export function ecrPushChecks(repositoryUri: string): AuthCheck[] {
-  const repo = ecrRepositoryArn(repositoryUri) ?? `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${repositoryUri.split('/').pop()}`;
+  const repo =
+    ecrRepositoryArn(repositoryUri) ??
+    `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${repositoryUri.split('/').pop()}`;
   return [
     { action: 'ecr:GetAuthorizationToken', resource: '*' },
     ...[
@@ -65,14 +67,22 @@ export function ecrPushChecks(repositoryUri: string): AuthCheck[] {
 }
 
 /** The first refused authorization of a pull by `roleArn`, if any. */
-export function pullDenial(iam: IamEnforcer | undefined, roleArn: string | undefined, imageUri: string | undefined): Denial | undefined {
+export function pullDenial(
+  iam: IamEnforcer | undefined,
+  roleArn: string | undefined,
+  imageUri: string | undefined,
+): Denial | undefined {
   if (!iam || !roleArn) return undefined;
   const checks = ecrPullChecks(imageUri);
   return checks.length ? iam.denyForRole(roleArn, checks) : undefined;
 }
 
 /** The first refused authorization of a push by `roleArn`, if any. */
-export function pushDenial(iam: IamEnforcer | undefined, roleArn: string | undefined, repositoryUri: string): Denial | undefined {
+export function pushDenial(
+  iam: IamEnforcer | undefined,
+  roleArn: string | undefined,
+  repositoryUri: string,
+): Denial | undefined {
   if (!iam || !roleArn) return undefined;
   return iam.denyForRole(roleArn, ecrPushChecks(repositoryUri));
 }

@@ -180,7 +180,11 @@ export async function checksFor(call: ApiCall): Promise<AuthCheck[]> {
       checks.push({ action: 'cloudwatch:TagResource', resource: created, context: tags });
   }
 
-  if (prefix === 'application-autoscaling' && operation === 'RegisterScalableTarget' && body.ServiceNamespace === 'sagemaker') {
+  if (
+    prefix === 'application-autoscaling' &&
+    operation === 'RegisterScalableTarget' &&
+    body.ServiceNamespace === 'sagemaker'
+  ) {
     const endpoint = /^endpoint\/([^/]+)\//.exec(String(body.ResourceId ?? ''))?.[1];
     if (endpoint) {
       const arn = `arn:aws:sagemaker:${REGION}:${ACCOUNT_ID}:endpoint/${endpoint}`;

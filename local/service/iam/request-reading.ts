@@ -51,7 +51,9 @@ function rpcPath(url: string): RegExpExecArray | null {
 
 function isQuery(r: RawRequest): boolean {
   const signing = requestCredentials(r.headers).signingService;
-  return one(r.headers['content-type']).startsWith('application/x-www-form-urlencoded') && !!signing && signing !== 's3';
+  return (
+    one(r.headers['content-type']).startsWith('application/x-www-form-urlencoded') && !!signing && signing !== 's3'
+  );
 }
 
 /** Whether authorizing the request needs its body (JSON, query and CBOR calls, S3 DeleteObjects). */
@@ -75,9 +77,15 @@ export function readRequest(r: RawRequest, body?: Buffer): Reading {
   if (target) {
     const [service, op] = target.split('.', 2);
     const t =
-      JSON_TARGETS[service ?? ''] ?? (signing ? { prefix: SIGNING_TO_PREFIX[signing] ?? signing, protocol: 'json' as const } : undefined);
+      JSON_TARGETS[service ?? ''] ??
+      (signing ? { prefix: SIGNING_TO_PREFIX[signing] ?? signing, protocol: 'json' as const } : undefined);
     if (t && op)
-      return { protocol: t.protocol, label: `${t.prefix}:${op}`, call: { prefix: t.prefix, operation: op, body: parseJson(body) }, contentType };
+      return {
+        protocol: t.protocol,
+        label: `${t.prefix}:${op}`,
+        call: { prefix: t.prefix, operation: op, body: parseJson(body) },
+        contentType,
+      };
     return { protocol: 'json', label: target, contentType };
   }
   const rpc = rpcPath(r.url);
@@ -89,13 +97,22 @@ export function readRequest(r: RawRequest, body?: Buffer): Reading {
       parsed = {};
     }
     const prefix = JSON_TARGETS[rpc[1] as string]?.prefix ?? (rpc[1] as string).toLowerCase();
-    return { protocol: 'json', label: `${prefix}:${rpc[2]}`, call: { prefix, operation: rpc[2] as string, body: parsed }, contentType };
+    return {
+      protocol: 'json',
+      label: `${prefix}:${rpc[2]}`,
+      call: { prefix, operation: rpc[2] as string, body: parsed },
+      contentType,
+    };
   }
   if (isQuery(r) && signing) {
     const params = new URLSearchParams(body?.toString('utf8') ?? '');
     const action = params.get('Action') ?? new URLSearchParams(r.url.split('?')[1] ?? '').get('Action') ?? '';
     const prefix = SIGNING_TO_PREFIX[signing] ?? signing;
-    return { protocol: 'query', label: `${prefix}:${action}`, call: { prefix, operation: action, body: queryToBody(params) } };
+    return {
+      protocol: 'query',
+      label: `${prefix}:${action}`,
+      call: { prefix, operation: action, body: queryToBody(params) },
+    };
   }
   const s3 = s3Checks({ method: r.method, url: r.url, host: one(r.headers.host), headers: r.headers, body });
   return { protocol: 'rest-xml', label: `s3:${s3.operation}`, s3 };

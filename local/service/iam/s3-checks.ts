@@ -96,7 +96,10 @@ const OBJECT_SUBRESOURCES: Record<string, Partial<Record<string, [string, string
     GET: ['GetObjectAcl', 's3:GetObjectAcl', 's3:GetObjectVersionAcl'],
     PUT: ['PutObjectAcl', 's3:PutObjectAcl', 's3:PutObjectVersionAcl'],
   },
-  retention: { GET: ['GetObjectRetention', 's3:GetObjectRetention'], PUT: ['PutObjectRetention', 's3:PutObjectRetention'] },
+  retention: {
+    GET: ['GetObjectRetention', 's3:GetObjectRetention'],
+    PUT: ['PutObjectRetention', 's3:PutObjectRetention'],
+  },
   'legal-hold': {
     GET: ['GetObjectLegalHold', 's3:GetObjectLegalHold'],
     PUT: ['PutObjectLegalHold', 's3:PutObjectLegalHold'],
@@ -137,7 +140,12 @@ function deleteKeys(body: Buffer | undefined): string[] {
   if (!body) return [];
   const text = body.toString('utf8');
   const unescape = (s: string): string =>
-    s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+    s
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&amp;/g, '&');
   return [...text.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((m) => unescape(m[1] as string));
 }
 
@@ -162,8 +170,10 @@ export function s3Checks(r: S3Request): S3Mapping {
         operation: 'DeleteObjects',
         checks: deleteKeys(r.body).map((k) => ({ action: 's3:DeleteObject', resource: objectArn(bucket, k) })),
       };
-    if (method === 'PUT') return { operation: 'CreateBucket', checks: [{ action: 's3:CreateBucket', resource: bucketArn(bucket) }] };
-    if (method === 'DELETE') return { operation: 'DeleteBucket', checks: [{ action: 's3:DeleteBucket', resource: bucketArn(bucket) }] };
+    if (method === 'PUT')
+      return { operation: 'CreateBucket', checks: [{ action: 's3:CreateBucket', resource: bucketArn(bucket) }] };
+    if (method === 'DELETE')
+      return { operation: 'DeleteBucket', checks: [{ action: 's3:DeleteBucket', resource: bucketArn(bucket) }] };
     const context: Record<string, string> = {};
     for (const [param, k] of [
       ['prefix', 's3:prefix'],
@@ -173,7 +183,8 @@ export function s3Checks(r: S3Request): S3Mapping {
       const v = query.get(param);
       if (v !== null) context[k] = v;
     }
-    const operation = method === 'HEAD' ? 'HeadBucket' : query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
+    const operation =
+      method === 'HEAD' ? 'HeadBucket' : query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
     return { operation, checks: [{ action: 's3:ListBucket', resource: bucketArn(bucket), context }] };
   }
   const obj = objectArn(bucket, key);
@@ -187,9 +198,15 @@ export function s3Checks(r: S3Request): S3Mapping {
     case 'GET':
       if (query.has('uploadId'))
         return { operation: 'ListParts', checks: [{ action: 's3:ListMultipartUploadParts', resource: obj }] };
-      return { operation: 'GetObject', checks: [{ action: versioned ? 's3:GetObjectVersion' : 's3:GetObject', resource: obj }] };
+      return {
+        operation: 'GetObject',
+        checks: [{ action: versioned ? 's3:GetObjectVersion' : 's3:GetObject', resource: obj }],
+      };
     case 'HEAD':
-      return { operation: 'HeadObject', checks: [{ action: versioned ? 's3:GetObjectVersion' : 's3:GetObject', resource: obj }] };
+      return {
+        operation: 'HeadObject',
+        checks: [{ action: versioned ? 's3:GetObjectVersion' : 's3:GetObject', resource: obj }],
+      };
     case 'PUT': {
       const put: AuthCheck = { action: 's3:PutObject', resource: obj };
       if (query.has('uploadId'))

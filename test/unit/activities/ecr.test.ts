@@ -106,7 +106,11 @@ describe('allowSageMakerPull', () => {
   beforeEach(() => {
     ecr.on(DescribeRepositoriesCommand).resolves({
       repositories: [
-        { repositoryName: 'jax', registryId: '123456789012', repositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/jax' },
+        {
+          repositoryName: 'jax',
+          registryId: '123456789012',
+          repositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/jax',
+        },
       ],
     });
   });
