@@ -149,6 +149,11 @@ export async function run(args: string[]): Promise<void> {
       body: JSON.stringify({ inputs: 'The ', parameters: { max_new_tokens: 4 } }),
       ratePerSec: rate,
       concurrency,
+      // Local mode's IAM reads who calls from the SigV4 credential scope (it does not verify signatures): the load
+      // comes from the administrator, so IAM refuses none of it and every failure is the rollout's.
+      headers: {
+        authorization: `AWS4-HMAC-SHA256 Credential=${ADMIN_CREDENTIALS.accessKeyId}/20260101/${region}/sagemaker/aws4_request, SignedHeaders=host, Signature=0`,
+      },
     });
     load.phase = '1 steady on blue (v1)';
     load.start();
