@@ -69,6 +69,8 @@ function reader(prefix: string, operation: string, body: RequestBody): VariableR
       if (prefix === 'codebuild' && (n === 'ids' || n === 'id')) values = values.map((id) => id.split(':')[0] ?? id);
       if (prefix === 'logs' && n === 'logGroupIdentifier')
         values = values.map((v) => (v.startsWith('arn:') ? (v.split(':log-group:')[1] ?? v).replace(/:\*$/, '') : v));
+      // SageMaker's ARNs carry resource names in lower case (MyJob → training-job/myjob), so do the ARNs we authorize.
+      if (prefix === 'sagemaker') values = values.map((v) => (v.startsWith('arn:') ? v : v.toLowerCase()));
       return values;
     }
     if (prefix === 'sagemaker' && operation === 'CreateModelPackage' && variable === 'ModelPackageName') {

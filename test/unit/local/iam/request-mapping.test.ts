@@ -59,6 +59,15 @@ describe('JSON protocol calls', () => {
     ]);
   });
 
+  it("SageMaker resource names are lower case in the ARN, as in SageMaker's own ARNs", async () => {
+    const checks = await checksFor({
+      prefix: 'sagemaker',
+      operation: 'DescribeEndpoint',
+      body: { EndpointName: 'Demo-LM' },
+    });
+    expect(checks[0]?.resource).toBe(sm('endpoint/demo-lm'));
+  });
+
   it('UpdateEndpoint is authorized on the endpoint and on the new endpoint config (both required resources)', async () => {
     const checks = await checksFor({
       prefix: 'sagemaker',
