@@ -21,6 +21,7 @@ import { approveModelUpdate } from '../contracts/workflow-api';
 import { DEFAULT_TASK_QUEUE } from '../contracts/task-queue';
 import { REPO_ROOT, stackConfig, workerEnv } from '../local/stack/config';
 import { isAlive, readPid, sleep, stopGroup } from '../local/shared/procs';
+import { ADMIN_CREDENTIALS } from '../local/shared/credentials';
 import { up } from '../local/stack/launcher';
 import { codecFromEnv } from '../worker/payload-codec';
 import { approveIfWaiting, cancelAndReport, queryStatus, registerModelId } from '../worker/pipeline-client';
@@ -95,7 +96,13 @@ async function startStack(): Promise<void> {
 
 /** The spec's bucket: on AWS it is the user's; in local mode the demo creates it in moto. */
 async function ensureBucket(bucket: string): Promise<void> {
-  const s3 = new S3Client({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_S3, forcePathStyle: true });
+  // The bucket is set up by the account's administrator, not the worker (whose policy cannot create buckets).
+  const s3 = new S3Client({
+    region: env.AWS_REGION,
+    endpoint: env.AWS_ENDPOINT_URL_S3,
+    forcePathStyle: true,
+    credentials: ADMIN_CREDENTIALS,
+  });
   try {
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
     say(`S3 bucket ${bucket}: exists`);
@@ -390,9 +397,11 @@ function approveAsDemo(why: string): NonNullable<RunOptions['duringRegister']> {
 // --- the demo ---------------------------------------------------------------------------------------------------
 
 async function invokeEndpoint(endpointName: string, steps: unknown): Promise<void> {
+  // The user asking the model a question is not the worker (its policy does not include InvokeEndpoint).
   const runtime = new SageMakerRuntimeClient({
     region: env.AWS_REGION,
     endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
+    credentials: ADMIN_CREDENTIALS,
   });
   const prompt = 'The assert statement';
   say(`InvokeEndpoint ${endpointName}: ${JSON.stringify(prompt)}`);

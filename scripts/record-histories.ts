@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { createActivities } from '../activities';
 import { childWorkflowId, PIPELINE_STEPS } from '../contracts';
 import { sleep } from '../local/shared/procs';
+import { ADMIN_CREDENTIALS } from '../local/shared/credentials';
 import { LocalHarness, type Spec } from '../bench/lib/local-harness';
 import { writeBadModelProgram } from '../test/fixtures/bad-model';
 import { TEMPORAL_CLI_PATH } from '../test/helpers/temporal';
@@ -63,7 +64,7 @@ const say = (msg: string): void => console.log(`[record] ${msg}`);
 
 /** While the run is open: approve a version waiting for review, and send traffic during deployModel when asked. */
 async function drive(client: Client, run: Run, spec: Spec, done: () => boolean): Promise<void> {
-  const runtime = new SageMakerRuntimeClient({ region: process.env.AWS_REGION });
+  const runtime = new SageMakerRuntimeClient({ region: process.env.AWS_REGION, credentials: ADMIN_CREDENTIALS });
   let approved = false;
   while (!done()) {
     const phase = (await queryStatus(client, run.id))?.pipelinePhase;

@@ -30,6 +30,7 @@ import { runResourceNames, sanitize } from '../../contracts/names';
 import type { PipelineSummary } from '../../contracts/pipeline-plan';
 import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
 import { isAlive, sleep, waitUntil } from '../../local/shared/procs';
+import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import { writeBadModelProgram } from '../fixtures/bad-model';
 import { isolatedStackConfig } from '../helpers/local-stack';
 import { down, up } from '../../local/stack/launcher';
@@ -104,7 +105,8 @@ suite('migrationPipeline on the local stack', () => {
     await up(cfg);
     stackUp = true;
 
-    const s3 = new S3Client({ region: env.AWS_REGION, forcePathStyle: true });
+    // The test sets up and observes as the account's administrator; the worker's calls are held to its policy.
+    const s3 = new S3Client({ region: env.AWS_REGION, forcePathStyle: true, credentials: ADMIN_CREDENTIALS });
     await s3.send(new CreateBucketCommand({ Bucket: baseSpec.bucket }));
     const out = path.join(stateDir, 'prepare', 'processing', 'output');
     execFileSync(path.join(BIN, 'prepare'), ['--source', 'builtin', '--output', out], {
@@ -113,8 +115,8 @@ suite('migrationPipeline on the local stack', () => {
     });
     fs.renameSync(out, path.join(stateDir, 'dataset'));
 
-    sm = new SageMakerClient({ region: env.AWS_REGION });
-    runtime = new SageMakerRuntimeClient({ region: env.AWS_REGION });
+    sm = new SageMakerClient({ region: env.AWS_REGION, credentials: ADMIN_CREDENTIALS });
+    runtime = new SageMakerRuntimeClient({ region: env.AWS_REGION, credentials: ADMIN_CREDENTIALS });
     nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
     worker = await Worker.create({
       connection: nativeConnection,
