@@ -1,21 +1,27 @@
 /**
- * The local SageMaker service's HTTP server. One port speaks three AWS protocols:
+ * The local SageMaker service's HTTP server. One port speaks four AWS protocols:
  *  - SageMaker control plane: AWS JSON 1.1, `POST /` with `X-Amz-Target: SageMaker.<Operation>`;
  *  - CodeBuild: AWS JSON 1.1, `X-Amz-Target: CodeBuild_20161006.<Operation>`;
+ *  - Application Auto Scaling: AWS JSON 1.1, `X-Amz-Target: AnyScaleFrontendService.<Operation>`;
  *  - SageMaker Runtime: REST JSON, `POST /endpoints/{EndpointName}/invocations`.
- * Unknown operations answer `UnknownOperationException`, as AWS does.
+ * Unknown operations answer `UnknownOperationException`, as AWS does. Every JSON request passes the documented
+ * rules (core/documented-rules) before its handler runs.
  */
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { ScalableTargets } from './application-autoscaling/scalable-targets';
+import { TargetTracking } from './application-autoscaling/target-tracking';
 import { CodeBuild } from './codebuild/codebuild';
 import { CallStats } from './core/call-stats';
 import { Ctx, type ServiceOptions } from './core/context';
 import { Endpoints } from './sagemaker/endpoints';
-import { faultDraws, injectFault, loseAnswer, parseFaults } from './core/faults';
+import { injectFault, loseAnswer } from './core/faults';
 import { AwsError, readBody, sendError, sendJson } from './core/protocol';
 import { Registry } from './sagemaker/model-registry';
+import { enforceDocumentedRules } from './core/documented-rules';
 import { RequestLog } from './core/request-log';
+import { ruleState } from './rule-state';
 import { Runtime } from './sagemaker-runtime/invoke-endpoint';
 import { Tags } from './sagemaker/tags';
 import { Training } from './sagemaker/training';
@@ -30,6 +36,8 @@ export interface LocalService {
   ctx: Ctx;
   training: Training;
   endpoints: Endpoints;
+  scalableTargets: ScalableTargets;
+  targetTracking: TargetTracking;
   close(): Promise<void>;
 }
 
@@ -44,6 +52,9 @@ export async function startLocalService(
   const tuning = new Tuning(ctx, tags, training);
   const registry = new Registry(ctx, tags);
   const codebuild = new CodeBuild(ctx);
+  const scalableTargets = new ScalableTargets(ctx, endpoints);
+  const targetTracking = new TargetTracking(ctx, scalableTargets, endpoints);
+  const rulesState = ruleState({ ctx, tags, training, tuning, endpoints, registry, scalableTargets });
   const sagemaker: Record<string, Handler> = {
     ...tags.handlers(),
     ...training.handlers(),
@@ -51,9 +62,13 @@ export async function startLocalService(
     ...tuning.handlers(),
     ...registry.handlers(),
   };
-  const codebuildOps: Record<string, Handler> = codebuild.handlers();
-  const faults = parseFaults(opts.faults ?? process.env.LOCAL_FAULTS);
-  const draw = faultDraws(faults);
+  const apis: Record<string, { counted: string; handlers: Record<string, Handler> }> = {
+    SageMaker: { counted: 'SageMaker', handlers: sagemaker },
+    CodeBuild_20161006: { counted: 'CodeBuild', handlers: codebuild.handlers() },
+    AnyScaleFrontendService: { counted: 'ApplicationAutoScaling', handlers: scalableTargets.handlers() },
+  };
+  const faults = ctx.faults;
+  const draw = ctx.faultDraw;
   const requests = new RequestLog(path.join(opts.stateDir, 'requests.log'));
   const stats = new CallStats(ctx.store);
 
@@ -85,8 +100,9 @@ export async function startLocalService(
     }
     const target = String(req.headers['x-amz-target'] ?? '');
     const [service, op] = target.split('.', 2);
-    const table = service === 'SageMaker' ? sagemaker : service === 'CodeBuild_20161006' ? codebuildOps : undefined;
-    if (req.method !== 'POST' || !table || !op) {
+    const api = service ? apis[service] : undefined;
+    const table = api?.handlers;
+    if (req.method !== 'POST' || !api || !table || !op) {
       await readBody(req).catch(() => undefined);
       return sendError(
         res,
@@ -121,13 +137,14 @@ export async function startLocalService(
           : new AwsError('SerializationException', 'Could not parse the request body as JSON', 400),
       );
     }
-    const counted = `${service === 'SageMaker' ? 'SageMaker' : 'CodeBuild'}.${op}`;
+    const counted = `${api.counted}.${op}`;
     const fault = injectFault(faults, draw);
     if (fault) {
       stats.record(counted, fault);
       return sendError(res, fault);
     }
     try {
+      await enforceDocumentedRules({ service: service as string, operation: op, body }, rulesState);
       const out = await fn(body);
       stats.record(counted, 'ok');
       const lost = loseAnswer(faults, draw);
@@ -149,7 +166,9 @@ export async function startLocalService(
   endpoints.resume();
   tuning.resume();
   codebuild.resume();
+  scalableTargets.resume();
   endpoints.startMetrics();
+  targetTracking.start();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -162,10 +181,13 @@ export async function startLocalService(
     ctx,
     training,
     endpoints,
+    scalableTargets,
+    targetTracking,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       tuning.shutdown();
+      targetTracking.stop();
       stats.close();
       await Promise.all([training.shutdown(), endpoints.shutdown(), codebuild.shutdown()]);
       await ctx.logs.close();

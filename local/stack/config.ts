@@ -77,7 +77,8 @@ export function workerEnv(cfg: StackConfig): Record<string, string> {
     AWS_ENDPOINT_URL_ECR: moto,
     AWS_ENDPOINT_URL_CLOUDWATCH: moto,
     AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: moto,
-    AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING: moto,
+    // Application Auto Scaling of SageMaker variants is served by the local service (it must move the fleet).
+    AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING: service,
     AWS_ENDPOINT_URL_SAGEMAKER: service,
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: service,
     AWS_ENDPOINT_URL_CODEBUILD: service,
