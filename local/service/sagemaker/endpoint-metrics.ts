@@ -182,7 +182,7 @@ export function alarmFires(
   const value = statistic(
     alarm.MetricName,
     stat,
-    events.filter((e) => e.t >= from),
+    events.filter((e) => e.t >= from && e.t <= nowMs),
   );
   if (value === undefined) return { fires: false };
   return { fires: breaches(value, alarm.ComparisonOperator, alarm.Threshold), value };

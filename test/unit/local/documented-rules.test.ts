@@ -28,6 +28,7 @@ import {
 import fs from 'node:fs';
 import path from 'node:path';
 import { DOCUMENTED_RULES } from '../../../local/service/core/documented-rules';
+import { alarmFires } from '../../../local/service/sagemaker/endpoint-metrics';
 import { waitUntil } from '../../../local/shared/procs';
 import type { LocalService } from '../../../local/service/server';
 import { modelAndConfig, seedModelTarball, waitEndpoint } from './hosting-fixture';
@@ -351,6 +352,35 @@ describe('warm start rules', () => {
   });
 });
 
+describe('alarm periods on SageMaker one-minute metrics (cloudwatch.sub-minute-period)', () => {
+  const minute = 1_700_000_040_000 - (1_700_000_040_000 % 60_000);
+  const alarm = {
+    AlarmName: 'five-xx',
+    Namespace: 'AWS/SageMaker',
+    MetricName: 'Invocation5XXErrors',
+    Statistic: 'Sum' as const,
+    Threshold: 0,
+    ComparisonOperator: 'GreaterThanThreshold' as const,
+    EvaluationPeriods: 1,
+    TreatMissingData: 'notBreaching',
+  };
+  const error = (t: number) => ({ t, status: 500, latencyUs: 1000 });
+
+  test('a 10 s period sees data only when its window holds a minute boundary; otherwise data is missing', () => {
+    const events = [error(minute + 2_000), error(minute + 30_000)];
+    expect(alarmFires({ ...alarm, Period: 10 }, events, 0, minute + 5_000)).toEqual({ fires: true, value: 1 });
+    expect(alarmFires({ ...alarm, Period: 10 }, events, 0, minute + 35_000)).toEqual({
+      fires: false,
+      missingData: true,
+    });
+    expect(alarmFires({ ...alarm, Period: 30, TreatMissingData: 'breaching' }, [], 0, minute + 45_000).fires).toBe(
+      true,
+    );
+    // A one-minute period sees both errors.
+    expect(alarmFires({ ...alarm, Period: 60 }, events, 0, minute + 35_000)).toEqual({ fires: true, value: 2 });
+  });
+});
+
 describe('the table', () => {
   test('every rule names operations and an https source; behaviour rules name a file that exists', () => {
     const ids = DOCUMENTED_RULES.map((r) => r.id);
@@ -366,9 +396,7 @@ describe('the table', () => {
 
   test("the README's documented-rules section lists every rule by id, with its source", () => {
     const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
-    for (const rule of DOCUMENTED_RULES) {
-      expect(readme).toContain(`\`${rule.id}\``);
-      expect(readme).toContain(rule.source);
-    }
+    const missing = DOCUMENTED_RULES.filter((r) => !readme.includes(`\`${r.id}\``) || !readme.includes(r.source));
+    expect(missing.map((r) => r.id)).toEqual([]);
   });
 });
