@@ -124,9 +124,7 @@ test('registering brings capacity into range (endpoint Updating), and a new targ
 
   const d = await waitEndpoint(sm, 'aas-1', (e) => e.EndpointStatus === 'InService');
   expect(d.ProductionVariants?.[0]).toMatchObject({ CurrentInstanceCount: 2, DesiredInstanceCount: 2 });
-  const activities = await aas.send(
-    new DescribeScalingActivitiesCommand({ ServiceNamespace: 'sagemaker', ...target('aas-1') }),
-  );
+  const activities = await aas.send(new DescribeScalingActivitiesCommand(target('aas-1')));
   expect(activities.ScalingActivities?.[0]).toMatchObject({
     Description: 'Setting desired instance count to 2.',
     StatusCode: 'Successful',
@@ -228,9 +226,7 @@ test("target tracking scales out on the fleet's invocations and back in without 
     (e) => e.EndpointStatus === 'InService' && e.ProductionVariants?.[0]?.CurrentInstanceCount === 1,
     30_000,
   );
-  const activities = await aas.send(
-    new DescribeScalingActivitiesCommand({ ServiceNamespace: 'sagemaker', ...target('aas-tt') }),
-  );
+  const activities = await aas.send(new DescribeScalingActivitiesCommand(target('aas-tt')));
   expect(activities.ScalingActivities?.map((a) => a.Description)).toEqual([
     'Setting desired instance count to 1.',
     'Setting desired instance count to 2.',
