@@ -32,7 +32,7 @@ import type { deployModel } from './deploy-model';
 /** Options that differ between the first migration and scheduled retraining. */
 export interface PipelineOptions {
   /** The previous run's tuning job to warm-start from (retraining). */
-  warmStartFrom?: string;
+  warmStartFrom?: plan.WarmStartParent;
 }
 
 /** Validates the spec or fails the workflow, before any activity runs, listing every bad field. */
@@ -102,10 +102,21 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
 
     let tuned = null;
     if (spec.tuning.enabled) {
+      // Retraining warm-starts from the previous run's tuning job: IdenticalDataAndAlgorithm only when this run trains
+      // with the same image on unchanged data, else TransferLearning (the type changes the child's input, no command).
+      const parent = options.warmStartFrom;
+      const warmStart = parent && {
+        parentTuningJob: parent.tuningJobName,
+        type: plan.warmStartType(parent, {
+          imageUri: image.imageUri,
+          imageReused: built.skipped,
+          data: { copied: data.copied, lastModified: data.lastModified },
+        }).type,
+      };
       tuned = await step('tuneModel', (id) =>
         executeChild<typeof tuneModel>('tuneModel', {
           workflowId: id,
-          args: [plan.tuneModelInput(spec, workflowId, definition, options.warmStartFrom)],
+          args: [plan.tuneModelInput(spec, workflowId, definition, warmStart)],
         }),
       );
       summary.tuning = {

@@ -4,11 +4,11 @@
  * progress, and an update that changes the instance type of (or removes) a variant that Application Auto Scaling
  * scales.
  */
+import { IN_PROGRESS_ENDPOINT_STATUSES } from '../../../../contracts/deploy-model';
 import { invalid } from '../protocol';
 import type { RuleCheck, RuleState } from './rule';
 
-/** Endpoint statuses in which an operation is in progress: SageMaker refuses Update and Delete calls then. */
-export const IN_PROGRESS_ENDPOINT = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting']);
+const IN_PROGRESS_ENDPOINT = new Set<string>(IN_PROGRESS_ENDPOINT_STATUSES);
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
