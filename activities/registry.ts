@@ -108,9 +108,10 @@ export function metadata(input: ParsedCreate): { properties: Record<string, stri
   for (const [key, value] of fits) meta[key] = value;
   const omitted = optional.slice(fits.length).map(([key]) => key);
   if (omitted.length) {
-    const where = input.metricsS3Uri ? `; all values are in ${input.metricsS3Uri}` : '';
+    // Only letters, digits, spaces and _.:/=+-@ are allowed, and 256 characters: the S3 URI first, then the keys.
+    const where = input.metricsS3Uri ? `all values are in ${input.metricsS3Uri} / ` : '';
     meta[META.omitted] = metadataValue(
-      `${omitted.length} left out (limit ${MAX_METADATA_ENTRIES}): ${omitted.join(' ')}${where}`,
+      `${where}${omitted.length} left out at the limit of ${MAX_METADATA_ENTRIES}: ${omitted.join(' ')}`,
     );
   }
   return { properties: meta, omitted };

@@ -278,6 +278,7 @@ const DeploymentSpec = z
       .strictObject({
         max5xxErrors: z.number().int().min(0).default(0),
         maxModelLatencyMs: z.number().int().min(1).default(5000),
+        // Whole minutes (validateSpec refuses 10 and 30, which the schema parses only for runs started earlier).
         periodSeconds: RollbackAlarmPeriod.default(60),
         extraAlarmNames: z.array(z.string().min(1).max(255)).max(8).default([]),
       })

@@ -8,6 +8,7 @@ import {
   ChildWorkflowFailure,
   executeChild,
   isCancellation,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -17,8 +18,9 @@ import { ErrorType } from '../contracts/errors';
 import { childWorkflowId } from '../contracts/names';
 import * as plan from '../contracts/pipeline-plan';
 import type { PipelineSpec } from '../contracts/pipeline-spec';
-import { formatIssues, validateSpec } from '../contracts/validation';
+import { formatIssues, newerSpecIssues, validateSpec } from '../contracts/validation';
 import { quickActivities } from './activity-options';
+import { ROLLBACK_PERIOD_WHOLE_MINUTES } from './patches';
 import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
 import { stepStoppedSignal, trackStatus } from './step-status';
 import type { buildImage } from './build-image';
@@ -37,13 +39,15 @@ export interface PipelineOptions {
 
 /** Validates the spec or fails the workflow, before any activity runs, listing every bad field. */
 export function parseSpecOrFail(raw: unknown): PipelineSpec {
-  const result = validateSpec(raw);
-  if (result.ok) return result.spec;
+  const result = validateSpec(raw, { legacy: true });
+  // Rules added since a run started apply to new runs only: a run started before them replays on its old path.
+  const issues = result.ok ? newerSpecIssues(result.spec) : result.issues;
+  if (result.ok && (issues.length === 0 || !patched(ROLLBACK_PERIOD_WHOLE_MINUTES))) return result.spec;
   throw ApplicationFailure.create({
     type: ErrorType.SpecInvalid,
     nonRetryable: true,
-    message: `Invalid pipeline spec (${result.issues.length} field(s)):\n${formatIssues(result.issues)}`,
-    details: [result.issues],
+    message: `Invalid pipeline spec (${issues.length} field(s)):\n${formatIssues(issues)}`,
+    details: [issues],
   });
 }
 
