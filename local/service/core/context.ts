@@ -90,7 +90,7 @@ export class Ctx {
     this.pingTimeoutMs = opts.pingTimeoutMs ?? 10 * 60_000;
     this.checkpointSyncMs = opts.checkpointSyncMs ?? 10_000;
     this.capacityWaitMs = opts.capacityWaitMs ?? 2_000;
-    this.autoscalingConsistencyMs = opts.autoscalingConsistencyMs ?? envMs('LOCAL_AUTOSCALING_CONSISTENCY_MS') ?? 5_000;
+    this.autoscalingConsistencyMs = opts.autoscalingConsistencyMs ?? envMs('LOCAL_AUTOSCALING_CONSISTENCY_MS') ?? 3_000;
     this.autoscalingPeriodMs = opts.autoscalingPeriodMs ?? envMs('LOCAL_AUTOSCALING_PERIOD_MS') ?? 60_000;
     this.faults = parseFaults(opts.faults ?? process.env.LOCAL_FAULTS);
     this.faultDraw = faultDraws(this.faults);
