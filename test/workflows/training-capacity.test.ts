@@ -17,11 +17,19 @@ import { createActivities } from '../../activities';
 import type { TrainModelInput } from '../../contracts';
 import { CAPACITY_FAILURE } from '../../local/service/sagemaker/training';
 import type { LocalService } from '../../local/service/server';
-import { mulberry32 } from '../../local/shared/random';
 import { trainModel } from '../../workflows';
 import { trainingDefinition } from '../fixtures/training-definition';
 import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
-import { credentials, type Moto, s3, seedBucket, startMoto, startService, tmpDir } from '../unit/local/helpers';
+import {
+  credentials,
+  type Moto,
+  s3,
+  seedBucket,
+  seedFailingOnce,
+  startMoto,
+  startService,
+  tmpDir,
+} from '../unit/local/helpers';
 
 jest.setTimeout(180_000);
 
@@ -40,14 +48,6 @@ afterAll(async () => {
   await moto?.stop();
   await env?.teardown();
 });
-
-/** A seed whose first draw finds no capacity (< 0.5) and whose second finds it. */
-function seedFailingOnce(): number {
-  for (let seed = 0; ; seed++) {
-    const draw = mulberry32(seed);
-    if (draw() < 0.5 && draw() >= 0.5) return seed;
-  }
-}
 
 /** Runs trainModel against a local service with `faults`, with the real activities. */
 async function runTrainModel(faults: string, input: TrainModelInput) {

@@ -42,6 +42,23 @@ const target = (endpoint: string) => ({
   ScalableDimension: DIMENSION as never,
 });
 
+/** A target-tracking policy on invocations per instance (the pipeline's kind). */
+const policy = (
+  endpoint: string,
+  targetValue: number,
+  cooldowns: { ScaleOutCooldown?: number; ScaleInCooldown?: number } = {},
+) =>
+  new PutScalingPolicyCommand({
+    ...target(endpoint),
+    PolicyName: `${endpoint}-tt`,
+    PolicyType: 'TargetTrackingScaling',
+    TargetTrackingScalingPolicyConfiguration: {
+      TargetValue: targetValue,
+      PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+      ...cooldowns,
+    },
+  });
+
 beforeAll(async () => {
   moto = await startMoto();
   await seedModelTarball(moto.url, bucket);
@@ -94,19 +111,7 @@ test('registering brings capacity into range (endpoint Updating), and a new targ
   expect(busy.name).toBe('ConcurrentUpdateException');
 
   // Eventual consistency: the policy cannot see the target yet, nor can a describe.
-  const early = await refused(
-    aas.send(
-      new PutScalingPolicyCommand({
-        ...target('aas-1'),
-        PolicyName: 'p',
-        PolicyType: 'TargetTrackingScaling',
-        TargetTrackingScalingPolicyConfiguration: {
-          TargetValue: 100,
-          PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
-        },
-      }),
-    ),
-  );
+  const early = await refused(aas.send(policy('aas-1', 100)));
   expect(early.name).toBe('ObjectNotFoundException');
   expect(early.message).toBe(
     `No scalable target registered for service namespace: sagemaker, resource ID: endpoint/aas-1/variant/AllTraffic, scalable dimension: ${DIMENSION}`,
@@ -132,17 +137,7 @@ test('registering brings capacity into range (endpoint Updating), and a new targ
   expect(activities.ScalingActivities?.[0]?.Cause).toMatch(/^minimum capacity was set to 2/);
 
   await sleep(CONSISTENCY_MS);
-  await aas.send(
-    new PutScalingPolicyCommand({
-      ...target('aas-1'),
-      PolicyName: 'p',
-      PolicyType: 'TargetTrackingScaling',
-      TargetTrackingScalingPolicyConfiguration: {
-        TargetValue: 100,
-        PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
-      },
-    }),
-  );
+  await aas.send(policy('aas-1', 100));
   const listed = await aas.send(
     new DescribeScalableTargetsCommand({ ServiceNamespace: 'sagemaker', ResourceIds: [target('aas-1').ResourceId] }),
   );
@@ -177,19 +172,7 @@ test("target tracking scales out on the fleet's invocations and back in without 
   await deployEndpoint(sm, bucket, 'aas-tt');
   await aas.send(new RegisterScalableTargetCommand({ ...target('aas-tt'), MinCapacity: 1, MaxCapacity: 2 }));
   await sleep(CONSISTENCY_MS);
-  await aas.send(
-    new PutScalingPolicyCommand({
-      ...target('aas-tt'),
-      PolicyName: 'tt',
-      PolicyType: 'TargetTrackingScaling',
-      TargetTrackingScalingPolicyConfiguration: {
-        TargetValue: 1,
-        PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
-        ScaleOutCooldown: 0,
-        ScaleInCooldown: 0,
-      },
-    }),
-  );
+  await aas.send(policy('aas-tt', 1, { ScaleOutCooldown: 0, ScaleInCooldown: 0 }));
   const rt = new SageMakerRuntimeClient({ endpoint: svc.url, region: 'us-east-1', credentials, maxAttempts: 1 });
   let traffic = true;
   const load = (async () => {

@@ -6,7 +6,6 @@
  */
 import { CreateTrainingJobCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CAPACITY_FAILURE, CAPACITY_WAIT_MESSAGE } from '../../../local/service/sagemaker/training';
-import { mulberry32 } from '../../../local/shared/random';
 import type { LocalService } from '../../../local/service/server';
 import {
   type Moto,
@@ -18,6 +17,7 @@ import {
   tmpDir,
   trainingRequest,
   waitForJob,
+  seedFailingOnce,
 } from './helpers';
 
 jest.setTimeout(90_000);
@@ -40,14 +40,6 @@ async function service(faults: string): Promise<SageMakerClient> {
   const svc = await startService(moto.url, tmpDir('local-capacity-'), { faults, capacityWaitMs: 300 });
   services.push(svc);
   return sagemaker(svc.url);
-}
-
-/** A seed whose first draw finds no capacity (< 0.5) and whose second finds it. */
-function seedFailingOnce(): number {
-  for (let seed = 0; ; seed++) {
-    const draw = mulberry32(seed);
-    if (draw() < 0.5 && draw() >= 0.5) return seed;
-  }
 }
 
 test('without RetryStrategy a start without capacity fails with CapacityError, unbilled; small types are unaffected', async () => {
