@@ -348,7 +348,9 @@ export class Endpoints {
         continue;
       }
       if (e.EndpointStatus === 'Failed' || e.EndpointStatus === 'OutOfService') continue;
-      const interrupted = e.EndpointStatus === 'Updating' || e.EndpointStatus === 'RollingBack';
+      // An update with a pending config was a deployment; Updating without one was a capacity change (auto scaling),
+      // which simply ends: the fleet comes back (with its config's instance count).
+      const interrupted = (e.EndpointStatus === 'Updating' && !!e._pendingConfig) || e.EndpointStatus === 'RollingBack';
       const reason = interrupted
         ? `The update to ${e._pendingConfig ?? 'a new config'} was interrupted by a restart of the local service; the endpoint keeps its previous configuration.`
         : undefined;
