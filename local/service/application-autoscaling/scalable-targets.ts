@@ -140,13 +140,11 @@ export class ScalableTargets {
   }
 
   private key(b: Body): Key {
-    const ServiceNamespace = oneOf(b, 'ServiceNamespace', ['sagemaker'] as const, {
-      path: 'serviceNamespace',
-    }) as string;
+    const ServiceNamespace = str(b, 'ServiceNamespace', { path: 'serviceNamespace' });
     const ScalableDimension = str(b, 'ScalableDimension', { path: 'scalableDimension' });
-    if (ScalableDimension !== VARIANT_DIMENSION)
+    if (ServiceNamespace !== 'sagemaker' || ScalableDimension !== VARIANT_DIMENSION)
       throw autoscalingInvalid(
-        `The local Application Auto Scaling service scales SageMaker variants only (${VARIANT_DIMENSION}); got ${ScalableDimension}.`,
+        `The local Application Auto Scaling service scales SageMaker endpoint variants only (service namespace sagemaker, ${VARIANT_DIMENSION}); got ${ServiceNamespace} ${ScalableDimension}.`,
       );
     return {
       ServiceNamespace,
