@@ -17,6 +17,7 @@ import {
 import { aws } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
+import { warnIfActivity } from './polling';
 
 /**
  * The PutMetricAlarm requests. The dimensions EndpointName + VariantName + EndpointConfigName select the new fleet
@@ -26,6 +27,13 @@ import { parseInput } from './input';
 export function rollbackAlarmRequests(raw: EnsureRollbackAlarmsInput): PutMetricAlarmCommandInput[] {
   const input = parseInput(EnsureRollbackAlarmsInput, raw, 'ensureRollbackAlarms input');
   const names = rollbackAlarmNames(input.endpointConfigName);
+  // SageMaker publishes endpoint metrics once a minute: a sub-minute period (a run started before specs had to use
+  // whole minutes) would see no data in most periods and rarely roll back, so it becomes the next whole minute.
+  const period = Math.max(60, Math.ceil(input.periodSeconds / 60) * 60);
+  if (period !== input.periodSeconds)
+    warnIfActivity(
+      `rollback alarms of ${input.endpointConfigName}: period ${input.periodSeconds} s raised to ${period} s`,
+    );
   const common = {
     Namespace: 'AWS/SageMaker',
     Dimensions: [
@@ -33,7 +41,7 @@ export function rollbackAlarmRequests(raw: EnsureRollbackAlarmsInput): PutMetric
       { Name: 'VariantName', Value: input.variantName },
       { Name: 'EndpointConfigName', Value: input.endpointConfigName },
     ],
-    Period: input.periodSeconds,
+    Period: period,
     EvaluationPeriods: 1,
     DatapointsToAlarm: 1,
     ComparisonOperator: 'GreaterThanThreshold' as const,
@@ -44,7 +52,7 @@ export function rollbackAlarmRequests(raw: EnsureRollbackAlarmsInput): PutMetric
     {
       ...common,
       AlarmName: names.errors5xx,
-      AlarmDescription: `Rolls back the update of ${input.endpointName} to ${input.endpointConfigName} on more than ${input.max5xxErrors} 5xx errors per ${input.periodSeconds} s`,
+      AlarmDescription: `Rolls back the update of ${input.endpointName} to ${input.endpointConfigName} on more than ${input.max5xxErrors} 5xx errors per ${period} s`,
       MetricName: 'Invocation5XXErrors',
       Statistic: 'Sum',
       Threshold: input.max5xxErrors,

@@ -48,7 +48,11 @@ function isObjectNotFound(err: unknown): boolean {
 export function createAutoscalingActivities(deps: ActivityDeps) {
   const client = deps.clients.autoscaling;
   return {
-    /** RegisterScalableTarget + PutScalingPolicy (target tracking); both are upserts, so retries are harmless. */
+    /**
+     * RegisterScalableTarget + PutScalingPolicy (target tracking); both are upserts, so retries are harmless. A
+     * registration that moves the variant into [min, max] puts the endpoint in Updating for a while (a scaling
+     * activity); ConcurrentUpdateException while one is in progress is retried (aws-errors.ts).
+     */
     async registerAutoscaling(raw: RegisterAutoscalingInput): Promise<RegisterAutoscalingOutput> {
       const input = parseInput(RegisterAutoscalingInput, raw, 'registerAutoscaling input');
       const resourceId = variantResourceId(input.endpointName, input.variantName);
@@ -64,22 +68,28 @@ export function createAutoscalingActivities(deps: ActivityDeps) {
         ),
       );
       const policyName = scalingPolicyName(input.endpointName, input.variantName);
-      const res = await aws(`PutScalingPolicy ${policyName}`, () =>
-        client.send(
-          new PutScalingPolicyCommand({
-            PolicyName: policyName,
-            ServiceNamespace: NAMESPACE,
-            ResourceId: resourceId,
-            ScalableDimension: SCALABLE_DIMENSION,
-            PolicyType: 'TargetTrackingScaling',
-            TargetTrackingScalingPolicyConfiguration: {
-              TargetValue: input.targetInvocationsPerInstance,
-              PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
-              ScaleInCooldown: input.scaleInCooldownSeconds,
-              ScaleOutCooldown: input.scaleOutCooldownSeconds,
-            },
-          }),
-        ),
+      // Right after RegisterScalableTarget the target may not be visible yet: "there might be a brief delay until the
+      // operation achieves eventual consistency ... The typical strategy is to retry the request"
+      // (API_RegisterScalableTarget). ObjectNotFoundException here is retried (both calls are upserts).
+      const res = await aws(
+        `PutScalingPolicy ${policyName}`,
+        () =>
+          client.send(
+            new PutScalingPolicyCommand({
+              PolicyName: policyName,
+              ServiceNamespace: NAMESPACE,
+              ResourceId: resourceId,
+              ScalableDimension: SCALABLE_DIMENSION,
+              PolicyType: 'TargetTrackingScaling',
+              TargetTrackingScalingPolicyConfiguration: {
+                TargetValue: input.targetInvocationsPerInstance,
+                PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+                ScaleInCooldown: input.scaleInCooldownSeconds,
+                ScaleOutCooldown: input.scaleOutCooldownSeconds,
+              },
+            }),
+          ),
+        { transientCodes: ['ObjectNotFoundException'] },
       );
       return { resourceId, policyName, policyArn: res.PolicyARN ?? '' };
     },

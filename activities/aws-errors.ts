@@ -3,29 +3,19 @@
  * `toFailure`; the resulting ApplicationFailure type comes from contracts/errors.ts, and workflows' retry
  * policies list the non-retryable ones.
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType, type ErrorTypeName, isNonRetryable } from '../contracts/errors';
+import { ErrorType, type ErrorTypeName, isNonRetryable, UNRECOGNIZED_ERROR_ATTEMPTS } from '../contracts/errors';
+import {
+  ACCESS_CODES,
+  DOCUMENTED_TRANSIENT_CODES,
+  GENERIC_CLIENT_CODES,
+  MODELED_ERRORS,
+  SERVER_CODES,
+  THROTTLING_CODES,
+} from './aws-error-codes';
+import { warnIfActivity } from './polling';
 
-const TRANSIENT_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ProvisionedThroughputExceededException',
-  'SlowDown',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalFailure',
-  'InternalServerError',
-  'InternalServerException',
-  'InternalError',
-  'ServerException',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'PriorRequestNotComplete',
-]);
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -35,53 +25,45 @@ const NETWORK_CODES = new Set([
   'ENOTFOUND',
   'EHOSTUNREACH',
 ]);
-const ACCESS_NAMES = new Set([
-  'AccessDenied',
-  'AccessDeniedException',
-  'UnauthorizedOperation',
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'ExpiredTokenException',
-  'InvalidClientTokenId',
-]);
-const VALIDATION_NAMES = new Set([
-  'NoSuchBucket',
-  'ValidationException',
-  'ValidationError',
-  'InvalidParameterException',
-  'InvalidParameterValueException',
-  'InvalidInputException',
-  'InvalidRequestException',
-  'ResourceLimitExceeded',
-  'LimitExceededException',
-  'InvalidParameterCombination',
-  'MalformedPolicyDocumentException',
-  'AccountNotAuthorized',
-]);
 
 interface AwsLikeError {
   name?: string;
   message?: string;
   code?: string;
+  $fault?: string;
   $retryable?: unknown;
   $metadata?: { httpStatusCode?: number };
 }
 
-/** Classifies an error thrown by an AWS SDK call (or the network under it). */
-export function classifyAwsError(err: unknown): ErrorTypeName {
+/** Per call: error codes that are transient where this call is made (e.g. ObjectNotFoundException right after a register). */
+export interface AwsCallOptions {
+  transientCodes?: readonly string[];
+}
+
+/**
+ * Classifies an error thrown by an AWS SDK call (or the network under it) by its error code: throttling, server
+ * faults (the model's, or HTTP 5xx) and the documented "try again" codes are transient; access codes are AccessDenied;
+ * every other code the service models (or the generic client codes) is AwsValidation; a code nobody models is
+ * AwsUnrecognized (retried a few times, then failed: see `toFailure`).
+ */
+export function classifyAwsError(err: unknown, options: AwsCallOptions = {}): ErrorTypeName {
   const e = (err ?? {}) as AwsLikeError;
   const name = e.name ?? '';
   const status = e.$metadata?.httpStatusCode;
+  if (options.transientCodes?.includes(name)) return ErrorType.AwsTransient;
   if (
-    TRANSIENT_NAMES.has(name) ||
+    THROTTLING_CODES.has(name) ||
+    SERVER_CODES.has(name) ||
+    DOCUMENTED_TRANSIENT_CODES.has(name) ||
+    MODELED_ERRORS.get(name) === 'server' ||
     e.$retryable ||
     NETWORK_CODES.has(e.code ?? '') ||
     (status !== undefined && status >= 500)
   )
     return ErrorType.AwsTransient;
-  if (ACCESS_NAMES.has(name) || status === 403) return ErrorType.AccessDenied;
-  if (VALIDATION_NAMES.has(name) || status === 400) return ErrorType.AwsValidation;
-  return ErrorType.AwsTransient;
+  if (ACCESS_CODES.has(name) || status === 403) return ErrorType.AccessDenied;
+  if (MODELED_ERRORS.has(name) || GENERIC_CLIENT_CODES.has(name)) return ErrorType.AwsValidation;
+  return ErrorType.AwsUnrecognized;
 }
 
 /** The AWS error name, when the value looks like an AWS SDK error. */
@@ -89,16 +71,38 @@ export function awsErrorName(err: unknown): string | undefined {
   return (err as AwsLikeError | undefined)?.name;
 }
 
-/** Wraps an AWS failure as a typed ApplicationFailure; `action` says what we were doing ("CreateTrainingJob my-job"). */
-export function toFailure(err: unknown, action: string): ApplicationFailure {
+/** The current activity attempt (1 outside an activity: a CLI, a test). */
+function activityAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
+}
+
+/**
+ * Wraps an AWS failure as a typed ApplicationFailure; `action` says what we were doing ("CreateTrainingJob my-job").
+ * An error code nobody models is retried like a transient one, but logged as a warning each time, and after
+ * UNRECOGNIZED_ERROR_ATTEMPTS attempts it fails the activity (AwsUnrecognized, non-retryable) with the attempt count
+ * and the AWS error in the message, so it reaches the operator instead of retrying forever.
+ */
+export function toFailure(err: unknown, action: string, options: AwsCallOptions = {}): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
-  const type = classifyAwsError(err);
+  const type = classifyAwsError(err, options);
   const e = (err ?? {}) as AwsLikeError;
-  const message = `${action} failed: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
+  const aws = `${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
+  let message = `${action} failed: ${aws}`;
+  let nonRetryable = isNonRetryable(type);
+  if (type === ErrorType.AwsUnrecognized) {
+    const attempt = activityAttempt();
+    nonRetryable = attempt >= UNRECOGNIZED_ERROR_ATTEMPTS;
+    message = `${action} failed with an AWS error this pipeline does not recognise (HTTP ${e.$metadata?.httpStatusCode ?? '?'}), attempt ${attempt} of ${UNRECOGNIZED_ERROR_ATTEMPTS}${nonRetryable ? '; giving up' : '; retrying'}: ${aws}`;
+    warnIfActivity(message);
+  }
   return ApplicationFailure.create({
     type,
     message,
-    nonRetryable: isNonRetryable(type),
+    nonRetryable,
     cause: err instanceof Error ? safeCause(err) : undefined,
   });
 }
@@ -122,11 +126,11 @@ function safeCause(err: Error): Error {
 }
 
 /** Runs one AWS call, converting its failure with `toFailure`. */
-export async function aws<T>(action: string, call: () => Promise<T>): Promise<T> {
+export async function aws<T>(action: string, call: () => Promise<T>, options: AwsCallOptions = {}): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    throw toFailure(err, action);
+    throw toFailure(err, action, options);
   }
 }
 

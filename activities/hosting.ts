@@ -10,6 +10,7 @@ import {
   CreateEndpointConfigCommand,
   CreateModelCommand,
   DeleteEndpointCommand,
+  DeleteTagsCommand,
   DescribeEndpointCommand,
   type DescribeEndpointCommandOutput,
   DescribeEndpointConfigCommand,
@@ -29,6 +30,7 @@ import {
   type DescribeEndpointInput,
   type EndpointSnapshot,
   type EndpointState,
+  IN_PROGRESS_ENDPOINT_STATUSES,
   StopEndpointUpdateInput,
   type StopEndpointUpdateOutput,
   UpdateEndpointInput,
@@ -48,6 +50,27 @@ export const UPDATE_REQUESTED_TAG = 'pipeline:update-requested';
 /** Tag recording a model's model package, for lineage. */
 export const MODEL_PACKAGE_TAG = 'pipeline:model-package';
 const TERMINAL_ENDPOINT = new Set(['InService', 'Failed', 'UpdateRollbackFailed', 'OutOfService']);
+
+const IN_PROGRESS_ENDPOINT = new Set<string>(IN_PROGRESS_ENDPOINT_STATUSES);
+
+/** SageMaker's refusal of a call on an endpoint with an operation in progress. */
+function isInProgressRefusal(err: unknown): boolean {
+  for (
+    let e = err as { name?: string; message?: string; cause?: unknown } | undefined, d = 0;
+    e && d < 3;
+    e = e.cause as typeof e, d++
+  )
+    if (e.name === 'ValidationException' && /in-progress endpoint/i.test(e.message ?? '')) return true;
+  return false;
+}
+
+/** A retryable ResourceBusy failure: the endpoint is mid-operation, and the call is tried again once it settles. */
+function endpointBusy(name: string, status: string | undefined, what: string) {
+  return failure(
+    ErrorType.ResourceBusy,
+    `Endpoint ${name} is ${status ?? 'busy'}: SageMaker refuses to ${what} until the operation in progress ends; waiting for it`,
+  );
+}
 
 /** The outcome a DescribeEndpoint answer means for an update to `newConfig`. */
 export function endpointOutcome(res: DescribeEndpointCommandOutput, newConfig: string): EndpointSnapshot['outcome'] {
@@ -197,27 +220,35 @@ export function createHostingActivities(deps: ActivityDeps) {
 
     /**
      * Cancellation cleanup of a first deployment: deletes the endpoint this workflow created (checked by its tag), so
-     * a cancelled run leaves no fleet billing. Gone already, or someone else's: nothing is deleted, and it says why.
+     * a cancelled run leaves no fleet billing. SageMaker refuses DeleteEndpoint while the endpoint is Creating (or
+     * another operation is in progress): the activity then fails with ResourceBusy, which Temporal retries until the
+     * endpoint settles (InService or Failed) and the delete goes through. Gone already, or someone else's: nothing is
+     * deleted, and it says why.
      */
     async deleteCreatedEndpoint(raw: DeleteCreatedEndpointInput): Promise<DeleteCreatedEndpointOutput> {
       const input = parseInput(DeleteCreatedEndpointInput, raw, 'deleteCreatedEndpoint input');
       const name = input.endpointName;
-      let arn: string;
+      let current: DescribeEndpointCommandOutput;
       try {
-        arn = (await describeEndpointRaw(name)).EndpointArn ?? '';
+        current = await describeEndpointRaw(name);
       } catch (err) {
         if (isNotFound(err)) return { deleted: false, reason: `endpoint ${name} does not exist` };
         throw err;
       }
+      const arn = current.EndpointArn ?? '';
       try {
         await assertOwned(deps, arn, input.workflowId, `Endpoint ${name}`);
       } catch (err) {
         return { deleted: false, reason: (err as Error).message };
       }
+      if (current.EndpointStatus === 'Deleting') return { deleted: true, reason: null };
+      if (IN_PROGRESS_ENDPOINT.has(current.EndpointStatus ?? ''))
+        throw endpointBusy(name, current.EndpointStatus, 'delete it');
       try {
         await aws(`DeleteEndpoint ${name}`, () => sm.send(new DeleteEndpointCommand({ EndpointName: name })));
       } catch (err) {
         if (isNotFound(err)) return { deleted: false, reason: `endpoint ${name} does not exist` };
+        if (isInProgressRefusal(err)) throw endpointBusy(name, 'in progress', 'delete it');
         throw err;
       }
       return { deleted: true, reason: null };
@@ -254,6 +285,11 @@ export function createHostingActivities(deps: ActivityDeps) {
       ) {
         return { reattached: true, previousEndpointConfigName: previous, startedAt: requestedAt };
       }
+      // Updating with no deployment pending is a capacity change (Application Auto Scaling, or
+      // UpdateEndpointWeightsAndCapacities): it ends on its own, so it is waited out. So are Creating and RollingBack.
+      if (IN_PROGRESS_ENDPOINT.has(current.EndpointStatus ?? '') && !current.PendingDeploymentSummary) {
+        throw endpointBusy(name, current.EndpointStatus, `update it to ${cfg}`);
+      }
       if (current.EndpointStatus !== 'InService') {
         throw failure(
           ErrorType.ResourceConflict,
@@ -267,32 +303,42 @@ export function createHostingActivities(deps: ActivityDeps) {
         ),
       );
       const r = input.blueGreen.trafficRouting;
-      await aws(`UpdateEndpoint ${name}`, () =>
-        sm.send(
-          new UpdateEndpointCommand({
-            EndpointName: name,
-            EndpointConfigName: cfg,
-            RetainAllVariantProperties: input.retainVariantProperties,
-            DeploymentConfig: {
-              BlueGreenUpdatePolicy: {
-                TrafficRoutingConfiguration: {
-                  Type: r.type,
-                  WaitIntervalInSeconds: r.waitIntervalSeconds,
-                  ...(r.type === 'CANARY'
-                    ? { CanarySize: { Type: r.canarySize.type, Value: r.canarySize.value } }
-                    : {}),
-                  ...(r.type === 'LINEAR'
-                    ? { LinearStepSize: { Type: r.linearStepSize.type, Value: r.linearStepSize.value } }
-                    : {}),
+      try {
+        await aws(`UpdateEndpoint ${name}`, () =>
+          sm.send(
+            new UpdateEndpointCommand({
+              EndpointName: name,
+              EndpointConfigName: cfg,
+              RetainAllVariantProperties: input.retainVariantProperties,
+              DeploymentConfig: {
+                BlueGreenUpdatePolicy: {
+                  TrafficRoutingConfiguration: {
+                    Type: r.type,
+                    WaitIntervalInSeconds: r.waitIntervalSeconds,
+                    ...(r.type === 'CANARY'
+                      ? { CanarySize: { Type: r.canarySize.type, Value: r.canarySize.value } }
+                      : {}),
+                    ...(r.type === 'LINEAR'
+                      ? { LinearStepSize: { Type: r.linearStepSize.type, Value: r.linearStepSize.value } }
+                      : {}),
+                  },
+                  TerminationWaitInSeconds: input.blueGreen.terminationWaitSeconds,
+                  MaximumExecutionTimeoutInSeconds: input.blueGreen.maximumExecutionTimeoutSeconds,
                 },
-                TerminationWaitInSeconds: input.blueGreen.terminationWaitSeconds,
-                MaximumExecutionTimeoutInSeconds: input.blueGreen.maximumExecutionTimeoutSeconds,
+                AutoRollbackConfiguration: { Alarms: input.alarmNames.map((AlarmName) => ({ AlarmName })) },
               },
-              AutoRollbackConfiguration: { Alarms: input.alarmNames.map((AlarmName) => ({ AlarmName })) },
-            },
-          }),
-        ),
-      );
+            }),
+          ),
+        );
+      } catch (err) {
+        if (!isInProgressRefusal(err)) throw err;
+        // A capacity change started between our Describe and the update: take our request tag back (the update never
+        // ran, and the tag would read as "ran and rolled back" once the capacity change moves LastModifiedTime).
+        await aws(`DeleteTags ${arn}`, () =>
+          sm.send(new DeleteTagsCommand({ ResourceArn: arn, TagKeys: [UPDATE_REQUESTED_TAG] })),
+        );
+        throw endpointBusy(name, 'in progress', `update it to ${cfg}`);
+      }
       return { reattached: false, previousEndpointConfigName: previous, startedAt };
     },
 

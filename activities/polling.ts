@@ -59,3 +59,14 @@ export function heartbeatIfActivity(details?: unknown): void {
   }
   ctx.heartbeat(details);
 }
+
+/** Logs a warning through the activity's logger (the worker log, with the workflow and activity IDs) when in one. */
+export function warnIfActivity(message: string): void {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return;
+  }
+  ctx.log.warn(message);
+}

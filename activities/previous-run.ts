@@ -1,6 +1,16 @@
 /** Finds what an earlier run of the same pipeline produced, so scheduled retraining can build on it. */
-import { ListHyperParameterTuningJobsCommand, ListTagsCommand } from '@aws-sdk/client-sagemaker';
-import { FindPreviousTuningJobInput, type FindPreviousTuningJobOutput, PIPELINE_NAME_TAG } from '../contracts/retrain';
+import {
+  DescribeHyperParameterTuningJobCommand,
+  ListHyperParameterTuningJobsCommand,
+  ListTagsCommand,
+} from '@aws-sdk/client-sagemaker';
+import { childWorkflowId } from '../contracts/names';
+import {
+  FindPreviousTuningJobInput,
+  type FindPreviousTuningJobOutput,
+  PIPELINE_NAME_TAG,
+  PIPELINE_RUN_TAG,
+} from '../contracts/retrain';
 import { WORKFLOW_ID_TAG } from '../contracts/task-queue';
 import { aws } from './aws-errors';
 import type { ActivityDeps } from './deps';
@@ -11,9 +21,15 @@ const CANDIDATES = 20;
 /** Activities about earlier runs. */
 export function createPreviousRunActivities({ clients }: ActivityDeps) {
   return {
-    /** The newest Completed tuning job tagged with this pipeline's name, excluding the current run's own. */
+    /**
+     * The newest Completed tuning job tagged with this pipeline's name, excluding the current run's own, with the
+     * training image it ran and its creation time (what the warm-start type is decided on). A job belongs to a run by
+     * its `pipeline:run-id` tag; jobs tagged before that tag existed carry only the owner tag, which names the run's
+     * tuneModel child workflow, not the run.
+     */
     async findPreviousTuningJob(raw: FindPreviousTuningJobInput): Promise<FindPreviousTuningJobOutput> {
       const input = parseInput(FindPreviousTuningJobInput, raw, 'findPreviousTuningJob');
+      const ownTuningStep = childWorkflowId(input.excludeWorkflowId, 'tuneModel');
       const listed = await aws('ListHyperParameterTuningJobs', () =>
         clients.sagemaker.send(
           new ListHyperParameterTuningJobsCommand({
@@ -29,9 +45,20 @@ export function createPreviousRunActivities({ clients }: ActivityDeps) {
           clients.sagemaker.send(new ListTagsCommand({ ResourceArn: job.HyperParameterTuningJobArn })),
         );
         const value = (key: string) => tags.Tags?.find((t) => t.Key === key)?.Value;
-        if (value(PIPELINE_NAME_TAG) === input.pipelineName && value(WORKFLOW_ID_TAG) !== input.excludeWorkflowId) {
-          return { tuningJobName: job.HyperParameterTuningJobName ?? null };
-        }
+        if (value(PIPELINE_NAME_TAG) !== input.pipelineName) continue;
+        const run = value(PIPELINE_RUN_TAG);
+        const owner = value(WORKFLOW_ID_TAG);
+        const ours = run !== undefined ? run === input.excludeWorkflowId : owner === ownTuningStep;
+        if (ours) continue;
+        const name = job.HyperParameterTuningJobName ?? '';
+        const described = await aws(`DescribeHyperParameterTuningJob ${name}`, () =>
+          clients.sagemaker.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name })),
+        );
+        return {
+          tuningJobName: name,
+          trainingImage: described.TrainingJobDefinition?.AlgorithmSpecification?.TrainingImage ?? null,
+          creationTime: (described.CreationTime ?? job.CreationTime)?.toISOString() ?? null,
+        };
       }
       return { tuningJobName: null };
     },

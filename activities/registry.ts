@@ -4,6 +4,7 @@
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
+  AddTagsCommand,
   CreateModelPackageCommand,
   CreateModelPackageGroupCommand,
   DescribeModelPackageCommand,
@@ -27,6 +28,7 @@ import {
 import { aws } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
+import { warnIfActivity } from './polling';
 import { isAlreadyExists, isNotFound, sageMakerTags } from './sagemaker-owner';
 
 /** CustomerMetadataProperties keys this project writes. */
@@ -40,10 +42,15 @@ export const META = {
   data: (channel: string) => `pipeline:data:${channel}`,
   metric: (name: string) => `metric:${name}`,
   hyperparameter: (name: string) => `hp:${name}`,
+  omitted: 'pipeline:metadata-omitted',
 } as const;
 
-/** SageMaker allows at most 50 CustomerMetadataProperties; hyperparameters fill what is left. */
-const MAX_METADATA_ENTRIES = 50;
+/**
+ * SageMaker allows at most 50 CustomerMetadataProperties per model package (API_CreateModelPackage). The fixed
+ * lineage entries come first, then channels, metrics and hyperparameters (each in name order) while they fit; what
+ * does not fit is named in `pipeline:metadata-omitted` (every value is also in the ModelMetrics statistics document).
+ */
+export const MAX_METADATA_ENTRIES = 50;
 /** How many of the newest versions a retried create searches for its own. */
 const REATTACH_SCAN = 20;
 
@@ -72,25 +79,42 @@ function parseS3Uri(uri: string): { Bucket: string; Key: string } {
 
 type ParsedCreate = ReturnType<typeof CreateModelPackageInput.parse>;
 
-function metadata(input: ParsedCreate): Record<string, string> {
+/** The CustomerMetadataProperties of a version (at most 50), and the keys left out for lack of room. */
+export function metadata(input: ParsedCreate): { properties: Record<string, string>; omitted: string[] } {
   const digest = /@(sha256:[a-f0-9]{64})$/.exec(input.imageUri)?.[1] ?? '';
   const meta: Record<string, string> = {
     [META.workflowId]: metadataValue(input.workflowId),
     [META.workflowIdHash]: stableHash(input.workflowId),
-    [META.imageDigest]: digest,
+    [META.imageDigest]: digest || '_',
     [META.trainingJob]: metadataValue(input.trainingJobName),
     [META.objectiveMetric]: metadataValue(input.objective.metricName),
     [META.objectiveValue]: String(input.objective.value),
   };
-  for (const [channel, uri] of Object.entries(input.dataUris))
-    meta[metadataValue(META.data(channel), 128)] = metadataValue(uri);
-  for (const [name, value] of Object.entries(input.metrics))
-    meta[metadataValue(META.metric(name), 128)] = String(value);
-  for (const [name, value] of Object.entries(input.hyperparameters).sort(([a], [b]) => a.localeCompare(b))) {
-    if (Object.keys(meta).length >= MAX_METADATA_ENTRIES) break;
-    meta[metadataValue(META.hyperparameter(name), 128)] = metadataValue(value);
+  const byName = <T>(o: Record<string, T>) => Object.entries(o).sort(([a], [b]) => a.localeCompare(b));
+  const optional: [string, string][] = [
+    ...byName(input.dataUris).map(([c, uri]): [string, string] => [
+      metadataValue(META.data(c), 128),
+      metadataValue(uri),
+    ]),
+    ...byName(input.metrics).map(([n, v]): [string, string] => [metadataValue(META.metric(n), 128), String(v)]),
+    ...byName(input.hyperparameters).map(([n, v]): [string, string] => [
+      metadataValue(META.hyperparameter(n), 128),
+      metadataValue(v),
+    ]),
+  ].filter(([key]) => !(key in meta));
+  // One entry is kept for the note when anything has to be left out.
+  const room = MAX_METADATA_ENTRIES - Object.keys(meta).length;
+  const fits = optional.length <= room ? optional : optional.slice(0, room - 1);
+  for (const [key, value] of fits) meta[key] = value;
+  const omitted = optional.slice(fits.length).map(([key]) => key);
+  if (omitted.length) {
+    // Only letters, digits, spaces and _.:/=+-@ are allowed, and 256 characters: the S3 URI first, then the keys.
+    const where = input.metricsS3Uri ? `all values are in ${input.metricsS3Uri} / ` : '';
+    meta[META.omitted] = metadataValue(
+      `${where}${omitted.length} left out at the limit of ${MAX_METADATA_ENTRIES}: ${omitted.join(' ')}`,
+    );
   }
-  return meta;
+  return { properties: meta, omitted };
 }
 
 /** The model-quality statistics document written next to the package (ModelMetrics needs an S3 object). */
@@ -135,6 +159,13 @@ export function createRegistryActivities(deps: ActivityDeps) {
     } catch {
       return null;
     }
+  }
+
+  /** Tags a version with the run's tags and our workflow ID tag (AddTags sets them; repeating it is harmless). */
+  async function tagVersion(arn: string, input: ParsedCreate): Promise<void> {
+    await aws(`AddTags ${arn}`, () =>
+      sm.send(new AddTagsCommand({ ResourceArn: arn, Tags: sageMakerTags(input.workflowId, input.tags) })),
+    );
   }
 
   /** This workflow's version among the newest ones, found by the workflow ID hash in its metadata. */
@@ -221,6 +252,8 @@ export function createRegistryActivities(deps: ActivityDeps) {
       const group = input.modelPackageGroupName;
       const own = await findOwnVersion(group, input.workflowId);
       if (own) {
+        // The first attempt may have died between CreateModelPackage and AddTags: tagging again changes nothing.
+        await tagVersion(own.ModelPackageArn ?? '', input);
         return {
           modelPackageArn: own.ModelPackageArn ?? '',
           modelPackageVersion: own.ModelPackageVersion ?? versionFromArn(own.ModelPackageArn ?? ''),
@@ -237,6 +270,13 @@ export function createRegistryActivities(deps: ActivityDeps) {
         );
       }
       const digest = /@(sha256:[a-f0-9]{64})$/.exec(input.imageUri)?.[1];
+      const meta = metadata(input);
+      if (meta.omitted.length)
+        warnIfActivity(
+          `CustomerMetadataProperties of ${group}: ${meta.omitted.length} entries left out (SageMaker allows ${MAX_METADATA_ENTRIES}): ${meta.omitted.join(', ')}`,
+        );
+      // No Tags here: a version in a group takes the group's tags and SageMaker refuses Tags with ModelPackageGroupName
+      // (API_CreateModelPackage); the version is tagged with AddTags below.
       const res = await aws(`CreateModelPackage ${group}`, () =>
         sm.send(
           new CreateModelPackageCommand({
@@ -249,16 +289,16 @@ export function createRegistryActivities(deps: ActivityDeps) {
               SupportedRealtimeInferenceInstanceTypes: input.inferenceInstanceTypes as never,
             },
             ModelApprovalStatus: input.approvalStatus,
-            CustomerMetadataProperties: metadata(input),
+            CustomerMetadataProperties: meta.properties,
             ModelMetrics: input.metricsS3Uri
               ? { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: input.metricsS3Uri } } }
               : undefined,
             ClientToken: modelPackageClientToken(input.workflowId),
-            Tags: sageMakerTags(input.workflowId, input.tags),
           }),
         ),
       );
       const arn = res.ModelPackageArn ?? '';
+      await tagVersion(arn, input);
       return {
         modelPackageArn: arn,
         modelPackageVersion: versionFromArn(arn),

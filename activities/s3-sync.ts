@@ -136,7 +136,7 @@ async function s3<T>(action: string, call: () => Promise<T>, missing: MissingBuc
 
 /** Every object under an S3 prefix, with its ETag; "directory" marker objects are left out. */
 async function listS3(client: S3Client, bucket: string, prefix: string, missing: MissingBucket, startAfter?: string) {
-  const objects: { key: string; size: number; etag: string }[] = [];
+  const objects: { key: string; size: number; etag: string; lastModified?: Date }[] = [];
   let ContinuationToken: string | undefined;
   do {
     const page = await s3(
@@ -148,7 +148,8 @@ async function listS3(client: S3Client, bucket: string, prefix: string, missing:
       missing,
     );
     for (const o of page.Contents ?? []) {
-      if (o.Key && !o.Key.endsWith('/')) objects.push({ key: o.Key, size: o.Size ?? 0, etag: unquote(o.ETag) });
+      if (o.Key && !o.Key.endsWith('/'))
+        objects.push({ key: o.Key, size: o.Size ?? 0, etag: unquote(o.ETag), lastModified: o.LastModified });
     }
     ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (ContinuationToken);
@@ -419,12 +420,18 @@ export function createS3SyncActivities(deps: ActivityDeps) {
 
       const uris: Record<string, string> = {};
       for (const channel of input.channels) uris[channel] = `s3://${input.bucket}/${destPrefix}${channel}/`;
+      // When the training data last changed: a retraining warm start compares it with its parent tuning job's time.
+      let newest = 0;
+      for (const channel of input.channels)
+        for (const o of await listS3(client, input.bucket, `${destPrefix}${channel}/`, ErrorType.AwsValidation))
+          newest = Math.max(newest, o.lastModified?.getTime() ?? 0);
       return {
         channels: uris,
         copied: progress.copied,
         skipped: progress.skipped,
         bytesCopied: progress.bytesCopied,
         total,
+        lastModified: newest > 0 ? new Date(newest).toISOString() : null,
       };
     },
   };

@@ -37,9 +37,18 @@ export function isNotFound(err: unknown): boolean {
   return false;
 }
 
-/** The spec's tags plus the workflow ID tag, as SageMaker's Tag list. */
+/**
+ * The spec's tags plus the workflow ID tag, as SageMaker's Tag list. The workflow ID tag is ours to set (it proves
+ * ownership): a tag of the same key among `tags` is dropped, so the key is never sent twice (SageMaker refuses a
+ * duplicate key) and never names another owner.
+ */
 export function sageMakerTags(workflowId: string, tags: Record<string, string> = {}): Tag[] {
-  return [...Object.entries(tags).map(([Key, Value]) => ({ Key, Value })), { Key: WORKFLOW_ID_TAG, Value: workflowId }];
+  return [
+    ...Object.entries(tags)
+      .filter(([Key]) => Key !== WORKFLOW_ID_TAG)
+      .map(([Key, Value]) => ({ Key, Value })),
+    { Key: WORKFLOW_ID_TAG, Value: workflowId },
+  ];
 }
 
 /** Throws ResourceConflict unless the resource at `arn` carries our workflow ID tag. */

@@ -11,7 +11,6 @@ import {
   type TrainingInstanceType,
 } from '@aws-sdk/client-sagemaker';
 import { ErrorType } from '../contracts/errors';
-import { WORKFLOW_ID_TAG } from '../contracts/task-queue';
 import {
   CreateTrainingJobInput,
   type CreateTrainingJobOutput,
@@ -39,8 +38,6 @@ export function trainingJobRequest(raw: CreateTrainingJobInput): CreateTrainingJ
     definition: d,
   } = parseInput(CreateTrainingJobInput, raw, 'createTrainingJob input');
   const channels = Object.keys(d.channels).sort();
-  // The workflow ID tag is ours to set: a spec tag of the same key must not forge another owner.
-  const userTags = Object.fromEntries(Object.entries(d.tags).filter(([key]) => key !== WORKFLOW_ID_TAG));
   return {
     TrainingJobName: trainingJobName,
     AlgorithmSpecification: {
@@ -74,7 +71,8 @@ export function trainingJobRequest(raw: CreateTrainingJobInput): CreateTrainingJ
     ...(d.checkpointS3Uri ? { CheckpointConfig: { S3Uri: d.checkpointS3Uri, LocalPath: CHECKPOINT_LOCAL_PATH } } : {}),
     HyperParameters: d.hyperparameters,
     Environment: d.environment,
-    Tags: sageMakerTags(workflowId, userTags),
+    ...(d.retryStrategy ? { RetryStrategy: { MaximumRetryAttempts: d.retryStrategy.maximumRetryAttempts } } : {}),
+    Tags: sageMakerTags(workflowId, d.tags),
   };
 }
 

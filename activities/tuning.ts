@@ -89,6 +89,7 @@ export function tuningJobRequest(input: ParsedCreate): CreateHyperParameterTunin
         MaxWaitTimeInSeconds: d.spot.enabled ? Math.max(d.spot.maxWaitSeconds ?? maxRuntime, maxRuntime) : undefined,
       },
       EnableManagedSpotTraining: d.spot.enabled,
+      ...(d.retryStrategy ? { RetryStrategy: { MaximumRetryAttempts: d.retryStrategy.maximumRetryAttempts } } : {}),
       CheckpointConfig: d.checkpointS3Uri ? { S3Uri: d.checkpointS3Uri } : undefined,
       Environment: Object.keys(d.environment).length > 0 ? d.environment : undefined,
     },

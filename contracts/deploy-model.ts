@@ -34,11 +34,38 @@ export const BlueGreenPolicy = z.strictObject({
 /** BlueGreenUpdatePolicy settings. */
 export type BlueGreenPolicy = z.infer<typeof BlueGreenPolicy>;
 
+/** Sub-minute periods specs could name before periods had to be whole minutes (runs started then still carry them). */
+const LEGACY_SUB_MINUTE_PERIODS: readonly number[] = [10, 30];
+
+/**
+ * Why a rollback alarm period is refused, or undefined when it is a multiple of 60 s. SageMaker publishes endpoint
+ * metrics once a minute (developer guide, "Monitor SageMaker with CloudWatch"); CloudWatch documents that an alarm with a
+ * 10, 20 or 30 s period on such a metric gets no data in most periods (PutMetricAlarm, Period), so it would rarely
+ * roll anything back.
+ */
+export function subMinuteRollbackPeriod(seconds: number): string | undefined {
+  if (seconds >= 60 && seconds % 60 === 0) return undefined;
+  return `must be a multiple of 60 s, got ${seconds}: SageMaker publishes endpoint metrics once a minute, so an alarm with a shorter period sees no data in most periods and would rarely roll back`;
+}
+
+/**
+ * The period of a rollback alarm: a multiple of 60 s up to an hour. The schema still parses the sub-minute values
+ * earlier specs allowed, so workflows started with them replay; `validateSpec` refuses them for new runs, and the
+ * workflows refuse them behind a patch (workflows/patches.ts).
+ */
+export const RollbackAlarmPeriod = z
+  .number()
+  .int()
+  .max(3600)
+  .refine((s) => LEGACY_SUB_MINUTE_PERIODS.includes(s) || subMinuteRollbackPeriod(s) === undefined, {
+    error: (issue) => subMinuteRollbackPeriod(Number(issue.input)) ?? 'invalid period',
+  });
+
 /** Thresholds of the rollback alarms the step creates for the new fleet. */
 export const RollbackAlarmSettings = z.strictObject({
   max5xxErrors: z.number().int().min(0),
   maxModelLatencyMs: z.number().int().min(1),
-  periodSeconds: z.union([z.literal(10), z.literal(30), z.literal(60), z.literal(300)]),
+  periodSeconds: RollbackAlarmPeriod,
   /** Alarms the operator already has; they join the AutoRollbackConfiguration as they are. */
   extraAlarmNames: z.array(z.string().min(1).max(255)).max(8).default([]),
 });
@@ -144,6 +171,18 @@ export const EndpointStatus = z.enum([
 ]);
 /** SageMaker's EndpointStatus values. */
 export type EndpointStatus = z.infer<typeof EndpointStatus>;
+
+/**
+ * Endpoint statuses in which an operation is in progress: SageMaker refuses UpdateEndpoint and DeleteEndpoint then
+ * ("Cannot update in-progress endpoint"), until the endpoint is InService or Failed again.
+ */
+export const IN_PROGRESS_ENDPOINT_STATUSES: readonly EndpointStatus[] = [
+  'Creating',
+  'Updating',
+  'SystemUpdating',
+  'RollingBack',
+  'Deleting',
+];
 
 /** Input of the describeEndpoint activity. */
 export const DescribeEndpointInput = z.strictObject({ endpointName: z.string() });

@@ -31,7 +31,20 @@ export const ErrorType = {
   DeploymentRolledBack: 'DeploymentRolledBack',
   /** No tuning trial succeeded. */
   TuningFailed: 'TuningFailed',
+  /**
+   * The resource is in the middle of another operation that ends on its own (an endpoint Creating, or Updating because
+   * Application Auto Scaling moved its capacity): retried until it settles.
+   */
+  ResourceBusy: 'ResourceBusy',
+  /**
+   * An AWS error code no service model or documentation list knows: retried UNRECOGNIZED_ERROR_ATTEMPTS times (each
+   * logged), then failed with the attempt count and the AWS error.
+   */
+  AwsUnrecognized: 'AwsUnrecognized',
 } as const;
+
+/** How many attempts an activity gives an AWS error it does not recognise before it fails (see AwsUnrecognized). */
+export const UNRECOGNIZED_ERROR_ATTEMPTS = 8;
 
 /** One of the named failure types. */
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

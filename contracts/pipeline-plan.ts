@@ -10,8 +10,7 @@ import type { PipelineSpec } from './pipeline-spec';
 import type { PublishImageInput } from './publish-image';
 import type { ChampionCandidate, RegisterModelInput } from './register-model';
 import type { SyncDataInput } from './sync-data';
-import { PIPELINE_NAME_TAG } from './retrain';
-import { WORKFLOW_ID_TAG } from './task-queue';
+import { PIPELINE_NAME_TAG, PIPELINE_RUN_TAG } from './retrain';
 import type { TrainingDefinition, TrainModelInput, TrainModelOutput } from './train-model';
 import type { TuneModelInput, TuneModelOutput } from './tune-model';
 
@@ -28,9 +27,11 @@ export const PIPELINE_STEPS = [
 export type PipelineStepName = (typeof PIPELINE_STEPS)[number];
 
 const prefixOf = (spec: PipelineSpec) => `pipelines/${spec.pipelineName}/`;
+// The run's workflow ID goes in its own tag: `pipeline:workflow-id` names the step workflow that created a resource
+// (the owner; activities set it), and SageMaker refuses a request naming one tag key twice.
 const tagsOf = (spec: PipelineSpec, workflowId: string) => ({
   ...spec.tags,
-  [WORKFLOW_ID_TAG]: workflowId,
+  [PIPELINE_RUN_TAG]: workflowId,
   [PIPELINE_NAME_TAG]: spec.pipelineName,
 });
 const asString = (v: string | number | boolean) => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -96,6 +97,7 @@ export function trainingDefinition(
     metricDefinitions: t.metricDefinitions,
     environment: t.environment,
     tags: tagsOf(spec, workflowId),
+    ...(t.retryStrategy ? { retryStrategy: t.retryStrategy } : {}),
   };
 }
 
@@ -113,17 +115,56 @@ export function trainModelInput(
   };
 }
 
-/** Input of step 5; `warmStartFrom` (the previous run's tuning job) overrides the spec's warm start. */
+/** The previous run's tuning job a retraining warm-starts from, and what its warm-start type depends on. */
+export interface WarmStartParent {
+  tuningJobName: string;
+  /** The training image the parent ran (absent in results recorded before it was read). */
+  trainingImage?: string | null;
+  /** When the parent was created (ISO 8601). */
+  creationTime?: string | null;
+}
+
+/** What this run did before tuning that decides the warm-start type. */
+export interface WarmStartContext {
+  /** The image this run trains with (by digest). */
+  imageUri: string;
+  /** True when buildImage skipped the build (the image of the previous run is reused). */
+  imageReused: boolean;
+  /** What syncData copied, and the newest object under the channels afterwards (ISO 8601). */
+  data: { copied: number; lastModified?: string | null };
+}
+
+/**
+ * The warm-start type for a retraining run. IdenticalDataAndAlgorithm requires the parent's training image and input
+ * data (SageMaker developer guide, "Run a Warm Start Hyperparameter Tuning Job"), so it is used only when this run
+ * trains with the parent's image and nothing under the channels changed since the parent was created; otherwise
+ * TransferLearning. Without the parent's image or time (an older result), a rebuilt image or any copied object means
+ * TransferLearning.
+ */
+export function warmStartType(
+  parent: WarmStartParent,
+  run: WarmStartContext,
+): { type: 'IdenticalDataAndAlgorithm' | 'TransferLearning'; reason: string } {
+  const sameImage = parent.trainingImage ? parent.trainingImage === run.imageUri : run.imageReused;
+  const dataChanged =
+    parent.creationTime && run.data.lastModified
+      ? new Date(run.data.lastModified).getTime() > new Date(parent.creationTime).getTime()
+      : run.data.copied > 0;
+  if (!sameImage)
+    return { type: 'TransferLearning', reason: `the image differs from the one ${parent.tuningJobName} trained with` };
+  if (dataChanged)
+    return { type: 'TransferLearning', reason: `the training data changed since ${parent.tuningJobName} ran` };
+  return { type: 'IdenticalDataAndAlgorithm', reason: `same image and data as ${parent.tuningJobName}` };
+}
+
+/** Input of step 5; `warmStart` (the previous run's tuning job, for retraining) overrides the spec's warm start. */
 export function tuneModelInput(
   spec: PipelineSpec,
   workflowId: string,
   definition: TrainingDefinition,
-  warmStartFrom?: string,
+  warmStart?: { parentTuningJob: string; type: 'IdenticalDataAndAlgorithm' | 'TransferLearning' },
 ): TuneModelInput {
   const t = spec.tuning;
-  const warmStart = warmStartFrom
-    ? { parentTuningJobs: [warmStartFrom], type: 'IdenticalDataAndAlgorithm' as const }
-    : t.warmStart;
   return {
     tuningJobName: runResourceNames(workflowId).tuningJob,
     definition: { ...definition, checkpointS3Uri: undefined },
@@ -134,7 +175,7 @@ export function tuneModelInput(
       maxJobs: t.maxJobs,
       maxParallelJobs: t.maxParallelJobs,
       earlyStopping: t.earlyStopping,
-      warmStart,
+      warmStart: warmStart ? { parentTuningJobs: [warmStart.parentTuningJob], type: warmStart.type } : t.warmStart,
       resources: t.resources,
       maxRuntimeSeconds: t.maxRuntimeSeconds,
     },

@@ -4,6 +4,7 @@
  * Unknown keys are errors (`strictObject`): a typo must never be silently ignored.
  */
 import { z } from 'zod';
+import { RollbackAlarmPeriod } from './deploy-model';
 import { ENDPOINT_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES } from './instance-types.generated';
 
 const MAX_RUNTIME_LIMIT_S = 28 * 24 * 3600;
@@ -138,6 +139,9 @@ const TrainingSpec = z
       .refine((env) => Object.keys(env).length <= 100, "at most 100 environment variables (SageMaker's limit)")
       .default({}),
     checkpoints: z.boolean().default(true),
+    // SageMaker's managed retries (API_RetryStrategy): the job is started again, up to this many times, after an
+    // internal failure; in local mode also after the capacity failure at start (see the README).
+    retryStrategy: z.strictObject({ maximumRetryAttempts: z.number().int().min(1).max(30) }).optional(),
   })
   .superRefine((t, ctx) => {
     if (t.spot.enabled && (t.spot.maxWaitSeconds ?? 0) < t.maxRuntimeSeconds) {
@@ -274,7 +278,8 @@ const DeploymentSpec = z
       .strictObject({
         max5xxErrors: z.number().int().min(0).default(0),
         maxModelLatencyMs: z.number().int().min(1).default(5000),
-        periodSeconds: z.union([z.literal(10), z.literal(30), z.literal(60), z.literal(300)]).default(60),
+        // Whole minutes (validateSpec refuses 10 and 30, which the schema parses only for runs started earlier).
+        periodSeconds: RollbackAlarmPeriod.default(60),
         extraAlarmNames: z.array(z.string().min(1).max(255)).max(8).default([]),
       })
       .prefault({}),

@@ -4,9 +4,18 @@ import { z } from 'zod';
 /** Input of findPreviousTuningJob. */
 export const FindPreviousTuningJobInput = z.strictObject({ pipelineName: z.string(), excludeWorkflowId: z.string() });
 export type FindPreviousTuningJobInput = z.infer<typeof FindPreviousTuningJobInput>;
-/** The newest Completed tuning job tagged with the pipeline's name (null on the first run). */
-export const FindPreviousTuningJobOutput = z.strictObject({ tuningJobName: z.string().nullable() });
+/**
+ * The newest Completed tuning job tagged with the pipeline's name (null on the first run), with what the warm-start
+ * type depends on: the training image it ran and when it was created (absent in results recorded before they were).
+ */
+export const FindPreviousTuningJobOutput = z.strictObject({
+  tuningJobName: z.string().nullable(),
+  trainingImage: z.string().nullable().optional(),
+  creationTime: z.string().nullable().optional(),
+});
 export type FindPreviousTuningJobOutput = z.infer<typeof FindPreviousTuningJobOutput>;
 
 /** Tag that names the pipeline on every resource it creates. */
 export const PIPELINE_NAME_TAG = 'pipeline:name';
+/** Tag that names the pipeline run (its workflow ID) on every resource it creates. */
+export const PIPELINE_RUN_TAG = 'pipeline:run-id';

@@ -30,5 +30,7 @@ export const SyncDataOutput = z.strictObject({
   skipped: z.number().int(),
   bytesCopied: z.number().int(),
   total: z.number().int(),
+  /** When the newest object under the channels was written (ISO 8601): what a warm start compares with its parent. */
+  lastModified: z.string().nullable().optional(),
 });
 export type SyncDataOutput = z.infer<typeof SyncDataOutput>;

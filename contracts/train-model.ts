@@ -24,6 +24,8 @@ export const TrainingDefinition = z.strictObject({
   metricDefinitions: z.array(MetricDefinition),
   environment: z.record(z.string(), z.string()).default({}),
   tags: z.record(z.string(), z.string()).default({}),
+  /** SageMaker's managed retries (RetryStrategy): a job that fails for an internal reason is started again. */
+  retryStrategy: z.strictObject({ maximumRetryAttempts: z.number().int().min(1).max(30) }).optional(),
 });
 export type TrainingDefinition = z.input<typeof TrainingDefinition>;
 

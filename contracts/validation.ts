@@ -1,5 +1,6 @@
 /** Turns zod failures into one line per bad field, addressed by JSON path (`$.training.instanceCount`). */
 import { z } from 'zod';
+import { subMinuteRollbackPeriod } from './deploy-model';
 import { type PipelineSpec, PipelineSpecSchema } from './pipeline-spec';
 
 /** One invalid field: where it is and why it is wrong. */
@@ -53,11 +54,22 @@ export function toSpecIssues(error: z.ZodError): SpecIssue[] {
   });
 }
 
-/** Validates a parsed JSON value against the pipeline spec. */
-export function validateSpec(raw: unknown): SpecValidation {
+/** Issues of rules that newer versions added to an already valid spec (workflows check them behind a patch). */
+export function newerSpecIssues(spec: PipelineSpec): SpecIssue[] {
+  const period = subMinuteRollbackPeriod(spec.deployment.rollback.periodSeconds);
+  return period ? [{ path: '$.deployment.rollback.periodSeconds', message: period }] : [];
+}
+
+/**
+ * Validates a parsed JSON value against the pipeline spec. `legacy` accepts what specs of running workflows may hold
+ * and newer rules refuse (`newerSpecIssues`): the workflow decides about those itself, so old runs replay.
+ */
+export function validateSpec(raw: unknown, options: { legacy?: boolean } = {}): SpecValidation {
   // The functional form: inside workflows the schema is frozen (worker/workflow-bundle.ts), and a method read would write to it.
   const parsed = z.safeParse(PipelineSpecSchema, raw);
-  return parsed.success ? { ok: true, spec: parsed.data } : { ok: false, issues: toSpecIssues(parsed.error) };
+  if (!parsed.success) return { ok: false, issues: toSpecIssues(parsed.error) };
+  const newer = options.legacy ? [] : newerSpecIssues(parsed.data);
+  return newer.length ? { ok: false, issues: newer } : { ok: true, spec: parsed.data };
 }
 
 /** Renders issues as the lines the CLI and the workflow failure print. */

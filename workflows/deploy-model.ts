@@ -10,6 +10,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import {
@@ -17,10 +18,12 @@ import {
   DeployModelInput,
   type DeployModelOutput,
   type EndpointSnapshot,
+  subMinuteRollbackPeriod,
   VARIANT_NAME,
 } from '../contracts/deploy-model';
 import { ErrorType } from '../contracts/errors';
 import { quickActivities, waitingActivities } from './activity-options';
+import { ROLLBACK_PERIOD_WHOLE_MINUTES } from './patches';
 import { parseStepInput } from './step-input';
 import { reportStopped, trackStatus } from './step-status';
 
@@ -45,6 +48,14 @@ function asStepFailure(err: unknown, types: readonly string[]): unknown {
 /** Deploys the model to the endpoint named in the input and returns what was done. */
 export async function deployModel(rawInput: DeployModelInput): Promise<DeployModelOutput> {
   const input = parseStepInput(DeployModelInput, rawInput, 'deployModel input');
+  const period = subMinuteRollbackPeriod(input.rollback.periodSeconds);
+  // New runs refuse a sub-minute rollback period up front; a run started before the rule replays on its old path.
+  if (period && patched(ROLLBACK_PERIOD_WHOLE_MINUTES))
+    throw ApplicationFailure.create({
+      type: ErrorType.SpecInvalid,
+      nonRetryable: true,
+      message: `Invalid deployModel input:\n$.rollback.periodSeconds: ${period}`,
+    });
   const status = trackStatus('deployModel');
   const quick = quickActivities();
   const workflowId = workflowInfo().workflowId;

@@ -8,6 +8,7 @@ import {
   ChildWorkflowFailure,
   executeChild,
   isCancellation,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -18,9 +19,10 @@ import { childWorkflowId } from '../contracts/names';
 import * as plan from '../contracts/pipeline-plan';
 import type { PipelineSpec } from '../contracts/pipeline-spec';
 import type { PipelinePhase } from '../contracts/status';
-import { formatIssues, validateSpec } from '../contracts/validation';
+import { formatIssues, newerSpecIssues, validateSpec } from '../contracts/validation';
 import { stepStoppedSignal } from '../contracts/workflow-api';
 import { quickActivities } from './activity-options';
+import { ROLLBACK_PERIOD_WHOLE_MINUTES } from './patches';
 import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
 import { trackStatus } from './step-status';
 import type { buildImage } from './build-image';
@@ -34,18 +36,20 @@ import type { deployModel } from './deploy-model';
 /** Options that differ between the first migration and scheduled retraining. */
 export interface PipelineOptions {
   /** The previous run's tuning job to warm-start from (retraining). */
-  warmStartFrom?: string;
+  warmStartFrom?: plan.WarmStartParent;
 }
 
 /** Validates the spec or fails the workflow, before any activity runs, listing every bad field. */
 export function parseSpecOrFail(raw: unknown): PipelineSpec {
-  const result = validateSpec(raw);
-  if (result.ok) return result.spec;
+  const result = validateSpec(raw, { legacy: true });
+  // Rules added since a run started apply to new runs only: a run started before them replays on its old path.
+  const issues = result.ok ? newerSpecIssues(result.spec) : result.issues;
+  if (result.ok && (issues.length === 0 || !patched(ROLLBACK_PERIOD_WHOLE_MINUTES))) return result.spec;
   throw ApplicationFailure.create({
     type: ErrorType.SpecInvalid,
     nonRetryable: true,
-    message: `Invalid pipeline spec (${result.issues.length} field(s)):\n${formatIssues(result.issues)}`,
-    details: [result.issues],
+    message: `Invalid pipeline spec (${issues.length} field(s)):\n${formatIssues(issues)}`,
+    details: [issues],
   });
 }
 
@@ -110,10 +114,21 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
 
     let tuned = null;
     if (spec.tuning.enabled) {
+      // Retraining warm-starts from the previous run's tuning job: IdenticalDataAndAlgorithm only when this run trains
+      // with the same image on unchanged data, else TransferLearning (the type changes the child's input, no command).
+      const parent = options.warmStartFrom;
+      const warmStart = parent && {
+        parentTuningJob: parent.tuningJobName,
+        type: plan.warmStartType(parent, {
+          imageUri: image.imageUri,
+          imageReused: built.skipped,
+          data: { copied: data.copied, lastModified: data.lastModified },
+        }).type,
+      };
       tuned = await step('tuneModel', (id) =>
         executeChild<typeof tuneModel>('tuneModel', {
           workflowId: id,
-          args: [plan.tuneModelInput(spec, workflowId, definition, options.warmStartFrom)],
+          args: [plan.tuneModelInput(spec, workflowId, definition, warmStart)],
         }),
       );
       summary.tuning = {

@@ -4,7 +4,7 @@
  * deploying only when the champion wins (auto approval approves only a better model).
  */
 import { workflowInfo } from '@temporalio/workflow';
-import type { PipelineSummary } from '../contracts/pipeline-plan';
+import type { PipelineSummary, WarmStartParent } from '../contracts/pipeline-plan';
 import type { PipelineSpecInput } from '../contracts/pipeline-spec';
 import { quickActivities } from './activity-options';
 import { parseSpecOrFail, runPipeline } from './pipeline';
@@ -12,13 +12,13 @@ import { parseSpecOrFail, runPipeline } from './pipeline';
 /** Re-runs the pipeline for a spec, building on the previous run. */
 export async function retrainPipeline(rawSpec: PipelineSpecInput): Promise<PipelineSummary> {
   const spec = parseSpecOrFail(rawSpec);
-  let warmStartFrom: string | undefined;
+  let warmStartFrom: WarmStartParent | undefined;
   if (spec.tuning.enabled && !spec.tuning.warmStart) {
     const previous = await quickActivities().findPreviousTuningJob.executeWithOptions(
       { startToCloseTimeout: '2m', summary: `Find the previous tuning job of pipeline ${spec.pipelineName}` },
       [{ pipelineName: spec.pipelineName, excludeWorkflowId: workflowInfo().workflowId }],
     );
-    warmStartFrom = previous.tuningJobName ?? undefined;
+    warmStartFrom = previous.tuningJobName ? { ...previous, tuningJobName: previous.tuningJobName } : undefined;
   }
   return runPipeline(spec, { warmStartFrom });
 }

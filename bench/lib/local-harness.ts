@@ -124,7 +124,7 @@ export class LocalHarness {
     s.data.source = { localPath: path.join(this.cfg.stateDir, 'dataset') };
     s.pollIntervalSeconds = 1;
     s.training.hyperparameters = { ...TINY_HYPERPARAMETERS };
-    s.deployment.rollback = { max5xxErrors: 0, periodSeconds: 10 };
+    s.deployment.rollback = { max5xxErrors: 0, periodSeconds: 60 };
     patch(s);
     return s;
   }

@@ -1,24 +1,30 @@
 /**
- * The local SageMaker service's HTTP server. One port speaks three AWS protocols:
+ * The local SageMaker service's HTTP server. One port speaks four AWS protocols:
  *  - SageMaker control plane: AWS JSON 1.1, `POST /` with `X-Amz-Target: SageMaker.<Operation>`;
  *  - CodeBuild: AWS JSON 1.1, `X-Amz-Target: CodeBuild_20161006.<Operation>`;
+ *  - Application Auto Scaling: AWS JSON 1.1, `X-Amz-Target: AnyScaleFrontendService.<Operation>`;
  *  - SageMaker Runtime: REST JSON, `POST /endpoints/{EndpointName}/invocations`.
- * Unknown SageMaker and CodeBuild operations answer `UnknownOperationException`, as AWS does. Every other request
- * (S3, ECR, CloudWatch, CloudWatch Logs, Application Auto Scaling, STS, IAM) goes through the gateway to moto
- * (iam/moto-gateway.ts), so one port is the whole local AWS. Every call is authorized first (LOCAL_IAM, on by
- * default): against iam/worker-policy.json for the worker, a role's policy for a job's role session.
+ * Unknown operations of the APIs served here answer `UnknownOperationException`, as AWS does. Every other request
+ * (S3, ECR, CloudWatch, CloudWatch Logs, STS, IAM) goes through the gateway to moto (iam/moto-gateway.ts), so one
+ * port is the whole local AWS. Every call is authorized first (LOCAL_IAM, on by default): against
+ * iam/worker-policy.json for the worker, a role's policy for a job's role session. Every JSON request served here
+ * then passes the documented rules (core/documented-rules) before its handler runs.
  */
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { ScalableTargets } from './application-autoscaling/scalable-targets';
+import { TargetTracking } from './application-autoscaling/target-tracking';
 import { CodeBuild } from './codebuild/codebuild';
 import { CallStats } from './core/call-stats';
 import { Ctx, type ServiceOptions } from './core/context';
 import { Endpoints } from './sagemaker/endpoints';
-import { faultDraws, injectFault, loseAnswer, parseFaults } from './core/faults';
+import { injectFault, loseAnswer } from './core/faults';
 import { AwsError, readBody, sendError, sendJson } from './core/protocol';
 import { Registry } from './sagemaker/model-registry';
+import { enforceDocumentedRules } from './core/documented-rules';
 import { RequestLog } from './core/request-log';
+import { ruleState } from './rule-state';
 import { Runtime } from './sagemaker-runtime/invoke-endpoint';
 import { Tags } from './sagemaker/tags';
 import { Training } from './sagemaker/training';
@@ -36,6 +42,8 @@ export interface LocalService {
   ctx: Ctx;
   training: Training;
   endpoints: Endpoints;
+  scalableTargets: ScalableTargets;
+  targetTracking: TargetTracking;
   close(): Promise<void>;
 }
 
@@ -50,6 +58,9 @@ export async function startLocalService(
   const tuning = new Tuning(ctx, tags, training);
   const registry = new Registry(ctx, tags);
   const codebuild = new CodeBuild(ctx);
+  const scalableTargets = new ScalableTargets(ctx, endpoints);
+  const targetTracking = new TargetTracking(ctx, scalableTargets, endpoints);
+  const rulesState = ruleState({ ctx, tags, training, tuning, endpoints, registry, scalableTargets });
   const sagemaker: Record<string, Handler> = {
     ...tags.handlers(),
     ...training.handlers(),
@@ -57,9 +68,18 @@ export async function startLocalService(
     ...tuning.handlers(),
     ...registry.handlers(),
   };
-  const codebuildOps: Record<string, Handler> = codebuild.handlers();
-  const faults = parseFaults(opts.faults ?? process.env.LOCAL_FAULTS);
-  const draw = faultDraws(faults);
+  /** The JSON APIs served here, by X-Amz-Target prefix: counters' name, IAM action prefix, handlers. */
+  const apis: Record<string, { counted: string; iamPrefix: string; handlers: Record<string, Handler> }> = {
+    SageMaker: { counted: 'SageMaker', iamPrefix: 'sagemaker', handlers: sagemaker },
+    CodeBuild_20161006: { counted: 'CodeBuild', iamPrefix: 'codebuild', handlers: codebuild.handlers() },
+    AnyScaleFrontendService: {
+      counted: 'ApplicationAutoScaling',
+      iamPrefix: 'application-autoscaling',
+      handlers: scalableTargets.handlers(),
+    },
+  };
+  const faults = ctx.faults;
+  const draw = ctx.faultDraw;
   const requests = new RequestLog(path.join(opts.stateDir, 'requests.log'));
   const stats = new CallStats(ctx.store);
   /** Tags of the resources this service keeps, for aws:ResourceTag/* conditions. */
@@ -120,8 +140,9 @@ export async function startLocalService(
     }
     const target = String(req.headers['x-amz-target'] ?? '');
     const [service, op] = target.split('.', 2);
-    const table = service === 'SageMaker' ? sagemaker : service === 'CodeBuild_20161006' ? codebuildOps : undefined;
-    if (!table) return gateway.handle(req, res);
+    const api = service ? apis[service] : undefined;
+    if (!api) return gateway.handle(req, res);
+    const table = api.handlers;
     if (req.method !== 'POST' || !op) {
       await readBody(req).catch(() => undefined);
       return sendError(
@@ -157,8 +178,8 @@ export async function startLocalService(
           : new AwsError('SerializationException', 'Could not parse the request body as JSON', 400),
       );
     }
-    const counted = `${service === 'SageMaker' ? 'SageMaker' : 'CodeBuild'}.${op}`;
-    const prefix = service === 'SageMaker' ? 'sagemaker' : 'codebuild';
+    const counted = `${api.counted}.${op}`;
+    const prefix = api.iamPrefix;
     const refused = await refusal(req, {
       protocol: 'json',
       label: `${prefix}:${op}`,
@@ -174,6 +195,7 @@ export async function startLocalService(
       return sendError(res, fault);
     }
     try {
+      await enforceDocumentedRules({ service: service as string, operation: op, body }, rulesState);
       const out = await fn(body);
       stats.record(counted, 'ok');
       const lost = loseAnswer(faults, draw);
@@ -203,17 +225,22 @@ export async function startLocalService(
   endpoints.resume();
   tuning.resume();
   codebuild.resume();
+  scalableTargets.resume();
   endpoints.startMetrics();
+  targetTracking.start();
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     ctx,
     training,
     endpoints,
+    scalableTargets,
+    targetTracking,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       tuning.shutdown();
+      targetTracking.stop();
       stats.close();
       await Promise.all([training.shutdown(), endpoints.shutdown(), codebuild.shutdown()]);
       await ctx.logs.close();

@@ -90,7 +90,8 @@ function spec(patch: (s: Spec) => void = () => undefined): Spec {
   s.data.source = { localPath: path.join(cfg.stateDir, 'dataset') };
   s.pollIntervalSeconds = 1;
   s.training.hyperparameters = { ...TINY };
-  s.deployment.rollback = { max5xxErrors: 0, periodSeconds: 10 };
+  // Whole minutes, as SageMaker publishes endpoint metrics once a minute; the alarm still sees the new fleet's first 5xx.
+  s.deployment.rollback = { max5xxErrors: 0, periodSeconds: 60 };
   patch(s);
   return s;
 }

@@ -199,3 +199,45 @@ describe('pipeline spec', () => {
     expect(issuesOf(withChange(patch)).map((i) => i.path)).toContain(path);
   });
 });
+
+describe('rollback alarm periods and training retries (issue 11)', () => {
+  it.each([10, 30])(
+    'refuses a %i s rollback period: SageMaker publishes endpoint metrics once a minute',
+    (periodSeconds) => {
+      const issues = issuesOf(withChange((s) => (s.deployment.rollback = { periodSeconds })));
+      expect(issues).toEqual([
+        {
+          path: '$.deployment.rollback.periodSeconds',
+          message: expect.stringMatching(
+            /^must be a multiple of 60 s, got \d+: SageMaker publishes endpoint metrics once a minute/,
+          ),
+        },
+      ]);
+    },
+  );
+
+  it.each([45, 90, 7200])('refuses %i s', (periodSeconds) => {
+    expect(issuesOf(withChange((s) => (s.deployment.rollback = { periodSeconds }))).map((i) => i.path)).toEqual([
+      '$.deployment.rollback.periodSeconds',
+    ]);
+  });
+
+  it('accepts whole minutes, and a workflow replaying an older run may still parse 10 s (validateSpec legacy)', () => {
+    expect(validateSpec(withChange((s) => (s.deployment.rollback = { periodSeconds: 300 }))).ok).toBe(true);
+    expect(
+      validateSpec(
+        withChange((s) => (s.deployment.rollback = { periodSeconds: 10 })),
+        { legacy: true },
+      ).ok,
+    ).toBe(true);
+  });
+
+  it('takes SageMaker managed retries for training (1-30 attempts)', () => {
+    const r = validateSpec(withChange((s) => (s.training = { retryStrategy: { maximumRetryAttempts: 3 } })));
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    expect(r.spec.training.retryStrategy).toEqual({ maximumRetryAttempts: 3 });
+    expect(issuesOf(withChange((s) => (s.training = { retryStrategy: { maximumRetryAttempts: 31 } })))[0]?.path).toBe(
+      '$.training.retryStrategy.maximumRetryAttempts',
+    );
+  });
+});

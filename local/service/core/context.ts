@@ -13,6 +13,7 @@ import { type LocalImage, type ResolvedImage, resolveLocalImage } from '../execu
 import { ensurePodmanTools, podmanEnv, removeStackContainers, stackId } from '../executors/podman';
 import { ProcessExecutor } from '../executors/process';
 import type { Executor } from '../executors/types';
+import { type Faults, faultDraws, parseFaults } from './faults';
 import { Store } from './state';
 
 export interface ServiceOptions {
@@ -33,13 +34,22 @@ export interface ServiceOptions {
   pingTimeoutMs?: number;
   /** Checkpoint sync interval while a job trains. */
   checkpointSyncMs?: number;
-  /** `throttle:0.3,error500:0.1`; also read from LOCAL_FAULTS. */
+  /** `throttle:0.3,error500:0.1,capacity:0.5`; also read from LOCAL_FAULTS. */
   faults?: string;
   /**
    * IAM enforcement: an enforcer, or `false` for none. Default: LOCAL_IAM (on unless `off`) with the policies of
    * LOCAL_IAM_POLICY_DIR / LOCAL_IAM_ROLES (local/service/iam/policies.ts).
    */
   iam?: IamEnforcer | false;
+  /** How long a training job without capacity waits in Starting before it fails with CapacityError. */
+  capacityWaitMs?: number;
+  /**
+   * How long a scalable target just registered stays invisible to the calls that depend on it (Application Auto
+   * Scaling's eventual consistency); also LOCAL_AUTOSCALING_CONSISTENCY_MS.
+   */
+  autoscalingConsistencyMs?: number;
+  /** The period of the target-tracking metric (SageMaker: one minute); also LOCAL_AUTOSCALING_PERIOD_MS. */
+  autoscalingPeriodMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -65,6 +75,12 @@ export class Ctx {
    */
   selfUrl: string | undefined;
   private readonly roleClientsByArn = new Map<string, MotoClients>();
+  readonly capacityWaitMs: number;
+  readonly autoscalingConsistencyMs: number;
+  readonly autoscalingPeriodMs: number;
+  /** LOCAL_FAULTS, and the draws that decide where they land (one sequence for the whole service). */
+  readonly faults: Faults;
+  readonly faultDraw: () => number;
   private readonly logger: (msg: string) => void;
 
   constructor(readonly opts: ServiceOptions) {
@@ -94,6 +110,11 @@ export class Ctx {
     this.metricsFlushMs = opts.metricsFlushMs ?? 10_000;
     this.pingTimeoutMs = opts.pingTimeoutMs ?? 10 * 60_000;
     this.checkpointSyncMs = opts.checkpointSyncMs ?? 10_000;
+    this.capacityWaitMs = opts.capacityWaitMs ?? 2_000;
+    this.autoscalingConsistencyMs = opts.autoscalingConsistencyMs ?? envMs('LOCAL_AUTOSCALING_CONSISTENCY_MS') ?? 3_000;
+    this.autoscalingPeriodMs = opts.autoscalingPeriodMs ?? envMs('LOCAL_AUTOSCALING_PERIOD_MS') ?? 60_000;
+    this.faults = parseFaults(opts.faults ?? process.env.LOCAL_FAULTS);
+    this.faultDraw = faultDraws(this.faults);
   }
 
   private makeExecutor(kind: 'process' | 'container', dir: string): Executor {
@@ -159,4 +180,12 @@ export class Ctx {
   log(msg: string): void {
     this.logger(msg);
   }
+}
+
+function envMs(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number of milliseconds, got ${raw}`);
+  return n;
 }

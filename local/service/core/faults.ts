@@ -1,9 +1,11 @@
 /**
- * Fault injection for the control plane (`LOCAL_FAULTS=throttle:0.3,error500:0.1,lost500:0.05`, off by default): a
- * share of calls answers ThrottlingException or HTTP 500 InternalFailure before doing anything, so retry paths get
- * exercised; `lost500` does the call and then answers HTTP 500 (the answer lost on the way back), so a retried
- * create or update meets what its first attempt already did. `seed:<n>` makes the draws a fixed sequence (the calls
- * they land on still follow the order calls arrive in).
+ * Fault injection (`LOCAL_FAULTS=throttle:0.3,error500:0.1,lost500:0.05,capacity:0.5`, off by default). Control-plane
+ * faults: a share of calls answers ThrottlingException or HTTP 500 InternalFailure before doing anything, so retry
+ * paths get exercised; `lost500` does the call and then answers HTTP 500 (the answer lost on the way back), so a
+ * retried create or update meets what its first attempt already did. Job faults: `capacity` is the share of
+ * training job starts on large accelerator instance types (`isScarceInstanceType`) that find no capacity, as
+ * SageMaker does when EC2 has none (the job fails with CapacityError unless its RetryStrategy starts it again).
+ * `seed:<n>` makes the draws a fixed sequence (the calls they land on still follow the order calls arrive in).
  */
 import { mulberry32 } from '../../shared/random';
 import { type AwsError, internal, throttled } from './protocol';
@@ -13,9 +15,13 @@ export interface Faults {
   error500: number;
   /** Share of calls done, then answered HTTP 500 as if the answer was lost. */
   lost500?: number;
+  /** Share of training job starts on scarce instance types that find no capacity. */
+  capacity?: number;
   /** Seed of the draws (absent: Math.random). */
   seed?: number;
 }
+
+const SHARES = ['throttle', 'error500', 'lost500', 'capacity'] as const;
 
 export function parseFaults(spec: string | undefined): Faults {
   const f: Faults = { throttle: 0, error500: 0 };
@@ -33,12 +39,12 @@ export function parseFaults(spec: string | undefined): Faults {
       continue;
     }
     const share = Number(raw);
-    if ((key !== 'throttle' && key !== 'error500' && key !== 'lost500') || !(share >= 0 && share <= 1)) {
+    if (!(SHARES as readonly string[]).includes(key ?? '') || !(share >= 0 && share <= 1)) {
       throw new Error(
-        `LOCAL_FAULTS: cannot read ${JSON.stringify(part)} (want throttle:<0..1>,error500:<0..1>,lost500:<0..1>,seed:<n>)`,
+        `LOCAL_FAULTS: cannot read ${JSON.stringify(part)} (want throttle:<0..1>,error500:<0..1>,lost500:<0..1>,capacity:<0..1>,seed:<n>)`,
       );
     }
-    f[key] = share;
+    f[key as (typeof SHARES)[number]] = share;
   }
   return f;
 }
@@ -60,4 +66,17 @@ export function loseAnswer(f: Faults, random: () => number = Math.random): AwsEr
   if (f.lost500 && random() < f.lost500)
     return internal('Injected fault after the call took effect (LOCAL_FAULTS lost500)');
   return undefined;
+}
+
+/**
+ * Instance types capacity runs short for: the multi-GPU P family (p3 and later, p4d/p4de, p5...), Trainium and
+ * DL1, and the 12xlarge-and-up sizes of the G family (4-8 GPUs).
+ */
+export function isScarceInstanceType(instanceType: string): boolean {
+  return /^ml\.(p\d|trn\d|dl\d)/.test(instanceType) || /^ml\.g\d+[a-z]*\.(12|16|24|48)xlarge$/.test(instanceType);
+}
+
+/** Whether this start of a job on `instanceType` finds no capacity (`capacity` fault). */
+export function lacksCapacity(f: Faults, instanceType: string, random: () => number = Math.random): boolean {
+  return !!f.capacity && isScarceInstanceType(instanceType) && random() < f.capacity;
 }

@@ -1,5 +1,6 @@
 /** Moving files between a local directory and S3 (moto): channel downloads, model upload, checkpoint sync. */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -19,6 +20,38 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
     for (const o of page.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) out.push({ key: o.Key, size: o.Size ?? 0 });
     token = page.NextContinuationToken;
   } while (token);
+  return out;
+}
+
+/**
+ * A digest of what an S3 prefix holds (every key with its size and ETag): equal digests mean the same data. An
+ * unreadable bucket yields a digest of the error, so it never equals the digest of real data.
+ */
+export async function prefixFingerprint(s3: S3Client, uri: string): Promise<string> {
+  const { bucket, key: prefix } = parseS3Uri(uri);
+  const hash = createHash('sha256');
+  let token: string | undefined;
+  try {
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) hash.update(`${o.Key}\u0000${o.Size}\u0000${o.ETag}\n`);
+      token = page.NextContinuationToken;
+    } while (token);
+  } catch (err) {
+    return `unreadable:${(err as Error).name}`;
+  }
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** `prefixFingerprint` of every channel's S3 URI, by channel name. */
+export async function channelFingerprint(
+  s3: S3Client,
+  channels: { ChannelName: string; S3Uri: string }[],
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const c of channels) out[c.ChannelName] = await prefixFingerprint(s3, c.S3Uri);
   return out;
 }
 

@@ -177,7 +177,9 @@ async function firedAlarms(
     fired.push(a.AlarmName ?? '?');
     if (a.StateValue !== 'ALARM' || stale) {
       // What CloudWatch's own evaluation would do: the alarm's state and history show the breach.
-      const reason = `Threshold Crossed: the new fleet's ${a.MetricName} ${a.Statistic ?? a.ExtendedStatistic} was ${r.value} (${a.ComparisonOperator} ${a.Threshold}).`;
+      const reason = r.missingData
+        ? `Threshold Crossed: no datapoint for ${a.MetricName} in the last ${a.Period} s (SageMaker publishes it once a minute) and TreatMissingData is breaching.`
+        : `Threshold Crossed: the new fleet's ${a.MetricName} ${a.Statistic ?? a.ExtendedStatistic} was ${r.value} (${a.ComparisonOperator} ${a.Threshold}).`;
       await ctx.moto.cloudwatch
         .send(new SetAlarmStateCommand({ AlarmName: a.AlarmName, StateValue: 'ALARM', StateReason: reason }))
         .catch((err: Error) => ctx.log(`SetAlarmState ${a.AlarmName}: ${err.message}`));

@@ -149,26 +149,40 @@ export function breaches(value: number, op: string | undefined, threshold: numbe
   }
 }
 
+/** SageMaker publishes its endpoint metrics at a 1-minute frequency (developer guide, "Monitor SageMaker with CloudWatch"). */
+export const SAGEMAKER_METRIC_RESOLUTION_MS = 60_000;
+
 /**
  * Does an alarm fire against a fleet's own events? Its metric and statistic are computed over the alarm's
  * window (Period × EvaluationPeriods, but never before `since`, when the fleet took traffic). An alarm moto
  * already holds in ALARM state (SetAlarmState) fires too.
+ *
+ * A Period of 10, 20 or 30 s on SageMaker's one-minute metrics behaves as CloudWatch documents (PutMetricAlarm,
+ * Period): the alarm still evaluates every period, but only a window that holds a minute boundary finds a datapoint
+ * (the one stamped at that minute, aggregating the minute's events so far); every other evaluation has missing data,
+ * which fires only when TreatMissingData is `breaching`.
  */
 export function alarmFires(
   alarm: MetricAlarm,
   events: InvocationEvent[],
   since: number,
   nowMs = Date.now(),
-): { fires: boolean; value?: number } {
+): { fires: boolean; value?: number; missingData?: boolean } {
   if (alarm.StateValue === 'ALARM') return { fires: true };
   if (!alarm.MetricName || alarm.Threshold === undefined) return { fires: false };
-  const windowMs = (alarm.Period ?? 60) * (alarm.EvaluationPeriods ?? 1) * 1000;
-  const from = Math.max(since, nowMs - windowMs);
+  const periodMs = (alarm.Period ?? 60) * 1000;
+  const windowMs = periodMs * (alarm.EvaluationPeriods ?? 1);
+  let from = Math.max(since, nowMs - windowMs);
   const stat = alarm.Statistic ?? alarm.ExtendedStatistic ?? 'Average';
+  if (periodMs < SAGEMAKER_METRIC_RESOLUTION_MS && (alarm.Namespace ?? 'AWS/SageMaker') === 'AWS/SageMaker') {
+    const minute = Math.floor(nowMs / SAGEMAKER_METRIC_RESOLUTION_MS) * SAGEMAKER_METRIC_RESOLUTION_MS;
+    if (minute < nowMs - windowMs) return { fires: alarm.TreatMissingData === 'breaching', missingData: true };
+    from = Math.max(since, minute);
+  }
   const value = statistic(
     alarm.MetricName,
     stat,
-    events.filter((e) => e.t >= from),
+    events.filter((e) => e.t >= from && e.t <= nowMs),
   );
   if (value === undefined) return { fires: false };
   return { fires: breaches(value, alarm.ComparisonOperator, alarm.Threshold), value };

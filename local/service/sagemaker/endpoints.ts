@@ -1,10 +1,13 @@
 /**
  * Endpoints: CreateEndpoint (Creating → InService once every instance answers /ping, or Failed), DescribeEndpoint,
- * ListEndpoints, UpdateEndpoint (blue/green, see bluegreen.ts), UpdateEndpointWeightsAndCapacities, DeleteEndpoint.
+ * ListEndpoints, UpdateEndpoint (blue/green, see bluegreen.ts), UpdateEndpointWeightsAndCapacities (weights, and a
+ * capacity change: Updating while instances start or stop, the way Application Auto Scaling's scaling activities
+ * move an endpoint), DeleteEndpoint. Which calls a status refuses is a documented rule (core/documented-rules).
  * The running fleets and the traffic split between blue and green live in memory; after a service restart the
  * fleets of InService endpoints are started again.
  */
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { EventEmitter } from 'node:events';
 import type { Ctx } from '../core/context';
 import { runBlueGreen, type DeploymentConfig } from './bluegreen';
 import { MetricPublisher } from './endpoint-metrics';
@@ -13,7 +16,7 @@ import { Models } from './models';
 import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { sortRecords } from './training';
-import { arr, type Body, name, obj, oneOf, optObj, optStr, tags as readTags } from '../core/request-fields';
+import { arr, type Body, name, obj, oneOf, optInt, optObj, optStr, tags as readTags } from '../core/request-fields';
 
 export type EndpointStatus =
   'Creating' | 'Updating' | 'RollingBack' | 'InService' | 'Deleting' | 'Failed' | 'SystemUpdating' | 'OutOfService';
@@ -48,6 +51,8 @@ export class Endpoints {
   private fleetSeq = 0;
   /** Alarm polling interval during blue/green waits. */
   alarmPollMs = 1000;
+  /** Emits `deleted` (endpoint name) when an endpoint is gone. */
+  readonly events = new EventEmitter();
 
   constructor(
     private readonly ctx: Ctx,
@@ -86,18 +91,63 @@ export class Endpoints {
       UpdateEndpointWeightsAndCapacities: (b) => {
         const n = name(b, 'EndpointName');
         const e = this.get(n);
-        if (e.EndpointStatus !== 'InService') throw invalid(`Cannot update in-progress endpoint "${e.EndpointArn}".`);
         const fleet = this.routes.get(n)?.blue;
-        for (const [i, d] of arr(b, 'DesiredWeightsAndCapacities', { min: 1, max: 10 }).entries()) {
-          const o = obj(d, `desiredWeightsAndCapacities.${i + 1}.member`);
-          const vn = name(o, 'VariantName', 63, `desiredWeightsAndCapacities.${i + 1}.member.variantName`);
+        const changes = arr(b, 'DesiredWeightsAndCapacities', { min: 1, max: 10 }).map((d, i) => {
+          const p = `desiredWeightsAndCapacities.${i + 1}.member`;
+          const o = obj(d, p);
+          const vn = name(o, 'VariantName', 63, `${p}.variantName`);
           const v = fleet?.variants.find((x) => x.spec.VariantName === vn);
           if (!v) throw invalid(`The variant name(s) [${vn}] is/are not present in the endpoint.`);
-          if (typeof o.DesiredWeight === 'number') v.spec.InitialVariantWeight = o.DesiredWeight;
-        }
+          const count = optInt(o, 'DesiredInstanceCount', { path: `${p}.desiredInstanceCount`, min: 0 });
+          return { v, weight: typeof o.DesiredWeight === 'number' ? o.DesiredWeight : undefined, count };
+        });
+        for (const c of changes) if (c.weight !== undefined) c.v.spec.InitialVariantWeight = c.weight;
+        const sized = changes.filter((c) => c.count !== undefined && c.count !== c.v.desiredCount);
+        // SageMaker sets the endpoint to Updating for the change, then back to InService.
+        this.setStatus(n, 'Updating', undefined);
+        void Promise.all(sized.map((c) => fleet?.scaleVariant(c.v.spec.VariantName, c.count as number)))
+          .then(() => this.finishCapacityChange(n))
+          .catch((err: Error) => this.finishCapacityChange(n, `Failed to update capacity: ${err.message}`));
         return { EndpointArn: e.EndpointArn };
       },
     };
+  }
+
+  /** The variants of an endpoint's serving fleet: desired and current instance counts (InService endpoints only). */
+  variantCapacity(endpointName: string, variantName: string): { desired: number; current: number } | undefined {
+    const e = this.endpoints.get(endpointName);
+    const v = this.routes.get(endpointName)?.blue?.variants.find((x) => x.spec.VariantName === variantName);
+    if (!e || !v) return undefined;
+    return { desired: v.desiredCount, current: v.instances.filter((i) => !i.exited && i.ready).length };
+  }
+
+  /** The fleet variant's invocation log (what SageMaker aggregates into its per-minute metrics). */
+  variantEvents(endpointName: string, variantName: string) {
+    return this.routes.get(endpointName)?.blue?.variants.find((x) => x.spec.VariantName === variantName)?.metrics;
+  }
+
+  /**
+   * A capacity change the way UpdateEndpointWeightsAndCapacities (which Application Auto Scaling calls) makes it:
+   * Updating at once, InService once the variant runs `count` instances. Resolves when the change is over.
+   */
+  async setVariantCapacity(endpointName: string, variantName: string, count: number): Promise<void> {
+    const fleet = this.routes.get(endpointName)?.blue;
+    if (!fleet || this.endpoints.get(endpointName)?.EndpointStatus !== 'InService')
+      throw invalid(`Cannot update in-progress endpoint "${arn(`endpoint/${endpointName.toLowerCase()}`)}".`);
+    this.setStatus(endpointName, 'Updating', undefined);
+    try {
+      await fleet.scaleVariant(variantName, count);
+      this.finishCapacityChange(endpointName);
+    } catch (err) {
+      this.finishCapacityChange(endpointName, `Failed to update capacity: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  private finishCapacityChange(endpointName: string, failureReason?: string): void {
+    const e = this.endpoints.get(endpointName);
+    // A delete (or a restart) that came meanwhile owns the status now.
+    if (e?.EndpointStatus === 'Updating' && !e._pendingConfig) this.setStatus(endpointName, 'InService', failureReason);
   }
 
   private create(b: Body): unknown {
@@ -251,6 +301,7 @@ export class Endpoints {
       .finally(() => {
         this.endpoints.delete(endpointName);
         this.tags.remove(e.EndpointArn);
+        this.events.emit('deleted', endpointName);
       });
   }
 
@@ -259,7 +310,7 @@ export class Endpoints {
     const EndpointConfigName = name(b, 'EndpointConfigName');
     const e = this.get(EndpointName);
     this.models.config(EndpointConfigName);
-    if (e.EndpointStatus !== 'InService') throw invalid(`Cannot update in-progress endpoint "${e.EndpointArn}".`);
+    // Only an InService endpoint gets here (documented rule endpoint.update-state).
     if (b.RetainAllVariantProperties === true || b.ExcludeRetainedVariantProperties !== undefined) {
       // Accepted and ignored: the new config's variants are used as they are.
     }
@@ -297,7 +348,9 @@ export class Endpoints {
         continue;
       }
       if (e.EndpointStatus === 'Failed' || e.EndpointStatus === 'OutOfService') continue;
-      const interrupted = e.EndpointStatus === 'Updating' || e.EndpointStatus === 'RollingBack';
+      // An update with a pending config was a deployment; Updating without one was a capacity change (auto scaling),
+      // which simply ends: the fleet comes back (with its config's instance count).
+      const interrupted = (e.EndpointStatus === 'Updating' && !!e._pendingConfig) || e.EndpointStatus === 'RollingBack';
       const reason = interrupted
         ? `The update to ${e._pendingConfig ?? 'a new config'} was interrupted by a restart of the local service; the endpoint keeps its previous configuration.`
         : undefined;

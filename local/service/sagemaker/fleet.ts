@@ -38,6 +38,8 @@ export interface Instance {
   handle: HostHandle;
   exited: boolean;
   tail: string[];
+  /** Answered /ping: takes traffic. */
+  ready?: boolean;
 }
 
 export interface FleetVariant {
@@ -46,6 +48,12 @@ export interface FleetVariant {
   instances: Instance[];
   next: number;
   metrics: EventLog;
+  /** The instance count asked for: the config's, then what UpdateEndpointWeightsAndCapacities (auto scaling) set. */
+  desiredCount: number;
+  /** The model container every instance of the variant runs. */
+  container: NonNullable<ModelRecord['PrimaryContainer']>;
+  /** Instances started so far (numbers the next one). */
+  started: number;
 }
 
 export class Fleet {
@@ -75,39 +83,84 @@ export class Fleet {
       const modelDir = path.join(this.dir, spec.VariantName, 'model');
       fs.mkdirSync(modelDir, { recursive: true });
       if (container.ModelDataUrl) await this.fetchModel(container.ModelDataUrl, modelDir, model.ExecutionRoleArn);
-      const variant: FleetVariant = { spec, image: container.Image, instances: [], next: 0, metrics: new EventLog() };
+      const variant: FleetVariant = {
+        spec,
+        image: container.Image,
+        instances: [],
+        next: 0,
+        metrics: new EventLog(),
+        desiredCount: spec.InitialInstanceCount,
+        container,
+        started: 0,
+      };
       this.variants.push(variant);
-      for (let i = 0; i < spec.InitialInstanceCount; i++) {
-        if (this.stopped) throw new Error('fleet stopped while starting');
-        const base = path.join(this.dir, spec.VariantName, `instance-${i + 1}`);
-        fs.mkdirSync(path.join(base, 'output'), { recursive: true });
-        fs.cpSync(modelDir, path.join(base, 'model'), { recursive: true });
-        const port = await freePort();
-        const label = `${this.endpointName}/${this.id}/${spec.VariantName}/${i + 1}`;
-        const inst: Instance = { port, exited: false, tail: [], handle: undefined as unknown as HostHandle };
-        inst.handle = this.ctx.executor.start({
-          entry: 'serve',
-          baseDir: base,
-          image: container.Image,
-          label,
-          env: {
-            ...(container.Environment ?? {}),
-            SAGEMAKER_BIND_TO_PORT: String(port),
-            SAGEMAKER_SAFE_PORT_RANGE: `${port}-${port}`,
-          },
-          onLine: (text) => {
-            fs.appendFileSync(logFile, `[${this.id}/${spec.VariantName}/${i + 1}] ${text}\n`);
-            inst.tail.push(text);
-            if (inst.tail.length > 20) inst.tail.shift();
-          },
-        });
-        void inst.handle.exited.then(() => {
-          inst.exited = true;
-        });
-        variant.instances.push(inst);
-      }
+      for (let i = 0; i < spec.InitialInstanceCount; i++) await this.launchInstance(variant, logFile);
     }
     await this.waitReady();
+  }
+
+  private get logFile(): string {
+    return path.join(this.ctx.logDir, 'endpoints', `${this.endpointName}.log`);
+  }
+
+  /** Starts one more `serve` instance of the variant (its /ping is awaited by the caller). */
+  private async launchInstance(variant: FleetVariant, logFile = this.logFile): Promise<Instance> {
+    if (this.stopped) throw new Error('fleet stopped while starting');
+    const spec = variant.spec;
+    const i = variant.started++;
+    const modelDir = path.join(this.dir, spec.VariantName, 'model');
+    const base = path.join(this.dir, spec.VariantName, `instance-${i + 1}`);
+    fs.mkdirSync(path.join(base, 'output'), { recursive: true });
+    fs.cpSync(modelDir, path.join(base, 'model'), { recursive: true });
+    const port = await freePort();
+    const label = `${this.endpointName}/${this.id}/${spec.VariantName}/${i + 1}`;
+    const inst: Instance = { port, exited: false, tail: [], handle: undefined as unknown as HostHandle };
+    inst.handle = this.ctx.executor.start({
+      entry: 'serve',
+      baseDir: base,
+      image: variant.container.Image,
+      label,
+      env: {
+        ...(variant.container.Environment ?? {}),
+        SAGEMAKER_BIND_TO_PORT: String(port),
+        SAGEMAKER_SAFE_PORT_RANGE: `${port}-${port}`,
+      },
+      onLine: (text) => {
+        fs.appendFileSync(logFile, `[${this.id}/${spec.VariantName}/${i + 1}] ${text}\n`);
+        inst.tail.push(text);
+        if (inst.tail.length > 20) inst.tail.shift();
+      },
+    });
+    void inst.handle.exited.then(() => {
+      inst.exited = true;
+    });
+    variant.instances.push(inst);
+    return inst;
+  }
+
+  /**
+   * Moves a variant to `count` instances: new ones start and must answer /ping before they take traffic, surplus
+   * ones are drained and stopped (the newest first).
+   */
+  async scaleVariant(variantName: string, count: number): Promise<void> {
+    const variant = this.variants.find((v) => v.spec.VariantName === variantName);
+    if (!variant) throw new Error(`The variant name(s) [${variantName}] is/are not present in the endpoint.`);
+    variant.desiredCount = count;
+    const live = variant.instances.filter((i) => !i.exited);
+    if (live.length < count) {
+      const added: Instance[] = [];
+      // Not routed to until ready: pick() sees them only once they are in `instances` and ready.
+      for (let n = live.length; n < count; n++) added.push(await this.launchInstance(variant));
+      await this.waitInstances(variant, added);
+      return;
+    }
+    const surplus = live.slice(count);
+    variant.instances = variant.instances.filter((i) => !surplus.includes(i));
+    for (const i of surplus) i.handle.kill('SIGTERM');
+    const timer = setTimeout(() => surplus.forEach((i) => i.handle.kill('SIGKILL')), 10_000);
+    timer.unref();
+    await Promise.all(surplus.map((i) => i.handle.exited));
+    clearTimeout(timer);
   }
 
   /** Downloads and unpacks the model data, as the model's execution role (as SageMaker reads it). */
@@ -125,23 +178,26 @@ export class Fleet {
   }
 
   private async waitReady(): Promise<void> {
+    for (const v of this.variants) await this.waitInstances(v, v.instances);
+  }
+
+  private async waitInstances(v: FleetVariant, instances: Instance[]): Promise<void> {
     const deadline = Date.now() + this.ctx.pingTimeoutMs;
-    for (const v of this.variants) {
-      for (const inst of v.instances) {
-        for (;;) {
-          if (this.stopped) throw new Error('fleet stopped while starting');
-          if (inst.exited)
-            throw new Error(
-              `The primary container for production variant ${v.spec.VariantName} did not pass the ping health check: the serve process exited. Last log lines: ${inst.tail.slice(-5).join(' | ')}`,
-            );
-          if ((await httpStatus(`http://127.0.0.1:${inst.port}/ping`, 2_000)) === 200) break;
-          if (Date.now() > deadline)
-            throw new Error(
-              `The primary container for production variant ${v.spec.VariantName} did not pass the ping health check within ${Math.round(this.ctx.pingTimeoutMs / 1000)} s.`,
-            );
-          await sleep(200);
-        }
+    for (const inst of instances) {
+      for (;;) {
+        if (this.stopped) throw new Error('fleet stopped while starting');
+        if (inst.exited)
+          throw new Error(
+            `The primary container for production variant ${v.spec.VariantName} did not pass the ping health check: the serve process exited. Last log lines: ${inst.tail.slice(-5).join(' | ')}`,
+          );
+        if ((await httpStatus(`http://127.0.0.1:${inst.port}/ping`, 2_000)) === 200) break;
+        if (Date.now() > deadline)
+          throw new Error(
+            `The primary container for production variant ${v.spec.VariantName} did not pass the ping health check within ${Math.round(this.ctx.pingTimeoutMs / 1000)} s.`,
+          );
+        await sleep(200);
       }
+      inst.ready = true;
     }
   }
 
@@ -156,7 +212,7 @@ export class Fleet {
         this.variants.find((v) => (r -= v.spec.InitialVariantWeight) < 0) ?? this.variants[this.variants.length - 1];
     }
     if (!variant) return undefined;
-    const live = variant.instances.filter((i) => !i.exited);
+    const live = variant.instances.filter((i) => !i.exited && i.ready);
     if (live.length === 0) return undefined;
     const instance = live[variant.next++ % live.length] as Instance;
     return { variant, instance };
@@ -170,8 +226,8 @@ export class Fleet {
         : [],
       CurrentWeight: v.spec.InitialVariantWeight,
       DesiredWeight: v.spec.InitialVariantWeight,
-      CurrentInstanceCount: v.instances.filter((i) => !i.exited).length,
-      DesiredInstanceCount: v.spec.InitialInstanceCount,
+      CurrentInstanceCount: v.instances.filter((i) => !i.exited && i.ready).length,
+      DesiredInstanceCount: v.desiredCount,
     }));
   }
 

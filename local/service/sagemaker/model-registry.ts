@@ -73,6 +73,13 @@ export class Registry {
     return p;
   }
 
+  /** A version's CustomerMetadataProperties by ARN or name (what the documented rules check an update against). */
+  metadata(ref: string): Record<string, string> | undefined {
+    const p =
+      this.packages.get(ref) ?? this.packages.values().find((x) => x.ModelPackageName === ref && !ref.includes('/'));
+    return p ? (p.CustomerMetadataProperties ?? {}) : undefined;
+  }
+
   handlers(): Record<string, (b: Body) => unknown> {
     return {
       CreateModelPackageGroup: (b) => {

@@ -53,6 +53,8 @@ export interface TrainingRequest {
   VpcConfig?: unknown;
   EnableNetworkIsolation?: boolean;
   EnableInterContainerTrafficEncryption?: boolean;
+  /** SageMaker's managed retries: how many times a job that failed for an internal reason is started again. */
+  RetryStrategy?: { MaximumRetryAttempts: number };
 }
 
 const INPUT_MODES = ['Pipe', 'File', 'FastFile'] as const;
@@ -166,6 +168,14 @@ export function parseCheckpointConfig(v: unknown, path: string): TrainingRequest
   return { S3Uri, LocalPath: optStr(o, 'LocalPath', { path: `${path}.localPath`, max: 4096 }) };
 }
 
+export function parseRetryStrategy(v: unknown, path: string): TrainingRequest['RetryStrategy'] {
+  const o = optObj(v, path);
+  if (!o) return undefined;
+  return {
+    MaximumRetryAttempts: int(o, 'MaximumRetryAttempts', { path: `${path}.maximumRetryAttempts`, min: 1, max: 30 }),
+  };
+}
+
 export function parseTrainingRequest(b: Body): TrainingRequest {
   const TrainingJobName = name(b, 'TrainingJobName', 63);
   const algo = obj(b.AlgorithmSpecification, 'AlgorithmSpecification');
@@ -208,5 +218,6 @@ export function parseTrainingRequest(b: Body): TrainingRequest {
     VpcConfig: b.VpcConfig,
     EnableNetworkIsolation: b.EnableNetworkIsolation === true ? true : undefined,
     EnableInterContainerTrafficEncryption: b.EnableInterContainerTrafficEncryption === true ? true : undefined,
+    RetryStrategy: parseRetryStrategy(b.RetryStrategy, 'retryStrategy'),
   };
 }

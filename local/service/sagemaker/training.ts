@@ -2,7 +2,9 @@
  * Training jobs: CreateTrainingJob / DescribeTrainingJob / ListTrainingJobs / StopTrainingJob, the job record
  * and its status machine (InProgress: Starting → Downloading → Training → Uploading; Completed, Failed,
  * Stopping → Stopped, Stopped/MaxRuntimeExceeded). A job still InProgress when the service restarts is run again
- * (like a spot restart: it resumes from its synced checkpoints).
+ * (like a spot restart: it resumes from its synced checkpoints). A start without capacity (LOCAL_FAULTS capacity)
+ * waits in Starting and fails with SageMaker's CapacityError; with a RetryStrategy, a job that failed for an internal
+ * reason or for capacity is started again (back to Starting) up to MaximumRetryAttempts times.
  */
 import { EventEmitter } from 'node:events';
 import type { Ctx } from '../core/context';
@@ -13,6 +15,7 @@ import { parseTrainingRequest, type TrainingRequest } from './training-request';
 import { assertAssumable } from '../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../iam/policies';
 import { type Phase, TrainingRun, type RunOutcome } from './training-run';
+import { lacksCapacity } from '../core/faults';
 import { type Body, name, oneOf, optStr, tags as readTags } from '../core/request-fields';
 
 export interface Transition {
@@ -38,10 +41,23 @@ export interface TrainingJob extends Omit<TrainingRequest, 'Environment'> {
   FailureReason?: string;
   TuningJobArn?: string;
   Environment?: Record<string, string>;
+  /** Starts of the job: its first, RetryStrategy's retries and the restarts after a service restart. */
   _attempts: number;
+  /** Times RetryStrategy started the job again. */
+  _retries?: number;
 }
 
 const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
+/** SageMaker's FailureReason when EC2 has no capacity for the job's instances. */
+export const CAPACITY_FAILURE =
+  'CapacityError: Unable to provision requested ML compute capacity. Please retry using a different ML instance type.';
+/** The Starting status message while SageMaker keeps trying to launch instances EC2 has no capacity for. */
+export const CAPACITY_WAIT_MESSAGE = 'Insufficient capacity error from EC2 while launching instances, retrying!';
+/**
+ * Failures RetryStrategy starts a job again for: InternalServerError (API_RetryStrategy), and, in local mode, the
+ * capacity failure at start (see the README: AWS's page names InternalServerError only).
+ */
+const RETRIED_FAILURE = /^(InternalServerError|CapacityError)\b/;
 
 export function trainingJobArn(name: string): string {
   return arn(`training-job/${name.toLowerCase()}`);
@@ -49,6 +65,8 @@ export function trainingJobArn(name: string): string {
 
 export class Training {
   private readonly runs = new Map<string, TrainingRun>();
+  /** Jobs waiting in Starting for capacity that will not come (the timer fails them). */
+  private readonly capacityWaits = new Map<string, NodeJS.Timeout>();
   /** Emits `finished` (name) whenever a job reaches a terminal status. */
   readonly events = new EventEmitter();
 
@@ -144,12 +162,20 @@ export class Training {
     const job = this.jobs.get(jobName);
     if (!job) throw notFound(`Requested resource not found: training job ${jobName}`);
     if (job.TrainingJobStatus === 'Stopping') return;
+    // Requests are checked by the documented rule training-job.stop-state; this guards internal callers (tuning).
     if (job.TrainingJobStatus !== 'InProgress')
       throw invalid(`The request was rejected because the training job is in status ${job.TrainingJobStatus}.`);
     this.jobs.update(jobName, (j) => {
       j.TrainingJobStatus = 'Stopping';
       transition(j, 'Stopping', 'Stopping the training job');
     });
+    const waiting = this.capacityWaits.get(jobName);
+    if (waiting) {
+      clearTimeout(waiting);
+      this.capacityWaits.delete(jobName);
+      this.finish(jobName, { kind: 'stopped', metrics: job.FinalMetricDataList ?? [] });
+      return;
+    }
     this.runs.get(jobName)?.stop('user');
   }
 
@@ -169,6 +195,8 @@ export class Training {
 
   /** Service shutdown: stop the hosts without changing the jobs' statuses (they run again on restart). */
   async shutdown(): Promise<void> {
+    for (const t of this.capacityWaits.values()) clearTimeout(t);
+    this.capacityWaits.clear();
     const runs = [...this.runs.values()];
     for (const r of runs) r.stop('shutdown', 5_000);
     const deadline = Date.now() + 8_000;
@@ -176,7 +204,7 @@ export class Training {
   }
 
   isRunning(jobName: string): boolean {
-    return this.runs.has(jobName);
+    return this.runs.has(jobName) || this.capacityWaits.has(jobName);
   }
 
   private launch(jobName: string): void {
@@ -184,7 +212,28 @@ export class Training {
       j._attempts += 1;
     });
     if (!job) return;
-    const req: TrainingRequest = { ...job, Environment: job.Environment ?? {} };
+    if (lacksCapacity(this.ctx.faults, job.ResourceConfig.InstanceType, this.ctx.faultDraw)) {
+      this.jobs.update(jobName, (j) => statusMessage(j, 'Starting', CAPACITY_WAIT_MESSAGE));
+      this.ctx.log(
+        `training job ${jobName}: no capacity for ${job.ResourceConfig.InstanceType} (LOCAL_FAULTS capacity)`,
+      );
+      const timer = setTimeout(() => {
+        this.capacityWaits.delete(jobName);
+        this.finish(jobName, { kind: 'failed', failureReason: CAPACITY_FAILURE, metrics: [] });
+      }, this.ctx.capacityWaitMs);
+      this.capacityWaits.set(jobName, timer);
+      return;
+    }
+    // StoppingCondition bounds the whole job: a retried attempt gets what the earlier ones left.
+    const spent = job._retries ? Math.round(now() - job.CreationTime) : 0;
+    const req: TrainingRequest = {
+      ...job,
+      Environment: job.Environment ?? {},
+      StoppingCondition: {
+        ...job.StoppingCondition,
+        MaxRuntimeInSeconds: Math.max(1, job.StoppingCondition.MaxRuntimeInSeconds - spent),
+      },
+    };
     const run = new TrainingRun(this.ctx, req, (phase: Phase, message: string) => {
       this.jobs.update(jobName, (j) => {
         if (phase === 'Training') j.TrainingStartTime ??= now();
@@ -219,8 +268,26 @@ export class Training {
       .catch((err: Error) => this.ctx.log(`training job ${jobName}: ${err.message}`));
   }
 
+  /** RetryStrategy: starts a job that failed for a retried reason again, while it has retries left. */
+  private retry(jobName: string, o: RunOutcome): boolean {
+    const job = this.jobs.get(jobName);
+    const max = job?.RetryStrategy?.MaximumRetryAttempts ?? 0;
+    const done = job?._retries ?? 0;
+    if (!job || job.TrainingJobStatus !== 'InProgress' || done >= max || !RETRIED_FAILURE.test(o.failureReason ?? ''))
+      return false;
+    this.jobs.update(jobName, (j) => {
+      j._retries = done + 1;
+      if (o.metrics.length) j.FinalMetricDataList = o.metrics;
+      transition(j, 'Starting', `Retrying the training job (retry ${done + 1} of ${max}) after ${o.failureReason}`);
+    });
+    this.ctx.log(`training job ${jobName}: retry ${done + 1} of ${max} after ${o.failureReason}`);
+    this.launch(jobName);
+    return true;
+  }
+
   private finish(jobName: string, o: RunOutcome): void {
     if (o.kind === 'shutdown') return;
+    if (o.kind === 'failed' && this.retry(jobName, o)) return;
     const job = this.jobs.update(jobName, (j) => {
       const t = now();
       j.FinalMetricDataList = o.metrics;
@@ -266,6 +333,18 @@ export function transition(
   });
   j.SecondaryStatus = status;
   j.LastModifiedTime = t;
+}
+
+/** Sets the status message of the current secondary status (a new transition when the status changes). */
+export function statusMessage(
+  j: { SecondaryStatus: string; SecondaryStatusTransitions: Transition[]; LastModifiedTime: number },
+  status: string,
+  message: string,
+): void {
+  const last = j.SecondaryStatusTransitions[j.SecondaryStatusTransitions.length - 1];
+  if (!last || last.Status !== status || last.EndTime !== undefined) return transition(j, status, message);
+  last.StatusMessage = message;
+  j.LastModifiedTime = now();
 }
 
 export function sortRecords<T>(items: T[], key: keyof T, order: 'Ascending' | 'Descending'): T[] {

@@ -8,7 +8,10 @@ import { createHash } from 'node:crypto';
 import type { Ctx } from '../core/context';
 import { assertAssumable } from '../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../iam/policies';
-import { arn, inUse, invalid, notFound, now, paginate, wire } from '../core/protocol';
+import { channelFingerprint } from '../core/s3-files';
+import type { TuningJobView } from '../core/documented-rules';
+import { definitionChannels } from '../core/documented-rules/warm-start';
+import { arn, inUse, notFound, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { type TrainingJob, type Training, sortRecords } from './training';
 import {
@@ -16,6 +19,7 @@ import {
   parseCheckpointConfig,
   parseMetricDefinitions,
   parseResourceConfig,
+  parseRetryStrategy,
   parseStoppingCondition,
   type TrainingRequest,
 } from './training-request';
@@ -85,6 +89,7 @@ interface TuningJob {
   _trials: TrialSummary[];
   _planned: number;
   _plan?: Record<string, string>[];
+  _dataFingerprint?: Record<string, string>;
 }
 
 export class Tuning {
@@ -110,7 +115,15 @@ export class Tuning {
 
   handlers(): Record<string, (b: Body) => unknown> {
     return {
-      CreateHyperParameterTuningJob: (b) => this.create(b),
+      // What the channels hold when the job starts: a later IdenticalDataAndAlgorithm warm start compares with it.
+      CreateHyperParameterTuningJob: async (b) =>
+        this.create(
+          b,
+          await channelFingerprint(
+            this.ctx.moto.s3,
+            definitionChannels(optObj(b.TrainingJobDefinition, 'TrainingJobDefinition') ?? {}),
+          ),
+        ),
       DescribeHyperParameterTuningJob: (b) => {
         const j = this.get(name(b, 'HyperParameterTuningJobName', 32));
         return wire({ ...j, BestTrainingJob: j.BestTrainingJob && wire(j.BestTrainingJob) });
@@ -159,11 +172,8 @@ export class Tuning {
       },
       StopHyperParameterTuningJob: (b) => {
         const n = name(b, 'HyperParameterTuningJobName', 32);
+        // Only an InProgress job gets here (documented rule tuning-job.stop-state).
         const j = this.get(n);
-        if (j.HyperParameterTuningJobStatus !== 'InProgress')
-          throw invalid(
-            `The request was rejected because the tuning job is in status ${j.HyperParameterTuningJobStatus}.`,
-          );
         this.jobs.update(n, (r) => {
           r.HyperParameterTuningJobStatus = 'Stopping';
           r.LastModifiedTime = now();
@@ -203,7 +213,20 @@ export class Tuning {
     };
   }
 
-  private create(b: Body): unknown {
+  /** What the documented rules read of a tuning job (warm start, stop). */
+  view(tuningName: string): TuningJobView | undefined {
+    const j = this.jobs.get(tuningName);
+    if (!j) return undefined;
+    return {
+      status: j.HyperParameterTuningJobStatus,
+      objectiveMetric: j.HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName,
+      definition: j.TrainingJobDefinition,
+      ranges: j.HyperParameterTuningJobConfig.ParameterRanges as unknown as Body,
+      dataFingerprint: j._dataFingerprint,
+    };
+  }
+
+  private create(b: Body, dataFingerprint: Record<string, string>): unknown {
     const tuningName = name(b, 'HyperParameterTuningJobName', 32);
     const cfg = obj(b.HyperParameterTuningJobConfig, 'HyperParameterTuningJobConfig');
     const strategy = oneOf(cfg, 'Strategy', ['Bayesian', 'Random', 'Hyperband', 'Grid'] as const, {
@@ -266,26 +289,12 @@ export class Tuning {
         `The objective metric ${Objective.MetricName} must be one of the MetricDefinitions`,
       );
     }
+    // The warm-start rules (parents, objective, hyperparameters, data) are documented rules (core/documented-rules).
     const warm = optObj(b.WarmStartConfig, 'WarmStartConfig');
-    if (warm) {
-      const parents = arr(warm, 'ParentHyperParameterTuningJobs', {
-        path: 'warmStartConfig.parentHyperParameterTuningJobs',
-        min: 1,
-        max: 5,
-      });
-      for (const [i, p] of parents.entries()) {
-        const pn = name(
-          obj(p, `warmStartConfig.parentHyperParameterTuningJobs.${i + 1}`),
-          'HyperParameterTuningJobName',
-          32,
-          `warmStartConfig.parentHyperParameterTuningJobs.${i + 1}.member.hyperParameterTuningJobName`,
-        );
-        if (!this.jobs.has(pn)) throw invalid(`Parent tuning job ${pn} does not exist.`);
-      }
+    if (warm)
       oneOf(warm, 'WarmStartType', ['IdenticalDataAndAlgorithm', 'TransferLearning'] as const, {
         path: 'warmStartConfig.warmStartType',
       });
-    }
     if (this.jobs.has(tuningName)) throw inUse(`Tuning job with name ${tuningName} already exists.`);
     const t = now();
     const tuningArn = arn(`hyper-parameter-tuning-job/${tuningName.toLowerCase()}`);
@@ -313,6 +322,7 @@ export class Tuning {
       _trials: [],
       _planned: maxJobs,
       _plan: plan,
+      _dataFingerprint: dataFingerprint,
     });
     const note =
       strategy === 'Bayesian' || strategy === 'Hyperband'
@@ -357,6 +367,7 @@ export class Tuning {
       EnableManagedSpotTraining: spot,
       CheckpointConfig: parseCheckpointConfig(def.CheckpointConfig, `${p}.checkpointConfig`),
       Environment: strMap(def, 'Environment', { maxEntries: 100 }),
+      RetryStrategy: parseRetryStrategy(def.RetryStrategy, `${p}.retryStrategy`),
     };
   }
 

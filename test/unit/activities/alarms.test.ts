@@ -22,6 +22,12 @@ const dimensions = [
 beforeEach(() => cw.reset());
 
 describe('ensureRollbackAlarms', () => {
+  it('raises a sub-minute period (a run started before periods had to be whole minutes) to 60 s', async () => {
+    cw.on(PutMetricAlarmCommand).resolves({});
+    await acts.ensureRollbackAlarms({ ...input, periodSeconds: 10 });
+    for (const call of cw.commandCalls(PutMetricAlarmCommand)) expect(call.args[0].input.Period).toBe(60);
+  });
+
   it('puts a 5xx alarm and a model latency alarm (µs) on the new fleet', async () => {
     cw.on(PutMetricAlarmCommand).resolves({});
     await expect(acts.ensureRollbackAlarms(input)).resolves.toEqual({

@@ -68,6 +68,31 @@ describe('registerAutoscaling', () => {
   });
 });
 
+describe('registerAutoscaling right after a register, or during a scaling activity', () => {
+  it('retries ObjectNotFoundException from PutScalingPolicy (the new target is not visible yet)', async () => {
+    aas.on(RegisterScalableTargetCommand).resolves({});
+    aas
+      .on(PutScalingPolicyCommand)
+      .rejects(
+        awsError(
+          'ObjectNotFoundException',
+          400,
+          `No scalable target registered for service namespace: sagemaker, resource ID: ${RESOURCE}, scalable dimension: ${DIM}`,
+        ),
+      );
+    await expectFailure(acts.registerAutoscaling(settings), 'AwsTransient', false, /No scalable target registered/);
+  });
+
+  it('retries ConcurrentUpdateException (a scaling activity of the target is in progress)', async () => {
+    aas
+      .on(RegisterScalableTargetCommand)
+      .rejects(
+        awsError('ConcurrentUpdateException', 400, 'You already have a pending update to an Auto Scaling resource.'),
+      );
+    await expectFailure(acts.registerAutoscaling(settings), 'AwsTransient', false);
+  });
+});
+
 describe('deregisterAutoscaling (before an update that changes the instance type)', () => {
   it('deletes the policies, then deregisters the target', async () => {
     aas.on(DescribeScalableTargetsCommand).resolves({ ScalableTargets: [{ ResourceId: RESOURCE } as never] });

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import {
   AddTagsCommand,
+  DeleteTagsCommand,
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
   CreateModelCommand,
@@ -300,6 +301,35 @@ describe('updateEndpoint', () => {
     sm.on(ListTagsCommand).resolves({ Tags: [] });
     await expectFailure(acts.updateEndpoint(update), 'ResourceConflict', true, /updating to other/);
   });
+
+  it('waits out an endpoint that Application Auto Scaling is resizing (Updating, no deployment pending)', async () => {
+    sm.on(DescribeEndpointCommand).resolves(endpoint({ EndpointStatus: 'Updating' }));
+    sm.on(ListTagsCommand).resolves({ Tags: [] });
+    await expectFailure(
+      acts.updateEndpoint(update),
+      'ResourceBusy',
+      false,
+      /is Updating: SageMaker refuses to update it/,
+    );
+    expect(sm).not.toHaveReceivedCommand(AddTagsCommand);
+    expect(sm).not.toHaveReceivedCommand(UpdateEndpointCommand);
+  });
+
+  it('a capacity change that starts between Describe and UpdateEndpoint: the request tag is taken back, then it waits', async () => {
+    sm.on(DescribeEndpointCommand).resolves(endpoint());
+    sm.on(ListTagsCommand).resolves({ Tags: [] });
+    sm.on(AddTagsCommand).resolves({});
+    sm.on(DeleteTagsCommand).resolves({});
+    sm.on(UpdateEndpointCommand).rejects(
+      awsError(
+        'ValidationException',
+        400,
+        `Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:1:endpoint/${EP}".`,
+      ),
+    );
+    await expectFailure(acts.updateEndpoint(update), 'ResourceBusy', false);
+    expect(sm).toHaveReceivedCommandWith(DeleteTagsCommand, { TagKeys: [UPDATE_REQUESTED_TAG] });
+  });
 });
 
 describe('waitForEndpoint', () => {
@@ -416,7 +446,7 @@ describe('stopEndpointUpdate', () => {
 
 describe('deleteCreatedEndpoint (cancelling a first deployment)', () => {
   it('deletes the endpoint when this workflow created it', async () => {
-    sm.on(DescribeEndpointCommand).resolves(endpoint({ EndpointStatus: 'Creating' }));
+    sm.on(DescribeEndpointCommand).resolves(endpoint({ EndpointStatus: 'InService' }));
     sm.on(ListTagsCommand).resolves(ours);
     sm.on(DeleteEndpointCommand).resolves({});
     await expect(acts.deleteCreatedEndpoint({ endpointName: EP, workflowId: 'wf-2' })).resolves.toEqual({
@@ -424,6 +454,31 @@ describe('deleteCreatedEndpoint (cancelling a first deployment)', () => {
       reason: null,
     });
     expect(sm).toHaveReceivedCommandWith(DeleteEndpointCommand, { EndpointName: EP });
+  });
+
+  it('waits (retryable ResourceBusy) while the endpoint is Creating, without calling DeleteEndpoint', async () => {
+    sm.on(DescribeEndpointCommand).resolves(endpoint({ EndpointStatus: 'Creating' }));
+    sm.on(ListTagsCommand).resolves(ours);
+    await expectFailure(
+      acts.deleteCreatedEndpoint({ endpointName: EP, workflowId: 'wf-2' }),
+      'ResourceBusy',
+      false,
+      /is Creating: SageMaker refuses to delete it/,
+    );
+    expect(sm).not.toHaveReceivedCommand(DeleteEndpointCommand);
+  });
+
+  it("treats SageMaker's in-progress refusal of DeleteEndpoint (a race with the Describe) as busy", async () => {
+    sm.on(DescribeEndpointCommand).resolves(endpoint({ EndpointStatus: 'InService' }));
+    sm.on(ListTagsCommand).resolves(ours);
+    sm.on(DeleteEndpointCommand).rejects(
+      awsError(
+        'ValidationException',
+        400,
+        `Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:1:endpoint/${EP}".`,
+      ),
+    );
+    await expectFailure(acts.deleteCreatedEndpoint({ endpointName: EP, workflowId: 'wf-2' }), 'ResourceBusy', false);
   });
 
   it("leaves someone else's endpoint alone and says whose it is", async () => {

@@ -1,5 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
+  AddTagsCommand,
   CreateModelPackageCommand,
   CreateModelPackageGroupCommand,
   DescribeModelPackageCommand,
@@ -227,6 +228,11 @@ describe('createModelPackage', () => {
       ModelMetrics: {
         ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: 's3://b/registry/run-42/metrics.json' } },
       },
+    });
+    // SageMaker refuses Tags beside ModelPackageGroupName: the version is tagged with AddTags once it exists.
+    expect(sm.commandCalls(CreateModelPackageCommand)[0]!.args[0].input.Tags).toBeUndefined();
+    expect(sm).toHaveReceivedCommandWith(AddTagsCommand, {
+      ResourceArn: pkgArn(5),
       Tags: [{ Key: WORKFLOW_ID_TAG, Value: input.workflowId }],
     });
     const meta = sm.commandCalls(CreateModelPackageCommand)[0]!.args[0].input.CustomerMetadataProperties!;

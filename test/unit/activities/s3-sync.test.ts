@@ -82,6 +82,7 @@ describe('syncDataset from a local folder', () => {
       skipped: 0,
       bytesCopied: 5 + 5 + 7 + 6,
       total: 4,
+      lastModified: null,
     });
     expect(uploadedKeys()).toEqual(['data/train/a.txt', 'data/train/b.txt', 'data/train/sub/c.txt', 'data/val/v.txt']);
     expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
@@ -104,6 +105,17 @@ describe('syncDataset from a local folder', () => {
     const out = await run(local()).result;
     expect(out).toMatchObject({ copied: 2, skipped: 2, bytesCopied: 13, total: 4 });
     expect(uploadedKeys()).toEqual(['data/train/sub/c.txt', 'data/val/v.txt']);
+  });
+
+  it('reports when the newest object under the channels was written (what a warm start compares with its parent)', async () => {
+    destList('train', [
+      { Key: 'data/train/a.txt', Size: 5, ETag: `"${md5('alpha')}"`, LastModified: new Date('2026-01-02T00:00:00Z') },
+    ] as never);
+    destList('val', [
+      { Key: 'data/val/v.txt', Size: 6, ETag: `"${md5('victor')}"`, LastModified: new Date('2026-03-04T05:06:07Z') },
+    ] as never);
+    const out = await run(local()).result;
+    expect(out.lastModified).toBe('2026-03-04T05:06:07.000Z');
   });
 
   it('hashes small files and files just above 1 MiB to their plain MD5 (the ETag of a one-part upload), empty ones included', async () => {
@@ -234,6 +246,7 @@ describe('syncDataset from S3', () => {
       skipped: 1,
       bytesCopied: 12 * MiB + 20,
       total: 3,
+      lastModified: null,
     });
     expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, {
       Bucket: 'src',

@@ -104,6 +104,15 @@ describe('createTrainingJob', () => {
     expect(req.Tags).toEqual([{ Key: WORKFLOW_ID_TAG, Value: 'wf-1/trainModel' }]);
   });
 
+  it("sends SageMaker's managed retries when the definition asks for them, and none otherwise", () => {
+    const req = trainingJobRequest({
+      ...input,
+      definition: { ...input.definition, retryStrategy: { maximumRetryAttempts: 3 } },
+    });
+    expect(req.RetryStrategy).toEqual({ MaximumRetryAttempts: 3 });
+    expect(trainingJobRequest(input).RetryStrategy).toBeUndefined();
+  });
+
   it('re-attaches to the job when it carries our workflow ID tag', async () => {
     sm.on(CreateTrainingJobCommand).rejects(awsError('ResourceInUse', 400, 'Training job names must be unique'));
     sm.on(DescribeTrainingJobCommand).resolves(job({}));

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, httpStatus, waitUntil } from '../../../local/shared/procs';
+import { mulberry32 } from '../../../local/shared/random';
 import { startLocalService, type LocalService } from '../../../local/service/server';
 import { IamEnforcer } from '../../../local/service/iam/enforcer';
 import { iamEnabled } from '../../../local/service/iam/policies';
@@ -141,4 +142,12 @@ export function trainingRequest(name: string, bucket: string, hp: Record<string,
     StoppingCondition: { MaxRuntimeInSeconds: 3600 },
     CheckpointConfig: { S3Uri: `s3://${bucket}/checkpoints/${name}` },
   };
+}
+
+/** A LOCAL_FAULTS seed whose first draw lands below 0.5 and whose second does not (e.g. a fault once, then none). */
+export function seedFailingOnce(): number {
+  for (let seed = 0; ; seed++) {
+    const draw = mulberry32(seed);
+    if (draw() < 0.5 && draw() >= 0.5) return seed;
+  }
 }

@@ -1,0 +1,223 @@
+/**
+ * The rules AWS documents that its service models cannot express, each with the page it comes from. The local
+ * service runs every request rule before the operation (see `enforceDocumentedRules`) and imitates every behaviour
+ * rule where `enforcedBy` says. The README's "How close local mode is to AWS" lists these rules by id; a unit test
+ * keeps the two in step.
+ */
+import { registerVariantTarget } from './autoscaling';
+import {
+  autoscaledVariantUpdate,
+  deleteEndpointState,
+  stopTrainingJobState,
+  stopTuningJobState,
+  updateEndpointState,
+} from './lifecycle';
+import { metadataLimits, noTagsWithGroup } from './model-registry';
+import type { DocumentedRule } from './rule';
+import { reservedTagPrefix, tagLimit, uniqueTagKeys } from './tags';
+import { warmStartRules } from './warm-start';
+
+/** SageMaker operations the local service serves that take a `Tags` list. */
+export const TAGGED_OPERATIONS = [
+  'AddTags',
+  'CreateTrainingJob',
+  'CreateHyperParameterTuningJob',
+  'CreateModel',
+  'CreateEndpointConfig',
+  'CreateEndpoint',
+  'CreateModelPackageGroup',
+  'CreateModelPackage',
+] as const;
+
+const SAGEMAKER_API = 'https://docs.aws.amazon.com/sagemaker/latest/APIReference';
+const SAGEMAKER_GUIDE = 'https://docs.aws.amazon.com/sagemaker/latest/dg';
+const AUTOSCALING_API = 'https://docs.aws.amazon.com/autoscaling/application/APIReference';
+
+/** Every documented rule, request checks first. */
+export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
+  {
+    id: 'tags.unique-keys',
+    service: 'SageMaker',
+    operations: TAGGED_OPERATIONS,
+    statement:
+      'Tag keys must be unique per resource: a request that names one key twice is refused ("Duplicate tag key").',
+    source: `${SAGEMAKER_API}/API_Tag.html`,
+    check: uniqueTagKeys,
+  },
+  {
+    id: 'tags.limits',
+    service: 'SageMaker',
+    operations: TAGGED_OPERATIONS,
+    statement:
+      'At most 50 tags per resource (in one request, and in all after AddTags); keys of 1-128 and values of 0-256 characters of letters, digits, spaces and _.:/=+-@.',
+    source: 'https://docs.aws.amazon.com/general/latest/gr/aws_tagging.html',
+    check: tagLimit,
+  },
+  {
+    id: 'tags.reserved-prefix',
+    service: 'SageMaker',
+    operations: TAGGED_OPERATIONS,
+    statement: 'Tag keys starting with "aws:" are reserved for AWS use.',
+    source: 'https://docs.aws.amazon.com/general/latest/gr/aws_tagging.html',
+    check: reservedTagPrefix,
+  },
+  {
+    id: 'model-package.no-tags-with-group',
+    service: 'SageMaker',
+    operations: ['CreateModelPackage'],
+    statement:
+      'A model package version created in a group (ModelPackageGroupName) uses the tags of the group: Tags cannot be supplied with it.',
+    source: `${SAGEMAKER_API}/API_CreateModelPackage.html`,
+    check: noTagsWithGroup,
+  },
+  {
+    id: 'model-package.metadata-limits',
+    service: 'SageMaker',
+    operations: ['CreateModelPackage', 'UpdateModelPackage'],
+    statement:
+      'CustomerMetadataProperties holds 1-50 entries (keys 1-128, values 1-256 characters); an update may not take a version past 50.',
+    source: `${SAGEMAKER_API}/API_CreateModelPackage.html`,
+    check: metadataLimits,
+  },
+  {
+    id: 'training-job.stop-state',
+    service: 'SageMaker',
+    operations: ['StopTrainingJob'],
+    statement: 'Only an InProgress training job can be stopped; a Completed, Failed or Stopped one is refused.',
+    source: `${SAGEMAKER_API}/API_StopTrainingJob.html`,
+    check: stopTrainingJobState,
+  },
+  {
+    id: 'tuning-job.stop-state',
+    service: 'SageMaker',
+    operations: ['StopHyperParameterTuningJob'],
+    statement: 'Only an InProgress hyperparameter tuning job can be stopped.',
+    source: `${SAGEMAKER_API}/API_StopHyperParameterTuningJob.html`,
+    check: stopTuningJobState,
+  },
+  {
+    id: 'endpoint.update-state',
+    service: 'SageMaker',
+    operations: ['UpdateEndpoint', 'UpdateEndpointWeightsAndCapacities'],
+    statement:
+      'An endpoint is updated only when InService; while it is Creating, Updating, SystemUpdating or RollingBack SageMaker answers "Cannot update in-progress endpoint".',
+    source: `${SAGEMAKER_API}/API_UpdateEndpoint.html`,
+    check: updateEndpointState,
+  },
+  {
+    id: 'endpoint.delete-in-progress',
+    service: 'SageMaker',
+    operations: ['DeleteEndpoint'],
+    statement:
+      'DeleteEndpoint is refused while the endpoint is Creating (or another operation is in progress) with "Cannot update in-progress endpoint"; it can be deleted once InService or Failed.',
+    source: 'https://github.com/aws/amazon-sagemaker-examples/issues/3432',
+    check: deleteEndpointState,
+  },
+  {
+    id: 'endpoint.autoscaled-variant-update',
+    service: 'SageMaker',
+    operations: ['UpdateEndpoint'],
+    statement:
+      'An update that changes the instance type of a variant registered for auto scaling, or removes it, fails: deregister the scalable target first (changing only the model is allowed).',
+    source: `${SAGEMAKER_GUIDE}/endpoint-scaling.html`,
+    check: autoscaledVariantUpdate,
+  },
+  {
+    id: 'tuning-job.warm-start',
+    service: 'SageMaker',
+    operations: ['CreateHyperParameterTuningJob'],
+    statement:
+      'Warm start: at most 5 parents, all Completed, Stopped or Failed; the same objective metric and the same number of static plus tunable hyperparameters, none changing type; IdenticalDataAndAlgorithm keeps the training image and input data of its parents.',
+    source: `${SAGEMAKER_GUIDE}/automatic-model-tuning-warm-start.html`,
+    check: warmStartRules,
+  },
+  {
+    id: 'autoscaling.register-variant',
+    service: 'AnyScaleFrontendService',
+    operations: ['RegisterScalableTarget'],
+    statement:
+      'A SageMaker variant must be deployed before it is registered; a new scalable target needs MinCapacity (at least 1) and MaxCapacity (at least MinCapacity).',
+    source: `${SAGEMAKER_GUIDE}/endpoint-auto-scaling-prerequisites.html`,
+    check: registerVariantTarget,
+  },
+  {
+    id: 'autoscaling.register-brings-capacity-into-range',
+    service: 'AnyScaleFrontendService',
+    operations: ['RegisterScalableTarget'],
+    statement:
+      "Registering (or updating) a target moves an active resource's current capacity into [MinCapacity, MaxCapacity]; that is a scaling activity.",
+    source: `${AUTOSCALING_API}/API_RegisterScalableTarget.html`,
+    enforcedBy: 'local/service/application-autoscaling/scalable-targets.ts ScalableTargets.register',
+  },
+  {
+    id: 'autoscaling.eventual-consistency',
+    service: 'AnyScaleFrontendService',
+    operations: ['PutScalingPolicy', 'DescribeScalableTargets'],
+    statement:
+      'A scalable target just registered may not be visible yet: calls that depend on it can answer ObjectNotFoundException (and describes leave it out) for a short while; retry.',
+    source: `${AUTOSCALING_API}/API_RegisterScalableTarget.html`,
+    enforcedBy: 'local/service/application-autoscaling/scalable-targets.ts ScalableTargets.visible',
+  },
+  {
+    id: 'autoscaling.concurrent-update',
+    service: 'AnyScaleFrontendService',
+    operations: ['RegisterScalableTarget', 'DeregisterScalableTarget', 'PutScalingPolicy', 'DeleteScalingPolicy'],
+    statement:
+      'An update to a scalable target that already has a pending update (a scaling activity in progress) fails with ConcurrentUpdateException.',
+    source: `${AUTOSCALING_API}/API_RegisterScalableTarget.html`,
+    enforcedBy: 'local/service/application-autoscaling/scalable-targets.ts ScalableTargets.assertNoPendingUpdate',
+  },
+  {
+    id: 'autoscaling.scaling-updates-endpoint',
+    service: 'SageMaker',
+    operations: ['UpdateEndpointWeightsAndCapacities', 'DescribeEndpoint'],
+    statement:
+      'A capacity change (UpdateEndpointWeightsAndCapacities, which Application Auto Scaling calls for a scaling activity) sets the endpoint to Updating, then back to InService; auto scaling waits while another update is in progress.',
+    source: `${SAGEMAKER_API}/API_UpdateEndpointWeightsAndCapacities.html`,
+    enforcedBy: 'local/service/sagemaker/endpoints.ts Endpoints.setVariantCapacity',
+  },
+  {
+    id: 'autoscaling.target-tracking',
+    service: 'AnyScaleFrontendService',
+    operations: ['PutScalingPolicy'],
+    statement:
+      'A target-tracking policy on SageMakerVariantInvocationsPerInstance adds instances when the per-instance invocations stay above the target and removes them (down to MinCapacity, also with no traffic) when they stay below it, after the cooldowns.',
+    source: `${SAGEMAKER_GUIDE}/endpoint-auto-scaling-prerequisites.html`,
+    enforcedBy: 'local/service/application-autoscaling/target-tracking.ts TargetTracking.evaluate',
+  },
+  {
+    id: 'autoscaling.delete-endpoint-deregisters',
+    service: 'SageMaker',
+    operations: ['DeleteEndpoint'],
+    statement: "Deleting an endpoint deregisters its variants' scalable targets.",
+    source: `${SAGEMAKER_GUIDE}/endpoint-scaling.html`,
+    enforcedBy: 'local/service/application-autoscaling/scalable-targets.ts ScalableTargets.endpointDeleted',
+  },
+  {
+    id: 'cloudwatch.sub-minute-period',
+    service: 'CloudWatch',
+    operations: ['PutMetricAlarm'],
+    statement:
+      'SageMaker publishes endpoint metrics once a minute; an alarm with a Period of 10, 20 or 30 s on them gets data only for the periods that hold a minute boundary and is otherwise missing data (INSUFFICIENT_DATA, or its TreatMissingData).',
+    source: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html',
+    enforcedBy: 'local/service/sagemaker/endpoint-metrics.ts alarmFires',
+  },
+  {
+    id: 'training-job.capacity-error',
+    service: 'SageMaker',
+    operations: ['CreateTrainingJob'],
+    statement:
+      'Without capacity for the instance type, a job waits in Starting ("Insufficient capacity error from EC2 while launching instances, retrying!") and then fails with "CapacityError: Unable to provision requested ML compute capacity. Please retry using a different ML instance type."',
+    source: `${SAGEMAKER_API}/API_SecondaryStatusTransition.html`,
+    enforcedBy: 'local/service/sagemaker/training.ts Training.launch (LOCAL_FAULTS capacity:<share>)',
+  },
+  {
+    id: 'training-job.retry-strategy',
+    service: 'SageMaker',
+    operations: ['CreateTrainingJob', 'CreateHyperParameterTuningJob'],
+    statement:
+      'With RetryStrategy, a job that fails for an internal reason is started again up to MaximumRetryAttempts times (1-30), its SecondaryStatus back at Starting; StoppingCondition bounds the whole job.',
+    source: `${SAGEMAKER_API}/API_RetryStrategy.html`,
+    enforcedBy: 'local/service/sagemaker/training.ts Training.finish',
+  },
+];

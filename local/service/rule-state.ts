@@ -1,0 +1,44 @@
+/** The local service's state as the documented rules read it (core/documented-rules/rule.ts RuleState). */
+import type { ScalableTargets } from './application-autoscaling/scalable-targets';
+import type { Ctx } from './core/context';
+import type { RuleState } from './core/documented-rules';
+import { channelFingerprint } from './core/s3-files';
+import type { Endpoints } from './sagemaker/endpoints';
+import type { Registry } from './sagemaker/model-registry';
+import type { Tags } from './sagemaker/tags';
+import type { Training } from './sagemaker/training';
+import type { Tuning } from './sagemaker/tuning';
+
+export interface StateParts {
+  ctx: Ctx;
+  tags: Tags;
+  training: Training;
+  tuning: Tuning;
+  endpoints: Endpoints;
+  registry: Registry;
+  scalableTargets: ScalableTargets;
+}
+
+/** Read-only views over the parts of the service the rules need. */
+export function ruleState(p: StateParts): RuleState {
+  return {
+    trainingJobStatus: (name) => p.training.jobs.get(name)?.TrainingJobStatus,
+    tuningJob: (name) => p.tuning.view(name),
+    endpoint: (name) => {
+      const e = p.endpoints.endpoints.get(name);
+      return e && { status: e.EndpointStatus, arn: e.EndpointArn, configName: e.EndpointConfigName };
+    },
+    endpointConfigVariants: (configName) =>
+      p.endpoints.models.configs
+        .get(configName)
+        ?.ProductionVariants.map((v) => ({ VariantName: v.VariantName, InstanceType: v.InstanceType })),
+    scalableVariants: (endpointName) => p.scalableTargets.scalableVariants(endpointName),
+    scalableTarget: (ServiceNamespace, ResourceId, ScalableDimension) => {
+      const t = p.scalableTargets.targets.get(`${ServiceNamespace}|${ResourceId}|${ScalableDimension}`);
+      return t && { MinCapacity: t.MinCapacity, MaxCapacity: t.MaxCapacity };
+    },
+    tags: (arn) => p.tags.get(arn),
+    modelPackageMetadata: (arn) => p.registry.metadata(arn),
+    channelFingerprint: (channels) => channelFingerprint(p.ctx.moto.s3, channels),
+  };
+}
