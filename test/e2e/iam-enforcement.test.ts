@@ -19,7 +19,7 @@ import { createAwsClients } from '../../worker/aws-clients';
 import { projectWorkerOptions } from '../../worker/worker-options';
 import { isolatedStackConfig } from '../helpers/local-stack';
 
-jest.setTimeout(240_000);
+jest.setTimeout(600_000);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const REMOVED = 'ecr:DescribeRepositories';

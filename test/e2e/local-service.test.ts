@@ -25,7 +25,7 @@ import { isolatedStackConfig, TEST_ROLES_FILE } from '../helpers/local-stack';
 import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import { down, status, up } from '../../local/stack/launcher';
 
-jest.setTimeout(180_000);
+jest.setTimeout(600_000);
 
 const realBin = path.join(REPO_ROOT, 'container/.venv/bin');
 const REAL =

@@ -12,7 +12,7 @@ import { down, up } from '../../local/stack/launcher';
 import { isolatedStackConfig, TEST_ROLES_FILE } from '../helpers/local-stack';
 import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 
-jest.setTimeout(180_000);
+jest.setTimeout(600_000);
 
 let cfg: StackConfig;
 let sm: SageMakerClient;

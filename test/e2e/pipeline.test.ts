@@ -47,7 +47,8 @@ const suite = REAL ? describe : describe.skip;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 if (!REAL) console.warn(`pipeline e2e skipped: ${BIN}/{train,serve,prepare} missing (run scripts/bootstrap.sh)`);
 
-jest.setTimeout(300_000);
+// Generous: a hung run still fails, and a loaded machine (CI neighbours, parallel work) does not fail a healthy one.
+jest.setTimeout(900_000);
 
 /** A small model so a 4-host job and 4 trials take seconds on 2 cores (batch 8 divides over 4 hosts). */
 const TINY = {
