@@ -124,9 +124,7 @@ def main() -> None:
     state = training.init_state()
     rng = np.random.default_rng(0)
     shape3 = (cfg.grad_accum, cfg.micro_batch_size, cfg.seq_len + 1)
-    batches = [
-        jax.device_put(rng.integers(0, 256, shape3, dtype=np.int32), training.batch_sharding) for _ in range(2)
-    ]
+    batches = [jax.device_put(rng.integers(0, 256, shape3, dtype=np.int32), training.batch_sharding) for _ in range(2)]
     zero = jax.device_put(np.float32(0.0), training.replicated)
     loss_sum = zero
     for i in range(args.warmup):

@@ -177,9 +177,7 @@ class Checkpointer:
         self.shared = detect_shared(self.root)
         # None = every process is primary for its own disk (Orbax's local-storage mode).
         primary: int | None = 0 if self.shared else None
-        _write_json_atomic(
-            self.directory / CONFIG_FILE, {"fingerprint": fingerprint, "hyperparameters": trajectory}
-        )
+        _write_json_atomic(self.directory / CONFIG_FILE, {"fingerprint": fingerprint, "hyperparameters": trajectory})
         registry = type_handlers.create_type_handler_registry(
             (jax.Array, type_handlers.ArrayHandler(primary_host=primary, replica_id=0, use_replica_parallel=True))
         )
@@ -241,8 +239,7 @@ class Checkpointer:
             ]
             diff += [f"{k} {other[k]!r} (now unset)" for k in sorted(set(other) - set(self.trajectory))]
             notes.append(
-                f"checkpoints in {entry} belong to other hyperparameters ({', '.join(diff) or 'unknown'}): "
-                "not resumed"
+                f"checkpoints in {entry} belong to other hyperparameters ({', '.join(diff) or 'unknown'}): not resumed"
             )
         return notes
 

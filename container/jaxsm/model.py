@@ -19,7 +19,7 @@ layout (`blocks_0` ... `blocks_{n-1}`, see `unstack_layers`) that serving loads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import flax.linen as nn
 import jax
@@ -194,11 +194,15 @@ class DecoderLM(nn.Module):
             param_dtype=jnp.float32,
             embedding_init=nn.with_logical_partitioning(nn.initializers.normal(0.02), (VOCAB, EMBED)),
         )
-        self.pos_embed = self.param(
-            "pos_embed",
-            nn.with_logical_partitioning(nn.initializers.normal(0.01), (POSITION, EMBED)),
-            (self.seq_len, self.d_model),
-            jnp.float32,
+        # self.param returns the plain array (boxes are unboxed on the way in); the cast says so.
+        self.pos_embed = cast(
+            jax.Array,
+            self.param(
+                "pos_embed",
+                nn.with_logical_partitioning(nn.initializers.normal(0.01), (POSITION, EMBED)),
+                (self.seq_len, self.d_model),
+                jnp.float32,
+            ),
         )
         block_args = (self.d_model, self.n_heads, self.mlp_ratio, self.dropout, self.dtype, self.attention_impl)
         if self.scan_layers:

@@ -87,7 +87,7 @@ def shardings_of(boxed: Any, mesh: Mesh) -> Any:
     shapes = nn.unbox(boxed)
 
     def one(spec: P, shaped: Any) -> NamedSharding:
-        mesh_spec = nn.logical_to_mesh_axes(spec, LOGICAL_RULES)
+        mesh_spec = nn.logical_to_mesh_axes(tuple(spec), LOGICAL_RULES) or P()
         dims = [
             axes if axes is None or shaped.shape[i] % _axis_size(mesh, axes) == 0 else None
             for i, axes in enumerate(mesh_spec)

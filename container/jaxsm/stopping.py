@@ -53,9 +53,7 @@ class StopSignal:
             self._mode = "preemption-sync"
         else:
             self._mode = "boundary-allgather"
-            log.warning(
-                "JAX's preemption service is off: SIGTERM is only acted on at eval and checkpoint boundaries"
-            )
+            log.warning("JAX's preemption service is off: SIGTERM is only acted on at eval and checkpoint boundaries")
         log.info("stop on SIGTERM: %s", self._mode)
 
     def at_step(self) -> bool:

@@ -88,4 +88,7 @@ def test_performance_options_keep_the_fingerprint():
     base = {"n_layers": "2", "d_model": "64", "n_heads": "2"}
     tuned = {**base, "fsdp": "2", "remat": "full", "grad_accum": "2", "bf16": "true", "attention": "xla"}
     assert parse_hyperparameters(base).fingerprint() == parse_hyperparameters(tuned).fingerprint()
-    assert parse_hyperparameters(base).fingerprint() != parse_hyperparameters({**base, "scan_layers": "true"}).fingerprint()
+    assert (
+        parse_hyperparameters(base).fingerprint()
+        != parse_hyperparameters({**base, "scan_layers": "true"}).fingerprint()
+    )

@@ -105,3 +105,35 @@ def test_sigterm_saves_a_checkpoint_and_exits(tmp_path, corpus):
     m = re.search(r"training stopped by SIGTERM at step (\d+)", (base / "output" / "failure").read_text())
     assert m, out
     assert int(m.group(1)) in checkpoint_steps(base)
+
+
+def test_non_finite_loss_fails_the_job_and_saves_nothing_after_it(tmp_path, corpus):
+    """A run that diverges (here: resumed from parameters that already hold NaN, what a run without
+    the check would have checkpointed) fails with a reason instead of finishing as a success."""
+    import numpy as np
+
+    from jaxsm import sharding as shd
+    from jaxsm.checkpoint import Checkpointer
+    from jaxsm.config import parse_hyperparameters
+    from jaxsm.steps import build, resolve_precision
+
+    hps = {**TINY, "max_steps": "40", "eval_every": "10", "checkpoint_every": "5"}
+    cfg = parse_hyperparameters(hps)
+    training = build(cfg, shd.make_mesh(0), resolve_precision(cfg, "cpu"))
+    state = training.init_state()
+    state["params"]["embed"]["embedding"] = state["params"]["embed"]["embedding"] * np.float32("nan")
+    base = make_base(tmp_path, corpus, hps)
+    ck = Checkpointer(base / "checkpoints", cfg.fingerprint(), cfg.trajectory(), keep=5)
+    ck.save(10, state)
+    ck.close()
+
+    proc = run_train(base)
+    assert proc.returncode != 0, proc.stdout
+    assert "resumed from checkpoint step=10" in proc.stdout
+    failure = (base / "output" / "failure").read_text()
+    # Step 15 is a checkpoint boundary before the first eval: the divergence is caught there.
+    assert failure.startswith("training diverged: train_loss=nan (not finite) in steps 11-15"), failure
+    assert "learning_rate" in failure and len(failure) <= 1024
+    assert checkpoint_steps(base) == [10]  # nothing saved after the divergence
+    assert not (base / "model" / "params.msgpack").exists()
+    assert not (base / "output" / "success").exists()
