@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from conftest import BIN, TINY, checkpoint_steps, child_env, make_base, run_train
 from flax import serialization
@@ -27,8 +28,9 @@ def test_short_run_writes_model_metrics_and_checkpoints(tmp_path, corpus):
     steps = [int(m[0]) for m in EVAL_LINE.findall(proc.stdout)]
     assert steps == [10, 20, 30]
     assert re.search(r"^final val_loss=[0-9.]+$", proc.stdout, re.M)
-    for d in METRIC_DEFINITIONS:  # every documented regex matches the real log
-        assert re.search(d["Regex"], proc.stdout), d
+    for d in METRIC_DEFINITIONS + pipeline_default_metrics():  # every documented regex matches the real log
+        found = re.search(d["Regex"], proc.stdout)
+        assert found and float(found.group(1)) >= 0, d
     model = base / "model"
     config = json.loads((model / "config.json").read_text())
     assert config["model"]["d_model"] == 64 and config["tokenizer"]["type"] == "byte"
@@ -37,6 +39,26 @@ def test_short_run_writes_model_metrics_and_checkpoints(tmp_path, corpus):
     assert params["embed"]["embedding"].shape == (259, 64)
     assert checkpoint_steps(base) == [20, 30]  # keep_checkpoints=2
     assert (base / "output" / "success").exists() and not (base / "output" / "failure").exists()
+
+
+def pipeline_default_metrics() -> list[dict[str, str]]:
+    """DEFAULT_METRIC_DEFINITIONS of contracts/pipeline-spec.ts, the pipeline's defaults for this container."""
+    source = (Path(__file__).resolve().parents[2] / "contracts" / "pipeline-spec.ts").read_text()
+    number = re.search(r"const METRIC_NUMBER = '(.*)';", source)
+    assert number, "METRIC_NUMBER not found in pipeline-spec.ts"
+    value = number.group(1).replace("\\\\", "\\")  # TS string literal -> the regex itself
+    defs = re.findall(r"\{ name: '(\w+)', regex: `(\w+)=\$\{METRIC_NUMBER\}` \}", source)
+    assert {n for n, _ in defs} == {"train_loss", "val_loss", "tokens_per_sec"}, defs
+    return [{"Name": n, "Regex": f"{key}={value}"} for n, key in defs]
+
+
+def test_metric_regexes_skip_non_finite_values():
+    """nan/inf cannot be CloudWatch metric values; such a job fails instead (test below)."""
+    line = "step=10 train_loss=nan val_loss=inf tokens_per_sec=-inf"
+    for d in METRIC_DEFINITIONS + pipeline_default_metrics():
+        if d["Name"] != "step":
+            assert not re.search(d["Regex"], line), d
+    assert {d["Regex"] for d in pipeline_default_metrics()} <= {d["Regex"] for d in METRIC_DEFINITIONS}
 
 
 def test_bad_hyperparameter_writes_failure(tmp_path, corpus):
