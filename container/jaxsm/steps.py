@@ -75,12 +75,20 @@ def make_optimizer(cfg: TrainConfig):
         decay_steps=max(cfg.max_steps, cfg.warmup_steps + 1),
         end_value=cfg.learning_rate * cfg.min_lr_ratio,
     )
-    decay_mask = lambda params: jax.tree_util.tree_map(lambda p: p.ndim >= 2, params)  # noqa: E731
-    chain = []
-    if cfg.grad_clip > 0:
-        chain.append(optax.clip_by_global_norm(cfg.grad_clip))
+    chain = [optax.clip_by_global_norm(cfg.grad_clip)] if cfg.grad_clip > 0 else []
     chain.append(optax.adamw(schedule, b1=0.9, b2=0.95, eps=1e-8, weight_decay=cfg.weight_decay, mask=decay_mask))
     return optax.chain(*chain), schedule
+
+
+def decay_mask(params: Any) -> Any:
+    """True for matrices (decayed), False for vectors (norm scales, biases). Under scan_layers a
+    block's parameters carry a leading layer axis, which does not count."""
+
+    def one(path: tuple, p: Any) -> bool:
+        stacked = any(getattr(k, "key", None) == "layers" for k in path)
+        return p.ndim - int(stacked) >= 2
+
+    return jax.tree_util.tree_map_with_path(one, params)
 
 
 def _loss(model: DecoderLM, params, tokens, deterministic: bool, rng=None):
