@@ -90,7 +90,8 @@ def baseline_ab(tmp: Path, env: dict, rev: str, rounds: int, steps: int, out: Pa
     ).stdout.strip()
     rows = []
     for r in range(rounds):
-        for label, path in ((f"baseline {commit}", str(src / "container")), (f"current {head}", "")):
+        pair = [(f"baseline {commit}", str(src / "container")), (f"current {head}", "")]
+        for label, path in pair if r % 2 == 0 else pair[::-1]:  # alternate who goes first
             _, tps, wall, val, load = run_one(tmp, env, "ab", {}, 1, steps, path)
             rows.append((r + 1, label, tps, wall, val, load))
             print(f"round {r + 1} {label}: tokens/s={tps:.0f} wall={wall:.1f}s val_loss={val} load={load}", flush=True)
