@@ -106,11 +106,18 @@ const Hyperparameters = z
   .refine((hp) => Object.keys(hp).length <= 100, 'at most 100 hyperparameters')
   .default({});
 
-/** Regexes matching the container's `step=… train_loss=… val_loss=… tokens_per_sec=…` log lines. */
+/**
+ * The number pattern of AWS's own metric regexes (first group: the value). `nan` and `inf` never match: CloudWatch
+ * rejects non-finite values (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html),
+ * so SageMaker cannot report them; the container fails a job whose loss is not finite instead.
+ */
+const METRIC_NUMBER = '([-+]?[0-9]*\\.?[0-9]+([eE][-+]?[0-9]+)?)';
+
+/** Regexes matching the container's `step=… train_loss=… val_loss=… tokens_per_sec=…` log lines (`jaxsm.metrics`). */
 export const DEFAULT_METRIC_DEFINITIONS = [
-  { name: 'train_loss', regex: 'train_loss=([0-9.eE+-]+)' },
-  { name: 'val_loss', regex: 'val_loss=([0-9.eE+-]+)' },
-  { name: 'tokens_per_sec', regex: 'tokens_per_sec=([0-9.eE+-]+)' },
+  { name: 'train_loss', regex: `train_loss=${METRIC_NUMBER}` },
+  { name: 'val_loss', regex: `val_loss=${METRIC_NUMBER}` },
+  { name: 'tokens_per_sec', regex: `tokens_per_sec=${METRIC_NUMBER}` },
 ];
 
 const TrainingSpec = z

@@ -8,7 +8,10 @@ Modules by role:
   tokenizer   - the byte-level tokenizer (no external vocabulary files)
   model       - the decoder-only Flax language model
   data        - channel loading, deterministic batch sampling, validation windows
-  checkpoint  - Orbax checkpointing to /opt/ml/checkpoints and resume
+  sharding    - the (data, fsdp) device mesh and the layout of parameters, optimizer state, batches
+  steps       - precision defaults, the optimizer, sharded state init, the jitted train/eval steps
+  checkpoint  - Orbax checkpoints of the sharded state from every process, fallback, fingerprints
+  stopping    - SIGTERM: stop after a step every host agrees on, without a per-step collective
   train       - the training loop (the default program)
   toolkit     - glue that runs the trainer through sagemaker-training
   generate    - batched jitted sampling used by serving

@@ -1,99 +1,301 @@
-"""Orbax checkpoints in /opt/ml/checkpoints, and resume.
+"""Orbax checkpoints of the sharded training state, written and read by every process.
 
-SageMaker syncs /opt/ml/checkpoints with the job's CheckpointConfig S3 URI and restores it into
-every host when a job (e.g. a managed-spot job) restarts. Parameters and optimizer state are
-replicated across hosts, so only process 0 writes (one copy, no races on the shared S3 prefix);
-on start, process 0 restores the newest complete step and broadcasts it, so hosts whose local
-directory is empty (local mode keeps one directory per host) still resume consistently.
+SageMaker syncs /opt/ml/checkpoints with CheckpointConfig.S3Uri while the job runs and copies the
+prefix back into every host when a job (e.g. a managed-spot job) restarts
+(https://docs.aws.amazon.com/sagemaker/latest/dg/model-checkpoints.html). Layout:
 
-State is saved as host numpy arrays: {"step", "params", "opt_state"}. Orbax writes each step to
-a temporary directory and renames it when complete, so a job killed mid-save resumes from the
-previous complete step.
+  <root>/<fingerprint>/config.json                      the hyperparameters these checkpoints belong to
+  <root>/<fingerprint>/<step>/default/...               Orbax: zarr, one zstd file per array chunk
+  <root>/<fingerprint>/<step>/jaxsm-host-<i>-of-<n>.json  host i's commit record: the files it saw
+
+Saving: every process writes the chunks of the state it holds; a shard replicated on several
+hosts is split between them (Orbax replica-parallel), so each host writes about 1/hosts of the
+state and nothing is gathered. Two storage cases, detected at start with a probe file:
+* a directory every host sees (FSx, EFS, one machine): Orbax's usual protocol, process 0
+  creates and commits each step directory;
+* a local disk per host (SageMaker's /opt/ml/checkpoints): every process is primary for its own
+  disk (Orbax's "local storage" mode), each host's copy holds its chunks, and the union that S3
+  collects (and restores to every host) is the whole checkpoint.
+
+Restoring: steps are tried newest first. A step is a candidate when every host's commit record
+is there and every file they list exists with its recorded size (a save cut short, a partial S3
+sync, a truncated file); all processes agree on the candidates (one all-gather at start), and a
+candidate that fails to read (Orbax finds a chunk missing or corrupt) is skipped for the previous
+one. Each process reads only the chunks its devices need, for whatever mesh the job has now, so
+a job may resume on a different number of hosts or devices. Checkpoints under another
+fingerprint (other hyperparameters) or of an older layout are left alone and not resumed, with a
+warning.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from orbax.checkpoint import type_handlers
 
 log = logging.getLogger(__name__)
 
+CONFIG_FILE = "config.json"
+MARKER_PREFIX = "jaxsm-host-"
+PROBE_DIR = ".jaxsm-probe"
+# How many recent steps each process offers when the processes agree on what to restore.
+MAX_CANDIDATES = 64
 
-def to_host(tree: Any) -> Any:
-    """Replicated (possibly multi-process) jax arrays -> local numpy copies."""
 
-    def one(x):
-        if isinstance(x, jax.Array):
-            return np.asarray(x.addressable_data(0))
-        return np.asarray(x)
+class _NoMergeNotice(logging.Filter):
+    """Orbax warns on every save that it has no OCDBT files to merge: expected, we write zarr."""
 
-    return jax.tree_util.tree_map(one, tree)
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Skipping merge of OCDBT" not in record.getMessage()
+
+
+def quiet_orbax_logs() -> None:
+    """Orbax logs every save phase at INFO through absl; keep its warnings, drop the chatter."""
+    absl = logging.getLogger("absl")
+    absl.setLevel(logging.WARNING)
+    absl.addFilter(_NoMergeNotice())
+
+
+@dataclass(frozen=True)
+class Restored:
+    step: int
+    state: Any
+
+
+def _sync(name: str) -> None:
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
+
+
+def _allgather(values: np.ndarray) -> np.ndarray:
+    """[processes, *values.shape]; a plain [1, ...] on one process."""
+    if jax.process_count() == 1:
+        return values[None]
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(values))
+
+
+def detect_shared(root: Path) -> bool:
+    """True when every process sees the same `root` (or there is one process). Collective."""
+    n = jax.process_count()
+    if n == 1:
+        return True
+    from jax.experimental import multihost_utils
+
+    nonce = int(multihost_utils.broadcast_one_to_all(np.asarray(uuid.uuid4().int % (2**31), np.int64)))
+    probe = root / PROBE_DIR
+    probe.mkdir(parents=True, exist_ok=True)
+    mine = probe / f"{nonce}.{jax.process_index()}"
+    mine.write_text("")
+    _sync("jaxsm-probe-written")
+    seen = len(list(probe.glob(f"{nonce}.*")))
+    views = _allgather(np.asarray(seen, np.int32))
+    _sync("jaxsm-probe-read")
+    mine.unlink(missing_ok=True)
+    try:
+        probe.rmdir()
+    except OSError:
+        pass  # another host's probe is still there (shared) or being removed
+    if all(v == n for v in views):
+        return True
+    if all(v == 1 for v in views):
+        return False
+    raise RuntimeError(f"{root} is shared by some hosts but not all (each sees {list(views)} of {n} probe files)")
+
+
+def _file_sizes(directory: Path) -> dict[str, int]:
+    out = {}
+    for dirpath, _, files in os.walk(directory):
+        for name in files:
+            path = Path(dirpath) / name
+            rel = path.relative_to(directory).as_posix()
+            if not rel.startswith(MARKER_PREFIX):
+                out[rel] = path.stat().st_size
+    return out
+
+
+def check_step(step_dir: Path) -> str | None:
+    """None when the step is complete on this host's disk, else what is wrong."""
+    markers = sorted(step_dir.glob(f"{MARKER_PREFIX}*-of-*.json"))
+    if not markers:
+        return "no host finished writing it"
+    records = []
+    for marker in markers:
+        try:
+            records.append(json.loads(marker.read_text()))
+        except (OSError, ValueError) as e:
+            return f"unreadable commit record {marker.name} ({e})"
+    hosts = {r["processes"] for r in records}
+    if len(hosts) != 1:
+        return f"commit records disagree on the number of hosts ({sorted(hosts)})"
+    (n,) = hosts
+    missing = sorted(set(range(n)) - {r["process"] for r in records})
+    if missing:
+        return f"host(s) {missing} of {n} did not finish writing it (or their files were not synced here)"
+    allowed: dict[str, set[int]] = {}
+    for r in records:
+        for rel, size in r["files"].items():
+            allowed.setdefault(rel, set()).add(size)
+    for rel, sizes in sorted(allowed.items()):
+        path = step_dir / rel
+        if not path.is_file():
+            return f"{rel} is missing"
+        if path.stat().st_size not in sizes:
+            return f"{rel} has {path.stat().st_size} bytes, expected {sorted(sizes)}"
+    return None
+
+
+def _write_json_atomic(path: Path, content: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(json.dumps(content, indent=2, sort_keys=True))
+    os.replace(tmp, path)
 
 
 class Checkpointer:
-    def __init__(self, directory: Path, keep: int):
-        self.directory = Path(directory)
-        self.is_writer = jax.process_index() == 0
-        self._manager = None
-        if self.is_writer:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            options = ocp.CheckpointManagerOptions(
-                max_to_keep=keep,
-                create=False,  # we mkdir above; Orbax refuses create with active_processes
-                # Synchronous: a SIGTERM-triggered save must be on disk before we exit.
-                enable_async_checkpointing=False,
-                # Only this process takes part; other hosts never call into Orbax.
-                multiprocessing_options=ocp.options.MultiprocessingOptions(
-                    primary_host=jax.process_index(), active_processes={jax.process_index()}
-                ),
-            )
-            self._manager = ocp.CheckpointManager(self.directory.resolve(), options=options)
+    """Saves and restores {"params", "opt_state"} pytrees of sharded jax.Arrays. Every method is
+    called on every process (they synchronise)."""
+
+    def __init__(self, root: Path, fingerprint: str, trajectory: dict[str, Any], keep: int):
+        self.root = Path(root)
+        self.fingerprint = fingerprint
+        self.trajectory = trajectory
+        self.directory = self.root / fingerprint
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.shared = detect_shared(self.root)
+        # None = every process is primary for its own disk (Orbax's local-storage mode).
+        primary: int | None = 0 if self.shared else None
+        _write_json_atomic(self.directory / CONFIG_FILE, {"fingerprint": fingerprint, "hyperparameters": trajectory})
+        registry = type_handlers.create_type_handler_registry(
+            (jax.Array, type_handlers.ArrayHandler(primary_host=primary, replica_id=0, use_replica_parallel=True))
+        )
+        mp = ocp.options.MultiprocessingOptions(primary_host=primary)
+        handler = ocp.PyTreeCheckpointHandler(
+            use_ocdbt=False,  # one file per chunk: each host's files have their own names, so copies merge
+            multiprocessing_options=mp,
+            type_handler_registry=registry,
+        )
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=keep,
+            create=False,
+            # Synchronous: a SIGTERM-triggered save must be complete before the process exits.
+            enable_async_checkpointing=False,
+            multiprocessing_options=mp,
+        )
+        self._manager = ocp.CheckpointManager(self.directory.resolve(), item_handlers=handler, options=options)
+
+    def storage(self) -> str:
+        return "shared" if self.shared else "per-host"
+
+    def _step_dir(self, step: int) -> Path:
+        return self.directory / str(step)
 
     def latest_step(self) -> int | None:
-        return self._manager.latest_step() if self._manager else None
+        return self._manager.latest_step()
 
-    def save(self, step: int, params: Any, opt_state: Any) -> None:
-        """Collective-free: only process 0 writes. Call on every process anyway."""
-        if not self._manager:
-            return
-        if self._manager.latest_step() == step:
-            # e.g. SIGTERM right after a periodic save: that step is already on disk.
-            return
-        state = {"step": np.asarray(step, np.int64), "params": to_host(params), "opt_state": to_host(opt_state)}
-        self._manager.save(step, args=ocp.args.StandardSave(state), force=True)
+    def save(self, step: int, state: Any) -> bool:
+        """Write `state` as `step`; False (and nothing written) when that step is already saved."""
+        if step in self._manager.all_steps():
+            return False  # e.g. SIGTERM right after a periodic save
+        self._manager.save(step, args=ocp.args.PyTreeSave(state), force=True)
         self._manager.wait_until_finished()
-        log.info("checkpoint saved step=%d dir=%s", step, self.directory)
+        step_dir = self._step_dir(step)
+        n, i = jax.process_count(), jax.process_index()
+        record = {"step": step, "process": i, "processes": n, "files": _file_sizes(step_dir)}
+        _write_json_atomic(step_dir / f"{MARKER_PREFIX}{i}-of-{n}.json", record)
+        _sync(f"jaxsm-checkpoint-{step}")
+        log.info("checkpoint saved step=%d dir=%s", step, step_dir)
+        return True
 
-    def restore_latest(self, params: Any, opt_state: Any) -> tuple[int, Any, Any] | None:
-        """Process 0 restores the newest step; all processes get it by broadcast.
+    def foreign(self) -> list[str]:
+        """Warnings about checkpoints in `root` that this run will not resume."""
+        notes = []
+        for entry in sorted(self.root.iterdir()) if self.root.is_dir() else []:
+            if entry.name == self.fingerprint or entry.name.startswith(".") or not entry.is_dir():
+                continue
+            if entry.name.isdigit():
+                notes.append(
+                    f"checkpoint {entry} has no configuration fingerprint (written by an older trainer): not resumed"
+                )
+                continue
+            try:
+                other = json.loads((entry / CONFIG_FILE).read_text())["hyperparameters"]
+            except (OSError, ValueError, KeyError):
+                continue
+            diff = [
+                f"{k} {other.get(k)!r} (now {v!r})" for k, v in sorted(self.trajectory.items()) if other.get(k) != v
+            ]
+            diff += [f"{k} {other[k]!r} (now unset)" for k in sorted(set(other) - set(self.trajectory))]
+            notes.append(
+                f"checkpoints in {entry} belong to other hyperparameters ({', '.join(diff) or 'unknown'}): not resumed"
+            )
+        return notes
 
-        Must be called on every process (it is a collective when there are several).
-        Returns (step, params, opt_state) as numpy trees, or None when there is no checkpoint.
-        """
-        from jax.experimental import multihost_utils
-
-        template = {"step": np.asarray(0, np.int64), "params": to_host(params), "opt_state": to_host(opt_state)}
+    def restore_latest(self, abstract_state: Any) -> tuple[Restored | None, list[str]]:
+        """Newest complete, readable step restored into `abstract_state`'s shardings, and notes on
+        the steps passed over. Steps newer than the one restored are deleted (they would collide
+        with the steps this run saves)."""
+        notes = []
+        steps = sorted(self._manager.all_steps(), reverse=True)[:MAX_CANDIDATES]
+        local_ok = []
+        for step in steps:
+            problem = check_step(self._step_dir(step))
+            if problem is None:
+                local_ok.append(step)
+            else:
+                notes.append(f"checkpoint step {step} is incomplete: {problem}")
+        offered = np.full(MAX_CANDIDATES, -1, np.int64)
+        offered[: len(local_ok)] = local_ok
+        views = _allgather(offered)
+        agreed = sorted(set.intersection(*(set(int(s) for s in v if s >= 0) for v in views)), reverse=True)
+        for step in local_ok:
+            if step not in agreed:
+                notes.append(f"checkpoint step {step} is incomplete on another host")
         restored = None
-        step = -1
-        if self._manager:
-            latest = self._manager.latest_step()
-            if latest is not None:
-                restored = self._manager.restore(latest, args=ocp.args.StandardRestore(template))
-                step = int(restored["step"])
-        if jax.process_count() > 1:
-            step = int(multihost_utils.broadcast_one_to_all(np.asarray(step, np.int64)))
-            if step < 0:
-                return None
-            restored = multihost_utils.broadcast_one_to_all(restored if restored is not None else template)
-        if step < 0 or restored is None:
-            return None
-        return step, restored["params"], restored["opt_state"]
+        restore_args = ocp.checkpoint_utils.construct_restore_args(abstract_state)
+        for step in agreed:
+            error = ""
+            try:
+                state = self._manager.restore(
+                    step, args=ocp.args.PyTreeRestore(item=abstract_state, restore_args=restore_args)
+                )
+            except Exception as e:  # noqa: BLE001 - any read failure means: try the previous step
+                error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+            failed = _allgather(np.asarray(int(bool(error)), np.int32))
+            if not failed.any():
+                restored = Restored(step, state)
+                break
+            notes.append(f"checkpoint step {step} is unreadable ({error or 'on another host'})")
+        keep_below = restored.step if restored else -1
+        for step in self._manager.all_steps():
+            if step > keep_below:
+                self._delete(step)
+        if notes and restored is not None:
+            notes.append(f"falling back to checkpoint step {restored.step}")
+        return restored, notes
+
+    def _delete(self, step: int) -> None:
+        # Orbax deletes on its primary host(s); remove this host's leftovers (e.g. another host's
+        # synced files under a step this host never committed) directly.
+        try:
+            self._manager.delete(step)
+        except Exception as e:  # noqa: BLE001
+            log.info("orbax could not delete step %d (%s); removing the directory", step, e)
+        if self._step_dir(step).exists() and (not self.shared or jax.process_index() == 0):
+            shutil.rmtree(self._step_dir(step), ignore_errors=True)
+        _sync(f"jaxsm-delete-{step}")
 
     def close(self) -> None:
-        if self._manager:
-            self._manager.close()
+        self._manager.close()

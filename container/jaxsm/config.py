@@ -14,6 +14,7 @@ by SageMaker and its SDK: `sagemaker_*` (program, submit directory, region, ...)
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -31,6 +32,16 @@ def _spec(default: Any, lo: float | None = None, hi: float | None = None, doc: s
     return field(default=default, metadata={"lo": lo, "hi": hi, "doc": doc})
 
 
+def _choice(default: str, choices: tuple[str, ...], doc: str) -> Any:
+    """A string hyperparameter with a fixed set of accepted values."""
+    return field(default=default, metadata={"lo": None, "hi": None, "doc": doc, "choices": choices})
+
+
+AUTO = "auto"
+REMAT_POLICIES = ("none", "full", "dots")
+ATTENTION_IMPLS = (AUTO, "xla", "cudnn")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """All hyperparameters. Defaults are a tiny CPU-friendly model that learns in ~a minute."""
@@ -45,6 +56,19 @@ class TrainConfig:
     )
     mlp_ratio: int = _spec(4, 1, 16, "MLP hidden width = mlp_ratio * d_model")
     dropout: float = _spec(0.0, 0.0, 0.9, "dropout rate on residual branches")
+    attention: str = _choice(
+        AUTO,
+        ATTENTION_IMPLS,
+        "jax.nn.dot_product_attention kernel: auto = cudnn (flash) on GPU in bf16 when the head size allows, else xla",
+    )
+    # parallelism and memory (none of these change what is computed, only where and how)
+    fsdp: int = _spec(
+        0, 0, 4096, "devices per parameter shard group, within one host; 0 = all devices of a host, 1 = replicate"
+    )
+    scan_layers: bool = _spec(False, doc="run the blocks as one nn.scan (one compiled layer, stacked parameters)")
+    remat: str = _choice(
+        "none", REMAT_POLICIES, "recompute block activations in the backward pass: none, full, dots (keep matmuls)"
+    )
     # optimisation
     batch_size: int = _spec(16, 1, 1 << 20, "global sequences per optimizer step (all hosts and devices)")
     grad_accum: int = _spec(1, 1, 1024, "micro-batches per optimizer step; batch_size must be divisible by it")
@@ -54,7 +78,9 @@ class TrainConfig:
     max_steps: int = _spec(300, 1, 1 << 30, "optimizer steps in total")
     weight_decay: float = _spec(0.1, 0.0, 10.0, "AdamW decoupled weight decay (not applied to norms/biases)")
     grad_clip: float = _spec(1.0, 0.0, 1e6, "global-norm gradient clipping; 0 disables")
-    bf16: bool = _spec(False, doc="compute in bfloat16 (parameters and optimizer state stay float32)")
+    bf16: bool | None = _spec(
+        None, doc="bfloat16 compute (parameters and optimizer state stay float32); auto = on GPU/TPU, off on CPU"
+    )
     seed: int = _spec(0, 0, 2**31 - 1, "seed for initialisation and batch sampling")
     # cadence
     eval_every: int = _spec(50, 1, 1 << 30, "steps between eval log lines")
@@ -88,6 +114,35 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def trajectory(self) -> dict[str, Any]:
+        """The hyperparameters a checkpoint belongs to: all but those in NOT_FINGERPRINTED."""
+        return {k: v for k, v in self.to_dict().items() if k not in NOT_FINGERPRINTED}
+
+    def fingerprint(self) -> str:
+        """Short stable hash of trajectory(): checkpoints are only resumed by a run with the same one."""
+        canonical = json.dumps({"v": FINGERPRINT_VERSION, **self.trajectory()}, sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+# Hyperparameters that change how or how often work is done but not what is learned (or, for bf16, only
+# the rounding): a run may change them and still resume. Every other field (architecture, optimiser,
+# schedule, batch, seed, and scan_layers, which changes the checkpoint's parameter layout) is fingerprinted,
+# so a field added later is fingerprinted unless it is listed here.
+NOT_FINGERPRINTED = frozenset(
+    {
+        "grad_accum",
+        "attention",
+        "fsdp",
+        "remat",
+        "bf16",
+        "eval_every",
+        "eval_batches",
+        "checkpoint_every",
+        "keep_checkpoints",
+    }
+)
+FINGERPRINT_VERSION = 1
+
 
 def describe_fields() -> list[tuple[str, str, Any, str, str]]:
     """(name, type, default, range, doc) rows; used by the README table and error messages."""
@@ -98,6 +153,7 @@ def describe_fields() -> list[tuple[str, str, Any, str, str]]:
 
 
 def _type_name(t: Any) -> str:
+    """'int', 'float', 'bool', 'str', or 'bool | None' (a boolean that may be left to 'auto')."""
     return t if isinstance(t, str) else t.__name__
 
 
@@ -105,6 +161,10 @@ def _range_text(f: dataclasses.Field) -> str:
     t = _type_name(f.type)
     if t == "bool":
         return "true or false"
+    if t == "bool | None":
+        return f"true, false or {AUTO}"
+    if t == "str":
+        return "one of " + ", ".join(f.metadata["choices"])
     lo, hi = f.metadata["lo"], f.metadata["hi"]
     kind = "an integer" if t == "int" else "a number"
     return f"{kind} in [{lo}, {hi}]"
@@ -128,9 +188,17 @@ def _coerce(name: str, f: dataclasses.Field, raw: Any) -> Any:
     t = _type_name(f.type)
     value = _decode(raw)
     # A JSON-encoded string inside a string ('"3"'), as some clients double-encode.
-    if isinstance(value, str) and t != "bool":
+    if isinstance(value, str) and t not in ("bool", "bool | None"):
         value = _decode(value)
     bad = UserError(f"hyperparameter '{name}' = {raw!r} is invalid: expected {_range_text(f)}")
+    if t == "str":
+        if isinstance(value, str) and value.strip().lower() in f.metadata["choices"]:
+            return value.strip().lower()
+        raise bad
+    if t == "bool | None":
+        if isinstance(value, str) and value.strip().lower() == AUTO:
+            return None
+        t = "bool"
     if t == "bool":
         if isinstance(value, bool):
             return value

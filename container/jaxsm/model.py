@@ -4,19 +4,36 @@ Pre-norm blocks (RMSNorm -> causal self-attention -> RMSNorm -> GELU MLP), learn
 position embeddings, token embedding tied with the output projection. Parameters are always
 float32; `dtype` sets the compute dtype (bfloat16 with the `bf16` hyperparameter), which is
 what the tensor cores of an A100/H100 want while the optimizer keeps full precision.
+
+Every parameter carries logical axis names (`nn.with_logical_partitioning`) and block inputs a
+logical sharding constraint; `sharding.py` maps those names onto the device mesh (FSDP). Outside
+a mesh and rules context (serving, single device) the names are inert.
+
+Two training-only options change how the block stack runs, not what it computes:
+`remat` recomputes block activations in the backward pass (`nn.remat`), and `scan_layers` runs
+the stack as one `nn.scan` over stacked parameters (`layers/block/...` with a leading layer
+axis) so XLA compiles one layer instead of n_layers. The saved model always uses the per-layer
+layout (`blocks_0` ... `blocks_{n-1}`, see `unstack_layers`) that serving loads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-# jax.nn.dot_product_attention's kernels; None lets JAX choose.
+# jax.nn.dot_product_attention's kernels; None is JAX's default (XLA in every current release).
 AttentionImpl = Literal["xla", "cudnn"] | None
+# Block rematerialisation policies (the `remat` hyperparameter).
+RematPolicy = Literal["none", "full", "dots"]
+
+# Logical axis names. Parameters: EMBED is the model width, the dimension FSDP shards; the others
+# stay whole. Activations: BATCH is split over every device, the rest are not split.
+EMBED, MLP, QKV, VOCAB, POSITION, NORM, LAYERS = "embed", "mlp", "qkv", "vocab", "position", "norm", "layers"
+BATCH, LENGTH, ACT_EMBED = "batch", "length", "act_embed"
 
 
 @dataclass(frozen=True)
@@ -62,15 +79,28 @@ class Block(nn.Module):
     attention_impl: AttentionImpl = None
 
     def setup(self):
-        dense = lambda feats: nn.Dense(  # noqa: E731
-            feats, dtype=self.dtype, param_dtype=jnp.float32, kernel_init=nn.initializers.normal(0.02)
-        )
-        self.attn_norm = nn.RMSNorm(dtype=self.dtype, param_dtype=jnp.float32)
-        self.qkv = dense(3 * self.d_model)
-        self.attn_out = dense(self.d_model)
-        self.mlp_norm = nn.RMSNorm(dtype=self.dtype, param_dtype=jnp.float32)
-        self.mlp_in = dense(self.mlp_ratio * self.d_model)
-        self.mlp_out = dense(self.d_model)
+        def dense(feats: int, axes: tuple[str, str]):
+            return nn.Dense(
+                feats,
+                dtype=self.dtype,
+                param_dtype=jnp.float32,
+                kernel_init=nn.with_logical_partitioning(nn.initializers.normal(0.02), axes),
+                bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), (axes[1],)),
+            )
+
+        def norm():
+            return nn.RMSNorm(
+                dtype=self.dtype,
+                param_dtype=jnp.float32,
+                scale_init=nn.with_logical_partitioning(nn.initializers.ones_init(), (NORM,)),
+            )
+
+        self.attn_norm = norm()
+        self.qkv = dense(3 * self.d_model, (EMBED, QKV))
+        self.attn_out = dense(self.d_model, (QKV, EMBED))
+        self.mlp_norm = norm()
+        self.mlp_in = dense(self.mlp_ratio * self.d_model, (EMBED, MLP))
+        self.mlp_out = dense(self.d_model, (MLP, EMBED))
         self.drop = nn.Dropout(self.dropout)
 
     def _qkv(self, x):
@@ -85,6 +115,9 @@ class Block(nn.Module):
     def __call__(self, x, deterministic: bool):
         """Full causal self-attention over x [b, t, d]; also returns (k, v) for a decode cache."""
         b, t, d = x.shape
+        # Keep activations split over the batch (every device) so XLA gathers the FSDP-sharded
+        # weights for the matmuls instead of re-sharding activations. Inert outside a mesh.
+        x = nn.with_logical_constraint(x, (BATCH, LENGTH, ACT_EMBED))
         q, k, v = self._qkv(x)
         # jax.nn.dot_product_attention picks a fused kernel (cuDNN flash attention on GPU when
         # implementation="cudnn" and the dtype is bf16); on CPU it is plain XLA.
@@ -112,6 +145,34 @@ class Block(nn.Module):
         return self._mlp(x, True), cache_k, cache_v
 
 
+class _ScanStep(nn.Module):
+    """One Block in nn.scan's (carry, broadcast input) -> (carry, output) form; k/v are dropped."""
+
+    d_model: int
+    n_heads: int
+    mlp_ratio: int
+    dropout: float
+    dtype: Any
+    attention_impl: AttentionImpl = None
+
+    @nn.compact
+    def __call__(self, x, deterministic: bool):
+        block = Block(
+            self.d_model, self.n_heads, self.mlp_ratio, self.dropout, self.dtype, self.attention_impl, name="block"
+        )
+        return block(x, deterministic)[0], None
+
+
+def _remat(cls: Any, policy: RematPolicy, scanned: bool) -> Any:
+    if policy == "none":
+        return cls
+    # `deterministic` (argument 2, counting self) is a Python bool: static for jax.checkpoint.
+    # Inside a scan, common-subexpression elimination cannot merge the recomputation with the
+    # forward pass anyway, so prevent_cse only costs (Flax's advice).
+    saveable = jax.checkpoint_policies.dots_with_no_batch_dims_saveable if policy == "dots" else None
+    return nn.remat(cls, policy=saveable, prevent_cse=not scanned, static_argnums=(2,))
+
+
 class DecoderLM(nn.Module):
     n_layers: int
     d_model: int
@@ -122,6 +183,8 @@ class DecoderLM(nn.Module):
     dropout: float = 0.0
     dtype: Any = jnp.float32
     attention_impl: AttentionImpl = None
+    remat: RematPolicy = "none"
+    scan_layers: bool = False
 
     def setup(self):
         self.embed = nn.Embed(
@@ -129,28 +192,58 @@ class DecoderLM(nn.Module):
             self.d_model,
             dtype=self.dtype,
             param_dtype=jnp.float32,
-            embedding_init=nn.initializers.normal(0.02),
+            embedding_init=nn.with_logical_partitioning(nn.initializers.normal(0.02), (VOCAB, EMBED)),
         )
-        self.pos_embed = self.param(
-            "pos_embed", nn.initializers.normal(0.01), (self.seq_len, self.d_model), jnp.float32
+        # self.param returns the plain array (boxes are unboxed on the way in); the cast says so.
+        self.pos_embed = cast(
+            jax.Array,
+            self.param(
+                "pos_embed",
+                nn.with_logical_partitioning(nn.initializers.normal(0.01), (POSITION, EMBED)),
+                (self.seq_len, self.d_model),
+                jnp.float32,
+            ),
         )
-        self.blocks = [
-            Block(self.d_model, self.n_heads, self.mlp_ratio, self.dropout, self.dtype, self.attention_impl)
-            for _ in range(self.n_layers)
-        ]
-        self.final_norm = nn.RMSNorm(dtype=self.dtype, param_dtype=jnp.float32)
+        block_args = (self.d_model, self.n_heads, self.mlp_ratio, self.dropout, self.dtype, self.attention_impl)
+        if self.scan_layers:
+            self.layers = nn.scan(
+                _remat(_ScanStep, self.remat, scanned=True),
+                variable_axes={"params": 0},
+                split_rngs={"params": True, "dropout": True},
+                in_axes=nn.broadcast,
+                length=self.n_layers,
+                metadata_params={nn.PARTITION_NAME: LAYERS},
+            )(*block_args)
+        else:
+            block_cls = _remat(Block, self.remat, scanned=False)
+            self.blocks = [block_cls(*block_args) for _ in range(self.n_layers)]
+        self.final_norm = nn.RMSNorm(
+            dtype=self.dtype,
+            param_dtype=jnp.float32,
+            scale_init=nn.with_logical_partitioning(nn.initializers.ones_init(), (NORM,)),
+        )
 
     def _logits(self, x):
         return self.embed.attend(self.final_norm(x)).astype(jnp.float32)
 
+    def _embed(self, tokens):
+        return self.embed(tokens) + self.pos_embed[: tokens.shape[1]].astype(self.dtype)
+
     def __call__(self, tokens, deterministic: bool = True):
         """tokens: int32 [batch, time <= seq_len] -> float32 logits [batch, time, vocab]."""
+        if self.scan_layers:
+            x, _ = self.layers(self._embed(tokens), deterministic)
+            return self._logits(x)
         return self.prefill(tokens, deterministic)[0]
+
+    def _per_layer(self, what: str) -> None:
+        if self.scan_layers:
+            raise ValueError(f"{what} needs the per-layer model: build it with scan_layers=False (unstack_layers)")
 
     def prefill(self, tokens, deterministic: bool = True):
         """Logits for every position plus per-layer k/v caches (tuples of [b, t, heads, head_dim])."""
-        t = tokens.shape[1]
-        x = self.embed(tokens) + self.pos_embed[:t].astype(self.dtype)
+        self._per_layer("prefill")
+        x = self._embed(tokens)
         ks, vs = [], []
         for block in self.blocks:
             x, (k, v) = block(x, deterministic)
@@ -164,6 +257,7 @@ class DecoderLM(nn.Module):
         Caches stay tuples of per-layer arrays (never stacked) so XLA updates them in place
         inside the decode loop instead of copying all layers every step.
         """
+        self._per_layer("decode_step")
         x = self.embed(token[:, None]) + self.pos_embed[pos][:, None, :].astype(self.dtype)
         ks, vs = [], []
         for i, block in enumerate(self.blocks):
@@ -174,7 +268,12 @@ class DecoderLM(nn.Module):
 
 
 def build_model(
-    cfg: ModelConfig, dtype=jnp.float32, dropout: float = 0.0, attention_impl: AttentionImpl = None
+    cfg: ModelConfig,
+    dtype=jnp.float32,
+    dropout: float = 0.0,
+    attention_impl: AttentionImpl = None,
+    remat: RematPolicy = "none",
+    scan_layers: bool = False,
 ) -> DecoderLM:
     return DecoderLM(
         n_layers=cfg.n_layers,
@@ -186,9 +285,29 @@ def build_model(
         dropout=dropout,
         dtype=dtype,
         attention_impl=attention_impl,
+        remat=remat,
+        scan_layers=scan_layers,
     )
 
 
 def init_params(model: DecoderLM, seed: int):
+    """Plain (unboxed) parameter arrays on the default device; the trainer initialises sharded instead."""
+    return nn.unbox(init_boxed(model, seed))
+
+
+def init_boxed(model: DecoderLM, seed: int):
+    """Parameters still wrapped in their logical-axis boxes (nn.LogicallyPartitioned)."""
     tokens = jnp.zeros((1, model.seq_len), jnp.int32)
     return model.init(jax.random.PRNGKey(seed), tokens, deterministic=True)["params"]
+
+
+def unstack_layers(params: dict[str, Any], n_layers: int) -> dict[str, Any]:
+    """Scanned parameters (`layers/block/...`, leading layer axis) -> the per-layer layout
+    (`blocks_0` ... ) that serving and `prefill`/`decode_step` use. Identity when not scanned."""
+    if "layers" not in params:
+        return params
+    out = {k: v for k, v in params.items() if k != "layers"}
+    stacked = params["layers"]["block"]
+    for i in range(n_layers):
+        out[f"blocks_{i}"] = jax.tree_util.tree_map(lambda a, i=i: a[i], stacked)
+    return out

@@ -1,9 +1,15 @@
 """The training loop: the image's default training program.
 
 Reads hyperparameters, channels `train` and `val`, and resourceconfig.json; initialises
-jax.distributed across hosts; trains the decoder-only LM data-parallel over every device of
-every host (batch sharded, parameters replicated, gradients all-reduced by XLA); evaluates and
-prints one metrics line per eval; checkpoints with Orbax and resumes; writes the final model.
+jax.distributed across hosts; trains the decoder-only LM over a (data, fsdp) mesh of every
+device of every host (batch split over all devices, parameters and optimizer state sharded
+within a host; see sharding.py and steps.py); evaluates and prints one metrics line per eval;
+checkpoints with Orbax from every process and resumes (checkpoint.py); stops on SIGTERM at a
+step all hosts agree on (stopping.py); fails on a non-finite loss; the first host writes the
+final model.
+
+Nothing on the per-step path crosses hosts except the step's own collectives: the loss is summed
+on device and read at eval/checkpoint boundaries, and the stop check is local.
 
 Metric lines (stdout, process 0 only, so a multi-host job reports each value once):
   step=<int> train_loss=<float> val_loss=<float> tokens_per_sec=<float>
@@ -14,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
 import time
 import traceback
@@ -27,112 +32,30 @@ from . import distributed
 from .config import TrainConfig, load_hyperparameters
 from .errors import UserError, write_failure
 from .paths import SageMakerPaths
+from .stopping import StopSignal
 from .tokenizer import ByteTokenizer
 
 log = logging.getLogger("jaxsm.train")
 
 
-class _StopFlag:
-    """Set by SIGTERM (StopTrainingJob, spot interruption, MaxRuntimeInSeconds)."""
-
-    def __init__(self):
-        self.requested = False
-
-    def install(self) -> None:
-        try:
-            signal.signal(signal.SIGTERM, self._handle)
-        except ValueError:  # not the main thread (embedded use): rely on the caller
-            pass
-
-    def _handle(self, signum, frame) -> None:
-        self.requested = True
-
-
-def make_optimizer(cfg: TrainConfig):
-    """AdamW with linear warmup and cosine decay; no weight decay on vectors (norms, biases)."""
-    import jax
-    import optax
-
-    schedule = optax.warmup_cosine_decay_schedule(
-        init_value=0.0,
-        peak_value=cfg.learning_rate,
-        warmup_steps=cfg.warmup_steps,
-        decay_steps=max(cfg.max_steps, cfg.warmup_steps + 1),
-        end_value=cfg.learning_rate * cfg.min_lr_ratio,
-    )
-    decay_mask = lambda params: jax.tree_util.tree_map(lambda p: p.ndim >= 2, params)  # noqa: E731
-    chain = []
-    if cfg.grad_clip > 0:
-        chain.append(optax.clip_by_global_norm(cfg.grad_clip))
-    chain.append(optax.adamw(schedule, b1=0.9, b2=0.95, eps=1e-8, weight_decay=cfg.weight_decay, mask=decay_mask))
-    return optax.chain(*chain), schedule
-
-
-def make_steps(model, tx, cfg: TrainConfig, mesh):
-    """Jitted train and eval steps with explicit shardings over the 1-D 'data' mesh."""
-    import jax
-    import jax.numpy as jnp
-    import optax
-    from jax.sharding import NamedSharding
-    from jax.sharding import PartitionSpec as P
-
-    repl = NamedSharding(mesh, P())
-    batch_sharding = NamedSharding(mesh, P(None, "data", None))  # [accum, micro, seq+1]
-    eval_sharding = NamedSharding(mesh, P("data", None))  # [batch, seq+1]
-    deterministic = cfg.dropout == 0.0
-
-    def loss_fn(params, tokens, rng):
-        logits = model.apply({"params": params}, tokens[:, :-1], deterministic=deterministic, rngs={"dropout": rng})
-        return optax.softmax_cross_entropy_with_integer_labels(logits, tokens[:, 1:]).mean()
-
-    def train_step(params, opt_state, batch, step):
-        rng = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), step)
-
-        def micro(carry, xs):
-            grads, loss = carry
-            tokens, i = xs
-            step_loss, g = jax.value_and_grad(loss_fn)(params, tokens, jax.random.fold_in(rng, i))
-            return (jax.tree_util.tree_map(jnp.add, grads, g), loss + step_loss), None
-
-        zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-        (grads, loss), _ = jax.lax.scan(micro, (zeros, 0.0), (batch, jnp.arange(batch.shape[0])))
-        scale = 1.0 / batch.shape[0]
-        grads = jax.tree_util.tree_map(lambda g: g * scale, grads)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss * scale
-
-    def eval_step(params, tokens):
-        logits = model.apply({"params": params}, tokens[:, :-1], deterministic=True)
-        return optax.softmax_cross_entropy_with_integer_labels(logits, tokens[:, 1:]).mean()
-
-    train_jit = jax.jit(
-        train_step,
-        in_shardings=(repl, repl, batch_sharding, None),
-        out_shardings=(repl, repl, repl),
-        donate_argnums=(0, 1),
-    )
-    eval_jit = jax.jit(eval_step, in_shardings=(repl, eval_sharding), out_shardings=repl)
-    return train_jit, eval_jit, repl, batch_sharding, eval_sharding
-
-
-def _global(tree: Any, sharding) -> Any:
-    """Identical host numpy trees on every process -> one replicated global jax tree."""
-    import jax
-
-    def one(x):
-        x = np.asarray(x)
-        return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
-
-    return jax.tree_util.tree_map(one, tree)
-
-
-def _local_rows(global_batch: np.ndarray, axis: int) -> np.ndarray:
-    """This process's contiguous slice of a global batch (devices are ordered by process)."""
+def local_rows(global_batch: np.ndarray, axis: int) -> np.ndarray:
+    """This process's contiguous slice of a global batch (the mesh orders devices by process)."""
     import jax
 
     n, p = jax.process_count(), jax.process_index()
     size = global_batch.shape[axis] // n
     return np.take(global_batch, np.arange(p * size, (p + 1) * size), axis=axis)
+
+
+def gather_params(params: Any) -> Any:
+    """The whole parameter tree as host numpy arrays, on every process (collective), one leaf at a
+    time so no device ever holds more than one unsharded leaf."""
+    import jax
+    from jax.experimental import multihost_utils
+
+    if jax.process_count() == 1:
+        return jax.tree_util.tree_map(lambda x: np.asarray(jax.device_get(x)), params)
+    return jax.tree_util.tree_map(lambda x: np.asarray(multihost_utils.process_allgather(x, tiled=True)), params)
 
 
 def write_model(model_dir: Path, cfg: TrainConfig, params_host: Any, metrics: dict[str, Any]) -> None:
@@ -157,139 +80,179 @@ def write_model(model_dir: Path, cfg: TrainConfig, params_host: Any, metrics: di
     )
 
 
+def _diverged(what: str, value: float, step: int, since: int) -> UserError:
+    return UserError(
+        f"training diverged: {what}={value} (not finite) in steps {since + 1}-{step}; no checkpoint was written "
+        "after it. Lower 'learning_rate', raise 'warmup_steps' or keep 'grad_clip' on"
+    )
+
+
 def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
     """Train to completion; returns the final metrics. Raises UserError for user problems."""
     paths = paths or SageMakerPaths.from_env()
     cfg = load_hyperparameters(paths.hyperparameters)
     hosts = distributed.read_host_info(paths.resource_config)
+    stop = StopSignal()
+    stop.install()  # before jax.distributed: its preemption manager takes SIGTERM over from here
     distributed.initialize(hosts)
 
     import jax
     import jax.numpy as jnp
-    from jax.experimental import multihost_utils
-    from jax.sharding import Mesh
 
-    from .checkpoint import Checkpointer, to_host
+    from . import sharding as shd
+    from .checkpoint import Checkpointer, quiet_orbax_logs
     from .data import load_channel, train_batch, unigram_xent, val_batches
-    from .model import ModelConfig, build_model, init_params
+    from .model import ModelConfig, unstack_layers
+    from .steps import build, resolve_precision
 
     is_main = jax.process_index() == 0
     say = (lambda msg: print(msg, flush=True)) if is_main else log.info
-
-    stop = _StopFlag()
-    stop.install()
+    stop.start()
+    quiet_orbax_logs()
 
     train_tokens = load_channel("train", paths.channel("train"), cfg.seq_len + 2)
     val_tokens = load_channel("val", paths.channel("val"), cfg.seq_len + 2)
 
-    devices = jax.devices()
-    n_dev = len(devices)
+    n_dev = jax.device_count()
     if cfg.micro_batch_size % n_dev:
         raise UserError(
             f"hyperparameter 'batch_size' ({cfg.batch_size}) / 'grad_accum' ({cfg.grad_accum}) = "
             f"{cfg.micro_batch_size} must be divisible by the {n_dev} devices across {jax.process_count()} host(s)"
         )
-    mesh = Mesh(np.array(devices), ("data",))
+    mesh = shd.make_mesh(cfg.fsdp)
     mcfg = ModelConfig.from_dict(cfg.model_dict())
-    dtype = jnp.bfloat16 if cfg.bf16 else jnp.float32
-    model = build_model(mcfg, dtype=dtype, dropout=cfg.dropout)
-    tx, schedule = make_optimizer(cfg)
-    train_step, eval_step, repl, batch_sharding, eval_sharding = make_steps(model, tx, cfg, mesh)
+    precision = resolve_precision(cfg, jax.default_backend())
+    training = build(cfg, mesh, precision)
 
     say(
         f"jaxsm: hosts={hosts.num_hosts} process={jax.process_index()} devices={n_dev} "
         f"backend={jax.default_backend()} params={mcfg.param_count()} "
         f"train_tokens={train_tokens.size} val_tokens={val_tokens.size}"
     )
+    state_bytes = training.state_bytes_per_device()
+    sharded = shd.sharded_fraction(training.abstract_state, training.state_shardings)
+    say(
+        f"mesh data={mesh.shape[shd.DATA]} fsdp={mesh.shape[shd.FSDP]} {precision.describe()} "
+        f"remat={cfg.remat} scan_layers={cfg.scan_layers} state_per_device={state_bytes / 2**20:.1f}MiB "
+        f"({100 * sharded:.0f}% of the state sharded)"
+    )
     baseline = unigram_xent(train_tokens, val_tokens, cfg.vocab_size)
     say(f"baseline unigram_xent={baseline:.4f}")
 
-    params_host = jax.device_get(init_params(model, cfg.seed))
-    opt_host = jax.device_get(tx.init(params_host))
-    ckpt = Checkpointer(paths.checkpoints, cfg.keep_checkpoints)
-    start_step = 0
-    restored = ckpt.restore_latest(params_host, opt_host)
+    ckpt = Checkpointer(paths.checkpoints, cfg.fingerprint(), cfg.trajectory(), cfg.keep_checkpoints)
+    for note in ckpt.foreign():
+        log.warning(note)
+        say(f"WARNING: {note}")
+    restored, notes = ckpt.restore_latest(training.abstract_state)
+    for note in notes:
+        log.warning(note)
+        say(f"WARNING: {note}")
     if restored is not None:
-        start_step, params_host, opt_host = restored
-        say(f"resumed from checkpoint step={start_step} dir={paths.checkpoints}")
-    params = _global(params_host, repl)
-    opt_state = _global(opt_host, repl)
-    del params_host, opt_host
+        start_step, state = restored.step, restored.state
+        say(f"resumed from checkpoint step={start_step} dir={ckpt.directory} ({ckpt.storage()} storage)")
+    else:
+        start_step, state = 0, training.init_state()
+        say(f"checkpoints: {ckpt.directory} ({ckpt.storage()} storage); starting from step 0")
+    if stop.received_early:
+        raise UserError("training stopped by SIGTERM during start-up, before the first step")
 
     vb = val_batches(val_tokens, cfg.batch_size, cfg.seq_len, cfg.eval_batches)
+    zero = jax.device_put(np.float32(0.0), training.replicated)
 
     def evaluate(params) -> float:
-        losses = []
+        total = zero
         for b in vb:
-            arr = jax.make_array_from_process_local_data(eval_sharding, _local_rows(b, 0), b.shape)
-            losses.append(eval_step(params, arr))
-        return float(np.mean([np.asarray(x.addressable_data(0)) for x in losses]))
+            arr = jax.make_array_from_process_local_data(training.eval_sharding, local_rows(b, 0), b.shape)
+            total = training.eval_step(params, arr, total)
+        # Replicated: every process reads its own copy; no cross-host traffic.
+        return float(np.asarray(total.addressable_data(0))) / len(vb)
 
-    def stop_requested() -> bool:
-        if jax.process_count() == 1:
-            return stop.requested
-        # Collective so all hosts stop at the same step (else the others hang in all-reduce).
-        flags = multihost_utils.process_allgather(np.asarray(int(stop.requested), np.int32))
-        return bool(np.any(flags))
+    def host_value(x) -> float:
+        return float(np.asarray(x.addressable_data(0)))
+
+    def save(at: int, loss_sum, since: int, n_steps: int) -> None:
+        """Checkpoint, unless the steps since the last read diverged (never save a poisoned state)."""
+        if n_steps and not np.isfinite(host_value(loss_sum)):
+            raise _diverged("train_loss", host_value(loss_sum) / n_steps, at, since)
+        ckpt.save(at, state)
 
     tokens_per_step = cfg.batch_size * cfg.seq_len
     metrics: dict[str, Any] = {"unigram_xent": baseline}
     val_loss = None
-    interval_losses = []
-    interval_steps = 0
-    interval_time = 0.0
+    loss_sum, interval_steps, interval_since = zero, 0, start_step
+    timed_steps, timed = 0, 0.0
+    previous = None
     step = start_step
-    first = True
     t_last = time.perf_counter()
     while step < cfg.max_steps:
-        if stop_requested():
-            ckpt.save(step, params, opt_state)
+        if stop.at_step():
+            save(step, loss_sum, interval_since, interval_steps)
             ckpt.close()
             raise UserError(
-                f"training stopped by SIGTERM at step {step}; checkpoint saved to {paths.checkpoints}; "
+                f"training stopped by SIGTERM at step {step}; checkpoint saved to {ckpt.directory}; "
                 "restarting the job resumes from it"
             )
         gb = train_batch(train_tokens, cfg.seed, step, cfg.batch_size, cfg.seq_len)
         gb = gb.reshape(cfg.grad_accum, cfg.micro_batch_size, cfg.seq_len + 1)
-        batch = jax.make_array_from_process_local_data(batch_sharding, _local_rows(gb, 1), gb.shape)
-        params, opt_state, loss = train_step(params, opt_state, batch, jnp.asarray(step, jnp.int32))
+        batch = jax.make_array_from_process_local_data(training.batch_sharding, local_rows(gb, 1), gb.shape)
+        state, loss_sum = training.train_step(state, batch, jnp.asarray(step, jnp.int32), loss_sum)
         step += 1
-        interval_losses.append(loss)
-        if first:
-            # Exclude the first step (jit compilation) from throughput.
-            loss.block_until_ready()
-            first = False
+        interval_steps += 1
+        # At most one step queued behind the running one: bounds the SIGTERM reaction time and
+        # host memory. A local wait on this process's own device work, not a collective.
+        if previous is not None:
+            previous.block_until_ready()
+        previous = loss_sum
+        if step == start_step + 1:
+            loss_sum.block_until_ready()  # the first step compiles: keep it out of tokens/sec
             t_last = time.perf_counter()
         else:
-            interval_steps += 1
-        if step % cfg.eval_every == 0 or step == cfg.max_steps:
-            loss.block_until_ready()
-            interval_time += time.perf_counter() - t_last
-            train_loss = float(np.mean([np.asarray(x.addressable_data(0)) for x in interval_losses]))
-            val_loss = evaluate(params)
-            tps = tokens_per_step * interval_steps / interval_time if interval_steps else 0.0
+            timed_steps += 1
+        boundary_eval = step % cfg.eval_every == 0 or step == cfg.max_steps
+        boundary_ckpt = step % cfg.checkpoint_every == 0 or step == cfg.max_steps
+        if boundary_eval:
+            train_loss = host_value(loss_sum) / interval_steps
+            timed += time.perf_counter() - t_last
+            val_loss = evaluate(state["params"])
+            tps = tokens_per_step * timed_steps / timed if timed_steps else 0.0
             say(f"step={step} train_loss={train_loss:.4f} val_loss={val_loss:.4f} tokens_per_sec={tps:.1f}")
+            for name, value in (("train_loss", train_loss), ("val_loss", val_loss)):
+                if not np.isfinite(value):
+                    raise _diverged(name, value, step, interval_since)
             metrics.update(
                 step=step,
                 train_loss=train_loss,
                 val_loss=val_loss,
                 tokens_per_sec=tps,
-                learning_rate=float(schedule(step)),
+                learning_rate=float(training.schedule(step)),
             )
-            interval_losses, interval_steps, interval_time = [], 0, 0.0
+            loss_sum, interval_steps, interval_since = zero, 0, step
+            timed_steps, timed = 0, 0.0
             t_last = time.perf_counter()
-        if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
+        if boundary_ckpt:
             t0 = time.perf_counter()
-            ckpt.save(step, params, opt_state)
+            save(step, loss_sum, interval_since, interval_steps)
             t_last += time.perf_counter() - t0  # checkpoint time is not training time
+        if (boundary_eval or boundary_ckpt) and stop.at_boundary():
+            save(step, loss_sum, interval_since, interval_steps)
+            ckpt.close()
+            raise UserError(
+                f"training stopped by SIGTERM at step {step}; checkpoint saved to {ckpt.directory}; "
+                "restarting the job resumes from it"
+            )
     ckpt.close()
 
     if val_loss is None:  # resumed at max_steps: nothing left to train, still report
-        val_loss = evaluate(params)
+        val_loss = evaluate(state["params"])
         metrics.update(step=step, val_loss=val_loss)
     say(f"final val_loss={val_loss:.4f}")
-    write_model(paths.model, cfg, to_host(params), metrics)
-    say(f"model written to {paths.model}")
+    params_host = unstack_layers(gather_params(state["params"]), cfg.n_layers)
+    if is_main:
+        # SageMaker uploads the first host's /opt/ml/model only; several writers would clash.
+        write_model(paths.model, cfg, params_host, metrics)
+        say(f"model written to {paths.model}")
+    else:
+        log.info("model written by the first host; this host (%d) writes none", jax.process_index())
     return metrics
 
 

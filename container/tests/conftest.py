@@ -68,6 +68,51 @@ def run_train(base: Path, timeout: float = 240, **env) -> subprocess.CompletedPr
     return subprocess.run([BIN / "train"], env=child_env(base, **env), capture_output=True, text=True, timeout=timeout)
 
 
+def devices_env(n: int) -> dict[str, str]:
+    """Environment for a `train` process that sees n virtual CPU devices."""
+    return {"XLA_FLAGS": f"--xla_force_host_platform_device_count={n}"}
+
+
+def start_hosts(bases: list[Path], devices: int = 1, **extra: str) -> list[subprocess.Popen]:
+    """One `train` process per base directory, joined by jax.distributed (gloo) on a free port."""
+    env = {
+        "JAXSM_COORDINATOR_ADDRESS": f"127.0.0.1:{free_port()}",
+        "JAXSM_INIT_TIMEOUT_S": "90",
+        **devices_env(devices),
+        **extra,
+    }
+    return [
+        subprocess.Popen(
+            [BIN / "train"], env=child_env(b, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for b in bases
+    ]
+
+
+def checkpoint_dir(base: Path) -> Path:
+    """The one fingerprint directory under a host's checkpoints/ (the run's configuration)."""
+    dirs = [d for d in (base / "checkpoints").iterdir() if d.is_dir() and not d.name.startswith(".")]
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
+def checkpoint_steps(base: Path) -> list[int]:
+    """Steps this host committed (its commit record is there), ascending."""
+    root = base / "checkpoints"
+    if not root.is_dir():
+        return []
+    return sorted({int(m.parent.name) for m in root.glob("*/*/jaxsm-host-*.json") if m.parent.name.isdigit()})
+
+
+def sync_checkpoints(sources: list[Path], target: Path) -> None:
+    """What SageMaker does with CheckpointConfig: every host's checkpoints/ uploads to one S3 prefix,
+    and a restarted job gets that union copied into each host's checkpoints/."""
+    for src in sources:
+        if src.resolve() == target.resolve():
+            continue
+        shutil.copytree(src / "checkpoints", target / "checkpoints", dirs_exist_ok=True)
+
+
 def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 60):
     """(status, headers, body bytes) without raising on 4xx/5xx."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
