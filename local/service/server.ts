@@ -2,7 +2,7 @@
  * The local SageMaker service's HTTP server. One port speaks three AWS protocols:
  *  - SageMaker control plane: AWS JSON 1.1, `POST /` with `X-Amz-Target: SageMaker.<Operation>`;
  *  - CodeBuild: AWS JSON 1.1, `X-Amz-Target: CodeBuild_20161006.<Operation>`;
- *  - SageMaker Runtime: REST JSON, `POST /endpoints/{EndpointName}/invocations`.
+ *  - SageMaker Runtime: REST JSON, `POST /endpoints/{EndpointName}/invocations` and `.../invocations-response-stream`.
  * Unknown operations answer `UnknownOperationException`, as AWS does.
  */
 import http from 'node:http';
@@ -70,17 +70,20 @@ export async function startLocalService(
     if (req.method === 'GET' && url === '/_local/health') return sendJson(res, 200, { ok: true }, 'application/json');
     if (req.method === 'GET' && url === '/_local/stats')
       return sendJson(res, 200, stats.snapshot(), 'application/json');
-    const invoke = /^\/endpoints\/([^/]+)\/invocations(\?.*)?$/.exec(url);
+    const invoke = /^\/endpoints\/([^/]+)\/(invocations|invocations-response-stream)(\?.*)?$/.exec(url);
     if (invoke && req.method === 'POST') {
+      const streamed = invoke[2] === 'invocations-response-stream';
+      const op = streamed ? 'Runtime.InvokeEndpointWithResponseStream' : 'Runtime.InvokeEndpoint';
       // Runtime faults too (off by default): callers of InvokeEndpoint must retry throttling like any AWS client.
       const fault = injectFault(faults, draw);
       if (fault) {
         await readBody(req).catch(() => undefined);
-        stats.record('Runtime.InvokeEndpoint', fault);
+        stats.record(op, fault);
         return sendError(res, fault, 'application/json');
       }
-      await runtime.invoke(decodeURIComponent(invoke[1] as string), req, res);
-      stats.record('Runtime.InvokeEndpoint', res.statusCode < 400 ? 'ok' : 'error');
+      const name = decodeURIComponent(invoke[1] as string);
+      await (streamed ? runtime.invokeStream(name, req, res) : runtime.invoke(name, req, res));
+      stats.record(op, res.statusCode < 400 ? 'ok' : 'error');
       return;
     }
     const target = String(req.headers['x-amz-target'] ?? '');
