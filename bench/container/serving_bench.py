@@ -582,7 +582,11 @@ def main() -> None:
         cap = caps[n]
         lines.append(
             f"- {n}: "
-            + (f"{cap['rate']:g}/s offered, {cap['rps']:.2f} req/s, p99 {cap['p99']:.2f} s" if cap else "none in the sweep")
+            + (
+                f"{cap['rate']:g}/s offered, {cap['rps']:.2f} req/s, p99 {cap['p99']:.2f} s"
+                if cap
+                else "none in the sweep"
+            )
         )
     if "throughput_ratio" in summary:
         lines.append(f"- throughput ratio at the SLO: **{summary['throughput_ratio']:.1f}x** (bar: >= 3x)")

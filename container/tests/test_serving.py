@@ -304,7 +304,9 @@ def test_saturated_server_refuses_at_once_and_ping_stays_fast(saturated_server):
     def client():
         while time.monotonic() < stop_at:
             t0 = time.monotonic()
-            status, headers, body = post(url, {"inputs": "go", "parameters": params}, {"Accept": "application/jsonlines"})
+            status, headers, body = post(
+                url, {"inputs": "go", "parameters": params}, {"Accept": "application/jsonlines"}
+            )
             outcomes.append((status, time.monotonic() - t0, headers, body))
 
     def pinger():
