@@ -49,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -400,9 +400,12 @@ dev = jax.devices()[0]
 S = {slots} or default_slots(gen, dev)
 st = SlotSteps(gen, S, dev)
 def med(f, n=7):
-    f(); ts = []
+    f()
+    ts = []
     for _ in range(n):
-        c0, t0 = time.process_time(), time.perf_counter(); f(); ts.append((time.perf_counter() - t0, time.process_time() - c0))
+        c0, t0 = time.process_time(), time.perf_counter()
+        f()
+        ts.append((time.perf_counter() - t0, time.process_time() - c0))
     ts.sort()
     return ts[len(ts) // 2]
 out = {{"params": gen.param_count(), "dtype": str(np.dtype(gen.dtype)), "slots": S, "steps": {{}}}}

@@ -233,7 +233,7 @@ def read_chunked(s: socket.socket) -> tuple[dict[str, str], list[bytes]]:
         name, _, value = line.decode("latin-1").partition(":")
         headers[name.strip().lower()] = value.strip()
     assert headers["transfer-encoding"] == "chunked" and "content-length" not in headers
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         size = int(f.readline().strip(), 16)
         data = f.read(size)
