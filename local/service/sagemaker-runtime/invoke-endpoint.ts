@@ -66,7 +66,13 @@ export class Runtime {
     const routed = await this.route(endpointName, req, res);
     if (!routed) return;
     // The streaming operation carries Accept in its own header (botocore's model: X-Amzn-SageMaker-Accept).
-    await relayStream(this.ctx, routed.target, routed.body, containerHeaders(req, header(req, 'x-amzn-sagemaker-accept')), res);
+    await relayStream(
+      this.ctx,
+      routed.target,
+      routed.body,
+      containerHeaders(req, header(req, 'x-amzn-sagemaker-accept')),
+      res,
+    );
   }
 
   /** Reads the body and picks the variant and instance; answers the error itself (and returns undefined) when it cannot. */

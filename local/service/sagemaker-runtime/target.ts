@@ -39,4 +39,3 @@ export function modelError(endpointName: string, status: number, body: Buffer): 
     },
   );
 }
-

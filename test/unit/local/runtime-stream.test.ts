@@ -22,7 +22,18 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { waitUntil } from '../../../local/shared/procs';
 import type { LocalService } from '../../../local/service/server';
-import { credentials, type Moto, REPO, ROLE, s3, sagemaker, seedBucket, startMoto, startService, tmpDir } from './helpers';
+import {
+  credentials,
+  type Moto,
+  REPO,
+  ROLE,
+  s3,
+  sagemaker,
+  seedBucket,
+  startMoto,
+  startService,
+  tmpDir,
+} from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -41,7 +52,11 @@ beforeAll(async () => {
   execFileSync('tar', ['-czf', path.join(dir, 'model.tar.gz'), '-C', path.join(dir, 'model'), '.']);
   await seedBucket(s3(moto.url), 'models', {});
   await s3(moto.url).send(
-    new PutObjectCommand({ Bucket: 'models', Key: 'm/model.tar.gz', Body: fs.readFileSync(path.join(dir, 'model.tar.gz')) }),
+    new PutObjectCommand({
+      Bucket: 'models',
+      Key: 'm/model.tar.gz',
+      Body: fs.readFileSync(path.join(dir, 'model.tar.gz')),
+    }),
   );
   svc = await startService(moto.url, path.join(dir, 'state'));
   sm = sagemaker(svc.url);
@@ -66,15 +81,26 @@ beforeAll(async () => {
     new CreateEndpointConfigCommand({
       EndpointConfigName: 'cfg-s',
       ProductionVariants: [
-        { VariantName: 'a', ModelName: 'm-a', InitialInstanceCount: 1, InstanceType: 'ml.m5.large', InitialVariantWeight: 1 },
-        { VariantName: 'b', ModelName: 'm-b', InitialInstanceCount: 1, InstanceType: 'ml.m5.large', InitialVariantWeight: 1 },
+        {
+          VariantName: 'a',
+          ModelName: 'm-a',
+          InitialInstanceCount: 1,
+          InstanceType: 'ml.m5.large',
+          InitialVariantWeight: 1,
+        },
+        {
+          VariantName: 'b',
+          ModelName: 'm-b',
+          InitialInstanceCount: 1,
+          InstanceType: 'ml.m5.large',
+          InitialVariantWeight: 1,
+        },
       ],
     }),
   );
   await sm.send(new CreateEndpointCommand({ EndpointName: 'ep-s', EndpointConfigName: 'cfg-s' }));
   await waitUntil(
-    async () =>
-      (await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-s' }))).EndpointStatus === 'InService',
+    async () => (await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-s' }))).EndpointStatus === 'InService',
     30_000,
     'endpoint ep-s',
     100,
@@ -132,7 +158,11 @@ test('a container error is a ModelError before the stream; a broken stream ends 
   fs.writeFileSync(gate(), '');
   await expect(
     rt.send(
-      new InvokeEndpointWithResponseStreamCommand({ EndpointName: 'ep-s', ContentType: 'application/json', Body: '{}' }),
+      new InvokeEndpointWithResponseStreamCommand({
+        EndpointName: 'ep-s',
+        ContentType: 'application/json',
+        Body: '{}',
+      }),
     ),
   ).rejects.toMatchObject({ name: 'ModelError', OriginalStatusCode: 400, $metadata: { httpStatusCode: 424 } });
   await expect(
@@ -164,5 +194,10 @@ print(json.dumps({"variant": r["InvokedProductionVariant"], "type": r["ContentTy
   const out = JSON.parse(stdout) as { variant: string; type: string; text: string };
   expect(['a', 'b']).toContain(out.variant);
   expect(out.type).toBe('application/jsonlines');
-  expect(out.text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown)).toHaveLength(3);
+  expect(
+    out.text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as unknown),
+  ).toHaveLength(3);
 });
