@@ -16,14 +16,17 @@ head_dim], in the serving dtype) on one device, allocated once. The steps:
 Slots are handed out lowest-index first, so the running requests sit at the front and a
 lightly loaded engine runs small R. Free slots inside the prefix are computed and ignored
 (their garbage k/v lands at their own position and is overwritten by the next insert or
-masked). Compiling every (R, window) pair and every prompt bucket happens in `warmup()`,
-before /ping reports ready.
+masked). Every prompt bucket and every (R, window) pair is compiled ahead of time in
+`warmup()` (several at once: XLA compiles outside the GIL), before /ping reports ready, and the
+steps call those executables directly, so no request ever waits for a compile.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -32,7 +35,7 @@ from ..generate import Generator, length_buckets, sample_next
 
 log = logging.getLogger(__name__)
 
-MIN_WINDOW = 64
+MIN_WINDOW = 128  # attention over shorter windows saves little; every window is one more compile per R
 
 
 def pow2_buckets(limit: int) -> tuple[int, ...]:
@@ -65,6 +68,10 @@ class SlotSteps:
         self._prefill = jax.jit(self._prefill_fn)
         self._insert = jax.jit(self._insert_fn, donate_argnums=(0,))
         self._generate = jax.jit(self._generate_fn, static_argnames=("window",), donate_argnums=(1,))
+        # Ahead-of-time executables by shape, filled by warmup().
+        self._prefill_exec: dict[int, Any] = {}
+        self._insert_exec: dict[int, Any] = {}
+        self._generate_exec: dict[tuple[int, int], Any] = {}
 
     # -- jitted functions --------------------------------------------------------------------
     def _prefill_fn(self, params, tokens, length, temperature, top_k, min_new, key):
@@ -113,7 +120,7 @@ class SlotSteps:
         p = self.prompt_bucket(ids.size)
         tokens = np.full((1, p), self.gen.tokenizer.pad_id, np.int32)
         tokens[0, : ids.size] = ids
-        tok, ks, vs = self._prefill(
+        tok, ks, vs = self._prefill_exec[p](
             self.params,
             tokens,
             np.int32(ids.size),
@@ -122,12 +129,12 @@ class SlotSteps:
             np.int32(min_new),
             key,
         )
-        self.cache = self._insert(self.cache, ks, vs, np.int32(slot))
+        self.cache = self._insert_exec[p](self.cache, ks, vs, np.int32(slot))
         return int(tok)
 
     def generate(self, rows: int, window: int, tokens, pos, temperature, top_k, min_new, keys, steps) -> np.ndarray:
         """One decode step over slots 0..rows-1 (host arrays sliced to rows); the next tokens."""
-        nxt, self.cache = self._generate(
+        nxt, self.cache = self._generate_exec[rows, window](
             self.params,
             self.cache,
             tokens[:rows],
@@ -137,7 +144,6 @@ class SlotSteps:
             min_new[:rows],
             keys[:rows],
             steps[:rows],
-            window=window,
         )
         return np.asarray(nxt)
 
@@ -147,16 +153,38 @@ class SlotSteps:
 
         t0 = time.perf_counter()
         key = np.asarray(jax.random.PRNGKey(0))
-        for p in self.prompt_buckets:
-            self.prefill_insert(np.full((p,), 32, np.int32), 0, 1.0, 0, 0, key)
+        i32, f32 = np.int32(0), np.float32(1.0)
+        cfg = self.gen.config
+        on_device = jax.sharding.SingleDeviceSharding(self.device)
+
+        def prefill(p: int) -> None:
+            tokens = np.zeros((1, p), np.int32)
+            self._prefill_exec[p] = self._prefill.lower(self.params, tokens, i32, f32, i32, i32, key).compile()
+            kv = jax.ShapeDtypeStruct(
+                (1, p, cfg.n_heads, cfg.d_model // cfg.n_heads), self.gen.dtype, sharding=on_device
+            )
+            layers = tuple(kv for _ in range(cfg.n_layers))
+            self._insert_exec[p] = self._insert.lower(self.cache, layers, layers, i32).compile()
+
+        def generate(rows: int, window: int) -> None:
+            ints, floats = np.zeros((rows,), np.int32), np.ones((rows,), np.float32)
+            keys = np.zeros((rows, 2), np.uint32)
+            lowered = self._generate.lower(
+                self.params, self.cache, ints, ints, floats, ints, ints, keys, ints, window=window
+            )
+            self._generate_exec[rows, window] = lowered.compile()
+
+        jobs = [(prefill, (p,)) for p in self.prompt_buckets]
+        jobs += [(generate, (r, w)) for r in self.row_buckets for w in self.windows]
+        with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+            for f in [pool.submit(fn, *a) for fn, a in jobs]:
+                f.result()
+        # Run each once: the first call of an executable allocates and checks its buffers.
+        self.prefill_insert(np.full((self.prompt_buckets[0],), 32, np.int32), 0, 1.0, 0, 0, key)
         s = self.slots
         zeros_i = np.zeros((s,), np.int32)
         keys = np.zeros((s, 2), np.uint32)
-        for rows in self.row_buckets:
-            for window in self.windows:
-                self.generate(
-                    rows, window, zeros_i, zeros_i, np.ones((s,), np.float32), zeros_i, zeros_i, keys, zeros_i
-                )
+        self.generate(1, self.windows[0], zeros_i, zeros_i, np.ones((s,), np.float32), zeros_i, zeros_i, keys, zeros_i)
         elapsed = time.perf_counter() - t0
         log.info(
             "engine on %s: %d slots (%.0f MiB KV cache, %s), compiled %d prompt buckets and %d x %d decode shapes"
