@@ -174,7 +174,7 @@ class SlotSteps:
             )
             self._generate_exec[rows, window] = lowered.compile()
 
-        jobs = [(prefill, (p,)) for p in self.prompt_buckets]
+        jobs: list[tuple[Any, tuple[int, ...]]] = [(prefill, (p,)) for p in self.prompt_buckets]
         jobs += [(generate, (r, w)) for r in self.row_buckets for w in self.windows]
         with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
             for f in [pool.submit(fn, *a) for fn, a in jobs]:
