@@ -28,7 +28,9 @@ A device profile follows (the same jitted steps, timed in this process after the
 stopped): prefill, one decode step per occupancy, and MMS's one-request-at-a-time path.
 
 MMS is tuned as its documentation suggests for a CPU-bound model: one worker per core, each worker
-single-threaded (XLA's Eigen pool off, OMP/MKL at 1), the job queue raised from 100 to 1000.
+single-threaded (XLA's Eigen pool off, OMP/MKL at 1), the job queue raised from 100 to 1000. jaxsm
+gets the same treatment on CPU: one single-threaded engine per core (JAXSM_CPU_ENGINES), each with
+its own slots.
 
 Writes bench/results/serving.md and, for `npm run bench -- serving`, serving.json beside it.
 """
@@ -185,7 +187,9 @@ def summarize(results: list[Result], rate: float, cpu_s: float) -> dict:
         "sent": len(results),
         "ok": len(ok),
         "errors": len(results) - len(ok),
-        "error_kinds": sorted({str(r.status) if r.status != 200 else r.error.split(":")[0] for r in results if r not in ok}),
+        "error_kinds": sorted(
+            {str(r.status) if r.status != 200 else r.error.split(":")[0] for r in results if r not in ok}
+        ),
         "rps": len(ok) / span if span else 0.0,
         "tps": sum(r.tokens for r in ok) / span if span else 0.0,
         "p50": pct(lat, 0.50),
@@ -225,7 +229,9 @@ def platform_env(device: str) -> dict[str, str]:
     }
 
 
-def start_ours(model: Path, port: int, device: str, slots: int | None, xla_flags: str) -> subprocess.Popen:
+def start_ours(
+    model: Path, port: int, device: str, slots: int | None, xla_flags: str, cpu_engines: int
+) -> subprocess.Popen:
     env = {
         **os.environ,
         **platform_env(device),
@@ -240,6 +246,8 @@ def start_ours(model: Path, port: int, device: str, slots: int | None, xla_flags
         env["JAXSM_SLOTS"] = str(slots)
     if xla_flags:
         env["XLA_FLAGS"] = xla_flags
+    if device == "cpu":
+        env["JAXSM_CPU_ENGINES"] = str(cpu_engines)
     return subprocess.Popen([OURS_BIN / "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -485,6 +493,12 @@ def main() -> None:
     ap.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     ap.add_argument("--slots", type=int, default=None, help="JAXSM_SLOTS for jaxsm (default: the server's own)")
     ap.add_argument("--jaxsm-xla-flags", default="", help="XLA_FLAGS for jaxsm's server (default: XLA's own)")
+    ap.add_argument(
+        "--jaxsm-cpu-engines",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="JAXSM_CPU_ENGINES on cpu: single-threaded engines (default one per core, as MMS gets a worker per core)",
+    )
     ap.add_argument("--mms-workers", type=int, default=None, help="default: one per CPU core (one per GPU on gpu)")
     ap.add_argument("--servers", default="mms,jaxsm", help="which servers to run (both for the bars)")
     ap.add_argument("--model-dir", type=Path, default=None, help="reuse a model dir (with code/) instead of training")
@@ -512,7 +526,7 @@ def main() -> None:
     for name in servers:
         port = free_port()
         if name == "jaxsm":
-            proc = start_ours(model, port, args.device, args.slots, args.jaxsm_xla_flags)
+            proc = start_ours(model, port, args.device, args.slots, args.jaxsm_xla_flags, args.jaxsm_cpu_engines)
         else:
             proc = start_mms(model, port, tmp, mms_workers, args.device)
         try:
@@ -570,7 +584,14 @@ def main() -> None:
         f"loopback. Request: one 50-byte prompt, `{json.dumps(PARAMS)}` (exactly {NEW_TOKENS} new tokens). "
         f"Poisson arrivals for {args.seconds:g} s per rate. jaxsm streams (`Accept: application/jsonlines`; TTFT = "
         f"first token line); MMS answers whole (TTFT = latency). MMS: {mms_workers} workers, single-threaded XLA each, "
-        "job queue 1000. Throughput = completed requests (tokens) per second from the first arrival to the last "
+        "job queue 1000. jaxsm: "
+        + (
+            f"{args.jaxsm_cpu_engines} single-threaded engine(s) (JAXSM_CPU_ENGINES), "
+            if args.device == "cpu"
+            else "one engine per GPU, "
+        )
+        + f"{args.slots or 'default'} slots each. "
+        "Throughput = completed requests (tokens) per second from the first arrival to the last "
         "completion; latency is end to end at the client; CPU s/req = server CPU time (all processes) per completed "
         "request.",
         "",

@@ -271,6 +271,27 @@ class Engine:
             self._emit(s, tok)
 
 
+def configure_cpu_engines(environ: dict[str, str] | None = None) -> int:
+    """JAXSM_CPU_ENGINES=n (> 1) on a CPU-only host: n engines, each on its own XLA CPU device
+    running single-threaded, instead of one engine whose every op is split across XLA's thread
+    pool. On a small or shared machine, threads that wait for each other at every op lose most of
+    their time when any of them is descheduled; engines that share nothing do not. Must run
+    before JAX initialises its backends (it edits XLA_FLAGS); returns the engine count."""
+    env = os.environ if environ is None else environ
+    n = _env_int("JAXSM_CPU_ENGINES", 1)
+    platforms = env.get("JAX_PLATFORMS", "").lower()
+    if n <= 1 or (platforms and platforms != "cpu"):
+        return 1
+    flags = env.get("XLA_FLAGS", "")
+    extra = [
+        f"--xla_force_host_platform_device_count={n}",
+        "--xla_cpu_multi_thread_eigen=false",
+        "intra_op_parallelism_threads=1",
+    ]
+    env["XLA_FLAGS"] = " ".join([flags, *(f for f in extra if f.split("=")[0] not in flags)]).strip()
+    return n
+
+
 def _env_int(name: str, default: int) -> int:
     try:
         return int(os.environ.get(name, default))

@@ -32,7 +32,8 @@ worker would claim the accelerator; one process with a batching queue uses it fu
 Environment: SAGEMAKER_BIND_TO_PORT (8080), JAXSM_BIND_HOST (0.0.0.0), SAGEMAKER_PROGRAM
 (handler module, default inference.py), JAXSM_SLOTS (engine KV-cache slots per device: 16 on CPU,
 sized to memory on accelerators), JAXSM_DTYPE (auto: bfloat16 on accelerators, float32 on CPU),
-JAXSM_PREFILL_TOKENS_PER_STEP (512), JAXSM_MAX_BATCH (32, handlers without the engine), JAXSM_MAX_QUEUE (256),
+JAXSM_PREFILL_TOKENS_PER_STEP (512), JAXSM_CPU_ENGINES (1; on a CPU-only host, that many single-threaded
+engines, see engine.configure_cpu_engines), JAXSM_MAX_BATCH (32, handlers without the engine), JAXSM_MAX_QUEUE (256),
 JAXSM_REQUEST_TIMEOUT_S (120), JAXSM_READ_TIMEOUT_S (60), JAXSM_DRAIN_TIMEOUT_S (60),
 SAGEMAKER_MAX_CONCURRENT_TRANSFORMS / SAGEMAKER_BATCH_STRATEGY / SAGEMAKER_MAX_PAYLOAD_IN_MB.
 """
@@ -536,6 +537,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=os.environ.get("JAXSM_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from .engine import configure_cpu_engines
+
+    configure_cpu_engines()  # before anything initialises JAX
     paths = SageMakerPaths.from_env()
     host = os.environ.get("JAXSM_BIND_HOST", "0.0.0.0")
     port = _env_int("SAGEMAKER_BIND_TO_PORT", 8080)
