@@ -106,15 +106,13 @@ class Block(nn.Module):
         cache_v = cache_v.at[rows, pos].set(v[:, 0].astype(cache_v.dtype))
         keys, values = cache_k[:b, :window], cache_v[:b, :window]
         scale = 1.0 / jnp.sqrt(jnp.float32(d // self.n_heads))
-        # One query per row: multiply-and-reduce (fused, one pass over the cache, float32
-        # accumulation) instead of b * heads tiny batched matmuls, which cost XLA on CPU more
-        # than all the layer's weight matmuls together.
-        q32 = q[:, 0].astype(jnp.float32)  # [b, heads, head_dim]
-        scores = jnp.sum(q32[:, None] * keys.astype(jnp.float32), axis=-1) * scale  # [b, t, heads]
+        # Dot products, not a fused multiply-reduce: XLA then updates the donated cache in place
+        # (the fused form made it copy the whole cache every step).
+        scores = jnp.einsum("bhd,bthd->bht", q[:, 0], keys).astype(jnp.float32) * scale
         visible = jnp.arange(keys.shape[1])[None, :] <= pos[:, None]
-        scores = jnp.where(visible[:, :, None], scores, -jnp.inf)
-        probs = jax.nn.softmax(scores, axis=1)
-        att = jnp.sum(probs[..., None] * values.astype(jnp.float32), axis=1).reshape(b, 1, d)
+        scores = jnp.where(visible[:, None, :], scores, -jnp.inf)
+        probs = jax.nn.softmax(scores, axis=-1).astype(values.dtype)
+        att = jnp.einsum("bht,bthd->bhd", probs, values).reshape(b, 1, d)
         x = x + self.attn_out(att.astype(x.dtype))
         return self._mlp(x, True), cache_k, cache_v
 
