@@ -10,7 +10,7 @@
  */
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -396,6 +396,7 @@ function approveAsDemo(why: string): NonNullable<RunOptions['duringRegister']> {
 
 // --- the demo ---------------------------------------------------------------------------------------------------
 
+/** Streams the answer (InvokeEndpointWithResponseStream, one JSON line per token) and prints it as it arrives. */
 async function invokeEndpoint(endpointName: string, steps: unknown): Promise<void> {
   // The user asking the model a question is not the worker (its policy does not include InvokeEndpoint).
   const runtime = new SageMakerRuntimeClient({
@@ -404,19 +405,37 @@ async function invokeEndpoint(endpointName: string, steps: unknown): Promise<voi
     credentials: ADMIN_CREDENTIALS,
   });
   const prompt = 'The assert statement';
-  say(`InvokeEndpoint ${endpointName}: ${JSON.stringify(prompt)}`);
+  say(`InvokeEndpointWithResponseStream ${endpointName}: ${JSON.stringify(prompt)}`);
+  const t0 = Date.now();
   const res = await runtime.send(
-    new InvokeEndpointCommand({
+    new InvokeEndpointWithResponseStreamCommand({
       EndpointName: endpointName,
       ContentType: 'application/json',
-      Accept: 'application/json',
+      Accept: 'application/jsonlines',
       Body: JSON.stringify({ inputs: prompt, parameters: { max_new_tokens: 40 } }),
     }),
   );
-  const body = JSON.parse(Buffer.from(res.Body ?? new Uint8Array()).toString('utf8')) as
-    { generated_text?: string } | { generated_text?: string }[];
-  const text = Array.isArray(body) ? body[0]?.generated_text : body.generated_text;
-  say(`answer (variant ${res.InvokedProductionVariant ?? '?'}): ${JSON.stringify(prompt + (text ?? ''))}`);
+  process.stdout.write(`[demo] answer (variant ${res.InvokedProductionVariant ?? '?'}): ${prompt}`);
+  let firstTokenMs: number | undefined;
+  let pending = '';
+  let details: { ttft_ms?: number; generated_tokens?: number } | undefined;
+  for await (const event of res.Body ?? []) {
+    pending += Buffer.from(event.PayloadPart?.Bytes ?? new Uint8Array()).toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines.filter(Boolean)) {
+      const msg = JSON.parse(line) as { token?: { text: string }; details?: typeof details };
+      if (msg.token) {
+        firstTokenMs ??= Date.now() - t0;
+        process.stdout.write(msg.token.text);
+      } else if (msg.details) details = msg.details;
+    }
+  }
+  process.stdout.write('\n');
+  say(
+    `  time to first token ${firstTokenMs ?? '?'} ms at the client (${details?.ttft_ms ?? '?'} ms in the server), ` +
+      `${details?.generated_tokens ?? '?'} tokens in ${Date.now() - t0} ms`,
+  );
   say(
     `  (a 0.45 M-parameter byte-level model after ${steps} CPU training steps: it has learnt letters and short words, not sentences)`,
   );

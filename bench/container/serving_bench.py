@@ -1,43 +1,83 @@
-"""Serving throughput and latency: jaxsm `serve` vs AWS's sagemaker-inference toolkit on
-Multi Model Server, same handler file (container/code/inference.py), same model.
+"""Serving under open-loop load: jaxsm `serve` (continuous batching, streamed answers) vs AWS's
+sagemaker-inference toolkit on Multi Model Server, same handler file (container/code/inference.py),
+same model.
 
   bash container/setup.sh
   bash bench/container/setup_mms.sh          # bench/.venvs/mms: MMS + sagemaker-inference + jaxsm
-  container/.venv/bin/python bench/container/serving_bench.py [--seconds 10] [--levels 1,8,32,128]
+  container/.venv/bin/python bench/container/serving_bench.py [--rates 0.5,1,2,4] [--seconds 30] [--device cpu|gpu]
 
-Both servers run on 127.0.0.1 only. For each concurrency level, N client threads with
-keep-alive connections send requests back to back for a fixed time (bounded: at most N in
-flight); throughput counts 200 responses per second; p50/p99 are over all responses.
-Writes bench/results/serving.md.
+Model: a decoder LM of >= 30 M parameters (10 layers, d_model 512, 8 heads, context 256) written
+by the real `train` entrypoint after a few steps, so decode reads ~127 MB of float32 weights per
+step. Request: one prompt of 40-60 bytes, exactly 64 new tokens (min_new_tokens = max_new_tokens),
+temperature 0.8, top-k 40.
+
+Arrivals are open-loop Poisson at each rate of the sweep (a request is sent at its arrival time
+whether or not earlier ones have finished), for --seconds each; then the sweep waits for the
+stragglers. Per rate: throughput (completed requests and tokens per second over the span from the
+first arrival to the last completion), p50/p99 end-to-end latency, time to first token for jaxsm
+(its requests stream: Accept application/jsonlines; MMS cannot stream, so its first token arrives
+with its last), and non-200 answers. A server's sweep stops once it is clearly past its capacity.
+
+SLO: p99 latency <= --slo-p99-s, by default 3 x MMS's median latency for one request on an idle
+server (so it scales with the hardware). "Capacity" is the highest rate of the sweep whose p99 meets
+the SLO with under 1% errors; the throughput bar compares throughputs at each server's capacity.
+The streaming bar compares jaxsm's TTFT p99 at its capacity with one unbatched prefill: the median
+TTFT of single requests to the idle server.
+
+A device profile follows (the same jitted steps, timed in this process after the servers have
+stopped): prefill, one decode step per occupancy, and MMS's one-request-at-a-time path.
+
+MMS is tuned as its documentation suggests for a CPU-bound model: one worker per core, each worker
+single-threaded (XLA's Eigen pool off, OMP/MKL at 1), the job queue raised from 100 to 1000. jaxsm
+gets the same treatment on CPU: one single-threaded engine per core (JAXSM_CPU_ENGINES), each with
+its own slots.
+
+Writes bench/results/serving.md and, for `npm run bench -- serving`, serving.json beside it.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import asyncio
 import json
 import os
 import platform
+import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS_BIN = ROOT / "container" / ".venv" / "bin"
 MMS_VENV = ROOT / "bench" / ".venvs" / "mms"
-PAYLOAD_PARAMS = {"max_new_tokens": 16, "temperature": 0.8, "top_k": 40}
+# XLA's persistent compilation cache, shared by both servers and kept between runs: startup then
+# measures loading, not compiling, on a second run (both servers compile the same model's shapes).
+XLA_CACHE = ROOT / "bench" / ".venvs" / "xla-cache"
+MODEL_HPS = {"n_layers": "10", "d_model": "512", "n_heads": "8", "seq_len": "256", "batch_size": "4"}
+NEW_TOKENS = 64
+PARAMS = {"max_new_tokens": NEW_TOKENS, "min_new_tokens": NEW_TOKENS, "temperature": 0.8, "top_k": 40}
+PROMPTS = [
+    "The assert statement is a convenient way to insert",
+    "A class definition with a docstring and two methods",
+    "To read a file line by line in Python, open it and",
+    "The event loop runs asynchronous tasks and callbacks",
+    "Unit tests should fail for the right reason, so that",
+    "When a list comprehension gets too long, prefer a",
+    "The standard library's logging module configures",
+    "Exceptions raised inside a context manager are passed",
+]
+SINGLE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
 def free_port() -> int:
     """A free loopback port below 32767 (MMS rejects ports >= Short.MAX_VALUE as invalid)."""
-    import random
-
     for _ in range(200):
         port = random.randint(20000, 32000)
         with socket.socket() as s:
@@ -49,82 +89,131 @@ def free_port() -> int:
     raise RuntimeError("no free port")
 
 
-def request(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
-    conn.request("POST", "/invocations", body, {"Content-Type": "application/json", "Accept": "application/json"})
-    r = conn.getresponse()
-    return r.status, r.read()
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def wait_ready(port: int, proc: subprocess.Popen, timeout: float) -> float:
-    """Seconds until an invocation succeeds (MMS's /ping is 200 before workers load)."""
-    t0 = time.monotonic()
-    body = json.dumps({"inputs": "ready?", "parameters": {"max_new_tokens": 1}}).encode()
-    while time.monotonic() - t0 < timeout:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request("GET", "/ping")
-            ping = conn.getresponse()
-            ping.read()
-            if ping.status == 200 and request(conn, body)[0] == 200:
-                return time.monotonic() - t0
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"server on {port} not ready after {timeout}s")
+def body_for(i: int) -> bytes:
+    return json.dumps({"inputs": PROMPTS[i % len(PROMPTS)], "parameters": {**PARAMS, "seed": i}}).encode()
 
 
-def load(port: int, clients: int, seconds: float) -> dict:
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
+# -- the client --------------------------------------------------------------------------------
+@dataclass
+class Result:
+    status: int
+    start: float
+    first: float = 0.0  # first token (streamed) or the whole answer (not streamed)
+    end: float = 0.0
+    tokens: int = 0
+    error: str = ""
 
-    def client(i: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        n = 0
-        mine, bad = [], 0
-        while time.monotonic() < stop_at:
-            body = json.dumps({"inputs": f"The {i} assert statement", "parameters": {**PAYLOAD_PARAMS, "seed": i * 100000 + n}}).encode()
-            t0 = time.monotonic()
-            try:
-                status, _ = request(conn, body)
-            except (OSError, http.client.HTTPException):
-                status = 0
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            dt = time.monotonic() - t0
-            if status == 200:
-                mine.append(dt)
+
+async def invoke(port: int, body: bytes, stream: bool, timeout: float) -> Result:
+    """One POST /invocations on its own connection; streamed answers are read chunk by chunk."""
+    accept = "application/jsonlines" if stream else "application/json"
+    r = Result(status=0, start=time.monotonic())
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            head = (
+                f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Accept: {accept}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(head.encode() + body)
+            status_line = await reader.readline()
+            r.status = int(status_line.split()[1])
+            headers = {}
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                headers[name.strip().lower()] = value.strip()
+            if headers.get("transfer-encoding") == "chunked":
+                text = b""
+                while True:
+                    size = int((await reader.readline()).strip(), 16)
+                    data = await reader.readexactly(size + 2)
+                    if size == 0:
+                        break
+                    if not r.first:
+                        r.first = time.monotonic()
+                    text += data[:-2]
+                lines = text.decode().splitlines()
+                r.tokens = sum(1 for line in lines if line.startswith('{"token"'))
             else:
-                bad += 1
-            n += 1
-        with lock:
-            latencies.extend(mine)
-            errors[0] += bad
+                data = await reader.readexactly(int(headers.get("content-length", "0")))
+                r.first = time.monotonic()
+                if r.status == 200:
+                    r.tokens = NEW_TOKENS  # min_new_tokens = max_new_tokens: every answer has exactly this many
+                elif not r.error:
+                    r.error = data[:200].decode(errors="replace")
+            r.end = time.monotonic()
+            writer.close()
+    except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError) as e:
+        r.error = f"{type(e).__name__}: {e}"
+        r.end = time.monotonic()
+    return r
 
+
+async def open_loop(port: int, rate: float, seconds: float, stream: bool, seed: int, first_id: int) -> list[Result]:
+    """Poisson arrivals at `rate` per second for `seconds`; returns every request's result."""
+    rng = random.Random(seed)
+    arrivals, t = [], rng.expovariate(rate)
+    while t < seconds:
+        arrivals.append(t)
+        t += rng.expovariate(rate)
     t0 = time.monotonic()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.monotonic() - t0
-    latencies.sort()
-    pct = lambda q: 1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")  # noqa: E731
-    return {"rps": len(latencies) / wall, "p50": pct(0.50), "p99": pct(0.99), "ok": len(latencies), "errors": errors[0]}
+    tasks = []
+    for i, at in enumerate(arrivals):
+        delay = t0 + at - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(invoke(port, body_for(first_id + i), stream, timeout=seconds + 300)))
+    return list(await asyncio.gather(*tasks))
 
 
-def train_model(tmp: Path) -> Path:
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def summarize(results: list[Result], rate: float, cpu_s: float) -> dict:
+    ok = [r for r in results if r.status == 200 and not r.error]
+    span = (max(r.end for r in results) - min(r.start for r in results)) if results else 0.0
+    lat = [r.end - r.start for r in ok]
+    ttft = [r.first - r.start for r in ok]
+    return {
+        "rate": rate,
+        "sent": len(results),
+        "ok": len(ok),
+        "errors": len(results) - len(ok),
+        "error_kinds": sorted(
+            {str(r.status) if r.status != 200 else r.error.split(":")[0] for r in results if r not in ok}
+        ),
+        "rps": len(ok) / span if span else 0.0,
+        "tps": sum(r.tokens for r in ok) / span if span else 0.0,
+        "p50": pct(lat, 0.50),
+        "p99": pct(lat, 0.99),
+        "ttft_p50": pct(ttft, 0.50),
+        "ttft_p99": pct(ttft, 0.99),
+        "cpu_per_req": cpu_s / len(ok) if ok else float("nan"),
+    }
+
+
+# -- servers -----------------------------------------------------------------------------------
+def make_model(tmp: Path) -> Path:
+    """Train the bench model for a few steps with the real trainer; returns a serve dir's model/."""
     base = tmp / "train"
     env = {**os.environ, "SAGEMAKER_BASE_DIR": str(base), "JAX_PLATFORMS": "cpu"}
     subprocess.run([OURS_BIN / "prepare", "--source", "builtin"], env=env, check=True, capture_output=True)
     for ch in ("train", "val"):
         shutil.copytree(base / "processing" / "output" / ch, base / "input" / "data" / ch)
     (base / "input" / "config").mkdir(parents=True, exist_ok=True)
-    (base / "input" / "config" / "hyperparameters.json").write_text(json.dumps({"max_steps": "150", "eval_every": "50"}))
-    subprocess.run([OURS_BIN / "train"], env=env, check=True, capture_output=True)
+    hps = {**MODEL_HPS, "max_steps": "10", "warmup_steps": "2", "eval_every": "10", "eval_batches": "1"}
+    (base / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hps))
+    proc = subprocess.run([OURS_BIN / "train"], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"train failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     model = tmp / "serve" / "model"
     shutil.copytree(base / "model", model)
     (model / "code").mkdir()
@@ -132,35 +221,105 @@ def train_model(tmp: Path) -> Path:
     return model
 
 
-def start_ours(model: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "SAGEMAKER_BASE_DIR": str(model.parent), "SAGEMAKER_BIND_TO_PORT": str(port),
-           "JAXSM_BIND_HOST": "127.0.0.1", "JAX_PLATFORMS": "cpu", "JAXSM_LOG_LEVEL": "WARNING"}
+def platform_env(device: str) -> dict[str, str]:
+    return {
+        "JAX_PLATFORMS": "cpu" if device == "cpu" else "cuda",
+        "JAX_COMPILATION_CACHE_DIR": str(XLA_CACHE),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+    }
+
+
+def start_ours(
+    model: Path, port: int, device: str, slots: int | None, xla_flags: str, cpu_engines: int
+) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        **platform_env(device),
+        "SAGEMAKER_BASE_DIR": str(model.parent),
+        "SAGEMAKER_BIND_TO_PORT": str(port),
+        "JAXSM_BIND_HOST": "127.0.0.1",
+        "JAXSM_LOG_LEVEL": "WARNING",
+        "JAXSM_MAX_QUEUE": "1000",
+        "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+    }
+    if slots:
+        env["JAXSM_SLOTS"] = str(slots)
+    if xla_flags:
+        env["XLA_FLAGS"] = xla_flags
+    if device == "cpu":
+        env["JAXSM_CPU_ENGINES"] = str(cpu_engines)
     return subprocess.Popen([OURS_BIN / "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def start_mms(model: Path, port: int, tmp: Path, workers: int) -> subprocess.Popen:
+def start_mms(model: Path, port: int, tmp: Path, workers: int, device: str) -> subprocess.Popen:
     """What sagemaker_inference.model_server.start_model_server does, with the config kept in
-    a temp dir instead of /etc and the addresses on loopback."""
+    a temp dir instead of /etc, the addresses on loopback, and the tuning described above."""
     store = tmp / "mms-models"
+    shutil.rmtree(store, ignore_errors=True)
     store.mkdir()
-    env = {**os.environ, "PATH": f"{MMS_VENV / 'bin'}:{os.environ['PATH']}", "JAX_PLATFORMS": "cpu",
-           "SAGEMAKER_BASE_DIR": str(model.parent),
-           "PYTHONPATH": f"{model / 'code'}:{Path(__file__).resolve().parent}"}
-    subprocess.run([MMS_VENV / "bin" / "model-archiver", "--model-name", "model", "--handler", "mms_handler_service",
-                    "--model-path", str(model), "--export-path", str(store), "--archive-format", "no-archive"],
-                   env=env, check=True)
+    env = {
+        **os.environ,
+        **platform_env(device),
+        "PATH": f"{MMS_VENV / 'bin'}:{os.environ['PATH']}",
+        "SAGEMAKER_BASE_DIR": str(model.parent),
+        "PYTHONPATH": f"{model / 'code'}:{Path(__file__).resolve().parent}",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+    }
+    if device == "cpu":
+        env["XLA_FLAGS"] = SINGLE_THREAD_XLA
+    else:
+        env["XLA_PYTHON_CLIENT_MEM_FRACTION"] = f"{0.9 / workers:.2f}"
+    subprocess.run(
+        [
+            MMS_VENV / "bin" / "model-archiver",
+            "--model-name",
+            "model",
+            "--handler",
+            "mms_handler_service",
+            "--model-path",
+            str(model),
+            "--export-path",
+            str(store),
+            "--archive-format",
+            "no-archive",
+        ],
+        env=env,
+        check=True,
+    )
     props = tmp / "mms.properties"
-    props.write_text("\n".join([
-        "enable_envvars_config=true", "decode_input_request=false", "load_models=ALL",
-        f"inference_address=http://127.0.0.1:{port}", f"management_address=http://127.0.0.1:{free_port()}",
-        f"default_workers_per_model={workers}", "default_response_timeout=120",
-        f"model_store={store}", "",
-    ]))
-    import sagemaker_inference  # noqa: F401 - only for the log config path, from the MMS venv
+    props.write_text(
+        "\n".join(
+            [
+                "enable_envvars_config=true",
+                "decode_input_request=false",
+                "load_models=ALL",
+                f"inference_address=http://127.0.0.1:{port}",
+                f"management_address=http://127.0.0.1:{free_port()}",
+                f"default_workers_per_model={workers}",
+                "job_queue_size=1000",
+                "default_response_timeout=300",
+                f"model_store={store}",
+                "",
+            ]
+        )
+    )
     return subprocess.Popen(
-        [MMS_VENV / "bin" / "multi-model-server", "--start", "--foreground", "--model-store", str(store),
-         "--mms-config", str(props)],
-        env=env, stdout=open(tmp / "mms.log", "w"), stderr=subprocess.STDOUT, cwd=tmp, start_new_session=True,
+        [
+            MMS_VENV / "bin" / "multi-model-server",
+            "--start",
+            "--foreground",
+            "--model-store",
+            str(store),
+            "--mms-config",
+            str(props),
+        ],
+        env=env,
+        stdout=open(tmp / "mms.log", "w"),
+        stderr=subprocess.STDOUT,
+        cwd=tmp,
+        start_new_session=True,
     )
 
 
@@ -173,79 +332,309 @@ def stop(proc: subprocess.Popen, group: bool = False) -> None:
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL) if group else proc.kill()
+            if group:
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
             proc.wait()
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and all its descendants (MMS's workers are children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        p = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(p)
+        cpu[p] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += cpu.get(p, 0.0)
+        todo.extend(children.get(p, []))
+    return total
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float) -> float:
+    """Seconds until an invocation succeeds (MMS's /ping is 200 before its workers load)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        r = asyncio.run(invoke(port, body_for(0), stream=False, timeout=120))
+        if r.status == 200:
+            return time.monotonic() - t0
+        time.sleep(0.5)
+    raise SystemExit(f"server on {port} not ready after {timeout}s")
+
+
+# -- the sweep -----------------------------------------------------------------------------------
+def single_requests(port: int, n: int, stream: bool) -> list[Result]:
+    return [asyncio.run(invoke(port, body_for(1000 + i), stream, timeout=300)) for i in range(n)]
+
+
+def sweep(name: str, port: int, pid: int, rates: list[float], args, slo: float | None, stream: bool) -> list[dict]:
+    rows = []
+    for k, rate in enumerate(rates):
+        cpu0 = tree_cpu_seconds(pid)
+        results = asyncio.run(open_loop(port, rate, args.seconds, stream, seed=k, first_id=10_000 * (k + 1)))
+        row = summarize(results, rate, tree_cpu_seconds(pid) - cpu0)
+        row["load"] = loadavg()
+        rows.append(row)
+        print(
+            f"{name} {rate:g}/s: {row['rps']:.2f} req/s {row['tps']:.0f} tok/s p50={row['p50']:.2f}s "
+            f"p99={row['p99']:.2f}s ttft p99={row['ttft_p99']:.2f}s ok={row['ok']} errors={row['errors']} "
+            f"{row['error_kinds']} cpu/req={row['cpu_per_req']:.2f}s load {row['load']}",
+            flush=True,
+        )
+        saturated = row["errors"] > 0.1 * max(1, row["sent"]) or (slo is not None and row["p99"] > 3 * slo)
+        if saturated:
+            print(f"{name}: past capacity at {rate:g}/s; stopping its sweep", flush=True)
+            break
+    return rows
+
+
+def capacity(rows: list[dict], slo: float) -> dict | None:
+    """The highest-rate row whose p99 meets the SLO with under 1% errors."""
+    good = [r for r in rows if r["p99"] <= slo and r["errors"] <= 0.01 * r["sent"]]
+    return max(good, key=lambda r: r["rate"]) if good else None
+
+
+def device_profile(model: Path, slots: int, device: str) -> list[str]:
+    """Timings of the jitted steps in this process (the servers have stopped)."""
+    code = f"""
+import json, time, numpy as np, jax
+from jaxsm.generate import Generator, Request
+from jaxsm.serving.engine import default_slots
+from jaxsm.serving.slots import SlotSteps
+gen = Generator({str(model)!r})
+dev = jax.devices()[0]
+S = {slots} or default_slots(gen, dev)
+st = SlotSteps(gen, S, dev)
+def med(f, n=7):
+    f()
+    ts = []
+    for _ in range(n):
+        c0, t0 = time.process_time(), time.perf_counter()
+        f()
+        ts.append((time.perf_counter() - t0, time.process_time() - c0))
+    ts.sort()
+    return ts[len(ts) // 2]
+out = {{"params": gen.param_count(), "dtype": str(np.dtype(gen.dtype)), "slots": S, "steps": {{}}}}
+key = np.asarray(jax.random.PRNGKey(0))
+ids = gen.tokenizer.encode({PROMPTS[0]!r})
+out["prefill"] = med(lambda: st.prefill_insert(ids, 0, 0.8, 40, 0, key))
+z = np.zeros((S,), np.int32); pos = np.full((S,), ids.size + 32, np.int32)
+keys = np.zeros((S, 2), np.uint32); temp = np.full((S,), 0.8, np.float32); tk = np.full((S,), 40, np.int32)
+w = st.window_for(ids.size + {NEW_TOKENS})
+for rows in st.row_buckets:
+    out["steps"][rows] = med(lambda: st.generate(rows, w, z, pos, temp, tk, z, keys, z))
+r = [Request({PROMPTS[0]!r}, {NEW_TOKENS}, 0.8, 40, 1, {NEW_TOKENS})]
+out["one_request"] = med(lambda: gen.complete(r), 3)
+print(json.dumps(out))
+"""
+
+    def run(extra_env: dict[str, str]) -> dict:
+        env = {**os.environ, **platform_env(device), **extra_env}
+        proc = subprocess.run([OURS_BIN / "python", "-c", code], env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"profile failed:\n{proc.stderr[-3000:]}")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    p = run({})
+    lines = [
+        f"Device profile ({p['params'] / 1e6:.1f} M parameters, {p['dtype']}, {p['slots']} slots; median wall ms "
+        "(process CPU ms) of 7 runs, measured in one process after the servers stopped):",
+        "",
+        "| step | wall ms | CPU ms | tokens | ms per token |",
+        "|---|---:|---:|---:|---:|",
+        f"| prefill + insert, one {len(PROMPTS[0])}-byte prompt | {p['prefill'][0] * 1e3:.1f} | "
+        f"{p['prefill'][1] * 1e3:.1f} | 1 | {p['prefill'][0] * 1e3:.1f} |",
+    ]
+    for rows, (wall, cpu) in p["steps"].items():
+        lines.append(
+            f"| generate, {rows} occupied slot(s) | {wall * 1e3:.1f} | {cpu * 1e3:.1f} | {rows} | "
+            f"{wall * 1e3 / int(rows):.2f} |"
+        )
+    wall, cpu = p["one_request"]
+    lines.append(
+        f"| one request run to completion (jaxsm's handler predict_fn, as MMS runs it) | {wall * 1e3:.0f} | "
+        f"{cpu * 1e3:.0f} | {NEW_TOKENS} | {wall * 1e3 / NEW_TOKENS:.2f} |"
+    )
+    if device == "cpu":
+        q = run({"XLA_FLAGS": SINGLE_THREAD_XLA})
+        wall, cpu = q["one_request"]
+        lines.append(
+            f"| the same, single-threaded XLA (an MMS worker here) | {wall * 1e3:.0f} | {cpu * 1e3:.0f} | "
+            f"{NEW_TOKENS} | {wall * 1e3 / NEW_TOKENS:.2f} |"
+        )
+    return lines
+
+
+def fmt_row(name: str, r: dict, streamed: bool) -> str:
+    ttft = f"{r['ttft_p50']:.2f} / {r['ttft_p99']:.2f}" if streamed else "-"
+    errors = f"{r['errors']}" + (f" ({', '.join(r['error_kinds'])})" if r["errors"] else "")
+    return (
+        f"| {name} | {r['rate']:g} | {r['rps']:.2f} | {r['tps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {ttft} | "
+        f"{errors} | {r['cpu_per_req']:.2f} | {r['load']} |"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--levels", default="1,8,32,128")
-    ap.add_argument("--mms-workers", type=int, default=os.cpu_count(), help="MMS default: one worker per CPU")
+    ap.add_argument("--rates", default="0.5,1,1.5,2,3,4,6,8,12", help="request rates per second, ascending")
+    ap.add_argument("--seconds", type=float, default=30.0, help="arrival window per rate")
+    ap.add_argument("--slo-p99-s", type=float, default=None, help="p99 latency SLO (default 3 x MMS's idle median)")
+    ap.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    ap.add_argument("--slots", type=int, default=None, help="JAXSM_SLOTS for jaxsm (default: the server's own)")
+    ap.add_argument("--jaxsm-xla-flags", default="", help="XLA_FLAGS for jaxsm's server (default: XLA's own)")
+    ap.add_argument(
+        "--jaxsm-cpu-engines",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="JAXSM_CPU_ENGINES on cpu: single-threaded engines (default one per core, as MMS gets a worker per core)",
+    )
+    ap.add_argument("--mms-workers", type=int, default=None, help="default: one per CPU core (one per GPU on gpu)")
+    ap.add_argument("--servers", default="mms,jaxsm", help="which servers to run (both for the bars)")
+    ap.add_argument("--model-dir", type=Path, default=None, help="reuse a model dir (with code/) instead of training")
+    ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "serving.md")
     args = ap.parse_args()
-    levels = [int(x) for x in args.levels.split(",")]
-    sys.path.insert(0, str(next((MMS_VENV / "lib").glob("python3*/site-packages"))))
+    rates = [float(x) for x in args.rates.split(",")]
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    gpus = 1
+    if args.device == "gpu":
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+        gpus = max(1, len(out.stdout.strip().splitlines()))
+    mms_workers = args.mms_workers or (os.cpu_count() or 1 if args.device == "cpu" else gpus)
+    if "mms" in servers:
+        sys.path.insert(0, str(next((MMS_VENV / "lib").glob("python3*/site-packages"))))
     tmp = Path(tempfile.mkdtemp(prefix="jaxsm-bench-serve-"))
-    print("training the model ...", flush=True)
-    model = train_model(tmp)
-    results = {}
-    for name in ("jaxsm", "mms"):
+    load_start = loadavg()
+    if args.model_dir:
+        model = args.model_dir
+    else:
+        print("training the bench model (a few steps) ...", flush=True)
+        model = make_model(tmp)
+    slo = args.slo_p99_s
+    results: dict[str, dict] = {}
+    for name in servers:
         port = free_port()
-        t0 = time.monotonic()
-        proc = start_ours(model, port) if name == "jaxsm" else start_mms(model, port, tmp, args.mms_workers)
+        if name == "jaxsm":
+            proc = start_ours(model, port, args.device, args.slots, args.jaxsm_xla_flags, args.jaxsm_cpu_engines)
+        else:
+            proc = start_mms(model, port, tmp, mms_workers, args.device)
         try:
-            ready = wait_ready(port, proc, 300)
+            ready = wait_ready(port, proc, 900)
             print(f"{name}: ready (first successful invocation) {ready:.1f}s after start", flush=True)
-            results[name] = {"ready": ready, "levels": {}}
-            load(port, 4, 2.0)  # warm connections and caches
-            for c in levels:
-                r = load(port, c, args.seconds)
-                results[name]["levels"][c] = r
-                print(f"{name} c={c}: {r['rps']:.1f} req/s p50={r['p50']:.0f}ms p99={r['p99']:.0f}ms "
-                      f"ok={r['ok']} errors={r['errors']}", flush=True)
+            stream = name == "jaxsm"
+            # Warm every worker (MMS compiles per worker on first use), then time single requests.
+            asyncio.run(open_loop(port, 4.0, 2.0, stream, seed=99, first_id=500))
+            idle = single_requests(port, 7, stream)
+            idle_lat = statistics.median(r.end - r.start for r in idle)
+            idle_ttft = statistics.median(r.first - r.start for r in idle)
+            print(f"{name}: idle latency {idle_lat:.2f}s, idle TTFT {idle_ttft:.3f}s", flush=True)
+            if slo is None:
+                if name != "mms":
+                    raise SystemExit("without --slo-p99-s the SLO comes from MMS: run mms first (--servers mms,jaxsm)")
+                slo = 3 * idle_lat
+                print(f"SLO: p99 <= {slo:.2f}s (3 x MMS's idle median)", flush=True)
+            rows = sweep(name, port, proc.pid, rates, args, slo, stream)
+            results[name] = {"ready": ready, "idle_latency": idle_lat, "idle_ttft": idle_ttft, "rows": rows}
         finally:
             stop(proc, group=(name == "mms"))
-        time.sleep(1)
+        time.sleep(2)
+    load_end = loadavg()
+    assert slo is not None
+    profile = [] if args.no_profile else device_profile(model, args.slots or 0, args.device)
+
+    caps = {n: capacity(r["rows"], slo) for n, r in results.items()}
+    summary: dict = {"slo_p99_s": slo, "load_start": load_start, "load_end": load_end, "servers": {}}
+    for n, r in results.items():
+        cap = caps[n]
+        summary["servers"][n] = {
+            "ready_s": r["ready"],
+            "idle_latency_s": r["idle_latency"],
+            "idle_ttft_s": r["idle_ttft"],
+            "capacity_rate": cap["rate"] if cap else None,
+            "capacity_rps": cap["rps"] if cap else None,
+            "capacity_p99_s": cap["p99"] if cap else None,
+            "capacity_ttft_p99_s": cap["ttft_p99"] if cap else None,
+        }
+    ours, mms = summary["servers"].get("jaxsm"), summary["servers"].get("mms")
+    if ours and mms and ours["capacity_rps"] and mms["capacity_rps"]:
+        summary["throughput_ratio"] = ours["capacity_rps"] / mms["capacity_rps"]
+    if ours and ours["capacity_ttft_p99_s"]:
+        summary["ttft_ratio"] = ours["capacity_ttft_p99_s"] / ours["idle_ttft_s"]
+
+    cmd = " ".join(["container/.venv/bin/python", "bench/container/serving_bench.py", *sys.argv[1:]])
     lines = [
-        "# Serving: jaxsm `serve` vs sagemaker-inference on Multi Model Server",
+        "# Serving under open-loop load: jaxsm `serve` vs sagemaker-inference on Multi Model Server",
         "",
-        f"`container/.venv/bin/python bench/container/serving_bench.py --seconds {args.seconds:g} --levels {args.levels}`",
+        f"`{cmd}`",
         "",
-        f"Same handler file (`container/code/inference.py`), same model (default config, 150 steps), CPU only, "
-        f"{os.cpu_count()} cores ({platform.machine()}), loopback, client threads on the same machine. "
-        f"Request: one prompt, `{json.dumps(PAYLOAD_PARAMS)}`. MMS: sagemaker-inference's Transformer under "
-        f"multi-model-server with {args.mms_workers} workers (its default: one per CPU); jaxsm: one process, "
-        "batches of up to 32 in one jitted call. Ready = start until the first successful invocation.",
+        f"{os.cpu_count()} cores ({platform.machine()}), device {args.device}; load average (1/5/15 min) "
+        f"{load_start} at the start, {load_end} at the end. Same handler file (`container/code/inference.py`), same "
+        f"model (10 layers, d_model 512, context 256, a few training steps), servers and client on one machine, "
+        f"loopback. Request: one 50-byte prompt, `{json.dumps(PARAMS)}` (exactly {NEW_TOKENS} new tokens). "
+        f"Poisson arrivals for {args.seconds:g} s per rate. jaxsm streams (`Accept: application/jsonlines`; TTFT = "
+        f"first token line); MMS answers whole (TTFT = latency). MMS: {mms_workers} workers, single-threaded XLA each, "
+        "job queue 1000. jaxsm: "
+        + (
+            f"{args.jaxsm_cpu_engines} single-threaded engine(s) (JAXSM_CPU_ENGINES), "
+            if args.device == "cpu"
+            else "one engine per GPU, "
+        )
+        + f"{args.slots or 'default'} slots each. "
+        "Throughput = completed requests (tokens) per second from the first arrival to the last "
+        "completion; latency is end to end at the client; CPU s/req = server CPU time (all processes) per completed "
+        "request.",
         "",
-        f"Ready: jaxsm {results['jaxsm']['ready']:.1f} s, MMS {results['mms']['ready']:.1f} s.",
+        f"**SLO: p99 latency <= {slo:.2f} s**"
+        + (" (3 x MMS's idle median latency)." if args.slo_p99_s is None else " (--slo-p99-s)."),
         "",
-        "| clients | jaxsm req/s | jaxsm p50 ms | jaxsm p99 ms | MMS req/s | MMS p50 ms | MMS p99 ms | throughput ratio | errors (jaxsm/MMS) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for c in levels:
-        a, b = results["jaxsm"]["levels"][c], results["mms"]["levels"][c]
-        ratio = a["rps"] / b["rps"] if b["rps"] else float("inf")
-        lines.append(f"| {c} | {a['rps']:.1f} | {a['p50']:.0f} | {a['p99']:.0f} | {b['rps']:.1f} | {b['p50']:.0f} | "
-                     f"{b['p99']:.0f} | {ratio:.1f}x | {a['errors']}/{b['errors']} |")
+    for n, r in results.items():
+        lines.append(
+            f"- {n}: ready {r['ready']:.1f} s after start; idle latency {r['idle_latency']:.2f} s, "
+            f"idle TTFT {r['idle_ttft'] * 1e3:.0f} ms."
+        )
     lines += [
         "",
-        "Errors are non-200 responses (MMS answers 503 once its job queue of 100 is full); they are not",
-        "counted in throughput. Both servers run the same JAX generation code (k/v cache, jitted), so the",
-        "difference is the serving architecture: MMS runs one request at a time in each of its Python",
-        "workers behind a Java front end; jaxsm batches whatever is queued into one device call.",
-        "",
-        "Reading: on this 2-core CPU the decode is compute-bound once a batch has a few rows, so a batch",
-        "of 32 costs close to 32 single requests (measured with `jaxsm.generate`: default model 2.8 ms",
-        "for 1 row vs 30 ms for 32; a 3.3M-parameter model 10 ms vs 170 ms) and MMS's two worker",
-        "processes use both cores too. Batching therefore cannot multiply CPU throughput; the gain at",
-        "low and medium concurrency is the lighter request path, and at high concurrency it is",
-        "graceful queueing (bounded latency, no shed requests). The >= 3x bar is met here only where MMS",
-        "saturates. The batching pays off on accelerators, where a single row leaves the device idle;",
-        "`bench/container/gpu_mfu.py` is the GPU-side measurement.",
+        "| server | rate /s | req/s | tok/s | p50 s | p99 s | TTFT p50 / p99 s | non-200 | CPU s/req | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
+    for n, r in results.items():
+        lines += [fmt_row(n, row, n == "jaxsm") for row in r["rows"]]
+    lines += ["", "Capacity (highest rate meeting the SLO with < 1% errors):", ""]
+    for n in results:
+        cap = caps[n]
+        lines.append(
+            f"- {n}: "
+            + (
+                f"{cap['rate']:g}/s offered, {cap['rps']:.2f} req/s, p99 {cap['p99']:.2f} s"
+                if cap
+                else "none in the sweep"
+            )
+        )
+    if "throughput_ratio" in summary:
+        lines.append(f"- throughput ratio at the SLO: **{summary['throughput_ratio']:.1f}x** (bar: >= 3x)")
+    if "ttft_ratio" in summary:
+        lines.append(
+            f"- jaxsm TTFT p99 at capacity {ours['capacity_ttft_p99_s'] * 1e3:.0f} ms = "
+            f"**{summary['ttft_ratio']:.1f}x** one unbatched prefill ({ours['idle_ttft_s'] * 1e3:.0f} ms idle TTFT; "
+            "bar: <= 2x)"
+        )
+    if profile:
+        lines += ["", *profile]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
+    args.out.with_suffix(".json").write_text(json.dumps({"summary": summary, "results": results}, indent=1) + "\n")
     print("\n".join(lines))
     shutil.rmtree(tmp, ignore_errors=True)
 

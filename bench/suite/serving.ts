@@ -1,8 +1,10 @@
 /**
- * `npm run bench -- serving [--seconds 10] [--levels 1,8,32,128] [--mms-workers N] [--out FILE]`: jaxsm `serve` vs
- * AWS's sagemaker-inference toolkit on Multi Model Server, same handler and model. The measuring is done by
- * bench/container/serving_bench.py (it writes bench/results/serving.md); this wrapper sets up its anchor's venv once
- * (bench/container/setup_mms.sh), passes the arguments through, and appends the verdict against the bars.
+ * `npm run bench -- serving [--rates 0.5,1,2,4] [--seconds 30] [--slo-p99-s S] [--device cpu|gpu] [--slots N]
+ * [--mms-workers N] [--out FILE]`: jaxsm `serve` (continuous batching, streaming) vs AWS's sagemaker-inference toolkit
+ * on Multi Model Server, same handler and model, under open-loop Poisson load. The measuring is done by
+ * bench/container/serving_bench.py (it writes bench/results/serving.md and serving.json); this wrapper sets up its
+ * anchor's venv once (bench/container/setup_mms.sh), passes the arguments through, and appends the verdict against
+ * the bars.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,7 +14,7 @@ import { REPO_ROOT } from '../../local/stack/config';
 import { flag } from '../lib/args';
 
 export const about =
-  'jaxsm serve vs sagemaker-inference on Multi Model Server (same handler and model): req/s and p99 per concurrency, /ping ready';
+  'jaxsm serve vs sagemaker-inference on Multi Model Server (same handler and model): open-loop rate sweep, throughput at a p99 SLO, streaming TTFT';
 
 const PYTHON = path.join(REPO_ROOT, 'container/.venv/bin/python');
 const SCRIPT = path.join(REPO_ROOT, 'bench/container/serving_bench.py');
@@ -20,8 +22,8 @@ const SETUP = path.join(REPO_ROOT, 'bench/container/setup_mms.sh');
 const MMS_VENV = path.join(REPO_ROOT, 'bench/.venvs/mms');
 /** The setup script and the pins it reads: when either changes, the venv is set up again. */
 const STAMP = path.join(MMS_VENV, '.setup-hash');
-const READY_BAR_S = 15;
 const THROUGHPUT_BAR = 3;
+const TTFT_BAR = 2;
 const say = (m: string) => console.log(`[serving] ${m}`);
 
 function setupHash(): string {
@@ -51,52 +53,51 @@ function ensureMms(): void {
   fs.writeFileSync(STAMP, `${hash}\n`);
 }
 
-/** The bar verdict from the table serving_bench.py wrote. */
-function verdict(md: string): string {
-  const ready = /Ready: jaxsm ([\d.]+) s, MMS ([\d.]+) s/.exec(md);
-  const rows = md
-    .split('\n')
-    .filter((l) => /^\| \d+ \|/.test(l))
-    .map((l) =>
-      l
-        .split('|')
-        .map((c) => c.trim())
-        .filter(Boolean),
-    )
-    .map((c) => ({
-      clients: Number(c[0]),
-      rps: Number(c[1]),
-      p99: Number(c[3]),
-      mmsRps: Number(c[4]),
-      mmsP99: Number(c[6]),
-      errors: c[8] ?? '?',
-    }));
-  // "At the same p99": only levels where jaxsm's p99 is no worse than MMS's count toward the throughput bar.
-  const fair = rows.filter((r) => r.p99 <= r.mmsP99 && r.mmsRps > 0);
-  const best = fair.reduce<(typeof rows)[number] | undefined>(
-    (a, r) => (!a || r.rps / r.mmsRps > a.rps / a.mmsRps ? r : a),
-    undefined,
-  );
-  const met = fair.filter((r) => r.rps / r.mmsRps >= THROUGHPUT_BAR).map((r) => r.clients);
-  const readyText = ready
-    ? `/ping ready (first successful invocation) ${ready[1]} s → ${Number(ready[1]) <= READY_BAR_S ? 'within' : 'over'} the ${READY_BAR_S} s bar`
-    : 'ready time not found in the table';
-  const tputText = best
-    ? `throughput ratio at a p99 no worse than MMS's: best ${(best.rps / best.mmsRps).toFixed(1)}x at ${best.clients} clients (non-200 responses jaxsm/MMS there: ${best.errors}); the ${THROUGHPUT_BAR}x bar is ${met.length ? `met at ${met.join(', ')} clients` : 'not met at any level'} (levels compared: ${fair.map((r) => r.clients).join(', ')})`
-    : 'no level where jaxsm p99 <= MMS p99';
-  return `**Bars** (appended by \`npm run bench -- serving\`): ${readyText}; ${tputText}.`;
+interface ServerSummary {
+  capacity_rate: number | null;
+  capacity_rps: number | null;
+  capacity_p99_s: number | null;
+  capacity_ttft_p99_s: number | null;
+  idle_ttft_s: number;
+}
+
+/** What serving_bench.py wrote beside the table (serving.json). */
+interface BenchSummary {
+  slo_p99_s: number;
+  load_start: string;
+  load_end: string;
+  servers: Record<string, ServerSummary>;
+  throughput_ratio?: number;
+  ttft_ratio?: number;
+}
+
+/** The bar verdict from serving_bench.py's summary. */
+export function verdict(s: BenchSummary): string {
+  const ours = s.servers.jaxsm;
+  const mms = s.servers.mms;
+  const slo = `p99 <= ${s.slo_p99_s.toFixed(2)} s`;
+  const tput =
+    s.throughput_ratio === undefined
+      ? `throughput at the SLO (${slo}): not comparable (capacity jaxsm ${ours?.capacity_rate ?? 'none'}/s, MMS ${mms?.capacity_rate ?? 'none'}/s)`
+      : `throughput at the SLO (${slo}): ${s.throughput_ratio.toFixed(1)}x MMS (${ours?.capacity_rps?.toFixed(2)} vs ${mms?.capacity_rps?.toFixed(2)} req/s) → the ${THROUGHPUT_BAR}x bar is ${s.throughput_ratio >= THROUGHPUT_BAR ? 'met' : 'NOT met'}`;
+  const ttft =
+    s.ttft_ratio === undefined
+      ? 'streaming TTFT: no jaxsm rate met the SLO'
+      : `streaming TTFT p99 at capacity ${s.ttft_ratio.toFixed(1)}x one unbatched prefill → the ${TTFT_BAR}x bar is ${s.ttft_ratio <= TTFT_BAR ? 'met' : 'NOT met'}`;
+  return `**Bars** (appended by \`npm run bench -- serving\`; load average ${s.load_start} → ${s.load_end}): ${tput}; ${ttft}.`;
 }
 
 export async function run(args: string[]): Promise<void> {
   if (!fs.existsSync(PYTHON))
     throw new Error(`${PYTHON} missing: run \`bash scripts/bootstrap.sh\` (it creates container/.venv)`);
   ensureMms();
-  const passed = args.length ? args : ['--seconds', '10', '--levels', '1,8,32,128'];
-  const out = path.resolve(REPO_ROOT, flag(passed, 'out', path.join(REPO_ROOT, 'bench/results/serving.md')));
-  const res = spawnSync(PYTHON, [SCRIPT, ...passed], { cwd: REPO_ROOT, stdio: 'inherit' });
+  const out = path.resolve(REPO_ROOT, flag(args, 'out', path.join(REPO_ROOT, 'bench/results/serving.md')));
+  const res = spawnSync(PYTHON, [SCRIPT, ...args], { cwd: REPO_ROOT, stdio: 'inherit' });
   if (res.status !== 0) throw new Error(`serving_bench.py exited with ${res.status ?? res.signal}`);
   const md = fs.readFileSync(out, 'utf8');
-  const line = verdict(md);
+  const summary = (JSON.parse(fs.readFileSync(out.replace(/\.md$/, '.json'), 'utf8')) as { summary: BenchSummary })
+    .summary;
+  const line = verdict(summary);
   fs.writeFileSync(out, `${md.replace(/\n+$/, '')}\n\n${line}\n`);
   say(line);
 }

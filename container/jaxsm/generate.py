@@ -1,21 +1,26 @@
-"""Batched, jitted text generation for serving.
+"""Text generation for serving: the loaded model, request encoding, sampling, and the
+run-to-completion path.
 
-One jitted function samples up to `max_new_tokens` tokens for a whole batch of prompts. Each
-row carries its own prompt length, token budget, temperature, top-k and PRNG key, so unrelated
-requests share one device call. Batches are padded to a few bucket sizes (default 1, 8, 32)
-and prompts to two prefill lengths (32 and seq_len), so only that many programs are ever
-compiled; all of them are compiled in `warmup()` before the server reports ready.
+`Generator` loads a model directory (params.msgpack + config.json) once. Two ways drive it:
+  - `jaxsm.serving.engine` (this image's server): continuous batching over KV-cache slots, one
+    jitted step per token for every running request (see that module);
+  - `Generator.complete()` (the handler's predict_fn, i.e. AWS's toolkit on MMS, and offline use):
+    one jitted program per batch that samples every token of every row to completion.
 
-Decoding uses a k/v cache: one prefill pass over the (padded) prompt window, then each step
-feeds only the newly sampled token per row, attending over that row's cached positions. So a
-step's cost grows with the batch only through tiny matmuls, which is what makes batching
-concurrent requests pay off.
+Both sample with `sample_next`, so a request gives the same tokens on either path: each row
+carries its own temperature, top-k, minimum length and PRNG key, and token i is drawn with
+fold_in(key, i), which makes a row's output independent of its batch mates.
+
+The run-to-completion path pads batches to a few bucket sizes (default 1, 8, 32), prompts to a
+power-of-two prefill length, and the k/v cache to a power-of-two window that holds the prompt
+and the budget (not the whole context), so decode reads only the part of the cache it can use.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +34,7 @@ from .tokenizer import BOS_ID, EOS_ID, PAD_ID, ByteTokenizer
 log = logging.getLogger(__name__)
 
 DEFAULT_BUCKETS = (1, 8, 32)
+MIN_BUCKET_LEN = 16
 
 
 @dataclass
@@ -38,6 +44,48 @@ class Request:
     temperature: float = 1.0
     top_k: int = 0
     seed: int = 0
+    min_new_tokens: int = 0  # EOS is not sampled before this many tokens (fixed-length benchmarks)
+
+
+@dataclass
+class Completion:
+    """One finished generation."""
+
+    text: str
+    generated_tokens: int
+    prompt_tokens: int
+    finish_reason: str  # "eos" (the model ended it) or "length" (budget or context exhausted)
+
+
+def length_buckets(seq_len: int, smallest: int = MIN_BUCKET_LEN) -> tuple[int, ...]:
+    """Powers of two from `smallest` up to seq_len, and seq_len itself."""
+    out, n = [], min(smallest, seq_len)
+    while n < seq_len:
+        out.append(n)
+        n *= 2
+    return (*out, seq_len)
+
+
+def bucket_for(n: int, buckets: Sequence[int]) -> int:
+    for b in buckets:
+        if n <= b:
+            return b
+    return buckets[-1]
+
+
+def serving_dtype(platform: str) -> Any:
+    """Compute (and KV-cache) dtype: bfloat16 on accelerators, float32 on CPU, where XLA's
+    bfloat16 matmuls are slower than float32 ones. JAXSM_DTYPE=float32|bfloat16 overrides."""
+    import jax.numpy as jnp
+
+    choice = os.environ.get("JAXSM_DTYPE", "auto").strip().lower()
+    if choice in ("bfloat16", "bf16"):
+        return jnp.bfloat16
+    if choice in ("float32", "fp32", "f32"):
+        return jnp.float32
+    if choice != "auto":
+        raise ValueError(f"JAXSM_DTYPE must be auto, float32 or bfloat16, not {choice!r}")
+    return jnp.float32 if platform == "cpu" else jnp.bfloat16
 
 
 TOP_K_FAST = 64
@@ -70,10 +118,38 @@ def _apply_top_k(logits, top_k):
     return jax.lax.cond(jnp.any(top_k > 0), filtered, lambda x: x, logits)
 
 
+def sample_next(logits, temperature, top_k, min_new, keys, step):
+    """Token `step` (0 = the first generated one) for each row of float logits [b, vocab].
+
+    temperature 0 is greedy; EOS is masked while step < min_new; padding, BOS and padded
+    vocabulary ids are never sampled. `step` is a scalar or one index per row.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    b, vocab = logits.shape
+    ids = jnp.arange(vocab)
+    step = jnp.broadcast_to(jnp.asarray(step, jnp.int32), (b,))
+    banned = ((ids == PAD_ID) | (ids == BOS_ID) | (ids > EOS_ID))[None, :]
+    banned = banned | ((ids == EOS_ID)[None, :] & (step < min_new)[:, None])
+    masked = jnp.where(banned, -jnp.inf, logits.astype(jnp.float32))
+    masked = _apply_top_k(masked, top_k)
+    greedy = jnp.argmax(masked, axis=-1)
+    # Inverse-CDF sampling: one uniform per row instead of a Gumbel draw per vocabulary entry
+    # (the PRNG dominated the step time on CPU).
+    step_keys = jax.vmap(jax.random.fold_in)(keys, step)
+    u = jax.vmap(lambda k: jax.random.uniform(k, ()))(step_keys)
+    probs = jax.nn.softmax(masked / jnp.maximum(temperature, 1e-6)[:, None], axis=-1)
+    cdf = jnp.cumsum(probs, axis=-1)
+    # first index whose cdf exceeds u * total: always a token with positive probability
+    sampled = jnp.argmax(cdf > (u * cdf[:, -1])[:, None], axis=-1)
+    return jnp.where(temperature > 0, sampled, greedy).astype(jnp.int32)
+
+
 class Generator:
     """The model loaded from a model directory (params.msgpack + config.json)."""
 
-    def __init__(self, model_dir: Path, buckets: Sequence[int] = DEFAULT_BUCKETS):
+    def __init__(self, model_dir: Path | str, buckets: Sequence[int] = DEFAULT_BUCKETS, dtype: Any = None):
         import jax
         import jax.numpy as jnp
         from flax import serialization
@@ -87,54 +163,48 @@ class Generator:
         config = json.loads(config_path.read_text())
         self.config = ModelConfig.from_dict(config["model"])
         self.tokenizer = ByteTokenizer.from_json(config.get("tokenizer", {"type": "byte"}))
-        self.model = build_model(self.config)
+        self.platform = jax.devices()[0].platform
+        self.dtype = dtype if dtype is not None else serving_dtype(self.platform)
+        self.model = build_model(self.config, dtype=self.dtype)
         state = serialization.msgpack_restore((model_dir / "params.msgpack").read_bytes())
-        self.params = jax.tree_util.tree_map(jnp.asarray, state)
+        # Weights in the compute dtype: decode reads every weight once per step, so bfloat16
+        # halves the bytes that bound it on accelerators.
+        self.params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, self.dtype), state)
         self.buckets = tuple(sorted(buckets))
         self.max_batch = self.buckets[-1]
-        t = self.config.seq_len
-        self.prefill_buckets = tuple(sorted({min(32, t), t}))
-        self._fn = jax.jit(self._generate, static_argnums=(7,))
+        self.length_buckets = length_buckets(self.config.seq_len)
+        self._fn = jax.jit(self._generate, static_argnums=(8,))
+
+    def param_count(self) -> int:
+        import jax
+
+        return sum(int(np.prod(a.shape)) for a in jax.tree_util.tree_leaves(self.params))
 
     # -- device side -----------------------------------------------------------------------
-    def _generate(self, params, tokens, lengths, max_new, temperature, top_k, keys, prefill_len):
+    def _generate(self, params, tokens, lengths, max_new, min_new, temperature, top_k, keys, prefill_len):
+        """tokens [b, W]: prompts, left-aligned; W (the window) holds every prompt and budget."""
         import jax
         import jax.numpy as jnp
 
-        b, t = tokens.shape
-        vocab = self.config.vocab_size
+        b, w = tokens.shape
         rows = jnp.arange(b)
-        # Never sample padding, BOS or unused (padded-vocabulary) ids.
-        ids = jnp.arange(vocab)
-        banned = (ids == PAD_ID) | (ids == BOS_ID) | (ids > EOS_ID)
 
         def apply(*a: Any, method: Any) -> Any:
             return self.model.apply({"params": params}, *a, method=method)
 
         # Prefill: one pass over the prompts, padded only to the prompt-length bucket, fills
-        # the k/v caches; the caches are then padded to the full window for decoding.
+        # the k/v caches; the caches are then padded to the window for decoding.
         logits, cache_k, cache_v = apply(tokens[:, :prefill_len], method=self.model.prefill)
         last = logits[rows, lengths - 1]
-        grow = lambda c: jnp.pad(c, ((0, 0), (0, t - prefill_len), (0, 0), (0, 0)))  # noqa: E731
+        grow = lambda c: jnp.pad(c, ((0, 0), (0, w - prefill_len), (0, 0), (0, 0)))  # noqa: E731
         cache_k = tuple(grow(c) for c in cache_k)
         cache_v = tuple(grow(c) for c in cache_v)
 
         def body(i, state):
             tokens, lengths, done, last, cache_k, cache_v = state
-            masked = jnp.where(banned[None, :], -jnp.inf, last)
-            masked = _apply_top_k(masked, top_k)
-            greedy = jnp.argmax(masked, axis=-1)
-            # Inverse-CDF sampling: one uniform per row instead of a Gumbel draw per vocabulary
-            # entry (the PRNG dominated the step time on CPU).
-            step_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, i)
-            u = jax.vmap(lambda k: jax.random.uniform(k, ()))(step_keys)
-            probs = jax.nn.softmax(masked / jnp.maximum(temperature, 1e-6)[:, None], axis=-1)
-            cdf = jnp.cumsum(probs, axis=-1)
-            # first index whose cdf exceeds u * total: always a token with positive probability
-            sampled = jnp.argmax(cdf > (u * cdf[:, -1])[:, None], axis=-1)
-            tok = jnp.where(temperature > 0, sampled, greedy).astype(tokens.dtype)
-            active = (i < max_new) & ~done & (lengths < t)
-            pos = jnp.minimum(lengths, t - 1)
+            tok = sample_next(last, temperature, top_k, min_new, keys, i).astype(tokens.dtype)
+            active = (i < max_new) & ~done & (lengths < w)
+            pos = jnp.minimum(lengths, w - 1)
             tokens = tokens.at[rows, pos].set(jnp.where(active, tok, tokens[rows, pos]))
             done = done | (active & (tok == EOS_ID))
             # Decode: only the new token goes through the model, attending over the cache.
@@ -145,64 +215,80 @@ class Generator:
         steps = jnp.max(max_new)
         done = jnp.zeros((b,), bool)
         state = jax.lax.fori_loop(0, steps, body, (tokens, lengths, done, last, cache_k, cache_v))
-        return state[0], state[1]
+        return state[0], state[1], state[2]
 
     # -- host side -------------------------------------------------------------------------
     def bucket_for(self, n: int) -> int:
-        for b in self.buckets:
-            if n <= b:
-                return b
-        return self.max_batch
+        return bucket_for(n, self.buckets)
 
-    def _encode(self, r: Request) -> tuple[np.ndarray, int]:
+    def encode(self, r: Request) -> tuple[np.ndarray, int]:
+        """Prompt ids and token budget: the end of a long prompt is kept so the budget fits the context."""
         t = self.config.seq_len
-        budget = max(0, min(r.max_new_tokens, t - 1))
+        budget = max(1, min(r.max_new_tokens, t - 1))
         ids = self.tokenizer.encode(r.prompt)
         if ids.size == 0:
             ids = np.array([EOS_ID], np.int32)  # documents start after an EOS in training
-        ids = ids[-(t - budget) :]  # keep the end of a long prompt, leave room to generate
+        ids = ids[-(t - budget) :]
         return ids, budget
 
     def generate(self, requests: Sequence[Request]) -> list[str]:
         """Generated continuations (prompt not repeated), in request order."""
-        out: list[str] = []
+        return [c.text for c in self.complete(requests)]
+
+    def complete(self, requests: Sequence[Request]) -> list[Completion]:
+        """Run every request to completion (batched, chunked to the largest bucket)."""
+        out: list[Completion] = []
         for start in range(0, len(requests), self.max_batch):
-            out.extend(self._generate_chunk(requests[start : start + self.max_batch]))
+            out.extend(self._complete_chunk(requests[start : start + self.max_batch]))
         return out
 
-    def _generate_chunk(self, requests: Sequence[Request]) -> list[str]:
+    def _complete_chunk(self, requests: Sequence[Request]) -> list[Completion]:
         import jax
 
         n = len(requests)
         b = self.bucket_for(n)
-        t = self.config.seq_len
-        tokens = np.full((b, t), PAD_ID, np.int32)
+        encoded = [self.encode(r) for r in requests]
+        window = bucket_for(max(ids.size + budget for ids, budget in encoded), self.length_buckets)
+        tokens = np.full((b, window), PAD_ID, np.int32)
         lengths = np.ones((b,), np.int32)
         max_new = np.zeros((b,), np.int32)
+        min_new = np.zeros((b,), np.int32)
         temperature = np.zeros((b,), np.float32)
         top_k = np.zeros((b,), np.int32)
         seeds = np.zeros((b,), np.uint32)
-        for i, r in enumerate(requests):
-            ids, budget = self._encode(r)
+        for i, (r, (ids, budget)) in enumerate(zip(requests, encoded, strict=True)):
             tokens[i, : ids.size] = ids
             lengths[i] = ids.size
             max_new[i] = budget
+            min_new[i] = r.min_new_tokens
             temperature[i] = r.temperature
             top_k[i] = r.top_k
             seeds[i] = r.seed
         keys = jax.vmap(jax.random.PRNGKey)(seeds)
-        prefill_len = next(p for p in self.prefill_buckets if p >= int(lengths.max()))
-        out_tokens, out_lengths = self._fn(self.params, tokens, lengths, max_new, temperature, top_k, keys, prefill_len)
-        out_tokens, out_lengths = np.asarray(out_tokens), np.asarray(out_lengths)
-        return [self.tokenizer.decode(out_tokens[i, lengths[i] : out_lengths[i]]) for i in range(n)]
+        prefill_len = bucket_for(int(lengths.max()), self.length_buckets)
+        out = self._fn(self.params, tokens, lengths, max_new, min_new, temperature, top_k, keys, prefill_len)
+        out_tokens, out_lengths, done = (np.asarray(a) for a in out)
+        result = []
+        for i in range(n):
+            ids = out_tokens[i, lengths[i] : out_lengths[i]]
+            result.append(
+                Completion(
+                    text=self.tokenizer.decode(ids),
+                    generated_tokens=int(ids.size),
+                    prompt_tokens=int(lengths[i]),
+                    finish_reason="eos" if done[i] else "length",
+                )
+            )
+        return result
 
     def warmup(self) -> float:
-        """Compile every bucket; returns the seconds it took."""
+        """Compile the run-to-completion path for every batch bucket at the shortest and the
+        longest prompt; returns the seconds it took."""
         t0 = time.perf_counter()
         long_prompt = "w" * (self.config.seq_len - 2)
         for b in self.buckets:
-            for prompt in ("warm", long_prompt):  # the short and the long prefill bucket
-                self._generate_chunk([Request(prompt, max_new_tokens=1)] * b)
+            for prompt in ("warm", long_prompt):
+                self._complete_chunk([Request(prompt, max_new_tokens=1)] * b)
         elapsed = time.perf_counter() - t0
         log.info("warmed up buckets %s in %.1fs", self.buckets, elapsed)
         return elapsed

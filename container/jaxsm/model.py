@@ -125,22 +125,27 @@ class Block(nn.Module):
         x = x + self.drop(self.attn_out(att.reshape(b, t, d)), deterministic=deterministic)
         return self._mlp(x, deterministic), (k, v)
 
-    def decode(self, x, pos, cache_k, cache_v):
-        """One new token per row: x [b, 1, d] at positions pos [b]; cache [b, T, heads, head_dim].
+    def decode(self, x, pos, cache_k, cache_v, window: int | None = None):
+        """One new token per row: x [b, 1, d] at positions pos [b]; cache [B >= b, T, heads, head_dim].
 
-        Writes this token's k/v into the cache at pos, attends over cache entries <= pos.
+        Writes this token's k/v into rows 0..b-1 of the cache at pos and attends over entries
+        <= pos among the first `window` positions (all T when None): a serving engine with
+        more cache rows than running requests, all short, reads only what it can use.
         """
         b, _, d = x.shape
         q, k, v = self._qkv(x)
         rows = jnp.arange(b)
         cache_k = cache_k.at[rows, pos].set(k[:, 0].astype(cache_k.dtype))
         cache_v = cache_v.at[rows, pos].set(v[:, 0].astype(cache_v.dtype))
+        keys, values = cache_k[:b, :window], cache_v[:b, :window]
         scale = 1.0 / jnp.sqrt(jnp.float32(d // self.n_heads))
-        scores = jnp.einsum("bhd,bthd->bht", q[:, 0], cache_k).astype(jnp.float32) * scale
-        visible = jnp.arange(cache_k.shape[1])[None, :] <= pos[:, None]
+        # Dot products, not a fused multiply-reduce: XLA then updates the donated cache in place
+        # (the fused form made it copy the whole cache every step).
+        scores = jnp.einsum("bhd,bthd->bht", q[:, 0], keys).astype(jnp.float32) * scale
+        visible = jnp.arange(keys.shape[1])[None, :] <= pos[:, None]
         scores = jnp.where(visible[:, None, :], scores, -jnp.inf)
-        probs = jax.nn.softmax(scores, axis=-1).astype(cache_v.dtype)
-        att = jnp.einsum("bht,bthd->bhd", probs, cache_v).reshape(b, 1, d)
+        probs = jax.nn.softmax(scores, axis=-1).astype(values.dtype)
+        att = jnp.einsum("bht,bthd->bhd", probs, values).reshape(b, 1, d)
         x = x + self.attn_out(att.astype(x.dtype))
         return self._mlp(x, True), cache_k, cache_v
 
@@ -251,8 +256,9 @@ class DecoderLM(nn.Module):
             vs.append(v)
         return self._logits(x), tuple(ks), tuple(vs)
 
-    def decode_step(self, token, pos, cache_k, cache_v):
-        """token, pos: int32 [b] -> logits [b, vocab] and the updated caches.
+    def decode_step(self, token, pos, cache_k, cache_v, window: int | None = None):
+        """token, pos: int32 [b] -> logits [b, vocab] and the updated caches (see Block.decode
+        for `window` and caches with more rows than b).
 
         Caches stay tuples of per-layer arrays (never stacked) so XLA updates them in place
         inside the decode loop instead of copying all layers every step.
@@ -261,7 +267,7 @@ class DecoderLM(nn.Module):
         x = self.embed(token[:, None]) + self.pos_embed[pos][:, None, :].astype(self.dtype)
         ks, vs = [], []
         for i, block in enumerate(self.blocks):
-            x, k, v = block.decode(x, pos, cache_k[i], cache_v[i])
+            x, k, v = block.decode(x, pos, cache_k[i], cache_v[i], window)
             ks.append(k)
             vs.append(v)
         return self._logits(x)[:, 0], tuple(ks), tuple(vs)

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +17,11 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
+# One XLA compilation cache for the whole session (this process and every server/trainer it
+# starts): the serving tests start several servers on the same models, each compiling the same
+# engine shapes. JAX reads these variables at import.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="jaxsm-test-xla-cache-"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 TINY = {  # a model small enough that a run is a few seconds on 2 cores
     "n_layers": "1",
     "d_model": "64",

@@ -1,10 +1,12 @@
-"""`serve`: ping, invocations (single and batched), every error status, drain, user handler."""
+"""`serve`: ping, invocations (single and batched), streaming, back-pressure, every error status,
+drain, user handler."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -44,8 +46,19 @@ def builtin_server(trained, tmp_path_factory):
     base = tmp_path_factory.mktemp("serve")
     shutil.copytree(trained[0] / "model", base / "model")
     proc, port = start_server(base)
-    ready_s = wait_ping(port, proc)
+    ready_s = wait_ping(port, proc, timeout=600)
     yield f"http://127.0.0.1:{port}", ready_s
+    stop(proc)
+
+
+@pytest.fixture(scope="module")
+def saturated_server(trained, tmp_path_factory):
+    """The built-in handler with one slot and a waiting room of one: easy to saturate."""
+    base = tmp_path_factory.mktemp("serve-saturated")
+    shutil.copytree(trained[0] / "model", base / "model")
+    proc, port = start_server(base, JAXSM_SLOTS="1", JAXSM_MAX_QUEUE="1")
+    wait_ping(port, proc, timeout=600)
+    yield port
     stop(proc)
 
 
@@ -65,7 +78,7 @@ def user_server(trained, tmp_path_factory):
         except OSError:
             assert time.monotonic() - t0 < 120
             time.sleep(0.05)
-    wait_ping(port, proc)
+    wait_ping(port, proc, timeout=300)
     yield url, status, proc
     stop(proc)
 
@@ -208,3 +221,112 @@ def test_sigterm_drains_in_flight_requests(trained, tmp_path):
         http("GET", url + "/ping", timeout=2)
     # the 500 test's traceback went to the log of its own server; here: nothing leaked
     assert "Traceback" not in log
+
+
+def read_chunked(s: socket.socket) -> tuple[dict[str, str], list[bytes]]:
+    """Reads one chunked HTTP/1.1 response: (headers, the chunks as sent), leaving the connection open."""
+    f = s.makefile("rb")
+    status_line = f.readline()
+    assert status_line.startswith(b"HTTP/1.1 200"), status_line
+    headers = {}
+    while (line := f.readline()) != b"\r\n":
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    assert headers["transfer-encoding"] == "chunked" and "content-length" not in headers
+    chunks: list[bytes] = []
+    while True:
+        size = int(f.readline().strip(), 16)
+        data = f.read(size)
+        assert f.read(2) == b"\r\n"
+        if size == 0:
+            return headers, chunks
+        chunks.append(data)
+
+
+def stream_request(port: int, payload: dict, accept: str) -> bytes:
+    body = json.dumps(payload).encode()
+    head = (
+        f"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: {accept}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+@pytest.mark.parametrize("accept", ["application/jsonlines", "text/event-stream"])
+def test_streamed_answer_arrives_token_by_token(builtin_server, accept):
+    url, _ = builtin_server
+    port = int(url.rsplit(":", 1)[1])
+    params = {"max_new_tokens": 20, "min_new_tokens": 20, "temperature": 0, "seed": 1}
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(stream_request(port, {"inputs": "The assert statement", "parameters": params}, accept))
+        headers, chunks = read_chunked(s)
+        # the connection stays usable after a stream (keep-alive)
+        s.sendall(stream_request(port, {"inputs": "x", "parameters": {"max_new_tokens": 2}}, accept))
+        assert read_chunked(s)[1]
+    assert headers["content-type"] == accept
+    text = b"".join(chunks).decode()
+    if accept == "text/event-stream":
+        events = [e for e in text.split("\n\n") if e]
+        assert all(e.startswith("data: ") for e in events)
+        lines = [e[len("data: ") :] for e in events]
+    else:
+        assert text.endswith("\n")
+        lines = text.splitlines()
+    objs = [json.loads(line) for line in lines]
+    tokens, final = objs[:-1], objs[-1]
+    assert [t["token"]["index"] for t in tokens] == list(range(20))
+    assert final["details"]["generated_tokens"] == 20 and final["details"]["finish_reason"] == "length"
+    assert final["details"]["ttft_ms"] <= final["details"]["total_ms"]
+    assert final["generated_text"].startswith("".join(t["token"]["text"] for t in tokens))
+    # Each chunk is whole lines: the server sends tokens as they are produced, not one body at the end.
+    assert len(chunks) > 1 and all(c.endswith(b"\n") for c in chunks)
+    # the same request without streaming gives the same text (greedy)
+    status, _, body = post(url, {"inputs": "The assert statement", "parameters": params})
+    assert status == 200 and json.loads(body)["generated_text"] == final["generated_text"]
+
+
+def test_a_list_cannot_be_streamed(builtin_server):
+    url, _ = builtin_server
+    status, _, body = post(url, {"inputs": ["a", "b"]}, {"Accept": "application/jsonlines"})
+    assert status == 400 and "one prompt" in json.loads(body)["message"]
+
+
+def test_saturated_server_refuses_at_once_and_ping_stays_fast(saturated_server):
+    """One slot, a waiting room of one, eight clients streaming long answers: the extra requests
+    get 503 + Retry-After with a JSON error at once, and /ping answers 200 quickly throughout."""
+    port = saturated_server
+    url = f"http://127.0.0.1:{port}"
+    stop_at = time.monotonic() + 6
+    outcomes: list[tuple[int, float, dict, bytes]] = []
+    pings: list[tuple[int, float]] = []
+    params = {"max_new_tokens": 120, "min_new_tokens": 120}
+
+    def client():
+        while time.monotonic() < stop_at:
+            t0 = time.monotonic()
+            status, headers, body = post(
+                url, {"inputs": "go", "parameters": params}, {"Accept": "application/jsonlines"}
+            )
+            outcomes.append((status, time.monotonic() - t0, headers, body))
+
+    def pinger():
+        while time.monotonic() < stop_at:
+            t0 = time.monotonic()
+            pings.append((http("GET", url + "/ping", timeout=10)[0], time.monotonic() - t0))
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=client) for _ in range(8)] + [threading.Thread(target=pinger)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = {o[0] for o in outcomes}
+    assert statuses == {200, 503}, statuses
+    refused = [o for o in outcomes if o[0] == 503]
+    assert all(o[2].get("Retry-After") == "1" and "queue is full" in json.loads(o[3])["message"] for o in refused)
+    # a refusal never waits for the device: the slowest one is far quicker than one generation
+    slowest_refusal = max(o[1] for o in refused)
+    quickest_answer = min(o[1] for o in outcomes if o[0] == 200)
+    assert slowest_refusal < max(1.0, quickest_answer)
+    assert pings and all(status == 200 for status, _ in pings)
+    assert max(dt for _, dt in pings) <= 2.0  # SageMaker's /ping deadline

@@ -3,7 +3,8 @@
  *  - SageMaker control plane: AWS JSON 1.1, `POST /` with `X-Amz-Target: SageMaker.<Operation>`;
  *  - CodeBuild: AWS JSON 1.1, `X-Amz-Target: CodeBuild_20161006.<Operation>`;
  *  - Application Auto Scaling: AWS JSON 1.1, `X-Amz-Target: AnyScaleFrontendService.<Operation>`;
- *  - SageMaker Runtime: REST JSON, `POST /endpoints/{EndpointName}/invocations`.
+ *  - SageMaker Runtime: REST JSON, `POST /endpoints/{EndpointName}/invocations` and
+ *    `.../invocations-response-stream`.
  * Unknown operations of the APIs served here answer `UnknownOperationException`, as AWS does. Every other request
  * (S3, ECR, CloudWatch, CloudWatch Logs, STS, IAM) goes through the gateway to moto (iam/moto-gateway.ts), so one
  * port is the whole local AWS. Every call is authorized first (LOCAL_IAM, on by default): against
@@ -113,29 +114,32 @@ export async function startLocalService(
       return sendJson(res, 200, stats.snapshot(), 'application/json');
     if (req.method === 'GET' && url === '/_local/iam')
       return sendJson(res, 200, { enabled: Boolean(ctx.iam), ...ctx.iam?.stats() }, 'application/json');
-    const invoke = /^\/endpoints\/([^/]+)\/invocations(\?.*)?$/.exec(url);
+    const invoke = /^\/endpoints\/([^/]+)\/(invocations|invocations-response-stream)(\?.*)?$/.exec(url);
     if (invoke && req.method === 'POST') {
+      const streamed = invoke[2] === 'invocations-response-stream';
+      const op = streamed ? 'Runtime.InvokeEndpointWithResponseStream' : 'Runtime.InvokeEndpoint';
       // Runtime faults too (off by default): callers of InvokeEndpoint must retry throttling like any AWS client.
       const fault = injectFault(faults, draw);
       if (fault) {
         await readBody(req).catch(() => undefined);
-        stats.record('Runtime.InvokeEndpoint', fault);
+        stats.record(op, fault);
         return sendError(res, fault, 'application/json');
       }
       const endpointName = decodeURIComponent(invoke[1] as string);
+      const action = streamed ? 'InvokeEndpointWithResponseStream' : 'InvokeEndpoint';
       const refused = await refusal(req, {
         protocol: 'rest-json',
-        label: 'sagemaker:InvokeEndpoint',
-        call: { prefix: 'sagemaker', operation: 'InvokeEndpoint', body: { EndpointName: endpointName } },
+        label: `sagemaker:${action}`,
+        call: { prefix: 'sagemaker', operation: action, body: { EndpointName: endpointName } },
         contentType: 'application/json',
       });
       if (refused) {
         await readBody(req).catch(() => undefined);
-        stats.record('Runtime.InvokeEndpoint', 'error');
+        stats.record(op, 'error');
         return sendRefusal(res, refused);
       }
-      await runtime.invoke(endpointName, req, res);
-      stats.record('Runtime.InvokeEndpoint', res.statusCode < 400 ? 'ok' : 'error');
+      await (streamed ? runtime.invokeStream(endpointName, req, res) : runtime.invoke(endpointName, req, res));
+      stats.record(op, res.statusCode < 400 ? 'ok' : 'error');
       return;
     }
     const target = String(req.headers['x-amz-target'] ?? '');

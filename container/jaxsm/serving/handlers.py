@@ -4,6 +4,10 @@ Order: `$SAGEMAKER_BASE_DIR/model/code/<SAGEMAKER_PROGRAM>` (default `inference.
 handler shipped inside model.tar.gz, wins; otherwise the built-in jaxsm.serving.handler. A user
 module may define any subset of model_fn / input_fn / predict_fn / output_fn (or transform_fn);
 missing functions fall back to the built-in ones, as the toolkit falls back to its defaults.
+
+The continuous-batching engine (engine_fn) and run-to-completion batching (predict_batch_fn) are
+used only where the prediction is the built-in one: a module that defines its own predict_fn or
+model_fn, and not engine_fn (resp. predict_batch_fn), gets its predict_fn called.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ class Handler:
     predict_batch_fn: Callable[[Any, Any], Any] | None
     transform_fn: Callable[..., Any] | None
     supported_accepts: tuple[str, ...] | None
+    engine_fn: Callable[[Any], Any] | None = None
+    output_stream_fn: Callable[[Any, str], bytes] | None = None
+    stream_accepts: tuple[str, ...] = ()
 
 
 def _load_file(path: Path) -> ModuleType:
@@ -63,19 +70,22 @@ def load_handler(model_dir: Path) -> Handler:
             return getattr(user, name)
         return getattr(builtin, name, None)
 
-    # Batching only when predict_fn is the matching batched one (a user module that overrides
-    # predict_fn but not predict_batch_fn must have its own predict_fn called).
-    if (
-        user is not None
-        and (hasattr(user, "predict_fn") or hasattr(user, "model_fn"))
-        and not hasattr(user, "predict_batch_fn")
-    ):
-        predict_batch_fn = None
-    else:
-        predict_batch_fn = pick("predict_batch_fn")
+    def predicts_itself(replacement: str) -> bool:
+        """The user's own model_fn/predict_fn without the batched `replacement` for predict_fn."""
+        own = hasattr(user, "predict_fn") or hasattr(user, "model_fn")
+        return user is not None and own and not hasattr(user, replacement)
+
+    predict_batch_fn = None if predicts_itself("predict_batch_fn") else pick("predict_batch_fn")
+    engine_fn = None if predicts_itself("engine_fn") else pick("engine_fn")
     accepts = pick("SUPPORTED_ACCEPTS")
-    if user is not None and hasattr(user, "output_fn") and not hasattr(user, "SUPPORTED_ACCEPTS"):
+    own_output = user is not None and hasattr(user, "output_fn")
+    if own_output and not hasattr(user, "SUPPORTED_ACCEPTS"):
         accepts = None  # the user's output_fn decides what it can produce
+    # Streaming needs the engine and a stream formatter that matches the output_fn in use.
+    output_stream_fn = pick("output_stream_fn")
+    if engine_fn is None or (own_output and not hasattr(user, "output_stream_fn")):
+        output_stream_fn = None
+    stream_accepts = tuple(pick("STREAM_ACCEPTS") or ()) if output_stream_fn else ()
     return Handler(
         source=source,
         model_fn=pick("model_fn"),
@@ -85,4 +95,7 @@ def load_handler(model_dir: Path) -> Handler:
         predict_batch_fn=predict_batch_fn,
         transform_fn=getattr(user, "transform_fn", None) if user else None,
         supported_accepts=tuple(accepts) if accepts else None,
+        engine_fn=engine_fn,
+        output_stream_fn=output_stream_fn,
+        stream_accepts=stream_accepts,
     )

@@ -1,28 +1,39 @@
 """`serve`: the SageMaker inference contract in one process that owns the device.
 
-  GET  /ping                  200 once the model is loaded and every bucket is compiled,
-                              503 before (and while draining); served by its own thread so it
-                              answers at once even when inference is saturated
-  POST /invocations           handler pipeline: input_fn (HTTP thread) -> bounded queue ->
-                              batched predict on the device thread -> output_fn (HTTP thread)
+  GET  /ping                  200 once the model is loaded and every shape is compiled, 503
+                              before (and while draining); answered by the event loop, which
+                              never waits for the device, so it stays fast when saturated
+  POST /invocations           handler pipeline. With the built-in prediction (engine_fn):
+                              input_fn -> continuous-batching engine (one scheduler thread per
+                              device, jaxsm.serving.engine) -> output_fn, or, for a streaming
+                              Accept (application/jsonlines, text/event-stream), each token as
+                              a chunk of a `Transfer-Encoding: chunked` response as it is
+                              produced. Other handlers: input_fn -> bounded queue -> predict_fn
+                              (or predict_batch_fn / transform_fn) on the device thread ->
+                              output_fn.
   GET  /execution-parameters  batch transform defaults
 
 Status codes: 400 malformed input (message in the body), 404 unknown path, 405 wrong method,
 406 unsupported Accept, 408 request not fully received within JAXSM_READ_TIMEOUT_S of its first
 byte (a slow client), 411 chunked body, 413 body over 6 MiB, 415 unsupported Content-Type,
-431 headers over 64 KiB, 503 not ready / queue full (with Retry-After) / draining, 500 handler
-failure (traceback in the log, never the body). An idle keep-alive connection is closed after
+431 headers over 64 KiB, 503 not ready / queue full (with Retry-After, at once: never a hang) /
+draining, 500 handler failure (traceback in the log, never the body). A stream that fails after
+its 200 header ends with an {"error": ...} line and the connection closes without the final
+chunk, so a proxy sees it as broken rather than complete. An idle keep-alive connection is closed after
 JAXSM_READ_TIMEOUT_S, so slow or silent clients cannot hold connections (file descriptors) forever.
 SIGTERM: stop accepting, finish queued and in-flight requests, exit 0.
 
 Transport: asyncio (uvloop when available) with keep-alive HTTP/1.1; the device work runs on
-the batcher's thread, so the event loop only parses, routes and serialises.
+engine (or batcher) threads, so the event loop only parses, routes and serialises.
 
 Why not the toolkit's Multi Model Server: MMS forks one Python worker per CPU/GPU and each JAX
 worker would claim the accelerator; one process with a batching queue uses it fully.
 
 Environment: SAGEMAKER_BIND_TO_PORT (8080), JAXSM_BIND_HOST (0.0.0.0), SAGEMAKER_PROGRAM
-(handler module, default inference.py), JAXSM_MAX_BATCH (32), JAXSM_MAX_QUEUE (256),
+(handler module, default inference.py), JAXSM_SLOTS (engine KV-cache slots per device: 16 on CPU,
+sized to memory on accelerators), JAXSM_DTYPE (auto: bfloat16 on accelerators, float32 on CPU),
+JAXSM_PREFILL_TOKENS_PER_STEP (512), JAXSM_CPU_ENGINES (1; on a CPU-only host, that many single-threaded
+engines, see engine.configure_cpu_engines), JAXSM_MAX_BATCH (32, handlers without the engine), JAXSM_MAX_QUEUE (256),
 JAXSM_REQUEST_TIMEOUT_S (120), JAXSM_READ_TIMEOUT_S (60), JAXSM_DRAIN_TIMEOUT_S (60),
 SAGEMAKER_MAX_CONCURRENT_TRANSFORMS / SAGEMAKER_BATCH_STRATEGY / SAGEMAKER_MAX_PAYLOAD_IN_MB.
 """
@@ -35,18 +46,23 @@ import logging
 import os
 import signal
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from ..paths import SageMakerPaths
 from .batcher import Batcher, QueueFull
+from .engine import DoneEvent, ErrorEvent
+from .engine_client import EngineClient
 from .errors import status_for
 from .handlers import Handler, load_handler
 
 log = logging.getLogger("jaxsm.serve")
 
 MAX_BODY = 6 * 1024 * 1024
+BUILTIN_MODULE = "jaxsm.serving.handler"
 DISCARD_LIMIT = 64 * 1024 * 1024
 
 
@@ -68,17 +84,23 @@ class State:
         self.draining = False
         self.load_error: str | None = None
         self.batcher: Batcher | None = None
+        self.engine: EngineClient | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.inflight = 0  # only touched on the event loop
         self.connections: set = set()
         # Built-in handler functions are cheap JSON work: run them on the loop. A user's may be
         # slow or blocking: run those on worker threads so /ping stays responsive.
         self.inline = handler.source.startswith("built-in")
+        self.inline_fns = {
+            name: getattr(fn, "__module__", "") == BUILTIN_MODULE
+            for name, fn in (("input", handler.input_fn), ("output", handler.output_fn))
+        }
         self.request_timeout = _env_int("JAXSM_REQUEST_TIMEOUT_S", 120)
         # SageMaker gives a whole invocation 60 s; receiving the request alone must not take longer.
         self.read_timeout = max(1, _env_int("JAXSM_READ_TIMEOUT_S", 60))
 
     def load(self) -> None:
-        """Load the model (model_fn warms the jitted functions) and start the device thread."""
+        """Load the model (model_fn), then start the engine (engine_fn compiles it) or the device thread."""
         t0 = time.perf_counter()
         try:
             self.model = self.handler.model_fn(str(self.model_dir))
@@ -88,6 +110,18 @@ class State:
             return
         h = self.handler
         transform_fn, predict_batch_fn = h.transform_fn, h.predict_batch_fn
+        if transform_fn is None and h.engine_fn is not None:
+            try:
+                pool = h.engine_fn(self.model)
+            except Exception as e:  # noqa: BLE001 - as for model_fn
+                log.exception("engine_fn failed")
+                self.load_error = f"{type(e).__name__}: {e}"
+                return
+            assert self.loop is not None
+            self.engine = EngineClient(pool, self.loop)
+            self.ready = True
+            log.info("ready in %.1fs (handler: %s; %s)", time.perf_counter() - t0, h.source, pool.describe())
+            return
         if transform_fn is not None:
 
             def predict_batch(items):
@@ -108,7 +142,7 @@ class State:
 
     async def call(self, fn, *args, stage: str):
         try:
-            if self.inline:
+            if self.inline or self.inline_fns.get(stage):
                 return fn(*args)
             return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
         except Exception as e:  # noqa: BLE001
@@ -126,6 +160,20 @@ class HttpError(Exception):
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, close: bool = False):
         super().__init__(message)
         self.status, self.message, self.headers, self.close = status, message, headers or {}, close
+
+
+@dataclass
+class StreamReply:
+    """A 200 whose body is written chunk by chunk as `chunks` yields it (chunked encoding).
+    The iterator raises StreamFailed after yielding its error line to end the stream broken."""
+
+    content_type: str
+    chunks: AsyncIterator[bytes]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class StreamFailed(Exception):
+    pass
 
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
@@ -217,14 +265,49 @@ class Connection:
             headers[name.strip().lower()] = value.strip()
         close = headers.get("connection", "").lower() == "close" or version == "HTTP/1.0"
         path = target.split("?")[0]
+        counted = path == "/invocations"
+        if counted:
+            self.state.inflight += 1  # until the last byte is written: SIGTERM's drain waits for it
         try:
-            body = await self.read_body(headers)
-            status, payload, ctype, extra = await self.route(method, path, headers, body)
-        except HttpError as e:
-            await self.send(e.status, _json_error(e.status, e.message), headers=e.headers, close=e.close or close)
-            return not (e.close or close)
-        await self.send(status, payload, ctype, extra, close=close)
-        return not close
+            try:
+                body = await self.read_body(headers)
+                reply = await self.route(method, path, headers, body)
+            except HttpError as e:
+                await self.send(e.status, _json_error(e.status, e.message), headers=e.headers, close=e.close or close)
+                return not (e.close or close)
+            if isinstance(reply, StreamReply):
+                return await self.send_stream(reply, close, chunked=version != "HTTP/1.0")
+            status, payload, ctype, extra = reply
+            await self.send(status, payload, ctype, extra, close=close)
+            return not close
+        finally:
+            if counted:
+                self.state.inflight -= 1
+
+    async def send_stream(self, reply: StreamReply, close: bool, chunked: bool) -> bool:
+        """Write a streamed 200; returns whether the connection stays open (it does not when
+        the stream failed, the client left, or an HTTP/1.0 client needs the close as the end)."""
+        lines = ["HTTP/1.1 200 OK", f"Content-Type: {reply.content_type}", "Server: jaxsm"]
+        lines += [f"{k}: {v}" for k, v in reply.headers.items()]
+        lines.append("Transfer-Encoding: chunked" if chunked else "Connection: close")
+        if close and chunked:
+            lines.append("Connection: close")
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        try:
+            async for data in reply.chunks:
+                if data:
+                    self.writer.write(b"%x\r\n%b\r\n" % (len(data), data) if chunked else data)
+                    await self.writer.drain()
+            if chunked:
+                self.writer.write(b"0\r\n\r\n")
+                await self.writer.drain()
+        except (StreamFailed, TimeoutError):
+            return False  # closing without the last chunk tells the client the answer is incomplete
+        except ConnectionError:
+            return False  # the client left; leaving the iterator cancels the generation
+        finally:
+            await reply.chunks.aclose()  # type: ignore[attr-defined]
+        return chunked and not close
 
     async def read_body(self, headers: dict[str, str]) -> bytes:
         if "transfer-encoding" in headers:
@@ -288,11 +371,7 @@ class Connection:
         if path == "/invocations":
             if method != "POST":
                 raise HttpError(405, "use POST /invocations", {"Allow": "POST"})
-            st.inflight += 1
-            try:
-                return await self.invocations(headers, body)
-            finally:
-                st.inflight -= 1
+            return await self.invocations(headers, body)
         raise HttpError(404, f"no route {method} {path}")
 
     async def invocations(self, headers: dict[str, str], body: bytes):
@@ -305,14 +384,20 @@ class Connection:
         if accept.strip() in ("*/*", ""):
             accept = "application/json"
         if h.supported_accepts is not None:
-            from .handler import accepts_json
+            from .handler import negotiate
 
-            if not accepts_json(accept):
+            chosen = negotiate(accept, h.supported_accepts)
+            if chosen is None:
                 raise HttpError(406, f"cannot produce Accept {accept!r}; supported: {', '.join(h.supported_accepts)}")
+            accept = chosen
         if h.transform_fn is not None:
             item = (body, content_type, accept)
         else:
             item = await st.call(h.input_fn, body, content_type, stage="input")
+        if st.engine is not None:
+            if accept in h.stream_accepts:
+                return self.stream(item, accept)
+            return await self.complete(item, accept)
         if st.batcher is None:
             raise HttpError(503, "model not loaded")
         try:
@@ -338,6 +423,65 @@ class Connection:
             payload = json.dumps(payload)
         return 200, payload, out_type, {"X-Jaxsm-Batch": str(getattr(fut, "batch_size", 1))}
 
+    async def complete(self, data, accept: str):
+        """The engine path without streaming: every prompt to completion, then output_fn."""
+        st = self.state
+        assert st.engine is not None
+        try:
+            done = await st.engine.complete(_engine_requests(data), st.request_timeout)
+        except QueueFull as e:
+            raise HttpError(503, f"server busy: {e}", {"Retry-After": "1"}) from None
+        except TimeoutError:
+            raise HttpError(503, f"generation not done within {st.request_timeout} s", {"Retry-After": "1"}) from None
+        except Exception as e:  # noqa: BLE001
+            raise _client_or_internal(e, "predict") from None
+        prediction = {**data, "completions": [d.completion for d in done]}
+        result = await st.call(st.handler.output_fn, prediction, accept, stage="output")
+        payload, out_type = (result[0], result[1]) if isinstance(result, tuple) else (result, accept)
+        if not isinstance(payload, (bytes, str)):
+            payload = json.dumps(payload)
+        extra = {
+            "X-Jaxsm-Batch": str(max(d.peak_batch for d in done)),
+            "X-Jaxsm-Ttft-Ms": f"{max(d.ttft_s for d in done) * 1000:.1f}",
+        }
+        return 200, payload, out_type, extra
+
+    def stream(self, data, accept: str) -> StreamReply:
+        """The engine path with a streaming Accept: one chunk per batch of token events."""
+        st = self.state
+        assert st.engine is not None
+        output_stream_fn = st.handler.output_stream_fn
+        assert output_stream_fn is not None
+        requests = _engine_requests(data)
+        if len(requests) != 1 or data.get("is_list"):
+            raise HttpError(400, f'a streamed answer ({accept}) is for one prompt: send "inputs" as a string')
+        try:
+            _, events = st.engine.stream(requests[0], st.request_timeout)
+        except QueueFull as e:
+            raise HttpError(503, f"server busy: {e}", {"Retry-After": "1"}) from None
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for batch in events:
+                    yield b"".join(output_stream_fn(ev, accept) for ev in batch)
+                    if isinstance(batch[-1], ErrorEvent):
+                        log.error("generation failed mid-stream", exc_info=batch[-1].error)
+                        raise StreamFailed()
+                    if isinstance(batch[-1], DoneEvent):
+                        return
+            finally:
+                await events.aclose()  # type: ignore[attr-defined]  # cancels the generation if still running
+
+        return StreamReply(accept, chunks(), {"Cache-Control": "no-cache"})
+
+
+def _engine_requests(data) -> list:
+    """The prompts an engine handler's input_fn parsed (the built-in handler's contract)."""
+    requests = data.get("requests") if isinstance(data, dict) else None
+    if not isinstance(requests, list) or not requests:
+        raise HttpError(500, "input_fn must return {'requests': [jaxsm.generate.Request, ...]} when engine_fn is used")
+    return requests
+
 
 def _json_error(status: int, message: str) -> bytes:
     return json.dumps({"error": _REASONS.get(status, "Error"), "message": message}).encode()
@@ -353,6 +497,7 @@ def _client_or_internal(exc: BaseException, stage: str) -> HttpError:
 
 async def serve_async(state: State, host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
+    state.loop = loop
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -373,11 +518,14 @@ async def serve_async(state: State, host: str, port: int) -> None:
     timeout = float(os.environ.get("JAXSM_DRAIN_TIMEOUT_S", "60"))
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        if state.inflight == 0 and (state.batcher is None or state.batcher.pending() == 0):
+        engine_idle = state.engine is None or state.engine.pool.pending() == 0
+        if state.inflight == 0 and engine_idle and (state.batcher is None or state.batcher.pending() == 0):
             break
         await asyncio.sleep(0.02)
     if state.batcher is not None:
         await loop.run_in_executor(None, state.batcher.stop, max(0.0, deadline - loop.time()))
+    if state.engine is not None:
+        await loop.run_in_executor(None, state.engine.pool.stop, max(0.0, deadline - loop.time()))
     for conn in list(state.connections):  # idle keep-alive connections
         conn.writer.close()
     if not loader.done():
@@ -389,6 +537,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=os.environ.get("JAXSM_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from .engine import configure_cpu_engines
+
+    configure_cpu_engines()  # before anything initialises JAX
     paths = SageMakerPaths.from_env()
     host = os.environ.get("JAXSM_BIND_HOST", "0.0.0.0")
     port = _env_int("SAGEMAKER_BIND_TO_PORT", 8080)

@@ -1,17 +1,22 @@
 /**
- * SageMaker Runtime: `POST /endpoints/{EndpointName}/invocations` (REST JSON). Routes by variant weight (or the
- * `X-Amzn-SageMaker-Target-Variant` header), between blue and green fleets during an update, proxies to the
- * instance's `/invocations`, and records Invocations, 4xx/5xx and ModelLatency per fleet variant. A non-2xx answer
- * from the model becomes a `ModelError` (HTTP 424) with OriginalStatusCode and OriginalMessage, as on AWS.
+ * SageMaker Runtime (REST JSON): `POST /endpoints/{EndpointName}/invocations` (InvokeEndpoint) and
+ * `POST /endpoints/{EndpointName}/invocations-response-stream` (InvokeEndpointWithResponseStream). Both route by
+ * variant weight (or the `X-Amzn-SageMaker-Target-Variant` header), between blue and green fleets during an update,
+ * proxy to the instance's `/invocations`, and record Invocations, 4xx/5xx and ModelLatency per fleet variant. A non-2xx
+ * answer from the model becomes a `ModelError` (HTTP 424) with OriginalStatusCode and OriginalMessage, as on AWS; the
+ * streaming operation relays a 2xx answer as event-stream `PayloadPart`s (see invoke-stream.ts).
  */
 import http from 'node:http';
-import { ACCOUNT_ID, REGION } from '../../shared/account';
+import { ACCOUNT_ID } from '../../shared/account';
 import type { Ctx } from '../core/context';
 import type { Endpoints } from '../sagemaker/endpoints';
 import type { Fleet } from '../sagemaker/fleet';
 import { AwsError, readBody, requestId, sendError } from '../core/protocol';
+import { relayStream } from './invoke-stream';
+import { containerUnreachable, elapsedUs, modelError, type Target } from './target';
 
 const REST_JSON = 'application/json';
+const MAX_BODY = 6 * 1024 * 1024;
 
 export class Runtime {
   constructor(
@@ -19,91 +24,27 @@ export class Runtime {
     private readonly eps: Endpoints,
   ) {}
 
+  /** InvokeEndpoint: the model's whole answer in one response. */
   async invoke(endpointName: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    let body: Buffer;
-    try {
-      body = await readBody(req, 6 * 1024 * 1024);
-    } catch {
-      return sendError(res, new AwsError('ValidationError', 'Request payload exceeds the 6 MB limit', 413), REST_JSON);
-    }
-    const record = this.eps.endpoints.get(endpointName);
-    if (!record)
-      return sendError(
-        res,
-        new AwsError('ValidationError', `Endpoint ${endpointName} of account ${ACCOUNT_ID} not found.`),
-        REST_JSON,
-      );
-    const route = this.eps.routes.get(endpointName);
-    const target = header(req, 'x-amzn-sagemaker-target-variant');
-    let fleet: Fleet | undefined = route?.blue;
-    if (route?.green && route.greenShare > 0 && Math.random() < route.greenShare) fleet = route.green;
-    const picked = fleet?.pick(target);
-    if (!fleet || !picked) {
-      if (target && fleet && !fleet.variants.some((v) => v.spec.VariantName === target)) {
-        return sendError(
-          res,
-          new AwsError('ValidationError', `Variant ${target} not found for endpoint ${endpointName}.`),
-          REST_JSON,
-        );
-      }
-      return sendError(
-        res,
-        new AwsError(
-          'ValidationError',
-          `Endpoint ${endpointName} is not ready to serve requests (status ${record.EndpointStatus}).`,
-        ),
-        REST_JSON,
-      );
-    }
-    const { variant, instance } = picked;
+    const routed = await this.route(endpointName, req, res);
+    if (!routed) return;
+    const { target, body } = routed;
+    const { variant, instance } = target;
     const started = process.hrtime.bigint();
     let answer: { status: number; headers: http.IncomingHttpHeaders; body: Buffer };
     try {
-      answer = await forward(instance.port, body, {
-        'content-type': header(req, 'content-type') ?? 'application/json',
-        accept: header(req, 'accept') ?? '*/*',
-        ...(header(req, 'x-amzn-sagemaker-custom-attributes')
-          ? { 'x-amzn-sagemaker-custom-attributes': header(req, 'x-amzn-sagemaker-custom-attributes') as string }
-          : {}),
-      });
+      answer = await forward(instance.port, body, containerHeaders(req, header(req, 'accept')));
     } catch (err) {
-      const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
-      variant.metrics.record({ t: Date.now(), status: 500, latencyUs });
-      this.eps.publisher.record(endpointName, variant.spec.VariantName, { t: Date.now(), status: 500, latencyUs });
-      return sendError(
-        res,
-        new AwsError(
-          'InternalFailure',
-          `The model container of variant ${variant.spec.VariantName} did not answer: ${(err as Error).message}`,
-          500,
-        ),
-        REST_JSON,
-      );
+      target.record(500, elapsedUs(started));
+      return sendError(res, containerUnreachable(variant, err as Error), REST_JSON);
     }
-    const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
-    const ev = { t: Date.now(), status: answer.status, latencyUs };
-    variant.metrics.record(ev);
-    this.eps.publisher.record(endpointName, variant.spec.VariantName, ev);
+    const latencyUs = elapsedUs(started);
+    target.record(answer.status, latencyUs);
     if (answer.status < 200 || answer.status >= 300) {
       this.ctx.log(
         `invoke ${endpointName}/${variant.spec.VariantName} ${answer.status} ${Math.round(latencyUs / 1000)} ms (ModelError to the caller)`,
       );
-      const text = answer.body.toString('utf8');
-      const kind = answer.status >= 500 ? 'server' : 'client';
-      return sendError(
-        res,
-        new AwsError(
-          'ModelError',
-          `Received ${kind} error (${answer.status}) from primary with message "${text.slice(0, 1000)}". See https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#logEventViewer:group=/aws/sagemaker/Endpoints/${endpointName} in account ${ACCOUNT_ID} for more information.`,
-          424,
-          {
-            OriginalStatusCode: answer.status,
-            OriginalMessage: text.slice(0, 1000),
-            LogStreamArn: `arn:aws:logs:${REGION}:${ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/${endpointName}`,
-          },
-        ),
-        REST_JSON,
-      );
+      return sendError(res, modelError(endpointName, answer.status, answer.body), REST_JSON);
     }
     const headers: http.OutgoingHttpHeaders = {
       'content-type': answer.headers['content-type'] ?? 'application/json',
@@ -119,11 +60,96 @@ export class Runtime {
       `invoke ${endpointName}/${variant.spec.VariantName} ${answer.status} ${Math.round(latencyUs / 1000)} ms`,
     );
   }
+
+  /** InvokeEndpointWithResponseStream: the model's answer relayed part by part as it arrives. */
+  async invokeStream(endpointName: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const routed = await this.route(endpointName, req, res);
+    if (!routed) return;
+    // The streaming operation carries Accept in its own header (botocore's model: X-Amzn-SageMaker-Accept).
+    await relayStream(
+      this.ctx,
+      routed.target,
+      routed.body,
+      containerHeaders(req, header(req, 'x-amzn-sagemaker-accept')),
+      res,
+    );
+  }
+
+  /** Reads the body and picks the variant and instance; answers the error itself (and returns undefined) when it cannot. */
+  private async route(
+    endpointName: string,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Promise<{ target: Target; body: Buffer } | undefined> {
+    let body: Buffer;
+    try {
+      body = await readBody(req, MAX_BODY);
+    } catch {
+      sendError(res, new AwsError('ValidationError', 'Request payload exceeds the 6 MB limit', 413), REST_JSON);
+      return undefined;
+    }
+    const record = this.eps.endpoints.get(endpointName);
+    if (!record) {
+      sendError(
+        res,
+        new AwsError('ValidationError', `Endpoint ${endpointName} of account ${ACCOUNT_ID} not found.`),
+        REST_JSON,
+      );
+      return undefined;
+    }
+    const route = this.eps.routes.get(endpointName);
+    const targetVariant = header(req, 'x-amzn-sagemaker-target-variant');
+    let fleet: Fleet | undefined = route?.blue;
+    if (route?.green && route.greenShare > 0 && Math.random() < route.greenShare) fleet = route.green;
+    const picked = fleet?.pick(targetVariant);
+    if (!fleet || !picked) {
+      if (targetVariant && fleet && !fleet.variants.some((v) => v.spec.VariantName === targetVariant)) {
+        sendError(
+          res,
+          new AwsError('ValidationError', `Variant ${targetVariant} not found for endpoint ${endpointName}.`),
+          REST_JSON,
+        );
+        return undefined;
+      }
+      sendError(
+        res,
+        new AwsError(
+          'ValidationError',
+          `Endpoint ${endpointName} is not ready to serve requests (status ${record.EndpointStatus}).`,
+        ),
+        REST_JSON,
+      );
+      return undefined;
+    }
+    const { variant, instance } = picked;
+    const publisher = this.eps.publisher;
+    const target: Target = {
+      endpointName,
+      variant,
+      instance,
+      record: (status, latencyUs) => {
+        const ev = { t: Date.now(), status, latencyUs };
+        variant.metrics.record(ev);
+        publisher.record(endpointName, variant.spec.VariantName, ev);
+      },
+    };
+    return { target, body };
+  }
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** What the container receives: Content-Type, Accept and the custom attributes, nothing else of the caller's. */
+function containerHeaders(req: http.IncomingMessage, accept: string | undefined): Record<string, string> {
+  const custom = header(req, 'x-amzn-sagemaker-custom-attributes');
+  return {
+    'content-type': header(req, 'content-type') ?? 'application/json',
+    accept: accept ?? '*/*',
+    ...(custom ? { 'x-amzn-sagemaker-custom-attributes': custom } : {}),
+  };
 }
 
 function forward(
