@@ -89,13 +89,13 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
 
   status.phase = 'ensuring model package group';
   const ensured = await quick.ensureModelPackageGroup.executeWithOptions(
-    { startToCloseTimeout: '2m', summary: `Ensure model package group ${group}` },
+    { summary: `Ensure model package group ${group}` },
     [{ modelPackageGroupName: group, tags: input.tags }],
   );
   status.resources.modelPackageGroupArn = ensured.modelPackageGroupArn;
 
   const current = await quick.findApprovedModelPackage.executeWithOptions(
-    { startToCloseTimeout: '2m', summary: `Find the approved version of ${group} and its ${metric}` },
+    { summary: `Find the approved version of ${group} and its ${metric}` },
     [{ modelPackageGroupName: group, objectiveMetric: metric }],
   );
   // An approved version without a recorded objective cannot be compared: a reviewer decides (never "first version").
@@ -110,7 +110,6 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   status.phase = 'registering model package';
   const created = await quick.createModelPackage.executeWithOptions(
     {
-      startToCloseTimeout: '2m',
       summary: `Register ${champion.source} job ${champion.trainingJobName} (${metric}=${value}) in ${group} as ${initial.status}`,
     },
     [
@@ -188,7 +187,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   status.phase = `writing ${target} by ${d.reviewer}`;
   try {
     written = await quick.updateModelPackageApproval.executeWithOptions(
-      { startToCloseTimeout: '2m', summary: `Mark ${created.modelPackageArn} ${target} by ${d.reviewer}` },
+      { summary: `Mark ${created.modelPackageArn} ${target} by ${d.reviewer}` },
       [{ modelPackageArn: created.modelPackageArn, status: target, reviewer: d.reviewer, reason: d.reason }],
     );
   } catch (err) {
