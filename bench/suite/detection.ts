@@ -7,14 +7,14 @@
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { createActivities, type AwsClients } from '../../activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../test/helpers/temporal';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import { trainModel } from '../../workflows';
 import { sleep } from '../../local/shared/procs';
 import { writeResult } from '../lib/results';
 import { intFlag } from '../lib/args';
 import { PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';
 import { startSageMakerStub, type StubJob } from './lib/sagemaker-stub-server';
-import { trainingDefinition } from '../../test/fixtures/training-definition';
+import { trainingDefinition } from '../../local/harness/training-definition';
 
 export const about =
   'delay from a SageMaker status change to the workflow acting on it (p50/p99/max), and DescribeTrainingJob calls per job-hour, at the production poll interval';

@@ -7,8 +7,8 @@
 import { createActivities, type AwsClients } from '../../activities';
 import { childWorkflowId } from '../../contracts/names';
 import { PIPELINE_STEPS } from '../../contracts/pipeline-plan';
-import { createFakeActivities } from '../../test/fixtures/fake-activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../test/helpers/temporal';
+import { createFakeActivities } from '../../local/harness/scripted-activities';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import { migrationPipeline } from '../../workflows';
 import { writeResult } from '../lib/results';
 import { flag, intFlag, parseDuration } from '../lib/args';
@@ -179,7 +179,7 @@ export async function run(args: string[]): Promise<void> {
         `AWS Step Functions: a hard quota of ${STEP_FUNCTIONS_MAX_EVENTS.toLocaleString('en-US')} events in one execution's history (docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html).`,
       `**How it was measured.** One migrationPipeline per duration on a Temporal dev server (createDevServerEnv), production poll interval ${PRODUCTION_POLL_INTERVAL_S} s. trainModel and tuneModel run the real createTrainingJob/waitForTrainingJob and createTuningJob/waitForTuningJob activities (activities/training.ts, tuning.ts, polling.ts) against a scripted SageMaker (bench/suite/lib/simulated-sagemaker.ts): ` +
         `the training job is InProgress for 4 secondary statuses with Training lasting the simulated duration (one Describe per ${PRODUCTION_POLL_INTERVAL_S} s poll), the tuning job InProgress for the same duration while its ${trials} trials complete one by one (counters and best objective move, the status does not). ` +
-        "The poll sleep is injected as instant, so days of polls take seconds; everything else (heartbeats, the activity returning only on a status change, the workflow loop) is the production code. The other steps use the scripted fakes (test/fixtures/fake-activities.ts); describeTuningResult reports the 100 trials. Events and bytes are the server's own historyLength and historySizeBytes.",
+        "The poll sleep is injected as instant, so days of polls take seconds; everything else (heartbeats, the activity returning only on a status change, the workflow loop) is the production code. The other steps use the scripted fakes (local/harness/scripted-activities.ts); describeTuningResult reports the 100 trials. Events and bytes are the server's own historyLength and historySizeBytes.",
       `**Naive columns are computed, not measured**: the same run if each poll were its own activity plus a workflow timer (measured events + ${NAIVE_TEMPORAL_EVENTS_PER_POLL} per Describe call: activity scheduled/started/completed, timer started/fired, two workflow tasks of 3 events), and a Step Functions Task + Choice + Wait poll loop (${NAIVE_SFN_EVENTS_PER_POLL} events per poll). ` +
         crossings(runs) +
         ' The Step Functions column is a hand-written poll loop, not its `.sync` SageMaker integration (how many events `.sync` records while it waits was not found documented, so it is not shown).',

@@ -7,13 +7,14 @@
  */
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import type { Client } from '@temporalio/client';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PIPELINE_STEPS, type PipelineSummary } from '../../contracts/pipeline-plan';
 import { isAlive, readPid, sleep } from '../../local/shared/procs';
 import { readRequestLog } from '../../local/service/core/request-log';
-import { LocalHarness, type Spec, TINY_HYPERPARAMETERS } from '../lib/local-harness';
+import { LocalHarness } from '../../local/harness/local-harness';
+import { localSpec, type Spec, TINY_HYPERPARAMETERS } from '../../local/harness/tiny-spec';
+import { waitForWorkerReady } from '../../local/harness/worker-process';
 import { renderTable, writeResult } from '../lib/results';
 import { approveIfWaiting } from '../../worker/pipeline-client';
 import { intFlag } from '../lib/args';
@@ -26,17 +27,6 @@ const BAR_S = 300;
 const TASK_QUEUE = 'bench-local';
 const say = (m: string) => console.log(`[local] ${m}`);
 const secs = (ms: number) => Number((ms / 1000).toFixed(1));
-
-/** Waits until the worker logs that it polls (bundling the workflows takes a while on 2 busy cores). */
-async function waitForWorker(log: string, isUp: () => boolean): Promise<void> {
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    if (!isUp()) throw new Error(`the worker exited during start; see ${log}`);
-    if (fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('worker polling task queue')) return;
-    await sleep(250);
-  }
-  throw new Error(`the worker did not start polling within 180 s; see ${log}`);
-}
 
 /** Why the stack can no longer finish a run (a component's process is gone), or undefined while all run. */
 function deadComponent(stateDir: string): string | undefined {
@@ -113,18 +103,16 @@ export async function run(args: string[]): Promise<void> {
   const h = await LocalHarness.start({ prefix: 'bench-local', keep });
   let failed = true;
   try {
-    const log = path.join(h.cfg.stateDir, 'logs', 'worker.log');
-    const worker = h.startWorker(TASK_QUEUE, 'worker');
-    await waitForWorker(log, () => worker.exitCode === null && worker.signalCode === null);
+    // Bundling the workflows takes a while on 2 busy cores.
+    await waitForWorkerReady(h.startWorker(TASK_QUEUE, 'worker'), 180_000);
     say(`stack and worker ready in ${secs(Date.now() - benchStart)} s (state ${h.cfg.stateDir})`);
     const client = await h.client();
     const codebuild = new CodeBuildClient({ region: h.env.AWS_REGION });
     const requestLog = path.join(h.cfg.stateDir, 'sagemaker', 'requests.log');
 
     // The demo's spec: examples/pipeline.local.json as is, with the dataset this stack prepared.
-    const spec: Spec = structuredClone(h.baseSpec);
+    const spec: Spec = localSpec(h.datasetDir);
     delete spec.$schema;
-    spec.data.source = { localPath: path.join(h.cfg.stateDir, 'dataset') };
     if (tiny) spec.training.hyperparameters = { ...TINY_HYPERPARAMETERS };
     // Run 2 as the demo's: tuning off, manual approval (the retrained model ties the approved one), blue/green update.
     const spec2: Spec = {

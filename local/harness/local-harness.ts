@@ -1,45 +1,39 @@
 /**
- * A local stack of its own for a campaign or benchmark: isolated state dir and ports, the dataset prepared by the
- * container's processing entrypoint, workers as child processes (so they can be SIGKILLed), the service restartable,
- * and an audit of what the local AWS holds for a run (the "nothing duplicated" check).
+ * A local stack of its own, with a dataset, workers and the tiny spec: what the e2e tests, the benches, the chaos
+ * campaigns and the history recorder run on. Isolated state dir and ports; the dataset prepared by the container's
+ * processing entrypoint; workers as child processes (so they can be SIGKILLed) or in this process; the service
+ * restartable; and an audit of what the local AWS holds for a run (the "nothing duplicated" check).
  */
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  DescribeEndpointCommand,
-  ListEndpointsCommand,
-  ListHyperParameterTuningJobsCommand,
-  ListModelPackagesCommand,
-  ListTrainingJobsCommand,
-  SageMakerClient,
-  type TrainingJobSummary,
-} from '@aws-sdk/client-sagemaker';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { Client, Connection } from '@temporalio/client';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runResourceNames, sanitize } from '../../contracts/names';
-import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
-import { isAlive, killGroup, readPid, stopGroup, waitUntil } from '../../local/shared/procs';
-import { down, up } from '../../local/stack/launcher';
-import { isolatedStackConfig } from '../../test/helpers/local-stack';
+import { createActivities } from '../../activities';
+import { createAwsClients } from '../../worker/aws-clients';
+import { projectWorkerOptions } from '../../worker/worker-options';
+import { isAlive, killGroup, readPid, stopGroup, waitUntil } from '../shared/procs';
+import { REPO_ROOT, type StackConfig, workerEnv } from '../stack/config';
+import { down, up } from '../stack/launcher';
+import { ensureBucket } from './bucket';
+import { prepareDataset } from './dataset';
+import { isolatedStackConfig } from './isolated-stack';
+import { auditRun, type RunAudit } from './run-audit';
+import { loadLocalSpec, type Spec, tinySpec } from './tiny-spec';
+import { killWorkerProcess, startWorkerProcess, type WorkerProcess } from './worker-process';
 
-/** A small model: a 4-host job and 4 trials take seconds on 2 cores (batch 8 divides over 4 hosts). */
-export const TINY_HYPERPARAMETERS = {
-  n_layers: 1,
-  d_model: 64,
-  n_heads: 2,
-  seq_len: 64,
-  batch_size: 8,
-  warmup_steps: 5,
-  eval_batches: 2,
-  max_steps: 30,
-  eval_every: 10,
-  checkpoint_every: 10,
-};
+/** The container venv's entrypoints a local run needs, installed by scripts/bootstrap.sh. */
+export const CONTAINER_BIN = path.join(REPO_ROOT, 'container/.venv/bin');
+const ENTRYPOINTS = ['train', 'serve', 'prepare'];
 
-/** The spec type the harness hands out: examples/pipeline.local.json as plain JSON, to patch freely. */
-export type Spec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** The container entrypoints that are missing (empty when a local run can start). */
+export function missingEntrypoints(): string[] {
+  return ENTRYPOINTS.filter((e) => !fs.existsSync(path.join(CONTAINER_BIN, e))).map((e) => `${CONTAINER_BIN}/${e}`);
+}
 
+/** How to start a harness. */
 export interface HarnessOptions {
   /** Temp dir prefix, e.g. `chaos-kills`. */
   prefix: string;
@@ -48,16 +42,11 @@ export interface HarnessOptions {
   executor?: StackConfig['executor'];
   /** Keep the state dir after stop() (logs to read). Default: keep only when `keep` is true. */
   keep?: boolean;
+  /** Where the stack's progress lines go; default: the console, as `[stack] ...`. */
+  log?: (line: string) => void;
 }
 
-/** What the local AWS holds for one pipeline run (by its workflow ID's deterministic names). */
-export interface RunAudit {
-  trainingJobs: TrainingJobSummary[];
-  tuningJobs: number;
-  trials: number;
-  packageVersions: number;
-  endpoint?: { status: string; config?: string };
-}
+const stackLog = (line: string): void => console.log(`[stack] ${line}`);
 
 export class LocalHarness {
   readonly env: Record<string, string>;
@@ -66,7 +55,9 @@ export class LocalHarness {
   readonly workers: ChildProcess[] = [];
   private connection: Connection | undefined;
   private clientValue: Client | undefined;
-  readonly baseSpec: Spec = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples/pipeline.local.json'), 'utf8'));
+  private readonly nativeConnections: NativeConnection[] = [];
+  /** examples/pipeline.local.json as on disk. */
+  readonly baseSpec: Spec = loadLocalSpec();
 
   private constructor(
     readonly cfg: StackConfig,
@@ -77,33 +68,32 @@ export class LocalHarness {
     this.s3 = new S3Client({ region: this.env.AWS_REGION, forcePathStyle: true });
   }
 
-  /** Brings an isolated stack up, creates the bucket and prepares the dataset. */
+  /** Brings an isolated stack up, creates the spec's bucket and prepares the dataset. */
   static async start(opts: HarnessOptions): Promise<LocalHarness> {
-    const binDir = path.join(REPO_ROOT, 'container/.venv/bin');
-    for (const e of ['train', 'serve', 'prepare'])
-      if (!fs.existsSync(path.join(binDir, e)))
-        throw new Error(`${binDir}/${e} missing: run \`bash scripts/bootstrap.sh\``);
-    const cfg = { ...(await isolatedStackConfig(opts.prefix, binDir)), executor: opts.executor ?? 'process' };
-    // The AWS SDK reads AWS_ENDPOINT_URL_* itself, and the service inherits LOCAL_FAULTS: set both before anything starts.
+    const missing = missingEntrypoints();
+    if (missing.length) throw new Error(`${missing.join(', ')} missing: run \`bash scripts/bootstrap.sh\``);
+    const cfg = { ...(await isolatedStackConfig(opts.prefix, CONTAINER_BIN)), executor: opts.executor ?? 'process' };
+    // The AWS SDK reads AWS_ENDPOINT_URL_* itself, and the service inherits LOCAL_FAULTS: set both before anything
+    // starts.
     Object.assign(process.env, workerEnv(cfg), { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
     if (opts.faults) process.env.LOCAL_FAULTS = opts.faults;
     else delete process.env.LOCAL_FAULTS;
     const h = new LocalHarness(cfg, opts);
     try {
-      await up(cfg, (m) => console.log(`[stack] ${m}`));
-      await h.s3.send(new CreateBucketCommand({ Bucket: h.baseSpec.bucket }));
-      const out = path.join(cfg.stateDir, 'prepare', 'processing', 'output');
-      execFileSync(path.join(binDir, 'prepare'), ['--source', 'builtin', '--output', out], {
-        env: { ...process.env, SAGEMAKER_BASE_DIR: path.join(cfg.stateDir, 'prepare') },
-        stdio: 'ignore',
-      });
-      fs.renameSync(out, path.join(cfg.stateDir, 'dataset'));
+      await up(cfg, opts.log ?? stackLog);
+      await ensureBucket(h.s3, h.baseSpec.bucket);
+      prepareDataset(CONTAINER_BIN, h.datasetDir, path.join(cfg.stateDir, 'prepare'));
     } catch (err) {
       // A component that failed to start must not leave the ones started before it running (logs are kept).
       await down(cfg).catch(() => undefined);
       throw err;
     }
     return h;
+  }
+
+  /** Where the dataset lies (the spec's `data.source.localPath`). */
+  get datasetDir(): string {
+    return path.join(this.cfg.stateDir, 'dataset');
   }
 
   /** A Temporal client on this stack's dev server. */
@@ -115,36 +105,44 @@ export class LocalHarness {
     return this.clientValue;
   }
 
-  /** examples/pipeline.local.json with tiny hyperparameters, this stack's dataset and fast polling; then `patch`. */
+  /** The tiny spec (local/harness/tiny-spec.ts) on this stack's dataset; then `patch`. */
   spec(patch: (s: Spec) => void = () => undefined): Spec {
-    const s: Spec = structuredClone(this.baseSpec);
-    delete s.$schema;
-    s.data.source = { localPath: path.join(this.cfg.stateDir, 'dataset') };
-    s.pollIntervalSeconds = 1;
-    s.training.hyperparameters = { ...TINY_HYPERPARAMETERS };
-    s.deployment.rollback = { max5xxErrors: 0, periodSeconds: 10 };
-    patch(s);
-    return s;
+    return tinySpec(this.datasetDir, patch);
   }
 
-  /** Starts `npm run worker` as a child process (own process group) on `taskQueue`, logging to logs/<name>.log. */
-  startWorker(taskQueue: string, name: string, extraEnv: Record<string, string> = {}): ChildProcess {
-    const log = fs.openSync(path.join(this.cfg.stateDir, 'logs', `${name}.log`), 'a');
-    const child = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), [path.join(REPO_ROOT, 'worker/main.ts')], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...this.env, TEMPORAL_TASK_QUEUE: taskQueue, ...extraEnv },
-      detached: true,
-      stdio: ['ignore', log, log],
-    });
-    fs.closeSync(log);
-    this.workers.push(child);
-    return child;
+  /**
+   * Starts `npm run worker` as a child process (own process group) on `taskQueue`, logging to logs/<name>.log;
+   * waitForWorkerReady (worker-process.ts) waits until it polls.
+   */
+  startWorker(taskQueue: string, name: string, extraEnv: Record<string, string> = {}): WorkerProcess {
+    const worker = startWorkerProcess({ env: this.env, taskQueue, logFile: this.workerLog(name), extraEnv });
+    this.workers.push(worker.child);
+    return worker;
+  }
+
+  /** The log file of the worker process `name`. */
+  workerLog(name: string): string {
+    return path.join(this.cfg.stateDir, 'logs', `${name}.log`);
   }
 
   /** SIGKILLs a worker's whole process group and waits until it is gone. */
   async killWorker(child: ChildProcess): Promise<void> {
-    if (child.pid !== undefined && isAlive(child.pid)) killGroup(child.pid, 'SIGKILL');
-    await waitUntil(() => child.exitCode !== null || child.signalCode !== null, 15_000, `worker ${child.pid} exit`);
+    await killWorkerProcess(child);
+  }
+
+  /**
+   * A worker in this process on `taskQueue`, with the real activities on this stack's endpoints: run it with
+   * `run()` or `runUntil()`; its connection closes in stop().
+   */
+  async inProcessWorker(taskQueue: string): Promise<Worker> {
+    const connection = await NativeConnection.connect({ address: this.env.TEMPORAL_ADDRESS });
+    this.nativeConnections.push(connection);
+    return Worker.create({
+      connection,
+      taskQueue,
+      ...projectWorkerOptions(),
+      activities: createActivities({ clients: createAwsClients({ region: this.env.AWS_REGION as string }) }),
+    });
   }
 
   /** Kills the local SageMaker service (`signal`: SIGKILL = crash, SIGTERM = clean stop) and starts it again. */
@@ -155,57 +153,21 @@ export class LocalHarness {
       else await stopGroup(pid, 20_000);
       await waitUntil(() => !isAlive(pid), 20_000, 'local service exit');
     }
-    await up(this.cfg, (m) => console.log(`[stack] ${m}`));
+    await up(this.cfg, this.opts.log ?? stackLog);
   }
 
-  /** Counts what the local AWS holds for `workflowId`: its training jobs, tuning jobs and trials, package versions, endpoint. */
+  /** What the local AWS holds for the run `workflowId`: its jobs, trials, package versions and endpoint. */
   async audit(workflowId: string, opts: { modelPackageGroup?: string; endpointName?: string } = {}): Promise<RunAudit> {
-    const prefix = sanitize(workflowId);
-    const names = runResourceNames(workflowId);
-    const all: TrainingJobSummary[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await this.sm.send(new ListTrainingJobsCommand({ MaxResults: 100, NextToken }));
-      all.push(...(page.TrainingJobSummaries ?? []));
-      NextToken = page.NextToken;
-    } while (NextToken);
-    const mine = all.filter((j) => j.TrainingJobName?.startsWith(prefix));
-    const tuning =
-      (await this.sm.send(new ListHyperParameterTuningJobsCommand({ MaxResults: 100, NameContains: names.tuningJob })))
-        .HyperParameterTuningJobSummaries ?? [];
-    let packageVersions = 0;
-    if (opts.modelPackageGroup) {
-      const pkgs =
-        (
-          await this.sm.send(
-            new ListModelPackagesCommand({ ModelPackageGroupName: opts.modelPackageGroup, MaxResults: 100 }),
-          )
-        ).ModelPackageSummaryList ?? [];
-      packageVersions = pkgs.length;
-    }
-    let endpoint: RunAudit['endpoint'];
-    if (opts.endpointName) {
-      const list = (await this.sm.send(new ListEndpointsCommand({ NameContains: opts.endpointName }))).Endpoints ?? [];
-      if (list.some((e) => e.EndpointName === opts.endpointName)) {
-        const d = await this.sm.send(new DescribeEndpointCommand({ EndpointName: opts.endpointName }));
-        endpoint = { status: d.EndpointStatus ?? 'unknown', config: d.EndpointConfigName };
-      }
-    }
-    return {
-      trainingJobs: mine.filter((j) => !j.TrainingJobName?.startsWith(names.tuningJob)),
-      tuningJobs: tuning.length,
-      trials: mine.filter((j) => j.TrainingJobName?.startsWith(names.tuningJob)).length,
-      packageVersions,
-      endpoint,
-    };
+    return auditRun(this.sm, workflowId, opts);
   }
 
   /** Kills the workers, brings the stack down, and removes the state dir unless asked to keep it. */
   async stop(keep = this.opts.keep ?? false): Promise<void> {
     for (const w of this.workers) if (w.pid !== undefined && isAlive(w.pid)) killGroup(w.pid, 'SIGKILL');
     await this.connection?.close().catch(() => undefined);
+    for (const c of this.nativeConnections) await c.close().catch(() => undefined);
     await down(this.cfg);
-    if (keep) console.log(`[stack] state and logs kept in ${this.cfg.stateDir}`);
+    if (keep) (this.opts.log ?? stackLog)(`state and logs kept in ${this.cfg.stateDir}`);
     else fs.rmSync(this.cfg.stateDir, { recursive: true, force: true });
   }
 }

@@ -38,7 +38,7 @@ import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config
 import { hasPodman, podmanEnv, STACK_LABEL, stackId } from '../../local/service/executors/podman';
 import { freePort, waitUntil } from '../../local/shared/procs';
 import { down, up } from '../../local/stack/launcher';
-import { isolatedStackConfig } from '../helpers/local-stack';
+import { isolatedStackConfig } from '../../local/harness/isolated-stack';
 
 jest.setTimeout(40 * 60_000);
 

@@ -21,7 +21,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
 import { isAlive, readPid, waitUntil } from '../../local/shared/procs';
-import { isolatedStackConfig } from '../helpers/local-stack';
+import { prepareDataset } from '../../local/harness/dataset';
+import { isolatedStackConfig } from '../../local/harness/isolated-stack';
+import { asHyperParameters, TINY_HYPERPARAMETERS } from '../../local/harness/tiny-spec';
 import { down, status, up } from '../../local/stack/launcher';
 
 jest.setTimeout(180_000);
@@ -33,19 +35,9 @@ const REAL =
   process.env.LOCAL_E2E_FAKE !== '1';
 const BIN = REAL ? realBin : path.join(REPO_ROOT, 'test/fixtures/fake-container');
 const ROLE = 'arn:aws:iam::123456789012:role/SageMakerRole';
+// The tiny model, 20 steps (real container); the fixture trainer's own knobs otherwise.
 const HPS: Record<string, string> = REAL
-  ? {
-      n_layers: '1',
-      d_model: '64',
-      n_heads: '2',
-      seq_len: '64',
-      batch_size: '8',
-      warmup_steps: '5',
-      eval_batches: '2',
-      max_steps: '20',
-      eval_every: '10',
-      checkpoint_every: '10',
-    }
+  ? asHyperParameters({ ...TINY_HYPERPARAMETERS, max_steps: 20 })
   : { steps: '5', sleep: '0.05' };
 
 let cfg: StackConfig;
@@ -83,12 +75,8 @@ afterAll(async () => {
 function corpus(dir: string): Record<string, string> {
   if (!REAL)
     return { 'data/train/corpus.txt': 'hello world\n'.repeat(100), 'data/val/corpus.txt': 'hello\n'.repeat(50) };
-  const base = path.join(dir, 'prepare');
-  execFileSync(path.join(BIN, 'prepare'), ['--source', 'builtin'], {
-    env: { ...process.env, SAGEMAKER_BASE_DIR: base },
-    stdio: 'ignore',
-  });
-  const out = path.join(base, 'processing/output');
+  const out = path.join(dir, 'dataset');
+  prepareDataset(BIN, out, path.join(dir, 'prepare'));
   return {
     'data/train/corpus.txt': fs.readFileSync(path.join(out, 'train/corpus.txt'), 'utf8'),
     'data/val/corpus.txt': fs.readFileSync(path.join(out, 'val/corpus.txt'), 'utf8'),

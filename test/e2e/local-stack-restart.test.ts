@@ -9,7 +9,7 @@ import path from 'node:path';
 import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
 import { isAlive, killGroup, readPid, waitUntil } from '../../local/shared/procs';
 import { down, up } from '../../local/stack/launcher';
-import { isolatedStackConfig } from '../helpers/local-stack';
+import { isolatedStackConfig } from '../../local/harness/isolated-stack';
 
 jest.setTimeout(180_000);
 

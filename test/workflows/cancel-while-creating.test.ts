@@ -8,9 +8,9 @@ import { CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BuildImageInput, TrainModelInput, TuneModelInput } from '../../contracts';
 import { buildImage, trainModel, tuneModel } from '../../workflows';
-import { createFakeActivities } from '../fixtures/fake-activities';
-import { trainingDefinition } from '../fixtures/training-definition';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
+import { createFakeActivities } from '../../local/harness/scripted-activities';
+import { trainingDefinition } from '../../local/harness/training-definition';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

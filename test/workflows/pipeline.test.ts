@@ -6,8 +6,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PipelineSpecInput } from '../../contracts';
 import { migrationPipeline, retrainPipeline } from '../../workflows';
 import { cancelAndReport, reject } from '../../worker/pipeline-client';
-import { createFakeActivities, type FakeOptions } from '../fixtures/fake-activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../helpers/temporal';
+import { createFakeActivities, type FakeOptions } from '../../local/harness/scripted-activities';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 // The dev server, not the time-skipping one: the pipeline upserts typed search attributes, which must be registered.

@@ -10,8 +10,8 @@ import { decodeTimeoutType } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { LIVENESS_HEARTBEAT_TIMEOUT_S, WAIT_HEARTBEAT_TIMEOUT_S } from '../../contracts';
 import { trainModel } from '../../workflows';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../helpers/temporal';
-import { trainingDefinition } from '../fixtures/training-definition';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { trainingDefinition } from '../../local/harness/training-definition';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

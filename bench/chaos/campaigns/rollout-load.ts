@@ -22,10 +22,11 @@ import path from 'node:path';
 import { workerEnv } from '../../../local/stack/config';
 import { sleep, waitUntil } from '../../../local/shared/procs';
 import { down, up } from '../../../local/stack/launcher';
-import { isolatedStackConfig } from '../../../test/helpers/local-stack';
+import { isolatedStackConfig } from '../../../local/harness/isolated-stack';
 import { writeResult } from '../../lib/results';
 import { LoadClient, ms, quantile, type Sample } from '../lib/load-client';
-import { badModelTarball, CONTAINER_BIN, packModel, trainTinyModel } from '../lib/tiny-model';
+import { CONTAINER_BIN } from '../../../local/harness/local-harness';
+import { badModelTarball, packModel, trainTinyModel } from '../lib/tiny-model';
 import { numFlag } from '../../lib/args';
 
 export const about =

@@ -5,7 +5,7 @@
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../../activities';
-import { createFakeActivities } from '../../../test/fixtures/fake-activities';
+import { createFakeActivities } from '../../../local/harness/scripted-activities';
 import { createAwsClients } from '../../../worker/aws-clients';
 import { loadConfig, workerCapacityOptions } from '../../../worker/config';
 import { connectionOptions } from '../../../worker/temporal-connection';
