@@ -44,7 +44,9 @@ export function rollbackAlarmRequests(raw: EnsureRollbackAlarmsInput): PutMetric
     {
       ...common,
       AlarmName: names.errors5xx,
-      AlarmDescription: `Rolls back the update of ${input.endpointName} to ${input.endpointConfigName} on more than ${input.max5xxErrors} 5xx errors per ${input.periodSeconds} s`,
+      AlarmDescription:
+        `Rolls back the update of ${input.endpointName} to ${input.endpointConfigName} on more than ` +
+        `${input.max5xxErrors} 5xx errors per ${input.periodSeconds} s`,
       MetricName: 'Invocation5XXErrors',
       Statistic: 'Sum',
       Threshold: input.max5xxErrors,
@@ -52,7 +54,9 @@ export function rollbackAlarmRequests(raw: EnsureRollbackAlarmsInput): PutMetric
     {
       ...common,
       AlarmName: names.modelLatency,
-      AlarmDescription: `Rolls back the update of ${input.endpointName} to ${input.endpointConfigName} when average model latency exceeds ${input.maxModelLatencyMs} ms`,
+      AlarmDescription:
+        `Rolls back the update of ${input.endpointName} to ${input.endpointConfigName} when average model latency ` +
+        `exceeds ${input.maxModelLatencyMs} ms`,
       MetricName: 'ModelLatency',
       Statistic: 'Average',
       Threshold: input.maxModelLatencyMs * 1000,

@@ -89,7 +89,9 @@ export function awsErrorName(err: unknown): string | undefined {
   return (err as AwsLikeError | undefined)?.name;
 }
 
-/** Wraps an AWS failure as a typed ApplicationFailure; `action` says what we were doing ("CreateTrainingJob my-job"). */
+/**
+ * Wraps an AWS failure as a typed ApplicationFailure; `action` says what we were doing ("CreateTrainingJob my-job").
+ */
 export function toFailure(err: unknown, action: string): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   const type = classifyAwsError(err);

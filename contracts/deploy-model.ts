@@ -276,7 +276,10 @@ export const EndpointSnapshot = z.strictObject({
   status: EndpointStatus,
   endpointConfigName: z.string().nullable(),
   pendingEndpointConfigName: z.string().nullable(),
-  /** `deployed`: InService on the new config; `rolledBack`: InService on the old one; `failed`: Failed or UpdateRollbackFailed. */
+  /**
+   * `deployed`: InService on the new config; `rolledBack`: InService on the old one; `failed`: Failed or
+   * UpdateRollbackFailed.
+   */
   outcome: z.enum(['inProgress', 'deployed', 'rolledBack', 'failed']),
   alarmName: z.string().nullable(),
   failureReason: z.string().optional(),

@@ -55,7 +55,8 @@ export function toSpecIssues(error: z.ZodError): SpecIssue[] {
 
 /** Validates a parsed JSON value against the pipeline spec. */
 export function validateSpec(raw: unknown): SpecValidation {
-  // The functional form: inside workflows the schema is frozen (worker/workflow-bundle.ts), and a method read would write to it.
+  // The functional form: inside workflows the schema is frozen (worker/workflow-bundle.ts), and a method read would
+  // write to it.
   const parsed = z.safeParse(PipelineSpecSchema, raw);
   return parsed.success ? { ok: true, spec: parsed.data } : { ok: false, issues: toSpecIssues(parsed.error) };
 }

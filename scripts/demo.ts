@@ -73,7 +73,8 @@ process.on('SIGINT', () => {
   if (interrupts === 1) {
     firstInterruptAt = Date.now();
     say(
-      'Ctrl-C: cancelling the running pipeline (its steps stop their jobs), then stopping the worker; Ctrl-C again to stop now',
+      'Ctrl-C: cancelling the running pipeline (its steps stop their jobs), then stopping the worker; Ctrl-C ' +
+        'again to stop now',
     );
     onInterrupt?.();
   } else {
@@ -305,7 +306,8 @@ function failureOf(error: unknown, workflowId: string, step: string): DemoFailur
   if (step === 'deployModel') logs.push(path.join(smLogs, 'endpoints') + path.sep);
   if (step === 'buildImage') logs.push(smLogs + path.sep);
   return new DemoFailure(
-    `pipeline ${workflowId} failed during ${step || 'start'}:\n  ${messages.join('\n  caused by: ') || String(error)}\n  history: ${uiUrl(workflowId)}`,
+    `pipeline ${workflowId} failed during ${step || 'start'}:\n  ` +
+      `${messages.join('\n  caused by: ') || String(error)}\n  history: ${uiUrl(workflowId)}`,
     logs,
   );
 }
@@ -322,7 +324,8 @@ function printSummary(label: string, r: RunResult): void {
     say(`  tuning       ${s.tuning.jobName}  best ${s.tuning.bestTrainingJob}  objective=${s.tuning.objective}`);
   if (s.registry)
     say(
-      `  registry     version ${s.registry.version ?? '?'} ${s.registry.approvalStatus}  champion ${s.registry.champion}`,
+      `  registry     version ${s.registry.version ?? '?'} ${s.registry.approvalStatus}  champion ` +
+        `${s.registry.champion}`,
     );
   if (s.endpoint) say(`  endpoint     ${s.endpoint.name} ${s.endpoint.action} (config ${s.endpoint.configName})`);
   say(`  max spend    $${s.estimatedMaxSpendUsd.toFixed(2)} (estimate at AWS prices; local mode costs nothing)`);
@@ -336,7 +339,8 @@ function approveAsDemo(why: string): NonNullable<RunOptions['duringRegister']> {
       if (!(await approveIfWaiting(client, workflowId, { reviewer: 'demo', reason: `npm run demo: ${why}` })))
         return false;
       say(
-        `  approved the version as reviewer "demo" (${why}): update ${approveModelUpdate.name} on ${registerModelId(workflowId)}`,
+        `  approved the version as reviewer "demo" (${why}): update ${approveModelUpdate.name} on ` +
+          `${registerModelId(workflowId)}`,
       );
       return true;
     } catch (err) {
@@ -368,7 +372,8 @@ async function invokeEndpoint(endpointName: string, steps: unknown): Promise<voi
   const text = Array.isArray(body) ? body[0]?.generated_text : body.generated_text;
   say(`answer (variant ${res.InvokedProductionVariant ?? '?'}): ${JSON.stringify(prompt + (text ?? ''))}`);
   say(
-    `  (a 0.45 M-parameter byte-level model after ${steps} CPU training steps: it has learnt letters and short words, not sentences)`,
+    `  (a 0.45 M-parameter byte-level model after ${steps} CPU training steps: it has learnt letters and short ` +
+      `words, not sentences)`,
   );
 }
 
@@ -398,7 +403,8 @@ async function main(): Promise<void> {
     checkInterrupt();
 
     say(
-      `run 1: migrationPipeline with ${path.relative(REPO_ROOT, LOCAL_SPEC_FILE)} (build, publish, sync, 4-host training, 4-trial tuning, register, blue/green deploy)`,
+      `run 1: migrationPipeline with ${path.relative(REPO_ROOT, LOCAL_SPEC_FILE)} (build, publish, sync, 4-host ` +
+        `training, 4-trial tuning, register, blue/green deploy)`,
     );
     // Auto approval approves only a model that beats the approved version. A repeated demo trains the same model
     // again (same data, hyperparameters and seed: training is deterministic), so the version ties and waits for a
@@ -413,7 +419,8 @@ async function main(): Promise<void> {
     checkInterrupt();
 
     say(
-      'run 2: the same pipeline again, as a blue/green update of the endpoint demo-lm (CANARY: 1 instance first, then all)',
+      'run 2: the same pipeline again, as a blue/green update of the endpoint demo-lm (CANARY: 1 instance ' +
+        'first, then all)',
     );
     say('  the image build is skipped (unchanged source hash) and the data sync finds nothing new;');
     say('  the retrained model ties the one just approved, which auto approval would hold for review, so');

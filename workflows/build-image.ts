@@ -110,7 +110,8 @@ export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageO
   const pushed = await quick.findImageByTag({ repository: input.repository, tag: sourceHash });
   if (!pushed.digest) {
     throw ApplicationFailure.nonRetryable(
-      `Build ${build.buildId} succeeded but ECR holds no ${input.repository}:${sourceHash}; does buildspec.yml push the IMAGE_TAG?`,
+      `Build ${build.buildId} succeeded but ECR holds no ${input.repository}:${sourceHash}; does buildspec.yml ` +
+        `push the IMAGE_TAG?`,
       ErrorType.BuildFailed,
     );
   }

@@ -42,7 +42,8 @@ export async function publishImage(rawInput: PublishImageInput): Promise<Publish
         .filter((f: { name: string; severity: string }) => blocking.includes(f.severity as (typeof order)[number]))
         .slice(0, 10);
       throw ApplicationFailure.nonRetryable(
-        `Image scan found ${count} finding(s) at or above ${input.scan.failOnSeverity}: ${named.map((f: { name: string; severity: string }) => `${f.name} (${f.severity})`).join(', ')}`,
+        `Image scan found ${count} finding(s) at or above ${input.scan.failOnSeverity}: ` +
+          `${named.map((f: { name: string; severity: string }) => `${f.name} (${f.severity})`).join(', ')}`,
         ErrorType.ImageScanFailed,
         scan,
       );

@@ -1,4 +1,6 @@
-/** How a step workflow surfaces an activity's failure as its own, so the parent sees the failure type, not a wrapper. */
+/**
+ * How a step workflow surfaces an activity's failure as its own, so the parent sees the failure type, not a wrapper.
+ */
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 
 /**

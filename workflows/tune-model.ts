@@ -110,7 +110,8 @@ export async function tuneModel(rawInput: TuneModelInput): Promise<TuneModelOutp
     });
   if (snapshot.status === 'Failed') {
     throw ApplicationFailure.nonRetryable(
-      `Tuning job ${name} failed: ${snapshot.failureReason ?? 'no FailureReason'} (best trial ${result.bestTrainingJobName} reached ${result.objectiveMetric}=${result.objectiveValue})`,
+      `Tuning job ${name} failed: ${snapshot.failureReason ?? 'no FailureReason'} (best trial ` +
+        `${result.bestTrainingJobName} reached ${result.objectiveMetric}=${result.objectiveValue})`,
       ErrorType.TuningFailed,
       {
         tuningJobName: name,

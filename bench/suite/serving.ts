@@ -12,7 +12,8 @@ import { REPO_ROOT } from '../../local/stack/config';
 import { flag } from '../lib/args';
 
 export const about =
-  'jaxsm serve vs sagemaker-inference on Multi Model Server (same handler and model): req/s and p99 per concurrency, /ping ready';
+  'jaxsm serve vs sagemaker-inference on Multi Model Server (same handler and model): req/s and p99 per ' +
+  'concurrency, /ping ready';
 
 const PYTHON = path.join(REPO_ROOT, 'container/.venv/bin/python');
 const SCRIPT = path.join(REPO_ROOT, 'bench/container/serving_bench.py');
@@ -34,7 +35,8 @@ function setupHash(): string {
 function ensureMms(): void {
   if (spawnSync('java', ['-version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error(
-      'Multi Model Server (the anchor) needs a Java runtime on PATH (Java 17 works: apt-get install openjdk-17-jre-headless); jaxsm itself does not',
+      'Multi Model Server (the anchor) needs a Java runtime on PATH (Java 17 works: apt-get install ' +
+        'openjdk-17-jre-headless); jaxsm itself does not',
     );
   }
   const hash = setupHash();
@@ -45,7 +47,8 @@ function ensureMms(): void {
   )
     return;
   say(
-    `setting up ${path.relative(REPO_ROOT, MMS_VENV)} (multi-model-server, sagemaker-inference, the JAX stack from PyPI; once, a few minutes)`,
+    `setting up ${path.relative(REPO_ROOT, MMS_VENV)} (multi-model-server, sagemaker-inference, the JAX stack ` +
+      `from PyPI; once, a few minutes)`,
   );
   execFileSync('bash', [SETUP], { stdio: 'inherit' });
   fs.writeFileSync(STAMP, `${hash}\n`);
@@ -79,10 +82,14 @@ function verdict(md: string): string {
   );
   const met = fair.filter((r) => r.rps / r.mmsRps >= THROUGHPUT_BAR).map((r) => r.clients);
   const readyText = ready
-    ? `/ping ready (first successful invocation) ${ready[1]} s → ${Number(ready[1]) <= READY_BAR_S ? 'within' : 'over'} the ${READY_BAR_S} s bar`
+    ? `/ping ready (first successful invocation) ${ready[1]} s → ` +
+      `${Number(ready[1]) <= READY_BAR_S ? 'within' : 'over'} the ${READY_BAR_S} s bar`
     : 'ready time not found in the table';
   const tputText = best
-    ? `throughput ratio at a p99 no worse than MMS's: best ${(best.rps / best.mmsRps).toFixed(1)}x at ${best.clients} clients (non-200 responses jaxsm/MMS there: ${best.errors}); the ${THROUGHPUT_BAR}x bar is ${met.length ? `met at ${met.join(', ')} clients` : 'not met at any level'} (levels compared: ${fair.map((r) => r.clients).join(', ')})`
+    ? `throughput ratio at a p99 no worse than MMS's: best ${(best.rps / best.mmsRps).toFixed(1)}x at ` +
+      `${best.clients} clients (non-200 responses jaxsm/MMS there: ${best.errors}); the ${THROUGHPUT_BAR}x bar is ` +
+      `${met.length ? `met at ${met.join(', ')} clients` : 'not met at any level'} (levels compared: ` +
+      `${fair.map((r) => r.clients).join(', ')})`
     : 'no level where jaxsm p99 <= MMS p99';
   return `**Bars** (appended by \`npm run bench -- serving\`): ${readyText}; ${tputText}.`;
 }

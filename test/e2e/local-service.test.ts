@@ -150,68 +150,73 @@ test('up starts Temporal with the pipeline search attributes, moto and the servi
     expect(fs.existsSync(path.join(cfg.stateDir, 'logs', `${c}.log`))).toBe(true);
 });
 
-test(`a 2-host training job runs ${REAL ? 'the real JAX trainer' : 'the fixture trainer'}, and its model serves behind an endpoint`, async () => {
-  await sm.send(job('e2e-train', HPS, 2));
-  const d = await waitJob('e2e-train', (j) => j.TrainingJobStatus !== 'InProgress', 150_000);
-  if (d.TrainingJobStatus !== 'Completed') {
-    const log = path.join(cfg.stateDir, 'sagemaker/logs/training-jobs/e2e-train.log');
-    throw new Error(
-      `job ${d.TrainingJobStatus}: ${d.FailureReason}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`,
-    );
-  }
-  expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual([
-    'Starting',
-    'Downloading',
-    'Training',
-    'Uploading',
-    'Completed',
-  ]);
-  const metrics = Object.fromEntries((d.FinalMetricDataList ?? []).map((m) => [m.MetricName, m.Value]));
-  expect(metrics['validation:loss']).toBeGreaterThan(0);
-  expect(d.ModelArtifacts?.S3ModelArtifacts).toBe('s3://e2e/output/e2e-train/output/model.tar.gz');
+test(
+  `a 2-host training job runs ${REAL ? 'the real JAX trainer' : 'the fixture trainer'}, and its model serves ` +
+    `behind an endpoint`,
+  async () => {
+    await sm.send(job('e2e-train', HPS, 2));
+    const d = await waitJob('e2e-train', (j) => j.TrainingJobStatus !== 'InProgress', 150_000);
+    if (d.TrainingJobStatus !== 'Completed') {
+      const log = path.join(cfg.stateDir, 'sagemaker/logs/training-jobs/e2e-train.log');
+      throw new Error(
+        `job ${d.TrainingJobStatus}: ${d.FailureReason}` +
+          `\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`,
+      );
+    }
+    expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual([
+      'Starting',
+      'Downloading',
+      'Training',
+      'Uploading',
+      'Completed',
+    ]);
+    const metrics = Object.fromEntries((d.FinalMetricDataList ?? []).map((m) => [m.MetricName, m.Value]));
+    expect(metrics['validation:loss']).toBeGreaterThan(0);
+    expect(d.ModelArtifacts?.S3ModelArtifacts).toBe('s3://e2e/output/e2e-train/output/model.tar.gz');
 
-  await sm.send(
-    new CreateModelCommand({
-      ModelName: 'e2e-model',
-      ExecutionRoleArn: ROLE,
-      PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: d.ModelArtifacts?.S3ModelArtifacts },
-    }),
-  );
-  await sm.send(
-    new CreateEndpointConfigCommand({
-      EndpointConfigName: 'e2e-epc',
-      ProductionVariants: [
-        { VariantName: 'AllTraffic', ModelName: 'e2e-model', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' },
-      ],
-    }),
-  );
-  await sm.send(new CreateEndpointCommand({ EndpointName: 'e2e-ep', EndpointConfigName: 'e2e-epc' }));
-  let status = 'Creating';
-  await waitUntil(
-    async () =>
-      (status = (await sm.send(new DescribeEndpointCommand({ EndpointName: 'e2e-ep' }))).EndpointStatus ?? '') !==
-      'Creating',
-    90_000,
-    'endpoint',
-    500,
-  );
-  expect(status).toBe('InService');
-  const rt = new SageMakerRuntimeClient({
-    endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
-    region: env.AWS_REGION,
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
-  const res = await rt.send(
-    new InvokeEndpointCommand({
-      EndpointName: 'e2e-ep',
-      ContentType: 'application/json',
-      Body: JSON.stringify({ inputs: 'The ', parameters: { max_new_tokens: 8 } }),
-    }),
-  );
-  expect(res.InvokedProductionVariant).toBe('AllTraffic');
-  const answer = JSON.parse(Buffer.from(res.Body).toString('utf8')) as unknown;
-  expect(JSON.stringify(answer)).toMatch(/generated_text/);
-});
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: 'e2e-model',
+        ExecutionRoleArn: ROLE,
+        PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: d.ModelArtifacts?.S3ModelArtifacts },
+      }),
+    );
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'e2e-epc',
+        ProductionVariants: [
+          { VariantName: 'AllTraffic', ModelName: 'e2e-model', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' },
+        ],
+      }),
+    );
+    await sm.send(new CreateEndpointCommand({ EndpointName: 'e2e-ep', EndpointConfigName: 'e2e-epc' }));
+    let status = 'Creating';
+    await waitUntil(
+      async () =>
+        (status = (await sm.send(new DescribeEndpointCommand({ EndpointName: 'e2e-ep' }))).EndpointStatus ?? '') !==
+        'Creating',
+      90_000,
+      'endpoint',
+      500,
+    );
+    expect(status).toBe('InService');
+    const rt = new SageMakerRuntimeClient({
+      endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
+      region: env.AWS_REGION,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    const res = await rt.send(
+      new InvokeEndpointCommand({
+        EndpointName: 'e2e-ep',
+        ContentType: 'application/json',
+        Body: JSON.stringify({ inputs: 'The ', parameters: { max_new_tokens: 8 } }),
+      }),
+    );
+    expect(res.InvokedProductionVariant).toBe('AllTraffic');
+    const answer = JSON.parse(Buffer.from(res.Body).toString('utf8')) as unknown;
+    expect(JSON.stringify(answer)).toMatch(/generated_text/);
+  },
+);
 
 test('down stops every component and the job processes it started', async () => {
   await sm.send(

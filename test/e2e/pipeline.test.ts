@@ -174,52 +174,56 @@ suite('migrationPipeline on the local stack', () => {
     passed += 1;
   });
 
-  test('run 3: a model whose handler fails every request is rolled back by the 5xx alarm; the old model keeps answering', async () => {
-    expect(secondEndpointConfig).not.toBe('');
-    const badProgram = writeBadModelProgram(path.join(h.cfg.stateDir, 'bad-model-code'));
-    const s = h.spec((x) => {
-      x.tuning.enabled = false;
-      x.training.instanceCount = 1;
-      x.training.hyperparameters = badProgram;
-    });
-    const workflowId = newId('bad');
-    const handle = await client.workflow.start('migrationPipeline', { taskQueue: TASK_QUEUE, workflowId, args: [s] });
+  test(
+    'run 3: a model whose handler fails every request is rolled back by the 5xx alarm; the old model keeps ' +
+      'answering',
+    async () => {
+      expect(secondEndpointConfig).not.toBe('');
+      const badProgram = writeBadModelProgram(path.join(h.cfg.stateDir, 'bad-model-code'));
+      const s = h.spec((x) => {
+        x.tuning.enabled = false;
+        x.training.instanceCount = 1;
+        x.training.hyperparameters = badProgram;
+      });
+      const workflowId = newId('bad');
+      const handle = await client.workflow.start('migrationPipeline', { taskQueue: TASK_QUEUE, workflowId, args: [s] });
 
-    // Traffic during the deployment, so the canary's errors reach its alarm; count what the callers saw.
-    let closed = false;
-    const seen = { ok: 0, failed: 0 };
-    const traffic = (async () => {
-      while (!closed) {
-        if ((await queryStatus(client, workflowId))?.pipelinePhase === 'deployModel') {
-          try {
-            await invoke(s.deployment.endpointName);
-            seen.ok += 1;
-          } catch {
-            seen.failed += 1;
+      // Traffic during the deployment, so the canary's errors reach its alarm; count what the callers saw.
+      let closed = false;
+      const seen = { ok: 0, failed: 0 };
+      const traffic = (async () => {
+        while (!closed) {
+          if ((await queryStatus(client, workflowId))?.pipelinePhase === 'deployModel') {
+            try {
+              await invoke(s.deployment.endpointName);
+              seen.ok += 1;
+            } catch {
+              seen.failed += 1;
+            }
           }
+          await sleep(200);
         }
-        await sleep(200);
-      }
-    })();
-    const outcome = await handle.result().then(
-      (summary: PipelineSummary) => ({ summary, error: undefined }),
-      (error: unknown) => ({ summary: undefined, error }),
-    );
-    closed = true;
-    await traffic;
+      })();
+      const outcome = await handle.result().then(
+        (summary: PipelineSummary) => ({ summary, error: undefined }),
+        (error: unknown) => ({ summary: undefined, error }),
+      );
+      closed = true;
+      await traffic;
 
-    expect(outcome.summary).toBeUndefined();
-    expect(outcome.error).toBeInstanceOf(WorkflowFailedError);
-    expect(failureChain(outcome.error)).toMatch(/roll(ed)?[ -]?back/i);
-    expect(seen.failed).toBeGreaterThan(0);
-    expect(seen.ok).toBeGreaterThan(0);
+      expect(outcome.summary).toBeUndefined();
+      expect(outcome.error).toBeInstanceOf(WorkflowFailedError);
+      expect(failureChain(outcome.error)).toMatch(/roll(ed)?[ -]?back/i);
+      expect(seen.failed).toBeGreaterThan(0);
+      expect(seen.ok).toBeGreaterThan(0);
 
-    const ep = await sm.send(new DescribeEndpointCommand({ EndpointName: s.deployment.endpointName }));
-    expect(ep.EndpointStatus).toBe('InService');
-    expect(ep.EndpointConfigName).toBe(secondEndpointConfig);
-    for (let i = 0; i < 5; i++) expect((await invoke(s.deployment.endpointName)).text.length).toBeGreaterThan(0);
-    passed += 1;
-  });
+      const ep = await sm.send(new DescribeEndpointCommand({ EndpointName: s.deployment.endpointName }));
+      expect(ep.EndpointStatus).toBe('InService');
+      expect(ep.EndpointConfigName).toBe(secondEndpointConfig);
+      for (let i = 0; i < 5; i++) expect((await invoke(s.deployment.endpointName)).text.length).toBeGreaterThan(0);
+      passed += 1;
+    },
+  );
 
   test('run 4: the worker killed mid-training and restarted finishes the run with a single training job', async () => {
     const queue = `${TASK_QUEUE}-kill`;

@@ -1,6 +1,6 @@
 /**
- * The broken-spec corpus (bench/chaos/corpus/bad-input/specs.json) through `npm run cli -- validate`: every case exits 1
- * with a short error that names each bad field by JSON path (or says the file is not JSON).
+ * The broken-spec corpus (bench/chaos/corpus/bad-input/specs.json) through `npm run cli -- validate`: every case exits
+ * 1 with a short error that names each bad field by JSON path (or says the file is not JSON).
  */
 import fs from 'node:fs';
 import os from 'node:os';

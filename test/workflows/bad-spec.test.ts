@@ -1,7 +1,7 @@
 /**
- * The broken-spec corpus (bench/chaos/corpus/bad-input/specs.json) started as migrationPipeline: each fails at once with a
- * non-retryable SpecInvalid naming the bad fields, before any activity (so before any AWS call). Cases that are not
- * JSON cannot be sent by a Temporal client, and a spec over Temporal's 2 MB payload limit is refused by the server
+ * The broken-spec corpus (bench/chaos/corpus/bad-input/specs.json) started as migrationPipeline: each fails at once
+ * with a non-retryable SpecInvalid naming the bad fields, before any activity (so before any AWS call). Cases that are
+ * not JSON cannot be sent by a Temporal client, and a spec over Temporal's 2 MB payload limit is refused by the server
  * before a workflow exists; both are left to the CLI test.
  */
 import { WorkflowFailedError } from '@temporalio/client';

@@ -1,7 +1,7 @@
 /**
- * A cancel that arrives while a step's create call is in flight (found reading the steps for the chaos cancellation campaign): the
- * create still lands on AWS, so the step must wait for it and then stop what it created, instead of returning at
- * once and leaving a training job, tuning job or CodeBuild build running and billing.
+ * A cancel that arrives while a step's create call is in flight (found reading the steps for the chaos cancellation
+ * campaign): the create still lands on AWS, so the step must wait for it and then stop what it created, instead of
+ * returning at once and leaving a training job, tuning job or CodeBuild build running and billing.
  */
 import { type WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';

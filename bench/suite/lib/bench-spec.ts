@@ -4,7 +4,10 @@ import { loadLocalSpec } from '../../../local/harness/tiny-spec';
 
 const exampleSpec = (): Record<string, Record<string, unknown>> => loadLocalSpec();
 
-/** The default of `pollIntervalSeconds` in contracts/pipeline-spec.ts, read from the schema itself (the example minus its own value). */
+/**
+ * The default of `pollIntervalSeconds` in contracts/pipeline-spec.ts, read from the schema itself (the example minus
+ * its own value).
+ */
 function defaultPollInterval(): number {
   const { pollIntervalSeconds: _local, ...rest } = exampleSpec();
   const parsed = validateSpec(rest);

@@ -86,7 +86,8 @@ export class Runtime {
     this.eps.publisher.record(endpointName, variant.spec.VariantName, ev);
     if (answer.status < 200 || answer.status >= 300) {
       this.ctx.log(
-        `invoke ${endpointName}/${variant.spec.VariantName} ${answer.status} ${Math.round(latencyUs / 1000)} ms (ModelError to the caller)`,
+        `invoke ${endpointName}/${variant.spec.VariantName} ${answer.status} ${Math.round(latencyUs / 1000)} ms ` +
+          `(ModelError to the caller)`,
       );
       const text = answer.body.toString('utf8');
       const kind = answer.status >= 500 ? 'server' : 'client';

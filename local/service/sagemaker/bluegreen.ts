@@ -102,12 +102,14 @@ export async function runBlueGreen(
       if (route.abort) throw new RolledBack('endpoint deleted');
       if (Date.now() > deadline)
         throw new RolledBack(
-          `the blue/green update exceeded MaximumExecutionTimeoutInSeconds (${policy?.MaximumExecutionTimeoutInSeconds} s)`,
+          `the blue/green update exceeded MaximumExecutionTimeoutInSeconds ` +
+            `(${policy?.MaximumExecutionTimeoutInSeconds} s)`,
         );
       const fired = await firedAlarms(ctx, alarmNames, green, since);
       if (fired.length)
         throw new RolledBack(
-          `Automatic rollback: CloudWatch alarm(s) ${fired.join(', ')} went into ALARM state during the deployment of endpoint config ${configName}.`,
+          `Automatic rollback: CloudWatch alarm(s) ${fired.join(', ')} went into ALARM state during the ` +
+            `deployment of endpoint config ${configName}.`,
         );
       await sleep(Math.min(eps.alarmPollMs, Math.max(0, until - Date.now())));
     } while (Date.now() < until);
@@ -161,7 +163,9 @@ async function firedAlarms(ctx: Ctx, names: string[], green: Fleet, since: numbe
     fired.push(a.AlarmName ?? '?');
     if (a.StateValue !== 'ALARM' || stale) {
       // What CloudWatch's own evaluation would do: the alarm's state and history show the breach.
-      const reason = `Threshold Crossed: the new fleet's ${a.MetricName} ${a.Statistic ?? a.ExtendedStatistic} was ${r.value} (${a.ComparisonOperator} ${a.Threshold}).`;
+      const reason =
+        `Threshold Crossed: the new fleet's ${a.MetricName} ${a.Statistic ?? a.ExtendedStatistic} was ${r.value} ` +
+        `(${a.ComparisonOperator} ${a.Threshold}).`;
       await ctx.moto.cloudwatch
         .send(new SetAlarmStateCommand({ AlarmName: a.AlarmName, StateValue: 'ALARM', StateReason: reason }))
         .catch((err: Error) => ctx.log(`SetAlarmState ${a.AlarmName}: ${err.message}`));

@@ -101,7 +101,9 @@ function sum(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);
 }
 
-/** The value of one metric over events, for a CloudWatch statistic (Sum, Average, Maximum, Minimum, SampleCount, pNN). */
+/**
+ * The value of one metric over events, for a CloudWatch statistic (Sum, Average, Maximum, Minimum, SampleCount, pNN).
+ */
 export function statistic(metric: string, stat: string, events: InvocationEvent[]): number | undefined {
   const values = events.map((e) => {
     switch (metric) {

@@ -299,7 +299,8 @@ export class Endpoints {
       if (e.EndpointStatus === 'Failed' || e.EndpointStatus === 'OutOfService') continue;
       const interrupted = e.EndpointStatus === 'Updating' || e.EndpointStatus === 'RollingBack';
       const reason = interrupted
-        ? `The update to ${e._pendingConfig ?? 'a new config'} was interrupted by a restart of the local service; the endpoint keeps its previous configuration.`
+        ? `The update to ${e._pendingConfig ?? 'a new config'} was interrupted by a restart of the local service; ` +
+          `the endpoint keeps its previous configuration.`
         : undefined;
       this.endpoints.update(e.EndpointName, (r) => {
         if (reason) {

@@ -21,15 +21,20 @@ test('a wrapped AWS error keeps its name, message and status for the retry decis
   expect(f.type).toBe(ErrorType.AccessDenied);
   expect(f.nonRetryable).toBe(true);
   expect(f.message).toBe(
-    'ListObjectsV2 s3://b/p/ failed: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records.',
+    'ListObjectsV2 s3://b/p/ failed: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in ' +
+      'our records.',
   );
   expect(f.cause?.name).toBe('InvalidAccessKeyId');
   expect((f.cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(403);
 });
 
-test("the failure the worker logs does not carry the caller's access key ID or string to sign from the error document", () => {
-  const printed = inspect(toFailure(s3InvalidAccessKey(), 'ListObjectsV2 s3://b/p/'), { depth: 10 });
-  expect(printed).toContain('InvalidAccessKeyId');
-  expect(printed).not.toContain('AKIAZZZZZZZZZZZZZZZZ');
-  expect(printed).not.toContain('AWS4-HMAC-SHA256');
-});
+test(
+  "the failure the worker logs does not carry the caller's access key ID or string to sign from the error " +
+    'document',
+  () => {
+    const printed = inspect(toFailure(s3InvalidAccessKey(), 'ListObjectsV2 s3://b/p/'), { depth: 10 });
+    expect(printed).toContain('InvalidAccessKeyId');
+    expect(printed).not.toContain('AKIAZZZZZZZZZZZZZZZZ');
+    expect(printed).not.toContain('AWS4-HMAC-SHA256');
+  },
+);

@@ -106,18 +106,22 @@ describe('syncDataset from a local folder', () => {
     expect(uploadedKeys()).toEqual(['data/train/sub/c.txt', 'data/val/v.txt']);
   });
 
-  it('hashes small files and files just above 1 MiB to their plain MD5 (the ETag of a one-part upload), empty ones included', async () => {
-    // Up to 1 MiB the hash comes from one read of the whole file, above it from a stream: both must give S3's ETag.
-    for (const [name, data] of [
-      ['empty', Buffer.alloc(0)],
-      ['small', Buffer.from('alpha')],
-      ['one-mib', Buffer.alloc(MiB, 3)],
-      ['one-mib-plus', Buffer.alloc(MiB + 1, 4)],
-    ] as const) {
-      await write(`train/${name}.bin`, data);
-      expect(await localEtag(path.join(dir, `train/${name}.bin`), data.length, 5 * MiB)).toBe(md5(data));
-    }
-  });
+  it(
+    'hashes small files and files just above 1 MiB to their plain MD5 (the ETag of a one-part upload), empty ones ' +
+      'included',
+    async () => {
+      // Up to 1 MiB the hash comes from one read of the whole file, above it from a stream: both must give S3's ETag.
+      for (const [name, data] of [
+        ['empty', Buffer.alloc(0)],
+        ['small', Buffer.from('alpha')],
+        ['one-mib', Buffer.alloc(MiB, 3)],
+        ['one-mib-plus', Buffer.alloc(MiB + 1, 4)],
+      ] as const) {
+        await write(`train/${name}.bin`, data);
+        expect(await localEtag(path.join(dir, `train/${name}.bin`), data.length, 5 * MiB)).toBe(md5(data));
+      }
+    },
+  );
 
   it('predicts the multipart ETag with the part size it uploads with, and uploads large files in parts', async () => {
     const big = Buffer.alloc(6 * MiB + 123, 7);
