@@ -114,9 +114,10 @@ function prepareDataset(): void {
     return;
   }
   const work = fs.mkdtempSync(path.join(cfg.stateDir, 'prepare-'));
-  say(`dataset: running the container's \`prepare --source builtin\` (SAGEMAKER_BASE_DIR=${shortPath(work)})`);
+  const starting = (): void =>
+    say(`dataset: running the container's \`prepare --source builtin\` (SAGEMAKER_BASE_DIR=${shortPath(work)})`);
   try {
-    say(`dataset: ${runPrepare(cfg.containerBinDir, datasetDir, work)}`);
+    say(`dataset: ${runPrepare(cfg.containerBinDir, datasetDir, work, starting)}`);
   } catch (err) {
     throw new DemoFailure((err as Error).message);
   }

@@ -18,11 +18,13 @@ export function datasetReady(datasetDir: string): boolean {
 /**
  * Runs `<binDir>/prepare --source builtin` with SAGEMAKER_BASE_DIR=`workDir`, moves its output to `datasetDir`
  * (replacing what was there) and removes `workDir`. Returns prepare's own report line; throws naming what failed.
+ * `onStart` runs once the entrypoint is found, just before it starts.
  */
-export function prepareDataset(binDir: string, datasetDir: string, workDir: string): string {
+export function prepareDataset(binDir: string, datasetDir: string, workDir: string, onStart?: () => void): string {
   const prepare = path.join(binDir, 'prepare');
   if (!fs.existsSync(prepare))
     throw new Error(`${prepare} not found: run \`bash scripts/bootstrap.sh\` (it sets up container/.venv)`);
+  onStart?.();
   const out = path.join(workDir, 'processing', 'output');
   const r = spawnSync(prepare, ['--source', 'builtin', '--output', out], {
     env: { ...process.env, SAGEMAKER_BASE_DIR: workDir },
