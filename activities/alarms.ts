@@ -52,7 +52,9 @@ export function rollbackAlarmRequests(raw: EnsureRollbackAlarmsInput): PutMetric
     {
       ...common,
       AlarmName: names.errors5xx,
-      AlarmDescription: `Rolls back the update of ${input.endpointName} to ${input.endpointConfigName} on more than ${input.max5xxErrors} 5xx errors per ${period} s`,
+      AlarmDescription:
+        `Rolls back the update of ${input.endpointName} to ${input.endpointConfigName} on more than ` +
+        `${input.max5xxErrors} 5xx errors per ${period} s`,
       MetricName: 'Invocation5XXErrors',
       Statistic: 'Sum',
       Threshold: input.max5xxErrors,
@@ -60,7 +62,9 @@ export function rollbackAlarmRequests(raw: EnsureRollbackAlarmsInput): PutMetric
     {
       ...common,
       AlarmName: names.modelLatency,
-      AlarmDescription: `Rolls back the update of ${input.endpointName} to ${input.endpointConfigName} when average model latency exceeds ${input.maxModelLatencyMs} ms`,
+      AlarmDescription:
+        `Rolls back the update of ${input.endpointName} to ${input.endpointConfigName} when average model latency ` +
+        `exceeds ${input.maxModelLatencyMs} ms`,
       MetricName: 'ModelLatency',
       Statistic: 'Average',
       Threshold: input.maxModelLatencyMs * 1000,

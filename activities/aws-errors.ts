@@ -35,7 +35,10 @@ interface AwsLikeError {
   $metadata?: { httpStatusCode?: number };
 }
 
-/** Per call: error codes that are transient where this call is made (e.g. ObjectNotFoundException right after a register). */
+/**
+ * Per call: error codes that are transient where this call is made (e.g. ObjectNotFoundException right after a
+ * register).
+ */
 export interface AwsCallOptions {
   transientCodes?: readonly string[];
 }

@@ -194,7 +194,8 @@ export function createBuildContextActivities(deps: ActivityDeps) {
       if (actual !== input.sourceHash) {
         throw failure(
           ErrorType.SpecInvalid,
-          `build context ${input.contextDir} changed while the pipeline ran (hash ${actual}, expected ${input.sourceHash})`,
+          `build context ${input.contextDir} changed while the pipeline ran (hash ${actual}, expected ` +
+            `${input.sourceHash})`,
         );
       }
       // Build contexts are source folders (megabytes), so one in-memory PutObject is enough.

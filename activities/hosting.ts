@@ -291,9 +291,12 @@ export function createHostingActivities(deps: ActivityDeps) {
         throw endpointBusy(name, current.EndpointStatus, `update it to ${cfg}`);
       }
       if (current.EndpointStatus !== 'InService') {
+        const pending = current.PendingDeploymentSummary?.EndpointConfigName;
         throw failure(
           ErrorType.ResourceConflict,
-          `Endpoint ${name} is ${current.EndpointStatus}${current.PendingDeploymentSummary ? ` (updating to ${current.PendingDeploymentSummary.EndpointConfigName})` : ''}; not starting a second update to ${cfg}`,
+          `Endpoint ${name} is ${current.EndpointStatus}` +
+            `${current.PendingDeploymentSummary ? ` (updating to ${pending})` : ''}` +
+            `; not starting a second update to ${cfg}`,
         );
       }
       const startedAt = new Date().toISOString();
@@ -379,7 +382,8 @@ export function createHostingActivities(deps: ActivityDeps) {
           : 'no rollback alarm is in ALARM (the new fleet may have failed to start)';
         throw failure(
           ErrorType.DeploymentRolledBack,
-          `Endpoint ${snap.endpointName} rolled back to ${snap.endpointConfigName ?? 'its previous config'} instead of ${input.endpointConfigName}: ${why}` +
+          `Endpoint ${snap.endpointName} rolled back to ${snap.endpointConfigName ?? 'its previous config'} ` +
+            `instead of ${input.endpointConfigName}: ${why}` +
             (snap.failureReason ? `. FailureReason: ${snap.failureReason}` : ''),
           snap,
         );

@@ -32,7 +32,9 @@ const MiB = 1024 * 1024;
 const MAX_PARTS = 10_000;
 /** Parts of one large object copied at once (objects themselves run maxConcurrency at a time). */
 const PART_CONCURRENCY = 4;
-/** User metadata holding the source's ETag, for destinations whose own ETag cannot match (SSE-KMS, multipart copies). */
+/**
+ * User metadata holding the source's ETag, for destinations whose own ETag cannot match (SSE-KMS, multipart copies).
+ */
 export const SOURCE_ETAG_META = 'source-etag';
 
 /** One source object, addressed by its path relative to the source root (`<channel>/...`). */

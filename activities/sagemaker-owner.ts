@@ -60,7 +60,8 @@ export async function assertOwned(deps: ActivityDeps, arn: string, workflowId: s
   if (owner !== workflowId) {
     throw failure(
       ErrorType.ResourceConflict,
-      `${what} already exists but was not created by workflow "${workflowId}" (its ${WORKFLOW_ID_TAG} tag is ${owner === undefined ? 'missing' : `"${owner}"`})`,
+      `${what} already exists but was not created by workflow "${workflowId}" (its ${WORKFLOW_ID_TAG} tag is ` +
+        `${owner === undefined ? 'missing' : `"${owner}"`})`,
     );
   }
 }

@@ -223,7 +223,9 @@ export function createTuningActivities(deps: ActivityDeps) {
     },
   };
 
-  /** Builds the TuningFailed failure: the job's own reason plus the distinct trial failure reasons, most common first. */
+  /**
+   * Builds the TuningFailed failure: the job's own reason plus the distinct trial failure reasons, most common first.
+   */
   async function noTrialSucceeded(res: DescribeHyperParameterTuningJobCommandOutput, maxReasons: number) {
     const name = res.HyperParameterTuningJobName ?? '';
     const reasons = new Map<string, number>();
@@ -253,7 +255,8 @@ export function createTuningActivities(deps: ActivityDeps) {
     const own = res.FailureReason ? ` FailureReason: ${res.FailureReason}.` : '';
     const message =
       `Tuning job ${name} (${res.HyperParameterTuningJobStatus}): no trial succeeded ` +
-      `(completed ${c.completed}, failed ${c.nonRetryableError + c.retryableError}, stopped ${c.stopped}).${own} Trial failures: ${summary}`;
+      `(completed ${c.completed}, failed ${c.nonRetryableError + c.retryableError}, stopped ${c.stopped}).${own}` +
+      ` Trial failures: ${summary}`;
     return failure(ErrorType.TuningFailed, message, { counters: c, reasons: Object.fromEntries(top) });
   }
 }

@@ -113,7 +113,8 @@ export function gridSize(ranges: PipelineSpec['tuning']['ranges']): number {
  * Worst-case spend of one run. Training: instances × MaxRuntime (MaxWait with spot, billed at the on-demand rate
  * to stay an upper bound). Tuning: trials × trial instances × trial MaxRuntime (MaxWait with spot); trials are
  * maxJobs, or the grid size for Grid. Endpoint: the new fleet at max(instanceCount, autoscaling maxCapacity) for
- * ENDPOINT_WINDOW_HOURS, plus the old fleet kept during a blue/green update (maximum execution timeout + termination wait).
+ * ENDPOINT_WINDOW_HOURS, plus the old fleet kept during a blue/green update (maximum execution timeout + termination
+ * wait).
  */
 export function estimateWorstCaseSpend(spec: PipelineSpec): SpendEstimate {
   const unknown = new Set<string>();
@@ -214,11 +215,15 @@ export function checkCostGuard(spec: PipelineSpec): CostGuardResult {
     unknownInstanceTypes: estimate.unknownInstanceTypes,
   };
   if (estimate.unknownInstanceTypes.length > 0) {
-    const message = `no price for instance type(s) ${estimate.unknownInstanceTypes.join(', ')} in the cost table (${PRICE_TABLE_DATE}); add them to contracts/cost.ts`;
+    const message =
+      `no price for instance type(s) ${estimate.unknownInstanceTypes.join(', ')} in the cost table ` +
+      `(${PRICE_TABLE_DATE}); add them to contracts/cost.ts`;
     return { ok: false, ...base, message };
   }
   const within = estimate.totalUsd <= limitUsd;
   const verdict = within ? 'within' : overridden ? 'above (overridden)' : 'above';
-  const message = `worst-case spend $${estimate.totalUsd.toFixed(2)} is ${verdict} the limit of $${limitUsd.toFixed(2)}; top: ${topText}`;
+  const message =
+    `worst-case spend $${estimate.totalUsd.toFixed(2)} is ${verdict} ` +
+    `the limit of $${limitUsd.toFixed(2)}; top: ${topText}`;
   return { ok: within || overridden, ...base, message };
 }

@@ -39,9 +39,9 @@ const LEGACY_SUB_MINUTE_PERIODS: readonly number[] = [10, 30];
 
 /**
  * Why a rollback alarm period is refused, or undefined when it is a multiple of 60 s. SageMaker publishes endpoint
- * metrics once a minute (developer guide, "Monitor SageMaker with CloudWatch"); CloudWatch documents that an alarm with a
- * 10, 20 or 30 s period on such a metric gets no data in most periods (PutMetricAlarm, Period), so it would rarely
- * roll anything back.
+ * metrics once a minute (developer guide, "Monitor SageMaker with CloudWatch"); CloudWatch documents that an alarm
+ * with a 10, 20 or 30 s period on such a metric gets no data in most periods (PutMetricAlarm, Period), so it would
+ * rarely roll anything back.
  */
 export function subMinuteRollbackPeriod(seconds: number): string | undefined {
   if (seconds >= 60 && seconds % 60 === 0) return undefined;
@@ -315,7 +315,10 @@ export const EndpointSnapshot = z.strictObject({
   status: EndpointStatus,
   endpointConfigName: z.string().nullable(),
   pendingEndpointConfigName: z.string().nullable(),
-  /** `deployed`: InService on the new config; `rolledBack`: InService on the old one; `failed`: Failed or UpdateRollbackFailed. */
+  /**
+   * `deployed`: InService on the new config; `rolledBack`: InService on the old one; `failed`: Failed or
+   * UpdateRollbackFailed.
+   */
   outcome: z.enum(['inProgress', 'deployed', 'rolledBack', 'failed']),
   alarmName: z.string().nullable(),
   failureReason: z.string().optional(),

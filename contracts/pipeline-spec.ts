@@ -19,7 +19,8 @@ const sageMakerName = (max: number) =>
   z.string().min(1).max(max).regex(SAGEMAKER_NAME, 'use letters, digits and hyphens; no leading or trailing hyphen');
 const roleArn = z.string().regex(ROLE_ARN, 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)');
 const unknownType = (kind: string) => (issue: { input?: unknown }) =>
-  `unknown ${kind} instance type ${JSON.stringify(issue.input)} (SageMaker's instance type names look like "ml.m5.xlarge")`;
+  `unknown ${kind} instance type ${JSON.stringify(issue.input)} (SageMaker's instance type names look like ` +
+  `"ml.m5.xlarge")`;
 const trainingInstanceType = z.enum(TRAINING_INSTANCE_TYPES, { error: unknownType('training') });
 const endpointInstanceType = z.enum(ENDPOINT_INSTANCE_TYPES, { error: unknownType('endpoint') });
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);

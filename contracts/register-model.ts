@@ -83,7 +83,9 @@ export function decideApproval(
   const improvement =
     objective.type === 'Minimize' ? currentApprovedValue - championValue : championValue - currentApprovedValue;
   const beats = improvement > 0 && improvement >= margin;
-  const compared = `${objective.metricName} ${championValue} vs approved ${currentApprovedValue} (${objective.type}, margin ${margin})`;
+  const compared =
+    `${objective.metricName} ${championValue} vs approved ${currentApprovedValue} ` +
+    `(${objective.type}, margin ${margin})`;
   return beats
     ? { status: 'Approved', reason: `auto-approved: ${compared}` }
     : { status: 'PendingManualApproval', reason: `does not beat the approved version: ${compared}` };
@@ -123,7 +125,10 @@ export const RegisterModelOutput = z.strictObject({
   modelPackageArn: z.string(),
   modelPackageVersion: z.number().int().nullable(),
   approvalStatus: ApprovalStatus,
-  /** True only when the version ends Approved; false after a rejection or when no decision came in time (nothing to deploy). */
+  /**
+   * True only when the version ends Approved; false after a rejection or when no decision came in time (nothing to
+   * deploy).
+   */
   approved: z.boolean(),
   champion: ChampionCandidate,
   previousApproved: z.strictObject({ modelPackageArn: z.string(), objectiveValue: z.number().nullable() }).nullable(),

@@ -65,7 +65,8 @@ export function newerSpecIssues(spec: PipelineSpec): SpecIssue[] {
  * and newer rules refuse (`newerSpecIssues`): the workflow decides about those itself, so old runs replay.
  */
 export function validateSpec(raw: unknown, options: { legacy?: boolean } = {}): SpecValidation {
-  // The functional form: inside workflows the schema is frozen (worker/workflow-bundle.ts), and a method read would write to it.
+  // The functional form: inside workflows the schema is frozen (worker/workflow-bundle.ts), and a method read would
+  // write to it.
   const parsed = z.safeParse(PipelineSpecSchema, raw);
   if (!parsed.success) return { ok: false, issues: toSpecIssues(parsed.error) };
   const newer = options.legacy ? [] : newerSpecIssues(parsed.data);

@@ -9,9 +9,9 @@
  * the stack running (`npm run local -- down` stops it). A second Ctrl-C stops the worker at once.
  */
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PIPELINE_STEPS, type PipelineSummary } from '../contracts/pipeline-plan';
@@ -19,6 +19,10 @@ import type { StepStatus } from '../contracts/status';
 import { childWorkflowId } from '../contracts/names';
 import { approveModelUpdate } from '../contracts/workflow-api';
 import { DEFAULT_TASK_QUEUE } from '../contracts/task-queue';
+import { ensureBucket as ensureBucketExists } from '../local/harness/bucket';
+import { datasetReady, prepareDataset as runPrepare } from '../local/harness/dataset';
+import { LOCAL_SPEC_FILE, localSpec } from '../local/harness/tiny-spec';
+import { startWorkerProcess, waitForWorkerReady } from '../local/harness/worker-process';
 import { REPO_ROOT, stackConfig, workerEnv } from '../local/stack/config';
 import { isAlive, readPid, sleep, stopGroup } from '../local/shared/procs';
 import { ADMIN_CREDENTIALS } from '../local/shared/credentials';
@@ -43,7 +47,6 @@ const logsDir = path.join(cfg.stateDir, 'logs');
 const workerLog = path.join(logsDir, 'worker.log');
 const workerPidFile = path.join(cfg.stateDir, 'pids', 'demo-worker.pid');
 const datasetDir = path.join(cfg.stateDir, 'dataset');
-const specFile = path.join(REPO_ROOT, 'examples', 'pipeline.local.json');
 const uiUrl = (id: string): string =>
   `http://127.0.0.1:${cfg.temporalUiPort}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(id)}`;
 
@@ -71,7 +74,8 @@ process.on('SIGINT', () => {
   if (interrupts === 1) {
     firstInterruptAt = Date.now();
     say(
-      'Ctrl-C: cancelling the running pipeline (its steps stop their jobs), then stopping the worker; Ctrl-C again to stop now',
+      'Ctrl-C: cancelling the running pipeline (its steps stop their jobs), then stopping the worker; Ctrl-C ' +
+        'again to stop now',
     );
     onInterrupt?.();
   } else {
@@ -104,41 +108,26 @@ async function ensureBucket(bucket: string): Promise<void> {
     credentials: ADMIN_CREDENTIALS,
   });
   try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-    say(`S3 bucket ${bucket}: exists`);
-  } catch {
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    say(`S3 bucket ${bucket}: created in moto`);
+    const state = await ensureBucketExists(s3, bucket);
+    say(`S3 bucket ${bucket}: ${state === 'exists' ? 'exists' : 'created in moto'}`);
   } finally {
     s3.destroy();
   }
 }
 
 function prepareDataset(): void {
-  const files = ['train', 'val'].map((c) => path.join(datasetDir, c, 'corpus.txt'));
-  if (files.every((f) => fs.existsSync(f) && fs.statSync(f).size > 0)) {
+  if (datasetReady(datasetDir)) {
     say(`dataset: ${shortPath(datasetDir)}/{train,val} already prepared`);
     return;
   }
-  const prepare = path.join(cfg.containerBinDir, 'prepare');
-  if (!fs.existsSync(prepare))
-    throw new DemoFailure(`${prepare} not found: run \`bash scripts/bootstrap.sh\` (it sets up container/.venv)`);
   const work = fs.mkdtempSync(path.join(cfg.stateDir, 'prepare-'));
-  say(`dataset: running the container's \`prepare --source builtin\` (SAGEMAKER_BASE_DIR=${shortPath(work)})`);
-  const out = path.join(work, 'processing', 'output');
-  const r = spawnSync(prepare, ['--source', 'builtin', '--output', out], {
-    env: { ...process.env, SAGEMAKER_BASE_DIR: work },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0)
-    throw new DemoFailure(
-      `prepare failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`,
-    );
-  fs.rmSync(datasetDir, { recursive: true, force: true });
-  fs.mkdirSync(path.dirname(datasetDir), { recursive: true });
-  fs.renameSync(out, datasetDir);
-  fs.rmSync(work, { recursive: true, force: true });
-  say(`dataset: ${r.stdout.trim()}`);
+  const starting = (): void =>
+    say(`dataset: running the container's \`prepare --source builtin\` (SAGEMAKER_BASE_DIR=${shortPath(work)})`);
+  try {
+    say(`dataset: ${runPrepare(cfg.containerBinDir, datasetDir, work, starting)}`);
+  } catch (err) {
+    throw new DemoFailure((err as Error).message);
+  }
 }
 
 /** A worker left behind by a demo that was killed hard (SIGKILL) would steal tasks with old code: stop it. */
@@ -153,37 +142,25 @@ async function stopStaleWorker(): Promise<void> {
 
 async function startWorker(): Promise<void> {
   await stopStaleWorker();
-  fs.mkdirSync(logsDir, { recursive: true });
-  const startOffset = fs.existsSync(workerLog) ? fs.statSync(workerLog).size : 0;
-  const out = fs.openSync(workerLog, 'a');
-  fs.writeSync(out, `\n=== demo worker ${new Date().toISOString()} ===\n`);
   // Its own process group, so Ctrl-C reaches only the demo, which then stops the worker deliberately.
-  worker = spawn(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [path.join(REPO_ROOT, 'worker', 'main.ts')], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env, TEMPORAL_TASK_QUEUE: taskQueue },
-    detached: true,
-    stdio: ['ignore', out, out],
+  const started = startWorkerProcess({
+    env,
+    taskQueue,
+    logFile: workerLog,
+    header: `\n=== demo worker ${new Date().toISOString()} ===`,
   });
-  fs.closeSync(out);
+  worker = started.child;
   const pid = worker.pid;
   if (pid === undefined) throw new DemoFailure('could not start the worker', [workerLog]);
   fs.writeFileSync(workerPidFile, `${pid}\n`);
   say(`worker: started (pid ${pid}, log ${shortPath(workerLog)}); bundling workflows...`);
-  const started = Date.now();
-  while (Date.now() - started < 120_000) {
-    checkInterrupt();
-    if (!isAlive(pid))
-      throw new DemoFailure(
-        `the worker exited during start:\n${readFrom(workerLog, startOffset).trim().split('\n').slice(-15).join('\n')}`,
-        [workerLog],
-      );
-    if (readFrom(workerLog, startOffset).includes('worker polling task queue')) {
-      say(`worker: polling task queue "${taskQueue}" (ready in ${secs(Date.now() - started)})`);
-      return;
-    }
-    await sleep(250);
+  try {
+    const ms = await waitForWorkerReady(started, 120_000, checkInterrupt);
+    say(`worker: polling task queue "${taskQueue}" (ready in ${secs(ms)})`);
+  } catch (err) {
+    if (err instanceof Interrupted) throw err;
+    throw new DemoFailure((err as Error).message, [workerLog]);
   }
-  throw new DemoFailure('the worker did not start polling within 120 s', [workerLog]);
 }
 
 async function stopWorker(): Promise<void> {
@@ -192,22 +169,6 @@ async function stopWorker(): Promise<void> {
   await stopGroup(pid, 15_000);
   fs.rmSync(workerPidFile, { force: true });
   say(`worker: stopped (pid ${pid})`);
-}
-
-function readFrom(file: string, offset: number): string {
-  try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const size = fs.fstatSync(fd).size;
-      const buf = Buffer.alloc(Math.max(0, size - offset));
-      fs.readSync(fd, buf, 0, buf.length, offset);
-      return buf.toString('utf8');
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return '';
-  }
 }
 
 // --- one pipeline run -----------------------------------------------------------------------------------------
@@ -353,7 +314,8 @@ function failureOf(error: unknown, workflowId: string, step: string): DemoFailur
   if (step === 'deployModel') logs.push(path.join(smLogs, 'endpoints') + path.sep);
   if (step === 'buildImage') logs.push(smLogs + path.sep);
   return new DemoFailure(
-    `pipeline ${workflowId} failed during ${step || 'start'}:\n  ${messages.join('\n  caused by: ') || String(error)}\n  history: ${uiUrl(workflowId)}`,
+    `pipeline ${workflowId} failed during ${step || 'start'}:\n  ` +
+      `${messages.join('\n  caused by: ') || String(error)}\n  history: ${uiUrl(workflowId)}`,
     logs,
   );
 }
@@ -370,7 +332,8 @@ function printSummary(label: string, r: RunResult): void {
     say(`  tuning       ${s.tuning.jobName}  best ${s.tuning.bestTrainingJob}  objective=${s.tuning.objective}`);
   if (s.registry)
     say(
-      `  registry     version ${s.registry.version ?? '?'} ${s.registry.approvalStatus}  champion ${s.registry.champion}`,
+      `  registry     version ${s.registry.version ?? '?'} ${s.registry.approvalStatus}  champion ` +
+        `${s.registry.champion}`,
     );
   if (s.endpoint) say(`  endpoint     ${s.endpoint.name} ${s.endpoint.action} (config ${s.endpoint.configName})`);
   say(`  max spend    $${s.estimatedMaxSpendUsd.toFixed(2)} (estimate at AWS prices; local mode costs nothing)`);
@@ -384,7 +347,8 @@ function approveAsDemo(why: string): NonNullable<RunOptions['duringRegister']> {
       if (!(await approveIfWaiting(client, workflowId, { reviewer: 'demo', reason: `npm run demo: ${why}` })))
         return false;
       say(
-        `  approved the version as reviewer "demo" (${why}): update ${approveModelUpdate.name} on ${registerModelId(workflowId)}`,
+        `  approved the version as reviewer "demo" (${why}): update ${approveModelUpdate.name} on ` +
+          `${registerModelId(workflowId)}`,
       );
       return true;
     } catch (err) {
@@ -437,21 +401,14 @@ async function invokeEndpoint(endpointName: string, steps: unknown): Promise<voi
       `${details?.generated_tokens ?? '?'} tokens in ${Date.now() - t0} ms`,
   );
   say(
-    `  (a 0.45 M-parameter byte-level model after ${steps} CPU training steps: it has learnt letters and short words, not sentences)`,
+    `  (a 0.45 M-parameter byte-level model after ${steps} CPU training steps: it has learnt letters and short ` +
+      `words, not sentences)`,
   );
 }
 
 async function main(): Promise<void> {
-  const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as Record<string, unknown> & {
-    data: { source: Record<string, unknown> };
-    bucket: string;
-    tuning: Record<string, unknown>;
-    training: Record<string, unknown>;
-    registry: { approval?: Record<string, unknown> };
-    deployment: { endpointName: string };
-  };
   // The spec's dataset path is relative to the repository; the stack's state dir may be elsewhere.
-  spec.data.source = { localPath: datasetDir };
+  const spec = localSpec(datasetDir);
 
   let phaseStart = Date.now();
   await startStack();
@@ -475,7 +432,8 @@ async function main(): Promise<void> {
     checkInterrupt();
 
     say(
-      `run 1: migrationPipeline with ${path.relative(REPO_ROOT, specFile)} (build, publish, sync, 4-host training, 4-trial tuning, register, blue/green deploy)`,
+      `run 1: migrationPipeline with ${path.relative(REPO_ROOT, LOCAL_SPEC_FILE)} (build, publish, sync, 4-host ` +
+        `training, 4-trial tuning, register, blue/green deploy)`,
     );
     // Auto approval approves only a model that beats the approved version. A repeated demo trains the same model
     // again (same data, hyperparameters and seed: training is deterministic), so the version ties and waits for a
@@ -490,7 +448,8 @@ async function main(): Promise<void> {
     checkInterrupt();
 
     say(
-      'run 2: the same pipeline again, as a blue/green update of the endpoint demo-lm (CANARY: 1 instance first, then all)',
+      'run 2: the same pipeline again, as a blue/green update of the endpoint demo-lm (CANARY: 1 instance ' +
+        'first, then all)',
     );
     say('  the image build is skipped (unchanged source hash) and the data sync finds nothing new;');
     say('  the retrained model ties the one just approved, which auto approval would hold for review, so');

@@ -9,20 +9,17 @@
  */
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createActivities } from '../activities';
 import { childWorkflowId, PIPELINE_STEPS } from '../contracts';
 import { sleep } from '../local/shared/procs';
 import { ADMIN_CREDENTIALS } from '../local/shared/credentials';
-import { LocalHarness, type Spec } from '../bench/lib/local-harness';
-import { writeBadModelProgram } from '../test/fixtures/bad-model';
-import { TEMPORAL_CLI_PATH } from '../test/helpers/temporal';
-import { projectWorkerOptions } from '../worker/worker-options';
-import { createAwsClients } from '../worker/aws-clients';
-import { approveIfWaiting, queryStatus } from '../worker/pipeline-client';
+import { LocalHarness } from '../local/harness/local-harness';
+import { type Spec } from '../local/harness/tiny-spec';
+import { writeBadModelProgram } from '../local/harness/bad-model';
+import { TEMPORAL_CLI_PATH } from '../local/harness/temporal-test-env';
+import { approveIfWaiting, failureChain, queryStatus } from '../worker/pipeline-client';
 
 const OUT = join(__dirname, '..', 'test/histories');
 const TASK_QUEUE = 'record-histories';
@@ -101,19 +98,13 @@ async function record(h: LocalHarness, client: Client, run: Run): Promise<void> 
   );
   closed = true;
   await driver;
-  const got = result.summary ? `outcome ${result.summary.outcome}` : `failed: ${chain(result.error)}`;
+  const got = result.summary ? `outcome ${result.summary.outcome}` : `failed: ${failureChain(result.error)}`;
   const ok =
     'outcome' in run.expect
       ? result.summary?.outcome === run.expect.outcome
-      : run.expect.failure.test(chain(result.error));
+      : run.expect.failure.test(failureChain(result.error));
   if (!ok) throw new Error(`${run.id} ended unexpectedly (${got}); logs in ${h.cfg.stateDir}/logs`);
   say(`${run.id}: ${got} in ${Math.round((Date.now() - started) / 1000)} s`);
-}
-
-function chain(err: unknown): string {
-  const parts: string[] = [];
-  for (let e = err; e instanceof Error; e = (e as { cause?: unknown }).cause) parts.push(e.message);
-  return parts.join(' <- ');
 }
 
 /** Writes the proto3 JSON form (what historyFromJSON reads) of the run and of every step workflow it started. */
@@ -138,15 +129,8 @@ function writeHistories(h: LocalHarness, runId: string): void {
 async function main(): Promise<void> {
   const h = await LocalHarness.start({ prefix: 'record-histories' });
   let ok = false;
-  let native: NativeConnection | undefined;
   try {
-    native = await NativeConnection.connect({ address: h.env.TEMPORAL_ADDRESS });
-    const worker = await Worker.create({
-      connection: native,
-      taskQueue: TASK_QUEUE,
-      ...projectWorkerOptions(),
-      activities: createActivities({ clients: createAwsClients({ region: h.env.AWS_REGION as string }) }),
-    });
+    const worker = await h.inProcessWorker(TASK_QUEUE);
     const client = await h.client();
     await worker.runUntil(async () => {
       for (const run of RUNS) await record(h, client, run);
@@ -156,7 +140,6 @@ async function main(): Promise<void> {
     for (const run of RUNS) writeHistories(h, run.id);
     ok = true;
   } finally {
-    await native?.close();
     await h.stop(!ok);
   }
 }

@@ -37,7 +37,9 @@ export function validateCommand(file: string | undefined, out = console.log, err
   if (result.ok) {
     const s = result.spec;
     out(
-      `OK ${file}: pipeline "${s.pipelineName}", training ${s.training.instanceCount} x ${s.training.instanceType}, tuning ${s.tuning.enabled ? `${s.tuning.maxJobs} trials` : 'off'}, endpoint "${s.deployment.endpointName}"`,
+      `OK ${file}: pipeline "${s.pipelineName}", training ${s.training.instanceCount} x ` +
+        `${s.training.instanceType}, tuning ${s.tuning.enabled ? `${s.tuning.maxJobs} trials` : 'off'}, endpoint ` +
+        `"${s.deployment.endpointName}"`,
     );
     return 0;
   }

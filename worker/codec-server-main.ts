@@ -11,7 +11,8 @@ function main(): void {
   const codec = codecFromEnv(env);
   if (!codec) {
     console.error(
-      'PAYLOAD_ENCRYPTION_KEY is not set: the codec server needs the same key as the worker (README, "Running against AWS": PAYLOAD_ENCRYPTION_KEY)',
+      'PAYLOAD_ENCRYPTION_KEY is not set: the codec server needs the same key as the worker (README, "Running ' +
+        'against AWS": PAYLOAD_ENCRYPTION_KEY)',
     );
     process.exit(1);
   }

@@ -1,4 +1,6 @@
-/** Worker and CLI configuration, read once from the environment and validated; bad config exits with a readable list. */
+/**
+ * Worker and CLI configuration, read once from the environment and validated; bad config exits with a readable list.
+ */
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from '../contracts/task-queue';
 import { formatIssues, toSpecIssues } from '../contracts/validation';

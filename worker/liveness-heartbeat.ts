@@ -10,7 +10,10 @@ import { LIVENESS_HEARTBEAT_TIMEOUT_S } from '../contracts/liveness';
 /** A quarter of the timeout: three heartbeats may be lost or throttled before the server gives up on the worker. */
 const INTERVAL_MS = (LIVENESS_HEARTBEAT_TIMEOUT_S * 1000) / 4;
 
-/** Whether the worker heartbeats for this activity: only those scheduled with the liveness timeout, which never heartbeat progress themselves. */
+/**
+ * Whether the worker heartbeats for this activity: only those scheduled with the liveness timeout, which never
+ * heartbeat progress themselves.
+ */
 export function wantsLivenessHeartbeats(ctx: Pick<Context, 'info'>): boolean {
   return ctx.info.heartbeatTimeoutMs === LIVENESS_HEARTBEAT_TIMEOUT_S * 1000;
 }

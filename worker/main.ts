@@ -25,7 +25,8 @@ async function main(): Promise<void> {
     ...projectWorkerOptions(config.workflowBundlePath),
   });
   console.log(
-    `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ${config.temporal.namespace}, up to ${config.maxConcurrentActivities} activities at once)` +
+    `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ` +
+      `${config.temporal.namespace}, up to ${config.maxConcurrentActivities} activities at once)` +
       (codec ? `; payloads encrypted with key ${process.env.PAYLOAD_ENCRYPTION_KEY_ID ?? 'key-1'}` : ''),
   );
   await worker.run();

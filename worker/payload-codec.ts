@@ -51,7 +51,8 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       const key = this.keys.get(keyId);
       if (!key)
         throw new Error(
-          `payload was encrypted with key "${keyId}", which this process does not have (configured: ${[...this.keys.keys()].join(', ')})`,
+          `payload was encrypted with key "${keyId}", which this process does not have (configured: ` +
+            `${[...this.keys.keys()].join(', ')})`,
         );
       const data = Buffer.from(payload.data ?? new Uint8Array());
       const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));

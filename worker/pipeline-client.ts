@@ -117,3 +117,10 @@ export async function cancelAndReport(client: Client, workflowId: string, timeou
   );
   return within(report, timeoutMs, { timedOut: true });
 }
+
+/** Every message in a failure's cause chain (a workflow's, its step's, the activity's), joined with ` <- `. */
+export function failureChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err; e instanceof Error; e = (e as { cause?: unknown }).cause) parts.push(e.message);
+  return parts.join(' <- ');
+}

@@ -57,7 +57,8 @@ export async function scheduleCommand(client: Client, taskQueue: string, args: S
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' },
         state: { note: args.note ?? `retrain ${valid.spec.pipelineName}` },
       });
-      return `created schedule "${args.id}" (${args.cron ?? `every ${args.every ?? '1d'}`}, overlap SKIP) starting retrainPipeline on "${taskQueue}"`;
+      const when = args.cron ?? `every ${args.every ?? '1d'}`;
+      return `created schedule "${args.id}" (${when}, overlap SKIP) starting retrainPipeline on "${taskQueue}"`;
     }
     case 'pause':
       await handle.pause(args.note ?? 'paused from the CLI');
@@ -76,7 +77,9 @@ export async function scheduleCommand(client: Client, taskQueue: string, args: S
       const recent = d.info.recentActions
         .map((a) => `${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`)
         .join(', ');
-      return `schedule "${args.id}": ${d.state.paused ? 'paused' : 'active'}; next ${d.info.nextActionTimes[0]?.toISOString() ?? 'none'}; recent: ${recent || 'none'}`;
+      const next = d.info.nextActionTimes[0]?.toISOString() ?? 'none';
+      const state = d.state.paused ? 'paused' : 'active';
+      return `schedule "${args.id}": ${state}; next ${next}; recent: ${recent || 'none'}`;
     }
     default:
       throw new Error(`unknown schedule action "${args.action}" (create, pause, unpause, trigger, delete, describe)`);

@@ -1,4 +1,8 @@
-/** Activity proxies with the project's timeouts and retry policy; retryability comes from contracts/errors.ts. */
+/**
+ * Activity proxies with the project's timeouts and retry policy; retryability comes from contracts/errors.ts. The
+ * timeouts are set here, once per kind of call: call sites add only what differs per call (a summary, a create's
+ * cancellation type), since per-call options are merged over the proxy's.
+ */
 import {
   proxyActivities,
   type ActivityInterfaceFor,
@@ -42,11 +46,12 @@ export function longActivities(startToCloseTimeout: ActivityOptions['startToClos
 /**
  * Waits on an AWS job from a heartbeating polling activity: no history is added per poll, and a worker crash
  * is noticed after the heartbeat timeout, when another worker resumes the poll. The waits heartbeat every 10 s
- * whatever the poll interval, so the timeout does not grow with it (contracts/liveness.ts).
+ * whatever the poll interval, so the timeout does not grow with it (contracts/liveness.ts). A wait may run for the
+ * job's longest life (`maxWaitSeconds`) plus `slackSeconds`.
  */
-export function waitingActivities(maxWaitSeconds: number): ActivityProxy {
+export function waitingActivities(maxWaitSeconds: number, slackSeconds = 6 * 3600): ActivityProxy {
   return proxyActivities<Activities>({
-    startToCloseTimeout: `${maxWaitSeconds + 6 * 3600}s`,
+    startToCloseTimeout: `${maxWaitSeconds + slackSeconds}s`,
     heartbeatTimeout: `${WAIT_HEARTBEAT_TIMEOUT_S}s`,
     retry: RETRY,
   });

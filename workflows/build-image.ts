@@ -1,17 +1,12 @@
 /** Step 1: build the container image with CodeBuild, or reuse the one ECR already holds for this source hash. */
-import {
-  ActivityCancellationType,
-  ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { BuildImageInput, type BuildImageOutput } from '../contracts/build-image';
 import { ErrorType } from '../contracts/errors';
 import { codeBuildProjectName } from '../contracts/names';
 import { quickActivities, longActivities, waitingActivities } from './activity-options';
+import { createOptions, runJobStep } from './job-step';
 import { parseStepInput } from './step-input';
-import { reportStopped, trackStatus } from './step-status';
+import { trackStatus } from './step-status';
 
 /** Builds (or finds) the image for the build context's source hash and returns its digest. */
 export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageOutput> {
@@ -21,14 +16,14 @@ export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageO
   const long = longActivities('1h');
 
   status.phase = 'hashing build context';
-  const { sourceHash } = await long.hashBuildContext.executeWithOptions(
-    { startToCloseTimeout: '10m', summary: `Hash the build context ${input.contextDir}` },
+  const { sourceHash } = await longActivities('10m').hashBuildContext.executeWithOptions(
+    { summary: `Hash the build context ${input.contextDir}` },
     [{ contextDir: input.contextDir }],
   );
   status.resources.sourceHash = sourceHash;
 
   const existing = await quick.findImageByTag.executeWithOptions(
-    { startToCloseTimeout: '2m', summary: `Look for ${input.repository}:${sourceHash} in ECR` },
+    { summary: `Look for ${input.repository}:${sourceHash} in ECR` },
     [{ repository: input.repository, tag: sourceHash }],
   );
   if (existing.digest && existing.repositoryUri) {
@@ -49,7 +44,7 @@ export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageO
     tags: input.tags,
   });
   const zip = await long.uploadBuildContext.executeWithOptions(
-    { startToCloseTimeout: '1h', heartbeatTimeout: '2m', summary: `Upload the build context to s3://${input.bucket}` },
+    { summary: `Upload the build context to s3://${input.bucket}` },
     [
       {
         contextDir: input.contextDir,
@@ -61,50 +56,47 @@ export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageO
   );
   const projectName = codeBuildProjectName(input.pipelineName);
   await quick.ensureCodeBuildProject({ projectName, ...input.codeBuild, tags: input.tags });
-  const wait = waitingActivities(input.codeBuild.timeoutMinutes * 60);
-  let build: { buildId: string } | undefined;
-  let result;
-  try {
-    // A cancel while StartBuild is in flight waits for it to land, so the handler below stops a build that exists.
-    build = await quick.startImageBuild.executeWithOptions(
-      {
-        startToCloseTimeout: '2m',
-        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        summary: `Start CodeBuild project ${projectName} for tag ${sourceHash}`,
-      },
-      [
-        {
-          projectName,
-          sourceBucket: zip.bucket,
-          sourceKey: zip.key,
-          repositoryUri: repo.repositoryUri,
-          imageTag: sourceHash,
-          dockerfile: input.dockerfile,
-          buildArgs: input.buildArgs,
-          workflowId: workflowInfo().workflowId,
-        },
-      ],
-    );
-    status.resources.buildId = build.buildId;
-    status.phase = 'building';
-    result = await wait.waitForImageBuild.executeWithOptions(
-      {
-        startToCloseTimeout: `${input.codeBuild.timeoutMinutes * 60 + 3600}s`,
-        summary: `Wait for build ${build.buildId}`,
-      },
-      [{ buildId: build.buildId, pollIntervalSeconds: input.pollIntervalSeconds }],
-    );
-  } catch (err) {
-    const started = build;
-    if (isCancellation(err) && started) {
-      await CancellationScope.nonCancellable(async () => {
-        const stop = await quick.stopImageBuild({ buildId: started.buildId });
-        await reportStopped(status, stop.stopped ? `CodeBuild build ${started.buildId}` : null);
-      });
-    }
-    throw err;
-  }
-  status.lastObserved = { buildStatus: result.status };
+  // Up to the build's own timeout plus an hour.
+  const wait = waitingActivities(input.codeBuild.timeoutMinutes * 60, 3600);
+  const { created: build, final: result } = await runJobStep({
+    status,
+    creating: 'preparing build',
+    create: () =>
+      quick.startImageBuild.executeWithOptions(
+        createOptions(`Start CodeBuild project ${projectName} for tag ${sourceHash}`),
+        [
+          {
+            projectName,
+            sourceBucket: zip.bucket,
+            sourceKey: zip.key,
+            repositoryUri: repo.repositoryUri,
+            imageTag: sourceHash,
+            dockerfile: input.dockerfile,
+            buildArgs: input.buildArgs,
+            workflowId: workflowInfo().workflowId,
+          },
+        ],
+      ),
+    created: (started) => {
+      status.resources.buildId = started.buildId;
+      status.phase = 'building';
+    },
+    // One wait: the activity returns only once the build is over.
+    wait: (_last: null, started) =>
+      wait.waitForImageBuild.executeWithOptions({ summary: `Wait for build ${started.buildId}` }, [
+        { buildId: started.buildId, pollIntervalSeconds: input.pollIntervalSeconds },
+      ]),
+    observe: (seen) => {
+      status.lastObserved = { buildStatus: seen.status };
+      return true;
+    },
+    position: () => null,
+    stop: async (started) => {
+      if (!started) return null;
+      const stop = await quick.stopImageBuild({ buildId: started.buildId });
+      return stop.stopped ? `CodeBuild build ${started.buildId}` : null;
+    },
+  });
   if (result.status !== 'SUCCEEDED') {
     const phase = result.failedPhase ? ` in phase ${result.failedPhase}` : '';
     const tail = result.logTail.length ? `\nLast log lines:\n${result.logTail.join('\n')}` : '';
@@ -118,7 +110,8 @@ export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageO
   const pushed = await quick.findImageByTag({ repository: input.repository, tag: sourceHash });
   if (!pushed.digest) {
     throw ApplicationFailure.nonRetryable(
-      `Build ${build.buildId} succeeded but ECR holds no ${input.repository}:${sourceHash}; does buildspec.yml push the IMAGE_TAG?`,
+      `Build ${build.buildId} succeeded but ECR holds no ${input.repository}:${sourceHash}; does buildspec.yml ` +
+        `push the IMAGE_TAG?`,
       ErrorType.BuildFailed,
     );
   }

@@ -160,7 +160,9 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
 
     if (registered.approvalStatus !== 'Approved') {
       summary.outcome = 'not-approved';
-      summary.message = `Model package ${registered.modelPackageArn} is ${registered.approvalStatus}: ${registered.reason}. Nothing was deployed.`;
+      summary.message =
+        `Model package ${registered.modelPackageArn} is ${registered.approvalStatus}: ${registered.reason}. ` +
+        `Nothing was deployed.`;
       markStep('done');
       enter('done');
       return summary;
@@ -210,7 +212,9 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
       action: deployed.action,
     };
     summary.outcome = 'deployed';
-    summary.message = `Endpoint ${deployed.endpointName} ${deployed.action} with ${deployed.endpointConfigName} (champion ${registered.champion.trainingJobName}).`;
+    summary.message =
+      `Endpoint ${deployed.endpointName} ${deployed.action} with ${deployed.endpointConfigName} (champion ` +
+      `${registered.champion.trainingJobName}).`;
     markStep('done');
     enter('done');
     return summary;
@@ -219,7 +223,9 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     // Each child stopped its own resources in a non-cancellable scope and signalled what it stopped.
     summary.outcome = 'cancelled';
     summary.stopped = [...status.stopped];
-    summary.message = `Cancelled during ${status.phase}; stopped: ${summary.stopped.length ? summary.stopped.join('; ') : 'nothing was running'}.`;
+    summary.message =
+      `Cancelled during ${status.phase}; stopped: ` +
+      `${summary.stopped.length ? summary.stopped.join('; ') : 'nothing was running'}.`;
     enter('cancelled');
     return summary;
   }

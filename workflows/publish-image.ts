@@ -16,7 +16,7 @@ export async function publishImage(rawInput: PublishImageInput): Promise<Publish
 
   status.phase = 'setting repository policy';
   await quick.allowSageMakerPull.executeWithOptions(
-    { startToCloseTimeout: '2m', summary: `Let sagemaker.amazonaws.com pull from ${input.repository}` },
+    { summary: `Let sagemaker.amazonaws.com pull from ${input.repository}` },
     [{ repository: input.repository }],
   );
   status.phase = 'verifying digest';
@@ -30,11 +30,7 @@ export async function publishImage(rawInput: PublishImageInput): Promise<Publish
       input.pollIntervalSeconds,
       SCAN_WAIT_SECONDS,
     ).readScanFindings.executeWithOptions(
-      {
-        startToCloseTimeout: '1m',
-        scheduleToCloseTimeout: `${SCAN_WAIT_SECONDS}s`,
-        summary: `Read scan findings of ${input.repository}@${input.digest.slice(0, 19)}`,
-      },
+      { summary: `Read scan findings of ${input.repository}@${input.digest.slice(0, 19)}` },
       [{ repository: input.repository, digest: input.digest }],
     );
     findings = scan.counts;
@@ -46,7 +42,8 @@ export async function publishImage(rawInput: PublishImageInput): Promise<Publish
         .filter((f: { name: string; severity: string }) => blocking.includes(f.severity as (typeof order)[number]))
         .slice(0, 10);
       throw ApplicationFailure.nonRetryable(
-        `Image scan found ${count} finding(s) at or above ${input.scan.failOnSeverity}: ${named.map((f: { name: string; severity: string }) => `${f.name} (${f.severity})`).join(', ')}`,
+        `Image scan found ${count} finding(s) at or above ${input.scan.failOnSeverity}: ` +
+          `${named.map((f: { name: string; severity: string }) => `${f.name} (${f.severity})`).join(', ')}`,
         ErrorType.ImageScanFailed,
         scan,
       );
@@ -57,7 +54,6 @@ export async function publishImage(rawInput: PublishImageInput): Promise<Publish
     status.phase = 'tagging release';
     await quick.tagImageRelease.executeWithOptions(
       {
-        startToCloseTimeout: '2m',
         summary: `Tag ${input.repository}@${input.digest.slice(0, 19)} as ${input.releaseTag}`,
       },
       [{ repository: input.repository, digest: input.digest, tag: input.releaseTag }],

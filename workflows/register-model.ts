@@ -25,7 +25,10 @@ const past = (d: ApprovalDecision['decision']) => (d === 'approve' ? 'approved' 
 /** The update that carries each decision. */
 const UPDATE_OF = { approve: approveModelUpdate, reject: rejectModelUpdate } as const;
 
-/** Registers the best candidate and returns the version with its approval outcome (`approved: false` means: do not deploy). */
+/**
+ * Registers the best candidate and returns the version with its approval outcome (`approved: false` means: do not
+ * deploy).
+ */
 export async function registerModel(rawInput: RegisterModelInput): Promise<RegisterModelOutput> {
   const input = parseStepInput(RegisterModelInput, rawInput, 'registerModel input');
   const status = trackStatus('registerModel');
@@ -33,7 +36,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   const group = input.modelPackageGroupName;
   const metric = input.objective.metricName;
 
-  // Reviewer decisions: accepted only while the version is pending (status.awaitingApproval) and nobody has decided yet.
+  // Reviewer decisions are accepted only while the version is pending (status.awaitingApproval) and undecided.
   let closed: string | null = null;
   let decision: ApprovalDecision | null = null;
   let written: UpdateModelPackageApprovalOutput | null = null;
@@ -41,13 +44,15 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   const validator = (kind: ApprovalDecision['decision']) => (arg: ReviewerDecision) => {
     if (decision) {
       throw new Error(
-        `This version was already ${past(decision.decision)} by ${decision.reviewer} (${decision.reason}); a second decision is refused`,
+        `This version was already ${past(decision.decision)} by ${decision.reviewer} (${decision.reason}); a ` +
+          `second decision is refused`,
       );
     }
     if (closed) throw new Error(closed);
     if (!status.awaitingApproval)
       throw new Error(
-        `registerModel is not waiting for a decision yet (${status.phase}); retry once the version is PendingManualApproval`,
+        `registerModel is not waiting for a decision yet (${status.phase}); retry once the version is ` +
+          `PendingManualApproval`,
       );
     const parsed = z.safeParse(ApprovalDecision, { ...(typeof arg === 'object' ? arg : {}), decision: kind });
     if (!parsed.success) {
@@ -89,13 +94,13 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
 
   status.phase = 'ensuring model package group';
   const ensured = await quick.ensureModelPackageGroup.executeWithOptions(
-    { startToCloseTimeout: '2m', summary: `Ensure model package group ${group}` },
+    { summary: `Ensure model package group ${group}` },
     [{ modelPackageGroupName: group, tags: input.tags }],
   );
   status.resources.modelPackageGroupArn = ensured.modelPackageGroupArn;
 
   const current = await quick.findApprovedModelPackage.executeWithOptions(
-    { startToCloseTimeout: '2m', summary: `Find the approved version of ${group} and its ${metric}` },
+    { summary: `Find the approved version of ${group} and its ${metric}` },
     [{ modelPackageGroupName: group, objectiveMetric: metric }],
   );
   // An approved version without a recorded objective cannot be compared: a reviewer decides (never "first version").
@@ -110,8 +115,9 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   status.phase = 'registering model package';
   const created = await quick.createModelPackage.executeWithOptions(
     {
-      startToCloseTimeout: '2m',
-      summary: `Register ${champion.source} job ${champion.trainingJobName} (${metric}=${value}) in ${group} as ${initial.status}`,
+      summary:
+        `Register ${champion.source} job ${champion.trainingJobName} (${metric}=${value}) in ${group} as ` +
+        `${initial.status}`,
     },
     [
       {
@@ -174,11 +180,15 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
 
   const timeoutSeconds = input.approval.timeoutSeconds ?? 7 * 24 * 3600;
   status.awaitingApproval = true;
-  status.phase = `waiting up to ${timeoutSeconds} s for ${UPDATE_OF.approve.name} or ${UPDATE_OF.reject.name}: ${initial.reason}`;
+  status.phase =
+    `waiting up to ${timeoutSeconds} s for ${UPDATE_OF.approve.name} or ${UPDATE_OF.reject.name}: ` +
+    `${initial.reason}`;
   const decided = await condition(() => decision !== null, timeoutSeconds * 1000);
   status.awaitingApproval = false;
   if (!decided || decision === null) {
-    const reason = `no reviewer decided within ${timeoutSeconds} s (${initial.reason}); the version stays PendingManualApproval and is not deployed`;
+    const reason =
+      `no reviewer decided within ${timeoutSeconds} s (${initial.reason}); the version stays ` +
+      `PendingManualApproval and is not deployed`;
     closed = `The approval window closed: ${reason}`;
     return finish(output('PendingManualApproval', reason));
   }
@@ -188,7 +198,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   status.phase = `writing ${target} by ${d.reviewer}`;
   try {
     written = await quick.updateModelPackageApproval.executeWithOptions(
-      { startToCloseTimeout: '2m', summary: `Mark ${created.modelPackageArn} ${target} by ${d.reviewer}` },
+      { summary: `Mark ${created.modelPackageArn} ${target} by ${d.reviewer}` },
       [{ modelPackageArn: created.modelPackageArn, status: target, reviewer: d.reviewer, reason: d.reason }],
     );
   } catch (err) {

@@ -15,7 +15,7 @@ export async function retrainPipeline(rawSpec: PipelineSpecInput): Promise<Pipel
   let warmStartFrom: WarmStartParent | undefined;
   if (spec.tuning.enabled && !spec.tuning.warmStart) {
     const previous = await quickActivities().findPreviousTuningJob.executeWithOptions(
-      { startToCloseTimeout: '2m', summary: `Find the previous tuning job of pipeline ${spec.pipelineName}` },
+      { summary: `Find the previous tuning job of pipeline ${spec.pipelineName}` },
       [{ pipelineName: spec.pipelineName, excludeWorkflowId: workflowInfo().workflowId }],
     );
     warmStartFrom = previous.tuningJobName ? { ...previous, tuningJobName: previous.tuningJobName } : undefined;

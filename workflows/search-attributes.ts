@@ -1,4 +1,6 @@
-/** Typed search attributes that make pipeline runs findable in the Temporal UI (registered by `npm run local -- up`). */
+/**
+ * Typed search attributes that make pipeline runs findable in the Temporal UI (registered by `npm run local -- up`).
+ */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { upsertSearchAttributes } from '@temporalio/workflow';
 

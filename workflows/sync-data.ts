@@ -11,11 +11,7 @@ export async function syncData(rawInput: SyncDataInput): Promise<SyncDataOutput>
   status.phase = 'syncing';
   const from = 's3Uri' in input.source ? input.source.s3Uri : input.source.localPath;
   const result = await longActivities('12h').syncDataset.executeWithOptions(
-    {
-      startToCloseTimeout: '12h',
-      heartbeatTimeout: '2m',
-      summary: `Sync ${from} to s3://${input.bucket}/${input.prefix}`,
-    },
+    { summary: `Sync ${from} to s3://${input.bucket}/${input.prefix}` },
     [input],
   );
   status.phase = 'synced';

@@ -1,16 +1,11 @@
 /** Step 4: one SageMaker training job, created once, waited on without history growth, stopped on cancel. */
-import {
-  ActivityCancellationType,
-  ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { ErrorType } from '../contracts/errors';
 import { TrainModelInput, type TrainModelOutput, type TrainingJobSnapshot } from '../contracts/train-model';
 import { quickActivities, waitingActivities } from './activity-options';
+import { createOptions, runJobStep } from './job-step';
 import { parseStepInput } from './step-input';
-import { reportStopped, trackStatus } from './step-status';
+import { trackStatus } from './step-status';
 
 const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
 const LOG_TAIL_LINES = 30;
@@ -19,35 +14,33 @@ const LOG_TAIL_LINES = 30;
 export async function trainModel(rawInput: TrainModelInput): Promise<TrainModelOutput> {
   const input = parseStepInput(TrainModelInput, rawInput, 'trainModel input');
   const name = input.trainingJobName;
+  const { resources, spot, maxRuntimeSeconds } = input.definition;
   const status = trackStatus('trainModel');
   const quick = quickActivities();
+  const wait = waitingActivities(spot.enabled ? (spot.maxWaitSeconds ?? maxRuntimeSeconds) : maxRuntimeSeconds);
 
-  status.phase = 'creating training job';
-  // A cancel while the create is in flight waits for it to land, so the handler below stops a job that exists.
-  const create = () =>
-    quick.createTrainingJob.executeWithOptions(
-      {
-        startToCloseTimeout: '2m',
-        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        summary: `Create training job ${name} (${input.definition.resources.instanceCount} x ${input.definition.resources.instanceType})`,
-      },
-      [{ trainingJobName: name, workflowId: workflowInfo().workflowId, definition: input.definition }],
-    );
-
-  const maxWait = input.definition.spot.enabled
-    ? (input.definition.spot.maxWaitSeconds ?? input.definition.maxRuntimeSeconds)
-    : input.definition.maxRuntimeSeconds;
-  const wait = waitingActivities(maxWait);
-  const follow = async (): Promise<TrainingJobSnapshot> => {
-    let last: { status: string; secondaryStatus: string } | null = null;
-    for (;;) {
-      const seen: TrainingJobSnapshot = await wait.waitForTrainingJob.executeWithOptions(
+  const { created, final: snapshot } = await runJobStep({
+    status,
+    creating: 'creating training job',
+    create: () =>
+      quick.createTrainingJob.executeWithOptions(
+        createOptions(`Create training job ${name} (${resources.instanceCount} x ${resources.instanceType})`),
+        [{ trainingJobName: name, workflowId: workflowInfo().workflowId, definition: input.definition }],
+      ),
+    created: (job) => {
+      status.resources.trainingJobArn = job.trainingJobArn;
+      status.resources.trainingJobName = name;
+    },
+    wait: (last: { status: string; secondaryStatus: string } | null) =>
+      wait.waitForTrainingJob.executeWithOptions(
         {
-          startToCloseTimeout: `${maxWait + 6 * 3600}s`,
-          summary: `Wait for training job ${name} to leave ${last ? `${last.status}/${last.secondaryStatus}` : 'its first state'}`,
+          summary:
+            `Wait for training job ${name} to leave ` +
+            (last ? `${last.status}/${last.secondaryStatus}` : 'its first state'),
         },
         [{ trainingJobName: name, last, pollIntervalSeconds: input.pollIntervalSeconds }],
-      );
+      ),
+    observe: (seen: TrainingJobSnapshot) => {
       status.phase = `${seen.status} / ${seen.secondaryStatus}`;
       status.lastObserved = {
         status: seen.status,
@@ -55,26 +48,12 @@ export async function trainModel(rawInput: TrainModelInput): Promise<TrainModelO
         statusMessage: seen.statusMessage,
       };
       status.metrics = { ...seen.finalMetrics };
-      if (TERMINAL.has(seen.status)) return seen;
-      last = { status: seen.status, secondaryStatus: seen.secondaryStatus };
-    }
-  };
-  let snapshot: TrainingJobSnapshot;
-  let created: Awaited<ReturnType<typeof create>>;
-  try {
-    created = await create();
-    status.resources.trainingJobArn = created.trainingJobArn;
-    status.resources.trainingJobName = name;
-    snapshot = await follow();
-  } catch (err) {
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(async () => {
-        const stop = await quick.stopTrainingJob({ trainingJobName: name });
-        await reportStopped(status, stop.stopped ? `training job ${name}` : null);
-      });
-    }
-    throw err;
-  }
+      return TERMINAL.has(seen.status);
+    },
+    position: (seen) => ({ status: seen.status, secondaryStatus: seen.secondaryStatus }),
+    stop: async () =>
+      (await quick.stopTrainingJob({ trainingJobName: name })).stopped ? `training job ${name}` : null,
+  });
 
   if (snapshot.status === 'Failed') {
     const tail = await quick.readJobLogTail({

@@ -1,4 +1,6 @@
-/** `npm run chaos -- [campaign] [args]`: the reliability campaigns in bench/chaos/campaigns/, results to bench/results/. */
+/**
+ * `npm run chaos -- [campaign] [args]`: the reliability campaigns in bench/chaos/campaigns/, results to bench/results/.
+ */
 import path from 'node:path';
 import { dispatch } from '../lib/dispatch';
 

@@ -27,7 +27,9 @@ export function renderTable(t: Pick<ResultTable, 'columns' | 'rows'>): string {
 
 /** Prints the result and writes bench/results/<name>.md; returns the file path. */
 export function writeResult(t: ResultTable): string {
-  const machine = `${os.cpus().length} CPU cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const machine =
+    `${os.cpus().length} CPU cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} ` +
+    `GiB, Node ${process.version}`;
   const text = [
     `# ${t.title}`,
     '',

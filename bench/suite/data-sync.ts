@@ -34,7 +34,10 @@ const THEIRS = 'bench-aws';
 const PREFIX = 'data/';
 const say = (m: string) => console.log(`[data-sync] ${m}`);
 
-/** One tool's round: wall seconds, its own CPU seconds, moto's CPU seconds serving it, objects written, what it reported. */
+/**
+ * One tool's round: wall seconds, its own CPU seconds, moto's CPU seconds serving it, objects written, what it
+ * reported.
+ */
 interface Side {
   s: number;
   cpuS: number;
@@ -76,7 +79,8 @@ export async function run(args: string[]): Promise<void> {
   let t = Date.now();
   const bytes = writeDataset(root, count);
   say(
-    `wrote ${count} objects (${(bytes / 2 ** 20).toFixed(1)} MiB, sizes ${SIZES.join('/')} B) to ${root} in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    `wrote ${count} objects (${(bytes / 2 ** 20).toFixed(1)} MiB, sizes ${SIZES.join('/')} B) to ${root} in ` +
+      `${((Date.now() - t) / 1000).toFixed(1)} s`,
   );
   const moto = await startMoto(dir);
   say(`moto on ${moto.endpoint} (log ${moto.log})`);
@@ -146,12 +150,14 @@ export async function run(args: string[]): Promise<void> {
       await nextSecond();
       const o = await ours();
       say(
-        `${label}: ours ${o.s.toFixed(1)} s (CPU ${o.cpuS.toFixed(1)} s, moto ${o.motoCpuS.toFixed(1)} s), ${o.copied} objects written (activity says ${o.reported})`,
+        `${label}: ours ${o.s.toFixed(1)} s (CPU ${o.cpuS.toFixed(1)} s, moto ${o.motoCpuS.toFixed(1)} s), ` +
+          `${o.copied} objects written (activity says ${o.reported})`,
       );
       await nextSecond();
       const a = await theirs();
       say(
-        `${label}: aws s3 sync ${a.s.toFixed(1)} s (CPU ${a.cpuS.toFixed(1)} s, moto ${a.motoCpuS.toFixed(1)} s), ${a.copied} objects written (CLI printed ${a.reported} uploads)`,
+        `${label}: aws s3 sync ${a.s.toFixed(1)} s (CPU ${a.cpuS.toFixed(1)} s, moto ${a.motoCpuS.toFixed(1)} ` +
+          `s), ${a.copied} objects written (CLI printed ${a.reported} uploads)`,
       );
       rounds.push({ label, ours: o, aws: a });
     };
@@ -192,23 +198,43 @@ export async function run(args: string[]): Promise<void> {
         ratio(r.ours.cpuS, r.aws.cpuS),
       ]),
       notes: [
-        `Dataset: ${count} files, ${(bytes / 2 ** 20).toFixed(1)} MiB (sizes ${SIZES.join(', ')} bytes cycled; 90 % under train/, 10 % under val/). ` +
-          `Round 3 rewrites ${rewritten.length} files spread over the dataset: half with new bytes of the same size, half 100 bytes longer. ` +
-          `Both tools read the same folder and write to their own bucket (${OURS}, ${THEIRS}) on one moto server (moto keeps every object in memory).`,
-        `Ours is the syncData step's activity (activities/s3-sync.ts, \`syncDataset\`) called in this process through a mock activity context, with the step's defaults ` +
-          `(maxConcurrency ${parsed.maxConcurrency}, multipart above ${parsed.multipartThresholdMiB} MiB) and the worker's S3 client factory; its time excludes Temporal scheduling. ` +
-          `The anchor is \`aws s3 sync <dir> s3://${THEIRS}/${PREFIX} --endpoint-url <moto> --no-progress\` with its defaults (10 concurrent requests); its time is the CLI process's wall time, ` +
-          `including the Python start (\`aws --version\` took ${cliStart.s.toFixed(1)} s, ${cliStart.cpuS.toFixed(1)} CPU s here).`,
-        "CPU seconds (user + system) are the client's own (this process during the activity call; the CLI process tree through bash `times`), and in brackets the moto server's " +
-          'CPU during the round (from /proc): on a busy shared machine wall times swing with the load, CPU seconds much less, so read the CPU ratio as the cost of each tool.',
-        'Objects copied are counted on the server: objects in the bucket whose LastModified falls inside the round (rounds start on a fresh second, since moto keeps whole seconds). ' +
+        `Dataset: ${count} files, ${(bytes / 2 ** 20).toFixed(1)} MiB (sizes ${SIZES.join(', ')} bytes cycled; ` +
+          `90 % under train/, 10 % under val/). ` +
+          `Round 3 rewrites ${rewritten.length} files spread over the dataset: half with new bytes of the same ` +
+          `size, half 100 bytes longer. ` +
+          `Both tools read the same folder and write to their own bucket (${OURS}, ${THEIRS}) on one moto ` +
+          `server (moto keeps every object in memory).`,
+        `Ours is the syncData step's activity (activities/s3-sync.ts, \`syncDataset\`) called in this process ` +
+          `through a mock activity context, with the step's defaults ` +
+          `(maxConcurrency ${parsed.maxConcurrency}, multipart above ${parsed.multipartThresholdMiB} MiB) and ` +
+          `the worker's S3 client factory; its time excludes Temporal scheduling. ` +
+          `The anchor is \`aws s3 sync <dir> s3://${THEIRS}/${PREFIX} --endpoint-url <moto> --no-progress\` ` +
+          `with its defaults (10 concurrent requests); its time is the CLI process's wall time, ` +
+          `including the Python start (\`aws --version\` took ${cliStart.s.toFixed(1)} s, ` +
+          `${cliStart.cpuS.toFixed(1)} CPU s here).`,
+        "CPU seconds (user + system) are the client's own (this process during the activity call; the CLI " +
+          "process tree through bash `times`), and in brackets the moto server's " +
+          'CPU during the round (from /proc): on a busy shared machine wall times swing with the load, CPU ' +
+          'seconds much less, so read the CPU ratio as the cost of each tool.',
+        'Objects copied are counted on the server: objects in the bucket whose LastModified falls inside the ' +
+          'round (rounds start on a fresh second, since moto keeps whole seconds). ' +
           (mismatches.length === 0
-            ? "They agree with what each tool reported (the activity's `copied`, the CLI's `upload:` lines) in every round."
-            : `They disagree with what a tool reported in: ${mismatches.map((r) => `${r.label} (ours said ${r.ours.reported}, aws printed ${r.aws.reported})`).join('; ')}.`),
-        'Reading: a copied ratio of 1 means both tools did the same work; a time ratio below 1 means ours was faster. The second round should copy 0 objects with both. ' +
-          'The tools decide "unchanged" differently: ours compares size and the content ETag (MD5 of each local file, so it reads every file again), the CLI compares size and the ' +
-          "local mtime against the object's LastModified (no reading); an mtime-preserving edit of the same size is caught by ours only, a touched but unchanged file is re-sent by the CLI only. " +
-          `On a 2-core machine shared with other work the times are provisional (load average, 1 min: ${load0} at the start, ${os.loadavg()[0]?.toFixed(1)} at the end, on ${os.cpus().length} cores); ratios from one run are comparable, absolute seconds less so.`,
+            ? "They agree with what each tool reported (the activity's `copied`, the CLI's `upload:` lines) in " +
+              'every round.'
+            : `They disagree with what a tool reported in: ` +
+              mismatches
+                .map((r) => `${r.label} (ours said ${r.ours.reported}, aws printed ${r.aws.reported})`)
+                .join('; ') +
+              '.'),
+        'Reading: a copied ratio of 1 means both tools did the same work; a time ratio below 1 means ours was ' +
+          'faster. The second round should copy 0 objects with both. ' +
+          'The tools decide "unchanged" differently: ours compares size and the content ETag (MD5 of each local ' +
+          'file, so it reads every file again), the CLI compares size and the ' +
+          "local mtime against the object's LastModified (no reading); an mtime-preserving edit of the same " +
+          'size is caught by ours only, a touched but unchanged file is re-sent by the CLI only. ' +
+          `On a 2-core machine shared with other work the times are provisional (load average, 1 min: ${load0} ` +
+          `at the start, ${os.loadavg()[0]?.toFixed(1)} at the end, on ${os.cpus().length} cores); ratios from ` +
+          `one run are comparable, absolute seconds less so.`,
       ],
     });
   } finally {

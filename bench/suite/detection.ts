@@ -7,17 +7,18 @@
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { createActivities, type AwsClients } from '../../activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../test/helpers/temporal';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import { trainModel } from '../../workflows';
 import { sleep } from '../../local/shared/procs';
 import { writeResult } from '../lib/results';
 import { intFlag } from '../lib/args';
 import { PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';
 import { startSageMakerStub, type StubJob } from './lib/sagemaker-stub-server';
-import { trainingDefinition } from '../../test/fixtures/training-definition';
+import { trainingDefinition } from '../../local/harness/training-definition';
 
 export const about =
-  'delay from a SageMaker status change to the workflow acting on it (p50/p99/max), and DescribeTrainingJob calls per job-hour, at the production poll interval';
+  'delay from a SageMaker status change to the workflow acting on it (p50/p99/max), and DescribeTrainingJob ' +
+  'calls per job-hour, at the production poll interval';
 
 const BAR_SLACK_S = 2;
 const BAR_CALLS_PER_HOUR = 60;
@@ -163,17 +164,33 @@ export async function run(args: string[]): Promise<void> {
       ),
     ],
     notes: [
-      `**Bar: a state change is acted on within the poll interval + ${BAR_SLACK_S} s (${bound} s); at most ${BAR_CALLS_PER_HOUR} Describe calls per job-hour.** ` +
-        `Measured: worst delay to action ${Math.max(...acted).toFixed(2)} s over ${changes.length} changes (${Math.max(...acted) <= bound ? 'met' : 'NOT met'}).`,
-      `**Describe calls.** ${calls} DescribeTrainingJob calls over ${(jobHours * 60).toFixed(1)} job-minutes (${(calls / jobHours).toFixed(0)} per job-hour over these short jobs, each starting with one call at creation). ` +
-        `Between polls the median gap is ${quantile(pollGaps, 0.5).toFixed(2)} s (min ${Math.min(...pollGaps).toFixed(2)} s), i.e. ${steadyPerHour.toFixed(1)} calls per job-hour while a status holds; ` +
-        `${extra} call(s) came less than half an interval after the previous one (${extraPerChange.toFixed(2)} per status change). ` +
-        `A one-hour job with its five status changes therefore costs about ${oneHourJob.toFixed(1)} calls (${oneHourJob <= BAR_CALLS_PER_HOUR ? 'met' : 'NOT met'} against ${BAR_CALLS_PER_HOUR}); the history bench counts the same calls exactly over 3 and 28 simulated days.`,
-      `**How it was measured.** ${jobs} trainModel workflows on a Temporal dev server, each running the real createTrainingJob/waitForTrainingJob activities with the AWS SDK client against an HTTP SageMaker stub in the bench process (bench/suite/lib/sagemaker-stub-server.ts, AWS JSON 1.1). ` +
-        `After a job's wait has described it once, the bench flips it to InProgress/Training at a uniformly random moment within one interval, and once that was seen, to Completed at another random moment. ` +
-        '"Seen" is the stub\'s clock at the first Describe after the flip; "acted" is the server\'s timestamp of the workflow\'s next ActivityTaskScheduled (waitForTrainingJob) or of WorkflowExecutionCompleted, on the same machine\'s clock. ' +
-        `The interval is production's default (\`pollIntervalSeconds\` ${PRODUCTION_POLL_INTERVAL_S} s in contracts/pipeline-spec.ts) unless --interval says otherwise.`,
-      'For comparison, how often SageMaker Pipelines or Step Functions `.sync` integrations describe a job while they wait was not found in their documentation, so no figure is given.',
+      `**Bar: a state change is acted on within the poll interval + ${BAR_SLACK_S} s (${bound} s); at most ` +
+        `${BAR_CALLS_PER_HOUR} Describe calls per job-hour.** ` +
+        `Measured: worst delay to action ${Math.max(...acted).toFixed(2)} s over ${changes.length} changes ` +
+        `(${Math.max(...acted) <= bound ? 'met' : 'NOT met'}).`,
+      `**Describe calls.** ${calls} DescribeTrainingJob calls over ${(jobHours * 60).toFixed(1)} job-minutes ` +
+        `(${(calls / jobHours).toFixed(0)} per job-hour over these short jobs, each starting with one call at ` +
+        `creation). ` +
+        `Between polls the median gap is ${quantile(pollGaps, 0.5).toFixed(2)} s (min ` +
+        `${Math.min(...pollGaps).toFixed(2)} s), i.e. ${steadyPerHour.toFixed(1)} calls per job-hour while a ` +
+        `status holds; ` +
+        `${extra} call(s) came less than half an interval after the previous one (${extraPerChange.toFixed(2)} ` +
+        `per status change). ` +
+        `A one-hour job with its five status changes therefore costs about ${oneHourJob.toFixed(1)} calls ` +
+        `(${oneHourJob <= BAR_CALLS_PER_HOUR ? 'met' : 'NOT met'} against ${BAR_CALLS_PER_HOUR}); the history ` +
+        `bench counts the same calls exactly over 3 and 28 simulated days.`,
+      `**How it was measured.** ${jobs} trainModel workflows on a Temporal dev server, each running the real ` +
+        `createTrainingJob/waitForTrainingJob activities with the AWS SDK client against an HTTP SageMaker stub in ` +
+        `the bench process (bench/suite/lib/sagemaker-stub-server.ts, AWS JSON 1.1). ` +
+        `After a job's wait has described it once, the bench flips it to InProgress/Training at a uniformly ` +
+        `random moment within one interval, and once that was seen, to Completed at another random moment. ` +
+        '"Seen" is the stub\'s clock at the first Describe after the flip; "acted" is the server\'s timestamp ' +
+        "of the workflow's next ActivityTaskScheduled (waitForTrainingJob) or of WorkflowExecutionCompleted, on " +
+        "the same machine's clock. " +
+        `The interval is production's default (\`pollIntervalSeconds\` ${PRODUCTION_POLL_INTERVAL_S} s in ` +
+        `contracts/pipeline-spec.ts) unless --interval says otherwise.`,
+      'For comparison, how often SageMaker Pipelines or Step Functions `.sync` integrations describe a job ' +
+        'while they wait was not found in their documentation, so no figure is given.',
     ],
   });
 }

@@ -7,8 +7,8 @@
 import { createActivities, type AwsClients } from '../../activities';
 import { childWorkflowId } from '../../contracts/names';
 import { PIPELINE_STEPS } from '../../contracts/pipeline-plan';
-import { createFakeActivities } from '../../test/fixtures/fake-activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../test/helpers/temporal';
+import { createFakeActivities } from '../../local/harness/scripted-activities';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import { migrationPipeline } from '../../workflows';
 import { writeResult } from '../lib/results';
 import { flag, intFlag, parseDuration } from '../lib/args';
@@ -16,9 +16,11 @@ import { benchSpec, PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';
 import { simulateSageMaker } from './lib/simulated-sagemaker';
 
 export const about =
-  'history events and bytes per workflow of a full pipeline (100-trial tuner) at 1 h / 3 d / 28 d of simulated polling, vs Temporal and Step Functions limits';
+  'history events and bytes per workflow of a full pipeline (100-trial tuner) at 1 h / 3 d / 28 d of simulated ' +
+  'polling, vs Temporal and Step Functions limits';
 
-// Anchors (docs.temporal.io/workflow-execution/limits; docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html).
+// Anchors (docs.temporal.io/workflow-execution/limits;
+// docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html).
 const TEMPORAL_MAX_EVENTS = 51_200;
 const TEMPORAL_WARN_EVENTS = 10_240;
 const TEMPORAL_MAX_BYTES = 50 * 2 ** 20;
@@ -30,7 +32,10 @@ const BAR_EVENTS = 500;
  * task to see its result (3), a timer (started, fired) and a workflow task after it (3).
  */
 const NAIVE_TEMPORAL_EVENTS_PER_POLL = 11;
-/** In Step Functions, a Task + Choice + Wait poll loop: Task 5 events (entered, scheduled, started, succeeded, exited), Choice 2, Wait 2. */
+/**
+ * In Step Functions, a Task + Choice + Wait poll loop: Task 5 events (entered, scheduled, started, succeeded, exited),
+ * Choice 2, Wait 2.
+ */
 const NAIVE_SFN_EVENTS_PER_POLL = 9;
 
 interface Measured {
@@ -106,7 +111,10 @@ function crossings(runs: Measured[]): string {
             ? "past Temporal's warning"
             : "under Temporal's warning";
       const s = sfn >= STEP_FUNCTIONS_MAX_EVENTS ? 'past' : 'under';
-      return `At ${r.label} the naive Temporal wait's largest workflow reaches ${worst.toLocaleString('en-US')} events (${t}) and the Step Functions loop ${sfn.toLocaleString('en-US')} (${s} its cap).`;
+      return (
+        `At ${r.label} the naive Temporal wait's largest workflow reaches ${worst.toLocaleString('en-US')} events ` +
+        `(${t}) and the Step Functions loop ${sfn.toLocaleString('en-US')} (${s} its cap).`
+      );
     })
     .join(' ');
 }
@@ -120,7 +128,8 @@ export async function run(args: string[]): Promise<void> {
     for (const d of durations) {
       const r = await measure(env, d, parseDuration(d, 'durations'), trials);
       console.log(
-        `[history] ${d}: ${r.polls} polls per wait, ${r.rows.reduce((n, x) => n + x.events, 0)} events in all, ${r.wallS.toFixed(1)} s`,
+        `[history] ${d}: ${r.polls} polls per wait, ${r.rows.reduce((n, x) => n + x.events, 0)} events in all, ` +
+          `${r.wallS.toFixed(1)} s`,
       );
       runs.push(r);
     }
@@ -173,16 +182,39 @@ export async function run(args: string[]): Promise<void> {
     ],
     rows,
     notes: [
-      `**Bar: under ${BAR_EVENTS} events for the whole run, independent of job duration.** Measured: ${runs.map((r, i) => `${totals[i]} events at ${r.label}`).join(', ')} ` +
-        `(${totals.every((t) => t < BAR_EVENTS) ? 'met' : 'NOT met'}; ${new Set(totals).size === 1 ? 'identical at every duration' : `spread ${Math.min(...totals)}-${Math.max(...totals)}`}). Each of the 8 executions has its own history; the bar is held by their sum.`,
-      `**Anchors.** Temporal: ${TEMPORAL_MAX_EVENTS.toLocaleString('en-US')} events or 50 MB per workflow execution (${TEMPORAL_MAX_BYTES.toLocaleString('en-US')} bytes) is a hard limit, with a warning at ${TEMPORAL_WARN_EVENTS.toLocaleString('en-US')} events or 10 MB (${TEMPORAL_WARN_BYTES.toLocaleString('en-US')} bytes) (docs.temporal.io/workflow-execution/limits). ` +
-        `AWS Step Functions: a hard quota of ${STEP_FUNCTIONS_MAX_EVENTS.toLocaleString('en-US')} events in one execution's history (docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html).`,
-      `**How it was measured.** One migrationPipeline per duration on a Temporal dev server (createDevServerEnv), production poll interval ${PRODUCTION_POLL_INTERVAL_S} s. trainModel and tuneModel run the real createTrainingJob/waitForTrainingJob and createTuningJob/waitForTuningJob activities (activities/training.ts, tuning.ts, polling.ts) against a scripted SageMaker (bench/suite/lib/simulated-sagemaker.ts): ` +
-        `the training job is InProgress for 4 secondary statuses with Training lasting the simulated duration (one Describe per ${PRODUCTION_POLL_INTERVAL_S} s poll), the tuning job InProgress for the same duration while its ${trials} trials complete one by one (counters and best objective move, the status does not). ` +
-        "The poll sleep is injected as instant, so days of polls take seconds; everything else (heartbeats, the activity returning only on a status change, the workflow loop) is the production code. The other steps use the scripted fakes (test/fixtures/fake-activities.ts); describeTuningResult reports the 100 trials. Events and bytes are the server's own historyLength and historySizeBytes.",
-      `**Naive columns are computed, not measured**: the same run if each poll were its own activity plus a workflow timer (measured events + ${NAIVE_TEMPORAL_EVENTS_PER_POLL} per Describe call: activity scheduled/started/completed, timer started/fired, two workflow tasks of 3 events), and a Step Functions Task + Choice + Wait poll loop (${NAIVE_SFN_EVENTS_PER_POLL} events per poll). ` +
+      `**Bar: under ${BAR_EVENTS} events for the whole run, independent of job duration.** Measured: ` +
+        `${runs.map((r, i) => `${totals[i]} events at ${r.label}`).join(', ')} ` +
+        `(${totals.every((t) => t < BAR_EVENTS) ? 'met' : 'NOT met'}; ` +
+        (new Set(totals).size === 1
+          ? 'identical at every duration'
+          : `spread ${Math.min(...totals)}-${Math.max(...totals)}`) +
+        `). Each of the 8 executions has its own history; the bar is held by their sum.`,
+      `**Anchors.** Temporal: ${TEMPORAL_MAX_EVENTS.toLocaleString('en-US')} events or 50 MB per workflow ` +
+        `execution (${TEMPORAL_MAX_BYTES.toLocaleString('en-US')} bytes) is a hard limit, with a warning at ` +
+        `${TEMPORAL_WARN_EVENTS.toLocaleString('en-US')} events or 10 MB ` +
+        `(${TEMPORAL_WARN_BYTES.toLocaleString('en-US')} bytes) (docs.temporal.io/workflow-execution/limits). ` +
+        `AWS Step Functions: a hard quota of ${STEP_FUNCTIONS_MAX_EVENTS.toLocaleString('en-US')} events in one ` +
+        `execution's history (docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html).`,
+      `**How it was measured.** One migrationPipeline per duration on a Temporal dev server ` +
+        `(createDevServerEnv), production poll interval ${PRODUCTION_POLL_INTERVAL_S} s. trainModel and tuneModel ` +
+        `run the real createTrainingJob/waitForTrainingJob and createTuningJob/waitForTuningJob activities ` +
+        `(activities/training.ts, tuning.ts, polling.ts) against a scripted SageMaker ` +
+        `(bench/suite/lib/simulated-sagemaker.ts): ` +
+        `the training job is InProgress for 4 secondary statuses with Training lasting the simulated duration ` +
+        `(one Describe per ${PRODUCTION_POLL_INTERVAL_S} s poll), the tuning job InProgress for the same ` +
+        `duration while its ${trials} trials complete one by one (counters and best objective move, the status ` +
+        `does not). ` +
+        'The poll sleep is injected as instant, so days of polls take seconds; everything else (heartbeats, the ' +
+        'activity returning only on a status change, the workflow loop) is the production code. The other steps ' +
+        'use the scripted fakes (local/harness/scripted-activities.ts); describeTuningResult reports the 100 ' +
+        "trials. Events and bytes are the server's own historyLength and historySizeBytes.",
+      `**Naive columns are computed, not measured**: the same run if each poll were its own activity plus a ` +
+        `workflow timer (measured events + ${NAIVE_TEMPORAL_EVENTS_PER_POLL} per Describe call: activity ` +
+        `scheduled/started/completed, timer started/fired, two workflow tasks of 3 events), and a Step Functions ` +
+        `Task + Choice + Wait poll loop (${NAIVE_SFN_EVENTS_PER_POLL} events per poll). ` +
         crossings(runs) +
-        ' The Step Functions column is a hand-written poll loop, not its `.sync` SageMaker integration (how many events `.sync` records while it waits was not found documented, so it is not shown).',
+        ' The Step Functions column is a hand-written poll loop, not its `.sync` SageMaker integration (how ' +
+        'many events `.sync` records while it waits was not found documented, so it is not shown).',
     ],
   });
 }

@@ -7,50 +7,45 @@
  */
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import type { Client } from '@temporalio/client';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PIPELINE_STEPS, type PipelineSummary } from '../../contracts/pipeline-plan';
 import { isAlive, readPid, sleep } from '../../local/shared/procs';
 import { readRequestLog } from '../../local/service/core/request-log';
-import { LocalHarness, type Spec, TINY_HYPERPARAMETERS } from '../lib/local-harness';
+import { LocalHarness } from '../../local/harness/local-harness';
+import { localSpec, type Spec, TINY_HYPERPARAMETERS } from '../../local/harness/tiny-spec';
+import { waitForWorkerReady } from '../../local/harness/worker-process';
 import { renderTable, writeResult } from '../lib/results';
 import { approveIfWaiting } from '../../worker/pipeline-client';
 import { intFlag } from '../lib/args';
 import { type Handoff, pipelineTimeline, type Timeline } from './lib/pipeline-timeline';
 
 export const about =
-  'the full local pipeline twice, as `npm run demo` (create, then blue/green): wall time per step, orchestration overhead, vs the 5-minute bar';
+  'the full local pipeline twice, as `npm run demo` (create, then blue/green): wall time per step, ' +
+  'orchestration overhead, vs the 5-minute bar';
 
 const BAR_S = 300;
 const TASK_QUEUE = 'bench-local';
 const say = (m: string) => console.log(`[local] ${m}`);
 const secs = (ms: number) => Number((ms / 1000).toFixed(1));
 
-/** Waits until the worker logs that it polls (bundling the workflows takes a while on 2 busy cores). */
-async function waitForWorker(log: string, isUp: () => boolean): Promise<void> {
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    if (!isUp()) throw new Error(`the worker exited during start; see ${log}`);
-    if (fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('worker polling task queue')) return;
-    await sleep(250);
-  }
-  throw new Error(`the worker did not start polling within 180 s; see ${log}`);
-}
-
 /** Why the stack can no longer finish a run (a component's process is gone), or undefined while all run. */
 function deadComponent(stateDir: string): string | undefined {
   for (const name of ['temporal', 'moto', 'sagemaker']) {
     const pid = readPid(path.join(stateDir, 'pids', `${name}.pid`));
     if (pid === undefined || !isAlive(pid))
-      return `the stack's ${name} process (pid ${pid ?? '?'}) is gone, so the run cannot finish; see ${path.join(stateDir, 'logs', `${name}.log`)}`;
+      return (
+        `the stack's ${name} process (pid ${pid ?? '?'}) is gone, so the run cannot finish; ` +
+        `see ${path.join(stateDir, 'logs', `${name}.log`)}`
+      );
   }
   return undefined;
 }
 
 /**
  * Runs one pipeline to its end; approves the model as reviewer "bench" if registerModel waits for one (as the demo
- * does). Fails fast when a stack component dies (a killed service would leave the run polling forever) or after `limitMs`.
+ * does). Fails fast when a stack component dies (a killed service would leave the run polling forever) or after
+ * `limitMs`.
  */
 async function runPipeline(
   client: Client,
@@ -72,7 +67,10 @@ async function runPipeline(
     if (settled) {
       if ('error' in settled)
         throw new Error(
-          `${workflowId} failed: ${settled.error instanceof Error ? `${settled.error.message}: ${String((settled.error as { cause?: unknown }).cause ?? '')}` : String(settled.error)}`,
+          `${workflowId} failed: ` +
+            (settled.error instanceof Error
+              ? `${settled.error.message}: ${String((settled.error as { cause?: unknown }).cause ?? '')}`
+              : String(settled.error)),
         );
       if (settled.summary.outcome !== 'deployed')
         throw new Error(`${workflowId} did not deploy: ${settled.summary.message}`);
@@ -113,18 +111,16 @@ export async function run(args: string[]): Promise<void> {
   const h = await LocalHarness.start({ prefix: 'bench-local', keep });
   let failed = true;
   try {
-    const log = path.join(h.cfg.stateDir, 'logs', 'worker.log');
-    const worker = h.startWorker(TASK_QUEUE, 'worker');
-    await waitForWorker(log, () => worker.exitCode === null && worker.signalCode === null);
+    // Bundling the workflows takes a while on 2 busy cores.
+    await waitForWorkerReady(h.startWorker(TASK_QUEUE, 'worker'), 180_000);
     say(`stack and worker ready in ${secs(Date.now() - benchStart)} s (state ${h.cfg.stateDir})`);
     const client = await h.client();
     const codebuild = new CodeBuildClient({ region: h.env.AWS_REGION });
     const requestLog = path.join(h.cfg.stateDir, 'sagemaker', 'requests.log');
 
     // The demo's spec: examples/pipeline.local.json as is, with the dataset this stack prepared.
-    const spec: Spec = structuredClone(h.baseSpec);
+    const spec: Spec = localSpec(h.datasetDir);
     delete spec.$schema;
-    spec.data.source = { localPath: path.join(h.cfg.stateDir, 'dataset') };
     if (tiny) spec.training.hyperparameters = { ...TINY_HYPERPARAMETERS };
     // Run 2 as the demo's: tuning off, manual approval (the retrained model ties the approved one), blue/green update.
     const spec2: Spec = {
@@ -144,7 +140,8 @@ export async function run(args: string[]): Promise<void> {
         spec.deployment.endpointName,
       );
       say(
-        `run ${i + 1}: ${summary.message} in ${secs(t.close - t.start)} s (${t.steps.map((x) => `${x.step} ${secs(x.close - x.start)} s`).join(', ')})`,
+        `run ${i + 1}: ${summary.message} in ${secs(t.close - t.start)} s ` +
+          `(${t.steps.map((x) => `${x.step} ${secs(x.close - x.start)} s`).join(', ')})`,
       );
       timelines.push(t);
     }
@@ -186,26 +183,43 @@ export async function run(args: string[]): Promise<void> {
     const hp = spec.training.hyperparameters as Record<string, unknown>;
     writeResult({
       name: 'local',
-      title: `Local pipeline wall time per step (examples/pipeline.local.json${tiny ? ', TINY hyperparameters' : ''}), bar ${BAR_S / 60} minutes`,
+      title:
+        `Local pipeline wall time per step (examples/pipeline.local.json${tiny ? ', TINY hyperparameters' : ''}), ` +
+        `bar ${BAR_S / 60} minutes`,
       command: `npm run bench -- local${tiny ? ' --tiny' : ''}`,
       columns: ['step (child workflow start → close)', 'run 1: create, s', 'run 2: blue/green update, s'],
       rows,
       notes: [
-        `**Bar (≤ ${BAR_S} s for 4-host training, 4-trial tuning, register, blue/green on 2 cores):** run 1 took ${total(r1)} s (with tuning, endpoint created), ` +
-          `run 2 ${total(r2)} s (tuning off, endpoint updated blue/green); run 1 with run 2's blue/green deploy in place of its create: ${secs(combined)} s ` +
+        `**Bar (≤ ${BAR_S} s for 4-host training, 4-trial tuning, register, blue/green on 2 cores):** run 1 ` +
+          `took ${total(r1)} s (with tuning, endpoint created), ` +
+          `run 2 ${total(r2)} s (tuning off, endpoint updated blue/green); run 1 with run 2's blue/green deploy ` +
+          `in place of its create: ${secs(combined)} s ` +
           `→ ${combined <= BAR_S * 1000 ? 'within' : 'over'} the bar.`,
-        `The runs are what \`npm run demo\` runs (scripts/demo.ts): examples/pipeline.local.json unchanged (training ${spec.training.instanceCount} hosts, hyperparameters ${JSON.stringify(hp)}; ` +
-          `tuning ${spec.tuning.maxJobs} trials, ${spec.tuning.maxParallelJobs} at a time; poll interval ${spec.pollIntervalSeconds} s; endpoint ${spec.deployment.instanceCount} instances), ` +
-          'then run 2 with tuning off and manual approval, the bench approving through the `approveModel` update as the demo does (its wait for the bench, up to 0.5 s, is in registerModel). ' +
-          'Both runs on a fresh isolated stack (process executor) with one worker; the image is built in run 1 and reused in run 2 (same source hash).',
-        `**Orchestration overhead** per job: from the job's terminal state in the local service (CodeBuild endTime, TrainingEndTime, HyperParameterTuningEndTime, ` +
-          `the endpoint's LastModifiedTime when it turned InService) to the next step's first AWS call. Over ${overheads.length} jobs: p50 ${secs(percentile(overheads, 0.5))} s, ` +
-          `max ${secs(Math.max(...overheads))} s. "terminal → step closed" is the wait activity noticing (at most one poll interval, ${spec.pollIntervalSeconds} s) plus the step's ` +
-          'remaining activities; "step closed → next call" is Temporal and the parent workflow starting the next child. The first call of the next step is taken from the ' +
-          "local service's request log (<state>/sagemaker/requests.log) when it goes to SageMaker or CodeBuild; a step whose first call goes to moto (publishImage → ECR) " +
-          'is timed by its first ActivityTaskStarted event instead. After deployModel the next event is the run closing.',
+        `The runs are what \`npm run demo\` runs (scripts/demo.ts): examples/pipeline.local.json unchanged ` +
+          `(training ${spec.training.instanceCount} hosts, hyperparameters ${JSON.stringify(hp)}; ` +
+          `tuning ${spec.tuning.maxJobs} trials, ${spec.tuning.maxParallelJobs} at a time; poll interval ` +
+          `${spec.pollIntervalSeconds} s; endpoint ${spec.deployment.instanceCount} instances), ` +
+          'then run 2 with tuning off and manual approval, the bench approving through the `approveModel` ' +
+          'update as the demo does (its wait for the bench, up to 0.5 s, is in registerModel). ' +
+          'Both runs on a fresh isolated stack (process executor) with one worker; the image is built in run 1 ' +
+          'and reused in run 2 (same source hash).',
+        `**Orchestration overhead** per job: from the job's terminal state in the local service (CodeBuild ` +
+          `endTime, TrainingEndTime, HyperParameterTuningEndTime, ` +
+          `the endpoint's LastModifiedTime when it turned InService) to the next step's first AWS call. Over ` +
+          `${overheads.length} jobs: p50 ${secs(percentile(overheads, 0.5))} s, ` +
+          `max ${secs(Math.max(...overheads))} s. "terminal → step closed" is the wait activity noticing (at ` +
+          `most one poll interval, ${spec.pollIntervalSeconds} s) plus the step's ` +
+          'remaining activities; "step closed → next call" is Temporal and the parent workflow starting the ' +
+          'next child. The first call of the next step is taken from the ' +
+          "local service's request log (<state>/sagemaker/requests.log) when it goes to SageMaker or CodeBuild; " +
+          'a step whose first call goes to moto (publishImage → ECR) ' +
+          'is timed by its first ActivityTaskStarted event instead. After deployModel the next event is the run ' +
+          'closing.',
         handoffTable,
-        `Bench wall time ${secs(Date.now() - benchStart)} s, including the stack start and dataset preparation. Load average (1 min) at the start ${load0}, at the end ${os.loadavg()[0]?.toFixed(1)} on ${os.cpus().length} cores: above the core count, other work shared the machine and the seconds are inflated; the lead's serial re-run is the one to quote.`,
+        `Bench wall time ${secs(Date.now() - benchStart)} s, including the stack start and dataset preparation. ` +
+          `Load average (1 min) at the start ${load0}, at the end ${os.loadavg()[0]?.toFixed(1)} on ` +
+          `${os.cpus().length} cores: above the core count, other work shared the machine and the seconds are ` +
+          `inflated; the lead's serial re-run is the one to quote.`,
       ],
     });
     failed = false;

@@ -14,7 +14,8 @@ import { REPO_ROOT } from '../../local/stack/config';
 import { flag } from '../lib/args';
 
 export const about =
-  'jaxsm serve vs sagemaker-inference on Multi Model Server (same handler and model): open-loop rate sweep, throughput at a p99 SLO, streaming TTFT';
+  'jaxsm serve vs sagemaker-inference on Multi Model Server (same handler and model): open-loop rate sweep, ' +
+  'throughput at a p99 SLO, streaming TTFT';
 
 const PYTHON = path.join(REPO_ROOT, 'container/.venv/bin/python');
 const SCRIPT = path.join(REPO_ROOT, 'bench/container/serving_bench.py');
@@ -36,7 +37,8 @@ function setupHash(): string {
 function ensureMms(): void {
   if (spawnSync('java', ['-version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error(
-      'Multi Model Server (the anchor) needs a Java runtime on PATH (Java 17 works: apt-get install openjdk-17-jre-headless); jaxsm itself does not',
+      'Multi Model Server (the anchor) needs a Java runtime on PATH (Java 17 works: apt-get install ' +
+        'openjdk-17-jre-headless); jaxsm itself does not',
     );
   }
   const hash = setupHash();
@@ -47,7 +49,8 @@ function ensureMms(): void {
   )
     return;
   say(
-    `setting up ${path.relative(REPO_ROOT, MMS_VENV)} (multi-model-server, sagemaker-inference, the JAX stack from PyPI; once, a few minutes)`,
+    `setting up ${path.relative(REPO_ROOT, MMS_VENV)} (multi-model-server, sagemaker-inference, the JAX stack ` +
+      `from PyPI; once, a few minutes)`,
   );
   execFileSync('bash', [SETUP], { stdio: 'inherit' });
   fs.writeFileSync(STAMP, `${hash}\n`);
@@ -78,13 +81,20 @@ export function verdict(s: BenchSummary): string {
   const slo = `p99 <= ${s.slo_p99_s.toFixed(2)} s`;
   const tput =
     s.throughput_ratio === undefined
-      ? `throughput at the SLO (${slo}): not comparable (capacity jaxsm ${ours?.capacity_rate ?? 'none'}/s, MMS ${mms?.capacity_rate ?? 'none'}/s)`
-      : `throughput at the SLO (${slo}): ${s.throughput_ratio.toFixed(1)}x MMS (${ours?.capacity_rps?.toFixed(2)} vs ${mms?.capacity_rps?.toFixed(2)} req/s) → the ${THROUGHPUT_BAR}x bar is ${s.throughput_ratio >= THROUGHPUT_BAR ? 'met' : 'NOT met'}`;
+      ? `throughput at the SLO (${slo}): not comparable (capacity jaxsm ${ours?.capacity_rate ?? 'none'}/s, ` +
+        `MMS ${mms?.capacity_rate ?? 'none'}/s)`
+      : `throughput at the SLO (${slo}): ${s.throughput_ratio.toFixed(1)}x MMS (${ours?.capacity_rps?.toFixed(2)} ` +
+        `vs ${mms?.capacity_rps?.toFixed(2)} req/s) → the ${THROUGHPUT_BAR}x bar is ` +
+        `${s.throughput_ratio >= THROUGHPUT_BAR ? 'met' : 'NOT met'}`;
   const ttft =
     s.ttft_ratio === undefined
       ? 'streaming TTFT: no jaxsm rate met the SLO'
-      : `streaming TTFT p99 at capacity ${s.ttft_ratio.toFixed(1)}x one unbatched prefill → the ${TTFT_BAR}x bar is ${s.ttft_ratio <= TTFT_BAR ? 'met' : 'NOT met'}`;
-  return `**Bars** (appended by \`npm run bench -- serving\`; load average ${s.load_start} → ${s.load_end}): ${tput}; ${ttft}.`;
+      : `streaming TTFT p99 at capacity ${s.ttft_ratio.toFixed(1)}x one unbatched prefill → the ${TTFT_BAR}x bar is ` +
+        `${s.ttft_ratio <= TTFT_BAR ? 'met' : 'NOT met'}`;
+  return (
+    `**Bars** (appended by \`npm run bench -- serving\`; load average ${s.load_start} → ${s.load_end}): ` +
+    `${tput}; ${ttft}.`
+  );
 }
 
 export async function run(args: string[]): Promise<void> {

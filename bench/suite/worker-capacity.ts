@@ -149,7 +149,9 @@ async function measure(
       }
       if (Date.now() - lastLog > 15_000) {
         console.log(
-          `[worker-capacity] ${pipelines}: ${startedCount} started, ${stub.jobs.size} jobs created, ${polled} waiting, worker RSS ${mib(memory(workerPid).rss)} MiB after ${Math.round((Date.now() - started) / 1000)} s`,
+          `[worker-capacity] ${pipelines}: ${startedCount} started, ${stub.jobs.size} jobs created, ${polled} ` +
+            `waiting, worker RSS ${mib(memory(workerPid).rss)} MiB after ` +
+            `${Math.round((Date.now() - started) / 1000)} s`,
         );
         lastLog = Date.now();
       }
@@ -219,7 +221,9 @@ export async function run(args: string[]): Promise<void> {
   for (const [layout, n] of plan) {
     const r = await measure(layout, n, sampleS, ramp, heapMb, dir, layout === 'shared' ? bundlePath : perRunBundlePath);
     console.log(
-      `[worker-capacity] ${layout} ${n}: worker ${(r.worker.cpuCores * 100).toFixed(1)} % CPU, RSS ${mib(r.worker.rssMean)} MiB (peak ${mib(r.workerPeakRss)}); server ${(r.server.cpuCores * 100).toFixed(1)} % CPU, RSS ${mib(r.server.rssMean)} MiB`,
+      `[worker-capacity] ${layout} ${n}: worker ${(r.worker.cpuCores * 100).toFixed(1)} % CPU, RSS ` +
+        `${mib(r.worker.rssMean)} MiB (peak ${mib(r.workerPeakRss)}); server ` +
+        `${(r.server.cpuCores * 100).toFixed(1)} % CPU, RSS ${mib(r.server.rssMean)} MiB`,
     );
     results.push(r);
   }
@@ -246,7 +250,9 @@ export async function run(args: string[]): Promise<void> {
   writeResult({
     name: 'worker-capacity',
     title: 'Worker capacity: pipelines waiting on training jobs in one worker process',
-    command: `npm run bench -- worker-capacity --pipelines ${counts.join(',')} --anchor ${anchor} --sample ${sampleS} --ramp ${ramp}`,
+    command:
+      `npm run bench -- worker-capacity --pipelines ${counts.join(',')} ` +
+      `--anchor ${anchor} --sample ${sampleS} --ramp ${ramp}`,
     columns: [
       'workflow bundle',
       'pipelines',
@@ -262,21 +268,51 @@ export async function run(args: string[]): Promise<void> {
     ],
     rows,
     notes: [
-      `**Bar: 1,000 waiting pipelines in one worker under 1 CPU core and 1 GiB RSS.** Measured at ${big.pipelines.toLocaleString('en-US')}: ${pct(big.worker.cpuCores)} of one core averaged over ${Math.round(big.worker.seconds)} s, RSS ${mib(big.worker.rssMean)} MiB steady and ${mib(big.workerPeakRss)} MiB at its peak (VmHWM, startup included). "bar" judges the peak.` +
+      `**Bar: 1,000 waiting pipelines in one worker under 1 CPU core and 1 GiB RSS.** Measured at ` +
+        `${big.pipelines.toLocaleString('en-US')}: ${pct(big.worker.cpuCores)} of one core averaged over ` +
+        `${Math.round(big.worker.seconds)} s, RSS ${mib(big.worker.rssMean)} MiB steady and ` +
+        `${mib(big.workerPeakRss)} MiB at its peak (VmHWM, startup included). "bar" judges the peak.` +
         (big.pipelines < 1000 ? ' This run did not reach 1,000 pipelines.' : ''),
-      `**Setup.** One Temporal dev server process (in memory, headless) and one worker process (bench/suite/lib/capacity-worker.ts, started with \`node --import tsx\`) with production's Worker settings from worker/config.ts (\`WORKER_MAX_CONCURRENT_ACTIVITIES\`, default ${DEFAULT_MAX_CONCURRENT_ACTIVITIES}) and production's workflows as a prebuilt bundle (worker/workflow-bundle.ts, as \`npm run build\` + \`WORKFLOW_BUNDLE_PATH\`). ` +
-        `Each run starts N migrationPipeline runs (examples/pipeline.local.json at the production poll interval of ${PRODUCTION_POLL_INTERVAL_S} s); buildImage, publishImage and syncData use the scripted fakes, and trainModel runs the real createTrainingJob and waitForTrainingJob (activities/training.ts, polling.ts) with the AWS SDK client against an HTTP stub of SageMaker in the bench process (bench/suite/lib/sagemaker-stub-server.ts) whose jobs stay InProgress. ` +
-        `"Startup" is from the first start request until every job has been described by its wait, with at most ${ramp} pipelines between their start and their wait at any time (--ramp); ` +
-        'then, after 5 s, CPU (utime+stime from /proc/<pid>/stat over the window) and RSS (VmRSS sampled each second; peak is VmHWM) of each process are read. "Jobs polled in the window" shows every wait is alive (each pipeline holds one heartbeating activity). ' +
-        `The anchor row (--anchor N, 0 to skip) runs the same workflows bundled without shared modules, as every worker did before the memory fix below.`,
-      `**Defect found and fixed: activity slots.** The worker did not set \`maxConcurrentActivityTaskExecutions\`, so the Temporal SDK's default of 100 applied: with one heartbeating activity per waiting pipeline, pipeline 101 onwards would sit unpolled in the task queue until some other job ended. worker/config.ts now sets ${DEFAULT_MAX_CONCURRENT_ACTIVITIES} (env \`WORKER_MAX_CONCURRENT_ACTIVITIES\`); regression test test/workflows/worker-capacity.test.ts ("follows 120 training jobs at once").`,
-      "**Defect found and fixed: memory per waiting pipeline.** With the SDK's reusable V8 context, every cached workflow run evaluates its own copy of each module it imports; the workflows import zod and the contracts' schemas, about 2.6 MiB per run, and a waiting pipeline keeps two runs cached (itself and its training step). " +
+      `**Setup.** One Temporal dev server process (in memory, headless) and one worker process ` +
+        `(bench/suite/lib/capacity-worker.ts, started with \`node --import tsx\`) with production's Worker ` +
+        `settings from worker/config.ts (\`WORKER_MAX_CONCURRENT_ACTIVITIES\`, default ` +
+        `${DEFAULT_MAX_CONCURRENT_ACTIVITIES}) and production's workflows as a prebuilt bundle ` +
+        `(worker/workflow-bundle.ts, as \`npm run build\` + \`WORKFLOW_BUNDLE_PATH\`). ` +
+        `Each run starts N migrationPipeline runs (examples/pipeline.local.json at the production poll interval ` +
+        `of ${PRODUCTION_POLL_INTERVAL_S} s); buildImage, publishImage and syncData use the scripted fakes, and ` +
+        `trainModel runs the real createTrainingJob and waitForTrainingJob (activities/training.ts, polling.ts) ` +
+        `with the AWS SDK client against an HTTP stub of SageMaker in the bench process ` +
+        `(bench/suite/lib/sagemaker-stub-server.ts) whose jobs stay InProgress. ` +
+        `"Startup" is from the first start request until every job has been described by its wait, with at most ` +
+        `${ramp} pipelines between their start and their wait at any time (--ramp); ` +
+        'then, after 5 s, CPU (utime+stime from /proc/<pid>/stat over the window) and RSS (VmRSS sampled each ' +
+        'second; peak is VmHWM) of each process are read. "Jobs polled in the window" shows every wait is alive ' +
+        '(each pipeline holds one heartbeating activity). ' +
+        `The anchor row (--anchor N, 0 to skip) runs the same workflows bundled without shared modules, as ` +
+        `every worker did before the memory fix below.`,
+      `**Defect found and fixed: activity slots.** The worker did not set ` +
+        `\`maxConcurrentActivityTaskExecutions\`, so the Temporal SDK's default of 100 applied: with one ` +
+        `heartbeating activity per waiting pipeline, pipeline 101 onwards would sit unpolled in the task queue ` +
+        `until some other job ended. worker/config.ts now sets ${DEFAULT_MAX_CONCURRENT_ACTIVITIES} (env ` +
+        `\`WORKER_MAX_CONCURRENT_ACTIVITIES\`); regression test test/workflows/worker-capacity.test.ts ("follows ` +
+        `120 training jobs at once").`,
+      "**Defect found and fixed: memory per waiting pipeline.** With the SDK's reusable V8 context, every " +
+        'cached workflow run evaluates its own copy of each module it imports; the workflows import zod and the ' +
+        "contracts' schemas, about 2.6 MiB per run, and a waiting pipeline keeps two runs cached (itself and its " +
+        'training step). ' +
         (before && after
-          ? `In this run, at ${before.pipelines} pipelines: ${mib(before.worker.rssMean)} MiB steady before, ${mib(after.worker.rssMean)} MiB after. `
+          ? `In this run, at ${before.pipelines} pipelines: ${mib(before.worker.rssMean)} MiB steady before, ` +
+            `${mib(after.worker.rssMean)} MiB after. `
           : '') +
-        "Now zod and the contracts are preloaded once per worker and shared by every run (worker/workflow-bundle.ts, workflows/shared-modules.ts); a run costs about 45 KiB in the sandbox. The SDK deep-freezes shared modules, which zod's parse-time caches cannot survive, so shared-modules.ts freezes each exported schema shallowly first (the deep freeze stops there), and workflow code parses with z.safeParse(schema, value) (a lint rule enforces it). " +
-        'Regression test: test/workflows/sandbox-memory.test.ts (fails at 2.6 MiB per run without the shared modules); every workflow, replay and e2e test runs on the shared layout.',
-      'Numbers from a 2-core machine shared with other work are provisional; the Temporal server and the bench (stub and client) run on the same cores as the worker.',
+        'Now zod and the contracts are preloaded once per worker and shared by every run ' +
+        '(worker/workflow-bundle.ts, workflows/shared-modules.ts); a run costs about 45 KiB in the sandbox. The ' +
+        "SDK deep-freezes shared modules, which zod's parse-time caches cannot survive, so shared-modules.ts " +
+        'freezes each exported schema shallowly first (the deep freeze stops there), and workflow code parses ' +
+        'with z.safeParse(schema, value) (a lint rule enforces it). ' +
+        'Regression test: test/workflows/sandbox-memory.test.ts (fails at 2.6 MiB per run without the shared ' +
+        'modules); every workflow, replay and e2e test runs on the shared layout.',
+      'Numbers from a 2-core machine shared with other work are provisional; the Temporal server and the bench ' +
+        '(stub and client) run on the same cores as the worker.',
     ],
   });
 }

@@ -29,7 +29,8 @@ async function main(): Promise<void> {
     stopGraceMs: Number(process.env.LOCAL_STOP_GRACE_SECONDS ?? 120) * 1000,
   });
   svc.ctx.log(
-    `local SageMaker service on ${svc.url} (state ${stateDir}, moto ${motoEndpoint}, executor ${svc.ctx.executor.kind}, container ${cfg.containerBinDir})`,
+    `local SageMaker service on ${svc.url} (state ${stateDir}, moto ${motoEndpoint}, executor ` +
+      `${svc.ctx.executor.kind}, container ${cfg.containerBinDir})`,
   );
   const iam = svc.ctx.iam;
   svc.ctx.log(

@@ -32,7 +32,9 @@ async function main(argv: string[]): Promise<number> {
       const s = await status(cfg);
       for (const c of s.components) {
         process.stdout.write(
-          `${c.name.padEnd(10)} ${c.running ? `running pid ${c.pid}` : 'stopped'}${c.answering ? `, answering on ${c.port}` : c.running ? `, NOT answering on ${c.port}` : ''}  log ${c.log}\n`,
+          `${c.name.padEnd(10)} ${c.running ? `running pid ${c.pid}` : 'stopped'}` +
+            `${c.answering ? `, answering on ${c.port}` : c.running ? `, NOT answering on ${c.port}` : ''}  log ` +
+            `${c.log}\n`,
         );
       }
       process.stdout.write(`job/endpoint processes: ${s.hostProcesses}\n`);

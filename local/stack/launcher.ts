@@ -178,7 +178,8 @@ async function dropServiceStateWithoutMoto(cfg: StackConfig, say: (msg: string) 
   }
   for (const d of stale) fs.rmSync(d, { recursive: true, force: true });
   say(
-    'sagemaker: moto started empty (it keeps no data across restarts), so the local service starts without its earlier jobs and endpoints',
+    'sagemaker: moto started empty (it keeps no data across restarts), so the local service starts without its ' +
+      'earlier jobs and endpoints',
   );
 }
 
@@ -201,7 +202,8 @@ export async function up(cfg: StackConfig, say: (msg: string) => void = () => un
       await stopGroup(pid);
     } else if (await portOpen(c.port)) {
       throw new Error(
-        `${c.name}: port ${c.port} is taken by a process this stack did not start (set LOCAL_${c.name.toUpperCase()}_PORT)`,
+        `${c.name}: port ${c.port} is taken by a process this stack did not start (set ` +
+          `LOCAL_${c.name.toUpperCase()}_PORT)`,
       );
     }
     c.prepare?.();

@@ -38,7 +38,7 @@ import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config
 import { hasPodman, podmanEnv, STACK_LABEL, stackId } from '../../local/service/executors/podman';
 import { freePort, waitUntil } from '../../local/shared/procs';
 import { down, up } from '../../local/stack/launcher';
-import { isolatedStackConfig, TEST_ROLES_FILE } from '../helpers/local-stack';
+import { isolatedStackConfig, TEST_ROLES_FILE } from '../../local/harness/isolated-stack';
 import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 
 jest.setTimeout(40 * 60_000);
@@ -47,7 +47,8 @@ jest.setTimeout(40 * 60_000);
 const CAN_RUN = process.getuid?.() === 0 || (hasPodman() && fs.existsSync('/usr/bin/docker-registry'));
 if (!CAN_RUN)
   console.warn(
-    'container-executor e2e skipped: podman or docker-registry is not installed and this is not root, so they cannot be installed',
+    'container-executor e2e skipped: podman or docker-registry is not installed and this is not root, so they ' +
+      'cannot be installed',
   );
 const maybe = CAN_RUN ? describe : describe.skip;
 
@@ -106,7 +107,9 @@ async function waitBuild(id: string): Promise<Build> {
 }
 
 function buildLog(b: Build): string {
-  return `${(b.phases ?? []).map((p) => `${p.phaseType}:${p.phaseStatus ?? ''}`).join(' ')}\n${JSON.stringify((b.phases ?? []).flatMap((p) => p.contexts ?? []))}`;
+  const phases = b.phases ?? [];
+  const statuses = phases.map((p) => `${p.phaseType}:${p.phaseStatus ?? ''}`).join(' ');
+  return `${statuses}\n${JSON.stringify(phases.flatMap((p) => p.contexts ?? []))}`;
 }
 
 async function startBuild(token: string): Promise<Build> {
@@ -264,51 +267,54 @@ maybe('container executor (podman)', () => {
       fs.rmSync(cfg.stateDir, { recursive: true, force: true });
   });
 
-  test('StartBuild runs a real podman build, pushes it to the local registry and records its digest in ECR', async () => {
-    const b = await startBuild('first');
-    const phases = (b.phases ?? []).map((p) => [p.phaseType, p.phaseStatus]);
-    for (const p of ['DOWNLOAD_SOURCE', 'PRE_BUILD', 'BUILD', 'POST_BUILD'])
-      expect(phases).toContainEqual([p, 'SUCCEEDED']);
-    digest = b.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value as string;
-    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(await registryDigest()).toBe(digest);
-    const ecrImage = (
-      await ecr.send(new DescribeImagesCommand({ repositoryName: REPO, imageIds: [{ imageTag: tag }] }))
-    ).imageDetails?.[0];
-    expect(ecrImage?.imageDigest).toBe(digest);
-    const text = await buildLogText(b, /IMAGE_DIGEST=/);
-    for (const p of ['DOWNLOAD_SOURCE', 'BUILD', 'POST_BUILD'])
-      expect(text).toContain(`Phase complete: ${p} State: SUCCEEDED`);
-    expect(text).toMatch(
-      /\[local\] (podman build localhost\/local-codebuild\/|image .* was built from this context before)/,
-    );
-    expect(text).toContain(`IMAGE_URI=${repoUri}@${digest}`);
-    // The image really is the container: its entrypoint runs the SageMaker `prepare` program (the demo corpus).
-    const prep = fs.mkdtempSync(path.join(cfg.stateDir, 'prepare-'));
-    execFileSync(
-      'podman',
-      [
-        'run',
-        '--rm',
-        '--runtime',
-        'runc',
-        '--network',
-        'host',
-        '-v',
-        `${prep}:/opt/ml`,
-        `localhost/local-codebuild/${REPO}:${tag}`,
-        'prepare',
-        '--source',
-        'builtin',
-      ],
-      { env: podmanEnv(), stdio: 'pipe' },
-    );
-    for (const c of ['train', 'val']) {
-      const text = fs.readFileSync(path.join(prep, 'processing/output', c, 'corpus.txt'), 'utf8');
-      await s3.send(new PutObjectCommand({ Bucket: 'e2e', Key: `data/${c}/corpus.txt`, Body: text }));
-    }
-    passed += 1;
-  });
+  test(
+    'StartBuild runs a real podman build, pushes it to the ' + 'local registry and records its digest in ECR',
+    async () => {
+      const b = await startBuild('first');
+      const phases = (b.phases ?? []).map((p) => [p.phaseType, p.phaseStatus]);
+      for (const p of ['DOWNLOAD_SOURCE', 'PRE_BUILD', 'BUILD', 'POST_BUILD'])
+        expect(phases).toContainEqual([p, 'SUCCEEDED']);
+      digest = b.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value as string;
+      expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(await registryDigest()).toBe(digest);
+      const ecrImage = (
+        await ecr.send(new DescribeImagesCommand({ repositoryName: REPO, imageIds: [{ imageTag: tag }] }))
+      ).imageDetails?.[0];
+      expect(ecrImage?.imageDigest).toBe(digest);
+      const text = await buildLogText(b, /IMAGE_DIGEST=/);
+      for (const p of ['DOWNLOAD_SOURCE', 'BUILD', 'POST_BUILD'])
+        expect(text).toContain(`Phase complete: ${p} State: SUCCEEDED`);
+      expect(text).toMatch(
+        /\[local\] (podman build localhost\/local-codebuild\/|image .* was built from this context before)/,
+      );
+      expect(text).toContain(`IMAGE_URI=${repoUri}@${digest}`);
+      // The image really is the container: its entrypoint runs the SageMaker `prepare` program (the demo corpus).
+      const prep = fs.mkdtempSync(path.join(cfg.stateDir, 'prepare-'));
+      execFileSync(
+        'podman',
+        [
+          'run',
+          '--rm',
+          '--runtime',
+          'runc',
+          '--network',
+          'host',
+          '-v',
+          `${prep}:/opt/ml`,
+          `localhost/local-codebuild/${REPO}:${tag}`,
+          'prepare',
+          '--source',
+          'builtin',
+        ],
+        { env: podmanEnv(), stdio: 'pipe' },
+      );
+      for (const c of ['train', 'val']) {
+        const text = fs.readFileSync(path.join(prep, 'processing/output', c, 'corpus.txt'), 'utf8');
+        await s3.send(new PutObjectCommand({ Bucket: 'e2e', Key: `data/${c}/corpus.txt`, Body: text }));
+      }
+      passed += 1;
+    },
+  );
 
   test('a second build of the same context reuses the image and pushes the same digest', async () => {
     const b = await startBuild('second');
@@ -329,7 +335,8 @@ maybe('container executor (podman)', () => {
     const log = path.join(cfg.stateDir, 'sagemaker/logs/training-jobs', `${name}.log`);
     if (d.TrainingJobStatus !== 'Completed')
       throw new Error(
-        `job ${d.TrainingJobStatus}: ${d.FailureReason}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`,
+        `job ${d.TrainingJobStatus}: ${d.FailureReason}` +
+          `\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`,
       );
     expect(seen.sort()).toEqual([expect.stringContaining(`${name}_algo-1`), expect.stringContaining(`${name}_algo-2`)]);
     // Both hosts joined one JAX job inside their containers.
@@ -411,20 +418,23 @@ maybe('container executor (podman)', () => {
     await waitUntil(() => stackContainers().length === 0, 60_000, 'no containers of the stack');
     passed += 1;
   });
-  test("a trainer's error reaches FailureReason through /opt/ml/output/failure; an unknown image fails naming it", async () => {
-    await sm.send(trainingJob('ce2e-bad-hp', `${repoUri}@${digest}`, { ...HPS, n_layers: 'many' }));
-    const bad = await waitJob('ce2e-bad-hp', 5 * 60_000);
-    expect(bad.TrainingJobStatus).toBe('Failed');
-    expect(bad.FailureReason).toMatch(/^AlgorithmError: .*hyperparameter 'n_layers' = 'many' is invalid/);
+  test(
+    "a trainer's error reaches FailureReason through " + '/opt/ml/output/failure; an unknown image fails naming it',
+    async () => {
+      await sm.send(trainingJob('ce2e-bad-hp', `${repoUri}@${digest}`, { ...HPS, n_layers: 'many' }));
+      const bad = await waitJob('ce2e-bad-hp', 5 * 60_000);
+      expect(bad.TrainingJobStatus).toBe('Failed');
+      expect(bad.FailureReason).toMatch(/^AlgorithmError: .*hyperparameter 'n_layers' = 'many' is invalid/);
 
-    const unknown = `${repoUri}:no-such-tag`;
-    await sm.send(trainingJob('ce2e-no-image', unknown, HPS));
-    const missing = await waitJob('ce2e-no-image', 60_000);
-    expect(missing.TrainingJobStatus).toBe('Failed');
-    expect(missing.FailureReason).toContain(`image ${unknown} is unknown to the local stack`);
-    expect(stackContainers()).toEqual([]);
-    passed += 1;
-  });
+      const unknown = `${repoUri}:no-such-tag`;
+      await sm.send(trainingJob('ce2e-no-image', unknown, HPS));
+      const missing = await waitJob('ce2e-no-image', 60_000);
+      expect(missing.TrainingJobStatus).toBe('Failed');
+      expect(missing.FailureReason).toContain(`image ${unknown} is unknown to the local stack`);
+      expect(stackContainers()).toEqual([]);
+      passed += 1;
+    },
+  );
 
   test('down while a job trains in containers stops them all and leaves none behind', async () => {
     await sm.send(

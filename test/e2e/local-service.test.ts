@@ -21,8 +21,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
 import { isAlive, readPid, waitUntil } from '../../local/shared/procs';
-import { isolatedStackConfig, TEST_ROLES_FILE } from '../helpers/local-stack';
 import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
+import { prepareDataset } from '../../local/harness/dataset';
+import { isolatedStackConfig, TEST_ROLES_FILE } from '../../local/harness/isolated-stack';
+import { asHyperParameters, TINY_HYPERPARAMETERS } from '../../local/harness/tiny-spec';
 import { down, status, up } from '../../local/stack/launcher';
 
 jest.setTimeout(600_000);
@@ -34,19 +36,9 @@ const REAL =
   process.env.LOCAL_E2E_FAKE !== '1';
 const BIN = REAL ? realBin : path.join(REPO_ROOT, 'test/fixtures/fake-container');
 const ROLE = 'arn:aws:iam::123456789012:role/SageMakerRole';
+// The tiny model, 20 steps (real container); the fixture trainer's own knobs otherwise.
 const HPS: Record<string, string> = REAL
-  ? {
-      n_layers: '1',
-      d_model: '64',
-      n_heads: '2',
-      seq_len: '64',
-      batch_size: '8',
-      warmup_steps: '5',
-      eval_batches: '2',
-      max_steps: '20',
-      eval_every: '10',
-      checkpoint_every: '10',
-    }
+  ? asHyperParameters({ ...TINY_HYPERPARAMETERS, max_steps: 20 })
   : { steps: '5', sleep: '0.05' };
 
 let cfg: StackConfig;
@@ -83,12 +75,8 @@ afterAll(async () => {
 function corpus(dir: string): Record<string, string> {
   if (!REAL)
     return { 'data/train/corpus.txt': 'hello world\n'.repeat(100), 'data/val/corpus.txt': 'hello\n'.repeat(50) };
-  const base = path.join(dir, 'prepare');
-  execFileSync(path.join(BIN, 'prepare'), ['--source', 'builtin'], {
-    env: { ...process.env, SAGEMAKER_BASE_DIR: base },
-    stdio: 'ignore',
-  });
-  const out = path.join(base, 'processing/output');
+  const out = path.join(dir, 'dataset');
+  prepareDataset(BIN, out, path.join(dir, 'prepare'));
   return {
     'data/train/corpus.txt': fs.readFileSync(path.join(out, 'train/corpus.txt'), 'utf8'),
     'data/val/corpus.txt': fs.readFileSync(path.join(out, 'val/corpus.txt'), 'utf8'),
@@ -162,68 +150,73 @@ test('up starts Temporal with the pipeline search attributes, moto and the servi
     expect(fs.existsSync(path.join(cfg.stateDir, 'logs', `${c}.log`))).toBe(true);
 });
 
-test(`a 2-host training job runs ${REAL ? 'the real JAX trainer' : 'the fixture trainer'}, and its model serves behind an endpoint`, async () => {
-  await sm.send(job('e2e-train', HPS, 2));
-  const d = await waitJob('e2e-train', (j) => j.TrainingJobStatus !== 'InProgress', 150_000);
-  if (d.TrainingJobStatus !== 'Completed') {
-    const log = path.join(cfg.stateDir, 'sagemaker/logs/training-jobs/e2e-train.log');
-    throw new Error(
-      `job ${d.TrainingJobStatus}: ${d.FailureReason}\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`,
-    );
-  }
-  expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual([
-    'Starting',
-    'Downloading',
-    'Training',
-    'Uploading',
-    'Completed',
-  ]);
-  const metrics = Object.fromEntries((d.FinalMetricDataList ?? []).map((m) => [m.MetricName, m.Value]));
-  expect(metrics['validation:loss']).toBeGreaterThan(0);
-  expect(d.ModelArtifacts?.S3ModelArtifacts).toBe('s3://e2e/output/e2e-train/output/model.tar.gz');
+test(
+  `a 2-host training job runs ${REAL ? 'the real JAX trainer' : 'the fixture trainer'}, and its model serves ` +
+    `behind an endpoint`,
+  async () => {
+    await sm.send(job('e2e-train', HPS, 2));
+    const d = await waitJob('e2e-train', (j) => j.TrainingJobStatus !== 'InProgress', 150_000);
+    if (d.TrainingJobStatus !== 'Completed') {
+      const log = path.join(cfg.stateDir, 'sagemaker/logs/training-jobs/e2e-train.log');
+      throw new Error(
+        `job ${d.TrainingJobStatus}: ${d.FailureReason}` +
+          `\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-3000) : ''}`,
+      );
+    }
+    expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual([
+      'Starting',
+      'Downloading',
+      'Training',
+      'Uploading',
+      'Completed',
+    ]);
+    const metrics = Object.fromEntries((d.FinalMetricDataList ?? []).map((m) => [m.MetricName, m.Value]));
+    expect(metrics['validation:loss']).toBeGreaterThan(0);
+    expect(d.ModelArtifacts?.S3ModelArtifacts).toBe('s3://e2e/output/e2e-train/output/model.tar.gz');
 
-  await sm.send(
-    new CreateModelCommand({
-      ModelName: 'e2e-model',
-      ExecutionRoleArn: ROLE,
-      PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: d.ModelArtifacts?.S3ModelArtifacts },
-    }),
-  );
-  await sm.send(
-    new CreateEndpointConfigCommand({
-      EndpointConfigName: 'e2e-epc',
-      ProductionVariants: [
-        { VariantName: 'AllTraffic', ModelName: 'e2e-model', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' },
-      ],
-    }),
-  );
-  await sm.send(new CreateEndpointCommand({ EndpointName: 'e2e-ep', EndpointConfigName: 'e2e-epc' }));
-  let status = 'Creating';
-  await waitUntil(
-    async () =>
-      (status = (await sm.send(new DescribeEndpointCommand({ EndpointName: 'e2e-ep' }))).EndpointStatus ?? '') !==
-      'Creating',
-    90_000,
-    'endpoint',
-    500,
-  );
-  expect(status).toBe('InService');
-  const rt = new SageMakerRuntimeClient({
-    endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
-    region: env.AWS_REGION,
-    credentials: ADMIN_CREDENTIALS,
-  });
-  const res = await rt.send(
-    new InvokeEndpointCommand({
-      EndpointName: 'e2e-ep',
-      ContentType: 'application/json',
-      Body: JSON.stringify({ inputs: 'The ', parameters: { max_new_tokens: 8 } }),
-    }),
-  );
-  expect(res.InvokedProductionVariant).toBe('AllTraffic');
-  const answer = JSON.parse(Buffer.from(res.Body).toString('utf8')) as unknown;
-  expect(JSON.stringify(answer)).toMatch(/generated_text/);
-});
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: 'e2e-model',
+        ExecutionRoleArn: ROLE,
+        PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: d.ModelArtifacts?.S3ModelArtifacts },
+      }),
+    );
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'e2e-epc',
+        ProductionVariants: [
+          { VariantName: 'AllTraffic', ModelName: 'e2e-model', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' },
+        ],
+      }),
+    );
+    await sm.send(new CreateEndpointCommand({ EndpointName: 'e2e-ep', EndpointConfigName: 'e2e-epc' }));
+    let status = 'Creating';
+    await waitUntil(
+      async () =>
+        (status = (await sm.send(new DescribeEndpointCommand({ EndpointName: 'e2e-ep' }))).EndpointStatus ?? '') !==
+        'Creating',
+      90_000,
+      'endpoint',
+      500,
+    );
+    expect(status).toBe('InService');
+    const rt = new SageMakerRuntimeClient({
+      endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
+      region: env.AWS_REGION,
+      credentials: ADMIN_CREDENTIALS,
+    });
+    const res = await rt.send(
+      new InvokeEndpointCommand({
+        EndpointName: 'e2e-ep',
+        ContentType: 'application/json',
+        Body: JSON.stringify({ inputs: 'The ', parameters: { max_new_tokens: 8 } }),
+      }),
+    );
+    expect(res.InvokedProductionVariant).toBe('AllTraffic');
+    const answer = JSON.parse(Buffer.from(res.Body).toString('utf8')) as unknown;
+    expect(JSON.stringify(answer)).toMatch(/generated_text/);
+  },
+);
 
 test('down stops every component and the job processes it started', async () => {
   await sm.send(

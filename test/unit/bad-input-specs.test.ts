@@ -1,11 +1,11 @@
 /**
- * The broken-spec corpus (test/fixtures/bad-input/specs.json) through `npm run cli -- validate`: every case exits 1
- * with a short error that names each bad field by JSON path (or says the file is not JSON).
+ * The broken-spec corpus (bench/chaos/corpus/bad-input/specs.json) through `npm run cli -- validate`: every case exits
+ * 1 with a short error that names each bad field by JSON path (or says the file is not JSON).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadSpecCases, specText } from '../fixtures/bad-input/spec-cases';
+import { loadSpecCases, specText } from '../../bench/chaos/corpus/bad-input/spec-cases';
 import { validateCommand } from '../../worker/cli';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-specs-'));

@@ -42,35 +42,40 @@ async function post(
 }
 
 describe('codec server', () => {
-  it('decodes what the worker encrypted, and encodes what the worker can decrypt (also under a namespace prefix)', async () => {
-    const [sealed] = await codec.encode([
-      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('{"bucket":"secret-bucket"}') },
-    ]);
-    const decoded = await post('/default/decode', {
-      payloads: [
-        {
-          metadata: { encoding: b64(sealed?.metadata?.encoding as Uint8Array), 'encryption-key-id': b64('k1') },
-          data: b64(sealed?.data as Uint8Array),
-        },
-      ],
-    });
-    expect(decoded.status).toBe(200);
-    expect(Buffer.from(decoded.json.payloads?.[0]?.data ?? '', 'base64').toString()).toBe('{"bucket":"secret-bucket"}');
+  it(
+    'decodes what the worker encrypted, and encodes what the ' + 'worker can decrypt (also under a namespace prefix)',
+    async () => {
+      const [sealed] = await codec.encode([
+        { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('{"bucket":"secret-bucket"}') },
+      ]);
+      const decoded = await post('/default/decode', {
+        payloads: [
+          {
+            metadata: { encoding: b64(sealed?.metadata?.encoding as Uint8Array), 'encryption-key-id': b64('k1') },
+            data: b64(sealed?.data as Uint8Array),
+          },
+        ],
+      });
+      expect(decoded.status).toBe(200);
+      expect(Buffer.from(decoded.json.payloads?.[0]?.data ?? '', 'base64').toString()).toBe(
+        '{"bucket":"secret-bucket"}',
+      );
 
-    const encoded = await post('/encode', { payloads: [jsonPayload({ a: 1 })] });
-    expect(Buffer.from(encoded.json.payloads?.[0]?.metadata.encoding ?? '', 'base64').toString()).toBe(
-      'binary/encrypted',
-    );
-    const back = await codec.decode([
-      {
-        metadata: Object.fromEntries(
-          Object.entries(encoded.json.payloads?.[0]?.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
-        ),
-        data: Buffer.from(encoded.json.payloads?.[0]?.data ?? '', 'base64'),
-      },
-    ]);
-    expect(Buffer.from(back[0]?.data as Uint8Array).toString()).toBe('{"a":1}');
-  });
+      const encoded = await post('/encode', { payloads: [jsonPayload({ a: 1 })] });
+      expect(Buffer.from(encoded.json.payloads?.[0]?.metadata.encoding ?? '', 'base64').toString()).toBe(
+        'binary/encrypted',
+      );
+      const back = await codec.decode([
+        {
+          metadata: Object.fromEntries(
+            Object.entries(encoded.json.payloads?.[0]?.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+          ),
+          data: Buffer.from(encoded.json.payloads?.[0]?.data ?? '', 'base64'),
+        },
+      ]);
+      expect(Buffer.from(back[0]?.data as Uint8Array).toString()).toBe('{"a":1}');
+    },
+  );
 
   it('lets the Temporal UI origin call it from a browser and refuses other origins', async () => {
     const preflight = await fetch(`${url}/decode`, {

@@ -50,7 +50,8 @@ describe('estimateWorstCaseSpend', () => {
     expect(e.lines.map((l) => l.item)).toEqual(['training', 'endpoint', 'endpoint-blue-green-overlap']);
     expect(e.lines[0]).toMatchObject({ instanceType: 'ml.p4de.24xlarge', instances: 4, hours: 24 });
     expect(e.lines[0]!.usd).toBeCloseTo(4 * 24 * p4de, 2);
-    expect(e.lines[1]).toMatchObject({ instanceType: 'ml.g5.2xlarge', instances: 4, hours: 24 }); // autoscaling maxCapacity 4 > instanceCount 2
+    // autoscaling maxCapacity 4 > instanceCount 2
+    expect(e.lines[1]).toMatchObject({ instanceType: 'ml.g5.2xlarge', instances: 4, hours: 24 });
     expect(e.lines[2]).toMatchObject({ item: 'endpoint-blue-green-overlap', instances: 4 });
     expect(e.lines[2]!.hours).toBeCloseTo((3600 + 300) / 3600, 2);
     expect(e.totalUsd).toBeCloseTo(4 * 24 * p4de + 4 * 24 * g5 + (4 * 3900 * g5) / 3600, 1);
@@ -74,7 +75,8 @@ describe('estimateWorstCaseSpend', () => {
     const training = e.lines.find((l) => l.item === 'training')!;
     const tuning = e.lines.find((l) => l.item === 'tuning')!;
     expect(training.hours).toBe(48);
-    expect(tuning).toMatchObject({ instanceType: 'ml.g5.12xlarge', instances: 10, hours: 48 }); // spot trials may wait up to MaxWait
+    // spot trials may wait up to MaxWait
+    expect(tuning).toMatchObject({ instanceType: 'ml.g5.12xlarge', instances: 10, hours: 48 });
     expect(e.lines[0]!.usd).toBeGreaterThanOrEqual(e.lines[1]!.usd);
   });
 

@@ -35,18 +35,22 @@ describe('worker configuration', () => {
     expect(message).toMatch(/AWS_REGION: required/);
   });
 
-  it('gives the worker room for 1,000 waiting pipelines (each wait holds one activity slot), and the setting is adjustable', () => {
-    expect(
-      workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1' })).maxConcurrentActivityTaskExecutions,
-    ).toBeGreaterThanOrEqual(1000);
-    expect(
-      loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '5000' }).maxConcurrentActivities,
-    ).toBe(5000);
-    expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: 'lots' })).toThrow(
-      /WORKER_MAX_CONCURRENT_ACTIVITIES/,
-    );
-    expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '0' })).toThrow(
-      /WORKER_MAX_CONCURRENT_ACTIVITIES/,
-    );
-  });
+  it(
+    'gives the worker room for 1,000 waiting pipelines (each wait holds one activity slot), and the setting is ' +
+      'adjustable',
+    () => {
+      expect(
+        workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1' })).maxConcurrentActivityTaskExecutions,
+      ).toBeGreaterThanOrEqual(1000);
+      expect(
+        loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '5000' }).maxConcurrentActivities,
+      ).toBe(5000);
+      expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: 'lots' })).toThrow(
+        /WORKER_MAX_CONCURRENT_ACTIVITIES/,
+      );
+      expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '0' })).toThrow(
+        /WORKER_MAX_CONCURRENT_ACTIVITIES/,
+      );
+    },
+  );
 });

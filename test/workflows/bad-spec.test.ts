@@ -1,7 +1,7 @@
 /**
- * The broken-spec corpus (test/fixtures/bad-input/specs.json) started as migrationPipeline: each fails at once with a
- * non-retryable SpecInvalid naming the bad fields, before any activity (so before any AWS call). Cases that are not
- * JSON cannot be sent by a Temporal client, and a spec over Temporal's 2 MB payload limit is refused by the server
+ * The broken-spec corpus (bench/chaos/corpus/bad-input/specs.json) started as migrationPipeline: each fails at once
+ * with a non-retryable SpecInvalid naming the bad fields, before any activity (so before any AWS call). Cases that are
+ * not JSON cannot be sent by a Temporal client, and a spec over Temporal's 2 MB payload limit is refused by the server
  * before a workflow exists; both are left to the CLI test.
  */
 import { WorkflowFailedError } from '@temporalio/client';
@@ -9,9 +9,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PipelineSpecInput } from '../../contracts';
 import { migrationPipeline } from '../../workflows';
-import { loadSpecCases, specText } from '../fixtures/bad-input/spec-cases';
-import { createFakeActivities } from '../fixtures/fake-activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../helpers/temporal';
+import { loadSpecCases, specText } from '../../bench/chaos/corpus/bad-input/spec-cases';
+import { createFakeActivities } from '../../local/harness/scripted-activities';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

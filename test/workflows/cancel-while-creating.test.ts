@@ -1,16 +1,16 @@
 /**
- * A cancel that arrives while a step's create call is in flight (found reading the steps for the chaos cancellation campaign): the
- * create still lands on AWS, so the step must wait for it and then stop what it created, instead of returning at
- * once and leaving a training job, tuning job or CodeBuild build running and billing.
+ * A cancel that arrives while a step's create call is in flight (found reading the steps for the chaos cancellation
+ * campaign): the create still lands on AWS, so the step must wait for it and then stop what it created, instead of
+ * returning at once and leaving a training job, tuning job or CodeBuild build running and billing.
  */
 import { type WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BuildImageInput, TrainModelInput, TuneModelInput } from '../../contracts';
 import { buildImage, trainModel, tuneModel } from '../../workflows';
-import { createFakeActivities } from '../fixtures/fake-activities';
-import { trainingDefinition } from '../fixtures/training-definition';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
+import { createFakeActivities } from '../../local/harness/scripted-activities';
+import { trainingDefinition } from '../../local/harness/training-definition';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

@@ -4,8 +4,8 @@ import { CancelledFailure, type ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BuildImageInput, PublishImageInput, SyncDataInput } from '../../contracts';
 import { buildImage, publishImage, syncData } from '../../workflows';
-import { createFakeActivities } from '../fixtures/fake-activities';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
+import { createFakeActivities } from '../../local/harness/scripted-activities';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

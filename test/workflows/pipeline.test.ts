@@ -6,8 +6,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PipelineSpecInput } from '../../contracts';
 import { migrationPipeline, retrainPipeline } from '../../workflows';
 import { cancelAndReport, reject } from '../../worker/pipeline-client';
-import { createFakeActivities, type FakeOptions } from '../fixtures/fake-activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../helpers/temporal';
+import { createFakeActivities, type FakeOptions } from '../../local/harness/scripted-activities';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 // The dev server, not the time-skipping one: the pipeline upserts typed search attributes, which must be registered.
@@ -80,43 +80,50 @@ describe('migrationPipeline', () => {
     expect(r.count('createEndpoint')).toBe(0);
   });
 
-  it('holds a champion that does not beat the approved model for a reviewer, and a rejection deploys nothing', async () => {
-    const fakes = createFakeActivities({ approvedObjective: 1.0 });
-    const taskQueue = uniqueTaskQueue('pipeline');
-    const worker = await createTestWorker(env, taskQueue, fakes.impl);
-    const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(migrationPipeline, {
-        taskQueue,
-        workflowId: 'pipe-worse',
-        args: [spec],
+  it(
+    'holds a champion that does not beat the approved model ' + 'for a reviewer, and a rejection deploys nothing',
+    async () => {
+      const fakes = createFakeActivities({ approvedObjective: 1.0 });
+      const taskQueue = uniqueTaskQueue('pipeline');
+      const worker = await createTestWorker(env, taskQueue, fakes.impl);
+      const result = await worker.runUntil(async () => {
+        const handle = await env.client.workflow.start(migrationPipeline, {
+          taskQueue,
+          workflowId: 'pipe-worse',
+          args: [spec],
+        });
+        for (;;) {
+          const update = await reject(env.client, 'pipe-worse', {
+            reviewer: 'ana',
+            reason: 'worse than production',
+          }).catch((e: Error) => e);
+          if (!(update instanceof Error)) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        return handle.result();
       });
-      for (;;) {
-        const update = await reject(env.client, 'pipe-worse', {
-          reviewer: 'ana',
-          reason: 'worse than production',
-        }).catch((e: Error) => e);
-        if (!(update instanceof Error)) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      return handle.result();
-    });
-    expect(result).toMatchObject({ outcome: 'not-approved', registry: { approvalStatus: 'Rejected' } });
-    expect(result.message).toMatch(/worse than production/);
-    for (const name of ['createModel', 'createEndpoint', 'updateEndpoint']) expect(fakes.calls[name]).toBeUndefined();
-  });
+      expect(result).toMatchObject({ outcome: 'not-approved', registry: { approvalStatus: 'Rejected' } });
+      expect(result.message).toMatch(/worse than production/);
+      for (const name of ['createModel', 'createEndpoint', 'updateEndpoint']) expect(fakes.calls[name]).toBeUndefined();
+    },
+  );
 
-  it('rejects the model package when its deployment rolls back, so later auto-approvals compare against the good one', async () => {
-    const r = await run('pipe-rollback', spec, { endpointExists: true, approvedObjective: 2.5, rollback: true });
-    const cause = (r.error as WorkflowFailedError).cause as { cause?: ApplicationFailure };
-    expect(cause.cause?.type).toBe('DeploymentRolledBack');
-    expect(r.calls.updateModelPackageApproval).toEqual([
-      expect.objectContaining({
-        status: 'Rejected',
-        reviewer: 'pipeline',
-        reason: expect.stringMatching(/demo-lm-5xx/),
-      }),
-    ]);
-  });
+  it(
+    'rejects the model package when its deployment rolls back, so later auto-approvals compare against the good ' +
+      'one',
+    async () => {
+      const r = await run('pipe-rollback', spec, { endpointExists: true, approvedObjective: 2.5, rollback: true });
+      const cause = (r.error as WorkflowFailedError).cause as { cause?: ApplicationFailure };
+      expect(cause.cause?.type).toBe('DeploymentRolledBack');
+      expect(r.calls.updateModelPackageApproval).toEqual([
+        expect.objectContaining({
+          status: 'Rejected',
+          reviewer: 'pipeline',
+          reason: expect.stringMatching(/demo-lm-5xx/),
+        }),
+      ]);
+    },
+  );
 
   it('skips tuning when the spec disables it', async () => {
     const r = await run('pipe-notune', { ...spec, tuning: { ...(spec.tuning as object), enabled: false } });

@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApprovedModelPackage, RegisterModelInput } from '../../contracts';
 import { approveModelUpdate, rejectModelUpdate, statusQuery } from '../../contracts/workflow-api';
 import { registerModel } from '../../workflows';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -140,25 +140,30 @@ describe('registerModel workflow', () => {
     expect(acts.calls.updateModelPackageApproval).toBeUndefined();
   });
 
-  it('leaves a champion that does not beat the margin PendingManualApproval, and not approved when nobody decides', async () => {
-    const acts = activities(approvedWith(1.75));
-    const taskQueue = uniqueTaskQueue();
-    const worker = await createTestWorker(env, taskQueue, acts.impl);
-    const result = await worker.runUntil(
-      env.client.workflow.execute(registerModel, {
-        taskQueue,
-        workflowId: 'reg-auto-no',
-        args: [input({ policy: 'auto', margin: 0.1, timeoutSeconds: 3600 })],
-      }),
-    );
-    expect(acts.calls.createModelPackage?.[0]).toMatchObject({
-      approvalStatus: 'PendingManualApproval',
-      approvalDescription: expect.stringContaining('does not beat'),
-    });
-    expect(result).toMatchObject({ approvalStatus: 'PendingManualApproval', approved: false });
-    expect(result.reason).toContain('no reviewer decided within 3600 s');
-    expect(acts.calls.updateModelPackageApproval).toBeUndefined();
-  });
+  it(
+    'leaves a champion that does not beat the margin ' +
+      'PendingManualApproval, and not approved when nobody ' +
+      'decides',
+    async () => {
+      const acts = activities(approvedWith(1.75));
+      const taskQueue = uniqueTaskQueue();
+      const worker = await createTestWorker(env, taskQueue, acts.impl);
+      const result = await worker.runUntil(
+        env.client.workflow.execute(registerModel, {
+          taskQueue,
+          workflowId: 'reg-auto-no',
+          args: [input({ policy: 'auto', margin: 0.1, timeoutSeconds: 3600 })],
+        }),
+      );
+      expect(acts.calls.createModelPackage?.[0]).toMatchObject({
+        approvalStatus: 'PendingManualApproval',
+        approvalDescription: expect.stringContaining('does not beat'),
+      });
+      expect(result).toMatchObject({ approvalStatus: 'PendingManualApproval', approved: false });
+      expect(result.reason).toContain('no reviewer decided within 3600 s');
+      expect(acts.calls.updateModelPackageApproval).toBeUndefined();
+    },
+  );
 
   it('manual: an approveModel update approves the version and names the reviewer', async () => {
     const acts = activities(null);

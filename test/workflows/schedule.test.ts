@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parseScheduleArgs, scheduleCommand } from '../../worker/schedule-command';
-import { createDevServerEnv } from '../helpers/temporal';
+import { createDevServerEnv } from '../../local/harness/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

@@ -18,7 +18,7 @@ import { filesUnder, type KnownSecret, scanFile, scanText } from '../../bench/ch
 import { waitUntil } from '../../local/shared/procs';
 import { createCodecServer } from '../../worker/codec-server';
 import { type AesGcmPayloadCodec, codecFromEnv } from '../../worker/payload-codec';
-import { createDevServerEnv, TEMPORAL_CLI_PATH, uniqueTaskQueue } from '../helpers/temporal';
+import { createDevServerEnv, TEMPORAL_CLI_PATH, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 
 const ROOT = path.join(__dirname, '../..');
 // Shaped like real credentials (AKIA + 16, 40-character secret) so the pattern rules are exercised too.
@@ -64,7 +64,9 @@ function startFakeAws(): Promise<string> {
     }
     res.writeHead(403, { 'content-type': 'application/xml' });
     res.end(
-      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist in our records.</Message><AWSAccessKeyId>${keyId}</AWSAccessKeyId><RequestId>4442587FB7D0A2F9</RequestId><HostId>fake</HostId></Error>`,
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access ` +
+        `Key Id you provided does not exist in our records.</Message><AWSAccessKeyId>${keyId}` +
+        `</AWSAccessKeyId><RequestId>4442587FB7D0A2F9</RequestId><HostId>fake</HostId></Error>`,
     );
   });
   return new Promise((resolve) =>
@@ -136,20 +138,24 @@ async function runToFailure(type: string, workflowId: string, input: unknown): P
   return messages.join(' <- ');
 }
 
-test('a step whose AWS calls are refused fails naming the AWS error, and its history holds no credential or codec key', async () => {
-  const why = await runToFailure('syncData', 'secrets-sync', {
-    source: { s3Uri: 's3://secrets-source/data/' },
-    bucket: 'secrets-target-bucket',
-    prefix: 'data',
-    channels: ['train', 'val'],
-  });
-  expect(why).toMatch(/InvalidAccessKeyId|AccessDenied|403/);
-  expect(awsRequests.length).toBeGreaterThan(0);
-  const history = historyJson('secrets-sync');
-  // The codec is really on: the input's bucket name is not readable in the history.
-  expect(history).not.toContain('secrets-target-bucket');
-  expect(scanText('history secrets-sync', history, KNOWN)).toEqual([]);
-});
+test(
+  'a step whose AWS calls are refused fails naming the AWS error, and its history holds no credential or codec ' +
+    'key',
+  async () => {
+    const why = await runToFailure('syncData', 'secrets-sync', {
+      source: { s3Uri: 's3://secrets-source/data/' },
+      bucket: 'secrets-target-bucket',
+      prefix: 'data',
+      channels: ['train', 'val'],
+    });
+    expect(why).toMatch(/InvalidAccessKeyId|AccessDenied|403/);
+    expect(awsRequests.length).toBeGreaterThan(0);
+    const history = historyJson('secrets-sync');
+    // The codec is really on: the input's bucket name is not readable in the history.
+    expect(history).not.toContain('secrets-target-bucket');
+    expect(scanText('history secrets-sync', history, KNOWN)).toEqual([]);
+  },
+);
 
 test('the pipeline failing at its first AWS call records and logs no credential or codec key', async () => {
   const spec = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/pipeline.local.json'), 'utf8')) as Record<
@@ -180,44 +186,48 @@ test('the recorded histories in test/histories hold no credentials or codec keys
   expect(files.flatMap((f) => scanFile(f, KNOWN))).toEqual([]);
 });
 
-test('through the codec server (npm run codec-server), the Temporal CLI reads the encrypted history, and still no credential or key', async () => {
-  const server = createCodecServer({ codec, allowedOrigins: [], token: 'cli-token' });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    // Asynchronously: the codec server answers from this process's event loop.
-    const show = (extra: string[]) =>
-      new Promise<string>((resolve, reject) =>
-        execFile(
-          TEMPORAL_CLI_PATH,
-          [
-            'workflow',
-            'show',
-            '--workflow-id',
-            'secrets-sync',
-            '--address',
-            env.address,
-            '--output',
-            'json',
-            '--codec-endpoint',
-            endpoint,
-            ...extra,
-          ],
-          { encoding: 'utf8', timeout: 60_000 },
-          (err, stdout) => (err ? reject(err) : resolve(stdout)),
-        ),
+test(
+  'through the codec server (npm run codec-server), the Temporal CLI reads the encrypted history, and still no ' +
+    'credential or key',
+  async () => {
+    const server = createCodecServer({ codec, allowedOrigins: [], token: 'cli-token' });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      // Asynchronously: the codec server answers from this process's event loop.
+      const show = (extra: string[]) =>
+        new Promise<string>((resolve, reject) =>
+          execFile(
+            TEMPORAL_CLI_PATH,
+            [
+              'workflow',
+              'show',
+              '--workflow-id',
+              'secrets-sync',
+              '--address',
+              env.address,
+              '--output',
+              'json',
+              '--codec-endpoint',
+              endpoint,
+              ...extra,
+            ],
+            { encoding: 'utf8', timeout: 60_000 },
+            (err, stdout) => (err ? reject(err) : resolve(stdout)),
+          ),
+        );
+      const decoded = await show(['--codec-auth', 'Bearer cli-token']);
+      // Proto JSON: payload data is base64; decoded payloads are json/plain again.
+      const payloadTexts = [...decoded.matchAll(/"data": "([A-Za-z0-9+/=]*)"/g)].map((m) =>
+        Buffer.from(m[1] as string, 'base64').toString('utf8'),
       );
-    const decoded = await show(['--codec-auth', 'Bearer cli-token']);
-    // Proto JSON: payload data is base64; decoded payloads are json/plain again.
-    const payloadTexts = [...decoded.matchAll(/"data": "([A-Za-z0-9+/=]*)"/g)].map((m) =>
-      Buffer.from(m[1] as string, 'base64').toString('utf8'),
-    );
-    expect(decoded).not.toContain(Buffer.from('binary/encrypted').toString('base64'));
-    expect(payloadTexts.join('\n')).toContain('"bucket":"secrets-target-bucket"');
-    expect(scanText('decoded history secrets-sync', `${decoded}\n${payloadTexts.join('\n')}`, KNOWN)).toEqual([]);
-    // Without the token the server refuses, so the CLI cannot decode.
-    await expect(show([])).rejects.toThrow();
-  } finally {
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+      expect(decoded).not.toContain(Buffer.from('binary/encrypted').toString('base64'));
+      expect(payloadTexts.join('\n')).toContain('"bucket":"secrets-target-bucket"');
+      expect(scanText('decoded history secrets-sync', `${decoded}\n${payloadTexts.join('\n')}`, KNOWN)).toEqual([]);
+      // Without the token the server refuses, so the CLI cannot decode.
+      await expect(show([])).rejects.toThrow();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  },
+);

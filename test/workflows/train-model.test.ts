@@ -6,8 +6,8 @@ import type { TrainModelInput, TrainingJobSnapshot } from '../../contracts';
 import { trainModel } from '../../workflows';
 import { statusQuery } from '../../contracts/workflow-api';
 import { cancelAndReport } from '../../worker/pipeline-client';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
-import { trainingDefinition } from '../fixtures/training-definition';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { trainingDefinition } from '../../local/harness/training-definition';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

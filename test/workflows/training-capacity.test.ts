@@ -18,8 +18,8 @@ import type { TrainModelInput } from '../../contracts';
 import { CAPACITY_FAILURE } from '../../local/service/sagemaker/training';
 import type { LocalService } from '../../local/service/server';
 import { trainModel } from '../../workflows';
-import { trainingDefinition } from '../fixtures/training-definition';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
+import { trainingDefinition } from '../../local/harness/training-definition';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import {
   credentials,
   type Moto,

@@ -6,8 +6,8 @@ import type { TuneModelInput, TuningJobSnapshot, TuningResult } from '../../cont
 import { tuneModel } from '../../workflows';
 import { statusQuery } from '../../contracts/workflow-api';
 import { cancelAndReport } from '../../worker/pipeline-client';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
-import { trainingDefinition } from '../fixtures/training-definition';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { trainingDefinition } from '../../local/harness/training-definition';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -103,62 +103,66 @@ function activities(
 }
 
 describe('tuneModel workflow', () => {
-  it('creates the job once, shows trial counters and the best objective in status, and returns the best trial', async () => {
-    let release = false;
-    const acts = activities([
-      snap('InProgress', {
-        counters: counters(3, 2, 1),
+  it(
+    'creates the job once, shows trial counters and the best ' + 'objective in status, and returns the best trial',
+    async () => {
+      let release = false;
+      const acts = activities([
+        snap('InProgress', {
+          counters: counters(3, 2, 1),
+          bestObjective: 1.9,
+          bestTrainingJobName: 'wf-tune-0123abcd-002-abcdef12',
+        }),
+        async () => {
+          await heartbeatUntil(() => release);
+          return snap('Completed', {
+            counters: counters(7, 0, 1),
+            bestObjective: 1.7,
+            bestTrainingJobName: best.bestTrainingJobName,
+          });
+        },
+      ]);
+      const taskQueue = uniqueTaskQueue();
+      const worker = await createTestWorker(env, taskQueue, acts.impl);
+      const { result, during } = await worker.runUntil(async () => {
+        const handle = await env.client.workflow.start(tuneModel, { taskQueue, workflowId: 'tune-ok', args: [input] });
+        while ((acts.calls.waitForTuningJob?.length ?? 0) < 2) await new Promise((r) => setTimeout(r, 50));
+        const during = await handle.query(statusQuery);
+        release = true;
+        return { result: await handle.result(), during };
+      });
+      expect(during.lastObserved).toMatchObject({
+        status: 'InProgress',
+        trainingJobStatusCounters: counters(3, 2, 1),
         bestObjective: 1.9,
-        bestTrainingJobName: 'wf-tune-0123abcd-002-abcdef12',
-      }),
-      async () => {
-        await heartbeatUntil(() => release);
-        return snap('Completed', {
-          counters: counters(7, 0, 1),
-          bestObjective: 1.7,
-          bestTrainingJobName: best.bestTrainingJobName,
-        });
-      },
-    ]);
-    const taskQueue = uniqueTaskQueue();
-    const worker = await createTestWorker(env, taskQueue, acts.impl);
-    const { result, during } = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(tuneModel, { taskQueue, workflowId: 'tune-ok', args: [input] });
-      while ((acts.calls.waitForTuningJob?.length ?? 0) < 2) await new Promise((r) => setTimeout(r, 50));
-      const during = await handle.query(statusQuery);
-      release = true;
-      return { result: await handle.result(), during };
-    });
-    expect(during.lastObserved).toMatchObject({
-      status: 'InProgress',
-      trainingJobStatusCounters: counters(3, 2, 1),
-      bestObjective: 1.9,
-    });
-    expect(during.metrics).toEqual({ val_loss: 1.9 });
-    expect(during.phase).toContain('3 completed, 2 in progress, 1 failed');
-    expect(result).toMatchObject({
-      bestTrainingJobName: best.bestTrainingJobName,
-      tunedHyperparameters: { learning_rate: '0.0003' },
-      objectiveValue: 1.7,
-      modelArtifactS3Uri: best.modelArtifactS3Uri,
-      tuningJobArn: expect.stringContaining('hyper-parameter-tuning-job'),
-      reattached: false,
-    });
-    expect(acts.calls.createTuningJob).toHaveLength(1);
-    expect(acts.calls.createTuningJob?.[0]).toMatchObject({
-      tuningJobName: input.tuningJobName,
-      workflowId: 'tune-ok',
-      tuning: { maxJobs: 8 },
-    });
-    expect(acts.calls.waitForTuningJob?.[1]).toMatchObject({ last: { status: 'InProgress' } });
-    expect(acts.calls.describeTuningResult).toEqual([
-      { tuningJobName: input.tuningJobName, staticHyperparameters: { max_steps: '100' } },
-    ]);
-  });
+      });
+      expect(during.metrics).toEqual({ val_loss: 1.9 });
+      expect(during.phase).toContain('3 completed, 2 in progress, 1 failed');
+      expect(result).toMatchObject({
+        bestTrainingJobName: best.bestTrainingJobName,
+        tunedHyperparameters: { learning_rate: '0.0003' },
+        objectiveValue: 1.7,
+        modelArtifactS3Uri: best.modelArtifactS3Uri,
+        tuningJobArn: expect.stringContaining('hyper-parameter-tuning-job'),
+        reattached: false,
+      });
+      expect(acts.calls.createTuningJob).toHaveLength(1);
+      expect(acts.calls.createTuningJob?.[0]).toMatchObject({
+        tuningJobName: input.tuningJobName,
+        workflowId: 'tune-ok',
+        tuning: { maxJobs: 8 },
+      });
+      expect(acts.calls.waitForTuningJob?.[1]).toMatchObject({ last: { status: 'InProgress' } });
+      expect(acts.calls.describeTuningResult).toEqual([
+        { tuningJobName: input.tuningJobName, staticHyperparameters: { max_steps: '100' } },
+      ]);
+    },
+  );
 
   it('fails with TuningFailed summarising the trials’ failure reasons when no trial succeeds', async () => {
     const message =
-      'Tuning job wf-tune-0123abcd (Completed): no trial succeeded (completed 0, failed 8, stopped 0). Trial failures: 6× AlgorithmError: CUDA out of memory; 2× ClientError: bad channel';
+      'Tuning job wf-tune-0123abcd (Completed): no trial succeeded (completed 0, failed 8, stopped 0). Trial ' +
+      'failures: 6× AlgorithmError: CUDA out of memory; 2× ClientError: bad channel';
     const acts = activities([snap('Completed', { counters: counters(0, 0, 8) })], {
       describeTuningResult: async () => {
         throw ApplicationFailure.create({

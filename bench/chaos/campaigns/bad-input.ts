@@ -1,5 +1,5 @@
 /**
- * Bad input: the corpus in test/fixtures/bad-input/ — broken pipeline specs (through the CLI's validate command),
+ * Bad input: the corpus in bench/chaos/corpus/bad-input/ — broken pipeline specs (through the CLI's validate command),
  * broken hyperparameters (through the container's real `train`, whose failure file becomes FailureReason) and broken
  * /invocations requests plus slowloris clients (against a real `serve` of a tiny trained model) — each must get a
  * clear error naming the problem, while good requests keep their latency: good p50/p99 are measured before, during
@@ -13,20 +13,22 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../../local/stack/config';
 import { sleep } from '../../../local/shared/procs';
-import { loadSpecCases, specText } from '../../../test/fixtures/bad-input/spec-cases';
+import { loadSpecCases, specText } from '../corpus/bad-input/spec-cases';
 import { validateCommand } from '../../../worker/cli';
 import { writeResult } from '../../lib/results';
 import { LoadClient, ms, quantile } from '../lib/load-client';
 import { rawRequest, slowRequest } from '../lib/raw-http';
 import { startServe } from '../lib/serve-process';
-import { CONTAINER_BIN, trainTinyModel } from '../lib/tiny-model';
+import { CONTAINER_BIN } from '../../../local/harness/local-harness';
+import { trainTinyModel } from '../lib/tiny-model';
 import { numFlag } from '../../lib/args';
 
 export const about =
-  'broken specs, hyperparameters and /invocations payloads (slowloris too): clear errors, server up, good p99 unaffected';
+  'broken specs, hyperparameters and /invocations payloads (slowloris too): clear errors, server up, good p99 ' +
+  'unaffected';
 
 const execFileP = promisify(execFile);
-const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/bad-input');
+const CORPUS_DIR = path.join(REPO_ROOT, 'bench/chaos/corpus/bad-input');
 const GOOD = JSON.stringify({ inputs: 'The ', parameters: { max_new_tokens: 4 } });
 
 interface InvocationCase {
@@ -88,7 +90,7 @@ function specs(tally: Tally, dir: string): number {
 
 async function hyperparameters(tally: Tally, dir: string): Promise<void> {
   const cases = (
-    JSON.parse(fs.readFileSync(path.join(FIXTURES, 'hyperparameters.json'), 'utf8')) as {
+    JSON.parse(fs.readFileSync(path.join(CORPUS_DIR, 'hyperparameters.json'), 'utf8')) as {
       cases: { name: string; hyperparameters: Record<string, string>; expect: string }[];
     }
   ).cases;
@@ -153,7 +155,7 @@ export async function run(args: string[]): Promise<void> {
     serve = await startServe(modelDir, path.join(work, 'serve'), { JAXSM_READ_TIMEOUT_S: String(readTimeoutS) });
     const port = serve.port;
     const cases = (
-      JSON.parse(fs.readFileSync(path.join(FIXTURES, 'invocations.json'), 'utf8')) as { cases: InvocationCase[] }
+      JSON.parse(fs.readFileSync(path.join(CORPUS_DIR, 'invocations.json'), 'utf8')) as { cases: InvocationCase[] }
     ).cases;
 
     const good = new LoadClient({
@@ -214,14 +216,28 @@ export async function run(args: string[]): Promise<void> {
     writeResult({
       name: 'chaos-bad-input',
       title: 'Chaos: bad input',
-      command: `npm run chaos -- bad-input --rate ${rate} --concurrency ${concurrency} --phase-s ${phaseS} --bad-rate ${badRate} --slow-clients ${slowClients} --read-timeout-s ${readTimeoutS}`,
+      command:
+        `npm run chaos -- bad-input --rate ${rate} --concurrency ${concurrency} --phase-s ${phaseS} --bad-rate ` +
+        `${badRate} --slow-clients ${slowClients} --read-timeout-s ${readTimeoutS}`,
       columns: ['input', 'cases', 'sent', 'answered as expected', 'unexpected', 'good p50 ms', 'good p99 ms'],
       rows,
       notes: [
-        `Specs: each case of test/fixtures/bad-input/specs.json through the CLI's validate command (in process); "as expected" = exit 1, every expected JSON path named at the start of a line, the expected message, and an error under 2,000 characters (the slowest case, an 8 MiB spec, took ${slowestSpecMs.toFixed(0)} ms). migrationPipeline refuses the same cases with SpecInvalid before any activity: test/workflows/bad-spec.test.ts.`,
-        'Hyperparameters: each case of hyperparameters.json through the container\'s real `train`; "as expected" = non-zero exit and /opt/ml/output/failure (SageMaker\'s FailureReason) naming the hyperparameter. The spec only checks their shape, because script-mode programs take any hyperparameter.',
-        `Invocations: a real \`serve\` (built-in handler, tiny trained LM) on loopback. Good traffic: ${rate} req/s, at most ${concurrency} in flight, for ${phaseS} s before, ${phaseS} s during and ${Math.min(phaseS, 10)} s after the abuse. Abuse: the ${cases.length} cases of invocations.json round-robin at ${badRate} req/s over raw HTTP ("as expected" = the case's status with a JSON error whose message names the problem), plus ${slowClients} slowloris clients sending a body one byte a second (JAXSM_READ_TIMEOUT_S=${readTimeoutS}, default 60; "as expected" = 408 with a JSON error).`,
-        `Server alive after the abuse: ${alive ? 'yes' : 'NO'}. Good p99 during the abuse ${ms(during.p99)} ms vs limit ${ms(p99Limit)} ms (2x the p99 before + 25 ms).`,
+        `Specs: each case of bench/chaos/corpus/bad-input/specs.json through the CLI's validate command (in ` +
+          `process); "as expected" = exit 1, every expected JSON path named at the start of a line, the expected ` +
+          `message, and an error under 2,000 characters (the slowest case, an 8 MiB spec, took ` +
+          `${slowestSpecMs.toFixed(0)} ms). migrationPipeline refuses the same cases with SpecInvalid before any ` +
+          `activity: test/workflows/bad-spec.test.ts.`,
+        'Hyperparameters: each case of hyperparameters.json through the container\'s real `train`; "as ' +
+          'expected" = non-zero exit and /opt/ml/output/failure (SageMaker\'s FailureReason) naming the ' +
+          'hyperparameter. The spec only checks their shape, because script-mode programs take any hyperparameter.',
+        `Invocations: a real \`serve\` (built-in handler, tiny trained LM) on loopback. Good traffic: ${rate} ` +
+          `req/s, at most ${concurrency} in flight, for ${phaseS} s before, ${phaseS} s during and ` +
+          `${Math.min(phaseS, 10)} s after the abuse. Abuse: the ${cases.length} cases of invocations.json ` +
+          `round-robin at ${badRate} req/s over raw HTTP ("as expected" = the case's status with a JSON error ` +
+          `whose message names the problem), plus ${slowClients} slowloris clients sending a body one byte a ` +
+          `second (JAXSM_READ_TIMEOUT_S=${readTimeoutS}, default 60; "as expected" = 408 with a JSON error).`,
+        `Server alive after the abuse: ${alive ? 'yes' : 'NO'}. Good p99 during the abuse ${ms(during.p99)} ms ` +
+          `vs limit ${ms(p99Limit)} ms (2x the p99 before + 25 ms).`,
         surprises.length
           ? `Unexpected answers (first few): ${surprises.join(' | ')}`
           : 'Every case was answered as expected.',

@@ -8,18 +8,22 @@ import { runResourceNames } from '../../../contracts/names';
 import type { PipelineStepName } from '../../../contracts/pipeline-plan';
 import { sleep } from '../../../local/shared/procs';
 import { cancelAndReport, queryStatus, registerModelId } from '../../../worker/pipeline-client';
-import { LocalHarness, type Spec } from '../../lib/local-harness';
+import { LocalHarness } from '../../../local/harness/local-harness';
+import { type Spec } from '../../../local/harness/tiny-spec';
 import { writeResult } from '../../lib/results';
 import { childPhase, outcomeCell, outcomeOf, reportedOutcome, say, startPipeline } from '../lib/pipeline-watch';
 import { clean, describeLeftovers, endpoints, leftovers, readKind } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 
 export const about =
-  'cancel a pipeline run during each of its 7 steps; nothing left running, the old endpoint config serving, the result lists what was stopped';
+  'cancel a pipeline run during each of its 7 steps; nothing left running, the old endpoint config serving, the ' +
+  'result lists what was stopped';
 
 const TAG = 'cancellation';
 
-/** One cancellation case: the step, how to shape the run, when the step is busy enough to cancel, what must be stopped. */
+/**
+ * One cancellation case: the step, how to shape the run, when the step is busy enough to cancel, what must be stopped.
+ */
 interface Case {
   step: PipelineStepName;
   patch?: (s: Spec) => void;
@@ -131,7 +135,8 @@ export async function run(args: string[]): Promise<void> {
         workflowId = `chaos-cancel-${c.step}-${Date.now().toString(36)}`;
         say(
           TAG,
-          `${c.step}: run ${workflowId}${attempt > 1 ? ` (attempt ${attempt}: the step was over before the cancel)` : ''}`,
+          `${c.step}: run ${workflowId}` +
+            `${attempt > 1 ? ` (attempt ${attempt}: the step was over before the cancel)` : ''}`,
         );
         const handle = await startPipeline(h, worker.taskQueue, workflowId, spec);
         const started = Date.now();
@@ -177,7 +182,9 @@ export async function run(args: string[]): Promise<void> {
       if (blueConfig) {
         const ep = endpoints(h).find((e) => e.name === spec.deployment.endpointName);
         const fleets = left.fleets.filter((f) => f.startsWith(`${spec.deployment.endpointName}/`)).length;
-        endpointCell = `${ep?.status ?? 'none'} on ${ep?.config === blueConfig ? 'the old config' : (ep?.config ?? '-')}, ${fleets} fleet(s)`;
+        endpointCell =
+          `${ep?.status ?? 'none'} on ${ep?.config === blueConfig ? 'the old config' : (ep?.config ?? '-')}, ` +
+          `${fleets} fleet(s)`;
         if (ep?.status !== 'InService' || ep.config !== blueConfig || fleets !== 1)
           checks.push(`endpoint ${endpointCell}`);
       }
@@ -196,12 +203,15 @@ export async function run(args: string[]): Promise<void> {
       ]);
       say(
         TAG,
-        `${c.step}: ${o.summary?.message ?? outcomeCell(o)}; left: ${describeLeftovers(left)} after ${settled.toFixed(0)} s`,
+        `${c.step}: ${o.summary?.message ?? outcomeCell(o)}; left: ${describeLeftovers(left)} after ` +
+          `${settled.toFixed(0)} s`,
       );
     }
     writeResult({
       name: 'chaos-cancellation',
-      title: `Cancellation at every step: ${rows.filter((r) => r[9] === 'ok').length}/${rows.length} left nothing running`,
+      title:
+        `Cancellation at every step: ${rows.filter((r) => r[9] === 'ok').length}/${rows.length} ` +
+        `left nothing running`,
       command: `npm run chaos -- cancellation${only.length ? ` ${only.join(' ')}` : ''}`,
       columns: [
         'cancelled step',
@@ -217,9 +227,19 @@ export async function run(args: string[]): Promise<void> {
       ],
       rows,
       notes: [
-        "One run per step on one local stack, cancelled (`WorkflowHandle.cancel`) once the step's child workflow runs and has work in flight: a CodeBuild build IN_PROGRESS, a training job or a trial in `Training`, the registration waiting for a reviewer (manual approval), a blue/green update `Updating`. Publish and sync are cancelled as soon as their child workflow runs. Steps are watched through their child workflow's state (DescribeWorkflowExecution, no worker task needed); a run a step slipped through (over before the cancel) is tried again, up to 3 times, and the row says which attempt.",
-        '"left running" reads the local service\'s state (training and tuning jobs InProgress/Stopping, builds IN_PROGRESS, endpoints not InService) and the processes whose working directory is in its state dir (hosts, builds; endpoint instances are counted per fleet), after waiting up to 3 minutes for stopped jobs to exit; "seconds to settle" is that wait.',
-        'The register and deploy cases run without tuning and with 1 training host to keep the campaign short; the deploy case updates an endpoint a setup run deployed first ("the old config" is that run\'s config), so the check is: old config InService, one fleet, no green left.',
+        "One run per step on one local stack, cancelled (`WorkflowHandle.cancel`) once the step's child " +
+          'workflow runs and has work in flight: a CodeBuild build IN_PROGRESS, a training job or a trial in ' +
+          '`Training`, the registration waiting for a reviewer (manual approval), a blue/green update `Updating`. ' +
+          'Publish and sync are cancelled as soon as their child workflow runs. Steps are watched through their ' +
+          "child workflow's state (DescribeWorkflowExecution, no worker task needed); a run a step slipped through " +
+          '(over before the cancel) is tried again, up to 3 times, and the row says which attempt.',
+        '"left running" reads the local service\'s state (training and tuning jobs InProgress/Stopping, builds ' +
+          'IN_PROGRESS, endpoints not InService) and the processes whose working directory is in its state dir ' +
+          '(hosts, builds; endpoint instances are counted per fleet), after waiting up to 3 minutes for stopped ' +
+          'jobs to exit; "seconds to settle" is that wait.',
+        'The register and deploy cases run without tuning and with 1 training host to keep the campaign short; ' +
+          'the deploy case updates an endpoint a setup run deployed first ("the old config" is that run\'s ' +
+          'config), so the check is: old config InService, one fleet, no green left.',
       ],
     });
     if (failures.length) throw new Error(`cancellation missed its target:\n${failures.join('\n')}`);

@@ -5,7 +5,7 @@
  * earlier attempt made, or makes it for the first time.
  */
 import { writeResult } from '../../lib/results';
-import { LocalHarness } from '../../lib/local-harness';
+import { LocalHarness } from '../../../local/harness/local-harness';
 import { runRetries, retriesCell } from '../lib/history-retries';
 import { deployCell, followPhases, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
 import {
@@ -24,11 +24,16 @@ import { intFlag, numFlag } from '../../lib/args';
 export const about =
   'inject ThrottlingException and HTTP 500 into 30% of local AWS calls; 2 full pipeline runs deploy with no duplicates';
 
-/** Splits a total fault share into LOCAL_FAULTS: half throttling, half 500s of the calls not throttled; plus lost answers. */
+/**
+ * Splits a total fault share into LOCAL_FAULTS: half throttling, half 500s of the calls not throttled; plus lost
+ * answers.
+ */
 export function faultSpec(share: number, lost = 0, seed?: number): string {
   const throttle = share / 2;
   const error500 = throttle / (1 - throttle);
-  return `throttle:${throttle.toFixed(4)},error500:${error500.toFixed(4)}${lost > 0 ? `,lost500:${lost}` : ''}${seed === undefined ? '' : `,seed:${seed}`}`;
+  const lostPart = lost > 0 ? `,lost500:${lost}` : '';
+  const seedPart = seed === undefined ? '' : `,seed:${seed}`;
+  return `throttle:${throttle.toFixed(4)},error500:${error500.toFixed(4)}${lostPart}${seedPart}`;
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -94,7 +99,8 @@ export async function run(args: string[]): Promise<void> {
       ]);
       say(
         tag,
-        `run ${r}: ${outcomeCell(o)} in ${o.seconds.toFixed(0)} s; ${JSON.stringify(got)}; activity retries ${retriesCell(retries)}`,
+        `run ${r}: ${outcomeCell(o)} in ${o.seconds.toFixed(0)} s; ${JSON.stringify(got)}; activity retries ` +
+          `${retriesCell(retries)}`,
       );
     }
     const top = Object.entries(perOp)
@@ -103,8 +109,13 @@ export async function run(args: string[]): Promise<void> {
       .join(', ');
     writeResult({
       name: lost > 0 ? 'chaos-faults-lost' : 'chaos-faults',
-      title: `Throttling and HTTP 500 on ${Math.round(share * 100)}% of local AWS calls${lost > 0 ? `, ${Math.round(lost * 100)}% of answers lost after the call took effect` : ''}: ${rows.filter((row) => String(row[1]).startsWith('deployed')).length}/${runs} pipelines deployed`,
-      command: `npm run chaos -- faults${share !== 0.3 ? ` --share ${share}` : ''}${runs !== 2 ? ` --runs ${runs}` : ''}${lost > 0 ? ` --lost ${lost}` : ''} --seed ${seed}`,
+      title:
+        `Throttling and HTTP 500 on ${Math.round(share * 100)}% of local AWS ` +
+        `calls${lost > 0 ? `, ${Math.round(lost * 100)}% of answers lost after the call took effect` : ''}: ` +
+        `${rows.filter((row) => String(row[1]).startsWith('deployed')).length}/${runs} pipelines deployed`,
+      command:
+        `npm run chaos -- faults${share !== 0.3 ? ` --share ${share}` : ''}${runs !== 2 ? ` --runs ${runs}` : ''}` +
+        `${lost > 0 ? ` --lost ${lost}` : ''} --seed ${seed}`,
       columns: [
         'run',
         'outcome',
@@ -119,15 +130,28 @@ export async function run(args: string[]): Promise<void> {
       ],
       rows,
       notes: [
-        `LOCAL_FAULTS=${faults}: each SageMaker, SageMaker Runtime and CodeBuild call is answered ThrottlingException (HTTP 400) or InternalFailure (HTTP 500) with these shares, before the service does anything, so about ${Math.round(share * 100)}% of calls fail. moto (S3, ECR, CloudWatch, Logs, Auto Scaling) gets no faults.`,
-        'Most faults are absorbed by the AWS SDK\'s own retries (3 attempts); "activity retries" are the attempts beyond the first in the Temporal histories of the pipeline and its steps, i.e. calls that failed 3 times in a row and were retried by Temporal with backoff (aws-errors.ts marks throttling and 5xx retryable).',
+        `LOCAL_FAULTS=${faults}: each SageMaker, SageMaker Runtime and CodeBuild call is answered ` +
+          `ThrottlingException (HTTP 400) or InternalFailure (HTTP 500) with these shares, before the service does ` +
+          `anything, so about ${Math.round(share * 100)}% of calls fail. moto (S3, ECR, CloudWatch, Logs, Auto ` +
+          `Scaling) gets no faults.`,
+        'Most faults are absorbed by the AWS SDK\'s own retries (3 attempts); "activity retries" are the ' +
+          'attempts beyond the first in the Temporal histories of the pipeline and its steps, i.e. calls that ' +
+          'failed 3 times in a row and were retried by Temporal with backoff (aws-errors.ts marks throttling and ' +
+          '5xx retryable).',
         `Injected faults per operation (faults/calls, both runs): ${top || 'none'}.`,
         ...(lost > 0
           ? [
-              `lost500:${lost}: that share of calls is carried out and then answered HTTP 500, so the worker retries a create, start or update that already happened; the pipeline must re-attach (the \`pipeline:workflow-id\` tag, CodeBuild's idempotency token, the update-requested tag on the endpoint) rather than fail or duplicate. Lost answers are not in the throttles + 500s column; the next column lists the mutating ones.`,
+              `lost500:${lost}: that share of calls is carried out and then answered HTTP 500, so the worker ` +
+                `retries a create, start or update that already happened; the pipeline must re-attach (the ` +
+                `\`pipeline:workflow-id\` tag, CodeBuild's idempotency token, the update-requested tag on the ` +
+                `endpoint) rather than fail or duplicate. Lost answers are not in the throttles + 500s column; the ` +
+                `next column lists the mutating ones.`,
             ]
           : []),
-        "Resources are counted from the local service's state and call counters before and after each run, as in the worker-kills campaign: one training job, one tuning job (4 trials), one package version, one endpoint config and one successful CreateEndpoint (run 1) or UpdateEndpoint (run 2); the image is built once.",
+        "Resources are counted from the local service's state and call counters before and after each run, as " +
+          'in the worker-kills campaign: one training job, one tuning job (4 trials), one package version, one ' +
+          'endpoint config and one successful CreateEndpoint (run 1) or UpdateEndpoint (run 2); the image is built ' +
+          'once.',
       ],
     });
     if (failures.length) throw new Error(`faults missed its target:\n${failures.join('\n')}`);

@@ -22,11 +22,12 @@ import path from 'node:path';
 import { workerEnv } from '../../../local/stack/config';
 import { sleep, waitUntil } from '../../../local/shared/procs';
 import { down, up } from '../../../local/stack/launcher';
-import { isolatedStackConfig, TEST_ROLES_FILE } from '../../../test/helpers/local-stack';
+import { isolatedStackConfig, TEST_ROLES_FILE } from '../../../local/harness/isolated-stack';
 import { ADMIN_CREDENTIALS } from '../../../local/shared/credentials';
 import { writeResult } from '../../lib/results';
 import { LoadClient, ms, quantile, type Sample } from '../lib/load-client';
-import { badModelTarball, CONTAINER_BIN, packModel, trainTinyModel } from '../lib/tiny-model';
+import { CONTAINER_BIN } from '../../../local/harness/local-harness';
+import { badModelTarball, packModel, trainTinyModel } from '../lib/tiny-model';
 import { numFlag } from '../../lib/args';
 
 export const about =
@@ -249,13 +250,26 @@ export async function run(args: string[]): Promise<void> {
       ],
       rows,
       notes: [
-        `Traffic: InvokeEndpoint as plain HTTP to the local SageMaker Runtime (loopback), ${rate} req/s, at most ${concurrency} in flight, \`{"inputs": "The ", "parameters": {"max_new_tokens": 4}}\` to a tiny trained LM (1 layer, d_model 64) served by real \`serve\` processes, 1 instance per fleet. Both updates: blue/green CANARY 50 %, termination wait 5 s, rollback alarm \`${ALARM}\` (Invocation5XXErrors Sum > 0 over 30 s); wait interval 10 s (good) and 30 s (bad).`,
-        `Phases are named from DescribeEndpoint (PendingDeploymentSummary variant status, RollingBack) as the client sent each request. "Failed by the bad model" = a ModelError (424) carrying the model's own 500 while the bad config was deployed; "failed by the rollout mechanics" = every other failure (connection errors, 5xx from blue, "not ready" while fleets switch). A client-saturated tick is a send skipped because ${concurrency} requests were already in flight. Phases come from polling DescribeEndpoint every 200 ms, so a request sent at a boundary can carry the previous phase's name (a bad-model failure under "green starting" is one of those); the classification does not depend on the phase name except for "4 bad update" as a whole.`,
-        `Bad update: ${rolledBack ? 'rolled back' : 'NOT rolled back'}; endpoint ${afterBad.EndpointStatus} on ${afterBad.EndpointConfigName}; FailureReason: ${afterBad.FailureReason ?? '(none)'}`,
+        `Traffic: InvokeEndpoint as plain HTTP to the local SageMaker Runtime (loopback), ${rate} req/s, at ` +
+          `most ${concurrency} in flight, \`{"inputs": "The ", "parameters": {"max_new_tokens": 4}}\` to a tiny ` +
+          `trained LM (1 layer, d_model 64) served by real \`serve\` processes, 1 instance per fleet. Both ` +
+          `updates: blue/green CANARY 50 %, termination wait 5 s, rollback alarm \`${ALARM}\` (Invocation5XXErrors ` +
+          `Sum > 0 over 30 s); wait interval 10 s (good) and 30 s (bad).`,
+        `Phases are named from DescribeEndpoint (PendingDeploymentSummary variant status, RollingBack) as the ` +
+          `client sent each request. "Failed by the bad model" = a ModelError (424) carrying the model's own 500 ` +
+          `while the bad config was deployed; "failed by the rollout mechanics" = every other failure (connection ` +
+          `errors, 5xx from blue, "not ready" while fleets switch). A client-saturated tick is a send skipped ` +
+          `because ${concurrency} requests were already in flight. Phases come from polling DescribeEndpoint every ` +
+          `200 ms, so a request sent at a boundary can carry the previous phase's name (a bad-model failure under ` +
+          `"green starting" is one of those); the classification does not depend on the phase name except for "4 ` +
+          `bad update" as a whole.`,
+        `Bad update: ${rolledBack ? 'rolled back' : 'NOT rolled back'}; endpoint ${afterBad.EndpointStatus} on ` +
+          `${afterBad.EndpointConfigName}; FailureReason: ${afterBad.FailureReason ?? '(none)'}`,
         mechanics.length
           ? `Mechanics failures (first distinct): ${examples.join(' | ')}`
           : 'No request failed because of the rollout mechanics.',
-        'Latencies include the local runtime proxy; the machine is shared (2 cores), so read them as relative between phases.',
+        'Latencies include the local runtime proxy; the machine is shared (2 cores), so read them as relative ' +
+          'between phases.',
       ],
     });
     failed = mechanics.length > 0 || !rolledBack;
@@ -265,7 +279,8 @@ export async function run(args: string[]): Promise<void> {
       );
     if (!rolledBack)
       throw new Error(
-        `the bad update was not rolled back by ${ALARM}: endpoint on ${afterBad.EndpointConfigName}, FailureReason ${afterBad.FailureReason}`,
+        `the bad update was not rolled back by ${ALARM}: endpoint on ${afterBad.EndpointConfigName}, ` +
+          `FailureReason ${afterBad.FailureReason}`,
       );
   } finally {
     if (load) await load.stop().catch(() => undefined);

@@ -12,12 +12,16 @@ import { writeResult } from '../../lib/results';
 import { filesUnder, type Finding, type KnownSecret, scanFile } from '../lib/secret-scan';
 
 export const about =
-  'scan bench/results, test/histories, .local-state*/logs and given paths for AWS credentials and the payload codec key';
+  'scan bench/results, test/histories, .local-state*/logs and given paths for AWS credentials and the payload ' +
+  'codec key';
 
 /** AWS's documentation example credentials: not secrets, allowed wherever they appear. */
 const DOC_EXAMPLES = ['AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'];
 
-/** The secrets this process knows from its environment (values shorter than 8 characters, like local mode's, are skipped). */
+/**
+ * The secrets this process knows from its environment (values shorter than 8 characters, like local mode's, are
+ * skipped).
+ */
 export function knownFromEnv(env: NodeJS.ProcessEnv): KnownSecret[] {
   const known: KnownSecret[] = [];
   for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'TEMPORAL_API_KEY']) {
@@ -61,8 +65,14 @@ export async function run(args: string[]): Promise<void> {
     ]);
   }
   const notes = [
-    `Rules: AWS access key IDs (\`AKIA\`/\`ASIA\` + 16), 40-character secret shapes next to a secret key name, and the exact values known from this environment: ${known.length ? known.map((k) => k.name).join(', ') : 'none set (local mode uses short placeholder credentials)'} (a binary key as raw bytes, base64, base64url and hex). AWS's documentation example keys are allowed.`,
-    'The run-time side (a real worker with fake credentials and the codec on, its histories and log output) is the jest test test/workflows/secrets.test.ts in `npm test`.',
+    `Rules: AWS access key IDs (\`AKIA\`/\`ASIA\` + 16), 40-character secret shapes next to a secret key name, ` +
+      `and the exact values known from this environment: ` +
+      (known.length
+        ? known.map((k) => k.name).join(', ')
+        : 'none set (local mode uses short placeholder credentials)') +
+      ` (a binary key as raw bytes, base64, base64url and hex). AWS's documentation example keys are allowed.`,
+    'The run-time side (a real worker with fake credentials and the codec on, its histories and log output) is ' +
+      'the jest test test/workflows/secrets.test.ts in `npm test`.',
     all.length
       ? `Findings (redacted): ${all
           .slice(0, 10)

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runResourceNames } from '../../../contracts/names';
 import { sleep } from '../../../local/shared/procs';
-import { LocalHarness, type Spec } from '../../lib/local-harness';
+import { LocalHarness } from '../../../local/harness/local-harness';
+import { type Spec } from '../../../local/harness/tiny-spec';
 import { writeResult } from '../../lib/results';
 import { deployCell, followPhases, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
 import {
@@ -24,7 +25,8 @@ import {
 import { KillableWorker } from '../lib/worker-pool';
 
 export const about =
-  'restart the local SageMaker service mid-training and mid-rollout; the run completes or fails naming the restart, nothing duplicated';
+  'restart the local SageMaker service mid-training and mid-rollout; the run completes or fails naming the ' +
+  'restart, nothing duplicated';
 
 const TAG = 'service-restart';
 
@@ -195,9 +197,19 @@ export async function run(args: string[]): Promise<void> {
       ],
       rows,
       notes: [
-        'mid-training: a 4-host job (60 steps, no tuning) is restarted about 3 s into `Training`; the new service incarnation kills the old hosts from its pid files and launches the same job again (SecondaryStatus back to Starting, resuming from synced checkpoints), so the run must end with one training job launched twice and one CreateEndpoint.',
-        'mid-rollout: a second run (1 host, no tuning) updates the endpoint blue/green; the service is restarted about 3 s into `Updating`. The service keeps no blue/green state across a restart: it brings the endpoint back on its previous config with FailureReason "The update to <config> was interrupted by a restart of the local service", the deployModel step reports DeploymentRolledBack with that reason, and the pipeline marks the package version Rejected, as for an alarm rollback (pipeline.ts; not checked by this campaign). Pass: exactly one successful UpdateEndpoint, the endpoint InService, no green fleet left, and either a deploy or a failure naming the restart.',
-        '"left running" is checked as in the cancellation campaign (jobs, builds, endpoint updates, processes under the service\'s state dir, one fleet per endpoint).',
+        'mid-training: a 4-host job (60 steps, no tuning) is restarted about 3 s into `Training`; the new ' +
+          'service incarnation kills the old hosts from its pid files and launches the same job again ' +
+          '(SecondaryStatus back to Starting, resuming from synced checkpoints), so the run must end with one ' +
+          'training job launched twice and one CreateEndpoint.',
+        'mid-rollout: a second run (1 host, no tuning) updates the endpoint blue/green; the service is ' +
+          'restarted about 3 s into `Updating`. The service keeps no blue/green state across a restart: it brings ' +
+          'the endpoint back on its previous config with FailureReason "The update to <config> was interrupted by ' +
+          'a restart of the local service", the deployModel step reports DeploymentRolledBack with that reason, ' +
+          'and the pipeline marks the package version Rejected, as for an alarm rollback (pipeline.ts; not checked ' +
+          'by this campaign). Pass: exactly one successful UpdateEndpoint, the endpoint InService, no green fleet ' +
+          'left, and either a deploy or a failure naming the restart.',
+        '"left running" is checked as in the cancellation campaign (jobs, builds, endpoint updates, processes ' +
+          "under the service's state dir, one fleet per endpoint).",
       ],
     });
     if (failures.length) throw new Error(`service-restart missed its target:\n${failures.join('\n')}`);

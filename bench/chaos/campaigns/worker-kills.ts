@@ -6,7 +6,7 @@
  */
 import { PIPELINE_STEPS, type PipelineStepName } from '../../../contracts/pipeline-plan';
 import { sleep } from '../../../local/shared/procs';
-import { LocalHarness } from '../../lib/local-harness';
+import { LocalHarness } from '../../../local/harness/local-harness';
 import { writeResult } from '../../lib/results';
 import { runRetries, retriesCell } from '../lib/history-retries';
 import {
@@ -32,7 +32,8 @@ import { numFlag } from '../../lib/args';
 import { mulberry32 } from '../../../local/shared/random';
 
 export const about =
-  'SIGKILL the worker at 20 seeded moments spread over every step of 2 (or more, until all 20 land) full pipeline runs (create, then blue/green updates); one AWS resource per step per run';
+  'SIGKILL the worker at 20 seeded moments spread over every step of 2 (or more, until all 20 land) full ' +
+  'pipeline runs (create, then blue/green updates); one AWS resource per step per run';
 
 /** Upper bound of the seeded delay after a step starts before the kill (ms): roughly the step's length on 2 cores. */
 const MAX_DELAY_MS: Record<PipelineStepName, number> = {
@@ -90,7 +91,8 @@ export async function run(args: string[]): Promise<void> {
       const started = Date.now();
       say(
         tag,
-        `run ${r} (${workflowId}): kills planned in ${targets.map((t, i) => `${t}+${(delays[i] as number) / 1000}s`).join(', ') || 'none'}`,
+        `run ${r} (${workflowId}): kills planned in ` +
+          `${targets.map((t, i) => `${t}+${(delays[i] as number) / 1000}s`).join(', ') || 'none'}`,
       );
       const handle = await startPipeline(h, worker.taskQueue, workflowId, spec);
       let finished = false;
@@ -143,7 +145,8 @@ export async function run(args: string[]): Promise<void> {
       ]);
       say(
         tag,
-        `run ${r}: ${outcomeCell(o)} in ${o.seconds.toFixed(0)} s; ${JSON.stringify(got)}; retries ${retriesCell(retries)}`,
+        `run ${r}: ${outcomeCell(o)} in ${o.seconds.toFixed(0)} s; ${JSON.stringify(got)}; retries ` +
+          `${retriesCell(retries)}`,
       );
     };
 
@@ -177,8 +180,12 @@ export async function run(args: string[]): Promise<void> {
     ]);
     writeResult({
       name: 'chaos-worker-kills',
-      title: `Worker SIGKILLed ${kills.length} times over ${killRuns} full pipeline runs (seed ${seed})${anchor ? ', and one run without kills as the anchor' : ''}`,
-      command: `npm run chaos -- worker-kills --seed ${seed}${totalKills !== 20 ? ` --kills ${totalKills}` : ''}${maxRuns !== 2 ? ` --runs ${maxRuns}` : ''}${anchor ? '' : ' --no-anchor'}`,
+      title:
+        `Worker SIGKILLed ${kills.length} times over ${killRuns} full pipeline runs (seed ${seed}` +
+        `)${anchor ? ', and one run without kills as the anchor' : ''}`,
+      command:
+        `npm run chaos -- worker-kills --seed ${seed}${totalKills !== 20 ? ` --kills ${totalKills}` : ''}` +
+        `${maxRuns !== 2 ? ` --runs ${maxRuns}` : ''}${anchor ? '' : ' --no-anchor'}`,
       columns: [
         'run',
         'kills',
@@ -191,9 +198,22 @@ export async function run(args: string[]): Promise<void> {
       ],
       rows,
       notes: [
-        'Each kill SIGKILLs the worker process group at a seeded random delay after the target step shows in the pipeline\'s `status` query, then starts a new worker 1 s later on the same task queue. "kills per step" counts the step the status query showed just before the kill (a short step may be over before the delay ends; such kills land in a later step).',
-        "Resources are counted from the local service's persisted state (`<stateDir>/sagemaker/state`) before and after each run, and CreateEndpoint / UpdateEndpoint from its call counters (`GET /_local/stats`, successful calls). Target per run: 1 training job, 1 tuning job (4 trials), 1 package version, 1 endpoint config and exactly one successful CreateEndpoint (run 1) or UpdateEndpoint (later runs, blue/green); the image is built once (run 1) and reused after.",
-        'Activity retries are attempts beyond the first, summed over the histories of the pipeline and its step workflows: mostly the attempt a kill interrupted, which the server retries only once it times out (heartbeat timeout 30 s for the waiting activities; the 20 s liveness heartbeat timeout for quick AWS calls such as ensureModelPackageGroup or allowSageMakerPull (contracts/liveness.ts; before it, their 2 min start-to-close); 2 min heartbeat for the context hash/upload and the data sync). The run time therefore grows with where the kills land, not with a fixed cost per kill; the anchor row is a blue/green run on the same stack and worker without kills (`--no-anchor` skips it).',
+        'Each kill SIGKILLs the worker process group at a seeded random delay after the target step shows in ' +
+          'the pipeline\'s `status` query, then starts a new worker 1 s later on the same task queue. "kills per ' +
+          'step" counts the step the status query showed just before the kill (a short step may be over before the ' +
+          'delay ends; such kills land in a later step).',
+        "Resources are counted from the local service's persisted state (`<stateDir>/sagemaker/state`) before " +
+          'and after each run, and CreateEndpoint / UpdateEndpoint from its call counters (`GET /_local/stats`, ' +
+          'successful calls). Target per run: 1 training job, 1 tuning job (4 trials), 1 package version, 1 ' +
+          'endpoint config and exactly one successful CreateEndpoint (run 1) or UpdateEndpoint (later runs, ' +
+          'blue/green); the image is built once (run 1) and reused after.',
+        'Activity retries are attempts beyond the first, summed over the histories of the pipeline and its step ' +
+          'workflows: mostly the attempt a kill interrupted, which the server retries only once it times out ' +
+          '(heartbeat timeout 30 s for the waiting activities; the 20 s liveness heartbeat timeout for quick AWS ' +
+          'calls such as ensureModelPackageGroup or allowSageMakerPull (contracts/liveness.ts; before it, their 2 ' +
+          'min start-to-close); 2 min heartbeat for the context hash/upload and the data sync). The run time ' +
+          'therefore grows with where the kills land, not with a fixed cost per kill; the anchor row is a ' +
+          'blue/green run on the same stack and worker without kills (`--no-anchor` skips it).',
         `Each run uses its own model package group so auto-approval approves its first version and every run deploys.`,
       ],
     });

@@ -3,13 +3,14 @@
  * LocalHarness, follow which step it is in (the pipeline's `status` query), wait for its outcome with a deadline,
  * and print progress as it goes.
  */
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { childWorkflowId } from '../../../contracts/names';
 import type { PipelineStepName, PipelineSummary } from '../../../contracts/pipeline-plan';
 import type { PipelinePhase } from '../../../contracts/status';
 import { sleep } from '../../../local/shared/procs';
-import { type CancelReport, queryStatus } from '../../../worker/pipeline-client';
-import type { LocalHarness, Spec } from '../../lib/local-harness';
+import { type CancelReport, failureChain, queryStatus } from '../../../worker/pipeline-client';
+import type { LocalHarness } from '../../../local/harness/local-harness';
+import type { Spec } from '../../../local/harness/tiny-spec';
 
 /** A step name, or the pipeline's own phases before/after the steps; 'unknown' while no worker answers. */
 export type Phase = PipelinePhase | 'unknown';
@@ -30,13 +31,7 @@ export function say(tag: string, msg: string): void {
 
 /** Every message in an error's cause chain, joined. */
 export function failureText(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  while (e instanceof Error) {
-    parts.push(e.message);
-    e = (e as { cause?: unknown }).cause;
-  }
-  return parts.join(' <- ') || String(err);
+  return failureChain(err) || String(err);
 }
 
 /** The pipeline's current phase from its `status` query; 'unknown' while no worker answers. */
@@ -88,7 +83,7 @@ export async function outcomeOf(handle: WorkflowHandle, started = Date.now()): P
     return { summary, seconds: (Date.now() - started) / 1000 };
   } catch (err) {
     return {
-      failure: err instanceof WorkflowFailedError ? failureText(err) : failureText(err),
+      failure: failureText(err),
       seconds: (Date.now() - started) / 1000,
     };
   }

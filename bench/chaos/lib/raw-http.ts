@@ -79,7 +79,8 @@ export async function slowRequest(
     sock.once('error', () => resolve());
   });
   sock.write(
-    `POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    `POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ` +
+      `${body.length}\r\n\r\n`,
   );
   let bytesSent = 0;
   while (!closed && bytesSent < body.length) {

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OpCounts } from '../../../local/service/core/call-stats';
-import type { LocalHarness } from '../../lib/local-harness';
+import type { LocalHarness } from '../../../local/harness/local-harness';
 
 /** Counts of one moment; `diff` of two is one run's share. */
 export interface Ledger {
@@ -98,7 +98,9 @@ export interface Leftovers {
   tuningJobs: string[];
   builds: string[];
   updatingEndpoints: string[];
-  /** Live processes (hosts, builds) whose working directory lies in the service's state dir, endpoint instances apart. */
+  /**
+   * Live processes (hosts, builds) whose working directory lies in the service's state dir, endpoint instances apart.
+   */
   processes: { pid: number; cwd: string }[];
   /** Pid files in the service's pid dir whose process is alive, endpoint instances apart. */
   pidFiles: string[];
@@ -177,7 +179,8 @@ export function describeLeftovers(l: Leftovers): string {
     ...l.updatingEndpoints.map((e) => `endpoint ${e}`),
     ...(l.processes.length
       ? [
-          `${l.processes.length} process(es) in ${[...new Set(l.processes.map((p) => p.cwd.split('/').slice(0, 2).join('/')))].join(', ')}`,
+          `${l.processes.length} process(es) in ` +
+            `${[...new Set(l.processes.map((p) => p.cwd.split('/').slice(0, 2).join('/')))].join(', ')}`,
         ]
       : []),
     ...(l.pidFiles.length ? [`${l.pidFiles.length} live pid file(s)`] : []),
@@ -226,7 +229,10 @@ export const RESOURCE_COLUMNS = [
   'endpoint configs / CreateEndpoint / UpdateEndpoint',
 ];
 
-/** The table cells of a run's resources: builds (against what the run should build), training jobs, tuning jobs / trials, package versions, endpoint configs / creates / updates. */
+/**
+ * The table cells of a run's resources: builds (against what the run should build), training jobs, tuning jobs /
+ * trials, package versions, endpoint configs / creates / updates.
+ */
 export function resourceCells(got: Ledger, firstRun: boolean): (string | number)[] {
   return [
     `${got.builds} (want ${firstRun ? 1 : 0})`,

@@ -33,10 +33,15 @@ export function secretForms(s: KnownSecret): { form: string; text: string }[] {
   ];
 }
 
-/** The match replaced by its length, with 30 characters of context whose long tokens are masked (they may be secrets too). */
+/**
+ * The match replaced by its length, with 30 characters of context whose long tokens are masked (they may be secrets
+ * too).
+ */
 function redact(text: string, index: number, length: number): string {
   const mask = (t: string): string => t.replace(/[A-Za-z0-9/+=_-]{12,}/g, '<…>');
-  const shown = `${mask(text.slice(Math.max(0, index - 30), index))}<${length} chars>${mask(text.slice(index + length, index + length + 30))}`;
+  const shown =
+    `${mask(text.slice(Math.max(0, index - 30), index))}<${length} ` +
+    `chars>${mask(text.slice(index + length, index + length + 30))}`;
   return shown.replace(/\s+/g, ' ');
 }
 

@@ -6,24 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../../local/stack/config';
+import { prepareDataset } from '../../../local/harness/dataset';
+import { CONTAINER_BIN } from '../../../local/harness/local-harness';
+import { asHyperParameters, TINY_HYPERPARAMETERS } from '../../../local/harness/tiny-spec';
 
-/** The container venv's entrypoints (train, serve, prepare), installed by scripts/bootstrap.sh. */
-export const CONTAINER_BIN = path.join(REPO_ROOT, 'container/.venv/bin');
-
-/** Hyperparameters small enough that training is a few seconds and one generation is tens of milliseconds. */
-export const TINY_HPS = {
-  n_layers: '1',
-  d_model: '64',
-  n_heads: '2',
-  seq_len: '64',
-  batch_size: '8',
-  warmup_steps: '5',
-  eval_batches: '2',
-  max_steps: '20',
-  eval_every: '10',
-  checkpoint_every: '10',
-};
+/** The tiny model, trained for 20 steps: training is a few seconds and one generation is tens of milliseconds. */
+const TINY_HPS = asHyperParameters({ ...TINY_HYPERPARAMETERS, max_steps: 20 });
 
 function requireBin(entry: string): string {
   const bin = path.join(CONTAINER_BIN, entry);
@@ -33,16 +21,13 @@ function requireBin(entry: string): string {
 
 /** Trains the tiny model under `<dir>/train` and returns its model directory (what `serve` reads as /opt/ml/model). */
 export function trainTinyModel(dir: string): string {
-  const prep = path.join(dir, 'prepare');
-  execFileSync(requireBin('prepare'), ['--source', 'builtin'], {
-    env: { ...process.env, SAGEMAKER_BASE_DIR: prep, JAX_PLATFORMS: 'cpu' },
-    stdio: 'ignore',
-  });
+  const dataset = path.join(dir, 'dataset');
+  prepareDataset(CONTAINER_BIN, dataset, path.join(dir, 'prepare'));
   const base = path.join(dir, 'train');
   fs.mkdirSync(path.join(base, 'input/config'), { recursive: true });
   fs.writeFileSync(path.join(base, 'input/config/hyperparameters.json'), JSON.stringify(TINY_HPS));
   for (const ch of ['train', 'val'])
-    fs.cpSync(path.join(prep, 'processing/output', ch), path.join(base, 'input/data', ch), { recursive: true });
+    fs.cpSync(path.join(dataset, ch), path.join(base, 'input/data', ch), { recursive: true });
   execFileSync(requireBin('train'), [], {
     env: { ...process.env, SAGEMAKER_BASE_DIR: base, JAX_PLATFORMS: 'cpu' },
     stdio: 'ignore',

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sleep } from '../../../local/shared/procs';
 import { bundleWorkflows } from '../../../worker/workflow-bundle';
-import type { LocalHarness } from '../../lib/local-harness';
+import type { LocalHarness } from '../../../local/harness/local-harness';
 
 export class KillableWorker {
   private child: ChildProcess;
@@ -15,7 +15,7 @@ export class KillableWorker {
     readonly taskQueue: string,
     private readonly env: Record<string, string>,
   ) {
-    this.child = h.startWorker(taskQueue, `worker-${this.n}`, env);
+    this.child = h.startWorker(taskQueue, `worker-${this.n}`, env).child;
   }
 
   /**
@@ -33,7 +33,7 @@ export class KillableWorker {
     await this.h.killWorker(this.child);
     await sleep(downMs);
     this.n += 1;
-    this.child = this.h.startWorker(this.taskQueue, `worker-${this.n}`, this.env);
+    this.child = this.h.startWorker(this.taskQueue, `worker-${this.n}`, this.env).child;
   }
 
   /** SIGKILLs the worker and leaves it down (restart with `restart`). */
@@ -43,7 +43,7 @@ export class KillableWorker {
 
   restart(): void {
     this.n += 1;
-    this.child = this.h.startWorker(this.taskQueue, `worker-${this.n}`, this.env);
+    this.child = this.h.startWorker(this.taskQueue, `worker-${this.n}`, this.env).child;
   }
 
   get restarts(): number {

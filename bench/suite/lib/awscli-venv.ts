@@ -1,4 +1,6 @@
-/** The AWS CLI the data-sync bench compares against: a pinned `awscli` from PyPI in bench/.venvs/awscli (gitignored). */
+/**
+ * The AWS CLI the data-sync bench compares against: a pinned `awscli` from PyPI in bench/.venvs/awscli (gitignored).
+ */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

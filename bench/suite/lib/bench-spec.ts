@@ -1,17 +1,13 @@
 /** The pipeline spec the history and capacity benches run: the local example at production settings. */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { type PipelineSpecInput, validateSpec } from '../../../contracts';
-import { REPO_ROOT } from '../../../local/stack/config';
+import { loadLocalSpec } from '../../../local/harness/tiny-spec';
 
-function exampleSpec(): Record<string, Record<string, unknown>> {
-  return JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples/pipeline.local.json'), 'utf8')) as Record<
-    string,
-    Record<string, unknown>
-  >;
-}
+const exampleSpec = (): Record<string, Record<string, unknown>> => loadLocalSpec();
 
-/** The default of `pollIntervalSeconds` in contracts/pipeline-spec.ts, read from the schema itself (the example minus its own value). */
+/**
+ * The default of `pollIntervalSeconds` in contracts/pipeline-spec.ts, read from the schema itself (the example minus
+ * its own value).
+ */
 function defaultPollInterval(): number {
   const { pollIntervalSeconds: _local, ...rest } = exampleSpec();
   const parsed = validateSpec(rest);

@@ -5,7 +5,7 @@
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../../activities';
-import { createFakeActivities } from '../../../test/fixtures/fake-activities';
+import { createFakeActivities } from '../../../local/harness/scripted-activities';
 import { createAwsClients } from '../../../worker/aws-clients';
 import { loadConfig, workerCapacityOptions } from '../../../worker/config';
 import { connectionOptions } from '../../../worker/temporal-connection';
@@ -13,7 +13,9 @@ import { projectWorkerOptions } from '../../../worker/worker-options';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-/** The fakes record every input for the tests; keep the last two per activity so the recorder's memory is not measured. */
+/**
+ * The fakes record every input for the tests; keep the last two per activity so the recorder's memory is not measured.
+ */
 function withoutRecording(): Record<string, (input: never) => Promise<unknown>> {
   const fakes = createFakeActivities();
   const out: Record<string, (input: never) => Promise<unknown>> = {};
@@ -52,7 +54,8 @@ async function main(): Promise<void> {
     const m = process.memoryUsage();
     const mb = (b: number) => Math.round(b / 2 ** 20);
     console.log(
-      `memory: rss ${mb(m.rss)} MiB, heap used ${mb(m.heapUsed)} / total ${mb(m.heapTotal)} MiB, external ${mb(m.external)} MiB, array buffers ${mb(m.arrayBuffers)} MiB`,
+      `memory: rss ${mb(m.rss)} MiB, heap used ${mb(m.heapUsed)} / total ${mb(m.heapTotal)} MiB, external ` +
+        `${mb(m.external)} MiB, array buffers ${mb(m.arrayBuffers)} MiB`,
     );
   }, 10_000).unref();
   await worker.run();

@@ -85,7 +85,9 @@ export async function pipelineTimeline(
   const span = (step: string) => steps.find((s) => s.step === step);
   const after = (step: string) => steps[steps.findIndex((s) => s.step === step) + 1];
 
-  /** The next step's first call: the first request the local service logged after it started, else its first activity. */
+  /**
+   * The next step's first call: the first request the local service logged after it started, else its first activity.
+   */
   const nextCall = async (next: StepSpan | undefined): Promise<{ next: string; at: number; how: string }> => {
     if (!next) return { next: 'pipeline closed', at: close, how: 'Temporal: run closed' };
     const until = after(next.step)?.start ?? close;

@@ -56,7 +56,8 @@ export function simulateSageMaker(
     };
   });
   mock.on(CreateHyperParameterTuningJobCommand).callsFake((i: { HyperParameterTuningJobName: string }) => ({
-    HyperParameterTuningJobArn: `arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/${i.HyperParameterTuningJobName}`,
+    HyperParameterTuningJobArn:
+      `arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/` + i.HyperParameterTuningJobName,
   }));
   mock.on(DescribeHyperParameterTuningJobCommand).callsFake((i: { HyperParameterTuningJobName: string }) => {
     const n = counts.tuning++;

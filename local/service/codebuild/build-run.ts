@@ -141,7 +141,8 @@ export class BuildRun {
     } catch (err) {
       throw new BuildFailure(
         'COMMAND_EXECUTION_ERROR',
-        `Error while executing command: docker push ${repoUri}:${tag}. Reason: ${(err as Error).name}: ${(err as Error).message}`,
+        `Error while executing command: docker push ${repoUri}:${tag}. Reason: ${(err as Error).name}: ` +
+          `${(err as Error).message}`,
       );
     }
     this.ctx.store
@@ -189,7 +190,8 @@ export class BuildRun {
     if (!port)
       throw new BuildFailure(
         'COMMAND_EXECUTION_ERROR',
-        "LOCAL_REGISTRY_PORT is not set: the podman builder pushes to the stack's local registry (start the stack with `local up`)",
+        "LOCAL_REGISTRY_PORT is not set: the podman builder pushes to the stack's local registry (start the " +
+          'stack with `local up`)',
       );
     const registry = `127.0.0.1:${port}`;
     const repo = repositoryName(repoUri);
@@ -237,7 +239,8 @@ export class BuildRun {
       if (err instanceof BuildFailure) throw err;
       throw new BuildFailure(
         'COMMAND_EXECUTION_ERROR',
-        `Error while executing command: docker push ${repoUri}:${tag}. Reason: ${(err as Error).name}: ${(err as Error).message}`,
+        `Error while executing command: docker push ${repoUri}:${tag}. Reason: ${(err as Error).name}: ` +
+          `${(err as Error).message}`,
       );
     }
     this.ctx.store
@@ -288,7 +291,8 @@ export class BuildRun {
       await this.exec('bash', ['setup.sh'], imageDir);
     } else
       this.hooks.line(
-        `[local] process image recorded without a venv (LOCAL_CODEBUILD_INSTALL=${mode}); jobs on it use LOCAL_CONTAINER_BIN_DIR`,
+        `[local] process image recorded without a venv (LOCAL_CODEBUILD_INSTALL=${mode}); jobs on it use ` +
+          `LOCAL_CONTAINER_BIN_DIR`,
       );
     fs.writeFileSync(done, new Date().toISOString());
   }

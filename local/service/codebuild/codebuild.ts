@@ -210,7 +210,8 @@ export class CodeBuild {
     const location = optStr(b, 'sourceLocationOverride') ?? (project.source.location as string | undefined);
     if (sourceType !== 'S3' || !location)
       throw err.invalid(
-        'The local CodeBuild builds from S3 sources only: set sourceTypeOverride S3 and sourceLocationOverride bucket/key',
+        'The local CodeBuild builds from S3 sources only: set sourceTypeOverride S3 and sourceLocationOverride ' +
+          'bucket/key',
       );
     const overrides =
       (arr(b, 'environmentVariablesOverride', { optional: true }) as {

@@ -42,7 +42,9 @@ export class CallStats {
     return path.join(this.store.dir, 'call-stats.json');
   }
 
-  /** Records one call's result: 'ok', an AWS error, or an injected fault; 'lost' marks the last ok call's answer lost. */
+  /**
+   * Records one call's result: 'ok', an AWS error, or an injected fault; 'lost' marks the last ok call's answer lost.
+   */
   record(op: string, result: 'ok' | 'error' | 'lost' | AwsError): void {
     let c = this.counts.get(op);
     if (!c) this.counts.set(op, (c = { calls: 0, ok: 0, errors: 0, throttled: 0, error500: 0 }));

@@ -41,7 +41,8 @@ export function parseFaults(spec: string | undefined): Faults {
     const share = Number(raw);
     if (!(SHARES as readonly string[]).includes(key ?? '') || !(share >= 0 && share <= 1)) {
       throw new Error(
-        `LOCAL_FAULTS: cannot read ${JSON.stringify(part)} (want throttle:<0..1>,error500:<0..1>,lost500:<0..1>,capacity:<0..1>,seed:<n>)`,
+        `LOCAL_FAULTS: cannot read ${JSON.stringify(part)} (want ` +
+          `throttle:<0..1>,error500:<0..1>,lost500:<0..1>,capacity:<0..1>,seed:<n>)`,
       );
     }
     f[key as (typeof SHARES)[number]] = share;

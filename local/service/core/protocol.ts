@@ -103,7 +103,8 @@ export function paginate<T>(
   const max = raw === undefined ? defaultMax : Number(raw);
   if (!Number.isInteger(max) || max < 1 || max > maxMax)
     throw invalid(
-      `1 validation error detected: Value '${String(raw)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and ${maxMax}`,
+      `1 validation error detected: Value '${String(raw)}' at 'maxResults' failed to satisfy constraint: Member ` +
+        `must have value between 1 and ${maxMax}`,
     );
   const start = body.NextToken === undefined ? 0 : Number.parseInt(String(body.NextToken), 10);
   if (!Number.isInteger(start) || start < 0) throw invalid('Invalid pagination token');

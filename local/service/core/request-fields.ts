@@ -12,8 +12,10 @@ function fieldName(path: string): string {
 }
 
 export function fail(path: string, value: unknown, constraint: string): never {
+  const shown =
+    value === undefined || value === null ? 'null' : `'${typeof value === 'string' ? value : JSON.stringify(value)}'`;
   throw invalid(
-    `1 validation error detected: Value ${value === undefined || value === null ? 'null' : `'${typeof value === 'string' ? value : JSON.stringify(value)}'`} at '${fieldName(path)}' failed to satisfy constraint: ${constraint}`,
+    `1 validation error detected: Value ${shown} at '${fieldName(path)}' failed to satisfy constraint: ${constraint}`,
   );
 }
 

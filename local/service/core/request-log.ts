@@ -16,7 +16,10 @@ export interface RequestLogEntry {
   ms: number;
 }
 
-/** The resource a request names: its first `...Name` string field (TrainingJobName, EndpointName, ...), else `id`/`ids[0]`. */
+/**
+ * The resource a request names: its first `...Name` string field (TrainingJobName, EndpointName, ...), else
+ * `id`/`ids[0]`.
+ */
 function resourceName(body: Body): string | undefined {
   for (const [k, v] of Object.entries(body)) if (k.endsWith('Name') && typeof v === 'string') return v;
   if (typeof body.id === 'string') return body.id;

@@ -68,6 +68,8 @@ export function resolveLocalImage(
   if (rec) return exists(rec.imageId) ? { ref: rec.imageId, pull: false } : { ref: rec.registryRef, pull: true };
   if (exists(uri)) return { ref: uri, pull: false };
   throw new Error(
-    `image ${uri} is unknown to the local stack: build it with the local CodeBuild (StartBuild with LOCAL_CODEBUILD_BUILDER=podman, the default for LOCAL_EXECUTOR=container) or name an image podman has (podman images)`,
+    `image ${uri} is unknown to the local stack: build it with the local CodeBuild (StartBuild with ` +
+      `LOCAL_CODEBUILD_BUILDER=podman, the default for LOCAL_EXECUTOR=container) or name an image podman has ` +
+      `(podman images)`,
   );
 }

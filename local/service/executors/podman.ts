@@ -37,7 +37,8 @@ export function ensurePodmanTools(say: (msg: string) => void = () => undefined):
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
     throw new Error(
-      `podman is needed (LOCAL_EXECUTOR=container or LOCAL_CODEBUILD_BUILDER=podman) but could not be set up: ${(e.stderr || e.stdout || e.message).trim().slice(-800)}`,
+      `podman is needed (LOCAL_EXECUTOR=container or LOCAL_CODEBUILD_BUILDER=podman) but could not be set up: ` +
+        `${(e.stderr || e.stdout || e.message).trim().slice(-800)}`,
     );
   }
   toolsChecked = true;

@@ -1,7 +1,8 @@
 /**
- * The `process` executor: runs the container's entrypoint from its Python venv (`<binDir>/<entry>`) as a host
- * process in its own process group (or from the process image the local CodeBuild built for the image digest), with SAGEMAKER_BASE_DIR pointing at the host's /opt/ml tree. Each running
- * host has a pid file under `pidDir`, so `local down` can stop jobs even when the service died.
+ * The `process` executor: runs the container's entrypoint from its Python venv (`<binDir>/<entry>`) as a host process
+ * in its own process group (or from the process image the local CodeBuild built for the image digest), with
+ * SAGEMAKER_BASE_DIR pointing at the host's /opt/ml tree. Each running host has a pid file under `pidDir`, so `local
+ * down` can stop jobs even when the service died.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';

@@ -42,7 +42,8 @@ export class Runtime {
     target.record(answer.status, latencyUs);
     if (answer.status < 200 || answer.status >= 300) {
       this.ctx.log(
-        `invoke ${endpointName}/${variant.spec.VariantName} ${answer.status} ${Math.round(latencyUs / 1000)} ms (ModelError to the caller)`,
+        `invoke ${endpointName}/${variant.spec.VariantName} ${answer.status} ${Math.round(latencyUs / 1000)} ms ` +
+          `(ModelError to the caller)`,
       );
       return sendError(res, modelError(endpointName, answer.status, answer.body), REST_JSON);
     }
@@ -75,7 +76,10 @@ export class Runtime {
     );
   }
 
-  /** Reads the body and picks the variant and instance; answers the error itself (and returns undefined) when it cannot. */
+  /**
+   * Reads the body and picks the variant and instance; answers the error itself (and returns undefined) when it
+   * cannot.
+   */
   private async route(
     endpointName: string,
     req: http.IncomingMessage,

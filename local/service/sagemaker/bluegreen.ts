@@ -104,12 +104,14 @@ export async function runBlueGreen(
       if (route.abort) throw new RolledBack('endpoint deleted');
       if (Date.now() > deadline)
         throw new RolledBack(
-          `the blue/green update exceeded MaximumExecutionTimeoutInSeconds (${policy?.MaximumExecutionTimeoutInSeconds} s)`,
+          `the blue/green update exceeded MaximumExecutionTimeoutInSeconds ` +
+            `(${policy?.MaximumExecutionTimeoutInSeconds} s)`,
         );
       const fired = await firedAlarms(ctx, alarmNames, green, since, roleArn);
       if (fired.length)
         throw new RolledBack(
-          `Automatic rollback: CloudWatch alarm(s) ${fired.join(', ')} went into ALARM state during the deployment of endpoint config ${configName}.`,
+          `Automatic rollback: CloudWatch alarm(s) ${fired.join(', ')} went into ALARM state during the ` +
+            `deployment of endpoint config ${configName}.`,
         );
       await sleep(Math.min(eps.alarmPollMs, Math.max(0, until - Date.now())));
     } while (Date.now() < until);
@@ -178,8 +180,10 @@ async function firedAlarms(
     if (a.StateValue !== 'ALARM' || stale) {
       // What CloudWatch's own evaluation would do: the alarm's state and history show the breach.
       const reason = r.missingData
-        ? `Threshold Crossed: no datapoint for ${a.MetricName} in the last ${a.Period} s (SageMaker publishes it once a minute) and TreatMissingData is breaching.`
-        : `Threshold Crossed: the new fleet's ${a.MetricName} ${a.Statistic ?? a.ExtendedStatistic} was ${r.value} (${a.ComparisonOperator} ${a.Threshold}).`;
+        ? `Threshold Crossed: no datapoint for ${a.MetricName} in the last ${a.Period} s (SageMaker publishes it ` +
+          `once a minute) and TreatMissingData is breaching.`
+        : `Threshold Crossed: the new fleet's ${a.MetricName} ${a.Statistic ?? a.ExtendedStatistic} was ${r.value} ` +
+          `(${a.ComparisonOperator} ${a.Threshold}).`;
       await ctx.moto.cloudwatch
         .send(new SetAlarmStateCommand({ AlarmName: a.AlarmName, StateValue: 'ALARM', StateReason: reason }))
         .catch((err: Error) => ctx.log(`SetAlarmState ${a.AlarmName}: ${err.message}`));

@@ -101,7 +101,9 @@ function sum(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);
 }
 
-/** The value of one metric over events, for a CloudWatch statistic (Sum, Average, Maximum, Minimum, SampleCount, pNN). */
+/**
+ * The value of one metric over events, for a CloudWatch statistic (Sum, Average, Maximum, Minimum, SampleCount, pNN).
+ */
 export function statistic(metric: string, stat: string, events: InvocationEvent[]): number | undefined {
   const values = events.map((e) => {
     switch (metric) {
@@ -149,7 +151,10 @@ export function breaches(value: number, op: string | undefined, threshold: numbe
   }
 }
 
-/** SageMaker publishes its endpoint metrics at a 1-minute frequency (developer guide, "Monitor SageMaker with CloudWatch"). */
+/**
+ * SageMaker publishes its endpoint metrics at a 1-minute frequency (developer guide, "Monitor SageMaker with
+ * CloudWatch").
+ */
 export const SAGEMAKER_METRIC_RESOLUTION_MS = 60_000;
 
 /**

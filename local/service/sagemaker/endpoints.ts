@@ -352,7 +352,8 @@ export class Endpoints {
       // which simply ends: the fleet comes back (with its config's instance count).
       const interrupted = (e.EndpointStatus === 'Updating' && !!e._pendingConfig) || e.EndpointStatus === 'RollingBack';
       const reason = interrupted
-        ? `The update to ${e._pendingConfig ?? 'a new config'} was interrupted by a restart of the local service; the endpoint keeps its previous configuration.`
+        ? `The update to ${e._pendingConfig ?? 'a new config'} was interrupted by a restart of the local service; ` +
+          `the endpoint keeps its previous configuration.`
         : undefined;
       this.endpoints.update(e.EndpointName, (r) => {
         if (reason) {

@@ -188,12 +188,14 @@ export class Fleet {
         if (this.stopped) throw new Error('fleet stopped while starting');
         if (inst.exited)
           throw new Error(
-            `The primary container for production variant ${v.spec.VariantName} did not pass the ping health check: the serve process exited. Last log lines: ${inst.tail.slice(-5).join(' | ')}`,
+            `The primary container for production variant ${v.spec.VariantName} did not pass the ping health ` +
+              `check: the serve process exited. Last log lines: ${inst.tail.slice(-5).join(' | ')}`,
           );
         if ((await httpStatus(`http://127.0.0.1:${inst.port}/ping`, 2_000)) === 200) break;
         if (Date.now() > deadline)
           throw new Error(
-            `The primary container for production variant ${v.spec.VariantName} did not pass the ping health check within ${Math.round(this.ctx.pingTimeoutMs / 1000)} s.`,
+            `The primary container for production variant ${v.spec.VariantName} did not pass the ping health ` +
+              `check within ${Math.round(this.ctx.pingTimeoutMs / 1000)} s.`,
           );
         await sleep(200);
       }

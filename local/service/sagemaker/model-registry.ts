@@ -181,7 +181,8 @@ export class Registry {
     const groupRef = optStr(b, 'ModelPackageGroupName', { max: 170 });
     if (!groupRef)
       throw invalid(
-        '1 validation error detected: the local service supports versioned model packages only: ModelPackageGroupName is required',
+        '1 validation error detected: the local service supports versioned model packages only: ' +
+          'ModelPackageGroupName is required',
       );
     const groupName = groupRef.split('/').pop() as string;
     const g = this.group(groupName);

@@ -264,7 +264,10 @@ export class TrainingRun {
       }
     }
     const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
-    return `AlgorithmError: algo-${bad + 1} exited with ${how}; see the job log in CloudWatch Logs (${TRAINING_LOG_GROUP})`;
+    return (
+      `AlgorithmError: algo-${bad + 1} exited with ${how}; ` +
+      `see the job log in CloudWatch Logs (${TRAINING_LOG_GROUP})`
+    );
   }
 
   private async finishStopped(layouts: HostLayout[]): Promise<RunOutcome> {

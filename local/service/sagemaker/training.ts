@@ -99,7 +99,8 @@ export class Training {
     assertAssumable(this.ctx.iam, req.RoleArn, SAGEMAKER_SERVICE);
     if (this.jobs.has(req.TrainingJobName)) {
       throw inUse(
-        `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${trainingJobArn(req.TrainingJobName)})`,
+        `Training job names must be unique within an AWS account and region, and a training job with this name ` +
+          `already exists (${trainingJobArn(req.TrainingJobName)})`,
       );
     }
     const t = now();

@@ -23,7 +23,8 @@ test('a wrapped AWS error keeps its name, message and status for the retry decis
   expect(f.type).toBe(ErrorType.AccessDenied);
   expect(f.nonRetryable).toBe(true);
   expect(f.message).toBe(
-    'ListObjectsV2 s3://b/p/ failed: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records.',
+    'ListObjectsV2 s3://b/p/ failed: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in ' +
+      'our records.',
   );
   expect(f.cause?.name).toBe('InvalidAccessKeyId');
   expect((f.cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(403);

@@ -21,19 +21,22 @@ describe('firedAlarm', () => {
     ).resolves.toBeNull();
   });
 
-  it('still names an alarm whose readable history shows a transition to ALARM, after one that could not be read', async () => {
-    cw.on(DescribeAlarmsCommand).resolves({
-      MetricAlarms: [
-        { AlarmName: 'a-5xx', StateValue: 'OK' },
-        { AlarmName: 'a-latency', StateValue: 'OK' },
-      ],
-    });
-    cw.on(DescribeAlarmHistoryCommand, { AlarmName: 'a-5xx' }).rejects(new Error('InternalFailure'));
-    cw.on(DescribeAlarmHistoryCommand, { AlarmName: 'a-latency' }).resolves({
-      AlarmHistoryItems: [{ HistorySummary: 'Alarm updated from OK to ALARM' }],
-    });
-    await expect(firedAlarm(new CloudWatchClient({ region: 'us-east-1' }), ['a-5xx', 'a-latency'])).resolves.toBe(
-      'a-latency',
-    );
-  });
+  it(
+    'still names an alarm whose readable history shows a ' + 'transition to ALARM, after one that could not be read',
+    async () => {
+      cw.on(DescribeAlarmsCommand).resolves({
+        MetricAlarms: [
+          { AlarmName: 'a-5xx', StateValue: 'OK' },
+          { AlarmName: 'a-latency', StateValue: 'OK' },
+        ],
+      });
+      cw.on(DescribeAlarmHistoryCommand, { AlarmName: 'a-5xx' }).rejects(new Error('InternalFailure'));
+      cw.on(DescribeAlarmHistoryCommand, { AlarmName: 'a-latency' }).resolves({
+        AlarmHistoryItems: [{ HistorySummary: 'Alarm updated from OK to ALARM' }],
+      });
+      await expect(firedAlarm(new CloudWatchClient({ region: 'us-east-1' }), ['a-5xx', 'a-latency'])).resolves.toBe(
+        'a-latency',
+      );
+    },
+  );
 });

@@ -143,30 +143,33 @@ describe('createModel / createEndpointConfig / createEndpoint', () => {
     ).resolves.toEqual({ endpointArn: EP_ARN, reattached: true });
   });
 
-  it('a same-named endpoint of someone else is a ResourceConflict; throttling retries; validation does not', async () => {
-    sm.on(CreateEndpointCommand)
-      .rejectsOnce(awsError('ValidationException', 400, 'Cannot create already existing endpoint'))
-      .rejectsOnce(throttled())
-      .rejectsOnce(invalid());
-    sm.on(DescribeEndpointCommand).resolves(endpoint());
-    sm.on(ListTagsCommand).resolves({ Tags: [] });
-    await expectFailure(
-      acts.createEndpoint({ endpointName: EP, endpointConfigName: NEW, workflowId: 'wf-2' }),
-      'ResourceConflict',
-      true,
-      /missing/,
-    );
-    await expectFailure(
-      acts.createEndpoint({ endpointName: EP, endpointConfigName: NEW, workflowId: 'wf-2' }),
-      'AwsTransient',
-      false,
-    );
-    await expectFailure(
-      acts.createEndpoint({ endpointName: EP, endpointConfigName: NEW, workflowId: 'wf-2' }),
-      'AwsValidation',
-      true,
-    );
-  });
+  it(
+    'a same-named endpoint of someone else is a ' + 'ResourceConflict; throttling retries; validation does ' + 'not',
+    async () => {
+      sm.on(CreateEndpointCommand)
+        .rejectsOnce(awsError('ValidationException', 400, 'Cannot create already existing endpoint'))
+        .rejectsOnce(throttled())
+        .rejectsOnce(invalid());
+      sm.on(DescribeEndpointCommand).resolves(endpoint());
+      sm.on(ListTagsCommand).resolves({ Tags: [] });
+      await expectFailure(
+        acts.createEndpoint({ endpointName: EP, endpointConfigName: NEW, workflowId: 'wf-2' }),
+        'ResourceConflict',
+        true,
+        /missing/,
+      );
+      await expectFailure(
+        acts.createEndpoint({ endpointName: EP, endpointConfigName: NEW, workflowId: 'wf-2' }),
+        'AwsTransient',
+        false,
+      );
+      await expectFailure(
+        acts.createEndpoint({ endpointName: EP, endpointConfigName: NEW, workflowId: 'wf-2' }),
+        'AwsValidation',
+        true,
+      );
+    },
+  );
 });
 
 describe('describeEndpoint', () => {
@@ -264,26 +267,29 @@ describe('updateEndpoint', () => {
     });
   });
 
-  it('re-attaches instead of starting a second update: updating to the config, or already rolled back from it', async () => {
-    sm.on(DescribeEndpointCommand).resolves(
-      endpoint({ EndpointStatus: 'Updating', PendingDeploymentSummary: { EndpointConfigName: NEW } }),
-    );
-    sm.on(ListTagsCommand).resolves({
-      Tags: [{ Key: UPDATE_REQUESTED_TAG, Value: `${NEW}@2025-02-01T00:00:00.000Z` }],
-    });
-    await expect(acts.updateEndpoint(update)).resolves.toEqual({
-      reattached: true,
-      previousEndpointConfigName: OLD,
-      startedAt: '2025-02-01T00:00:00.000Z',
-    });
+  it(
+    're-attaches instead of starting a second update: ' + 'updating to the config, or already rolled back from it',
+    async () => {
+      sm.on(DescribeEndpointCommand).resolves(
+        endpoint({ EndpointStatus: 'Updating', PendingDeploymentSummary: { EndpointConfigName: NEW } }),
+      );
+      sm.on(ListTagsCommand).resolves({
+        Tags: [{ Key: UPDATE_REQUESTED_TAG, Value: `${NEW}@2025-02-01T00:00:00.000Z` }],
+      });
+      await expect(acts.updateEndpoint(update)).resolves.toEqual({
+        reattached: true,
+        previousEndpointConfigName: OLD,
+        startedAt: '2025-02-01T00:00:00.000Z',
+      });
 
-    sm.on(DescribeEndpointCommand).resolves(endpoint({ LastModifiedTime: new Date('2025-02-01T01:00:00Z') }));
-    await expect(acts.updateEndpoint(update)).resolves.toMatchObject({
-      reattached: true,
-      previousEndpointConfigName: OLD,
-    });
-    expect(sm).not.toHaveReceivedCommand(UpdateEndpointCommand);
-  });
+      sm.on(DescribeEndpointCommand).resolves(endpoint({ LastModifiedTime: new Date('2025-02-01T01:00:00Z') }));
+      await expect(acts.updateEndpoint(update)).resolves.toMatchObject({
+        reattached: true,
+        previousEndpointConfigName: OLD,
+      });
+      expect(sm).not.toHaveReceivedCommand(UpdateEndpointCommand);
+    },
+  );
 
   it('a request tag without a later endpoint change means the call never happened: it is sent', async () => {
     sm.on(DescribeEndpointCommand).resolves(endpoint({ LastModifiedTime: new Date('2025-01-01T00:00:00Z') }));
@@ -379,27 +385,30 @@ describe('waitForEndpoint', () => {
     expect(cw).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ALARMS });
   });
 
-  it('finds an alarm that is back to OK from its state history, and can return the rollback instead of failing', async () => {
-    sm.on(DescribeEndpointCommand).resolves(endpoint());
-    cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: ALARMS[0], StateValue: 'OK' }] });
-    cw.on(DescribeAlarmHistoryCommand, { AlarmName: ALARMS[0] }).resolves({
-      AlarmHistoryItems: [
-        { HistorySummary: 'Alarm updated from ALARM to OK' },
-        { HistorySummary: 'Alarm updated from OK to ALARM' },
-      ],
-    });
-    const snap: EndpointSnapshot = await new MockActivityEnvironment().run(acts.waitForEndpoint, {
-      ...wait,
-      last: null,
-      failOnRollback: false,
-    });
-    expect(snap).toMatchObject({ outcome: 'rolledBack', alarmName: ALARMS[0], endpointConfigName: OLD });
-    expect(cw).toHaveReceivedCommandWith(DescribeAlarmHistoryCommand, {
-      AlarmName: ALARMS[0],
-      HistoryItemType: 'StateUpdate',
-      StartDate: new Date(wait.since),
-    });
-  });
+  it(
+    'finds an alarm that is back to OK from its state ' + 'history, and can return the rollback instead of failing',
+    async () => {
+      sm.on(DescribeEndpointCommand).resolves(endpoint());
+      cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: ALARMS[0], StateValue: 'OK' }] });
+      cw.on(DescribeAlarmHistoryCommand, { AlarmName: ALARMS[0] }).resolves({
+        AlarmHistoryItems: [
+          { HistorySummary: 'Alarm updated from ALARM to OK' },
+          { HistorySummary: 'Alarm updated from OK to ALARM' },
+        ],
+      });
+      const snap: EndpointSnapshot = await new MockActivityEnvironment().run(acts.waitForEndpoint, {
+        ...wait,
+        last: null,
+        failOnRollback: false,
+      });
+      expect(snap).toMatchObject({ outcome: 'rolledBack', alarmName: ALARMS[0], endpointConfigName: OLD });
+      expect(cw).toHaveReceivedCommandWith(DescribeAlarmHistoryCommand, {
+        AlarmName: ALARMS[0],
+        HistoryItemType: 'StateUpdate',
+        StartDate: new Date(wait.since),
+      });
+    },
+  );
 
   it('fails with FailureReason when the endpoint is Failed', async () => {
     sm.on(DescribeEndpointCommand).resolves(

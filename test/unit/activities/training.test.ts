@@ -202,22 +202,27 @@ describe('waitForTrainingJob', () => {
     expect(beats).toContainEqual(expect.objectContaining({ status: 'InProgress', secondaryStatus: 'Training' }));
   });
 
-  it('after a status change waits one interval before describing again, so a job costs one Describe per interval', async () => {
-    const order: string[] = [];
-    sm.on(DescribeTrainingJobCommand).callsFake(() => (order.push('describe'), job({ SecondaryStatus: 'Uploading' })));
-    const env = activityEnv();
-    const wait = createTrainingActivities(
-      testDeps({ sleep: async (ms) => void order.push(`sleep ${ms}`) }),
-    ).waitForTrainingJob;
-    await env.run(wait, {
-      trainingJobName: 'job-1',
-      last: { status: 'InProgress', secondaryStatus: 'Training' },
-      pollIntervalSeconds: 60,
-    });
-    expect(order.filter((o) => o === 'describe')).toHaveLength(1);
-    expect(order.indexOf('describe')).toBeGreaterThan(0);
-    expect(order.slice(0, order.indexOf('describe')).reduce((ms, o) => ms + Number(o.split(' ')[1]), 0)).toBe(60_000);
-  });
+  it(
+    'after a status change waits one interval before ' + 'describing again, so a job costs one Describe per interval',
+    async () => {
+      const order: string[] = [];
+      sm.on(DescribeTrainingJobCommand).callsFake(
+        () => (order.push('describe'), job({ SecondaryStatus: 'Uploading' })),
+      );
+      const env = activityEnv();
+      const wait = createTrainingActivities(
+        testDeps({ sleep: async (ms) => void order.push(`sleep ${ms}`) }),
+      ).waitForTrainingJob;
+      await env.run(wait, {
+        trainingJobName: 'job-1',
+        last: { status: 'InProgress', secondaryStatus: 'Training' },
+        pollIntervalSeconds: 60,
+      });
+      expect(order.filter((o) => o === 'describe')).toHaveLength(1);
+      expect(order.indexOf('describe')).toBeGreaterThan(0);
+      expect(order.slice(0, order.indexOf('describe')).reduce((ms, o) => ms + Number(o.split(' ')[1]), 0)).toBe(60_000);
+    },
+  );
 
   it('describes at once when nothing was seen yet (the first wait shows the job straight away)', async () => {
     const order: string[] = [];

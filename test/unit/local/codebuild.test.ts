@@ -1,4 +1,6 @@
-/** The local CodeBuild: projects, builds of a "process image" from an S3 zip, recorded in moto ECR with a real digest. */
+/**
+ * The local CodeBuild: projects, builds of a "process image" from an S3 zip, recorded in moto ECR with a real digest.
+ */
 import {
   BatchGetBuildsCommand,
   type Build,
@@ -129,76 +131,87 @@ test('projects: create, duplicate, batch get', async () => {
   expect(got.projects?.[0]?.created).toBeInstanceOf(Date);
 });
 
-test('StartBuild builds a process image through CodeBuild phases, pushes it to ECR with a real digest, and jobs run from it', async () => {
-  await uploadContext(
-    'v1',
-    `set -e\nmkdir -p .venv/bin\nprintf '#!/bin/sh\\necho from-process-image\\nexec ${FAKE_BIN}/train\\n' > .venv/bin/train\nchmod +x .venv/bin/train\necho venv built\n`,
-  );
-  const { build } = await start('v1', 'tok-1');
-  const again = await start('v1', 'tok-1');
-  expect(again.build?.id).toBe(build?.id);
-  const b = await waitBuild(build!.id!);
-  expect(b.buildStatus).toBe('SUCCEEDED');
-  expect(b.phases?.map((p) => p.phaseType)).toEqual([
-    'SUBMITTED',
-    'QUEUED',
-    'PROVISIONING',
-    'DOWNLOAD_SOURCE',
-    'INSTALL',
-    'PRE_BUILD',
-    'BUILD',
-    'POST_BUILD',
-    'UPLOAD_ARTIFACTS',
-    'FINALIZING',
-    'COMPLETED',
-  ]);
-  expect(b.phases?.filter((p) => p.phaseType !== 'COMPLETED').every((p) => p.phaseStatus === 'SUCCEEDED')).toBe(true);
-  const digest = b.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value;
-  expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-  const img = await ecr.send(new DescribeImagesCommand({ repositoryName: 'jax-byoc', imageIds: [{ imageTag: 'v1' }] }));
-  expect(img.imageDetails?.[0]?.imageDigest).toBe(digest);
-  const manifest = await ecr.send(
-    new BatchGetImageCommand({ repositoryName: 'jax-byoc', imageIds: [{ imageDigest: digest }] }),
-  );
-  const text = manifest.images?.[0]?.imageManifest ?? '';
-  expect(`sha256:${createHash('sha256').update(text).digest('hex')}`).toBe(digest);
-  const ids = await cb.send(new ListBuildsForProjectCommand({ projectName: 'img', sortOrder: 'DESCENDING' }));
-  expect(ids.ids).toEqual([build!.id]);
+test(
+  'StartBuild builds a process image through CodeBuild phases, pushes it to ECR with a real digest, and jobs run ' +
+    'from it',
+  async () => {
+    await uploadContext(
+      'v1',
+      `set -e\nmkdir -p .venv/bin\nprintf '#!/bin/sh\\necho from-process-image\\nexec ${FAKE_BIN}/train\\n' > ` +
+        `.venv/bin/train\nchmod +x .venv/bin/train\necho venv built\n`,
+    );
+    const { build } = await start('v1', 'tok-1');
+    const again = await start('v1', 'tok-1');
+    expect(again.build?.id).toBe(build?.id);
+    const b = await waitBuild(build!.id!);
+    expect(b.buildStatus).toBe('SUCCEEDED');
+    expect(b.phases?.map((p) => p.phaseType)).toEqual([
+      'SUBMITTED',
+      'QUEUED',
+      'PROVISIONING',
+      'DOWNLOAD_SOURCE',
+      'INSTALL',
+      'PRE_BUILD',
+      'BUILD',
+      'POST_BUILD',
+      'UPLOAD_ARTIFACTS',
+      'FINALIZING',
+      'COMPLETED',
+    ]);
+    expect(b.phases?.filter((p) => p.phaseType !== 'COMPLETED').every((p) => p.phaseStatus === 'SUCCEEDED')).toBe(true);
+    const digest = b.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value;
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const img = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'jax-byoc', imageIds: [{ imageTag: 'v1' }] }),
+    );
+    expect(img.imageDetails?.[0]?.imageDigest).toBe(digest);
+    const manifest = await ecr.send(
+      new BatchGetImageCommand({ repositoryName: 'jax-byoc', imageIds: [{ imageDigest: digest }] }),
+    );
+    const text = manifest.images?.[0]?.imageManifest ?? '';
+    expect(`sha256:${createHash('sha256').update(text).digest('hex')}`).toBe(digest);
+    const ids = await cb.send(new ListBuildsForProjectCommand({ projectName: 'img', sortOrder: 'DESCENDING' }));
+    expect(ids.ids).toEqual([build!.id]);
 
-  const sm = sagemaker(svc.url);
-  const req = trainingRequest('job-from-image', bucket);
-  req.AlgorithmSpecification.TrainingImage = `${repoUri}@${digest}`;
-  await sm.send(new CreateTrainingJobCommand(req));
-  expect((await waitForJob(sm, 'job-from-image', (j) => j.TrainingJobStatus !== 'InProgress')).TrainingJobStatus).toBe(
-    'Completed',
-  );
-  expect(fs.readFileSync(path.join(work, 'state/logs/training-jobs/job-from-image.log'), 'utf8')).toContain(
-    '[algo-1] from-process-image',
-  );
-});
+    const sm = sagemaker(svc.url);
+    const req = trainingRequest('job-from-image', bucket);
+    req.AlgorithmSpecification.TrainingImage = `${repoUri}@${digest}`;
+    await sm.send(new CreateTrainingJobCommand(req));
+    expect(
+      (await waitForJob(sm, 'job-from-image', (j) => j.TrainingJobStatus !== 'InProgress')).TrainingJobStatus,
+    ).toBe('Completed');
+    expect(fs.readFileSync(path.join(work, 'state/logs/training-jobs/job-from-image.log'), 'utf8')).toContain(
+      '[algo-1] from-process-image',
+    );
+  },
+);
 
-test('a failing build reports the failed phase; StopBuild stops a running one; unknown projects are ResourceNotFoundException', async () => {
-  await uploadContext('bad', 'echo compiling; exit 3\n');
-  const failed = await waitBuild((await start('bad')).build!.id!);
-  expect(failed.buildStatus).toBe('FAILED');
-  const phase = failed.phases?.find((p) => p.phaseStatus === 'FAILED');
-  expect(phase?.phaseType).toBe('BUILD');
-  expect(phase?.contexts?.[0]?.message).toMatch(/exit status 3/);
+test(
+  'a failing build reports the failed phase; StopBuild stops a running one; unknown projects are ' +
+    'ResourceNotFoundException',
+  async () => {
+    await uploadContext('bad', 'echo compiling; exit 3\n');
+    const failed = await waitBuild((await start('bad')).build!.id!);
+    expect(failed.buildStatus).toBe('FAILED');
+    const phase = failed.phases?.find((p) => p.phaseStatus === 'FAILED');
+    expect(phase?.phaseType).toBe('BUILD');
+    expect(phase?.contexts?.[0]?.message).toMatch(/exit status 3/);
 
-  await uploadContext('slow', 'sleep 30\n');
-  const slow = (await start('slow')).build!.id!;
-  await waitUntil(
-    async () => (await cb.send(new BatchGetBuildsCommand({ ids: [slow] }))).builds?.[0]?.currentPhase === 'BUILD',
-    20_000,
-    'BUILD phase',
-    100,
-  );
-  const stopped = await cb.send(new StopBuildCommand({ id: slow }));
-  expect(stopped.build?.buildStatus).toBe('STOPPED');
-  await expect(cb.send(new StopBuildCommand({ id: slow }))).rejects.toMatchObject({ name: 'InvalidInputException' });
-  await expect(cb.send(new StartBuildCommand({ projectName: 'nope' }))).rejects.toMatchObject({
-    name: 'ResourceNotFoundException',
-  });
-  const missing = await cb.send(new BatchGetBuildsCommand({ ids: ['img:nope'] }));
-  expect(missing.buildsNotFound).toEqual(['img:nope']);
-});
+    await uploadContext('slow', 'sleep 30\n');
+    const slow = (await start('slow')).build!.id!;
+    await waitUntil(
+      async () => (await cb.send(new BatchGetBuildsCommand({ ids: [slow] }))).builds?.[0]?.currentPhase === 'BUILD',
+      20_000,
+      'BUILD phase',
+      100,
+    );
+    const stopped = await cb.send(new StopBuildCommand({ id: slow }));
+    expect(stopped.build?.buildStatus).toBe('STOPPED');
+    await expect(cb.send(new StopBuildCommand({ id: slow }))).rejects.toMatchObject({ name: 'InvalidInputException' });
+    await expect(cb.send(new StartBuildCommand({ projectName: 'nope' }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    const missing = await cb.send(new BatchGetBuildsCommand({ ids: ['img:nope'] }));
+    expect(missing.buildsNotFound).toEqual(['img:nope']);
+  },
+);

@@ -71,41 +71,44 @@ describe('podmanRunArgs', () => {
     stopTimeoutS: 120,
   };
 
-  test('runs the entry of the image with runc, host network, /opt/ml mounted, env, host names and the stack label', () => {
-    const args = podmanRunArgs({
-      ...base,
-      image: { ref: 'f00d', pull: false },
-      env: { B: '2', A: 'x=y' },
-      hosts: ['algo-1', 'algo-2'],
-    });
-    expect(args).toEqual([
-      'run',
-      '--rm',
-      '--replace',
-      '--name',
-      'sm-abc-job_algo-1',
-      '--label',
-      'jaxsm.local.stack=abc',
-      '--runtime',
-      'runc',
-      '--network',
-      'host',
-      '--stop-timeout',
-      '120',
-      '--add-host',
-      'algo-1:127.0.0.1',
-      '--add-host',
-      'algo-2:127.0.0.1',
-      '-v',
-      '/state/jobs/job/algo-1:/opt/ml',
-      '-e',
-      'A=x=y',
-      '-e',
-      'B=2',
-      'f00d',
-      'train',
-    ]);
-  });
+  test(
+    'runs the entry of the image with runc, host network, ' + '/opt/ml mounted, env, host names and the stack label',
+    () => {
+      const args = podmanRunArgs({
+        ...base,
+        image: { ref: 'f00d', pull: false },
+        env: { B: '2', A: 'x=y' },
+        hosts: ['algo-1', 'algo-2'],
+      });
+      expect(args).toEqual([
+        'run',
+        '--rm',
+        '--replace',
+        '--name',
+        'sm-abc-job_algo-1',
+        '--label',
+        'jaxsm.local.stack=abc',
+        '--runtime',
+        'runc',
+        '--network',
+        'host',
+        '--stop-timeout',
+        '120',
+        '--add-host',
+        'algo-1:127.0.0.1',
+        '--add-host',
+        'algo-2:127.0.0.1',
+        '-v',
+        '/state/jobs/job/algo-1:/opt/ml',
+        '-e',
+        'A=x=y',
+        '-e',
+        'B=2',
+        'f00d',
+        'train',
+      ]);
+    },
+  );
   test('an image to pull comes from the local (plain HTTP) registry', () => {
     const args = podmanRunArgs({
       ...base,
@@ -210,22 +213,25 @@ describe('ContainerExecutor (with a fake podman on PATH)', () => {
     delete process.env.FAKE_PODMAN_EXIT;
   });
 
-  test('streams stdout and stderr, keeps a pid file while it runs, and SIGTERM is `podman stop` (a drain: exit 0)', async () => {
-    const h = start();
-    await waitUntil(
-      () => lines.includes('to stderr') && lines.includes('container started: serve'),
-      10_000,
-      'container output',
-    );
-    expect(fs.readFileSync(path.join(dir, 'pids', 'ep_1.pid'), 'utf8').trim()).toBe(String(h.pid));
-    h.kill('SIGTERM');
-    expect(await h.exited).toEqual({ code: 0, signal: null });
-    expect(calls()).toContain('stop --time 30 sm-stk-ep_1');
-    expect(calls()[0]).toMatch(
-      /^run --rm --replace --name sm-stk-ep_1 .* -e SAGEMAKER_BIND_TO_PORT=8080 img-id serve$/,
-    );
-    expect(fs.existsSync(path.join(dir, 'pids', 'ep_1.pid'))).toBe(false);
-  });
+  test(
+    'streams stdout and stderr, keeps a pid file while it ' + 'runs, and SIGTERM is `podman stop` (a drain: exit 0)',
+    async () => {
+      const h = start();
+      await waitUntil(
+        () => lines.includes('to stderr') && lines.includes('container started: serve'),
+        10_000,
+        'container output',
+      );
+      expect(fs.readFileSync(path.join(dir, 'pids', 'ep_1.pid'), 'utf8').trim()).toBe(String(h.pid));
+      h.kill('SIGTERM');
+      expect(await h.exited).toEqual({ code: 0, signal: null });
+      expect(calls()).toContain('stop --time 30 sm-stk-ep_1');
+      expect(calls()[0]).toMatch(
+        /^run --rm --replace --name sm-stk-ep_1 .* -e SAGEMAKER_BIND_TO_PORT=8080 img-id serve$/,
+      );
+      expect(fs.existsSync(path.join(dir, 'pids', 'ep_1.pid'))).toBe(false);
+    },
+  );
 
   test("SIGKILL is `podman kill --signal KILL`, and the exit code is the container's", async () => {
     const h = start();
@@ -235,8 +241,11 @@ describe('ContainerExecutor (with a fake podman on PATH)', () => {
     expect(calls()).toContain('kill --signal KILL sm-stk-ep_1');
   });
 
-  test('a container that fails reports its own exit code (the failure-file contract stays with the caller)', async () => {
-    process.env.FAKE_PODMAN_EXIT = '3';
-    expect(await start().exited).toEqual({ code: 3, signal: null });
-  });
+  test(
+    'a container that fails reports its own exit code (the ' + 'failure-file contract stays with the caller)',
+    async () => {
+      process.env.FAKE_PODMAN_EXIT = '3';
+      expect(await start().exited).toEqual({ code: 3, signal: null });
+    },
+  );
 });

@@ -48,67 +48,70 @@ async function waitStatus(
   return d as DescribeEndpointCommandOutput;
 }
 
-test('an update interrupted by a restart ends InService on the old config with a FailureReason naming the restart', async () => {
-  const dir = tmpDir('local-ep-restart-');
-  fs.mkdirSync(path.join(dir, 'model'));
-  fs.writeFileSync(path.join(dir, 'model', 'model.json'), JSON.stringify({ steps: 1 }));
-  execFileSync('tar', ['-czf', path.join(dir, 'model.tar.gz'), '-C', path.join(dir, 'model'), '.']);
-  await seedBucket(s3(moto.url), bucket, {});
-  await s3(moto.url).send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: 'm/model.tar.gz',
-      Body: fs.readFileSync(path.join(dir, 'model.tar.gz')),
-    }),
-  );
-  const state = path.join(dir, 'state');
-  svc = await startService(moto.url, state);
-  let sm = sagemaker(svc.url);
-  for (const [model, cfg] of [
-    ['m-old', 'cfg-old'],
-    ['m-new', 'cfg-new'],
-  ] as const) {
-    await sm.send(
-      new CreateModelCommand({
-        ModelName: model,
-        ExecutionRoleArn: ROLE,
-        PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: `s3://${bucket}/m/model.tar.gz` },
+test(
+  'an update interrupted by a restart ends InService on the ' + 'old config with a FailureReason naming the restart',
+  async () => {
+    const dir = tmpDir('local-ep-restart-');
+    fs.mkdirSync(path.join(dir, 'model'));
+    fs.writeFileSync(path.join(dir, 'model', 'model.json'), JSON.stringify({ steps: 1 }));
+    execFileSync('tar', ['-czf', path.join(dir, 'model.tar.gz'), '-C', path.join(dir, 'model'), '.']);
+    await seedBucket(s3(moto.url), bucket, {});
+    await s3(moto.url).send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'm/model.tar.gz',
+        Body: fs.readFileSync(path.join(dir, 'model.tar.gz')),
       }),
     );
+    const state = path.join(dir, 'state');
+    svc = await startService(moto.url, state);
+    let sm = sagemaker(svc.url);
+    for (const [model, cfg] of [
+      ['m-old', 'cfg-old'],
+      ['m-new', 'cfg-new'],
+    ] as const) {
+      await sm.send(
+        new CreateModelCommand({
+          ModelName: model,
+          ExecutionRoleArn: ROLE,
+          PrimaryContainer: { Image: 'jax:latest', ModelDataUrl: `s3://${bucket}/m/model.tar.gz` },
+        }),
+      );
+      await sm.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: cfg,
+          ProductionVariants: [
+            { VariantName: 'AllTraffic', ModelName: model, InitialInstanceCount: 1, InstanceType: 'ml.m5.large' },
+          ],
+        }),
+      );
+    }
+    await sm.send(new CreateEndpointCommand({ EndpointName: 'ep', EndpointConfigName: 'cfg-old' }));
+    await waitStatus(sm, (d) => d.EndpointStatus === 'InService');
+    // A long canary wait keeps the update in Updating until the service goes away.
     await sm.send(
-      new CreateEndpointConfigCommand({
-        EndpointConfigName: cfg,
-        ProductionVariants: [
-          { VariantName: 'AllTraffic', ModelName: model, InitialInstanceCount: 1, InstanceType: 'ml.m5.large' },
-        ],
-      }),
-    );
-  }
-  await sm.send(new CreateEndpointCommand({ EndpointName: 'ep', EndpointConfigName: 'cfg-old' }));
-  await waitStatus(sm, (d) => d.EndpointStatus === 'InService');
-  // A long canary wait keeps the update in Updating until the service goes away.
-  await sm.send(
-    new UpdateEndpointCommand({
-      EndpointName: 'ep',
-      EndpointConfigName: 'cfg-new',
-      DeploymentConfig: {
-        BlueGreenUpdatePolicy: {
-          TrafficRoutingConfiguration: {
-            Type: 'CANARY',
-            CanarySize: { Type: 'INSTANCE_COUNT', Value: 1 },
-            WaitIntervalInSeconds: 600,
+      new UpdateEndpointCommand({
+        EndpointName: 'ep',
+        EndpointConfigName: 'cfg-new',
+        DeploymentConfig: {
+          BlueGreenUpdatePolicy: {
+            TrafficRoutingConfiguration: {
+              Type: 'CANARY',
+              CanarySize: { Type: 'INSTANCE_COUNT', Value: 1 },
+              WaitIntervalInSeconds: 600,
+            },
+            TerminationWaitInSeconds: 0,
           },
-          TerminationWaitInSeconds: 0,
         },
-      },
-    }),
-  );
-  await waitStatus(sm, (d) => d.EndpointStatus === 'Updating');
-  await svc.close();
+      }),
+    );
+    await waitStatus(sm, (d) => d.EndpointStatus === 'Updating');
+    await svc.close();
 
-  svc = await startService(moto.url, state);
-  sm = sagemaker(svc.url);
-  const after = await waitStatus(sm, (d) => d.EndpointStatus === 'InService');
-  expect(after.EndpointConfigName).toBe('cfg-old');
-  expect(after.FailureReason).toMatch(/update to cfg-new was interrupted by a restart of the local service/);
-});
+    svc = await startService(moto.url, state);
+    sm = sagemaker(svc.url);
+    const after = await waitStatus(sm, (d) => d.EndpointStatus === 'InService');
+    expect(after.EndpointConfigName).toBe('cfg-old');
+    expect(after.FailureReason).toMatch(/update to cfg-new was interrupted by a restart of the local service/);
+  },
+);

@@ -117,78 +117,91 @@ async function invoke(name: string, inputs: string): Promise<{ body: Record<stri
   };
 }
 
-test('CreateEndpoint starts serve processes, is InService after /ping, and InvokeEndpoint routes by weight', async () => {
-  await model('m-a', { FAKE_TAG: 'a', FAKE_PING_DELAY: '0.5' });
-  await config('cfg-1', [
-    { name: 'blue', model: 'm-a', count: 2, weight: 3 },
-    { name: 'small', model: 'm-a', weight: 1 },
-  ]);
-  await sm.send(
-    new CreateEndpointCommand({ EndpointName: 'ep-1', EndpointConfigName: 'cfg-1', Tags: [{ Key: 'k', Value: 'v' }] }),
-  );
-  expect((await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-1' }))).EndpointStatus).toBe('Creating');
-  const d = await waitStatus('ep-1', (e) => e.EndpointStatus !== 'Creating');
-  expect(d.EndpointStatus).toBe('InService');
-  expect(d.ProductionVariants?.map((v) => [v.VariantName, v.CurrentInstanceCount])).toEqual([
-    ['blue', 2],
-    ['small', 1],
-  ]);
-  const seen: Record<string, number> = {};
-  const pids = new Set<unknown>();
-  for (let i = 0; i < 40; i++) {
-    const r = await invoke('ep-1', 'hello');
-    expect(r.body).toMatchObject({ generated_text: 'hello ...', tag: 'a', model_steps: 42 });
-    seen[r.variant ?? '?'] = (seen[r.variant ?? '?'] ?? 0) + 1;
-    pids.add(r.body.pid);
-  }
-  expect(seen.blue).toBeGreaterThan(seen.small ?? 0);
-  expect(pids.size).toBe(3);
-  // Target a variant explicitly.
-  const t = await rt.send(
-    new InvokeEndpointCommand({
-      EndpointName: 'ep-1',
-      TargetVariant: 'small',
-      ContentType: 'application/json',
-      Body: JSON.stringify({ inputs: 'x' }),
-    }),
-  );
-  expect(t.InvokedProductionVariant).toBe('small');
-  const list = await sm.send(new ListEndpointsCommand({}));
-  expect(list.Endpoints?.map((e) => e.EndpointName)).toContain('ep-1');
-});
-
-test('runtime errors use AWS shapes: ModelError (424) with the container status, ValidationError for unknown endpoints', async () => {
-  await expect(
-    rt.send(new InvokeEndpointCommand({ EndpointName: 'ep-1', ContentType: 'application/json', Body: '{"nope": 1}' })),
-  ).rejects.toMatchObject({
-    name: 'ModelError',
-    OriginalStatusCode: 400,
-    $metadata: { httpStatusCode: 424 },
-  });
-  await expect(rt.send(new InvokeEndpointCommand({ EndpointName: 'missing', Body: '{}' }))).rejects.toMatchObject({
-    name: 'ValidationError',
-  });
-  await expect(sm.send(new DescribeEndpointCommand({ EndpointName: 'missing' }))).rejects.toMatchObject({
-    name: 'ValidationException',
-    message: expect.stringMatching(/Could not find endpoint/),
-  });
-  await expect(
-    sm.send(new CreateEndpointCommand({ EndpointName: 'ep-1', EndpointConfigName: 'cfg-1' })),
-  ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringMatching(/already existing/) });
-  await expect(
-    sm.send(
-      new CreateEndpointConfigCommand({
-        EndpointConfigName: 'cfg-x',
-        ProductionVariants: [
-          { VariantName: 'v', ModelName: 'nope', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' },
-        ],
+test(
+  'CreateEndpoint starts serve processes, is InService ' + 'after /ping, and InvokeEndpoint routes by weight',
+  async () => {
+    await model('m-a', { FAKE_TAG: 'a', FAKE_PING_DELAY: '0.5' });
+    await config('cfg-1', [
+      { name: 'blue', model: 'm-a', count: 2, weight: 3 },
+      { name: 'small', model: 'm-a', weight: 1 },
+    ]);
+    await sm.send(
+      new CreateEndpointCommand({
+        EndpointName: 'ep-1',
+        EndpointConfigName: 'cfg-1',
+        Tags: [{ Key: 'k', Value: 'v' }],
       }),
-    ),
-  ).rejects.toMatchObject({
-    name: 'ValidationException',
-    message: expect.stringMatching(/Could not find model/),
-  });
-});
+    );
+    expect((await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-1' }))).EndpointStatus).toBe('Creating');
+    const d = await waitStatus('ep-1', (e) => e.EndpointStatus !== 'Creating');
+    expect(d.EndpointStatus).toBe('InService');
+    expect(d.ProductionVariants?.map((v) => [v.VariantName, v.CurrentInstanceCount])).toEqual([
+      ['blue', 2],
+      ['small', 1],
+    ]);
+    const seen: Record<string, number> = {};
+    const pids = new Set<unknown>();
+    for (let i = 0; i < 40; i++) {
+      const r = await invoke('ep-1', 'hello');
+      expect(r.body).toMatchObject({ generated_text: 'hello ...', tag: 'a', model_steps: 42 });
+      seen[r.variant ?? '?'] = (seen[r.variant ?? '?'] ?? 0) + 1;
+      pids.add(r.body.pid);
+    }
+    expect(seen.blue).toBeGreaterThan(seen.small ?? 0);
+    expect(pids.size).toBe(3);
+    // Target a variant explicitly.
+    const t = await rt.send(
+      new InvokeEndpointCommand({
+        EndpointName: 'ep-1',
+        TargetVariant: 'small',
+        ContentType: 'application/json',
+        Body: JSON.stringify({ inputs: 'x' }),
+      }),
+    );
+    expect(t.InvokedProductionVariant).toBe('small');
+    const list = await sm.send(new ListEndpointsCommand({}));
+    expect(list.Endpoints?.map((e) => e.EndpointName)).toContain('ep-1');
+  },
+);
+
+test(
+  'runtime errors use AWS shapes: ModelError (424) with the container status, ValidationError for unknown ' +
+    'endpoints',
+  async () => {
+    await expect(
+      rt.send(
+        new InvokeEndpointCommand({ EndpointName: 'ep-1', ContentType: 'application/json', Body: '{"nope": 1}' }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'ModelError',
+      OriginalStatusCode: 400,
+      $metadata: { httpStatusCode: 424 },
+    });
+    await expect(rt.send(new InvokeEndpointCommand({ EndpointName: 'missing', Body: '{}' }))).rejects.toMatchObject({
+      name: 'ValidationError',
+    });
+    await expect(sm.send(new DescribeEndpointCommand({ EndpointName: 'missing' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringMatching(/Could not find endpoint/),
+    });
+    await expect(
+      sm.send(new CreateEndpointCommand({ EndpointName: 'ep-1', EndpointConfigName: 'cfg-1' })),
+    ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringMatching(/already existing/) });
+    await expect(
+      sm.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: 'cfg-x',
+          ProductionVariants: [
+            { VariantName: 'v', ModelName: 'nope', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' },
+          ],
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringMatching(/Could not find model/),
+    });
+  },
+);
 
 test('invocation metrics reach moto CloudWatch (AWS/SageMaker, EndpointName + VariantName)', async () => {
   await svc.endpoints.publisher.flush();
@@ -260,41 +273,44 @@ test('UpdateEndpoint blue/green (CANARY) shifts traffic to the new fleet and ret
   expect(d.LastModifiedTime!.getTime()).toBeGreaterThan(before.LastModifiedTime!.getTime());
 });
 
-test('a failing green fleet trips the rollback alarm: RollingBack → InService on the old config, with the reason', async () => {
-  await model('m-bad', { FAKE_TAG: 'bad', FAKE_STATUS: '500' });
-  await config('cfg-bad', [{ name: 'blue', model: 'm-bad' }]);
-  await sm.send(
-    new UpdateEndpointCommand({
-      EndpointName: 'ep-1',
-      EndpointConfigName: 'cfg-bad',
-      DeploymentConfig: {
-        BlueGreenUpdatePolicy: {
-          TrafficRoutingConfiguration: {
-            Type: 'LINEAR',
-            LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 50 },
-            WaitIntervalInSeconds: 5,
+test(
+  'a failing green fleet trips the rollback alarm: ' + 'RollingBack → InService on the old config, with the reason',
+  async () => {
+    await model('m-bad', { FAKE_TAG: 'bad', FAKE_STATUS: '500' });
+    await config('cfg-bad', [{ name: 'blue', model: 'm-bad' }]);
+    await sm.send(
+      new UpdateEndpointCommand({
+        EndpointName: 'ep-1',
+        EndpointConfigName: 'cfg-bad',
+        DeploymentConfig: {
+          BlueGreenUpdatePolicy: {
+            TrafficRoutingConfiguration: {
+              Type: 'LINEAR',
+              LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 50 },
+              WaitIntervalInSeconds: 5,
+            },
+            TerminationWaitInSeconds: 0,
           },
-          TerminationWaitInSeconds: 0,
+          AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'ep1-5xx' }] },
         },
-        AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'ep1-5xx' }] },
-      },
-    }),
-  );
-  const statuses = new Set<string>();
-  let d: DescribeEndpointCommandOutput;
-  for (;;) {
-    d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-1' }));
-    statuses.add(d.EndpointStatus ?? '');
-    if (d.EndpointStatus === 'InService') break;
-    await invoke('ep-1', 'x').catch(() => undefined);
-  }
-  expect(statuses).toContain('RollingBack');
-  expect(d.EndpointConfigName).toBe('cfg-2');
-  expect(d.FailureReason).toMatch(/ep1-5xx/);
-  expect((await invoke('ep-1', 'z')).body.tag).toBe('b');
-  const a = await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['ep1-5xx'] }));
-  expect(a.MetricAlarms?.[0]?.StateValue).toBe('ALARM');
-});
+      }),
+    );
+    const statuses = new Set<string>();
+    let d: DescribeEndpointCommandOutput;
+    for (;;) {
+      d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-1' }));
+      statuses.add(d.EndpointStatus ?? '');
+      if (d.EndpointStatus === 'InService') break;
+      await invoke('ep-1', 'x').catch(() => undefined);
+    }
+    expect(statuses).toContain('RollingBack');
+    expect(d.EndpointConfigName).toBe('cfg-2');
+    expect(d.FailureReason).toMatch(/ep1-5xx/);
+    expect((await invoke('ep-1', 'z')).body.tag).toBe('b');
+    const a = await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['ep1-5xx'] }));
+    expect(a.MetricAlarms?.[0]?.StateValue).toBe('ALARM');
+  },
+);
 
 test('DeleteEndpoint stops the serve processes', async () => {
   const pids = new Set<number>();

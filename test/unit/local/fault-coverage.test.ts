@@ -83,31 +83,34 @@ describe('fault injection and call counters', () => {
     expect(s['Runtime.InvokeEndpoint']).toEqual({ calls: 1, ok: 0, errors: 1, throttled: 0, error500: 0 });
   });
 
-  test('lost500:1 does the call, then answers HTTP 500: the create took effect and is counted as ok and lost', async () => {
-    svc = await startService('http://127.0.0.1:9', tmpDir('local-fault-cov-'), { faults: 'lost500:1' });
-    await expect(
-      sagemaker(svc.url).send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'g' })),
-    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
-    await expect(
-      sagemaker(svc.url).send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: 'g' })),
-    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
-    const s = await stats(svc.url);
-    expect(s['SageMaker.CreateModelPackageGroup']).toEqual({
-      calls: 1,
-      ok: 1,
-      errors: 0,
-      throttled: 0,
-      error500: 0,
-      lost: 1,
-    });
-    // The describe found the group (ok, not a ValidationException): the lost create had taken effect.
-    expect(s['SageMaker.DescribeModelPackageGroup']).toEqual({
-      calls: 1,
-      ok: 1,
-      errors: 0,
-      throttled: 0,
-      error500: 0,
-      lost: 1,
-    });
-  });
+  test(
+    'lost500:1 does the call, then answers HTTP 500: the ' + 'create took effect and is counted as ok and lost',
+    async () => {
+      svc = await startService('http://127.0.0.1:9', tmpDir('local-fault-cov-'), { faults: 'lost500:1' });
+      await expect(
+        sagemaker(svc.url).send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'g' })),
+      ).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
+      await expect(
+        sagemaker(svc.url).send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: 'g' })),
+      ).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
+      const s = await stats(svc.url);
+      expect(s['SageMaker.CreateModelPackageGroup']).toEqual({
+        calls: 1,
+        ok: 1,
+        errors: 0,
+        throttled: 0,
+        error500: 0,
+        lost: 1,
+      });
+      // The describe found the group (ok, not a ValidationException): the lost create had taken effect.
+      expect(s['SageMaker.DescribeModelPackageGroup']).toEqual({
+        calls: 1,
+        ok: 1,
+        errors: 0,
+        throttled: 0,
+        error500: 0,
+        lost: 1,
+      });
+    },
+  );
 });

@@ -14,7 +14,7 @@ import { mulberry32 } from '../../../local/shared/random';
 import { startLocalService, type LocalService } from '../../../local/service/server';
 import { IamEnforcer } from '../../../local/service/iam/enforcer';
 import { iamEnabled } from '../../../local/service/iam/policies';
-import { TEST_ROLES_FILE } from '../../helpers/local-stack';
+import { TEST_ROLES_FILE } from '../../../local/harness/isolated-stack';
 import { ADMIN_CREDENTIALS } from '../../../local/shared/credentials';
 import type { ServiceOptions } from '../../../local/service/core/context';
 

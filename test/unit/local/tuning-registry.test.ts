@@ -95,72 +95,80 @@ async function waitTuning(
   return d as DescribeHyperParameterTuningJobCommandOutput;
 }
 
-test('strategies: Random samples within ranges (log scale), reproducibly; Grid enumerates categorical combinations', () => {
-  const ranges = {
-    ContinuousParameterRanges: [{ Name: 'lr', MinValue: '0.001', MaxValue: '0.1', ScalingType: 'Logarithmic' }],
-    IntegerParameterRanges: [{ Name: 'n', MinValue: '1', MaxValue: '3' }],
-    CategoricalParameterRanges: [{ Name: 'act', Values: ['relu', 'gelu'] }],
-  };
-  const r = rng('seed');
-  const draws = Array.from({ length: 200 }, () => sampleRandom(ranges, r));
-  const lrs = draws.map((d) => Number(d.lr));
-  expect(Math.min(...lrs)).toBeGreaterThanOrEqual(0.001);
-  expect(Math.max(...lrs)).toBeLessThanOrEqual(0.1);
-  expect(lrs.filter((x) => x < 0.01).length).toBeGreaterThan(60); // log-uniform: half the draws below the geometric middle
-  expect(new Set(draws.map((d) => d.n))).toEqual(new Set(['1', '2', '3']));
-  expect(sampleRandom(ranges, rng('same'))).toEqual(sampleRandom(ranges, rng('same')));
-  expect(
-    grid({
-      CategoricalParameterRanges: [
-        { Name: 'a', Values: ['1', '2'] },
-        { Name: 'b', Values: ['x', 'y', 'z'] },
-      ],
-    }),
-  ).toHaveLength(6);
-});
+test(
+  'strategies: Random samples within ranges (log scale), ' + 'reproducibly; Grid enumerates categorical combinations',
+  () => {
+    const ranges = {
+      ContinuousParameterRanges: [{ Name: 'lr', MinValue: '0.001', MaxValue: '0.1', ScalingType: 'Logarithmic' }],
+      IntegerParameterRanges: [{ Name: 'n', MinValue: '1', MaxValue: '3' }],
+      CategoricalParameterRanges: [{ Name: 'act', Values: ['relu', 'gelu'] }],
+    };
+    const r = rng('seed');
+    const draws = Array.from({ length: 200 }, () => sampleRandom(ranges, r));
+    const lrs = draws.map((d) => Number(d.lr));
+    expect(Math.min(...lrs)).toBeGreaterThanOrEqual(0.001);
+    expect(Math.max(...lrs)).toBeLessThanOrEqual(0.1);
+    // log-uniform: half the draws below the geometric middle
+    expect(lrs.filter((x) => x < 0.01).length).toBeGreaterThan(60);
+    expect(new Set(draws.map((d) => d.n))).toEqual(new Set(['1', '2', '3']));
+    expect(sampleRandom(ranges, rng('same'))).toEqual(sampleRandom(ranges, rng('same')));
+    expect(
+      grid({
+        CategoricalParameterRanges: [
+          { Name: 'a', Values: ['1', '2'] },
+          { Name: 'b', Values: ['x', 'y', 'z'] },
+        ],
+      }),
+    ).toHaveLength(6);
+  },
+);
 
-test('a Random tuning job runs its trials as training jobs, at most MaxParallelTrainingJobs at a time, and picks the best', async () => {
-  await sm.send(new CreateHyperParameterTuningJobCommand(tuningRequest('tune-rand', 'Random', 4, 2)));
-  let maxRunning = 0;
-  const d = await waitTuning(
-    'tune-rand',
-    (x) => x.HyperParameterTuningJobStatus !== 'InProgress',
-    (x) => (maxRunning = Math.max(maxRunning, x.TrainingJobStatusCounters?.InProgress ?? 0)),
-  );
-  expect(d.HyperParameterTuningJobStatus).toBe('Completed');
-  expect(maxRunning).toBeLessThanOrEqual(2);
-  expect(d.TrainingJobStatusCounters).toEqual({
-    Completed: 4,
-    InProgress: 0,
-    RetryableError: 0,
-    NonRetryableError: 0,
-    Stopped: 0,
-  });
-  expect(d.ObjectiveStatusCounters).toEqual({ Succeeded: 4, Pending: 0, Failed: 0 });
-  const list = await sm.send(
-    new ListTrainingJobsForHyperParameterTuningJobCommand({
-      HyperParameterTuningJobName: 'tune-rand',
-      SortBy: 'FinalObjectiveMetricValue',
-      SortOrder: 'Ascending',
-    }),
-  );
-  const trials = list.TrainingJobSummaries ?? [];
-  expect(trials).toHaveLength(4);
-  expect(trials[0]?.TrainingJobName).toBe(d.BestTrainingJob?.TrainingJobName);
-  expect(trials[0]?.TrainingJobName).toMatch(/^tune-rand-\d{3}-[0-9a-f]{8}$/);
-  const values = trials.map((t) => t.FinalHyperParameterTuningJobObjectiveMetric?.Value as number);
-  expect(values).toEqual([...values].sort((a, b) => a - b));
-  const best = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: d.BestTrainingJob!.TrainingJobName }));
-  expect(best.TuningJobArn).toBe(d.HyperParameterTuningJobArn);
-  expect(best.HyperParameters).toMatchObject({
-    sleep: '0.05',
-    _tuning_objective_metric: 'validation:loss',
-    lr: d.BestTrainingJob!.TunedHyperParameters!.lr,
-  });
-  const lr = Number(d.BestTrainingJob!.TunedHyperParameters!.lr);
-  expect(lr).toBeGreaterThanOrEqual(0.001);
-  expect(lr).toBeLessThanOrEqual(0.5);
-});
+test(
+  'a Random tuning job runs its trials as training jobs, at most MaxParallelTrainingJobs at a time, and picks the ' +
+    'best',
+  async () => {
+    await sm.send(new CreateHyperParameterTuningJobCommand(tuningRequest('tune-rand', 'Random', 4, 2)));
+    let maxRunning = 0;
+    const d = await waitTuning(
+      'tune-rand',
+      (x) => x.HyperParameterTuningJobStatus !== 'InProgress',
+      (x) => (maxRunning = Math.max(maxRunning, x.TrainingJobStatusCounters?.InProgress ?? 0)),
+    );
+    expect(d.HyperParameterTuningJobStatus).toBe('Completed');
+    expect(maxRunning).toBeLessThanOrEqual(2);
+    expect(d.TrainingJobStatusCounters).toEqual({
+      Completed: 4,
+      InProgress: 0,
+      RetryableError: 0,
+      NonRetryableError: 0,
+      Stopped: 0,
+    });
+    expect(d.ObjectiveStatusCounters).toEqual({ Succeeded: 4, Pending: 0, Failed: 0 });
+    const list = await sm.send(
+      new ListTrainingJobsForHyperParameterTuningJobCommand({
+        HyperParameterTuningJobName: 'tune-rand',
+        SortBy: 'FinalObjectiveMetricValue',
+        SortOrder: 'Ascending',
+      }),
+    );
+    const trials = list.TrainingJobSummaries ?? [];
+    expect(trials).toHaveLength(4);
+    expect(trials[0]?.TrainingJobName).toBe(d.BestTrainingJob?.TrainingJobName);
+    expect(trials[0]?.TrainingJobName).toMatch(/^tune-rand-\d{3}-[0-9a-f]{8}$/);
+    const values = trials.map((t) => t.FinalHyperParameterTuningJobObjectiveMetric?.Value as number);
+    expect(values).toEqual([...values].sort((a, b) => a - b));
+    const best = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: d.BestTrainingJob!.TrainingJobName }));
+    expect(best.TuningJobArn).toBe(d.HyperParameterTuningJobArn);
+    expect(best.HyperParameters).toMatchObject({
+      sleep: '0.05',
+      _tuning_objective_metric: 'validation:loss',
+      lr: d.BestTrainingJob!.TunedHyperParameters!.lr,
+    });
+    const lr = Number(d.BestTrainingJob!.TunedHyperParameters!.lr);
+    expect(lr).toBeGreaterThanOrEqual(0.001);
+    expect(lr).toBeLessThanOrEqual(0.5);
+  },
+);
 
 test('Grid runs every categorical value; Bayesian is emulated with Random and says so', async () => {
   await sm.send(new CreateHyperParameterTuningJobCommand(tuningRequest('tune-grid', 'Grid', undefined, 3)));
@@ -212,91 +220,100 @@ test('StopHyperParameterTuningJob stops running trials: Stopping → Stopped', a
   expect(trials.TrainingJobSummaries!.length).toBeLessThan(6);
 });
 
-test('model registry: groups, versioned packages with ClientToken idempotency, approval updates and listing', async () => {
-  const g = await sm.send(
-    new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'lm', ModelPackageGroupDescription: 'the LM' }),
-  );
-  expect(g.ModelPackageGroupArn).toBe('arn:aws:sagemaker:us-east-1:123456789012:model-package-group/lm');
-  await expect(sm.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'lm' }))).rejects.toMatchObject({
-    name: 'ValidationException',
-    message: expect.stringMatching(/already exists/),
-  });
-  await expect(sm.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: 'nope' }))).rejects.toMatchObject({
-    name: 'ValidationException',
-    message: expect.stringMatching(/does not exist/),
-  });
-  const spec = {
-    Containers: [{ Image: 'img@sha256:' + 'a'.repeat(64), ModelDataUrl: 's3://b/model.tar.gz' }],
-    SupportedContentTypes: ['application/json'],
-    SupportedResponseMIMETypes: ['application/json'],
-  };
-  const v1 = await sm.send(
-    new CreateModelPackageCommand({
-      ModelPackageGroupName: 'lm',
-      InferenceSpecification: spec,
-      ModelApprovalStatus: 'Approved',
-      CustomerMetadataProperties: { objective: '1.5' },
-      ClientToken: 'tok-1',
-    }),
-  );
-  const again = await sm.send(
-    new CreateModelPackageCommand({
-      ModelPackageGroupName: 'lm',
-      InferenceSpecification: spec,
-      ModelApprovalStatus: 'Approved',
-      CustomerMetadataProperties: { objective: '1.5' },
-      ClientToken: 'tok-1',
-    }),
-  );
-  expect(again.ModelPackageArn).toBe(v1.ModelPackageArn);
-  const v2 = await sm.send(
-    new CreateModelPackageCommand({ ModelPackageGroupName: 'lm', InferenceSpecification: spec, ClientToken: 'tok-2' }),
-  );
-  expect(v1.ModelPackageArn).toMatch(/model-package\/lm\/1$/);
-  expect(v2.ModelPackageArn).toMatch(/model-package\/lm\/2$/);
-  const d2 = await sm.send(new DescribeModelPackageCommand({ ModelPackageName: v2.ModelPackageArn }));
-  expect(d2).toMatchObject({
-    ModelPackageVersion: 2,
-    ModelApprovalStatus: 'PendingManualApproval',
-    ModelPackageGroupName: 'lm',
-    ModelPackageStatus: 'Completed',
-  });
-  expect(d2.InferenceSpecification?.Containers?.[0]?.ModelDataUrl).toBe('s3://b/model.tar.gz');
-  const approved = await sm.send(
-    new ListModelPackagesCommand({
-      ModelPackageGroupName: 'lm',
-      ModelApprovalStatus: 'Approved',
-      SortBy: 'CreationTime',
-      SortOrder: 'Descending',
-      MaxResults: 1,
-    }),
-  );
-  expect(approved.ModelPackageSummaryList?.map((p) => p.ModelPackageVersion)).toEqual([1]);
-  await sm.send(
-    new UpdateModelPackageCommand({
-      ModelPackageArn: v2.ModelPackageArn,
-      ModelApprovalStatus: 'Approved',
-      ApprovalDescription: 'ok by alice',
-    }),
-  );
-  const latest = await sm.send(
-    new ListModelPackagesCommand({
-      ModelPackageGroupName: 'lm',
-      ModelApprovalStatus: 'Approved',
-      SortBy: 'CreationTime',
-      SortOrder: 'Descending',
-      MaxResults: 1,
-    }),
-  );
-  expect(latest.ModelPackageSummaryList?.[0]?.ModelPackageArn).toBe(v2.ModelPackageArn);
-  expect(
-    (await sm.send(new DescribeModelPackageCommand({ ModelPackageName: v2.ModelPackageArn }))).ApprovalDescription,
-  ).toBe('ok by alice');
-  await expect(
-    sm.send(
-      new DescribeModelPackageCommand({
-        ModelPackageName: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/lm/9',
+test(
+  'model registry: groups, versioned packages with ' + 'ClientToken idempotency, approval updates and listing',
+  async () => {
+    const g = await sm.send(
+      new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'lm', ModelPackageGroupDescription: 'the LM' }),
+    );
+    expect(g.ModelPackageGroupArn).toBe('arn:aws:sagemaker:us-east-1:123456789012:model-package-group/lm');
+    await expect(sm.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'lm' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringMatching(/already exists/),
+    });
+    await expect(
+      sm.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: 'nope' })),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringMatching(/does not exist/),
+    });
+    const spec = {
+      Containers: [{ Image: 'img@sha256:' + 'a'.repeat(64), ModelDataUrl: 's3://b/model.tar.gz' }],
+      SupportedContentTypes: ['application/json'],
+      SupportedResponseMIMETypes: ['application/json'],
+    };
+    const v1 = await sm.send(
+      new CreateModelPackageCommand({
+        ModelPackageGroupName: 'lm',
+        InferenceSpecification: spec,
+        ModelApprovalStatus: 'Approved',
+        CustomerMetadataProperties: { objective: '1.5' },
+        ClientToken: 'tok-1',
       }),
-    ),
-  ).rejects.toMatchObject({ name: 'ValidationException' });
-});
+    );
+    const again = await sm.send(
+      new CreateModelPackageCommand({
+        ModelPackageGroupName: 'lm',
+        InferenceSpecification: spec,
+        ModelApprovalStatus: 'Approved',
+        CustomerMetadataProperties: { objective: '1.5' },
+        ClientToken: 'tok-1',
+      }),
+    );
+    expect(again.ModelPackageArn).toBe(v1.ModelPackageArn);
+    const v2 = await sm.send(
+      new CreateModelPackageCommand({
+        ModelPackageGroupName: 'lm',
+        InferenceSpecification: spec,
+        ClientToken: 'tok-2',
+      }),
+    );
+    expect(v1.ModelPackageArn).toMatch(/model-package\/lm\/1$/);
+    expect(v2.ModelPackageArn).toMatch(/model-package\/lm\/2$/);
+    const d2 = await sm.send(new DescribeModelPackageCommand({ ModelPackageName: v2.ModelPackageArn }));
+    expect(d2).toMatchObject({
+      ModelPackageVersion: 2,
+      ModelApprovalStatus: 'PendingManualApproval',
+      ModelPackageGroupName: 'lm',
+      ModelPackageStatus: 'Completed',
+    });
+    expect(d2.InferenceSpecification?.Containers?.[0]?.ModelDataUrl).toBe('s3://b/model.tar.gz');
+    const approved = await sm.send(
+      new ListModelPackagesCommand({
+        ModelPackageGroupName: 'lm',
+        ModelApprovalStatus: 'Approved',
+        SortBy: 'CreationTime',
+        SortOrder: 'Descending',
+        MaxResults: 1,
+      }),
+    );
+    expect(approved.ModelPackageSummaryList?.map((p) => p.ModelPackageVersion)).toEqual([1]);
+    await sm.send(
+      new UpdateModelPackageCommand({
+        ModelPackageArn: v2.ModelPackageArn,
+        ModelApprovalStatus: 'Approved',
+        ApprovalDescription: 'ok by alice',
+      }),
+    );
+    const latest = await sm.send(
+      new ListModelPackagesCommand({
+        ModelPackageGroupName: 'lm',
+        ModelApprovalStatus: 'Approved',
+        SortBy: 'CreationTime',
+        SortOrder: 'Descending',
+        MaxResults: 1,
+      }),
+    );
+    expect(latest.ModelPackageSummaryList?.[0]?.ModelPackageArn).toBe(v2.ModelPackageArn);
+    expect(
+      (await sm.send(new DescribeModelPackageCommand({ ModelPackageName: v2.ModelPackageArn }))).ApprovalDescription,
+    ).toBe('ok by alice');
+    await expect(
+      sm.send(
+        new DescribeModelPackageCommand({
+          ModelPackageName: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/lm/9',
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
+  },
+);

@@ -54,7 +54,10 @@ export const reservedTagPrefix: RuleCheck = ({ body }) => {
   }
 };
 
-/** At most 50 tags in a request, and AddTags may not take a resource past 50 tags in all (keys it re-sets count once). */
+/**
+ * At most 50 tags in a request, and AddTags may not take a resource past 50 tags in all (keys it re-sets count
+ * once).
+ */
 export const tagLimit: RuleCheck = ({ operation, body }, state) => {
   const added = readTagList(body.Tags);
   if (operation !== 'AddTags' || typeof body.ResourceArn !== 'string') return;

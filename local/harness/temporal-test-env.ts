@@ -1,4 +1,8 @@
-/** Test harness: Temporal's time-skipping server from the project venv (never downloaded) and a worker per test. */
+/**
+ * Temporal servers for running the workflows without a stack (the workflow tests and the history, detection and
+ * capacity benches): the time-skipping test server and the CLI dev server from the project venv (never downloaded),
+ * and a worker of the project's workflows with the activities a run supplies (scripted, or real ones on a stub).
+ */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -6,7 +10,7 @@ import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/
 import { projectWorkerOptions } from '../../worker/worker-options';
 import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, PIPELINE_STEP } from '../../workflows/search-attributes';
 
-// Keep test output readable: the bundler and worker log at INFO by default.
+// Keep test and bench output readable: the bundler and worker log at INFO by default.
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const ROOT = join(__dirname, '../..');

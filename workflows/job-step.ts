@@ -1,0 +1,89 @@
+/**
+ * The skeleton of a step that runs one AWS job: create it, follow it to a terminal state without growing the history,
+ * stop it if the workflow is cancelled, and tell the parent pipeline what the cancel stopped. The image build,
+ * training, tuning and both deployment paths are written on it; another job kind (a processing job, a batch transform)
+ * supplies its create, wait and stop activities and what to record from each snapshot.
+ */
+import {
+  ActivityCancellationType,
+  type ActivityOptions,
+  CancellationScope,
+  isCancellation,
+} from '@temporalio/workflow';
+import type { StepStatus } from '../contracts/status';
+import { asStepFailure } from './step-failure';
+import { reportStopped } from './step-status';
+
+/**
+ * Per-call options of a job's create: a cancel that arrives while the create is in flight waits for it to land, so
+ * the stop that follows finds the job instead of leaving it running (and billing).
+ */
+export function createOptions(summary: string): ActivityOptions {
+  return { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED, summary };
+}
+
+/** One job as a step runs it. `Created`: what the create returns; `Snapshot`: what one wait returns. */
+export interface JobStep<Created, Snapshot, Position> {
+  /** The step's status (trackStatus): its phase is `creating` during the create; stops are reported on it. */
+  status: StepStatus;
+  /** The phase shown while the create runs. */
+  creating: string;
+  /** Creates the job, idempotently (re-attaches to the one this workflow created); usually with createOptions(). */
+  create(): Promise<Created>;
+  /** Records what the create returned (ARNs and names on status.resources). */
+  created(created: Created): void;
+  /**
+   * One wait: a heartbeating activity (waitingActivities) that returns once the job leaves `last` (null: whatever
+   * its first state is), so the history grows by one activity per state change, not per poll.
+   */
+  wait(last: Position | null, created: Created): Promise<Snapshot>;
+  /** Records a snapshot on the status; true once the job is over. Throws for a state the job cannot move on from. */
+  observe(seen: Snapshot, last: Position | null): boolean;
+  /** What the next wait must see change. */
+  position(seen: Snapshot): Position;
+  /** Failure types of the wait activity that the step fails with as its own (asStepFailure). */
+  stepFailures?: readonly string[];
+  /**
+   * After a cancel, in a non-cancellable scope: stops the job (`created` is undefined when the create never
+   * returned) and says what was stopped, for the status and the parent pipeline; null when nothing was running.
+   */
+  stop(created: Created | undefined): Promise<string | null>;
+  /** After any other failure, in a non-cancellable scope: puts back what the step changed before the create. */
+  restore?(): Promise<void>;
+}
+
+/** What a job ended with: the create's result and the terminal snapshot. */
+export interface JobOutcome<Created, Snapshot> {
+  created: Created;
+  final: Snapshot;
+}
+
+/** Runs `job`: create, follow to a terminal snapshot, and on cancel stop it and report what was stopped. */
+export async function runJobStep<Created, Snapshot, Position>(
+  job: JobStep<Created, Snapshot, Position>,
+): Promise<JobOutcome<Created, Snapshot>> {
+  job.status.phase = job.creating;
+  let created: Created | undefined;
+  try {
+    const made = await job.create();
+    created = made;
+    job.created(made);
+    let last: Position | null = null;
+    for (;;) {
+      const seen = await job.wait(last, made).catch((err: unknown) => {
+        throw job.stepFailures ? asStepFailure(err, job.stepFailures) : err;
+      });
+      if (job.observe(seen, last)) return { created: made, final: seen };
+      last = job.position(seen);
+    }
+  } catch (err) {
+    if (isCancellation(err)) {
+      const made = created;
+      await CancellationScope.nonCancellable(async () => reportStopped(job.status, await job.stop(made)));
+    } else if (job.restore) {
+      const restore = job.restore.bind(job);
+      await CancellationScope.nonCancellable(restore);
+    }
+    throw err;
+  }
+}
