@@ -3,7 +3,8 @@
  *  - SageMaker control plane: AWS JSON 1.1, `POST /` with `X-Amz-Target: SageMaker.<Operation>`;
  *  - CodeBuild: AWS JSON 1.1, `X-Amz-Target: CodeBuild_20161006.<Operation>`;
  *  - SageMaker Runtime: REST JSON, `POST /endpoints/{EndpointName}/invocations`.
- * Unknown operations answer `UnknownOperationException`, as AWS does.
+ * Unknown operations answer `UnknownOperationException`, as AWS does. Every request of every operation is checked
+ * against AWS's published model of the operation (core/model-gate.ts) before its handler runs.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { Endpoints } from './sagemaker/endpoints';
 import { faultDraws, injectFault, loseAnswer, parseFaults } from './core/faults';
 import { AwsError, readBody, sendError, sendJson } from './core/protocol';
 import { Registry } from './sagemaker/model-registry';
+import { ModelGate } from './core/model-gate';
 import { RequestLog } from './core/request-log';
 import { Runtime } from './sagemaker-runtime/invoke-endpoint';
 import { Tags } from './sagemaker/tags';
@@ -56,6 +58,7 @@ export async function startLocalService(
   const draw = faultDraws(faults);
   const requests = new RequestLog(path.join(opts.stateDir, 'requests.log'));
   const stats = new CallStats(ctx.store);
+  const gate = new ModelGate((line) => ctx.log(line));
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err: Error) => {
@@ -79,7 +82,25 @@ export async function startLocalService(
         stats.record('Runtime.InvokeEndpoint', fault);
         return sendError(res, fault, 'application/json');
       }
-      await runtime.invoke(decodeURIComponent(invoke[1] as string), req, res);
+      const endpointName = decodeURIComponent(invoke[1] as string);
+      // Read past the model's 6 MB limit on Body, so that the model check can answer AWS's message about it.
+      const payload = await readBody(req, 8 * 1024 * 1024).catch(() => undefined);
+      const refused = payload
+        ? gate.rest('sagemaker-runtime', 'InvokeEndpoint', {
+            labels: { EndpointName: endpointName },
+            headers: req.headers,
+            query: new URLSearchParams(invoke[2]?.slice(1) ?? ''),
+            body: payload,
+          })
+        : new AwsError(
+            'ValidationError',
+            "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to 6291456",
+          );
+      if (refused) {
+        stats.record('Runtime.InvokeEndpoint', 'error');
+        return sendError(res, refused, 'application/json');
+      }
+      await runtime.invoke(endpointName, payload as Buffer, req, res);
       stats.record('Runtime.InvokeEndpoint', res.statusCode < 400 ? 'ok' : 'error');
       return;
     }
@@ -126,6 +147,11 @@ export async function startLocalService(
     if (fault) {
       stats.record(counted, fault);
       return sendError(res, fault);
+    }
+    const refused = gate.json(service === 'SageMaker' ? 'sagemaker' : 'codebuild', op, body);
+    if (refused) {
+      stats.record(counted, 'error');
+      return sendError(res, refused);
     }
     try {
       const out = await fn(body);

@@ -9,7 +9,7 @@ import { ACCOUNT_ID, REGION } from '../../shared/account';
 import type { Ctx } from '../core/context';
 import type { Endpoints } from '../sagemaker/endpoints';
 import type { Fleet } from '../sagemaker/fleet';
-import { AwsError, readBody, requestId, sendError } from '../core/protocol';
+import { AwsError, requestId, sendError } from '../core/protocol';
 
 const REST_JSON = 'application/json';
 
@@ -19,13 +19,8 @@ export class Runtime {
     private readonly eps: Endpoints,
   ) {}
 
-  async invoke(endpointName: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    let body: Buffer;
-    try {
-      body = await readBody(req, 6 * 1024 * 1024);
-    } catch {
-      return sendError(res, new AwsError('ValidationError', 'Request payload exceeds the 6 MB limit', 413), REST_JSON);
-    }
+  /** Serves one invocation whose request (path, headers, `body`) has passed the model check. */
+  async invoke(endpointName: string, body: Buffer, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const record = this.eps.endpoints.get(endpointName);
     if (!record)
       return sendError(

@@ -13,7 +13,7 @@ import { Models } from './models';
 import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { sortRecords } from './training';
-import { arr, type Body, name, obj, oneOf, optObj, optStr, tags as readTags } from '../core/request-fields';
+import { type Body, tags as readTags } from '../core/request-fields';
 
 export type EndpointStatus =
   'Creating' | 'Updating' | 'RollingBack' | 'InService' | 'Deleting' | 'Failed' | 'SystemUpdating' | 'OutOfService';
@@ -76,21 +76,20 @@ export class Endpoints {
     return {
       ...this.models.handlers(),
       CreateEndpoint: (b) => this.create(b),
-      DescribeEndpoint: (b) => this.describe(name(b, 'EndpointName')),
+      DescribeEndpoint: (b) => this.describe(b.EndpointName as string),
       ListEndpoints: (b) => this.list(b),
       DeleteEndpoint: (b) => {
-        this.delete(name(b, 'EndpointName'));
+        this.delete(b.EndpointName as string);
         return {};
       },
       UpdateEndpoint: (b) => this.update(b),
       UpdateEndpointWeightsAndCapacities: (b) => {
-        const n = name(b, 'EndpointName');
+        const n = b.EndpointName as string;
         const e = this.get(n);
         if (e.EndpointStatus !== 'InService') throw invalid(`Cannot update in-progress endpoint "${e.EndpointArn}".`);
         const fleet = this.routes.get(n)?.blue;
-        for (const [i, d] of arr(b, 'DesiredWeightsAndCapacities', { min: 1, max: 10 }).entries()) {
-          const o = obj(d, `desiredWeightsAndCapacities.${i + 1}.member`);
-          const vn = name(o, 'VariantName', 63, `desiredWeightsAndCapacities.${i + 1}.member.variantName`);
+        for (const o of b.DesiredWeightsAndCapacities as Body[]) {
+          const vn = o.VariantName as string;
           const v = fleet?.variants.find((x) => x.spec.VariantName === vn);
           if (!v) throw invalid(`The variant name(s) [${vn}] is/are not present in the endpoint.`);
           if (typeof o.DesiredWeight === 'number') v.spec.InitialVariantWeight = o.DesiredWeight;
@@ -101,8 +100,8 @@ export class Endpoints {
   }
 
   private create(b: Body): unknown {
-    const EndpointName = name(b, 'EndpointName');
-    const EndpointConfigName = name(b, 'EndpointConfigName');
+    const EndpointName = b.EndpointName as string;
+    const EndpointConfigName = b.EndpointConfigName as string;
     const EndpointArn = arn(`endpoint/${EndpointName.toLowerCase()}`);
     this.models.config(EndpointConfigName);
     if (this.endpoints.has(EndpointName)) throw invalid(`Cannot create already existing endpoint "${EndpointArn}".`);
@@ -199,25 +198,10 @@ export class Endpoints {
   }
 
   private list(b: Body): unknown {
-    const contains = optStr(b, 'NameContains');
-    const status = oneOf(
-      b,
-      'StatusEquals',
-      [
-        'OutOfService',
-        'Creating',
-        'Updating',
-        'SystemUpdating',
-        'RollingBack',
-        'InService',
-        'Deleting',
-        'Failed',
-      ] as const,
-      { optional: true },
-    );
-    const sortBy =
-      oneOf(b, 'SortBy', ['Name', 'CreationTime', 'Status'] as const, { optional: true }) ?? 'CreationTime';
-    const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Descending';
+    const contains = b.NameContains as string | undefined;
+    const status = b.StatusEquals as string | undefined;
+    const sortBy = (b.SortBy as string | undefined) ?? 'CreationTime';
+    const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Descending';
     const items = sortRecords(
       this.endpoints
         .values()
@@ -255,21 +239,19 @@ export class Endpoints {
   }
 
   private async update(b: Body): Promise<unknown> {
-    const EndpointName = name(b, 'EndpointName');
-    const EndpointConfigName = name(b, 'EndpointConfigName');
+    const EndpointName = b.EndpointName as string;
+    const EndpointConfigName = b.EndpointConfigName as string;
     const e = this.get(EndpointName);
     this.models.config(EndpointConfigName);
     if (e.EndpointStatus !== 'InService') throw invalid(`Cannot update in-progress endpoint "${e.EndpointArn}".`);
     if (b.RetainAllVariantProperties === true || b.ExcludeRetainedVariantProperties !== undefined) {
       // Accepted and ignored: the new config's variants are used as they are.
     }
-    const deployment = optObj(b.DeploymentConfig, 'DeploymentConfig') as DeploymentConfig | undefined;
-    const alarmNames = (deployment?.AutoRollbackConfiguration?.Alarms ?? []).map((a, i) => {
-      const o = obj(a, `deploymentConfig.autoRollbackConfiguration.alarms.${i + 1}.member`);
-      return name(o, 'AlarmName', 255, `deploymentConfig.autoRollbackConfiguration.alarms.${i + 1}.member.alarmName`);
-    });
-    if (alarmNames.length > 10)
-      throw invalid('1 validation error detected: at most 10 alarms may be given in AutoRollbackConfiguration');
+    const deployment = b.DeploymentConfig as DeploymentConfig | undefined;
+    // Alarm names are CloudWatch's (any non-blank text, at most 10 of them: checked against the model).
+    const alarmNames = (deployment?.AutoRollbackConfiguration?.Alarms ?? []).flatMap((a) =>
+      a.AlarmName ? [a.AlarmName] : [],
+    );
     if (alarmNames.length) {
       const found = await this.ctx.moto.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: alarmNames }));
       const have = new Set((found.MetricAlarms ?? []).map((a) => a.AlarmName));
