@@ -1,7 +1,4 @@
-/**
- * Names of the AWS services in botocore's data directory, and the SDK clients that speak them. The request audit
- * maps a recorded call (SDK client name) to its model with {@link modelNameOfClient}.
- */
+/** Names of the AWS services (botocore's data directory names) whose models this project validates against. */
 
 /** botocore model names of every service the worker calls, and of those the local service serves. */
 export const AUDITED_SERVICES = [
@@ -14,19 +11,3 @@ export const AUDITED_SERVICES = [
   'logs',
   'application-autoscaling',
 ] as const;
-
-const BY_CLIENT: Record<string, string> = {
-  SageMakerClient: 'sagemaker',
-  SageMakerRuntimeClient: 'sagemaker-runtime',
-  CodeBuildClient: 'codebuild',
-  S3Client: 's3',
-  ECRClient: 'ecr',
-  CloudWatchClient: 'cloudwatch',
-  CloudWatchLogsClient: 'logs',
-  ApplicationAutoScalingClient: 'application-autoscaling',
-};
-
-/** The botocore model name for an AWS SDK v3 client name (`SageMakerClient` → `sagemaker`). */
-export function modelNameOfClient(clientName: string): string | undefined {
-  return BY_CLIENT[clientName];
-}
