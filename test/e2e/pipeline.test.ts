@@ -5,7 +5,9 @@
  *   2. a second run: a blue/green update of that endpoint (manual approval, approved through the update);
  *   3. a deliberately bad model (its code/inference.py fails every request) rolled back automatically by the
  *      5xx alarm during the canary, while the previous model keeps answering;
- *   4. the worker killed (SIGKILL) mid-training and restarted: the run finishes with a single training job.
+ *   4. the worker killed (SIGKILL) mid-training and restarted: the run finishes with a single training job;
+ *   5. every AWS request the workers sent in runs 1-4 (recorded with LOCAL_AWS_REQUEST_AUDIT) is valid against
+ *      AWS's published models.
  * Runs 1-3 use a worker in this process; run 4 runs workers as child processes on their own task queue.
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -35,6 +37,7 @@ import { writeBadModelProgram } from '../fixtures/bad-model';
 import { isolatedStackConfig } from '../helpers/local-stack';
 import { down, up } from '../../local/stack/launcher';
 import { createAwsClients } from '../../worker/aws-clients';
+import { checkAuditFile, formatAuditReport } from '../../local/service/core/aws-models/audit-check';
 import { projectWorkerOptions } from '../../worker/worker-options';
 
 const BIN = path.join(REPO_ROOT, 'container/.venv/bin');
@@ -80,7 +83,9 @@ const baseSpec: Spec = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples
 let counter = 0;
 /** Tests that ran to their end; afterAll keeps the state dir unless all of them did. */
 let passed = 0;
-const TESTS = 4;
+const TESTS = 5;
+/** Every AWS request the workers send (worker/request-audit.ts), checked by the last test. */
+let auditFile = '';
 const newId = (what: string): string => `e2e-${what}-${Date.now().toString(36)}-${++counter}`;
 
 function spec(patch: (s: Spec) => void = () => undefined): Spec {
@@ -99,8 +104,13 @@ suite('migrationPipeline on the local stack', () => {
     cfg = await isolatedStackConfig('pipeline-e2e', BIN);
     const stateDir = cfg.stateDir;
     env = workerEnv(cfg);
-    // The AWS SDK reads AWS_ENDPOINT_URL_* itself: set them before any client is created.
-    Object.assign(process.env, env, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+    auditFile = path.join(stateDir, 'aws-requests.jsonl');
+    // The AWS SDK reads AWS_ENDPOINT_URL_* itself: set them before any client is created. The request audit is
+    // on for this worker and the child workers of run 4 (they inherit the environment).
+    Object.assign(process.env, env, {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      LOCAL_AWS_REQUEST_AUDIT: auditFile,
+    });
     await up(cfg);
     stackUp = true;
 
@@ -361,6 +371,16 @@ suite('migrationPipeline on the local stack', () => {
     expect(summary.registry?.approvalStatus).toBe('Approved');
     const { own } = await trainingJobs(workflowId);
     expect(own.map((j) => [j.TrainingJobName, j.TrainingJobStatus])).toEqual([[jobName, 'Completed']]);
+    passed += 1;
+  });
+
+  test('every request the workers sent is valid against AWS’s published models', () => {
+    const report = checkAuditFile(auditFile);
+    if (report.invalid.length) console.error(formatAuditReport(report));
+    else console.log(formatAuditReport(report));
+    expect(report.requests).toBeGreaterThan(100);
+    expect(report.invalid.map((f) => `#${f.line} ${f.service}.${f.operation}: ${f.problems.join(' | ')}`)).toEqual([]);
+    expect(report.uncheckedPatterns).toEqual([]);
     passed += 1;
   });
 
