@@ -38,6 +38,8 @@ export interface LocalService {
 export async function startLocalService(
   opts: ServiceOptions & { port?: number; host?: string },
 ): Promise<LocalService> {
+  // First: without AWS's models (the tools venv) the service cannot judge requests, and says so before it starts.
+  const gate = new ModelGate((line) => ctx.log(line));
   const ctx = new Ctx(opts);
   const tags = new Tags(ctx);
   const training = new Training(ctx, tags);
@@ -58,7 +60,6 @@ export async function startLocalService(
   const draw = faultDraws(faults);
   const requests = new RequestLog(path.join(opts.stateDir, 'requests.log'));
   const stats = new CallStats(ctx.store);
-  const gate = new ModelGate((line) => ctx.log(line));
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err: Error) => {

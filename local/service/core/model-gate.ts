@@ -5,6 +5,7 @@
  * SerializationException for a value of the wrong JSON type). Members the model does not define are ignored, as
  * AWS ignores them, and logged once per operation and member so that a client sending them finds out.
  */
+import { loadServiceModel } from './aws-models/botocore-models';
 import { AwsError } from './protocol';
 import {
   hasOperation,
@@ -18,7 +19,13 @@ import {
 export class ModelGate {
   private readonly told = new Set<string>();
 
-  constructor(private readonly log: (line: string) => void) {}
+  /** Loads the models of the services it guards, so that missing models stop the service at start, saying why. */
+  constructor(
+    private readonly log: (line: string) => void,
+    services: readonly string[] = ['sagemaker', 'sagemaker-runtime', 'codebuild'],
+  ) {
+    for (const service of services) loadServiceModel(service);
+  }
 
   /** An AWS JSON 1.1 request body (`service` is botocore's name: `sagemaker`, `codebuild`). */
   json(service: string, operation: string, body: unknown): AwsError | undefined {

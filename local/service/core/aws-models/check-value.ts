@@ -79,7 +79,7 @@ function typeError(value: unknown, shape: Shape): string | undefined {
       case 'string':
         return found === 'string';
       case 'integer':
-        return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 2 ** 31;
+        return typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31;
       case 'long':
         return typeof value === 'number' && Number.isSafeInteger(value);
       case 'float':
