@@ -9,7 +9,7 @@ const project = (name, extra = {}) => ({
   ...extra,
 });
 module.exports = {
-  projects: [project('unit'), project('workflows'), project('replay'), project('e2e')],
+  projects: [project('unit'), project('conformance'), project('workflows'), project('replay'), project('e2e')],
   // Workflow tests start a server and bundle workflows; e2e tests run real training jobs.
   testTimeout: 600_000,
 };

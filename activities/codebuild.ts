@@ -136,6 +136,13 @@ export function createCodeBuildActivities(deps: ActivityDeps) {
      * ECR), or brings an existing one up to date with the spec.
      */
     async ensureCodeBuildProject(input: EnsureProjectInput): Promise<EnsureProjectOutput> {
+      // Only runs started before the spec required it can get here without one; CodeBuild would refuse it.
+      if (!input.serviceRoleArn)
+        throw failure(
+          ErrorType.SpecInvalid,
+          `image.codeBuild.serviceRoleArn is required: CodeBuild's CreateProject needs the service role it builds ` +
+            `${input.projectName} with (see iam/codebuild-role-policy.json). Set it in the spec and start a new run.`,
+        );
       const project: CreateProjectInput = {
         name: input.projectName,
         source: { type: 'NO_SOURCE', buildspec: NO_OVERRIDE_BUILDSPEC },

@@ -7,11 +7,19 @@ import type { PipelineSpec } from './pipeline-spec';
 /**
  * SageMaker on-demand prices, USD per instance-hour, region us-east-1 (US East, N. Virginia).
  * Source: https://aws.amazon.com/sagemaker/pricing/ (On-Demand Pricing, "Training" and "Real-Time Inference" tabs;
- * the two tabs list the same rate for these types). Recorded 2025-06-01 (PRICE_TABLE_DATE). The table was not re-read
- * from the live page when this file was written: refresh it, and the date, whenever AWS changes prices.
+ * the two tabs list the same rate for these types). Prices recorded 2025-06-01 (PRICE_TABLE_DATE).
+ * Reviewed 2026-11-30 (PRICE_TABLE_REVIEWED): the page's price tables render in the browser and could not be read
+ * from here, so no price was re-read from the live page. One entry was corrected on internal evidence:
+ * ml.g5.16xlarge was 4.10, which is EC2's g5.16xlarge rate ($4.096), not SageMaker's. SageMaker prices each size of a
+ * family at the same multiple of its EC2 rate, so within a family the ratio between two sizes is EC2's ratio; the
+ * g6 rows here keep it (g6.16xlarge / g6.8xlarge = 4.246 / 2.518 = 1.69 = EC2's 3.3968 / 2.0144) and 4.10 broke it
+ * for g5 (4.10 / 3.06 = 1.34 against EC2's 4.096 / 2.448 = 1.67). The corrected 5.12 is ml.g5.8xlarge's 3.06 times
+ * EC2's ratio: derived, not read. Refresh the whole table, and both dates, from the page when AWS changes prices.
  * Storage, data transfer and S3 are not counted: instance-hours dominate every run of this pipeline.
  */
 export const PRICE_TABLE_DATE = '2025-06-01';
+/** When the table was last checked against the pricing page (see above for what could be verified). */
+export const PRICE_TABLE_REVIEWED = '2026-11-30';
 /** Where the prices come from. */
 export const PRICE_TABLE_SOURCE = 'https://aws.amazon.com/sagemaker/pricing/ (On-Demand, us-east-1)';
 
@@ -27,7 +35,7 @@ export const PRICE_USD_PER_HOUR: Readonly<Record<string, number>> = {
   'ml.g5.4xlarge': 2.03,
   'ml.g5.8xlarge': 3.06,
   'ml.g5.12xlarge': 7.09,
-  'ml.g5.16xlarge': 4.1,
+  'ml.g5.16xlarge': 5.12,
   'ml.g5.24xlarge': 10.18,
   'ml.g5.48xlarge': 20.36,
   'ml.g6.xlarge': 1.006,
@@ -50,6 +58,12 @@ export const PRICE_USD_PER_HOUR: Readonly<Record<string, number>> = {
   'ml.c5.9xlarge': 1.836,
   'ml.c5.18xlarge': 3.672,
   'ml.t3.medium': 0.05,
+};
+
+/** The table as it was before the 2026-11-30 review: only for replaying runs whose cost guard was decided with it. */
+export const PRICES_BEFORE_2026_11_30: Readonly<Record<string, number>> = {
+  ...PRICE_USD_PER_HOUR,
+  'ml.g5.16xlarge': 4.1,
 };
 
 /**
@@ -88,8 +102,9 @@ function line(
   hours: number,
   basis: string,
   unknown: Set<string>,
+  prices: Readonly<Record<string, number>>,
 ): CostLine {
-  const usdPerHour = PRICE_USD_PER_HOUR[instanceType];
+  const usdPerHour = prices[instanceType];
   if (usdPerHour === undefined) unknown.add(instanceType);
   const rate = usdPerHour ?? 0;
   return {
@@ -116,7 +131,10 @@ export function gridSize(ranges: PipelineSpec['tuning']['ranges']): number {
  * ENDPOINT_WINDOW_HOURS, plus the old fleet kept during a blue/green update (maximum execution timeout + termination
  * wait).
  */
-export function estimateWorstCaseSpend(spec: PipelineSpec): SpendEstimate {
+export function estimateWorstCaseSpend(
+  spec: PipelineSpec,
+  prices: Readonly<Record<string, number>> = PRICE_USD_PER_HOUR,
+): SpendEstimate {
   const unknown = new Set<string>();
   const lines: CostLine[] = [];
   const t = spec.training;
@@ -131,6 +149,7 @@ export function estimateWorstCaseSpend(spec: PipelineSpec): SpendEstimate {
       trainingSeconds / 3600,
       `${t.instanceCount} × ${t.instanceType} × ${t.spot.enabled ? 'MaxWaitTime' : 'MaxRuntime'} ${trainingSeconds} s`,
       unknown,
+      prices,
     ),
   );
 
@@ -149,6 +168,7 @@ export function estimateWorstCaseSpend(spec: PipelineSpec): SpendEstimate {
         seconds / 3600,
         `${trials} trials × ${count} × ${type} × ${seconds} s`,
         unknown,
+        prices,
       ),
     );
   }
@@ -164,6 +184,7 @@ export function estimateWorstCaseSpend(spec: PipelineSpec): SpendEstimate {
         ENDPOINT_WINDOW_HOURS,
         `${fleet} × ${d.instanceType} for a ${ENDPOINT_WINDOW_HOURS} h window`,
         unknown,
+        prices,
       ),
     );
     const overlapSeconds = d.blueGreen.maximumExecutionTimeoutSeconds + d.blueGreen.terminationWaitSeconds;
@@ -175,6 +196,7 @@ export function estimateWorstCaseSpend(spec: PipelineSpec): SpendEstimate {
         overlapSeconds / 3600,
         `old fleet of ${fleet} during a blue/green update (${overlapSeconds} s)`,
         unknown,
+        prices,
       ),
     );
   }
@@ -201,8 +223,11 @@ export interface CostGuardResult {
 }
 
 /** Compares the worst-case estimate with `costGuard.maxSpendUsd`; an unknown instance type is always an error. */
-export function checkCostGuard(spec: PipelineSpec): CostGuardResult {
-  const estimate = estimateWorstCaseSpend(spec);
+export function checkCostGuard(
+  spec: PipelineSpec,
+  prices: Readonly<Record<string, number>> = PRICE_USD_PER_HOUR,
+): CostGuardResult {
+  const estimate = estimateWorstCaseSpend(spec, prices);
   const limitUsd = spec.costGuard.maxSpendUsd;
   const overridden = spec.costGuard.override;
   const top = estimate.lines.slice(0, 3);

@@ -36,7 +36,10 @@ const ImageSpec = z.strictObject({
     .optional(),
   codeBuild: z
     .strictObject({
-      serviceRoleArn: roleArn.optional(),
+      // CodeBuild's CreateProject requires a service role (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_CreateProject.html).
+      serviceRoleArn: roleArn.meta({
+        description: 'The IAM role CodeBuild assumes to build and push the image (iam/codebuild-role-policy.json)',
+      }),
       computeType: z
         .enum([
           'BUILD_GENERAL1_SMALL',
@@ -49,7 +52,8 @@ const ImageSpec = z.strictObject({
       image: z.string().min(1).default('aws/codebuild/standard:7.0'),
       timeoutMinutes: z.number().int().min(5).max(2160).default(60),
     })
-    .prefault({}),
+    // A missing "codeBuild" is parsed as {} so that the error names the field that is needed: serviceRoleArn.
+    .prefault({} as { serviceRoleArn: string }),
   scan: z
     .strictObject({
       enabled: z.boolean().default(false),

@@ -22,7 +22,7 @@ stage "lint (eslint)" npx eslint .
 stage "format (prettier --check)" npx prettier --check --log-level warn "**/*.{ts,js,mjs,cjs}"
 stage "container lint (ruff, mypy)" bash container/lint.sh
 stage "type check (tsc --noEmit)" npx tsc --noEmit
-for layer in unit workflows replay e2e; do
+for layer in unit conformance workflows replay e2e; do
   stage "jest $layer" npx jest --selectProjects "$layer" --json --outputFile="$results/jest-$layer.json"
 done
 stage "container (pytest)" bash container/test.sh -q --junitxml="$PWD/$results/pytest.xml"

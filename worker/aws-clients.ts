@@ -11,18 +11,23 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { AwsClients } from '../activities/deps';
+import { installRequestAudit } from './request-audit';
 
 /** Options for building the clients. */
 export interface AwsClientOptions {
   region: string;
   /** Path-style S3 addressing, needed by S3 emulators such as moto (set when AWS_ENDPOINT_URL_S3 is set). */
   forcePathStyle?: boolean;
+  /**
+   * A file that records every request (worker/request-audit.ts); default `$LOCAL_AWS_REQUEST_AUDIT`, off when unset.
+   */
+  requestAudit?: string;
 }
 
 /** Builds every AWS client once, for the worker's lifetime. */
 export function createAwsClients(options: AwsClientOptions): AwsClients {
   const common = { region: options.region, maxAttempts: 3 };
-  return {
+  const clients: AwsClients = {
     sagemaker: new SageMakerClient(common),
     ecr: new ECRClient(common),
     s3: new S3Client({
@@ -35,4 +40,7 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
     cloudwatch: new CloudWatchClient(common),
     autoscaling: new ApplicationAutoScalingClient(common),
   };
+  const audit = options.requestAudit ?? process.env.LOCAL_AWS_REQUEST_AUDIT;
+  if (audit) for (const client of Object.values(clients)) installRequestAudit(client, audit);
+  return clients;
 }

@@ -13,13 +13,13 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { checkCostGuard } from '../contracts/cost';
+import { checkCostGuard, PRICE_USD_PER_HOUR, PRICES_BEFORE_2026_11_30 } from '../contracts/cost';
 import { ErrorType } from '../contracts/errors';
 import { childWorkflowId } from '../contracts/names';
 import * as plan from '../contracts/pipeline-plan';
 import type { PipelineSpec } from '../contracts/pipeline-spec';
 import type { PipelinePhase } from '../contracts/status';
-import { formatIssues, newerSpecIssues, validateSpec } from '../contracts/validation';
+import { formatIssues, newerSpecIssues, type SpecIssue, validateSpec } from '../contracts/validation';
 import { stepStoppedSignal } from '../contracts/workflow-api';
 import { quickActivities } from './activity-options';
 import { ROLLBACK_PERIOD_WHOLE_MINUTES } from './patches';
@@ -33,18 +33,54 @@ import type { tuneModel } from './tune-model';
 import type { registerModel } from './register-model';
 import type { deployModel } from './deploy-model';
 
+/** Runs whose cost guard was decided with the price table before its 2026-11-30 correction replay with it. */
+const PRICE_TABLE_2026_11_30 = 'price-table-2026-11-30';
+/** Runs started before the spec's region was checked against the worker's replay without the check. */
+const SPEC_REGION_CHECK = 'spec-region-check';
+
 /** Options that differ between the first migration and scheduled retraining. */
 export interface PipelineOptions {
   /** The previous run's tuning job to warm-start from (retraining). */
   warmStartFrom?: plan.WarmStartParent;
 }
 
+/** Runs started before image.codeBuild.serviceRoleArn was required replay with the specs they started with. */
+const CODEBUILD_ROLE_REQUIRED = 'codebuild-service-role-required';
+const CODEBUILD_ROLE_PATH = '$.image.codeBuild.serviceRoleArn';
+/** A well-formed placeholder, only to validate the rest of a legacy spec; it is removed again. */
+const LEGACY_ROLE = 'arn:aws:iam::000000000000:role/legacy-placeholder';
+
 /** Validates the spec or fails the workflow, before any activity runs, listing every bad field. */
 export function parseSpecOrFail(raw: unknown): PipelineSpec {
   const result = validateSpec(raw, { legacy: true });
-  // Rules added since a run started apply to new runs only: a run started before them replays on its old path.
-  const issues = result.ok ? newerSpecIssues(result.spec) : result.issues;
-  if (result.ok && (issues.length === 0 || !patched(ROLLBACK_PERIOD_WHOLE_MINUTES))) return result.spec;
+  if (result.ok) {
+    // Rules added since a run started apply to new runs only: a run started before them replays on its old path.
+    const newer = newerSpecIssues(result.spec);
+    if (newer.length === 0 || !patched(ROLLBACK_PERIOD_WHOLE_MINUTES)) return result.spec;
+    return refuse(newer);
+  }
+  if (
+    result.issues.every((i) => i.path === CODEBUILD_ROLE_PATH) &&
+    !patched(CODEBUILD_ROLE_REQUIRED) &&
+    typeof raw === 'object' &&
+    raw !== null
+  ) {
+    // A run from before the requirement: validate it as it was then (the role left out), and go on as it did.
+    const image = (raw as { image?: { codeBuild?: object } }).image ?? {};
+    const withRole = { ...raw, image: { ...image, codeBuild: { ...image.codeBuild, serviceRoleArn: LEGACY_ROLE } } };
+    const legacy = validateSpec(withRole, { legacy: true });
+    if (legacy.ok) {
+      const { serviceRoleArn: _role, ...codeBuild } = legacy.spec.image.codeBuild;
+      return {
+        ...legacy.spec,
+        image: { ...legacy.spec.image, codeBuild: codeBuild as typeof legacy.spec.image.codeBuild },
+      };
+    }
+  }
+  return refuse(result.issues);
+}
+
+function refuse(issues: SpecIssue[]): never {
   throw ApplicationFailure.create({
     type: ErrorType.SpecInvalid,
     nonRetryable: true,
@@ -67,7 +103,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     status.stopped.push(...stopped.map((s) => `${s} (by ${step})`));
   });
 
-  const cost = checkCostGuard(spec);
+  const cost = checkCostGuard(spec, patched(PRICE_TABLE_2026_11_30) ? PRICE_USD_PER_HOUR : PRICES_BEFORE_2026_11_30);
   status.metrics.estimatedMaxSpendUsd = cost.estimateUsd;
   if (!cost.ok) throw ApplicationFailure.nonRetryable(`Cost guard: ${cost.message}`, ErrorType.CostLimitExceeded, cost);
   const summary: plan.PipelineSummary = {
@@ -77,6 +113,10 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     estimatedMaxSpendUsd: cost.estimateUsd,
     stopped: [],
   };
+
+  // Before anything is created: a spec naming another region than the workers' would silently run in theirs.
+  if (spec.region !== undefined && patched(SPEC_REGION_CHECK))
+    await quickActivities().checkRegion({ region: spec.region });
 
   const step = async <R>(name: plan.PipelineStepName, run: (id: string) => Promise<R>): Promise<R> => {
     enter(name);

@@ -8,8 +8,9 @@
  * Unknown operations of the APIs served here answer `UnknownOperationException`, as AWS does. Every other request
  * (S3, ECR, CloudWatch, CloudWatch Logs, STS, IAM) goes through the gateway to moto (iam/moto-gateway.ts), so one
  * port is the whole local AWS. Every call is authorized first (LOCAL_IAM, on by default): against
- * iam/worker-policy.json for the worker, a role's policy for a job's role session. Every JSON request served here
- * then passes the documented rules (core/documented-rules) before its handler runs.
+ * iam/worker-policy.json for the worker, a role's policy for a job's role session. Every request served here is then
+ * checked against AWS's published model of its operation (core/model-gate.ts), and every JSON request against the
+ * documented rules (core/documented-rules), before its handler runs.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -24,6 +25,7 @@ import { injectFault, loseAnswer } from './core/faults';
 import { AwsError, readBody, sendError, sendJson } from './core/protocol';
 import { Registry } from './sagemaker/model-registry';
 import { enforceDocumentedRules } from './core/documented-rules';
+import { ModelGate } from './core/model-gate';
 import { RequestLog } from './core/request-log';
 import { ruleState } from './rule-state';
 import { Runtime } from './sagemaker-runtime/invoke-endpoint';
@@ -51,6 +53,11 @@ export interface LocalService {
 export async function startLocalService(
   opts: ServiceOptions & { port?: number; host?: string },
 ): Promise<LocalService> {
+  // First: without AWS's models (the tools venv) the service cannot judge requests, and says so before it starts.
+  const gate = new ModelGate(
+    (line) => ctx.log(line),
+    ['sagemaker', 'sagemaker-runtime', 'codebuild', 'application-autoscaling'],
+  );
   const ctx = new Ctx(opts);
   const tags = new Tags(ctx);
   const training = new Training(ctx, tags);
@@ -69,16 +76,23 @@ export async function startLocalService(
     ...tuning.handlers(),
     ...registry.handlers(),
   };
-  /** The JSON APIs served here, by X-Amz-Target prefix: counters' name, IAM action prefix, handlers. */
-  const apis: Record<string, { counted: string; iamPrefix: string; handlers: Record<string, Handler> }> = {
-    SageMaker: { counted: 'SageMaker', iamPrefix: 'sagemaker', handlers: sagemaker },
-    CodeBuild_20161006: { counted: 'CodeBuild', iamPrefix: 'codebuild', handlers: codebuild.handlers() },
-    AnyScaleFrontendService: {
-      counted: 'ApplicationAutoScaling',
-      iamPrefix: 'application-autoscaling',
-      handlers: scalableTargets.handlers(),
-    },
-  };
+  /** The JSON APIs served here, by X-Amz-Target prefix: counters' name, IAM action prefix, botocore model, handlers. */
+  const apis: Record<string, { counted: string; iamPrefix: string; model: string; handlers: Record<string, Handler> }> =
+    {
+      SageMaker: { counted: 'SageMaker', iamPrefix: 'sagemaker', model: 'sagemaker', handlers: sagemaker },
+      CodeBuild_20161006: {
+        counted: 'CodeBuild',
+        iamPrefix: 'codebuild',
+        model: 'codebuild',
+        handlers: codebuild.handlers(),
+      },
+      AnyScaleFrontendService: {
+        counted: 'ApplicationAutoScaling',
+        iamPrefix: 'application-autoscaling',
+        model: 'application-autoscaling',
+        handlers: scalableTargets.handlers(),
+      },
+    };
   const faults = ctx.faults;
   const draw = ctx.faultDraw;
   const requests = new RequestLog(path.join(opts.stateDir, 'requests.log'));
@@ -138,7 +152,26 @@ export async function startLocalService(
         stats.record(op, 'error');
         return sendRefusal(res, refused);
       }
-      await (streamed ? runtime.invokeStream(endpointName, req, res) : runtime.invoke(endpointName, req, res));
+      // Read past the model's 6 MB limit on Body, so that the model check can answer AWS's message about it.
+      const payload = await readBody(req, 8 * 1024 * 1024).catch(() => undefined);
+      const invalid = payload
+        ? gate.rest('sagemaker-runtime', action, {
+            labels: { EndpointName: endpointName },
+            headers: req.headers,
+            query: new URLSearchParams(invoke[3]?.slice(1) ?? ''),
+            body: payload,
+          })
+        : new AwsError(
+            'ValidationError',
+            "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to 6291456",
+          );
+      if (invalid || !payload) {
+        stats.record(op, 'error');
+        return sendError(res, invalid as AwsError, 'application/json');
+      }
+      await (streamed
+        ? runtime.invokeStream(endpointName, payload, req, res)
+        : runtime.invoke(endpointName, payload, req, res));
       stats.record(op, res.statusCode < 400 ? 'ok' : 'error');
       return;
     }
@@ -197,6 +230,11 @@ export async function startLocalService(
     if (fault) {
       stats.record(counted, fault);
       return sendError(res, fault);
+    }
+    const invalid = gate.json(api.model, op, body);
+    if (invalid) {
+      stats.record(counted, 'error');
+      return sendError(res, invalid);
     }
     try {
       await enforceDocumentedRules({ service: service as string, operation: op, body }, rulesState);

@@ -5,7 +5,9 @@
  *   2. a second run: a blue/green update of that endpoint (manual approval, approved through the update);
  *   3. a deliberately bad model (its code/inference.py fails every request) rolled back automatically by the
  *      5xx alarm during the canary, while the previous model keeps answering;
- *   4. the worker killed (SIGKILL) mid-training and restarted: the run finishes with a single training job.
+ *   4. the worker killed (SIGKILL) mid-training and restarted: the run finishes with a single training job;
+ *   5. every AWS request the workers sent in runs 1-4 (recorded with LOCAL_AWS_REQUEST_AUDIT) is valid against
+ *      AWS's published models.
  * Runs 1-3 use a worker in this process; run 4 runs workers as child processes on their own task queue.
  */
 import {
@@ -27,6 +29,7 @@ import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import { writeBadModelProgram } from '../../local/harness/bad-model';
 import { LocalHarness, missingEntrypoints } from '../../local/harness/local-harness';
 import { TINY_HYPERPARAMETERS } from '../../local/harness/tiny-spec';
+import { checkAuditFile, formatAuditReport } from '../../local/service/core/aws-models/audit-check';
 import { approveWhenWaiting, failureChain, queryStatus } from '../../worker/pipeline-client';
 
 const missing = missingEntrypoints();
@@ -48,7 +51,9 @@ let runtime: SageMakerRuntimeClient;
 let counter = 0;
 /** Tests that ran to their end; afterAll keeps the state dir unless all of them did. */
 let passed = 0;
-const TESTS = 4;
+const TESTS = 5;
+/** Every AWS request the workers send (worker/request-audit.ts), checked by the last test. */
+let auditFile = '';
 const newId = (what: string): string => `e2e-${what}-${Date.now().toString(36)}-${++counter}`;
 
 suite('migrationPipeline on the local stack', () => {
@@ -57,6 +62,10 @@ suite('migrationPipeline on the local stack', () => {
     sm = h.sm;
     // The test observes as the account's administrator; the worker's calls are held to its policy.
     runtime = new SageMakerRuntimeClient({ region: h.env.AWS_REGION, credentials: ADMIN_CREDENTIALS });
+    // Every request the workers send is recorded: this worker's clients and the child workers of the crash test
+    // (they inherit the environment).
+    auditFile = path.join(h.cfg.stateDir, 'aws-requests.jsonl');
+    process.env.LOCAL_AWS_REQUEST_AUDIT = auditFile;
     worker = await h.inProcessWorker(TASK_QUEUE);
     workerRun = worker.run();
     client = await h.client();
@@ -65,6 +74,7 @@ suite('migrationPipeline on the local stack', () => {
   afterAll(async () => {
     if (worker && worker.getState() === 'RUNNING') worker.shutdown();
     await workerRun?.catch(() => undefined);
+    delete process.env.LOCAL_AWS_REQUEST_AUDIT;
     // Keep the state (job, endpoint, service and worker logs) when a test failed, to read what happened.
     const keep = passed !== TESTS || process.env.E2E_KEEP_STATE === '1';
     if (!h) return;
@@ -264,6 +274,16 @@ suite('migrationPipeline on the local stack', () => {
     expect(summary.registry?.approvalStatus).toBe('Approved');
     const { own } = await trainingJobs(workflowId);
     expect(own.map((j) => [j.TrainingJobName, j.TrainingJobStatus])).toEqual([[jobName, 'Completed']]);
+    passed += 1;
+  });
+
+  test('every request the workers sent is valid against AWS’s published models', () => {
+    const report = checkAuditFile(auditFile);
+    if (report.invalid.length) console.error(formatAuditReport(report));
+    else console.log(formatAuditReport(report));
+    expect(report.requests).toBeGreaterThan(100);
+    expect(report.invalid.map((f) => `#${f.line} ${f.service}.${f.operation}: ${f.problems.join(' | ')}`)).toEqual([]);
+    expect(report.uncheckedPatterns).toEqual([]);
     passed += 1;
   });
 });

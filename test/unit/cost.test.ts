@@ -4,6 +4,8 @@ import {
   checkCostGuard,
   estimateWorstCaseSpend,
   gridSize,
+  PRICE_TABLE_DATE,
+  PRICE_TABLE_REVIEWED,
   PRICE_USD_PER_HOUR,
   type PipelineSpec,
   type PipelineSpecInput,
@@ -16,7 +18,7 @@ const spec = (patch: Partial<PipelineSpecInput> = {}): PipelineSpec =>
     pipelineName: 'lm',
     roleArn: 'arn:aws:iam::123456789012:role/SageMaker',
     bucket: 'my-bucket',
-    image: { repository: 'jax-lm' },
+    image: { repository: 'jax-lm', codeBuild: { serviceRoleArn: 'arn:aws:iam::123456789012:role/CodeBuildImageRole' } },
     data: { source: { s3Uri: 's3://data/lm/' } },
     registry: { modelPackageGroup: 'lm' },
     deployment: { endpointName: 'lm' },
@@ -135,5 +137,21 @@ describe('checkCostGuard', () => {
       const s = PipelineSpecSchema.parse(JSON.parse(readFileSync(join(__dirname, '../../examples', file), 'utf8')));
       expect(estimateWorstCaseSpend(s).unknownInstanceTypes).toEqual([]);
     }
+  });
+});
+
+describe('the price table', () => {
+  it('prices ml.g5.16xlarge as SageMaker does, not at the EC2 rate (each size keeps EC2’s ratio within its family)', () => {
+    // g5 and g6 share their size ladder; EC2 prices g5.16xlarge at 4.096 / 2.448 = 1.67 × g5.8xlarge.
+    const g5 = PRICE_USD_PER_HOUR['ml.g5.16xlarge']! / PRICE_USD_PER_HOUR['ml.g5.8xlarge']!;
+    const g6 = PRICE_USD_PER_HOUR['ml.g6.16xlarge']! / PRICE_USD_PER_HOUR['ml.g6.8xlarge']!;
+    expect(g5).toBeCloseTo(4.096 / 2.448, 2);
+    expect(Math.abs(g5 - g6) / g6).toBeLessThan(0.02);
+    expect(PRICE_USD_PER_HOUR['ml.g5.16xlarge']).not.toBe(4.1);
+  });
+
+  it('is dated, with the day it was last reviewed', () => {
+    expect(PRICE_TABLE_DATE).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(PRICE_TABLE_REVIEWED >= PRICE_TABLE_DATE).toBe(true);
   });
 });

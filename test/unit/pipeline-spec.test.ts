@@ -8,7 +8,7 @@ const minimal: PipelineSpecInput = {
   pipelineName: 'lm',
   roleArn: 'arn:aws:iam::123456789012:role/SageMaker',
   bucket: 'my-bucket',
-  image: { repository: 'jax-lm' },
+  image: { repository: 'jax-lm', codeBuild: { serviceRoleArn: 'arn:aws:iam::123456789012:role/CodeBuildImageRole' } },
   data: { source: { s3Uri: 's3://data/lm/' } },
   registry: { modelPackageGroup: 'lm' },
   deployment: { endpointName: 'lm' },
@@ -239,5 +239,15 @@ describe('rollback alarm periods and training retries (issue 11)', () => {
     expect(issuesOf(withChange((s) => (s.training = { retryStrategy: { maximumRetryAttempts: 31 } })))[0]?.path).toBe(
       '$.training.retryStrategy.maximumRetryAttempts',
     );
+  });
+});
+
+describe('image.codeBuild.serviceRoleArn', () => {
+  it('is required: CodeBuild refuses CreateProject without a service role', () => {
+    const spec = structuredClone(minimal) as Record<string, any>;
+    delete spec.image.codeBuild;
+    const r = validateSpec(spec);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues).toEqual([{ path: '$.image.codeBuild.serviceRoleArn', message: 'required (string)' }]);
   });
 });

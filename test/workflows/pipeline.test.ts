@@ -141,6 +141,14 @@ describe('migrationPipeline', () => {
     expect(Object.keys(r.calls)).toEqual([]);
   });
 
+  it("refuses a spec whose region is not the workers', naming both, before anything is created", async () => {
+    const r = await run('pipe-region', { ...spec, region: 'eu-west-1' }, { workerRegion: 'us-east-1' });
+    const cause = (r.error as WorkflowFailedError).cause?.cause as ApplicationFailure;
+    expect(cause.type).toBe('SpecInvalid');
+    expect(cause.message).toMatch(/eu-west-1.*us-east-1/);
+    expect(Object.keys(r.calls)).toEqual(['checkRegion']);
+  });
+
   it('refuses to start above the cost limit, naming the estimate, and creates nothing', async () => {
     const r = await run('pipe-cost', {
       ...spec,

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ACCOUNT_ID, REGION } from '../../shared/account';
 import type { Ctx } from '../core/context';
 import { AwsError, now, paginate } from '../core/protocol';
-import { arr, type Body, obj, oneOf, optInt, optStr, str } from '../core/request-fields';
+import { type Body } from '../core/request-fields';
 import { BuildFailure, type BuildPhase, BuildRun, type PhaseType } from './build-run';
 import { assertAssumable } from '../iam/on-behalf';
 import { CODEBUILD_SERVICE } from '../iam/policies';
@@ -93,7 +93,7 @@ export class CodeBuild {
         return { project: p };
       },
       UpdateProject: (b) => {
-        const n = str(b, 'name', { min: 2, max: 255 });
+        const n = b.name as string;
         const old = this.projects.get(n);
         if (!old) throw err.notFound(`Project cannot be found: ${projectArn(n)}`);
         const p = { ...old, ...this.parseProject({ ...old, ...b }), created: old.created, lastModified: now() };
@@ -101,19 +101,19 @@ export class CodeBuild {
         return { project: p };
       },
       BatchGetProjects: (b) => {
-        const names = arr(b, 'names', { min: 1, max: 100 }) as string[];
+        const names = b.names as string[];
         return {
           projects: names.map((n) => this.projects.get(n.split('/').pop() as string)).filter(Boolean),
           projectsNotFound: names.filter((n) => !this.projects.has(n.split('/').pop() as string)),
         };
       },
       DeleteProject: (b) => {
-        this.projects.delete(str(b, 'name'));
+        this.projects.delete(b.name as string);
         return {};
       },
       StartBuild: (b) => ({ build: this.start(b) }),
       BatchGetBuilds: (b) => {
-        const ids = arr(b, 'ids', { min: 1, max: 100 }) as string[];
+        const ids = b.ids as string[];
         return {
           builds: ids
             .map((i) => this.builds.get(i))
@@ -123,9 +123,9 @@ export class CodeBuild {
         };
       },
       ListBuildsForProject: (b) => {
-        const n = str(b, 'projectName', { min: 1 });
+        const n = b.projectName as string;
         if (!this.projects.has(n)) throw err.notFound(`Project cannot be found: ${projectArn(n)}`);
-        const order = oneOf(b, 'sortOrder', ['ASCENDING', 'DESCENDING'] as const, { optional: true }) ?? 'DESCENDING';
+        const order = (b.sortOrder as 'ASCENDING' | 'DESCENDING' | undefined) ?? 'DESCENDING';
         const list = this.builds
           .values()
           .filter((x) => x.projectName === n)
@@ -135,7 +135,7 @@ export class CodeBuild {
       },
       ListProjects: () => ({ projects: this.projects.values().map((p) => p.name) }),
       StopBuild: (b) => {
-        const id = str(b, 'id', { min: 1 });
+        const id = b.id as string;
         const build = this.builds.get(id);
         if (!build) throw err.notFound(`Build cannot be found: ${id}`);
         if (build.buildStatus !== 'IN_PROGRESS')
@@ -147,43 +147,24 @@ export class CodeBuild {
     };
   }
 
+  /**
+   * A project record from a request checked against the model (a CreateProject, or a project merged with an update).
+   */
   private parseProject(b: Body): Project {
-    const name = str(b, 'name', { min: 2, max: 150, pattern: /^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$/ });
-    const source = obj(b.source, 'source');
-    oneOf(
-      source,
-      'type',
-      [
-        'CODECOMMIT',
-        'CODEPIPELINE',
-        'GITHUB',
-        'GITLAB',
-        'GITLAB_SELF_MANAGED',
-        'S3',
-        'BITBUCKET',
-        'GITHUB_ENTERPRISE',
-        'NO_SOURCE',
-      ] as const,
-      { path: 'source.type' },
-    );
-    const env = obj(b.environment, 'environment');
+    const name = b.name as string;
+    const env = b.environment as Body;
     const t = now();
     return {
       name,
       arn: projectArn(name),
-      source,
-      artifacts: obj(b.artifacts, 'artifacts'),
-      environment: {
-        ...(env as unknown as Project['environment']),
-        type: str(env, 'type', { path: 'environment.type' }),
-        image: str(env, 'image', { path: 'environment.image', min: 1 }),
-        computeType: str(env, 'computeType', { path: 'environment.computeType' }),
-      },
-      serviceRole: this.assumable(optStr(b, 'serviceRole')),
-      timeoutInMinutes: optInt(b, 'timeoutInMinutes', { min: 5, max: 2160 }) ?? 60,
+      source: b.source as Body,
+      artifacts: b.artifacts as Body,
+      environment: env as unknown as Project['environment'],
+      serviceRole: this.assumable(b.serviceRole as string),
+      timeoutInMinutes: (b.timeoutInMinutes as number | undefined) ?? 60,
       logsConfig: b.logsConfig,
       tags: b.tags as Project['tags'],
-      description: optStr(b, 'description'),
+      description: b.description as string | undefined,
       created: t,
       lastModified: t,
     };
@@ -196,25 +177,26 @@ export class CodeBuild {
   }
 
   private start(b: Body): Record<string, unknown> {
-    const projectName = str(b, 'projectName', { min: 1 });
+    const projectName = b.projectName as string;
     const project = this.projects.get(projectName);
     if (!project) throw err.notFound(`Project cannot be found: ${projectArn(projectName)}`);
-    const token = optStr(b, 'idempotencyToken');
+    const token = b.idempotencyToken as string | undefined;
     if (token) {
       const earlier = this.builds
         .values()
         .find((x) => x.projectName === projectName && x._idempotencyToken === token && now() - x.startTime < 300);
       if (earlier) return view(earlier);
     }
-    const sourceType = optStr(b, 'sourceTypeOverride') ?? (project.source.type as string);
-    const location = optStr(b, 'sourceLocationOverride') ?? (project.source.location as string | undefined);
+    const sourceType = (b.sourceTypeOverride as string | undefined) ?? (project.source.type as string);
+    const location =
+      (b.sourceLocationOverride as string | undefined) ?? (project.source.location as string | undefined);
     if (sourceType !== 'S3' || !location)
       throw err.invalid(
         'The local CodeBuild builds from S3 sources only: set sourceTypeOverride S3 and sourceLocationOverride ' +
           'bucket/key',
       );
     const overrides =
-      (arr(b, 'environmentVariablesOverride', { optional: true }) as {
+      (b.environmentVariablesOverride as {
         name: string;
         value: string;
         type?: string;
@@ -226,7 +208,7 @@ export class CodeBuild {
     const id = `${projectName}:${uuid}`;
     const t = now();
     const buildNumber = this.builds.values().filter((x) => x.projectName === projectName).length + 1;
-    const timeoutInMinutes = optInt(b, 'timeoutInMinutesOverride', { min: 5, max: 2160 }) ?? project.timeoutInMinutes;
+    const timeoutInMinutes = (b.timeoutInMinutesOverride as number | undefined) ?? project.timeoutInMinutes;
     const build: Build = {
       id,
       arn: `arn:aws:codebuild:${REGION}:${ACCOUNT_ID}:build/${id}`,
@@ -239,7 +221,7 @@ export class CodeBuild {
       source: {
         type: 'S3',
         location,
-        buildspec: optStr(b, 'buildspecOverride') ?? (project.source.buildspec as string | undefined),
+        buildspec: (b.buildspecOverride as string | undefined) ?? (project.source.buildspec as string | undefined),
       },
       environment: { ...project.environment, environmentVariables: [...vars.values()] },
       logs: {

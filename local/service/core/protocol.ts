@@ -92,7 +92,10 @@ export function wire<T extends object>(record: T): Record<string, unknown> {
   return out;
 }
 
-/** NextToken pagination over an already sorted list (the token is the offset, opaque to clients). */
+/**
+ * NextToken pagination over an already sorted list (the token is the offset, opaque to clients). MaxResults has
+ * been checked against the operation's model; pages hold at most `maxMax` items (a page may be shorter than asked).
+ */
 export function paginate<T>(
   items: T[],
   body: Record<string, unknown>,
@@ -100,12 +103,7 @@ export function paginate<T>(
   maxMax = 100,
 ): { page: T[]; NextToken?: string } {
   const raw = body.MaxResults;
-  const max = raw === undefined ? defaultMax : Number(raw);
-  if (!Number.isInteger(max) || max < 1 || max > maxMax)
-    throw invalid(
-      `1 validation error detected: Value '${String(raw)}' at 'maxResults' failed to satisfy constraint: Member ` +
-        `must have value between 1 and ${maxMax}`,
-    );
+  const max = Math.min(raw === undefined ? defaultMax : Number(raw), maxMax);
   const start = body.NextToken === undefined ? 0 : Number.parseInt(String(body.NextToken), 10);
   if (!Number.isInteger(start) || start < 0) throw invalid('Invalid pagination token');
   const page = items.slice(start, start + max);

@@ -1,8 +1,13 @@
 /**
- * Request validation in SageMaker's words: every failure is a ValidationException naming the field
+ * Request fields in SageMaker's words: every failure is a ValidationException naming the field
  * (e.g. "Value null at 'trainingJobName' failed to satisfy constraint: Member must not be null").
+ * Every request has already been checked against AWS's model of its operation (model-gate.ts): types, required
+ * members, lengths, ranges, enums and patterns. Handlers read fields directly and use {@link fail} only for rules
+ * the model cannot express; the typed getters below (str, int, arr, …) repeat the model's checks and are kept only
+ * for code that reads requests the model gate has not seen.
  */
 import { invalid } from './protocol';
+import { parseS3Uri } from './s3-files';
 
 export type Body = Record<string, unknown>;
 
@@ -146,19 +151,28 @@ export interface Tag {
   Value: string;
 }
 
+/** The tags of a request (their count, lengths and patterns are the model's to check). */
 export function tags(body: Body, key = 'Tags'): Tag[] {
-  const list = arr(body, key, { optional: true, max: 50 });
-  return list.map((t, i) => {
-    const o = obj(t, `${key}.${i + 1}`);
-    return {
-      Key: str(o, 'Key', { path: `${key}.${i + 1}.member.key`, min: 1, max: 128 }),
-      Value: str(o, 'Value', { path: `${key}.${i + 1}.member.value`, max: 256 }),
-    };
-  });
+  return ((body[key] as Tag[] | undefined) ?? []).map((t) => ({ Key: t.Key, Value: t.Value }));
 }
 
+/** An S3 location the local service can read or write (s3:// or an S3 HTTPS URL; see {@link parseS3Uri}). */
 export function s3Uri(value: string, path: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(value);
-  if (!m) fail(path, value, 'Member must satisfy regular expression pattern: ^(https|s3)://([^/]+)/?(.*)$');
-  return { bucket: m[1] as string, key: m[2] as string };
+  try {
+    return parseS3Uri(value);
+  } catch {
+    return fail(
+      path,
+      value,
+      'Member must be an S3 location (s3://bucket/key or https://bucket.s3.region.amazonaws.com/key)',
+    );
+  }
+}
+
+/**
+ * Refuses a request shape AWS's model allows but the local service cannot serve, saying so: a local limitation,
+ * never dressed up as an AWS constraint.
+ */
+export function unsupported(path: string, what: string): never {
+  throw invalid(`The local SageMaker service does not serve ${what} (at '${fieldName(path)}').`);
 }

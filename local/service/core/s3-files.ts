@@ -6,10 +6,19 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 
+/**
+ * Bucket and key of an S3 location: `s3://bucket/key`, or an HTTPS URL of S3 (SageMaker's S3Uri pattern is
+ * `(https|s3)://([^/]+)/?(.*)`): virtual-hosted `https://bucket.s3[.-]region.amazonaws.com/key` or path-style
+ * `https://s3[.-]region.amazonaws.com/bucket/key` (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-bucket-intro.html).
+ */
 export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m) throw new Error(`not an S3 URI: ${uri}`);
-  return { bucket: m[1] as string, key: m[2] as string };
+  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (s3) return { bucket: s3[1] as string, key: s3[2] as string };
+  const hosted = /^https:\/\/(.+)\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?(?:\/(.*))?$/.exec(uri);
+  if (hosted) return { bucket: hosted[1] as string, key: decodeURIComponent(hosted[2] ?? '') };
+  const pathStyle = /^https:\/\/s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?\/([^/]+)\/?(.*)$/.exec(uri);
+  if (pathStyle) return { bucket: pathStyle[1] as string, key: decodeURIComponent(pathStyle[2] as string) };
+  throw new Error(`not an S3 location: ${uri}`);
 }
 
 export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {

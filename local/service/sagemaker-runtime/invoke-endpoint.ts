@@ -11,12 +11,11 @@ import { ACCOUNT_ID } from '../../shared/account';
 import type { Ctx } from '../core/context';
 import type { Endpoints } from '../sagemaker/endpoints';
 import type { Fleet } from '../sagemaker/fleet';
-import { AwsError, readBody, requestId, sendError } from '../core/protocol';
+import { AwsError, requestId, sendError } from '../core/protocol';
 import { relayStream } from './invoke-stream';
 import { containerUnreachable, elapsedUs, modelError, type Target } from './target';
 
 const REST_JSON = 'application/json';
-const MAX_BODY = 6 * 1024 * 1024;
 
 export class Runtime {
   constructor(
@@ -24,11 +23,10 @@ export class Runtime {
     private readonly eps: Endpoints,
   ) {}
 
-  /** InvokeEndpoint: the model's whole answer in one response. */
-  async invoke(endpointName: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const routed = await this.route(endpointName, req, res);
-    if (!routed) return;
-    const { target, body } = routed;
+  /** InvokeEndpoint (its request has passed the model check): the model's whole answer in one response. */
+  async invoke(endpointName: string, body: Buffer, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const target = this.route(endpointName, req, res);
+    if (!target) return;
     const { variant, instance } = target;
     const started = process.hrtime.bigint();
     let answer: { status: number; headers: http.IncomingHttpHeaders; body: Buffer };
@@ -62,36 +60,21 @@ export class Runtime {
     );
   }
 
-  /** InvokeEndpointWithResponseStream: the model's answer relayed part by part as it arrives. */
-  async invokeStream(endpointName: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const routed = await this.route(endpointName, req, res);
-    if (!routed) return;
-    // The streaming operation carries Accept in its own header (botocore's model: X-Amzn-SageMaker-Accept).
-    await relayStream(
-      this.ctx,
-      routed.target,
-      routed.body,
-      containerHeaders(req, header(req, 'x-amzn-sagemaker-accept')),
-      res,
-    );
-  }
-
-  /**
-   * Reads the body and picks the variant and instance; answers the error itself (and returns undefined) when it
-   * cannot.
-   */
-  private async route(
+  /** InvokeEndpointWithResponseStream (request checked): the model's answer relayed part by part as it arrives. */
+  async invokeStream(
     endpointName: string,
+    body: Buffer,
     req: http.IncomingMessage,
     res: http.ServerResponse,
-  ): Promise<{ target: Target; body: Buffer } | undefined> {
-    let body: Buffer;
-    try {
-      body = await readBody(req, MAX_BODY);
-    } catch {
-      sendError(res, new AwsError('ValidationError', 'Request payload exceeds the 6 MB limit', 413), REST_JSON);
-      return undefined;
-    }
+  ): Promise<void> {
+    const target = this.route(endpointName, req, res);
+    if (!target) return;
+    // The streaming operation carries Accept in its own header (botocore's model: X-Amzn-SageMaker-Accept).
+    await relayStream(this.ctx, target, body, containerHeaders(req, header(req, 'x-amzn-sagemaker-accept')), res);
+  }
+
+  /** Picks the variant and instance; answers the error itself (and returns undefined) when it cannot. */
+  private route(endpointName: string, req: http.IncomingMessage, res: http.ServerResponse): Target | undefined {
     const record = this.eps.endpoints.get(endpointName);
     if (!record) {
       sendError(
@@ -137,7 +120,7 @@ export class Runtime {
         publisher.record(endpointName, variant.spec.VariantName, ev);
       },
     };
-    return { target, body };
+    return target;
   }
 }
 

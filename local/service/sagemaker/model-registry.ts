@@ -7,10 +7,9 @@ import type { Ctx } from '../core/context';
 import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { sortRecords } from './training';
-import { type Body, name, obj, oneOf, optObj, optStr, str, strMap, tags as readTags } from '../core/request-fields';
+import { type Body, tags as readTags, unsupported } from '../core/request-fields';
 
-const APPROVAL = ['Approved', 'Rejected', 'PendingManualApproval'] as const;
-type Approval = (typeof APPROVAL)[number];
+type Approval = 'Approved' | 'Rejected' | 'PendingManualApproval';
 
 interface GroupRecord {
   ModelPackageGroupName: string;
@@ -83,13 +82,13 @@ export class Registry {
   handlers(): Record<string, (b: Body) => unknown> {
     return {
       CreateModelPackageGroup: (b) => {
-        const n = name(b, 'ModelPackageGroupName');
+        const n = b.ModelPackageGroupName as string;
         const groupArn = arn(`model-package-group/${n.toLowerCase()}`);
         if (this.groups.has(n)) throw invalid(`Model Package Group already exists: ${groupArn}`);
         this.groups.put(n, {
           ModelPackageGroupName: n,
           ModelPackageGroupArn: groupArn,
-          ModelPackageGroupDescription: optStr(b, 'ModelPackageGroupDescription', { max: 1024 }),
+          ModelPackageGroupDescription: b.ModelPackageGroupDescription as string | undefined,
           CreationTime: now(),
           ModelPackageGroupStatus: 'Completed',
           CreatedBy: {},
@@ -98,10 +97,10 @@ export class Registry {
         this.tags.add(groupArn, readTags(b));
         return { ModelPackageGroupArn: groupArn };
       },
-      DescribeModelPackageGroup: (b) => wire(this.group(name(b, 'ModelPackageGroupName'))),
+      DescribeModelPackageGroup: (b) => wire(this.group(b.ModelPackageGroupName as string)),
       ListModelPackageGroups: (b) => {
-        const contains = optStr(b, 'NameContains');
-        const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Ascending';
+        const contains = b.NameContains as string | undefined;
+        const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
         const items = sortRecords(
           this.groups.values().filter((g) => !contains || g.ModelPackageGroupName.includes(contains)),
           'CreationTime',
@@ -111,7 +110,7 @@ export class Registry {
         return { ModelPackageGroupSummaryList: page.map((g) => wire({ ...g, CreatedBy: undefined })), NextToken };
       },
       DeleteModelPackageGroup: (b) => {
-        const n = name(b, 'ModelPackageGroupName');
+        const n = b.ModelPackageGroupName as string;
         this.group(n);
         if (this.packages.values().some((p) => p.ModelPackageGroupName === n))
           throw invalid(`Model Package Group ${n} still contains model packages; delete them first.`);
@@ -119,13 +118,13 @@ export class Registry {
         return {};
       },
       CreateModelPackage: (b) => this.create(b),
-      DescribeModelPackage: (b) => wire(this.pkg(str(b, 'ModelPackageName', { min: 1, max: 2048 }))),
+      DescribeModelPackage: (b) => wire(this.pkg(b.ModelPackageName as string)),
       ListModelPackages: (b) => {
-        const group = optStr(b, 'ModelPackageGroupName');
+        const group = b.ModelPackageGroupName as string | undefined;
         if (group) this.group(group.split('/').pop() as string);
-        const status = oneOf(b, 'ModelApprovalStatus', APPROVAL, { optional: true });
-        const sortBy = oneOf(b, 'SortBy', ['Name', 'CreationTime'] as const, { optional: true }) ?? 'CreationTime';
-        const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Ascending';
+        const status = b.ModelApprovalStatus as Approval | undefined;
+        const sortBy = (b.SortBy as string | undefined) ?? 'CreationTime';
+        const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
         const gname = group?.split('/').pop();
         let items = this.packages
           .values()
@@ -151,14 +150,10 @@ export class Registry {
         };
       },
       UpdateModelPackage: (b) => {
-        const ref = str(b, 'ModelPackageArn', { min: 1, max: 2048 });
-        const p = this.pkg(ref);
-        const status = oneOf(b, 'ModelApprovalStatus', APPROVAL, { optional: true });
-        const desc = optStr(b, 'ApprovalDescription', { max: 1024 });
-        const props =
-          b.CustomerMetadataProperties === undefined
-            ? undefined
-            : strMap(b, 'CustomerMetadataProperties', { maxEntries: 50, maxKey: 128, maxValue: 256 });
+        const p = this.pkg(b.ModelPackageArn as string);
+        const status = b.ModelApprovalStatus as Approval | undefined;
+        const desc = b.ApprovalDescription as string | undefined;
+        const props = b.CustomerMetadataProperties as Record<string, string> | undefined;
         const remove = Array.isArray(b.CustomerMetadataPropertiesToRemove)
           ? (b.CustomerMetadataPropertiesToRemove as string[])
           : [];
@@ -178,15 +173,12 @@ export class Registry {
   }
 
   private create(b: Body): unknown {
-    const groupRef = optStr(b, 'ModelPackageGroupName', { max: 170 });
+    const groupRef = b.ModelPackageGroupName as string | undefined;
     if (!groupRef)
-      throw invalid(
-        '1 validation error detected: the local service supports versioned model packages only: ' +
-          'ModelPackageGroupName is required',
-      );
+      unsupported('modelPackageName', 'unversioned model packages: give ModelPackageGroupName for a versioned one');
     const groupName = groupRef.split('/').pop() as string;
     const g = this.group(groupName);
-    const clientToken = optStr(b, 'ClientToken', { min: 1, max: 36 });
+    const clientToken = b.ClientToken as string | undefined;
     const { ClientToken: _t, Tags: _tags, ...request } = b;
     const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
     if (clientToken) {
@@ -199,14 +191,8 @@ export class Registry {
         return { ModelPackageArn: earlier.ModelPackageArn };
       }
     }
-    const spec = optObj(b.InferenceSpecification, 'InferenceSpecification');
-    if (spec)
-      obj(
-        spec.Containers && Array.isArray(spec.Containers) ? spec.Containers[0] : undefined,
-        'InferenceSpecification.Containers.1.member',
-      );
-    const status = (oneOf(b, 'ModelApprovalStatus', APPROVAL, { optional: true }) ??
-      'PendingManualApproval') as Approval;
+    const spec = b.InferenceSpecification as Body | undefined;
+    const status = (b.ModelApprovalStatus as Approval | undefined) ?? 'PendingManualApproval';
     const version = g._nextVersion;
     this.groups.update(groupName, (r) => {
       r._nextVersion += 1;
@@ -218,21 +204,18 @@ export class Registry {
       ModelPackageGroupName: groupName,
       ModelPackageVersion: version,
       ModelPackageArn: pkgArn,
-      ModelPackageDescription: optStr(b, 'ModelPackageDescription', { max: 1024 }),
+      ModelPackageDescription: b.ModelPackageDescription as string | undefined,
       CreationTime: t,
       LastModifiedTime: t,
       InferenceSpecification: spec,
       ModelPackageStatus: 'Completed',
       ModelPackageStatusDetails: { ValidationStatuses: [], ImageScanStatuses: [] },
       ModelApprovalStatus: status,
-      CustomerMetadataProperties:
-        b.CustomerMetadataProperties === undefined
-          ? undefined
-          : strMap(b, 'CustomerMetadataProperties', { maxEntries: 50, maxKey: 128, maxValue: 256 }),
+      CustomerMetadataProperties: b.CustomerMetadataProperties as Record<string, string> | undefined,
       ModelMetrics: b.ModelMetrics,
       MetadataProperties: b.MetadataProperties,
-      Domain: optStr(b, 'Domain'),
-      Task: optStr(b, 'Task'),
+      Domain: b.Domain as string | undefined,
+      Task: b.Task as string | undefined,
       CertifyForMarketplace: b.CertifyForMarketplace === true,
       _clientToken: clientToken,
       _requestHash: requestHash,

@@ -7,21 +7,7 @@ import type { ModelRecord, VariantSpec } from './fleet';
 import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { sortRecords } from './training';
-import {
-  arr,
-  type Body,
-  fail,
-  name,
-  obj,
-  oneOf,
-  optInt,
-  optObj,
-  optStr,
-  s3Uri,
-  str,
-  strMap,
-  tags as readTags,
-} from '../core/request-fields';
+import { type Body, fail, s3Uri, tags as readTags, unsupported } from '../core/request-fields';
 
 export interface EndpointConfigRecord {
   EndpointConfigName: string;
@@ -33,16 +19,15 @@ export interface EndpointConfigRecord {
 }
 
 function container(v: unknown, path: string): NonNullable<ModelRecord['PrimaryContainer']> {
-  const o = obj(v, path);
-  const Image = optStr(o, 'Image', { path: `${path}.image`, max: 255 });
-  const ModelDataUrl = optStr(o, 'ModelDataUrl', { path: `${path}.modelDataUrl`, max: 1024 });
+  const o = v as Body;
+  const ModelDataUrl = o.ModelDataUrl as string | undefined;
   if (ModelDataUrl) s3Uri(ModelDataUrl, `${path}.modelDataUrl`);
-  const Environment = strMap(o, 'Environment', { maxEntries: 100, maxKey: 1024, maxValue: 1024 });
+  const Environment = o.Environment as Record<string, string> | undefined;
   return {
-    Image,
+    Image: o.Image as string | undefined,
     ModelDataUrl,
-    Environment: Object.keys(Environment).length ? Environment : undefined,
-    Mode: optStr(o, 'Mode'),
+    Environment: Environment && Object.keys(Environment).length ? Environment : undefined,
+    Mode: o.Mode as string | undefined,
   };
 }
 
@@ -94,16 +79,16 @@ export class Models {
   handlers(): Record<string, (b: Body) => unknown> {
     return {
       CreateModel: (b) => {
-        const ModelName = name(b, 'ModelName');
+        const ModelName = b.ModelName as string;
         const ModelArn = arn(`model/${ModelName.toLowerCase()}`);
         const PrimaryContainer =
           b.PrimaryContainer === undefined ? undefined : container(b.PrimaryContainer, 'primaryContainer');
-        const Containers = arr(b, 'Containers', { optional: true, max: 15 }).map((c, i) =>
+        const Containers = ((b.Containers as unknown[] | undefined) ?? []).map((c, i) =>
           container(c, `containers.${i + 1}.member`),
         );
         if (!PrimaryContainer && Containers.length === 0)
           fail('PrimaryContainer', undefined, 'Either PrimaryContainer or Containers must be specified');
-        const ExecutionRoleArn = optStr(b, 'ExecutionRoleArn', { min: 20, max: 2048 });
+        const ExecutionRoleArn = b.ExecutionRoleArn as string | undefined;
         if (this.models.has(ModelName)) throw invalid(`Cannot create already existing model "${ModelArn}".`);
         for (const c of PrimaryContainer ? [PrimaryContainer] : Containers) this.checkRoleCanUse(ExecutionRoleArn, c);
         this.models.put(ModelName, {
@@ -119,20 +104,20 @@ export class Models {
         return { ModelArn };
       },
       DescribeModel: (b) => {
-        const ModelName = name(b, 'ModelName');
+        const ModelName = b.ModelName as string;
         const m = this.models.get(ModelName);
         if (!m) throw invalid(`Could not find model "${arn(`model/${ModelName.toLowerCase()}`)}".`);
         return wire(m);
       },
       DeleteModel: (b) => {
-        const ModelName = name(b, 'ModelName');
+        const ModelName = b.ModelName as string;
         if (!this.models.delete(ModelName))
           throw invalid(`Could not find model "${arn(`model/${ModelName.toLowerCase()}`)}".`);
         return {};
       },
       ListModels: (b) => {
-        const contains = optStr(b, 'NameContains');
-        const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Descending';
+        const contains = b.NameContains as string | undefined;
+        const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Descending';
         const items = sortRecords(
           this.models.values().filter((m) => !contains || m.ModelName.includes(contains)),
           'CreationTime',
@@ -145,39 +130,29 @@ export class Models {
         };
       },
       CreateEndpointConfig: (b) => {
-        const EndpointConfigName = name(b, 'EndpointConfigName');
+        const EndpointConfigName = b.EndpointConfigName as string;
         const EndpointConfigArn = arn(`endpoint-config/${EndpointConfigName.toLowerCase()}`);
         const seen = new Set<string>();
-        const ProductionVariants = arr(b, 'ProductionVariants', { min: 1, max: 10 }).map((v, i) => {
+        const ProductionVariants = (b.ProductionVariants as Body[]).map((o, i) => {
           const p = `productionVariants.${i + 1}.member`;
-          const o = obj(v, p);
-          const VariantName = name(o, 'VariantName', 63, `${p}.variantName`);
+          const VariantName = o.VariantName as string;
           if (seen.has(VariantName))
             fail(`${p}.variantName`, VariantName, 'Variant names must be unique within an endpoint configuration');
           seen.add(VariantName);
-          const ModelName = name(o, 'ModelName', 63, `${p}.modelName`);
+          const ModelName = o.ModelName as string | undefined;
+          if (ModelName === undefined)
+            fail(`${p}.modelName`, undefined, 'ModelName is required for a production variant');
           if (!this.models.has(ModelName))
             throw invalid(`Could not find model "${arn(`model/${ModelName.toLowerCase()}`)}".`);
-          if (optObj(o.ServerlessConfig, `${p}.serverlessConfig`))
-            fail(
-              `${p}.serverlessConfig`,
-              'ServerlessConfig',
-              'Serverless endpoints are not supported by the local service',
-            );
-          const InitialInstanceCount = optInt(o, 'InitialInstanceCount', {
-            path: `${p}.initialInstanceCount`,
-            min: 1,
-            max: 16,
-          });
+          if (o.ServerlessConfig !== undefined)
+            unsupported(`${p}.serverlessConfig`, 'serverless endpoints (ServerlessConfig)');
+          const InitialInstanceCount = o.InitialInstanceCount as number | undefined;
           if (InitialInstanceCount === undefined)
-            fail(`${p}.initialInstanceCount`, undefined, 'Member must not be null');
-          const InstanceType = str(o, 'InstanceType', {
-            path: `${p}.instanceType`,
-            pattern: /^ml\.[a-z0-9-]+\.[a-z0-9]+$/,
-          });
-          const w = o.InitialVariantWeight;
-          if (w !== undefined && (typeof w !== 'number' || w < 0))
-            fail(`${p}.initialVariantWeight`, w, 'Member must have value greater than or equal to 0');
+            fail(`${p}.initialInstanceCount`, undefined, 'InitialInstanceCount is required without ServerlessConfig');
+          const InstanceType = o.InstanceType as string | undefined;
+          if (InstanceType === undefined)
+            fail(`${p}.instanceType`, undefined, 'InstanceType is required without ServerlessConfig');
+          const w = o.InitialVariantWeight as number | undefined;
           return {
             ...o,
             VariantName,
@@ -194,22 +169,22 @@ export class Models {
           EndpointConfigArn,
           ProductionVariants,
           DataCaptureConfig: b.DataCaptureConfig,
-          KmsKeyId: optStr(b, 'KmsKeyId'),
+          KmsKeyId: b.KmsKeyId as string | undefined,
           CreationTime: now(),
         });
         this.tags.add(EndpointConfigArn, readTags(b));
         return { EndpointConfigArn };
       },
-      DescribeEndpointConfig: (b) => wire(this.config(name(b, 'EndpointConfigName'))),
+      DescribeEndpointConfig: (b) => wire(this.config(b.EndpointConfigName as string)),
       DeleteEndpointConfig: (b) => {
-        const n = name(b, 'EndpointConfigName');
+        const n = b.EndpointConfigName as string;
         this.config(n);
         this.configs.delete(n);
         return {};
       },
       ListEndpointConfigs: (b) => {
-        const contains = optStr(b, 'NameContains');
-        const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Descending';
+        const contains = b.NameContains as string | undefined;
+        const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Descending';
         const items = sortRecords(
           this.configs.values().filter((c) => !contains || c.EndpointConfigName.includes(contains)),
           'CreationTime',

@@ -1,7 +1,7 @@
 /** Tags by resource ARN: AddTags, DeleteTags, ListTags, and the tags given at creation. */
 import type { Ctx } from '../core/context';
 import { paginate } from '../core/protocol';
-import { arr, type Body, str, type Tag, tags as readTags } from '../core/request-fields';
+import { type Body, type Tag, tags as readTags } from '../core/request-fields';
 
 export class Tags {
   constructor(private readonly ctx: Ctx) {}
@@ -29,22 +29,14 @@ export class Tags {
 
   handlers(): Record<string, (body: Body) => unknown> {
     return {
-      AddTags: (b) => {
-        const arn = str(b, 'ResourceArn', { max: 256 });
-        return { Tags: this.add(arn, readTags(b, 'Tags')) };
-      },
+      AddTags: (b) => ({ Tags: this.add(b.ResourceArn as string, readTags(b, 'Tags')) }),
       DeleteTags: (b) => {
-        const arn = str(b, 'ResourceArn', { max: 256 });
-        const keys = arr(b, 'TagKeys', { min: 1, max: 50 }).map((k, i) => {
-          if (typeof k !== 'string') throw new Error(`TagKeys.${i + 1} must be a string`);
-          return k;
-        });
-        this.remove(arn, keys);
+        this.remove(b.ResourceArn as string, b.TagKeys as string[]);
         return {};
       },
       ListTags: (b) => {
-        const arn = str(b, 'ResourceArn', { max: 256 });
-        const { page, NextToken } = paginate(this.get(arn), b, 50, 100);
+        // The model sets MaxResults at 50 or more, with no upper bound.
+        const { page, NextToken } = paginate(this.get(b.ResourceArn as string), b, 50, Number.POSITIVE_INFINITY);
         return { Tags: page, NextToken };
       },
     };

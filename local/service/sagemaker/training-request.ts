@@ -1,20 +1,6 @@
 /** CreateTrainingJob request validation, with SageMaker's limits and field names. */
 import { compileDefinitions, type MetricDefinition } from './metric-definitions';
-import {
-  arr,
-  type Body,
-  fail,
-  int,
-  name,
-  obj,
-  oneOf,
-  optInt,
-  optObj,
-  optStr,
-  s3Uri,
-  str,
-  strMap,
-} from '../core/request-fields';
+import { type Body, fail, s3Uri, unsupported } from '../core/request-fields';
 
 export interface Channel {
   ChannelName: string;
@@ -57,94 +43,94 @@ export interface TrainingRequest {
   RetryStrategy?: { MaximumRetryAttempts: number };
 }
 
-const INPUT_MODES = ['Pipe', 'File', 'FastFile'] as const;
+/** SageMaker's documented default and maximum of MaxRuntimeInSeconds ("The default value is 1 day. The maximum value
+ * is 28 days": StoppingCondition in https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StoppingCondition.html). */
+const DEFAULT_MAX_RUNTIME = 24 * 3600;
 const MAX_RUNTIME = 28 * 24 * 3600;
 
+// Types, lengths, ranges, enums and patterns are checked against AWS's model before a handler runs
+// (core/model-gate.ts); what follows reads the request and adds only the rules the model cannot express.
+
 export function parseMetricDefinitions(list: unknown[], path: string): MetricDefinition[] {
-  if (list.length > 40) fail(path, `${list.length} items`, 'Member must have length less than or equal to 40');
-  const defs = list.map((d, i) => {
-    const o = obj(d, `${path}.${i + 1}`);
-    return {
-      Name: str(o, 'Name', { path: `${path}.${i + 1}.member.name`, min: 1, max: 255 }),
-      Regex: str(o, 'Regex', { path: `${path}.${i + 1}.member.regex`, min: 1, max: 500 }),
-    };
+  const defs = list.map((d) => {
+    const o = d as Body;
+    return { Name: o.Name as string, Regex: o.Regex as string };
   });
   compileDefinitions(defs, path);
   return defs;
 }
 
 export function parseChannels(list: unknown[], path: string): Channel[] {
-  if (list.length > 20) fail(path, `${list.length} items`, 'Member must have length less than or equal to 20');
   const seen = new Set<string>();
   return list.map((c, i) => {
     const p = `${path}.${i + 1}.member`;
-    const o = obj(c, p);
-    const ChannelName = str(o, 'ChannelName', {
-      path: `${p}.channelName`,
-      min: 1,
-      max: 64,
-      pattern: /^[A-Za-z0-9.\-_]+$/,
-    });
+    const o = c as Body;
+    const ChannelName = o.ChannelName as string;
     if (seen.has(ChannelName)) fail(`${p}.channelName`, ChannelName, 'Channel names must be unique');
     seen.add(ChannelName);
-    const ds = obj(o.DataSource, `${p}.dataSource`);
-    const s3 = obj(ds.S3DataSource, `${p}.dataSource.s3DataSource`);
-    const S3Uri = str(s3, 'S3Uri', { path: `${p}.dataSource.s3DataSource.s3Uri`, max: 1024 });
+    const ds = o.DataSource as Body;
+    if (!ds.S3DataSource)
+      unsupported(
+        `${p}.dataSource`,
+        'channels from FileSystemDataSource (EFS, FSx for Lustre) or DatasetSource: the local service reads channels from S3 only',
+      );
+    const s3 = ds.S3DataSource as Body;
+    const S3Uri = s3.S3Uri as string;
     s3Uri(S3Uri, `${p}.dataSource.s3DataSource.s3Uri`);
-    const S3DataType = oneOf(
-      s3,
-      'S3DataType',
-      ['ManifestFile', 'S3Prefix', 'AugmentedManifestFile', 'Converse'] as const,
-      { path: `${p}.dataSource.s3DataSource.s3DataType` },
-    ) as string;
-    const S3DataDistributionType = oneOf(s3, 'S3DataDistributionType', ['FullyReplicated', 'ShardedByS3Key'] as const, {
-      path: `${p}.dataSource.s3DataSource.s3DataDistributionType`,
-      optional: true,
-    });
     return {
       ChannelName,
       DataSource: {
-        S3DataSource: { S3DataType, S3Uri, S3DataDistributionType: S3DataDistributionType ?? 'FullyReplicated' },
+        S3DataSource: {
+          S3DataType: s3.S3DataType as string,
+          S3Uri,
+          S3DataDistributionType: (s3.S3DataDistributionType as string | undefined) ?? 'FullyReplicated',
+        },
       },
-      ContentType: optStr(o, 'ContentType', { path: `${p}.contentType`, max: 256 }),
-      CompressionType: oneOf(o, 'CompressionType', ['None', 'Gzip'] as const, {
-        path: `${p}.compressionType`,
-        optional: true,
-      }),
-      RecordWrapperType: oneOf(o, 'RecordWrapperType', ['None', 'RecordIO'] as const, {
-        path: `${p}.recordWrapperType`,
-        optional: true,
-      }),
-      InputMode: oneOf(o, 'InputMode', INPUT_MODES, { path: `${p}.inputMode`, optional: true }),
+      ContentType: o.ContentType as string | undefined,
+      CompressionType: o.CompressionType as string | undefined,
+      RecordWrapperType: o.RecordWrapperType as string | undefined,
+      InputMode: o.InputMode as string | undefined,
     };
   });
 }
 
-export function parseResourceConfig(o: Body, path: string): TrainingRequest['ResourceConfig'] {
-  const InstanceType = str(o, 'InstanceType', { path: `${path}.instanceType`, pattern: /^ml\.[a-z0-9]+\.[a-z0-9]+$/ });
+/**
+ * The instances a job runs on. The model makes every member optional (heterogeneous clusters use InstanceGroups
+ * instead; warm pools and training plans add more); a job needs an instance type and at least one instance.
+ */
+export function parseResourceConfig(o: Body | undefined, path: string): TrainingRequest['ResourceConfig'] {
+  if (!o) fail(path, undefined, 'ResourceConfig is required for a training job');
+  if (o.InstanceGroups !== undefined)
+    unsupported(
+      `${path}.instanceGroups`,
+      'heterogeneous clusters (InstanceGroups): give InstanceType and InstanceCount',
+    );
+  if (o.InstanceType === undefined)
+    fail(`${path}.instanceType`, undefined, 'InstanceType is required when InstanceGroups is not given');
+  const InstanceCount = o.InstanceCount as number | undefined;
+  if (InstanceCount === undefined || InstanceCount < 1)
+    fail(`${path}.instanceCount`, InstanceCount, 'InstanceCount must be at least 1 when InstanceGroups is not given');
   return {
-    InstanceType,
-    InstanceCount: int(o, 'InstanceCount', { path: `${path}.instanceCount`, min: 1, max: 64 }),
-    VolumeSizeInGB: int(o, 'VolumeSizeInGB', { path: `${path}.volumeSizeInGB`, min: 1 }),
-    KeepAlivePeriodInSeconds: optInt(o, 'KeepAlivePeriodInSeconds', {
-      path: `${path}.keepAlivePeriodInSeconds`,
-      min: 0,
-      max: 3600,
-    }),
+    InstanceType: o.InstanceType as string,
+    InstanceCount,
+    VolumeSizeInGB: (o.VolumeSizeInGB as number | undefined) ?? 0,
+    KeepAlivePeriodInSeconds: o.KeepAlivePeriodInSeconds as number | undefined,
   };
 }
 
-export function parseStoppingCondition(o: Body, spot: boolean, path: string): TrainingRequest['StoppingCondition'] {
-  const MaxRuntimeInSeconds = int(o, 'MaxRuntimeInSeconds', {
-    path: `${path}.maxRuntimeInSeconds`,
-    min: 1,
-    max: MAX_RUNTIME,
-  });
-  const MaxWaitTimeInSeconds = optInt(o, 'MaxWaitTimeInSeconds', {
-    path: `${path}.maxWaitTimeInSeconds`,
-    min: 1,
-    max: MAX_RUNTIME * 2,
-  });
+export function parseStoppingCondition(
+  o: Body | undefined,
+  spot: boolean,
+  path: string,
+): TrainingRequest['StoppingCondition'] {
+  const MaxRuntimeInSeconds = (o?.MaxRuntimeInSeconds as number | undefined) ?? DEFAULT_MAX_RUNTIME;
+  if (MaxRuntimeInSeconds > MAX_RUNTIME)
+    fail(
+      `${path}.maxRuntimeInSeconds`,
+      MaxRuntimeInSeconds,
+      `Member must have value less than or equal to ${MAX_RUNTIME}`,
+    );
+  const MaxWaitTimeInSeconds = o?.MaxWaitTimeInSeconds as number | undefined;
   if (spot && MaxWaitTimeInSeconds === undefined)
     fail(
       `${path}.maxWaitTimeInSeconds`,
@@ -161,63 +147,60 @@ export function parseStoppingCondition(o: Body, spot: boolean, path: string): Tr
 }
 
 export function parseCheckpointConfig(v: unknown, path: string): TrainingRequest['CheckpointConfig'] {
-  const o = optObj(v, path);
+  const o = v as Body | undefined;
   if (!o) return undefined;
-  const S3Uri = str(o, 'S3Uri', { path: `${path}.s3Uri`, max: 1024 });
+  const S3Uri = o.S3Uri as string;
   s3Uri(S3Uri, `${path}.s3Uri`);
-  return { S3Uri, LocalPath: optStr(o, 'LocalPath', { path: `${path}.localPath`, max: 4096 }) };
+  return { S3Uri, LocalPath: o.LocalPath as string | undefined };
 }
 
-export function parseRetryStrategy(v: unknown, path: string): TrainingRequest['RetryStrategy'] {
-  const o = optObj(v, path);
+/** RetryStrategy as given (its 1-30 range is checked against AWS's model before the handler runs). */
+export function parseRetryStrategy(v: unknown): TrainingRequest['RetryStrategy'] {
+  const o = v as Body | undefined;
   if (!o) return undefined;
-  return {
-    MaximumRetryAttempts: int(o, 'MaximumRetryAttempts', { path: `${path}.maximumRetryAttempts`, min: 1, max: 30 }),
-  };
+  return { MaximumRetryAttempts: o.MaximumRetryAttempts as number };
 }
 
 export function parseTrainingRequest(b: Body): TrainingRequest {
-  const TrainingJobName = name(b, 'TrainingJobName', 63);
-  const algo = obj(b.AlgorithmSpecification, 'AlgorithmSpecification');
-  const TrainingImage = optStr(algo, 'TrainingImage', { path: 'algorithmSpecification.trainingImage', max: 255 });
-  const AlgorithmName = optStr(algo, 'AlgorithmName', { path: 'algorithmSpecification.algorithmName', max: 170 });
+  if (b.ServerlessJobConfig !== undefined)
+    unsupported('serverlessJobConfig', 'serverless model customization jobs (ServerlessJobConfig)');
+  const algo = b.AlgorithmSpecification as Body | undefined;
+  if (!algo) fail('algorithmSpecification', undefined, 'AlgorithmSpecification is required for a training job');
+  const TrainingImage = algo.TrainingImage as string | undefined;
+  const AlgorithmName = algo.AlgorithmName as string | undefined;
   if (!TrainingImage && !AlgorithmName)
     fail('AlgorithmSpecification.TrainingImage', undefined, 'Either TrainingImage or AlgorithmName must be specified');
-  const TrainingInputMode = oneOf(algo, 'TrainingInputMode', INPUT_MODES, {
-    path: 'algorithmSpecification.trainingInputMode',
-  }) as string;
   const MetricDefinitions = parseMetricDefinitions(
-    arr(algo, 'MetricDefinitions', { optional: true }),
+    (algo.MetricDefinitions as unknown[] | undefined) ?? [],
     'AlgorithmSpecification.MetricDefinitions',
   );
-  const RoleArn = str(b, 'RoleArn', { min: 20, max: 2048, pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/ });
-  const out = obj(b.OutputDataConfig, 'OutputDataConfig');
-  const S3OutputPath = str(out, 'S3OutputPath', { path: 'outputDataConfig.s3OutputPath', max: 1024 });
+  const out = b.OutputDataConfig as Body;
+  const S3OutputPath = out.S3OutputPath as string;
   s3Uri(S3OutputPath, 'OutputDataConfig.S3OutputPath');
   const spot = b.EnableManagedSpotTraining === true;
   return {
-    TrainingJobName,
-    HyperParameters: strMap(b, 'HyperParameters', { maxEntries: 100, maxKey: 256, maxValue: 2500 }),
+    TrainingJobName: b.TrainingJobName as string,
+    HyperParameters: (b.HyperParameters as Record<string, string> | undefined) ?? {},
     AlgorithmSpecification: {
       TrainingImage,
       AlgorithmName,
-      TrainingInputMode,
+      TrainingInputMode: algo.TrainingInputMode as string,
       MetricDefinitions,
       EnableSageMakerMetricsTimeSeries: algo.EnableSageMakerMetricsTimeSeries === true ? true : undefined,
       ContainerEntrypoint: algo.ContainerEntrypoint as string[] | undefined,
       ContainerArguments: algo.ContainerArguments as string[] | undefined,
     },
-    RoleArn,
-    InputDataConfig: parseChannels(arr(b, 'InputDataConfig', { optional: true }), 'InputDataConfig'),
-    OutputDataConfig: { S3OutputPath, KmsKeyId: optStr(out, 'KmsKeyId', { path: 'outputDataConfig.kmsKeyId' }) },
-    ResourceConfig: parseResourceConfig(obj(b.ResourceConfig, 'ResourceConfig'), 'resourceConfig'),
-    StoppingCondition: parseStoppingCondition(obj(b.StoppingCondition, 'StoppingCondition'), spot, 'stoppingCondition'),
+    RoleArn: b.RoleArn as string,
+    InputDataConfig: parseChannels((b.InputDataConfig as unknown[] | undefined) ?? [], 'InputDataConfig'),
+    OutputDataConfig: { S3OutputPath, KmsKeyId: out.KmsKeyId as string | undefined },
+    ResourceConfig: parseResourceConfig(b.ResourceConfig as Body | undefined, 'resourceConfig'),
+    StoppingCondition: parseStoppingCondition(b.StoppingCondition as Body | undefined, spot, 'stoppingCondition'),
     EnableManagedSpotTraining: spot,
     CheckpointConfig: parseCheckpointConfig(b.CheckpointConfig, 'checkpointConfig'),
-    Environment: strMap(b, 'Environment', { maxEntries: 100, maxKey: 512, maxValue: 512 }),
+    Environment: (b.Environment as Record<string, string> | undefined) ?? {},
     VpcConfig: b.VpcConfig,
     EnableNetworkIsolation: b.EnableNetworkIsolation === true ? true : undefined,
     EnableInterContainerTrafficEncryption: b.EnableInterContainerTrafficEncryption === true ? true : undefined,
-    RetryStrategy: parseRetryStrategy(b.RetryStrategy, 'retryStrategy'),
+    RetryStrategy: parseRetryStrategy(b.RetryStrategy),
   };
 }

@@ -16,7 +16,7 @@ import { assertAssumable } from '../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../iam/policies';
 import { type Phase, TrainingRun, type RunOutcome } from './training-run';
 import { lacksCapacity } from '../core/faults';
-import { type Body, name, oneOf, optStr, tags as readTags } from '../core/request-fields';
+import { type Body, tags as readTags } from '../core/request-fields';
 
 export interface Transition {
   Status: string;
@@ -82,10 +82,10 @@ export class Training {
   handlers(): Record<string, (b: Body) => unknown> {
     return {
       CreateTrainingJob: (b) => ({ TrainingJobArn: this.create(parseTrainingRequest(b), readTags(b)).TrainingJobArn }),
-      DescribeTrainingJob: (b) => this.describe(name(b, 'TrainingJobName')),
+      DescribeTrainingJob: (b) => this.describe(b.TrainingJobName as string),
       ListTrainingJobs: (b) => this.list(b),
       StopTrainingJob: (b) => {
-        this.stop(name(b, 'TrainingJobName'));
+        this.stop(b.TrainingJobName as string);
         return {};
       },
     };
@@ -132,13 +132,10 @@ export class Training {
   }
 
   list(b: Body): unknown {
-    const nameContains = optStr(b, 'NameContains', { max: 63 });
-    const status = oneOf(b, 'StatusEquals', ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const, {
-      optional: true,
-    });
-    const sortBy =
-      oneOf(b, 'SortBy', ['Name', 'CreationTime', 'Status'] as const, { optional: true }) ?? 'CreationTime';
-    const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Ascending';
+    const nameContains = b.NameContains as string | undefined;
+    const status = b.StatusEquals as string | undefined;
+    const sortBy = (b.SortBy as string | undefined) ?? 'CreationTime';
+    const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
     const after = b.CreationTimeAfter as number | undefined;
     const before = b.CreationTimeBefore as number | undefined;
     let items = this.jobs

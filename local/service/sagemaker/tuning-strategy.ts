@@ -24,6 +24,7 @@ function num(v: string, path: string): number {
   return n;
 }
 
+/** The rules of parameter ranges that AWS's model cannot express (list sizes and types it checks itself). */
 export function validateRanges(r: Ranges, strategy: string): void {
   const p = 'HyperParameterTuningJobConfig.ParameterRanges';
   const total =
@@ -35,8 +36,6 @@ export function validateRanges(r: Ranges, strategy: string): void {
     ['ContinuousParameterRanges', r.ContinuousParameterRanges ?? []],
     ['IntegerParameterRanges', r.IntegerParameterRanges ?? []],
   ] as const) {
-    if (list.length > 30)
-      fail(`${p}.${kind}`, `${list.length} ranges`, 'Member must have length less than or equal to 30');
     list.forEach((x, i) => {
       const min = num(x.MinValue, `${p}.${kind}.${i + 1}.member.minValue`);
       const max = num(x.MaxValue, `${p}.${kind}.${i + 1}.member.maxValue`);
@@ -48,14 +47,6 @@ export function validateRanges(r: Ranges, strategy: string): void {
         fail(`${p}.${kind}.${i + 1}.member`, x.Name, 'Integer ranges need integer bounds');
     });
   }
-  (r.CategoricalParameterRanges ?? []).forEach((x, i) => {
-    if (!Array.isArray(x.Values) || x.Values.length === 0 || x.Values.length > 30)
-      fail(
-        `${p}.CategoricalParameterRanges.${i + 1}.member.values`,
-        x.Values,
-        'Member must have length between 1 and 30',
-      );
-  });
   if (strategy === 'Grid' && total !== (r.CategoricalParameterRanges?.length ?? 0)) {
     fail(p, 'Grid', 'Grid search strategy supports categorical parameter ranges only');
   }

@@ -11,33 +11,25 @@ import { SAGEMAKER_SERVICE } from '../iam/policies';
 import { channelFingerprint } from '../core/s3-files';
 import type { TuningJobView } from '../core/documented-rules';
 import { definitionChannels } from '../core/documented-rules/warm-start';
-import { arn, inUse, notFound, now, paginate, wire } from '../core/protocol';
+import { arn, AwsError, inUse, notFound, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { type TrainingJob, type Training, sortRecords } from './training';
 import {
   parseChannels,
   parseCheckpointConfig,
   parseMetricDefinitions,
-  parseResourceConfig,
   parseRetryStrategy,
   parseStoppingCondition,
   type TrainingRequest,
 } from './training-request';
+import { trialResources } from './tuning-resources';
 import { grid, type Ranges, rng, sampleRandom, validateRanges } from './tuning-strategy';
-import {
-  arr,
-  type Body,
-  fail,
-  int,
-  name,
-  obj,
-  oneOf,
-  optObj,
-  optStr,
-  str,
-  strMap,
-  tags as readTags,
-} from '../core/request-fields';
+import { type Body, fail, s3Uri, tags as readTags, unsupported } from '../core/request-fields';
+
+/** SageMaker's default quotas per tuning job (https://docs.aws.amazon.com/general/latest/gr/sagemaker.html). */
+const MAX_TRIALS = 750;
+const MAX_PARALLEL_TRIALS = 100;
+const limitExceeded = (message: string): AwsError => new AwsError('ResourceLimitExceeded', message);
 
 type Status = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
 
@@ -121,20 +113,18 @@ export class Tuning {
           b,
           await channelFingerprint(
             this.ctx.moto.s3,
-            definitionChannels(optObj(b.TrainingJobDefinition, 'TrainingJobDefinition') ?? {}),
+            definitionChannels((b.TrainingJobDefinition as Body | undefined) ?? {}),
           ),
         ),
       DescribeHyperParameterTuningJob: (b) => {
-        const j = this.get(name(b, 'HyperParameterTuningJobName', 32));
+        const j = this.get(b.HyperParameterTuningJobName as string);
         return wire({ ...j, BestTrainingJob: j.BestTrainingJob && wire(j.BestTrainingJob) });
       },
       ListHyperParameterTuningJobs: (b) => {
-        const contains = optStr(b, 'NameContains');
-        const status = oneOf(b, 'StatusEquals', ['Completed', 'InProgress', 'Failed', 'Stopped', 'Stopping'] as const, {
-          optional: true,
-        });
-        const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Ascending';
-        const sortBy = oneOf(b, 'SortBy', ['Name', 'Status', 'CreationTime'] as const, { optional: true }) ?? 'Name';
+        const contains = b.NameContains as string | undefined;
+        const status = b.StatusEquals as string | undefined;
+        const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
+        const sortBy = (b.SortBy as string | undefined) ?? 'Name';
         let items = this.jobs
           .values()
           .filter(
@@ -171,7 +161,7 @@ export class Tuning {
         };
       },
       StopHyperParameterTuningJob: (b) => {
-        const n = name(b, 'HyperParameterTuningJobName', 32);
+        const n = b.HyperParameterTuningJobName as string;
         // Only an InProgress job gets here (documented rule tuning-job.stop-state).
         const j = this.get(n);
         this.jobs.update(n, (r) => {
@@ -183,15 +173,10 @@ export class Tuning {
         return {};
       },
       ListTrainingJobsForHyperParameterTuningJob: (b) => {
-        const j = this.get(name(b, 'HyperParameterTuningJobName', 32));
-        const status = oneOf(b, 'StatusEquals', ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const, {
-          optional: true,
-        });
-        const sortBy =
-          oneOf(b, 'SortBy', ['Name', 'CreationTime', 'Status', 'FinalObjectiveMetricValue'] as const, {
-            optional: true,
-          }) ?? 'Name';
-        const order = oneOf(b, 'SortOrder', ['Ascending', 'Descending'] as const, { optional: true }) ?? 'Ascending';
+        const j = this.get(b.HyperParameterTuningJobName as string);
+        const status = b.StatusEquals as string | undefined;
+        const sortBy = (b.SortBy as string | undefined) ?? 'Name';
+        const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
         let items = j._trials
           .filter((t) => !status || t.TrainingJobStatus === status)
           .map((t) => ({ ...t, _value: t.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? Number.NaN }));
@@ -227,59 +212,54 @@ export class Tuning {
   }
 
   private create(b: Body, dataFingerprint: Record<string, string>): unknown {
-    const tuningName = name(b, 'HyperParameterTuningJobName', 32);
-    const cfg = obj(b.HyperParameterTuningJobConfig, 'HyperParameterTuningJobConfig');
-    const strategy = oneOf(cfg, 'Strategy', ['Bayesian', 'Random', 'Hyperband', 'Grid'] as const, {
-      path: 'hyperParameterTuningJobConfig.strategy',
-    }) as string;
-    const objective = optObj(
-      cfg.HyperParameterTuningJobObjective,
-      'HyperParameterTuningJobConfig.HyperParameterTuningJobObjective',
-    );
+    // Types, lengths, ranges, enums and patterns have been checked against AWS's model (core/model-gate.ts).
+    const tuningName = b.HyperParameterTuningJobName as string;
+    if (b.TrainingJobDefinitions !== undefined)
+      unsupported(
+        'trainingJobDefinitions',
+        'tuning jobs over several training job definitions (TrainingJobDefinitions)',
+      );
+    const cfg = b.HyperParameterTuningJobConfig as Body;
+    const strategy = cfg.Strategy as string;
+    const objective = cfg.HyperParameterTuningJobObjective as Body | undefined;
     if (!objective)
-      fail('HyperParameterTuningJobConfig.HyperParameterTuningJobObjective', undefined, 'Member must not be null');
+      fail(
+        'HyperParameterTuningJobConfig.HyperParameterTuningJobObjective',
+        undefined,
+        'HyperParameterTuningJobObjective is required with one TrainingJobDefinition',
+      );
     const Objective: Objective = {
-      Type: oneOf(objective, 'Type', ['Maximize', 'Minimize'] as const, {
-        path: 'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective.type',
-      }) as Objective['Type'],
-      MetricName: str(objective, 'MetricName', {
-        path: 'hyperParameterTuningJobConfig.hyperParameterTuningJobObjective.metricName',
-        min: 1,
-        max: 255,
-      }),
+      Type: objective.Type as Objective['Type'],
+      MetricName: objective.MetricName as string,
     };
-    const limits = obj(cfg.ResourceLimits, 'HyperParameterTuningJobConfig.ResourceLimits');
-    const maxParallel = int(limits, 'MaxParallelTrainingJobs', {
-      path: 'hyperParameterTuningJobConfig.resourceLimits.maxParallelTrainingJobs',
-      min: 1,
-      max: 100,
-    });
-    const maxJobsRaw = limits.MaxNumberOfTrainingJobs;
-    const ranges = (optObj(cfg.ParameterRanges, 'HyperParameterTuningJobConfig.ParameterRanges') ?? {}) as Ranges;
+    const limits = cfg.ResourceLimits as Body;
+    const maxParallel = limits.MaxParallelTrainingJobs as number;
+    const maxJobsRaw = limits.MaxNumberOfTrainingJobs as number | undefined;
+    // Account quotas, answered as SageMaker answers quotas (https://docs.aws.amazon.com/general/latest/gr/sagemaker.html).
+    if (maxParallel > MAX_PARALLEL_TRIALS)
+      throw limitExceeded(
+        `The account-level service limit 'Number of concurrent training jobs per tuning job' is ${MAX_PARALLEL_TRIALS}.`,
+      );
+    if (maxJobsRaw !== undefined && maxJobsRaw > MAX_TRIALS)
+      throw limitExceeded(`The account-level service limit 'Number of training jobs per tuning job' is ${MAX_TRIALS}.`);
+    const ranges = (cfg.ParameterRanges as Ranges | undefined) ?? {};
     validateRanges(ranges, strategy);
     let plan: Record<string, string>[] | undefined;
     let maxJobs: number;
     if (strategy === 'Grid') {
       plan = grid(ranges);
-      maxJobs =
-        maxJobsRaw === undefined
-          ? plan.length
-          : Math.min(
-              plan.length,
-              int(limits, 'MaxNumberOfTrainingJobs', {
-                path: 'hyperParameterTuningJobConfig.resourceLimits.maxNumberOfTrainingJobs',
-                min: 1,
-                max: 750,
-              }),
-            );
+      maxJobs = maxJobsRaw === undefined ? plan.length : Math.min(plan.length, maxJobsRaw);
     } else {
-      maxJobs = int(limits, 'MaxNumberOfTrainingJobs', {
-        path: 'hyperParameterTuningJobConfig.resourceLimits.maxNumberOfTrainingJobs',
-        min: 1,
-        max: 750,
-      });
+      if (maxJobsRaw === undefined)
+        fail(
+          'hyperParameterTuningJobConfig.resourceLimits.maxNumberOfTrainingJobs',
+          undefined,
+          `MaxNumberOfTrainingJobs is required with the ${strategy} strategy`,
+        );
+      maxJobs = maxJobsRaw;
     }
-    const def = obj(b.TrainingJobDefinition, 'TrainingJobDefinition');
+    const def = b.TrainingJobDefinition as Body | undefined;
+    if (!def) fail('trainingJobDefinition', undefined, 'TrainingJobDefinition is required');
     const defn = this.parseDefinition(def);
     assertAssumable(this.ctx.iam, defn.RoleArn, SAGEMAKER_SERVICE);
     if (!defn.AlgorithmSpecification.MetricDefinitions.some((m) => m.Name === Objective.MetricName)) {
@@ -290,11 +270,7 @@ export class Tuning {
       );
     }
     // The warm-start rules (parents, objective, hyperparameters, data) are documented rules (core/documented-rules).
-    const warm = optObj(b.WarmStartConfig, 'WarmStartConfig');
-    if (warm)
-      oneOf(warm, 'WarmStartType', ['IdenticalDataAndAlgorithm', 'TransferLearning'] as const, {
-        path: 'warmStartConfig.warmStartType',
-      });
+    const warm = b.WarmStartConfig as Body | undefined;
     if (this.jobs.has(tuningName)) throw inUse(`Tuning job with name ${tuningName} already exists.`);
     const t = now();
     const tuningArn = arn(`hyper-parameter-tuning-job/${tuningName.toLowerCase()}`);
@@ -310,7 +286,7 @@ export class Tuning {
           MaxRuntimeInSeconds: limits.MaxRuntimeInSeconds as number | undefined,
         },
         ParameterRanges: ranges,
-        TrainingJobEarlyStoppingType: optStr(cfg, 'TrainingJobEarlyStoppingType') ?? 'Off',
+        TrainingJobEarlyStoppingType: (cfg.TrainingJobEarlyStoppingType as string | undefined) ?? 'Off',
       },
       TrainingJobDefinition: def,
       WarmStartConfig: warm,
@@ -338,36 +314,34 @@ export class Tuning {
     def: Body,
   ): Omit<TrainingRequest, 'TrainingJobName' | 'HyperParameters'> & { StaticHyperParameters: Record<string, string> } {
     const p = 'trainingJobDefinition';
-    const algo = obj(def.AlgorithmSpecification, `${p}.algorithmSpecification`);
-    const TrainingImage = optStr(algo, 'TrainingImage', { path: `${p}.algorithmSpecification.trainingImage` });
-    const TrainingInputMode = oneOf(algo, 'TrainingInputMode', ['Pipe', 'File', 'FastFile'] as const, {
-      path: `${p}.algorithmSpecification.trainingInputMode`,
-    }) as string;
-    const out = obj(def.OutputDataConfig, `${p}.outputDataConfig`);
+    const algo = def.AlgorithmSpecification as Body;
+    const out = def.OutputDataConfig as Body;
+    const S3OutputPath = out.S3OutputPath as string;
+    s3Uri(S3OutputPath, `${p}.outputDataConfig.s3OutputPath`);
     const spot = def.EnableManagedSpotTraining === true;
     return {
-      StaticHyperParameters: strMap(def, 'StaticHyperParameters', { maxEntries: 100, maxKey: 256, maxValue: 2500 }),
+      StaticHyperParameters: (def.StaticHyperParameters as Record<string, string> | undefined) ?? {},
       AlgorithmSpecification: {
-        TrainingImage,
-        TrainingInputMode,
+        TrainingImage: algo.TrainingImage as string | undefined,
+        TrainingInputMode: algo.TrainingInputMode as string,
         MetricDefinitions: parseMetricDefinitions(
-          arr(algo, 'MetricDefinitions', { optional: true }),
+          (algo.MetricDefinitions as unknown[] | undefined) ?? [],
           `${p}.algorithmSpecification.metricDefinitions`,
         ),
       },
-      RoleArn: str(def, 'RoleArn', { path: `${p}.roleArn`, min: 20, max: 2048 }),
-      InputDataConfig: parseChannels(arr(def, 'InputDataConfig', { optional: true }), `${p}.inputDataConfig`),
-      OutputDataConfig: { S3OutputPath: str(out, 'S3OutputPath', { path: `${p}.outputDataConfig.s3OutputPath` }) },
-      ResourceConfig: parseResourceConfig(obj(def.ResourceConfig, `${p}.resourceConfig`), `${p}.resourceConfig`),
+      RoleArn: def.RoleArn as string,
+      InputDataConfig: parseChannels((def.InputDataConfig as unknown[] | undefined) ?? [], `${p}.inputDataConfig`),
+      OutputDataConfig: { S3OutputPath },
+      ResourceConfig: trialResources(def, p),
       StoppingCondition: parseStoppingCondition(
-        obj(def.StoppingCondition, `${p}.stoppingCondition`),
+        def.StoppingCondition as Body | undefined,
         spot,
         `${p}.stoppingCondition`,
       ),
       EnableManagedSpotTraining: spot,
       CheckpointConfig: parseCheckpointConfig(def.CheckpointConfig, `${p}.checkpointConfig`),
-      Environment: strMap(def, 'Environment', { maxEntries: 100 }),
-      RetryStrategy: parseRetryStrategy(def.RetryStrategy, `${p}.retryStrategy`),
+      Environment: (def.Environment as Record<string, string> | undefined) ?? {},
+      RetryStrategy: parseRetryStrategy(def.RetryStrategy),
     };
   }
 

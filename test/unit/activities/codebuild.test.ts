@@ -92,6 +92,12 @@ describe('ensureCodeBuildProject', () => {
     });
   });
 
+  it('refuses, before any call, a project without a service role (CodeBuild requires one)', async () => {
+    const { serviceRoleArn: _role, ...withoutRole } = input;
+    await expectFailure(acts.ensureCodeBuildProject(withoutRole), 'SpecInvalid', true);
+    expect(cb).not.toHaveReceivedCommand(CreateProjectCommand);
+  });
+
   it('classifies failures', async () => {
     cb.on(CreateProjectCommand).rejects(accessDenied());
     await expectFailure(acts.ensureCodeBuildProject(input), 'AccessDenied', true);
