@@ -37,6 +37,9 @@ export const META = {
   trainingJob: 'pipeline:training-job',
   objectiveMetric: 'pipeline:objective-metric',
   objectiveValue: 'pipeline:objective-value',
+  code: (kind: 'training' | 'inference') => `pipeline:${kind}-code`,
+  codeSha256: (kind: 'training' | 'inference') => `pipeline:${kind}-code-sha256`,
+  entryPoint: (kind: 'training' | 'inference') => `pipeline:${kind}-entry-point`,
   data: (channel: string) => `pipeline:data:${channel}`,
   metric: (name: string) => `metric:${name}`,
   hyperparameter: (name: string) => `hp:${name}`,
@@ -86,6 +89,13 @@ function metadata(input: ParsedCreate): Record<string, string> {
     meta[metadataValue(META.data(channel), 128)] = metadataValue(uri);
   for (const [name, value] of Object.entries(input.metrics))
     meta[metadataValue(META.metric(name), 128)] = String(value);
+  for (const kind of ['training', 'inference'] as const) {
+    const code = kind === 'training' ? input.trainingCode : input.inferenceCode;
+    if (!code) continue;
+    meta[META.code(kind)] = metadataValue(code.s3Uri);
+    meta[META.entryPoint(kind)] = metadataValue(code.entryPoint);
+    meta[META.codeSha256(kind)] = code.sha256;
+  }
   for (const [name, value] of Object.entries(input.hyperparameters).sort(([a], [b]) => a.localeCompare(b))) {
     if (Object.keys(meta).length >= MAX_METADATA_ENTRIES) break;
     meta[metadataValue(META.hyperparameter(name), 128)] = metadataValue(value);
@@ -104,6 +114,8 @@ function statisticsDocument(input: ParsedCreate): string {
       imageUri: input.imageUri,
       trainingJob: input.trainingJobName,
       data: input.dataUris,
+      ...(input.trainingCode ? { trainingCode: input.trainingCode } : {}),
+      ...(input.inferenceCode ? { inferenceCode: input.inferenceCode } : {}),
     },
   });
 }
@@ -243,7 +255,14 @@ export function createRegistryActivities(deps: ActivityDeps) {
             ModelPackageGroupName: group,
             ModelPackageDescription: input.description ?? input.approvalDescription,
             InferenceSpecification: {
-              Containers: [{ Image: input.imageUri, ImageDigest: digest, ModelDataUrl: input.modelDataUrl }],
+              Containers: [
+                {
+                  Image: input.imageUri,
+                  ImageDigest: digest,
+                  ModelDataUrl: input.modelDataUrl,
+                  ...(input.environment ? { Environment: input.environment } : {}),
+                },
+              ],
               SupportedContentTypes: input.contentTypes,
               SupportedResponseMIMETypes: input.contentTypes,
               SupportedRealtimeInferenceInstanceTypes: input.inferenceInstanceTypes as never,

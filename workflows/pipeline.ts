@@ -3,11 +3,13 @@
  * deterministic IDs. Shared by migrationPipeline (first run) and retrainPipeline (scheduled re-runs).
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowFailure,
   executeChild,
   isCancellation,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -18,7 +20,7 @@ import { childWorkflowId } from '../contracts/names';
 import * as plan from '../contracts/pipeline-plan';
 import type { PipelineSpec } from '../contracts/pipeline-spec';
 import { formatIssues, validateSpec } from '../contracts/validation';
-import { quickActivities } from './activity-options';
+import { longActivities, quickActivities } from './activity-options';
 import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
 import { stepStoppedSignal, trackStatus } from './step-status';
 import type { buildImage } from './build-image';
@@ -28,6 +30,9 @@ import type { trainModel } from './train-model';
 import type { tuneModel } from './tune-model';
 import type { registerModel } from './register-model';
 import type { deployModel } from './deploy-model';
+
+/** Guards the packing of the team's code (histories recorded before script mode have no such command). */
+export const PACK_USER_CODE_PATCH = 'pack-user-code';
 
 /** Options that differ between the first migration and scheduled retraining. */
 export interface PipelineOptions {
@@ -73,6 +78,44 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
   };
 
   try {
+    // The team's code first: a missing directory or entry point fails the run before anything is built or started.
+    const code: plan.UserCode = {};
+    const packInputs = plan.packUserCodeInputs(spec);
+    if ((packInputs.training || packInputs.inference) && patched(PACK_USER_CODE_PATCH)) {
+      status.phase = 'packing user code';
+      const pack = longActivities('1h');
+      for (const [kind, input] of [
+        ['training', packInputs.training],
+        ['inference', packInputs.inference],
+      ] as const) {
+        if (!input) continue;
+        code[kind] = await pack.packUserCode
+          .executeWithOptions(
+            {
+              startToCloseTimeout: '1h',
+              heartbeatTimeout: '2m',
+              summary: `Pack ${input.field} (${input.sourceDir}, entry point ${input.entryPoint}) into sourcedir.tar.gz`,
+            },
+            [input],
+          )
+          .catch((err: unknown) => {
+            // A bad code directory is a bad spec: the run fails with the field named, like a schema error.
+            if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable)
+              throw ApplicationFailure.create({
+                type: err.cause.type ?? undefined,
+                message: err.cause.message,
+                nonRetryable: true,
+              });
+            throw err;
+          });
+        status.resources[`${kind}Code`] = code[kind].s3Uri;
+      }
+      summary.code = {
+        ...(code.training ? { training: { s3Uri: code.training.s3Uri, sha256: code.training.sha256 } } : {}),
+        ...(code.inference ? { inference: { s3Uri: code.inference.s3Uri, sha256: code.inference.sha256 } } : {}),
+      };
+    }
+
     const built = await step('buildImage', (id) =>
       executeChild<typeof buildImage>('buildImage', { workflowId: id, args: [plan.buildImageInput(spec, workflowId)] }),
     );
@@ -90,7 +133,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     );
     summary.data = data.channels;
 
-    const definition = plan.trainingDefinition(spec, workflowId, image.imageUri, data.channels);
+    const definition = plan.trainingDefinition(spec, workflowId, image.imageUri, data.channels, code.training);
     const trained = await step('trainModel', (id) =>
       executeChild<typeof trainModel>('trainModel', {
         workflowId: id,
@@ -121,7 +164,15 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
       executeChild<typeof registerModel>('registerModel', {
         workflowId: id,
         args: [
-          plan.registerModelInput(spec, workflowId, image.imageUri, data.channels, candidates, trained.finalMetrics),
+          plan.registerModelInput(
+            spec,
+            workflowId,
+            image.imageUri,
+            data.channels,
+            candidates,
+            trained.finalMetrics,
+            code,
+          ),
         ],
       }),
     );
@@ -156,8 +207,9 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
             spec,
             workflowId,
             image.imageUri,
-            registered.champion.modelArtifactS3Uri,
+            registered.modelDataUrl ?? registered.champion.modelArtifactS3Uri,
             registered.modelPackageArn,
+            registered.environment,
           ),
         ],
       }),

@@ -9,6 +9,7 @@ import {
   ApplicationFailure,
   condition,
   defineUpdate,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -23,7 +24,8 @@ import {
   type RegisterModelOutput,
   type UpdateModelPackageApprovalOutput,
 } from '../contracts/register-model';
-import { quickActivities } from './activity-options';
+import { scriptModeModelEnvironment } from '../contracts/user-code';
+import { longActivities, quickActivities } from './activity-options';
 import { parseStepInput } from './step-input';
 import { trackStatus } from './step-status';
 
@@ -41,6 +43,9 @@ export const approveModelUpdate = defineUpdate<UpdateModelPackageApprovalOutput,
 export const rejectModelUpdate = defineUpdate<UpdateModelPackageApprovalOutput, [ReviewerDecision]>(
   REJECT_MODEL_UPDATE,
 );
+
+/** Guards the repack of the inference code (histories recorded before script mode have no such command). */
+export const REPACK_INFERENCE_CODE_PATCH = 'repack-inference-code';
 
 const past = (d: ApprovalDecision['decision']) => (d === 'approve' ? 'approved' : 'rejected');
 
@@ -107,6 +112,25 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   status.resources.championTrainingJob = champion.trainingJobName;
   status.metrics = { ...input.metrics, [metric]: value };
 
+  // The team's inference handler goes into model.tar.gz under code/, as the SDK's Model(entry_point=…) repacks it.
+  let modelDataUrl = champion.modelArtifactS3Uri;
+  let environment: Record<string, string> | undefined;
+  if (input.inferenceCode && patched(REPACK_INFERENCE_CODE_PATCH)) {
+    const ic = input.inferenceCode;
+    status.phase = 'repacking the model with the inference code';
+    const repacked = await longActivities('2h').repackModel.executeWithOptions(
+      {
+        startToCloseTimeout: '2h',
+        heartbeatTimeout: '2m',
+        summary: `Repack ${champion.modelArtifactS3Uri} with ${ic.code.entryPoint} (${ic.code.sha256.slice(0, 12)}) under code/`,
+      },
+      [{ modelDataUrl: champion.modelArtifactS3Uri, code: ic.code, bucket: ic.bucket, keyPrefix: ic.keyPrefix }],
+    );
+    modelDataUrl = repacked.modelDataUrl;
+    environment = scriptModeModelEnvironment(ic.code, ic.region);
+    status.resources.modelDataUrl = modelDataUrl;
+  }
+
   status.phase = 'ensuring model package group';
   const ensured = await quick.ensureModelPackageGroup.executeWithOptions(
     { startToCloseTimeout: '2m', summary: `Ensure model package group ${group}` },
@@ -138,7 +162,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
         modelPackageGroupName: group,
         workflowId: workflowInfo().workflowId,
         imageUri: input.imageUri,
-        modelDataUrl: champion.modelArtifactS3Uri,
+        modelDataUrl,
         contentTypes: input.contentTypes,
         inferenceInstanceTypes: input.inferenceInstanceTypes,
         approvalStatus: initial.status,
@@ -150,6 +174,9 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
         dataUris: input.dataUris,
         trainingJobName: champion.trainingJobName,
         tags: input.tags,
+        ...(environment ? { environment } : {}),
+        ...(input.trainingCode ? { trainingCode: input.trainingCode } : {}),
+        ...(input.inferenceCode ? { inferenceCode: input.inferenceCode.code } : {}),
       },
     ],
   );
@@ -171,6 +198,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
     ...(reviewer ? { reviewer } : {}),
     reason,
     reattached: created.reattached,
+    ...(environment ? { modelDataUrl, environment } : {}),
   });
   const finish = async (result: RegisterModelOutput): Promise<RegisterModelOutput> => {
     status.phase = `${result.approvalStatus}: ${result.reason}`;

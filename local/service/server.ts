@@ -16,6 +16,7 @@ import { faultDraws, injectFault, loseAnswer, parseFaults } from './core/faults'
 import { AwsError, readBody, sendError, sendJson } from './core/protocol';
 import { Registry } from './sagemaker/model-registry';
 import { RequestLog } from './core/request-log';
+import { Search } from './sagemaker/search';
 import { Runtime } from './sagemaker-runtime/invoke-endpoint';
 import { Tags } from './sagemaker/tags';
 import { Training } from './sagemaker/training';
@@ -43,6 +44,7 @@ export async function startLocalService(
   const runtime = new Runtime(ctx, endpoints);
   const tuning = new Tuning(ctx, tags, training);
   const registry = new Registry(ctx, tags);
+  const search = new Search(registry.searchSources());
   const codebuild = new CodeBuild(ctx);
   const sagemaker: Record<string, Handler> = {
     ...tags.handlers(),
@@ -50,6 +52,7 @@ export async function startLocalService(
     ...endpoints.handlers(),
     ...tuning.handlers(),
     ...registry.handlers(),
+    ...search.handlers(),
   };
   const codebuildOps: Record<string, Handler> = codebuild.handlers();
   const faults = parseFaults(opts.faults ?? process.env.LOCAL_FAULTS);

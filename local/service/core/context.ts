@@ -9,6 +9,7 @@ import { type LocalImage, type ResolvedImage, resolveLocalImage } from '../execu
 import { ensurePodmanTools, podmanEnv, removeStackContainers, stackId } from '../executors/podman';
 import { ProcessExecutor } from '../executors/process';
 import type { Executor } from '../executors/types';
+import { roleSessionEnv } from './role-session';
 import { Store } from './state';
 
 export interface ServiceOptions {
@@ -117,6 +118,19 @@ export class Ctx {
     const rec = this.store.kind<{ dir: string }>('process-images').get(digest);
     const bin = rec && path.join(rec.dir, '.venv', 'bin');
     return bin && fs.existsSync(path.join(bin, 'train')) ? bin : undefined;
+  }
+
+  /**
+   * Where a job's or endpoint's processes send their AWS calls (S3 for `sagemaker_submit_directory`, the user's own
+   * reads): moto today; the one place to point them at a policy-enforcing gateway instead.
+   */
+  get containerAwsEndpoint(): string {
+    return this.opts.motoEndpoint;
+  }
+
+  /** The AWS environment of a job's or endpoint's processes: a session of `roleArn` and the local endpoints. */
+  roleEnv(roleArn: string | undefined): Record<string, string> {
+    return roleSessionEnv(this.containerAwsEndpoint, roleArn);
   }
 
   log(msg: string): void {

@@ -91,6 +91,7 @@ export class Fleet {
           image: container.Image,
           label,
           env: {
+            ...this.ctx.roleEnv(model.ExecutionRoleArn),
             ...(container.Environment ?? {}),
             SAGEMAKER_BIND_TO_PORT: String(port),
             SAGEMAKER_SAFE_PORT_RANGE: `${port}-${port}`,
