@@ -261,7 +261,6 @@ export function createUserCodeActivities(deps: ActivityDeps) {
         throw failure(ErrorType.SpecInvalid, `$.${input.field}.sourceDir: ${dir} changed while it was being packed`);
       await upload(input.bucket, Key, progress(packSourceFiles(checked.files), 'packedBytes'), {
         'source-sha256': sha256,
-        'entry-point': input.entryPoint,
       });
       return { ...out, uploaded: true };
     },

@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: the product's front door. Brings the local stack up (or reuses it), prepares the demo dataset,
- * starts a worker, runs the whole migration pipeline with examples/pipeline.local.json while printing each step's
+ * starts a worker, runs the whole migration pipeline with examples/pipeline.local.json (or `--spec <file>`, e.g.
+ * examples/pipeline.user-code.local.json, the team's own train.py and inference.py) while printing each step's
  * progress, runs it a second time as a blue/green update of the same endpoint, and finally asks the endpoint a
  * question through the AWS SDK. Idempotent: the second `npm run demo` reuses the stack, the dataset, the image
  * (same source hash) and the synced data, and updates the existing endpoint.
@@ -22,6 +23,7 @@ import { REPO_ROOT, stackConfig, workerEnv } from '../local/stack/config';
 import { isAlive, readPid, sleep, stopGroup } from '../local/shared/procs';
 import { up } from '../local/stack/launcher';
 import { codecFromEnv } from '../worker/payload-codec';
+import { readSpecFile } from '../worker/spec-file';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // node 20 is supported here
 const t0 = Date.now();
@@ -40,7 +42,11 @@ const logsDir = path.join(cfg.stateDir, 'logs');
 const workerLog = path.join(logsDir, 'worker.log');
 const workerPidFile = path.join(cfg.stateDir, 'pids', 'demo-worker.pid');
 const datasetDir = path.join(cfg.stateDir, 'dataset');
-const specFile = path.join(REPO_ROOT, 'examples', 'pipeline.local.json');
+const specArg = process.argv.indexOf('--spec');
+const specFile =
+  specArg >= 0 && process.argv[specArg + 1]
+    ? path.resolve(process.argv[specArg + 1] as string)
+    : path.join(REPO_ROOT, 'examples', 'pipeline.local.json');
 const uiUrl = (id: string): string =>
   `http://127.0.0.1:${cfg.temporalUiPort}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(id)}`;
 
@@ -425,7 +431,9 @@ async function invokeEndpoint(endpointName: string, steps: unknown): Promise<voi
 }
 
 async function main(): Promise<void> {
-  const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as Record<string, unknown> & {
+  const read = readSpecFile(specFile); // code paths in the spec are relative to its file
+  if (!read.ok) throw new DemoFailure(read.message);
+  const spec = read.raw as Record<string, unknown> & {
     data: { source: Record<string, unknown> };
     bucket: string;
     tuning: Record<string, unknown>;
@@ -523,6 +531,9 @@ void main()
     await stopWorker();
     say(
       `the local stack keeps running for the next demo (Temporal UI http://127.0.0.1:${cfg.temporalUiPort}); stop it with \`npm run local -- down\``,
+    );
+    say(
+      'your own train.py and inference.py instead of the built-in trainer: npm run demo -- --spec examples/pipeline.user-code.local.json (examples/user-code/; README: Bring your own training and inference code)',
     );
     say(`total ${secs(Date.now() - t0)}`);
     process.exit(code);

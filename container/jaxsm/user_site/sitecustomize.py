@@ -9,8 +9,8 @@ user's program (after the toolkit has installed its requirements.txt), and Pytho
   subclasses are detected when imported), without importing JAX itself, so Python processes that
   never use JAX start as fast as before;
 * in the program the toolkit started (not in its subprocesses), writes SageMaker's failure file from
-  an uncaught exception, `<Type>: <message> (<file>:<line>)`, as the built-in trainer does, unless
-  the program wrote one itself; the toolkit keeps an existing failure file;
+  an uncaught exception, `<Type>: <message> (<file>:<line> of the program's own code)`, as the
+  built-in trainer does, unless the program wrote one itself (the toolkit keeps an existing one);
 * then runs the `sitecustomize` this one shadows, if there is one further down sys.path.
 """
 
@@ -69,8 +69,12 @@ def _install_failure_hook(base: Path) -> None:
     def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         try:
             if not issubclass(exc_type, KeyboardInterrupt) and not failure.exists():
+                # Name the innermost line of the user's own code (the toolkit runs it from its code
+                # directory), not a library's internals.
                 frames = traceback.extract_tb(tb)
-                where = f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+                cwd = os.getcwd() + os.sep
+                own = [f for f in frames if os.path.abspath(f.filename).startswith(cwd)] or frames
+                where = f" ({os.path.relpath(own[-1].filename)}:{own[-1].lineno})" if own else ""
                 failure.parent.mkdir(parents=True, exist_ok=True)
                 failure.write_text(f"{exc_type.__name__}: {exc}{where}"[:1024])
         except OSError:
