@@ -44,7 +44,7 @@ export async function startLocalService(
   const runtime = new Runtime(ctx, endpoints);
   const tuning = new Tuning(ctx, tags, training);
   const registry = new Registry(ctx, tags);
-  const search = new Search(registry.searchSources());
+  const search = new Search({ ...registry.searchSources(), TrainingJob: () => training.searchRecords() });
   const codebuild = new CodeBuild(ctx);
   const sagemaker: Record<string, Handler> = {
     ...tags.handlers(),

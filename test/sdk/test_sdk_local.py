@@ -20,6 +20,7 @@ from conftest import CONTAINER_BIN, REPO
 from sagemaker.deserializers import JSONDeserializer
 from sagemaker.estimator import Estimator
 from sagemaker.model import Model
+from sagemaker.predictor import Predictor
 from sagemaker.serializers import JSONSerializer
 from sagemaker.tuner import ContinuousParameter, HyperparameterTuner
 
@@ -162,11 +163,16 @@ def test_model_with_inference_py_deploys_and_predicts(session, source_dir):
         entry_point="inference.py",
         source_dir=source_dir,
         sagemaker_session=session,
+        predictor_cls=Predictor,  # a bare Model's deploy() returns no predictor
     )
-    predictor = model.deploy(initial_instance_count=1, instance_type="ml.m5.large", endpoint_name="sdk-e2e-lm")
+    predictor = model.deploy(
+        initial_instance_count=1,
+        instance_type="ml.m5.large",
+        endpoint_name="sdk-e2e-lm",
+        serializer=JSONSerializer(),
+        deserializer=JSONDeserializer(),
+    )
     try:
-        predictor.serializer = JSONSerializer()
-        predictor.deserializer = JSONDeserializer()
         answer = predictor.predict({"inputs": "The assert statement", "max_new_tokens": 8})
         assert answer["model"] == "ByteMLP"  # inference.py answered (repacked under code/ by the SDK)
         assert isinstance(answer["generated_text"], str)

@@ -2,7 +2,7 @@
 import {
   CreateModelPackageCommand,
   CreateModelPackageGroupCommand,
-  SageMakerClient,
+  type SageMakerClient,
   SearchCommand,
   type SearchCommandInput,
 } from '@aws-sdk/client-sagemaker';
@@ -123,9 +123,9 @@ test('finds model packages by approval status', async () => {
 });
 
 test('refuses what it cannot answer, naming it', async () => {
-  await expect(sm.send(new SearchCommand({ Resource: 'TrainingJob' }))).rejects.toMatchObject({
+  await expect(sm.send(new SearchCommand({ Resource: 'Endpoint' }))).rejects.toMatchObject({
     name: 'ValidationException',
-    message: expect.stringMatching(/Search over TrainingJob is not supported by the local SageMaker service/),
+    message: expect.stringMatching(/Search over Endpoint is not supported by the local SageMaker service/),
   });
   await expect(
     sm.send(
