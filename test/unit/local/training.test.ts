@@ -7,6 +7,7 @@ import {
   DescribeTrainingJobCommand,
   ListTagsCommand,
   ListTrainingJobsCommand,
+  SearchCommand,
   StopTrainingJobCommand,
 } from '@aws-sdk/client-sagemaker';
 import { execFileSync } from 'node:child_process';
@@ -126,6 +127,27 @@ test('a training job runs the container, reports metrics, uploads model.tar.gz a
     { Key: 'owner', Value: 'test' },
     { Key: 'stage', Value: 'unit' },
   ]);
+});
+
+test('Search finds a training job by its model artefact, as estimator.register() asks', async () => {
+  const res = await sagemaker(svc.url).send(
+    new SearchCommand({
+      Resource: 'TrainingJob',
+      SearchExpression: {
+        Filters: [
+          {
+            Name: 'ModelArtifacts.S3ModelArtifacts',
+            Operator: 'Equals',
+            Value: `s3://${bucket}/output/job-ok/output/model.tar.gz`,
+          },
+        ],
+      },
+    }),
+  );
+  expect(res.Results?.map((r) => [r.TrainingJob?.TrainingJobName, r.TrainingJob?.TrainingJobStatus])).toEqual([
+    ['job-ok', 'Completed'],
+  ]);
+  expect(res.Results?.[0]?.TrainingJob?.Tags).toContainEqual({ Key: 'owner', Value: 'test' });
 });
 
 test('a failing host fails the job with the failure file as FailureReason', async () => {
