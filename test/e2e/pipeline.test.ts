@@ -8,7 +8,6 @@
  *   4. the worker killed (SIGKILL) mid-training and restarted: the run finishes with a single training job.
  * Runs 1-3 use a worker in this process; run 4 runs workers as child processes on their own task queue.
  */
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeEndpointCommand,
   DescribeHyperParameterTuningJobCommand,
@@ -16,26 +15,21 @@ import {
   ListModelPackagesCommand,
   ListTrainingJobsCommand,
   ListTrainingJobsForHyperParameterTuningJobCommand,
-  SageMakerClient,
+  type SageMakerClient,
   type TrainingJobSummary,
 } from '@aws-sdk/client-sagemaker';
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createActivities } from '../../activities';
 import { childWorkflowId, runResourceNames, sanitize } from '../../contracts/names';
 import type { PipelineSummary } from '../../contracts/pipeline-plan';
 import type { StepStatus } from '../../contracts/status';
-import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
+import { REPO_ROOT, type StackConfig } from '../../local/stack/config';
 import { isAlive, sleep, waitUntil } from '../../local/shared/procs';
 import { writeBadModelProgram } from '../fixtures/bad-model';
-import { isolatedStackConfig } from '../helpers/local-stack';
-import { down, up } from '../../local/stack/launcher';
-import { createAwsClients } from '../../worker/aws-clients';
-import { projectWorkerOptions } from '../../worker/worker-options';
+import { type PipelineStack, startPipelineStack } from '../helpers/pipeline-stack';
 
 const BIN = path.join(REPO_ROOT, 'container/.venv/bin');
 const REAL =
@@ -65,13 +59,9 @@ const TASK_QUEUE = `e2e-pipeline-${process.pid}`;
 
 type Spec = Record<string, any>;
 
+let stack: PipelineStack | undefined;
 let cfg: StackConfig;
 let env: Record<string, string>;
-let stackUp = false;
-let nativeConnection: NativeConnection | undefined;
-let worker: Worker | undefined;
-let workerRun: Promise<void> | undefined;
-let connection: Connection | undefined;
 let client: Client;
 let sm: SageMakerClient;
 let runtime: SageMakerRuntimeClient;
@@ -96,48 +86,19 @@ function spec(patch: (s: Spec) => void = () => undefined): Spec {
 
 suite('migrationPipeline on the local stack', () => {
   beforeAll(async () => {
-    cfg = await isolatedStackConfig('pipeline-e2e', BIN);
-    const stateDir = cfg.stateDir;
-    env = workerEnv(cfg);
-    // The AWS SDK reads AWS_ENDPOINT_URL_* itself: set them before any client is created.
-    Object.assign(process.env, env, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
-    await up(cfg);
-    stackUp = true;
-
-    const s3 = new S3Client({ region: env.AWS_REGION, forcePathStyle: true });
-    await s3.send(new CreateBucketCommand({ Bucket: baseSpec.bucket }));
-    const out = path.join(stateDir, 'prepare', 'processing', 'output');
-    execFileSync(path.join(BIN, 'prepare'), ['--source', 'builtin', '--output', out], {
-      env: { ...process.env, SAGEMAKER_BASE_DIR: path.join(stateDir, 'prepare') },
-      stdio: 'ignore',
-    });
-    fs.renameSync(out, path.join(stateDir, 'dataset'));
-
-    sm = new SageMakerClient({ region: env.AWS_REGION });
-    runtime = new SageMakerRuntimeClient({ region: env.AWS_REGION });
-    nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
-    worker = await Worker.create({
-      connection: nativeConnection,
+    stack = await startPipelineStack({
+      prefix: 'pipeline-e2e',
+      binDir: BIN,
       taskQueue: TASK_QUEUE,
-      ...projectWorkerOptions(),
-      activities: createActivities({ clients: createAwsClients({ region: env.AWS_REGION as string }) }),
+      bucket: baseSpec.bucket,
     });
-    workerRun = worker.run();
-    connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-    client = new Client({ connection });
+    ({ cfg, env, sm, runtime, client } = stack);
   });
 
   afterAll(async () => {
     for (const c of children) if (c.pid !== undefined && isAlive(c.pid)) killTree(c, 'SIGKILL');
-    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-    await workerRun?.catch(() => undefined);
-    await connection?.close();
-    await nativeConnection?.close();
-    if (stackUp) await down(cfg);
     // Keep the state (job, endpoint, service and worker logs) when a test failed, to read what happened.
-    if (cfg && passed === TESTS && process.env.E2E_KEEP_STATE !== '1')
-      fs.rmSync(cfg.stateDir, { recursive: true, force: true });
-    else if (cfg) console.warn(`pipeline e2e: state and logs kept in ${cfg.stateDir}`);
+    await stack?.stop(passed !== TESTS || process.env.E2E_KEEP_STATE === '1');
   });
 
   /** Training jobs of one run; trials of its tuning job are listed apart. */

@@ -9,32 +9,26 @@
  * The image build itself is covered by pipeline.test.ts: here the process image is recorded without building its
  * venv again (LOCAL_CODEBUILD_INSTALL=skip), and jobs run the container's venv.
  */
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeEndpointCommand,
   DescribeHyperParameterTuningJobCommand,
   DescribeModelPackageCommand,
   DescribeTrainingJobCommand,
   ListTrainingJobsForHyperParameterTuningJobCommand,
-  SageMakerClient,
+  type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { execFileSync } from 'node:child_process';
+import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { Client } from '@temporalio/client';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createActivities } from '../../activities';
 import { childWorkflowId, runResourceNames } from '../../contracts/names';
 import type { PipelineSummary } from '../../contracts/pipeline-plan';
 import type { StepStatus } from '../../contracts/status';
-import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
+import { REPO_ROOT } from '../../local/stack/config';
 import { sleep } from '../../local/shared/procs';
-import { down, up } from '../../local/stack/launcher';
-import { createAwsClients } from '../../worker/aws-clients';
 import { readSpecFile } from '../../worker/spec-file';
-import { projectWorkerOptions } from '../../worker/worker-options';
-import { isolatedStackConfig } from '../helpers/local-stack';
+import { type PipelineStack, startPipelineStack } from '../helpers/pipeline-stack';
 
 const BIN = path.join(REPO_ROOT, 'container/.venv/bin');
 const REAL = ['train', 'serve', 'prepare'].every((e) => fs.existsSync(path.join(BIN, e)));
@@ -48,12 +42,7 @@ const TASK_QUEUE = `e2e-user-code-${process.pid}`;
 const SPEC_FILE = path.join(REPO_ROOT, 'examples/pipeline.user-code.local.json');
 type Spec = Record<string, any>;
 
-let cfg: StackConfig;
-let stackUp = false;
-let nativeConnection: NativeConnection | undefined;
-let worker: Worker | undefined;
-let workerRun: Promise<void> | undefined;
-let connection: Connection | undefined;
+let stack: PipelineStack | undefined;
 let client: Client;
 let sm: SageMakerClient;
 let s3: S3Client;
@@ -61,13 +50,18 @@ let runtime: SageMakerRuntimeClient;
 let passed = 0;
 let firstSummary: PipelineSummary | undefined;
 
-/** The example spec as `npm run cli` reads it (code paths resolved against examples/), sized for CI. */
-function spec(patch: (s: Spec) => void = () => undefined): Spec {
+/** The example spec as `npm run cli` reads it (code paths resolved against examples/). */
+function readSpec(): Spec {
   const read = readSpecFile(SPEC_FILE);
   if (!read.ok) throw new Error(read.message);
-  const s = read.raw as Spec;
+  return read.raw as Spec;
+}
+
+/** The example spec on this test's stack, sized for CI. */
+function spec(patch: (s: Spec) => void = () => undefined): Spec {
+  const s = readSpec();
   delete s.$schema;
-  s.data.source = { localPath: path.join(cfg.stateDir, 'dataset') };
+  s.data.source = { localPath: (stack as PipelineStack).datasetDir };
   s.pollIntervalSeconds = 1;
   s.training.hyperparameters = { steps: 30, 'eval-every': 10, 'batch-size': 32 };
   s.tuning.maxJobs = 2;
@@ -89,42 +83,18 @@ async function invoke(endpointName: string): Promise<{ generated_text: string; m
 
 suite("the team's own train.py and inference.py through the pipeline on the local stack", () => {
   beforeAll(async () => {
-    cfg = await isolatedStackConfig('user-code-e2e', BIN);
-    const env = workerEnv(cfg);
-    Object.assign(process.env, env, { LOCAL_CODEBUILD_INSTALL: 'skip' });
-    await up(cfg);
-    stackUp = true;
-    s3 = new S3Client({ region: env.AWS_REGION, forcePathStyle: true });
-    await s3.send(new CreateBucketCommand({ Bucket: spec().bucket }));
-    const out = path.join(cfg.stateDir, 'prepare', 'processing', 'output');
-    execFileSync(path.join(BIN, 'prepare'), ['--source', 'builtin', '--output', out], {
-      env: { ...process.env, SAGEMAKER_BASE_DIR: path.join(cfg.stateDir, 'prepare') },
-      stdio: 'ignore',
-    });
-    fs.renameSync(out, path.join(cfg.stateDir, 'dataset'));
-    sm = new SageMakerClient({ region: env.AWS_REGION });
-    runtime = new SageMakerRuntimeClient({ region: env.AWS_REGION });
-    nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
-    worker = await Worker.create({
-      connection: nativeConnection,
+    stack = await startPipelineStack({
+      prefix: 'user-code-e2e',
+      binDir: BIN,
       taskQueue: TASK_QUEUE,
-      ...projectWorkerOptions(),
-      activities: createActivities({ clients: createAwsClients({ region: env.AWS_REGION as string }) }),
+      bucket: readSpec().bucket,
+      extraEnv: { LOCAL_CODEBUILD_INSTALL: 'skip' },
     });
-    workerRun = worker.run();
-    connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-    client = new Client({ connection });
+    ({ client, sm, s3, runtime } = stack);
   });
 
   afterAll(async () => {
-    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-    await workerRun?.catch(() => undefined);
-    await connection?.close();
-    await nativeConnection?.close();
-    if (stackUp) await down(cfg);
-    if (cfg && passed === 2 && process.env.E2E_KEEP_STATE !== '1')
-      fs.rmSync(cfg.stateDir, { recursive: true, force: true });
-    else if (cfg) console.warn(`user-code e2e: state and logs kept in ${cfg.stateDir}`);
+    await stack?.stop(passed !== 2 || process.env.E2E_KEEP_STATE === '1');
   });
 
   test('run 1: train.py on 4 hosts as one JAX job, 2 trials, inference.py repacked, registered and serving', async () => {
@@ -155,7 +125,13 @@ suite("the team's own train.py and inference.py through the pipeline on the loca
     });
     // The toolkit downloaded the code with the role's session, and the 4 hosts formed one JAX job.
     const log = fs.readFileSync(
-      path.join(cfg.stateDir, 'sagemaker', 'logs', 'training-jobs', `${job.TrainingJobName}.log`),
+      path.join(
+        (stack as PipelineStack).cfg.stateDir,
+        'sagemaker',
+        'logs',
+        'training-jobs',
+        `${job.TrainingJobName}.log`,
+      ),
       'utf8',
     );
     expect(log).toContain('[algo-1] processes=4 devices=4');
