@@ -48,6 +48,9 @@ export function resolveSourceDir(sourceDir: string, baseDir: string): string {
   return sourceDir.startsWith('s3://') ? sourceDir : path.resolve(baseDir, sourceDir);
 }
 
+/** A source directory that cannot be packed as it is (a broken or looping symbolic link). */
+export class SourceDirError extends Error {}
+
 /**
  * The files of a source directory in byte order of their relative paths, symlinks followed (like the SDK's
  * `tarfile.add(dereference=True)`), caches and VCS folders left out. Stops counting at `maxBytes`.
@@ -55,21 +58,26 @@ export function resolveSourceDir(sourceDir: string, baseDir: string): string {
 export async function listSourceFiles(root: string, maxBytes = Infinity): Promise<ContextFile[]> {
   const files: ContextFile[] = [];
   let total = 0;
-  const walk = async (dir: string, relDir: string): Promise<void> => {
+  const walk = async (dir: string, relDir: string, above: Set<string>): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       if (isExcluded(entry.name) || total > maxBytes) continue;
       const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
       const abs = path.join(dir, entry.name);
-      const info = await stat(abs);
-      if (info.isDirectory()) await walk(abs, rel);
-      else if (info.isFile()) {
+      const info = await stat(abs).catch(() => null);
+      if (!info) throw new SourceDirError(`${rel} is a symbolic link to nothing`);
+      if (info.isDirectory()) {
+        const real = await realpath(abs);
+        if (above.has(real))
+          throw new SourceDirError(`${rel} links back to a directory above it (a symbolic-link loop)`);
+        await walk(abs, rel, new Set([...above, real]));
+      } else if (info.isFile()) {
         files.push({ rel, abs, size: info.size, executable: (info.mode & 0o111) !== 0 });
         total += info.size;
         if (files.length % 200 === 0) heartbeatIfActivity({ listedFiles: files.length });
       }
     }
   };
-  await walk(root, '');
+  await walk(root, '', new Set([await realpath(root)]));
   return files.sort((a, b) => compareBytes(a.rel, b.rel));
 }
 
@@ -101,7 +109,13 @@ export async function checkSourceDir(field: string, dir: string, entryPoint: str
   } else if (!(await stat(target)).isFile()) {
     issues.push({ path: at('entryPoint'), message: `${entryPoint} in ${dir} is not a file` });
   }
-  const files = await listSourceFiles(dir, MAX_SOURCE_DIR_BYTES);
+  let files: ContextFile[];
+  try {
+    files = await listSourceFiles(dir, MAX_SOURCE_DIR_BYTES);
+  } catch (err) {
+    if (!(err instanceof SourceDirError)) throw err;
+    return { files: [], issues: [...issues, { path: at('sourceDir'), message: `${dir}: ${err.message}` }] };
+  }
   const bytes = files.reduce((n, f) => n + f.size, 0);
   if (bytes > MAX_SOURCE_DIR_BYTES) {
     const biggest = [...files].sort((a, b) => b.size - a.size)[0] as ContextFile;

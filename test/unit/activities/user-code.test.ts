@@ -129,6 +129,21 @@ describe('source directory checks', () => {
     ]);
   });
 
+  it('refuses a broken symbolic link and a symbolic-link loop instead of failing or looping', async () => {
+    await symlink(path.join(work, 'gone.py'), path.join(dir, 'gone.py'));
+    expect((await checkSourceDir(field, dir, 'train.py')).issues).toEqual([
+      { path: '$.training.code.sourceDir', message: expect.stringMatching(/gone\.py is a symbolic link to nothing/) },
+    ]);
+    await rm(path.join(dir, 'gone.py'));
+    await symlink(dir, path.join(dir, 'lib', 'again'));
+    expect((await checkSourceDir(field, dir, 'train.py')).issues).toEqual([
+      {
+        path: '$.training.code.sourceDir',
+        message: expect.stringMatching(/lib\/again links back to a directory above it/),
+      },
+    ]);
+  });
+
   it('refuses a directory over the size limit, naming the biggest file', async () => {
     await write('data/shard-0.bin', '');
     await truncate(path.join(dir, 'data/shard-0.bin'), 101 * 1024 * 1024); // sparse: no disk used
