@@ -27,6 +27,7 @@ import {
 import { aws } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
+import { s3Object } from './s3-objects';
 import { isAlreadyExists, isNotFound, sageMakerTags } from './sagemaker-owner';
 
 /** CustomerMetadataProperties keys this project writes. */
@@ -65,12 +66,6 @@ export function modelPackageClientToken(workflowId: string): string {
 export function versionFromArn(arn: string): number | null {
   const m = /\/(\d+)$/.exec(arn);
   return m ? Number(m[1]) : null;
-}
-
-function parseS3Uri(uri: string): { Bucket: string; Key: string } {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m) throw new Error(`not an s3:// object URI: ${uri}`);
-  return { Bucket: m[1] as string, Key: m[2] as string };
 }
 
 type ParsedCreate = ReturnType<typeof CreateModelPackageInput.parse>;
@@ -136,7 +131,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
     if (fromMeta !== undefined && Number.isFinite(Number(fromMeta))) return Number(fromMeta);
     const uri = pkg.ModelMetrics?.ModelQuality?.Statistics?.S3Uri;
     if (!uri) return null;
-    const res = await aws(`GetObject ${uri}`, () => deps.clients.s3.send(new GetObjectCommand(parseS3Uri(uri))));
+    const res = await aws(`GetObject ${uri}`, () => deps.clients.s3.send(new GetObjectCommand(s3Object(uri))));
     try {
       const doc = JSON.parse((await res.Body?.transformToString()) ?? '{}') as {
         objective?: { metricName?: string; value?: number };
@@ -241,7 +236,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
         };
       }
       if (input.metricsS3Uri) {
-        const target = parseS3Uri(input.metricsS3Uri);
+        const target = s3Object(input.metricsS3Uri);
         await aws(`PutObject ${input.metricsS3Uri}`, () =>
           deps.clients.s3.send(
             new PutObjectCommand({ ...target, Body: statisticsDocument(input), ContentType: 'application/json' }),

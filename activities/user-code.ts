@@ -26,6 +26,7 @@ import { compareBytes, type ContextFile, hashContextFiles } from './build-contex
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
 import { heartbeatIfActivity } from './polling';
+import { isMissingObject, s3Object } from './s3-objects';
 import {
   deterministicGzip,
   END_OF_ARCHIVE,
@@ -147,17 +148,6 @@ export function packSourceFiles(files: readonly ContextFile[]): Readable {
   );
 }
 
-function parseS3Uri(uri: string): { Bucket: string; Key: string } {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m) throw failure(ErrorType.SpecInvalid, `not an s3:// object URI: ${uri}`);
-  return { Bucket: m[1] as string, Key: m[2] as string };
-}
-
-function isMissingObject(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
-}
-
 /** Counts bytes and heartbeats while a stream flows (uploads of big archives must not look dead). */
 function progress(source: Readable, what: string): Readable {
   let bytes = 0;
@@ -204,7 +194,7 @@ export function createUserCodeActivities(deps: ActivityDeps) {
 
   /** An s3:// sourcedir.tar.gz made elsewhere: it must exist, be code-sized and hold the entry point. */
   async function checkS3Source(input: PackUserCodeInput): Promise<PackedCode> {
-    const { Bucket, Key } = parseS3Uri(input.sourceDir);
+    const { Bucket, Key } = s3Object(input.sourceDir);
     const at = `$.${input.field}`;
     const found = await head(Bucket, Key);
     if (!found) throw failure(ErrorType.SpecInvalid, `${at}.sourceDir: no object ${input.sourceDir}`);
@@ -286,7 +276,7 @@ export function createUserCodeActivities(deps: ActivityDeps) {
      */
     async repackModel(raw: RepackModelInput): Promise<RepackModelOutput> {
       const input = parseInput(RepackModelInput, raw, 'repackModel input');
-      const model = parseS3Uri(input.modelDataUrl);
+      const model = s3Object(input.modelDataUrl);
       const modelHead = await head(model.Bucket, model.Key);
       if (!modelHead) throw failure(ErrorType.SpecInvalid, `model artefact ${input.modelDataUrl} does not exist`);
       const id = createHash('sha256')
@@ -298,7 +288,7 @@ export function createUserCodeActivities(deps: ActivityDeps) {
       if (existing) return { modelDataUrl, repacked: false, members: null };
 
       const get = (uri: string) => {
-        const o = parseS3Uri(uri);
+        const o = s3Object(uri);
         return aws(`GetObject ${uri}`, () => s3.send(new GetObjectCommand(o))).then((r) => r.Body as Readable);
       };
       const [modelBody, codeBody] = [await get(input.modelDataUrl), await get(input.code.s3Uri)];
