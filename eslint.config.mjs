@@ -13,6 +13,7 @@ export default tseslint.config(
       'dist/**',
       'container/**',
       '.venv/**',
+      'test/sdk/.venv/**',
       'bench/.venvs/**',
       '.local-state/**',
       'coverage/**',

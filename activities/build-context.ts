@@ -18,6 +18,7 @@ import { ErrorType } from '../contracts/errors';
 import { aws, failure, toFailure } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { heartbeatIfActivity } from './polling';
+import { isMissingObject } from './s3-objects';
 
 /** One file of the context, addressed by its POSIX path relative to the context root. */
 export interface ContextFile {
@@ -151,12 +152,6 @@ export async function zipContext(files: readonly ContextFile[]): Promise<Buffer>
   const chunks: Buffer[] = [];
   for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** True when S3 answered HeadObject with "no such key". */
-function isMissingObject(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
 }
 
 /** Builds the build-context activities. */

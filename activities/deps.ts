@@ -23,4 +23,10 @@ export interface ActivityDeps {
   clients: AwsClients;
   /** Sleeps between polls; tests replace it to run instantly. Must reject when the activity is cancelled. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * What relative code paths in a spec (`training.code.sourceDir`) are resolved against when a run was started
+   * without resolving them first (`temporal workflow start --input-file`): PIPELINE_SPEC_DIR, else the worker's
+   * working directory.
+   */
+  specDir?: string;
 }

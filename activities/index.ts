@@ -16,6 +16,7 @@ import { createAlarmActivities } from './alarms';
 import { createAutoscalingActivities } from './autoscaling';
 import { createPreviousRunActivities } from './previous-run';
 import { createRegionActivities } from './region';
+import { createUserCodeActivities } from './user-code';
 
 export type { ActivityDeps, AwsClients } from './deps';
 
@@ -35,5 +36,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createAutoscalingActivities(deps),
     ...createPreviousRunActivities(deps),
     ...createRegionActivities(deps),
+    ...createUserCodeActivities(deps),
   };
 }

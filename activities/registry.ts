@@ -29,6 +29,7 @@ import { aws } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
 import { warnIfActivity } from './polling';
+import { s3Object } from './s3-objects';
 import { isAlreadyExists, isNotFound, sageMakerTags } from './sagemaker-owner';
 
 /** CustomerMetadataProperties keys this project writes. */
@@ -39,6 +40,9 @@ export const META = {
   trainingJob: 'pipeline:training-job',
   objectiveMetric: 'pipeline:objective-metric',
   objectiveValue: 'pipeline:objective-value',
+  code: (kind: 'training' | 'inference') => `pipeline:${kind}-code`,
+  codeSha256: (kind: 'training' | 'inference') => `pipeline:${kind}-code-sha256`,
+  entryPoint: (kind: 'training' | 'inference') => `pipeline:${kind}-entry-point`,
   data: (channel: string) => `pipeline:data:${channel}`,
   metric: (name: string) => `metric:${name}`,
   hyperparameter: (name: string) => `hp:${name}`,
@@ -71,12 +75,6 @@ export function versionFromArn(arn: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-function parseS3Uri(uri: string): { Bucket: string; Key: string } {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m) throw new Error(`not an s3:// object URI: ${uri}`);
-  return { Bucket: m[1] as string, Key: m[2] as string };
-}
-
 type ParsedCreate = ReturnType<typeof CreateModelPackageInput.parse>;
 
 /** The CustomerMetadataProperties of a version (at most 50), and the keys left out for lack of room. */
@@ -90,6 +88,14 @@ export function metadata(input: ParsedCreate): { properties: Record<string, stri
     [META.objectiveMetric]: metadataValue(input.objective.metricName),
     [META.objectiveValue]: String(input.objective.value),
   };
+  // Where the team's code came from is lineage: kept before the optional entries.
+  for (const kind of ['training', 'inference'] as const) {
+    const code = kind === 'training' ? input.trainingCode : input.inferenceCode;
+    if (!code) continue;
+    meta[META.code(kind)] = metadataValue(code.s3Uri);
+    meta[META.entryPoint(kind)] = metadataValue(code.entryPoint);
+    meta[META.codeSha256(kind)] = code.sha256;
+  }
   const byName = <T>(o: Record<string, T>) => Object.entries(o).sort(([a], [b]) => a.localeCompare(b));
   const optional: [string, string][] = [
     ...byName(input.dataUris).map(([c, uri]): [string, string] => [
@@ -128,6 +134,8 @@ function statisticsDocument(input: ParsedCreate): string {
       imageUri: input.imageUri,
       trainingJob: input.trainingJobName,
       data: input.dataUris,
+      ...(input.trainingCode ? { trainingCode: input.trainingCode } : {}),
+      ...(input.inferenceCode ? { inferenceCode: input.inferenceCode } : {}),
     },
   });
 }
@@ -148,7 +156,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
     if (fromMeta !== undefined && Number.isFinite(Number(fromMeta))) return Number(fromMeta);
     const uri = pkg.ModelMetrics?.ModelQuality?.Statistics?.S3Uri;
     if (!uri) return null;
-    const res = await aws(`GetObject ${uri}`, () => deps.clients.s3.send(new GetObjectCommand(parseS3Uri(uri))));
+    const res = await aws(`GetObject ${uri}`, () => deps.clients.s3.send(new GetObjectCommand(s3Object(uri))));
     try {
       const doc = JSON.parse((await res.Body?.transformToString()) ?? '{}') as {
         objective?: { metricName?: string; value?: number };
@@ -262,7 +270,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
         };
       }
       if (input.metricsS3Uri) {
-        const target = parseS3Uri(input.metricsS3Uri);
+        const target = s3Object(input.metricsS3Uri);
         await aws(`PutObject ${input.metricsS3Uri}`, () =>
           deps.clients.s3.send(
             new PutObjectCommand({ ...target, Body: statisticsDocument(input), ContentType: 'application/json' }),
@@ -283,7 +291,14 @@ export function createRegistryActivities(deps: ActivityDeps) {
             ModelPackageGroupName: group,
             ModelPackageDescription: input.description ?? input.approvalDescription,
             InferenceSpecification: {
-              Containers: [{ Image: input.imageUri, ImageDigest: digest, ModelDataUrl: input.modelDataUrl }],
+              Containers: [
+                {
+                  Image: input.imageUri,
+                  ImageDigest: digest,
+                  ModelDataUrl: input.modelDataUrl,
+                  ...(input.environment ? { Environment: input.environment } : {}),
+                },
+              ],
               SupportedContentTypes: input.contentTypes,
               SupportedResponseMIMETypes: input.contentTypes,
               SupportedRealtimeInferenceInstanceTypes: input.inferenceInstanceTypes as never,

@@ -16,3 +16,4 @@ export * from './cost';
 export * from './pipeline-plan';
 export * from './retrain';
 export * from './liveness';
+export * from './user-code';

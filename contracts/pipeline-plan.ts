@@ -13,6 +13,12 @@ import type { SyncDataInput } from './sync-data';
 import { PIPELINE_NAME_TAG, PIPELINE_RUN_TAG } from './retrain';
 import type { TrainingDefinition, TrainModelInput, TrainModelOutput } from './train-model';
 import type { TuneModelInput, TuneModelOutput } from './tune-model';
+import {
+  type PackedCode,
+  type PackUserCodeInput,
+  SCRIPT_MODE_HYPERPARAMETERS,
+  scriptModeHyperparameters,
+} from './user-code';
 
 /** The seven steps, in order; also the values of the PipelineStep search attribute. */
 export const PIPELINE_STEPS = [
@@ -75,15 +81,44 @@ export function syncDataInput(spec: PipelineSpec): SyncDataInput {
   };
 }
 
-/** The training definition shared by trainModel and tuneModel. */
+/** The team's code, packed: what `packUserCodeInputs` produced, per spec section. */
+export interface UserCode {
+  training?: PackedCode;
+  inference?: PackedCode;
+}
+
+/** Inputs of the packUserCode activity for each code section of the spec (none when the spec has none). */
+export function packUserCodeInputs(spec: PipelineSpec): {
+  training?: PackUserCodeInput;
+  inference?: PackUserCodeInput;
+} {
+  const keyPrefix = `${prefixOf(spec)}code/`;
+  const input = (field: string, c: { sourceDir: string; entryPoint: string }): PackUserCodeInput => ({
+    field,
+    sourceDir: c.sourceDir,
+    entryPoint: c.entryPoint,
+    bucket: spec.bucket,
+    keyPrefix,
+  });
+  return {
+    ...(spec.training.code ? { training: input('training.code', spec.training.code) } : {}),
+    ...(spec.deployment.code ? { inference: input('deployment.code', spec.deployment.code) } : {}),
+  };
+}
+
+/** The training definition shared by trainModel and tuneModel; with training code, its script-mode hyperparameters. */
 export function trainingDefinition(
   spec: PipelineSpec,
   workflowId: string,
   imageUri: string,
   channels: Record<string, string>,
+  code?: PackedCode,
 ): TrainingDefinition {
   const t = spec.training;
   const runPrefix = `s3://${spec.bucket}/${prefixOf(spec)}`;
+  const hyperparameters = code
+    ? scriptModeHyperparameters(t.hyperparameters, code, runResourceNames(workflowId).trainingJob, spec.region)
+    : Object.fromEntries(Object.entries(t.hyperparameters).map(([k, v]) => [k, asString(v)]));
   return {
     imageUri,
     roleArn: spec.roleArn,
@@ -93,7 +128,7 @@ export function trainingDefinition(
     resources: { instanceType: t.instanceType, instanceCount: t.instanceCount, volumeSizeGb: t.volumeSizeGb },
     maxRuntimeSeconds: t.maxRuntimeSeconds,
     spot: t.spot,
-    hyperparameters: Object.fromEntries(Object.entries(t.hyperparameters).map(([k, v]) => [k, asString(v)])),
+    hyperparameters,
     metricDefinitions: t.metricDefinitions,
     environment: t.environment,
     tags: tagsOf(spec, workflowId),
@@ -165,9 +200,16 @@ export function tuneModelInput(
   warmStart?: { parentTuningJob: string; type: 'IdenticalDataAndAlgorithm' | 'TransferLearning' },
 ): TuneModelInput {
   const t = spec.tuning;
+  const tuningJob = runResourceNames(workflowId).tuningJob;
+  // Script mode names a job in its hyperparameters (the SDK's tuner a fresh estimator job name): the tuning job.
+  const jobName = SCRIPT_MODE_HYPERPARAMETERS.jobName;
+  const hyperparameters =
+    jobName in definition.hyperparameters
+      ? { ...definition.hyperparameters, [jobName]: JSON.stringify(tuningJob) }
+      : definition.hyperparameters;
   return {
-    tuningJobName: runResourceNames(workflowId).tuningJob,
-    definition: { ...definition, checkpointS3Uri: undefined },
+    tuningJobName: tuningJob,
+    definition: { ...definition, hyperparameters, checkpointS3Uri: undefined },
     tuning: {
       strategy: t.strategy,
       ranges: t.ranges,
@@ -218,6 +260,7 @@ export function registerModelInput(
   channels: Record<string, string>,
   candidates: ChampionCandidate[],
   metrics: Record<string, number>,
+  code: UserCode = {},
 ): RegisterModelInput {
   return {
     modelPackageGroupName: spec.registry.modelPackageGroup,
@@ -231,6 +274,17 @@ export function registerModelInput(
     metrics,
     metricsS3Uri: `s3://${spec.bucket}/${prefixOf(spec)}model-metrics/${runResourceNames(workflowId).model}.json`,
     tags: tagsOf(spec, workflowId),
+    ...(code.training ? { trainingCode: code.training } : {}),
+    ...(code.inference
+      ? {
+          inferenceCode: {
+            code: code.inference,
+            bucket: spec.bucket,
+            keyPrefix: `${prefixOf(spec)}repacked-models/`,
+            region: spec.region,
+          },
+        }
+      : {}),
   };
 }
 
@@ -241,6 +295,7 @@ export function deployModelInput(
   imageUri: string,
   modelDataUrl: string,
   modelPackageArn: string | undefined,
+  environment?: Record<string, string>,
 ): DeployModelInput {
   const d = spec.deployment;
   const names = runResourceNames(workflowId);
@@ -252,6 +307,7 @@ export function deployModelInput(
     modelDataUrl,
     roleArn: spec.roleArn,
     modelPackageArn,
+    ...(environment && Object.keys(environment).length ? { environment } : {}),
     instanceType: d.instanceType,
     instanceCount: d.instanceCount,
     startupHealthCheckTimeoutSeconds: d.startupHealthCheckTimeoutSeconds,
@@ -270,6 +326,13 @@ export const PipelineSummary = z.object({
   message: z.string(),
   image: z.object({ uri: z.string(), digest: z.string(), sourceHash: z.string(), reused: z.boolean() }).optional(),
   data: z.record(z.string(), z.string()).optional(),
+  /** The team's code as packed (sourcedir.tar.gz in S3 and its content hash), per section. */
+  code: z
+    .object({
+      training: z.object({ s3Uri: z.string(), sha256: z.string() }).optional(),
+      inference: z.object({ s3Uri: z.string(), sha256: z.string() }).optional(),
+    })
+    .optional(),
   training: z.object({ jobName: z.string(), objective: z.number().nullable() }).optional(),
   tuning: z.object({ jobName: z.string(), bestTrainingJob: z.string(), objective: z.number() }).optional(),
   registry: z

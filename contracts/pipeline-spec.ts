@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { RollbackAlarmPeriod } from './deploy-model';
 import { ENDPOINT_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES } from './instance-types.generated';
+import { SCRIPT_MODE_HYPERPARAMETERS, UserCodeSpec } from './user-code';
 
 const MAX_RUNTIME_LIMIT_S = 28 * 24 * 3600;
 /** SageMaker resource names: alphanumerics and hyphens, no leading/trailing hyphen. */
@@ -154,8 +155,27 @@ const TrainingSpec = z
     // SageMaker's managed retries (API_RetryStrategy): the job is started again, up to this many times, after an
     // internal failure; in local mode also after the capacity failure at start (see the README).
     retryStrategy: z.strictObject({ maximumRetryAttempts: z.number().int().min(1).max(30) }).optional(),
+    /** The team's own training program (script mode); without it the image's built-in trainer runs. */
+    code: UserCodeSpec.optional(),
   })
   .superRefine((t, ctx) => {
+    if (t.code) {
+      // The pipeline adds the SDK's script-mode hyperparameters; SageMaker's limit of 100 counts them too.
+      const reserved = Object.values(SCRIPT_MODE_HYPERPARAMETERS) as string[];
+      for (const name of Object.keys(t.hyperparameters).filter((n) => reserved.includes(n)))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hyperparameters', name],
+          message: `"${name}" is set by the pipeline from training.code; remove it`,
+        });
+      const room = 100 - reserved.length;
+      if (Object.keys(t.hyperparameters).length > room)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hyperparameters'],
+          message: `at most ${room} hyperparameters with training.code (SageMaker allows 100; script mode uses ${reserved.length})`,
+        });
+    }
     if (t.spot.enabled && (t.spot.maxWaitSeconds ?? 0) < t.maxRuntimeSeconds) {
       ctx.addIssue({
         code: 'custom',
@@ -275,6 +295,8 @@ const DeploymentSpec = z
     instanceType: endpointInstanceType.default('ml.g5.2xlarge'),
     instanceCount: z.number().int().min(1).max(100).default(2),
     startupHealthCheckTimeoutSeconds: seconds(60, 3600).default(600),
+    /** The team's own inference handler (model_fn/input_fn/predict_fn/output_fn), repacked into model.tar.gz. */
+    code: UserCodeSpec.optional(),
     blueGreen: z
       .strictObject({
         trafficRouting: TrafficRouting.default({
@@ -390,6 +412,13 @@ export const PipelineSpecSchema = z
         code: 'custom',
         path: ['tuning', 'ranges'],
         message: `"${name}" is both tuned and a static hyperparameter`,
+      });
+    const reserved = Object.values(SCRIPT_MODE_HYPERPARAMETERS) as string[];
+    for (const name of tuned.filter((n) => s.training.code && reserved.includes(n)))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tuning', 'ranges'],
+        message: `"${name}" is set by the pipeline from training.code and cannot be tuned`,
       });
     const alarms = 2 + s.deployment.rollback.extraAlarmNames.length;
     if (alarms > 10)

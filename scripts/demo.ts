@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: the product's front door. Brings the local stack up (or reuses it), prepares the demo dataset,
- * starts a worker, runs the whole migration pipeline with examples/pipeline.local.json while printing each step's
+ * starts a worker, runs the whole migration pipeline with examples/pipeline.local.json (or `--spec <file>`, e.g.
+ * examples/pipeline.user-code.local.json, the team's own train.py and inference.py) while printing each step's
  * progress, runs it a second time as a blue/green update of the same endpoint, and finally asks the endpoint a
  * question through the AWS SDK. Idempotent: the second `npm run demo` reuses the stack, the dataset, the image
  * (same source hash) and the synced data, and updates the existing endpoint.
@@ -21,7 +22,7 @@ import { approveModelUpdate } from '../contracts/workflow-api';
 import { DEFAULT_TASK_QUEUE } from '../contracts/task-queue';
 import { ensureBucket as ensureBucketExists } from '../local/harness/bucket';
 import { datasetReady, prepareDataset as runPrepare } from '../local/harness/dataset';
-import { LOCAL_SPEC_FILE, localSpec } from '../local/harness/tiny-spec';
+import { LOCAL_SPEC_FILE, type Spec } from '../local/harness/tiny-spec';
 import { startWorkerProcess, waitForWorkerReady } from '../local/harness/worker-process';
 import { REPO_ROOT, stackConfig, workerEnv } from '../local/stack/config';
 import { isAlive, readPid, sleep, stopGroup } from '../local/shared/procs';
@@ -29,6 +30,7 @@ import { ADMIN_CREDENTIALS } from '../local/shared/credentials';
 import { up } from '../local/stack/launcher';
 import { codecFromEnv } from '../worker/payload-codec';
 import { approveIfWaiting, cancelAndReport, queryStatus, registerModelId } from '../worker/pipeline-client';
+import { readSpecFile } from '../worker/spec-file';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // node 20 is supported here
 const t0 = Date.now();
@@ -47,6 +49,9 @@ const logsDir = path.join(cfg.stateDir, 'logs');
 const workerLog = path.join(logsDir, 'worker.log');
 const workerPidFile = path.join(cfg.stateDir, 'pids', 'demo-worker.pid');
 const datasetDir = path.join(cfg.stateDir, 'dataset');
+const specArg = process.argv.indexOf('--spec');
+const specFile =
+  specArg >= 0 && process.argv[specArg + 1] ? path.resolve(process.argv[specArg + 1] as string) : LOCAL_SPEC_FILE;
 const uiUrl = (id: string): string =>
   `http://127.0.0.1:${cfg.temporalUiPort}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(id)}`;
 
@@ -407,8 +412,11 @@ async function invokeEndpoint(endpointName: string, steps: unknown): Promise<voi
 }
 
 async function main(): Promise<void> {
+  const read = readSpecFile(specFile); // code paths in the spec are relative to its file
+  if (!read.ok) throw new DemoFailure(read.message);
+  const spec = read.raw as Spec;
   // The spec's dataset path is relative to the repository; the stack's state dir may be elsewhere.
-  const spec = localSpec(datasetDir);
+  spec.data.source = { localPath: datasetDir };
 
   let phaseStart = Date.now();
   await startStack();
@@ -432,7 +440,7 @@ async function main(): Promise<void> {
     checkInterrupt();
 
     say(
-      `run 1: migrationPipeline with ${path.relative(REPO_ROOT, LOCAL_SPEC_FILE)} (build, publish, sync, 4-host ` +
+      `run 1: migrationPipeline with ${path.relative(REPO_ROOT, specFile)} (build, publish, sync, 4-host ` +
         `training, 4-trial tuning, register, blue/green deploy)`,
     );
     // Auto approval approves only a model that beats the approved version. A repeated demo trains the same model
@@ -499,6 +507,9 @@ void main()
     await stopWorker();
     say(
       `the local stack keeps running for the next demo (Temporal UI http://127.0.0.1:${cfg.temporalUiPort}); stop it with \`npm run local -- down\``,
+    );
+    say(
+      'your own train.py and inference.py instead of the built-in trainer: npm run demo -- --spec examples/pipeline.user-code.local.json (examples/user-code/; README: Bring your own training and inference code)',
     );
     say(`total ${secs(Date.now() - t0)}`);
     process.exit(code);

@@ -26,6 +26,9 @@ for layer in unit conformance workflows replay e2e; do
   stage "jest $layer" npx jest --selectProjects "$layer" --json --outputFile="$results/jest-$layer.json"
 done
 stage "container (pytest)" bash container/test.sh -q --junitxml="$PWD/$results/pytest.xml"
+# The seed's client code (SageMaker Python SDK v2, its own venv) against a local stack of its own.
+stage "sdk e2e (pytest)" env SAGEMAKER_SUPPRESS_V2_WARNING=1 test/sdk/.venv/bin/python -m pytest test/sdk -q -p no:cacheprovider \
+  --junitxml="$PWD/$results/pytest-sdk.xml"
 
 node scripts/summarize-tests.js "$results" "${failed_stages[@]}"
 [[ ${#failed_stages[@]} -eq 0 ]]

@@ -1,50 +1,89 @@
 /** Small operator CLI: `npm run cli -- <command>`. */
-import { readFileSync } from 'node:fs';
-import { formatIssues, validateSpec } from '../contracts/validation';
+import { checkSourceDir } from '../activities/user-code';
+import type { PipelineSpec } from '../contracts/pipeline-spec';
+import { formatIssues, type SpecIssue, validateSpec } from '../contracts/validation';
 import { ConfigError } from './config';
 import { approve, reject, registerModelId } from './pipeline-client';
 import { parseScheduleArgs, scheduleCommand } from './schedule-command';
+import { readSpecFile } from './spec-file';
 import { connectClient } from './temporal-client';
 
 const USAGE = `usage: npm run cli -- <command>
-  validate <spec.json>                 check a pipeline spec; prints OK or every invalid field by JSON path
+  validate <spec.json>                 check a pipeline spec (and its code directories); prints OK or every invalid field by JSON path
+  resolve <spec.json>                  print the spec with its code paths made absolute (relative paths are relative to the
+                                       spec file), for temporal workflow start --input-file
   schedule create --spec <spec.json> [--id retrain] [--every 1d | --cron "0 3 * * *"]
   schedule pause|unpause|trigger|delete|describe [--id retrain]
   approve <pipeline-workflow-id> --reviewer <name> --reason <text>
   reject  <pipeline-workflow-id> --reviewer <name> --reason <text>`;
 
-/** Reads and validates a spec file; returns the process exit code. */
-export function validateCommand(file: string | undefined, out = console.log, err = console.error): number {
+/** The file checks of a valid spec's code sections (directories, entry points, size); none for s3:// sources. */
+async function checkCode(spec: PipelineSpec): Promise<{ issues: SpecIssue[]; notes: string[] }> {
+  const issues: SpecIssue[] = [];
+  const notes: string[] = [];
+  for (const [field, code] of [
+    ['training.code', spec.training.code],
+    ['deployment.code', spec.deployment.code],
+  ] as const) {
+    if (!code) continue;
+    if (code.sourceDir.startsWith('s3://')) {
+      notes.push(`${field} ${code.sourceDir}`);
+      continue;
+    }
+    const checked = await checkSourceDir(field, code.sourceDir, code.entryPoint);
+    issues.push(...checked.issues);
+    notes.push(`${field} ${code.entryPoint} (${checked.files.length} files)`);
+  }
+  return { issues, notes };
+}
+
+/** Reads and validates a spec file (its code directories too); resolves to the process exit code. */
+export async function validateCommand(
+  file: string | undefined,
+  out = console.log,
+  err = console.error,
+): Promise<number> {
   if (!file) {
     err(`validate: missing <spec.json>\n${USAGE}`);
     return 2;
   }
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    err(`${file}: cannot read: ${(e as Error).message}`);
+  const read = readSpecFile(file);
+  if (!read.ok) {
+    err(read.message);
     return 1;
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    err(`${file}: not valid JSON: ${(e as Error).message}`);
+  const result = validateSpec(read.raw);
+  if (!result.ok) {
+    err(`${file}: ${result.issues.length} invalid field(s)\n${formatIssues(result.issues)}`);
     return 1;
   }
-  const result = validateSpec(raw);
-  if (result.ok) {
-    const s = result.spec;
-    out(
-      `OK ${file}: pipeline "${s.pipelineName}", training ${s.training.instanceCount} x ` +
-        `${s.training.instanceType}, tuning ${s.tuning.enabled ? `${s.tuning.maxJobs} trials` : 'off'}, endpoint ` +
-        `"${s.deployment.endpointName}"`,
-    );
-    return 0;
+  const s = result.spec;
+  const code = await checkCode(s);
+  if (code.issues.length) {
+    err(`${file}: ${code.issues.length} invalid field(s)\n${formatIssues(code.issues)}`);
+    return 1;
   }
-  err(`${file}: ${result.issues.length} invalid field(s)\n${formatIssues(result.issues)}`);
-  return 1;
+  out(
+    `OK ${file}: pipeline "${s.pipelineName}", training ${s.training.instanceCount} x ` +
+      `${s.training.instanceType}, tuning ${s.tuning.enabled ? `${s.tuning.maxJobs} trials` : 'off'}, endpoint ` +
+      `"${s.deployment.endpointName}"${code.notes.length ? `, ${code.notes.join(', ')}` : ''}`,
+  );
+  return 0;
+}
+
+/** Prints a spec file with its code paths made absolute, for `temporal workflow start --input-file`. */
+function resolveCommand(file: string | undefined): number {
+  if (!file) {
+    console.error(`resolve: missing <spec.json>\n${USAGE}`);
+    return 2;
+  }
+  const read = readSpecFile(file);
+  if (!read.ok) {
+    console.error(read.message);
+    return 1;
+  }
+  console.log(JSON.stringify(read.raw, null, 2));
+  return 0;
 }
 
 /** Sends the approve/reject update to the pipeline's registerModel step and prints the outcome. */
@@ -76,6 +115,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'validate':
       return validateCommand(args[0]);
+    case 'resolve':
+      return resolveCommand(args[0]);
     case 'schedule': {
       const { client, connection, config } = await connectClient();
       try {

@@ -1,6 +1,7 @@
 /**
  * Worker and CLI configuration, read once from the environment and validated; bad config exits with a readable list.
  */
+import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from '../contracts/task-queue';
 import { formatIssues, toSpecIssues } from '../contracts/validation';
@@ -29,6 +30,7 @@ export const WorkerEnv = z
       .optional(),
     AWS_DEFAULT_REGION: z.string().optional(),
     WORKFLOW_BUNDLE_PATH: nonEmpty.optional(),
+    PIPELINE_SPEC_DIR: nonEmpty.optional(),
     WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce
       .number<string | undefined>()
       .int()
@@ -67,6 +69,8 @@ export interface WorkerConfig {
   };
   awsRegion: string;
   workflowBundlePath?: string;
+  /** What relative code paths of a spec are resolved against: PIPELINE_SPEC_DIR, else the working directory. */
+  specDir: string;
   /** Activities one worker runs at once (waits included): WORKER_MAX_CONCURRENT_ACTIVITIES. */
   maxConcurrentActivities: number;
 }
@@ -95,6 +99,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     awsRegion: (e.AWS_REGION ?? e.AWS_DEFAULT_REGION) as string,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+    specDir: path.resolve(e.PIPELINE_SPEC_DIR ?? process.cwd()),
     maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
   };
 }

@@ -13,7 +13,10 @@ import { projectWorkerOptions } from './worker-options';
 async function main(): Promise<void> {
   const config = loadConfig();
   const connection = await NativeConnection.connect(connectionOptions(config));
-  const activities = createActivities({ clients: createAwsClients({ region: config.awsRegion }) });
+  const activities = createActivities({
+    clients: createAwsClients({ region: config.awsRegion }),
+    specDir: config.specDir,
+  });
   const codec = codecFromEnv(process.env);
   const worker = await Worker.create({
     connection,

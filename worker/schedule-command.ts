@@ -1,7 +1,7 @@
 /** `npm run cli -- schedule create|pause|unpause|trigger|delete|describe`: the retraining Temporal Schedule. */
-import { readFileSync } from 'node:fs';
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { formatIssues, validateSpec } from '../contracts/validation';
+import { readSpecFile } from './spec-file';
 
 /** Parsed `schedule` arguments. */
 export interface ScheduleArgs {
@@ -38,7 +38,9 @@ export async function scheduleCommand(client: Client, taskQueue: string, args: S
   switch (args.action) {
     case 'create': {
       if (!args.spec) throw new Error('schedule create needs --spec <spec.json>');
-      const raw: unknown = JSON.parse(readFileSync(args.spec, 'utf8'));
+      const read = readSpecFile(args.spec);
+      if (!read.ok) throw new Error(read.message);
+      const raw = read.raw;
       const valid = validateSpec(raw);
       if (!valid.ok) throw new Error(`${args.spec} is invalid:\n${formatIssues(valid.issues)}`);
       const spec = args.cron

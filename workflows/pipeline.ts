@@ -3,6 +3,7 @@
  * deterministic IDs. Shared by migrationPipeline (first run) and retrainPipeline (scheduled re-runs).
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowFailure,
@@ -21,7 +22,7 @@ import type { PipelineSpec } from '../contracts/pipeline-spec';
 import type { PipelinePhase } from '../contracts/status';
 import { formatIssues, newerSpecIssues, type SpecIssue, validateSpec } from '../contracts/validation';
 import { stepStoppedSignal } from '../contracts/workflow-api';
-import { quickActivities } from './activity-options';
+import { longActivities, quickActivities } from './activity-options';
 import { ROLLBACK_PERIOD_WHOLE_MINUTES } from './patches';
 import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
 import { trackStatus } from './step-status';
@@ -37,6 +38,8 @@ import type { deployModel } from './deploy-model';
 const PRICE_TABLE_2026_11_30 = 'price-table-2026-11-30';
 /** Runs started before the spec's region was checked against the worker's replay without the check. */
 const SPEC_REGION_CHECK = 'spec-region-check';
+/** Guards the packing of the team's code (histories recorded before script mode have no such command). */
+export const PACK_USER_CODE_PATCH = 'pack-user-code';
 
 /** Options that differ between the first migration and scheduled retraining. */
 export interface PipelineOptions {
@@ -125,6 +128,44 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
   };
 
   try {
+    // The team's code first: a missing directory or entry point fails the run before anything is built or started.
+    const code: plan.UserCode = {};
+    const packInputs = plan.packUserCodeInputs(spec);
+    if ((packInputs.training || packInputs.inference) && patched(PACK_USER_CODE_PATCH)) {
+      status.phase = 'packing user code';
+      const pack = longActivities('1h');
+      for (const [kind, input] of [
+        ['training', packInputs.training],
+        ['inference', packInputs.inference],
+      ] as const) {
+        if (!input) continue;
+        code[kind] = await pack.packUserCode
+          .executeWithOptions(
+            {
+              startToCloseTimeout: '1h',
+              heartbeatTimeout: '2m',
+              summary: `Pack ${input.field} (${input.sourceDir}, entry point ${input.entryPoint}) into sourcedir.tar.gz`,
+            },
+            [input],
+          )
+          .catch((err: unknown) => {
+            // A bad code directory is a bad spec: the run fails with the field named, like a schema error.
+            if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable)
+              throw ApplicationFailure.create({
+                type: err.cause.type ?? undefined,
+                message: err.cause.message,
+                nonRetryable: true,
+              });
+            throw err;
+          });
+        status.resources[`${kind}Code`] = code[kind].s3Uri;
+      }
+      summary.code = {
+        ...(code.training ? { training: { s3Uri: code.training.s3Uri, sha256: code.training.sha256 } } : {}),
+        ...(code.inference ? { inference: { s3Uri: code.inference.s3Uri, sha256: code.inference.sha256 } } : {}),
+      };
+    }
+
     const built = await step('buildImage', (id) =>
       executeChild<typeof buildImage>('buildImage', { workflowId: id, args: [plan.buildImageInput(spec, workflowId)] }),
     );
@@ -142,7 +183,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     );
     summary.data = data.channels;
 
-    const definition = plan.trainingDefinition(spec, workflowId, image.imageUri, data.channels);
+    const definition = plan.trainingDefinition(spec, workflowId, image.imageUri, data.channels, code.training);
     const trained = await step('trainModel', (id) =>
       executeChild<typeof trainModel>('trainModel', {
         workflowId: id,
@@ -184,7 +225,15 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
       executeChild<typeof registerModel>('registerModel', {
         workflowId: id,
         args: [
-          plan.registerModelInput(spec, workflowId, image.imageUri, data.channels, candidates, trained.finalMetrics),
+          plan.registerModelInput(
+            spec,
+            workflowId,
+            image.imageUri,
+            data.channels,
+            candidates,
+            trained.finalMetrics,
+            code,
+          ),
         ],
       }),
     );
@@ -223,8 +272,9 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
             spec,
             workflowId,
             image.imageUri,
-            registered.champion.modelArtifactS3Uri,
+            registered.modelDataUrl ?? registered.champion.modelArtifactS3Uri,
             registered.modelPackageArn,
+            registered.environment,
           ),
         ],
       }),

@@ -4,7 +4,14 @@
  * (with the spec's timeout) for an `approveModel` or `rejectModel` update, and writes the decision back.
  */
 import { z } from 'zod';
-import { allHandlersFinished, ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  patched,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { ErrorType } from '../contracts/errors';
 import {
   ApprovalDecision,
@@ -16,10 +23,14 @@ import {
   type RegisterModelOutput,
   type UpdateModelPackageApprovalOutput,
 } from '../contracts/register-model';
+import { scriptModeModelEnvironment } from '../contracts/user-code';
 import { approveModelUpdate, rejectModelUpdate, type ReviewerDecision } from '../contracts/workflow-api';
-import { quickActivities } from './activity-options';
+import { longActivities, quickActivities } from './activity-options';
 import { parseStepInput } from './step-input';
 import { trackStatus } from './step-status';
+
+/** Guards the repack of the inference code (histories recorded before script mode have no such command). */
+export const REPACK_INFERENCE_CODE_PATCH = 'repack-inference-code';
 
 const past = (d: ApprovalDecision['decision']) => (d === 'approve' ? 'approved' : 'rejected');
 /** The update that carries each decision. */
@@ -92,6 +103,25 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   status.resources.championTrainingJob = champion.trainingJobName;
   status.metrics = { ...input.metrics, [metric]: value };
 
+  // The team's inference handler goes into model.tar.gz under code/, as the SDK's Model(entry_point=…) repacks it.
+  let modelDataUrl = champion.modelArtifactS3Uri;
+  let environment: Record<string, string> | undefined;
+  if (input.inferenceCode && patched(REPACK_INFERENCE_CODE_PATCH)) {
+    const ic = input.inferenceCode;
+    status.phase = 'repacking the model with the inference code';
+    const repacked = await longActivities('2h').repackModel.executeWithOptions(
+      {
+        startToCloseTimeout: '2h',
+        heartbeatTimeout: '2m',
+        summary: `Repack ${champion.modelArtifactS3Uri} with ${ic.code.entryPoint} (${ic.code.sha256.slice(0, 12)}) under code/`,
+      },
+      [{ modelDataUrl: champion.modelArtifactS3Uri, code: ic.code, bucket: ic.bucket, keyPrefix: ic.keyPrefix }],
+    );
+    modelDataUrl = repacked.modelDataUrl;
+    environment = scriptModeModelEnvironment(ic.code, ic.region);
+    status.resources.modelDataUrl = modelDataUrl;
+  }
+
   status.phase = 'ensuring model package group';
   const ensured = await quick.ensureModelPackageGroup.executeWithOptions(
     { summary: `Ensure model package group ${group}` },
@@ -124,7 +154,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
         modelPackageGroupName: group,
         workflowId: workflowInfo().workflowId,
         imageUri: input.imageUri,
-        modelDataUrl: champion.modelArtifactS3Uri,
+        modelDataUrl,
         contentTypes: input.contentTypes,
         inferenceInstanceTypes: input.inferenceInstanceTypes,
         approvalStatus: initial.status,
@@ -136,6 +166,9 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
         dataUris: input.dataUris,
         trainingJobName: champion.trainingJobName,
         tags: input.tags,
+        ...(environment ? { environment } : {}),
+        ...(input.trainingCode ? { trainingCode: input.trainingCode } : {}),
+        ...(input.inferenceCode ? { inferenceCode: input.inferenceCode.code } : {}),
       },
     ],
   );
@@ -157,6 +190,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
     ...(reviewer ? { reviewer } : {}),
     reason,
     reattached: created.reattached,
+    ...(environment ? { modelDataUrl, environment } : {}),
   });
   const finish = async (result: RegisterModelOutput): Promise<RegisterModelOutput> => {
     status.phase = `${result.approvalStatus}: ${result.reason}`;

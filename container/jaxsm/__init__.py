@@ -5,6 +5,8 @@ Modules by role:
   errors      - the user-facing error type and the failure-file writer
   config      - typed, validated hyperparameters parsed from hyperparameters.json
   distributed - resourceconfig.json, coordinator address, jax.distributed init
+  cluster_env - JAX cluster auto-detection for SageMaker (a user program's no-argument initialize)
+  user_site/  - the start-up hook of a user program (registers cluster_env, writes the failure file)
   tokenizer   - the byte-level tokenizer (no external vocabulary files)
   model       - the decoder-only Flax language model
   data        - channel loading, deterministic batch sampling, validation windows

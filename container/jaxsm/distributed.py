@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 # Fixed, documented coordinator port (the gRPC service jax.distributed starts on the first host).
 COORDINATOR_PORT = 62010
 COORDINATOR_ENV = "JAXSM_COORDINATOR_ADDRESS"
+# What a user program gets (user_program_env): JAX reads the first itself; cluster_env.py the other two.
+COORDINATOR_ADDRESS_ENV = "JAX_COORDINATOR_ADDRESS"
+NUM_PROCESSES_ENV = "JAXSM_NUM_PROCESSES"
+PROCESS_ID_ENV = "JAXSM_PROCESS_ID"
 
 
 @dataclass(frozen=True)
@@ -83,3 +87,32 @@ def initialize(info: HostInfo) -> None:
         process_id=info.process_id,
         initialization_timeout=int(os.environ.get("JAXSM_INIT_TIMEOUT_S", "300")),
     )
+
+
+def user_program_env(info: HostInfo) -> dict[str, str]:
+    """What a user training program needs so that `jax.distributed.initialize()` works with no arguments.
+
+    Set on every host, a single one included, so a script written for N hosts also runs on one (a
+    tuning trial, say). On CPU, cross-process collectives need gloo: JAX reads the flag's default
+    from JAX_CPU_COLLECTIVES_IMPLEMENTATION.
+    """
+    return {
+        COORDINATOR_ADDRESS_ENV: info.coordinator_address(),
+        NUM_PROCESSES_ENV: str(info.num_hosts),
+        PROCESS_ID_ENV: str(info.process_id),
+        "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo",
+    }
+
+
+def initialize_from_sagemaker(resource_config: Path | None = None) -> HostInfo:
+    """The helper form of what the container sets up for a user program: read resourceconfig.json
+    (default: the job's, under SAGEMAKER_BASE_DIR) and join the job's other hosts. A no-op on one host.
+
+        import jaxsm.distributed
+        hosts = jaxsm.distributed.initialize_from_sagemaker()
+    """
+    from .paths import SageMakerPaths
+
+    info = read_host_info(resource_config or SageMakerPaths.from_env().resource_config)
+    initialize(info)
+    return info

@@ -8,7 +8,8 @@ ClientError (our UserError) into /opt/ml/output/failure + exit code 1.
 framework_main picks the program:
   * a user program (hyperparameter `sagemaker_program`, env SAGEMAKER_PROGRAM; from
     `sagemaker_submit_directory`, S3 or local, default /opt/ml/code) runs exactly as the
-    SDK's script mode runs it, through the toolkit's entry_point.run;
+    SDK's script mode runs it, through the toolkit's entry_point.run (which installs its
+    requirements.txt), with jax.distributed prepared for it (`_user_program_env`);
   * otherwise the project trainer runs in-process (the default program; the image also bakes
     it as /opt/ml/code/train.py so `sagemaker_program=train.py` means the same thing).
 """
@@ -19,10 +20,13 @@ import json
 import logging
 import os
 import signal
+import sys
 
 from .paths import SageMakerPaths
 
 DEFAULT_MODULE = "jaxsm.toolkit:framework_main"
+# The user program's start-up hook (a sitecustomize), shipped as package data.
+USER_SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "user_site")
 
 
 def _forward_sigterm_to_children() -> None:
@@ -39,6 +43,30 @@ def _forward_sigterm_to_children() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _user_program_env() -> dict[str, str]:
+    """What the container sets up for a user program beyond the toolkit's SM_* variables.
+
+    jax.distributed's coordinator, process count and id (see jaxsm.cluster_env), and the start-up
+    hook in user_site/ that registers that cluster environment with JAX and writes the failure file
+    from an uncaught exception. The toolkit sets PYTHONPATH to its own sys.path (after installing
+    the program's requirements.txt, so pip runs without the hook), hence the sys.path entry.
+    """
+    from . import distributed
+
+    paths = SageMakerPaths.from_env()
+    info = distributed.read_host_info(paths.resource_config)
+    if USER_SITE not in sys.path:
+        sys.path.insert(0, USER_SITE)
+    log = logging.getLogger("jaxsm")
+    log.info(
+        "user program: jax.distributed coordinator %s, process %d of %d",
+        info.coordinator_address(),
+        info.process_id,
+        info.num_hosts,
+    )
+    return {**distributed.user_program_env(info), "JAXSM_TOOLKIT_PID": str(os.getpid())}
+
+
 def framework_main() -> None:
     from sagemaker_training import entry_point, environment, runner
 
@@ -49,7 +77,7 @@ def framework_main() -> None:
             env.module_dir,
             env.user_entry_point,
             env.to_cmd_args(),
-            env.to_env_vars(),
+            {**env.to_env_vars(), **_user_program_env()},
             runner_type=runner.ProcessRunnerType,
         )
         return
@@ -69,6 +97,8 @@ def _prepare_layout(paths: SageMakerPaths) -> None:
     """
     log = logging.getLogger("jaxsm")
     paths.output.mkdir(parents=True, exist_ok=True)
+    # SageMaker always provides /opt/ml/model; a user program writes to SM_MODEL_DIR without creating it.
+    paths.model.mkdir(parents=True, exist_ok=True)
     # A restarted job in the same base directory (local mode, resume after SIGTERM) must not
     # inherit the previous attempt's verdict: the toolkit never overwrites an existing failure.
     for stale in (paths.failure, paths.output / "success"):

@@ -28,6 +28,7 @@ import { enforceDocumentedRules } from './core/documented-rules';
 import { ModelGate } from './core/model-gate';
 import { RequestLog } from './core/request-log';
 import { ruleState } from './rule-state';
+import { Search } from './sagemaker/search';
 import { Runtime } from './sagemaker-runtime/invoke-endpoint';
 import { Tags } from './sagemaker/tags';
 import { Training } from './sagemaker/training';
@@ -65,6 +66,7 @@ export async function startLocalService(
   const runtime = new Runtime(ctx, endpoints);
   const tuning = new Tuning(ctx, tags, training);
   const registry = new Registry(ctx, tags);
+  const search = new Search({ ...registry.searchSources(), TrainingJob: () => training.searchRecords() });
   const codebuild = new CodeBuild(ctx);
   const scalableTargets = new ScalableTargets(ctx, endpoints);
   const targetTracking = new TargetTracking(ctx, scalableTargets, endpoints);
@@ -75,6 +77,7 @@ export async function startLocalService(
     ...endpoints.handlers(),
     ...tuning.handlers(),
     ...registry.handlers(),
+    ...search.handlers(),
   };
   /** The JSON APIs served here, by X-Amz-Target prefix: counters' name, IAM action prefix, botocore model, handlers. */
   const apis: Record<string, { counted: string; iamPrefix: string; model: string; handlers: Record<string, Handler> }> =

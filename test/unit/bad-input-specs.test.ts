@@ -12,12 +12,12 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-specs-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe.each(loadSpecCases().map((c) => [`${c.category}: ${c.name}`, c] as const))('%s', (_, c) => {
-  it('is refused naming the problem', () => {
+  it('is refused naming the problem', async () => {
     const file = path.join(dir, `${c.name}.json`);
     fs.writeFileSync(file, specText(c));
     const out: string[] = [];
     const err: string[] = [];
-    const code = validateCommand(
+    const code = await validateCommand(
       file,
       (l) => out.push(l),
       (l) => err.push(l),

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateCommand } from '../../worker/cli';
 
-const run = (file: string | undefined) => {
+const run = async (file: string | undefined) => {
   const out: string[] = [];
   const err: string[] = [];
-  const code = validateCommand(
+  const code = await validateCommand(
     file,
     (l) => out.push(l),
     (l) => err.push(l),
@@ -21,15 +21,15 @@ const write = (name: string, text: string) => {
 };
 
 describe('cli validate', () => {
-  it.each(['examples/pipeline.local.json', 'examples/pipeline.aws.json'])('prints one OK line for %s', (file) => {
-    const r = run(join(__dirname, '../..', file));
+  it.each(['examples/pipeline.local.json', 'examples/pipeline.aws.json'])('prints one OK line for %s', async (file) => {
+    const r = await run(join(__dirname, '../..', file));
     expect(r.code).toBe(0);
     expect(r.out.split('\n')).toHaveLength(1);
     expect(r.out).toMatch(/^OK /);
   });
 
-  it('exits 1 listing each invalid field by path', () => {
-    const r = run(
+  it('exits 1 listing each invalid field by path', async () => {
+    const r = await run(
       write(
         'bad.json',
         JSON.stringify({ pipelineName: 'x', roleArn: 'r', training: { instanceCount: -1 }, extra: true }),
@@ -41,9 +41,9 @@ describe('cli validate', () => {
     expect(r.err).toMatch(/\$: unknown key "extra"/);
   });
 
-  it('explains malformed JSON and missing files', () => {
-    expect(run(write('broken.json', '{"a":')).err).toMatch(/not valid JSON/);
-    expect(run(join(dir, 'nope.json')).err).toMatch(/cannot read/);
-    expect(run(undefined).code).toBe(2);
+  it('explains malformed JSON and missing files', async () => {
+    expect((await run(write('broken.json', '{"a":'))).err).toMatch(/not valid JSON/);
+    expect((await run(join(dir, 'nope.json'))).err).toMatch(/cannot read/);
+    expect((await run(undefined)).code).toBe(2);
   });
 });

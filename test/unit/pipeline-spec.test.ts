@@ -25,9 +25,12 @@ const withChange = (patch: (s: Record<string, any>) => void) => {
 };
 
 describe('pipeline spec', () => {
-  it.each(['pipeline.local.json', 'pipeline.aws.json'])('accepts examples/%s', (file) => {
-    expect(validateSpec(example(file)).ok).toBe(true);
-  });
+  it.each(['pipeline.local.json', 'pipeline.aws.json', 'pipeline.user-code.local.json'])(
+    'accepts examples/%s',
+    (file) => {
+      expect(validateSpec(example(file)).ok).toBe(true);
+    },
+  );
 
   it('fills defaults for a minimal spec: 4 x ml.p4de.24xlarge, blue/green canary, cost guard', () => {
     const r = validateSpec(minimal);
@@ -197,6 +200,50 @@ describe('pipeline spec', () => {
     ],
   ])('rejects %s', (_label, patch, path) => {
     expect(issuesOf(withChange(patch)).map((i) => i.path)).toContain(path);
+  });
+
+  describe('code sections (script mode)', () => {
+    const code = (sourceDir: string, entryPoint: string) =>
+      withChange((s) => {
+        s.training = { code: { sourceDir, entryPoint } };
+      });
+    it.each([
+      ['an entry point that is not Python', 'src', 'run.sh', '$.training.code.entryPoint', /Python file/],
+      ['an entry point outside the directory', 'src', '../train.py', '$.training.code.entryPoint', /inside sourceDir/],
+      ['an absolute entry point', 'src', '/etc/train.py', '$.training.code.entryPoint', /inside sourceDir/],
+      ['an S3 source that is not a .tar.gz', 's3://bkt/code/', 'train.py', '$.training.code.sourceDir', /\.tar\.gz/],
+    ])('refuses %s, naming the field', (_, dir, entry, path, message) => {
+      const issues = issuesOf(code(dir, entry));
+      expect(issues).toEqual([{ path, message: expect.stringMatching(message) }]);
+    });
+
+    it('accepts a directory or an s3:// sourcedir.tar.gz', () => {
+      expect(validateSpec(code('src', 'nested/train.py')).ok).toBe(true);
+      expect(validateSpec(code('s3://bkt/code/sourcedir.tar.gz', 'train.py')).ok).toBe(true);
+    });
+
+    it("keeps the SDK's script-mode hyperparameters for the pipeline and counts them in SageMaker's 100", () => {
+      const reserved = issuesOf(
+        withChange((s) => {
+          s.training = {
+            code: { sourceDir: 'src', entryPoint: 'train.py' },
+            hyperparameters: { sagemaker_program: 'x' },
+          };
+        }),
+      );
+      expect(reserved).toEqual([
+        { path: '$.training.hyperparameters.sagemaker_program', message: expect.stringMatching(/set by the pipeline/) },
+      ]);
+      const many = Object.fromEntries(Array.from({ length: 96 }, (_, i) => [`h${i}`, i]));
+      const full = issuesOf(
+        withChange((s) => {
+          s.training = { code: { sourceDir: 'src', entryPoint: 'train.py' }, hyperparameters: many };
+        }),
+      );
+      expect(full).toEqual([{ path: '$.training.hyperparameters', message: expect.stringMatching(/at most 95/) }]);
+      // Without code the image's trainer runs and all 100 are the user's.
+      expect(validateSpec(withChange((s) => (s.training = { hyperparameters: many }))).ok).toBe(true);
+    });
   });
 });
 

@@ -125,6 +125,64 @@ describe('migrationPipeline', () => {
     },
   );
 
+  it("runs the team's own code: packed first, passed as the SDK passes it, the champion repacked with the handler", async () => {
+    const withCode = {
+      ...spec,
+      training: {
+        ...spec.training,
+        hyperparameters: { epochs: 2, lr: 0.003 },
+        code: { sourceDir: '/code/src', entryPoint: 'train.py' },
+      },
+      deployment: { ...spec.deployment, code: { sourceDir: '/code/src', entryPoint: 'inference.py' } },
+    };
+    const r = await run('pipe-code', withCode);
+    expect(r.error).toBeUndefined();
+    expect(r.result?.outcome).toBe('deployed');
+    expect(r.calls.packUserCode).toEqual([
+      expect.objectContaining({ field: 'training.code', sourceDir: '/code/src', entryPoint: 'train.py' }),
+      expect.objectContaining({ field: 'deployment.code', sourceDir: '/code/src', entryPoint: 'inference.py' }),
+    ]);
+    const trainingCode = `s3://${spec.bucket}/pipelines/${spec.pipelineName}/code/${'a'.repeat(64)}/sourcedir.tar.gz`;
+    const hp = (r.calls.createTrainingJob?.[0] as { definition: { hyperparameters: Record<string, string> } })
+      .definition.hyperparameters;
+    expect(hp).toMatchObject({
+      sagemaker_program: '"train.py"',
+      sagemaker_submit_directory: JSON.stringify(trainingCode),
+      sagemaker_container_log_level: '20',
+      epochs: '2',
+      lr: '0.003',
+    });
+    const tuningHp = (r.calls.createTuningJob?.[0] as { definition: { hyperparameters: Record<string, string> } })
+      .definition.hyperparameters;
+    expect(tuningHp.sagemaker_program).toBe('"train.py"');
+    expect(tuningHp.sagemaker_job_name).not.toBe(hp.sagemaker_job_name);
+    // The champion (the tuner's best) is repacked with the handler, registered and deployed with SAGEMAKER_PROGRAM.
+    expect(r.calls.repackModel).toEqual([
+      expect.objectContaining({ modelDataUrl: expect.stringMatching(/-003-abcdef12\/output\/model\.tar\.gz$/) }),
+    ]);
+    const repacked = `s3://${spec.bucket}/pipelines/${spec.pipelineName}/repacked-models/${'c'.repeat(64)}/model.tar.gz`;
+    const env = { SAGEMAKER_PROGRAM: 'inference.py', SAGEMAKER_SUBMIT_DIRECTORY: '/opt/ml/model/code' };
+    expect(r.calls.createModelPackage?.[0]).toMatchObject({
+      modelDataUrl: repacked,
+      environment: env,
+      trainingCode: { sha256: 'a'.repeat(64) },
+      inferenceCode: { sha256: 'b'.repeat(64) },
+    });
+    expect(r.calls.createModel?.[0]).toMatchObject({ modelDataUrl: repacked, environment: env });
+    expect(r.result?.code?.training?.s3Uri).toBe(trainingCode);
+  });
+
+  it('fails a run whose code directory is missing before anything is built', async () => {
+    const r = await run('pipe-code-missing', {
+      ...spec,
+      training: { ...spec.training, code: { sourceDir: '/code/missing', entryPoint: 'train.py' } },
+    });
+    const failure = (r.error as WorkflowFailedError | undefined)?.cause as ApplicationFailure | undefined;
+    expect(failure?.type).toBe('SpecInvalid');
+    expect(failure?.message).toMatch(/\$\.training\.code\.sourceDir: directory \/code\/missing does not exist/);
+    expect(r.count('hashBuildContext') + r.count('startImageBuild') + r.count('createTrainingJob')).toBe(0);
+  });
+
   it('skips tuning when the spec disables it', async () => {
     const r = await run('pipe-notune', { ...spec, tuning: { ...(spec.tuning as object), enabled: false } });
     expect(r.result?.outcome).toBe('deployed');

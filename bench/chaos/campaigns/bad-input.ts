@@ -61,14 +61,14 @@ class Tally {
   }
 }
 
-function specs(tally: Tally, dir: string): number {
+async function specs(tally: Tally, dir: string): Promise<number> {
   let slowest = 0;
   for (const c of loadSpecCases()) {
     const file = path.join(dir, `${c.name}.json`);
     fs.writeFileSync(file, specText(c));
     const err: string[] = [];
     const t0 = performance.now();
-    const code = validateCommand(
+    const code = await validateCommand(
       file,
       () => undefined,
       (l) => err.push(l),
@@ -145,7 +145,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     console.log('[bad-input] specs through the CLI validate command');
     fs.mkdirSync(path.join(work, 'specs'));
-    const slowestSpecMs = specs(tally, path.join(work, 'specs'));
+    const slowestSpecMs = await specs(tally, path.join(work, 'specs'));
     console.log('[bad-input] hyperparameters through the container train entrypoint');
     await hyperparameters(tally, work);
 

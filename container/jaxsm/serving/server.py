@@ -58,6 +58,7 @@ from .engine import DoneEvent, ErrorEvent
 from .engine_client import EngineClient
 from .errors import status_for
 from .handlers import Handler, load_handler
+from .user_code import install_requirements
 
 log = logging.getLogger("jaxsm.serve")
 
@@ -543,6 +544,7 @@ def main(argv: list[str] | None = None) -> None:
     paths = SageMakerPaths.from_env()
     host = os.environ.get("JAXSM_BIND_HOST", "0.0.0.0")
     port = _env_int("SAGEMAKER_BIND_TO_PORT", 8080)
+    install_requirements(paths.model_code)
     state = State(load_handler(paths.model), paths.model)
     try:
         import uvloop  # a faster event loop when installed (it is, via sagemaker-training)

@@ -14,6 +14,7 @@ import { ensurePodmanTools, podmanEnv, removeStackContainers, stackId } from '..
 import { ProcessExecutor } from '../executors/process';
 import type { Executor } from '../executors/types';
 import { type Faults, faultDraws, parseFaults } from './faults';
+import { roleSessionEnv } from './role-session';
 import { Store } from './state';
 
 export interface ServiceOptions {
@@ -175,6 +176,19 @@ export class Ctx {
     const rec = this.store.kind<{ dir: string }>('process-images').get(digest);
     const bin = rec && path.join(rec.dir, '.venv', 'bin');
     return bin && fs.existsSync(path.join(bin, 'train')) ? bin : undefined;
+  }
+
+  /**
+   * Where a job's or endpoint's processes send their AWS calls (S3 for `sagemaker_submit_directory`, the user's own
+   * reads): this service once it listens, whose gateway holds them to the role's policy (moto before that).
+   */
+  get containerAwsEndpoint(): string {
+    return this.selfUrl ?? this.opts.motoEndpoint;
+  }
+
+  /** The AWS environment of a job's or endpoint's processes: a session of `roleArn` and the local endpoints. */
+  roleEnv(roleArn: string | undefined): Record<string, string> {
+    return roleSessionEnv(this.containerAwsEndpoint, roleArn);
   }
 
   log(msg: string): void {

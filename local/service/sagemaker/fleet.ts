@@ -54,6 +54,8 @@ export interface FleetVariant {
   container: NonNullable<ModelRecord['PrimaryContainer']>;
   /** Instances started so far (numbers the next one). */
   started: number;
+  /** The model's execution role: its session is what the instances' processes reach AWS with. */
+  roleArn: string | undefined;
 }
 
 export class Fleet {
@@ -92,6 +94,7 @@ export class Fleet {
         desiredCount: spec.InitialInstanceCount,
         container,
         started: 0,
+        roleArn: model.ExecutionRoleArn,
       };
       this.variants.push(variant);
       for (let i = 0; i < spec.InitialInstanceCount; i++) await this.launchInstance(variant, logFile);
@@ -121,6 +124,7 @@ export class Fleet {
       image: variant.container.Image,
       label,
       env: {
+        ...this.ctx.roleEnv(variant.roleArn),
         ...(variant.container.Environment ?? {}),
         SAGEMAKER_BIND_TO_PORT: String(port),
         SAGEMAKER_SAFE_PORT_RANGE: `${port}-${port}`,

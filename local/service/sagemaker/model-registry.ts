@@ -79,6 +79,15 @@ export class Registry {
     return p ? (p.CustomerMetadataProperties ?? {}) : undefined;
   }
 
+  /** What Search finds: groups and packages as Describe shows them, with their tags. */
+  searchSources(): Record<'ModelPackageGroup' | 'ModelPackage', () => Record<string, unknown>[]> {
+    return {
+      ModelPackageGroup: () =>
+        this.groups.values().map((g) => ({ ...wire(g), Tags: this.tags.get(g.ModelPackageGroupArn) })),
+      ModelPackage: () => this.packages.values().map((p) => ({ ...wire(p), Tags: this.tags.get(p.ModelPackageArn) })),
+    };
+  }
+
   handlers(): Record<string, (b: Body) => unknown> {
     return {
       CreateModelPackageGroup: (b) => {

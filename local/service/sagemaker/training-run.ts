@@ -207,8 +207,11 @@ export class TrainingRun {
           label: `${req.TrainingJobName}/${host}`,
           // SM_STUDIO_LOCAL_MODE: the training toolkit waits up to 15 min for `algo-N` to resolve before it runs a
           // user program (script mode); here every host is 127.0.0.1 and the names resolve nowhere.
+          // The execution role's session and the local endpoints come first, as on SageMaker the container's
+          // credentials do: the job's Environment may still override them.
           env: {
             SM_STUDIO_LOCAL_MODE: 'true',
+            ...this.ctx.roleEnv(req.RoleArn),
             ...req.Environment,
             JAXSM_COORDINATOR_ADDRESS: coordinator,
             TRAINING_JOB_NAME: req.TrainingJobName,

@@ -125,6 +125,11 @@ export class Training {
     return job;
   }
 
+  /** What Search finds: every job as DescribeTrainingJob shows it, with its tags. */
+  searchRecords(): Record<string, unknown>[] {
+    return this.jobs.values().map((j) => ({ ...wire(j), Tags: this.tags.get(j.TrainingJobArn) }));
+  }
+
   describe(jobName: string): Record<string, unknown> {
     const job = this.jobs.get(jobName);
     if (!job) throw invalid('Requested resource not found.');

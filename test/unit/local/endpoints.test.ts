@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isAlive, waitUntil } from '../../../local/shared/procs';
 import type { LocalService } from '../../../local/service/server';
+import { roleCredentials } from '../../../local/shared/credentials';
 import { credentials, type Moto, ROLE, s3, sagemaker, seedBucket, startMoto, startService, tmpDir } from './helpers';
 
 jest.setTimeout(60_000);
@@ -143,7 +144,14 @@ test(
     const pids = new Set<unknown>();
     for (let i = 0; i < 40; i++) {
       const r = await invoke('ep-1', 'hello');
-      expect(r.body).toMatchObject({ generated_text: 'hello ...', tag: 'a', model_steps: 42 });
+      expect(r.body).toMatchObject({
+        generated_text: 'hello ...',
+        tag: 'a',
+        model_steps: 42,
+        // Each instance reaches AWS as a session of the model's execution role, through the local service's gateway.
+        session_token: roleCredentials(ROLE).sessionToken,
+        s3_endpoint: svc.url,
+      });
       seen[r.variant ?? '?'] = (seen[r.variant ?? '?'] ?? 0) + 1;
       pids.add(r.body.pid);
     }

@@ -7,15 +7,18 @@ import {
   DescribeTrainingJobCommand,
   ListTagsCommand,
   ListTrainingJobsCommand,
+  SearchCommand,
   StopTrainingJobCommand,
 } from '@aws-sdk/client-sagemaker';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LocalService } from '../../../local/service/server';
+import { roleCredentials } from '../../../local/shared/credentials';
 import {
   credentials,
   type Moto,
+  ROLE,
   s3,
   sagemaker,
   seedBucket,
@@ -95,6 +98,10 @@ test('a training job runs the container, reports metrics, uploads model.tar.gz a
   const log = fs.readFileSync(path.join(stateDir, 'logs/training-jobs/job-ok.log'), 'utf8');
   expect(log).toMatch(/\[algo-1\] host=algo-1 hosts=algo-1,algo-2 coordinator=127\.0\.0\.1:\d+/);
   expect(log).toMatch(/\[algo-2\] step=3 train_loss=/);
+  // Each host reaches AWS as a session of the job's role, through the local endpoints (script mode downloads from S3).
+  const session = roleCredentials(ROLE).sessionToken;
+  expect(log).toContain(`[algo-1] aws session_token=${session} s3=${moto.url} region=us-east-1`);
+  expect(log).toContain(`[algo-2] aws session_token=${session} s3=${moto.url} region=us-east-1`);
 
   // Checkpoints were synced to CheckpointConfig.S3Uri.
   const ck = await s3(moto.url).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'checkpoints/job-ok/' }));
@@ -120,6 +127,27 @@ test('a training job runs the container, reports metrics, uploads model.tar.gz a
     { Key: 'owner', Value: 'test' },
     { Key: 'stage', Value: 'unit' },
   ]);
+});
+
+test('Search finds a training job by its model artefact, as estimator.register() asks', async () => {
+  const res = await sagemaker(svc.url).send(
+    new SearchCommand({
+      Resource: 'TrainingJob',
+      SearchExpression: {
+        Filters: [
+          {
+            Name: 'ModelArtifacts.S3ModelArtifacts',
+            Operator: 'Equals',
+            Value: `s3://${bucket}/output/job-ok/output/model.tar.gz`,
+          },
+        ],
+      },
+    }),
+  );
+  expect(res.Results?.map((r) => [r.TrainingJob?.TrainingJobName, r.TrainingJob?.TrainingJobStatus])).toEqual([
+    ['job-ok', 'Completed'],
+  ]);
+  expect(res.Results?.[0]?.TrainingJob?.Tags).toContainEqual({ Key: 'owner', Value: 'test' });
 });
 
 test('a failing host fails the job with the failure file as FailureReason', async () => {
