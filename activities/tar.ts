@@ -90,7 +90,9 @@ export async function* tarBlocks(entries: Iterable<TarFileEntry>): AsyncGenerato
   }
 }
 
-/** gzip without a timestamp (Node writes none) and with OS byte 255 ("unknown"), so every platform makes the same bytes. */
+/**
+ * gzip without a timestamp (Node writes none) and with OS byte 255 ("unknown"), so every platform makes the same bytes.
+ */
 export function deterministicGzip(source: AsyncIterable<Buffer>): Readable {
   const gzip = createGzip({ level: 9 });
   const out = new PassThrough();

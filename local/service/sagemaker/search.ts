@@ -2,7 +2,8 @@
  * SageMaker Search over the resources the SageMaker Python SDK searches: model package groups (`register()` looks
  * its group up with `Search(Resource="ModelPackageGroup", Filters=[ModelPackageGroupName Equals …])`), training jobs
  * (`estimator.register()` finds the job behind its model artefact, `ModelArtifacts.S3ModelArtifacts Equals …`, for
- * the model card) and model packages. Filters (every Operator), SubExpressions with And/Or, SortBy/SortOrder and NextToken work as documented
+ * the model card) and model packages. Filters (every Operator), SubExpressions with And/Or, SortBy/SortOrder and
+ * NextToken work as documented
  * on https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Search.html; NestedFilters and the other resource
  * types are refused by name rather than answered wrongly.
  */
