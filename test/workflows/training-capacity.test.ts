@@ -89,6 +89,8 @@ const input = (name: string, retries?: number): TrainModelInput => ({
     channels: { train: `s3://${bucket}/data/train/`, val: `s3://${bucket}/data/val/` },
     outputS3Uri: `s3://${bucket}/output/`,
     hyperparameters: { steps: '2', sleep: '0.01' },
+    // A role the test service knows (test/fixtures/iam/test-roles.json), allowed on this test's bucket.
+    roleArn: 'arn:aws:iam::123456789012:role/SageMakerRole',
     ...(retries ? { retryStrategy: { maximumRetryAttempts: retries } } : {}),
   }),
 });

@@ -183,7 +183,7 @@ test('boto3 reads the same stream (EventStream of PayloadPart)', async () => {
   const script = `
 import boto3, json, sys
 rt = boto3.client("sagemaker-runtime", endpoint_url=sys.argv[1], region_name="us-east-1",
-                  aws_access_key_id="x", aws_secret_access_key="x")
+                  aws_access_key_id="localadmin", aws_secret_access_key="local")
 r = rt.invoke_endpoint_with_response_stream(EndpointName="ep-s", Body=json.dumps({"inputs": "x y"}),
                                             ContentType="application/json", Accept="application/jsonlines")
 parts = [e["PayloadPart"]["Bytes"].decode() for e in r["Body"]]
