@@ -7,15 +7,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { PIPELINE_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import { needsPodman, REPO_ROOT, type StackConfig, workerEnv } from './config';
 import { ensurePodmanTools, hasPodman, removeStackContainers, stackId } from '../service/executors/podman';
 import { httpStatus, isAlive, killGroup, portOpen, readPid, startDaemon, stopGroup, waitUntil } from '../shared/procs';
 
-export const SEARCH_ATTRIBUTES = {
-  PipelineStep: 'Keyword',
-  ModelPackageVersion: 'Int',
-  EndpointName: 'Keyword',
-} as const;
+/** The search attributes the dev server registers at start: the ones the pipeline upserts. */
+export const SEARCH_ATTRIBUTES = PIPELINE_SEARCH_ATTRIBUTES;
 
 export interface Component {
   name: 'temporal' | 'moto' | 'registry' | 'sagemaker';
