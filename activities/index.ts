@@ -15,6 +15,7 @@ import { createHostingActivities } from './hosting';
 import { createAlarmActivities } from './alarms';
 import { createAutoscalingActivities } from './autoscaling';
 import { createPreviousRunActivities } from './previous-run';
+import { createWorkflowRunActivities } from './workflow-runs';
 
 export type { ActivityDeps, AwsClients } from './deps';
 
@@ -33,5 +34,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createAlarmActivities(deps),
     ...createAutoscalingActivities(deps),
     ...createPreviousRunActivities(deps),
+    ...createWorkflowRunActivities(),
   };
 }

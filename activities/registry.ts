@@ -72,11 +72,16 @@ function parseS3Uri(uri: string): { Bucket: string; Key: string } {
 
 type ParsedCreate = ReturnType<typeof CreateModelPackageInput.parse>;
 
+/** Whose version this is: the workflow, and the run key of a re-run under the same workflow ID (contracts/rerun.ts). */
+function ownerKey(input: Pick<ParsedCreate, 'workflowId' | 'runKey'>): string {
+  return input.runKey === undefined ? input.workflowId : `${input.workflowId}\u0000${input.runKey}`;
+}
+
 function metadata(input: ParsedCreate): Record<string, string> {
   const digest = /@(sha256:[a-f0-9]{64})$/.exec(input.imageUri)?.[1] ?? '';
   const meta: Record<string, string> = {
     [META.workflowId]: metadataValue(input.workflowId),
-    [META.workflowIdHash]: stableHash(input.workflowId),
+    [META.workflowIdHash]: stableHash(ownerKey(input)),
     [META.imageDigest]: digest,
     [META.trainingJob]: metadataValue(input.trainingJobName),
     [META.objectiveMetric]: metadataValue(input.objective.metricName),
@@ -137,8 +142,8 @@ export function createRegistryActivities(deps: ActivityDeps) {
     }
   }
 
-  /** This workflow's version among the newest ones, found by the workflow ID hash in its metadata. */
-  async function findOwnVersion(group: string, workflowId: string): Promise<DescribeModelPackageCommandOutput | null> {
+  /** This workflow's version among the newest ones, found by the hash of its owner key in its metadata. */
+  async function findOwnVersion(group: string, owner: string): Promise<DescribeModelPackageCommandOutput | null> {
     const list = await aws(`ListModelPackages ${group}`, () =>
       sm.send(
         new ListModelPackagesCommand({
@@ -149,7 +154,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
         }),
       ),
     );
-    const hash = stableHash(workflowId);
+    const hash = stableHash(owner);
     for (const summary of list.ModelPackageSummaryList ?? []) {
       const pkg = await describePackage(summary.ModelPackageArn ?? '');
       if (pkg.CustomerMetadataProperties?.[META.workflowIdHash] === hash) return pkg;
@@ -219,7 +224,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
     async createModelPackage(raw: CreateModelPackageInput): Promise<CreateModelPackageOutput> {
       const input = parseInput(CreateModelPackageInput, raw, 'createModelPackage input');
       const group = input.modelPackageGroupName;
-      const own = await findOwnVersion(group, input.workflowId);
+      const own = await findOwnVersion(group, ownerKey(input));
       if (own) {
         return {
           modelPackageArn: own.ModelPackageArn ?? '',
@@ -253,7 +258,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
             ModelMetrics: input.metricsS3Uri
               ? { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: input.metricsS3Uri } } }
               : undefined,
-            ClientToken: modelPackageClientToken(input.workflowId),
+            ClientToken: modelPackageClientToken(ownerKey(input)),
             Tags: sageMakerTags(input.workflowId, input.tags),
           }),
         ),

@@ -15,4 +15,6 @@ export * from './deploy-model';
 export * from './cost';
 export * from './pipeline-plan';
 export * from './retrain';
+export * from './rerun';
+export * from './search-attributes';
 export * from './liveness';

@@ -10,6 +10,7 @@ import type { PipelineSpec } from './pipeline-spec';
 import type { PublishImageInput } from './publish-image';
 import type { ChampionCandidate, RegisterModelInput } from './register-model';
 import type { SyncDataInput } from './sync-data';
+import { RerunNote } from './rerun';
 import { PIPELINE_NAME_TAG } from './retrain';
 import { WORKFLOW_ID_TAG } from './task-queue';
 import type { TrainingDefinition, TrainModelInput, TrainModelOutput } from './train-model';
@@ -26,6 +27,17 @@ export const PIPELINE_STEPS = [
   'deployModel',
 ] as const;
 export type PipelineStepName = (typeof PIPELINE_STEPS)[number];
+
+/**
+ * The run a plan is for: its workflow ID, plus the run key of a re-run (contracts/rerun.ts), which changes every
+ * resource name the run derives. A bare workflow ID is a first run.
+ */
+export type RunRef = string | { workflowId: string; runKey?: string };
+const refOf = (run: RunRef) => (typeof run === 'string' ? { workflowId: run, runKey: undefined } : run);
+const namesOf = (run: RunRef) => {
+  const { workflowId, runKey } = refOf(run);
+  return runResourceNames(workflowId, runKey);
+};
 
 const prefixOf = (spec: PipelineSpec) => `pipelines/${spec.pipelineName}/`;
 const tagsOf = (spec: PipelineSpec, workflowId: string) => ({
@@ -77,7 +89,7 @@ export function syncDataInput(spec: PipelineSpec): SyncDataInput {
 /** The training definition shared by trainModel and tuneModel. */
 export function trainingDefinition(
   spec: PipelineSpec,
-  workflowId: string,
+  run: RunRef,
   imageUri: string,
   channels: Record<string, string>,
 ): TrainingDefinition {
@@ -88,25 +100,21 @@ export function trainingDefinition(
     roleArn: spec.roleArn,
     channels,
     outputS3Uri: `${runPrefix}models/`,
-    checkpointS3Uri: t.checkpoints ? `${runPrefix}checkpoints/${runResourceNames(workflowId).trainingJob}/` : undefined,
+    checkpointS3Uri: t.checkpoints ? `${runPrefix}checkpoints/${namesOf(run).trainingJob}/` : undefined,
     resources: { instanceType: t.instanceType, instanceCount: t.instanceCount, volumeSizeGb: t.volumeSizeGb },
     maxRuntimeSeconds: t.maxRuntimeSeconds,
     spot: t.spot,
     hyperparameters: Object.fromEntries(Object.entries(t.hyperparameters).map(([k, v]) => [k, asString(v)])),
     metricDefinitions: t.metricDefinitions,
     environment: t.environment,
-    tags: tagsOf(spec, workflowId),
+    tags: tagsOf(spec, refOf(run).workflowId),
   };
 }
 
 /** Input of step 4. */
-export function trainModelInput(
-  spec: PipelineSpec,
-  workflowId: string,
-  definition: TrainingDefinition,
-): TrainModelInput {
+export function trainModelInput(spec: PipelineSpec, run: RunRef, definition: TrainingDefinition): TrainModelInput {
   return {
-    trainingJobName: runResourceNames(workflowId).trainingJob,
+    trainingJobName: namesOf(run).trainingJob,
     definition,
     objectiveMetric: spec.objective.metricName,
     pollIntervalSeconds: spec.pollIntervalSeconds,
@@ -116,7 +124,7 @@ export function trainModelInput(
 /** Input of step 5; `warmStartFrom` (the previous run's tuning job) overrides the spec's warm start. */
 export function tuneModelInput(
   spec: PipelineSpec,
-  workflowId: string,
+  run: RunRef,
   definition: TrainingDefinition,
   warmStartFrom?: string,
 ): TuneModelInput {
@@ -125,7 +133,7 @@ export function tuneModelInput(
     ? { parentTuningJobs: [warmStartFrom], type: 'IdenticalDataAndAlgorithm' as const }
     : t.warmStart;
   return {
-    tuningJobName: runResourceNames(workflowId).tuningJob,
+    tuningJobName: namesOf(run).tuningJob,
     definition: { ...definition, checkpointS3Uri: undefined },
     tuning: {
       strategy: t.strategy,
@@ -172,7 +180,7 @@ export function championCandidates(
 /** Input of step 6. */
 export function registerModelInput(
   spec: PipelineSpec,
-  workflowId: string,
+  run: RunRef,
   imageUri: string,
   channels: Record<string, string>,
   candidates: ChampionCandidate[],
@@ -188,21 +196,22 @@ export function registerModelInput(
     contentTypes: spec.registry.contentTypes,
     inferenceInstanceTypes: spec.registry.inferenceInstanceTypes ?? [spec.deployment.instanceType],
     metrics,
-    metricsS3Uri: `s3://${spec.bucket}/${prefixOf(spec)}model-metrics/${runResourceNames(workflowId).model}.json`,
-    tags: tagsOf(spec, workflowId),
+    metricsS3Uri: `s3://${spec.bucket}/${prefixOf(spec)}model-metrics/${namesOf(run).model}.json`,
+    tags: tagsOf(spec, refOf(run).workflowId),
+    ...(refOf(run).runKey === undefined ? {} : { runKey: refOf(run).runKey }),
   };
 }
 
 /** Input of step 7. */
 export function deployModelInput(
   spec: PipelineSpec,
-  workflowId: string,
+  run: RunRef,
   imageUri: string,
   modelDataUrl: string,
   modelPackageArn: string | undefined,
 ): DeployModelInput {
   const d = spec.deployment;
-  const names = runResourceNames(workflowId);
+  const names = namesOf(run);
   return {
     endpointName: d.endpointName,
     modelName: names.model,
@@ -217,7 +226,7 @@ export function deployModelInput(
     blueGreen: d.blueGreen,
     rollback: d.rollback,
     autoscaling: d.autoscaling,
-    tags: tagsOf(spec, workflowId),
+    tags: tagsOf(spec, refOf(run).workflowId),
     pollIntervalSeconds: spec.pollIntervalSeconds,
   };
 }
@@ -242,5 +251,7 @@ export const PipelineSummary = z.object({
   endpoint: z.object({ name: z.string(), configName: z.string(), action: z.string() }).optional(),
   estimatedMaxSpendUsd: z.number(),
   stopped: z.array(z.string()).default([]),
+  /** Present when this run re-used a workflow ID that ran before: it started fresh resources, and says which. */
+  rerun: RerunNote.optional(),
 });
 export type PipelineSummary = z.infer<typeof PipelineSummary>;

@@ -114,6 +114,8 @@ export const RegisterModelInput = z.strictObject({
   /** Where the model-quality statistics JSON is written (ModelMetrics needs an S3 object). */
   metricsS3Uri: z.string().optional(),
   tags: z.record(z.string(), z.string()).default({}),
+  /** A re-run's run key (contracts/rerun.ts): the version it registers is its own, not the earlier run's. */
+  runKey: z.string().min(1).optional(),
 });
 /** Input of the registerModel step workflow. */
 export type RegisterModelInput = z.input<typeof RegisterModelInput>;
@@ -184,6 +186,8 @@ export const CreateModelPackageInput = z.strictObject({
   trainingJobName: z.string(),
   description: z.string().max(1024).optional(),
   tags: z.record(z.string(), z.string()).default({}),
+  /** A re-run's run key: ownership (the metadata hash and ClientToken) is per (workflowId, runKey). */
+  runKey: z.string().min(1).optional(),
 });
 /** Input of the createModelPackage activity. */
 export type CreateModelPackageInput = z.input<typeof CreateModelPackageInput>;

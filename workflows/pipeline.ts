@@ -8,19 +8,24 @@ import {
   ChildWorkflowFailure,
   executeChild,
   isCancellation,
+  log,
+  ParentClosePolicy,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { checkCostGuard } from '../contracts/cost';
 import { ErrorType } from '../contracts/errors';
-import { childWorkflowId } from '../contracts/names';
+import { childWorkflowId, runResourceNames } from '../contracts/names';
 import * as plan from '../contracts/pipeline-plan';
 import type { PipelineSpec } from '../contracts/pipeline-spec';
 import { formatIssues, validateSpec } from '../contracts/validation';
 import { quickActivities } from './activity-options';
-import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
-import { stepStoppedSignal, trackStatus } from './step-status';
+import type { RerunNote } from '../contracts/rerun';
+import { PATCH } from './patches';
+import { APPROVAL_STATUS, ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
+import { approvalStateSignal, stepStoppedSignal, trackStatus } from './step-status';
 import type { buildImage } from './build-image';
 import type { publishImage } from './publish-image';
 import type { syncData } from './sync-data';
@@ -47,12 +52,35 @@ export function parseSpecOrFail(raw: unknown): PipelineSpec {
   });
 }
 
+/**
+ * A re-run under a workflow ID that ran before gets a run key, so every resource name differs from the earlier run's
+ * (contracts/rerun.ts); a first run keeps the plain names. Retries inside this run replay the recorded answer.
+ */
+async function rerunKey(): Promise<RerunNote | undefined> {
+  const { workflowId, runId, firstExecutionRunId } = workflowInfo();
+  const earlier = await quickActivities().findEarlierRuns.executeWithOptions(
+    { startToCloseTimeout: '1m', summary: `Look for earlier runs of ${workflowId} (a re-run starts fresh resources)` },
+    [{ workflowId, runId, firstExecutionRunId }],
+  );
+  const latest = earlier.runs[0];
+  if (!latest) return undefined;
+  const names = runResourceNames(workflowId, firstExecutionRunId);
+  return {
+    runKey: firstExecutionRunId,
+    earlierRuns: earlier.runs,
+    message: `Re-run of ${workflowId}: ${earlier.runs.length} earlier run(s), the latest ${latest.runId} ${latest.status}; this run starts fresh resources (training job ${names.trainingJob}, tuning job ${names.tuningJob}, model ${names.model}) instead of re-attaching to the earlier run's.`,
+  };
+}
+
 /** Runs the whole pipeline for an already validated spec. */
 export async function runPipeline(spec: PipelineSpec, options: PipelineOptions = {}): Promise<plan.PipelineSummary> {
   const { workflowId } = workflowInfo();
   const status = trackStatus('pipeline');
   setHandler(stepStoppedSignal, ({ step, stopped }) => {
     status.stopped.push(...stopped.map((s) => `${s} (by ${step})`));
+  });
+  setHandler(approvalStateSignal, ({ approvalStatus }) => {
+    upsertSearchAttributes([{ key: APPROVAL_STATUS, value: approvalStatus }]);
   });
 
   const cost = checkCostGuard(spec);
@@ -66,35 +94,57 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     stopped: [],
   };
 
-  const step = async <R>(name: plan.PipelineStepName, run: (id: string) => Promise<R>): Promise<R> => {
+  let run: plan.RunRef = workflowId;
+  if (patched(PATCH.freshResourcesOnRerun)) {
+    const rerun = await rerunKey();
+    if (rerun) {
+      run = { workflowId, runKey: rerun.runKey };
+      summary.rerun = rerun;
+      status.resources.runKey = rerun.runKey;
+      status.lastObserved = { rerun: rerun.message };
+      log.info(rerun.message);
+    }
+  }
+
+  /** Starts a step's child workflow: its deterministic ID, and (since v2) cancel rather than terminate on close. */
+  const step = async <R>(
+    name: plan.PipelineStepName,
+    start: (child: { workflowId: string; parentClosePolicy?: ParentClosePolicy }) => Promise<R>,
+  ): Promise<R> => {
     status.phase = name;
     markStep(name);
-    return run(childWorkflowId(workflowId, name));
+    // Asked at each start, not once: a run in flight when this shipped keeps TERMINATE for the steps it had started
+    // (as recorded) and gets REQUEST_CANCEL for the ones it starts from now on.
+    const requestCancel = patched(PATCH.childrenRequestCancel);
+    return start({
+      workflowId: childWorkflowId(workflowId, name),
+      ...(requestCancel ? { parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL } : {}),
+    });
   };
 
   try {
-    const built = await step('buildImage', (id) =>
-      executeChild<typeof buildImage>('buildImage', { workflowId: id, args: [plan.buildImageInput(spec, workflowId)] }),
+    const built = await step('buildImage', (child) =>
+      executeChild<typeof buildImage>('buildImage', { ...child, args: [plan.buildImageInput(spec, workflowId)] }),
     );
-    const image = await step('publishImage', (id) =>
+    const image = await step('publishImage', (child) =>
       executeChild<typeof publishImage>('publishImage', {
-        workflowId: id,
+        ...child,
         args: [plan.publishImageInput(spec, built)],
       }),
     );
     summary.image = { uri: image.imageUri, digest: image.digest, sourceHash: built.sourceHash, reused: built.skipped };
     status.resources.imageUri = image.imageUri;
 
-    const data = await step('syncData', (id) =>
-      executeChild<typeof syncData>('syncData', { workflowId: id, args: [plan.syncDataInput(spec)] }),
+    const data = await step('syncData', (child) =>
+      executeChild<typeof syncData>('syncData', { ...child, args: [plan.syncDataInput(spec)] }),
     );
     summary.data = data.channels;
 
-    const definition = plan.trainingDefinition(spec, workflowId, image.imageUri, data.channels);
-    const trained = await step('trainModel', (id) =>
+    const definition = plan.trainingDefinition(spec, run, image.imageUri, data.channels);
+    const trained = await step('trainModel', (child) =>
       executeChild<typeof trainModel>('trainModel', {
-        workflowId: id,
-        args: [plan.trainModelInput(spec, workflowId, definition)],
+        ...child,
+        args: [plan.trainModelInput(spec, run, definition)],
       }),
     );
     summary.training = { jobName: trained.trainingJobName, objective: trained.objectiveValue };
@@ -102,10 +152,10 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
 
     let tuned = null;
     if (spec.tuning.enabled) {
-      tuned = await step('tuneModel', (id) =>
+      tuned = await step('tuneModel', (child) =>
         executeChild<typeof tuneModel>('tuneModel', {
-          workflowId: id,
-          args: [plan.tuneModelInput(spec, workflowId, definition, options.warmStartFrom)],
+          ...child,
+          args: [plan.tuneModelInput(spec, run, definition, options.warmStartFrom)],
         }),
       );
       summary.tuning = {
@@ -117,12 +167,10 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     }
 
     const candidates = plan.championCandidates(trained, tuned, definition);
-    const registered = await step('registerModel', (id) =>
+    const registered = await step('registerModel', (child) =>
       executeChild<typeof registerModel>('registerModel', {
-        workflowId: id,
-        args: [
-          plan.registerModelInput(spec, workflowId, image.imageUri, data.channels, candidates, trained.finalMetrics),
-        ],
+        ...child,
+        args: [plan.registerModelInput(spec, run, image.imageUri, data.channels, candidates, trained.finalMetrics)],
       }),
     );
     summary.registry = {
@@ -134,6 +182,8 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     status.resources.modelPackageArn = registered.modelPackageArn;
     if (registered.modelPackageVersion !== null)
       upsertSearchAttributes([{ key: MODEL_PACKAGE_VERSION, value: registered.modelPackageVersion }]);
+    if (patched(PATCH.approvalStatusSearchAttribute))
+      upsertSearchAttributes([{ key: APPROVAL_STATUS, value: registered.approvalStatus }]);
 
     if (registered.approvalStatus !== 'Approved') {
       summary.outcome = 'not-approved';
@@ -148,13 +198,13 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     }
 
     upsertSearchAttributes([{ key: ENDPOINT_NAME, value: spec.deployment.endpointName }]);
-    const deployed = await step('deployModel', (id) =>
+    const deployed = await step('deployModel', (child) =>
       executeChild<typeof deployModel>('deployModel', {
-        workflowId: id,
+        ...child,
         args: [
           plan.deployModelInput(
             spec,
-            workflowId,
+            run,
             image.imageUri,
             registered.champion.modelArtifactS3Uri,
             registered.modelPackageArn,

@@ -9,6 +9,7 @@ import {
   ApplicationFailure,
   condition,
   defineUpdate,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -25,7 +26,8 @@ import {
 } from '../contracts/register-model';
 import { quickActivities } from './activity-options';
 import { parseStepInput } from './step-input';
-import { trackStatus } from './step-status';
+import { PATCH } from './patches';
+import { approvalStateSignal, tellParent, trackStatus } from './step-status';
 
 /** What a reviewer sends with `approveModel` / `rejectModel`: both fields required and non-empty. */
 export type ReviewerDecision = Omit<ApprovalDecision, 'decision'>;
@@ -150,6 +152,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
         dataUris: input.dataUris,
         trainingJobName: champion.trainingJobName,
         tags: input.tags,
+        ...(input.runKey === undefined ? {} : { runKey: input.runKey }),
       },
     ],
   );
@@ -193,6 +196,13 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   }
 
   const timeoutSeconds = input.approval.timeoutSeconds ?? 7 * 24 * 3600;
+  // The pipeline records the wait in its ApprovalStatus search attribute, so `npm run cli -- list` finds the runs
+  // waiting for a reviewer.
+  if (patched(PATCH.approvalStatusSearchAttribute))
+    await tellParent(approvalStateSignal, {
+      approvalStatus: 'PendingManualApproval',
+      modelPackageArn: created.modelPackageArn,
+    });
   awaiting = true;
   status.phase = `waiting up to ${timeoutSeconds} s for ${APPROVE_MODEL_UPDATE} or ${REJECT_MODEL_UPDATE}: ${initial.reason}`;
   const decided = await condition(() => decision !== null, timeoutSeconds * 1000);
