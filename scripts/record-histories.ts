@@ -158,7 +158,14 @@ async function terminateDuringTraining(h: LocalHarness, client: Client, id: stri
     300_000,
     `${job} stopped`,
   );
-  const step = await client.workflow.getHandle(childWorkflowId(id, 'trainModel')).describe();
+  const stepHandle = client.workflow.getHandle(childWorkflowId(id, 'trainModel'));
+  // The job stops while the step is still finishing its cleanup (reporting what it stopped): wait for it to close.
+  await waitUntil(
+    async () => (await stepHandle.describe()).status.name !== 'RUNNING',
+    300_000,
+    `${id}/trainModel close`,
+  );
+  const step = await stepHandle.describe();
   if (step.status.name !== 'CANCELLED') throw new Error(`${id}/trainModel ended ${step.status.name}, not CANCELLED`);
   say(`${id}: trainModel cancelled and ${job} is Stopped (REQUEST_CANCEL reached the step)`);
 }

@@ -17,7 +17,8 @@ import { isAlive, readPid, sleep } from '../../local/shared/procs';
 import { readRequestLog } from '../../local/service/core/request-log';
 import { LocalHarness, type Spec, TINY_HYPERPARAMETERS } from '../lib/local-harness';
 import { renderTable, writeResult } from '../lib/results';
-import { intFlag } from '../lib/args';
+import type { Command } from 'commander';
+import { positiveInt } from '../../worker/command-line';
 import { type Handoff, pipelineTimeline, type Timeline } from './lib/pipeline-timeline';
 
 export const about =
@@ -114,10 +115,18 @@ function percentile(xs: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
-export async function run(args: string[]): Promise<void> {
-  const tiny = args.includes('--tiny');
-  const keep = args.includes('--keep');
-  const limitMs = intFlag(args, 'limit-minutes', 30) * 60_000;
+/** The bench's options. */
+export function options(cmd: Command): Command {
+  return cmd
+    .option('--tiny', 'tiny hyperparameters (seconds per job)', false)
+    .option('--keep', 'keep the stack and its state dir afterwards', false)
+    .option('--limit-minutes <n>', 'give up after this long', positiveInt, 30);
+}
+
+export async function run(opts: { tiny: boolean; keep: boolean; limitMinutes: number }): Promise<void> {
+  const tiny = opts.tiny;
+  const keep = opts.keep;
+  const limitMs = opts.limitMinutes * 60_000;
   const benchStart = Date.now();
   const load0 = os.loadavg()[0]?.toFixed(1);
   const h = await LocalHarness.start({ prefix: 'bench-local', keep });

@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../local/stack/config';
-import { flag } from '../lib/args';
+import type { Command } from 'commander';
+import { positiveInt, positiveNumber } from '../../worker/command-line';
 
 export const about =
   'jaxsm serve vs sagemaker-inference on Multi Model Server (same handler and model): req/s and p99 per concurrency, /ping ready';
@@ -87,12 +88,22 @@ function verdict(md: string): string {
   return `**Bars** (appended by \`npm run bench -- serving\`): ${readyText}; ${tputText}.`;
 }
 
-export async function run(args: string[]): Promise<void> {
+/** The bench's options, passed on to bench/container/serving_bench.py. */
+export function options(cmd: Command): Command {
+  return cmd
+    .option('--seconds <s>', 'seconds per load level', positiveNumber, 10)
+    .option('--levels <list>', 'concurrent clients per level, comma-separated', '1,8,32,128')
+    .option('--mms-workers <n>', 'MMS workers (default: one per CPU, as MMS does)', positiveInt)
+    .option('--out <file>', 'results table', path.join(REPO_ROOT, 'bench/results/serving.md'));
+}
+
+export async function run(opts: { seconds: number; levels: string; mmsWorkers?: number; out: string }): Promise<void> {
   if (!fs.existsSync(PYTHON))
     throw new Error(`${PYTHON} missing: run \`bash scripts/bootstrap.sh\` (it creates container/.venv)`);
   ensureMms();
-  const passed = args.length ? args : ['--seconds', '10', '--levels', '1,8,32,128'];
-  const out = path.resolve(REPO_ROOT, flag(passed, 'out', path.join(REPO_ROOT, 'bench/results/serving.md')));
+  const out = path.resolve(REPO_ROOT, opts.out);
+  const passed = ['--seconds', String(opts.seconds), '--levels', opts.levels, '--out', out];
+  if (opts.mmsWorkers !== undefined) passed.push('--mms-workers', String(opts.mmsWorkers));
   const res = spawnSync(PYTHON, [SCRIPT, ...passed], { cwd: REPO_ROOT, stdio: 'inherit' });
   if (res.status !== 0) throw new Error(`serving_bench.py exited with ${res.status ?? res.signal}`);
   const md = fs.readFileSync(out, 'utf8');

@@ -46,3 +46,15 @@ export function copyWorkflowCode(edits: SourceEdit[]): WorkflowCopy {
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+const SYNC_STEP = `    const data = await step('syncData', (child) =>
+      executeChild<typeof syncData>('syncData', { ...child, args: [plan.syncDataInput(spec)] }),
+    );
+`;
+const PUBLISH_STEP = `    const image = await step('publishImage', (child) =>`;
+
+/** A non-deterministic edit: the pipeline syncs data before publishing the image (two steps reordered, no patch). */
+export const REORDER_SYNC_BEFORE_PUBLISH: SourceEdit[] = [
+  { file: 'workflows/pipeline.ts', from: SYNC_STEP, to: '' },
+  { file: 'workflows/pipeline.ts', from: PUBLISH_STEP, to: `${SYNC_STEP}${PUBLISH_STEP}` },
+];

@@ -7,13 +7,7 @@
 import '../helpers/quiet-runtime';
 import { replayHistories, type ReplayOutcome } from '../../worker/replay';
 import { loadVersionHistories, readManifest } from '../helpers/history-sets';
-import { copyWorkflowCode, type WorkflowCopy } from '../helpers/workflow-copy';
-
-const SYNC_STEP = `    const data = await step('syncData', (id) =>
-      executeChild<typeof syncData>('syncData', { workflowId: id, args: [plan.syncDataInput(spec)] }),
-    );
-`;
-const PUBLISH_STEP = `    const image = await step('publishImage', (id) =>`;
+import { copyWorkflowCode, REORDER_SYNC_BEFORE_PUBLISH, type WorkflowCopy } from '../helpers/workflow-copy';
 
 let copy: WorkflowCopy | undefined;
 afterAll(() => copy?.remove());
@@ -23,10 +17,7 @@ it('reordering two pipeline steps without a patch fails replay of the first vers
   if (!v1) throw new Error('the manifest lists no version');
   const migration = loadVersionHistories(v1).filter((h) => h.name === `${v1.version}/record-migration.json`);
   expect(migration).toHaveLength(1);
-  copy = copyWorkflowCode([
-    { file: 'workflows/pipeline.ts', from: SYNC_STEP, to: '' },
-    { file: 'workflows/pipeline.ts', from: PUBLISH_STEP, to: `${SYNC_STEP}${PUBLISH_STEP}` },
-  ]);
+  copy = copyWorkflowCode(REORDER_SYNC_BEFORE_PUBLISH);
   const outcomes: ReplayOutcome[] = [];
   for await (const o of replayHistories(migration, copy.source, 'reordered-steps')) outcomes.push(o);
   expect(outcomes).toHaveLength(1);
