@@ -91,7 +91,7 @@ const RUNS: Run[] = [
     id: 'record-terminate',
     type: 'migrationPipeline',
     spec: (h) => h.spec((s) => (short(s), (s.training.hyperparameters.max_steps = 400))),
-    expect: { failure: /terminated/i },
+    expect: { failure: /terminate during training/ },
     terminateDuringTraining: true,
   },
 ];
