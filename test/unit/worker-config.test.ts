@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, workerCapacityOptions } from '../../worker/config';
+import { ConfigError, loadConfig, loadTemporalConfig, workerCapacityOptions } from '../../worker/config';
 
 describe('worker configuration', () => {
   it('defaults to a local Temporal and the project task queue', () => {
@@ -48,5 +48,23 @@ describe('worker configuration', () => {
     expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '0' })).toThrow(
       /WORKER_MAX_CONCURRENT_ACTIVITIES/,
     );
+  });
+
+  it('reads the worker deployment and build ID, checking their characters', () => {
+    expect(loadConfig({ AWS_REGION: 'us-east-1' }).deployment).toEqual({ name: undefined, buildId: undefined });
+    expect(
+      loadConfig({ AWS_REGION: 'us-east-1', TEMPORAL_WORKER_DEPLOYMENT: 'prod', TEMPORAL_WORKER_BUILD_ID: 'r-42' })
+        .deployment,
+    ).toEqual({ name: 'prod', buildId: 'r-42' });
+    expect(() => loadConfig({ AWS_REGION: 'us-east-1', TEMPORAL_WORKER_BUILD_ID: 'a:b' })).toThrow(
+      /TEMPORAL_WORKER_BUILD_ID: letters, digits/,
+    );
+  });
+
+  it('gives client commands the Temporal settings without asking for AWS', () => {
+    expect(loadTemporalConfig({ TEMPORAL_NAMESPACE: 'ns' }).temporal).toMatchObject({ namespace: 'ns' });
+    expect(() =>
+      loadTemporalConfig({ TEMPORAL_API_KEY: 'k', TEMPORAL_TLS_CERT_PATH: 'c', TEMPORAL_TLS_KEY_PATH: 'k' }),
+    ).toThrow(/Invalid Temporal configuration:\nTEMPORAL_API_KEY: use either an API key or an mTLS certificate/);
   });
 });
