@@ -260,6 +260,7 @@ async function main(notes: string): Promise<void> {
   const target = join(HISTORIES_DIR, buildId);
   if (existsSync(target)) throw new Error(`${target} exists but the manifest does not list it: remove it or list it`);
   const version = `v${manifest.versions.length + 1}`;
+  const recordedFrom = gitRevision(); // the code the runs use is the code at the start
   say(`recording ${version} (build ${buildId}) into test/histories/${buildId}/`);
 
   const h = await LocalHarness.start({ prefix: 'record-histories' });
@@ -288,7 +289,7 @@ async function main(notes: string): Promise<void> {
       buildId,
       dir: buildId,
       recordedAt: new Date().toISOString().slice(0, 10),
-      recordedFrom: gitRevision(),
+      recordedFrom,
       notes,
       histories,
     };
