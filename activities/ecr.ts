@@ -36,13 +36,20 @@ import type {
 import { aws, awsErrorName, failure, toFailure } from './aws-errors';
 import type { ActivityDeps } from './deps';
 
-/** The statement `allowSageMakerPull` maintains in the repository policy. */
-export const SAGEMAKER_PULL_STATEMENT = {
-  Sid: 'AllowSageMakerPull',
-  Effect: 'Allow',
-  Principal: { Service: 'sagemaker.amazonaws.com' },
-  Action: ['ecr:BatchGetImage', 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer'],
-} as const;
+/**
+ * The statement `allowSageMakerPull` maintains in the repository policy: SageMaker may pull, but only on behalf of
+ * the repository's own account (`aws:SourceAccount`), so no other account's jobs can use the service principal to
+ * read our images (confused deputy: https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html).
+ */
+export function sageMakerPullStatement(account: string) {
+  return {
+    Sid: 'AllowSageMakerPull',
+    Effect: 'Allow',
+    Principal: { Service: 'sagemaker.amazonaws.com' },
+    Action: ['ecr:BatchGetImage', 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer'],
+    Condition: { StringEquals: { 'aws:SourceAccount': account } },
+  };
+}
 
 const SEVERITY_ORDER = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED', 'UNTRIAGED'];
 const TOP_FINDINGS = 20;
@@ -75,15 +82,18 @@ function actionsOf(statement: Record<string, unknown>): string[] {
   return (Array.isArray(a) ? a.map(String) : typeof a === 'string' ? [a] : []).sort();
 }
 
-/** True when `statement` already grants exactly what SAGEMAKER_PULL_STATEMENT grants. */
-function isCurrentPullStatement(statement: Record<string, unknown>): boolean {
+/** True when `statement` already grants exactly what `wanted` (sageMakerPullStatement) grants. */
+function isCurrentPullStatement(
+  statement: Record<string, unknown>,
+  wanted: ReturnType<typeof sageMakerPullStatement>,
+): boolean {
   const principal = statement.Principal as { Service?: unknown } | undefined;
   const services = Array.isArray(principal?.Service) ? principal.Service : [principal?.Service];
   return (
     statement.Effect === 'Allow' &&
-    services.includes(SAGEMAKER_PULL_STATEMENT.Principal.Service) &&
-    JSON.stringify(actionsOf(statement)) === JSON.stringify([...SAGEMAKER_PULL_STATEMENT.Action].sort()) &&
-    statement.Condition === undefined
+    services.includes(wanted.Principal.Service) &&
+    JSON.stringify(actionsOf(statement)) === JSON.stringify([...wanted.Action].sort()) &&
+    JSON.stringify(statement.Condition) === JSON.stringify(wanted.Condition)
   );
 }
 
@@ -194,11 +204,15 @@ export function createEcrActivities(deps: ActivityDeps) {
       }
       const statements =
         policy.Statement === undefined ? [] : Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement];
-      const ours = statements.find((s) => s.Sid === SAGEMAKER_PULL_STATEMENT.Sid);
-      if (ours && isCurrentPullStatement(ours)) return { changed: false };
+      const account = (await describeRepository(input.repository)).registryId;
+      if (!account)
+        throw failure(ErrorType.AwsValidation, `DescribeRepositories ${input.repository} returned no registryId`);
+      const wanted = sageMakerPullStatement(account);
+      const ours = statements.find((s) => s.Sid === wanted.Sid);
+      if (ours && isCurrentPullStatement(ours, wanted)) return { changed: false };
       const next = {
         Version: policy.Version ?? '2012-10-17',
-        Statement: [...statements.filter((s) => s.Sid !== SAGEMAKER_PULL_STATEMENT.Sid), SAGEMAKER_PULL_STATEMENT],
+        Statement: [...statements.filter((s) => s.Sid !== wanted.Sid), wanted],
       };
       await aws(`SetRepositoryPolicy ${input.repository}`, () =>
         ecr.send(

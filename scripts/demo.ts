@@ -14,14 +14,17 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PIPELINE_STEPS, type PipelineStepName, type PipelineSummary } from '../contracts/pipeline-plan';
+import { PIPELINE_STEPS, type PipelineSummary } from '../contracts/pipeline-plan';
 import type { StepStatus } from '../contracts/status';
 import { childWorkflowId } from '../contracts/names';
+import { approveModelUpdate } from '../contracts/workflow-api';
 import { DEFAULT_TASK_QUEUE } from '../contracts/task-queue';
 import { REPO_ROOT, stackConfig, workerEnv } from '../local/stack/config';
 import { isAlive, readPid, sleep, stopGroup } from '../local/shared/procs';
+import { ADMIN_CREDENTIALS } from '../local/shared/credentials';
 import { up } from '../local/stack/launcher';
 import { codecFromEnv } from '../worker/payload-codec';
+import { approveIfWaiting, cancelAndReport, queryStatus, registerModelId } from '../worker/pipeline-client';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // node 20 is supported here
 const t0 = Date.now();
@@ -93,7 +96,13 @@ async function startStack(): Promise<void> {
 
 /** The spec's bucket: on AWS it is the user's; in local mode the demo creates it in moto. */
 async function ensureBucket(bucket: string): Promise<void> {
-  const s3 = new S3Client({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_S3, forcePathStyle: true });
+  // The bucket is set up by the account's administrator, not the worker (whose policy cannot create buckets).
+  const s3 = new S3Client({
+    region: env.AWS_REGION,
+    endpoint: env.AWS_ENDPOINT_URL_S3,
+    forcePathStyle: true,
+    credentials: ADMIN_CREDENTIALS,
+  });
   try {
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
     say(`S3 bucket ${bucket}: exists`);
@@ -213,15 +222,6 @@ interface RunResult {
   timings: StepTiming[];
 }
 
-/** Asks a workflow for its `status`; undefined while it does not exist yet or cannot answer. */
-async function queryStatus(client: Client, workflowId: string): Promise<StepStatus | undefined> {
-  try {
-    return await client.workflow.getHandle(workflowId).query<StepStatus>('status');
-  } catch {
-    return undefined;
-  }
-}
-
 /** Stale pipelines of an earlier, interrupted demo would fight this one over the endpoint: cancel them. */
 async function cancelStaleRuns(client: Client): Promise<void> {
   const stale: string[] = [];
@@ -232,9 +232,7 @@ async function cancelStaleRuns(client: Client): Promise<void> {
   }
   for (const id of stale) {
     say(`cancelling ${id}, left running by an earlier demo`);
-    const h = client.workflow.getHandle(id);
-    await h.cancel();
-    await Promise.race([h.result().catch(() => undefined), sleep(60_000)]);
+    await cancelAndReport(client, id, 60_000);
   }
 }
 
@@ -292,13 +290,13 @@ async function runPipeline(client: Client, spec: unknown, opts: RunOptions): Pro
   let cancelDeadline = 0;
   for (;;) {
     const settled = await Promise.race([result, sleep(2_000).then(() => undefined)]);
-    const phase = (await queryStatus(client, workflowId))?.phase;
+    const phase = (await queryStatus(client, workflowId))?.pipelinePhase;
     const index =
       phase === undefined
         ? -1
         : phase === 'done'
           ? PIPELINE_STEPS.length
-          : PIPELINE_STEPS.indexOf(phase as PipelineStepName);
+          : (PIPELINE_STEPS as readonly string[]).indexOf(phase);
     // Steps that ended since the last poll (a fast one may have started and ended between two polls).
     const upTo = settled ? PIPELINE_STEPS.length : index;
     for (let i = 0; i < upTo; i++) await finish(PIPELINE_STEPS[i] as string);
@@ -380,19 +378,17 @@ function printSummary(label: string, r: RunResult): void {
 }
 
 /** While registerModel runs: once it waits for a reviewer, approve as reviewer "demo"; true once sent. */
-function approveIfWaiting(why: string): NonNullable<RunOptions['duringRegister']> {
+function approveAsDemo(why: string): NonNullable<RunOptions['duringRegister']> {
   return async (client, workflowId) => {
-    const id = childWorkflowId(workflowId, 'registerModel');
-    const s = await queryStatus(client, id);
-    if (!s?.phase.startsWith('waiting')) return false;
     try {
-      await client.workflow
-        .getHandle(id)
-        .executeUpdate('approveModel', { args: [{ reviewer: 'demo', reason: `npm run demo: ${why}` }] });
-      say(`  approved the version as reviewer "demo" (${why}): update approveModel on ${id}`);
+      if (!(await approveIfWaiting(client, workflowId, { reviewer: 'demo', reason: `npm run demo: ${why}` })))
+        return false;
+      say(
+        `  approved the version as reviewer "demo" (${why}): update ${approveModelUpdate.name} on ${registerModelId(workflowId)}`,
+      );
       return true;
     } catch (err) {
-      say(`  approveModel not accepted yet: ${(err as Error).message}`);
+      say(`  ${approveModelUpdate.name} not accepted yet: ${(err as Error).message}`);
       return false;
     }
   };
@@ -401,9 +397,11 @@ function approveIfWaiting(why: string): NonNullable<RunOptions['duringRegister']
 // --- the demo ---------------------------------------------------------------------------------------------------
 
 async function invokeEndpoint(endpointName: string, steps: unknown): Promise<void> {
+  // The user asking the model a question is not the worker (its policy does not include InvokeEndpoint).
   const runtime = new SageMakerRuntimeClient({
     region: env.AWS_REGION,
     endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
+    credentials: ADMIN_CREDENTIALS,
   });
   const prompt = 'The assert statement';
   say(`InvokeEndpoint ${endpointName}: ${JSON.stringify(prompt)}`);
@@ -465,7 +463,7 @@ async function main(): Promise<void> {
     // reviewer; the demo then approves it itself, as `npm run cli -- approve <workflow-id>` would.
     const first = await runPipeline(client, spec, {
       label: 'run 1',
-      duringRegister: approveIfWaiting('it ties the version an earlier demo approved'),
+      duringRegister: approveAsDemo('it ties the version an earlier demo approved'),
     });
     printSummary('run 1', first);
     if (first.summary.outcome !== 'deployed')
@@ -486,7 +484,7 @@ async function main(): Promise<void> {
         tuning: { ...spec.tuning, enabled: false },
         registry: { ...spec.registry, approval: { ...spec.registry.approval, policy: 'manual' } },
       },
-      { label: 'run 2', duringRegister: approveIfWaiting('run 2 uses the manual policy') },
+      { label: 'run 2', duringRegister: approveAsDemo('run 2 uses the manual policy') },
     );
     printSummary('run 2', second);
     if (second.summary.outcome !== 'deployed')

@@ -20,14 +20,15 @@ import { Command } from 'commander';
 import { createActivities } from '../activities';
 import { childWorkflowId, PIPELINE_STEPS, runResourceNames } from '../contracts';
 import type { PipelineSummary } from '../contracts/pipeline-plan';
-import type { StepStatus } from '../contracts/status';
 import { sleep, waitUntil } from '../local/shared/procs';
+import { ADMIN_CREDENTIALS } from '../local/shared/credentials';
 import { LocalHarness, type Spec } from '../bench/lib/local-harness';
 import { writeBadModelProgram } from '../test/fixtures/bad-model';
 import { HISTORIES_DIR, MANIFEST_PATH, readManifest, type HistoryVersion } from '../test/helpers/history-sets';
 import { TEMPORAL_CLI_PATH } from '../test/helpers/temporal';
 import { projectWorkerOptions } from '../worker/worker-options';
 import { createAwsClients } from '../worker/aws-clients';
+import { approveIfWaiting, queryStatus } from '../worker/pipeline-client';
 import { workflowSourceHash } from '../worker/workflow-version';
 
 const TASK_QUEUE = 'record-histories';
@@ -98,29 +99,15 @@ const RUNS: Run[] = [
 
 const say = (msg: string): void => console.log(`[record] ${msg}`);
 
-async function status(client: Client, workflowId: string): Promise<StepStatus | undefined> {
-  try {
-    return await client.workflow.getHandle(workflowId).query<StepStatus>('status');
-  } catch {
-    return undefined;
-  }
-}
-
 /** While the run is open: approve a version waiting for review, and send traffic during deployModel when asked. */
 async function drive(client: Client, id: string, run: Omit<Run, 'id'>, spec: Spec, done: () => boolean): Promise<void> {
-  const runtime = new SageMakerRuntimeClient({ region: process.env.AWS_REGION });
+  const runtime = new SageMakerRuntimeClient({ region: process.env.AWS_REGION, credentials: ADMIN_CREDENTIALS });
   let approved = false;
   while (!done()) {
-    const phase = (await status(client, id))?.phase;
+    const phase = (await queryStatus(client, id))?.pipelinePhase;
     if (!approved && phase === 'registerModel') {
-      const step = childWorkflowId(id, 'registerModel');
-      if ((await status(client, step))?.phase.startsWith('waiting')) {
-        await client.workflow
-          .getHandle(step)
-          .executeUpdate('approveModel', { args: [{ reviewer: 'histories-recorder', reason: 'recorded run' }] });
-        say(`${id}: approved through the approveModel update`);
-        approved = true;
-      }
+      approved = await approveIfWaiting(client, id, { reviewer: 'histories-recorder', reason: 'recorded run' });
+      if (approved) say(`${id}: approved through the approveModel update`);
     }
     if (run.traffic && phase === 'deployModel') {
       const body = JSON.stringify({ inputs: 'The assert statement', parameters: { max_new_tokens: 4 } });

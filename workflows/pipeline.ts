@@ -20,12 +20,14 @@ import { ErrorType } from '../contracts/errors';
 import { childWorkflowId, runResourceNames } from '../contracts/names';
 import * as plan from '../contracts/pipeline-plan';
 import type { PipelineSpec } from '../contracts/pipeline-spec';
+import type { PipelinePhase } from '../contracts/status';
 import { formatIssues, validateSpec } from '../contracts/validation';
+import { approvalStateSignal, stepStoppedSignal } from '../contracts/workflow-api';
 import { quickActivities } from './activity-options';
 import type { RerunNote } from '../contracts/rerun';
 import { PATCH } from './patches';
 import { APPROVAL_STATUS, ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
-import { approvalStateSignal, stepStoppedSignal, trackStatus } from './step-status';
+import { trackStatus } from './step-status';
 import type { buildImage } from './build-image';
 import type { publishImage } from './publish-image';
 import type { syncData } from './sync-data';
@@ -76,6 +78,12 @@ async function rerunKey(): Promise<RerunNote | undefined> {
 export async function runPipeline(spec: PipelineSpec, options: PipelineOptions = {}): Promise<plan.PipelineSummary> {
   const { workflowId } = workflowInfo();
   const status = trackStatus('pipeline');
+  /** The pipeline's phase is one of a few words, so clients get it typed too (status.pipelinePhase). */
+  const enter = (phase: PipelinePhase): void => {
+    status.phase = phase;
+    status.pipelinePhase = phase;
+  };
+  enter('starting');
   setHandler(stepStoppedSignal, ({ step, stopped }) => {
     status.stopped.push(...stopped.map((s) => `${s} (by ${step})`));
   });
@@ -111,7 +119,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     name: plan.PipelineStepName,
     start: (child: { workflowId: string; parentClosePolicy?: ParentClosePolicy }) => Promise<R>,
   ): Promise<R> => {
-    status.phase = name;
+    enter(name);
     markStep(name);
     // Asked at each start, not once: a run in flight when this shipped keeps TERMINATE for the steps it had started
     // (as recorded) and gets REQUEST_CANCEL for the ones it starts from now on.
@@ -189,11 +197,13 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
       summary.outcome = 'not-approved';
       summary.message = `Model package ${registered.modelPackageArn} is ${registered.approvalStatus}: ${registered.reason}. Nothing was deployed.`;
       markStep('done');
+      enter('done');
       return summary;
     }
     if (!spec.deployment.enabled) {
       summary.message = 'Deployment is disabled in the spec; the approved model was registered only.';
       markStep('done');
+      enter('done');
       return summary;
     }
 
@@ -237,7 +247,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     summary.outcome = 'deployed';
     summary.message = `Endpoint ${deployed.endpointName} ${deployed.action} with ${deployed.endpointConfigName} (champion ${registered.champion.trainingJobName}).`;
     markStep('done');
-    status.phase = 'done';
+    enter('done');
     return summary;
   } catch (err) {
     if (!isCancellation(err)) throw err;
@@ -245,7 +255,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     summary.outcome = 'cancelled';
     summary.stopped = [...status.stopped];
     summary.message = `Cancelled during ${status.phase}; stopped: ${summary.stopped.length ? summary.stopped.join('; ') : 'nothing was running'}.`;
-    status.phase = 'cancelled';
+    enter('cancelled');
     return summary;
   }
 }

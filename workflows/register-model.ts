@@ -8,7 +8,6 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
-  defineUpdate,
   patched,
   setHandler,
   workflowInfo,
@@ -24,27 +23,20 @@ import {
   type RegisterModelOutput,
   type UpdateModelPackageApprovalOutput,
 } from '../contracts/register-model';
+import {
+  approvalStateSignal,
+  approveModelUpdate,
+  rejectModelUpdate,
+  type ReviewerDecision,
+} from '../contracts/workflow-api';
 import { quickActivities } from './activity-options';
 import { parseStepInput } from './step-input';
 import { PATCH } from './patches';
-import { approvalStateSignal, tellParent, trackStatus } from './step-status';
-
-/** What a reviewer sends with `approveModel` / `rejectModel`: both fields required and non-empty. */
-export type ReviewerDecision = Omit<ApprovalDecision, 'decision'>;
-/** Name of the update that approves the pending version. */
-export const APPROVE_MODEL_UPDATE = 'approveModel';
-/** Name of the update that rejects the pending version. */
-export const REJECT_MODEL_UPDATE = 'rejectModel';
-/** Approves the pending version; resolves once the approval is written to the model registry. */
-export const approveModelUpdate = defineUpdate<UpdateModelPackageApprovalOutput, [ReviewerDecision]>(
-  APPROVE_MODEL_UPDATE,
-);
-/** Rejects the pending version; resolves once the rejection is written to the model registry. */
-export const rejectModelUpdate = defineUpdate<UpdateModelPackageApprovalOutput, [ReviewerDecision]>(
-  REJECT_MODEL_UPDATE,
-);
+import { tellParent, trackStatus } from './step-status';
 
 const past = (d: ApprovalDecision['decision']) => (d === 'approve' ? 'approved' : 'rejected');
+/** The update that carries each decision. */
+const UPDATE_OF = { approve: approveModelUpdate, reject: rejectModelUpdate } as const;
 
 /** Registers the best candidate and returns the version with its approval outcome (`approved: false` means: do not deploy). */
 export async function registerModel(rawInput: RegisterModelInput): Promise<RegisterModelOutput> {
@@ -54,8 +46,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   const group = input.modelPackageGroupName;
   const metric = input.objective.metricName;
 
-  // Reviewer decisions: accepted only while the version is pending and nobody has decided yet.
-  let awaiting = false;
+  // Reviewer decisions: accepted only while the version is pending (status.awaitingApproval) and nobody has decided yet.
   let closed: string | null = null;
   let decision: ApprovalDecision | null = null;
   let written: UpdateModelPackageApprovalOutput | null = null;
@@ -67,14 +58,14 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
       );
     }
     if (closed) throw new Error(closed);
-    if (!awaiting)
+    if (!status.awaitingApproval)
       throw new Error(
         `registerModel is not waiting for a decision yet (${status.phase}); retry once the version is PendingManualApproval`,
       );
     const parsed = z.safeParse(ApprovalDecision, { ...(typeof arg === 'object' ? arg : {}), decision: kind });
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => `${i.path.join('.') || 'argument'}: ${i.message}`).join('; ');
-      throw new Error(`${kind}Model needs { reviewer, reason }, both non-empty: ${fields}`);
+      throw new Error(`${UPDATE_OF[kind].name} needs { reviewer, reason }, both non-empty: ${fields}`);
     }
   };
   const handler =
@@ -88,8 +79,8 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
         });
       return written;
     };
-  setHandler(approveModelUpdate, handler('approve'), { validator: validator('approve') });
-  setHandler(rejectModelUpdate, handler('reject'), { validator: validator('reject') });
+  setHandler(UPDATE_OF.approve, handler('approve'), { validator: validator('approve') });
+  setHandler(UPDATE_OF.reject, handler('reject'), { validator: validator('reject') });
 
   const champion = pickChampion(input.candidates, input.objective.type);
   if (!champion || champion.objectiveValue === null) {
@@ -203,10 +194,10 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
       approvalStatus: 'PendingManualApproval',
       modelPackageArn: created.modelPackageArn,
     });
-  awaiting = true;
-  status.phase = `waiting up to ${timeoutSeconds} s for ${APPROVE_MODEL_UPDATE} or ${REJECT_MODEL_UPDATE}: ${initial.reason}`;
+  status.awaitingApproval = true;
+  status.phase = `waiting up to ${timeoutSeconds} s for ${UPDATE_OF.approve.name} or ${UPDATE_OF.reject.name}: ${initial.reason}`;
   const decided = await condition(() => decision !== null, timeoutSeconds * 1000);
-  awaiting = false;
+  status.awaitingApproval = false;
   if (!decided || decision === null) {
     const reason = `no reviewer decided within ${timeoutSeconds} s (${initial.reason}); the version stays PendingManualApproval and is not deployed`;
     closed = `The approval window closed: ${reason}`;

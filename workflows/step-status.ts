@@ -1,15 +1,7 @@
 /** Holds a step's live status, answers the `status` query, and tells the parent pipeline what a cancel stopped. */
-import { defineQuery, defineSignal, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
-import { STATUS_QUERY, type StepStatus } from '../contracts/status';
-
-/** The `status` query, answered by every workflow in this project. */
-export const statusQuery = defineQuery<StepStatus>(STATUS_QUERY);
-
-/** Sent by a cancelled step to its parent pipeline: what its cleanup stopped. */
-export const stepStoppedSignal = defineSignal<[{ step: string; stopped: string[] }]>('stepStopped');
-
-/** Sent by registerModel to its parent pipeline when the version's approval state changes (waiting for a reviewer). */
-export const approvalStateSignal = defineSignal<[{ approvalStatus: string; modelPackageArn: string }]>('approvalState');
+import { type defineSignal, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { StepStatus } from '../contracts/status';
+import { statusQuery, stepStoppedSignal } from '../contracts/workflow-api';
 
 /**
  * Signals the parent pipeline, if this workflow has one. A parent that has already closed (a terminated pipeline whose
@@ -31,7 +23,14 @@ export async function tellParent<A extends unknown[]>(
 
 /** Creates the step's status object and registers the query handler for it. */
 export function trackStatus(step: string): StepStatus {
-  const status: StepStatus = { step, phase: 'starting', resources: {}, metrics: {}, stopped: [] };
+  const status: StepStatus = {
+    step,
+    phase: 'starting',
+    resources: {},
+    metrics: {},
+    stopped: [],
+    awaitingApproval: false,
+  };
   setHandler(statusQuery, () => status);
   return status;
 }

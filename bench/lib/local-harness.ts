@@ -20,6 +20,7 @@ import path from 'node:path';
 import { runResourceNames, sanitize } from '../../contracts/names';
 import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
 import { isAlive, killGroup, readPid, stopGroup, waitUntil } from '../../local/shared/procs';
+import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import { down, up } from '../../local/stack/launcher';
 import { isolatedStackConfig } from '../../test/helpers/local-stack';
 
@@ -73,8 +74,9 @@ export class LocalHarness {
     private readonly opts: HarnessOptions,
   ) {
     this.env = workerEnv(cfg);
-    this.sm = new SageMakerClient({ region: this.env.AWS_REGION });
-    this.s3 = new S3Client({ region: this.env.AWS_REGION, forcePathStyle: true });
+    // The harness observes and sets up as the account's administrator; the worker runs with its own policy.
+    this.sm = new SageMakerClient({ region: this.env.AWS_REGION, credentials: ADMIN_CREDENTIALS });
+    this.s3 = new S3Client({ region: this.env.AWS_REGION, forcePathStyle: true, credentials: ADMIN_CREDENTIALS });
   }
 
   /** Brings an isolated stack up, creates the bucket and prepares the dataset. */

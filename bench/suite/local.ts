@@ -10,15 +10,14 @@ import type { Client } from '@temporalio/client';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { childWorkflowId } from '../../contracts/names';
 import { PIPELINE_STEPS, type PipelineSummary } from '../../contracts/pipeline-plan';
-import type { StepStatus } from '../../contracts/status';
 import { isAlive, readPid, sleep } from '../../local/shared/procs';
 import { readRequestLog } from '../../local/service/core/request-log';
 import { LocalHarness, type Spec, TINY_HYPERPARAMETERS } from '../lib/local-harness';
 import { renderTable, writeResult } from '../lib/results';
 import type { Command } from 'commander';
 import { positiveInt } from '../../worker/command-line';
+import { approveIfWaiting } from '../../worker/pipeline-client';
 import { type Handoff, pipelineTimeline, type Timeline } from './lib/pipeline-timeline';
 
 export const about =
@@ -85,20 +84,11 @@ async function runPipeline(
     if (Date.now() > deadline)
       throw new Error(`${workflowId} did not finish within ${limitMs / 60_000} minutes (--limit-minutes)`);
     if (approved) continue;
-    const id = childWorkflowId(workflowId, 'registerModel');
-    const status = await client.workflow
-      .getHandle(id)
-      .query<StepStatus>('status')
-      .catch(() => undefined);
-    if (status?.phase.startsWith('waiting')) {
-      await client.workflow.getHandle(id).executeUpdate('approveModel', {
-        args: [
-          { reviewer: 'bench', reason: 'npm run bench -- local: the second run uses the manual policy, as the demo' },
-        ],
-      });
-      approved = true;
-      say(`${workflowId}: approved the model version (approveModel update, as the demo does)`);
-    }
+    approved = await approveIfWaiting(client, workflowId, {
+      reviewer: 'bench',
+      reason: 'npm run bench -- local: the second run uses the manual policy, as the demo',
+    });
+    if (approved) say(`${workflowId}: approved the model version (approveModel update, as the demo does)`);
   }
 }
 

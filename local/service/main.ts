@@ -31,6 +31,12 @@ async function main(): Promise<void> {
   svc.ctx.log(
     `local SageMaker service on ${svc.url} (state ${stateDir}, moto ${motoEndpoint}, executor ${svc.ctx.executor.kind}, container ${cfg.containerBinDir})`,
   );
+  const iam = svc.ctx.iam;
+  svc.ctx.log(
+    iam
+      ? `IAM enforced: the worker by ${iam.policies.workerSource}; roles ${iam.policies.roleNames().join(', ')} (LOCAL_IAM=off turns it off)`
+      : 'IAM not enforced (LOCAL_IAM=off)',
+  );
   let closing = false;
   const stop = (signal: string): void => {
     if (closing) return;

@@ -3,7 +3,10 @@
  *  - SageMaker control plane: AWS JSON 1.1, `POST /` with `X-Amz-Target: SageMaker.<Operation>`;
  *  - CodeBuild: AWS JSON 1.1, `X-Amz-Target: CodeBuild_20161006.<Operation>`;
  *  - SageMaker Runtime: REST JSON, `POST /endpoints/{EndpointName}/invocations`.
- * Unknown operations answer `UnknownOperationException`, as AWS does.
+ * Unknown SageMaker and CodeBuild operations answer `UnknownOperationException`, as AWS does. Every other request
+ * (S3, ECR, CloudWatch, CloudWatch Logs, Application Auto Scaling, STS, IAM) goes through the gateway to moto
+ * (iam/moto-gateway.ts), so one port is the whole local AWS. Every call is authorized first (LOCAL_IAM, on by
+ * default): against iam/worker-policy.json for the worker, a role's policy for a job's role session.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -21,6 +24,9 @@ import { Tags } from './sagemaker/tags';
 import { Training } from './sagemaker/training';
 import { Tuning } from './sagemaker/tuning';
 import type { Body } from './core/request-fields';
+import { sendRefusal, type Refusal } from './iam/denial';
+import { MotoGateway } from './iam/moto-gateway';
+import type { Reading } from './iam/request-reading';
 
 export type Handler = (body: Body) => unknown;
 
@@ -56,6 +62,21 @@ export async function startLocalService(
   const draw = faultDraws(faults);
   const requests = new RequestLog(path.join(opts.stateDir, 'requests.log'));
   const stats = new CallStats(ctx.store);
+  /** Tags of the resources this service keeps, for aws:ResourceTag/* conditions. */
+  const resourceTags = (arn: string): Record<string, string> | undefined => {
+    if (arn.startsWith('arn:aws:codebuild:')) return codebuild.tagsOf(arn);
+    const t = tags.get(arn);
+    return t.length ? Object.fromEntries(t.map((x) => [x.Key, x.Value])) : undefined;
+  };
+  const gateway = new MotoGateway(opts.motoEndpoint, ctx.iam, (m) => ctx.log(m), resourceTags);
+  /** AWS's refusal of a call this service serves, if IAM would refuse it (logged). */
+  async function refusal(req: http.IncomingMessage, reading: Reading): Promise<Refusal | undefined> {
+    if (!ctx.iam) return undefined;
+    const raw = { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers };
+    const refused = await ctx.iam.authorizeRequest(raw, reading, resourceTags);
+    if (refused) ctx.log(`IAM: refused ${reading.label}: ${refused.reason}`);
+    return refused?.response;
+  }
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err: Error) => {
@@ -70,6 +91,8 @@ export async function startLocalService(
     if (req.method === 'GET' && url === '/_local/health') return sendJson(res, 200, { ok: true }, 'application/json');
     if (req.method === 'GET' && url === '/_local/stats')
       return sendJson(res, 200, stats.snapshot(), 'application/json');
+    if (req.method === 'GET' && url === '/_local/iam')
+      return sendJson(res, 200, { enabled: Boolean(ctx.iam), ...ctx.iam?.stats() }, 'application/json');
     const invoke = /^\/endpoints\/([^/]+)\/invocations(\?.*)?$/.exec(url);
     if (invoke && req.method === 'POST') {
       // Runtime faults too (off by default): callers of InvokeEndpoint must retry throttling like any AWS client.
@@ -79,14 +102,27 @@ export async function startLocalService(
         stats.record('Runtime.InvokeEndpoint', fault);
         return sendError(res, fault, 'application/json');
       }
-      await runtime.invoke(decodeURIComponent(invoke[1] as string), req, res);
+      const endpointName = decodeURIComponent(invoke[1] as string);
+      const refused = await refusal(req, {
+        protocol: 'rest-json',
+        label: 'sagemaker:InvokeEndpoint',
+        call: { prefix: 'sagemaker', operation: 'InvokeEndpoint', body: { EndpointName: endpointName } },
+        contentType: 'application/json',
+      });
+      if (refused) {
+        await readBody(req).catch(() => undefined);
+        stats.record('Runtime.InvokeEndpoint', 'error');
+        return sendRefusal(res, refused);
+      }
+      await runtime.invoke(endpointName, req, res);
       stats.record('Runtime.InvokeEndpoint', res.statusCode < 400 ? 'ok' : 'error');
       return;
     }
     const target = String(req.headers['x-amz-target'] ?? '');
     const [service, op] = target.split('.', 2);
     const table = service === 'SageMaker' ? sagemaker : service === 'CodeBuild_20161006' ? codebuildOps : undefined;
-    if (req.method !== 'POST' || !table || !op) {
+    if (!table) return gateway.handle(req, res);
+    if (req.method !== 'POST' || !op) {
       await readBody(req).catch(() => undefined);
       return sendError(
         res,
@@ -122,6 +158,16 @@ export async function startLocalService(
       );
     }
     const counted = `${service === 'SageMaker' ? 'SageMaker' : 'CodeBuild'}.${op}`;
+    const prefix = service === 'SageMaker' ? 'sagemaker' : 'codebuild';
+    const refused = await refusal(req, {
+      protocol: 'json',
+      label: `${prefix}:${op}`,
+      call: { prefix, operation: op, body },
+    });
+    if (refused) {
+      stats.record(counted, 'error');
+      return sendRefusal(res, refused);
+    }
     const fault = injectFault(faults, draw);
     if (fault) {
       stats.record(counted, fault);
@@ -143,6 +189,14 @@ export async function startLocalService(
     }
   }
 
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  // Jobs act through this port (role sessions): it must be known before any of them resumes.
+  ctx.selfUrl = `http://127.0.0.1:${port}`;
+
   // Processes of an earlier incarnation may still run (the service was killed hard): the stack kills them from
   // the pid files; then we pick up where the state says we were.
   training.resume();
@@ -150,12 +204,6 @@ export async function startLocalService(
   tuning.resume();
   codebuild.resume();
   endpoints.startMetrics();
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -170,6 +218,7 @@ export async function startLocalService(
       await Promise.all([training.shutdown(), endpoints.shutdown(), codebuild.shutdown()]);
       await ctx.logs.close();
       await requests.close();
+      gateway.close();
     },
   };
 }

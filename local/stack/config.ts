@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { REGION } from '../shared/account';
+import { WORKER_CREDENTIALS } from '../shared/credentials';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -59,27 +60,31 @@ export function stackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   };
 }
 
-/** The environment a worker (or any AWS SDK client) needs to talk to this stack. */
+/**
+ * The environment a worker needs to talk to this stack. Every AWS endpoint is the local service's port: it serves
+ * SageMaker, SageMaker Runtime and CodeBuild itself and passes everything else (S3, ECR, CloudWatch, CloudWatch Logs,
+ * Application Auto Scaling, STS, IAM) through its IAM gateway to moto, so each call is evaluated against
+ * iam/worker-policy.json. The credentials are the worker's (local/shared/credentials.ts).
+ */
 export function workerEnv(cfg: StackConfig): Record<string, string> {
-  const moto = `http://127.0.0.1:${cfg.motoPort}`;
-  const service = `http://127.0.0.1:${cfg.servicePort}`;
+  const aws = `http://127.0.0.1:${cfg.servicePort}`;
   return {
     TEMPORAL_ADDRESS: `127.0.0.1:${cfg.temporalPort}`,
     TEMPORAL_NAMESPACE: 'default',
     AWS_REGION: REGION,
     AWS_DEFAULT_REGION: REGION,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL: moto,
-    AWS_ENDPOINT_URL_S3: moto,
-    AWS_ENDPOINT_URL_IAM: moto,
-    AWS_ENDPOINT_URL_STS: moto,
-    AWS_ENDPOINT_URL_ECR: moto,
-    AWS_ENDPOINT_URL_CLOUDWATCH: moto,
-    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: moto,
-    AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING: moto,
-    AWS_ENDPOINT_URL_SAGEMAKER: service,
-    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: service,
-    AWS_ENDPOINT_URL_CODEBUILD: service,
+    AWS_ACCESS_KEY_ID: WORKER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: WORKER_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL: aws,
+    AWS_ENDPOINT_URL_S3: aws,
+    AWS_ENDPOINT_URL_IAM: aws,
+    AWS_ENDPOINT_URL_STS: aws,
+    AWS_ENDPOINT_URL_ECR: aws,
+    AWS_ENDPOINT_URL_CLOUDWATCH: aws,
+    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: aws,
+    AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING: aws,
+    AWS_ENDPOINT_URL_SAGEMAKER: aws,
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: aws,
+    AWS_ENDPOINT_URL_CODEBUILD: aws,
   };
 }

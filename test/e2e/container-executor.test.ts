@@ -38,7 +38,8 @@ import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config
 import { hasPodman, podmanEnv, STACK_LABEL, stackId } from '../../local/service/executors/podman';
 import { freePort, waitUntil } from '../../local/shared/procs';
 import { down, up } from '../../local/stack/launcher';
-import { isolatedStackConfig } from '../helpers/local-stack';
+import { isolatedStackConfig, TEST_ROLES_FILE } from '../helpers/local-stack';
+import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 
 jest.setTimeout(40 * 60_000);
 
@@ -222,9 +223,11 @@ maybe('container executor (podman)', () => {
       registryPort: await freePort(),
     };
     const env = workerEnv(cfg);
+    // The service (started by `up`) inherits the test roles its jobs and builds run as.
+    process.env.LOCAL_IAM_ROLES = TEST_ROLES_FILE;
     await up(cfg);
     stackUp = true;
-    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const credentials = ADMIN_CREDENTIALS;
     const region = env.AWS_REGION as string;
     sm = new SageMakerClient({ endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER, region, credentials });
     cb = new CodeBuildClient({ endpoint: env.AWS_ENDPOINT_URL_CODEBUILD, region, credentials });
@@ -380,7 +383,7 @@ maybe('container executor (podman)', () => {
     const rt = new SageMakerRuntimeClient({
       endpoint: workerEnv(cfg).AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
       region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      credentials: ADMIN_CREDENTIALS,
     });
     const res = await rt.send(
       new InvokeEndpointCommand({

@@ -21,7 +21,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
 import { isAlive, readPid, waitUntil } from '../../local/shared/procs';
-import { isolatedStackConfig } from '../helpers/local-stack';
+import { isolatedStackConfig, TEST_ROLES_FILE } from '../helpers/local-stack';
+import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import { down, status, up } from '../../local/stack/launcher';
 
 jest.setTimeout(180_000);
@@ -57,12 +58,11 @@ beforeAll(async () => {
   cfg = await isolatedStackConfig('local-e2e', BIN);
   const stateDir = cfg.stateDir;
   env = workerEnv(cfg);
+  // The service (started by `up`) inherits the test roles its jobs run as.
+  process.env.LOCAL_IAM_ROLES = TEST_ROLES_FILE;
   await up(cfg);
   stackUp = true;
-  const credentials = {
-    accessKeyId: env.AWS_ACCESS_KEY_ID as string,
-    secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
-  };
+  const credentials = ADMIN_CREDENTIALS;
   sm = new SageMakerClient({ endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER, region: env.AWS_REGION, credentials });
   const s3 = new S3Client({
     endpoint: env.AWS_ENDPOINT_URL_S3,
@@ -211,7 +211,7 @@ test(`a 2-host training job runs ${REAL ? 'the real JAX trainer' : 'the fixture 
   const rt = new SageMakerRuntimeClient({
     endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
     region: env.AWS_REGION,
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    credentials: ADMIN_CREDENTIALS,
   });
   const res = await rt.send(
     new InvokeEndpointCommand({

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
 import { isAlive, killGroup, readPid, waitUntil } from '../../local/shared/procs';
 import { down, up } from '../../local/stack/launcher';
-import { isolatedStackConfig } from '../helpers/local-stack';
+import { isolatedStackConfig, TEST_ROLES_FILE } from '../helpers/local-stack';
+import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 
 jest.setTimeout(180_000);
 
@@ -22,8 +23,10 @@ beforeAll(async () => {
   sm = new SageMakerClient({
     region: env.AWS_REGION,
     endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: ADMIN_CREDENTIALS,
   });
+  // The service (started by `up`) inherits the test roles its jobs run as.
+  process.env.LOCAL_IAM_ROLES = TEST_ROLES_FILE;
   await up(cfg);
 });
 

@@ -27,7 +27,7 @@ import { runOperatorCli } from '../../worker/cli';
 import { workerDeploymentOptions, workerVersion } from '../../worker/worker-deployment';
 import { projectWorkerOptions } from '../../worker/worker-options';
 import { workflowSourceHash } from '../../worker/workflow-version';
-import { queryStatus } from '../../worker/operator-client';
+import { queryStatus } from '../../worker/pipeline-client';
 import { TEMPORAL_CLI_PATH } from '../helpers/temporal';
 import { copyWorkflowCode, REORDER_SYNC_BEFORE_PUBLISH } from '../helpers/workflow-copy';
 
@@ -145,7 +145,7 @@ suite('operator commands on the local stack', () => {
       args: [short()],
     });
     await waitUntil(
-      async () => (await queryStatus(client, `${id}/registerModel`, 5000))?.phase.startsWith('waiting') ?? false,
+      async () => (await queryStatus(client, `${id}/registerModel`, 5000))?.awaitingApproval ?? false,
       300_000,
       'the re-run to wait for a reviewer',
     );

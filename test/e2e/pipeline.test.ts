@@ -26,16 +26,17 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createActivities } from '../../activities';
-import { childWorkflowId, runResourceNames, sanitize } from '../../contracts/names';
+import { runResourceNames, sanitize } from '../../contracts/names';
 import type { PipelineSummary } from '../../contracts/pipeline-plan';
-import type { StepStatus } from '../../contracts/status';
 import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
 import { isAlive, sleep, waitUntil } from '../../local/shared/procs';
+import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import { writeBadModelProgram } from '../fixtures/bad-model';
 import { isolatedStackConfig } from '../helpers/local-stack';
 import { down, up } from '../../local/stack/launcher';
 import { createAwsClients } from '../../worker/aws-clients';
 import { projectWorkerOptions } from '../../worker/worker-options';
+import { approveWhenWaiting, queryStatus } from '../../worker/pipeline-client';
 
 const BIN = path.join(REPO_ROOT, 'container/.venv/bin');
 const REAL =
@@ -104,7 +105,8 @@ suite('migrationPipeline on the local stack', () => {
     await up(cfg);
     stackUp = true;
 
-    const s3 = new S3Client({ region: env.AWS_REGION, forcePathStyle: true });
+    // The test sets up and observes as the account's administrator; the worker's calls are held to its policy.
+    const s3 = new S3Client({ region: env.AWS_REGION, forcePathStyle: true, credentials: ADMIN_CREDENTIALS });
     await s3.send(new CreateBucketCommand({ Bucket: baseSpec.bucket }));
     const out = path.join(stateDir, 'prepare', 'processing', 'output');
     execFileSync(path.join(BIN, 'prepare'), ['--source', 'builtin', '--output', out], {
@@ -113,8 +115,8 @@ suite('migrationPipeline on the local stack', () => {
     });
     fs.renameSync(out, path.join(stateDir, 'dataset'));
 
-    sm = new SageMakerClient({ region: env.AWS_REGION });
-    runtime = new SageMakerRuntimeClient({ region: env.AWS_REGION });
+    sm = new SageMakerClient({ region: env.AWS_REGION, credentials: ADMIN_CREDENTIALS });
+    runtime = new SageMakerRuntimeClient({ region: env.AWS_REGION, credentials: ADMIN_CREDENTIALS });
     nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
     worker = await Worker.create({
       connection: nativeConnection,
@@ -170,29 +172,6 @@ suite('migrationPipeline on the local stack', () => {
     );
     const body = JSON.parse(Buffer.from(res.Body).toString('utf8')) as { generated_text: string };
     return { variant: res.InvokedProductionVariant, text: body.generated_text };
-  }
-
-  async function query(workflowId: string): Promise<StepStatus | undefined> {
-    try {
-      return await client.workflow.getHandle(workflowId).query<StepStatus>('status');
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Approves the run's model version through the registerModel update once the step waits for a reviewer. */
-  async function approveWhenWaiting(workflowId: string, stop: () => boolean): Promise<boolean> {
-    const id = childWorkflowId(workflowId, 'registerModel');
-    while (!stop()) {
-      if ((await query(id))?.phase.startsWith('waiting')) {
-        await client.workflow
-          .getHandle(id)
-          .executeUpdate('approveModel', { args: [{ reviewer: 'e2e', reason: 'blue/green update test' }] });
-        return true;
-      }
-      await sleep(500);
-    }
-    return false;
   }
 
   let firstEndpointConfig = '';
@@ -257,7 +236,12 @@ suite('migrationPipeline on the local stack', () => {
     const workflowId = newId('run2');
     const handle = await client.workflow.start('migrationPipeline', { taskQueue: TASK_QUEUE, workflowId, args: [s] });
     let done = false;
-    const approved = approveWhenWaiting(workflowId, () => done);
+    const approved = approveWhenWaiting(
+      client,
+      workflowId,
+      { reviewer: 'e2e', reason: 'blue/green update test' },
+      { stop: () => done },
+    );
     const summary: PipelineSummary = await handle.result().finally(() => (done = true));
     expect(await approved).toBe(true);
     expect(summary.outcome).toBe('deployed');
@@ -293,7 +277,7 @@ suite('migrationPipeline on the local stack', () => {
     const seen = { ok: 0, failed: 0 };
     const traffic = (async () => {
       while (!closed) {
-        if ((await query(workflowId))?.phase === 'deployModel') {
+        if ((await queryStatus(client, workflowId))?.pipelinePhase === 'deployModel') {
           try {
             await invoke(s.deployment.endpointName);
             seen.ok += 1;

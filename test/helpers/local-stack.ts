@@ -5,6 +5,13 @@ import path from 'node:path';
 import { stackConfig, type StackConfig } from '../../local/stack/config';
 import { freePort } from '../../local/shared/procs';
 
+/**
+ * Roles the local-service tests run their jobs under (test/fixtures/iam/test-roles.json, for LOCAL_IAM_ROLES):
+ * permissive on the tests' own buckets, so those tests exercise the jobs' mechanics; the pipeline tests use the
+ * roles and policies of iam/.
+ */
+export const TEST_ROLES_FILE = path.resolve(__dirname, '..', 'fixtures', 'iam', 'test-roles.json');
+
 /** A stack config under a new temp dir (`<prefix>-XXXX`) with every component on a free port. */
 export async function isolatedStackConfig(prefix: string, containerBinDir: string): Promise<StackConfig> {
   return {

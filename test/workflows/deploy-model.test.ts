@@ -2,14 +2,10 @@ import { Context } from '@temporalio/activity';
 import type { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import {
-  type DeployModelInput,
-  type EndpointSnapshot,
-  type EndpointState,
-  rollbackAlarmNames,
-  type StepStatus,
-} from '../../contracts';
+import { type DeployModelInput, type EndpointSnapshot, type EndpointState, rollbackAlarmNames } from '../../contracts';
 import { deployModel } from '../../workflows';
+import { statusQuery } from '../../contracts/workflow-api';
+import { cancelAndReport } from '../../worker/pipeline-client';
 import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
@@ -335,9 +331,9 @@ describe('deployModel workflow', () => {
         args: [input],
       });
       while ((acts.calls.waitForEndpoint?.length ?? 0) < 2) await new Promise((r) => setTimeout(r, 50));
-      await handle.cancel();
-      const err = await handle.result().catch((e: unknown) => e);
-      return { err, status: await handle.query<StepStatus>('status') };
+      const report = await cancelAndReport(env.client, handle.workflowId, 60_000);
+      const err = 'failure' in report ? report.failure : report;
+      return { err, status: await handle.query(statusQuery) };
     });
     expect((result.err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(acts.calls.stopEndpointUpdate).toEqual([
@@ -374,9 +370,9 @@ describe('deployModel workflow', () => {
         args: [input],
       });
       while ((acts.calls.waitForEndpoint?.length ?? 0) < 2) await new Promise((r) => setTimeout(r, 50));
-      await handle.cancel();
-      const err = await handle.result().catch((e: unknown) => e);
-      return { err, status: await handle.query<StepStatus>('status') };
+      const report = await cancelAndReport(env.client, handle.workflowId, 60_000);
+      const err = 'failure' in report ? report.failure : report;
+      return { err, status: await handle.query(statusQuery) };
     });
     expect((result.err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(acts.calls.deleteCreatedEndpoint).toEqual([{ endpointName: 'jax-lm', workflowId: 'deploy-new-cancel' }]);

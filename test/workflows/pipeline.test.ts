@@ -5,6 +5,7 @@ import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PipelineSpecInput } from '../../contracts';
 import { migrationPipeline, retrainPipeline } from '../../workflows';
+import { cancelAndReport, reject } from '../../worker/pipeline-client';
 import { createFakeActivities, type FakeOptions } from '../fixtures/fake-activities';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../helpers/temporal';
 
@@ -89,11 +90,11 @@ describe('migrationPipeline', () => {
         workflowId: 'pipe-worse',
         args: [spec],
       });
-      const register = env.client.workflow.getHandle('pipe-worse/registerModel');
       for (;;) {
-        const update = await register
-          .executeUpdate('rejectModel', { args: [{ reviewer: 'ana', reason: 'worse than production' }] })
-          .catch((e: Error) => e);
+        const update = await reject(env.client, 'pipe-worse', {
+          reviewer: 'ana',
+          reason: 'worse than production',
+        }).catch((e: Error) => e);
         if (!(update instanceof Error)) break;
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -149,16 +150,13 @@ describe('migrationPipeline', () => {
     const fakes = createFakeActivities({ blockTraining: true });
     const taskQueue = uniqueTaskQueue('pipeline');
     const worker = await createTestWorker(env, taskQueue, fakes.impl);
-    const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(migrationPipeline, {
-        taskQueue,
-        workflowId: 'pipe-cancel',
-        args: [spec],
-      });
+    const report = await worker.runUntil(async () => {
+      await env.client.workflow.start(migrationPipeline, { taskQueue, workflowId: 'pipe-cancel', args: [spec] });
       while (!fakes.calls.waitForTrainingJob) await new Promise((r) => setTimeout(r, 50));
-      await handle.cancel();
-      return handle.result();
+      return cancelAndReport(env.client, 'pipe-cancel', 120_000);
     });
+    if (!('summary' in report)) throw new Error(`no summary: ${JSON.stringify(report)}`);
+    const result = report.summary;
     expect(result.outcome).toBe('cancelled');
     expect(fakes.calls.stopTrainingJob).toHaveLength(1);
     expect(result.stopped).toEqual([

@@ -6,7 +6,8 @@ import {
 } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { ApprovedModelPackage, RegisterModelInput, StepStatus } from '../../contracts';
+import type { ApprovedModelPackage, RegisterModelInput } from '../../contracts';
+import { approveModelUpdate, rejectModelUpdate, statusQuery } from '../../contracts/workflow-api';
 import { registerModel } from '../../workflows';
 import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
 
@@ -90,8 +91,7 @@ function activities(current: ApprovedModelPackage, overrides: Record<string, unk
 
 /** Waits until the workflow is PendingManualApproval and waiting for a reviewer (queries do not skip time). */
 async function untilWaiting(handle: WorkflowHandle): Promise<void> {
-  while (!(await handle.query<StepStatus>('status')).phase.startsWith('waiting'))
-    await new Promise((r) => setTimeout(r, 50));
+  while (!(await handle.query(statusQuery)).awaitingApproval) await new Promise((r) => setTimeout(r, 50));
 }
 
 /** The message the update validator refused with. */
@@ -171,7 +171,7 @@ describe('registerModel workflow', () => {
         args: [input(manual)],
       });
       await untilWaiting(handle);
-      const updated = await handle.executeUpdate('approveModel', {
+      const updated = await handle.executeUpdate(approveModelUpdate, {
         args: [{ reviewer: 'alice', reason: 'eval looks good' }],
       });
       return { result: await handle.result(), updated };
@@ -201,7 +201,7 @@ describe('registerModel workflow', () => {
         args: [input(manual)],
       });
       await untilWaiting(handle);
-      await handle.executeUpdate('rejectModel', {
+      await handle.executeUpdate(rejectModelUpdate, {
         args: [{ reviewer: 'bob', reason: 'regression on the held-out set' }],
       });
       return handle.result();
@@ -247,14 +247,18 @@ describe('registerModel workflow', () => {
       });
       await untilWaiting(handle);
       const emptyReviewer = await refusal(
-        handle.executeUpdate('approveModel', { args: [{ reviewer: '  ', reason: 'fine' }] }),
+        handle.executeUpdate(approveModelUpdate, { args: [{ reviewer: '  ', reason: 'fine' }] }),
       );
-      const noReason = await refusal(handle.executeUpdate('rejectModel', { args: [{ reviewer: 'carol' } as never] }));
-      const first = await handle.startUpdate('approveModel', {
+      const noReason = await refusal(
+        handle.executeUpdate(rejectModelUpdate, { args: [{ reviewer: 'carol' } as never] }),
+      );
+      const first = await handle.startUpdate(approveModelUpdate, {
         args: [{ reviewer: 'alice', reason: 'ship it' }],
         waitForStage: WorkflowUpdateStage.ACCEPTED,
       });
-      const second = await refusal(handle.executeUpdate('rejectModel', { args: [{ reviewer: 'bob', reason: 'no' }] }));
+      const second = await refusal(
+        handle.executeUpdate(rejectModelUpdate, { args: [{ reviewer: 'bob', reason: 'no' }] }),
+      );
       release = true;
       await first.result();
       return { emptyReviewer, noReason, second, result: await handle.result() };

@@ -4,6 +4,8 @@ import { type ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TrainModelInput, TrainingJobSnapshot } from '../../contracts';
 import { trainModel } from '../../workflows';
+import { statusQuery } from '../../contracts/workflow-api';
+import { cancelAndReport } from '../../worker/pipeline-client';
 import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
 import { trainingDefinition } from '../fixtures/training-definition';
 
@@ -148,11 +150,10 @@ describe('trainModel workflow', () => {
         workflowId: 'train-cancel',
         args: [input],
       });
-      while (!(await handle.query<{ resources: Record<string, string> }>('status')).resources.trainingJobArn)
-        await new Promise((r) => setTimeout(r, 50));
-      await handle.cancel();
-      const err = await handle.result().catch((e: unknown) => e);
-      return { err, status: await handle.query<{ stopped: string[] }>('status') };
+      while (!(await handle.query(statusQuery)).resources.trainingJobArn) await new Promise((r) => setTimeout(r, 50));
+      const report = await cancelAndReport(env.client, handle.workflowId, 60_000);
+      const err = 'failure' in report ? report.failure : report;
+      return { err, status: await handle.query(statusQuery) };
     });
     expect((result.err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(acts.calls.stopTrainingJob).toEqual([{ trainingJobName: input.trainingJobName }]);

@@ -2,8 +2,10 @@ import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { StepStatus, TuneModelInput, TuningJobSnapshot, TuningResult } from '../../contracts';
+import type { TuneModelInput, TuningJobSnapshot, TuningResult } from '../../contracts';
 import { tuneModel } from '../../workflows';
+import { statusQuery } from '../../contracts/workflow-api';
+import { cancelAndReport } from '../../worker/pipeline-client';
 import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../helpers/temporal';
 import { trainingDefinition } from '../fixtures/training-definition';
 
@@ -123,7 +125,7 @@ describe('tuneModel workflow', () => {
     const { result, during } = await worker.runUntil(async () => {
       const handle = await env.client.workflow.start(tuneModel, { taskQueue, workflowId: 'tune-ok', args: [input] });
       while ((acts.calls.waitForTuningJob?.length ?? 0) < 2) await new Promise((r) => setTimeout(r, 50));
-      const during = await handle.query<StepStatus>('status');
+      const during = await handle.query(statusQuery);
       release = true;
       return { result: await handle.result(), during };
     });
@@ -213,9 +215,9 @@ describe('tuneModel workflow', () => {
         args: [input],
       });
       while ((acts.calls.waitForTuningJob?.length ?? 0) < 2) await new Promise((r) => setTimeout(r, 50));
-      await handle.cancel();
-      const err = await handle.result().catch((e: unknown) => e);
-      return { err, status: await handle.query<StepStatus>('status') };
+      const report = await cancelAndReport(env.client, handle.workflowId, 60_000);
+      const err = 'failure' in report ? report.failure : report;
+      return { err, status: await handle.query(statusQuery) };
     });
     expect((result.err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(acts.calls.stopTuningJob).toEqual([{ tuningJobName: input.tuningJobName }]);

@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { CommandFailure } from '../command-line';
-import { approve, registerModelId, reject } from '../operator-client';
+import { approve, registerModelId, reject } from '../pipeline-client';
 
 /** The two decisions, as the command names them and as the result line says them. */
 export const DECISIONS = {

@@ -16,7 +16,7 @@ import { childWorkflowId, runResourceNames } from '../../contracts/names';
 import { PIPELINE_STEPS } from '../../contracts/pipeline-plan';
 import type { StepStatus } from '../../contracts/status';
 import { CommandFailure } from '../command-line';
-import { queryStatus } from '../operator-client';
+import { queryStatus } from '../pipeline-client';
 import { runVersion, searchAttribute } from './run-attributes';
 
 /** The AWS calls `status` makes (the worker's clients satisfy it; tests pass their own). */
@@ -122,7 +122,7 @@ export async function runStatus(client: Client, aws: LiveStateClients, workflowI
     `run ${workflowId} (${run.type}) ${run.status.name}, started ${run.startTime.toISOString()}${run.closeTime ? `, closed ${run.closeTime.toISOString()}` : ''} [run ${run.runId}]`,
     `  version ${runVersion(run.searchAttributes)}; step ${searchAttribute(run.searchAttributes, 'PipelineStep') ?? '-'}; approval ${searchAttribute(run.searchAttributes, 'ApprovalStatus') ?? '-'}; endpoint ${searchAttribute(run.searchAttributes, 'EndpointName') ?? '-'}`,
   ];
-  const pipeline = await queryStatus(client, workflowId, QUERY_TIMEOUT_MS, run.runId);
+  const pipeline = await queryStatus(client, workflowId, QUERY_TIMEOUT_MS);
   if (!pipeline) lines.push('  (no worker answered the status query: showing what Temporal and AWS know)');
   if (pipeline?.resources.runKey) lines.push(`  ${String(pipeline.lastObserved?.rerun ?? 're-run')}`);
   if (pipeline?.stopped.length) lines.push(`  stopped: ${pipeline.stopped.join('; ')}`);
@@ -139,7 +139,7 @@ export async function runStatus(client: Client, aws: LiveStateClients, workflowI
       // The same step ID is reused by every run of this workflow ID: only this run's child counts.
       if (d.parentExecution?.runId === run.runId) {
         state = d.status.name;
-        status = await queryStatus(client, id, QUERY_TIMEOUT_MS, d.runId);
+        status = await queryStatus(client, id, QUERY_TIMEOUT_MS);
         detail = status?.phase ?? '(no status: no worker answered)';
       }
     } catch (err) {

@@ -6,7 +6,7 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { CancelledFailure, type ApplicationFailure } from '@temporalio/common';
 import { CommandFailure } from '../command-line';
-import { cancelAndReport } from '../operator-client';
+import { cancelAndReport } from '../pipeline-client';
 
 /** What `stop` found and did, as lines to print; `exitCode` 0 when the run is now stopped with its cleanup done. */
 export interface StopReport {

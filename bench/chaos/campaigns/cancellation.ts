@@ -5,13 +5,13 @@
  * processes left), and the pipeline's result must say what it stopped.
  */
 import type { Command } from 'commander';
-import { childWorkflowId, runResourceNames } from '../../../contracts/names';
+import { runResourceNames } from '../../../contracts/names';
 import type { PipelineStepName } from '../../../contracts/pipeline-plan';
-import type { StepStatus } from '../../../contracts/status';
 import { sleep } from '../../../local/shared/procs';
+import { cancelAndReport, queryStatus, registerModelId } from '../../../worker/pipeline-client';
 import { LocalHarness, type Spec } from '../../lib/local-harness';
 import { writeResult } from '../../lib/results';
-import { childPhase, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
+import { childPhase, outcomeCell, outcomeOf, reportedOutcome, say, startPipeline } from '../lib/pipeline-watch';
 import { clean, describeLeftovers, endpoints, leftovers, readKind } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
 
@@ -33,6 +33,8 @@ interface Case {
 }
 
 const NEVER = 'never (the run ended first)';
+/** How long a cancelled run may take to stop its steps and report (the workflow's own limit is 30 minutes). */
+const CANCEL_DEADLINE_MS = 30 * 60_000;
 /** Runs per case before a step that keeps ending before the cancel counts as missed. */
 const ATTEMPTS = 3;
 
@@ -72,15 +74,7 @@ const CASES: Case[] = [
       small(s);
       s.registry.approval = { policy: 'manual' };
     },
-    busy: async (h, id) => {
-      try {
-        return (
-          await (await h.client()).workflow.getHandle(childWorkflowId(id, 'registerModel')).query<StepStatus>('status')
-        ).phase.startsWith('waiting');
-      } catch {
-        return false;
-      }
-    },
+    busy: async (h, id) => (await queryStatus(await h.client(), registerModelId(id)))?.awaitingApproval === true,
     mustStop: '',
   },
   {
@@ -149,20 +143,22 @@ export async function run(_opts: object, steps: string[]): Promise<void> {
           `${c.step}: run ${workflowId}${attempt > 1 ? ` (attempt ${attempt}: the step was over before the cancel)` : ''}`,
         );
         const handle = await startPipeline(h, worker.taskQueue, workflowId, spec);
+        const started = Date.now();
         let finished = false;
-        const outcome = outcomeOf(handle).finally(() => (finished = true));
+        const outcome = outcomeOf(handle, started).finally(() => (finished = true));
+        o = undefined;
         for (;;) {
           if (finished) break;
           const p = await childPhase(h, workflowId, c.step);
           if (p === c.step && (await c.busy(h, workflowId))) {
-            await handle.cancel();
             cancelledIn = attempt > 1 ? `${p} (attempt ${attempt})` : p;
             say(TAG, `${c.step}: cancel requested`);
+            o = reportedOutcome(await cancelAndReport(await h.client(), workflowId, CANCEL_DEADLINE_MS), started);
             break;
           }
           await sleep(c.quick ? 10 : 100);
         }
-        o = await outcome;
+        o ??= await outcome;
       }
       if (!o) throw new Error(`${c.step}: no run`);
       // Stopped jobs take their SIGTERM grace to exit: wait for the service to settle, up to 3 minutes.

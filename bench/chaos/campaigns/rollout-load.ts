@@ -22,7 +22,8 @@ import path from 'node:path';
 import { workerEnv } from '../../../local/stack/config';
 import { sleep, waitUntil } from '../../../local/shared/procs';
 import { down, up } from '../../../local/stack/launcher';
-import { isolatedStackConfig } from '../../../test/helpers/local-stack';
+import { isolatedStackConfig, TEST_ROLES_FILE } from '../../../test/helpers/local-stack';
+import { ADMIN_CREDENTIALS } from '../../../local/shared/credentials';
 import { writeResult } from '../../lib/results';
 import { LoadClient, ms, quantile, type Sample } from '../lib/load-client';
 import { badModelTarball, CONTAINER_BIN, packModel, trainTinyModel } from '../lib/tiny-model';
@@ -76,10 +77,9 @@ export async function run(opts: { rate: number; concurrency: number; steadyS: nu
   delete process.env.LOCAL_FAULTS;
   const cfg = await isolatedStackConfig('chaos-rollout', CONTAINER_BIN);
   const env = workerEnv(cfg);
-  const credentials = {
-    accessKeyId: env.AWS_ACCESS_KEY_ID as string,
-    secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
-  };
+  // The campaign sets up and observes as the administrator; its endpoint runs as a test role (LOCAL_IAM_ROLES).
+  const credentials = ADMIN_CREDENTIALS;
+  process.env.LOCAL_IAM_ROLES = TEST_ROLES_FILE;
   const region = env.AWS_REGION as string;
   const sm = new SageMakerClient({ endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER, region, credentials });
   const s3 = new S3Client({ endpoint: env.AWS_ENDPOINT_URL_S3, region, credentials, forcePathStyle: true });
@@ -156,6 +156,11 @@ export async function run(opts: { rate: number; concurrency: number; steadyS: nu
       body: JSON.stringify({ inputs: 'The ', parameters: { max_new_tokens: 4 } }),
       ratePerSec: rate,
       concurrency,
+      // Local mode's IAM reads who calls from the SigV4 credential scope (it does not verify signatures): the load
+      // comes from the administrator, so IAM refuses none of it and every failure is the rollout's.
+      headers: {
+        authorization: `AWS4-HMAC-SHA256 Credential=${ADMIN_CREDENTIALS.accessKeyId}/20260101/${region}/sagemaker/aws4_request, SignedHeaders=host, Signature=0`,
+      },
     });
     load.phase = '1 steady on blue (v1)';
     load.start();

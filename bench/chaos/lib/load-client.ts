@@ -24,6 +24,8 @@ export interface LoadOptions {
   ratePerSec: number;
   concurrency: number;
   timeoutMs?: number;
+  /** Extra request headers (e.g. the caller's credentials for local mode's IAM). */
+  headers?: Record<string, string>;
 }
 
 /** Runs until stop(); `phase` is set by the caller as the scenario moves on. */
@@ -91,6 +93,7 @@ export class LoadClient {
           agent: this.agent,
           timeout: this.opts.timeoutMs ?? 60_000,
           headers: {
+            ...this.opts.headers,
             'content-type': this.opts.contentType ?? 'application/json',
             'content-length': Buffer.byteLength(this.opts.body),
           },

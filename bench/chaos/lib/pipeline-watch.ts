@@ -5,13 +5,14 @@
  */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { childWorkflowId } from '../../../contracts/names';
-import { PIPELINE_STEPS, type PipelineStepName, type PipelineSummary } from '../../../contracts/pipeline-plan';
-import type { StepStatus } from '../../../contracts/status';
+import type { PipelineStepName, PipelineSummary } from '../../../contracts/pipeline-plan';
+import type { PipelinePhase } from '../../../contracts/status';
 import { sleep } from '../../../local/shared/procs';
+import { type CancelReport, queryStatus } from '../../../worker/pipeline-client';
 import type { LocalHarness, Spec } from '../../lib/local-harness';
 
-/** A step name, or the pipeline's own phases before/after the steps. */
-export type Phase = PipelineStepName | 'starting' | 'done' | 'cancelled' | 'unknown';
+/** A step name, or the pipeline's own phases before/after the steps; 'unknown' while no worker answers. */
+export type Phase = PipelinePhase | 'unknown';
 
 /** How a run ended: its summary, or its failure's message chain. */
 export interface RunOutcome {
@@ -41,17 +42,9 @@ export function failureText(err: unknown): string {
 /** The pipeline's current phase from its `status` query; 'unknown' while no worker answers. */
 export async function currentPhase(h: LocalHarness, workflowId: string, timeoutMs = 3_000): Promise<Phase> {
   try {
-    const client = await h.client();
-    const q = client.workflow.getHandle(workflowId).query<StepStatus>('status');
-    const status = await Promise.race([q, sleep(timeoutMs).then(() => undefined)]);
-    q.catch(() => undefined);
-    if (!status) return 'unknown';
-    return (PIPELINE_STEPS as readonly string[]).includes(status.phase) ||
-      ['starting', 'done', 'cancelled'].includes(status.phase)
-      ? (status.phase as Phase)
-      : 'unknown';
+    return (await queryStatus(await h.client(), workflowId, timeoutMs))?.pipelinePhase ?? 'unknown';
   } catch {
-    return 'unknown';
+    return 'unknown'; // no connection to the dev server
   }
 }
 
@@ -99,6 +92,14 @@ export async function outcomeOf(handle: WorkflowHandle, started = Date.now()): P
       seconds: (Date.now() - started) / 1000,
     };
   }
+}
+
+/** A run's outcome from what cancelAndReport saw (`started`: when the run started, for its wall time). */
+export function reportedOutcome(report: CancelReport, started: number): RunOutcome {
+  const seconds = (Date.now() - started) / 1000;
+  if ('summary' in report) return { summary: report.summary, seconds };
+  if ('failure' in report) return { failure: failureText(report.failure), seconds };
+  return { failure: 'no result within the cancel deadline', seconds };
 }
 
 /** The outcome for a table cell: the summary's outcome, or the failure without Temporal's wrapper messages. */

@@ -19,6 +19,7 @@ import { killGroup } from '../../shared/procs';
 import { ensurePodmanTools } from '../executors/podman';
 import type { LocalImage } from '../executors/image-ref';
 import type { Ctx } from '../core/context';
+import { denialText, pushDenial } from '../iam/on-behalf';
 import { hashTree, processImageManifest, pushManifest, repositoryName } from './image';
 import { buildKey, localBuildSettings, localTag, podmanBuild, pushToRegistry } from './podman-build';
 
@@ -56,6 +57,8 @@ export interface BuildSpec {
   id: string;
   sourceLocation: string;
   env: Record<string, string>;
+  /** The project's service role: the build reads its source, pushes and logs as this role. */
+  roleArn?: string;
 }
 
 export class BuildFailure extends Error {
@@ -98,9 +101,14 @@ export class BuildRun {
     try {
       await this.download(src);
     } catch (err) {
+      const e = err as Error & { $metadata?: unknown };
+      // CodeBuild's DOWNLOAD_SOURCE context names the S3 error and the source: "AccessDenied: Access Denied for
+      // primary source and source version <location>".
       throw new BuildFailure(
         'CLIENT_ERROR',
-        `Failed to download source from ${this.spec.sourceLocation}: ${(err as Error).message}`,
+        e.$metadata
+          ? `${e.name}: ${e.message} for primary source and source version ${this.spec.sourceLocation}`
+          : `Failed to download source from ${this.spec.sourceLocation}: ${e.message}`,
       );
     }
     h.endPhase('SUCCEEDED');
@@ -128,7 +136,8 @@ export class BuildRun {
     const m = processImageManifest(sourceHash, fs.statSync(layer).size, { 'local.image-dir': imageDir });
     let digest: string;
     try {
-      digest = await pushManifest(this.ctx.moto.ecr, repositoryName(repoUri), tag, m);
+      this.authorizePush(repoUri);
+      digest = await pushManifest(this.aws.ecr, repositoryName(repoUri), tag, m);
     } catch (err) {
       throw new BuildFailure(
         'COMMAND_EXECUTION_ERROR',
@@ -142,6 +151,23 @@ export class BuildRun {
     h.line(`IMAGE_URI=${repoUri}@${digest}`);
     h.endPhase('SUCCEEDED');
     return { digest, imageUri: `${repoUri}@${digest}` };
+  }
+
+  /** The build's AWS clients: sessions of the project's service role (IAM authorizes every call). */
+  private get aws() {
+    return this.ctx.roleClients(this.spec.roleArn);
+  }
+
+  /**
+   * `docker push` to ECR as the service role: login, layer uploads and the manifest must all be allowed (local mode
+   * records only the manifest, so the rest is authorized without being made). A refusal reads as docker prints it.
+   */
+  private authorizePush(repoUri: string): void {
+    const denied = pushDenial(this.ctx.iam, this.spec.roleArn, repoUri);
+    if (!denied) return;
+    const text = `denied: ${denialText(denied)}`;
+    this.hooks.line(text);
+    throw Object.assign(new Error(text), { name: 'AccessDeniedException' });
   }
 
   /** LOCAL_CODEBUILD_BUILDER, else podman exactly when jobs run as containers (they cannot run process images). */
@@ -198,8 +224,9 @@ export class BuildRun {
         this.exec(c, a, o?.cwd, o?.env),
       );
       registryRef = pushed.registryRef;
+      this.authorizePush(repoUri);
       digest = await pushManifest(
-        this.ctx.moto.ecr,
+        this.aws.ecr,
         repo,
         tag,
         { manifest: pushed.manifest, digest: pushed.digest },
@@ -231,7 +258,7 @@ export class BuildRun {
     const zip = path.join(this.dir, 'source.zip');
     fs.rmSync(src, { recursive: true, force: true });
     fs.mkdirSync(src, { recursive: true });
-    await downloadObject(this.ctx.moto.s3, loc.slice(0, slash), loc.slice(slash + 1), zip);
+    await downloadObject(this.aws.s3, loc.slice(0, slash), loc.slice(slash + 1), zip);
     // Unpacks with the modes the zip records (an entrypoint script must stay executable in the image).
     const unzip = [
       'import os, sys, zipfile',

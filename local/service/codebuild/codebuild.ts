@@ -9,6 +9,8 @@ import type { Ctx } from '../core/context';
 import { AwsError, now, paginate } from '../core/protocol';
 import { arr, type Body, obj, oneOf, optInt, optStr, str } from '../core/request-fields';
 import { BuildFailure, type BuildPhase, BuildRun, type PhaseType } from './build-run';
+import { assertAssumable } from '../iam/on-behalf';
+import { CODEBUILD_SERVICE } from '../iam/policies';
 
 interface Project {
   name: string;
@@ -58,11 +60,21 @@ const err = {
 };
 
 const projectArn = (n: string): string => `arn:aws:codebuild:${REGION}:${ACCOUNT_ID}:project/${n}`;
+/** A project's serviceRole (CodeBuild accepts a role name or its ARN) as an ARN. */
+const serviceRoleArn = (role: string | undefined): string | undefined =>
+  role === undefined ? undefined : role.startsWith('arn:') ? role : `arn:aws:iam::${ACCOUNT_ID}:role/${role}`;
 
 export class CodeBuild {
   private readonly runs = new Map<string, BuildRun>();
 
   constructor(private readonly ctx: Ctx) {}
+
+  /** A project's tags by ARN (for aws:ResourceTag/* in IAM conditions); undefined for other ARNs. */
+  tagsOf(arn: string): Record<string, string> | undefined {
+    const name = /^arn:aws:codebuild:[^:]*:\d{12}:project\/(.+)$/.exec(arn)?.[1];
+    const tags = name ? this.projects.get(name)?.tags : undefined;
+    return tags ? Object.fromEntries(tags.map((t) => [t.key, t.value])) : undefined;
+  }
 
   private get projects() {
     return this.ctx.store.kind<Project>('codebuild-projects');
@@ -167,7 +179,7 @@ export class CodeBuild {
         image: str(env, 'image', { path: 'environment.image', min: 1 }),
         computeType: str(env, 'computeType', { path: 'environment.computeType' }),
       },
-      serviceRole: optStr(b, 'serviceRole'),
+      serviceRole: this.assumable(optStr(b, 'serviceRole')),
       timeoutInMinutes: optInt(b, 'timeoutInMinutes', { min: 5, max: 2160 }) ?? 60,
       logsConfig: b.logsConfig,
       tags: b.tags as Project['tags'],
@@ -175,6 +187,12 @@ export class CodeBuild {
       created: t,
       lastModified: t,
     };
+  }
+
+  /** CodeBuild must be able to assume the service role (a name or an ARN): refused like CodeBuild refuses it. */
+  private assumable(serviceRole: string | undefined): string | undefined {
+    assertAssumable(this.ctx.iam, serviceRoleArn(serviceRole), CODEBUILD_SERVICE);
+    return serviceRole;
   }
 
   private start(b: Body): Record<string, unknown> {
@@ -240,10 +258,12 @@ export class CodeBuild {
 
   private launch(build: Build, env: Record<string, string>): void {
     const id = build.id;
-    const line = (text: string): void => this.ctx.logs.add(build.logs.groupName, build.logs.streamName, text);
+    // The build acts as the project's service role: source download, image push, build logs.
+    const roleArn = serviceRoleArn(this.projects.get(build.projectName)?.serviceRole);
+    const line = (text: string): void => this.ctx.logs.add(build.logs.groupName, build.logs.streamName, text, roleArn);
     const run = new BuildRun(
       this.ctx,
-      { id, sourceLocation: build.source.location as string, env },
+      { id, sourceLocation: build.source.location as string, env, roleArn },
       {
         phase: (p: PhaseType) =>
           this.builds.update(id, (x) => {

@@ -3,6 +3,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { motoClients, type MotoClients } from './moto-clients';
+import { AuthorizingHandler } from '../iam/authorizing-handler';
+import { IamEnforcer } from '../iam/enforcer';
+import { iamEnabled } from '../iam/policies';
+import { roleCredentials } from '../../shared/credentials';
 import { LogShipper } from './log-shipper';
 import { ContainerExecutor } from '../executors/container';
 import { type LocalImage, type ResolvedImage, resolveLocalImage } from '../executors/image-ref';
@@ -31,6 +35,11 @@ export interface ServiceOptions {
   checkpointSyncMs?: number;
   /** `throttle:0.3,error500:0.1`; also read from LOCAL_FAULTS. */
   faults?: string;
+  /**
+   * IAM enforcement: an enforcer, or `false` for none. Default: LOCAL_IAM (on unless `off`) with the policies of
+   * LOCAL_IAM_POLICY_DIR / LOCAL_IAM_ROLES (local/service/iam/policies.ts).
+   */
+  iam?: IamEnforcer | false;
   log?: (msg: string) => void;
 }
 
@@ -48,6 +57,14 @@ export class Ctx {
   readonly metricsFlushMs: number;
   readonly pingTimeoutMs: number;
   readonly checkpointSyncMs: number;
+  /** IAM enforcement (undefined: LOCAL_IAM=off). */
+  readonly iam: IamEnforcer | undefined;
+  /**
+   * This service's own URL once it listens: the one AWS endpoint of local mode (moto behind the IAM gateway), where
+   * job and endpoint processes send their calls (roleSessionEnv).
+   */
+  selfUrl: string | undefined;
+  private readonly roleClientsByArn = new Map<string, MotoClients>();
   private readonly logger: (msg: string) => void;
 
   constructor(readonly opts: ServiceOptions) {
@@ -61,8 +78,12 @@ export class Ctx {
     for (const d of [this.jobsDir, this.endpointsDir, this.buildsDir, this.logDir, this.pidDir])
       fs.mkdirSync(d, { recursive: true });
     this.moto = motoClients(opts.motoEndpoint);
+    this.iam = opts.iam === false ? undefined : (opts.iam ?? (iamEnabled() ? IamEnforcer.fromEnv() : undefined));
     this.logger = opts.log ?? ((msg) => process.stdout.write(`${new Date().toISOString()} ${msg}\n`));
-    this.logs = new LogShipper(this.moto.logs, (m) => this.log(m));
+    this.logs = new LogShipper(
+      (roleArn) => this.roleClients(roleArn).logs,
+      (m) => this.log(m),
+    );
     this.stopGraceMs = opts.stopGraceMs ?? 120_000;
     this.executor =
       opts.executor ??
@@ -89,6 +110,22 @@ export class Ctx {
       (image) => this.containerImage(image),
       Math.ceil(this.stopGraceMs / 1000),
     );
+  }
+
+  /**
+   * AWS clients acting as `roleArn`, as SageMaker and CodeBuild act for a job: a session of the role whose every
+   * call is authorized against the role's policy before it reaches moto (a refusal raises AWS's AccessDenied).
+   * Without IAM enforcement (or a role), the service's own moto clients.
+   */
+  roleClients(roleArn: string | undefined): MotoClients {
+    if (!this.iam || !roleArn) return this.moto;
+    let c = this.roleClientsByArn.get(roleArn);
+    if (!c) {
+      const handler = new AuthorizingHandler(this.iam, (m) => this.log(`IAM: refused ${m}`));
+      c = motoClients(this.opts.motoEndpoint, roleCredentials(roleArn), handler);
+      this.roleClientsByArn.set(roleArn, c);
+    }
+    return c;
   }
 
   /** The podman image a resource's image URI names (built and pushed by the local CodeBuild's podman builder). */

@@ -1,7 +1,8 @@
 /**
  * Ships host log lines to moto's CloudWatch Logs, batched, into `/aws/sagemaker/TrainingJobs` streams named like
  * SageMaker's (`<job>/algo-<i>-<epoch>`), so the orchestrator reads failure log tails the same way as on AWS.
- * Shipping is best effort: a moto hiccup never fails a job, it is logged once per stream.
+ * A stream is written as the job's role when one is given (its policy must allow the log calls, as on AWS).
+ * Shipping is best effort: a moto hiccup or a refusal never fails a job, it is logged once per stream.
  */
 import {
   CreateLogGroupCommand,
@@ -13,6 +14,7 @@ import {
 interface StreamBuffer {
   group: string;
   stream: string;
+  roleArn?: string;
   events: { timestamp: number; message: string }[];
   created: boolean;
   failed: boolean;
@@ -25,16 +27,17 @@ export class LogShipper {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly logs: CloudWatchLogsClient,
+    private readonly clientFor: (roleArn?: string) => CloudWatchLogsClient,
     private readonly onError: (msg: string) => void,
     private readonly intervalMs = 1000,
   ) {}
 
-  add(group: string, stream: string, message: string): void {
+  /** Buffers a line for `group`/`stream`, written as `roleArn` (else as the service). */
+  add(group: string, stream: string, message: string, roleArn?: string): void {
     const id = `${group}\u0000${stream}`;
     let b = this.buffers.get(id);
     if (!b) {
-      b = { group, stream, events: [], created: false, failed: false };
+      b = { group, stream, roleArn, events: [], created: false, failed: false };
       this.buffers.set(id, b);
     }
     b.events.push({ timestamp: Date.now(), message });
@@ -54,15 +57,16 @@ export class LogShipper {
     for (const b of this.buffers.values()) {
       if (b.events.length === 0 || b.failed) continue;
       const events = b.events.splice(0, b.events.length);
+      const logs = this.clientFor(b.roleArn);
       try {
         if (!this.groups.has(b.group)) {
-          await this.logs.send(new CreateLogGroupCommand({ logGroupName: b.group })).catch((err: Error) => {
+          await logs.send(new CreateLogGroupCommand({ logGroupName: b.group })).catch((err: Error) => {
             if (err.name !== 'ResourceAlreadyExistsException') throw err;
           });
           this.groups.add(b.group);
         }
         if (!b.created) {
-          await this.logs
+          await logs
             .send(new CreateLogStreamCommand({ logGroupName: b.group, logStreamName: b.stream }))
             .catch((err: Error) => {
               if (err.name !== 'ResourceAlreadyExistsException') throw err;
@@ -70,7 +74,7 @@ export class LogShipper {
           b.created = true;
         }
         for (let i = 0; i < events.length; i += 1000) {
-          await this.logs.send(
+          await logs.send(
             new PutLogEventsCommand({
               logGroupName: b.group,
               logStreamName: b.stream,

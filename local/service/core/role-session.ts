@@ -6,7 +6,11 @@
 import { roleCredentials } from '../../shared/credentials';
 import { REGION } from '../../shared/account';
 
-/** Environment variables that point the AWS SDKs of a container's processes at local mode, acting as `roleArn`. */
+/**
+ * Environment variables that point the AWS SDKs of a container's processes at local mode, acting as `roleArn`.
+ * `awsEndpoint` is the local service's own URL (`Ctx.selfUrl`): its gateway authorizes every call against the role's
+ * policy before moto sees it (local/service/iam/).
+ */
 export function roleSessionEnv(awsEndpoint: string, roleArn: string | undefined): Record<string, string> {
   if (!roleArn) return {};
   const creds = roleCredentials(roleArn);

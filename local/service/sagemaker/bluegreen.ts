@@ -71,6 +71,8 @@ export async function runBlueGreen(
   const deadline = Date.now() + (policy?.MaximumExecutionTimeoutInSeconds ?? 28_800) * 1000;
   const green = eps.newFleet(endpointName, configName);
   const config = eps.models.config(configName);
+  // The role SageMaker acts as for the new config: its (first) model's execution role.
+  const roleArn = config.ProductionVariants.map((v) => eps.models.model(v.ModelName)?.ExecutionRoleArn).find(Boolean);
   const rollback = async (reason: string, status: 'RollingBack' | 'Updating' = 'RollingBack'): Promise<void> => {
     ctx.log(`endpoint ${endpointName}: rolling back (${reason})`);
     if (status === 'RollingBack') eps.setStatus(endpointName, 'RollingBack', undefined);
@@ -104,7 +106,7 @@ export async function runBlueGreen(
         throw new RolledBack(
           `the blue/green update exceeded MaximumExecutionTimeoutInSeconds (${policy?.MaximumExecutionTimeoutInSeconds} s)`,
         );
-      const fired = await firedAlarms(ctx, alarmNames, green, since);
+      const fired = await firedAlarms(ctx, alarmNames, green, since, roleArn);
       if (fired.length)
         throw new RolledBack(
           `Automatic rollback: CloudWatch alarm(s) ${fired.join(', ')} went into ALARM state during the deployment of endpoint config ${configName}.`,
@@ -139,13 +141,27 @@ export async function runBlueGreen(
   await blue.stop();
 }
 
-async function firedAlarms(ctx: Ctx, names: string[], green: Fleet, since: number): Promise<string[]> {
+async function firedAlarms(
+  ctx: Ctx,
+  names: string[],
+  green: Fleet,
+  since: number,
+  roleArn: string | undefined,
+): Promise<string[]> {
   if (names.length === 0 || since === 0) return [];
   let alarms: MetricAlarm[];
   try {
-    alarms = (await ctx.moto.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: names }))).MetricAlarms ?? [];
+    // SageMaker reads the rollback alarms with the execution role ("Ensure that your IAM execution role has
+    // permission to perform the cloudwatch:DescribeAlarms action on the auto-rollback alarms you specify",
+    // https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+    const found = await ctx.roleClients(roleArn).cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: names }));
+    alarms = found.MetricAlarms ?? [];
   } catch (err) {
-    ctx.log(`DescribeAlarms failed (alarms not evaluated this round): ${(err as Error).message}`);
+    const e = err as Error;
+    // Without the permission the deployment cannot be guarded: it fails and blue keeps serving.
+    if (e.name === 'AccessDenied' || e.name === 'AccessDeniedException')
+      throw new Error(`cannot read the auto-rollback alarms: ${e.message}`);
+    ctx.log(`DescribeAlarms failed (alarms not evaluated this round): ${e.message}`);
     return [];
   }
   const fired: string[] = [];

@@ -74,7 +74,7 @@ export class Fleet {
       const container = model.PrimaryContainer ?? model.Containers?.[0] ?? {};
       const modelDir = path.join(this.dir, spec.VariantName, 'model');
       fs.mkdirSync(modelDir, { recursive: true });
-      if (container.ModelDataUrl) await this.fetchModel(container.ModelDataUrl, modelDir);
+      if (container.ModelDataUrl) await this.fetchModel(container.ModelDataUrl, modelDir, model.ExecutionRoleArn);
       const variant: FleetVariant = { spec, image: container.Image, instances: [], next: 0, metrics: new EventLog() };
       this.variants.push(variant);
       for (let i = 0; i < spec.InitialInstanceCount; i++) {
@@ -110,11 +110,12 @@ export class Fleet {
     await this.waitReady();
   }
 
-  private async fetchModel(uri: string, dir: string): Promise<void> {
+  /** Downloads and unpacks the model data, as the model's execution role (as SageMaker reads it). */
+  private async fetchModel(uri: string, dir: string, roleArn: string | undefined): Promise<void> {
     const { bucket, key } = parseS3Uri(uri);
     const file = path.join(this.dir, `${path.basename(dir)}-${Math.random().toString(36).slice(2)}.tar.gz`);
     try {
-      await downloadObject(this.ctx.moto.s3, bucket, key, file);
+      await downloadObject(this.ctx.roleClients(roleArn).s3, bucket, key, file);
     } catch (err) {
       throw new Error(`Failed to download model data from ${uri}: ${(err as Error).message}`);
     }

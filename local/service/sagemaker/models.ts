@@ -1,5 +1,8 @@
 /** Models and endpoint configs: Create/Describe/Delete/List, validated like SageMaker. */
 import type { Ctx } from '../core/context';
+import { assertAssumable, denialText, pullDenial } from '../iam/on-behalf';
+import { SAGEMAKER_SERVICE } from '../iam/policies';
+import { REGION } from '../../shared/account';
 import type { ModelRecord, VariantSpec } from './fleet';
 import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
@@ -68,6 +71,26 @@ export class Models {
     return c;
   }
 
+  /**
+   * What CreateModel verifies with the execution role before it accepts a container: SageMaker can assume the role,
+   * the role can read the model data (s3:GetObject; AWS's ValidationException text) and pull the image.
+   */
+  private checkRoleCanUse(roleArn: string | undefined, c: { Image?: string; ModelDataUrl?: string }): void {
+    const iam = this.ctx.iam;
+    if (!iam || !roleArn) return;
+    assertAssumable(iam, roleArn, SAGEMAKER_SERVICE);
+    const data = c.ModelDataUrl && /^s3:\/\/([^/]+)\/(.+)$/.exec(c.ModelDataUrl);
+    if (data && iam.denyForRole(roleArn, [{ action: 's3:GetObject', resource: `arn:aws:s3:::${data[1]}/${data[2]}` }]))
+      throw invalid(
+        `Could not access model data at ${c.ModelDataUrl}. Please ensure that the role "${roleArn}" exists and that its trust relationship policy allows the action "sts:AssumeRole" for the service principal "${SAGEMAKER_SERVICE}". Also ensure that the role has "s3:GetObject" permissions and that the object is located in ${REGION}.`,
+      );
+    const pull = pullDenial(iam, roleArn, c.Image);
+    if (pull)
+      throw invalid(
+        `Using the execution role ${roleArn}, SageMaker cannot pull the image ${c.Image}: ${denialText(pull)}`,
+      );
+  }
+
   handlers(): Record<string, (b: Body) => unknown> {
     return {
       CreateModel: (b) => {
@@ -82,6 +105,7 @@ export class Models {
           fail('PrimaryContainer', undefined, 'Either PrimaryContainer or Containers must be specified');
         const ExecutionRoleArn = optStr(b, 'ExecutionRoleArn', { min: 20, max: 2048 });
         if (this.models.has(ModelName)) throw invalid(`Cannot create already existing model "${ModelArn}".`);
+        for (const c of PrimaryContainer ? [PrimaryContainer] : Containers) this.checkRoleCanUse(ExecutionRoleArn, c);
         this.models.put(ModelName, {
           ModelName,
           ModelArn,

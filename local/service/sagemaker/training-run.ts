@@ -12,6 +12,7 @@ import type { HostHandle } from '../executors/types';
 import { freePort } from '../../shared/procs';
 import { dirHasFiles, downloadPrefix, syncDirUp, uploadFile } from '../core/s3-files';
 import type { Ctx } from '../core/context';
+import { awsErrorText, denialText, pullDenial } from '../iam/on-behalf';
 import { hostLayout, inputDataConfig, makeHostDirs, resourceConfig, writeJson, type HostLayout } from './host-dirs';
 import { MetricParser, type MetricDatum } from './metric-definitions';
 import type { TrainingRequest } from './training-request';
@@ -80,11 +81,23 @@ export class TrainingRun {
       } catch (err) {
         return {
           kind: 'failed',
-          failureReason: `ClientError: Data download failed: ${(err as Error).message}`,
+          failureReason: `ClientError: Data download failed: ${awsErrorText(err)}`.slice(0, 1024),
           metrics: [],
         };
       }
       if (this.stopReason) return await this.finishStopped(layouts);
+      // The image is pulled with the execution role after the data is in place, as SageMaker's phases go.
+      const pull = pullDenial(this.ctx.iam, req.RoleArn, req.AlgorithmSpecification.TrainingImage);
+      if (pull)
+        return {
+          kind: 'failed',
+          failureReason:
+            `ClientError: Cannot pull algorithm container. Either the image does not exist or its permissions are incorrect. ${denialText(pull)}`.slice(
+              0,
+              1024,
+            ),
+          metrics: [],
+        };
       this.onPhase('Training', 'Training image download completed. Training in progress.');
       const exits = await this.train(names, layouts);
       await this.syncCheckpoints(layouts);
@@ -97,7 +110,20 @@ export class TrainingRun {
           metrics: this.parser.final(),
         };
       this.onPhase('Uploading', 'Uploading generated training model');
-      const modelArtifacts = await this.upload(layouts);
+      let modelArtifacts: string;
+      try {
+        modelArtifacts = await this.upload(layouts);
+      } catch (err) {
+        return {
+          kind: 'failed',
+          failureReason:
+            `ClientError: Failed to upload the model artifacts to ${req.OutputDataConfig.S3OutputPath}: ${awsErrorText(err)}`.slice(
+              0,
+              1024,
+            ),
+          metrics: this.parser.final(),
+        };
+      }
       return { kind: 'completed', metrics: this.parser.final(), modelArtifacts };
     } finally {
       clearTimeout(maxRuntime);
@@ -106,8 +132,13 @@ export class TrainingRun {
     }
   }
 
+  /** The job's AWS clients: sessions of its execution role (every call authorized against the role's policy). */
+  private get aws() {
+    return this.ctx.roleClients(this.req.RoleArn);
+  }
+
   private async download(layouts: HostLayout[]): Promise<void> {
-    const s3 = this.ctx.moto.s3;
+    const s3 = this.aws.s3;
     const cache = path.join(this.jobDir, '.channels');
     fs.rmSync(cache, { recursive: true, force: true });
     for (const l of layouts) {
@@ -185,7 +216,7 @@ export class TrainingRun {
           },
           onLine: (text) => {
             this.line(`[${host}] ${text}`);
-            this.ctx.logs.add(TRAINING_LOG_GROUP, stream, text);
+            this.ctx.logs.add(TRAINING_LOG_GROUP, stream, text, req.RoleArn);
             this.parser.feed(text);
           },
         });
@@ -214,7 +245,7 @@ export class TrainingRun {
     if (!ck) return;
     // One sync at a time; every host's files go to the same prefix, as on SageMaker.
     this.syncing = this.syncing.then(async () => {
-      for (const l of layouts) await syncDirUp(this.ctx.moto.s3, l.checkpoints, ck.S3Uri, seen);
+      for (const l of layouts) await syncDirUp(this.aws.s3, l.checkpoints, ck.S3Uri, seen);
     });
     await this.syncing;
   }
@@ -255,11 +286,11 @@ export class TrainingRun {
     const tarball = path.join(this.jobDir, 'model.tar.gz');
     fs.mkdirSync(first.model, { recursive: true });
     await execFileP('tar', ['-czf', tarball, '-C', first.model, '.']);
-    await uploadFile(this.ctx.moto.s3, tarball, `${base}/model.tar.gz`);
+    await uploadFile(this.aws.s3, tarball, `${base}/model.tar.gz`);
     if (dirHasFiles(first.outputData)) {
       const out = path.join(this.jobDir, 'output.tar.gz');
       await execFileP('tar', ['-czf', out, '-C', first.outputData, '.']);
-      await uploadFile(this.ctx.moto.s3, out, `${base}/output.tar.gz`);
+      await uploadFile(this.aws.s3, out, `${base}/output.tar.gz`);
     }
     return `${base}/model.tar.gz`;
   }

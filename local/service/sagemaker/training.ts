@@ -10,6 +10,8 @@ import { type MetricDatum } from './metric-definitions';
 import { arn, inUse, invalid, notFound, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { parseTrainingRequest, type TrainingRequest } from './training-request';
+import { assertAssumable } from '../iam/on-behalf';
+import { SAGEMAKER_SERVICE } from '../iam/policies';
 import { type Phase, TrainingRun, type RunOutcome } from './training-run';
 import { type Body, name, oneOf, optStr, tags as readTags } from '../core/request-fields';
 
@@ -76,6 +78,7 @@ export class Training {
     tags: { Key: string; Value: string }[],
     extra: { TuningJobArn?: string } = {},
   ): TrainingJob {
+    assertAssumable(this.ctx.iam, req.RoleArn, SAGEMAKER_SERVICE);
     if (this.jobs.has(req.TrainingJobName)) {
       throw inUse(
         `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${trainingJobArn(req.TrainingJobName)})`,

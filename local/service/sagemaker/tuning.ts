@@ -6,6 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Ctx } from '../core/context';
+import { assertAssumable } from '../iam/on-behalf';
+import { SAGEMAKER_SERVICE } from '../iam/policies';
 import { arn, inUse, invalid, notFound, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
 import { type TrainingJob, type Training, sortRecords } from './training';
@@ -256,6 +258,7 @@ export class Tuning {
     }
     const def = obj(b.TrainingJobDefinition, 'TrainingJobDefinition');
     const defn = this.parseDefinition(def);
+    assertAssumable(this.ctx.iam, defn.RoleArn, SAGEMAKER_SERVICE);
     if (!defn.AlgorithmSpecification.MetricDefinitions.some((m) => m.Name === Objective.MetricName)) {
       fail(
         'TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions',

@@ -12,7 +12,7 @@ import {
   StartImageScanCommand,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createEcrActivities, SAGEMAKER_PULL_STATEMENT } from '../../../activities/ecr';
+import { createEcrActivities, sageMakerPullStatement } from '../../../activities/ecr';
 import { accessDenied, awsError, expectFailure, invalid, testDeps, throttled } from './helpers';
 
 const ecr = mockClient(ECRClient);
@@ -102,6 +102,18 @@ describe('ensureEcrRepository', () => {
 });
 
 describe('allowSageMakerPull', () => {
+  const SAGEMAKER_PULL_STATEMENT = sageMakerPullStatement('123456789012');
+  beforeEach(() => {
+    ecr.on(DescribeRepositoriesCommand).resolves({
+      repositories: [
+        {
+          repositoryName: 'jax',
+          registryId: '123456789012',
+          repositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/jax',
+        },
+      ],
+    });
+  });
   const policyOf = () =>
     JSON.parse(ecr.commandCalls(SetRepositoryPolicyCommand)[0]?.args[0].input.policyText as string) as {
       Statement: Record<string, unknown>[];
@@ -128,6 +140,23 @@ describe('allowSageMakerPull', () => {
     ecr.on(SetRepositoryPolicyCommand).resolves({});
     expect(await acts.allowSageMakerPull({ repository: 'jax' })).toEqual({ changed: true });
     expect(policyOf().Statement).toEqual([other, SAGEMAKER_PULL_STATEMENT]);
+  });
+
+  it('limits the SageMaker pull to the repository account (aws:SourceAccount)', async () => {
+    ecr.on(GetRepositoryPolicyCommand).rejects(awsError('RepositoryPolicyNotFoundException'));
+    ecr.on(SetRepositoryPolicyCommand).resolves({});
+    await acts.allowSageMakerPull({ repository: 'jax' });
+    expect(policyOf().Statement[0]?.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': '123456789012' } });
+  });
+
+  it('replaces a statement of ours that lacks the aws:SourceAccount condition', async () => {
+    const { Condition: _dropped, ...unconditioned } = SAGEMAKER_PULL_STATEMENT;
+    ecr
+      .on(GetRepositoryPolicyCommand)
+      .resolves({ policyText: JSON.stringify({ Version: '2012-10-17', Statement: [unconditioned] }) });
+    ecr.on(SetRepositoryPolicyCommand).resolves({});
+    expect(await acts.allowSageMakerPull({ repository: 'jax' })).toEqual({ changed: true });
+    expect(policyOf().Statement).toEqual([SAGEMAKER_PULL_STATEMENT]);
   });
 
   it('does nothing when the statement is already there', async () => {

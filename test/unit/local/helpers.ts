@@ -11,11 +11,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, httpStatus, waitUntil } from '../../../local/shared/procs';
 import { startLocalService, type LocalService } from '../../../local/service/server';
+import { IamEnforcer } from '../../../local/service/iam/enforcer';
+import { iamEnabled } from '../../../local/service/iam/policies';
+import { TEST_ROLES_FILE } from '../../helpers/local-stack';
+import { ADMIN_CREDENTIALS } from '../../../local/shared/credentials';
 import type { ServiceOptions } from '../../../local/service/core/context';
 
 export const REPO = path.resolve(__dirname, '../../..');
 export const FAKE_BIN = path.join(REPO, 'test/fixtures/fake-container');
-export const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
+/** The tests act as the account's administrator (IAM does not restrict it); their jobs run as TEST_ROLES. */
+export const credentials = ADMIN_CREDENTIALS;
+export { TEST_ROLES_FILE };
 export const ROLE = 'arn:aws:iam::123456789012:role/SageMakerRole';
 
 export interface Moto {
@@ -63,6 +69,7 @@ export async function startService(
     metricsFlushMs: 500,
     checkpointSyncMs: 500,
     log: () => undefined,
+    iam: iamEnabled() ? IamEnforcer.fromEnv({ ...process.env, LOCAL_IAM_ROLES: TEST_ROLES_FILE }) : false,
     ...extra,
   });
 }
