@@ -60,7 +60,9 @@ export function operatorCli(env: Env = process.env, io: CommandIo = PROCESS_IO):
         .requiredOption('--reviewer <name>', 'who decides (written into the model package)')
         .requiredOption('--reason <text>', 'why (written into the model package)'),
       async (run: string, o: { reviewer: string; reason: string }) =>
-        withTemporal(env, undefined, async (client) => io.out(await decide(client, decision, run, o))),
+        withTemporal(env, undefined, async (client) => {
+          io.out(await decide(client, decision, run, o));
+        }),
     );
   }
 

@@ -56,7 +56,7 @@ const rootOf = (cmd: Command): Command => (cmd.parent ? rootOf(cmd.parent) : cmd
 
 /**
  * Sets `cmd`'s action: `fn` gets the positional arguments, then the options, then the command (commander's order),
- * and returns the exit status (nothing: 0).
+ * and returns the exit status (nothing: 0). Mind arrow bodies: `() => io.out(x)` returns whatever `out` returns.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function onRun(cmd: Command, fn: (...args: any[]) => Promise<number | void> | number | void): Command {

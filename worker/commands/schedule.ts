@@ -58,7 +58,9 @@ export function addScheduleCommands(program: Command, env: Env, io: CommandIo): 
     .description('the Temporal Schedule that starts retrainPipeline on a cadence (overlap policy SKIP)');
   const idOption = ['--id <id>', 'schedule ID', 'retrain'] as const;
   const run = (fn: (client: Client, taskQueue: string) => Promise<string>) =>
-    withTemporal(env, undefined, async (client, config) => io.out(await fn(client, config.temporal.taskQueue)));
+    withTemporal(env, undefined, async (client, config) => {
+      io.out(await fn(client, config.temporal.taskQueue));
+    });
 
   onRun(
     schedule
