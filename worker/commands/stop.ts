@@ -5,6 +5,7 @@
  */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { CancelledFailure, type ApplicationFailure } from '@temporalio/common';
+import type { PipelineSummary } from '../../contracts/pipeline-plan';
 import { CommandFailure } from '../command-line';
 import { cancelAndReport } from '../pipeline-client';
 
@@ -31,10 +32,20 @@ export async function stopRun(client: Client, workflowId: string, timeoutSeconds
     throw err;
   }
   const status = description.status.name;
-  if (status !== 'RUNNING')
+  if (status !== 'RUNNING') {
+    // A stopped pipeline completes with a summary (outcome "cancelled"): say how the run ended, not only that it did.
+    const ended =
+      status === 'COMPLETED'
+        ? await client.workflow
+            .getHandle(workflowId)
+            .result()
+            .then((r: Partial<PipelineSummary> | undefined) => (r?.outcome ? `: ${r.outcome}. ${r.message ?? ''}` : ''))
+            .catch(() => '')
+        : '';
     throw new CommandFailure(
-      `stop: ${workflowId} is not running (${status} at ${description.closeTime?.toISOString() ?? 'unknown time'}); nothing to stop`,
+      `stop: ${workflowId} is not running (${status} at ${description.closeTime?.toISOString() ?? 'unknown time'}${ended}); nothing to stop`,
     );
+  }
   const lines = [
     `stop: cancellation requested for ${workflowId} (${description.type}); waiting up to ${timeoutSeconds} s for its steps to clean up`,
   ];
