@@ -17,6 +17,7 @@ import { createAutoscalingActivities } from './autoscaling';
 import { createPreviousRunActivities } from './previous-run';
 import { createRegionActivities } from './region';
 import { createUserCodeActivities } from './user-code';
+import { createWorkflowRunActivities } from './workflow-runs';
 
 export type { ActivityDeps, AwsClients } from './deps';
 
@@ -37,5 +38,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createPreviousRunActivities(deps),
     ...createRegionActivities(deps),
     ...createUserCodeActivities(deps),
+    ...createWorkflowRunActivities(),
   };
 }

@@ -77,12 +77,17 @@ export function versionFromArn(arn: string): number | null {
 
 type ParsedCreate = ReturnType<typeof CreateModelPackageInput.parse>;
 
+/** Whose version this is: the workflow, and the run key of a re-run under the same workflow ID (contracts/rerun.ts). */
+function ownerKey(input: Pick<ParsedCreate, 'workflowId' | 'runKey'>): string {
+  return input.runKey === undefined ? input.workflowId : `${input.workflowId}\u0000${input.runKey}`;
+}
+
 /** The CustomerMetadataProperties of a version (at most 50), and the keys left out for lack of room. */
 export function metadata(input: ParsedCreate): { properties: Record<string, string>; omitted: string[] } {
   const digest = /@(sha256:[a-f0-9]{64})$/.exec(input.imageUri)?.[1] ?? '';
   const meta: Record<string, string> = {
     [META.workflowId]: metadataValue(input.workflowId),
-    [META.workflowIdHash]: stableHash(input.workflowId),
+    [META.workflowIdHash]: stableHash(ownerKey(input)),
     [META.imageDigest]: digest || '_',
     [META.trainingJob]: metadataValue(input.trainingJobName),
     [META.objectiveMetric]: metadataValue(input.objective.metricName),
@@ -176,8 +181,8 @@ export function createRegistryActivities(deps: ActivityDeps) {
     );
   }
 
-  /** This workflow's version among the newest ones, found by the workflow ID hash in its metadata. */
-  async function findOwnVersion(group: string, workflowId: string): Promise<DescribeModelPackageCommandOutput | null> {
+  /** This workflow's version among the newest ones, found by the hash of its owner key in its metadata. */
+  async function findOwnVersion(group: string, owner: string): Promise<DescribeModelPackageCommandOutput | null> {
     const list = await aws(`ListModelPackages ${group}`, () =>
       sm.send(
         new ListModelPackagesCommand({
@@ -188,7 +193,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
         }),
       ),
     );
-    const hash = stableHash(workflowId);
+    const hash = stableHash(owner);
     for (const summary of list.ModelPackageSummaryList ?? []) {
       const pkg = await describePackage(summary.ModelPackageArn ?? '');
       if (pkg.CustomerMetadataProperties?.[META.workflowIdHash] === hash) return pkg;
@@ -258,7 +263,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
     async createModelPackage(raw: CreateModelPackageInput): Promise<CreateModelPackageOutput> {
       const input = parseInput(CreateModelPackageInput, raw, 'createModelPackage input');
       const group = input.modelPackageGroupName;
-      const own = await findOwnVersion(group, input.workflowId);
+      const own = await findOwnVersion(group, ownerKey(input));
       if (own) {
         // The first attempt may have died between CreateModelPackage and AddTags: tagging again changes nothing.
         await tagVersion(own.ModelPackageArn ?? '', input);
@@ -308,7 +313,7 @@ export function createRegistryActivities(deps: ActivityDeps) {
             ModelMetrics: input.metricsS3Uri
               ? { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: input.metricsS3Uri } } }
               : undefined,
-            ClientToken: modelPackageClientToken(input.workflowId),
+            ClientToken: modelPackageClientToken(ownerKey(input)),
           }),
         ),
       );

@@ -15,5 +15,7 @@ export * from './deploy-model';
 export * from './cost';
 export * from './pipeline-plan';
 export * from './retrain';
+export * from './rerun';
+export * from './search-attributes';
 export * from './liveness';
 export * from './user-code';

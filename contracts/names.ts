@@ -30,9 +30,16 @@ export function sanitize(text: string): string {
   return text.replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-+|-+$/g, '');
 }
 
-/** A name of at most `maxLength` characters of `[a-zA-Z0-9-]`, unique per (workflowId, step). */
-export function resourceName(workflowId: string, step: string, maxLength: number): string {
-  const hash = stableHash(`${workflowId}\u0000${step}`).slice(0, HASH_LENGTH);
+/**
+ * A name of at most `maxLength` characters of `[a-zA-Z0-9-]`, unique per (workflowId, step), and per run key when
+ * one is given: a re-run under the same workflow ID (contracts/rerun.ts) gets names with the same readable prefix
+ * and a different hash, so it never re-attaches to what the earlier run left.
+ */
+export function resourceName(workflowId: string, step: string, maxLength: number, runKey?: string): string {
+  const hash = stableHash(`${workflowId}\u0000${step}${runKey === undefined ? '' : `\u0000${runKey}`}`).slice(
+    0,
+    HASH_LENGTH,
+  );
   const room = maxLength - HASH_LENGTH - 1;
   const readable = sanitize(`${workflowId}-${step}`).slice(0, room).replace(/-+$/, '');
   return readable ? `${readable}-${hash}` : hash;
@@ -46,13 +53,13 @@ export interface RunResourceNames {
   endpointConfig: string;
 }
 
-/** Names of the resources one pipeline run (identified by its workflow ID) creates. */
-export function runResourceNames(workflowId: string): RunResourceNames {
+/** Names of the resources one pipeline run (its workflow ID, and its run key when it is a re-run) creates. */
+export function runResourceNames(workflowId: string, runKey?: string): RunResourceNames {
   return {
-    trainingJob: resourceName(workflowId, 'train', NAME_LIMITS.trainingJob),
-    tuningJob: resourceName(workflowId, 'tune', NAME_LIMITS.tuningJob),
-    model: resourceName(workflowId, 'model', NAME_LIMITS.model),
-    endpointConfig: resourceName(workflowId, 'epc', NAME_LIMITS.endpointConfig),
+    trainingJob: resourceName(workflowId, 'train', NAME_LIMITS.trainingJob, runKey),
+    tuningJob: resourceName(workflowId, 'tune', NAME_LIMITS.tuningJob, runKey),
+    model: resourceName(workflowId, 'model', NAME_LIMITS.model, runKey),
+    endpointConfig: resourceName(workflowId, 'epc', NAME_LIMITS.endpointConfig, runKey),
   };
 }
 

@@ -10,6 +10,7 @@ import type { PipelineSpec } from './pipeline-spec';
 import type { PublishImageInput } from './publish-image';
 import type { ChampionCandidate, RegisterModelInput } from './register-model';
 import type { SyncDataInput } from './sync-data';
+import { RerunNote } from './rerun';
 import { PIPELINE_NAME_TAG, PIPELINE_RUN_TAG } from './retrain';
 import type { TrainingDefinition, TrainModelInput, TrainModelOutput } from './train-model';
 import type { TuneModelInput, TuneModelOutput } from './tune-model';
@@ -31,6 +32,17 @@ export const PIPELINE_STEPS = [
   'deployModel',
 ] as const;
 export type PipelineStepName = (typeof PIPELINE_STEPS)[number];
+
+/**
+ * The run a plan is for: its workflow ID, plus the run key of a re-run (contracts/rerun.ts), which changes every
+ * resource name the run derives. A bare workflow ID is a first run.
+ */
+export type RunRef = string | { workflowId: string; runKey?: string };
+const refOf = (run: RunRef) => (typeof run === 'string' ? { workflowId: run, runKey: undefined } : run);
+const namesOf = (run: RunRef) => {
+  const { workflowId, runKey } = refOf(run);
+  return runResourceNames(workflowId, runKey);
+};
 
 const prefixOf = (spec: PipelineSpec) => `pipelines/${spec.pipelineName}/`;
 // The run's workflow ID goes in its own tag: `pipeline:workflow-id` names the step workflow that created a resource
@@ -109,7 +121,7 @@ export function packUserCodeInputs(spec: PipelineSpec): {
 /** The training definition shared by trainModel and tuneModel; with training code, its script-mode hyperparameters. */
 export function trainingDefinition(
   spec: PipelineSpec,
-  workflowId: string,
+  run: RunRef,
   imageUri: string,
   channels: Record<string, string>,
   code?: PackedCode,
@@ -117,33 +129,29 @@ export function trainingDefinition(
   const t = spec.training;
   const runPrefix = `s3://${spec.bucket}/${prefixOf(spec)}`;
   const hyperparameters = code
-    ? scriptModeHyperparameters(t.hyperparameters, code, runResourceNames(workflowId).trainingJob, spec.region)
+    ? scriptModeHyperparameters(t.hyperparameters, code, namesOf(run).trainingJob, spec.region)
     : Object.fromEntries(Object.entries(t.hyperparameters).map(([k, v]) => [k, asString(v)]));
   return {
     imageUri,
     roleArn: spec.roleArn,
     channels,
     outputS3Uri: `${runPrefix}models/`,
-    checkpointS3Uri: t.checkpoints ? `${runPrefix}checkpoints/${runResourceNames(workflowId).trainingJob}/` : undefined,
+    checkpointS3Uri: t.checkpoints ? `${runPrefix}checkpoints/${namesOf(run).trainingJob}/` : undefined,
     resources: { instanceType: t.instanceType, instanceCount: t.instanceCount, volumeSizeGb: t.volumeSizeGb },
     maxRuntimeSeconds: t.maxRuntimeSeconds,
     spot: t.spot,
     hyperparameters,
     metricDefinitions: t.metricDefinitions,
     environment: t.environment,
-    tags: tagsOf(spec, workflowId),
+    tags: tagsOf(spec, refOf(run).workflowId),
     ...(t.retryStrategy ? { retryStrategy: t.retryStrategy } : {}),
   };
 }
 
 /** Input of step 4. */
-export function trainModelInput(
-  spec: PipelineSpec,
-  workflowId: string,
-  definition: TrainingDefinition,
-): TrainModelInput {
+export function trainModelInput(spec: PipelineSpec, run: RunRef, definition: TrainingDefinition): TrainModelInput {
   return {
-    trainingJobName: runResourceNames(workflowId).trainingJob,
+    trainingJobName: namesOf(run).trainingJob,
     definition,
     objectiveMetric: spec.objective.metricName,
     pollIntervalSeconds: spec.pollIntervalSeconds,
@@ -195,12 +203,12 @@ export function warmStartType(
 /** Input of step 5; `warmStart` (the previous run's tuning job, for retraining) overrides the spec's warm start. */
 export function tuneModelInput(
   spec: PipelineSpec,
-  workflowId: string,
+  run: RunRef,
   definition: TrainingDefinition,
   warmStart?: { parentTuningJob: string; type: 'IdenticalDataAndAlgorithm' | 'TransferLearning' },
 ): TuneModelInput {
   const t = spec.tuning;
-  const tuningJob = runResourceNames(workflowId).tuningJob;
+  const tuningJob = namesOf(run).tuningJob;
   // Script mode names a job in its hyperparameters (the SDK's tuner a fresh estimator job name): the tuning job.
   const jobName = SCRIPT_MODE_HYPERPARAMETERS.jobName;
   const hyperparameters =
@@ -255,7 +263,7 @@ export function championCandidates(
 /** Input of step 6. */
 export function registerModelInput(
   spec: PipelineSpec,
-  workflowId: string,
+  run: RunRef,
   imageUri: string,
   channels: Record<string, string>,
   candidates: ChampionCandidate[],
@@ -272,8 +280,9 @@ export function registerModelInput(
     contentTypes: spec.registry.contentTypes,
     inferenceInstanceTypes: spec.registry.inferenceInstanceTypes ?? [spec.deployment.instanceType],
     metrics,
-    metricsS3Uri: `s3://${spec.bucket}/${prefixOf(spec)}model-metrics/${runResourceNames(workflowId).model}.json`,
-    tags: tagsOf(spec, workflowId),
+    metricsS3Uri: `s3://${spec.bucket}/${prefixOf(spec)}model-metrics/${namesOf(run).model}.json`,
+    tags: tagsOf(spec, refOf(run).workflowId),
+    ...(refOf(run).runKey === undefined ? {} : { runKey: refOf(run).runKey }),
     ...(code.training ? { trainingCode: code.training } : {}),
     ...(code.inference
       ? {
@@ -291,14 +300,14 @@ export function registerModelInput(
 /** Input of step 7. */
 export function deployModelInput(
   spec: PipelineSpec,
-  workflowId: string,
+  run: RunRef,
   imageUri: string,
   modelDataUrl: string,
   modelPackageArn: string | undefined,
   environment?: Record<string, string>,
 ): DeployModelInput {
   const d = spec.deployment;
-  const names = runResourceNames(workflowId);
+  const names = namesOf(run);
   return {
     endpointName: d.endpointName,
     modelName: names.model,
@@ -314,7 +323,7 @@ export function deployModelInput(
     blueGreen: d.blueGreen,
     rollback: d.rollback,
     autoscaling: d.autoscaling,
-    tags: tagsOf(spec, workflowId),
+    tags: tagsOf(spec, refOf(run).workflowId),
     pollIntervalSeconds: spec.pollIntervalSeconds,
   };
 }
@@ -346,5 +355,7 @@ export const PipelineSummary = z.object({
   endpoint: z.object({ name: z.string(), configName: z.string(), action: z.string() }).optional(),
   estimatedMaxSpendUsd: z.number(),
   stopped: z.array(z.string()).default([]),
+  /** Present when this run re-used a workflow ID that ran before: it started fresh resources, and says which. */
+  rerun: RerunNote.optional(),
 });
 export type PipelineSummary = z.infer<typeof PipelineSummary>;

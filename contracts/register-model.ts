@@ -132,6 +132,8 @@ export const RegisterModelInput = z.strictObject({
   trainingCode: PackedCode.optional(),
   /** The team's inference handler: repacked into the champion's model.tar.gz under code/, as the SDK does. */
   inferenceCode: InferenceCodeInput.optional(),
+  /** A re-run's run key (contracts/rerun.ts): the version it registers is its own, not the earlier run's. */
+  runKey: z.string().min(1).optional(),
 });
 /** Input of the registerModel step workflow. */
 export type RegisterModelInput = z.input<typeof RegisterModelInput>;
@@ -214,6 +216,8 @@ export const CreateModelPackageInput = z.strictObject({
   /** Code lineage, written to the package's metadata and statistics document. */
   trainingCode: PackedCode.optional(),
   inferenceCode: PackedCode.optional(),
+  /** A re-run's run key: ownership (the metadata hash and ClientToken) is per (workflowId, runKey). */
+  runKey: z.string().min(1).optional(),
 });
 /** Input of the createModelPackage activity. */
 export type CreateModelPackageInput = z.input<typeof CreateModelPackageInput>;

@@ -31,3 +31,15 @@ export interface StepStopped {
 
 /** Sent by a cancelled step to its parent pipeline, which lists what was stopped in its summary. */
 export const stepStoppedSignal = defineSignal<[StepStopped]>('stepStopped');
+
+/** What registerModel tells its parent pipeline when its version's approval state changes. */
+export interface ApprovalState {
+  approvalStatus: string;
+  modelPackageArn: string;
+}
+
+/**
+ * Sent by registerModel to its parent pipeline when it starts waiting for a reviewer, so the pipeline records it in
+ * its ApprovalStatus search attribute (`npm run cli -- list` finds the runs waiting for a decision).
+ */
+export const approvalStateSignal = defineSignal<[ApprovalState]>('approvalState');

@@ -1,146 +1,169 @@
-/** Small operator CLI: `npm run cli -- <command>`. */
-import { checkSourceDir } from '../activities/user-code';
-import type { PipelineSpec } from '../contracts/pipeline-spec';
-import { formatIssues, type SpecIssue, validateSpec } from '../contracts/validation';
-import { ConfigError } from './config';
-import { approve, reject, registerModelId } from './pipeline-client';
-import { parseScheduleArgs, scheduleCommand } from './schedule-command';
-import { readSpecFile } from './spec-file';
-import { connectClient } from './temporal-client';
+/**
+ * The operator CLI: `npm run cli -- <command>` (`--help` on any command lists its options). Configuration (the
+ * worker's TEMPORAL_* variables, and AWS for `status`) is read only by the commands that talk to Temporal or AWS.
+ */
+import type { Command } from 'commander';
+import { createAwsClients } from './aws-clients';
+import {
+  type CommandIo,
+  commandLine,
+  durationSeconds,
+  onRun,
+  PROCESS_IO,
+  positiveInt,
+  runCommandLine,
+} from './command-line';
+import { loadConfig } from './config';
+import { decide, DECISIONS } from './commands/decide';
+import { listRuns, listStatus } from './commands/list';
+import { replayCluster } from './commands/replay';
+import { addScheduleCommands } from './commands/schedule';
+import { type Env, withTemporal } from './commands/session';
+import { runStatus } from './commands/status';
+import { stopRun } from './commands/stop';
+import { resolveCommand, validateCommand } from './commands/validate';
 
-const USAGE = `usage: npm run cli -- <command>
-  validate <spec.json>                 check a pipeline spec (and its code directories); prints OK or every invalid field by JSON path
-  resolve <spec.json>                  print the spec with its code paths made absolute (relative paths are relative to the
-                                       spec file), for temporal workflow start --input-file
-  schedule create --spec <spec.json> [--id retrain] [--every 1d | --cron "0 3 * * *"]
-  schedule pause|unpause|trigger|delete|describe [--id retrain]
-  approve <pipeline-workflow-id> --reviewer <name> --reason <text>
-  reject  <pipeline-workflow-id> --reviewer <name> --reason <text>`;
+const NAMESPACE_OPTION = [
+  '--namespace <namespace>',
+  'Temporal namespace (default: TEMPORAL_NAMESPACE, else "default")',
+] as const;
 
-/** The file checks of a valid spec's code sections (directories, entry points, size); none for s3:// sources. */
-async function checkCode(spec: PipelineSpec): Promise<{ issues: SpecIssue[]; notes: string[] }> {
-  const issues: SpecIssue[] = [];
-  const notes: string[] = [];
-  for (const [field, code] of [
-    ['training.code', spec.training.code],
-    ['deployment.code', spec.deployment.code],
-  ] as const) {
-    if (!code) continue;
-    if (code.sourceDir.startsWith('s3://')) {
-      notes.push(`${field} ${code.sourceDir}`);
-      continue;
-    }
-    const checked = await checkSourceDir(field, code.sourceDir, code.entryPoint);
-    issues.push(...checked.issues);
-    notes.push(`${field} ${code.entryPoint} (${checked.files.length} files)`);
-  }
-  return { issues, notes };
-}
-
-/** Reads and validates a spec file (its code directories too); resolves to the process exit code. */
-export async function validateCommand(
-  file: string | undefined,
-  out = console.log,
-  err = console.error,
-): Promise<number> {
-  if (!file) {
-    err(`validate: missing <spec.json>\n${USAGE}`);
-    return 2;
-  }
-  const read = readSpecFile(file);
-  if (!read.ok) {
-    err(read.message);
-    return 1;
-  }
-  const result = validateSpec(read.raw);
-  if (!result.ok) {
-    err(`${file}: ${result.issues.length} invalid field(s)\n${formatIssues(result.issues)}`);
-    return 1;
-  }
-  const s = result.spec;
-  const code = await checkCode(s);
-  if (code.issues.length) {
-    err(`${file}: ${code.issues.length} invalid field(s)\n${formatIssues(code.issues)}`);
-    return 1;
-  }
-  out(
-    `OK ${file}: pipeline "${s.pipelineName}", training ${s.training.instanceCount} x ` +
-      `${s.training.instanceType}, tuning ${s.tuning.enabled ? `${s.tuning.maxJobs} trials` : 'off'}, endpoint ` +
-      `"${s.deployment.endpointName}"${code.notes.length ? `, ${code.notes.join(', ')}` : ''}`,
+/** Builds the CLI over `env` (the configuration source) and `io` (where it prints). */
+export function operatorCli(env: Env = process.env, io: CommandIo = PROCESS_IO): Command {
+  const program = commandLine(
+    'npm run cli --',
+    'Operate pipeline runs: validate specs, schedule retraining, decide approvals, stop, inspect and list runs, and replay a cluster’s histories before rolling out workers.',
+    io,
   );
-  return 0;
+
+  onRun(
+    program
+      .command('validate')
+      .description('check a pipeline spec and its code directories; prints OK or every invalid field by JSON path')
+      .argument('<spec.json>', 'the spec file'),
+    (file: string) =>
+      validateCommand(
+        file,
+        (l) => io.out(l),
+        (l) => io.err(l),
+      ),
+  );
+
+  onRun(
+    program
+      .command('resolve')
+      .description(
+        'print a spec with its code paths made absolute (relative to the spec file), for temporal workflow start',
+      )
+      .argument('<spec.json>', 'the spec file'),
+    (file: string) =>
+      resolveCommand(
+        file,
+        (l) => io.out(l),
+        (l) => io.err(l),
+      ),
+  );
+
+  addScheduleCommands(program, env, io);
+
+  for (const decision of Object.keys(DECISIONS) as (keyof typeof DECISIONS)[]) {
+    onRun(
+      program
+        .command(decision)
+        .description(`${decision} the model version a run's registerModel step waits on (a reviewer's decision)`)
+        .argument('<run>', 'the pipeline workflow ID (or its <run>/registerModel step)')
+        .requiredOption('--reviewer <name>', 'who decides (written into the model package)')
+        .requiredOption('--reason <text>', 'why (written into the model package)'),
+      async (run: string, o: { reviewer: string; reason: string }) =>
+        withTemporal(env, undefined, async (client) => {
+          io.out(await decide(client, decision, run, o));
+        }),
+    );
+  }
+
+  onRun(
+    program
+      .command('stop')
+      .description(
+        'cancel a run so that each step stops what it started, and report what was stopped (never terminate)',
+      )
+      .argument('<run>', 'the pipeline workflow ID')
+      .option('--timeout <duration>', 'how long to wait for the cleanup (e.g. 90s, 30m)', durationSeconds, 1800)
+      .option(...NAMESPACE_OPTION),
+    async (run: string, o: { timeout: number; namespace?: string }) =>
+      withTemporal(env, o.namespace, async (client) => {
+        const report = await stopRun(client, run, o.timeout);
+        for (const line of report.lines) io.out(line);
+        return report.exitCode;
+      }),
+  );
+
+  onRun(
+    program
+      .command('status')
+      .description("a run's steps, the resources they created and those resources' live state in AWS")
+      .argument('<run>', 'the pipeline workflow ID')
+      .option(...NAMESPACE_OPTION),
+    async (run: string, o: { namespace?: string }) => {
+      const aws = createAwsClients({ region: loadConfig(env).awsRegion });
+      await withTemporal(env, o.namespace, async (client) => {
+        for (const line of await runStatus(client, aws, run)) io.out(line);
+      });
+    },
+  );
+
+  onRun(
+    program
+      .command('list')
+      .description('pipeline runs with step, version, endpoint and approval state, and open runs counted by version')
+      .option('--status <which>', 'running, closed or all', 'all')
+      .option('--build-id <id>', 'only runs that ran on this build (workflow source hash)')
+      .option('--query <filter>', 'an extra visibility filter, ANDed with the others')
+      .option('--limit <n>', 'at most this many runs', positiveInt, 50)
+      .option(...NAMESPACE_OPTION),
+    async (o: { status: string; buildId?: string; query?: string; limit: number; namespace?: string }) => {
+      const status = listStatus(o.status);
+      await withTemporal(env, o.namespace, async (client) => {
+        for (const line of await listRuns(client, { ...o, status })) io.out(line);
+      });
+    },
+  );
+
+  onRun(
+    program
+      .command('replay')
+      .description(
+        "replay the cluster's open and recently closed executions against this checkout's workflow code; exit 1 on any failure (the gate before rolling out workers)",
+      )
+      .option('--query <visibility query>', 'which executions (default: the task queue, open or closed within --since)')
+      .option(
+        '--since <duration>',
+        'closed executions count when they closed within this (e.g. 7d)',
+        durationSeconds,
+        7 * 86400,
+      )
+      .option('--limit <n>', 'replay at most this many executions', positiveInt, 200)
+      .option('--workflow-bundle <path>', 'replay against a prebuilt bundle (npm run build) instead of the source')
+      .option(...NAMESPACE_OPTION),
+    async (o: { query?: string; since: number; limit: number; workflowBundle?: string; namespace?: string }) =>
+      withTemporal(env, o.namespace, (client, config) =>
+        replayCluster(
+          client,
+          config.temporal.taskQueue,
+          { query: o.query, sinceSeconds: o.since, limit: o.limit, workflowBundle: o.workflowBundle },
+          env,
+          (l) => io.out(l),
+        ),
+      ),
+  );
+  return program;
 }
 
-/** Prints a spec file with its code paths made absolute, for `temporal workflow start --input-file`. */
-function resolveCommand(file: string | undefined): number {
-  if (!file) {
-    console.error(`resolve: missing <spec.json>\n${USAGE}`);
-    return 2;
-  }
-  const read = readSpecFile(file);
-  if (!read.ok) {
-    console.error(read.message);
-    return 1;
-  }
-  console.log(JSON.stringify(read.raw, null, 2));
-  return 0;
-}
-
-/** Sends the approve/reject update to the pipeline's registerModel step and prints the outcome. */
-async function decideCommand(decision: 'approve' | 'reject', argv: string[]): Promise<number> {
-  const [workflowId, ...rest] = argv;
-  const flag = (name: string) => {
-    const i = rest.indexOf(`--${name}`);
-    return i >= 0 ? rest[i + 1] : undefined;
-  };
-  const reviewer = flag('reviewer');
-  const reason = flag('reason');
-  if (!workflowId || !reviewer || !reason) {
-    console.error(`${decision}: needs <pipeline-workflow-id> --reviewer <name> --reason <text>`);
-    return 2;
-  }
-  const { client, connection } = await connectClient();
-  try {
-    const target = registerModelId(workflowId);
-    const result = await (decision === 'approve' ? approve : reject)(client, workflowId, { reviewer, reason });
-    console.log(`${decision}d ${target}: ${JSON.stringify(result)}`);
-    return 0;
-  } finally {
-    await connection.close();
-  }
-}
-
-async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  switch (command) {
-    case 'validate':
-      return validateCommand(args[0]);
-    case 'resolve':
-      return resolveCommand(args[0]);
-    case 'schedule': {
-      const { client, connection, config } = await connectClient();
-      try {
-        console.log(await scheduleCommand(client, config.temporal.taskQueue, parseScheduleArgs(args)));
-        return 0;
-      } finally {
-        await connection.close();
-      }
-    }
-    case 'approve':
-    case 'reject':
-      return decideCommand(command, args);
-    default:
-      console.error(command ? `unknown command "${command}"\n${USAGE}` : USAGE);
-      return 2;
-  }
+/** Runs the CLI on `argv` (the arguments after the program name); returns the exit status. */
+export function runOperatorCli(argv: string[], env: Env = process.env, io: CommandIo = PROCESS_IO): Promise<number> {
+  return runCommandLine(operatorCli(env, io), argv, io);
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof ConfigError ? err.message : `error: ${(err as Error).message ?? String(err)}`);
-      process.exit(1);
-    },
-  );
+  void runOperatorCli(process.argv.slice(2)).then((code) => process.exit(code));
 }

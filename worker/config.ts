@@ -15,15 +15,43 @@ const nonEmpty = z.string().trim().min(1);
  */
 export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 2000;
 
-/** Environment variables the worker and CLI read. */
+/** Name of the worker deployment when TEMPORAL_WORKER_DEPLOYMENT does not name one (Worker Versioning off). */
+export const DEFAULT_DEPLOYMENT_NAME = 'sagemaker-pipeline';
+
+/** The Temporal connection: what every command that talks to Temporal reads (and nothing else). */
+const TEMPORAL_FIELDS = {
+  TEMPORAL_ADDRESS: nonEmpty.default('localhost:7233'),
+  TEMPORAL_NAMESPACE: nonEmpty.default('default'),
+  TEMPORAL_TASK_QUEUE: nonEmpty.default(DEFAULT_TASK_QUEUE),
+  TEMPORAL_TLS_CERT_PATH: nonEmpty.optional(),
+  TEMPORAL_TLS_KEY_PATH: nonEmpty.optional(),
+  TEMPORAL_API_KEY: nonEmpty.optional(),
+};
+
+type TemporalFields = z.output<z.ZodObject<typeof TEMPORAL_FIELDS>>;
+
+function checkTemporal(env: TemporalFields, ctx: z.RefinementCtx): void {
+  if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TEMPORAL_TLS_KEY_PATH'],
+      message: 'set both TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH for mTLS, or neither',
+    });
+  if (env.TEMPORAL_API_KEY && env.TEMPORAL_TLS_CERT_PATH)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TEMPORAL_API_KEY'],
+      message: 'use either an API key or an mTLS certificate, not both',
+    });
+}
+
+/** Environment variables of a Temporal client (the operator CLI's commands that need no AWS). */
+export const TemporalEnv = z.object(TEMPORAL_FIELDS).superRefine(checkTemporal);
+
+/** Environment variables the worker reads (and the CLI commands that call AWS). */
 export const WorkerEnv = z
   .object({
-    TEMPORAL_ADDRESS: nonEmpty.default('localhost:7233'),
-    TEMPORAL_NAMESPACE: nonEmpty.default('default'),
-    TEMPORAL_TASK_QUEUE: nonEmpty.default(DEFAULT_TASK_QUEUE),
-    TEMPORAL_TLS_CERT_PATH: nonEmpty.optional(),
-    TEMPORAL_TLS_KEY_PATH: nonEmpty.optional(),
-    TEMPORAL_API_KEY: nonEmpty.optional(),
+    ...TEMPORAL_FIELDS,
     AWS_REGION: z
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
@@ -31,6 +59,16 @@ export const WorkerEnv = z
     AWS_DEFAULT_REGION: z.string().optional(),
     WORKFLOW_BUNDLE_PATH: nonEmpty.optional(),
     PIPELINE_SPEC_DIR: nonEmpty.optional(),
+    TEMPORAL_WORKER_DEPLOYMENT: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_.-]{1,200}$/, 'letters, digits, ".", "_" and "-" only')
+      .optional(),
+    TEMPORAL_WORKER_BUILD_ID: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_.-]{1,200}$/, 'letters, digits, ".", "_" and "-" only')
+      .optional(),
     WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce
       .number<string | undefined>()
       .int()
@@ -38,18 +76,7 @@ export const WorkerEnv = z
       .default(DEFAULT_MAX_CONCURRENT_ACTIVITIES),
   })
   .superRefine((env, ctx) => {
-    if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TEMPORAL_TLS_KEY_PATH'],
-        message: 'set both TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH for mTLS, or neither',
-      });
-    if (env.TEMPORAL_API_KEY && env.TEMPORAL_TLS_CERT_PATH)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TEMPORAL_API_KEY'],
-        message: 'use either an API key or an mTLS certificate, not both',
-      });
+    checkTemporal(env, ctx);
     if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION)
       ctx.addIssue({
         code: 'custom',
@@ -58,8 +85,8 @@ export const WorkerEnv = z
       });
   });
 
-/** Validated configuration. */
-export interface WorkerConfig {
+/** Where Temporal is and how to authenticate. */
+export interface TemporalConfig {
   temporal: {
     address: string;
     namespace: string;
@@ -67,10 +94,19 @@ export interface WorkerConfig {
     tls?: { certPath: string; keyPath: string };
     apiKey?: string;
   };
+}
+
+/** Validated worker configuration. */
+export interface WorkerConfig extends TemporalConfig {
   awsRegion: string;
   workflowBundlePath?: string;
   /** What relative code paths of a spec are resolved against: PIPELINE_SPEC_DIR, else the working directory. */
   specDir: string;
+  /**
+   * Worker Versioning: the worker deployment this worker belongs to (TEMPORAL_WORKER_DEPLOYMENT; versioning is on
+   * exactly when it is set) and the build ID it reports (TEMPORAL_WORKER_BUILD_ID, default the workflow source hash).
+   */
+  deployment: { name?: string; buildId?: string };
   /** Activities one worker runs at once (waits included): WORKER_MAX_CONCURRENT_ACTIVITIES. */
   maxConcurrentActivities: number;
 }
@@ -78,25 +114,39 @@ export interface WorkerConfig {
 /** Error thrown for invalid configuration; its message lists every bad variable. */
 export class ConfigError extends Error {}
 
-/** Parses configuration from an environment (process.env by default). */
-export function loadConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
-  const parsed = WorkerEnv.safeParse(env);
+function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>, what: string): z.output<S> {
+  const parsed = z.safeParse(schema, env);
   if (!parsed.success) {
     const lines = formatIssues(toSpecIssues(parsed.error)).replace(/^\$\./gm, '');
-    throw new ConfigError(`Invalid worker configuration:\n${lines}`);
+    throw new ConfigError(`Invalid ${what} configuration:\n${lines}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+function temporalSection(e: TemporalFields): TemporalConfig['temporal'] {
   return {
-    temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
-      taskQueue: e.TEMPORAL_TASK_QUEUE,
-      tls:
-        e.TEMPORAL_TLS_CERT_PATH && e.TEMPORAL_TLS_KEY_PATH
-          ? { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH }
-          : undefined,
-      apiKey: e.TEMPORAL_API_KEY,
-    },
+    address: e.TEMPORAL_ADDRESS,
+    namespace: e.TEMPORAL_NAMESPACE,
+    taskQueue: e.TEMPORAL_TASK_QUEUE,
+    tls:
+      e.TEMPORAL_TLS_CERT_PATH && e.TEMPORAL_TLS_KEY_PATH
+        ? { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH }
+        : undefined,
+    apiKey: e.TEMPORAL_API_KEY,
+  };
+}
+
+/** Parses the Temporal connection settings only (no AWS): for CLI commands that talk to Temporal alone. */
+export function loadTemporalConfig(env: Record<string, string | undefined> = process.env): TemporalConfig {
+  return { temporal: temporalSection(parseEnv(TemporalEnv, env, 'Temporal')) };
+}
+
+/** Parses the worker's configuration from an environment (process.env by default). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
+  const e = parseEnv(WorkerEnv, env, 'worker');
+  return {
+    temporal: temporalSection(e),
+    deployment: { name: e.TEMPORAL_WORKER_DEPLOYMENT, buildId: e.TEMPORAL_WORKER_BUILD_ID },
     awsRegion: (e.AWS_REGION ?? e.AWS_DEFAULT_REGION) as string,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
     specDir: path.resolve(e.PIPELINE_SPEC_DIR ?? process.cwd()),

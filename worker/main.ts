@@ -1,46 +1,77 @@
 /**
  * The worker: registers every workflow and activity on the task queue. In production it loads the prebuilt
  * workflow bundle (`npm run build` writes dist/workflow-bundle.js); in development it bundles from source.
+ * Before polling it checks the namespace's search attributes and reports its version (build ID = workflow source
+ * hash; Worker Versioning when TEMPORAL_WORKER_DEPLOYMENT is set).
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { ConfigError, loadConfig, workerCapacityOptions } from './config';
 import { createAwsClients } from './aws-clients';
 import { codecFromEnv } from './payload-codec';
+import { findSearchAttributeGaps, noGaps, searchAttributeGapsMessage } from './search-attribute-check';
 import { connectionOptions } from './temporal-connection';
+import { currentVersionNote, workerDeploymentOptions, workerVersion } from './worker-deployment';
 import { projectWorkerOptions } from './worker-options';
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const config = loadConfig();
+  const version = workerVersion(config);
+  const namespace = config.temporal.namespace;
   const connection = await NativeConnection.connect(connectionOptions(config));
-  const activities = createActivities({
-    clients: createAwsClients({ region: config.awsRegion }),
-    specDir: config.specDir,
-  });
-  const codec = codecFromEnv(process.env);
-  const worker = await Worker.create({
-    connection,
-    dataConverter: codec ? { payloadCodecs: [codec] } : undefined,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    activities,
-    ...workerCapacityOptions(config),
-    ...projectWorkerOptions(config.workflowBundlePath),
-  });
-  console.log(
-    `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ` +
-      `${config.temporal.namespace}, up to ${config.maxConcurrentActivities} activities at once)` +
-      (codec ? `; payloads encrypted with key ${process.env.PAYLOAD_ENCRYPTION_KEY_ID ?? 'key-1'}` : ''),
-  );
-  await worker.run();
-  await connection.close();
+  try {
+    const gaps = await findSearchAttributeGaps(connection.operatorService, namespace).catch((err: unknown) => {
+      // Some clusters do not let a worker's credentials list search attributes: say so, and go on.
+      console.warn(`worker: could not check the namespace's search attributes (${(err as Error).message}); continuing`);
+      return undefined;
+    });
+    if (gaps && !noGaps(gaps)) {
+      console.error(searchAttributeGapsMessage(gaps, namespace));
+      return 1;
+    }
+    const activities = createActivities({
+      clients: createAwsClients({ region: config.awsRegion }),
+      specDir: config.specDir,
+    });
+    const codec = codecFromEnv(process.env);
+    const worker = await Worker.create({
+      connection,
+      dataConverter: codec ? { payloadCodecs: [codec] } : undefined,
+      namespace,
+      taskQueue: config.temporal.taskQueue,
+      activities,
+      workerDeploymentOptions: workerDeploymentOptions(version),
+      ...workerCapacityOptions(config),
+      ...projectWorkerOptions(config.workflowBundlePath),
+    });
+    console.log(
+      `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ` +
+        `${namespace}, up to ${config.maxConcurrentActivities} activities at once)` +
+        (codec ? `; payloads encrypted with key ${process.env.PAYLOAD_ENCRYPTION_KEY_ID ?? 'key-1'}` : ''),
+    );
+    console.log(
+      `worker version: build ${version.buildId} (${version.origin}) of deployment ${version.deploymentName}, ` +
+        (version.versioned
+          ? 'Worker Versioning on (AUTO_UPGRADE)'
+          : 'unversioned (set TEMPORAL_WORKER_DEPLOYMENT to version)'),
+    );
+    const note = await currentVersionNote(connection.workflowService, namespace, version);
+    if (note) console.log(`worker: ${note}`);
+    await worker.run();
+    return 0;
+  } finally {
+    await connection.close();
+  }
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-  } else {
-    console.error('worker failed:', err);
-  }
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+    } else {
+      console.error('worker failed:', err);
+    }
+    process.exit(1);
+  },
+);

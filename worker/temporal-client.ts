@@ -1,13 +1,13 @@
-/** A Temporal client for the CLI, from the same env configuration as the worker. */
+/** A Temporal client for the CLI, from the same env configuration as the worker (Temporal settings only). */
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig, type WorkerConfig } from './config';
+import { loadTemporalConfig, type TemporalConfig } from './config';
 import { codecFromEnv } from './payload-codec';
 import { connectionOptions } from './temporal-connection';
 
 /** Connects a client; the caller closes `connection` when done. */
-export async function connectClient(
-  config: WorkerConfig = loadConfig(),
-): Promise<{ client: Client; connection: Connection; config: WorkerConfig }> {
+export async function connectClient<C extends TemporalConfig = TemporalConfig>(
+  config: C = loadTemporalConfig() as C,
+): Promise<{ client: Client; connection: Connection; config: C }> {
   const connection = await Connection.connect(connectionOptions(config));
   const codec = codecFromEnv(process.env);
   const client = new Client({

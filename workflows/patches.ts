@@ -1,7 +1,41 @@
 /**
- * Patch IDs of workflow changes that alter the commands a workflow emits: `patched(id)` is false when an execution
- * started before the change replays, so it keeps its old path (test/histories proves it).
+ * Every patch the workflow code carries: a change to the commands a workflow emits ships behind `patched(id)` so that
+ * runs recorded before it replay on the old path (README "Changing the pipeline safely"). Each entry says what it
+ * changed and in which version; retiring one is deprecatePatch(id) once no open run can lack its marker, then
+ * removing the old path once no open run can hold the deprecated marker either.
  */
+export const PATCH = {
+  /**
+   * v2 (pipeline): a run whose workflow ID was used before (a re-run after a failure) looks its earlier runs up and
+   * names its resources with a run key, instead of re-attaching to the earlier run's Failed training job.
+   */
+  freshResourcesOnRerun: 'fresh-resources-on-rerun',
+  /**
+   * v2 (pipeline): steps are started with ParentClosePolicy REQUEST_CANCEL instead of the default TERMINATE, so
+   * terminating (or timing out) a pipeline gives the running step the chance to stop its job.
+   */
+  childrenRequestCancel: 'children-request-cancel',
+  /**
+   * v2 (pipeline and registerModel): the approval state goes into the ApprovalStatus search attribute (registerModel
+   * tells its pipeline when it starts waiting for a reviewer; the pipeline records the outcome).
+   */
+  approvalStatusSearchAttribute: 'approval-status-search-attribute',
+  /**
+   * v3 (pipeline, deployModel): rollback alarm periods must be whole minutes (SageMaker publishes endpoint metrics
+   * once a minute); a spec or deployModel input with 10 or 30 s now fails up front.
+   */
+  rollbackPeriodWholeMinutes: 'rollback-period-whole-minutes',
+  /** v3 (pipeline): image.codeBuild.serviceRoleArn is required, as CodeBuild's CreateProject requires serviceRole. */
+  codeBuildServiceRoleRequired: 'codebuild-service-role-required',
+  /** v3 (pipeline): the cost guard prices runs with the price table corrected on 2026-11-30. */
+  priceTable20261130: 'price-table-2026-11-30',
+  /** v3 (pipeline): the spec's region is checked against the worker's (checkRegion) before anything is created. */
+  specRegionCheck: 'spec-region-check',
+  /** v3 (pipeline): the team's code (training.code, deployment.code) is packed and uploaded (packUserCode). */
+  packUserCode: 'pack-user-code',
+  /** v3 (registerModel): the champion's model is repacked with the inference code (repackModel). */
+  repackInferenceCode: 'repack-inference-code',
+} as const;
 
-/** Rollback alarm periods must be whole minutes: a spec or deployModel input with 10 or 30 s now fails up front. */
-export const ROLLBACK_PERIOD_WHOLE_MINUTES = 'rollback-period-whole-minutes';
+/** Rollback alarm periods must be whole minutes (PATCH.rollbackPeriodWholeMinutes). */
+export const ROLLBACK_PERIOD_WHOLE_MINUTES = PATCH.rollbackPeriodWholeMinutes;

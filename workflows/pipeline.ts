@@ -9,6 +9,8 @@ import {
   ChildWorkflowFailure,
   executeChild,
   isCancellation,
+  log,
+  ParentClosePolicy,
   patched,
   setHandler,
   upsertSearchAttributes,
@@ -16,15 +18,16 @@ import {
 } from '@temporalio/workflow';
 import { checkCostGuard, PRICE_USD_PER_HOUR, PRICES_BEFORE_2026_11_30 } from '../contracts/cost';
 import { ErrorType } from '../contracts/errors';
-import { childWorkflowId } from '../contracts/names';
+import { childWorkflowId, runResourceNames } from '../contracts/names';
 import * as plan from '../contracts/pipeline-plan';
 import type { PipelineSpec } from '../contracts/pipeline-spec';
 import type { PipelinePhase } from '../contracts/status';
 import { formatIssues, newerSpecIssues, type SpecIssue, validateSpec } from '../contracts/validation';
-import { stepStoppedSignal } from '../contracts/workflow-api';
+import { approvalStateSignal, stepStoppedSignal } from '../contracts/workflow-api';
 import { longActivities, quickActivities } from './activity-options';
-import { ROLLBACK_PERIOD_WHOLE_MINUTES } from './patches';
-import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
+import type { RerunNote } from '../contracts/rerun';
+import { PATCH, ROLLBACK_PERIOD_WHOLE_MINUTES } from './patches';
+import { APPROVAL_STATUS, ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
 import { trackStatus } from './step-status';
 import type { buildImage } from './build-image';
 import type { publishImage } from './publish-image';
@@ -34,12 +37,10 @@ import type { tuneModel } from './tune-model';
 import type { registerModel } from './register-model';
 import type { deployModel } from './deploy-model';
 
-/** Runs whose cost guard was decided with the price table before its 2026-11-30 correction replay with it. */
-const PRICE_TABLE_2026_11_30 = 'price-table-2026-11-30';
-/** Runs started before the spec's region was checked against the worker's replay without the check. */
-const SPEC_REGION_CHECK = 'spec-region-check';
+const PRICE_TABLE_2026_11_30 = PATCH.priceTable20261130;
+const SPEC_REGION_CHECK = PATCH.specRegionCheck;
 /** Guards the packing of the team's code (histories recorded before script mode have no such command). */
-export const PACK_USER_CODE_PATCH = 'pack-user-code';
+export const PACK_USER_CODE_PATCH = PATCH.packUserCode;
 
 /** Options that differ between the first migration and scheduled retraining. */
 export interface PipelineOptions {
@@ -48,7 +49,7 @@ export interface PipelineOptions {
 }
 
 /** Runs started before image.codeBuild.serviceRoleArn was required replay with the specs they started with. */
-const CODEBUILD_ROLE_REQUIRED = 'codebuild-service-role-required';
+const CODEBUILD_ROLE_REQUIRED = PATCH.codeBuildServiceRoleRequired;
 const CODEBUILD_ROLE_PATH = '$.image.codeBuild.serviceRoleArn';
 /** A well-formed placeholder, only to validate the rest of a legacy spec; it is removed again. */
 const LEGACY_ROLE = 'arn:aws:iam::000000000000:role/legacy-placeholder';
@@ -92,6 +93,26 @@ function refuse(issues: SpecIssue[]): never {
   });
 }
 
+/**
+ * A re-run under a workflow ID that ran before gets a run key, so every resource name differs from the earlier run's
+ * (contracts/rerun.ts); a first run keeps the plain names. Retries inside this run replay the recorded answer.
+ */
+async function rerunKey(): Promise<RerunNote | undefined> {
+  const { workflowId, runId, firstExecutionRunId } = workflowInfo();
+  const earlier = await quickActivities().findEarlierRuns.executeWithOptions(
+    { startToCloseTimeout: '1m', summary: `Look for earlier runs of ${workflowId} (a re-run starts fresh resources)` },
+    [{ workflowId, runId, firstExecutionRunId }],
+  );
+  const latest = earlier.runs[0];
+  if (!latest) return undefined;
+  const names = runResourceNames(workflowId, firstExecutionRunId);
+  return {
+    runKey: firstExecutionRunId,
+    earlierRuns: earlier.runs,
+    message: `Re-run of ${workflowId}: ${earlier.runs.length} earlier run(s), the latest ${latest.runId} ${latest.status}; this run starts fresh resources (training job ${names.trainingJob}, tuning job ${names.tuningJob}, model ${names.model}) instead of re-attaching to the earlier run's.`,
+  };
+}
+
 /** Runs the whole pipeline for an already validated spec. */
 export async function runPipeline(spec: PipelineSpec, options: PipelineOptions = {}): Promise<plan.PipelineSummary> {
   const { workflowId } = workflowInfo();
@@ -104,6 +125,9 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
   enter('starting');
   setHandler(stepStoppedSignal, ({ step, stopped }) => {
     status.stopped.push(...stopped.map((s) => `${s} (by ${step})`));
+  });
+  setHandler(approvalStateSignal, ({ approvalStatus }) => {
+    upsertSearchAttributes([{ key: APPROVAL_STATUS, value: approvalStatus }]);
   });
 
   const cost = checkCostGuard(spec, patched(PRICE_TABLE_2026_11_30) ? PRICE_USD_PER_HOUR : PRICES_BEFORE_2026_11_30);
@@ -121,10 +145,32 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
   if (spec.region !== undefined && patched(SPEC_REGION_CHECK))
     await quickActivities().checkRegion({ region: spec.region });
 
-  const step = async <R>(name: plan.PipelineStepName, run: (id: string) => Promise<R>): Promise<R> => {
+  let run: plan.RunRef = workflowId;
+  if (patched(PATCH.freshResourcesOnRerun)) {
+    const rerun = await rerunKey();
+    if (rerun) {
+      run = { workflowId, runKey: rerun.runKey };
+      summary.rerun = rerun;
+      status.resources.runKey = rerun.runKey;
+      status.lastObserved = { rerun: rerun.message };
+      log.info(rerun.message);
+    }
+  }
+
+  /** Starts a step's child workflow: its deterministic ID, and (since v2) cancel rather than terminate on close. */
+  const step = async <R>(
+    name: plan.PipelineStepName,
+    start: (child: { workflowId: string; parentClosePolicy?: ParentClosePolicy }) => Promise<R>,
+  ): Promise<R> => {
     enter(name);
     markStep(name);
-    return run(childWorkflowId(workflowId, name));
+    // Asked at each start, not once: a run in flight when this shipped keeps TERMINATE for the steps it had started
+    // (as recorded) and gets REQUEST_CANCEL for the ones it starts from now on.
+    const requestCancel = patched(PATCH.childrenRequestCancel);
+    return start({
+      workflowId: childWorkflowId(workflowId, name),
+      ...(requestCancel ? { parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL } : {}),
+    });
   };
 
   try {
@@ -166,28 +212,28 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
       };
     }
 
-    const built = await step('buildImage', (id) =>
-      executeChild<typeof buildImage>('buildImage', { workflowId: id, args: [plan.buildImageInput(spec, workflowId)] }),
+    const built = await step('buildImage', (child) =>
+      executeChild<typeof buildImage>('buildImage', { ...child, args: [plan.buildImageInput(spec, workflowId)] }),
     );
-    const image = await step('publishImage', (id) =>
+    const image = await step('publishImage', (child) =>
       executeChild<typeof publishImage>('publishImage', {
-        workflowId: id,
+        ...child,
         args: [plan.publishImageInput(spec, built)],
       }),
     );
     summary.image = { uri: image.imageUri, digest: image.digest, sourceHash: built.sourceHash, reused: built.skipped };
     status.resources.imageUri = image.imageUri;
 
-    const data = await step('syncData', (id) =>
-      executeChild<typeof syncData>('syncData', { workflowId: id, args: [plan.syncDataInput(spec)] }),
+    const data = await step('syncData', (child) =>
+      executeChild<typeof syncData>('syncData', { ...child, args: [plan.syncDataInput(spec)] }),
     );
     summary.data = data.channels;
 
-    const definition = plan.trainingDefinition(spec, workflowId, image.imageUri, data.channels, code.training);
-    const trained = await step('trainModel', (id) =>
+    const definition = plan.trainingDefinition(spec, run, image.imageUri, data.channels, code.training);
+    const trained = await step('trainModel', (child) =>
       executeChild<typeof trainModel>('trainModel', {
-        workflowId: id,
-        args: [plan.trainModelInput(spec, workflowId, definition)],
+        ...child,
+        args: [plan.trainModelInput(spec, run, definition)],
       }),
     );
     summary.training = { jobName: trained.trainingJobName, objective: trained.objectiveValue };
@@ -206,10 +252,10 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
           data: { copied: data.copied, lastModified: data.lastModified },
         }).type,
       };
-      tuned = await step('tuneModel', (id) =>
+      tuned = await step('tuneModel', (child) =>
         executeChild<typeof tuneModel>('tuneModel', {
-          workflowId: id,
-          args: [plan.tuneModelInput(spec, workflowId, definition, warmStart)],
+          ...child,
+          args: [plan.tuneModelInput(spec, run, definition, warmStart)],
         }),
       );
       summary.tuning = {
@@ -221,19 +267,11 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     }
 
     const candidates = plan.championCandidates(trained, tuned, definition);
-    const registered = await step('registerModel', (id) =>
+    const registered = await step('registerModel', (child) =>
       executeChild<typeof registerModel>('registerModel', {
-        workflowId: id,
+        ...child,
         args: [
-          plan.registerModelInput(
-            spec,
-            workflowId,
-            image.imageUri,
-            data.channels,
-            candidates,
-            trained.finalMetrics,
-            code,
-          ),
+          plan.registerModelInput(spec, run, image.imageUri, data.channels, candidates, trained.finalMetrics, code),
         ],
       }),
     );
@@ -246,6 +284,8 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     status.resources.modelPackageArn = registered.modelPackageArn;
     if (registered.modelPackageVersion !== null)
       upsertSearchAttributes([{ key: MODEL_PACKAGE_VERSION, value: registered.modelPackageVersion }]);
+    if (patched(PATCH.approvalStatusSearchAttribute))
+      upsertSearchAttributes([{ key: APPROVAL_STATUS, value: registered.approvalStatus }]);
 
     if (registered.approvalStatus !== 'Approved') {
       summary.outcome = 'not-approved';
@@ -264,13 +304,13 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     }
 
     upsertSearchAttributes([{ key: ENDPOINT_NAME, value: spec.deployment.endpointName }]);
-    const deployed = await step('deployModel', (id) =>
+    const deployed = await step('deployModel', (child) =>
       executeChild<typeof deployModel>('deployModel', {
-        workflowId: id,
+        ...child,
         args: [
           plan.deployModelInput(
             spec,
-            workflowId,
+            run,
             image.imageUri,
             registered.modelDataUrl ?? registered.champion.modelArtifactS3Uri,
             registered.modelPackageArn,

@@ -24,13 +24,19 @@ import {
   type UpdateModelPackageApprovalOutput,
 } from '../contracts/register-model';
 import { scriptModeModelEnvironment } from '../contracts/user-code';
-import { approveModelUpdate, rejectModelUpdate, type ReviewerDecision } from '../contracts/workflow-api';
+import {
+  approvalStateSignal,
+  approveModelUpdate,
+  rejectModelUpdate,
+  type ReviewerDecision,
+} from '../contracts/workflow-api';
 import { longActivities, quickActivities } from './activity-options';
 import { parseStepInput } from './step-input';
-import { trackStatus } from './step-status';
+import { PATCH } from './patches';
+import { tellParent, trackStatus } from './step-status';
 
 /** Guards the repack of the inference code (histories recorded before script mode have no such command). */
-export const REPACK_INFERENCE_CODE_PATCH = 'repack-inference-code';
+export const REPACK_INFERENCE_CODE_PATCH = PATCH.repackInferenceCode;
 
 const past = (d: ApprovalDecision['decision']) => (d === 'approve' ? 'approved' : 'rejected');
 /** The update that carries each decision. */
@@ -169,6 +175,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
         ...(environment ? { environment } : {}),
         ...(input.trainingCode ? { trainingCode: input.trainingCode } : {}),
         ...(input.inferenceCode ? { inferenceCode: input.inferenceCode.code } : {}),
+        ...(input.runKey === undefined ? {} : { runKey: input.runKey }),
       },
     ],
   );
@@ -213,6 +220,13 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   }
 
   const timeoutSeconds = input.approval.timeoutSeconds ?? 7 * 24 * 3600;
+  // The pipeline records the wait in its ApprovalStatus search attribute, so `npm run cli -- list` finds the runs
+  // waiting for a reviewer.
+  if (patched(PATCH.approvalStatusSearchAttribute))
+    await tellParent(approvalStateSignal, {
+      approvalStatus: 'PendingManualApproval',
+      modelPackageArn: created.modelPackageArn,
+    });
   status.awaitingApproval = true;
   status.phase =
     `waiting up to ${timeoutSeconds} s for ${UPDATE_OF.approve.name} or ${UPDATE_OF.reject.name}: ` +

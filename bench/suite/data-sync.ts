@@ -20,7 +20,8 @@ import { REGION } from '../../local/shared/account';
 import { sleep } from '../../local/shared/procs';
 import { createAwsClients } from '../../worker/aws-clients';
 import { writeResult } from '../lib/results';
-import { intFlag } from '../lib/args';
+import type { Command } from 'commander';
+import { positiveInt } from '../../worker/command-line';
 import { AWSCLI_VERSION, ensureAwsCli } from './lib/awscli-venv';
 import { execWithCpu, procCpuSeconds, selfCpuSeconds } from './lib/cpu-seconds';
 import { startMoto } from './lib/moto-server';
@@ -68,10 +69,18 @@ async function writtenSince(s3: S3Client, bucket: string, since: number): Promis
 /** Starts a round only once the clock has left the second of the last write, so LastModified separates rounds. */
 const nextSecond = () => sleep(1_100);
 
-export async function run(args: string[]): Promise<void> {
-  const count = intFlag(args, 'objects', 10_000);
-  const changed = intFlag(args, 'changed', 100);
-  const keep = args.includes('--keep');
+/** The bench's options. */
+export function options(cmd: Command): Command {
+  return cmd
+    .option('--objects <n>', 'objects in the dataset', positiveInt, 10_000)
+    .option('--changed <n>', 'objects changed before the third sync', positiveInt, 100)
+    .option('--keep', 'keep the stack and its state dir afterwards', false);
+}
+
+export async function run(opts: { objects: number; changed: number; keep: boolean }): Promise<void> {
+  const count = opts.objects;
+  const changed = opts.changed;
+  const keep = opts.keep;
   const load0 = os.loadavg()[0]?.toFixed(1);
   const aws = ensureAwsCli(say);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-data-sync-'));

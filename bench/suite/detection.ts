@@ -11,7 +11,8 @@ import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../loc
 import { trainModel } from '../../workflows';
 import { sleep } from '../../local/shared/procs';
 import { writeResult } from '../lib/results';
-import { intFlag } from '../lib/args';
+import type { Command } from 'commander';
+import { positiveInt } from '../../worker/command-line';
 import { PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';
 import { startSageMakerStub, type StubJob } from './lib/sagemaker-stub-server';
 import { trainingDefinition } from '../../local/harness/training-definition';
@@ -50,9 +51,16 @@ function seenAfter(job: StubJob, t: number): number {
   return (d - t) / 1000;
 }
 
-export async function run(args: string[]): Promise<void> {
-  const jobs = intFlag(args, 'jobs', 20);
-  const interval = intFlag(args, 'interval', PRODUCTION_POLL_INTERVAL_S);
+/** The bench's options. */
+export function options(cmd: Command): Command {
+  return cmd
+    .option('--jobs <n>', 'simulated training jobs', positiveInt, 20)
+    .option('--interval <seconds>', 'poll interval', positiveInt, PRODUCTION_POLL_INTERVAL_S);
+}
+
+export async function run(opts: { jobs: number; interval: number }): Promise<void> {
+  const jobs = opts.jobs;
+  const interval = opts.interval;
   const stub = await startSageMakerStub();
   const env = await createDevServerEnv();
   const changes: Change[] = [];

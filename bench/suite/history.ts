@@ -11,7 +11,8 @@ import { createFakeActivities } from '../../local/harness/scripted-activities';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import { migrationPipeline } from '../../workflows';
 import { writeResult } from '../lib/results';
-import { flag, intFlag, parseDuration } from '../lib/args';
+import type { Command } from 'commander';
+import { durationSeconds, listOf, positiveInt } from '../../worker/command-line';
 import { benchSpec, PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';
 import { simulateSageMaker } from './lib/simulated-sagemaker';
 
@@ -119,14 +120,26 @@ function crossings(runs: Measured[]): string {
     .join(' ');
 }
 
-export async function run(args: string[]): Promise<void> {
-  const durations = flag(args, 'durations', '1h,3d,28d').split(',');
-  const trials = intFlag(args, 'trials', 100);
+/** The bench's options. */
+export function options(cmd: Command): Command {
+  return cmd
+    .option(
+      '--durations <list>',
+      'job durations to simulate, comma-separated (e.g. 1h,3d,28d)',
+      (v: string) => (listOf(durationSeconds)(v), v.split(',').map((d) => d.trim())),
+      ['1h', '3d', '28d'],
+    )
+    .option('--trials <n>', 'trials of the tuner', positiveInt, 100);
+}
+
+export async function run(opts: { durations: string[]; trials: number }): Promise<void> {
+  const durations = opts.durations;
+  const trials = opts.trials;
   const env = await createDevServerEnv();
   const runs: Measured[] = [];
   try {
     for (const d of durations) {
-      const r = await measure(env, d, parseDuration(d, 'durations'), trials);
+      const r = await measure(env, d, durationSeconds(d), trials);
       console.log(
         `[history] ${d}: ${r.polls} polls per wait, ${r.rows.reduce((n, x) => n + x.events, 0)} events in all, ` +
           `${r.wallS.toFixed(1)} s`,

@@ -19,7 +19,8 @@ import { s3Checks } from '../../local/service/iam/s3-checks';
 import { startLocalService, type LocalService } from '../../local/service/server';
 import { ADMIN_CREDENTIALS, WORKER_CREDENTIALS } from '../../local/shared/credentials';
 import { REPO_ROOT } from '../../local/stack/config';
-import { intFlag } from '../lib/args';
+import type { Command } from 'commander';
+import { positiveInt } from '../../worker/command-line';
 import { writeResult } from '../lib/results';
 import { startMoto } from './lib/moto-server';
 
@@ -231,9 +232,16 @@ async function roundTrips(n: number, dir: string): Promise<(string | number)[][]
   }
 }
 
-export async function run(args: string[]): Promise<void> {
-  const n = intFlag(args, 'decisions', 5000);
-  const requests = intFlag(args, 'requests', 400);
+/** The bench's options. */
+export function options(cmd: Command): Command {
+  return cmd
+    .option('--decisions <n>', 'policy decisions timed', positiveInt, 5000)
+    .option('--requests <n>', 'requests through the gateway, on and off', positiveInt, 400);
+}
+
+export async function run(opts: { decisions: number; requests: number }): Promise<void> {
+  const n = opts.decisions;
+  const requests = opts.requests;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-iam-'));
   try {
     say(`decision time, ${n} calls per row`);

@@ -16,8 +16,9 @@ import { LocalHarness } from '../../local/harness/local-harness';
 import { localSpec, type Spec, TINY_HYPERPARAMETERS } from '../../local/harness/tiny-spec';
 import { waitForWorkerReady } from '../../local/harness/worker-process';
 import { renderTable, writeResult } from '../lib/results';
+import type { Command } from 'commander';
+import { positiveInt } from '../../worker/command-line';
 import { approveIfWaiting } from '../../worker/pipeline-client';
-import { intFlag } from '../lib/args';
 import { type Handoff, pipelineTimeline, type Timeline } from './lib/pipeline-timeline';
 
 export const about =
@@ -102,10 +103,18 @@ function percentile(xs: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
-export async function run(args: string[]): Promise<void> {
-  const tiny = args.includes('--tiny');
-  const keep = args.includes('--keep');
-  const limitMs = intFlag(args, 'limit-minutes', 30) * 60_000;
+/** The bench's options. */
+export function options(cmd: Command): Command {
+  return cmd
+    .option('--tiny', 'tiny hyperparameters (seconds per job)', false)
+    .option('--keep', 'keep the stack and its state dir afterwards', false)
+    .option('--limit-minutes <n>', 'give up after this long', positiveInt, 30);
+}
+
+export async function run(opts: { tiny: boolean; keep: boolean; limitMinutes: number }): Promise<void> {
+  const tiny = opts.tiny;
+  const keep = opts.keep;
+  const limitMs = opts.limitMinutes * 60_000;
   const benchStart = Date.now();
   const load0 = os.loadavg()[0]?.toFixed(1);
   const h = await LocalHarness.start({ prefix: 'bench-local', keep });

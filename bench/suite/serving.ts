@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../local/stack/config';
-import { flag } from '../lib/args';
+import type { Command } from 'commander';
+import { positiveInt, positiveNumber } from '../../worker/command-line';
 
 export const about =
   'jaxsm serve vs sagemaker-inference on Multi Model Server (same handler and model): open-loop rate sweep, ' +
@@ -97,12 +98,47 @@ export function verdict(s: BenchSummary): string {
   );
 }
 
-export async function run(args: string[]): Promise<void> {
+/** The bench's options, passed on to bench/container/serving_bench.py. */
+export function options(cmd: Command): Command {
+  return cmd
+    .option('--rates <list>', 'request rates per second (Poisson arrivals), ascending, comma-separated')
+    .option('--seconds <s>', 'arrival window per rate', positiveNumber)
+    .option('--slo-p99-s <s>', "p99 latency SLO (default 3 x MMS's idle median)", positiveNumber)
+    .option('--device <cpu|gpu>', 'where the servers run', 'cpu')
+    .option('--slots <n>', "JAXSM_SLOTS for jaxsm (default: the server's own)", positiveInt)
+    .option('--mms-workers <n>', 'MMS workers (default: one per CPU, as MMS does)', positiveInt)
+    .option('--servers <list>', 'which servers to run (both for the bars)')
+    .option('--out <file>', 'results table', path.join(REPO_ROOT, 'bench/results/serving.md'));
+}
+
+/** Options as serving_bench.py takes them. */
+interface ServingOptions {
+  rates?: string;
+  seconds?: number;
+  sloP99S?: number;
+  device: string;
+  slots?: number;
+  mmsWorkers?: number;
+  servers?: string;
+  out: string;
+}
+
+export async function run(opts: ServingOptions): Promise<void> {
   if (!fs.existsSync(PYTHON))
     throw new Error(`${PYTHON} missing: run \`bash scripts/bootstrap.sh\` (it creates container/.venv)`);
   ensureMms();
-  const out = path.resolve(REPO_ROOT, flag(args, 'out', path.join(REPO_ROOT, 'bench/results/serving.md')));
-  const res = spawnSync(PYTHON, [SCRIPT, ...args], { cwd: REPO_ROOT, stdio: 'inherit' });
+  const out = path.resolve(REPO_ROOT, opts.out);
+  const passed = ['--device', opts.device, '--out', out];
+  const optional: [string, string | number | undefined][] = [
+    ['--rates', opts.rates],
+    ['--seconds', opts.seconds],
+    ['--slo-p99-s', opts.sloP99S],
+    ['--slots', opts.slots],
+    ['--mms-workers', opts.mmsWorkers],
+    ['--servers', opts.servers],
+  ];
+  for (const [flag, value] of optional) if (value !== undefined) passed.push(flag, String(value));
+  const res = spawnSync(PYTHON, [SCRIPT, ...passed], { cwd: REPO_ROOT, stdio: 'inherit' });
   if (res.status !== 0) throw new Error(`serving_bench.py exited with ${res.status ?? res.signal}`);
   const md = fs.readFileSync(out, 'utf8');
   const summary = (JSON.parse(fs.readFileSync(out.replace(/\.md$/, '.json'), 'utf8')) as { summary: BenchSummary })

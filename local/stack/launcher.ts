@@ -7,15 +7,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { PIPELINE_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
+import { ensureSearchAttributes } from './search-attributes';
 import { needsPodman, REPO_ROOT, type StackConfig, workerEnv } from './config';
 import { ensurePodmanTools, hasPodman, removeStackContainers, stackId } from '../service/executors/podman';
 import { httpStatus, isAlive, killGroup, portOpen, readPid, startDaemon, stopGroup, waitUntil } from '../shared/procs';
 
-export const SEARCH_ATTRIBUTES = {
-  PipelineStep: 'Keyword',
-  ModelPackageVersion: 'Int',
-  EndpointName: 'Keyword',
-} as const;
+/** The search attributes the dev server registers at start: the ones the pipeline upserts. */
+export const SEARCH_ATTRIBUTES = PIPELINE_SEARCH_ATTRIBUTES;
 
 export interface Component {
   name: 'temporal' | 'moto' | 'registry' | 'sagemaker';
@@ -196,6 +195,10 @@ export async function up(cfg: StackConfig, say: (msg: string) => void = () => un
     if (pid !== undefined && isAlive(pid)) {
       if (await c.ready()) {
         say(`${c.name}: already running (pid ${pid})`);
+        if (c.name === 'temporal') {
+          const added = await ensureSearchAttributes(`127.0.0.1:${cfg.temporalPort}`);
+          if (added.length) say(`temporal: registered search attribute(s) ${added.join(', ')}`);
+        }
         continue;
       }
       say(`${c.name}: pid ${pid} runs but does not answer; restarting it`);

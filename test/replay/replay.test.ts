@@ -1,43 +1,43 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { Worker } from '@temporalio/worker';
+/**
+ * Every kept history of every released version (test/histories/manifest.json) replayed against today's workflow
+ * code: a determinism error here means a change would break runs that are in flight on that version.
+ */
+import '../../local/harness/quiet-runtime';
 import { PIPELINE_STEPS } from '../../contracts';
+import { replayHistories, type ReplayOutcome } from '../../worker/replay';
 import { workflowSource } from '../../worker/workflow-bundle';
+import {
+  historyWorkflowTypes,
+  loadVersionHistories,
+  missingHistoryFiles,
+  readManifest,
+  unlistedHistoryFiles,
+} from '../../local/harness/history-sets';
 
-const DIR = join(__dirname, '../histories');
-const files = readdirSync(DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort();
+const manifest = readManifest();
+const live = manifest.versions.filter((v) => !v.retired);
 
-describe(
-  'replay of recorded histories (a determinism error here ' + 'means a workflow change breaks running workflows)',
-  () => {
-    it('has a history for the pipeline, the retraining pipeline and every step workflow', () => {
-      const types = new Set(
-        files.map(
-          (f) =>
-            JSON.parse(readFileSync(join(DIR, f), 'utf8')).events[0].workflowExecutionStartedEventAttributes
-              .workflowType.name,
-        ),
+describe('kept histories (test/histories/manifest.json)', () => {
+  it('lists every history file once, in versions numbered in release order with distinct build IDs', () => {
+    expect(unlistedHistoryFiles(manifest)).toEqual([]);
+    expect(missingHistoryFiles(manifest)).toEqual([]);
+    expect(manifest.versions.map((v) => v.version)).toEqual(manifest.versions.map((_, i) => `v${i + 1}`));
+    expect(new Set(manifest.versions.map((v) => v.buildId)).size).toBe(manifest.versions.length);
+  });
+
+  it('keeps the current version and at least one older version live, each with the pipelines and every step', () => {
+    expect(live.length).toBeGreaterThanOrEqual(2);
+    for (const v of live)
+      expect(historyWorkflowTypes(loadVersionHistories(v))).toEqual(
+        expect.arrayContaining(['migrationPipeline', 'retrainPipeline', ...PIPELINE_STEPS]),
       );
-      for (const t of ['migrationPipeline', 'retrainPipeline', ...PIPELINE_STEPS]) expect(types).toContain(t);
-    });
+  });
 
-    it('replays every file in test/histories without a determinism error', async () => {
-      const histories = files.map((f) => ({
-        workflowId: f.replace(/\.json$/, ''),
-        history: historyFromJSON(JSON.parse(readFileSync(join(DIR, f), 'utf8'))),
-      }));
-      const failures: string[] = [];
-      for await (const result of Worker.runReplayHistories(
-        { ...workflowSource(), replayName: 'recorded-histories' },
-        histories,
-      )) {
-        if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
-      }
-      expect(failures).toEqual([]);
-      expect(histories.length).toBeGreaterThanOrEqual(16);
-    });
-  },
-);
+  it('replays every history of every live version on today’s code without a determinism error', async () => {
+    const histories = live.flatMap((v) => loadVersionHistories(v));
+    const outcomes: ReplayOutcome[] = [];
+    for await (const o of replayHistories(histories, workflowSource(), 'kept-histories')) outcomes.push(o);
+    expect(outcomes.filter((o) => !o.ok).map((o) => `${o.name} (${o.workflowType}): ${o.error}`)).toEqual([]);
+    expect(outcomes).toHaveLength(histories.length);
+  });
+});

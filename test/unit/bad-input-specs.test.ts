@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadSpecCases, specText } from '../../bench/chaos/corpus/bad-input/spec-cases';
-import { validateCommand } from '../../worker/cli';
+import { validateCommand } from '../../worker/commands/validate';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-specs-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, workerCapacityOptions } from '../../worker/config';
+import { ConfigError, loadConfig, loadTemporalConfig, workerCapacityOptions } from '../../worker/config';
 
 describe('worker configuration', () => {
   it('defaults to a local Temporal and the project task queue', () => {
@@ -35,22 +35,36 @@ describe('worker configuration', () => {
     expect(message).toMatch(/AWS_REGION: required/);
   });
 
-  it(
-    'gives the worker room for 1,000 waiting pipelines (each wait holds one activity slot), and the setting is ' +
-      'adjustable',
-    () => {
-      expect(
-        workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1' })).maxConcurrentActivityTaskExecutions,
-      ).toBeGreaterThanOrEqual(1000);
-      expect(
-        loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '5000' }).maxConcurrentActivities,
-      ).toBe(5000);
-      expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: 'lots' })).toThrow(
-        /WORKER_MAX_CONCURRENT_ACTIVITIES/,
-      );
-      expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '0' })).toThrow(
-        /WORKER_MAX_CONCURRENT_ACTIVITIES/,
-      );
-    },
-  );
+  it('gives the worker room for 1,000 waiting pipelines (each wait holds one activity slot), and the setting is adjustable', () => {
+    expect(
+      workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1' })).maxConcurrentActivityTaskExecutions,
+    ).toBeGreaterThanOrEqual(1000);
+    expect(
+      loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '5000' }).maxConcurrentActivities,
+    ).toBe(5000);
+    expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: 'lots' })).toThrow(
+      /WORKER_MAX_CONCURRENT_ACTIVITIES/,
+    );
+    expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '0' })).toThrow(
+      /WORKER_MAX_CONCURRENT_ACTIVITIES/,
+    );
+  });
+
+  it('reads the worker deployment and build ID, checking their characters', () => {
+    expect(loadConfig({ AWS_REGION: 'us-east-1' }).deployment).toEqual({ name: undefined, buildId: undefined });
+    expect(
+      loadConfig({ AWS_REGION: 'us-east-1', TEMPORAL_WORKER_DEPLOYMENT: 'prod', TEMPORAL_WORKER_BUILD_ID: 'r-42' })
+        .deployment,
+    ).toEqual({ name: 'prod', buildId: 'r-42' });
+    expect(() => loadConfig({ AWS_REGION: 'us-east-1', TEMPORAL_WORKER_BUILD_ID: 'a:b' })).toThrow(
+      /TEMPORAL_WORKER_BUILD_ID: letters, digits/,
+    );
+  });
+
+  it('gives client commands the Temporal settings without asking for AWS', () => {
+    expect(loadTemporalConfig({ TEMPORAL_NAMESPACE: 'ns' }).temporal).toMatchObject({ namespace: 'ns' });
+    expect(() =>
+      loadTemporalConfig({ TEMPORAL_API_KEY: 'k', TEMPORAL_TLS_CERT_PATH: 'c', TEMPORAL_TLS_KEY_PATH: 'k' }),
+    ).toThrow(/Invalid Temporal configuration:\nTEMPORAL_API_KEY: use either an API key or an mTLS certificate/);
+  });
 });

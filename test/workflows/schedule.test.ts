@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { parseScheduleArgs, scheduleCommand } from '../../worker/schedule-command';
+import { runOperatorCli } from '../../worker/cli';
 import { createDevServerEnv } from '../../local/harness/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
@@ -13,7 +13,18 @@ afterAll(async () => {
 });
 
 const SPEC = join(__dirname, '../../examples/pipeline.local.json');
-const cli = (line: string[]) => scheduleCommand(env.client, 'sagemaker-pipeline', parseScheduleArgs(line));
+/** `npm run cli -- schedule <line>` against the dev server; resolves to what it printed, rejects with its error. */
+async function cli(line: string[]): Promise<string> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runOperatorCli(
+    ['schedule', ...line],
+    { TEMPORAL_ADDRESS: env.address },
+    { out: (l) => out.push(l), err: (l) => err.push(l) },
+  );
+  if (code !== 0) throw new Error(`exit ${code}: ${err.join('')}`);
+  return out.join('').trim();
+}
 
 describe('retraining schedule (npm run cli -- schedule ...) against the dev server', () => {
   it('creates a SKIP-overlap schedule of retrainPipeline with the spec, pauses, unpauses and deletes it', async () => {
@@ -46,7 +57,13 @@ describe('retraining schedule (npm run cli -- schedule ...) against the dev serv
     await expect(env.client.schedule.getHandle('bad').describe()).rejects.toThrow(/not found/i);
   });
 
-  it('explains bad arguments', () => {
-    expect(() => parseScheduleArgs(['create', '--spec'])).toThrow(/expected --flag value/);
+  it('explains bad arguments, naming them, before connecting anywhere', async () => {
+    await expect(cli(['create', '--spec'])).rejects.toThrow(
+      /exit 2: error: option '--spec <spec.json>' argument missing/,
+    );
+    await expect(cli(['create', '--spec', SPEC, '--every', '1d', '--cron', '0 3 * * *'])).rejects.toThrow(
+      /use --every or --cron, not both/,
+    );
+    await expect(cli(['pause', '--idd', 'x'])).rejects.toThrow(/unknown option '--idd'/);
   });
 });

@@ -14,14 +14,15 @@ import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../../local/stack/config';
 import { sleep } from '../../../local/shared/procs';
 import { loadSpecCases, specText } from '../corpus/bad-input/spec-cases';
-import { validateCommand } from '../../../worker/cli';
+import { validateCommand } from '../../../worker/commands/validate';
 import { writeResult } from '../../lib/results';
 import { LoadClient, ms, quantile } from '../lib/load-client';
 import { rawRequest, slowRequest } from '../lib/raw-http';
 import { startServe } from '../lib/serve-process';
 import { CONTAINER_BIN } from '../../../local/harness/local-harness';
 import { trainTinyModel } from '../lib/tiny-model';
-import { numFlag } from '../../lib/args';
+import type { Command } from 'commander';
+import { positiveNumber } from '../../../worker/command-line';
 
 export const about =
   'broken specs, hyperparameters and /invocations payloads (slowloris too): clear errors, server up, good p99 ' +
@@ -132,13 +133,26 @@ function expected(c: InvocationCase, status: number, body: string): boolean {
   }
 }
 
-export async function run(args: string[]): Promise<void> {
-  const rate = numFlag(args, 'rate', 20, { positive: true });
-  const concurrency = numFlag(args, 'concurrency', 8, { positive: true });
-  const phaseS = numFlag(args, 'phase-s', 20, { positive: true });
-  const badRate = numFlag(args, 'bad-rate', 10, { positive: true });
-  const slowClients = numFlag(args, 'slow-clients', 20, { positive: true });
-  const readTimeoutS = numFlag(args, 'read-timeout-s', 10, { positive: true });
+/** The campaign's options. */
+export function options(cmd: Command): Command {
+  return cmd
+    .option('--rate <per-second>', 'good requests per second', positiveNumber, 20)
+    .option('--concurrency <n>', 'good requests in flight at most', positiveNumber, 8)
+    .option('--phase-s <seconds>', 'seconds per phase', positiveNumber, 20)
+    .option('--bad-rate <per-second>', 'bad requests per second', positiveNumber, 10)
+    .option('--slow-clients <n>', 'slow (1 byte/s) clients', positiveNumber, 20)
+    .option('--read-timeout-s <seconds>', "the server's read timeout the slow clients run into", positiveNumber, 10);
+}
+
+export async function run(opts: {
+  rate: number;
+  concurrency: number;
+  phaseS: number;
+  badRate: number;
+  slowClients: number;
+  readTimeoutS: number;
+}): Promise<void> {
+  const { rate, concurrency, phaseS, badRate, slowClients, readTimeoutS } = opts;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'chaos-bad-input-'));
   const tally = new Tally();
   let serve: Awaited<ReturnType<typeof startServe>> | undefined;

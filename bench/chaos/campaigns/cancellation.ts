@@ -4,6 +4,7 @@
  * (training and tuning jobs Stopped, builds stopped, no green fleet, the old endpoint config serving, no host
  * processes left), and the pipeline's result must say what it stopped.
  */
+import type { Command } from 'commander';
 import { runResourceNames } from '../../../contracts/names';
 import type { PipelineStepName } from '../../../contracts/pipeline-plan';
 import { sleep } from '../../../local/shared/procs';
@@ -88,8 +89,16 @@ const CASES: Case[] = [
   },
 ];
 
-export async function run(args: string[]): Promise<void> {
-  const only = args.filter((a) => !a.startsWith('--'));
+/** The campaign's arguments: the steps to cancel in (all seven when none). */
+export function options(cmd: Command): Command {
+  return cmd.argument('[steps...]', `steps to cancel a run in (default all: ${CASES.map((c) => c.step).join(', ')})`);
+}
+
+export async function run(_opts: object, steps: string[]): Promise<void> {
+  const unknown = steps.filter((s) => !CASES.some((c) => c.step === s));
+  if (unknown.length)
+    throw new Error(`unknown step(s) ${unknown.join(', ')}: choose from ${CASES.map((c) => c.step).join(', ')}`);
+  const only = steps;
   const cases = only.length ? CASES.filter((c) => only.includes(c.step)) : CASES;
   const h = await LocalHarness.start({ prefix: 'chaos-cancel' });
   let ok = false;

@@ -19,7 +19,8 @@ import {
   resourceCells,
 } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
-import { intFlag, numFlag } from '../../lib/args';
+import type { Command } from 'commander';
+import { nonNegativeNumber, positiveInt } from '../../../worker/command-line';
 
 export const about =
   'inject ThrottlingException and HTTP 500 into 30% of local AWS calls; 2 full pipeline runs deploy with no duplicates';
@@ -36,11 +37,17 @@ export function faultSpec(share: number, lost = 0, seed?: number): string {
   return `throttle:${throttle.toFixed(4)},error500:${error500.toFixed(4)}${lostPart}${seedPart}`;
 }
 
-export async function run(args: string[]): Promise<void> {
-  const share = numFlag(args, 'share', 0.3);
-  const runs = numFlag(args, 'runs', 2);
-  const lost = numFlag(args, 'lost', 0);
-  const seed = intFlag(args, 'seed', 1);
+/** The campaign's options. */
+export function options(cmd: Command): Command {
+  return cmd
+    .option('--share <fraction>', 'share of calls that fail (throttling and 500s)', nonNegativeNumber, 0.3)
+    .option('--runs <n>', 'pipeline runs', positiveInt, 2)
+    .option('--lost <fraction>', 'share of calls done, then answered 500 ("lost answers")', nonNegativeNumber, 0)
+    .option('--seed <n>', 'seed of the fault draws', positiveInt, 1);
+}
+
+export async function run(opts: { share: number; runs: number; lost: number; seed: number }): Promise<void> {
+  const { share, runs, lost, seed } = opts;
   const tag = 'faults';
   const faults = faultSpec(share, lost, seed);
   const h = await LocalHarness.start({ prefix: 'chaos-faults', faults });

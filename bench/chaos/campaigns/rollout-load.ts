@@ -28,7 +28,8 @@ import { writeResult } from '../../lib/results';
 import { LoadClient, ms, quantile, type Sample } from '../lib/load-client';
 import { CONTAINER_BIN } from '../../../local/harness/local-harness';
 import { badModelTarball, packModel, trainTinyModel } from '../lib/tiny-model';
-import { numFlag } from '../../lib/args';
+import type { Command } from 'commander';
+import { positiveNumber } from '../../../worker/command-line';
 
 export const about =
   'steady traffic through a blue/green update and a rolled-back bad update: zero failures caused by the rollout';
@@ -57,11 +58,17 @@ export function classify(s: Pick<Sample, 'status' | 'body'>, badPhase: boolean):
   return 'mechanics';
 }
 
-export async function run(args: string[]): Promise<void> {
-  const rate = numFlag(args, 'rate', 20, { positive: true });
-  const concurrency = numFlag(args, 'concurrency', 8, { positive: true });
-  const steadyS = numFlag(args, 'steady-s', 15, { positive: true });
-  const keep = args.includes('--keep');
+/** The campaign's options. */
+export function options(cmd: Command): Command {
+  return cmd
+    .option('--rate <per-second>', 'requests per second', positiveNumber, 20)
+    .option('--concurrency <n>', 'requests in flight at most', positiveNumber, 8)
+    .option('--steady-s <seconds>', 'seconds of steady load before each rollout', positiveNumber, 15)
+    .option('--keep', 'keep the stack and its state dir afterwards', false);
+}
+
+export async function run(opts: { rate: number; concurrency: number; steadyS: number; keep: boolean }): Promise<void> {
+  const { rate, concurrency, steadyS, keep } = opts;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'chaos-rollout-work-'));
   console.log(`[rollout] training the tiny model in ${work}`);
   const good = packModel(trainTinyModel(work), path.join(work, 'model.tar.gz'));

@@ -5,6 +5,7 @@
  * AWS_SESSION_TOKEN, PAYLOAD_ENCRYPTION_KEY and the old keys); patterns catch any access key ID and secret-key
  * shape. Target: no finding.
  */
+import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../../local/stack/config';
@@ -37,7 +38,12 @@ export function knownFromEnv(env: NodeJS.ProcessEnv): KnownSecret[] {
   return known;
 }
 
-export async function run(args: string[]): Promise<void> {
+/** The campaign's arguments: extra paths to scan. */
+export function options(cmd: Command): Command {
+  return cmd.argument('[paths...]', 'extra files or folders to scan');
+}
+
+export async function run(_opts: object, args: string[]): Promise<void> {
   const stateLogs = fs
     .readdirSync(REPO_ROOT)
     .filter((d) => d.startsWith('.local-state'))

@@ -4,6 +4,7 @@
  * reason that names the restart; nothing may be duplicated (one training job, one UpdateEndpoint) and no host
  * process of the dead incarnation may survive.
  */
+import { type Command, Option } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runResourceNames } from '../../../contracts/names';
@@ -46,11 +47,17 @@ function hostPids(h: LocalHarness): number[] {
     .map(Number);
 }
 
-export async function run(args: string[]): Promise<void> {
-  const i = args.indexOf('--signal');
-  const signal = (i >= 0 ? args[i + 1] : 'SIGKILL') as NodeJS.Signals;
-  if (signal !== 'SIGKILL' && signal !== 'SIGTERM')
-    throw new Error(`--signal: SIGKILL or SIGTERM, got ${JSON.stringify(signal)}`);
+/** The campaign's options. */
+export function options(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--signal <signal>', 'how the service is killed: SIGKILL (a crash) or SIGTERM (a clean stop)')
+      .choices(['SIGKILL', 'SIGTERM'])
+      .default('SIGKILL'),
+  );
+}
+
+export async function run(opts: { signal: 'SIGKILL' | 'SIGTERM' }): Promise<void> {
+  const signal: NodeJS.Signals = opts.signal;
   const h = await LocalHarness.start({ prefix: 'chaos-restart' });
   let ok = false;
   try {

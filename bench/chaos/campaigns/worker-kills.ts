@@ -28,7 +28,8 @@ import {
   resourceCells,
 } from '../lib/resource-ledger';
 import { KillableWorker } from '../lib/worker-pool';
-import { numFlag } from '../../lib/args';
+import type { Command } from 'commander';
+import { positiveInt } from '../../../worker/command-line';
 import { mulberry32 } from '../../../local/shared/random';
 
 export const about =
@@ -59,11 +60,20 @@ interface Kill {
   hit: Phase;
 }
 
-export async function run(args: string[]): Promise<void> {
-  const seed = numFlag(args, 'seed', 1);
-  const totalKills = numFlag(args, 'kills', 20);
-  const maxRuns = numFlag(args, 'runs', 2);
-  const anchor = !args.includes('--no-anchor');
+/** The campaign's options. */
+export function options(cmd: Command): Command {
+  return cmd
+    .option('--seed <n>', 'seed of the kill moments', positiveInt, 1)
+    .option('--kills <n>', 'worker kills in all', positiveInt, 20)
+    .option('--runs <n>', 'runs the kills are spread over (more while kills are left)', positiveInt, 2)
+    .option('--no-anchor', 'skip the run without kills');
+}
+
+export async function run(opts: { seed: number; kills: number; runs: number; anchor: boolean }): Promise<void> {
+  const seed = opts.seed;
+  const totalKills = opts.kills;
+  const maxRuns = opts.runs;
+  const anchor = opts.anchor;
   const random = mulberry32(seed);
   const tag = 'worker-kills';
   const h = await LocalHarness.start({ prefix: 'chaos-kills' });

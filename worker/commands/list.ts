@@ -1,0 +1,86 @@
+/**
+ * `npm run cli -- list`: pipeline runs with their step, version, endpoint and approval state, all from search
+ * attributes (one visibility query, no per-run calls), and the open runs counted by version: what says how long an
+ * old build must keep serving.
+ */
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { CommandFailure } from '../command-line';
+import { buildIds, runVersion, searchAttribute } from './run-attributes';
+import { visibilityFailure } from './visibility';
+
+/** Options of `list`. */
+export interface ListOptions {
+  status: 'running' | 'closed' | 'all';
+  limit: number;
+  buildId?: string;
+  query?: string;
+}
+
+const PIPELINE_TYPES = ['migrationPipeline', 'retrainPipeline'];
+
+/** The visibility query `list` sends. */
+export function listQuery(o: Pick<ListOptions, 'status' | 'buildId' | 'query'>): string {
+  const parts = [`WorkflowType IN (${PIPELINE_TYPES.map((t) => `'${t}'`).join(', ')})`];
+  if (o.status === 'running') parts.push(`ExecutionStatus = 'Running'`);
+  if (o.status === 'closed') parts.push(`ExecutionStatus != 'Running'`);
+  if (o.buildId) parts.push(`BuildIds = 'unversioned:${o.buildId}'`);
+  if (o.query) parts.push(`(${o.query})`);
+  return parts.join(' AND ');
+}
+
+function row(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ');
+}
+
+/** Lists the runs; returns the lines to print. */
+export async function listRuns(client: Client, o: ListOptions): Promise<string[]> {
+  const query = listQuery(o);
+  const runs: WorkflowExecutionInfo[] = [];
+  let more = false;
+  try {
+    for await (const w of client.workflow.list({ query, pageSize: Math.min(o.limit + 1, 1000) })) {
+      if (runs.length === o.limit) {
+        more = true;
+        break;
+      }
+      runs.push(w);
+    }
+  } catch (err) {
+    throw visibilityFailure('list', query, err);
+  }
+  if (runs.length === 0) return [`no pipeline runs match: ${query}`];
+  const head = ['WORKFLOW ID', 'TYPE', 'STATUS', 'STEP', 'VERSION', 'ENDPOINT', 'APPROVAL', 'STARTED'];
+  const table = runs.map((w) => [
+    w.workflowId,
+    w.type,
+    w.status.name,
+    searchAttribute(w.searchAttributes, 'PipelineStep') ?? '-',
+    runVersion(w.searchAttributes),
+    searchAttribute(w.searchAttributes, 'EndpointName') ?? '-',
+    searchAttribute(w.searchAttributes, 'ApprovalStatus') ?? '-',
+    w.startTime.toISOString(),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => (r[i] as string).length)));
+  const lines = [row(head, widths), ...table.map((r) => row(r, widths))];
+  if (more) lines.push(`(first ${o.limit} shown; raise --limit for more)`);
+
+  const open = new Map<string, number>();
+  for (const w of runs.filter((r) => r.status.name === 'RUNNING')) {
+    const b = buildIds(w.searchAttributes);
+    const current =
+      searchAttribute(w.searchAttributes, 'TemporalWorkerDeploymentVersion')?.split(':').pop() ?? b[b.length - 1];
+    open.set(current ?? 'no task yet', (open.get(current ?? 'no task yet') ?? 0) + 1);
+  }
+  lines.push(
+    open.size
+      ? `open runs by version: ${[...open].map(([v, n]) => `${v}: ${n}`).join(', ')}`
+      : 'open runs by version: none open',
+  );
+  return lines;
+}
+
+/** Throws unless the status option is one of the three. */
+export function listStatus(value: string): ListOptions['status'] {
+  if (value === 'running' || value === 'closed' || value === 'all') return value;
+  throw new CommandFailure(`list: --status must be running, closed or all, got "${value}"`, 2);
+}

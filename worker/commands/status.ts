@@ -1,0 +1,171 @@
+/**
+ * `npm run cli -- status <run>`: a pipeline run's steps (each step workflow's state and its status query), the
+ * resources they name, and those resources' live state from AWS (Describe calls), so an operator sees what is
+ * running and billing without opening the console.
+ */
+import { BatchGetBuildsCommand, type CodeBuildClient } from '@aws-sdk/client-codebuild';
+import {
+  DescribeEndpointCommand,
+  DescribeHyperParameterTuningJobCommand,
+  DescribeModelPackageCommand,
+  DescribeTrainingJobCommand,
+  type SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { childWorkflowId, runResourceNames } from '../../contracts/names';
+import { PIPELINE_STEPS } from '../../contracts/pipeline-plan';
+import type { StepStatus } from '../../contracts/status';
+import { CommandFailure } from '../command-line';
+import { queryStatus } from '../pipeline-client';
+import { runVersion, searchAttribute } from './run-attributes';
+
+/** The AWS calls `status` makes (the worker's clients satisfy it; tests pass their own). */
+export interface LiveStateClients {
+  sagemaker: Pick<SageMakerClient, 'send'>;
+  codebuild: Pick<CodeBuildClient, 'send'>;
+}
+
+/** A resource a run names, and what AWS says about it now. */
+interface Resource {
+  kind: string;
+  name: string;
+  state: string;
+}
+
+const QUERY_TIMEOUT_MS = 5000;
+
+async function live(what: () => Promise<string>): Promise<string> {
+  try {
+    return await what();
+  } catch (err) {
+    const e = err as { name?: string; message?: string };
+    if (/not found|does not exist|could not find/i.test(e.message ?? '')) return 'not found';
+    return `unknown (${e.name ?? 'error'}: ${e.message ?? String(err)})`;
+  }
+}
+
+/** The live state of each resource the run's statuses name (or, without them, the names a first run derives). */
+async function liveResources(aws: LiveStateClients, names: Record<string, string>): Promise<Resource[]> {
+  const out: Resource[] = [];
+  const sm = aws.sagemaker;
+  if (names.buildId) {
+    const id = names.buildId;
+    out.push({
+      kind: 'image build',
+      name: id,
+      state: await live(async () => {
+        const b = (await aws.codebuild.send(new BatchGetBuildsCommand({ ids: [id] }))).builds?.[0];
+        return b ? `${b.buildStatus} (phase ${b.currentPhase})` : 'not found';
+      }),
+    });
+  }
+  if (names.trainingJob) {
+    const n = names.trainingJob;
+    out.push({
+      kind: 'training job',
+      name: n,
+      state: await live(async () => {
+        const d = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: n }));
+        return `${d.TrainingJobStatus} / ${d.SecondaryStatus}${d.FailureReason ? `: ${d.FailureReason}` : ''}`;
+      }),
+    });
+  }
+  if (names.tuningJob) {
+    const n = names.tuningJob;
+    out.push({
+      kind: 'tuning job',
+      name: n,
+      state: await live(async () => {
+        const d = await sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: n }));
+        const c = d.TrainingJobStatusCounters;
+        return `${d.HyperParameterTuningJobStatus}: ${c?.Completed ?? 0} completed, ${c?.InProgress ?? 0} in progress, ${(c?.NonRetryableError ?? 0) + (c?.RetryableError ?? 0)} failed, ${c?.Stopped ?? 0} stopped`;
+      }),
+    });
+  }
+  if (names.modelPackageArn) {
+    const n = names.modelPackageArn;
+    out.push({
+      kind: 'model package',
+      name: n,
+      state: await live(async () => {
+        const d = await sm.send(new DescribeModelPackageCommand({ ModelPackageName: n }));
+        return `${d.ModelPackageStatus}, ${d.ModelApprovalStatus}`;
+      }),
+    });
+  }
+  if (names.endpointName) {
+    const n = names.endpointName;
+    out.push({
+      kind: 'endpoint',
+      name: n,
+      state: await live(async () => {
+        const d = await sm.send(new DescribeEndpointCommand({ EndpointName: n }));
+        const pending = d.PendingDeploymentSummary?.EndpointConfigName;
+        return `${d.EndpointStatus} on ${d.EndpointConfigName}${pending ? `, updating to ${pending}` : ''}${d.FailureReason ? `: ${d.FailureReason}` : ''}`;
+      }),
+    });
+  }
+  return out;
+}
+
+/** Prints the run's status; returns the lines. */
+export async function runStatus(client: Client, aws: LiveStateClients, workflowId: string): Promise<string[]> {
+  let run;
+  try {
+    run = await client.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw new CommandFailure(`status: no run ${workflowId} in namespace ${client.options.namespace}`);
+    throw err;
+  }
+  const lines = [
+    `run ${workflowId} (${run.type}) ${run.status.name}, started ${run.startTime.toISOString()}${run.closeTime ? `, closed ${run.closeTime.toISOString()}` : ''} [run ${run.runId}]`,
+    `  version ${runVersion(run.searchAttributes)}; step ${searchAttribute(run.searchAttributes, 'PipelineStep') ?? '-'}; approval ${searchAttribute(run.searchAttributes, 'ApprovalStatus') ?? '-'}; endpoint ${searchAttribute(run.searchAttributes, 'EndpointName') ?? '-'}`,
+  ];
+  const pipeline = await queryStatus(client, workflowId, QUERY_TIMEOUT_MS);
+  if (!pipeline) lines.push('  (no worker answered the status query: showing what Temporal and AWS know)');
+  if (pipeline?.resources.runKey) lines.push(`  ${String(pipeline.lastObserved?.rerun ?? 're-run')}`);
+  if (pipeline?.stopped.length) lines.push(`  stopped: ${pipeline.stopped.join('; ')}`);
+
+  const names: Record<string, string> = {};
+  const steps: string[] = [];
+  for (const step of PIPELINE_STEPS) {
+    const id = childWorkflowId(workflowId, step);
+    let state = '-';
+    let detail = 'not started';
+    let status: StepStatus | undefined;
+    try {
+      const d = await client.workflow.getHandle(id).describe();
+      // The same step ID is reused by every run of this workflow ID: only this run's child counts.
+      if (d.parentExecution?.runId === run.runId) {
+        state = d.status.name;
+        status = await queryStatus(client, id, QUERY_TIMEOUT_MS);
+        detail = status?.phase ?? '(no status: no worker answered)';
+      }
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    const r = status?.resources ?? {};
+    if (r.buildId) names.buildId = r.buildId;
+    if (r.trainingJobName) names.trainingJob = r.trainingJobName;
+    if (r.tuningJobName) names.tuningJob = r.tuningJobName;
+    if (r.modelPackageArn) names.modelPackageArn = r.modelPackageArn;
+    if (r.endpointName) names.endpointName = r.endpointName;
+    steps.push(`  ${step.padEnd(14)} ${state.padEnd(11)} ${detail}`);
+  }
+  lines.push('steps', ...steps);
+
+  // Without status answers a first run's names are still known (they derive from the workflow ID alone).
+  const derived = runResourceNames(workflowId, pipeline?.resources.runKey);
+  const started = new Set(steps.filter((s) => !s.includes(' not started')).map((s) => s.trim().split(' ')[0]));
+  if (!names.trainingJob && started.has('trainModel')) names.trainingJob = derived.trainingJob;
+  if (!names.tuningJob && started.has('tuneModel')) names.tuningJob = derived.tuningJob;
+  names.endpointName ??= searchAttribute(run.searchAttributes, 'EndpointName') ?? '';
+  if (!names.endpointName) delete names.endpointName;
+
+  const resources = await liveResources(aws, names);
+  lines.push('resources (live, from AWS)');
+  if (resources.length === 0) lines.push('  none created yet');
+  for (const r of resources) lines.push(`  ${r.kind.padEnd(14)} ${r.name}  ${r.state}`);
+  return lines;
+}
