@@ -9,8 +9,9 @@ import type http from 'node:http';
 import { ACCOUNT_ID, REGION } from '../../shared/account';
 import type { Ctx } from '../core/context';
 import { AwsError, now, paginate, readBody, sendJson } from '../core/protocol';
-import { arr, type Body, obj, oneOf, optInt, optStr, str } from '../core/request-fields';
+import { arr, type Body, obj, oneOf, optInt, optObj, optStr, str } from '../core/request-fields';
 import { BuildFailure, type BuildPhase, BuildRun, type PhaseType } from './build-run';
+import type { ProjectArtifacts } from './artifacts';
 import { containerLine } from './buildspec-run';
 import { PushRefused } from './ecr-push';
 import { assertAssumable } from '../iam/on-behalf';
@@ -56,6 +57,8 @@ interface Build {
   exportedEnvironmentVariables?: { name: string; value: string }[];
   artifacts?: { location: string };
   _idempotencyToken?: string;
+  /** StartBuild's artifactsOverride (the project's artifacts otherwise). */
+  _artifacts?: ProjectArtifacts;
 }
 
 const err = {
@@ -255,6 +258,7 @@ export class CodeBuild {
       buildComplete: false,
       initiator: 'local',
       _idempotencyToken: token,
+      _artifacts: optObj(b.artifactsOverride, 'artifactsOverride') as ProjectArtifacts | undefined,
     };
     this.builds.put(id, build);
     this.launch(build, Object.fromEntries([...vars.values()].map((v) => [v.name, v.value])));
@@ -279,7 +283,7 @@ export class CodeBuild {
         logStream: build.logs.streamName,
         sourceLocation: build.source.location as string,
         buildspec: build.source.buildspec as string | undefined,
-        artifacts: project?.artifacts,
+        artifacts: build._artifacts ?? (project?.artifacts as ProjectArtifacts | undefined),
         env,
         roleArn,
       },
@@ -431,6 +435,6 @@ export class CodeBuild {
 }
 
 function view(b: Build): Record<string, unknown> {
-  const { _idempotencyToken: _t, ...rest } = b;
+  const { _idempotencyToken: _t, _artifacts: _a, ...rest } = b;
   return rest;
 }
