@@ -348,7 +348,7 @@ export class CodeBuild {
   }
 
   /**
-   * A running build's shims calling back (shims/docker's `docker push`): answered with JSON, refusals as
+   * A running build's shims calling back (shims/docker.py's `docker push`): answered with JSON, refusals as
    * `{message}` in docker's words. The caller proves it is the build by the token only its shell was given.
    */
   async agent(req: http.IncomingMessage, res: http.ServerResponse, buildId: string, operation: string): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * The push half of the local CodeBuild's `docker push` (the buildspec's `docker build` runs in its shell through
- * the docker shim, shims/docker): a podman image pushed to the stack's local OCI registry (Debian's
+ * the docker shim, shims/docker.py): a podman image pushed to the stack's local OCI registry (Debian's
  * docker-registry, the ECR stand-in), with the manifest the registry stores under the pushed digest read back. That
  * manifest and digest are what the caller records in moto ECR, so ECR's digest is the real one. Pushing the same
  * image under the same tag again is a no-op for the registry.
