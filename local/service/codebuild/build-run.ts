@@ -15,7 +15,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { downloadObject } from '../core/s3-files';
 import { killGroup } from '../../shared/procs';
-import { ensurePodmanTools } from '../executors/podman';
 import type { Ctx } from '../core/context';
 import type { ProjectArtifacts } from './artifacts';
 import { type Buildspec, BuildspecError } from './buildspec';
@@ -123,18 +122,12 @@ export class BuildRun {
   /** Runs the phases; throws BuildFailure for a failed build (in the failing phase). */
   async run(): Promise<BuildResult> {
     const h = this.hooks;
-    const podman = this.builder() === 'podman';
-    h.phase('QUEUED');
-    h.endPhase('SUCCEEDED');
-    h.phase('PROVISIONING');
-    if (podman) {
-      try {
-        ensurePodmanTools((m) => h.line(m));
-      } catch (err) {
-        throw new BuildFailure('CLIENT_ERROR', (err as Error).message);
-      }
+    // The buildspec builder's podman is set up by its docker shim on first use (a buildspec may never call docker).
+    const buildspec = this.builder() === 'podman';
+    for (const p of ['QUEUED', 'PROVISIONING'] as const) {
+      h.phase(p);
+      h.endPhase('SUCCEEDED');
     }
-    h.endPhase('SUCCEEDED');
     h.phase('DOWNLOAD_SOURCE');
     const src = path.join(this.dir, 'src');
     try {
@@ -150,7 +143,7 @@ export class BuildRun {
           : `Failed to download source from ${this.spec.sourceLocation}: ${e.message}`,
       );
     }
-    if (podman) {
+    if (buildspec) {
       let spec: Buildspec;
       try {
         spec = readBuildspec(src, this.dir, this.spec.buildspec);

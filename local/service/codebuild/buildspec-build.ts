@@ -139,6 +139,7 @@ export class BuildspecBuild {
       CONTAINERS_CONF,
       LOCAL_CODEBUILD_IMAGE_SCRIPT: path.join(REPO_ROOT, 'container', 'scripts', 'build-image.sh'),
       LOCAL_CODEBUILD_TOOL_ENV: toolEnv,
+      LOCAL_CODEBUILD_TOOLS_SCRIPT: path.join(REPO_ROOT, 'container', 'scripts', 'local-tools.sh'),
       LOCAL_CODEBUILD_PYTHON: path.join(REPO_ROOT, '.venv', 'bin', 'python'),
       LOCAL_CODEBUILD_AGENT_URL: `${self}/_local/codebuild/agent/${encodeURIComponent(this.info.id)}`,
       LOCAL_CODEBUILD_AGENT_TOKEN: this.token,

@@ -22,6 +22,7 @@ beforeEach(() => {
     script,
     'printf "%s\\n" "$@" > "$OUT/args"\nprintf "%s|%s|%s|%s\\n" "$JAX_VARIANT" "$BASE_IMAGE" "$DOCKERFILE" "$PIP_FIND_LINKS" > "$OUT/env"\n',
   );
+  fs.writeFileSync(path.join(work, 'tools.sh'), 'echo "[local] tools checked"\n');
   const toolEnv = path.join(work, 'tool-env.json');
   fs.writeFileSync(toolEnv, JSON.stringify({ PIP_FIND_LINKS: '/machine/wheels' }));
   env = {
@@ -31,6 +32,7 @@ beforeEach(() => {
     LOCAL_CODEBUILD_PYTHON: path.join(REPO_ROOT, '.venv', 'bin', 'python'),
     LOCAL_CODEBUILD_IMAGE_SCRIPT: script,
     LOCAL_CODEBUILD_TOOL_ENV: toolEnv,
+    LOCAL_CODEBUILD_TOOLS_SCRIPT: path.join(work, 'tools.sh'),
     LOCAL_CODEBUILD_AGENT_URL: 'http://127.0.0.1:9/unused',
     LOCAL_CODEBUILD_AGENT_TOKEN: 't',
   };
@@ -59,6 +61,7 @@ test("docker build passes the buildspec's tag, Dockerfile and build args; CUDA a
     'ctx',
   ]);
   expect(r.status).toBe(0);
+  expect(r.out).toContain('[local] tools checked');
   expect(r.out).toContain('JAX_VARIANT=cuda12 requested; local builds are CPU-only, building JAX_VARIANT=cpu');
   expect(r.out).toContain("the Dockerfile's default BASE_IMAGE cannot be pulled here (no public registry)");
   const args = fs.readFileSync(path.join(work, 'args'), 'utf8').trim().split('\n');
@@ -106,6 +109,14 @@ test('docker login stores the credentials as docker does; push needs a login and
   expect(unreachable.status).toBe(1);
   expect(unreachable.out).toContain(`The push refers to repository [${ECR}/repo]`);
   expect(unreachable.err).toContain('the local CodeBuild service cannot be reached for the push');
+});
+
+test('podman that cannot be set up fails the docker command, saying why', () => {
+  fs.writeFileSync(path.join(work, 'tools.sh'), 'echo "podman is not installed and this is not root" >&2; exit 1\n');
+  fs.mkdirSync(path.join(work, 'ctx'));
+  const r = docker(['build', '-t', 'x', 'ctx']);
+  expect(r.status).toBe(1);
+  expect(r.err).toContain("the local CodeBuild's docker needs podman, which could not be set up: podman is not");
 });
 
 test('subcommands local mode does not serve are refused naming what is served', () => {

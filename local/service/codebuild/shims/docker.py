@@ -14,7 +14,9 @@ The buildspec's own commands run here unchanged: `docker login`, `docker build`,
   push, and recorded in ECR with the registry's digest.
 - inspect: podman's answer, with the digests pushed in this build in RepoDigests (as docker records them).
 
-Errors read like docker's and exit non-zero, so the buildspec command fails its phase.
+podman and its companions are installed on the first command that needs them (container/scripts/local-tools.sh), so
+a buildspec that never calls docker needs no podman. Errors read like docker's and exit non-zero, so the buildspec
+command fails its phase.
 """
 
 from __future__ import annotations
@@ -334,6 +336,24 @@ def inspect(args: list[str]) -> None:
             fail(f"template: {fmt}: {e}")
 
 
+def ensure_tools() -> None:
+    """podman, runc and the local registry, installed on the build's first podman-backed command (once per build)."""
+    marker = os.path.join(os.path.dirname(config_path()), "local-tools.ok")
+    if os.path.exists(marker):
+        return
+    got = subprocess.run(
+        ["bash", os.environ["LOCAL_CODEBUILD_TOOLS_SCRIPT"]], capture_output=True, text=True, check=False
+    )
+    for line in got.stdout.splitlines():
+        if line.startswith("["):
+            print(line, flush=True)
+    if got.returncode != 0:
+        why = (got.stderr or got.stdout).strip()[-800:]
+        fail(f"[local] the local CodeBuild's docker needs podman, which could not be set up: {why}")
+    os.makedirs(os.path.dirname(marker), exist_ok=True)
+    open(marker, "w").close()
+
+
 def main() -> None:
     args = sys.argv[1:]
     if not args:
@@ -341,6 +361,8 @@ def main() -> None:
     sub, rest = args[0], args[1:]
     if sub == "image" and rest and rest[0] in ("build", "push", "inspect", "tag"):
         sub, rest = rest[0], rest[1:]
+    if sub not in ("login", "logout"):
+        ensure_tools()
     if sub == "login":
         login(rest)
     elif sub == "build":
