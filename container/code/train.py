@@ -1,4 +1,4 @@
-"""Default training program baked at /opt/ml/code/train.py.
+"""Default training program baked at /opt/jaxsm/code/train.py (never /opt/ml/code: see jaxsm/toolkit.py).
 
 Runs the project trainer; selected when `sagemaker_program=train.py` is given without a
 submit directory. Hyperparameters are read from hyperparameters.json (the toolkit's

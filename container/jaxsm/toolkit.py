@@ -7,11 +7,14 @@ ClientError (our UserError) into /opt/ml/output/failure + exit code 1.
 
 framework_main picks the program:
   * a user program (hyperparameter `sagemaker_program`, env SAGEMAKER_PROGRAM; from
-    `sagemaker_submit_directory`, S3 or local, default /opt/ml/code) runs exactly as the
-    SDK's script mode runs it, through the toolkit's entry_point.run (which installs its
-    requirements.txt), with jax.distributed prepared for it (`_user_program_env`);
+    `sagemaker_submit_directory`, S3 or local, default the image's built-in programs) runs
+    exactly as the SDK's script mode runs it, through the toolkit's entry_point.run (which
+    installs its requirements.txt), with jax.distributed prepared for it (`_user_program_env`);
   * otherwise the project trainer runs in-process (the default program; the image also bakes
-    it as /opt/ml/code/train.py so `sagemaker_program=train.py` means the same thing).
+    it as /opt/jaxsm/code/train.py, so `sagemaker_program=train.py` without a submit directory
+    means the same thing). Nothing is baked into /opt/ml/code: SageMaker reserves it for the
+    submitted directory, which the toolkit unpacks there only while it is empty.
+Before either, on several GPU hosts, network_probe checks what NCCL picked between the hosts.
 """
 
 from __future__ import annotations
@@ -27,6 +30,21 @@ from .paths import SageMakerPaths
 DEFAULT_MODULE = "jaxsm.toolkit:framework_main"
 # The user program's start-up hook (a sitecustomize), shipped as package data.
 USER_SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "user_site")
+# Where the image bakes the built-in programs (outside /opt/ml); JAXSM_PROGRAM_DIR overrides it.
+BAKED_PROGRAM_DIR = "/opt/jaxsm/code"
+
+
+def default_program_dir() -> str:
+    """The directory a `sagemaker_program` without `sagemaker_submit_directory` comes from."""
+    from pathlib import Path
+
+    override = os.environ.get("JAXSM_PROGRAM_DIR")
+    if override:
+        return override
+    if os.path.isdir(BAKED_PROGRAM_DIR):
+        return BAKED_PROGRAM_DIR
+    # A checkout (local process mode, tests): the same programs beside the package.
+    return str(Path(__file__).resolve().parent.parent / "code")
 
 
 def _forward_sigterm_to_children() -> None:
@@ -70,11 +88,15 @@ def _user_program_env() -> dict[str, str]:
 def framework_main() -> None:
     from sagemaker_training import entry_point, environment, runner
 
+    from . import network_probe
+
     env = environment.Environment()
+    network_probe.run_at_start()
     if env.user_entry_point:
         _forward_sigterm_to_children()
+        submitted = "sagemaker_submit_directory" in environment.read_hyperparameters()
         entry_point.run(
-            env.module_dir,
+            env.module_dir if submitted else default_program_dir(),
             env.user_entry_point,
             env.to_cmd_args(),
             {**env.to_env_vars(), **_user_program_env()},

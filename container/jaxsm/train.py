@@ -277,7 +277,7 @@ def run_guarded(paths: SageMakerPaths | None = None) -> dict[str, Any]:
 
 
 def main() -> None:
-    """`python -m jaxsm.train` (and the baked /opt/ml/code/train.py): exits non-zero on failure."""
+    """`python -m jaxsm.train` (and the baked /opt/jaxsm/code/train.py): exits non-zero on failure."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         run_guarded()

@@ -131,6 +131,8 @@ export async function startLocalService(
       return sendJson(res, 200, stats.snapshot(), 'application/json');
     if (req.method === 'GET' && url === '/_local/iam')
       return sendJson(res, 200, { enabled: Boolean(ctx.iam), ...ctx.iam?.stats() }, 'application/json');
+    const agent = /^\/_local\/codebuild\/agent\/([^/]+)\/([a-z]+)$/.exec(url);
+    if (agent) return codebuild.agent(req, res, decodeURIComponent(agent[1] as string), agent[2] as string);
     const invoke = /^\/endpoints\/([^/]+)\/(invocations|invocations-response-stream)(\?.*)?$/.exec(url);
     if (invoke && req.method === 'POST') {
       const streamed = invoke[2] === 'invocations-response-stream';

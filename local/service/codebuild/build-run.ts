@@ -1,13 +1,12 @@
 /**
  * One local CodeBuild build, phase by phase like CodeBuild (SUBMITTED … COMPLETED): DOWNLOAD_SOURCE fetches the
- * S3 zip (file modes kept), BUILD makes the image, POST_BUILD pushes it and records it in moto ECR under the
- * requested tag with its real digest. Every line goes to the build log in CloudWatch Logs
+ * S3 zip (file modes kept), then the build proper. Every line goes to the build log in CloudWatch Logs
  * (`/aws/codebuild/<project>`).
  *
  * Two builders, chosen by LOCAL_CODEBUILD_BUILDER (`podman` | `process`; the stack sets it, default `podman`
  * exactly when the executor is `container`, since the process demo must stay fast):
- * - podman: a real `podman build` of the Dockerfile (CPU, local Debian base; podman-build.ts) pushed to the
- *   stack's local registry (LOCAL_REGISTRY_PORT); ECR gets the registry's manifest and digest.
+ * - podman: the source's buildspec runs as CodeBuild runs it (buildspec-build.ts): its `docker` commands are served
+ *   by podman and its `docker push` lands in the stack's local registry and in ECR with the registry's digest.
  * - process: the process image (the context's `setup.sh` builds its venv, once per source hash;
  *   LOCAL_CODEBUILD_INSTALL=skip records the image without a venv); ECR gets a manifest over the context tarball.
  */
@@ -16,12 +15,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { downloadObject } from '../core/s3-files';
 import { killGroup } from '../../shared/procs';
-import { ensurePodmanTools } from '../executors/podman';
-import type { LocalImage } from '../executors/image-ref';
 import type { Ctx } from '../core/context';
-import { denialText, pushDenial } from '../iam/on-behalf';
+import type { ProjectArtifacts } from './artifacts';
+import { type Buildspec, BuildspecError } from './buildspec';
+import { BuildspecBuild, readBuildspec } from './buildspec-build';
+import { pushRefusal } from './ecr-push';
 import { hashTree, processImageManifest, pushManifest, repositoryName } from './image';
-import { buildKey, localBuildSettings, localTag, podmanBuild, pushToRegistry } from './podman-build';
 
 export const PHASES = [
   'SUBMITTED',
@@ -49,22 +48,46 @@ export interface BuildPhase {
 
 export interface BuildHooks {
   phase(p: PhaseType): void;
-  endPhase(status: NonNullable<BuildPhase['phaseStatus']>, message?: string): void;
+  /** Ends the open phase; `code` is the phase context's status code (default COMMAND_EXECUTION_ERROR). */
+  endPhase(status: NonNullable<BuildPhase['phaseStatus']>, message?: string, code?: string): void;
   line(text: string): void;
 }
 
 export interface BuildSpec {
   id: string;
+  arn: string;
+  buildNumber: number;
+  projectName: string;
+  /** The project's build image (CODEBUILD_BUILD_IMAGE). */
+  image: string;
+  /** Seconds since the epoch. */
+  startTime: number;
+  logStream: string;
   sourceLocation: string;
+  /** The buildspec the build names (a path in the source or the YAML itself; default buildspec.yml). */
+  buildspec?: string;
+  artifacts?: ProjectArtifacts;
   env: Record<string, string>;
   /** The project's service role: the build reads its source, pushes and logs as this role. */
   roleArn?: string;
 }
 
+/** A build that ran to its end: what it exported and where its artifacts went. */
+export interface BuildResult {
+  exported: { name: string; value: string }[];
+  artifactsLocation?: string;
+}
+
+/**
+ * The build failed: `code` is the phase context's status code. `phaseClosed`: the failing phase was ended already
+ * (a buildspec build ends its own phases), so only FINALIZING is left.
+ */
 export class BuildFailure extends Error {
   constructor(
     readonly code: string,
     message: string,
+    readonly phaseClosed = false,
+    readonly result?: BuildResult,
   ) {
     super(message);
   }
@@ -72,6 +95,7 @@ export class BuildFailure extends Error {
 
 export class BuildRun {
   private child: { pid: number } | undefined;
+  private buildspecBuild: BuildspecBuild | undefined;
   stopped = false;
 
   constructor(
@@ -84,14 +108,22 @@ export class BuildRun {
     return path.join(this.ctx.buildsDir, this.spec.id.replace(/[^a-zA-Z0-9._-]+/g, '_'));
   }
 
+  /** The buildspec build, while one runs (the shims call back into it). */
+  get agent(): BuildspecBuild | undefined {
+    return this.buildspecBuild;
+  }
+
   stop(): void {
     this.stopped = true;
+    this.buildspecBuild?.stop();
     if (this.child) killGroup(this.child.pid, 'SIGKILL');
   }
 
-  /** Runs the phases; resolves with the pushed digest, throws BuildFailure in the failing phase. */
-  async run(): Promise<{ digest: string; imageUri: string }> {
+  /** Runs the phases; throws BuildFailure for a failed build (in the failing phase). */
+  async run(): Promise<BuildResult> {
     const h = this.hooks;
+    // The buildspec builder's podman is set up by its docker shim on first use (a buildspec may never call docker).
+    const buildspec = this.builder() === 'podman';
     for (const p of ['QUEUED', 'PROVISIONING'] as const) {
       h.phase(p);
       h.endPhase('SUCCEEDED');
@@ -111,6 +143,17 @@ export class BuildRun {
           : `Failed to download source from ${this.spec.sourceLocation}: ${e.message}`,
       );
     }
+    if (buildspec) {
+      let spec: Buildspec;
+      try {
+        spec = readBuildspec(src, this.dir, this.spec.buildspec);
+      } catch (err) {
+        if (err instanceof BuildspecError) throw new BuildFailure(err.code, err.message);
+        throw err;
+      }
+      h.endPhase('SUCCEEDED');
+      return this.runBuildspec(spec, src);
+    }
     h.endPhase('SUCCEEDED');
     h.phase('INSTALL');
     h.endPhase('SUCCEEDED');
@@ -126,7 +169,6 @@ export class BuildRun {
     h.phase('BUILD');
     const sourceHash = hashTree(src);
     h.line(`[local] build context hash ${sourceHash}`);
-    if (this.builder() === 'podman') return this.runPodman(src, sourceHash, repoUri, tag);
     const imageDir = path.join(path.dirname(this.ctx.buildsDir), 'images', sourceHash);
     await this.buildProcessImage(src, imageDir);
     h.endPhase('SUCCEEDED');
@@ -151,7 +193,32 @@ export class BuildRun {
     h.line(`IMAGE_DIGEST=${digest}`);
     h.line(`IMAGE_URI=${repoUri}@${digest}`);
     h.endPhase('SUCCEEDED');
-    return { digest, imageUri: `${repoUri}@${digest}` };
+    return {
+      exported: [
+        { name: 'IMAGE_DIGEST', value: digest },
+        { name: 'IMAGE_URI', value: `${repoUri}@${digest}` },
+      ],
+    };
+  }
+
+  /** INSTALL … UPLOAD_ARTIFACTS from the buildspec; a failed phase fails the build after the phases CodeBuild runs. */
+  private async runBuildspec(spec: Buildspec, src: string): Promise<BuildResult> {
+    const build = new BuildspecBuild(this.ctx, { ...this.spec, env: this.spec.env }, this.dir, this.hooks, (c, a, o) =>
+      this.exec(c, a, o?.cwd, o?.env),
+    );
+    this.buildspecBuild = build;
+    try {
+      const r = await build.run(spec, src);
+      if (this.stopped) throw new BuildFailure('STOPPED', 'Build was stopped');
+      const result = { exported: r.exported, artifactsLocation: r.artifactsLocation };
+      if (r.failed) throw new BuildFailure(r.failed.code, r.failed.message, true, result);
+      return result;
+    } catch (err) {
+      if (this.stopped) throw new BuildFailure('STOPPED', 'Build was stopped');
+      throw err;
+    } finally {
+      this.buildspecBuild = undefined;
+    }
   }
 
   /** The build's AWS clients: sessions of the project's service role (IAM authorizes every call). */
@@ -164,9 +231,8 @@ export class BuildRun {
    * records only the manifest, so the rest is authorized without being made). A refusal reads as docker prints it.
    */
   private authorizePush(repoUri: string): void {
-    const denied = pushDenial(this.ctx.iam, this.spec.roleArn, repoUri);
-    if (!denied) return;
-    const text = `denied: ${denialText(denied)}`;
+    const text = pushRefusal(this.ctx, this.spec.roleArn, repoUri);
+    if (!text) return;
     this.hooks.line(text);
     throw Object.assign(new Error(text), { name: 'AccessDeniedException' });
   }
@@ -176,82 +242,6 @@ export class BuildRun {
     const b = process.env.LOCAL_CODEBUILD_BUILDER;
     if (b === 'podman' || b === 'process') return b;
     return this.ctx.executor.kind === 'container' ? 'podman' : 'process';
-  }
-
-  /** BUILD: podman build (or reuse); POST_BUILD: push to the local registry and record it in moto ECR. */
-  private async runPodman(
-    src: string,
-    sourceHash: string,
-    repoUri: string,
-    tag: string,
-  ): Promise<{ digest: string; imageUri: string }> {
-    const h = this.hooks;
-    const port = process.env.LOCAL_REGISTRY_PORT;
-    if (!port)
-      throw new BuildFailure(
-        'COMMAND_EXECUTION_ERROR',
-        "LOCAL_REGISTRY_PORT is not set: the podman builder pushes to the stack's local registry (start the " +
-          'stack with `local up`)',
-      );
-    const registry = `127.0.0.1:${port}`;
-    const repo = repositoryName(repoUri);
-    const settings = localBuildSettings(this.spec.env);
-    for (const n of settings.notes) h.line(`[local] ${n}`);
-    const ref = localTag(repo, tag);
-    let imageId: string;
-    try {
-      ensurePodmanTools((m) => h.line(m));
-      imageId = await podmanBuild(
-        src,
-        ref,
-        buildKey(sourceHash, settings),
-        settings,
-        (c, a, o) => this.exec(c, a, o?.cwd, o?.env),
-        (l) => h.line(l),
-      );
-    } catch (err) {
-      if (err instanceof BuildFailure) throw err;
-      throw new BuildFailure(
-        'COMMAND_EXECUTION_ERROR',
-        `Error while executing command: docker build. Reason: ${(err as Error).message}`,
-      );
-    }
-    h.line(`[local] built ${ref} (${imageId.slice(0, 12)})`);
-    h.endPhase('SUCCEEDED');
-    h.phase('POST_BUILD');
-    let digest: string;
-    let registryRef: string;
-    try {
-      const pushed = await pushToRegistry(ref, registry, repo, tag, this.dir, (c, a, o) =>
-        this.exec(c, a, o?.cwd, o?.env),
-      );
-      registryRef = pushed.registryRef;
-      this.authorizePush(repoUri);
-      digest = await pushManifest(
-        this.aws.ecr,
-        repo,
-        tag,
-        { manifest: pushed.manifest, digest: pushed.digest },
-        pushed.mediaType,
-      );
-      if (digest !== pushed.digest) throw new Error(`ECR recorded digest ${digest}, the registry has ${pushed.digest}`);
-    } catch (err) {
-      if (err instanceof BuildFailure) throw err;
-      throw new BuildFailure(
-        'COMMAND_EXECUTION_ERROR',
-        `Error while executing command: docker push ${repoUri}:${tag}. Reason: ${(err as Error).name}: ` +
-          `${(err as Error).message}`,
-      );
-    }
-    this.ctx.store
-      .kind<LocalImage & { localTag: string }>('podman-images')
-      .put(digest, { imageId, registryRef, localTag: ref });
-    this.ctx.store.kind<{ digest: string }>('podman-tags').put(`${repo}:${tag}`, { digest });
-    h.line(`[local] pushed ${registryRef}`);
-    h.line(`IMAGE_DIGEST=${digest}`);
-    h.line(`IMAGE_URI=${repoUri}@${digest}`);
-    h.endPhase('SUCCEEDED');
-    return { digest, imageUri: `${repoUri}@${digest}` };
   }
 
   private async download(src: string): Promise<void> {

@@ -2,13 +2,18 @@
  * The local CodeBuild (AWS JSON 1.1, `CodeBuild_20161006.*`): CreateProject, UpdateProject, BatchGetProjects,
  * DeleteProject, StartBuild (idempotencyToken honoured for 5 minutes), BatchGetBuilds, ListBuildsForProject,
  * StopBuild. Builds run with BuildRun; their records are persisted, and a build cut off by a restart is FAULT.
+ * A running buildspec's `docker push` calls back here (`POST /_local/codebuild/agent/<build id>/push`, `agent`).
  */
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type http from 'node:http';
 import { ACCOUNT_ID, REGION } from '../../shared/account';
 import type { Ctx } from '../core/context';
-import { AwsError, now, paginate } from '../core/protocol';
+import { AwsError, now, paginate, readBody, sendJson } from '../core/protocol';
 import { type Body } from '../core/request-fields';
 import { BuildFailure, type BuildPhase, BuildRun, type PhaseType } from './build-run';
+import type { ProjectArtifacts } from './artifacts';
+import { containerLine } from './buildspec-run';
+import { PushRefused } from './ecr-push';
 import { assertAssumable } from '../iam/on-behalf';
 import { CODEBUILD_SERVICE } from '../iam/policies';
 
@@ -50,7 +55,10 @@ interface Build {
   buildComplete: boolean;
   initiator: string;
   exportedEnvironmentVariables?: { name: string; value: string }[];
+  artifacts?: { location: string };
   _idempotencyToken?: string;
+  /** StartBuild's artifactsOverride (the project's artifacts otherwise). */
+  _artifacts?: ProjectArtifacts;
 }
 
 const err = {
@@ -233,6 +241,7 @@ export class CodeBuild {
       buildComplete: false,
       initiator: 'local',
       _idempotencyToken: token,
+      _artifacts: b.artifactsOverride as ProjectArtifacts | undefined,
     };
     this.builds.put(id, build);
     this.launch(build, Object.fromEntries([...vars.values()].map((v) => [v.name, v.value])));
@@ -241,30 +250,45 @@ export class CodeBuild {
 
   private launch(build: Build, env: Record<string, string>): void {
     const id = build.id;
+    const project = this.projects.get(build.projectName);
     // The build acts as the project's service role: source download, image push, build logs.
-    const roleArn = serviceRoleArn(this.projects.get(build.projectName)?.serviceRole);
+    const roleArn = serviceRoleArn(project?.serviceRole);
     const line = (text: string): void => this.ctx.logs.add(build.logs.groupName, build.logs.streamName, text, roleArn);
     const run = new BuildRun(
       this.ctx,
-      { id, sourceLocation: build.source.location as string, env, roleArn },
+      {
+        id,
+        arn: build.arn,
+        buildNumber: build.buildNumber,
+        projectName: build.projectName,
+        image: build.environment.image,
+        startTime: build.startTime,
+        logStream: build.logs.streamName,
+        sourceLocation: build.source.location as string,
+        buildspec: build.source.buildspec as string | undefined,
+        artifacts: build._artifacts ?? (project?.artifacts as ProjectArtifacts | undefined),
+        env,
+        roleArn,
+      },
       {
         phase: (p: PhaseType) =>
           this.builds.update(id, (x) => {
             if (x.buildStatus !== 'IN_PROGRESS') return;
             x.currentPhase = p;
             x.phases.push({ phaseType: p, startTime: now() });
-            line(`[Container] ${new Date().toISOString()} Entering phase ${p}`);
+            line(containerLine(`Entering phase ${p}`));
           }),
-        endPhase: (status, message) =>
+        endPhase: (status, message, code) =>
           this.builds.update(id, (x) => {
             const p = x.phases[x.phases.length - 1];
             if (!p || p.endTime !== undefined) return;
             p.phaseStatus = status;
             p.endTime = now();
             p.durationInSeconds = Math.round(p.endTime - p.startTime);
-            if (message)
-              p.contexts = [{ statusCode: status === 'STOPPED' ? 'STOPPED' : 'COMMAND_EXECUTION_ERROR', message }];
-            line(`[Container] ${new Date().toISOString()} Phase complete: ${p.phaseType} State: ${status}`);
+            const statusCode = code ?? (status === 'STOPPED' ? 'STOPPED' : 'COMMAND_EXECUTION_ERROR');
+            if (message) p.contexts = [{ statusCode, message }];
+            line(containerLine(`Phase complete: ${p.phaseType} State: ${status}`));
+            line(containerLine(`Phase context status code: ${message ? statusCode : ''} Message: ${message ?? ''}`));
           }),
         line,
       },
@@ -275,25 +299,28 @@ export class CodeBuild {
       this.finish(id, 'TIMED_OUT', 'TIMED_OUT', `Build timed out after ${build.timeoutInMinutes} minutes`);
     }, build.timeoutInMinutes * 60_000);
     timer.unref();
+    const record = (r: { exported: { name: string; value: string }[]; artifactsLocation?: string }): void => {
+      this.builds.update(id, (x) => {
+        if (r.exported.length) x.exportedEnvironmentVariables = r.exported;
+        if (r.artifactsLocation) x.artifacts = { location: r.artifactsLocation };
+      });
+    };
     run
       .run()
-      .then(({ digest, imageUri }) => {
-        this.builds.update(id, (x) => {
-          x.exportedEnvironmentVariables = [
-            { name: 'IMAGE_DIGEST', value: digest },
-            { name: 'IMAGE_URI', value: imageUri },
-          ];
-        });
+      .then((r) => {
+        record(r);
         this.finish(id, 'SUCCEEDED');
       })
       .catch((e: Error) => {
         if (e instanceof BuildFailure && e.code === 'STOPPED') return;
-        line(`[Container] ${e.message}`);
+        if (e instanceof BuildFailure && e.result) record(e.result);
+        if (!(e instanceof BuildFailure && e.phaseClosed)) line(containerLine(e.message));
         this.finish(
           id,
           e instanceof BuildFailure ? 'FAILED' : 'FAULT',
           e instanceof BuildFailure ? 'FAILED' : 'FAULT',
           e.message,
+          e instanceof BuildFailure ? e.code : undefined,
         );
       })
       .finally(() => {
@@ -303,11 +330,47 @@ export class CodeBuild {
       });
   }
 
+  /**
+   * A running build's shims calling back (shims/docker.py's `docker push`): answered with JSON, refusals as
+   * `{message}` in docker's words. The caller proves it is the build by the token only its shell was given.
+   */
+  async agent(req: http.IncomingMessage, res: http.ServerResponse, buildId: string, operation: string): Promise<void> {
+    const body = await readBody(req);
+    const run = this.runs.get(buildId);
+    const agent = run?.agent;
+    const given = Buffer.from(String(req.headers['x-local-codebuild-token'] ?? ''));
+    const expected = Buffer.from(agent?.token ?? '');
+    if (!agent || given.length !== expected.length || !timingSafeEqual(given, expected))
+      return sendJson(res, 403, { message: `no running build ${buildId} with this token` }, 'application/json');
+    if (req.method !== 'POST' || operation !== 'push')
+      return sendJson(res, 404, { message: `unknown agent call ${req.method} ${operation}` }, 'application/json');
+    let image = '';
+    let auth = '';
+    try {
+      ({ image, auth } = JSON.parse(body.toString('utf8')) as { image: string; auth: string });
+    } catch {
+      return sendJson(res, 400, { message: 'the push request is not JSON {image, auth}' }, 'application/json');
+    }
+    try {
+      const pushed = await agent.agentPush(String(image), String(auth));
+      sendJson(res, 200, pushed, 'application/json');
+    } catch (err) {
+      const e = err as Error;
+      sendJson(
+        res,
+        400,
+        { message: e instanceof PushRefused ? e.message : `${e.name}: ${e.message}` },
+        'application/json',
+      );
+    }
+  }
+
   private finish(
     id: string,
     status: Build['buildStatus'],
     phaseStatus: NonNullable<BuildPhase['phaseStatus']> = 'SUCCEEDED',
     message?: string,
+    code?: string,
   ): void {
     this.builds.update(id, (x) => {
       if (x.buildStatus !== 'IN_PROGRESS') return;
@@ -321,23 +384,18 @@ export class CodeBuild {
           open.contexts = [
             {
               statusCode:
-                phaseStatus === 'SUCCEEDED' ? '' : phaseStatus === 'FAILED' ? 'COMMAND_EXECUTION_ERROR' : phaseStatus,
+                code ??
+                (phaseStatus === 'SUCCEEDED' ? '' : phaseStatus === 'FAILED' ? 'COMMAND_EXECUTION_ERROR' : phaseStatus),
               message,
             },
           ];
       }
-      if (status !== 'SUCCEEDED' && status !== 'STOPPED') {
-        x.phases.push({
-          phaseType: 'FINALIZING',
-          phaseStatus: 'SUCCEEDED',
-          startTime: t,
-          endTime: t,
-          durationInSeconds: 0,
-        });
-      } else if (status === 'SUCCEEDED') {
-        for (const p of ['UPLOAD_ARTIFACTS', 'FINALIZING'] as const)
+      // The phases a build still goes through to its end (a buildspec build has run UPLOAD_ARTIFACTS itself).
+      const closing: PhaseType[] =
+        status === 'SUCCEEDED' ? ['UPLOAD_ARTIFACTS', 'FINALIZING'] : status === 'STOPPED' ? [] : ['FINALIZING'];
+      for (const p of closing)
+        if (!x.phases.some((q) => q.phaseType === p))
           x.phases.push({ phaseType: p, phaseStatus: 'SUCCEEDED', startTime: t, endTime: t, durationInSeconds: 0 });
-      }
       x.phases.push({ phaseType: 'COMPLETED', startTime: t });
       x.currentPhase = 'COMPLETED';
       x.buildStatus = status;
@@ -360,6 +418,6 @@ export class CodeBuild {
 }
 
 function view(b: Build): Record<string, unknown> {
-  const { _idempotencyToken: _t, ...rest } = b;
+  const { _idempotencyToken: _t, _artifacts: _a, ...rest } = b;
   return rest;
 }

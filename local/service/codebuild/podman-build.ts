@@ -1,96 +1,16 @@
 /**
- * The local CodeBuild's podman builder: a real `podman build` of the uploaded context through
- * container/scripts/build-image.sh (local Debian base made with mmdebstrap, prebuilt wheels, CA bundle mounted at
- * build time; CPU only), pushed to the stack's local OCI registry (Debian's docker-registry, the ECR stand-in).
- * The registry's manifest and digest are what the caller records in moto ECR, so ECR's digest is the real one.
- *
- * Idempotent: an image already built from the same context and settings (label `local.context-hash`) is reused
- * without running podman build; pushing the same image under the same tag again is a no-op for the registry.
+ * The push half of the local CodeBuild's `docker push` (the buildspec's `docker build` runs in its shell through
+ * the docker shim, shims/docker.py): a podman image pushed to the stack's local OCI registry (Debian's
+ * docker-registry, the ECR stand-in), with the manifest the registry stores under the pushed digest read back. That
+ * manifest and digest are what the caller records in moto ECR, so ECR's digest is the real one. Pushing the same
+ * image under the same tag again is a no-op for the registry.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../stack/config';
-import { podman, podmanEnv } from '../executors/podman';
-
-export const CONTEXT_LABEL = 'local.context-hash';
-
-export interface LocalBuildSettings {
-  jaxVariant: string;
-  baseImage?: string;
-  dockerfile: string;
-  /** What the local build does not honour, one sentence each (logged). */
-  notes: string[];
-}
-
-/**
- * What the local build takes from the build's environment: BUILD_ARGS (`--build-arg K=V …`) or the variables
- * of the same names, and DOCKERFILE. Local builds are CPU-only and need a base image that is on this machine.
- */
-export function localBuildSettings(env: Record<string, string>): LocalBuildSettings {
-  const args = new Map<string, string>();
-  for (const m of (env.BUILD_ARGS ?? '').matchAll(/--build-arg\s+([A-Za-z_][A-Za-z0-9_]*)=(\S*)/g))
-    args.set(m[1] as string, m[2] as string);
-  const notes: string[] = [];
-  const variant = args.get('JAX_VARIANT') ?? env.JAX_VARIANT ?? 'cpu';
-  if (variant !== 'cpu')
-    notes.push(`JAX_VARIANT=${variant} requested; local builds are CPU-only, building JAX_VARIANT=cpu`);
-  let baseImage = args.get('BASE_IMAGE') ?? env.BASE_IMAGE;
-  if (baseImage && !baseImage.startsWith('localhost/')) {
-    notes.push(`BASE_IMAGE=${baseImage} cannot be pulled here (no public registry); using the local Debian base`);
-    baseImage = undefined;
-  }
-  for (const k of args.keys())
-    if (k !== 'JAX_VARIANT' && k !== 'BASE_IMAGE') notes.push(`build arg ${k} is not passed by the local build`);
-  return { jaxVariant: 'cpu', baseImage, dockerfile: env.DOCKERFILE || 'Dockerfile', notes };
-}
-
-/** The podman tag a build is kept under: `localhost/local-codebuild/<repo>:<tag>`. */
-export function localTag(repository: string, tag: string): string {
-  return `localhost/local-codebuild/${repository}:${tag}`;
-}
-
-/** The label value that decides reuse: the context's content hash and the settings that change the image. */
-export function buildKey(contextHash: string, s: LocalBuildSettings): string {
-  return createHash('sha256')
-    .update(JSON.stringify([contextHash, s.jaxVariant, s.baseImage ?? '', s.dockerfile]))
-    .digest('hex')
-    .slice(0, 32);
-}
+import { podmanEnv } from '../executors/podman';
 
 export type Exec = (cmd: string, args: string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv }) => Promise<void>;
-
-/** Builds (or reuses) the image; resolves with its podman image id. */
-export async function podmanBuild(
-  src: string,
-  tagRef: string,
-  key: string,
-  s: LocalBuildSettings,
-  exec: Exec,
-  line: (l: string) => void,
-): Promise<string> {
-  if (!fs.existsSync(path.join(src, s.dockerfile))) throw new Error(`${s.dockerfile} not found in the build context`);
-  const have = await podman(['image', 'inspect', '--format', `{{index .Labels "${CONTEXT_LABEL}"}}`, tagRef]);
-  if (have.code === 0 && have.stdout.trim() === key) {
-    line(`[local] image ${tagRef} was built from this context before (${CONTEXT_LABEL}=${key}); reusing it`);
-  } else {
-    line(
-      `[local] podman build ${tagRef} (JAX_VARIANT=${s.jaxVariant}${s.baseImage ? `, BASE_IMAGE=${s.baseImage}` : ''})`,
-    );
-    const env = podmanEnv({
-      ...process.env,
-      JAX_VARIANT: s.jaxVariant,
-      DOCKERFILE: s.dockerfile,
-      IMAGE_LABELS: `${CONTEXT_LABEL}=${key}`,
-    });
-    if (s.baseImage) env.BASE_IMAGE = s.baseImage;
-    else delete env.BASE_IMAGE;
-    await exec('bash', [path.join(REPO_ROOT, 'container', 'scripts', 'build-image.sh'), tagRef, src], { env });
-  }
-  const id = await podman(['image', 'inspect', '--format', '{{.Id}}', tagRef]);
-  if (id.code !== 0) throw new Error(`podman image inspect ${tagRef}: ${id.stderr.trim()}`);
-  return id.stdout.trim();
-}
 
 export interface Pushed {
   digest: string;

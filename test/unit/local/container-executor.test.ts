@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { needsPodman, stackConfig } from '../../../local/stack/config';
-import { localBuildSettings } from '../../../local/service/codebuild/podman-build';
 import { ContainerExecutor, hostNames, podmanRunArgs } from '../../../local/service/executors/container';
 import { type ImageIndex, parseImageUri, resolveLocalImage } from '../../../local/service/executors/image-ref';
 import { containerName, stackId } from '../../../local/service/executors/podman';
@@ -137,30 +136,6 @@ test('container names are valid for podman, readable and differ between stacks',
   expect(containerName('abc', 'my-ep/ep-1/AllTraffic/1')).toBe('sm-abc-my-ep_ep-1_AllTraffic_1');
   expect(stackId('/tmp/a/sagemaker')).not.toBe(stackId('/tmp/b/sagemaker'));
   expect(stackId('/tmp/a/sagemaker')).toMatch(/^[0-9a-f]{10}$/);
-});
-
-describe('localBuildSettings', () => {
-  test('reads JAX_VARIANT and DOCKERFILE; local builds are CPU-only and say so', () => {
-    expect(localBuildSettings({ BUILD_ARGS: '--build-arg JAX_VARIANT=cpu', DOCKERFILE: 'Dockerfile' })).toEqual({
-      jaxVariant: 'cpu',
-      baseImage: undefined,
-      dockerfile: 'Dockerfile',
-      notes: [],
-    });
-    const s = localBuildSettings({
-      BUILD_ARGS: '--build-arg JAX_VARIANT=cuda12 --build-arg BASE_IMAGE=nvidia/cuda:12 --build-arg FOO=1',
-    });
-    expect(s.jaxVariant).toBe('cpu');
-    expect(s.baseImage).toBeUndefined();
-    expect(s.notes).toEqual([
-      'JAX_VARIANT=cuda12 requested; local builds are CPU-only, building JAX_VARIANT=cpu',
-      'BASE_IMAGE=nvidia/cuda:12 cannot be pulled here (no public registry); using the local Debian base',
-      'build arg FOO is not passed by the local build',
-    ]);
-  });
-  test('a local base image is honoured', () => {
-    expect(localBuildSettings({ BASE_IMAGE: 'localhost/my-base:1' }).baseImage).toBe('localhost/my-base:1');
-  });
 });
 
 describe('stack config for containers', () => {
