@@ -1,7 +1,8 @@
 /**
- * A capacity failure at the start of a 4 x ml.p4de.24xlarge training job, end to end through the trainModel step with
- * the real activities and the in-process local service (LOCAL_FAULTS capacity): with the spec's RetryStrategy the job
- * starts again and the step completes; without it the step fails with SageMaker's CapacityError reason.
+ * Start failures of a 4 x ml.p4de.24xlarge training job, end to end through the trainModel step with the real
+ * activities and the in-process local service (LOCAL_FAULTS): with the spec's RetryStrategy an InternalServerError at
+ * start is retried and the step completes; a capacity failure is not retried and fails the step with SageMaker's
+ * CapacityError reason.
  */
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -15,7 +16,7 @@ import { ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import type { TrainModelInput } from '../../contracts';
-import { CAPACITY_FAILURE } from '../../local/service/sagemaker/training';
+import { CAPACITY_FAILURE, INTERNAL_FAILURE } from '../../local/service/sagemaker/training';
 import type { LocalService } from '../../local/service/server';
 import { trainModel } from '../../workflows';
 import { trainingDefinition } from '../../local/harness/training-definition';
@@ -95,8 +96,8 @@ const input = (name: string, retries?: number): TrainModelInput => ({
   }),
 });
 
-test("with the spec's RetryStrategy a capacity failure at start is retried and the step completes", async () => {
-  const { value, error, job } = await runTrainModel(`capacity:0.5,seed:${seedFailingOnce()}`, input('cap-retried', 2));
+test("with the spec's RetryStrategy an internal failure at start is retried and the step completes", async () => {
+  const { value, error, job } = await runTrainModel(`internal:0.5,seed:${seedFailingOnce()}`, input('cap-retried', 2));
   expect(error).toBeUndefined();
   expect(value?.trainingJobName).toBe('cap-retried');
   expect(job.TrainingJobStatus).toBe('Completed');
@@ -110,12 +111,12 @@ test("with the spec's RetryStrategy a capacity failure at start is retried and t
     'Completed',
   ]);
   expect(job.SecondaryStatusTransitions?.[1]?.StatusMessage).toBe(
-    `Retrying the training job (retry 1 of 2) after ${CAPACITY_FAILURE}`,
+    `Retrying the training job (retry 1 of 2) after ${INTERNAL_FAILURE}`,
   );
 });
 
-test('without RetryStrategy the step fails with the CapacityError reason', async () => {
-  const { error, job } = await runTrainModel('capacity:1', input('cap-failed'));
+test('a capacity failure fails the step with the CapacityError reason, RetryStrategy or not', async () => {
+  const { error, job } = await runTrainModel('capacity:1', input('cap-failed', 2));
   expect(job.TrainingJobStatus).toBe('Failed');
   expect(error).toBeInstanceOf(WorkflowFailedError);
   const cause = (error as WorkflowFailedError).cause;

@@ -4,7 +4,9 @@
  * paths get exercised; `lost500` does the call and then answers HTTP 500 (the answer lost on the way back), so a
  * retried create or update meets what its first attempt already did. Job faults: `capacity` is the share of
  * training job starts on large accelerator instance types (`isScarceInstanceType`) that find no capacity, as
- * SageMaker does when EC2 has none (the job fails with CapacityError unless its RetryStrategy starts it again).
+ * SageMaker does when EC2 has none (the job fails with CapacityError; RetryStrategy does not cover it); `internal`
+ * is the share of training job starts that fail with InternalServerError, the failure RetryStrategy starts a job
+ * again for (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_RetryStrategy.html).
  * `seed:<n>` makes the draws a fixed sequence (the calls they land on still follow the order calls arrive in).
  */
 import { mulberry32 } from '../../shared/random';
@@ -17,11 +19,13 @@ export interface Faults {
   lost500?: number;
   /** Share of training job starts on scarce instance types that find no capacity. */
   capacity?: number;
+  /** Share of training job starts that fail with InternalServerError (what RetryStrategy retries). */
+  internal?: number;
   /** Seed of the draws (absent: Math.random). */
   seed?: number;
 }
 
-const SHARES = ['throttle', 'error500', 'lost500', 'capacity'] as const;
+const SHARES = ['throttle', 'error500', 'lost500', 'capacity', 'internal'] as const;
 
 export function parseFaults(spec: string | undefined): Faults {
   const f: Faults = { throttle: 0, error500: 0 };
@@ -42,7 +46,7 @@ export function parseFaults(spec: string | undefined): Faults {
     if (!(SHARES as readonly string[]).includes(key ?? '') || !(share >= 0 && share <= 1)) {
       throw new Error(
         `LOCAL_FAULTS: cannot read ${JSON.stringify(part)} (want ` +
-          `throttle:<0..1>,error500:<0..1>,lost500:<0..1>,capacity:<0..1>,seed:<n>)`,
+          `throttle:<0..1>,error500:<0..1>,lost500:<0..1>,capacity:<0..1>,internal:<0..1>,seed:<n>)`,
       );
     }
     f[key as (typeof SHARES)[number]] = share;
@@ -80,4 +84,9 @@ export function isScarceInstanceType(instanceType: string): boolean {
 /** Whether this start of a job on `instanceType` finds no capacity (`capacity` fault). */
 export function lacksCapacity(f: Faults, instanceType: string, random: () => number = Math.random): boolean {
   return !!f.capacity && isScarceInstanceType(instanceType) && random() < f.capacity;
+}
+
+/** Whether this start of a training job fails with InternalServerError (`internal` fault). */
+export function failsInternally(f: Faults, random: () => number = Math.random): boolean {
+  return !!f.internal && random() < f.internal;
 }

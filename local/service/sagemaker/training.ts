@@ -3,8 +3,9 @@
  * and its status machine (InProgress: Starting → Downloading → Training → Uploading; Completed, Failed,
  * Stopping → Stopped, Stopped/MaxRuntimeExceeded). A job still InProgress when the service restarts is run again
  * (like a spot restart: it resumes from its synced checkpoints). A start without capacity (LOCAL_FAULTS capacity)
- * waits in Starting and fails with SageMaker's CapacityError; with a RetryStrategy, a job that failed for an internal
- * reason or for capacity is started again (back to Starting) up to MaximumRetryAttempts times.
+ * waits in Starting and fails with SageMaker's CapacityError (RetryStrategy does not cover it); with a RetryStrategy,
+ * a job that failed with InternalServerError (LOCAL_FAULTS internal, or a host that could not be run) is started again
+ * (back to Starting) up to MaximumRetryAttempts times.
  */
 import { EventEmitter } from 'node:events';
 import type { Ctx } from '../core/context';
@@ -15,7 +16,7 @@ import { parseTrainingRequest, type TrainingRequest } from './training-request';
 import { assertAssumable } from '../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../iam/policies';
 import { type Phase, TrainingRun, type RunOutcome } from './training-run';
-import { lacksCapacity } from '../core/faults';
+import { failsInternally, lacksCapacity } from '../core/faults';
 import { type Body, tags as readTags } from '../core/request-fields';
 
 export interface Transition {
@@ -53,11 +54,13 @@ export const CAPACITY_FAILURE =
   'CapacityError: Unable to provision requested ML compute capacity. Please retry using a different ML instance type.';
 /** The Starting status message while SageMaker keeps trying to launch instances EC2 has no capacity for. */
 export const CAPACITY_WAIT_MESSAGE = 'Insufficient capacity error from EC2 while launching instances, retrying!';
+/** SageMaker's FailureReason for an internal failure (the LOCAL_FAULTS `internal` start failure). */
+export const INTERNAL_FAILURE = 'InternalServerError: We encountered an internal error. Please try again.';
 /**
- * Failures RetryStrategy starts a job again for: InternalServerError (API_RetryStrategy), and, in local mode, the
- * capacity failure at start (see the README: AWS's page names InternalServerError only).
+ * Failures RetryStrategy starts a job again for: InternalServerError only, as API_RetryStrategy documents
+ * (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_RetryStrategy.html); a CapacityError is final.
  */
-const RETRIED_FAILURE = /^(InternalServerError|CapacityError)\b/;
+const RETRIED_FAILURE = /^InternalServerError\b/;
 
 export function trainingJobArn(name: string): string {
   return arn(`training-job/${name.toLowerCase()}`);
@@ -65,7 +68,7 @@ export function trainingJobArn(name: string): string {
 
 export class Training {
   private readonly runs = new Map<string, TrainingRun>();
-  /** Jobs waiting in Starting for capacity that will not come (the timer fails them). */
+  /** Jobs in Starting that will fail there (no capacity, or an injected internal error): the timer fails them. */
   private readonly capacityWaits = new Map<string, NodeJS.Timeout>();
   /** Emits `finished` (name) whenever a job reaches a terminal status. */
   readonly events = new EventEmitter();
@@ -223,6 +226,15 @@ export class Training {
       const timer = setTimeout(() => {
         this.capacityWaits.delete(jobName);
         this.finish(jobName, { kind: 'failed', failureReason: CAPACITY_FAILURE, metrics: [] });
+      }, this.ctx.capacityWaitMs);
+      this.capacityWaits.set(jobName, timer);
+      return;
+    }
+    if (failsInternally(this.ctx.faults, this.ctx.faultDraw)) {
+      this.ctx.log(`training job ${jobName}: InternalServerError at start (LOCAL_FAULTS internal)`);
+      const timer = setTimeout(() => {
+        this.capacityWaits.delete(jobName);
+        this.finish(jobName, { kind: 'failed', failureReason: INTERNAL_FAILURE, metrics: [] });
       }, this.ctx.capacityWaitMs);
       this.capacityWaits.set(jobName, timer);
       return;

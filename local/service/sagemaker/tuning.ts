@@ -517,7 +517,8 @@ function recount(r: TuningJob): void {
     else if (t.TrainingJobStatus === 'InProgress' || t.TrainingJobStatus === 'Stopping') c.InProgress++;
     else if (t.TrainingJobStatus === 'Stopped') c.Stopped++;
     else if (t.TrainingJobStatus === 'Failed') {
-      if (/^(InternalServerError|CapacityError)/.test(t.FailureReason ?? '')) c.RetryableError++;
+      // API_TrainingJobStatusCounters: retryable only when it failed because of an internal service error.
+      if (/^InternalServerError\b/.test(t.FailureReason ?? '')) c.RetryableError++;
       else c.NonRetryableError++;
     }
     o[t.ObjectiveStatus]++;

@@ -1,11 +1,11 @@
 /**
- * LOCAL_FAULTS capacity and SageMaker's RetryStrategy in the local service: a start on a scarce instance type that
- * finds no capacity waits in Starting and fails with SageMaker's CapacityError (nothing billed); with RetryStrategy the
- * job starts again (SecondaryStatus back at Starting, the retry counted in the status message) and completes once
- * capacity is there; without capacity for every attempt it fails after its retries.
+ * LOCAL_FAULTS capacity/internal and SageMaker's RetryStrategy in the local service: a start on a scarce instance
+ * type that finds no capacity waits in Starting and fails with SageMaker's CapacityError (nothing billed, and not
+ * retried); a start that fails with InternalServerError is started again under RetryStrategy (SecondaryStatus back at
+ * Starting, the retry counted in the status message) and fails once its retries are spent.
  */
 import { CreateTrainingJobCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { CAPACITY_FAILURE, CAPACITY_WAIT_MESSAGE } from '../../../local/service/sagemaker/training';
+import { CAPACITY_FAILURE, CAPACITY_WAIT_MESSAGE, INTERNAL_FAILURE } from '../../../local/service/sagemaker/training';
 import type { LocalService } from '../../../local/service/server';
 import {
   type Moto,
@@ -66,8 +66,8 @@ test('without RetryStrategy a start without capacity fails with CapacityError, u
   );
 });
 
-test('with RetryStrategy the job starts again after a capacity failure and completes', async () => {
-  const sm = await service(`capacity:0.5,seed:${seedFailingOnce()}`);
+test('with RetryStrategy the job starts again after an InternalServerError at start and completes', async () => {
+  const sm = await service(`internal:0.5,seed:${seedFailingOnce()}`);
   await sm.send(
     new CreateTrainingJobCommand({ ...trainingRequest('retried', bucket), RetryStrategy: { MaximumRetryAttempts: 2 } }),
   );
@@ -75,17 +75,21 @@ test('with RetryStrategy the job starts again after a capacity failure and compl
   expect(d.TrainingJobStatus).toBe('Completed');
   expect(d.FailureReason).toBeUndefined();
   expect(d.RetryStrategy).toEqual({ MaximumRetryAttempts: 2 });
-  expect(d.SecondaryStatusTransitions?.map((t) => [t.Status, t.StatusMessage])).toEqual([
-    ['Starting', CAPACITY_WAIT_MESSAGE],
-    ['Starting', `Retrying the training job (retry 1 of 2) after ${CAPACITY_FAILURE}`],
-    ['Downloading', 'Downloading input data'],
-    ['Training', 'Training image download completed. Training in progress.'],
-    ['Uploading', 'Uploading generated training model'],
-    ['Completed', 'Training job completed'],
+  expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual([
+    'Starting',
+    'Starting',
+    'Downloading',
+    'Training',
+    'Uploading',
+    'Completed',
   ]);
+  expect(d.SecondaryStatusTransitions?.[1]?.StatusMessage).toBe(
+    `Retrying the training job (retry 1 of 2) after ${INTERNAL_FAILURE}`,
+  );
 });
 
-test('a job that never finds capacity fails with CapacityError once its retries are spent', async () => {
+test('RetryStrategy does not cover a capacity failure: the job fails with CapacityError, retries unused', async () => {
+  // API_RetryStrategy: retries are for a job that fails with InternalServerError; a CapacityError is final.
   const sm = await service('capacity:1');
   await sm.send(
     new CreateTrainingJobCommand({ ...trainingRequest('spent', bucket), RetryStrategy: { MaximumRetryAttempts: 2 } }),
@@ -93,6 +97,19 @@ test('a job that never finds capacity fails with CapacityError once its retries 
   const d = await waitForJob(sm, 'spent', (j) => j.TrainingJobStatus !== 'InProgress');
   expect(d.TrainingJobStatus).toBe('Failed');
   expect(d.FailureReason).toBe(CAPACITY_FAILURE);
+  expect(d.SecondaryStatusTransitions?.filter((t) => t.Status === 'Starting')).toHaveLength(1);
+});
+
+test('a job that keeps failing internally fails with InternalServerError once its retries are spent', async () => {
+  const sm = await service('internal:1');
+  await sm.send(
+    new CreateTrainingJobCommand({
+      ...trainingRequest('internal', bucket),
+      RetryStrategy: { MaximumRetryAttempts: 2 },
+    }),
+  );
+  const d = await waitForJob(sm, 'internal', (j) => j.TrainingJobStatus !== 'InProgress');
+  expect(d.TrainingJobStatus).toBe('Failed');
+  expect(d.FailureReason).toBe(INTERNAL_FAILURE);
   expect(d.SecondaryStatusTransitions?.filter((t) => t.Status === 'Starting')).toHaveLength(3);
-  expect(d.SecondaryStatusTransitions?.at(-2)?.StatusMessage).toBe(CAPACITY_WAIT_MESSAGE);
 });
