@@ -23,14 +23,13 @@ import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
-import { childWorkflowId, runResourceNames } from '../../contracts/names';
+import { runResourceNames } from '../../contracts/names';
 import type { PipelineSummary } from '../../contracts/pipeline-plan';
-import type { StepStatus } from '../../contracts/status';
 import { REPO_ROOT } from '../../local/stack/config';
 import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
-import { sleep } from '../../local/shared/procs';
 import { readSpecFile } from '../../worker/spec-file';
 import { LocalHarness } from '../../local/harness/local-harness';
+import { approveWhenWaiting } from '../../worker/pipeline-client';
 
 const BIN = path.join(REPO_ROOT, 'container/.venv/bin');
 const REAL = ['train', 'serve', 'prepare'].every((e) => fs.existsSync(path.join(BIN, e)));
@@ -179,19 +178,15 @@ suite("the team's own train.py and inference.py through the pipeline on the loca
     });
     const workflowId = `e2e-user-code-2-${Date.now().toString(36)}`;
     const handle = await client.workflow.start('migrationPipeline', { taskQueue: TASK_QUEUE, workflowId, args: [s] });
-    const register = client.workflow.getHandle(childWorkflowId(workflowId, 'registerModel'));
-    let approved = false;
-    while (!approved) {
-      const phase = await register.query<StepStatus>('status').then(
-        (st) => st.phase,
-        () => '',
-      );
-      if (phase.startsWith('waiting')) {
-        await register.executeUpdate('approveModel', { args: [{ reviewer: 'e2e', reason: 'same code, new run' }] });
-        approved = true;
-      } else await sleep(500);
-    }
-    const summary: PipelineSummary = await handle.result();
+    let closed = false;
+    const approved = approveWhenWaiting(
+      client,
+      workflowId,
+      { reviewer: 'e2e', reason: 'same code, new run' },
+      { stop: () => closed },
+    );
+    const summary: PipelineSummary = await handle.result().finally(() => (closed = true));
+    expect(await approved).toBe(true);
     expect(summary.outcome).toBe('deployed');
     expect(summary.endpoint?.action).toBe('updated');
     expect(summary.code).toEqual(firstSummary?.code);

@@ -17,6 +17,7 @@ import { migrationPipeline } from '../../workflows';
 import { APPROVAL_STATUS } from '../../workflows/search-attributes';
 import { createFakeActivities } from '../../local/harness/scripted-activities';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { approve } from '../../worker/pipeline-client';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -136,9 +137,7 @@ describe('the ApprovalStatus search attribute', () => {
         const d = await handle.describe();
         return d.typedSearchAttributes.get(APPROVAL_STATUS) === 'PendingManualApproval' ? true : undefined;
       });
-      await env.client.workflow
-        .getHandle(`${workflowId}/registerModel`)
-        .executeUpdate('approveModel', { args: [{ reviewer: 'ana', reason: 'looks good' }] });
+      await approve(env.client, workflowId, { reviewer: 'ana', reason: 'looks good' });
       await handle.result();
       expect((await handle.describe()).typedSearchAttributes.get(APPROVAL_STATUS)).toBe('Approved');
     });
