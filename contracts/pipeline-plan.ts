@@ -189,10 +189,14 @@ export function warmStartType(
   run: WarmStartContext,
 ): { type: 'IdenticalDataAndAlgorithm' | 'TransferLearning'; reason: string } {
   const sameImage = parent.trainingImage ? parent.trainingImage === run.imageUri : run.imageReused;
+  // Anything this run copied differs from what the parent (an earlier run's job) trained on. Otherwise the newest
+  // object's time decides; S3 keeps LastModified to the second, so a copy within the parent's own second relies on
+  // the first test.
   const dataChanged =
-    parent.creationTime && run.data.lastModified
-      ? new Date(run.data.lastModified).getTime() > new Date(parent.creationTime).getTime()
-      : run.data.copied > 0;
+    run.data.copied > 0 ||
+    (!!parent.creationTime &&
+      !!run.data.lastModified &&
+      new Date(run.data.lastModified).getTime() > new Date(parent.creationTime).getTime());
   if (!sameImage)
     return { type: 'TransferLearning', reason: `the image differs from the one ${parent.tuningJobName} trained with` };
   if (dataChanged)

@@ -48,7 +48,10 @@ describe('script mode', () => {
       pipelineName: 'lm',
       roleArn: 'arn:aws:iam::123456789012:role/SageMaker',
       bucket: 'bkt',
-      image: { repository: 'jax-lm' },
+      image: {
+        repository: 'jax-lm',
+        codeBuild: { serviceRoleArn: 'arn:aws:iam::123456789012:role/CodeBuildImageRole' },
+      },
       data: { source: { s3Uri: 's3://data/lm/' } },
       training: { code: { sourceDir: 'src', entryPoint: 'train.py' }, hyperparameters: { steps: 10 } },
       tuning: { enabled: true, ranges: { continuous: [{ name: 'lr', min: 0.001, max: 0.1 }] } },

@@ -80,7 +80,7 @@ beforeAll(async () => {
     roleArn: 'arn:aws:iam::123456789012:role/SageMakerRole',
     bucket: 'local-pipeline',
     tags: { team: 'lm' },
-    image: { repository: 'jax-lm' },
+    image: { repository: 'jax-lm', codeBuild: { serviceRoleArn: 'arn:aws:iam::123456789012:role/CodeBuildImageRole' } },
     data: { source: { localPath: dataDir } },
     training: {
       instanceType: 'ml.m5.xlarge',

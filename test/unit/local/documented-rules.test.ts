@@ -173,7 +173,9 @@ describe('model registry rules', () => {
     const props = (n: number, prefix: string) =>
       Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'v']));
     const err = await refused(sm.send(pkg({ CustomerMetadataProperties: props(51, 'a') })));
-    expect(err.message).toMatch(/Map must have length less than or equal to 50/);
+    expect(err.message).toMatch(
+      /at 'customerMetadataProperties' failed to satisfy constraint: Member must have length less than or equal to 50/,
+    );
 
     const created = await sm.send(pkg({ CustomerMetadataProperties: props(45, 'a') }));
     const over = await refused(

@@ -100,8 +100,9 @@ test('a training job runs the container, reports metrics, uploads model.tar.gz a
   expect(log).toMatch(/\[algo-2\] step=3 train_loss=/);
   // Each host reaches AWS as a session of the job's role, through the local endpoints (script mode downloads from S3).
   const session = roleCredentials(ROLE).sessionToken;
-  expect(log).toContain(`[algo-1] aws session_token=${session} s3=${moto.url} region=us-east-1`);
-  expect(log).toContain(`[algo-2] aws session_token=${session} s3=${moto.url} region=us-east-1`);
+  // The hosts reach AWS through the service, whose gateway holds them to the role's policy.
+  expect(log).toContain(`[algo-1] aws session_token=${session} s3=${svc.url} region=us-east-1`);
+  expect(log).toContain(`[algo-2] aws session_token=${session} s3=${svc.url} region=us-east-1`);
 
   // Checkpoints were synced to CheckpointConfig.S3Uri.
   const ck = await s3(moto.url).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'checkpoints/job-ok/' }));
