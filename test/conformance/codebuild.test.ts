@@ -3,6 +3,7 @@
  * refused are refused with CodeBuild's client-input error (InvalidInputException) and AWS's validation message,
  * naming the member; a valid request is never refused by validation. Cases: conformance-cases.ts.
  */
+import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import * as codebuildSdk from '@aws-sdk/client-codebuild';
 import type { LocalService } from '../../local/service/server';
 import { CODEBUILD } from './conformance-cases';
@@ -16,7 +17,8 @@ beforeAll(async () => {
   client = new codebuildSdk.CodeBuildClient({
     endpoint: svc.url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    // The model gate is under test, not IAM: the administrator's requests reach it.
+    credentials: ADMIN_CREDENTIALS,
     maxAttempts: 1,
   });
 });

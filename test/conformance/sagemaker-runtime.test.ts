@@ -4,6 +4,7 @@
  * pattern and length, Body at most 6 MB, CustomAttributes at most 1024 characters) are refused with
  * ValidationError, the member named from the path, the headers or the payload; a sensitive Body is never echoed.
  */
+import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { LocalService } from '../../local/service/server';
 import { constraintAt, failure, startConformanceService } from './conformance-service';
@@ -16,7 +17,8 @@ beforeAll(async () => {
   client = new SageMakerRuntimeClient({
     endpoint: svc.url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    // The model gate is under test, not IAM: the administrator's requests reach it.
+    credentials: ADMIN_CREDENTIALS,
     maxAttempts: 1,
   });
 });

@@ -4,6 +4,7 @@
  * the member; and a valid request is never refused by validation. Cases and their documentation pages:
  * conformance-cases.ts.
  */
+import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import * as sagemakerSdk from '@aws-sdk/client-sagemaker';
 import type { LocalService } from '../../local/service/server';
 import { SAGEMAKER } from './conformance-cases';
@@ -17,7 +18,8 @@ beforeAll(async () => {
   client = new sagemakerSdk.SageMakerClient({
     endpoint: svc.url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    // The model gate is under test, not IAM: the administrator's requests reach it.
+    credentials: ADMIN_CREDENTIALS,
     maxAttempts: 1,
   });
 });
