@@ -177,8 +177,14 @@ suite('operator commands on the local stack', () => {
       args: [short((s) => (s.training.hyperparameters.max_steps = 2000))],
     });
     await waitUntil(async () => (await trainingState(job)) === 'InProgress/Training', 300_000, `${job} training`);
-
-    const status = await cli('status', id);
+    // The step reports what it last observed at its next poll: wait for that too before reading the status.
+    let status = await cli('status', id);
+    await waitUntil(
+      async () => /^ {2}trainModel +RUNNING +InProgress \/ Training/m.test((status = await cli('status', id)).out),
+      120_000,
+      'the trainModel step to observe Training',
+      2_000,
+    );
     expect(status.code).toBe(0);
     expect(status.out).toMatch(new RegExp(`^run ops-long \\(migrationPipeline\\) RUNNING`));
     expect(status.out).toMatch(
