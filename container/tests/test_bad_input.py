@@ -1,4 +1,4 @@
-"""The bad-input corpus (test/fixtures/bad-input/): broken hyperparameters fail `train` with a
+"""The bad-input corpus (bench/chaos/corpus/bad-input/): broken hyperparameters fail `train` with a
 failure file naming the hyperparameter; broken /invocations requests each get the expected 4xx
 with a JSON error naming the problem from a real `serve` (tiny trained model); slow clients get
 a 408 instead of holding a connection forever; and the server keeps serving good requests."""
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import BIN, TINY, child_env, free_port, make_base, run_train, wait_ping
 
-FIXTURES = Path(__file__).resolve().parents[2] / "test" / "fixtures" / "bad-input"
+FIXTURES = Path(__file__).resolve().parents[2] / "bench" / "chaos" / "corpus" / "bad-input"
 HPS = json.loads((FIXTURES / "hyperparameters.json").read_text())["cases"]
 INVOCATIONS = json.loads((FIXTURES / "invocations.json").read_text())["cases"]
 READ_TIMEOUT_S = 2
