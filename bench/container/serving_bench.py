@@ -416,6 +416,7 @@ gen = Generator({str(model)!r})
 dev = jax.devices()[0]
 S = {slots} or default_slots(gen, dev)
 st = SlotSteps(gen, S, dev)
+st.warmup()  # compiles every shape ahead of time, as the server does; the steps below call the executables
 def med(f, n=7):
     f()
     ts = []
