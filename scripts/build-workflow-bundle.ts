@@ -5,11 +5,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflows } from '../worker/workflow-bundle';
-import { bundleHeader, workflowSourceHash } from '../worker/workflow-version';
+import { workflowSourceHash } from '../worker/workflow-version';
 
 async function main(): Promise<void> {
   const hash = workflowSourceHash();
-  const code = bundleHeader(hash) + (await bundleWorkflows());
+  const code = await bundleWorkflows();
   const out = join(__dirname, '..', 'dist', 'workflow-bundle.js');
   mkdirSync(join(__dirname, '..', 'dist'), { recursive: true });
   writeFileSync(out, code);

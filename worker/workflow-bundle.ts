@@ -3,6 +3,7 @@
  * every worker runs the same sandbox layout.
  */
 import { bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
+import { bundleHeader, workflowSourceHash } from './workflow-version';
 
 /** The module that exports every workflow. */
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -26,8 +27,11 @@ export function workflowSource(
     : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS };
 }
 
-/** Bundles the workflows ahead of time, as production workers load them (WORKFLOW_BUNDLE_PATH). */
+/**
+ * Bundles the workflows ahead of time, as production workers load them (WORKFLOW_BUNDLE_PATH): the first line names
+ * the workflow source hash, which a worker running the bundle reports as its build ID.
+ */
 export async function bundleWorkflows(): Promise<string> {
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...WORKFLOW_BUNDLER_OPTIONS });
-  return code;
+  return bundleHeader(workflowSourceHash()) + code;
 }
