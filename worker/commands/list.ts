@@ -3,10 +3,10 @@
  * attributes (one visibility query, no per-run calls), and the open runs counted by version: what says how long an
  * old build must keep serving.
  */
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { CommandFailure } from '../command-line';
 import { buildIds, runVersion, searchAttribute } from './run-attributes';
-import { visibilityFailure } from './visibility';
+import { listExecutions } from './visibility';
 
 /** Options of `list`. */
 export interface ListOptions {
@@ -35,19 +35,7 @@ function row(cells: string[], widths: number[]): string {
 /** Lists the runs; returns the lines to print. */
 export async function listRuns(client: Client, o: ListOptions): Promise<string[]> {
   const query = listQuery(o);
-  const runs: WorkflowExecutionInfo[] = [];
-  let more = false;
-  try {
-    for await (const w of client.workflow.list({ query, pageSize: Math.min(o.limit + 1, 1000) })) {
-      if (runs.length === o.limit) {
-        more = true;
-        break;
-      }
-      runs.push(w);
-    }
-  } catch (err) {
-    throw visibilityFailure('list', query, err);
-  }
+  const { runs, more } = await listExecutions(client, 'list', query, o.limit);
   if (runs.length === 0) return [`no pipeline runs match: ${query}`];
   const head = ['WORKFLOW ID', 'TYPE', 'STATUS', 'STEP', 'VERSION', 'ENDPOINT', 'APPROVAL', 'STARTED'];
   const table = runs.map((w) => [

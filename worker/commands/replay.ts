@@ -11,7 +11,7 @@ import { type NamedHistory, replayHistories } from '../replay';
 import { workflowSource } from '../workflow-bundle';
 import { bundleSourceHash, workflowSourceHash } from '../workflow-version';
 import type { Env } from './session';
-import { visibilityFailure } from './visibility';
+import { listExecutions } from './visibility';
 
 /** Options of `replay`. */
 export interface ReplayOptions {
@@ -55,19 +55,7 @@ export async function replayCluster(
   print: (line: string) => void,
 ): Promise<number> {
   const query = o.query ?? replayQuery(taskQueue, o.sinceSeconds);
-  const runs: WorkflowExecutionInfo[] = [];
-  let more = false;
-  try {
-    for await (const w of client.workflow.list({ query, pageSize: Math.min(o.limit + 1, 1000) })) {
-      if (runs.length === o.limit) {
-        more = true;
-        break;
-      }
-      runs.push(w);
-    }
-  } catch (err) {
-    throw visibilityFailure('replay', query, err);
-  }
+  const { runs, more } = await listExecutions(client, 'replay', query, o.limit);
   const code = o.workflowBundle
     ? `bundle ${o.workflowBundle} (build ${bundleSourceHash(o.workflowBundle) ?? 'unknown'})`
     : `this checkout's workflow code (build ${workflowSourceHash()})`;

@@ -16,9 +16,8 @@ import path from 'node:path';
 import { downloadObject } from '../core/s3-files';
 import { killGroup } from '../../shared/procs';
 import type { Ctx } from '../core/context';
-import type { ProjectArtifacts } from './artifacts';
 import { type Buildspec, BuildspecError } from './buildspec';
-import { BuildspecBuild, readBuildspec } from './buildspec-build';
+import { BuildspecBuild, type BuildspecBuildInfo, readBuildspec } from './buildspec-build';
 import { pushRefusal } from './ecr-push';
 import { hashTree, processImageManifest, pushManifest, repositoryName } from './image';
 
@@ -53,23 +52,9 @@ export interface BuildHooks {
   line(text: string): void;
 }
 
-export interface BuildSpec {
-  id: string;
-  arn: string;
-  buildNumber: number;
-  projectName: string;
-  /** The project's build image (CODEBUILD_BUILD_IMAGE). */
-  image: string;
-  /** Seconds since the epoch. */
-  startTime: number;
-  logStream: string;
+/** A build to run: what its buildspec shell knows (BuildspecBuildInfo) and where its source is. */
+export interface BuildSpec extends BuildspecBuildInfo {
   sourceLocation: string;
-  /** The buildspec the build names (a path in the source or the YAML itself; default buildspec.yml). */
-  buildspec?: string;
-  artifacts?: ProjectArtifacts;
-  env: Record<string, string>;
-  /** The project's service role: the build reads its source, pushes and logs as this role. */
-  roleArn?: string;
 }
 
 /** A build that ran to its end: what it exported and where its artifacts went. */
@@ -203,7 +188,7 @@ export class BuildRun {
 
   /** INSTALL … UPLOAD_ARTIFACTS from the buildspec; a failed phase fails the build after the phases CodeBuild runs. */
   private async runBuildspec(spec: Buildspec, src: string): Promise<BuildResult> {
-    const build = new BuildspecBuild(this.ctx, { ...this.spec, env: this.spec.env }, this.dir, this.hooks, (c, a, o) =>
+    const build = new BuildspecBuild(this.ctx, this.spec, this.dir, this.hooks, (c, a, o) =>
       this.exec(c, a, o?.cwd, o?.env),
     );
     this.buildspecBuild = build;

@@ -44,6 +44,7 @@ export interface BuildspecBuildInfo {
   projectName: string;
   /** The project's build image (CODEBUILD_BUILD_IMAGE). */
   image: string;
+  /** Seconds since the epoch. */
   startTime: number;
   /** The build's log stream (CODEBUILD_LOG_PATH). */
   logStream: string;
@@ -52,6 +53,7 @@ export interface BuildspecBuildInfo {
   artifacts?: ProjectArtifacts;
   /** The project's and StartBuild's environment variables (StartBuild's win). */
   env: Record<string, string>;
+  /** The project's service role: the build reads its source, pushes and logs as this role. */
   roleArn?: string;
 }
 

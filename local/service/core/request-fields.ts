@@ -3,8 +3,8 @@
  * (e.g. "Value null at 'trainingJobName' failed to satisfy constraint: Member must not be null").
  * Every request has already been checked against AWS's model of its operation (model-gate.ts): types, required
  * members, lengths, ranges, enums and patterns. Handlers read fields directly and use {@link fail} only for rules
- * the model cannot express; the typed getters below (str, int, arr, …) repeat the model's checks and are kept only
- * for code that reads requests the model gate has not seen.
+ * the model cannot express; the typed getters below (str, optInt, arr, …) repeat the model's checks; Application Auto
+ * Scaling's handlers still use them.
  */
 import { invalid } from './protocol';
 import { parseS3Uri } from './s3-files';
@@ -24,7 +24,7 @@ export function fail(path: string, value: unknown, constraint: string): never {
   );
 }
 
-export function obj(value: unknown, path: string): Body {
+function obj(value: unknown, path: string): Body {
   if (value === undefined || value === null) fail(path, value, 'Member must not be null');
   if (typeof value !== 'object' || Array.isArray(value)) fail(path, value, 'Member must be a structure');
   return value as Body;
@@ -33,8 +33,6 @@ export function obj(value: unknown, path: string): Body {
 export function optObj(value: unknown, path: string): Body | undefined {
   return value === undefined || value === null ? undefined : obj(value, path);
 }
-
-const NAME_RE = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 
 export function str(
   body: Body,
@@ -62,15 +60,7 @@ export function optStr(
   return body[key] === undefined || body[key] === null ? undefined : str(body, key, opts);
 }
 
-/** A SageMaker resource name: `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}` and at most `max` characters. */
-export function name(body: Body, key: string, max = 63, path = key): string {
-  const v = str(body, key, { path, max, min: 1 });
-  if (!NAME_RE.test(v))
-    fail(path, v, 'Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}');
-  return v;
-}
-
-export function int(body: Body, key: string, opts: { path?: string; min?: number; max?: number } = {}): number {
+function int(body: Body, key: string, opts: { path?: string; min?: number; max?: number } = {}): number {
   const path = opts.path ?? key;
   const v = body[key];
   if (v === undefined || v === null) fail(path, v, 'Member must not be null');
@@ -120,30 +110,6 @@ export function oneOf<T extends string>(
   if (typeof v !== 'string' || !(values as readonly string[]).includes(v))
     fail(path, v, `Member must satisfy enum value set: [${values.join(', ')}]`);
   return v as T;
-}
-
-/** A string→string map (hyperparameters, environment), with AWS's size limits. */
-export function strMap(
-  body: Body,
-  key: string,
-  opts: { maxEntries?: number; maxKey?: number; maxValue?: number } = {},
-): Record<string, string> {
-  const v = body[key];
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) fail(key, v, 'Member must be a map');
-  const entries = Object.entries(v as Body);
-  if (opts.maxEntries !== undefined && entries.length > opts.maxEntries)
-    fail(key, `${entries.length} entries`, `Map must have length less than or equal to ${opts.maxEntries}`);
-  const out: Record<string, string> = {};
-  for (const [k, val] of entries) {
-    if (typeof val !== 'string') fail(`${key}.${k}`, val, 'Map value must be a string');
-    if (opts.maxKey !== undefined && k.length > opts.maxKey)
-      fail(`${key}.${k}`, k, `Map key must have length less than or equal to ${opts.maxKey}`);
-    if (opts.maxValue !== undefined && val.length > opts.maxValue)
-      fail(`${key}.${k}`, val, `Map value must have length less than or equal to ${opts.maxValue}`);
-    out[k] = val;
-  }
-  return out;
 }
 
 export interface Tag {

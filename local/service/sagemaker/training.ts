@@ -69,7 +69,7 @@ export function trainingJobArn(name: string): string {
 export class Training {
   private readonly runs = new Map<string, TrainingRun>();
   /** Jobs in Starting that will fail there (no capacity, or an injected internal error): the timer fails them. */
-  private readonly capacityWaits = new Map<string, NodeJS.Timeout>();
+  private readonly startFailures = new Map<string, NodeJS.Timeout>();
   /** Emits `finished` (name) whenever a job reaches a terminal status. */
   readonly events = new EventEmitter();
 
@@ -175,10 +175,10 @@ export class Training {
       j.TrainingJobStatus = 'Stopping';
       transition(j, 'Stopping', 'Stopping the training job');
     });
-    const waiting = this.capacityWaits.get(jobName);
+    const waiting = this.startFailures.get(jobName);
     if (waiting) {
       clearTimeout(waiting);
-      this.capacityWaits.delete(jobName);
+      this.startFailures.delete(jobName);
       this.finish(jobName, { kind: 'stopped', metrics: job.FinalMetricDataList ?? [] });
       return;
     }
@@ -201,8 +201,8 @@ export class Training {
 
   /** Service shutdown: stop the hosts without changing the jobs' statuses (they run again on restart). */
   async shutdown(): Promise<void> {
-    for (const t of this.capacityWaits.values()) clearTimeout(t);
-    this.capacityWaits.clear();
+    for (const t of this.startFailures.values()) clearTimeout(t);
+    this.startFailures.clear();
     const runs = [...this.runs.values()];
     for (const r of runs) r.stop('shutdown', 5_000);
     const deadline = Date.now() + 8_000;
@@ -210,7 +210,7 @@ export class Training {
   }
 
   isRunning(jobName: string): boolean {
-    return this.runs.has(jobName) || this.capacityWaits.has(jobName);
+    return this.runs.has(jobName) || this.startFailures.has(jobName);
   }
 
   private launch(jobName: string): void {
@@ -223,21 +223,11 @@ export class Training {
       this.ctx.log(
         `training job ${jobName}: no capacity for ${job.ResourceConfig.InstanceType} (LOCAL_FAULTS capacity)`,
       );
-      const timer = setTimeout(() => {
-        this.capacityWaits.delete(jobName);
-        this.finish(jobName, { kind: 'failed', failureReason: CAPACITY_FAILURE, metrics: [] });
-      }, this.ctx.capacityWaitMs);
-      this.capacityWaits.set(jobName, timer);
-      return;
+      return this.failInStarting(jobName, CAPACITY_FAILURE);
     }
     if (failsInternally(this.ctx.faults, this.ctx.faultDraw)) {
       this.ctx.log(`training job ${jobName}: InternalServerError at start (LOCAL_FAULTS internal)`);
-      const timer = setTimeout(() => {
-        this.capacityWaits.delete(jobName);
-        this.finish(jobName, { kind: 'failed', failureReason: INTERNAL_FAILURE, metrics: [] });
-      }, this.ctx.capacityWaitMs);
-      this.capacityWaits.set(jobName, timer);
-      return;
+      return this.failInStarting(jobName, INTERNAL_FAILURE);
     }
     // StoppingCondition bounds the whole job: a retried attempt gets what the earlier ones left.
     const spent = job._retries ? Math.round(now() - job.CreationTime) : 0;
@@ -281,6 +271,15 @@ export class Training {
         this.finish(jobName, outcome);
       })
       .catch((err: Error) => this.ctx.log(`training job ${jobName}: ${err.message}`));
+  }
+
+  /** Leaves the job in Starting for capacityWaitMs, then fails it with `failureReason` (a start that cannot happen). */
+  private failInStarting(jobName: string, failureReason: string): void {
+    const timer = setTimeout(() => {
+      this.startFailures.delete(jobName);
+      this.finish(jobName, { kind: 'failed', failureReason, metrics: [] });
+    }, this.ctx.capacityWaitMs);
+    this.startFailures.set(jobName, timer);
   }
 
   /** RetryStrategy: starts a job that failed for a retried reason again, while it has retries left. */
