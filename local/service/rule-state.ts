@@ -5,6 +5,7 @@ import type { RuleState } from './core/documented-rules';
 import { channelFingerprint } from './core/s3-files';
 import type { Endpoints } from './sagemaker/endpoints';
 import type { Registry } from './sagemaker/model-registry';
+import type { Processing } from './sagemaker/processing';
 import type { Tags } from './sagemaker/tags';
 import type { Training } from './sagemaker/training';
 import type { Tuning } from './sagemaker/tuning';
@@ -13,6 +14,7 @@ export interface StateParts {
   ctx: Ctx;
   tags: Tags;
   training: Training;
+  processing: Processing;
   tuning: Tuning;
   endpoints: Endpoints;
   registry: Registry;
@@ -23,6 +25,7 @@ export interface StateParts {
 export function ruleState(p: StateParts): RuleState {
   return {
     trainingJobStatus: (name) => p.training.jobs.get(name)?.TrainingJobStatus,
+    processingJobStatus: (name) => p.processing.jobs.get(name)?.ProcessingJobStatus,
     tuningJob: (name) => p.tuning.view(name),
     endpoint: (name) => {
       const e = p.endpoints.endpoints.get(name);

@@ -31,6 +31,7 @@ import { ruleState } from './rule-state';
 import { Search } from './sagemaker/search';
 import { Runtime } from './sagemaker-runtime/invoke-endpoint';
 import { Tags } from './sagemaker/tags';
+import { Processing } from './sagemaker/processing';
 import { Training } from './sagemaker/training';
 import { Tuning } from './sagemaker/tuning';
 import type { Body } from './core/request-fields';
@@ -45,6 +46,7 @@ export interface LocalService {
   port: number;
   ctx: Ctx;
   training: Training;
+  processing: Processing;
   endpoints: Endpoints;
   scalableTargets: ScalableTargets;
   targetTracking: TargetTracking;
@@ -62,6 +64,7 @@ export async function startLocalService(
   const ctx = new Ctx(opts);
   const tags = new Tags(ctx);
   const training = new Training(ctx, tags);
+  const processing = new Processing(ctx, tags);
   const endpoints = new Endpoints(ctx, tags);
   const runtime = new Runtime(ctx, endpoints);
   const tuning = new Tuning(ctx, tags, training);
@@ -70,10 +73,11 @@ export async function startLocalService(
   const codebuild = new CodeBuild(ctx);
   const scalableTargets = new ScalableTargets(ctx, endpoints);
   const targetTracking = new TargetTracking(ctx, scalableTargets, endpoints);
-  const rulesState = ruleState({ ctx, tags, training, tuning, endpoints, registry, scalableTargets });
+  const rulesState = ruleState({ ctx, tags, training, processing, tuning, endpoints, registry, scalableTargets });
   const sagemaker: Record<string, Handler> = {
     ...tags.handlers(),
     ...training.handlers(),
+    ...processing.handlers(),
     ...endpoints.handlers(),
     ...tuning.handlers(),
     ...registry.handlers(),
@@ -269,6 +273,7 @@ export async function startLocalService(
   // Processes of an earlier incarnation may still run (the service was killed hard): the stack kills them from
   // the pid files; then we pick up where the state says we were.
   training.resume();
+  processing.resume();
   endpoints.resume();
   tuning.resume();
   codebuild.resume();
@@ -280,6 +285,7 @@ export async function startLocalService(
     port,
     ctx,
     training,
+    processing,
     endpoints,
     scalableTargets,
     targetTracking,
@@ -289,7 +295,7 @@ export async function startLocalService(
       tuning.shutdown();
       targetTracking.stop();
       stats.close();
-      await Promise.all([training.shutdown(), endpoints.shutdown(), codebuild.shutdown()]);
+      await Promise.all([training.shutdown(), processing.shutdown(), endpoints.shutdown(), codebuild.shutdown()]);
       await ctx.logs.close();
       await requests.close();
       gateway.close();

@@ -24,6 +24,8 @@ export interface RunArgsInput {
   stack: string;
   image: ResolvedImage;
   entry: HostSpec['entry'];
+  /** A Processing job's ContainerEntrypoint / ContainerArguments (replace `entry`). */
+  command?: HostSpec['command'];
   baseDir: string;
   env: Record<string, string>;
   /** Host names that must resolve (to this machine: every host shares its network). */
@@ -51,22 +53,36 @@ export function podmanRunArgs(i: RunArgsInput): string[] {
   for (const h of i.hosts) args.push('--add-host', `${h}:127.0.0.1`);
   args.push('-v', `${path.resolve(i.baseDir)}:/opt/ml`);
   for (const k of Object.keys(i.env).sort()) args.push('-e', `${k}=${i.env[k] as string}`);
-  args.push(i.image.ref, i.entry);
+  if (!i.command) {
+    args.push(i.image.ref, i.entry);
+    return args;
+  }
+  // As SageMaker Processing runs it: `docker run --entrypoint <ContainerEntrypoint> <image> <ContainerArguments>`
+  // (https://docs.aws.amazon.com/sagemaker/latest/dg/build-your-own-processing-container.html); podman takes the
+  // entrypoint as a JSON array. Without arguments or an entrypoint, the image's CMD applies, as with docker.
+  if (i.command.entrypoint?.length) args.push('--entrypoint', JSON.stringify(i.command.entrypoint));
+  args.push(i.image.ref, ...(i.command.args ?? []));
   return args;
 }
 
-/** The training hosts' names from the host's resourceconfig.json (none for endpoints). */
+/**
+ * The hosts' names from the host's resourceconfig.json: input/config for training, config for Processing (none for
+ * endpoints).
+ */
 export function hostNames(baseDir: string): string[] {
-  try {
-    const rc = JSON.parse(fs.readFileSync(path.join(baseDir, 'input', 'config', 'resourceconfig.json'), 'utf8')) as {
-      hosts?: unknown;
-    };
-    return Array.isArray(rc.hosts)
-      ? rc.hosts.filter((h): h is string => typeof h === 'string' && /^[a-zA-Z0-9.-]+$/.test(h))
-      : [];
-  } catch {
-    return [];
+  for (const dir of [path.join('input', 'config'), 'config']) {
+    try {
+      const rc = JSON.parse(fs.readFileSync(path.join(baseDir, dir, 'resourceconfig.json'), 'utf8')) as {
+        hosts?: unknown;
+      };
+      return Array.isArray(rc.hosts)
+        ? rc.hosts.filter((h): h is string => typeof h === 'string' && /^[a-zA-Z0-9.-]+$/.test(h))
+        : [];
+    } catch {
+      // not this layout
+    }
   }
+  return [];
 }
 
 export class ContainerExecutor implements Executor {
@@ -91,12 +107,16 @@ export class ContainerExecutor implements Executor {
       stack: this.stack,
       image,
       entry: spec.entry,
+      command: spec.command,
       baseDir: spec.baseDir,
       env: spec.env,
       hosts: hostNames(spec.baseDir),
       stopTimeoutS: this.stopTimeoutS,
     });
-    spec.onLine(`[local] podman run ${name} (${image.ref} ${spec.entry})`);
+    const what = spec.command
+      ? [...(spec.command.entrypoint ?? []), ...(spec.command.args ?? [])].join(' ')
+      : spec.entry;
+    spec.onLine(`[local] podman run ${name} (${image.ref} ${what})`);
     const child = spawn('podman', args, { env: podmanEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const { pid, exited, done } = superviseChild(child, spec, this.pidDir, 'podman');
     const kill = (signal: NodeJS.Signals): void => void this.signal(name, signal, done, pid, spec.onLine);

@@ -3,6 +3,11 @@
 export interface HostSpec {
   /** The container entrypoint to run (`train`, `serve`, `prepare`). */
   entry: 'train' | 'serve' | 'prepare';
+  /**
+   * A Processing job's AppSpecification: ContainerEntrypoint replaces the image's entrypoint and ContainerArguments
+   * follow it (`docker run --entrypoint <entrypoint> <image> <arguments>`); without it the entrypoint runs `entry`.
+   */
+  command?: { entrypoint?: string[]; args?: string[] };
   /** This host's /opt/ml tree (SAGEMAKER_BASE_DIR). */
   baseDir: string;
   /** Extra environment (the resource's Environment, ports, coordinator address). */

@@ -35,6 +35,7 @@ export interface TuningJobView {
 /** Read access to the local service's state, for the checks that depend on it. */
 export interface RuleState {
   trainingJobStatus(name: string): string | undefined;
+  processingJobStatus(name: string): string | undefined;
   tuningJob(name: string): TuningJobView | undefined;
   endpoint(name: string): { status: string; arn: string; configName: string } | undefined;
   /** The production variants of an endpoint config (name and instance type). */

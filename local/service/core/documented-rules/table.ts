@@ -13,6 +13,7 @@ import {
   updateEndpointState,
 } from './lifecycle';
 import { metadataLimits, noTagsWithGroup } from './model-registry';
+import { processingLocalPaths, processingUniqueNames, stopProcessingJobState } from './processing';
 import type { DocumentedRule } from './rule';
 import { reservedTagPrefix, tagLimit, uniqueTagKeys } from './tags';
 import { warmStartRules } from './warm-start';
@@ -27,6 +28,7 @@ export const TAGGED_OPERATIONS = [
   'CreateEndpoint',
   'CreateModelPackageGroup',
   'CreateModelPackage',
+  'CreateProcessingJob',
 ] as const;
 
 const SAGEMAKER_API = 'https://docs.aws.amazon.com/sagemaker/latest/APIReference';
@@ -86,6 +88,32 @@ export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
     statement: 'Only an InProgress training job can be stopped; a Completed, Failed or Stopped one is refused.',
     source: `${SAGEMAKER_API}/API_StopTrainingJob.html`,
     check: stopTrainingJobState,
+  },
+  {
+    id: 'processing-job.local-paths',
+    service: 'SageMaker',
+    operations: ['CreateProcessingJob'],
+    statement:
+      'Every S3Input and S3Output LocalPath is an absolute path that begins with /opt/ml/processing/; it is required unless the input or output is AppManaged.',
+    source: `${SAGEMAKER_API}/API_ProcessingS3Input.html`,
+    check: processingLocalPaths,
+  },
+  {
+    id: 'processing-job.unique-names',
+    service: 'SageMaker',
+    operations: ['CreateProcessingJob'],
+    statement:
+      'Input names are unique among the inputs and output names among the outputs; no two inputs (or outputs) share a LocalPath (a ValidationException, as AWS Support answered in the public report).',
+    source: 'https://github.com/aws/sagemaker-python-sdk/issues/4939',
+    check: processingUniqueNames,
+  },
+  {
+    id: 'processing-job.stop-state',
+    service: 'SageMaker',
+    operations: ['StopProcessingJob'],
+    statement: 'Only an InProgress processing job can be stopped; a Completed, Failed or Stopped one is refused.',
+    source: `${SAGEMAKER_API}/API_StopProcessingJob.html`,
+    check: stopProcessingJobState,
   },
   {
     id: 'tuning-job.stop-state',

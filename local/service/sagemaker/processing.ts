@@ -1,0 +1,222 @@
+/**
+ * Processing jobs: CreateProcessingJob / DescribeProcessingJob / ListProcessingJobs / StopProcessingJob, the job
+ * record and its statuses (InProgress → Completed | Failed; Stopping → Stopped; ProcessingJobStatus in the service
+ * model). MaxRuntimeInSeconds stops the job ("After the condition is met, the processing job is stopped":
+ * https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingStoppingCondition.html). A job still
+ * InProgress when the service restarts is run again from the start (its inputs downloaded again, its outputs
+ * uploaded when it ends); one that was Stopping ends Stopped.
+ */
+import { EventEmitter } from 'node:events';
+import type { Ctx } from '../core/context';
+import { arn, inUse, notFound, now, paginate, wire } from '../core/protocol';
+import { type Body, tags as readTags } from '../core/request-fields';
+import { assertAssumable } from '../iam/on-behalf';
+import { SAGEMAKER_SERVICE } from '../iam/policies';
+import { parseProcessingRequest, type ProcessingRequest } from './processing-request';
+import { type ProcessingOutcome, ProcessingRun } from './processing-run';
+import type { Tags } from './tags';
+import { sortRecords } from './training';
+
+export type ProcessingJobStatus = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
+
+export interface ProcessingJob extends ProcessingRequest {
+  ProcessingJobArn: string;
+  ProcessingJobStatus: ProcessingJobStatus;
+  CreationTime: number;
+  LastModifiedTime: number;
+  ProcessingStartTime?: number;
+  ProcessingEndTime?: number;
+  ExitMessage?: string;
+  FailureReason?: string;
+  /** Starts of the job: its first and the restarts after a service restart. */
+  _attempts: number;
+}
+
+const TERMINAL = new Set<ProcessingJobStatus>(['Completed', 'Failed', 'Stopped']);
+
+/** A processing job's ARN (SageMaker writes resource names in lower case in ARNs). */
+export function processingJobArn(name: string): string {
+  return arn(`processing-job/${name.toLowerCase()}`);
+}
+
+export class Processing {
+  private readonly runs = new Map<string, ProcessingRun>();
+  /** Emits `finished` (name) whenever a job reaches a terminal status. */
+  readonly events = new EventEmitter();
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly tags: Tags,
+  ) {}
+
+  get jobs() {
+    return this.ctx.store.kind<ProcessingJob>('processing-jobs');
+  }
+
+  handlers(): Record<string, (b: Body) => unknown> {
+    return {
+      CreateProcessingJob: (b) => ({
+        ProcessingJobArn: this.create(parseProcessingRequest(b), readTags(b)).ProcessingJobArn,
+      }),
+      DescribeProcessingJob: (b) => this.describe(b.ProcessingJobName as string),
+      ListProcessingJobs: (b) => this.list(b),
+      StopProcessingJob: (b) => {
+        this.stop(b.ProcessingJobName as string);
+        return {};
+      },
+    };
+  }
+
+  create(req: ProcessingRequest, tags: { Key: string; Value: string }[]): ProcessingJob {
+    assertAssumable(this.ctx.iam, req.RoleArn, SAGEMAKER_SERVICE);
+    if (this.jobs.has(req.ProcessingJobName))
+      // "The name must be unique within an Amazon Web Services Region in an Amazon Web Services account."
+      // (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProcessingJob.html)
+      throw inUse(
+        `Job name must be unique within an AWS account and region, and a job with this name already exists (${processingJobArn(req.ProcessingJobName)})`,
+      );
+    const t = now();
+    const job: ProcessingJob = {
+      ...req,
+      ProcessingJobArn: processingJobArn(req.ProcessingJobName),
+      ProcessingJobStatus: 'InProgress',
+      CreationTime: t,
+      LastModifiedTime: t,
+      _attempts: 0,
+    };
+    this.jobs.put(job.ProcessingJobName, job);
+    if (tags.length) this.tags.add(job.ProcessingJobArn, tags);
+    this.launch(job.ProcessingJobName);
+    return job;
+  }
+
+  describe(name: string): Record<string, unknown> {
+    const job = this.jobs.get(name);
+    if (!job) throw notFound(`Could not find processing job '${processingJobArn(name)}'.`);
+    return wire(job);
+  }
+
+  list(b: Body): unknown {
+    const nameContains = (b.NameContains as string | undefined)?.toLowerCase();
+    const status = b.StatusEquals as string | undefined;
+    const sortBy = (b.SortBy as string | undefined) ?? 'CreationTime';
+    const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
+    const createdAfter = b.CreationTimeAfter as number | undefined;
+    const createdBefore = b.CreationTimeBefore as number | undefined;
+    const modifiedAfter = b.LastModifiedTimeAfter as number | undefined;
+    const modifiedBefore = b.LastModifiedTimeBefore as number | undefined;
+    const items = this.jobs
+      .values()
+      .filter(
+        (j) =>
+          (!nameContains || j.ProcessingJobName.toLowerCase().includes(nameContains)) &&
+          (!status || j.ProcessingJobStatus === status) &&
+          (createdAfter === undefined || j.CreationTime > createdAfter) &&
+          (createdBefore === undefined || j.CreationTime < createdBefore) &&
+          (modifiedAfter === undefined || j.LastModifiedTime > modifiedAfter) &&
+          (modifiedBefore === undefined || j.LastModifiedTime < modifiedBefore),
+      );
+    const key = sortBy === 'Name' ? 'ProcessingJobName' : sortBy === 'Status' ? 'ProcessingJobStatus' : 'CreationTime';
+    const { page, NextToken } = paginate(sortRecords(items, key, order), b);
+    return { ProcessingJobSummaries: page.map(summary), NextToken };
+  }
+
+  stop(name: string): void {
+    const job = this.jobs.get(name);
+    if (!job) throw notFound(`Could not find processing job '${processingJobArn(name)}'.`);
+    // Requests in another status are refused by the documented rule processing-job.stop-state.
+    if (job.ProcessingJobStatus !== 'InProgress') return;
+    this.jobs.update(name, (j) => {
+      j.ProcessingJobStatus = 'Stopping';
+      j.LastModifiedTime = now();
+    });
+    const run = this.runs.get(name);
+    if (run) run.stop('user');
+    else this.finish(name, { kind: 'stopped', stopReason: 'user' });
+  }
+
+  /** After a restart: run again what was running; finish what was stopping. */
+  resume(): void {
+    for (const job of this.jobs.values()) {
+      if (job.ProcessingJobStatus === 'InProgress') {
+        this.ctx.log(`processing job ${job.ProcessingJobName}: running it again after the local service restarted`);
+        this.launch(job.ProcessingJobName);
+      } else if (job.ProcessingJobStatus === 'Stopping') {
+        this.finish(job.ProcessingJobName, { kind: 'stopped', stopReason: 'user' });
+      }
+    }
+  }
+
+  /** Service shutdown: stop the hosts without changing the jobs' statuses (they run again on restart). */
+  async shutdown(): Promise<void> {
+    for (const r of this.runs.values()) r.stop('shutdown', 5_000);
+    const deadline = Date.now() + 8_000;
+    while (this.runs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  private launch(name: string): void {
+    const job = this.jobs.update(name, (j) => {
+      j._attempts += 1;
+    });
+    if (!job) return;
+    // MaxRuntimeInSeconds bounds the whole job: a run after a restart gets what the earlier ones left.
+    const spent = job._attempts > 1 ? Math.round(now() - (job.ProcessingStartTime ?? job.CreationTime)) : 0;
+    const req: ProcessingRequest = {
+      ...job,
+      StoppingCondition: {
+        MaxRuntimeInSeconds: Math.max(1, job.StoppingCondition.MaxRuntimeInSeconds - spent),
+      },
+    };
+    const run = new ProcessingRun(this.ctx, req, job.ProcessingJobArn, () =>
+      this.jobs.update(name, (j) => {
+        j.ProcessingStartTime ??= now();
+        j.LastModifiedTime = now();
+      }),
+    );
+    this.runs.set(name, run);
+    run
+      .run()
+      .catch((err: Error): ProcessingOutcome => ({
+        kind: 'failed',
+        failureReason: `InternalServerError: ${err.message}`,
+      }))
+      .then((outcome) => {
+        this.runs.delete(name);
+        this.finish(name, outcome);
+      })
+      .catch((err: Error) => this.ctx.log(`processing job ${name}: ${err.message}`));
+  }
+
+  private finish(name: string, o: ProcessingOutcome): void {
+    if (o.kind === 'shutdown') return;
+    const job = this.jobs.update(name, (j) => {
+      const t = now();
+      j.ProcessingEndTime = t;
+      j.LastModifiedTime = t;
+      if (o.exitMessage !== undefined) j.ExitMessage = o.exitMessage;
+      if (o.kind === 'completed') j.ProcessingJobStatus = 'Completed';
+      else if (o.kind === 'failed') {
+        j.ProcessingJobStatus = 'Failed';
+        j.FailureReason = (o.failureReason ?? 'InternalServerError').slice(0, 1024);
+      } else j.ProcessingJobStatus = 'Stopped';
+    });
+    if (o.stopReason === 'maxruntime')
+      this.ctx.log(
+        `processing job ${name}: stopped after MaxRuntimeInSeconds (${job?.StoppingCondition.MaxRuntimeInSeconds} s)`,
+      );
+    if (job && TERMINAL.has(job.ProcessingJobStatus)) this.events.emit('finished', name);
+  }
+}
+
+function summary(j: ProcessingJob): Record<string, unknown> {
+  return wire({
+    ProcessingJobName: j.ProcessingJobName,
+    ProcessingJobArn: j.ProcessingJobArn,
+    CreationTime: j.CreationTime,
+    ProcessingEndTime: j.ProcessingEndTime,
+    LastModifiedTime: j.LastModifiedTime,
+    ProcessingJobStatus: j.ProcessingJobStatus,
+    FailureReason: j.FailureReason,
+    ExitMessage: j.ExitMessage,
+  });
+}
