@@ -192,10 +192,6 @@ test('duplicate input names are refused, and the refused job is not created', as
     name: 'ResourceNotFound',
   });
 });
-  expect(await failure(send('CreateProcessingJob', { ...job, ProcessingJobName: 'conf-twice' }))).toMatchObject({
-    name: 'ResourceInUse',
-  });
-});
 
 test('what local mode does not serve is refused by name', async () => {
   const pipe = { ...job, ProcessingInputs: [{ ...input, S3Input: { ...input.S3Input, S3InputMode: 'Pipe' } }] };
