@@ -196,7 +196,6 @@ def test_transformer_transform(session, channels):
     assert transformer.output_path
 
 
-@pytest.mark.skip(reason="local mode does not serve CreateProcessingJob yet (issue 12 item 5)")
 def test_processor_run(session):
     from sagemaker.processing import ProcessingOutput, Processor
 
@@ -209,4 +208,10 @@ def test_processor_run(session):
         sagemaker_session=session,
     )
     processor.run(outputs=[ProcessingOutput(output_name="train", source="/opt/ml/processing/output/train")])
-    assert processor.latest_job.describe()["ProcessingJobStatus"] == "Completed"
+    job = processor.latest_job.describe()
+    assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
+    # The SDK chose the output's S3 location; the container's train channel is there.
+    destination = job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    bucket, _, prefix = destination.removeprefix("s3://").partition("/")
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+    assert f"{prefix.rstrip('/')}/corpus.txt" in keys
