@@ -248,7 +248,7 @@ export class ProcessingRun {
     return Promise.all(this.hosts.map((h) => h.exited));
   }
 
-  /** The hosts' /opt/ml/output/message files, concatenated and cut to 1 KB; `invalid` names a host whose is not UTF-8. */
+  /** The hosts' output/message files, concatenated and cut to 1 KB; `invalid` names a host whose is not UTF-8. */
   private exitMessage(hosts: ProcessingHost[]): { text?: string; invalid?: string } {
     const decoder = new TextDecoder('utf-8', { fatal: true });
     let text = '';
