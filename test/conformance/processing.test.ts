@@ -188,8 +188,9 @@ test('duplicate input names are refused, and the refused job is not created', as
     name: 'ValidationException',
     message: "ProcessingInputs must have unique InputName values: 'raw' repeats.",
   });
-  expect(await failure(send('DescribeProcessingJob', { ProcessingJobName: 'conf-dup' }))).toMatchObject({
-    name: 'ResourceNotFound',
+  expect(await failure(send('DescribeProcessingJob', { ProcessingJobName: 'conf-dup' }))).toEqual({
+    name: 'ValidationException',
+    message: 'Could not find requested job with name conf-dup',
   });
 });
 

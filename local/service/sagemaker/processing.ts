@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Ctx } from '../core/context';
-import { arn, inUse, notFound, now, paginate, wire } from '../core/protocol';
+import { arn, inUse, invalid, notFound, now, paginate, wire } from '../core/protocol';
 import { type Body, tags as readTags } from '../core/request-fields';
 import { assertAssumable } from '../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../iam/policies';
@@ -92,7 +92,9 @@ export class Processing {
 
   describe(name: string): Record<string, unknown> {
     const job = this.jobs.get(name);
-    if (!job) throw notFound(`Could not find processing job '${processingJobArn(name)}'.`);
+    // SageMaker answers an unknown name with a ValidationException (as DescribeTrainingJob does), not the model's
+    // ResourceNotFound; callers test for both (activities/sagemaker-owner.ts isNotFound).
+    if (!job) throw invalid(`Could not find requested job with name ${name}`);
     return wire(job);
   }
 

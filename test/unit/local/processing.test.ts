@@ -212,13 +212,16 @@ test('StopProcessingJob stops the container with SIGTERM; MaxRuntimeInSeconds st
       }),
     ),
   );
+  // Stopped once the container runs (its SIGTERM handler installed, it prints its first line).
+  const stopLog = path.join(stateDir, 'logs/processing-jobs/proc-stop.log');
   await waitUntil(
-    async () =>
-      (await sm.send(new DescribeProcessingJobCommand({ ProcessingJobName: 'proc-stop' }))).ProcessingStartTime !==
-      undefined,
+    async () => Promise.resolve(fs.existsSync(stopLog) && fs.readFileSync(stopLog, 'utf8').includes('host=algo-1')),
     20_000,
     'start',
   );
+  expect(
+    (await sm.send(new DescribeProcessingJobCommand({ ProcessingJobName: 'proc-stop' }))).ProcessingStartTime,
+  ).toBeInstanceOf(Date);
   await sm.send(new StopProcessingJobCommand({ ProcessingJobName: 'proc-stop' }));
   const status = (await sm.send(new DescribeProcessingJobCommand({ ProcessingJobName: 'proc-stop' })))
     .ProcessingJobStatus;
@@ -274,6 +277,10 @@ test('bad requests are refused with the field named, and nothing is created', as
     name: 'ResourceInUse',
   });
   await expect(sm.send(new DescribeProcessingJobCommand({ ProcessingJobName: 'nope' }))).rejects.toMatchObject({
+    name: 'ValidationException',
+    message: 'Could not find requested job with name nope',
+  });
+  await expect(sm.send(new StopProcessingJobCommand({ ProcessingJobName: 'nope' }))).rejects.toMatchObject({
     name: 'ResourceNotFound',
   });
 });
