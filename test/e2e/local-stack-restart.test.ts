@@ -3,7 +3,13 @@
  * point at objects that no longer exist (a demo run after `local down`/`up` met a Failed endpoint). The service then
  * starts without them; a plain restart of the service alone keeps its state.
  */
-import { CreateModelCommand, ListModelsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import {
+  CreateModelCommand,
+  CreateProcessingJobCommand,
+  DescribeProcessingJobCommand,
+  ListModelsCommand,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
@@ -44,6 +50,31 @@ async function kill(component: string): Promise<void> {
   killGroup(pid, 'SIGKILL');
   await waitUntil(() => !isAlive(pid), 20_000, `${component} exit`);
 }
+
+test('a processing job running when the service is killed runs again and completes after `up`', async () => {
+  const name = 'restart-proc';
+  await sm.send(
+    new CreateProcessingJobCommand({
+      ProcessingJobName: name,
+      RoleArn: 'arn:aws:iam::123456789012:role/SageMakerRole',
+      AppSpecification: { ImageUri: 'img:1', ContainerEntrypoint: ['prepare', '--sleep', '3'] },
+      ProcessingResources: { ClusterConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 5 } },
+    }),
+  );
+  const log = path.join(cfg.stateDir, 'sagemaker', 'logs', 'processing-jobs', `${name}.log`);
+  const starts = (): number => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('host=algo-1').length - 1 : 0);
+  await waitUntil(() => Promise.resolve(starts() === 1), 30_000, 'processing job started');
+  await kill('sagemaker');
+  await up(cfg);
+  await waitUntil(
+    async () =>
+      (await sm.send(new DescribeProcessingJobCommand({ ProcessingJobName: name }))).ProcessingJobStatus ===
+      'Completed',
+    60_000,
+    'processing job completed after the restart',
+  );
+  expect(starts()).toBe(2);
+});
 
 test('the service keeps its state across its own restart, and drops it when moto restarted empty', async () => {
   await sm.send(
