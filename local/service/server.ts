@@ -32,6 +32,7 @@ import { Search } from './sagemaker/search';
 import { Runtime } from './sagemaker-runtime/invoke-endpoint';
 import { Tags } from './sagemaker/tags';
 import { Training } from './sagemaker/training';
+import { Transforms } from './sagemaker/transform';
 import { Tuning } from './sagemaker/tuning';
 import type { Body } from './core/request-fields';
 import { sendRefusal, type Refusal } from './iam/denial';
@@ -65,6 +66,7 @@ export async function startLocalService(
   const endpoints = new Endpoints(ctx, tags);
   const runtime = new Runtime(ctx, endpoints);
   const tuning = new Tuning(ctx, tags, training);
+  const transforms = new Transforms(ctx, tags, (name) => endpoints.models.model(name));
   const registry = new Registry(ctx, tags);
   const search = new Search({ ...registry.searchSources(), TrainingJob: () => training.searchRecords() });
   const codebuild = new CodeBuild(ctx);
@@ -78,6 +80,7 @@ export async function startLocalService(
     ...tuning.handlers(),
     ...registry.handlers(),
     ...search.handlers(),
+    ...transforms.handlers(),
   };
   /** The JSON APIs served here, by X-Amz-Target prefix: counters' name, IAM action prefix, botocore model, handlers. */
   const apis: Record<string, { counted: string; iamPrefix: string; model: string; handlers: Record<string, Handler> }> =
@@ -271,6 +274,7 @@ export async function startLocalService(
   training.resume();
   endpoints.resume();
   tuning.resume();
+  transforms.resume();
   codebuild.resume();
   scalableTargets.resume();
   endpoints.startMetrics();
@@ -289,7 +293,7 @@ export async function startLocalService(
       tuning.shutdown();
       targetTracking.stop();
       stats.close();
-      await Promise.all([training.shutdown(), endpoints.shutdown(), codebuild.shutdown()]);
+      await Promise.all([training.shutdown(), endpoints.shutdown(), codebuild.shutdown(), transforms.shutdown()]);
       await ctx.logs.close();
       await requests.close();
       gateway.close();
