@@ -178,6 +178,9 @@ describe('transform jobs (fake serve)', () => {
       'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/nope".',
     );
     await expect(sm.send(job('t-good', 'in/good/'))).rejects.toMatchObject({ name: 'ResourceInUse' });
+    await expect(
+      sm.send(job('t-payload', 'in/good/', { MaxConcurrentTransforms: 20, MaxPayloadInMB: 6 })),
+    ).rejects.toThrow(/MaxConcurrentTransforms \* MaxPayloadInMB \(20 \* 6\) must not exceed 100 MB/);
     const recordio = job('t-recordio', 'in/good/');
     recordio.input.TransformInput!.SplitType = 'RecordIO';
     await expect(sm.send(recordio)).rejects.toThrow(/does not serve SplitType RecordIO in local mode/);

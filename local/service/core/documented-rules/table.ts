@@ -15,6 +15,7 @@ import {
 import { metadataLimits, noTagsWithGroup } from './model-registry';
 import type { DocumentedRule } from './rule';
 import { reservedTagPrefix, tagLimit, uniqueTagKeys } from './tags';
+import { transformPayloadLimits } from './transform';
 import { warmStartRules } from './warm-start';
 
 /** SageMaker operations the local service serves that take a `Tags` list. */
@@ -27,6 +28,7 @@ export const TAGGED_OPERATIONS = [
   'CreateEndpoint',
   'CreateModelPackageGroup',
   'CreateModelPackage',
+  'CreateTransformJob',
 ] as const;
 
 const SAGEMAKER_API = 'https://docs.aws.amazon.com/sagemaker/latest/APIReference';
@@ -86,6 +88,15 @@ export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
     statement: 'Only an InProgress training job can be stopped; a Completed, Failed or Stopped one is refused.',
     source: `${SAGEMAKER_API}/API_StopTrainingJob.html`,
     check: stopTrainingJobState,
+  },
+  {
+    id: 'transform-job.payload-limits',
+    service: 'SageMaker',
+    operations: ['CreateTransformJob'],
+    statement:
+      'MaxPayloadInMB cannot be greater than 100 MB, and MaxConcurrentTransforms * MaxPayloadInMB cannot exceed 100 MB.',
+    source: `${SAGEMAKER_API}/API_CreateTransformJob.html`,
+    check: transformPayloadLimits,
   },
   {
     id: 'tuning-job.stop-state',
