@@ -74,10 +74,11 @@ describe('transform jobs (fake serve)', () => {
   let svc: LocalService;
   let sm: SageMakerClient;
   const bucket = 'transform';
+  const stateDir = tmpDir('local-transform-');
 
   beforeAll(async () => {
     moto = await startMoto();
-    svc = await startService(moto.url, tmpDir('local-transform-'), { pingTimeoutMs: 30_000 });
+    svc = await startService(moto.url, stateDir, { pingTimeoutMs: 30_000 });
     sm = sagemaker(svc.url);
     await seedModelTarball(moto.url, bucket);
     const put = (Key: string, Body: string) => s3(moto.url).send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
@@ -87,6 +88,7 @@ describe('transform jobs (fake serve)', () => {
     for (const [name, env] of [
       ['tm', undefined],
       ['tm-slow', { FAKE_PING_DELAY: '30' }],
+      ['tm-late', { FAKE_PING_DELAY: '2' }],
     ] as const)
       await sm.send(
         new CreateModelCommand({
@@ -171,6 +173,21 @@ describe('transform jobs (fake serve)', () => {
     const page = await sm.send(new ListTransformJobsCommand({ SortBy: 'Name', SortOrder: 'Ascending', MaxResults: 2 }));
     expect(page.TransformJobSummaries?.map((s) => s.TransformJobName)).toEqual(['t-bad', 't-good']);
     expect(page.NextToken).toBeDefined();
+  });
+
+  it('runs a job that was InProgress when the service stopped again after its restart', async () => {
+    await sm.send(
+      job('t-restart', 'in/good/', {
+        ModelName: 'tm-late',
+        TransformResources: { InstanceType: 'ml.m5.large', InstanceCount: 1 },
+      }),
+    );
+    await svc.close();
+    svc = await startService(moto.url, stateDir, { pingTimeoutMs: 30_000 });
+    sm = sagemaker(svc.url);
+    const d = await settled('t-restart');
+    expect(d.TransformJobStatus).toBe('Completed');
+    expect(JSON.parse(await read('out/t-restart/b.jsonl.out')).generated_text).toBe('four ...');
   });
 
   it('refuses a missing model, a duplicate name and what local mode does not serve, creating nothing', async () => {
