@@ -4,6 +4,7 @@
  * through the AWS SDK v3 client: MultiRecord batches read from the container's /execution-parameters, one `.out` line
  * per record in input order with a finite nll; a bad record failing the job with the object named; a stop.
  */
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   CreateModelCommand,
@@ -22,6 +23,7 @@ import { asHyperParameters, TINY_HYPERPARAMETERS } from '../../local/harness/tin
 import type { LocalService } from '../../local/service/server';
 import { waitUntil } from '../../local/shared/procs';
 import {
+  credentials,
   REPO,
   type Moto,
   ROLE,
@@ -135,6 +137,15 @@ let sm: SageMakerClient;
     const scores = lines.map((l) => JSON.parse(l) as { nll: number; tokens: number });
     expect(scores.map((s) => s.tokens)).toEqual(TEXTS.map((t) => Buffer.byteLength(t)));
     for (const s of scores) expect(Number.isFinite(s.nll) && s.nll > 0).toBe(true);
+    // The data log, as SageMaker writes it: the container's /execution-parameters filled in what the request left
+    // out, and the 40 records went as one MultiRecord request.
+    const logs = new CloudWatchLogsClient({ endpoint: svc.url, region: 'us-east-1', credentials });
+    const events = await logs.send(
+      new GetLogEventsCommand({ logGroupName: '/aws/sagemaker/TransformJobs', logStreamName: 'score/data-log' }),
+    );
+    const text = (events.events ?? []).map((e) => e.message).join('\n');
+    expect(text).toContain('MaxConcurrentTransforms=16, MaxPayloadInMB=1, BatchStrategy=MULTI_RECORD');
+    expect(text).toContain(`${bucket}/eval/a/records.jsonl: 1 request(s)`);
   });
 
   it('fails the job naming the object when a record is refused', async () => {
