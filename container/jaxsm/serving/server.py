@@ -127,6 +127,14 @@ class State:
                 return
             assert self.loop is not None
             self.engine = EngineClient(pool, self.loop)
+            if predict_batch_fn is not None:
+                # What is not a generation (score records) is batched beside the engine: the records of a
+                # JSON Lines body arrive together and share one forward pass.
+                def predict_side(items):
+                    return predict_batch_fn(items, self.model)
+
+                self.batcher = Batcher(predict_side, _env_int("JAXSM_MAX_BATCH", 32), _env_int("JAXSM_MAX_QUEUE", 256))
+                self.batcher.start()
             self.ready = True
             log.info("ready in %.1fs (handler: %s; %s)", time.perf_counter() - t0, h.source, pool.describe())
             return
@@ -160,6 +168,20 @@ class State:
         """predict_fn on a worker thread (device work must not block the event loop)."""
         try:
             return await asyncio.get_running_loop().run_in_executor(None, self.handler.predict_fn, item, self.model)
+        except Exception as e:  # noqa: BLE001
+            raise _client_or_internal(e, "predict") from None
+
+    async def predict_batched(self, item):
+        """The item through the side batcher (predict_batch_fn over whatever is waiting with it)."""
+        assert self.batcher is not None
+        try:
+            fut = self.batcher.submit(item)
+        except QueueFull:
+            raise HttpError(503, "server busy: request queue is full", {"Retry-After": "1"}) from None
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(fut), self.request_timeout)
+        except TimeoutError:
+            raise HttpError(503, "prediction timed out", {"Retry-After": "1"}) from None
         except Exception as e:  # noqa: BLE001
             raise _client_or_internal(e, "predict") from None
 
@@ -475,8 +497,9 @@ class Connection:
         else:
             item = await st.call(h.input_fn, body, content_type, stage="input")
         if st.engine is not None and isinstance(item, dict) and "requests" not in item:
-            # Not a generation (a score record): the handler's own predict_fn, off the loop.
-            prediction = await st.predict_off_loop(item)
+            # Not a generation (a score record): batched with its neighbours when the handler batches,
+            # else the handler's predict_fn; off the loop either way.
+            prediction = await (st.predict_batched(item) if st.batcher is not None else st.predict_off_loop(item))
             result = await st.call(h.output_fn, prediction, accept, stage="output")
             payload, out_type = (result[0], result[1]) if isinstance(result, tuple) else (result, accept)
             if not isinstance(payload, (bytes, str)):
