@@ -95,7 +95,13 @@ def test_ping_and_execution_parameters(builtin_server):
     assert http("GET", url + "/ping")[0] == 200
     status, _, body = http("GET", url + "/execution-parameters")
     assert status == 200
-    assert json.loads(body) == {"MaxConcurrentTransforms": 4, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
+    # MULTI_RECORD because a JSON Lines body is N records; 6 MB is AWS's default and the body limit;
+    # concurrency: full bodies (16 CPU slots each) that fit the waiting room of 256 without a 503.
+    assert json.loads(body) == {
+        "MaxConcurrentTransforms": 256 // 16,
+        "BatchStrategy": "MULTI_RECORD",
+        "MaxPayloadInMB": 6,
+    }
 
 
 def test_single_and_list_inputs(builtin_server):

@@ -9,6 +9,7 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import orbax.checkpoint as ocp
 from model import ByteMLP
 
@@ -21,20 +22,48 @@ def model_fn(model_dir):
     model = ByteMLP(context=config["context"])
     next_logits = jax.jit(lambda p, tokens: model.apply({"params": p}, tokens))
     next_logits(params, jnp.zeros((1, config["context"]), jnp.int32))  # compile before /ping says ready
-    return {"params": params, "next_logits": next_logits, "context": config["context"]}
+
+    @jax.jit
+    def nll_sum(p, windows, targets, mask):
+        """Summed next-byte loss (training's loss, unaveraged) over the unmasked positions."""
+        logits = model.apply({"params": p}, windows)
+        return jnp.sum(optax.softmax_cross_entropy_with_integer_labels(logits, targets) * mask)
+
+    return {"params": params, "next_logits": next_logits, "nll_sum": nll_sum, "context": config["context"]}
 
 
 def input_fn(request_body, content_type):
     if content_type != "application/json":
         raise ValueError(f"Unsupported content type: {content_type}")
     payload = json.loads(request_body)
+    if isinstance(payload.get("score"), str) and payload["score"]:
+        return {"score": payload["score"]}  # an evaluation record: how likely is this text?
     if not isinstance(payload.get("inputs"), str):
-        raise ValueError('expected {"inputs": "<text>", "max_new_tokens": <int>}')
+        raise ValueError('expected {"inputs": "<text>", "max_new_tokens": <int>} or {"score": "<text>"}')
     return {"text": payload["inputs"], "max_new_tokens": min(int(payload.get("max_new_tokens", 32)), 256)}
 
 
+def score(text, model):
+    """Mean next-byte negative log-likelihood (nats) of the text, each byte predicted from the
+    bytes before it (padded with spaces, as generation pads the prompt)."""
+    context = model["context"]
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int32)
+    padded = np.concatenate([np.full(context, 32, np.int32), data])
+    n = len(data)
+    size = 1 << max(0, (n - 1).bit_length())  # a power of two: a few compiled shapes, not one per length
+    windows = np.zeros((size, context), np.int32)
+    windows[:n] = padded[np.arange(n)[:, None] + np.arange(context)[None, :]]
+    targets = np.zeros(size, np.int32)
+    targets[:n] = data
+    mask = (np.arange(size) < n).astype(np.float32)
+    total = float(model["nll_sum"](model["params"], jnp.asarray(windows), jnp.asarray(targets), jnp.asarray(mask)))
+    return {"nll": total / n, "tokens": n}
+
+
 def predict_fn(inputs, model):
-    """Greedy decoding, one byte at a time."""
+    """Greedy decoding, one byte at a time (or the score of a text)."""
+    if "score" in inputs:
+        return score(inputs["score"], model)
     context = model["context"]
     tokens = list(inputs["text"].encode("utf-8"))
     out = []
@@ -48,4 +77,6 @@ def predict_fn(inputs, model):
 
 
 def output_fn(prediction, accept):
+    if isinstance(prediction, dict):
+        return json.dumps(prediction), "application/json"
     return json.dumps({"generated_text": prediction, "model": "ByteMLP"}), "application/json"

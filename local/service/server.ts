@@ -33,6 +33,7 @@ import { Runtime } from './sagemaker-runtime/invoke-endpoint';
 import { Tags } from './sagemaker/tags';
 import { Processing } from './sagemaker/processing';
 import { Training } from './sagemaker/training';
+import { Transforms } from './sagemaker/transform';
 import { Tuning } from './sagemaker/tuning';
 import type { Body } from './core/request-fields';
 import { sendRefusal, type Refusal } from './iam/denial';
@@ -68,6 +69,7 @@ export async function startLocalService(
   const endpoints = new Endpoints(ctx, tags);
   const runtime = new Runtime(ctx, endpoints);
   const tuning = new Tuning(ctx, tags, training);
+  const transforms = new Transforms(ctx, tags, (name) => endpoints.models.model(name));
   const registry = new Registry(ctx, tags);
   const search = new Search({ ...registry.searchSources(), TrainingJob: () => training.searchRecords() });
   const codebuild = new CodeBuild(ctx);
@@ -82,6 +84,7 @@ export async function startLocalService(
     ...tuning.handlers(),
     ...registry.handlers(),
     ...search.handlers(),
+    ...transforms.handlers(),
   };
   /** The JSON APIs served here, by X-Amz-Target prefix: counters' name, IAM action prefix, botocore model, handlers. */
   const apis: Record<string, { counted: string; iamPrefix: string; model: string; handlers: Record<string, Handler> }> =
@@ -276,6 +279,7 @@ export async function startLocalService(
   processing.resume();
   endpoints.resume();
   tuning.resume();
+  transforms.resume();
   codebuild.resume();
   scalableTargets.resume();
   endpoints.startMetrics();
@@ -295,7 +299,13 @@ export async function startLocalService(
       tuning.shutdown();
       targetTracking.stop();
       stats.close();
-      await Promise.all([training.shutdown(), processing.shutdown(), endpoints.shutdown(), codebuild.shutdown()]);
+      await Promise.all([
+        training.shutdown(),
+        processing.shutdown(),
+        endpoints.shutdown(),
+        codebuild.shutdown(),
+        transforms.shutdown(),
+      ]);
       await ctx.logs.close();
       await requests.close();
       gateway.close();

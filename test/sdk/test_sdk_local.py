@@ -9,6 +9,8 @@ the image's entrypoints as processes, so the image URI only has to look like one
 
 from __future__ import annotations
 
+import json
+import math
 import shutil
 import subprocess
 
@@ -183,17 +185,44 @@ def test_model_with_inference_py_deploys_and_predicts(session, source_dir):
         predictor.delete_endpoint()
 
 
-# Extension points: local mode does not serve Batch Transform and Processing yet (issue 12, items 5 and 6).
-# When CreateTransformJob / CreateProcessingJob land, drop the skips.
+# Extension point: local mode does not serve Processing yet (issue 12, item 5).
+# When CreateProcessingJob lands, drop the skip.
 
 
-@pytest.mark.skip(reason="local mode does not serve CreateTransformJob yet (issue 12 item 6)")
-def test_transformer_transform(session, channels):
-    est = state["estimator"]
-    transformer = est.transformer(instance_count=1, instance_type="ml.m5.large", accept="application/json")
-    transformer.transform(channels["val"], content_type="application/json", split_type="Line")
-    transformer.wait()
-    assert transformer.output_path
+def test_transformer_transform(session, source_dir, channels, tmp_path):
+    """Batch Transform of score records (JSON Lines) with the user's inference.py: one answer line per record."""
+    est = state.get("estimator")
+    if est is None:  # run on its own (-k transform): train the example on one host first
+        est = estimator(session, source_dir, 1)
+        est.fit(channels, logs="None")
+    model = Model(
+        image_uri=IMAGE,
+        model_data=est.model_data,
+        role=ROLE,
+        entry_point="inference.py",
+        source_dir=source_dir,
+        sagemaker_session=session,
+    )
+    texts = ["def add(a, b):\n    return a + b", "The quick brown fox", "import numpy as np"]
+    records = tmp_path / "records.jsonl"
+    records.write_text("".join(json.dumps({"score": t}) + "\n" for t in texts))
+    data = session.upload_data(str(records), bucket=session.default_bucket(), key_prefix="sdk-e2e/eval")
+    transformer = model.transformer(
+        instance_count=1,
+        instance_type="ml.m5.large",
+        strategy="MultiRecord",
+        assemble_with="Line",
+        accept="application/jsonlines",
+        output_path=f"s3://{session.default_bucket()}/sdk-e2e/scores",
+    )
+    transformer.transform(data, content_type="application/jsonlines", split_type="Line", logs=False)
+    transformer.wait(logs=False)
+    job = session.sagemaker_client.describe_transform_job(TransformJobName=transformer.latest_transform_job.name)
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    out = session.read_s3_file(session.default_bucket(), "sdk-e2e/scores/records.jsonl.out")
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert [a["tokens"] for a in answers] == [len(t.encode()) for t in texts]
+    assert all(math.isfinite(a["nll"]) and a["nll"] > 0 for a in answers)
 
 
 def test_processor_run(session):

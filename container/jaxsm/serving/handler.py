@@ -2,6 +2,10 @@
 plus this image's continuous-batching engine and streaming).
 
 Request  (application/json):
+  {"score": "text"}                               a scoring record (held-out evaluation): answered
+                                                  with {"nll": <mean next-token negative
+                                                  log-likelihood, nats>, "tokens": <predicted tokens>}
+                                                  (jaxsm.scoring)
   {"inputs": "prompt" | ["p1", "p2", ...],
    "parameters": {"max_new_tokens": 32, "min_new_tokens": 0, "temperature": 1.0, "top_k": 0, "seed": <int>}}
 Response (Accept: application/json, the default):
@@ -92,8 +96,12 @@ def input_fn(input_data, content_type):
         body = json.loads(input_data)
     except ValueError as e:
         raise InputError(f"body is not valid JSON: {e}") from None
+    if isinstance(body, dict) and "score" in body:
+        return _score_input(body)
     if not isinstance(body, dict) or "inputs" not in body:
-        raise InputError('body must be a JSON object with "inputs": a string or a list of strings')
+        raise InputError(
+            'body must be a JSON object with "inputs": a string or a list of strings, or "score": a string'
+        )
     unknown = set(body) - {"inputs", "parameters"}
     if unknown:
         raise InputError(f"unknown field(s) {sorted(unknown)}; expected 'inputs' and optional 'parameters'")
@@ -132,14 +140,43 @@ def input_fn(input_data, content_type):
     return {"requests": requests, "is_list": is_list}
 
 
+def _score_input(body: dict) -> dict:
+    unknown = set(body) - {"score"}
+    if unknown:
+        raise InputError(f"unknown field(s) {sorted(unknown)} in a score record; expected only 'score'")
+    text = body["score"]
+    if not isinstance(text, str) or not text:
+        raise InputError('"score" must be a non-empty string (the text to score)')
+    return {"score": text}
+
+
+def score_fn(data, model):
+    """A score record -> {"score": text, "scored": Score} (a jitted forward pass, jaxsm.scoring)."""
+    from jaxsm.scoring import scorer_for
+
+    return {**data, "scored": scorer_for(model).score([data["score"]])[0]}
+
+
 def predict_batch_fn(batch, model):
-    """Many parsed requests -> one run-to-completion generate call (chunked to the largest bucket)."""
-    flat = [r for data in batch for r in data["requests"]]
-    completions = model.complete(flat)
-    out, i = [], 0
-    for data in batch:
+    """Many parsed requests -> one run-to-completion generate call (chunked to the largest bucket);
+    score records are scored together in one pass."""
+    from jaxsm.scoring import scorer_for
+
+    scored = [i for i, data in enumerate(batch) if "score" in data]
+    out = list(batch)
+    if scored:
+        results = scorer_for(model).score([batch[i]["score"] for i in scored])
+        for i, result in zip(scored, results, strict=True):
+            out[i] = {**batch[i], "scored": result}
+    generating = [data for data in batch if "score" not in data]
+    flat = [r for data in generating for r in data["requests"]]
+    completions = model.complete(flat) if flat else []
+    i = 0
+    for k, data in enumerate(batch):
+        if "score" in data:
+            continue
         n = len(data["requests"])
-        out.append({**data, "completions": completions[i : i + n]})
+        out[k] = {**data, "completions": completions[i : i + n]}
         i += n
     return out
 
@@ -206,6 +243,9 @@ def output_fn(prediction, accept):
         raise UnsupportedAccept(
             f"cannot produce Accept {accept!r}; this handler returns {', '.join(SUPPORTED_ACCEPTS)}"
         )
+    if "scored" in prediction:
+        scored = prediction["scored"]
+        return _line({"nll": scored.nll, "tokens": scored.tokens}, media).rstrip(b"\n"), media
     completions = prediction["completions"]
     if media == JSON:
         items = [{"generated_text": c.text} for c in completions]

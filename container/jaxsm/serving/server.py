@@ -11,7 +11,13 @@
                               produced. Other handlers: input_fn -> bounded queue -> predict_fn
                               (or predict_batch_fn / transform_fn) on the device thread ->
                               output_fn.
-  GET  /execution-parameters  batch transform defaults
+                              A Content-Type application/jsonlines body is N records (Batch
+                              Transform's MultiRecord + SplitType Line): each line is served as
+                              one application/json request would be, and the answer is N lines
+                              in the same order (application/jsonlines); a failing record fails
+                              the body with its status and "record <i> (line <n>): ...".
+  GET  /execution-parameters  what Batch Transform may send: MULTI_RECORD, MaxPayloadInMB 6 (the
+                              body limit), MaxConcurrentTransforms from the engine's capacity
 
 Status codes: 400 malformed input (message in the body), 404 unknown path, 405 wrong method,
 406 unsupported Accept, 408 request not fully received within JAXSM_READ_TIMEOUT_S of its first
@@ -65,6 +71,7 @@ log = logging.getLogger("jaxsm.serve")
 MAX_BODY = 6 * 1024 * 1024
 BUILTIN_MODULE = "jaxsm.serving.handler"
 DISCARD_LIMIT = 64 * 1024 * 1024
+JSONLINES = "application/jsonlines"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -120,6 +127,14 @@ class State:
                 return
             assert self.loop is not None
             self.engine = EngineClient(pool, self.loop)
+            if predict_batch_fn is not None:
+                # What is not a generation (score records) is batched beside the engine: the records of a
+                # JSON Lines body arrive together and share one forward pass.
+                def predict_side(items):
+                    return predict_batch_fn(items, self.model)
+
+                self.batcher = Batcher(predict_side, _env_int("JAXSM_MAX_BATCH", 32), _env_int("JAXSM_MAX_QUEUE", 256))
+                self.batcher.start()
             self.ready = True
             log.info("ready in %.1fs (handler: %s; %s)", time.perf_counter() - t0, h.source, pool.describe())
             return
@@ -148,6 +163,53 @@ class State:
             return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
         except Exception as e:  # noqa: BLE001
             raise _client_or_internal(e, stage) from None
+
+    async def predict_off_loop(self, item):
+        """predict_fn on a worker thread (device work must not block the event loop)."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, self.handler.predict_fn, item, self.model)
+        except Exception as e:  # noqa: BLE001
+            raise _client_or_internal(e, "predict") from None
+
+    async def predict_batched(self, item):
+        """The item through the side batcher (predict_batch_fn over whatever is waiting with it)."""
+        assert self.batcher is not None
+        try:
+            fut = self.batcher.submit(item)
+        except QueueFull:
+            raise HttpError(503, "server busy: request queue is full", {"Retry-After": "1"}) from None
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(fut), self.request_timeout)
+        except TimeoutError:
+            raise HttpError(503, "prediction timed out", {"Retry-After": "1"}) from None
+        except Exception as e:  # noqa: BLE001
+            raise _client_or_internal(e, "predict") from None
+
+    def total_slots(self) -> int:
+        """Requests the device side runs at once: engine slots, or the batcher's batch size."""
+        if self.engine is not None:
+            return max(1, sum(e.slots for e in self.engine.pool.engines))
+        return max(1, _env_int("JAXSM_MAX_BATCH", 32))
+
+    def record_concurrency(self) -> int:
+        """Records of one JSON Lines body in flight at once: what the device side runs at once."""
+        return self.total_slots()
+
+    def execution_parameters(self) -> dict[str, Any]:
+        """GET /execution-parameters: what this server really supports, for Batch Transform.
+
+        MaxConcurrentTransforms: how many full multi-record bodies (each keeping every slot busy)
+        fit in the waiting room at once without a 503. MaxPayloadInMB: AWS's default, 6 MB, which
+        is also this server's body limit (MAX_BODY). BatchStrategy: MULTI_RECORD, since a JSON
+        Lines body of N records is answered with N lines. The SAGEMAKER_* variables override.
+        """
+        max_queue = max(1, _env_int("JAXSM_MAX_QUEUE", 256))
+        concurrent = max(1, max_queue // self.record_concurrency())
+        return {
+            "MaxConcurrentTransforms": _env_int("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", concurrent),
+            "BatchStrategy": os.environ.get("SAGEMAKER_BATCH_STRATEGY", "MULTI_RECORD"),
+            "MaxPayloadInMB": _env_int("SAGEMAKER_MAX_PAYLOAD_IN_MB", MAX_BODY // (1024 * 1024)),
+        }
 
     @staticmethod
     def _guard(fn):
@@ -357,18 +419,7 @@ class Connection:
         if path == "/execution-parameters":
             if method != "GET":
                 raise HttpError(405, "use GET /execution-parameters", {"Allow": "GET"})
-            return (
-                200,
-                json.dumps(
-                    {
-                        "MaxConcurrentTransforms": _env_int("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", 4),
-                        "BatchStrategy": os.environ.get("SAGEMAKER_BATCH_STRATEGY", "MULTI_RECORD"),
-                        "MaxPayloadInMB": _env_int("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6),
-                    }
-                ),
-                "application/json",
-                None,
-            )
+            return 200, json.dumps(st.execution_parameters()), "application/json", None
         if path == "/invocations":
             if method != "POST":
                 raise HttpError(405, "use POST /invocations", {"Allow": "POST"})
@@ -379,9 +430,59 @@ class Connection:
         st = self.state
         if not st.ready or st.draining:
             raise HttpError(503, "draining" if st.draining else "model is not loaded yet", {"Retry-After": "5"})
-        h = st.handler
         content_type = headers.get("content-type") or "application/json"
         accept = headers.get("accept") or "application/json"
+        if content_type.split(";")[0].strip().lower() == JSONLINES:
+            return await self.records(body, accept)
+        return await self.invoke(body, content_type, accept)
+
+    async def records(self, body: bytes, accept: str):
+        """A JSON Lines body (Batch Transform's MultiRecord + SplitType Line): every non-blank line
+        is one application/json request, answered in order with one line each. Records run
+        concurrently (the engine batches them), at most `record_concurrency` at a time so one
+        body never overfills the waiting room; the first failing record fails the whole body
+        with its status and its index, as one failed request would."""
+        st = self.state
+        if not any(m in ("*/*", "application/*", JSONLINES, "application/json") for m in _media(accept)):
+            raise HttpError(406, f"a {JSONLINES} body is answered with {JSONLINES}; cannot produce Accept {accept!r}")
+        try:
+            lines = body.decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise HttpError(400, f"{JSONLINES} body is not UTF-8") from None
+        records = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+        if not records:
+            raise HttpError(400, f"{JSONLINES} body has no records")
+        gate = asyncio.Semaphore(st.record_concurrency())
+
+        async def one(index: int, line_no: int, line: str) -> bytes:
+            async with gate:
+                try:
+                    reply = await self.invoke(line.encode("utf-8"), "application/json", "application/json")
+                except HttpError as e:
+                    raise HttpError(e.status, f"record {index} (line {line_no}): {e.message}", e.headers) from None
+            if isinstance(reply, StreamReply):  # not reachable: a record's Accept is application/json
+                raise HttpError(500, f"record {index}: the handler streamed an answer")
+            payload = reply[1]
+            text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
+            try:
+                text = json.dumps(json.loads(text), ensure_ascii=False)  # one line per record
+            except ValueError:
+                text = text.replace("\n", " ")
+            return text.encode("utf-8")
+
+        tasks = [asyncio.ensure_future(one(i, n, line)) for i, (n, line) in enumerate(records)]
+        try:
+            answers = await asyncio.gather(*tasks)
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            raise
+        return 200, b"\n".join(answers) + b"\n", JSONLINES, {"X-Jaxsm-Records": str(len(answers))}
+
+    async def invoke(self, body: bytes, content_type: str, accept: str):
+        """One request through the handler pipeline (input_fn, prediction, output_fn)."""
+        st = self.state
+        h = st.handler
         if accept.strip() in ("*/*", ""):
             accept = "application/json"
         if h.supported_accepts is not None:
@@ -395,6 +496,15 @@ class Connection:
             item = (body, content_type, accept)
         else:
             item = await st.call(h.input_fn, body, content_type, stage="input")
+        if st.engine is not None and isinstance(item, dict) and "requests" not in item:
+            # Not a generation (a score record): batched with its neighbours when the handler batches,
+            # else the handler's predict_fn; off the loop either way.
+            prediction = await (st.predict_batched(item) if st.batcher is not None else st.predict_off_loop(item))
+            result = await st.call(h.output_fn, prediction, accept, stage="output")
+            payload, out_type = (result[0], result[1]) if isinstance(result, tuple) else (result, accept)
+            if not isinstance(payload, (bytes, str)):
+                payload = json.dumps(payload)
+            return 200, payload, out_type, None
         if st.engine is not None:
             if accept in h.stream_accepts:
                 return self.stream(item, accept)
@@ -474,6 +584,10 @@ class Connection:
                 await events.aclose()  # type: ignore[attr-defined]  # cancels the generation if still running
 
         return StreamReply(accept, chunks(), {"Cache-Control": "no-cache"})
+
+
+def _media(accept: str) -> list[str]:
+    return [part.split(";")[0].strip().lower() or "*/*" for part in (accept or "*/*").split(",")]
 
 
 def _engine_requests(data) -> list:

@@ -58,6 +58,13 @@ export interface FleetVariant {
   roleArn: string | undefined;
 }
 
+/** Where a fleet that is not an endpoint's (a transform job's) keeps its hosts and log, and who reads its lines. */
+export interface FleetPlacement {
+  dir: string;
+  logFile: string;
+  onLine?: (instance: number, text: string) => void;
+}
+
 export class Fleet {
   readonly variants: FleetVariant[] = [];
   private stopped = false;
@@ -67,16 +74,17 @@ export class Fleet {
     readonly endpointName: string,
     readonly configName: string,
     readonly id: string,
+    private readonly placement?: FleetPlacement,
   ) {}
 
   get dir(): string {
-    return path.join(this.ctx.endpointsDir, this.endpointName, this.id);
+    return this.placement?.dir ?? path.join(this.ctx.endpointsDir, this.endpointName, this.id);
   }
 
   /** Starts every instance and waits for /ping; throws with a reason SageMaker would give. */
   async start(specs: VariantSpec[], models: (name: string) => ModelRecord | undefined): Promise<void> {
     fs.rmSync(this.dir, { recursive: true, force: true });
-    const logFile = path.join(this.ctx.logDir, 'endpoints', `${this.endpointName}.log`);
+    const logFile = this.logFile;
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
     for (const spec of specs) {
       const model = models(spec.ModelName);
@@ -103,7 +111,7 @@ export class Fleet {
   }
 
   private get logFile(): string {
-    return path.join(this.ctx.logDir, 'endpoints', `${this.endpointName}.log`);
+    return this.placement?.logFile ?? path.join(this.ctx.logDir, 'endpoints', `${this.endpointName}.log`);
   }
 
   /** Starts one more `serve` instance of the variant (its /ping is awaited by the caller). */
@@ -131,6 +139,7 @@ export class Fleet {
       },
       onLine: (text) => {
         fs.appendFileSync(logFile, `[${this.id}/${spec.VariantName}/${i + 1}] ${text}\n`);
+        this.placement?.onLine?.(i + 1, text);
         inst.tail.push(text);
         if (inst.tail.length > 20) inst.tail.shift();
       },

@@ -16,6 +16,7 @@ import { metadataLimits, noTagsWithGroup } from './model-registry';
 import { processingLocalPaths, processingUniqueNames, stopProcessingJobState } from './processing';
 import type { DocumentedRule } from './rule';
 import { reservedTagPrefix, tagLimit, uniqueTagKeys } from './tags';
+import { transformPayloadLimits } from './transform';
 import { warmStartRules } from './warm-start';
 
 /** SageMaker operations the local service serves that take a `Tags` list. */
@@ -29,6 +30,7 @@ export const TAGGED_OPERATIONS = [
   'CreateModelPackageGroup',
   'CreateModelPackage',
   'CreateProcessingJob',
+  'CreateTransformJob',
 ] as const;
 
 const SAGEMAKER_API = 'https://docs.aws.amazon.com/sagemaker/latest/APIReference';
@@ -114,6 +116,15 @@ export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
     statement: 'Only an InProgress processing job can be stopped; a Completed, Failed or Stopped one is refused.',
     source: `${SAGEMAKER_API}/API_StopProcessingJob.html`,
     check: stopProcessingJobState,
+  },
+  {
+    id: 'transform-job.payload-limits',
+    service: 'SageMaker',
+    operations: ['CreateTransformJob'],
+    statement:
+      'MaxPayloadInMB cannot be greater than 100 MB, and MaxConcurrentTransforms * MaxPayloadInMB cannot exceed 100 MB.',
+    source: `${SAGEMAKER_API}/API_CreateTransformJob.html`,
+    check: transformPayloadLimits,
   },
   {
     id: 'tuning-job.stop-state',

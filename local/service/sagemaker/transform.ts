@@ -1,0 +1,200 @@
+/**
+ * Transform jobs: CreateTransformJob / DescribeTransformJob / ListTransformJobs / StopTransformJob, the job record
+ * and its status machine (InProgress → Completed | Failed; Stopping → Stopped), run by {@link TransformRun}.
+ * A job still InProgress when the service restarts is run again from the start (its `.out` objects are written
+ * whole, so a rerun overwrites them); one that was Stopping is Stopped.
+ */
+import type { Ctx } from '../core/context';
+import { arn, inUse, invalid, notFound, now, paginate, wire } from '../core/protocol';
+import { type Body, tags as readTags } from '../core/request-fields';
+import { assertAssumable } from '../iam/on-behalf';
+import { SAGEMAKER_SERVICE } from '../iam/policies';
+import type { ModelRecord } from './fleet';
+import type { Tags } from './tags';
+import { sortRecords } from './training';
+import { parseTransformRequest, type TransformRequest } from './transform-request';
+import { TransformRun, type TransformOutcome } from './transform-run';
+
+export interface TransformJob extends TransformRequest {
+  TransformJobArn: string;
+  TransformJobStatus: 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
+  FailureReason?: string;
+  CreationTime: number;
+  LastModifiedTime: number;
+  TransformStartTime?: number;
+  TransformEndTime?: number;
+  /** Starts of the job: its first and the reruns after a service restart. */
+  _attempts: number;
+}
+
+export function transformJobArn(name: string): string {
+  return arn(`transform-job/${name.toLowerCase()}`);
+}
+
+export class Transforms {
+  private readonly runs = new Map<string, TransformRun>();
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly tags: Tags,
+    private readonly model: (name: string) => ModelRecord | undefined,
+  ) {}
+
+  get jobs() {
+    return this.ctx.store.kind<TransformJob>('transform-jobs');
+  }
+
+  handlers(): Record<string, (b: Body) => unknown> {
+    return {
+      CreateTransformJob: (b) => ({
+        TransformJobArn: this.create(parseTransformRequest(b), readTags(b)).TransformJobArn,
+      }),
+      DescribeTransformJob: (b) => this.describe(b.TransformJobName as string),
+      ListTransformJobs: (b) => this.list(b),
+      StopTransformJob: (b) => {
+        this.stop(b.TransformJobName as string);
+        return {};
+      },
+    };
+  }
+
+  create(req: TransformRequest, tags: { Key: string; Value: string }[]): TransformJob {
+    const model = this.model(req.ModelName);
+    if (!model) throw invalid(`Could not find model "${arn(`model/${req.ModelName.toLowerCase()}`)}".`);
+    if (model.ExecutionRoleArn) assertAssumable(this.ctx.iam, model.ExecutionRoleArn, SAGEMAKER_SERVICE);
+    if (this.jobs.has(req.TransformJobName))
+      throw inUse(
+        `Job name must be unique within an AWS account and region, and a job with this name already exists (${transformJobArn(req.TransformJobName)})`,
+      );
+    const t = now();
+    const job: TransformJob = {
+      ...req,
+      TransformJobArn: transformJobArn(req.TransformJobName),
+      TransformJobStatus: 'InProgress',
+      CreationTime: t,
+      LastModifiedTime: t,
+      _attempts: 0,
+    };
+    this.jobs.put(job.TransformJobName, job);
+    if (tags.length) this.tags.add(job.TransformJobArn, tags);
+    this.launch(job.TransformJobName);
+    return job;
+  }
+
+  describe(name: string): Record<string, unknown> {
+    const job = this.jobs.get(name);
+    if (!job) throw notFound(`Could not find job to describe: ${transformJobArn(name)}`);
+    const { LastModifiedTime: _l, ...shown } = job;
+    return wire(shown);
+  }
+
+  list(b: Body): unknown {
+    const contains = (b.NameContains as string | undefined)?.toLowerCase();
+    const status = b.StatusEquals as string | undefined;
+    const num = (k: string) => b[k] as number | undefined;
+    const items = this.jobs
+      .values()
+      .filter(
+        (j) =>
+          (!contains || j.TransformJobName.toLowerCase().includes(contains)) &&
+          (!status || j.TransformJobStatus === status) &&
+          (num('CreationTimeAfter') === undefined || j.CreationTime > (num('CreationTimeAfter') as number)) &&
+          (num('CreationTimeBefore') === undefined || j.CreationTime < (num('CreationTimeBefore') as number)) &&
+          (num('LastModifiedTimeAfter') === undefined ||
+            j.LastModifiedTime > (num('LastModifiedTimeAfter') as number)) &&
+          (num('LastModifiedTimeBefore') === undefined ||
+            j.LastModifiedTime < (num('LastModifiedTimeBefore') as number)),
+      );
+    const sortBy = (b.SortBy as string | undefined) ?? 'CreationTime';
+    const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Descending';
+    const sorted = sortRecords(
+      items,
+      sortBy === 'Name' ? 'TransformJobName' : sortBy === 'Status' ? 'TransformJobStatus' : 'CreationTime',
+      order,
+    );
+    const { page, NextToken } = paginate(sorted, b);
+    return {
+      TransformJobSummaries: page.map((j) => ({
+        TransformJobName: j.TransformJobName,
+        TransformJobArn: j.TransformJobArn,
+        CreationTime: j.CreationTime,
+        TransformEndTime: j.TransformEndTime,
+        LastModifiedTime: j.LastModifiedTime,
+        TransformJobStatus: j.TransformJobStatus,
+        FailureReason: j.FailureReason,
+      })),
+      NextToken,
+    };
+  }
+
+  stop(name: string): void {
+    const job = this.jobs.get(name);
+    if (!job) throw notFound(`Could not find job to stop: ${transformJobArn(name)}`);
+    if (job.TransformJobStatus !== 'InProgress') return; // stopping a finished or stopping job changes nothing
+    this.jobs.update(name, (j) => {
+      j.TransformJobStatus = 'Stopping';
+      j.LastModifiedTime = now();
+    });
+    const run = this.runs.get(name);
+    if (run) run.stop('user');
+    else this.finish(name, { kind: 'stopped' });
+  }
+
+  /** After a restart: run again what was running; finish what was stopping. */
+  resume(): void {
+    for (const job of this.jobs.values()) {
+      if (job.TransformJobStatus === 'InProgress') this.launch(job.TransformJobName);
+      else if (job.TransformJobStatus === 'Stopping') this.finish(job.TransformJobName, { kind: 'stopped' });
+    }
+  }
+
+  /** Service shutdown: stop the containers without changing the jobs' statuses (they run again on restart). */
+  async shutdown(): Promise<void> {
+    for (const r of this.runs.values()) r.stop('shutdown');
+    const deadline = Date.now() + 8_000;
+    while (this.runs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  private launch(name: string): void {
+    const job = this.jobs.update(name, (j) => {
+      j._attempts += 1;
+    });
+    if (!job) return;
+    const model = this.model(job.ModelName);
+    if (!model) {
+      this.finish(name, { kind: 'failed', reason: `ClientError: Could not find model "${job.ModelName}".` });
+      return;
+    }
+    const run = new TransformRun(this.ctx, job, model, () =>
+      this.jobs.update(name, (j) => {
+        j.TransformStartTime ??= now();
+        j.LastModifiedTime = now();
+      }),
+    );
+    this.runs.set(name, run);
+    this.ctx.log(`transform job ${name}: starting ${job.TransformResources.InstanceCount} instance(s)`);
+    run
+      .run()
+      .catch((err: Error): TransformOutcome => ({ kind: 'failed', reason: `InternalServerError: ${err.message}` }))
+      .then((outcome) => {
+        this.runs.delete(name);
+        if (outcome.kind !== 'shutdown') this.finish(name, outcome);
+      })
+      .catch((err: Error) => this.ctx.log(`transform job ${name}: ${err.message}`));
+  }
+
+  private finish(name: string, o: TransformOutcome): void {
+    this.jobs.update(name, (j) => {
+      const t = now();
+      j.LastModifiedTime = t;
+      j.TransformEndTime = t;
+      if (o.kind === 'completed') j.TransformJobStatus = 'Completed';
+      else if (o.kind === 'stopped') j.TransformJobStatus = 'Stopped';
+      else {
+        j.TransformJobStatus = 'Failed';
+        j.FailureReason = o.reason.slice(0, 1024);
+      }
+    });
+    this.ctx.log(`transform job ${name}: ${o.kind}${o.kind === 'failed' ? `: ${o.reason}` : ''}`);
+  }
+}
