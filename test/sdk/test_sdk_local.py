@@ -185,10 +185,6 @@ def test_model_with_inference_py_deploys_and_predicts(session, source_dir):
         predictor.delete_endpoint()
 
 
-# Extension point: local mode does not serve Processing yet (issue 12, item 5).
-# When CreateProcessingJob lands, drop the skip.
-
-
 def test_transformer_transform(session, source_dir, channels, tmp_path):
     """Batch Transform of score records (JSON Lines) with the user's inference.py: one answer line per record."""
     est = state.get("estimator")
