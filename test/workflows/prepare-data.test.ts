@@ -123,7 +123,11 @@ describe('prepareData workflow', () => {
     const taskQueue = uniqueTaskQueue();
     const worker = await createTestWorker(env, taskQueue, acts.impl);
     const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(prepareData, { taskQueue, workflowId: 'prep-cancel', args: [input] });
+      const handle = await env.client.workflow.start(prepareData, {
+        taskQueue,
+        workflowId: 'prep-cancel',
+        args: [input],
+      });
       while (!(await handle.query(statusQuery)).resources.processingJobArn) await new Promise((r) => setTimeout(r, 50));
       const report = await cancelAndReport(env.client, handle.workflowId, 60_000);
       const err = 'failure' in report ? report.failure : report;

@@ -1,11 +1,6 @@
 import { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  DeleteModelCommand,
-  DescribeModelCommand,
-  ListTagsCommand,
-  SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import { DeleteModelCommand, DescribeModelCommand, ListTagsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createEvaluationActivities } from '../../../activities/evaluation';
 import type { ScoreTransformOutputInput } from '../../../contracts/evaluate-model';
@@ -111,7 +106,7 @@ describe('deleteEvaluationModel', () => {
     expect(sm).toHaveReceivedCommandWith(DeleteModelCommand, { ModelName: 'eval-model-1' });
   });
 
-  it('is done when the model is already gone, and never deletes another workflow\'s model', async () => {
+  it("is done when the model is already gone, and never deletes another workflow's model", async () => {
     sm.on(DescribeModelCommand).rejects(awsError('ValidationException', 400, 'Could not find model'));
     expect(await acts.deleteEvaluationModel({ modelName: 'eval-model-1', workflowId: 'wf-1/evaluateModel' })).toEqual({
       deleted: false,

@@ -33,7 +33,7 @@ const input: CreateProcessingJobInput = {
 beforeEach(() => sm.reset());
 
 describe('createProcessingJob', () => {
-  it('runs the image\'s prepare on the synced data and writes train, val and eval under the run\'s prefix', async () => {
+  it("runs the image's prepare on the synced data and writes train, val and eval under the run's prefix", async () => {
     sm.on(CreateProcessingJobCommand).resolves({ ProcessingJobArn: ARN });
     expect(await acts.createProcessingJob(input)).toEqual({ processingJobArn: ARN, reattached: false });
     expect(sm).toHaveReceivedCommandWith(CreateProcessingJobCommand, {
