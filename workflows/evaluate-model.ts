@@ -51,9 +51,20 @@ export async function evaluateModel(rawInput: EvaluateModelInput): Promise<Evalu
       status,
       creating: 'creating evaluation model and transform job',
       create: async () => {
-        const model = await quick.createModel.executeWithOptions(createOptions(`Create evaluation model ${modelName}`), [
-          { modelName, workflowId, imageUri: input.imageUri, modelDataUrl, roleArn: input.roleArn, environment, tags: input.tags },
-        ]);
+        const model = await quick.createModel.executeWithOptions(
+          createOptions(`Create evaluation model ${modelName}`),
+          [
+            {
+              modelName,
+              workflowId,
+              imageUri: input.imageUri,
+              modelDataUrl,
+              roleArn: input.roleArn,
+              environment,
+              tags: input.tags,
+            },
+          ],
+        );
         modelCreated = true;
         status.resources.evaluationModelArn = model.modelArn;
         return quick.createTransformJob.executeWithOptions(
@@ -106,7 +117,10 @@ export async function evaluateModel(rawInput: EvaluateModelInput): Promise<Evalu
       );
     }
     if (final.status === 'Stopped')
-      throw ApplicationFailure.nonRetryable(`Transform job ${name} was stopped outside this workflow`, ErrorType.JobStopped);
+      throw ApplicationFailure.nonRetryable(
+        `Transform job ${name} was stopped outside this workflow`,
+        ErrorType.JobStopped,
+      );
 
     status.phase = 'scoring the transform output';
     const evaluation = await longActivities('1h').scoreTransformOutput.executeWithOptions(

@@ -5,11 +5,7 @@
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { ErrorType } from '../contracts/errors';
-import {
-  PrepareDataInput,
-  type PrepareDataOutput,
-  type ProcessingJobSnapshot,
-} from '../contracts/prepare-data';
+import { PrepareDataInput, type PrepareDataOutput, type ProcessingJobSnapshot } from '../contracts/prepare-data';
 import { quickActivities, waitingActivities } from './activity-options';
 import { createOptions, runJobStep } from './job-step';
 import { parseStepInput } from './step-input';
@@ -32,7 +28,9 @@ export async function prepareData(rawInput: PrepareDataInput): Promise<PrepareDa
     creating: 'creating processing job',
     create: () =>
       quick.createProcessingJob.executeWithOptions(
-        createOptions(`Create processing job ${name} (prepare ${d.arguments.join(' ')} on ${d.resources.instanceType})`),
+        createOptions(
+          `Create processing job ${name} (prepare ${d.arguments.join(' ')} on ${d.resources.instanceType})`,
+        ),
         [{ processingJobName: name, workflowId: workflowInfo().workflowId, definition: d }],
       ),
     created: (job) => {

@@ -110,8 +110,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   const value = champion.objectiveValue;
   status.resources.championTrainingJob = champion.trainingJobName;
   // The evaluation counts only when it scored this champion (the pipeline evaluates the same pick).
-  const evaluation =
-    input.evaluation?.trainingJobName === champion.trainingJobName ? input.evaluation : undefined;
+  const evaluation = input.evaluation?.trainingJobName === champion.trainingJobName ? input.evaluation : undefined;
   const metrics = evaluation
     ? {
         ...input.metrics,
@@ -160,11 +159,11 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
     evaluation && championNll !== null
       ? decideByEvaluation(input.approval, evaluation.evalNll, championNll, input.maxEvalRegression)
       : current && current.objectiveValue === null && input.approval.policy === 'auto'
-      ? {
-          status: 'PendingManualApproval',
-          reason: `approved version ${current.modelPackageArn} has no recorded ${metric} to compare with`,
-        }
-      : decideApproval(input.approval, input.objective, value, current?.objectiveValue ?? null);
+        ? {
+            status: 'PendingManualApproval',
+            reason: `approved version ${current.modelPackageArn} has no recorded ${metric} to compare with`,
+          }
+        : decideApproval(input.approval, input.objective, value, current?.objectiveValue ?? null);
 
   status.phase = 'registering model package';
   const created = await quick.createModelPackage.executeWithOptions(
