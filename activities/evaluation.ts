@@ -3,9 +3,13 @@
  * stays bounded whatever the size of the evaluation set), checks each against the scoring contract, and writes the
  * token-weighted mean negative log-likelihood; and removes the Model the transform served.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteModelCommand, DescribeModelCommand } from '@aws-sdk/client-sagemaker';
 import { ErrorType } from '../contracts/errors';
 import {
@@ -13,14 +17,16 @@ import {
   type DeleteEvaluationModelOutput,
   type Evaluation,
   parseScoreLine,
+  UploadEvaluationRecordsInput,
+  type UploadEvaluationRecordsOutput,
   ScoreTransformOutputInput,
   TRANSFORM_OUTPUT_SUFFIX,
 } from '../contracts/evaluate-model';
-import { aws, failure } from './aws-errors';
+import { aws, failure, toFailure } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
 import { heartbeatIfActivity } from './polling';
-import { s3Object } from './s3-objects';
+import { isMissingObject, s3Object } from './s3-objects';
 import { assertOwned, isNotFound } from './sagemaker-owner';
 
 /** Lines between two progress heartbeats. */
@@ -74,6 +80,44 @@ export function createEvaluationActivities(deps: ActivityDeps) {
   }
 
   return {
+    /**
+     * Uploads a local scoring-records file under `<keyPrefix><sha256>/records.jsonl`: the same content is uploaded
+     * once (a retry or a later run finds it in place), a changed file gets a new key. A relative path is resolved
+     * against PIPELINE_SPEC_DIR (the CLI already makes it absolute against the spec file).
+     */
+    async uploadEvaluationRecords(raw: UploadEvaluationRecordsInput): Promise<UploadEvaluationRecordsOutput> {
+      const input = parseInput(UploadEvaluationRecordsInput, raw, 'uploadEvaluationRecords input');
+      const file = path.resolve(deps.specDir ?? process.cwd(), input.localPath);
+      const info = await stat(file).catch(() => null);
+      if (!info?.isFile())
+        throw failure(
+          ErrorType.DataSourceInvalid,
+          `$.evaluation.input.localPath: ${file} ${info ? 'is not a file' : 'does not exist'}`,
+        );
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+      const Key = `${input.keyPrefix}${hash.digest('hex')}/records.jsonl`;
+      const s3Uri = `s3://${input.bucket}/${Key}`;
+      try {
+        await s3.send(new HeadObjectCommand({ Bucket: input.bucket, Key }));
+        return { s3Uri, uploaded: false };
+      } catch (err) {
+        if (!isMissingObject(err)) throw toFailure(err, `HeadObject ${s3Uri}`);
+      }
+      await aws(`PutObject ${s3Uri}`, () =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: input.bucket,
+            Key,
+            Body: createReadStream(file),
+            ContentLength: info.size,
+            ContentType: 'application/jsonlines',
+          }),
+        ),
+      );
+      return { s3Uri, uploaded: true };
+    },
+
     /**
      * Scores the transform's answers: every non-empty `.out` line must be `{"nll": <finite>, "tokens": <whole >= 1>}`
      * and there must be exactly one per scoring record. Writes the evaluation JSON (the same content on a retry).

@@ -114,6 +114,19 @@ export const ScoreTransformOutputInput = z.strictObject({
 /** Input of the scoreTransformOutput activity. */
 export type ScoreTransformOutputInput = z.infer<typeof ScoreTransformOutputInput>;
 
+/** Input of the uploadEvaluationRecords activity: a local JSON Lines file, stored under its content hash. */
+export const UploadEvaluationRecordsInput = z.strictObject({
+  localPath: z.string().min(1),
+  bucket: z.string(),
+  keyPrefix: z.string(),
+});
+/** Input of the uploadEvaluationRecords activity. */
+export type UploadEvaluationRecordsInput = z.infer<typeof UploadEvaluationRecordsInput>;
+/** `uploaded` is false when the same content was already there (a retry, or an unchanged file on a later run). */
+export const UploadEvaluationRecordsOutput = z.strictObject({ s3Uri: z.string(), uploaded: z.boolean() });
+/** Output of the uploadEvaluationRecords activity. */
+export type UploadEvaluationRecordsOutput = z.infer<typeof UploadEvaluationRecordsOutput>;
+
 /** Input of the deleteEvaluationModel activity. */
 export const DeleteEvaluationModelInput = z.strictObject({ modelName: z.string(), workflowId: z.string() });
 /** Input of the deleteEvaluationModel activity. */

@@ -345,6 +345,16 @@ export function evaluateModelInput(
   };
 }
 
+/** Where a local evaluation file is uploaded (by content hash), when evaluation.input is a localPath. */
+export function evaluationUploadInput(
+  spec: PipelineSpec,
+): { localPath: string; bucket: string; keyPrefix: string } | null {
+  const local = spec.evaluation.input && 'localPath' in spec.evaluation.input ? spec.evaluation.input.localPath : null;
+  return local === null
+    ? null
+    : { localPath: local, bucket: spec.bucket, keyPrefix: `${prefixOf(spec)}evaluation-records/` };
+}
+
 /** Input of step 6. */
 export function registerModelInput(
   spec: PipelineSpec,

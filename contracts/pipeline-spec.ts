@@ -390,13 +390,11 @@ const PrepareDataSpec = z.strictObject({
 // maxRuntimeSeconds bounds the wait and the cost guard's estimate.
 const EvaluationSpec = z.strictObject({
   enabled: z.boolean().default(false),
-  /** JSON Lines of {"score": "<text>"}; defaults to prepareData's `eval` output when prepareData is enabled. */
-  input: z
-    .strictObject(
-      { s3Uri: z.string().regex(S3_URI, 'must be an s3:// URI') },
-      { error: 'give {"s3Uri": "s3://bucket/key"}' },
-    )
-    .optional(),
+  /**
+   * JSON Lines of {"score": "<text>"}: an S3 object or prefix, or a local file (relative to the spec file) uploaded
+   * by content hash; defaults to prepareData's `eval` output when prepareData is enabled.
+   */
+  input: DataSource.optional(),
   instanceType: transformInstanceType.default('ml.m5.xlarge'),
   instanceCount: z.number().int().min(1).max(100).default(1),
   maxPayloadMb: z.number().int().min(1).max(100).default(6),

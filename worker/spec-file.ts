@@ -24,6 +24,14 @@ export function resolveCodePaths(raw: unknown, baseDir: string): unknown {
     if (typeof dir !== 'string' || dir === '' || dir.startsWith('s3://') || path.isAbsolute(dir)) continue;
     out[section] = { ...s, code: { ...code, sourceDir: path.resolve(baseDir, dir) } };
   }
+  // The evaluation's scoring records, when they are a local file, are relative to the spec file too.
+  const evaluation = out.evaluation;
+  if (typeof evaluation === 'object' && evaluation !== null) {
+    const input = (evaluation as Record<string, unknown>).input;
+    const file = typeof input === 'object' && input !== null ? (input as Record<string, unknown>).localPath : undefined;
+    if (typeof file === 'string' && file !== '' && !path.isAbsolute(file))
+      out.evaluation = { ...evaluation, input: { ...(input as object), localPath: path.resolve(baseDir, file) } };
+  }
   return out;
 }
 

@@ -293,8 +293,19 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     let evaluation: Evaluation | undefined;
     const candidate = pickChampion(candidates, spec.objective.type);
     // Without a candidate there is nothing to score: registerModel fails with the reason, as it always has.
-    const evalInput = spec.evaluation.input?.s3Uri ?? prepared?.evalS3Uri;
-    if (spec.evaluation.enabled && candidate && evalInput && patched(PATCH.evaluateModelStep)) {
+    const given = spec.evaluation.input;
+    const evalSource = given ?? (prepared ? { s3Uri: prepared.evalS3Uri } : undefined);
+    if (spec.evaluation.enabled && candidate && evalSource && patched(PATCH.evaluateModelStep)) {
+      const upload = plan.evaluationUploadInput(spec);
+      const evalInput =
+        'localPath' in evalSource && upload
+          ? (
+              await longActivities('1h').uploadEvaluationRecords.executeWithOptions(
+                { summary: `Upload the scoring records ${evalSource.localPath}` },
+                [upload],
+              )
+            ).s3Uri
+          : (evalSource as { s3Uri: string }).s3Uri;
       evaluation = await step('evaluateModel', (child) =>
         executeChild<typeof evaluateModel>('evaluateModel', {
           ...child,

@@ -55,6 +55,23 @@ describe('cli validate', () => {
     );
     expect(on.err).toBe('');
     expect(on.code).toBe(0);
+    write('records.jsonl', '{"score": "held out"}\n');
+    const local = await run(
+      write(
+        'local-eval.json',
+        JSON.stringify({ ...base, evaluation: { enabled: true, input: { localPath: 'records.jsonl' } } }),
+      ),
+    );
+    expect(local.err).toBe('');
+    expect(local.code).toBe(0);
+    const missing = await run(
+      write(
+        'missing-eval.json',
+        JSON.stringify({ ...base, evaluation: { enabled: true, input: { localPath: 'nope.jsonl' } } }),
+      ),
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/\$\.evaluation\.input\.localPath: .*nope\.jsonl does not exist/);
     const lacking = await run(write('no-eval-input.json', JSON.stringify({ ...base, evaluation: { enabled: true } })));
     expect(lacking.code).toBe(1);
     expect(lacking.err).toMatch(/\$\.evaluation\.input: evaluation is enabled: give its input/);

@@ -76,6 +76,10 @@ function activities(evalNll: number, approvedEvalNll: number | null) {
       }),
     ),
     deleteEvaluationModel: recorded('deleteEvaluationModel', () => ({ deleted: true })),
+    uploadEvaluationRecords: recorded('uploadEvaluationRecords', (a: { bucket: string; keyPrefix: string }) => ({
+      s3Uri: `s3://${a.bucket}/${a.keyPrefix}${'e'.repeat(64)}/records.jsonl`,
+      uploaded: true,
+    })),
   };
   return { impl, calls: fakes.calls };
 }
@@ -126,6 +130,25 @@ describe('optional pipeline steps', () => {
       evaluation: { evalNll: 2.0 },
     });
     expect(calls.deleteEvaluationModel).toHaveLength(1);
+  });
+
+  it('uploads a local evaluation file and scores it when prepareData is off', async () => {
+    const { result, calls } = await run('steps-local-eval', {
+      ...spec,
+      evaluation: { enabled: true, input: { localPath: '/data/held-out.jsonl' } },
+    });
+    expect(result.outcome).toBe('deployed');
+    expect(calls.createProcessingJob).toBeUndefined();
+    expect(calls.uploadEvaluationRecords).toEqual([
+      {
+        localPath: '/data/held-out.jsonl',
+        bucket: 'acme-ml-pipelines',
+        keyPrefix: 'pipelines/demo/evaluation-records/',
+      },
+    ]);
+    expect(calls.createTransformJob?.[0]).toMatchObject({
+      inputS3Uri: `s3://acme-ml-pipelines/pipelines/demo/evaluation-records/${'e'.repeat(64)}/records.jsonl`,
+    });
   });
 
   it('holds a candidate whose eval_nll is worse than the approved champion’s for a reviewer', async () => {

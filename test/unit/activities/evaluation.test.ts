@@ -1,5 +1,14 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { DeleteModelCommand, DescribeModelCommand, ListTagsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createEvaluationActivities } from '../../../activities/evaluation';
@@ -120,5 +129,35 @@ describe('deleteEvaluationModel', () => {
       true,
     );
     expect(sm.commandCalls(DeleteModelCommand)).toHaveLength(0);
+  });
+});
+
+describe('uploadEvaluationRecords', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eval-records-'));
+  const file = join(dir, 'records.jsonl');
+  writeFileSync(file, records(2));
+  // sha256 of the two records above: the key changes with the content, and only with it.
+  const upload = { localPath: file, bucket: 'b', keyPrefix: 'pipelines/p/evaluation-records/' };
+
+  it('uploads a local file under its content hash once', async () => {
+    s3.on(HeadObjectCommand).rejects(awsError('NotFound', 404));
+    s3.on(PutObjectCommand).resolves({});
+    const first = await acts.uploadEvaluationRecords(upload);
+    expect(first.uploaded).toBe(true);
+    expect(first.s3Uri).toMatch(/^s3:\/\/b\/pipelines\/p\/evaluation-records\/[a-f0-9]{64}\/records\.jsonl$/);
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: 'b', ContentType: 'application/jsonlines' });
+    s3.reset();
+    s3.on(HeadObjectCommand).resolves({});
+    expect(await acts.uploadEvaluationRecords(upload)).toEqual({ s3Uri: first.s3Uri, uploaded: false });
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('names the field when the file does not exist', async () => {
+    await expectFailure(
+      acts.uploadEvaluationRecords({ ...upload, localPath: join(dir, 'nope.jsonl') }),
+      'DataSourceInvalid',
+      true,
+      /\$\.evaluation\.input\.localPath: .*nope\.jsonl does not exist/,
+    );
   });
 });
