@@ -345,14 +345,21 @@ export function evaluateModelInput(
   };
 }
 
-/** Where a local evaluation file is uploaded (by content hash), when evaluation.input is a localPath. */
-export function evaluationUploadInput(
+/**
+ * Where evaluateModel's scoring records come from: the spec's evaluation.input (a local file is uploaded first, by
+ * content hash, under the pipeline's prefix), else prepareData's `eval` output; null when there is neither.
+ */
+export function evaluationSource(
   spec: PipelineSpec,
-): { localPath: string; bucket: string; keyPrefix: string } | null {
-  const local = spec.evaluation.input && 'localPath' in spec.evaluation.input ? spec.evaluation.input.localPath : null;
-  return local === null
-    ? null
-    : { localPath: local, bucket: spec.bucket, keyPrefix: `${prefixOf(spec)}evaluation-records/` };
+  prepared: PrepareDataOutput | null,
+): { s3Uri: string } | { upload: { localPath: string; bucket: string; keyPrefix: string } } | null {
+  const given = spec.evaluation.input;
+  if (given && 'localPath' in given)
+    return {
+      upload: { localPath: given.localPath, bucket: spec.bucket, keyPrefix: `${prefixOf(spec)}evaluation-records/` },
+    };
+  if (given) return { s3Uri: given.s3Uri };
+  return prepared ? { s3Uri: prepared.evalS3Uri } : null;
 }
 
 /** Input of step 6. */

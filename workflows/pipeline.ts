@@ -1,5 +1,5 @@
 /**
- * The pipeline: validate the spec, check the cost guard, then run the seven steps as child workflows with
+ * The pipeline: validate the spec, check the cost guard, then run the steps (seven, and two optional) as child workflows with
  * deterministic IDs. Shared by migrationPipeline (first run) and retrainPipeline (scheduled re-runs).
  */
 import {
@@ -293,19 +293,17 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     let evaluation: Evaluation | undefined;
     const candidate = pickChampion(candidates, spec.objective.type);
     // Without a candidate there is nothing to score: registerModel fails with the reason, as it always has.
-    const given = spec.evaluation.input;
-    const evalSource = given ?? (prepared ? { s3Uri: prepared.evalS3Uri } : undefined);
-    if (spec.evaluation.enabled && candidate && evalSource && patched(PATCH.evaluateModelStep)) {
-      const upload = plan.evaluationUploadInput(spec);
+    const source = plan.evaluationSource(spec, prepared);
+    if (spec.evaluation.enabled && candidate && source && patched(PATCH.evaluateModelStep)) {
       const evalInput =
-        'localPath' in evalSource && upload
+        'upload' in source
           ? (
               await longActivities('1h').uploadEvaluationRecords.executeWithOptions(
-                { summary: `Upload the scoring records ${evalSource.localPath}` },
-                [upload],
+                { summary: `Upload the scoring records ${source.upload.localPath}` },
+                [source.upload],
               )
             ).s3Uri
-          : (evalSource as { s3Uri: string }).s3Uri;
+          : source.s3Uri;
       evaluation = await step('evaluateModel', (child) =>
         executeChild<typeof evaluateModel>('evaluateModel', {
           ...child,
