@@ -1,6 +1,6 @@
 /**
- * The pipeline: validate the spec, check the cost guard, then run the steps (seven, and two optional) as child workflows with
- * deterministic IDs. Shared by migrationPipeline (first run) and retrainPipeline (scheduled re-runs).
+ * The pipeline: validate the spec, check the cost guard, then run the steps (seven, and two optional) as child
+ * workflows with deterministic IDs. Shared by migrationPipeline (first run) and retrainPipeline (scheduled re-runs).
  */
 import {
   ActivityFailure,
