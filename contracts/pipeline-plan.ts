@@ -214,6 +214,8 @@ export interface WarmStartContext {
   imageReused: boolean;
   /** What syncData copied, and the newest object under the channels afterwards (ISO 8601). */
   data: { copied: number; lastModified?: string | null };
+  /** True when prepareData wrote this run's channels (a new prefix per run: never the parent's input data). */
+  preparedThisRun?: boolean;
 }
 
 /**
@@ -238,6 +240,11 @@ export function warmStartType(
       new Date(run.data.lastModified).getTime() > new Date(parent.creationTime).getTime());
   if (!sameImage)
     return { type: 'TransferLearning', reason: `the image differs from the one ${parent.tuningJobName} trained with` };
+  if (run.preparedThisRun)
+    return {
+      type: 'TransferLearning',
+      reason: `prepareData wrote new training channels since ${parent.tuningJobName}`,
+    };
   if (dataChanged)
     return { type: 'TransferLearning', reason: `the training data changed since ${parent.tuningJobName} ran` };
   return { type: 'IdenticalDataAndAlgorithm', reason: `same image and data as ${parent.tuningJobName}` };

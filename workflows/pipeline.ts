@@ -273,6 +273,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
           imageUri: image.imageUri,
           imageReused: built.skipped,
           data: { copied: data.copied, lastModified: data.lastModified },
+          ...(prepared ? { preparedThisRun: true } : {}),
         }).type,
       };
       tuned = await step('tuneModel', (child) =>
