@@ -259,12 +259,14 @@ export function createRegistryActivities(deps: ActivityDeps) {
       const latest = list.ModelPackageSummaryList?.[0];
       if (!latest) return null;
       const pkg = await describePackage(latest.ModelPackageArn ?? '');
+      const evalNll = evalNllOf(pkg);
       return {
         modelPackageArn: pkg.ModelPackageArn ?? '',
         modelPackageVersion: pkg.ModelPackageVersion ?? versionFromArn(pkg.ModelPackageArn ?? ''),
         objectiveValue: await objectiveOf(pkg, input.objectiveMetric),
         modelDataUrl: pkg.InferenceSpecification?.Containers?.[0]?.ModelDataUrl ?? null,
-        evalNll: evalNllOf(pkg),
+        // Only when recorded: a version registered without an evaluation answers as it did before evaluations.
+        ...(evalNll === null ? {} : { evalNll }),
       };
     },
 
