@@ -296,6 +296,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     // Without a candidate there is nothing to score: registerModel fails with the reason, as it always has.
     const source = plan.evaluationSource(spec, prepared);
     if (spec.evaluation.enabled && candidate && source && patched(PATCH.evaluateModelStep)) {
+      if ('upload' in source) status.phase = 'uploading the evaluation records';
       const evalInput =
         'upload' in source
           ? (
