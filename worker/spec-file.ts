@@ -1,7 +1,8 @@
 /**
  * Reading a spec from a file. Code paths in a spec (`training.code.sourceDir`, `deployment.code.sourceDir`) and a local
- * evaluation file (`evaluation.input.localPath`) are relative to the spec file; only whoever reads the file knows where that is, so every tool that loads a spec file
- * (the CLI, the demo, the tests) makes them absolute here before a workflow sees them. A spec started any other way
+ * evaluation file (`evaluation.input.localPath`) are relative to the spec file; only whoever reads the file knows
+ * where that is, so every tool that loads a spec file (the CLI, the demo, the tests) makes them absolute here before a
+ * workflow sees them. A spec started any other way
  * (`temporal workflow start --input-file`) reaches the worker with its relative paths, and the worker resolves them
  * against PIPELINE_SPEC_DIR (default: its working directory); `npm run cli -- resolve` prints a spec ready for that.
  */
