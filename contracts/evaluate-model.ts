@@ -32,8 +32,8 @@ export const EvaluateModelInput = z.strictObject({
   instanceType: z.string(),
   instanceCount: z.number().int().min(1).max(100),
   maxPayloadMb: z.number().int().min(1).max(100).default(6),
-  /** Bounds the wait (Batch Transform has no runtime limit of its own). */
-  maxRuntimeSeconds: z.number().int().min(60),
+  /** Past this the step stops the job and fails (Batch Transform has no runtime limit of its own). */
+  maxRuntimeSeconds: z.number().int().min(1),
   tags: z.record(z.string(), z.string()).default({}),
   pollIntervalSeconds: z.number().int().min(1).default(60),
 });

@@ -386,8 +386,8 @@ const PrepareDataSpec = z.strictObject({
     .default([]),
 });
 
-// Batch Transform over held-out scoring records (API_CreateTransformJob). It has no runtime limit of its own:
-// maxRuntimeSeconds bounds the wait and the cost guard's estimate.
+// Batch Transform over held-out scoring records (API_CreateTransformJob). It has no runtime limit of its own: past
+// maxRuntimeSeconds the step stops the job and fails, which also bounds the cost guard's estimate.
 const EvaluationSpec = z.strictObject({
   enabled: z.boolean().default(false),
   /**

@@ -4,7 +4,7 @@
  * the token-weighted eval_nll. The job is created once, waited on without history growth and stopped on cancel; the
  * evaluation Model is deleted afterwards, whatever the outcome.
  */
-import { ApplicationFailure, CancellationScope, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { ErrorType } from '../contracts/errors';
 import { EvaluateModelInput, type Evaluation, type TransformJobSnapshot } from '../contracts/evaluate-model';
 import { scriptModeModelEnvironment } from '../contracts/user-code';
@@ -47,60 +47,71 @@ export async function evaluateModel(rawInput: EvaluateModelInput): Promise<Evalu
 
   let modelCreated = false;
   try {
-    const { final } = await runJobStep({
-      status,
-      creating: 'creating evaluation model and transform job',
-      create: async () => {
-        const model = await quick.createModel.executeWithOptions(
-          createOptions(`Create evaluation model ${modelName}`),
-          [
-            {
-              modelName,
-              workflowId,
-              imageUri: input.imageUri,
-              modelDataUrl,
-              roleArn: input.roleArn,
-              environment,
-              tags: input.tags,
-            },
-          ],
-        );
-        modelCreated = true;
-        status.resources.evaluationModelArn = model.modelArn;
-        return quick.createTransformJob.executeWithOptions(
-          createOptions(`Create transform job ${name} (${input.instanceCount} x ${input.instanceType})`),
-          [
-            {
-              transformJobName: name,
-              workflowId,
-              modelName,
-              inputS3Uri: input.inputS3Uri,
-              outputS3Uri: input.outputS3Uri,
-              instanceType: input.instanceType,
-              instanceCount: input.instanceCount,
-              maxPayloadMb: input.maxPayloadMb,
-              tags: input.tags,
-            },
-          ],
-        );
-      },
-      created: (job) => {
-        status.resources.transformJobArn = job.transformJobArn;
-        status.resources.transformJobName = name;
-      },
-      wait: (last: { status: string } | null) =>
-        waitingActivities(input.maxRuntimeSeconds).waitForTransformJob.executeWithOptions(
-          { summary: `Wait for transform job ${name} to leave ${last ? last.status : 'its first state'}` },
-          [{ transformJobName: name, last, pollIntervalSeconds: input.pollIntervalSeconds }],
-        ),
-      observe: (seen: TransformJobSnapshot) => {
-        status.phase = seen.status;
-        status.lastObserved = { status: seen.status };
-        return TERMINAL.has(seen.status);
-      },
-      position: (seen) => ({ status: seen.status }),
-      stop: async () =>
-        (await quick.stopTransformJob({ transformJobName: name })).stopped ? `transform job ${name}` : null,
+    // Batch Transform has no runtime limit of its own: past evaluation.maxRuntimeSeconds the job is stopped (as on a
+    // cancel) and the step fails, so the cost guard's bound holds.
+    const { final } = await CancellationScope.withTimeout(input.maxRuntimeSeconds * 1000, () =>
+      runJobStep({
+        status,
+        creating: 'creating evaluation model and transform job',
+        create: async () => {
+          const model = await quick.createModel.executeWithOptions(
+            createOptions(`Create evaluation model ${modelName}`),
+            [
+              {
+                modelName,
+                workflowId,
+                imageUri: input.imageUri,
+                modelDataUrl,
+                roleArn: input.roleArn,
+                environment,
+                tags: input.tags,
+              },
+            ],
+          );
+          modelCreated = true;
+          status.resources.evaluationModelArn = model.modelArn;
+          return quick.createTransformJob.executeWithOptions(
+            createOptions(`Create transform job ${name} (${input.instanceCount} x ${input.instanceType})`),
+            [
+              {
+                transformJobName: name,
+                workflowId,
+                modelName,
+                inputS3Uri: input.inputS3Uri,
+                outputS3Uri: input.outputS3Uri,
+                instanceType: input.instanceType,
+                instanceCount: input.instanceCount,
+                maxPayloadMb: input.maxPayloadMb,
+                tags: input.tags,
+              },
+            ],
+          );
+        },
+        created: (job) => {
+          status.resources.transformJobArn = job.transformJobArn;
+          status.resources.transformJobName = name;
+        },
+        wait: (last: { status: string } | null) =>
+          waitingActivities(input.maxRuntimeSeconds).waitForTransformJob.executeWithOptions(
+            { summary: `Wait for transform job ${name} to leave ${last ? last.status : 'its first state'}` },
+            [{ transformJobName: name, last, pollIntervalSeconds: input.pollIntervalSeconds }],
+          ),
+        observe: (seen: TransformJobSnapshot) => {
+          status.phase = seen.status;
+          status.lastObserved = { status: seen.status };
+          return TERMINAL.has(seen.status);
+        },
+        position: (seen) => ({ status: seen.status }),
+        stop: async () =>
+          (await quick.stopTransformJob({ transformJobName: name })).stopped ? `transform job ${name}` : null,
+      }),
+    ).catch((err: unknown) => {
+      if (!isCancellation(err) || CancellationScope.current().consideredCancelled) throw err;
+      throw ApplicationFailure.nonRetryable(
+        `Transform job ${name} ran longer than ${input.maxRuntimeSeconds} s (evaluation.maxRuntimeSeconds) and was stopped`,
+        ErrorType.JobFailed,
+        { transformJobName: name, maxRuntimeSeconds: input.maxRuntimeSeconds },
+      );
     });
 
     if (final.status === 'Failed') {

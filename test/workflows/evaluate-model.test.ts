@@ -167,6 +167,24 @@ describe('evaluateModel workflow', () => {
     expect(acts.calls.deleteEvaluationModel).toHaveLength(1);
   });
 
+  it('stops the transform job and fails once it runs past evaluation.maxRuntimeSeconds', async () => {
+    const acts = activities([], {
+      waitForTransformJob: async () => {
+        const ctx = Context.current();
+        for (;;) {
+          ctx.heartbeat();
+          await ctx.sleep(50);
+        }
+      },
+    });
+    const err = await execute('eval-too-long', acts, { ...input, maxRuntimeSeconds: 2 });
+    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('JobFailed');
+    expect(cause.message).toMatch(/ran longer than 2 s \(evaluation\.maxRuntimeSeconds\) and was stopped/);
+    expect(acts.calls.stopTransformJob).toEqual([{ transformJobName: input.transformJobName }]);
+    expect(acts.calls.deleteEvaluationModel).toHaveLength(1);
+  });
+
   it('stops the transform job when cancelled, reports it, and deletes the model', async () => {
     const acts = activities([], {
       waitForTransformJob: async () => {
