@@ -9,6 +9,9 @@ import { createEcrActivities } from './ecr';
 import { createLogsActivities } from './logs';
 import { createS3SyncActivities } from './s3-sync';
 import { createTrainingActivities } from './training';
+import { createProcessingActivities } from './processing';
+import { createTransformActivities } from './transform';
+import { createEvaluationActivities } from './evaluation';
 import { createTuningActivities } from './tuning';
 import { createRegistryActivities } from './registry';
 import { createHostingActivities } from './hosting';
@@ -29,6 +32,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createCodeBuildActivities(deps),
     ...createS3SyncActivities(deps),
     ...createTrainingActivities(deps),
+    ...createProcessingActivities(deps),
+    ...createTransformActivities(deps),
+    ...createEvaluationActivities(deps),
     ...createLogsActivities(deps),
     ...createTuningActivities(deps),
     ...createRegistryActivities(deps),

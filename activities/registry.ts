@@ -40,6 +40,8 @@ export const META = {
   trainingJob: 'pipeline:training-job',
   objectiveMetric: 'pipeline:objective-metric',
   objectiveValue: 'pipeline:objective-value',
+  /** evaluateModel's token-weighted held-out nll: what the champion rule compares when both versions have it. */
+  evalNll: 'pipeline:eval-nll',
   code: (kind: 'training' | 'inference') => `pipeline:${kind}-code`,
   codeSha256: (kind: 'training' | 'inference') => `pipeline:${kind}-code-sha256`,
   entryPoint: (kind: 'training' | 'inference') => `pipeline:${kind}-entry-point`,
@@ -92,6 +94,8 @@ export function metadata(input: ParsedCreate): { properties: Record<string, stri
     [META.trainingJob]: metadataValue(input.trainingJobName),
     [META.objectiveMetric]: metadataValue(input.objective.metricName),
     [META.objectiveValue]: String(input.objective.value),
+    // A fixed entry (never left out at the limit): the next run's champion rule reads it.
+    ...(input.evaluation ? { [META.evalNll]: String(input.evaluation.evalNll) } : {}),
   };
   // Where the team's code came from is lineage: kept before the optional entries.
   for (const kind of ['training', 'inference'] as const) {
@@ -134,6 +138,7 @@ function statisticsDocument(input: ParsedCreate): string {
     objective: input.objective,
     metrics: Object.fromEntries(Object.entries(input.metrics).map(([k, v]) => [k, { value: v }])),
     hyperparameters: input.hyperparameters,
+    ...(input.evaluation ? { evaluation: input.evaluation } : {}),
     lineage: {
       workflowId: input.workflowId,
       imageUri: input.imageUri,
@@ -172,6 +177,12 @@ export function createRegistryActivities(deps: ActivityDeps) {
     } catch {
       return null;
     }
+  }
+
+  /** The eval_nll recorded in a package's metadata (registerModel writes it there); null when not evaluated. */
+  function evalNllOf(pkg: DescribeModelPackageCommandOutput): number | null {
+    const value = pkg.CustomerMetadataProperties?.[META.evalNll];
+    return value !== undefined && Number.isFinite(Number(value)) ? Number(value) : null;
   }
 
   /** Tags a version with the run's tags and our workflow ID tag (AddTags sets them; repeating it is harmless). */
@@ -248,11 +259,14 @@ export function createRegistryActivities(deps: ActivityDeps) {
       const latest = list.ModelPackageSummaryList?.[0];
       if (!latest) return null;
       const pkg = await describePackage(latest.ModelPackageArn ?? '');
+      const evalNll = evalNllOf(pkg);
       return {
         modelPackageArn: pkg.ModelPackageArn ?? '',
         modelPackageVersion: pkg.ModelPackageVersion ?? versionFromArn(pkg.ModelPackageArn ?? ''),
         objectiveValue: await objectiveOf(pkg, input.objectiveMetric),
         modelDataUrl: pkg.InferenceSpecification?.Containers?.[0]?.ModelDataUrl ?? null,
+        // Only when recorded: a version registered without an evaluation answers as it did before evaluations.
+        ...(evalNll === null ? {} : { evalNll }),
       };
     },
 

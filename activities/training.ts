@@ -23,8 +23,9 @@ import {
 import { aws, failure, toFailure } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
+import { stopSageMakerJob } from './job-stop';
 import { pollUntil } from './polling';
-import { assertOwned, isAlreadyExists, isNotFound, sageMakerTags } from './sagemaker-owner';
+import { assertOwned, isAlreadyExists, sageMakerTags } from './sagemaker-owner';
 
 /** Where SageMaker syncs `CheckpointConfig.S3Uri` inside the container; the trainer resumes from here. */
 export const CHECKPOINT_LOCAL_PATH = '/opt/ml/checkpoints';
@@ -148,29 +149,14 @@ export function createTrainingActivities(deps: ActivityDeps) {
       return pollUntil<TrainingJobSnapshot>(deps, input.pollIntervalSeconds, step, { pauseFirst: input.last });
     },
 
-    /** Stops the job unless it already ended; a job already Stopping counts as stopped (a retried stop). */
+    /** Stops the job unless it already ended (stopSageMakerJob: a Stopping job counts as stopped). */
     async stopTrainingJob(input: StopTrainingJobInput): Promise<StopTrainingJobOutput> {
       const name = input.trainingJobName;
-      let before: string;
-      try {
-        before = (await describe(name)).TrainingJobStatus ?? 'Unknown';
-      } catch (err) {
-        // A workflow cancelled before its create ran has no job to stop.
-        if (isNotFound(err)) return { stopped: false, status: 'NotFound' };
-        throw err;
-      }
-      if (TERMINAL.has(before)) return { stopped: false, status: before };
-      if (before === 'Stopping') return { stopped: true, status: before };
-      try {
-        await sm.send(new StopTrainingJobCommand({ TrainingJobName: name }));
-        return { stopped: true, status: 'Stopping' };
-      } catch (err) {
-        // SageMaker refuses to stop a job that ended between the two calls: that is not a failure to stop.
-        const after = (await describe(name)).TrainingJobStatus ?? 'Unknown';
-        if (TERMINAL.has(after)) return { stopped: false, status: after };
-        if (after === 'Stopping') return { stopped: true, status: after };
-        throw toFailure(err, `StopTrainingJob ${name}`);
-      }
+      return stopSageMakerJob(
+        `StopTrainingJob ${name}`,
+        async () => (await describe(name)).TrainingJobStatus,
+        () => sm.send(new StopTrainingJobCommand({ TrainingJobName: name })),
+      );
     },
   };
 }

@@ -75,7 +75,7 @@ export const ENDPOINT_WINDOW_HOURS = 24;
 
 /** One contributor to the estimate. */
 export interface CostLine {
-  item: 'training' | 'tuning' | 'endpoint' | 'endpoint-blue-green-overlap';
+  item: 'prepare-data' | 'training' | 'tuning' | 'evaluation' | 'endpoint' | 'endpoint-blue-green-overlap';
   instanceType: string;
   instances: number;
   hours: number;
@@ -172,6 +172,36 @@ export function estimateWorstCaseSpend(
       ),
     );
   }
+
+  // The optional steps' jobs, priced per instance hour from the same table: Processing by its MaxRuntimeInSeconds,
+  // Batch Transform (which has no runtime limit of its own) by evaluation.maxRuntimeSeconds, after which the
+  // step's wait gives up.
+  const p = spec.prepareData;
+  if (p.enabled)
+    lines.push(
+      line(
+        'prepare-data',
+        p.instanceType,
+        p.instanceCount,
+        p.maxRuntimeSeconds / 3600,
+        `${p.instanceCount} × ${p.instanceType} × MaxRuntime ${p.maxRuntimeSeconds} s`,
+        unknown,
+        prices,
+      ),
+    );
+  const e = spec.evaluation;
+  if (e.enabled)
+    lines.push(
+      line(
+        'evaluation',
+        e.instanceType,
+        e.instanceCount,
+        e.maxRuntimeSeconds / 3600,
+        `${e.instanceCount} × ${e.instanceType} × ${e.maxRuntimeSeconds} s (evaluation.maxRuntimeSeconds)`,
+        unknown,
+        prices,
+      ),
+    );
 
   const d = spec.deployment;
   if (d.enabled) {

@@ -32,6 +32,12 @@ export const ErrorType = {
   /** No tuning trial succeeded. */
   TuningFailed: 'TuningFailed',
   /**
+   * The evaluation's Batch Transform output is not what the scoring contract promises: a line that is not
+   * `{"nll": <finite>, "tokens": <whole number >= 1>}`, or fewer/more answers than scoring records. The message names
+   * the object and line.
+   */
+  EvaluationOutputInvalid: 'EvaluationOutputInvalid',
+  /**
    * The resource is in the middle of another operation that ends on its own (an endpoint Creating, or Updating because
    * Application Auto Scaling moved its capacity): retried until it settles.
    */
@@ -64,6 +70,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.CostLimitExceeded,
   ErrorType.DeploymentRolledBack,
   ErrorType.TuningFailed,
+  ErrorType.EvaluationOutputInvalid,
 ];
 
 /** True when a failure of this type must not be retried. */

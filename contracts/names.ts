@@ -10,6 +10,8 @@ export const NAME_LIMITS = {
   tuningJob: 32,
   model: 63,
   endpointConfig: 63,
+  processingJob: 63,
+  transformJob: 63,
   codeBuildProject: 150,
   alarm: 255,
 } as const;
@@ -51,6 +53,12 @@ export interface RunResourceNames {
   tuningJob: string;
   model: string;
   endpointConfig: string;
+  /** prepareData's Processing job. */
+  processingJob: string;
+  /** evaluateModel's Batch Transform job. */
+  transformJob: string;
+  /** The Model evaluateModel serves the candidate with (deleted after the step). */
+  evaluationModel: string;
 }
 
 /** Names of the resources one pipeline run (its workflow ID, and its run key when it is a re-run) creates. */
@@ -60,6 +68,9 @@ export function runResourceNames(workflowId: string, runKey?: string): RunResour
     tuningJob: resourceName(workflowId, 'tune', NAME_LIMITS.tuningJob, runKey),
     model: resourceName(workflowId, 'model', NAME_LIMITS.model, runKey),
     endpointConfig: resourceName(workflowId, 'epc', NAME_LIMITS.endpointConfig, runKey),
+    processingJob: resourceName(workflowId, 'prepare', NAME_LIMITS.processingJob, runKey),
+    transformJob: resourceName(workflowId, 'evaluate', NAME_LIMITS.transformJob, runKey),
+    evaluationModel: resourceName(workflowId, 'eval-model', NAME_LIMITS.model, runKey),
   };
 }
 

@@ -5,8 +5,10 @@
 import { z } from 'zod';
 import type { BuildImageInput, BuildImageOutput } from './build-image';
 import type { DeployModelInput } from './deploy-model';
+import type { EvaluateModelInput, Evaluation } from './evaluate-model';
 import { runResourceNames } from './names';
-import type { PipelineSpec } from './pipeline-spec';
+import { type PipelineSpec, preparesBuiltinSource } from './pipeline-spec';
+import type { PrepareDataInput, PrepareDataOutput } from './prepare-data';
 import type { PublishImageInput } from './publish-image';
 import type { ChampionCandidate, RegisterModelInput } from './register-model';
 import type { SyncDataInput } from './sync-data';
@@ -15,23 +17,28 @@ import { PIPELINE_NAME_TAG, PIPELINE_RUN_TAG } from './retrain';
 import type { TrainingDefinition, TrainModelInput, TrainModelOutput } from './train-model';
 import type { TuneModelInput, TuneModelOutput } from './tune-model';
 import {
+  type InferenceCodeInput,
   type PackedCode,
   type PackUserCodeInput,
   SCRIPT_MODE_HYPERPARAMETERS,
   scriptModeHyperparameters,
 } from './user-code';
 
-/** The seven steps, in order; also the values of the PipelineStep search attribute. */
+/** The steps, in order; also the values of the PipelineStep search attribute. */
 export const PIPELINE_STEPS = [
   'buildImage',
   'publishImage',
   'syncData',
+  'prepareData',
   'trainModel',
   'tuneModel',
+  'evaluateModel',
   'registerModel',
   'deployModel',
 ] as const;
 export type PipelineStepName = (typeof PIPELINE_STEPS)[number];
+/** Optional steps added in v4 (off unless the spec enables them): histories recorded before v4 have none. */
+export const STEPS_ADDED_IN_V4: readonly PipelineStepName[] = ['prepareData', 'evaluateModel'];
 
 /**
  * The run a plan is for: its workflow ID, plus the run key of a re-run (contracts/rerun.ts), which changes every
@@ -91,6 +98,38 @@ export function syncDataInput(spec: PipelineSpec): SyncDataInput {
     maxConcurrency: spec.data.maxConcurrency,
     multipartThresholdMiB: spec.data.multipartThresholdMiB,
   };
+}
+
+/**
+ * Input of the optional prepareData step: `prepare` reads the synced data prefix (every channel) as its `raw` input,
+ * unless its arguments say `--source builtin`, and writes `train`, `val` and `eval` under a prefix of this run's job.
+ */
+export function prepareDataInput(spec: PipelineSpec, run: RunRef, imageUri: string): PrepareDataInput {
+  const p = spec.prepareData;
+  const name = namesOf(run).processingJob;
+  const runPrefix = `s3://${spec.bucket}/${prefixOf(spec)}`;
+  return {
+    processingJobName: name,
+    definition: {
+      imageUri,
+      roleArn: spec.roleArn,
+      inputS3Uri: preparesBuiltinSource(p.arguments) ? null : `${runPrefix}data/`,
+      outputS3Uri: `${runPrefix}prepared/${name}/`,
+      arguments: p.arguments,
+      resources: { instanceType: p.instanceType, instanceCount: p.instanceCount, volumeSizeGb: p.volumeSizeGb },
+      maxRuntimeSeconds: p.maxRuntimeSeconds,
+      tags: tagsOf(spec, refOf(run).workflowId),
+    },
+    pollIntervalSeconds: spec.pollIntervalSeconds,
+  };
+}
+
+/** The training channels of a run: prepareData's `train` and `val` when it ran, else what syncData synced. */
+export function trainingChannels(
+  synced: Record<string, string>,
+  prepared: PrepareDataOutput | null,
+): Record<string, string> {
+  return prepared ? prepared.channels : synced;
 }
 
 /** The team's code, packed: what `packUserCodeInputs` produced, per spec section. */
@@ -175,6 +214,8 @@ export interface WarmStartContext {
   imageReused: boolean;
   /** What syncData copied, and the newest object under the channels afterwards (ISO 8601). */
   data: { copied: number; lastModified?: string | null };
+  /** True when prepareData wrote this run's channels (a new prefix per run: never the parent's input data). */
+  preparedThisRun?: boolean;
 }
 
 /**
@@ -199,6 +240,11 @@ export function warmStartType(
       new Date(run.data.lastModified).getTime() > new Date(parent.creationTime).getTime());
   if (!sameImage)
     return { type: 'TransferLearning', reason: `the image differs from the one ${parent.tuningJobName} trained with` };
+  if (run.preparedThisRun)
+    return {
+      type: 'TransferLearning',
+      reason: `prepareData wrote new training channels since ${parent.tuningJobName}`,
+    };
   if (dataChanged)
     return { type: 'TransferLearning', reason: `the training data changed since ${parent.tuningJobName} ran` };
   return { type: 'IdenticalDataAndAlgorithm', reason: `same image and data as ${parent.tuningJobName}` };
@@ -264,6 +310,65 @@ export function championCandidates(
   return candidates;
 }
 
+/** The inference code to repack into a candidate's model.tar.gz (evaluateModel and registerModel do the same). */
+function inferenceCodeInput(spec: PipelineSpec, code: UserCode): InferenceCodeInput | undefined {
+  return code.inference
+    ? { code: code.inference, bucket: spec.bucket, keyPrefix: `${prefixOf(spec)}repacked-models/`, region: spec.region }
+    : undefined;
+}
+
+/**
+ * Input of the optional evaluateModel step: the candidate registerModel would register, served as deployment serves
+ * it, scored over `inputS3Uri` (the spec's evaluation.input, else prepareData's `eval` output).
+ */
+export function evaluateModelInput(
+  spec: PipelineSpec,
+  run: RunRef,
+  imageUri: string,
+  candidate: ChampionCandidate,
+  inputS3Uri: string,
+  code: UserCode = {},
+): EvaluateModelInput {
+  const e = spec.evaluation;
+  const names = namesOf(run);
+  const base = `s3://${spec.bucket}/${prefixOf(spec)}evaluations/${names.transformJob}/`;
+  const inferenceCode = inferenceCodeInput(spec, code);
+  return {
+    transformJobName: names.transformJob,
+    modelName: names.evaluationModel,
+    candidate: { trainingJobName: candidate.trainingJobName, modelArtifactS3Uri: candidate.modelArtifactS3Uri },
+    imageUri,
+    roleArn: spec.roleArn,
+    ...(inferenceCode ? { inferenceCode } : {}),
+    inputS3Uri,
+    outputS3Uri: `${base}output/`,
+    evaluationS3Uri: `${base}evaluation.json`,
+    instanceType: e.instanceType,
+    instanceCount: e.instanceCount,
+    maxPayloadMb: e.maxPayloadMb,
+    maxRuntimeSeconds: e.maxRuntimeSeconds,
+    tags: tagsOf(spec, refOf(run).workflowId),
+    pollIntervalSeconds: spec.pollIntervalSeconds,
+  };
+}
+
+/**
+ * Where evaluateModel's scoring records come from: the spec's evaluation.input (a local file is uploaded first, by
+ * content hash, under the pipeline's prefix), else prepareData's `eval` output; null when there is neither.
+ */
+export function evaluationSource(
+  spec: PipelineSpec,
+  prepared: PrepareDataOutput | null,
+): { s3Uri: string } | { upload: { localPath: string; bucket: string; keyPrefix: string } } | null {
+  const given = spec.evaluation.input;
+  if (given && 'localPath' in given)
+    return {
+      upload: { localPath: given.localPath, bucket: spec.bucket, keyPrefix: `${prefixOf(spec)}evaluation-records/` },
+    };
+  if (given) return { s3Uri: given.s3Uri };
+  return prepared ? { s3Uri: prepared.evalS3Uri } : null;
+}
+
 /** Input of step 6. */
 export function registerModelInput(
   spec: PipelineSpec,
@@ -273,7 +378,9 @@ export function registerModelInput(
   candidates: ChampionCandidate[],
   metrics: Record<string, number>,
   code: UserCode = {},
+  evaluation?: Evaluation,
 ): RegisterModelInput {
+  const inferenceCode = inferenceCodeInput(spec, code);
   return {
     modelPackageGroupName: spec.registry.modelPackageGroup,
     candidates,
@@ -288,16 +395,8 @@ export function registerModelInput(
     tags: tagsOf(spec, refOf(run).workflowId),
     ...(refOf(run).runKey === undefined ? {} : { runKey: refOf(run).runKey }),
     ...(code.training ? { trainingCode: code.training } : {}),
-    ...(code.inference
-      ? {
-          inferenceCode: {
-            code: code.inference,
-            bucket: spec.bucket,
-            keyPrefix: `${prefixOf(spec)}repacked-models/`,
-            region: spec.region,
-          },
-        }
-      : {}),
+    ...(inferenceCode ? { inferenceCode } : {}),
+    ...(evaluation ? { evaluation, maxEvalRegression: spec.evaluation.maxRegression } : {}),
   };
 }
 
@@ -346,8 +445,24 @@ export const PipelineSummary = z.object({
       inference: z.object({ s3Uri: z.string(), sha256: z.string() }).optional(),
     })
     .optional(),
+  /** prepareData's Processing job and the channels it wrote (absent when the step is off). */
+  prepared: z
+    .object({ processingJob: z.string(), channels: z.record(z.string(), z.string()), evalS3Uri: z.string() })
+    .optional(),
   training: z.object({ jobName: z.string(), objective: z.number().nullable() }).optional(),
   tuning: z.object({ jobName: z.string(), bestTrainingJob: z.string(), objective: z.number() }).optional(),
+  /** evaluateModel's scores of the candidate (absent when the step is off). */
+  evaluation: z
+    .object({
+      transformJob: z.string(),
+      candidate: z.string(),
+      evalNll: z.number(),
+      evalPerplexity: z.number(),
+      records: z.number(),
+      tokens: z.number(),
+      s3Uri: z.string(),
+    })
+    .optional(),
   registry: z
     .object({
       modelPackageArn: z.string(),

@@ -5,7 +5,12 @@
  */
 import { z } from 'zod';
 import { RollbackAlarmPeriod } from './deploy-model';
-import { ENDPOINT_INSTANCE_TYPES, TRAINING_INSTANCE_TYPES } from './instance-types.generated';
+import {
+  ENDPOINT_INSTANCE_TYPES,
+  PROCESSING_INSTANCE_TYPES,
+  TRAINING_INSTANCE_TYPES,
+  TRANSFORM_INSTANCE_TYPES,
+} from './instance-types.generated';
 import { SCRIPT_MODE_HYPERPARAMETERS, UserCodeSpec } from './user-code';
 
 const MAX_RUNTIME_LIMIT_S = 28 * 24 * 3600;
@@ -24,6 +29,8 @@ const unknownType = (kind: string) => (issue: { input?: unknown }) =>
   `"ml.m5.xlarge")`;
 const trainingInstanceType = z.enum(TRAINING_INSTANCE_TYPES, { error: unknownType('training') });
 const endpointInstanceType = z.enum(ENDPOINT_INSTANCE_TYPES, { error: unknownType('endpoint') });
+const processingInstanceType = z.enum(PROCESSING_INSTANCE_TYPES, { error: unknownType('processing') });
+const transformInstanceType = z.enum(TRANSFORM_INSTANCE_TYPES, { error: unknownType('transform') });
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 
 const ImageSpec = z.strictObject({
@@ -354,6 +361,48 @@ const DeploymentSpec = z
       ctx.addIssue({ code: 'custom', path: ['autoscaling', 'maxCapacity'], message: 'must be >= minCapacity' });
   });
 
+/** True when `prepare`'s arguments select the built-in corpus (`--source builtin`), which reads no input. */
+export function preparesBuiltinSource(args: readonly string[]): boolean {
+  return args.some((a, i) => a === '--source=builtin' || (a === '--source' && args[i + 1] === 'builtin'));
+}
+
+// The image's `prepare` as a Processing job (API_CreateProcessingJob: ProcessingClusterConfig, ContainerArguments at
+// most 100 of 256 characters, MaxRuntimeInSeconds at most 777600).
+const PrepareDataSpec = z.strictObject({
+  enabled: z.boolean().default(false),
+  instanceType: processingInstanceType.default('ml.m5.xlarge'),
+  // `prepare` reads its whole input on one host: two hosts would each write (and clash on) the same outputs.
+  instanceCount: z
+    .number()
+    .int()
+    .min(1)
+    .max(1, 'prepare runs on one instance (it does not shard its input; more would write the same outputs twice)')
+    .default(1),
+  volumeSizeGb: z.number().int().min(1).max(16384).default(30),
+  maxRuntimeSeconds: seconds(1, 777600).default(3600),
+  arguments: z
+    .array(z.string().max(256, 'each argument is at most 256 characters (ContainerArguments)'))
+    .max(99, 'at most 99 arguments (ContainerArguments allows 100, "prepare" takes one)')
+    .default([]),
+});
+
+// Batch Transform over held-out scoring records (API_CreateTransformJob). It has no runtime limit of its own: past
+// maxRuntimeSeconds the step stops the job and fails, which also bounds the cost guard's estimate.
+const EvaluationSpec = z.strictObject({
+  enabled: z.boolean().default(false),
+  /**
+   * JSON Lines of {"score": "<text>"}: an S3 object or prefix, or a local file (relative to the spec file) uploaded
+   * by content hash; defaults to prepareData's `eval` output when prepareData is enabled.
+   */
+  input: DataSource.optional(),
+  instanceType: transformInstanceType.default('ml.m5.xlarge'),
+  instanceCount: z.number().int().min(1).max(100).default(1),
+  maxPayloadMb: z.number().int().min(1).max(100).default(6),
+  maxRuntimeSeconds: seconds(60, MAX_RUNTIME_LIMIT_S).default(3600),
+  /** How much higher (nats) the candidate's eval_nll may be than the approved champion's and still be auto-approved. */
+  maxRegression: z.number().min(0).default(0),
+});
+
 const CostGuardSpec = z.strictObject({
   maxSpendUsd: z.number().positive().default(5000),
   override: z.boolean().default(false),
@@ -391,7 +440,9 @@ export const PipelineSpecSchema = z
     data: DataSpec,
     objective: ObjectiveSpec.prefault({}),
     training: TrainingSpec.prefault({}),
+    prepareData: PrepareDataSpec.prefault({}),
     tuning: TuningSpec.prefault({ enabled: false }),
+    evaluation: EvaluationSpec.prefault({}),
     registry: RegistrySpec,
     deployment: DeploymentSpec,
     costGuard: CostGuardSpec.prefault({}),
@@ -419,6 +470,12 @@ export const PipelineSpecSchema = z
         code: 'custom',
         path: ['tuning', 'ranges'],
         message: `"${name}" is set by the pipeline from training.code and cannot be tuned`,
+      });
+    if (s.evaluation.enabled && !s.evaluation.input && !s.prepareData.enabled)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluation', 'input'],
+        message: 'evaluation is enabled: give its input ({"s3Uri": …}), or enable prepareData to score its eval output',
       });
     const alarms = 2 + s.deployment.rollback.extraAlarmNames.length;
     if (alarms > 10)

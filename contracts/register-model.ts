@@ -3,19 +3,11 @@
  * (which model is the champion, and whether it is approved automatically).
  */
 import { z } from 'zod';
+import { Evaluation } from './evaluate-model';
 import { Objective } from './tune-model';
-import { PackedCode } from './user-code';
+import { InferenceCodeInput, PackedCode } from './user-code';
 
-/** The inference code to repack into the champion's model.tar.gz, and where the repacked model goes. */
-export const InferenceCodeInput = z.strictObject({
-  code: PackedCode,
-  bucket: z.string().min(3),
-  keyPrefix: z.string(),
-  /** Written as SAGEMAKER_REGION, as the SDK does, when the spec names a region. */
-  region: z.string().optional(),
-});
-/** The inference code to repack into the champion's model.tar.gz. */
-export type InferenceCodeInput = z.infer<typeof InferenceCodeInput>;
+export { InferenceCodeInput } from './user-code';
 
 /** A model that may become the registered version: trainModel's result or the tuner's best trial. */
 export const ChampionCandidate = z.strictObject({
@@ -103,6 +95,27 @@ export function decideApproval(
     : { status: 'PendingManualApproval', reason: `does not beat the approved version: ${compared}` };
 }
 
+/** The held-out metric the champion rule prefers when both versions have it (evaluateModel's eval_nll). */
+export const EVAL_NLL_METRIC = 'eval_nll';
+
+/**
+ * Initial approval status when the candidate and the approved champion both have an eval_nll (lower is better): the
+ * held-out score decides instead of the training objective. The candidate is auto-approved when its eval_nll is at
+ * most the champion's plus `maxRegression`; a worse candidate waits for a reviewer, with both numbers in the reason.
+ */
+export function decideByEvaluation(
+  policy: ApprovalPolicy,
+  candidateNll: number,
+  championNll: number,
+  maxRegression: number,
+): ApprovalDecisionResult {
+  if (policy.policy === 'manual') return { status: 'PendingManualApproval', reason: 'approval policy is manual' };
+  const compared = `${EVAL_NLL_METRIC} ${candidateNll} vs approved champion's ${championNll} (lower is better, allowed regression ${maxRegression})`;
+  return candidateNll <= championNll + maxRegression
+    ? { status: 'Approved', reason: `auto-approved: ${compared}` }
+    : { status: 'PendingManualApproval', reason: `worse than the approved champion: ${compared}` };
+}
+
 /** A reviewer's decision, as the workflow's `approve`/`reject` update carries it (both fields required). */
 export const ApprovalDecision = z.strictObject({
   decision: z.enum(['approve', 'reject']),
@@ -134,6 +147,10 @@ export const RegisterModelInput = z.strictObject({
   inferenceCode: InferenceCodeInput.optional(),
   /** A re-run's run key (contracts/rerun.ts): the version it registers is its own, not the earlier run's. */
   runKey: z.string().min(1).optional(),
+  /** evaluateModel's scores of the champion (absent when the step is off, and in runs recorded before it). */
+  evaluation: Evaluation.optional(),
+  /** evaluation.maxRegression of the spec: how much worse an eval_nll may be and still be auto-approved. */
+  maxEvalRegression: z.number().min(0).default(0),
 });
 /** Input of the registerModel step workflow. */
 export type RegisterModelInput = z.input<typeof RegisterModelInput>;
@@ -188,6 +205,8 @@ export const ApprovedModelPackage = z
     modelPackageVersion: z.number().int().nullable(),
     objectiveValue: z.number().nullable(),
     modelDataUrl: z.string().nullable(),
+    /** Its recorded eval_nll (null: not evaluated; absent in results recorded before evaluateModel existed). */
+    evalNll: z.number().nullable().optional(),
   })
   .nullable();
 /** Output of the findApprovedModelPackage activity. */
@@ -218,6 +237,8 @@ export const CreateModelPackageInput = z.strictObject({
   inferenceCode: PackedCode.optional(),
   /** A re-run's run key: ownership (the metadata hash and ClientToken) is per (workflowId, runKey). */
   runKey: z.string().min(1).optional(),
+  /** evaluateModel's scores: eval_nll goes to the metadata, the whole evaluation to the statistics document. */
+  evaluation: Evaluation.optional(),
 });
 /** Input of the createModelPackage activity. */
 export type CreateModelPackageInput = z.input<typeof CreateModelPackageInput>;

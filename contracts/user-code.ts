@@ -131,3 +131,14 @@ export function scriptModeModelEnvironment(code: PackedCode, region: string | un
     ...(region ? { SAGEMAKER_REGION: region } : {}),
   };
 }
+
+/** The inference code to repack into the champion's model.tar.gz, and where the repacked model goes. */
+export const InferenceCodeInput = z.strictObject({
+  code: PackedCode,
+  bucket: z.string().min(3),
+  keyPrefix: z.string(),
+  /** Written as SAGEMAKER_REGION, as the SDK does, when the spec names a region. */
+  region: z.string().optional(),
+});
+/** The inference code to repack into the champion's model.tar.gz. */
+export type InferenceCodeInput = z.infer<typeof InferenceCodeInput>;

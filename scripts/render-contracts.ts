@@ -1,5 +1,10 @@
 /** Renders the generated contract files; shared by the generator script and the staleness test. */
-import { ProductionVariantInstanceType, TrainingInstanceType } from '@aws-sdk/client-sagemaker';
+import {
+  ProcessingInstanceType,
+  ProductionVariantInstanceType,
+  TrainingInstanceType,
+  TransformInstanceType,
+} from '@aws-sdk/client-sagemaker';
 import { z } from 'zod';
 import { PipelineSpecSchema } from '../contracts/pipeline-spec';
 
@@ -20,6 +25,16 @@ ${list(Object.values(TrainingInstanceType))}
 /** Instance types a production variant (endpoint) accepts. */
 export const ENDPOINT_INSTANCE_TYPES = [
 ${list(Object.values(ProductionVariantInstanceType))}
+] as const;
+
+/** Instance types CreateProcessingJob accepts. */
+export const PROCESSING_INSTANCE_TYPES = [
+${list(Object.values(ProcessingInstanceType))}
+] as const;
+
+/** Instance types CreateTransformJob accepts. */
+export const TRANSFORM_INSTANCE_TYPES = [
+${list(Object.values(TransformInstanceType))}
 ] as const;
 `;
 }

@@ -1,7 +1,8 @@
 /**
- * Reading a spec from a file. Code paths in a spec (`training.code.sourceDir`, `deployment.code.sourceDir`) are
- * relative to the spec file; only whoever reads the file knows where that is, so every tool that loads a spec file
- * (the CLI, the demo, the tests) makes them absolute here before a workflow sees them. A spec started any other way
+ * Reading a spec from a file. Code paths in a spec (`training.code.sourceDir`, `deployment.code.sourceDir`) and a local
+ * evaluation file (`evaluation.input.localPath`) are relative to the spec file; only whoever reads the file knows
+ * where that is, so every tool that loads a spec file (the CLI, the demo, the tests) makes them absolute here before a
+ * workflow sees them. A spec started any other way
  * (`temporal workflow start --input-file`) reaches the worker with its relative paths, and the worker resolves them
  * against PIPELINE_SPEC_DIR (default: its working directory); `npm run cli -- resolve` prints a spec ready for that.
  */
@@ -23,6 +24,14 @@ export function resolveCodePaths(raw: unknown, baseDir: string): unknown {
     const dir = (code as Record<string, unknown>).sourceDir;
     if (typeof dir !== 'string' || dir === '' || dir.startsWith('s3://') || path.isAbsolute(dir)) continue;
     out[section] = { ...s, code: { ...code, sourceDir: path.resolve(baseDir, dir) } };
+  }
+  // The evaluation's scoring records, when they are a local file, are relative to the spec file too.
+  const evaluation = out.evaluation;
+  if (typeof evaluation === 'object' && evaluation !== null) {
+    const input = (evaluation as Record<string, unknown>).input;
+    const file = typeof input === 'object' && input !== null ? (input as Record<string, unknown>).localPath : undefined;
+    if (typeof file === 'string' && file !== '' && !path.isAbsolute(file))
+      out.evaluation = { ...evaluation, input: { ...(input as object), localPath: path.resolve(baseDir, file) } };
   }
   return out;
 }

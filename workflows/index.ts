@@ -8,3 +8,5 @@ export { retrainPipeline } from './retrain-pipeline';
 export { tuneModel } from './tune-model';
 export { registerModel } from './register-model';
 export { deployModel } from './deploy-model';
+export { prepareData } from './prepare-data';
+export { evaluateModel } from './evaluate-model';

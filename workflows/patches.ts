@@ -35,6 +35,18 @@ export const PATCH = {
   packUserCode: 'pack-user-code',
   /** v3 (registerModel): the champion's model is repacked with the inference code (repackModel). */
   repackInferenceCode: 'repack-inference-code',
+  /**
+   * v4 (pipeline): with `prepareData.enabled`, the image's `prepare` runs as a Processing job after syncData (the
+   * prepareData step) and its `train`/`val` outputs become the training channels. Asked only when the spec enables the
+   * step, so a run without it records no marker.
+   */
+  prepareDataStep: 'prepare-data-step',
+  /**
+   * v4 (pipeline): with `evaluation.enabled`, the champion is scored by a Batch Transform job before registration (the
+   * evaluateModel step) and registerModel receives the evaluation (ModelMetrics, eval_nll champion rule). Asked only
+   * when the spec enables the step.
+   */
+  evaluateModelStep: 'evaluate-model-step',
 } as const;
 
 /** Rollback alarm periods must be whole minutes (PATCH.rollbackPeriodWholeMinutes). */

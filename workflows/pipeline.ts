@@ -1,6 +1,6 @@
 /**
- * The pipeline: validate the spec, check the cost guard, then run the seven steps as child workflows with
- * deterministic IDs. Shared by migrationPipeline (first run) and retrainPipeline (scheduled re-runs).
+ * The pipeline: validate the spec, check the cost guard, then run the steps (seven, and two optional) as child
+ * workflows with deterministic IDs. Shared by migrationPipeline (first run) and retrainPipeline (scheduled re-runs).
  */
 import {
   ActivityFailure,
@@ -17,6 +17,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { checkCostGuard, PRICE_USD_PER_HOUR, PRICES_BEFORE_2026_11_30 } from '../contracts/cost';
+import type { Evaluation } from '../contracts/evaluate-model';
+import type { PrepareDataOutput } from '../contracts/prepare-data';
+import { pickChampion } from '../contracts/register-model';
 import { ErrorType } from '../contracts/errors';
 import { childWorkflowId, runResourceNames } from '../contracts/names';
 import * as plan from '../contracts/pipeline-plan';
@@ -32,6 +35,8 @@ import { trackStatus } from './step-status';
 import type { buildImage } from './build-image';
 import type { publishImage } from './publish-image';
 import type { syncData } from './sync-data';
+import type { prepareData } from './prepare-data';
+import type { evaluateModel } from './evaluate-model';
 import type { trainModel } from './train-model';
 import type { tuneModel } from './tune-model';
 import type { registerModel } from './register-model';
@@ -229,7 +234,25 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     );
     summary.data = data.channels;
 
-    const definition = plan.trainingDefinition(spec, run, image.imageUri, data.channels, code.training);
+    // Asked only when the spec enables the step: runs without it (and every run recorded before v4) record no marker.
+    let prepared: PrepareDataOutput | null = null;
+    if (spec.prepareData.enabled && patched(PATCH.prepareDataStep)) {
+      prepared = await step('prepareData', (child) =>
+        executeChild<typeof prepareData>('prepareData', {
+          ...child,
+          args: [plan.prepareDataInput(spec, run, image.imageUri)],
+        }),
+      );
+      summary.prepared = {
+        processingJob: prepared.processingJobName,
+        channels: prepared.channels,
+        evalS3Uri: prepared.evalS3Uri,
+      };
+      status.resources.processingJob = prepared.processingJobName;
+    }
+    const channels = plan.trainingChannels(data.channels, prepared);
+
+    const definition = plan.trainingDefinition(spec, run, image.imageUri, channels, code.training);
     const trained = await step('trainModel', (child) =>
       executeChild<typeof trainModel>('trainModel', {
         ...child,
@@ -250,6 +273,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
           imageUri: image.imageUri,
           imageReused: built.skipped,
           data: { copied: data.copied, lastModified: data.lastModified },
+          ...(prepared ? { preparedThisRun: true } : {}),
         }).type,
       };
       tuned = await step('tuneModel', (child) =>
@@ -267,11 +291,53 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     }
 
     const candidates = plan.championCandidates(trained, tuned, definition);
+    let evaluation: Evaluation | undefined;
+    const candidate = pickChampion(candidates, spec.objective.type);
+    // Without a candidate there is nothing to score: registerModel fails with the reason, as it always has.
+    const source = plan.evaluationSource(spec, prepared);
+    if (spec.evaluation.enabled && candidate && source && patched(PATCH.evaluateModelStep)) {
+      if ('upload' in source) status.phase = 'uploading the evaluation records';
+      const evalInput =
+        'upload' in source
+          ? (
+              await longActivities('1h').uploadEvaluationRecords.executeWithOptions(
+                { summary: `Upload the scoring records ${source.upload.localPath}` },
+                [source.upload],
+              )
+            ).s3Uri
+          : source.s3Uri;
+      evaluation = await step('evaluateModel', (child) =>
+        executeChild<typeof evaluateModel>('evaluateModel', {
+          ...child,
+          args: [plan.evaluateModelInput(spec, run, image.imageUri, candidate, evalInput, code)],
+        }),
+      );
+      summary.evaluation = {
+        transformJob: evaluation.transformJobName,
+        candidate: evaluation.trainingJobName,
+        evalNll: evaluation.evalNll,
+        evalPerplexity: evaluation.evalPerplexity,
+        records: evaluation.records,
+        tokens: evaluation.tokens,
+        s3Uri: evaluation.s3Uri,
+      };
+      status.resources.transformJob = evaluation.transformJobName;
+      status.metrics.eval_nll = evaluation.evalNll;
+    }
     const registered = await step('registerModel', (child) =>
       executeChild<typeof registerModel>('registerModel', {
         ...child,
         args: [
-          plan.registerModelInput(spec, run, image.imageUri, data.channels, candidates, trained.finalMetrics, code),
+          plan.registerModelInput(
+            spec,
+            run,
+            image.imageUri,
+            channels,
+            candidates,
+            trained.finalMetrics,
+            code,
+            evaluation,
+          ),
         ],
       }),
     );

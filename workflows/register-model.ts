@@ -18,6 +18,8 @@ import {
   type ApprovalDecisionResult,
   type ApprovalStatus,
   decideApproval,
+  decideByEvaluation,
+  EVAL_NLL_METRIC,
   pickChampion,
   RegisterModelInput,
   type RegisterModelOutput,
@@ -107,7 +109,18 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   }
   const value = champion.objectiveValue;
   status.resources.championTrainingJob = champion.trainingJobName;
-  status.metrics = { ...input.metrics, [metric]: value };
+  // The evaluation counts only when it scored this champion (the pipeline evaluates the same pick).
+  const evaluation = input.evaluation?.trainingJobName === champion.trainingJobName ? input.evaluation : undefined;
+  const metrics = evaluation
+    ? {
+        ...input.metrics,
+        [EVAL_NLL_METRIC]: evaluation.evalNll,
+        eval_perplexity: evaluation.evalPerplexity,
+        eval_records: evaluation.records,
+        eval_tokens: evaluation.tokens,
+      }
+    : input.metrics;
+  status.metrics = { ...metrics, [metric]: value };
 
   // The team's inference handler goes into model.tar.gz under code/, as the SDK's Model(entry_point=…) repacks it.
   let modelDataUrl = champion.modelArtifactS3Uri;
@@ -140,13 +153,17 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
     [{ modelPackageGroupName: group, objectiveMetric: metric }],
   );
   // An approved version without a recorded objective cannot be compared: a reviewer decides (never "first version").
+  // When both have an eval_nll, the held-out score decides instead of the training objective.
+  const championNll = current?.evalNll ?? null;
   const initial: ApprovalDecisionResult =
-    current && current.objectiveValue === null && input.approval.policy === 'auto'
-      ? {
-          status: 'PendingManualApproval',
-          reason: `approved version ${current.modelPackageArn} has no recorded ${metric} to compare with`,
-        }
-      : decideApproval(input.approval, input.objective, value, current?.objectiveValue ?? null);
+    evaluation && championNll !== null
+      ? decideByEvaluation(input.approval, evaluation.evalNll, championNll, input.maxEvalRegression)
+      : current && current.objectiveValue === null && input.approval.policy === 'auto'
+        ? {
+            status: 'PendingManualApproval',
+            reason: `approved version ${current.modelPackageArn} has no recorded ${metric} to compare with`,
+          }
+        : decideApproval(input.approval, input.objective, value, current?.objectiveValue ?? null);
 
   status.phase = 'registering model package';
   const created = await quick.createModelPackage.executeWithOptions(
@@ -166,7 +183,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
         approvalStatus: initial.status,
         approvalDescription: initial.reason.slice(0, 1024),
         objective: { ...input.objective, value },
-        metrics: input.metrics,
+        metrics,
         metricsS3Uri: input.metricsS3Uri,
         hyperparameters: champion.hyperparameters,
         dataUris: input.dataUris,
@@ -176,6 +193,7 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
         ...(input.trainingCode ? { trainingCode: input.trainingCode } : {}),
         ...(input.inferenceCode ? { inferenceCode: input.inferenceCode.code } : {}),
         ...(input.runKey === undefined ? {} : { runKey: input.runKey }),
+        ...(evaluation ? { evaluation } : {}),
       },
     ],
   );

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateCommand } from '../../worker/commands/validate';
@@ -39,6 +39,42 @@ describe('cli validate', () => {
     expect(r.err).toMatch(/\$\.roleArn: must be an IAM role ARN/);
     expect(r.err).toMatch(/\$\.training\.instanceCount: /);
     expect(r.err).toMatch(/\$: unknown key "extra"/);
+  });
+
+  it('accepts the optional prepareData and evaluation steps, and names what an enabled evaluation lacks', async () => {
+    const base = JSON.parse(readFileSync(join(__dirname, '../../examples/pipeline.local.json'), 'utf8'));
+    const on = await run(
+      write(
+        'steps.json',
+        JSON.stringify({
+          ...base,
+          prepareData: { enabled: true, arguments: ['--source', 'builtin'] },
+          evaluation: { enabled: true, maxRegression: 0.02 },
+        }),
+      ),
+    );
+    expect(on.err).toBe('');
+    expect(on.code).toBe(0);
+    write('records.jsonl', '{"score": "held out"}\n');
+    const local = await run(
+      write(
+        'local-eval.json',
+        JSON.stringify({ ...base, evaluation: { enabled: true, input: { localPath: 'records.jsonl' } } }),
+      ),
+    );
+    expect(local.err).toBe('');
+    expect(local.code).toBe(0);
+    const missing = await run(
+      write(
+        'missing-eval.json',
+        JSON.stringify({ ...base, evaluation: { enabled: true, input: { localPath: 'nope.jsonl' } } }),
+      ),
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/\$\.evaluation\.input\.localPath: .*nope\.jsonl does not exist/);
+    const lacking = await run(write('no-eval-input.json', JSON.stringify({ ...base, evaluation: { enabled: true } })));
+    expect(lacking.code).toBe(1);
+    expect(lacking.err).toMatch(/\$\.evaluation\.input: evaluation is enabled: give its input/);
   });
 
   it('explains malformed JSON and missing files', async () => {

@@ -94,6 +94,26 @@ describe('estimateWorstCaseSpend', () => {
     );
     expect(e.lines.find((l) => l.item === 'tuning')).toMatchObject({ instances: 6 * 4 });
   });
+
+  it('counts the optional Processing and Transform jobs only when enabled, for their maximum runtimes', () => {
+    const off = estimateWorstCaseSpend(spec());
+    expect(off.lines.map((l) => l.item)).not.toContain('prepare-data');
+    expect(off.lines.map((l) => l.item)).not.toContain('evaluation');
+    const on = estimateWorstCaseSpend(
+      spec({
+        prepareData: { enabled: true, instanceType: 'ml.m5.xlarge', maxRuntimeSeconds: 7200 },
+        evaluation: { enabled: true, instanceType: 'ml.m5.xlarge', instanceCount: 3, maxRuntimeSeconds: 3600 },
+      }),
+    );
+    const rate = PRICE_USD_PER_HOUR['ml.m5.xlarge'] as number;
+    expect(on.lines.find((l) => l.item === 'prepare-data')).toMatchObject({ instances: 1, hours: 2, usd: 2 * rate });
+    expect(on.lines.find((l) => l.item === 'evaluation')).toMatchObject({
+      instances: 3,
+      hours: 1,
+      usd: Math.round(3 * rate * 100) / 100,
+    });
+    expect(on.totalUsd).toBeCloseTo(off.totalUsd + 2 * rate + 3 * rate, 1);
+  });
 });
 
 describe('checkCostGuard', () => {

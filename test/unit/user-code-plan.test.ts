@@ -81,4 +81,14 @@ describe('spec files', () => {
     });
     expect(raw.training.code.sourceDir).toBe('src'); // a copy, not the input changed
   });
+
+  it('resolves a local evaluation file against the spec file too', () => {
+    expect(
+      resolveCodePaths({ evaluation: { enabled: true, input: { localPath: 'eval/held-out.jsonl' } } }, '/w'),
+    ).toEqual({
+      evaluation: { enabled: true, input: { localPath: '/w/eval/held-out.jsonl' } },
+    });
+    const s3 = { evaluation: { input: { s3Uri: 's3://b/eval/' } } };
+    expect(resolveCodePaths(s3, '/w')).toEqual(s3);
+  });
 });

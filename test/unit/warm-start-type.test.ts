@@ -28,3 +28,11 @@ test("without the parent's image and time (an older result), a rebuild or any co
     'the training data changed since prev ran',
   );
 });
+
+test('channels prepareData wrote this run (a new prefix each run) are never the parent’s input data', () => {
+  const run = { imageUri: IMAGE, imageReused: true, data: { copied: 0, lastModified: before }, preparedThisRun: true };
+  expect(warmStartType(parent, run)).toEqual({
+    type: 'TransferLearning',
+    reason: 'prepareData wrote new training channels since prev',
+  });
+});

@@ -8,7 +8,9 @@ import {
   DescribeEndpointCommand,
   DescribeHyperParameterTuningJobCommand,
   DescribeModelPackageCommand,
+  DescribeProcessingJobCommand,
   DescribeTrainingJobCommand,
+  DescribeTransformJobCommand,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
@@ -82,6 +84,28 @@ async function liveResources(aws: LiveStateClients, names: Record<string, string
       }),
     });
   }
+  if (names.processingJob) {
+    const n = names.processingJob;
+    out.push({
+      kind: 'processing job',
+      name: n,
+      state: await live(async () => {
+        const d = await sm.send(new DescribeProcessingJobCommand({ ProcessingJobName: n }));
+        return `${d.ProcessingJobStatus}${d.FailureReason ? `: ${d.FailureReason}` : ''}`;
+      }),
+    });
+  }
+  if (names.transformJob) {
+    const n = names.transformJob;
+    out.push({
+      kind: 'transform job',
+      name: n,
+      state: await live(async () => {
+        const d = await sm.send(new DescribeTransformJobCommand({ TransformJobName: n }));
+        return `${d.TransformJobStatus}${d.FailureReason ? `: ${d.FailureReason}` : ''}`;
+      }),
+    });
+  }
   if (names.modelPackageArn) {
     const n = names.modelPackageArn;
     out.push({
@@ -149,6 +173,8 @@ export async function runStatus(client: Client, aws: LiveStateClients, workflowI
     if (r.buildId) names.buildId = r.buildId;
     if (r.trainingJobName) names.trainingJob = r.trainingJobName;
     if (r.tuningJobName) names.tuningJob = r.tuningJobName;
+    if (r.processingJobName) names.processingJob = r.processingJobName;
+    if (r.transformJobName) names.transformJob = r.transformJobName;
     if (r.modelPackageArn) names.modelPackageArn = r.modelPackageArn;
     if (r.endpointName) names.endpointName = r.endpointName;
     steps.push(`  ${step.padEnd(14)} ${state.padEnd(11)} ${detail}`);
@@ -160,6 +186,8 @@ export async function runStatus(client: Client, aws: LiveStateClients, workflowI
   const started = new Set(steps.filter((s) => !s.includes(' not started')).map((s) => s.trim().split(' ')[0]));
   if (!names.trainingJob && started.has('trainModel')) names.trainingJob = derived.trainingJob;
   if (!names.tuningJob && started.has('tuneModel')) names.tuningJob = derived.tuningJob;
+  if (!names.processingJob && started.has('prepareData')) names.processingJob = derived.processingJob;
+  if (!names.transformJob && started.has('evaluateModel')) names.transformJob = derived.transformJob;
   names.endpointName ??= searchAttribute(run.searchAttributes, 'EndpointName') ?? '';
   if (!names.endpointName) delete names.endpointName;
 

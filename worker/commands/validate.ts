@@ -2,6 +2,7 @@
  * `npm run cli -- validate <spec.json>` checks a pipeline spec (and its code directories) without talking to
  * anything; `resolve <spec.json>` prints it with its code paths made absolute, for `temporal workflow start`.
  */
+import { stat } from 'node:fs/promises';
 import { checkSourceDir } from '../../activities/user-code';
 import type { PipelineSpec } from '../../contracts/pipeline-spec';
 import { formatIssues, type SpecIssue, validateSpec } from '../../contracts/validation';
@@ -23,6 +24,16 @@ async function checkCode(spec: PipelineSpec): Promise<{ issues: SpecIssue[]; not
     const checked = await checkSourceDir(field, code.sourceDir, code.entryPoint);
     issues.push(...checked.issues);
     notes.push(`${field} ${code.entryPoint} (${checked.files.length} files)`);
+  }
+  // A local evaluation file must exist before a run waits hours of training to find out it does not.
+  const evalInput = spec.evaluation.enabled ? spec.evaluation.input : undefined;
+  if (evalInput && 'localPath' in evalInput) {
+    const info = await stat(evalInput.localPath).catch(() => null);
+    if (!info?.isFile())
+      issues.push({
+        path: '$.evaluation.input.localPath',
+        message: `${evalInput.localPath} ${info ? 'is not a file' : 'does not exist'}`,
+      });
   }
   return { issues, notes };
 }

@@ -41,8 +41,10 @@ const MAX_DELAY_MS: Record<PipelineStepName, number> = {
   buildImage: 3_000,
   publishImage: 200,
   syncData: 300,
+  prepareData: 5_000,
   trainModel: 10_000,
   tuneModel: 20_000,
+  evaluateModel: 8_000,
   registerModel: 200,
   deployModel: 15_000,
 };

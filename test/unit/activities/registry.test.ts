@@ -142,6 +142,26 @@ describe('findApprovedModelPackage', () => {
     });
   });
 
+  it('reads the recorded eval_nll with the objective, for the champion rule', async () => {
+    sm.on(ListModelPackagesCommand).resolves({
+      ModelPackageSummaryList: [
+        { ModelPackageArn: pkgArn(3), CreationTime: new Date(0), ModelPackageStatus: 'Completed' },
+      ],
+    });
+    sm.on(DescribeModelPackageCommand).resolves({
+      ModelPackageArn: pkgArn(3),
+      ModelPackageVersion: 3,
+      CustomerMetadataProperties: {
+        [META.objectiveMetric]: 'val_loss',
+        [META.objectiveValue]: '1.75',
+        [META.evalNll]: '2.125',
+      },
+    });
+    await expect(
+      acts.findApprovedModelPackage({ modelPackageGroupName: GROUP, objectiveMetric: 'val_loss' }),
+    ).resolves.toMatchObject({ objectiveValue: 1.75, evalNll: 2.125 });
+  });
+
   it('falls back to the ModelMetrics statistics document', async () => {
     sm.on(ListModelPackagesCommand).resolves({
       ModelPackageSummaryList: [
@@ -247,6 +267,34 @@ describe('createModelPackage', () => {
       'hp:config': '__layers_: 6_',
     });
     expect(modelPackageClientToken(input.workflowId)).toMatch(/^[a-zA-Z0-9-]{1,36}$/);
+  });
+
+  it('records the evaluation: eval_nll as a fixed metadata entry, the whole evaluation in the statistics', async () => {
+    sm.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [] });
+    sm.on(CreateModelPackageCommand).resolves({ ModelPackageArn: pkgArn(5) });
+    s3.on(PutObjectCommand).resolves({});
+    const evaluation = {
+      evalNll: 2.25,
+      evalPerplexity: Math.exp(2.25),
+      records: 100,
+      tokens: 4000,
+      trainingJobName: 'tj-7',
+      transformJobName: 'eval-7',
+      modelDataUrl: 's3://b/out/model.tar.gz',
+      inputS3Uri: 's3://b/eval/',
+      s3Uri: 's3://b/evaluations/eval-7/evaluation.json',
+    };
+    // 60 hyperparameters: more optional entries than fit, so eval_nll must not be among those left out.
+    const hyperparameters = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`hp${i}`, String(i)]));
+    await acts.createModelPackage({ ...input, hyperparameters, evaluation });
+    const call = sm.commandCalls(CreateModelPackageCommand)[0]!.args[0].input;
+    expect(Object.keys(call.CustomerMetadataProperties!)).toHaveLength(50);
+    expect(call.CustomerMetadataProperties![META.evalNll]).toBe('2.25');
+    expect(call.ModelMetrics).toEqual({
+      ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: input.metricsS3Uri } },
+    });
+    const doc = JSON.parse(s3.commandCalls(PutObjectCommand)[0]!.args[0].input.Body as string);
+    expect(doc.evaluation).toEqual(evaluation);
   });
 
   it('re-attaches to the version this workflow already registered instead of creating a second one', async () => {
