@@ -1,10 +1,11 @@
 /**
- * `npm run demo`: the product's front door. Brings the local stack up (or reuses it), prepares the demo dataset,
- * starts a worker, runs the whole migration pipeline with examples/pipeline.local.json (or `--spec <file>`, e.g.
+ * `npm run demo`: the product's front door. Brings the local stack up (or reuses it), starts a worker, runs the whole migration pipeline with examples/pipeline.local.json (or `--spec <file>`, e.g.
  * examples/pipeline.user-code.local.json, the team's own train.py and inference.py) while printing each step's
  * progress, runs it a second time as a blue/green update of the same endpoint, and finally asks the endpoint a
- * question through the AWS SDK. Idempotent: the second `npm run demo` reuses the stack, the dataset, the image
- * (same source hash) and the synced data, and updates the existing endpoint.
+ * question through the AWS SDK. The dataset is prepared by the pipeline itself (its prepareData step runs the image's
+ * `prepare` as a Processing job) and the champion is scored by a Batch Transform job (evaluateModel) before it is
+ * registered. Idempotent: the second `npm run demo` reuses the stack, the image (same source hash) and the synced
+ * data, and updates the existing endpoint.
  *
  * Ctrl-C cancels the running pipeline (its steps stop their training/tuning jobs), stops the worker, and leaves
  * the stack running (`npm run local -- down` stops it). A second Ctrl-C stops the worker at once.
@@ -21,7 +22,6 @@ import { childWorkflowId } from '../contracts/names';
 import { approveModelUpdate } from '../contracts/workflow-api';
 import { DEFAULT_TASK_QUEUE } from '../contracts/task-queue';
 import { ensureBucket as ensureBucketExists } from '../local/harness/bucket';
-import { datasetReady, prepareDataset as runPrepare } from '../local/harness/dataset';
 import { LOCAL_SPEC_FILE, type Spec } from '../local/harness/tiny-spec';
 import { startWorkerProcess, waitForWorkerReady } from '../local/harness/worker-process';
 import { REPO_ROOT, stackConfig, workerEnv } from '../local/stack/config';
@@ -48,7 +48,6 @@ const taskQueue = process.env.TEMPORAL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
 const logsDir = path.join(cfg.stateDir, 'logs');
 const workerLog = path.join(logsDir, 'worker.log');
 const workerPidFile = path.join(cfg.stateDir, 'pids', 'demo-worker.pid');
-const datasetDir = path.join(cfg.stateDir, 'dataset');
 const specArg = process.argv.indexOf('--spec');
 const specFile =
   specArg >= 0 && process.argv[specArg + 1] ? path.resolve(process.argv[specArg + 1] as string) : LOCAL_SPEC_FILE;
@@ -117,21 +116,6 @@ async function ensureBucket(bucket: string): Promise<void> {
     say(`S3 bucket ${bucket}: ${state === 'exists' ? 'exists' : 'created in moto'}`);
   } finally {
     s3.destroy();
-  }
-}
-
-function prepareDataset(): void {
-  if (datasetReady(datasetDir)) {
-    say(`dataset: ${shortPath(datasetDir)}/{train,val} already prepared`);
-    return;
-  }
-  const work = fs.mkdtempSync(path.join(cfg.stateDir, 'prepare-'));
-  const starting = (): void =>
-    say(`dataset: running the container's \`prepare --source builtin\` (SAGEMAKER_BASE_DIR=${shortPath(work)})`);
-  try {
-    say(`dataset: ${runPrepare(cfg.containerBinDir, datasetDir, work, starting)}`);
-  } catch (err) {
-    throw new DemoFailure((err as Error).message);
   }
 }
 
@@ -332,9 +316,16 @@ function printSummary(label: string, r: RunResult): void {
     say(
       `  image        ${s.image.uri}${s.image.reused ? ' (reused: source hash unchanged, build skipped)' : ' (built)'}`,
     );
+  if (s.prepared)
+    say(`  prepared     ${s.prepared.processingJob}  channels ${Object.keys(s.prepared.channels).join(', ')}`);
   if (s.training) say(`  training     ${s.training.jobName}  objective=${s.training.objective ?? 'n/a'}`);
   if (s.tuning)
     say(`  tuning       ${s.tuning.jobName}  best ${s.tuning.bestTrainingJob}  objective=${s.tuning.objective}`);
+  if (s.evaluation)
+    say(
+      `  evaluation   ${s.evaluation.transformJob}  eval_nll=${s.evaluation.evalNll.toFixed(4)} over ` +
+        `${s.evaluation.records} records (${s.evaluation.tokens} tokens)`,
+    );
   if (s.registry)
     say(
       `  registry     version ${s.registry.version ?? '?'} ${s.registry.approvalStatus}  champion ` +
@@ -415,15 +406,15 @@ async function main(): Promise<void> {
   const read = readSpecFile(specFile); // code paths in the spec are relative to its file
   if (!read.ok) throw new DemoFailure(read.message);
   const spec = read.raw as Spec;
-  // The spec's dataset path is relative to the repository; the stack's state dir may be elsewhere.
-  spec.data.source = { localPath: datasetDir };
+  // The spec's data path is relative to the repository (the examples are run from its root).
+  const source = spec.data.source as { localPath?: string };
+  if (source.localPath && !path.isAbsolute(source.localPath)) source.localPath = path.join(REPO_ROOT, source.localPath);
 
   let phaseStart = Date.now();
   await startStack();
   say(`  (${secs(Date.now() - phaseStart)})`);
   checkInterrupt();
   await ensureBucket(spec.bucket);
-  prepareDataset();
   phaseStart = Date.now();
   await startWorker();
 
@@ -440,8 +431,9 @@ async function main(): Promise<void> {
     checkInterrupt();
 
     say(
-      `run 1: migrationPipeline with ${path.relative(REPO_ROOT, specFile)} (build, publish, sync, 4-host ` +
-        `training, 4-trial tuning, register, blue/green deploy)`,
+      `run 1: migrationPipeline with ${path.relative(REPO_ROOT, specFile)} (build, publish, sync, prepare ` +
+        `as a Processing job, 4-host training, 4-trial tuning, evaluation by Batch Transform, register, blue/green ` +
+        `deploy)`,
     );
     // Auto approval approves only a model that beats the approved version. A repeated demo trains the same model
     // again (same data, hyperparameters and seed: training is deterministic), so the version ties and waits for a

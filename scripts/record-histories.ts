@@ -4,8 +4,9 @@
  * and of each of its step workflows to test/histories/<build ID>/, as a new version in test/histories/manifest.json.
  * Histories of earlier versions are never touched: a build ID that is already recorded is refused.
  *
- * Runs: a first deployment (migrationPipeline), a scheduled retrain (retrainPipeline: warm-started tuning, a manual
- * approval sent through the approveModel update, a blue/green update), a bad model rolled back by its 5xx alarm, a
+ * Runs: a first deployment (migrationPipeline, with the optional prepareData and evaluateModel steps: a Processing
+ * job and a Batch Transform job), a scheduled retrain (retrainPipeline, with both optional steps: warm-started tuning,
+ * a manual approval sent through the approveModel update, a blue/green update), a bad model rolled back by its 5xx alarm, a
  * re-run under the workflow ID of a failed run (fresh resources), and a pipeline terminated during training (its step
  * cancels and stops the job). Tiny hyperparameters keep each run to a few minutes on 2 cores.
  */
@@ -21,7 +22,7 @@ import type { PipelineSummary } from '../contracts/pipeline-plan';
 import { sleep, waitUntil } from '../local/shared/procs';
 import { ADMIN_CREDENTIALS } from '../local/shared/credentials';
 import { LocalHarness } from '../local/harness/local-harness';
-import { type Spec } from '../local/harness/tiny-spec';
+import { type Spec, withOptionalSteps } from '../local/harness/tiny-spec';
 import { writeBadModelProgram } from '../local/harness/bad-model';
 import { HISTORIES_DIR, MANIFEST_PATH, readManifest, type HistoryVersion } from '../local/harness/history-sets';
 import { TEMPORAL_CLI_PATH } from '../local/harness/temporal-test-env';
@@ -53,12 +54,17 @@ const short = (s: Spec): void => {
 };
 
 const RUNS: Run[] = [
-  { id: 'record-migration', type: 'migrationPipeline', spec: (h) => h.spec(), expect: { outcome: 'deployed' } },
+  {
+    id: 'record-migration',
+    type: 'migrationPipeline',
+    spec: (h) => h.spec(withOptionalSteps),
+    expect: { outcome: 'deployed' },
+  },
   {
     id: 'record-retrain',
     type: 'retrainPipeline',
     // The same data trains the same model, which auto approval would hold: a reviewer approves it through the update.
-    spec: (h) => h.spec((s) => (s.registry.approval = { policy: 'manual' })),
+    spec: (h) => h.spec((s) => (withOptionalSteps(s), (s.registry.approval = { policy: 'manual' }))),
     expect: { outcome: 'deployed' },
   },
   {

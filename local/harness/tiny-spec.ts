@@ -36,11 +36,27 @@ export function loadLocalSpec(): Spec {
   return JSON.parse(fs.readFileSync(LOCAL_SPEC_FILE, 'utf8')) as Spec;
 }
 
-/** The local example reading its dataset from `datasetDir` (the example's own path is relative to the repository). */
+/**
+ * The local example training on the prepared dataset at `datasetDir` (its `train` and `val` channels) instead of
+ * preparing one in its own prepareData step, and without the evaluateModel step: the two optional steps run where a
+ * test or recording turns them on (`withOptionalSteps`).
+ */
 export function localSpec(datasetDir: string): Spec {
   const s = loadLocalSpec();
-  s.data.source = { localPath: datasetDir };
+  s.data = { source: { localPath: datasetDir } };
+  s.prepareData = { enabled: false };
+  s.evaluation = { enabled: false };
   return s;
+}
+
+/**
+ * Turns on the optional steps for a spec made by localSpec or tinySpec: prepareData runs the image's `prepare` on the
+ * synced `train`/`val` corpora as raw text (a Processing job), and evaluateModel scores the champion over its `eval`
+ * output (a Batch Transform job) before registration.
+ */
+export function withOptionalSteps(s: Spec): void {
+  s.prepareData = { enabled: true, instanceType: 'ml.m5.xlarge', arguments: [] };
+  s.evaluation = { enabled: true, instanceType: 'ml.m5.large', instanceCount: 1 };
 }
 
 /**

@@ -2,19 +2,23 @@
  * The team's own code through the whole pipeline on the local stack (own ports, own state dir), with the real
  * container on CPU: examples/pipeline.user-code.local.json, whose `train.py` is an ordinary JAX script and whose
  * `inference.py` has the four handler functions (examples/user-code/).
- *   1. a first run: the code packed into sourcedir.tar.gz, a 4-host training job of train.py (one JAX job over the
- *      4 hosts), 2 tuning trials, the champion repacked with inference.py and registered, an endpoint answering
- *      through inference.py;
+ *   1. a first run: the code packed into sourcedir.tar.gz, the dataset prepared from the synced raw text by the
+ *      image's `prepare` as a Processing job, a 4-host training job of train.py (one JAX job over the 4 hosts) on
+ *      its `train`/`val` outputs, 2 tuning trials, the champion scored over the `eval` records by a Batch Transform
+ *      job through inference.py, repacked with inference.py and registered with those scores as ModelMetrics, an
+ *      endpoint answering through inference.py;
  *   2. a second run: the unchanged code found in S3 (not uploaded again), and a blue/green update of the endpoint.
  * The image build itself is covered by pipeline.test.ts: here the process image is recorded without building its
  * venv again (LOCAL_CODEBUILD_INSTALL=skip), and jobs run the container's venv.
  */
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeEndpointCommand,
   DescribeHyperParameterTuningJobCommand,
   DescribeModelPackageCommand,
+  DescribeProcessingJobCommand,
   DescribeTrainingJobCommand,
+  DescribeTransformJobCommand,
   ListTrainingJobsForHyperParameterTuningJobCommand,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
@@ -29,6 +33,7 @@ import { REPO_ROOT } from '../../local/stack/config';
 import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import { readSpecFile } from '../../worker/spec-file';
 import { LocalHarness } from '../../local/harness/local-harness';
+import { withOptionalSteps } from '../../local/harness/tiny-spec';
 import { approveWhenWaiting } from '../../worker/pipeline-client';
 
 const BIN = path.join(REPO_ROOT, 'container/.venv/bin');
@@ -64,7 +69,10 @@ function readSpec(): Spec {
 function spec(patch: (s: Spec) => void = () => undefined): Spec {
   const s = readSpec();
   delete s.$schema;
-  s.data.source = { localPath: (h as LocalHarness).datasetDir };
+  // The harness's prepared corpora are the raw text here: run 1's prepareData splits them again in a Processing job.
+  s.data = { source: { localPath: (h as LocalHarness).datasetDir } };
+  s.prepareData = { enabled: false };
+  s.evaluation = { enabled: false };
   s.pollIntervalSeconds = 1;
   s.training.hyperparameters = { steps: 30, 'eval-every': 10, 'batch-size': 32 };
   s.tuning.maxJobs = 2;
@@ -103,8 +111,8 @@ suite("the team's own train.py and inference.py through the pipeline on the loca
     await h?.stop(passed !== 2 || process.env.E2E_KEEP_STATE === '1');
   });
 
-  test('run 1: train.py on 4 hosts as one JAX job, 2 trials, inference.py repacked, registered and serving', async () => {
-    const s = spec();
+  test('run 1: prepare as Processing, train.py on 4 hosts, 2 trials, Transform evaluation, registered with metrics, serving', async () => {
+    const s = spec(withOptionalSteps);
     const workflowId = `e2e-user-code-1-${Date.now().toString(36)}`;
     const summary: PipelineSummary = await client.workflow.execute('migrationPipeline', {
       taskQueue: TASK_QUEUE,
@@ -113,6 +121,14 @@ suite("the team's own train.py and inference.py through the pipeline on the loca
     });
     expect(summary.outcome).toBe('deployed');
     firstSummary = summary;
+
+    // prepareData: the image's `prepare` ran as a Processing job on the synced data; training read its outputs.
+    const processing = await sm.send(
+      new DescribeProcessingJobCommand({ ProcessingJobName: summary.prepared?.processingJob as string }),
+    );
+    expect(processing.ProcessingJobStatus).toBe('Completed');
+    expect(processing.AppSpecification?.ContainerEntrypoint?.[0]).toBe('prepare');
+    expect(Object.keys(summary.prepared?.channels ?? {}).sort()).toEqual(['train', 'val']);
     const trainingCode = summary.code?.training?.s3Uri as string;
     expect(trainingCode).toMatch(
       /^s3:\/\/acme-ml-pipelines\/pipelines\/user-code\/code\/[a-f0-9]{64}\/sourcedir\.tar\.gz$/,
@@ -136,6 +152,9 @@ suite("the team's own train.py and inference.py through the pipeline on the loca
     );
     expect(log).toContain('[algo-1] processes=4 devices=4');
     expect(job.FinalMetricDataList?.find((m) => m.MetricName === 'val_loss')?.Value).toBeGreaterThan(0);
+    expect(job.InputDataConfig?.find((c) => c.ChannelName === 'train')?.DataSource?.S3DataSource?.S3Uri).toBe(
+      summary.prepared?.channels.train,
+    );
 
     const tuningJobName = summary.tuning?.jobName as string;
     const tuning = await sm.send(
@@ -161,6 +180,23 @@ suite("the team's own train.py and inference.py through the pipeline on the loca
     expect(container?.ModelDataUrl).toMatch(/\/repacked-models\/[a-f0-9]{64}\/model\.tar\.gz$/);
     expect(pkg.CustomerMetadataProperties?.['pipeline:training-code-sha256']).toBe(summary.code?.training?.sha256);
     expect(pkg.CustomerMetadataProperties?.['pipeline:inference-entry-point']).toBe('inference.py');
+
+    // evaluateModel: a Batch Transform job scored the champion through inference.py over the `eval` records; the
+    // scores are the package's ModelMetrics.
+    const evaluation = summary.evaluation;
+    expect(evaluation?.candidate).toBe(summary.registry?.champion);
+    const transform = await sm.send(new DescribeTransformJobCommand({ TransformJobName: evaluation?.transformJob }));
+    expect(transform.TransformJobStatus).toBe('Completed');
+    expect(transform.BatchStrategy).toBe('MultiRecord');
+    expect(evaluation?.records).toBeGreaterThan(0);
+    expect(Number.isFinite(evaluation?.evalNll)).toBe(true);
+    expect(evaluation?.evalNll).toBeGreaterThan(0);
+    expect(Number(pkg.CustomerMetadataProperties?.['pipeline:eval-nll'])).toBeCloseTo(evaluation?.evalNll as number, 6);
+    const statistics = pkg.ModelMetrics?.ModelQuality?.Statistics?.S3Uri as string;
+    const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(statistics) ?? [];
+    const stored = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const doc = JSON.parse((await stored.Body?.transformToString()) ?? '{}') as { evaluation?: { evalNll: number } };
+    expect(doc.evaluation?.evalNll).toBe(evaluation?.evalNll);
 
     const ep = await sm.send(new DescribeEndpointCommand({ EndpointName: s.deployment.endpointName }));
     expect(ep.EndpointStatus).toBe('InService');
