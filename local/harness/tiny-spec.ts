@@ -42,8 +42,17 @@ export function loadLocalSpec(): Spec {
  * test or recording turns them on (`withOptionalSteps`).
  */
 export function localSpec(datasetDir: string): Spec {
-  const s = loadLocalSpec();
-  s.data = { source: { localPath: datasetDir } };
+  const s = withoutOptionalSteps(loadLocalSpec());
+  s.data.source = { localPath: datasetDir };
+  return s;
+}
+
+/**
+ * A spec with prepareData and evaluateModel off: the seven steps, training on the synced `train` and `val` channels
+ * (the example's `raw` channel is prepareData's input).
+ */
+export function withoutOptionalSteps(s: Spec): Spec {
+  s.data = { source: s.data.source };
   s.prepareData = { enabled: false };
   s.evaluation = { enabled: false };
   return s;

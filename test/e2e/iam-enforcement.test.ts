@@ -18,6 +18,7 @@ import { down, up } from '../../local/stack/launcher';
 import { createAwsClients } from '../../worker/aws-clients';
 import { projectWorkerOptions } from '../../worker/worker-options';
 import { isolatedStackConfig } from '../../local/harness/isolated-stack';
+import { localSpec } from '../../local/harness/tiny-spec';
 
 jest.setTimeout(600_000);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -92,12 +93,8 @@ afterAll(async () => {
 });
 
 test(`a worker policy without ${REMOVED} fails the pipeline at once with AccessDenied naming it`, async () => {
-  const spec = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples/pipeline.local.json'), 'utf8')) as Record<
-    string,
-    any
-  >;
+  const spec = localSpec(path.join(cfg.stateDir, 'dataset'));
   delete spec.$schema;
-  spec.data.source = { localPath: path.join(cfg.stateDir, 'dataset') };
   const client = new Client({ connection: connection as Connection });
   const started = Date.now();
   const err = await client.workflow

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Evaluation, PipelineSpecInput } from '../../contracts';
 import { migrationPipeline } from '../../workflows';
 import { reject } from '../../worker/pipeline-client';
 import { createFakeActivities } from '../../local/harness/scripted-activities';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { loadLocalSpec, withoutOptionalSteps } from '../../local/harness/tiny-spec';
 
 let env: TestWorkflowEnvironment;
 // The dev server, not the time-skipping one: the pipeline upserts typed search attributes, which must be registered.
@@ -16,7 +15,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const spec: PipelineSpecInput = JSON.parse(readFileSync(join(__dirname, '../../examples/pipeline.local.json'), 'utf8'));
+const spec = withoutOptionalSteps(loadLocalSpec()) as PipelineSpecInput;
 const withSteps: PipelineSpecInput = {
   ...spec,
   prepareData: { enabled: true, arguments: ['--source', 'builtin'] },

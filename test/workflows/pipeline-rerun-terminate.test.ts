@@ -6,8 +6,6 @@
  *   - terminating a pipeline asks its running step to cancel (REQUEST_CANCEL), so the step stops its job;
  *   - the ApprovalStatus search attribute shows a run waiting for a reviewer, then the decision.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createWorkflowRunActivities } from '../../activities/workflow-runs';
@@ -18,6 +16,7 @@ import { APPROVAL_STATUS } from '../../workflows/search-attributes';
 import { createFakeActivities } from '../../local/harness/scripted-activities';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import { approve } from '../../worker/pipeline-client';
+import { loadLocalSpec, withoutOptionalSteps } from '../../local/harness/tiny-spec';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -27,7 +26,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const spec: PipelineSpecInput = JSON.parse(readFileSync(join(__dirname, '../../examples/pipeline.local.json'), 'utf8'));
+const spec = withoutOptionalSteps(loadLocalSpec()) as PipelineSpecInput;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {

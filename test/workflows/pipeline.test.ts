@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -8,6 +6,7 @@ import { migrationPipeline, retrainPipeline } from '../../workflows';
 import { cancelAndReport, reject } from '../../worker/pipeline-client';
 import { createFakeActivities, type FakeOptions } from '../../local/harness/scripted-activities';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { loadLocalSpec, withoutOptionalSteps } from '../../local/harness/tiny-spec';
 
 let env: TestWorkflowEnvironment;
 // The dev server, not the time-skipping one: the pipeline upserts typed search attributes, which must be registered.
@@ -18,7 +17,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const spec: PipelineSpecInput = JSON.parse(readFileSync(join(__dirname, '../../examples/pipeline.local.json'), 'utf8'));
+// The seven steps: the optional ones are covered by optional-steps.test.ts.
+const spec = withoutOptionalSteps(loadLocalSpec()) as PipelineSpecInput;
 const CREATES = [
   'startImageBuild',
   'createTrainingJob',
