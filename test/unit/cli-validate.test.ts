@@ -72,7 +72,12 @@ describe('cli validate', () => {
     );
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/\$\.evaluation\.input\.localPath: .*nope\.jsonl does not exist/);
-    const lacking = await run(write('no-eval-input.json', JSON.stringify({ ...base, evaluation: { enabled: true } })));
+    const lacking = await run(
+      write(
+        'no-eval-input.json',
+        JSON.stringify({ ...base, prepareData: { enabled: false }, evaluation: { enabled: true } }),
+      ),
+    );
     expect(lacking.code).toBe(1);
     expect(lacking.err).toMatch(/\$\.evaluation\.input: evaluation is enabled: give its input/);
   });
