@@ -1,5 +1,6 @@
 /**
- * `npm run demo`: the product's front door. Brings the local stack up (or reuses it), starts a worker, runs the whole migration pipeline with examples/pipeline.local.json (or `--spec <file>`, e.g.
+ * `npm run demo`: the product's front door. Brings the local stack up (or reuses it), starts a worker, runs the whole
+ * migration pipeline with examples/pipeline.local.json (or `--spec <file>`, e.g.
  * examples/pipeline.user-code.local.json, the team's own train.py and inference.py) while printing each step's
  * progress, runs it a second time as a blue/green update of the same endpoint, and finally asks the endpoint a
  * question through the AWS SDK. The dataset is prepared by the pipeline itself (its prepareData step runs the image's

@@ -6,9 +6,9 @@
  *
  * Runs: a first deployment (migrationPipeline, with the optional prepareData and evaluateModel steps: a Processing
  * job and a Batch Transform job), a scheduled retrain (retrainPipeline, with both optional steps: warm-started tuning,
- * a manual approval sent through the approveModel update, a blue/green update), a bad model rolled back by its 5xx alarm, a
- * re-run under the workflow ID of a failed run (fresh resources), and a pipeline terminated during training (its step
- * cancels and stops the job). Tiny hyperparameters keep each run to a few minutes on 2 cores.
+ * a manual approval sent through the approveModel update, a blue/green update), a bad model rolled back by its 5xx
+ * alarm, a re-run under the workflow ID of a failed run (fresh resources), and a pipeline terminated during training
+ * (its step cancels and stops the job). Tiny hyperparameters keep each run to a few minutes on 2 cores.
  */
 import { DescribeTrainingJobCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
