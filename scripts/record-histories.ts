@@ -1,7 +1,8 @@
 /**
  * `npm run histories:record`: runs the pipeline for real in local mode (its own stack: Temporal dev server, moto, the
  * local SageMaker service running the container on CPU; the real activities) and adds the event history of every run
- * and of each of its step workflows to test/histories/<build ID>/, as a new version in test/histories/manifest.json.
+ * and of each of its step workflows to test/histories/<build ID>/, as a new version whose entry is that folder's
+ * version.json (manifest.json, which lists v1-v3, is never edited).
  * Histories of earlier versions are never touched: a build ID that is already recorded is refused.
  *
  * Runs: a first deployment (migrationPipeline, with the optional prepareData and evaluateModel steps: a Processing
@@ -14,7 +15,7 @@ import { DescribeTrainingJobCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { Client } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { childWorkflowId, PIPELINE_STEPS, runResourceNames } from '../contracts';
@@ -24,7 +25,7 @@ import { ADMIN_CREDENTIALS } from '../local/shared/credentials';
 import { LocalHarness } from '../local/harness/local-harness';
 import { type Spec, withOptionalSteps } from '../local/harness/tiny-spec';
 import { writeBadModelProgram } from '../local/harness/bad-model';
-import { HISTORIES_DIR, MANIFEST_PATH, readManifest, type HistoryVersion } from '../local/harness/history-sets';
+import { HISTORIES_DIR, readManifest, type HistoryVersion, VERSION_FILE } from '../local/harness/history-sets';
 import { TEMPORAL_CLI_PATH } from '../local/harness/temporal-test-env';
 import { approveIfWaiting, failureChain, queryStatus } from '../worker/pipeline-client';
 import { workflowSourceHash } from '../worker/workflow-version';
@@ -258,9 +259,6 @@ async function main(notes: string): Promise<void> {
     });
     const histories: Record<string, string> = {};
     for (const run of RUNS) Object.assign(histories, writeHistories(h, run.id, staging));
-    // The files land in one rename, and only then does the manifest list them.
-    mkdirSync(HISTORIES_DIR, { recursive: true });
-    renameSync(staging, target);
     const entry: HistoryVersion = {
       version,
       buildId,
@@ -270,11 +268,12 @@ async function main(notes: string): Promise<void> {
       notes,
       histories,
     };
-    const current = JSON.parse(readFileSync(MANIFEST_PATH, 'utf8')) as { versions: unknown[] };
-    current.versions.push(entry);
-    writeFileSync(MANIFEST_PATH, `${JSON.stringify(current, null, 2)}\n`);
+    // The files and their entry (version.json) land in one rename; no existing file is edited.
+    writeFileSync(join(staging, VERSION_FILE), `${JSON.stringify(entry, null, 2)}\n`);
+    mkdirSync(HISTORIES_DIR, { recursive: true });
+    renameSync(staging, target);
     say(
-      `${version}: ${Object.keys(histories).length} histories in test/histories/${buildId}/, listed in manifest.json`,
+      `${version}: ${Object.keys(histories).length} histories in test/histories/${buildId}/, listed in its ${VERSION_FILE}`,
     );
     ok = true;
   } finally {
@@ -287,7 +286,7 @@ const program = new Command('histories:record')
   .description(
     'Run the pipeline for real in local mode and add its histories as a new version under test/histories/ (about 15 minutes)',
   )
-  .requiredOption('--notes <text>', 'what changed in this version of the workflow code (goes into manifest.json)')
+  .requiredOption('--notes <text>', 'what changed in this version of the workflow code (goes into its version.json)')
   .showHelpAfterError()
   .action(async (opts: { notes: string }) => main(opts.notes));
 

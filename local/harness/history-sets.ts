@@ -4,7 +4,7 @@
  * rewritten, by `npm run histories:record`.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { z } from 'zod';
 import { historyWorkflowType, type NamedHistory } from '../../worker/replay';
@@ -38,9 +38,23 @@ export type HistoryVersion = z.infer<typeof HistoryVersion>;
 export const HistoryManifest = z.strictObject({ about: z.string(), versions: z.array(HistoryVersion).min(1) });
 export type HistoryManifest = z.infer<typeof HistoryManifest>;
 
-/** Reads and validates the manifest. */
-export function readManifest(path = MANIFEST_PATH): HistoryManifest {
-  return z.parse(HistoryManifest, JSON.parse(readFileSync(path, 'utf8')));
+/**
+ * Each version from v4 on carries its own entry in its folder (`<build ID>/version.json`), written with its files in
+ * one rename, so recording a version adds files and never edits one that exists (manifest.json lists v1-v3).
+ */
+export const VERSION_FILE = 'version.json';
+
+/** Reads and validates the manifest, with the versions whose entry lives in their own folder, oldest first. */
+export function readManifest(path = MANIFEST_PATH, root = HISTORIES_DIR): HistoryManifest {
+  const manifest = z.parse(HistoryManifest, JSON.parse(readFileSync(path, 'utf8')));
+  const own = readdirSync(root)
+    .map((name) => join(root, name, VERSION_FILE))
+    .filter((f) => existsSync(f))
+    .map((f) => z.parse(HistoryVersion, JSON.parse(readFileSync(f, 'utf8'))));
+  const versions = [...manifest.versions, ...own].sort(
+    (a, b) => Number(a.version.slice(1)) - Number(b.version.slice(1)),
+  );
+  return { ...manifest, versions };
 }
 
 /** A version's histories, named `<version>/<file>`. */
@@ -64,7 +78,7 @@ function jsonFilesUnder(dir: string): string[] {
 export function unlistedHistoryFiles(manifest: HistoryManifest, root = HISTORIES_DIR): string[] {
   const listed = new Set(manifest.versions.flatMap((v) => Object.keys(v.histories).map((f) => join(root, v.dir, f))));
   return jsonFilesUnder(root)
-    .filter((f) => f !== join(root, 'manifest.json') && !listed.has(f))
+    .filter((f) => f !== join(root, 'manifest.json') && basename(f) !== VERSION_FILE && !listed.has(f))
     .map((f) => relative(root, f).split(sep).join('/'));
 }
 
