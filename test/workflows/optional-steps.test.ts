@@ -30,7 +30,7 @@ const STEP_ACTIVITIES = [
   'createModel',
 ];
 
-/** The fake pipeline activities plus Processing, Transform and scoring fakes that complete at once. */
+/** The fake pipeline activities (their Processing and Transform jobs complete at once) with a chosen score. */
 function activities(evalNll: number, approvedEvalNll: number | null) {
   const fakes = createFakeActivities({ approvedObjective: 2.5 });
   const record = (name: string, a: unknown) => (fakes.calls[name] ??= []).push(a);
@@ -44,16 +44,6 @@ function activities(evalNll: number, approvedEvalNll: number | null) {
       const found = await findApproved(i);
       return found && { ...found, evalNll: approvedEvalNll };
     },
-    createProcessingJob: recorded('createProcessingJob', () => ({ processingJobArn: 'arn:p', reattached: false })),
-    waitForProcessingJob: recorded('waitForProcessingJob', (a: { processingJobName: string }) => ({
-      processingJobName: a.processingJobName,
-      status: 'Completed',
-    })),
-    createTransformJob: recorded('createTransformJob', () => ({ transformJobArn: 'arn:t', reattached: false })),
-    waitForTransformJob: recorded('waitForTransformJob', (a: { transformJobName: string }) => ({
-      transformJobName: a.transformJobName,
-      status: 'Completed',
-    })),
     scoreTransformOutput: recorded(
       'scoreTransformOutput',
       (a: {
@@ -74,7 +64,6 @@ function activities(evalNll: number, approvedEvalNll: number | null) {
         s3Uri: a.evaluationS3Uri,
       }),
     ),
-    deleteEvaluationModel: recorded('deleteEvaluationModel', () => ({ deleted: true })),
     uploadEvaluationRecords: recorded('uploadEvaluationRecords', (a: { bucket: string; keyPrefix: string }) => ({
       s3Uri: `s3://${a.bucket}/${a.keyPrefix}${'e'.repeat(64)}/records.jsonl`,
       uploaded: true,
