@@ -21,6 +21,11 @@ export class AwsError extends Error {
 
 export const notFound = (message: string): AwsError => new AwsError('ResourceNotFound', message);
 export const inUse = (message: string): AwsError => new AwsError('ResourceInUse', message);
+/** A Processing or Transform job name that is taken in this account and region (the job ARN named). */
+export const jobNameInUse = (jobArn: string): AwsError =>
+  inUse(
+    `Job name must be unique within an AWS account and region, and a job with this name already exists (${jobArn})`,
+  );
 export const invalid = (message: string): AwsError => new AwsError('ValidationException', message);
 export const throttled = (): AwsError => new AwsError('ThrottlingException', 'Rate exceeded', 400);
 export const internal = (message = 'An internal error occurred.'): AwsError =>

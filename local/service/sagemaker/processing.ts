@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Ctx } from '../core/context';
-import { arn, inUse, invalid, notFound, now, paginate, wire } from '../core/protocol';
+import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../core/protocol';
 import { type Body, tags as readTags } from '../core/request-fields';
 import { assertAssumable } from '../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../iam/policies';
@@ -72,9 +72,7 @@ export class Processing {
     if (this.jobs.has(req.ProcessingJobName))
       // "The name must be unique within an Amazon Web Services Region in an Amazon Web Services account."
       // (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProcessingJob.html)
-      throw inUse(
-        `Job name must be unique within an AWS account and region, and a job with this name already exists (${processingJobArn(req.ProcessingJobName)})`,
-      );
+      throw jobNameInUse(processingJobArn(req.ProcessingJobName));
     const t = now();
     const job: ProcessingJob = {
       ...req,

@@ -5,7 +5,7 @@
  * whole, so a rerun overwrites them); one that was Stopping is Stopped.
  */
 import type { Ctx } from '../core/context';
-import { arn, inUse, invalid, notFound, now, paginate, wire } from '../core/protocol';
+import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../core/protocol';
 import { type Body, tags as readTags } from '../core/request-fields';
 import { assertAssumable } from '../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../iam/policies';
@@ -62,10 +62,7 @@ export class Transforms {
     const model = this.model(req.ModelName);
     if (!model) throw invalid(`Could not find model "${arn(`model/${req.ModelName.toLowerCase()}`)}".`);
     if (model.ExecutionRoleArn) assertAssumable(this.ctx.iam, model.ExecutionRoleArn, SAGEMAKER_SERVICE);
-    if (this.jobs.has(req.TransformJobName))
-      throw inUse(
-        `Job name must be unique within an AWS account and region, and a job with this name already exists (${transformJobArn(req.TransformJobName)})`,
-      );
+    if (this.jobs.has(req.TransformJobName)) throw jobNameInUse(transformJobArn(req.TransformJobName));
     const t = now();
     const job: TransformJob = {
       ...req,
