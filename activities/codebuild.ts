@@ -173,8 +173,10 @@ export function createCodeBuildActivities(deps: ActivityDeps) {
 
     /** Starts the image build, or re-attaches to the build this workflow already started for this tag. */
     async startImageBuild(input: StartBuildInput): Promise<StartBuildOutput> {
+      // No sortOrder: builds come newest first without one, and CodeBuild refuses one once the project (which
+      // outlives runs) has more than 100 builds (API_ListBuildsForProject).
       const listed = await aws(`ListBuildsForProject ${input.projectName}`, () =>
-        cb.send(new ListBuildsForProjectCommand({ projectName: input.projectName, sortOrder: 'DESCENDING' })),
+        cb.send(new ListBuildsForProjectCommand({ projectName: input.projectName })),
       );
       // The first page holds the 100 newest builds; a build this attempt's predecessor started is among them.
       const ids = (listed.ids ?? []).slice(0, 100);

@@ -149,6 +149,14 @@ describe('startImageBuild', () => {
     expect(cb).not.toHaveReceivedCommand(StartBuildCommand);
   });
 
+  it('lists builds without a sort order, which CodeBuild refuses once a project has more than 100 builds', async () => {
+    cb.on(ListBuildsForProjectCommand).resolves({ ids: [] });
+    cb.on(StartBuildCommand).resolves({ build: { id: 'p:101' } });
+    await acts.startImageBuild(start);
+    const listed = cb.commandCalls(ListBuildsForProjectCommand)[0]?.args[0].input;
+    expect(listed).toEqual({ projectName: 'p-image-build' });
+  });
+
   it('does not re-attach to a failed build of ours', async () => {
     cb.on(ListBuildsForProjectCommand).resolves({ ids: ['p:2'] });
     cb.on(BatchGetBuildsCommand).resolves({ builds: [buildFor('p:2', 'wf-1/buildImage', 'abc', 'FAILED')] });
