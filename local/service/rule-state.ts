@@ -1,5 +1,6 @@
 /** The local service's state as the documented rules read it (core/documented-rules/rule.ts RuleState). */
 import type { ScalableTargets } from './application-autoscaling/scalable-targets';
+import type { CodeBuild } from './codebuild/codebuild';
 import type { Ctx } from './core/context';
 import type { RuleState } from './core/documented-rules';
 import { channelFingerprint } from './core/s3-files';
@@ -19,6 +20,7 @@ export interface StateParts {
   endpoints: Endpoints;
   registry: Registry;
   scalableTargets: ScalableTargets;
+  codebuild: CodeBuild;
 }
 
 /** Read-only views over the parts of the service the rules need. */
@@ -32,9 +34,11 @@ export function ruleState(p: StateParts): RuleState {
       return e && { status: e.EndpointStatus, arn: e.EndpointArn, configName: e.EndpointConfigName };
     },
     endpointConfigVariants: (configName) =>
-      p.endpoints.models.configs
-        .get(configName)
-        ?.ProductionVariants.map((v) => ({ VariantName: v.VariantName, InstanceType: v.InstanceType })),
+      p.endpoints.models.configs.get(configName)?.ProductionVariants.map((v) => ({
+        VariantName: v.VariantName,
+        InstanceType: v.InstanceType,
+        InitialInstanceCount: v.InitialInstanceCount,
+      })),
     scalableVariants: (endpointName) => p.scalableTargets.scalableVariants(endpointName),
     scalableTarget: (ServiceNamespace, ResourceId, ScalableDimension) => {
       const t = p.scalableTargets.targets.get(`${ServiceNamespace}|${ResourceId}|${ScalableDimension}`);
@@ -42,6 +46,7 @@ export function ruleState(p: StateParts): RuleState {
     },
     tags: (arn) => p.tags.get(arn),
     modelPackageMetadata: (arn) => p.registry.metadata(arn),
+    projectBuildCount: (projectName) => p.codebuild.buildCount(projectName),
     channelFingerprint: (channels) => channelFingerprint(p.ctx.moto.s3, channels),
   };
 }

@@ -75,7 +75,17 @@ export async function startLocalService(
   const codebuild = new CodeBuild(ctx);
   const scalableTargets = new ScalableTargets(ctx, endpoints);
   const targetTracking = new TargetTracking(ctx, scalableTargets, endpoints);
-  const rulesState = ruleState({ ctx, tags, training, processing, tuning, endpoints, registry, scalableTargets });
+  const rulesState = ruleState({
+    ctx,
+    tags,
+    training,
+    processing,
+    tuning,
+    endpoints,
+    registry,
+    scalableTargets,
+    codebuild,
+  });
   const sagemaker: Record<string, Handler> = {
     ...tags.handlers(),
     ...training.handlers(),

@@ -92,6 +92,12 @@ export class CodeBuild {
     return this.ctx.store.kind<Build>('codebuild-builds');
   }
 
+  /** How many builds a project has had (the documented rules read it), undefined when there is no such project. */
+  buildCount(projectName: string): number | undefined {
+    if (!this.projects.has(projectName)) return undefined;
+    return this.builds.values().filter((b) => b.projectName === projectName).length;
+  }
+
   handlers(): Record<string, (b: Body) => unknown> {
     return {
       CreateProject: (b) => {

@@ -38,8 +38,10 @@ export interface RuleState {
   processingJobStatus(name: string): string | undefined;
   tuningJob(name: string): TuningJobView | undefined;
   endpoint(name: string): { status: string; arn: string; configName: string } | undefined;
-  /** The production variants of an endpoint config (name and instance type). */
-  endpointConfigVariants(configName: string): { VariantName: string; InstanceType?: string }[] | undefined;
+  /** The production variants of an endpoint config (name, instance type and initial instance count). */
+  endpointConfigVariants(
+    configName: string,
+  ): { VariantName: string; InstanceType?: string; InitialInstanceCount?: number }[] | undefined;
   /** Names of the endpoint's variants that are registered as Application Auto Scaling scalable targets. */
   scalableVariants(endpointName: string): string[];
   /** A registered scalable target's capacity range, undefined when none is registered. */
@@ -51,6 +53,8 @@ export interface RuleState {
   tags(arn: string): TagView[];
   /** A model package version's CustomerMetadataProperties (by ARN), undefined when there is no such package. */
   modelPackageMetadata(arn: string): Record<string, string> | undefined;
+  /** How many builds a CodeBuild project has had, undefined when there is no such project. */
+  projectBuildCount(projectName: string): number | undefined;
   /** A digest per channel of the objects (key, size, ETag) under its S3 URI now. */
   channelFingerprint(channels: { ChannelName: string; S3Uri: string }[]): Promise<Record<string, string>>;
 }
@@ -62,7 +66,7 @@ interface RuleBase {
   /** Stable id, e.g. `tags.unique-keys` (the README lists every rule by id). */
   id: string;
   /** The API, as in RuleRequest.service. */
-  service: 'SageMaker' | 'AnyScaleFrontendService' | 'CloudWatch';
+  service: 'SageMaker' | 'AnyScaleFrontendService' | 'CloudWatch' | 'CodeBuild_20161006';
   /** Operations the rule applies to. */
   operations: readonly string[];
   /** The rule in one line, as AWS states it. */

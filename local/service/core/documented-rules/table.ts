@@ -5,6 +5,8 @@
  * keeps the two in step.
  */
 import { registerVariantTarget } from './autoscaling';
+import { blueGreenStepSize } from './blue-green';
+import { listBuildsSortOrder } from './codebuild';
 import {
   autoscaledVariantUpdate,
   deleteEndpointState,
@@ -17,6 +19,7 @@ import { processingLocalPaths, processingUniqueNames, stopProcessingJobState } f
 import type { DocumentedRule } from './rule';
 import { reservedTagPrefix, tagLimit, uniqueTagKeys } from './tags';
 import { transformPayloadLimits } from './transform';
+import { hyperbandWithoutEarlyStopping, reverseLogarithmicRange, tuningHyperparameterCounts } from './tuning-ranges';
 import { warmStartRules } from './warm-start';
 
 /** SageMaker operations the local service serves that take a `Tags` list. */
@@ -36,6 +39,7 @@ export const TAGGED_OPERATIONS = [
 const SAGEMAKER_API = 'https://docs.aws.amazon.com/sagemaker/latest/APIReference';
 const SAGEMAKER_GUIDE = 'https://docs.aws.amazon.com/sagemaker/latest/dg';
 const AUTOSCALING_API = 'https://docs.aws.amazon.com/autoscaling/application/APIReference';
+const CODEBUILD_API = 'https://docs.aws.amazon.com/codebuild/latest/APIReference';
 
 /** Every documented rule, request checks first. */
 export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
@@ -179,6 +183,50 @@ export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
     source: `${SAGEMAKER_GUIDE}/endpoint-auto-scaling-prerequisites.html`,
     check: registerVariantTarget,
   },
+  // Added with the constraint inventory (inventory.ts): documented rules the pipeline's own calls could break.
+  {
+    id: 'tuning-job.hyperparameter-counts',
+    service: 'SageMaker',
+    operations: ['CreateHyperParameterTuningJob'],
+    statement:
+      'At most 30 tunable ranges in all (the per-kind maximum is also the total), and at most 100 hyperparameters in all: static plus tunable, counting the _tuning_objective_metric SageMaker adds.',
+    source: `${SAGEMAKER_API}/API_ParameterRanges.html`,
+    check: tuningHyperparameterCounts,
+  },
+  {
+    id: 'tuning-job.reverse-logarithmic-range',
+    service: 'SageMaker',
+    operations: ['CreateHyperParameterTuningJob'],
+    statement: 'Reverse logarithmic scaling works only for continuous ranges that are entirely within 0 <= x < 1.0.',
+    source: `${SAGEMAKER_API}/API_ContinuousParameterRange.html`,
+    check: reverseLogarithmicRange,
+  },
+  {
+    id: 'tuning-job.hyperband-early-stopping',
+    service: 'SageMaker',
+    operations: ['CreateHyperParameterTuningJob'],
+    statement: 'TrainingJobEarlyStoppingType must be Off to use the Hyperband strategy.',
+    source: `${SAGEMAKER_API}/API_HyperParameterTuningJobConfig.html`,
+    check: hyperbandWithoutEarlyStopping,
+  },
+  {
+    id: 'endpoint.blue-green-step-size',
+    service: 'SageMaker',
+    operations: ['UpdateEndpoint'],
+    statement:
+      "A CANARY's CanarySize must be at most 50% of the variant's total instance count, a LINEAR's LinearStepSize 10-50% of it.",
+    source: `${SAGEMAKER_API}/API_TrafficRoutingConfig.html`,
+    check: blueGreenStepSize,
+  },
+  {
+    id: 'codebuild.list-builds-sort-order',
+    service: 'CodeBuild_20161006',
+    operations: ['ListBuildsForProject'],
+    statement: 'If the project has more than 100 builds, setting the sort order results in an error.',
+    source: `${CODEBUILD_API}/API_ListBuildsForProject.html`,
+    check: listBuildsSortOrder,
+  },
+  // End of the rules added with the constraint inventory.
   {
     id: 'autoscaling.register-brings-capacity-into-range',
     service: 'AnyScaleFrontendService',
