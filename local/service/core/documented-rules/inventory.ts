@@ -232,7 +232,7 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
     [
       'The alarm returns to its actual state at its next evaluation.',
       not(
-        'moto keeps the state set; the local blue/green watcher reads it the same way (local/service/sagemaker/endpoints.ts) and the activity repeats the call every poll',
+        'moto does not evaluate alarms, so a state set stays until set again; the activity repeats the call every poll, which works either way',
       ),
     ],
   ]),
@@ -241,7 +241,7 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
   op('codebuild', 'BatchGetBuilds'),
   op('codebuild', 'CreateProject', [
     ['A project name is unique (ResourceAlreadyExistsException).', at(CB)],
-    ['The service role must exist and trust CodeBuild.', at('local/service/iam/policies.ts LOCAL_ROLES')],
+    ['The service role must exist and trust CodeBuild.', at('local/service/iam/on-behalf.ts assertAssumable')],
     [
       'New builds are throttled while concurrentBuildLimit builds run.',
       not('the activities set no concurrentBuildLimit'),
@@ -264,11 +264,13 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
     ],
     [
       'Without a buildspec override the source must hold a buildspec file in its root.',
-      not('the activities always send buildspecOverride'),
+      not('the activities name buildspec.yml, which every build context holds (activities/codebuild.ts)'),
     ],
     [
       'A private registry build image needs SERVICE_ROLE pull credentials.',
-      not('the activities build on a CodeBuild curated image'),
+      not(
+        'local CodeBuild never pulls the build image; the activities send CODEBUILD credentials, right for the default curated image (a private image.codeBuild.image would need SERVICE_ROLE)',
+      ),
     ],
   ]),
   op('codebuild', 'StopBuild', [['The build must exist (ResourceNotFoundException).', at(CB)]]),
@@ -363,21 +365,29 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
   op('s3', 'CopyObject', [
     [
       'A single copy is at most 5 GB; larger objects are copied with UploadPartCopy.',
-      not('moto does not limit the size; the activities copy large objects part by part (activities/s3-sync.ts)'),
+      not(
+        'moto does not limit it; the activities copy objects above the multipart threshold (at most 5120 MiB) part by part',
+      ),
     ],
     ['Copying an object onto itself without changing its metadata is refused.', at(`${MOTO_S3} S3Backend.copy_object`)],
   ]),
   op('s3', 'CreateMultipartUpload', [
     [
       'An upload has at most 10,000 parts of at most 5 GB.',
-      not('moto does not limit parts; the activities size parts to stay under both'),
+      not(
+        'moto does not limit parts; the activities size parts for at most 10,000 (activities/s3-sync.ts partSizeFor)',
+      ),
       `${S3_GUIDE}/qfacts.html`,
     ],
   ]),
   op('s3', 'GetObject', [
     [
-      'A missing key answers NoSuchKey (404, or 403 without s3:ListBucket).',
-      at('local/service/iam/s3-checks.ts s3Checks (403 without permission; moto answers the 404)'),
+      'A missing key answers NoSuchKey (404) to a caller with s3:ListBucket.',
+      at('moto: moto/s3/responses.py S3Response._get_key'),
+    ],
+    [
+      'A missing key answers 403 to a caller without s3:ListBucket.',
+      not('local mode answers 404 whenever the caller may read the key (README "Known not to be enforced")'),
     ],
   ]),
   op('s3', 'HeadObject', [
@@ -392,14 +402,14 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
   op('s3', 'PutObject', [
     [
       'A single PUT is at most 5 GB.',
-      not('moto does not limit it; the activities upload large files with multipart (activities/s3-sync.ts)'),
+      not('moto does not limit it; the activities PUT build contexts, evaluation files and small documents only'),
     ],
   ]),
   op('s3', 'UploadPartCopy', [
     [
       'A byte range can be copied only from a source larger than 5 MB.',
       not(
-        'moto does not check it; the activities copy ranges only of objects above the multipart threshold (activities/s3-sync.ts)',
+        'moto does not check it; the activities copy ranges only of objects above the multipart threshold, at least 5 MiB',
       ),
     ],
     ['The upload must exist (NoSuchUpload).', at(`${MOTO_S3} S3Backend.upload_part_copy`)],
