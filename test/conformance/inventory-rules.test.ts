@@ -7,6 +7,7 @@ import { CodeBuildClient, CreateProjectCommand, ListBuildsForProjectCommand } fr
 import {
   CreateHyperParameterTuningJobCommand,
   type CreateHyperParameterTuningJobCommandInput,
+  CreateModelCommand,
   SageMakerClient,
   UpdateEndpointCommand,
   type UpdateEndpointCommandInput,
@@ -223,4 +224,20 @@ test('codebuild.list-builds-sort-order: a sort order on a project with more than
   // Without a sort order the newest come first, as the pipeline now asks.
   const listed = await cb.send(new ListBuildsForProjectCommand({ projectName: 'inv-project' }));
   expect(listed.ids?.[0]).toBe('inv-project:101');
+});
+
+test('model.environment-size: Environment maps over 32 KB in all are refused (API_ContainerDefinition)', async () => {
+  const RULE = /combined, is 32 KB/;
+  // 40 entries of 1 KB values: each within the model's 1024-byte limit, 40 KB in all.
+  const env = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`V${i}`, 'x'.repeat(1000)]));
+  const model = (Environment: Record<string, string>) =>
+    new CreateModelCommand({
+      ModelName: 'inv-model',
+      PrimaryContainer: { Image: IMAGE, Environment },
+      ExecutionRoleArn: ROLE,
+    });
+  const err = await refusal(sm.send(model(env(40))), RULE);
+  expect(err?.name).toBe('ValidationException');
+  expect(err?.message).toContain("at 'primaryContainer.environment'");
+  expect(await refusal(sm.send(model(env(30))), RULE)).toBeUndefined();
 });

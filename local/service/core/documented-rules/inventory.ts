@@ -387,13 +387,17 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
     ],
     [
       'A missing key answers 403 to a caller without s3:ListBucket.',
-      not('local mode answers 404 whenever the caller may read the key (README "Known not to be enforced")'),
+      not(
+        'local mode answers 404 whenever the caller may read the key; our policies grant s3:ListBucket on every bucket the pipeline reads, so AWS answers 404 too',
+      ),
     ],
   ]),
   op('s3', 'HeadObject', [
     [
       'A missing key answers 404 with s3:ListBucket, 403 without it.',
-      not('local mode answers 404 whenever the caller may read the key (README "Known not to be enforced")'),
+      not(
+        'local mode answers 404 whenever the caller may read the key; our policies grant s3:ListBucket on every bucket the pipeline reads, so AWS answers 404 too',
+      ),
     ],
   ]),
   op('s3', 'ListObjectsV2', [
@@ -515,6 +519,23 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       'The execution role gives SageMaker access to the model artifacts and the image.',
       at('local/service/sagemaker/models.ts Models.checkRoleCanUse'),
     ],
+    [
+      'The keys and values of the Environment maps, combined, are at most 32 KB.',
+      rule('model.environment-size'),
+      apiPage('sagemaker', 'ContainerDefinition'),
+    ],
+    [
+      'ModelDataUrl points to a single gzip-compressed tar archive (.tar.gz).',
+      not(
+        'the fleet copies a non-archive as it is (local/service/sagemaker/fleet.ts fetchModel); the pipeline always deploys the model.tar.gz its training job wrote',
+      ),
+      apiPage('sagemaker', 'ContainerDefinition'),
+    ],
+    [
+      'The image and the model artifacts are in the Region of the model.',
+      not(ONE_REGION),
+      apiPage('sagemaker', 'ContainerDefinition'),
+    ],
     ...SM_TAG_RULES,
   ]),
   op('sagemaker', 'CreateModelPackage', [
@@ -550,6 +571,11 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       apiPage('sagemaker', 'ProcessingS3Input'),
     ],
     [
+      'VolumeSizeInGB cannot exceed the local instance storage of instance types that have it.',
+      not('local mode does not model instance storage; the spec sizes the volume (activities/processing.ts)'),
+      apiPage('sagemaker', 'ProcessingClusterConfig'),
+    ],
+    [
       'Input and output names, and their local paths, are unique.',
       rule('processing-job.unique-names'),
       'https://github.com/aws/sagemaker-python-sdk/issues/4939',
@@ -570,6 +596,11 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       apiPage('sagemaker', 'StoppingCondition'),
     ],
     ['Input data is in the same Region as the job.', not(ONE_REGION)],
+    [
+      'Every object an input S3Uri points to must be readable by the role (otherwise "Data download failed").',
+      at('local/service/sagemaker/training-run.ts TrainingRun.run'),
+      apiPage('sagemaker', 'S3DataSource'),
+    ],
     ['The caller needs iam:PassRole on the role.', at(IAM_CHECKS)],
     [
       'Without capacity the job waits in Starting and then fails with CapacityError.',
@@ -601,6 +632,16 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       'An invocation times out after InvocationsTimeoutInSeconds (600) and is retried InvocationsMaxRetries (3) times.',
       at('local/service/sagemaker/transform-run.ts'),
       apiPage('sagemaker', 'ModelClientConfig'),
+    ],
+    [
+      'The input objects must be readable by the role SageMaker uses.',
+      at('local/service/sagemaker/transform-run.ts TransformRun.transformObject'),
+      apiPage('sagemaker', 'TransformS3DataSource'),
+    ],
+    [
+      'An input object gets its .out output only if the whole object is transformed.',
+      at('local/service/sagemaker/transform-run.ts TransformRun.transformObject'),
+      apiPage('sagemaker', 'TransformOutput'),
     ],
     [
       'BatchStrategy needs SplitType Line, RecordIO or TFRecord.',

@@ -14,6 +14,7 @@ import {
   stopTuningJobState,
   updateEndpointState,
 } from './lifecycle';
+import { modelEnvironmentSize } from './model-environment';
 import { metadataLimits, noTagsWithGroup } from './model-registry';
 import { processingLocalPaths, processingUniqueNames, stopProcessingJobState } from './processing';
 import type { DocumentedRule } from './rule';
@@ -225,6 +226,15 @@ export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
     statement: 'If the project has more than 100 builds, setting the sort order results in an error.',
     source: `${CODEBUILD_API}/API_ListBuildsForProject.html`,
     check: listBuildsSortOrder,
+  },
+  {
+    id: 'model.environment-size',
+    service: 'SageMaker',
+    operations: ['CreateModel'],
+    statement:
+      'The keys and values of a container Environment map, combined, are at most 32 KB; with several containers, all their maps combined too.',
+    source: `${SAGEMAKER_API}/API_ContainerDefinition.html`,
+    check: modelEnvironmentSize,
   },
   // End of the rules added with the constraint inventory.
   {
