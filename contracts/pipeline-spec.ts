@@ -193,6 +193,10 @@ const TrainingSpec = z
   });
 
 const Scaling = z.enum(['Auto', 'Linear', 'Logarithmic', 'ReverseLogarithmic']).default('Auto');
+/** Most tuned ranges in all (API_ParameterRanges). */
+const MAX_TUNED_RANGES = 30;
+/** Most hyperparameters of a tuning job, static plus tuned, with the one SageMaker adds (_tuning_objective_metric). */
+const MAX_TUNING_HYPERPARAMETERS = 100;
 const RangeName = z.string().min(1).max(256);
 const TuningSpec = z
   .strictObject({
@@ -246,7 +250,23 @@ const TuningSpec = z
           });
       });
     }
+    t.ranges.continuous.forEach((r, i) => {
+      // API_ContinuousParameterRange: reverse logarithmic scaling works only within 0 <= x < 1.0.
+      if (r.scaling === 'ReverseLogarithmic' && !(r.min >= 0 && r.max < 1))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ranges', 'continuous', i, 'scaling'],
+          message: 'ReverseLogarithmic scaling needs 0 <= min < max < 1',
+        });
+    });
     const count = t.ranges.continuous.length + t.ranges.integer.length + t.ranges.categorical.length;
+    // API_ParameterRanges: the per-kind maximum of 30 is also the total.
+    if (count > MAX_TUNED_RANGES)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ranges'],
+        message: `at most ${MAX_TUNED_RANGES} ranges in all (SageMaker's limit for a tuning job), got ${count}`,
+      });
     if (t.enabled && count === 0)
       ctx.addIssue({ code: 'custom', path: ['ranges'], message: 'tuning is enabled but no range is given' });
     if (t.strategy === 'Grid' && t.ranges.continuous.length > 0)
@@ -465,6 +485,15 @@ export const PipelineSpecSchema = z
         message: `"${name}" is both tuned and a static hyperparameter`,
       });
     const reserved = Object.values(SCRIPT_MODE_HYPERPARAMETERS) as string[];
+    // automatic-model-tuning-define-ranges: at most 100 hyperparameters in all, static plus tunable, and SageMaker
+    // adds _tuning_objective_metric to every trial.
+    const statics = Object.keys(s.training.hyperparameters).length + (s.training.code ? reserved.length : 0);
+    if (s.tuning.enabled && statics + tuned.length + 1 > MAX_TUNING_HYPERPARAMETERS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tuning', 'ranges'],
+        message: `a tuning job takes at most ${MAX_TUNING_HYPERPARAMETERS} hyperparameters in all: ${statics} static + ${tuned.length} tuned + 1 SageMaker adds`,
+      });
     for (const name of tuned.filter((n) => s.training.code && reserved.includes(n)))
       ctx.addIssue({
         code: 'custom',

@@ -298,3 +298,37 @@ describe('image.codeBuild.serviceRoleArn', () => {
     if (!r.ok) expect(r.issues).toEqual([{ path: '$.image.codeBuild.serviceRoleArn', message: 'required (string)' }]);
   });
 });
+
+describe("tuning ranges within SageMaker's documented limits (constraint inventory)", () => {
+  const cont = (n: number, extra: Record<string, unknown> = {}) =>
+    Array.from({ length: n }, (_, i) => ({ name: `c${i}`, min: 0, max: 0.5, ...extra }));
+  const int = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `i${i}`, min: 1, max: 9 }));
+  const tuning = (ranges: Record<string, unknown>, hyperparameters?: Record<string, string>) =>
+    withChange((s) => {
+      s.tuning = { enabled: true, ranges };
+      if (hyperparameters) s.training = { hyperparameters };
+    });
+
+  it('refuses more than 30 ranges in all (API_ParameterRanges), each kind within its own 30', () => {
+    expect(issuesOf(tuning({ continuous: cont(16), integer: int(15) }))).toContainEqual({
+      path: '$.tuning.ranges',
+      message: "at most 30 ranges in all (SageMaker's limit for a tuning job), got 31",
+    });
+    expect(validateSpec(tuning({ continuous: cont(15), integer: int(15) })).ok).toBe(true);
+  });
+
+  it('refuses ReverseLogarithmic scaling outside 0 <= x < 1 (API_ContinuousParameterRange)', () => {
+    expect(issuesOf(tuning({ continuous: cont(1, { max: 1, scaling: 'ReverseLogarithmic' }) }))).toContainEqual({
+      path: '$.tuning.ranges.continuous[0].scaling',
+      message: 'ReverseLogarithmic scaling needs 0 <= min < max < 1',
+    });
+    expect(validateSpec(tuning({ continuous: cont(1, { max: 0.99, scaling: 'ReverseLogarithmic' }) })).ok).toBe(true);
+  });
+
+  it('refuses more than 100 hyperparameters in all: static, tuned and the one SageMaker adds', () => {
+    const statics = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`h${i}`, '1']));
+    const issues = issuesOf(tuning({ continuous: cont(2) }, statics(98)));
+    expect(issues.find((i) => i.path === '$.tuning.ranges')?.message).toMatch(/at most 100 hyperparameters in all/);
+    expect(validateSpec(tuning({ continuous: cont(2) }, statics(97))).ok).toBe(true);
+  });
+});
