@@ -4,7 +4,6 @@
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
-  AddTagsCommand,
   CreateModelPackageCommand,
   CreateModelPackageGroupCommand,
   DescribeModelPackageCommand,
@@ -30,7 +29,7 @@ import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
 import { warnIfActivity } from './polling';
 import { s3Object } from './s3-objects';
-import { isAlreadyExists, isNotFound, sageMakerTags } from './sagemaker-owner';
+import { isAlreadyExists, isNotFound } from './sagemaker-owner';
 
 /** CustomerMetadataProperties keys this project writes. */
 export const META = {
@@ -185,13 +184,6 @@ export function createRegistryActivities(deps: ActivityDeps) {
     return value !== undefined && Number.isFinite(Number(value)) ? Number(value) : null;
   }
 
-  /** Tags a version with the run's tags and our workflow ID tag (AddTags sets them; repeating it is harmless). */
-  async function tagVersion(arn: string, input: ParsedCreate): Promise<void> {
-    await aws(`AddTags ${arn}`, () =>
-      sm.send(new AddTagsCommand({ ResourceArn: arn, Tags: sageMakerTags(input.workflowId, input.tags) })),
-    );
-  }
-
   /** This workflow's version among the newest ones, found by the hash of its owner key in its metadata. */
   async function findOwnVersion(group: string, owner: string): Promise<DescribeModelPackageCommandOutput | null> {
     const list = await aws(`ListModelPackages ${group}`, () =>
@@ -279,8 +271,6 @@ export function createRegistryActivities(deps: ActivityDeps) {
       const group = input.modelPackageGroupName;
       const own = await findOwnVersion(group, ownerKey(input));
       if (own) {
-        // The first attempt may have died between CreateModelPackage and AddTags: tagging again changes nothing.
-        await tagVersion(own.ModelPackageArn ?? '', input);
         return {
           modelPackageArn: own.ModelPackageArn ?? '',
           modelPackageVersion: own.ModelPackageVersion ?? versionFromArn(own.ModelPackageArn ?? ''),
@@ -302,8 +292,9 @@ export function createRegistryActivities(deps: ActivityDeps) {
         warnIfActivity(
           `CustomerMetadataProperties of ${group}: ${meta.omitted.length} entries left out (SageMaker allows ${MAX_METADATA_ENTRIES}): ${meta.omitted.join(', ')}`,
         );
-      // No Tags here: a version in a group takes the group's tags and SageMaker refuses Tags with ModelPackageGroupName
-      // (API_CreateModelPackage); the version is tagged with AddTags below.
+      // No Tags, now or later: a version in a group uses the group's tags. SageMaker refuses Tags beside
+      // ModelPackageGroupName (API_CreateModelPackage) and AddTags on a version ("Tags are not supported in Model
+      // Package versions", aws/aws-cdk#33699). Whose version it is lives in its CustomerMetadataProperties.
       const res = await aws(`CreateModelPackage ${group}`, () =>
         sm.send(
           new CreateModelPackageCommand({
@@ -332,7 +323,6 @@ export function createRegistryActivities(deps: ActivityDeps) {
         ),
       );
       const arn = res.ModelPackageArn ?? '';
-      await tagVersion(arn, input);
       return {
         modelPackageArn: arn,
         modelPackageVersion: versionFromArn(arn),

@@ -229,6 +229,10 @@ export const CreateModelPackageInput = z.strictObject({
   dataUris: z.record(z.string(), z.string()).default({}),
   trainingJobName: z.string(),
   description: z.string().max(1024).optional(),
+  /**
+   * The run's tags. Not sent: a version uses its group's tags and SageMaker refuses tags on a version (the group got
+   * them from ensureModelPackageGroup). Kept so the inputs recorded in histories still parse.
+   */
   tags: z.record(z.string(), z.string()).default({}),
   /** The inference container's environment (script mode). */
   environment: z.record(z.string(), z.string()).optional(),

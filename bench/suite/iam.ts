@@ -105,6 +105,8 @@ async function decisions(n: number): Promise<(string | number)[][]> {
         body: {
           TrainingJobName: `job-${i}`,
           RoleArn: 'arn:aws:iam::123456789012:role/SageMakerExecutionRole',
+          // An instance type on the worker policy's list (sagemaker:InstanceTypes).
+          ResourceConfig: { InstanceType: 'ml.m5.xlarge', InstanceCount: 1, VolumeSizeInGB: 10 },
           Tags: [{ Key: 'pipeline:workflow-id', Value: `wf-${i}` }],
         },
       });

@@ -99,8 +99,13 @@ function resolvable(template: string, read: VariableReader): boolean {
   );
 }
 
-/** aws:RequestTag/<key> and aws:TagKeys from the request's tags (a Key/Value list or a map, any casing). */
+/**
+ * aws:RequestTag/<key> and aws:TagKeys from the request's tags (a Key/Value list or a map, any casing); for a request
+ * that removes tags (SageMaker's DeleteTags, UntagResource), aws:TagKeys from the keys it names.
+ */
 export function requestTagContext(body: RequestBody): Record<string, string | string[]> {
+  const removed = strings(field(body, 'TagKeys'));
+  if (removed.length) return { 'aws:TagKeys': removed };
   const raw = field(body, 'Tags');
   const pairs: [string, string][] = [];
   if (Array.isArray(raw)) {
@@ -119,10 +124,34 @@ export function requestTagContext(body: RequestBody): Record<string, string | st
   return ctx;
 }
 
+/** Every `InstanceType` value anywhere in a request (training, tuning, processing, transform, variants). */
+function instanceTypes(value: unknown, out: Set<string> = new Set()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) instanceTypes(v, out);
+  else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (k === 'InstanceType' && typeof v === 'string') out.add(v);
+      else if (typeof v === 'object') instanceTypes(v, out);
+    }
+  return out;
+}
+
+/** SageMaker operations with the sagemaker:InstanceTypes key (Service Authorization Reference): every type named. */
+const INSTANCE_TYPES_KEY = new Set([
+  'CreateTrainingJob',
+  'CreateHyperParameterTuningJob',
+  'CreateProcessingJob',
+  'CreateTransformJob',
+  'CreateEndpointConfig',
+]);
+
 /** Service condition keys our policies (and AWS's examples for these services) test. */
-function serviceContext(call: ApiCall): Record<string, string> {
+function serviceContext(call: ApiCall): Record<string, string | string[]> {
   const b = call.body;
-  const ctx: Record<string, string> = {};
+  const ctx: Record<string, string | string[]> = {};
+  if (call.prefix === 'sagemaker' && INSTANCE_TYPES_KEY.has(call.operation)) {
+    const types = [...instanceTypes(b)];
+    if (types.length) ctx['sagemaker:InstanceTypes'] = types;
+  }
   if (call.prefix === 'cloudwatch' && typeof b.Namespace === 'string') ctx['cloudwatch:namespace'] = b.Namespace;
   if (call.prefix === 'application-autoscaling') {
     if (typeof b.ServiceNamespace === 'string') ctx['application-autoscaling:service-namespace'] = b.ServiceNamespace;

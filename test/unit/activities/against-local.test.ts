@@ -2,10 +2,10 @@
  * Regression tests for the defects of issue 11, run with the real activities against the in-process local service
  * (SageMaker and Application Auto Scaling) and moto, the requests built by the real plan functions. Each of these
  * failed on the earlier code because local mode now refuses what AWS refuses: a tag key twice, Tags beside
- * ModelPackageGroupName, more than 50 CustomerMetadataProperties, DeleteEndpoint while Creating (the cleanup failed
- * for good), an ObjectNotFoundException right after RegisterScalableTarget and an endpoint Updating for auto scaling
- * (both treated as permanent), IdenticalDataAndAlgorithm after new data was synced, and the current run's own tuning
- * job taken as the previous one.
+ * ModelPackageGroupName (and, issue 20, AddTags on a version), more than 50 CustomerMetadataProperties,
+ * DeleteEndpoint while Creating (the cleanup failed for good), an ObjectNotFoundException right after
+ * RegisterScalableTarget and an endpoint Updating for auto scaling (both treated as permanent),
+ * IdenticalDataAndAlgorithm after new data was synced, and the current run's own tuning job taken as the previous one.
  */
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -25,6 +25,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createActivities } from '../../../activities';
+import { metadataValue } from '../../../activities/registry';
 import type { ActivityDeps } from '../../../activities/deps';
 import { childWorkflowId, runResourceNames } from '../../../contracts/names';
 import * as plan from '../../../contracts/pipeline-plan';
@@ -128,7 +129,7 @@ const tagsOf = async (arn: string) =>
     ((await sm.send(new ListTagsCommand({ ResourceArn: arn }))).Tags ?? []).map((t) => [t.Key, t.Value]),
   );
 
-describe('tags (one workflow-id key per request; model package versions tagged after they exist)', () => {
+describe('tags (one workflow-id key per request; model package versions take none: their group has them)', () => {
   const runId = 'regress-run-1';
   const deployStep = childWorkflowId(runId, 'deployModel');
 
@@ -171,11 +172,14 @@ describe('tags (one workflow-id key per request; model package versions tagged a
     ).toEqual({ modelArn: model.modelArn, reattached: true });
   });
 
-  test('CreateModelPackage goes without Tags; the version is tagged with AddTags, also when a retry re-attaches', async () => {
+  test('CreateModelPackage goes without Tags and the version is never tagged, also when a retry re-attaches', async () => {
     const runId2 = 'regress-run-2';
     const registerStep = childWorkflowId(runId2, 'registerModel');
     const input = plan.registerModelInput(spec, runId2, IMAGE, { train: 's3://local-pipeline/d/train/' }, [], {});
-    await run(acts.ensureModelPackageGroup, { modelPackageGroupName: input.modelPackageGroupName, tags: input.tags });
+    const group = await run(acts.ensureModelPackageGroup, {
+      modelPackageGroupName: input.modelPackageGroupName,
+      tags: input.tags,
+    });
     const create = {
       modelPackageGroupName: input.modelPackageGroupName,
       workflowId: registerStep,
@@ -194,9 +198,13 @@ describe('tags (one workflow-id key per request; model package versions tagged a
     };
     const first = await run(acts.createModelPackage, create);
     expect(first.reattached).toBe(false);
-    expect((await tagsOf(first.modelPackageArn))[WORKFLOW_ID_TAG]).toBe(registerStep);
+    // A version takes no tags (SageMaker refuses them): the group has the run's tags, the version its owner in
+    // its metadata.
+    expect(await tagsOf(first.modelPackageArn)).toEqual({});
+    expect((await tagsOf(group.modelPackageGroupArn))[WORKFLOW_ID_TAG]).toBe(input.tags?.[WORKFLOW_ID_TAG]);
     const pkg = await sm.send(new DescribeModelPackageCommand({ ModelPackageName: first.modelPackageArn }));
     const meta = pkg.CustomerMetadataProperties ?? {};
+    expect(meta['pipeline:workflow-id']).toBe(metadataValue(registerStep));
     expect(Object.keys(meta)).toHaveLength(50);
     expect(meta['metric:m00']).toBe('0');
     // The note names where everything is, then as many of the left-out keys as 256 characters hold.

@@ -24,7 +24,6 @@ import {
   decideApproval,
   pickChampion,
 } from '../../../contracts/register-model';
-import { WORKFLOW_ID_TAG } from '../../../contracts/task-queue';
 import { awsError, expectFailure, invalid, testDeps, throttled } from './helpers';
 
 const sm = mockClient(SageMakerClient);
@@ -249,12 +248,8 @@ describe('createModelPackage', () => {
         ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: 's3://b/registry/run-42/metrics.json' } },
       },
     });
-    // SageMaker refuses Tags beside ModelPackageGroupName: the version is tagged with AddTags once it exists.
+    // A version uses its group's tags: SageMaker refuses Tags beside ModelPackageGroupName.
     expect(sm.commandCalls(CreateModelPackageCommand)[0]!.args[0].input.Tags).toBeUndefined();
-    expect(sm).toHaveReceivedCommandWith(AddTagsCommand, {
-      ResourceArn: pkgArn(5),
-      Tags: [{ Key: WORKFLOW_ID_TAG, Value: input.workflowId }],
-    });
     const meta = sm.commandCalls(CreateModelPackageCommand)[0]!.args[0].input.CustomerMetadataProperties!;
     expect(meta).toMatchObject({
       [META.workflowId]: 'pipelines/jax-lm_42',
@@ -321,6 +316,56 @@ describe('createModelPackage', () => {
       reattached: true,
     });
     expect(sm).not.toHaveReceivedCommand(CreateModelPackageCommand);
+  });
+
+  describe('SageMaker refuses tags on a model package version', () => {
+    // What SageMaker answers AddTags on a versioned ARN (aws/aws-cdk#33699).
+    const versionTagsRefused = () =>
+      awsError(
+        'ValidationException',
+        400,
+        'Tags are not supported in Model Package versions. Please add them to the Model Package Group',
+      );
+    beforeEach(() => {
+      sm.on(AddTagsCommand).rejects(versionTagsRefused());
+      s3.on(PutObjectCommand).resolves({});
+    });
+
+    it('a new version is registered without tagging it; its owner is in its metadata', async () => {
+      sm.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [] });
+      sm.on(CreateModelPackageCommand).resolves({ ModelPackageArn: pkgArn(5) });
+      await expect(acts.createModelPackage({ ...input, tags: { team: 'lm' } })).resolves.toMatchObject({
+        modelPackageArn: pkgArn(5),
+        reattached: false,
+      });
+      expect(sm).not.toHaveReceivedCommand(AddTagsCommand);
+      const call = sm.commandCalls(CreateModelPackageCommand)[0]!.args[0].input;
+      expect(call.Tags).toBeUndefined();
+      expect(call.CustomerMetadataProperties).toMatchObject({
+        [META.workflowId]: 'pipelines/jax-lm_42',
+        [META.workflowIdHash]: stableHash(input.workflowId),
+      });
+    });
+
+    it('a retry re-attaches to its version without tagging it', async () => {
+      sm.on(ListModelPackagesCommand).resolves({
+        ModelPackageSummaryList: [
+          { ModelPackageArn: pkgArn(5), CreationTime: new Date(0), ModelPackageStatus: 'Completed' },
+        ],
+      });
+      sm.on(DescribeModelPackageCommand).resolves({
+        ModelPackageArn: pkgArn(5),
+        ModelPackageVersion: 5,
+        ModelApprovalStatus: 'Approved',
+        CustomerMetadataProperties: { [META.workflowIdHash]: stableHash(input.workflowId) },
+      });
+      await expect(acts.createModelPackage(input)).resolves.toMatchObject({
+        modelPackageArn: pkgArn(5),
+        reattached: true,
+      });
+      expect(sm).not.toHaveReceivedCommand(AddTagsCommand);
+      expect(sm).not.toHaveReceivedCommand(CreateModelPackageCommand);
+    });
   });
 
   it('throttling is retryable, validation is not', async () => {

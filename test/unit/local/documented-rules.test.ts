@@ -19,6 +19,7 @@ import {
   DescribeModelCommand,
   DescribeTrainingJobCommand,
   ListModelPackagesCommand,
+  ListTagsCommand,
   StopHyperParameterTuningJobCommand,
   StopTrainingJobCommand,
   UpdateEndpointCommand,
@@ -164,9 +165,24 @@ describe('model registry rules', () => {
   test('CreateModelPackage refuses Tags beside ModelPackageGroupName, and creates no version', async () => {
     const err = await refused(sm.send(pkg({ Tags: [{ Key: 'team', Value: 'lm' }] })));
     expect(err.name).toBe('ValidationException');
-    expect(err.message).toMatch(/Tags cannot be supplied with ModelPackageGroupName/);
+    expect(err.message).toBe(
+      'Tags are not supported in Model Package versions. Please add them to the Model Package Group',
+    );
     const list = await sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: 'rules-group' }));
     expect(list.ModelPackageSummaryList).toEqual([]);
+  });
+
+  test('AddTags on a version is refused before the handler: the version keeps no tags of its own', async () => {
+    const created = await sm.send(pkg());
+    const err = await refused(
+      sm.send(new AddTagsCommand({ ResourceArn: created.ModelPackageArn, Tags: [{ Key: 'team', Value: 'lm' }] })),
+    );
+    expect(err.name).toBe('ValidationException');
+    expect(err.message).toBe(
+      'Tags are not supported in Model Package versions. Please add them to the Model Package Group',
+    );
+    const listed = await sm.send(new ListTagsCommand({ ResourceArn: created.ModelPackageArn }));
+    expect(listed.Tags ?? []).toEqual([]);
   });
 
   test('CustomerMetadataProperties: at most 50 entries, also after an update merges new ones in', async () => {

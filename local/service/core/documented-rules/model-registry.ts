@@ -1,7 +1,8 @@
 /**
  * Model Registry rules: a versioned model package takes its group's tags (CreateModelPackage refuses `Tags` beside
- * `ModelPackageGroupName`), and CustomerMetadataProperties holds at most 50 entries of SageMaker's key and value
- * limits, also after UpdateModelPackage merges new entries into a version's existing ones.
+ * `ModelPackageGroupName`, and AddTags refuses a version's ARN), and CustomerMetadataProperties holds at most 50
+ * entries of SageMaker's key and value limits, also after UpdateModelPackage merges new entries into a version's
+ * existing ones.
  */
 import { invalid } from '../protocol';
 import { fail } from '../request-fields';
@@ -12,13 +13,24 @@ export const MAX_METADATA_ENTRIES = 50;
 const METADATA_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const METADATA_PATTERN_TEXT = '([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)';
 
+/** SageMaker's words when tags are put on a model package version (aws/aws-cdk#33699). */
+export const VERSION_TAGS_REFUSED =
+  'Tags are not supported in Model Package versions. Please add them to the Model Package Group';
+
+/** A versioned model package's ARN: `…:model-package/<group>/<version>` (an unversioned one has no version). */
+export const VERSIONED_MODEL_PACKAGE_ARN = /^arn:aws[a-z-]*:sagemaker:[^:]*:\d{12}:model-package\/[^/]+\/\d+$/;
+
 /** "If you supply ModelPackageGroupName, ... you cannot supply a tag argument." */
 export const noTagsWithGroup: RuleCheck = ({ body }) => {
   const tags = body.Tags;
   if (body.ModelPackageGroupName !== undefined && Array.isArray(tags) && tags.length > 0)
-    throw invalid(
-      'Tags cannot be supplied with ModelPackageGroupName: a model package version uses the tags of its model package group. Tag the group, or tag the version with AddTags after it is created.',
-    );
+    throw invalid(VERSION_TAGS_REFUSED);
+};
+
+/** AddTags on a model package version: a version uses its group's tags and takes none of its own. */
+export const noTagsOnVersion: RuleCheck = ({ body }) => {
+  if (typeof body.ResourceArn === 'string' && VERSIONED_MODEL_PACKAGE_ARN.test(body.ResourceArn))
+    throw invalid(VERSION_TAGS_REFUSED);
 };
 
 function readMetadata(value: unknown, field: string): Record<string, string> {

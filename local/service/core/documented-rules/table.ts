@@ -15,7 +15,7 @@ import {
   updateEndpointState,
 } from './lifecycle';
 import { modelEnvironmentSize } from './model-environment';
-import { metadataLimits, noTagsWithGroup } from './model-registry';
+import { metadataLimits, noTagsOnVersion, noTagsWithGroup } from './model-registry';
 import { processingLocalPaths, processingUniqueNames, stopProcessingJobState } from './processing';
 import type { DocumentedRule } from './rule';
 import { reservedTagPrefix, tagLimit, uniqueTagKeys } from './tags';
@@ -78,6 +78,15 @@ export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
       'A model package version created in a group (ModelPackageGroupName) uses the tags of the group: Tags cannot be supplied with it.',
     source: `${SAGEMAKER_API}/API_CreateModelPackage.html`,
     check: noTagsWithGroup,
+  },
+  {
+    id: 'model-package.version-tags',
+    service: 'SageMaker',
+    operations: ['AddTags'],
+    statement:
+      'A model package version takes no tags of its own (it uses the tags of its group): AddTags on a versioned model package ARN is refused with "Tags are not supported in Model Package versions. Please add them to the Model Package Group".',
+    source: 'https://github.com/aws/aws-cdk/issues/33699',
+    check: noTagsOnVersion,
   },
   {
     id: 'model-package.metadata-limits',

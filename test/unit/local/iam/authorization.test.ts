@@ -41,6 +41,7 @@ describe('the worker policy (iam/worker-policy.json)', () => {
       await callDenial(worker, 'sagemaker', 'CreateTrainingJob', {
         TrainingJobName: 'j',
         RoleArn: `arn:aws:iam::${ACCT}:role/SageMakerExecutionRole`,
+        ResourceConfig: { InstanceType: 'ml.m5.xlarge', InstanceCount: 1, VolumeSizeInGB: 10 },
         Tags: [{ Key: 'pipeline:workflow-id', Value: 'wf' }],
       }),
     ).toBeUndefined();
@@ -61,6 +62,7 @@ describe('the worker policy (iam/worker-policy.json)', () => {
       await callDenial(worker, 'sagemaker', 'CreateTrainingJob', {
         TrainingJobName: 'j',
         RoleArn: `arn:aws:iam::${ACCT}:role/Admin`,
+        ResourceConfig: { InstanceType: 'ml.m5.xlarge', InstanceCount: 1, VolumeSizeInGB: 10 },
       }),
     ).toEqual({
       callerArn: WORKER_SESSION_ARN,
