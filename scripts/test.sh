@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # Every stage runs on the pinned Node (.nvmrc), whichever Node started `npm test`.
-source scripts/node-env.sh
+source scripts/node-env.sh || exit 1
 results=.test-results
 rm -rf "$results" && mkdir -p "$results"
 failed_stages=()
