@@ -6,6 +6,17 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
+// What ships (the worker image: workflows/, activities/, worker/, contracts/) may not reach local mode, which is
+// development tooling installed from devDependencies, nor the AGPL-3.0 IAM simulator local mode uses.
+const agplImports = {
+  group: ['iam-simulate', 'iam-policy', 'iam-utils'].flatMap((p) => [`@cloud-copilot/${p}`, `@cloud-copilot/${p}/*`]),
+  message: 'AGPL-3.0: local mode only (a devDependency), never in what we ship.',
+};
+const localModeImports = {
+  group: ['**/local', '**/local/**'],
+  message: 'Shipped code may not import local mode: it is development tooling and is not in the worker image.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -59,10 +70,9 @@ export default tseslint.config(
               allowTypeImports: true,
               message: 'Import activities with `import type` only.',
             },
-            {
-              group: ['**/local', '**/local/**', '**/worker', '**/worker/**'],
-              message: 'Workflows may not import local mode or worker code.',
-            },
+            localModeImports,
+            agplImports,
+            { group: ['**/worker', '**/worker/**'], message: 'Workflows may not import worker code.' },
             {
               group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'],
               message: 'Workflows use @temporalio/workflow only.',
@@ -71,6 +81,10 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ['activities/**/*.ts', 'worker/**/*.ts', 'contracts/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [localModeImports, agplImports] }] },
   },
   {
     // Schemas are shared and frozen inside the workflow sandbox (workflows/shared-modules.ts): zod builds a method on

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh clone, and nothing when it is already there:
-# npm packages (from the lockfile), the tools venv (.venv: Temporal CLI, test server, moto), the
-# container venv (container/.venv) and the SageMaker SDK venv (test/sdk/.venv). Each part keeps a
-# stamp with the hash of its inputs.
+# the pinned Node (.nvmrc, into .node/: scripts/bootstrap-node.sh), npm packages (from the lockfile), the
+# tools venv (.venv: Temporal CLI, test server, moto), the container venv (container/.venv) and the SageMaker
+# SDK venv (test/sdk/.venv). Each part keeps a stamp with the hash of its inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '[bootstrap] %s\n' "$*"; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+# Everything below (npm ci included) runs on the pinned Node, not on whatever Node started `npm run`.
+source scripts/node-env.sh
 
 npm_stamp=node_modules/.bootstrap-stamp
 # Only what npm installs counts (not the scripts): editing an npm script must not reinstall node_modules under
-# a running test or worker.
-npm_hash=$( { node -e 'const p=require("./package.json");console.log(JSON.stringify([p.dependencies,p.devDependencies,p.overrides]))'; cat package-lock.json; } | sha256sum | cut -c1-16)
+# a running test or worker. The Node version counts: a new one reinstalls.
+npm_hash=$( { node --version; node -e 'const p=require("./package.json");console.log(JSON.stringify([p.dependencies,p.devDependencies,p.overrides]))'; cat package-lock.json; } | sha256sum | cut -c1-16)
 if [[ ! -f $npm_stamp || $(cat "$npm_stamp") != "$npm_hash" ]]; then
   say "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error

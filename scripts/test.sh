@@ -3,6 +3,8 @@
 # then prints one summary line and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Every stage runs on the pinned Node (.nvmrc), whichever Node started `npm test`.
+source scripts/node-env.sh || exit 1
 results=.test-results
 rm -rf "$results" && mkdir -p "$results"
 failed_stages=()
@@ -20,6 +22,7 @@ stage() {
 
 stage "lint (eslint)" npx eslint .
 stage "format (prettier --check)" npx prettier --check --log-level warn "**/*.{ts,js,mjs,cjs}"
+stage "licences (production dependencies)" npx tsx scripts/check-licences.ts
 stage "container lint (ruff, mypy)" bash container/lint.sh
 stage "type check (tsc --noEmit)" npx tsc --noEmit
 for layer in unit conformance workflows replay e2e; do

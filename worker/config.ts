@@ -15,6 +15,13 @@ const nonEmpty = z.string().trim().min(1);
  */
 export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 2000;
 
+/**
+ * How long a stopping worker (SIGTERM, SIGINT) lets in-flight activities finish before cancelling them: under the
+ * 30 s that ECS (stopTimeout) and Kubernetes (terminationGracePeriodSeconds) wait by default before SIGKILL, so quick
+ * AWS calls complete and long waits are cancelled cleanly (each is retried on another worker and re-attaches).
+ */
+export const DEFAULT_SHUTDOWN_GRACE_S = 20;
+
 /** Name of the worker deployment when TEMPORAL_WORKER_DEPLOYMENT does not name one (Worker Versioning off). */
 export const DEFAULT_DEPLOYMENT_NAME = 'sagemaker-pipeline';
 
@@ -74,6 +81,9 @@ export const WorkerEnv = z
       .int()
       .min(1)
       .default(DEFAULT_MAX_CONCURRENT_ACTIVITIES),
+    WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number<string | undefined>().int().min(0).default(DEFAULT_SHUTDOWN_GRACE_S),
+    WORKER_HEALTH_PORT: z.coerce.number<string | undefined>().int().min(1).max(65535).optional(),
+    WORKER_HEALTH_HOST: nonEmpty.default('127.0.0.1'),
   })
   .superRefine((env, ctx) => {
     checkTemporal(env, ctx);
@@ -109,6 +119,10 @@ export interface WorkerConfig extends TemporalConfig {
   deployment: { name?: string; buildId?: string };
   /** Activities one worker runs at once (waits included): WORKER_MAX_CONCURRENT_ACTIVITIES. */
   maxConcurrentActivities: number;
+  /** WORKER_SHUTDOWN_GRACE_SECONDS: how long a stopping worker lets in-flight activities finish. */
+  shutdownGraceSeconds: number;
+  /** WORKER_HEALTH_PORT / WORKER_HEALTH_HOST: where GET /healthz answers (worker/health-server.ts); off when unset. */
+  health?: { port: number; host: string };
 }
 
 /** Error thrown for invalid configuration; its message lists every bad variable. */
@@ -151,7 +165,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
     specDir: path.resolve(e.PIPELINE_SPEC_DIR ?? process.cwd()),
     maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
+    health: e.WORKER_HEALTH_PORT ? { port: e.WORKER_HEALTH_PORT, host: e.WORKER_HEALTH_HOST } : undefined,
   };
+}
+
+/**
+ * The Worker.create settings for stopping: the SDK stops polling on SIGTERM/SIGINT and by default cancels in-flight
+ * activities at once; this lets them finish for the grace period first, and gives up (run() rejects, exit 1) a few
+ * seconds later if one ignores its cancellation, before the orchestrator's SIGKILL.
+ */
+export function workerShutdownOptions(config: Pick<WorkerConfig, 'shutdownGraceSeconds'>): {
+  shutdownGraceTime: number;
+  shutdownForceTime: number;
+} {
+  const graceMs = config.shutdownGraceSeconds * 1000;
+  return { shutdownGraceTime: graceMs, shutdownForceTime: graceMs + 5000 };
 }
 
 /** The Worker.create settings that size the worker: shared by worker/main.ts and the capacity bench. */

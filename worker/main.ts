@@ -2,12 +2,14 @@
  * The worker: registers every workflow and activity on the task queue. In production it loads the prebuilt
  * workflow bundle (`npm run build` writes dist/workflow-bundle.js); in development it bundles from source.
  * Before polling it checks the namespace's search attributes and reports its version (build ID = workflow source
- * hash; Worker Versioning when TEMPORAL_WORKER_DEPLOYMENT is set).
+ * hash; Worker Versioning when TEMPORAL_WORKER_DEPLOYMENT is set). SIGTERM or SIGINT stops polling and lets in-flight
+ * activities finish for WORKER_SHUTDOWN_GRACE_SECONDS before exiting 0; WORKER_HEALTH_PORT serves GET /healthz.
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { ConfigError, loadConfig, workerCapacityOptions } from './config';
+import { ConfigError, loadConfig, workerCapacityOptions, workerShutdownOptions } from './config';
 import { createAwsClients } from './aws-clients';
+import { startHealthServer, type HealthServer } from './health-server';
 import { codecFromEnv } from './payload-codec';
 import { findSearchAttributeGaps, noGaps, searchAttributeGapsMessage } from './search-attribute-check';
 import { connectionOptions } from './temporal-connection';
@@ -19,6 +21,7 @@ async function main(): Promise<number> {
   const version = workerVersion(config);
   const namespace = config.temporal.namespace;
   const connection = await NativeConnection.connect(connectionOptions(config));
+  let health: HealthServer | undefined;
   try {
     const gaps = await findSearchAttributeGaps(connection.operatorService, namespace).catch((err: unknown) => {
       // Some clusters do not let a worker's credentials list search attributes: say so, and go on.
@@ -42,8 +45,27 @@ async function main(): Promise<number> {
       activities,
       workerDeploymentOptions: workerDeploymentOptions(version),
       ...workerCapacityOptions(config),
+      ...workerShutdownOptions(config),
       ...projectWorkerOptions(config.workflowBundlePath),
     });
+    if (config.health) {
+      health = await startHealthServer(config.health, () => ({
+        state: worker.getState(),
+        inFlightActivities: worker.getStatus().numInFlightActivities,
+        buildId: version.buildId,
+      }));
+      console.log(`worker: liveness at http://${config.health.host}:${health.port}/healthz`);
+    }
+    // The SDK's own handlers start the shutdown on these signals; this only says what the worker is waiting for.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        const n = worker.getStatus().numInFlightActivities;
+        console.log(
+          `worker: ${signal}: stopped polling; letting ${n} in-flight activit${n === 1 ? 'y' : 'ies'} finish ` +
+            `(up to ${config.shutdownGraceSeconds} s) before exiting`,
+        );
+      });
+    }
     console.log(
       `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ` +
         `${namespace}, up to ${config.maxConcurrentActivities} activities at once)` +
@@ -58,8 +80,10 @@ async function main(): Promise<number> {
     const note = await currentVersionNote(connection.workflowService, namespace, version);
     if (note) console.log(`worker: ${note}`);
     await worker.run();
+    console.log('worker: stopped');
     return 0;
   } finally {
+    await health?.close();
     await connection.close();
   }
 }

@@ -1,4 +1,10 @@
-import { ConfigError, loadConfig, loadTemporalConfig, workerCapacityOptions } from '../../worker/config';
+import {
+  ConfigError,
+  loadConfig,
+  loadTemporalConfig,
+  workerCapacityOptions,
+  workerShutdownOptions,
+} from '../../worker/config';
 
 describe('worker configuration', () => {
   it('defaults to a local Temporal and the project task queue', () => {
@@ -48,6 +54,26 @@ describe('worker configuration', () => {
     expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '0' })).toThrow(
       /WORKER_MAX_CONCURRENT_ACTIVITIES/,
     );
+  });
+
+  it("lets in-flight activities finish for a grace period under the orchestrators' 30 s before SIGKILL", () => {
+    expect(workerShutdownOptions(loadConfig({ AWS_REGION: 'us-east-1' }))).toEqual({
+      shutdownGraceTime: 20_000,
+      shutdownForceTime: 25_000,
+    });
+    expect(loadConfig({ AWS_REGION: 'us-east-1', WORKER_SHUTDOWN_GRACE_SECONDS: '90' }).shutdownGraceSeconds).toBe(90);
+    expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_SHUTDOWN_GRACE_SECONDS: '-1' })).toThrow(
+      /WORKER_SHUTDOWN_GRACE_SECONDS/,
+    );
+  });
+
+  it('serves liveness only when WORKER_HEALTH_PORT is set', () => {
+    expect(loadConfig({ AWS_REGION: 'us-east-1' }).health).toBeUndefined();
+    expect(loadConfig({ AWS_REGION: 'us-east-1', WORKER_HEALTH_PORT: '8080' }).health).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+    });
+    expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_HEALTH_PORT: '70000' })).toThrow(/WORKER_HEALTH_PORT/);
   });
 
   it('reads the worker deployment and build ID, checking their characters', () => {
