@@ -8,11 +8,7 @@
 import { GetBucketLocationCommand } from '@aws-sdk/client-s3';
 import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
 import { GetRoleCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
-import {
-  GetServiceQuotaCommand,
-  ListServiceQuotasCommand,
-  type ServiceQuota,
-} from '@aws-sdk/client-service-quotas';
+import { GetServiceQuotaCommand, ListServiceQuotasCommand, type ServiceQuota } from '@aws-sdk/client-service-quotas';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import {
   type AccountFinding,

@@ -132,7 +132,11 @@ function plannedCalls(spec: PipelineSpec): PlannedCall[] {
       resource: `arn:aws:ecr:{region}:{account}:repository/${spec.image.repository}`,
       context: {},
     },
-    { action: 's3:PutObject', resource: `arn:aws:s3:::${spec.bucket}/pipelines/${spec.pipelineName}/preflight`, context: {} },
+    {
+      action: 's3:PutObject',
+      resource: `arn:aws:s3:::${spec.bucket}/pipelines/${spec.pipelineName}/preflight`,
+      context: {},
+    },
     { action: 'sagemaker:CreateTrainingJob', resource: sm('training-job'), context: {} },
     {
       action: 'sagemaker:CreateModelPackage',
@@ -141,7 +145,11 @@ function plannedCalls(spec: PipelineSpec): PlannedCall[] {
     },
   ];
   if (spec.tuning.enabled)
-    calls.push({ action: 'sagemaker:CreateHyperParameterTuningJob', resource: sm('hyper-parameter-tuning-job'), context: {} });
+    calls.push({
+      action: 'sagemaker:CreateHyperParameterTuningJob',
+      resource: sm('hyper-parameter-tuning-job'),
+      context: {},
+    });
   if (spec.prepareData.enabled)
     calls.push({ action: 'sagemaker:CreateProcessingJob', resource: sm('processing-job'), context: {} });
   if (spec.evaluation.enabled)

@@ -77,13 +77,9 @@ export function operatorCli(env: Env = process.env, io: CommandIo = PROCESS_IO):
         "the worker's role to simulate the calls as (default: the caller's own identity, right when run as the worker)",
       ),
     (o: { spec: string; principalArn?: string }) =>
-      doctorCommand(
-        o.spec,
-        (region) => createAwsClients({ region }),
-        env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
-        io,
-        { principalArn: o.principalArn },
-      ),
+      doctorCommand(o.spec, (region) => createAwsClients({ region }), env.AWS_REGION ?? env.AWS_DEFAULT_REGION, io, {
+        principalArn: o.principalArn,
+      }),
   );
 
   addScheduleCommands(program, env, io);

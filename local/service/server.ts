@@ -123,8 +123,10 @@ export async function startLocalService(
     const t = tags.get(arn);
     return t.length ? Object.fromEntries(t.map((x) => [x.Key, x.Value])) : undefined;
   };
-  // Who the callers are is local mode's to say: GetCallerIdentity, GetRole and SimulatePrincipalPolicy are answered here.
-  const iamApi = new LocalIamApi(ctx.iam ?? IamEnforcer.fromEnv(), (service, op, body) => gate.query(service, op, body));
+  // Who the callers are is local mode's to say: GetCallerIdentity, GetRole and SimulatePrincipalPolicy answer here.
+  const iamApi = new LocalIamApi(ctx.iam ?? IamEnforcer.fromEnv(), (service, op, body) =>
+    gate.query(service, op, body),
+  );
   const gateway = new MotoGateway(opts.motoEndpoint, ctx.iam, (m) => ctx.log(m), resourceTags, iamApi);
   /** AWS's refusal of a call this service serves, if IAM would refuse it (logged). */
   async function refusal(req: http.IncomingMessage, reading: Reading): Promise<Refusal | undefined> {

@@ -61,8 +61,12 @@ it('passes the demo spec: its CPU quotas, roles, permissions, bucket and reposit
   expect(r.out).not.toMatch(/PROBLEM/);
   expect(r.code).toBe(0);
   expect(r.out).toMatch(/"ml\.m5\.large for endpoint usage" \(L-614B09FD\): need 4, have 4 \(endpoint: 2 fleets of 2/);
-  expect(r.out).toMatch(/arn:aws:iam::123456789012:role\/SageMakerExecutionRole exists and trusts sagemaker\.amazonaws\.com/);
-  expect(r.out).toMatch(/PipelineWorkerRole may call iam:PassRole on arn:aws:iam::123456789012:role\/CodeBuildImageRole/);
+  expect(r.out).toMatch(
+    /arn:aws:iam::123456789012:role\/SageMakerExecutionRole exists and trusts sagemaker\.amazonaws\.com/,
+  );
+  expect(r.out).toMatch(
+    /PipelineWorkerRole may call iam:PassRole on arn:aws:iam::123456789012:role\/CodeBuildImageRole/,
+  );
   expect(r.out).toMatch(/ECR repository jax-lm does not exist yet: buildImage creates it/);
   expect(r.out).toMatch(/^OK: /m);
 });

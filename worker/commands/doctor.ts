@@ -1,7 +1,7 @@
 /**
- * `npm run cli -- doctor --spec <file>`: the account preflight the pipeline runs first (activities/account-preflight.ts),
- * run from a terminal before starting anything. Prints every finding (ok, note, PROBLEM with the command that requests
- * a quota increase) and exits 1 when the account would refuse the run.
+ * `npm run cli -- doctor --spec <file>`: the account preflight the pipeline runs first
+ * (activities/account-preflight.ts), run from a terminal before starting anything. Prints every finding (ok, note,
+ * PROBLEM with the command that requests a quota increase) and exits 1 when the account would refuse the run.
  */
 import { accountFindings } from '../../activities/account-preflight';
 import type { AwsClients } from '../../activities/deps';

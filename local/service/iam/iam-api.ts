@@ -23,7 +23,11 @@ import type { RequestCredentials } from './request-credentials';
 import type { Reading } from './request-reading';
 
 /** Validates a query request's parameters against botocore's model (`iam` or `sts`); an AwsError when AWS refuses. */
-export type QueryValidator = (service: string, operation: string, body: Record<string, unknown>) => AwsError | undefined;
+export type QueryValidator = (
+  service: string,
+  operation: string,
+  body: Record<string, unknown>,
+) => AwsError | undefined;
 
 const IAM_NS = 'https://iam.amazonaws.com/doc/2010-05-08/';
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';

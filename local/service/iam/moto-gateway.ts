@@ -1,7 +1,8 @@
 /**
  * The gateway in front of moto: every AWS request the local service does not serve itself (S3, ECR, CloudWatch,
  * CloudWatch Logs, Application Auto Scaling, STS, IAM) is authorized (request-reading.ts, enforcer.ts), then
- * forwarded to moto unchanged (a few IAM and STS calls local mode answers itself: iam-api.ts) and moto's answer streamed back (status, headers and body as moto sent them). Only
+ * forwarded to moto unchanged (a few IAM and STS calls local mode answers itself: iam-api.ts) and moto's answer
+ * streamed back (status, headers and body as moto sent them). Only
  * what authorization needs is buffered: S3 bodies stream through (DeleteObjects' key list aside).
  */
 import http from 'node:http';

@@ -57,7 +57,11 @@ export class ServiceQuotas {
       try {
         overrides = JSON.parse(fs.readFileSync(this.overridesFile, 'utf8')) as Record<string, number>;
       } catch (err) {
-        throw new AwsError('ServiceException', `LOCAL_SERVICE_QUOTAS ${this.overridesFile}: ${(err as Error).message}`, 500);
+        throw new AwsError(
+          'ServiceException',
+          `LOCAL_SERVICE_QUOTAS ${this.overridesFile}: ${(err as Error).message}`,
+          500,
+        );
       }
     }
     return this.base.map((q) => ({
@@ -75,7 +79,9 @@ export class ServiceQuotas {
 
   private service(body: Body): void {
     if (body.ServiceCode !== SERVICE_CODE)
-      throw noSuchResource(`The request failed because the specified service does not exist. (local mode keeps ${SERVICE_CODE} only)`);
+      throw noSuchResource(
+        `The request failed because the specified service does not exist. (local mode keeps ${SERVICE_CODE} only)`,
+      );
   }
 
   handlers(): Record<string, (body: Body) => unknown> {

@@ -5,18 +5,10 @@
 import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { GetBucketLocationCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  GetServiceQuotaCommand,
-  ListServiceQuotasCommand,
-  ServiceQuotasClient,
-} from '@aws-sdk/client-service-quotas';
+import { GetServiceQuotaCommand, ListServiceQuotasCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import {
-  createAccountPreflightActivities,
-  simulatablePrincipal,
-  trusts,
-} from '../../../activities/account-preflight';
+import { createAccountPreflightActivities, simulatablePrincipal, trusts } from '../../../activities/account-preflight';
 import { accountPreflightInput, quotaNeeds } from '../../../contracts/account-preflight';
 import type { PipelineSpecInput } from '../../../contracts/pipeline-spec';
 import { validateSpec } from '../../../contracts/validation';
@@ -119,7 +111,9 @@ describe('checkAccount', () => {
       Account: '123456789012',
       Arn: 'arn:aws:sts::123456789012:assumed-role/PipelineWorkerRole/task-1',
     });
-    iam.on(SimulatePrincipalPolicyCommand).resolves({ EvaluationResults: [{ EvalActionName: 'a', EvalDecision: 'allowed' }] });
+    iam
+      .on(SimulatePrincipalPolicyCommand)
+      .resolves({ EvaluationResults: [{ EvalActionName: 'a', EvalDecision: 'allowed' }] });
     s3.on(GetBucketLocationCommand).resolves({});
     ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryUri: 'uri/jax-lm' }] });
   });
@@ -176,17 +170,26 @@ describe('checkAccount', () => {
     });
     iam.on(GetRoleCommand, { RoleName: 'SageMakerExecutionRole' }).rejects(awsError('NoSuchEntityException', 404));
     const err = await expectFailure(acts.checkAccount(accountPreflightInput(spec())), 'PreflightFailed', true);
-    expect(err.message).toMatch(/\$\.image\.codeBuild\.serviceRoleArn: role .*CodeBuildImageRole does not trust codebuild\.amazonaws\.com/);
+    expect(err.message).toMatch(
+      /\$\.image\.codeBuild\.serviceRoleArn: role .*CodeBuildImageRole does not trust codebuild\.amazonaws\.com/,
+    );
     expect(err.message).toMatch(/\$\.roleArn: role .*SageMakerExecutionRole does not exist/);
   });
 
   it('refuses a call the worker may not make, and a bucket in another region', async () => {
     iam.on(SimulatePrincipalPolicyCommand).callsFake((i: { ActionNames: string[] }) => ({
-      EvaluationResults: [{ EvalActionName: i.ActionNames[0], EvalDecision: i.ActionNames[0] === 'iam:PassRole' ? 'implicitDeny' : 'allowed' }],
+      EvaluationResults: [
+        {
+          EvalActionName: i.ActionNames[0],
+          EvalDecision: i.ActionNames[0] === 'iam:PassRole' ? 'implicitDeny' : 'allowed',
+        },
+      ],
     }));
     s3.on(GetBucketLocationCommand).resolves({ LocationConstraint: 'eu-west-1' });
     const err = await expectFailure(acts.checkAccount(accountPreflightInput(spec())), 'PreflightFailed', true);
-    expect(err.message).toMatch(/may not call iam:PassRole on arn:aws:iam::123456789012:role\/SageMakerExecutionRole \(iam:PassedToService=sagemaker\.amazonaws\.com\): implicitDeny/);
+    expect(err.message).toMatch(
+      /may not call iam:PassRole on arn:aws:iam::123456789012:role\/SageMakerExecutionRole \(iam:PassedToService=sagemaker\.amazonaws\.com\): implicitDeny/,
+    );
     expect(err.message).toMatch(/bucket acme-ml-pipelines is in eu-west-1, the run is in us-east-1/);
   });
 
@@ -208,7 +211,13 @@ describe('helpers', () => {
   it('reads trust policies as IAM documents them (URL-encoded JSON)', () => {
     const doc = encodeURIComponent(
       JSON.stringify({
-        Statement: [{ Effect: 'Allow', Principal: { Service: ['a.amazonaws.com', 'sagemaker.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: ['a.amazonaws.com', 'sagemaker.amazonaws.com'] },
+            Action: ['sts:AssumeRole'],
+          },
+        ],
       }),
     );
     expect(trusts(doc, 'sagemaker.amazonaws.com')).toBe(true);

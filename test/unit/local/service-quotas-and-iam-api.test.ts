@@ -4,11 +4,7 @@
  * mode's own IAM, so a simulation gives the decision the real call gets here.
  */
 import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
-import {
-  GetServiceQuotaCommand,
-  ListServiceQuotasCommand,
-  ServiceQuotasClient,
-} from '@aws-sdk/client-service-quotas';
+import { GetServiceQuotaCommand, ListServiceQuotasCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { WORKER_CREDENTIALS } from '../../../local/shared/credentials';
 import type { LocalService } from '../../../local/service/server';
@@ -85,7 +81,9 @@ describe('IAM and STS', () => {
           PolicySourceArn: 'arn:aws:iam::123456789012:role/PipelineWorkerRole',
           ActionNames: ['iam:PassRole'],
           ResourceArns: [resource],
-          ContextEntries: [{ ContextKeyName: 'iam:PassedToService', ContextKeyValues: [service], ContextKeyType: 'string' }],
+          ContextEntries: [
+            { ContextKeyName: 'iam:PassedToService', ContextKeyValues: [service], ContextKeyType: 'string' },
+          ],
         }),
       );
     const exec = 'arn:aws:iam::123456789012:role/SageMakerExecutionRole';
