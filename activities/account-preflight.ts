@@ -43,7 +43,7 @@ async function readOr<T>(
     return await call();
   } catch (err) {
     if (classifyAwsError(err) === ErrorType.AccessDenied)
-      return denied(`${action} was refused: ${(err as Error).message}`);
+      return denied(`${action} was refused (${awsErrorName(err) ?? 'AccessDenied'}): ${(err as Error).message}`);
     return aws(action, () => Promise.reject(err));
   }
 }
