@@ -9,8 +9,11 @@ import * as cloudwatch from '@aws-sdk/client-cloudwatch';
 import * as logs from '@aws-sdk/client-cloudwatch-logs';
 import * as codebuild from '@aws-sdk/client-codebuild';
 import * as ecr from '@aws-sdk/client-ecr';
+import * as iam from '@aws-sdk/client-iam';
 import * as s3 from '@aws-sdk/client-s3';
 import * as sagemaker from '@aws-sdk/client-sagemaker';
+import * as servicequotas from '@aws-sdk/client-service-quotas';
+import * as sts from '@aws-sdk/client-sts';
 
 type Fault = 'client' | 'server';
 
@@ -38,6 +41,9 @@ export const MODELED_ERRORS: ReadonlyMap<string, Fault> = new Map([
   ...modeledErrors(logs, logs.CloudWatchLogsServiceException),
   ...modeledErrors(cloudwatch, cloudwatch.CloudWatchServiceException),
   ...modeledErrors(autoscaling, autoscaling.ApplicationAutoScalingServiceException),
+  ...modeledErrors(servicequotas, servicequotas.ServiceQuotasServiceException),
+  ...modeledErrors(iam, iam.IAMServiceException),
+  ...modeledErrors(sts, sts.STSServiceException),
 ]);
 
 /** Throttling codes AWS's SDKs retry (botocore `data/_retry.json` and the SDKs' shared list), plus S3's SlowDown. */

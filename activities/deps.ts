@@ -4,8 +4,11 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import type { STSClient } from '@aws-sdk/client-sts';
 
 /** Every AWS client the activities use, built once by worker/aws-clients.ts. */
 export interface AwsClients {
@@ -16,6 +19,10 @@ export interface AwsClients {
   logs: CloudWatchLogsClient;
   cloudwatch: CloudWatchClient;
   autoscaling: ApplicationAutoScalingClient;
+  /** The account preflight's readers (activities/account-preflight.ts). */
+  servicequotas: ServiceQuotasClient;
+  iam: IAMClient;
+  sts: STSClient;
 }
 
 /** Dependencies injected into `createActivities`. */

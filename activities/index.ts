@@ -15,6 +15,7 @@ import { createEvaluationActivities } from './evaluation';
 import { createTuningActivities } from './tuning';
 import { createRegistryActivities } from './registry';
 import { createHostingActivities } from './hosting';
+import { createAccountPreflightActivities } from './account-preflight';
 import { createAlarmActivities } from './alarms';
 import { createAutoscalingActivities } from './autoscaling';
 import { createPreviousRunActivities } from './previous-run';
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAutoscalingActivities(deps),
     ...createPreviousRunActivities(deps),
     ...createRegionActivities(deps),
+    ...createAccountPreflightActivities(deps),
     ...createUserCodeActivities(deps),
     ...createWorkflowRunActivities(),
   };

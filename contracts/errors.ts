@@ -27,6 +27,11 @@ export const ErrorType = {
   DataSourceInvalid: 'DataSourceInvalid',
   /** The worst-case spend is above the spec's maxSpendUsd. */
   CostLimitExceeded: 'CostLimitExceeded',
+  /**
+   * The account preflight found what would fail the run later (a quota below what the spec needs, a role missing or
+   * trusting the wrong service, a permission the worker lacks, the bucket in another region); nothing was created.
+   */
+  PreflightFailed: 'PreflightFailed',
   /** An endpoint update rolled back. */
   DeploymentRolledBack: 'DeploymentRolledBack',
   /** No tuning trial succeeded. */
@@ -68,6 +73,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.ImageDigestMismatch,
   ErrorType.DataSourceInvalid,
   ErrorType.CostLimitExceeded,
+  ErrorType.PreflightFailed,
   ErrorType.DeploymentRolledBack,
   ErrorType.TuningFailed,
   ErrorType.EvaluationOutputInvalid,

@@ -8,8 +8,11 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsClients } from '../activities/deps';
 import { installRequestAudit } from './request-audit';
 
@@ -39,6 +42,9 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
     logs: new CloudWatchLogsClient(common),
     cloudwatch: new CloudWatchClient(common),
     autoscaling: new ApplicationAutoScalingClient(common),
+    servicequotas: new ServiceQuotasClient(common),
+    iam: new IAMClient(common),
+    sts: new STSClient(common),
   };
   const audit = options.requestAudit ?? process.env.LOCAL_AWS_REQUEST_AUDIT;
   if (audit) for (const client of Object.values(clients)) installRequestAudit(client, audit);

@@ -15,6 +15,7 @@ import {
 } from './command-line';
 import { loadConfig } from './config';
 import { decide, DECISIONS } from './commands/decide';
+import { doctorCommand } from './commands/doctor';
 import { listRuns, listStatus } from './commands/list';
 import { replayCluster } from './commands/replay';
 import { addScheduleCommands } from './commands/schedule';
@@ -62,6 +63,23 @@ export function operatorCli(env: Env = process.env, io: CommandIo = PROCESS_IO):
         (l) => io.out(l),
         (l) => io.err(l),
       ),
+  );
+
+  onRun(
+    program
+      .command('doctor')
+      .description(
+        "check the AWS account for a spec before a run: instance quotas (blue/green counts two fleets), the roles and their trust, the worker's permissions, the bucket's region, the repository; exit 1 on a problem",
+      )
+      .requiredOption('--spec <file>', 'the pipeline spec')
+      .option(
+        '--principal-arn <arn>',
+        "the worker's role to simulate the calls as (default: the caller's own identity, right when run as the worker)",
+      ),
+    (o: { spec: string; principalArn?: string }) =>
+      doctorCommand(o.spec, (region) => createAwsClients({ region }), env.AWS_REGION ?? env.AWS_DEFAULT_REGION, io, {
+        principalArn: o.principalArn,
+      }),
   );
 
   addScheduleCommands(program, env, io);

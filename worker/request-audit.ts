@@ -37,6 +37,9 @@ const MODEL_OF_CLIENT: Record<string, string> = {
   CloudWatchClient: 'cloudwatch',
   CloudWatchLogsClient: 'logs',
   ApplicationAutoScalingClient: 'application-autoscaling',
+  ServiceQuotasClient: 'service-quotas',
+  IAMClient: 'iam',
+  STSClient: 'sts',
 };
 
 /** A command input as JSON, the way the JSON protocols carry it. */

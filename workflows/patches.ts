@@ -47,6 +47,11 @@ export const PATCH = {
    * when the spec enables the step.
    */
   evaluateModelStep: 'evaluate-model-step',
+  /**
+   * v5 (pipeline): the account preflight (checkAccount: Service Quotas for every instance the spec needs, the roles'
+   * trust, the worker's permissions, the bucket's region, the repository) runs before anything is created.
+   */
+  accountPreflight: 'account-preflight',
 } as const;
 
 /** Rollback alarm periods must be whole minutes (PATCH.rollbackPeriodWholeMinutes). */

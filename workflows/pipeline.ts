@@ -16,6 +16,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { accountPreflightInput } from '../contracts/account-preflight';
 import { checkCostGuard, PRICE_USD_PER_HOUR, PRICES_BEFORE_2026_11_30 } from '../contracts/cost';
 import type { Evaluation } from '../contracts/evaluate-model';
 import type { PrepareDataOutput } from '../contracts/prepare-data';
@@ -149,6 +150,8 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
   // Before anything is created: a spec naming another region than the workers' would silently run in theirs.
   if (spec.region !== undefined && patched(SPEC_REGION_CHECK))
     await quickActivities().checkRegion({ region: spec.region });
+  // Then the account: a quota, role or permission that would fail a step hours in refuses the run now (v5).
+  if (patched(PATCH.accountPreflight)) await quickActivities().checkAccount(accountPreflightInput(spec));
 
   let run: plan.RunRef = workflowId;
   if (patched(PATCH.freshResourcesOnRerun)) {

@@ -3,6 +3,7 @@
  *  - SageMaker control plane: AWS JSON 1.1, `POST /` with `X-Amz-Target: SageMaker.<Operation>`;
  *  - CodeBuild: AWS JSON 1.1, `X-Amz-Target: CodeBuild_20161006.<Operation>`;
  *  - Application Auto Scaling: AWS JSON 1.1, `X-Amz-Target: AnyScaleFrontendService.<Operation>`;
+ *  - Service Quotas: AWS JSON 1.1, `X-Amz-Target: ServiceQuotasV20190624.<Operation>` (service-quotas/);
  *  - SageMaker Runtime: REST JSON, `POST /endpoints/{EndpointName}/invocations` and
  *    `.../invocations-response-stream`.
  * Unknown operations of the APIs served here answer `UnknownOperationException`, as AWS does. Every other request
@@ -38,6 +39,9 @@ import { Tuning } from './sagemaker/tuning';
 import type { Body } from './core/request-fields';
 import { sendRefusal, type Refusal } from './iam/denial';
 import { MotoGateway } from './iam/moto-gateway';
+import { IamEnforcer } from './iam/enforcer';
+import { LocalIamApi } from './iam/iam-api';
+import { ServiceQuotas } from './service-quotas/service-quotas';
 import type { Reading } from './iam/request-reading';
 
 export type Handler = (body: Body) => unknown;
@@ -60,7 +64,7 @@ export async function startLocalService(
   // First: without AWS's models (the tools venv) the service cannot judge requests, and says so before it starts.
   const gate = new ModelGate(
     (line) => ctx.log(line),
-    ['sagemaker', 'sagemaker-runtime', 'codebuild', 'application-autoscaling'],
+    ['sagemaker', 'sagemaker-runtime', 'codebuild', 'application-autoscaling', 'service-quotas', 'iam', 'sts'],
   );
   const ctx = new Ctx(opts);
   const tags = new Tags(ctx);
@@ -106,6 +110,12 @@ export async function startLocalService(
         model: 'codebuild',
         handlers: codebuild.handlers(),
       },
+      ServiceQuotasV20190624: {
+        counted: 'ServiceQuotas',
+        iamPrefix: 'servicequotas',
+        model: 'service-quotas',
+        handlers: new ServiceQuotas().handlers(),
+      },
       AnyScaleFrontendService: {
         counted: 'ApplicationAutoScaling',
         iamPrefix: 'application-autoscaling',
@@ -123,7 +133,11 @@ export async function startLocalService(
     const t = tags.get(arn);
     return t.length ? Object.fromEntries(t.map((x) => [x.Key, x.Value])) : undefined;
   };
-  const gateway = new MotoGateway(opts.motoEndpoint, ctx.iam, (m) => ctx.log(m), resourceTags);
+  // Who the callers are is local mode's to say: GetCallerIdentity, GetRole and SimulatePrincipalPolicy answer here.
+  const iamApi = new LocalIamApi(ctx.iam ?? IamEnforcer.fromEnv(), (service, op, body) =>
+    gate.query(service, op, body),
+  );
+  const gateway = new MotoGateway(opts.motoEndpoint, ctx.iam, (m) => ctx.log(m), resourceTags, iamApi);
   /** AWS's refusal of a call this service serves, if IAM would refuse it (logged). */
   async function refusal(req: http.IncomingMessage, reading: Reading): Promise<Refusal | undefined> {
     if (!ctx.iam) return undefined;

@@ -12,9 +12,12 @@ export const PACKAGE_MODEL: Record<string, string> = {
   '@aws-sdk/client-cloudwatch-logs': 'logs',
   '@aws-sdk/client-codebuild': 'codebuild',
   '@aws-sdk/client-ecr': 'ecr',
+  '@aws-sdk/client-iam': 'iam',
   '@aws-sdk/client-s3': 's3',
   '@aws-sdk/client-sagemaker': 'sagemaker',
   '@aws-sdk/client-sagemaker-runtime': 'sagemaker-runtime',
+  '@aws-sdk/client-service-quotas': 'service-quotas',
+  '@aws-sdk/client-sts': 'sts',
 };
 
 /** `service.Operation` for every command the activities construct, sorted. */

@@ -1,7 +1,8 @@
 /**
  * IAM enforcement is what decides a local pipeline's fate: the stack is pointed (LOCAL_IAM_POLICY_DIR) at a copy of
  * iam/ whose worker policy lacks one action the pipeline needs early, ecr:DescribeRepositories (the image step's
- * first AWS call), and the run fails at once with AWS's AccessDeniedException naming that action; nothing was built.
+ * first AWS call, and a read of the account preflight before it), and the run fails at once with AWS's
+ * AccessDeniedException naming that action; nothing was built.
  * With the policies of iam/ as they are, the same calls pass (test/e2e/pipeline.test.ts runs the whole pipeline).
  */
 import { BatchGetProjectsCommand, CodeBuildClient } from '@aws-sdk/client-codebuild';
@@ -113,9 +114,10 @@ test(`a worker policy without ${REMOVED} fails the pipeline at once with AccessD
   expect(text).toContain(
     `User: arn:aws:sts::123456789012:assumed-role/PipelineWorkerRole/local-worker is not authorized to perform: ${REMOVED} on resource: arn:aws:ecr:us-east-1:123456789012:repository/jax-lm because no identity-based policy allows the ${REMOVED} action`,
   );
-  // A permission error is not retried: the run ends in the image step, well before any build could run.
+  // A permission error is not retried: the run ends in the account preflight (checkAccount reads the repository),
+  // well before any build could run.
   expect(Date.now() - started).toBeLessThan(120_000);
-  // Nothing was created: the image step stopped at its first call.
+  // Nothing was created: the run stopped before its image step.
   const cb = new CodeBuildClient({ region: 'us-east-1', credentials: ADMIN_CREDENTIALS });
   const projects = await cb.send(
     new BatchGetProjectsCommand({ names: [codeBuildProjectName(spec.pipelineName as string)] }),

@@ -5,6 +5,9 @@
 import { CreateTrainingJobCommand } from '@aws-sdk/client-sagemaker';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { GetRoleCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -103,4 +106,39 @@ test('records every request and flags the ones AWS would refuse', async () => {
     [4, ["'periods' is not a member of the model: the SDK drops it"]],
   ]);
   expect(formatAuditReport(report)).toMatch(/^4 requests, 2 invalid against AWS's models/);
+});
+
+test("records the account preflight's requests under their models (Service Quotas, IAM, STS), all valid", async () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'audit-')), 'requests.jsonl');
+  const clients = createAwsClients({ region: 'us-east-1', requestAudit: file });
+  // Each answer is the stub's JSON, which the query clients cannot parse: only what was sent matters.
+  const sends: (() => Promise<unknown>)[] = [
+    () => clients.servicequotas.send(new GetServiceQuotaCommand({ ServiceCode: 'sagemaker', QuotaCode: 'L-09B4A649' })),
+    () => clients.iam.send(new GetRoleCommand({ RoleName: 'SageMakerExecutionRole' })),
+    () => clients.sts.send(new GetCallerIdentityCommand({})),
+    () =>
+      clients.iam.send(
+        new SimulatePrincipalPolicyCommand({
+          PolicySourceArn: 'arn:aws:iam::123456789012:role/PipelineWorkerRole',
+          ActionNames: ['iam:PassRole'],
+          ResourceArns: ['arn:aws:iam::123456789012:role/SageMakerExecutionRole'],
+          ContextEntries: [
+            {
+              ContextKeyName: 'iam:PassedToService',
+              ContextKeyValues: ['sagemaker.amazonaws.com'],
+              ContextKeyType: 'string',
+            },
+          ],
+        }),
+      ),
+  ];
+  for (const send of sends) await send().catch(() => undefined);
+  const report = checkAuditFile(file);
+  expect(Object.keys(report.byOperation)).toEqual([
+    'service-quotas.GetServiceQuota',
+    'iam.GetRole',
+    'sts.GetCallerIdentity',
+    'iam.SimulatePrincipalPolicy',
+  ]);
+  expect(report.invalid).toEqual([]);
 });

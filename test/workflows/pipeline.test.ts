@@ -207,6 +207,18 @@ describe('migrationPipeline', () => {
     expect(Object.keys(r.calls)).toEqual(['checkRegion']);
   });
 
+  it('refuses a run the account cannot hold (a quota shortfall) before the image build, without retrying', async () => {
+    // The demo endpoint: 2 x ml.m5.large, autoscaling up to 2, so a blue/green update runs 4.
+    const r = await run('pipe-preflight', spec, { accountQuotas: { 'ml.m5.large for endpoint usage': 2 } });
+    const cause = (r.error as WorkflowFailedError).cause?.cause as ApplicationFailure;
+    expect(cause.type).toBe('PreflightFailed');
+    expect(cause.nonRetryable).toBe(true);
+    expect(cause.message).toMatch(/"ml\.m5\.large for endpoint usage": the spec needs 4, the account has 2/);
+    expect(r.count('checkAccount')).toBe(1);
+    expect(Object.keys(r.calls)).not.toContain('startImageBuild');
+    for (const name of CREATES) expect(r.count(name)).toBe(0);
+  });
+
   it('refuses to start above the cost limit, naming the estimate, and creates nothing', async () => {
     const r = await run('pipe-cost', {
       ...spec,

@@ -9,8 +9,11 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { STSClient } from '@aws-sdk/client-sts';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -65,6 +68,9 @@ async function runTrainModel(faults: string, input: TrainModelInput) {
       ecr: new ECRClient({ ...common, endpoint: moto.url }),
       logs: new CloudWatchLogsClient({ ...common, endpoint: moto.url }),
       cloudwatch: new CloudWatchClient({ ...common, endpoint: moto.url }),
+      servicequotas: new ServiceQuotasClient({ ...common, endpoint: svc.url }),
+      iam: new IAMClient({ ...common, endpoint: svc.url }),
+      sts: new STSClient({ ...common, endpoint: svc.url }),
     },
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))),
   });

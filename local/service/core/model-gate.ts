@@ -33,6 +33,15 @@ export class ModelGate {
     return this.answer(service, operation, validateInput(service, operation, body));
   }
 
+  /**
+   * A query-protocol request (IAM, STS), its form parameters already turned into the JSON shape (iam/query-body.ts):
+   * every value arrives as a string; the operations served this way (iam-api.ts) take strings and lists of strings.
+   */
+  query(service: string, operation: string, body: Record<string, unknown>): AwsError | undefined {
+    if (!hasOperation(service, operation)) return this.noModel(service, operation);
+    return this.answer(service, operation, validateInput(service, operation, body));
+  }
+
   /** A REST JSON request, its members gathered from path, headers, query and payload. */
   rest(service: string, operation: string, parts: RestRequestParts): AwsError | undefined {
     if (!hasOperation(service, operation)) return this.noModel(service, operation);

@@ -1,13 +1,16 @@
 /**
  * The gateway in front of moto: every AWS request the local service does not serve itself (S3, ECR, CloudWatch,
  * CloudWatch Logs, Application Auto Scaling, STS, IAM) is authorized (request-reading.ts, enforcer.ts), then
- * forwarded to moto unchanged and moto's answer streamed back (status, headers and body as moto sent them). Only
+ * forwarded to moto unchanged (a few IAM and STS calls local mode answers itself: iam-api.ts) and moto's answer
+ * streamed back (status, headers and body as moto sent them). Only
  * what authorization needs is buffered: S3 bodies stream through (DeleteObjects' key list aside).
  */
 import http from 'node:http';
 import { AwsError, readBody } from '../core/protocol';
 import { errorResponse, sendRefusal } from './denial';
 import type { IamEnforcer, ResourceTags } from './enforcer';
+import type { LocalIamApi } from './iam-api';
+import { requestCredentials } from './request-credentials';
 import { bodyNeeded, readRequest, type RawRequest } from './request-reading';
 
 export class MotoGateway {
@@ -20,6 +23,8 @@ export class MotoGateway {
     private readonly log: (msg: string) => void = () => undefined,
     /** Tags of resources the local service keeps (a gateway call can depend on them, e.g. autoscaling's checks). */
     private readonly tags?: ResourceTags,
+    /** The IAM and STS calls local mode answers itself (iam-api.ts), after authorization. */
+    private readonly local?: LocalIamApi,
   ) {
     this.target = new URL(motoEndpoint);
   }
@@ -34,14 +39,16 @@ export class MotoGateway {
     // moto's own dashboard and reset API are not AWS APIs.
     if (raw.url.startsWith('/moto-api')) return this.forward(req, res);
     const body = bodyNeeded(raw) ? await readBody(req) : undefined;
-    if (this.iam) {
-      const reading = readRequest(raw, body);
+    const reading = this.iam || this.local ? readRequest(raw, body) : undefined;
+    if (this.iam && reading) {
       const refusal = await this.iam.authorizeRequest(raw, reading, this.tags);
       if (refusal) {
         this.log(`IAM: refused ${reading.label}: ${refusal.reason}`);
         return sendRefusal(res, refusal.response);
       }
     }
+    const answer = reading && this.local?.answer(reading, requestCredentials(raw.headers));
+    if (answer) return sendRefusal(res, answer);
     return this.forward(req, res, body);
   }
 

@@ -39,7 +39,12 @@ const ALIASES: Record<string, Record<string, string[]>> = {
   codebuild: { ProjectName: ['projectName', 'name', 'names', 'ids', 'id'] },
   logs: { LogGroupName: ['logGroupName', 'logGroupIdentifier'], LogStreamName: ['logStreamName'] },
   cloudwatch: { AlarmName: ['AlarmName', 'AlarmNames'] },
-  iam: { RoleNameWithPath: ['RoleName'], UserNameWithPath: ['UserName'], PolicyNameWithPath: ['PolicyName'] },
+  // SimulatePrincipalPolicy is authorized against the principal it simulates (PolicySourceArn).
+  iam: {
+    RoleNameWithPath: ['RoleName', 'PolicySourceArn'],
+    UserNameWithPath: ['UserName'],
+    PolicyNameWithPath: ['PolicyName'],
+  },
 };
 
 /** CloudWatch Logs authorizes log-group actions against `log-group:<name>:*`, except the tagging ones. */

@@ -11,6 +11,9 @@ import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-s
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { STSClient } from '@aws-sdk/client-sts';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -67,6 +70,9 @@ beforeAll(async () => {
       ecr: new ECRClient(atMoto),
       logs: new CloudWatchLogsClient(atMoto),
       cloudwatch: new CloudWatchClient(atMoto),
+      servicequotas: new ServiceQuotasClient(atService),
+      iam: new IAMClient(atService),
+      sts: new STSClient(atService),
     },
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 100))),
   };

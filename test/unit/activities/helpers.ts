@@ -4,6 +4,9 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { STSClient } from '@aws-sdk/client-sts';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Info } from '@temporalio/activity';
@@ -24,6 +27,9 @@ export function testDeps(extra: Partial<ActivityDeps> = {}): ActivityDeps {
       logs: new CloudWatchLogsClient(common),
       cloudwatch: new CloudWatchClient(common),
       autoscaling: new ApplicationAutoScalingClient(common),
+      servicequotas: new ServiceQuotasClient(common),
+      iam: new IAMClient(common),
+      sts: new STSClient(common),
     },
     sleep: () => Promise.resolve(),
     ...extra,

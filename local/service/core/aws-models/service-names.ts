@@ -10,4 +10,7 @@ export const AUDITED_SERVICES = [
   'cloudwatch',
   'logs',
   'application-autoscaling',
+  'service-quotas',
+  'iam',
+  'sts',
 ] as const;
