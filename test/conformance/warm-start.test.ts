@@ -96,7 +96,7 @@ test.each([
     /objective metric of a warm start tuning job must be the same/,
   ],
 ])('refuses a warm start whose parent differs: %s, and creates nothing', async (_label, opts, message) => {
-  const name = `conf-child-${opts.metric ? 'metric' : 'hp'}`;
+  const name = `conf-child-${'metric' in opts ? 'metric' : 'hp'}`;
   const err = await failure(
     client.send(new CreateHyperParameterTuningJobCommand(tuning(name, { parent: 'conf-parent', ...opts }))),
   );
