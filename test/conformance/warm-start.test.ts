@@ -8,7 +8,7 @@ import {
   CreateHyperParameterTuningJobCommand,
   type CreateHyperParameterTuningJobCommandInput,
   DescribeHyperParameterTuningJobCommand,
-  SageMakerClient,
+  type SageMakerClient,
   StopHyperParameterTuningJobCommand,
 } from '@aws-sdk/client-sagemaker';
 import type { LocalService } from '../../local/service/server';
