@@ -24,7 +24,6 @@ import { pickChampion } from '../contracts/register-model';
 import { ErrorType } from '../contracts/errors';
 import { childWorkflowId, runResourceNames } from '../contracts/names';
 import * as plan from '../contracts/pipeline-plan';
-import { SUMMARY_MEMO } from '../contracts/pipeline-plan';
 import type { PipelineSpec } from '../contracts/pipeline-spec';
 import type { PipelinePhase } from '../contracts/status';
 import { formatIssues, type NewerRule, newerSpecIssues, type SpecIssue, validateSpec } from '../contracts/validation';
@@ -304,6 +303,10 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
           ],
         );
         summary.warmStart = { parentTuningJob: warmStart.parentTuningJob, type: fit.type, reason: fit.reason };
+        status.lastObserved = {
+          ...status.lastObserved,
+          warmStart: fit.type ? fit.reason : `tuning cold: ${fit.reason}`,
+        };
         log.info(`Warm start: ${fit.type ?? 'none, tuning cold'}: ${fit.reason}`);
         if (fit.type !== warmStart.type)
           tuneInput = plan.tuneModelInput(
@@ -462,7 +465,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     // carries no details to the close event, so the summary goes into the memo, where `cli status`/`stop` read it.
     // Only when the pipeline itself was cancelled: a step cancelled on its own still ends the run with its summary.
     if (CancellationScope.current().consideredCancelled && patched(PATCH.cancelledRunClosesCanceled)) {
-      upsertMemo({ [SUMMARY_MEMO]: summary });
+      upsertMemo({ [plan.SUMMARY_MEMO]: summary });
       throw err;
     }
     return summary;

@@ -277,6 +277,12 @@ describe('retrainPipeline', () => {
     expect(fakes.calls.createTuningJob?.[0]).toMatchObject({
       tuning: { warmStart: { parentTuningJobs: ['demo-previous-tune-1234abcd'] } },
     });
+    // The parent was checked against this run's tuning job and fits.
+    expect(fakes.calls.checkWarmStartParent).toHaveLength(1);
+    expect(result.warmStart).toMatchObject({
+      parentTuningJob: 'demo-previous-tune-1234abcd',
+      type: expect.any(String),
+    });
     expect(result.outcome).toBe('deployed');
   });
 
