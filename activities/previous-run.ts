@@ -6,6 +6,8 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { childWorkflowId } from '../contracts/names';
 import {
+  CheckWarmStartParentInput,
+  type CheckWarmStartParentOutput,
   FindPreviousTuningJobInput,
   type FindPreviousTuningJobOutput,
   PIPELINE_NAME_TAG,
@@ -15,6 +17,9 @@ import { WORKFLOW_ID_TAG } from '../contracts/task-queue';
 import { aws } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
+import { isNotFound } from './sagemaker-owner';
+import { tuningJobRequest } from './tuning';
+import { warmStartFit } from './warm-start-fit';
 
 const CANDIDATES = 20;
 
@@ -61,6 +66,31 @@ export function createPreviousRunActivities({ clients }: ActivityDeps) {
         };
       }
       return { tuningJobName: null };
+    },
+
+    /**
+     * Whether the tuning job this run would create may warm-start from the parent(s) it names: describes each parent
+     * and compares it with the request (warm-start-fit.ts). Read-only, so safe to run twice.
+     */
+    async checkWarmStartParent(raw: CheckWarmStartParentInput): Promise<CheckWarmStartParentOutput> {
+      const input = parseInput(CheckWarmStartParentInput, raw, 'checkWarmStartParent');
+      const request = tuningJobRequest(input.tuningJob);
+      const parents = [];
+      for (const p of request.WarmStartConfig?.ParentHyperParameterTuningJobs ?? []) {
+        const name = p.HyperParameterTuningJobName ?? '';
+        try {
+          parents.push(
+            await aws(`DescribeHyperParameterTuningJob ${name}`, () =>
+              clients.sagemaker.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name })),
+            ),
+          );
+        } catch (err) {
+          // A parent that is gone cannot be warm-started from: SageMaker would refuse the create.
+          if (isNotFound(err)) return { type: null, reason: `cannot warm-start from ${name}: it no longer exists` };
+          throw err;
+        }
+      }
+      return warmStartFit(request, parents);
     },
   };
 }

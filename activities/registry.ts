@@ -21,6 +21,7 @@ import {
   EnsureModelPackageGroupInput,
   type EnsureModelPackageGroupOutput,
   type FindApprovedModelPackageInput,
+  oneLine,
   UpdateModelPackageApprovalInput,
   type UpdateModelPackageApprovalOutput,
 } from '../contracts/register-model';
@@ -334,7 +335,9 @@ export function createRegistryActivities(deps: ActivityDeps) {
     /** Writes a reviewer's decision with UpdateModelPackage; the approval description names the reviewer. */
     async updateModelPackageApproval(raw: UpdateModelPackageApprovalInput): Promise<UpdateModelPackageApprovalOutput> {
       const input = parseInput(UpdateModelPackageApprovalInput, raw, 'updateModelPackageApproval input');
-      const description = `${input.status} by ${input.reviewer}: ${input.reason}`.slice(0, 1024);
+      // One line: ApprovalDescription's pattern `.*` (Java) refuses line breaks, and reasons the pipeline writes
+      // itself (a rollback's alarm message) may carry some; reviewers' decisions are refused with one up front.
+      const description = oneLine(`${input.status} by ${input.reviewer}: ${input.reason}`).slice(0, 1024);
       const pkg = await describePackage(input.modelPackageArn);
       if (pkg.ModelApprovalStatus === input.status && pkg.ApprovalDescription === description) {
         return { modelPackageArn: input.modelPackageArn, approvalStatus: input.status, changed: false };

@@ -476,5 +476,18 @@ export const PipelineSummary = z.object({
   stopped: z.array(z.string()).default([]),
   /** Present when this run re-used a workflow ID that ran before: it started fresh resources, and says which. */
   rerun: RerunNote.optional(),
+  /**
+   * Present when retraining checked the previous run's tuning job as its warm-start parent: the type it tuned with
+   * (null: it tuned cold) and why.
+   */
+  warmStart: z
+    .object({
+      parentTuningJob: z.string(),
+      type: z.enum(['IdenticalDataAndAlgorithm', 'TransferLearning']).nullable(),
+      reason: z.string(),
+    })
+    .optional(),
 });
 export type PipelineSummary = z.infer<typeof PipelineSummary>;
+/** The memo key under which a cancelled run (closed as Canceled) keeps its summary. */
+export const SUMMARY_MEMO = 'summary';

@@ -519,3 +519,23 @@ export const PipelineSpecSchema = z
 export type PipelineSpecInput = z.input<typeof PipelineSpecSchema>;
 /** A validated spec with every default filled in. */
 export type PipelineSpec = z.output<typeof PipelineSpecSchema>;
+
+/**
+ * Most environment variables a tuning job's training definition may set (botocore's
+ * HyperParameterTrainingJobEnvironmentMap, max 48), fewer than a training job's 100 (TrainingEnvironmentMap).
+ */
+export const MAX_TUNING_ENVIRONMENT = 48;
+
+/**
+ * Why the spec's training environment cannot go into its tuning job (CreateHyperParameterTuningJob's
+ * TrainingJobDefinition.Environment), or undefined. The pipeline sends `training.environment` there unchanged and
+ * adds no variable of its own, so the spec's count is the request's.
+ */
+export function tuningEnvironmentIssue(spec: PipelineSpec): string | undefined {
+  const count = Object.keys(spec.training.environment).length;
+  if (!spec.tuning.enabled || count <= MAX_TUNING_ENVIRONMENT) return undefined;
+  return (
+    `at most ${MAX_TUNING_ENVIRONMENT} environment variables when tuning is enabled (SageMaker's limit for a ` +
+    `tuning job's TrainingJobDefinition.Environment), got ${count}`
+  );
+}

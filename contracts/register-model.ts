@@ -125,6 +125,37 @@ export const ApprovalDecision = z.strictObject({
 /** A reviewer's decision. */
 export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
 
+/**
+ * The line terminators of a Java regular expression: SageMaker checks ApprovalDescription against the pattern `.*`,
+ * and Java's `.` matches none of them, so one in the description fails UpdateModelPackage.
+ */
+export const LINE_TERMINATOR = /[\n\r\u0085\u2028\u2029]/u;
+
+/**
+ * What in a reviewer's decision SageMaker's ApprovalDescription (`<status> by <reviewer>: <reason>`) would refuse: a
+ * message per field with a line break, naming the field and the character. Empty when it can be written.
+ */
+export function approvalDescriptionIssues(decision: { reviewer?: unknown; reason?: unknown }): string[] {
+  const issues: string[] = [];
+  for (const field of ['reviewer', 'reason'] as const) {
+    const value = decision[field];
+    if (typeof value !== 'string') continue;
+    const at = value.search(LINE_TERMINATOR);
+    if (at < 0) continue;
+    const code = `U+${value.codePointAt(at)?.toString(16).toUpperCase().padStart(4, '0')}`;
+    issues.push(
+      `${field}: must be a single line (a line break, ${code}, at character ${at + 1}); SageMaker's ` +
+        `ApprovalDescription (pattern .*) refuses line breaks`,
+    );
+  }
+  return issues;
+}
+
+/** `text` on one line: each run of line terminators becomes one space (for descriptions the pipeline writes itself). */
+export function oneLine(text: string): string {
+  return text.replace(/[\n\r\u0085\u2028\u2029]+/gu, ' ');
+}
+
 /** Input of the registerModel step workflow. */
 export const RegisterModelInput = z.strictObject({
   modelPackageGroupName: z.string().min(1).max(63),

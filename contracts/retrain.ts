@@ -1,5 +1,6 @@
 /** Scheduled retraining: finding what the previous run left to build on. */
 import { z } from 'zod';
+import { CreateTuningJobInput } from './tune-model';
 
 /** Input of findPreviousTuningJob. */
 export const FindPreviousTuningJobInput = z.strictObject({ pipelineName: z.string(), excludeWorkflowId: z.string() });
@@ -19,3 +20,19 @@ export type FindPreviousTuningJobOutput = z.infer<typeof FindPreviousTuningJobOu
 export const PIPELINE_NAME_TAG = 'pipeline:name';
 /** Tag that names the pipeline run (its workflow ID) on every resource it creates. */
 export const PIPELINE_RUN_TAG = 'pipeline:run-id';
+
+/** Input of checkWarmStartParent: the tuning job this run would create, its warm start naming the parent(s). */
+export const CheckWarmStartParentInput = z.strictObject({ tuningJob: CreateTuningJobInput });
+/** Input of checkWarmStartParent. */
+export type CheckWarmStartParentInput = z.input<typeof CheckWarmStartParentInput>;
+/**
+ * Whether SageMaker would accept the warm start: `type` is the warm-start type to use (IdenticalDataAndAlgorithm
+ * falls back to TransferLearning when only the image or data changed), null when the run must tune cold; `reason`
+ * says why in words.
+ */
+export const CheckWarmStartParentOutput = z.strictObject({
+  type: z.enum(['IdenticalDataAndAlgorithm', 'TransferLearning']).nullable(),
+  reason: z.string(),
+});
+/** Output of checkWarmStartParent. */
+export type CheckWarmStartParentOutput = z.infer<typeof CheckWarmStartParentOutput>;

@@ -1,7 +1,7 @@
 /** Turns zod failures into one line per bad field, addressed by JSON path (`$.training.instanceCount`). */
 import { z } from 'zod';
 import { subMinuteRollbackPeriod } from './deploy-model';
-import { type PipelineSpec, PipelineSpecSchema } from './pipeline-spec';
+import { type PipelineSpec, PipelineSpecSchema, tuningEnvironmentIssue } from './pipeline-spec';
 
 /** One invalid field: where it is and why it is wrong. */
 export interface SpecIssue {
@@ -54,10 +54,19 @@ export function toSpecIssues(error: z.ZodError): SpecIssue[] {
   });
 }
 
+/** A rule a newer version added; the workflow applies each behind its own patch (workflows/patches.ts). */
+export type NewerRule = 'rollbackPeriodWholeMinutes' | 'tuningEnvironmentLimit';
+
 /** Issues of rules that newer versions added to an already valid spec (workflows check them behind a patch). */
-export function newerSpecIssues(spec: PipelineSpec): SpecIssue[] {
+export function newerSpecIssues(spec: PipelineSpec): (SpecIssue & { rule: NewerRule })[] {
+  const issues: (SpecIssue & { rule: NewerRule })[] = [];
   const period = subMinuteRollbackPeriod(spec.deployment.rollback.periodSeconds);
-  return period ? [{ path: '$.deployment.rollback.periodSeconds', message: period }] : [];
+  if (period)
+    issues.push({ path: '$.deployment.rollback.periodSeconds', message: period, rule: 'rollbackPeriodWholeMinutes' });
+  const environment = tuningEnvironmentIssue(spec);
+  if (environment)
+    issues.push({ path: '$.training.environment', message: environment, rule: 'tuningEnvironmentLimit' });
+  return issues;
 }
 
 /**
@@ -69,7 +78,7 @@ export function validateSpec(raw: unknown, options: { legacy?: boolean } = {}): 
   // write to it.
   const parsed = z.safeParse(PipelineSpecSchema, raw);
   if (!parsed.success) return { ok: false, issues: toSpecIssues(parsed.error) };
-  const newer = options.legacy ? [] : newerSpecIssues(parsed.data);
+  const newer = options.legacy ? [] : newerSpecIssues(parsed.data).map(({ path, message }) => ({ path, message }));
   return newer.length ? { ok: false, issues: newer } : { ok: true, spec: parsed.data };
 }
 

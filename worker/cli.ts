@@ -18,6 +18,7 @@ import { decide, DECISIONS } from './commands/decide';
 import { doctorCommand } from './commands/doctor';
 import { listRuns, listStatus } from './commands/list';
 import { replayCluster } from './commands/replay';
+import { rolloutCheck } from './commands/rollout-check';
 import { addScheduleCommands } from './commands/schedule';
 import { type Env, withTemporal } from './commands/session';
 import { runStatus } from './commands/status';
@@ -173,6 +174,21 @@ export function operatorCli(env: Env = process.env, io: CommandIo = PROCESS_IO):
           (l) => io.out(l),
         ),
       ),
+  );
+
+  onRun(
+    program
+      .command('rollout-check')
+      .description(
+        'whether a new build may be ramped beside the current one: exit 1 when it adds or drops workflow types (promote it with set-current-version directly)',
+      )
+      .requiredOption('--from <bundle>', "the current build's workflow bundle (npm run build; its worker image has it)")
+      .requiredOption('--to <bundle>', "the new build's workflow bundle", 'dist/workflow-bundle.js'),
+    (o: { from: string; to: string }) => {
+      const check = rolloutCheck(o.from, o.to);
+      for (const line of check.lines) io.out(line);
+      return check.exitCode;
+    },
   );
   return program;
 }

@@ -6,7 +6,8 @@
  */
 import type { Client } from '@temporalio/client';
 import { childWorkflowId } from '../contracts/names';
-import type { PipelineSummary } from '../contracts/pipeline-plan';
+import { CancelledFailure } from '@temporalio/common';
+import { type PipelineSummary, SUMMARY_MEMO } from '../contracts/pipeline-plan';
 import type { UpdateModelPackageApprovalOutput } from '../contracts/register-model';
 import type { StepStatus } from '../contracts/status';
 import { approveModelUpdate, type ReviewerDecision, rejectModelUpdate, statusQuery } from '../contracts/workflow-api';
@@ -104,6 +105,19 @@ export async function approveWhenWaiting(
 export type CancelReport = { summary: PipelineSummary } | { failure: unknown } | { timedOut: true };
 
 /**
+ * The summary a closed run kept in its memo: a pipeline cancelled since v5 closes as Canceled and leaves its summary
+ * (outcome `cancelled`, what its steps stopped) there. Undefined for runs without one.
+ */
+export async function memoSummary(client: Client, workflowId: string): Promise<PipelineSummary | undefined> {
+  const d = await client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .catch(() => undefined);
+  const summary = d?.memo?.[SUMMARY_MEMO] as PipelineSummary | undefined;
+  return summary && typeof summary === 'object' && 'outcome' in summary ? summary : undefined;
+}
+
+/**
  * Requests cancellation of a run and waits up to `timeoutMs` for its report: each step stops what it created, and a
  * pipeline returns a summary that lists it. A run that closed before the cancel reports as it ended.
  */
@@ -113,7 +127,12 @@ export async function cancelAndReport(client: Client, workflowId: string, timeou
   await handle.cancel().catch(() => undefined);
   const report: Promise<CancelReport> = handle.result().then(
     (summary: PipelineSummary) => ({ summary }),
-    (failure: unknown) => ({ failure }),
+    // A pipeline closes as Canceled since v5; its summary is in the memo. A step workflow has none: its failure.
+    async (failure: unknown): Promise<CancelReport> => {
+      const cancelled = (failure as { cause?: unknown }).cause instanceof CancelledFailure;
+      const summary = cancelled ? await memoSummary(client, workflowId) : undefined;
+      return summary ? { summary } : { failure };
+    },
   );
   return within(report, timeoutMs, { timedOut: true });
 }

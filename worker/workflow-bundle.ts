@@ -29,9 +29,17 @@ export function workflowSource(
 
 /**
  * Bundles the workflows ahead of time, as production workers load them (WORKFLOW_BUNDLE_PATH): the first line names
- * the workflow source hash, which a worker running the bundle reports as its build ID.
+ * the workflow source hash, which a worker running the bundle reports as its build ID; the second the workflow types
+ * it registers.
  */
 export async function bundleWorkflows(): Promise<string> {
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...WORKFLOW_BUNDLER_OPTIONS });
-  return bundleHeader(workflowSourceHash()) + code;
+  return bundleHeader(workflowSourceHash(), registeredWorkflowTypes()) + code;
+}
+
+/** The workflow types a worker of this checkout registers: every export of workflows/index.ts. */
+export function registeredWorkflowTypes(): string[] {
+  // Loading the workflow modules outside the sandbox only defines them; none of their code runs.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return Object.keys(require(WORKFLOWS_PATH) as Record<string, unknown>).sort();
 }

@@ -61,9 +61,22 @@ export function workflowSourceHash(root: string = ROOT): string {
   return hashWorkflowSources(files, packages);
 }
 
-/** The header line that marks a prebuilt bundle with the hash of the sources it was built from. */
-export function bundleHeader(hash: string): string {
-  return `// workflow-source-hash: ${hash}\n`;
+/**
+ * The header of a prebuilt bundle: the hash of the sources it was built from and, on a second line, the workflow
+ * types its workers register (what `cli rollout-check` compares between two builds).
+ */
+export function bundleHeader(hash: string, workflowTypes?: readonly string[]): string {
+  const types = workflowTypes ? `// workflow-types: ${[...workflowTypes].sort().join(',')}\n` : '';
+  return `// workflow-source-hash: ${hash}\n${types}`;
+}
+
+const TYPES_HEADER = /^\/\/ workflow-types: ([A-Za-z0-9_,]*)$/m;
+
+/** The workflow types a prebuilt bundle registers (its header), or undefined for a bundle built without the line. */
+export function bundleWorkflowTypes(bundlePath: string): string[] | undefined {
+  const head = readFileSync(bundlePath, 'utf8').slice(0, 2000).split('\n').slice(0, 2).join('\n');
+  const m = TYPES_HEADER.exec(head);
+  return m ? (m[1] ?? '').split(',').filter(Boolean) : undefined;
 }
 
 /** The hash a prebuilt bundle was built from (its header), or undefined for a bundle without one. */

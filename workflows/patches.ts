@@ -52,6 +52,23 @@ export const PATCH = {
    * trust, the worker's permissions, the bucket's region, the repository) runs before anything is created.
    */
   accountPreflight: 'account-preflight',
+  /**
+   * v5 (pipeline): a cancelled run, after its steps' cleanup, closes as Canceled (it rethrows the cancellation)
+   * instead of completing with outcome "cancelled"; its summary goes into the run's memo (`summary`), where `cli
+   * status` and `cli stop` read it. Asked only once the run is cancelled.
+   */
+  cancelledRunClosesCanceled: 'cancelled-run-closes-canceled',
+  /**
+   * v5 (pipeline): before a retraining run warm-starts tuning from the previous run's tuning job, an activity
+   * (checkWarmStartParent) compares that job with this run's tuning definition; when SageMaker would refuse the
+   * parent the run tunes cold and its summary says why. Asked only when a parent was found.
+   */
+  warmStartParentCheck: 'warm-start-parent-check',
+  /**
+   * v5 (pipeline): with tuning enabled, a spec with more than 48 training environment variables (a tuning job's
+   * TrainingJobDefinition.Environment limit) fails up front. Asked only when a spec breaks the rule.
+   */
+  tuningEnvironmentLimit: 'tuning-environment-limit',
 } as const;
 
 /** Rollback alarm periods must be whole minutes (PATCH.rollbackPeriodWholeMinutes). */

@@ -13,6 +13,7 @@ import {
   ParentClosePolicy,
   patched,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -26,7 +27,7 @@ import { childWorkflowId, runResourceNames } from '../contracts/names';
 import * as plan from '../contracts/pipeline-plan';
 import type { PipelineSpec } from '../contracts/pipeline-spec';
 import type { PipelinePhase } from '../contracts/status';
-import { formatIssues, newerSpecIssues, type SpecIssue, validateSpec } from '../contracts/validation';
+import { formatIssues, type NewerRule, newerSpecIssues, type SpecIssue, validateSpec } from '../contracts/validation';
 import { approvalStateSignal, stepStoppedSignal } from '../contracts/workflow-api';
 import { longActivities, quickActivities } from './activity-options';
 import type { RerunNote } from '../contracts/rerun';
@@ -54,6 +55,12 @@ export interface PipelineOptions {
   warmStartFrom?: plan.WarmStartParent;
 }
 
+/** The patch each newer spec rule ships behind. */
+const NEWER_RULE_PATCH: Record<NewerRule, string> = {
+  rollbackPeriodWholeMinutes: ROLLBACK_PERIOD_WHOLE_MINUTES,
+  tuningEnvironmentLimit: PATCH.tuningEnvironmentLimit,
+};
+
 /** Runs started before image.codeBuild.serviceRoleArn was required replay with the specs they started with. */
 const CODEBUILD_ROLE_REQUIRED = PATCH.codeBuildServiceRoleRequired;
 const CODEBUILD_ROLE_PATH = '$.image.codeBuild.serviceRoleArn';
@@ -65,9 +72,10 @@ export function parseSpecOrFail(raw: unknown): PipelineSpec {
   const result = validateSpec(raw, { legacy: true });
   if (result.ok) {
     // Rules added since a run started apply to new runs only: a run started before them replays on its old path.
-    const newer = newerSpecIssues(result.spec);
-    if (newer.length === 0 || !patched(ROLLBACK_PERIOD_WHOLE_MINUTES)) return result.spec;
-    return refuse(newer);
+    // Each rule is asked under its own patch, and only when the spec breaks it (a valid spec records no marker).
+    const newer = newerSpecIssues(result.spec).filter((i) => patched(NEWER_RULE_PATCH[i.rule]));
+    if (newer.length === 0) return result.spec;
+    return refuse(newer.map(({ path, message }) => ({ path, message })));
   }
   if (
     result.issues.every((i) => i.path === CODEBUILD_ROLE_PATH) &&
@@ -279,11 +287,41 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
           ...(prepared ? { preparedThisRun: true } : {}),
         }).type,
       };
+      let tuneInput = plan.tuneModelInput(spec, run, definition, warmStart);
+      // SageMaker refuses a parent whose objective or hyperparameters differ (a spec edit since the parent ran):
+      // check it first and tune cold, saying why, rather than fail after training (asked only with a parent).
+      if (warmStart && patched(PATCH.warmStartParentCheck)) {
+        status.phase = `checking warm-start parent ${warmStart.parentTuningJob}`;
+        const fit = await quickActivities().checkWarmStartParent.executeWithOptions(
+          { summary: `Check that tuning job ${warmStart.parentTuningJob} can be this run's warm-start parent` },
+          [
+            {
+              tuningJob: {
+                tuningJobName: tuneInput.tuningJobName,
+                workflowId: childWorkflowId(workflowId, 'tuneModel'),
+                definition: tuneInput.definition,
+                tuning: tuneInput.tuning,
+              },
+            },
+          ],
+        );
+        summary.warmStart = { parentTuningJob: warmStart.parentTuningJob, type: fit.type, reason: fit.reason };
+        status.lastObserved = {
+          ...status.lastObserved,
+          warmStart: fit.type ? fit.reason : `tuning cold: ${fit.reason}`,
+        };
+        log.info(`Warm start: ${fit.type ?? 'none, tuning cold'}: ${fit.reason}`);
+        if (fit.type !== warmStart.type)
+          tuneInput = plan.tuneModelInput(
+            spec,
+            run,
+            definition,
+            fit.type ? { ...warmStart, type: fit.type } : undefined,
+          );
+      }
+      const tuneArgs = tuneInput;
       tuned = await step('tuneModel', (child) =>
-        executeChild<typeof tuneModel>('tuneModel', {
-          ...child,
-          args: [plan.tuneModelInput(spec, run, definition, warmStart)],
-        }),
+        executeChild<typeof tuneModel>('tuneModel', { ...child, args: [tuneArgs] }),
       );
       summary.tuning = {
         jobName: tuned.tuningJobName,
@@ -426,6 +464,13 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
       `Cancelled during ${status.phase}; stopped: ` +
       `${summary.stopped.length ? summary.stopped.join('; ') : 'nothing was running'}.`;
     enter('cancelled');
+    // Temporal's convention: after its cleanup a cancelled run closes as Canceled, not Completed. The cancellation
+    // carries no details to the close event, so the summary goes into the memo, where `cli status`/`stop` read it.
+    // Only when the pipeline itself was cancelled: a step cancelled on its own still ends the run with its summary.
+    if (CancellationScope.current().consideredCancelled && patched(PATCH.cancelledRunClosesCanceled)) {
+      upsertMemo({ [plan.SUMMARY_MEMO]: summary });
+      throw err;
+    }
     return summary;
   }
 }

@@ -15,6 +15,7 @@ import {
 import { ErrorType } from '../contracts/errors';
 import {
   ApprovalDecision,
+  approvalDescriptionIssues,
   type ApprovalDecisionResult,
   type ApprovalStatus,
   decideApproval,
@@ -78,6 +79,9 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
       const fields = parsed.error.issues.map((i) => `${i.path.join('.') || 'argument'}: ${i.message}`).join('; ');
       throw new Error(`${UPDATE_OF[kind].name} needs { reviewer, reason }, both non-empty: ${fields}`);
     }
+    // Refused here, before the update is accepted: UpdateModelPackage would refuse it later and leave it pending.
+    const lineBreaks = approvalDescriptionIssues(parsed.data);
+    if (lineBreaks.length) throw new Error(`${UPDATE_OF[kind].name}: ${lineBreaks.join('; ')}`);
   };
   const handler =
     (kind: ApprovalDecision['decision']) =>

@@ -194,6 +194,18 @@ export const SAGEMAKER: OperationCases[] = [
         constraint: NOT_NULL,
       },
       {
+        what: 'a definition with 49 environment variables (API_HyperParameterTrainingJobDefinition: at most 48)',
+        input: {
+          ...tuning,
+          TrainingJobDefinition: {
+            ...definition,
+            Environment: Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`VAR_${i}`, '1'])),
+          },
+        },
+        path: 'trainingJobDefinition.environment',
+        constraint: max(48),
+      },
+      {
         what: 'a definition without StoppingCondition (Required: Yes)',
         input: { ...tuning, TrainingJobDefinition: without(definition, 'StoppingCondition') },
         path: 'trainingJobDefinition.stoppingCondition',

@@ -215,20 +215,24 @@ suite('operator commands on the local stack', () => {
       ),
     );
     await waitUntil(async () => (await trainingState(job))?.startsWith('Stopped') ?? false, 120_000, `${job} stopped`);
+    // The stopped run closed Canceled; its summary stays readable (the memo) for stop and status.
     expect(await cli('stop', id)).toMatchObject({
       code: 1,
       err: expect.stringMatching(
-        /^stop: ops-long is not running \(COMPLETED at .*: cancelled\. Cancelled during trainModel;/,
+        /^stop: ops-long is not running \(CANCELLED at .*: cancelled\. Cancelled during trainModel;/,
       ),
     });
+    const closed = await cli('status', id);
+    expect(closed.out).toMatch(/^run ops-long \(migrationPipeline\) CANCELLED/);
+    expect(closed.out).toMatch(/^ {2}outcome cancelled: Cancelled during trainModel; stopped: training job /m);
   });
 
   it('replays the cluster: passes on this checkout, fails naming run and event on reordered steps', async () => {
     const good = await cli('replay');
     expect(good.code).toBe(0);
     expect(good.out).toMatch(/^ok {4}ops-rerun \S+ migrationPipeline COMPLETED$/m);
-    // A stopped pipeline completes (its summary says cancelled); the step it stopped closes cancelled.
-    expect(good.out).toMatch(/^ok {4}ops-long \S+ migrationPipeline COMPLETED$/m);
+    // A stopped pipeline closes cancelled (its summary in its memo), as does the step it stopped.
+    expect(good.out).toMatch(/^ok {4}ops-long \S+ migrationPipeline CANCELLED$/m);
     expect(good.out).toMatch(/^ok {4}ops-long\/trainModel \S+ trainModel CANCELLED$/m);
     expect(good.out).toMatch(/: (\d+) ok, 0 failed$/m);
 
@@ -243,7 +247,7 @@ suite('operator commands on the local stack', () => {
       const bad = await cli('replay', '--workflow-bundle', bundle);
       expect(bad.code).toBe(1);
       expect(bad.out).toMatch(
-        /^FAIL {2}ops-long \S+ migrationPipeline COMPLETED: \[TMPRL1100\] Nondeterminism error: .*; at history event \d+ EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED \(publishImage ops-long\/publishImage\)$/m,
+        /^FAIL {2}ops-long \S+ migrationPipeline CANCELLED: \[TMPRL1100\] Nondeterminism error: .*; at history event \d+ EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED \(publishImage ops-long\/publishImage\)$/m,
       );
       expect(bad.out).toMatch(/do not roll out this code/);
     } finally {

@@ -332,3 +332,31 @@ describe("tuning ranges within SageMaker's documented limits (constraint invento
     expect(validateSpec(tuning({ continuous: cont(2) }, statics(97))).ok).toBe(true);
   });
 });
+
+describe('training.environment with tuning (issue 20)', () => {
+  const env = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`VAR_${i}`, 'x']));
+  const withEnv = (n: number, tuning: boolean) =>
+    withChange((s) => {
+      s.training = { environment: env(n) };
+      s.tuning = tuning
+        ? { enabled: true, ranges: { continuous: [{ name: 'learning_rate', min: 0.001, max: 0.01 }] } }
+        : { enabled: false };
+    });
+
+  it("refuses more than 48 variables when tuning is on (a tuning job's TrainingJobDefinition.Environment limit)", () => {
+    expect(issuesOf(withEnv(49, true))).toEqual([
+      {
+        path: '$.training.environment',
+        message:
+          "at most 48 environment variables when tuning is enabled (SageMaker's limit for a tuning job's TrainingJobDefinition.Environment), got 49",
+      },
+    ]);
+  });
+
+  it('accepts 48 with tuning, and up to 100 without it (a training job takes 100)', () => {
+    expect(validateSpec(withEnv(48, true)).ok).toBe(true);
+    expect(validateSpec(withEnv(100, false)).ok).toBe(true);
+    // A run recorded before the rule replays with it (the workflow asks its patch): validateSpec legacy accepts it.
+    expect(validateSpec(withEnv(49, true), { legacy: true }).ok).toBe(true);
+  });
+});

@@ -1,9 +1,10 @@
 import { type WorkflowFailedError } from '@temporalio/client';
-import type { ApplicationFailure } from '@temporalio/common';
+import { CancelledFailure, type ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PipelineSpecInput } from '../../contracts';
 import { migrationPipeline, retrainPipeline } from '../../workflows';
 import { cancelAndReport, reject } from '../../worker/pipeline-client';
+import { runStatus } from '../../worker/commands/status';
 import { createFakeActivities, type FakeOptions } from '../../local/harness/scripted-activities';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import { loadLocalSpec, withoutOptionalSteps } from '../../local/harness/tiny-spec';
@@ -231,18 +232,38 @@ describe('migrationPipeline', () => {
     expect(Object.keys(r.calls)).toEqual([]);
   });
 
-  it('on cancellation during training stops the job and returns what it stopped', async () => {
+  it('on cancellation during training stops the job, closes Canceled and keeps what it stopped readable', async () => {
     const fakes = createFakeActivities({ blockTraining: true });
     const taskQueue = uniqueTaskQueue('pipeline');
     const worker = await createTestWorker(env, taskQueue, fakes.impl);
-    const report = await worker.runUntil(async () => {
+    const { report, closed, lines } = await worker.runUntil(async () => {
       await env.client.workflow.start(migrationPipeline, { taskQueue, workflowId: 'pipe-cancel', args: [spec] });
       while (!fakes.calls.waitForTrainingJob) await new Promise((r) => setTimeout(r, 50));
-      return cancelAndReport(env.client, 'pipe-cancel', 120_000);
+      const report = await cancelAndReport(env.client, 'pipe-cancel', 120_000);
+      // The run's own result: a CancelledFailure, as Temporal's convention has it (not a completed summary).
+      const closed = await env.client.workflow
+        .getHandle('pipe-cancel')
+        .result()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      const unreachable = { send: () => Promise.reject(new Error('no AWS in this test')) };
+      const lines = await runStatus(env.client, { sagemaker: unreachable, codebuild: unreachable }, 'pipe-cancel');
+      return { report, closed, lines };
     });
+    expect((closed as WorkflowFailedError | undefined)?.cause).toBeInstanceOf(CancelledFailure);
+    expect((await env.client.workflow.getHandle('pipe-cancel').describe()).status.name).toBe('CANCELLED');
+    // The summary is still there for the operator: the client's report and `cli status` read it from the memo.
     if (!('summary' in report)) throw new Error(`no summary: ${JSON.stringify(report)}`);
     const result = report.summary;
     expect(result.outcome).toBe('cancelled');
+    expect(lines[0]).toMatch(/^run pipe-cancel \(migrationPipeline\) CANCELLED/);
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^ {2}outcome cancelled: Cancelled during trainModel; stopped: training job pipe-cancel-train-/,
+      ),
+    );
     expect(fakes.calls.stopTrainingJob).toHaveLength(1);
     expect(result.stopped).toEqual([
       expect.stringMatching(/^training job pipe-cancel-train-[0-9a-f]{8} \(by trainModel\)$/),
@@ -268,6 +289,33 @@ describe('retrainPipeline', () => {
     expect(fakes.calls.createTuningJob?.[0]).toMatchObject({
       tuning: { warmStart: { parentTuningJobs: ['demo-previous-tune-1234abcd'] } },
     });
+    // The parent was checked against this run's tuning job and fits.
+    expect(fakes.calls.checkWarmStartParent).toHaveLength(1);
+    expect(result.warmStart).toMatchObject({
+      parentTuningJob: 'demo-previous-tune-1234abcd',
+      type: expect.any(String),
+    });
     expect(result.outcome).toBe('deployed');
+  });
+
+  it('tunes cold, saying why, when the previous tuning job cannot be a warm-start parent', async () => {
+    // The previous run tuned with one more hyperparameter (removed from the spec since): SageMaker would refuse it.
+    const fakes = createFakeActivities({ parentExtraHyperparameters: { dropout: '0.1' } });
+    const taskQueue = uniqueTaskQueue('retrain');
+    const worker = await createTestWorker(env, taskQueue, fakes.impl);
+    const result = await worker.runUntil(
+      env.client.workflow.execute(retrainPipeline, { taskQueue, workflowId: 'retrain-cold', args: [spec] }),
+    );
+    expect(fakes.calls.checkWarmStartParent).toHaveLength(1);
+    expect(fakes.calls.createTuningJob).toHaveLength(1);
+    expect((fakes.calls.createTuningJob?.[0] as { tuning: { warmStart?: unknown } }).tuning.warmStart).toBeUndefined();
+    expect(result.warmStart).toEqual({
+      parentTuningJob: 'demo-previous-tune-1234abcd',
+      type: null,
+      reason: expect.stringMatching(
+        /^cannot warm-start from demo-previous-tune-1234abcd: the number of static plus tunable hyperparameters changed .*removed: dropout/,
+      ),
+    });
+    expect(result.tuning?.jobName).toBeDefined();
   });
 });

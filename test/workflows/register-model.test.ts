@@ -275,6 +275,40 @@ describe('registerModel workflow', () => {
     expect(acts.calls.updateModelPackageApproval).toHaveLength(1);
   });
 
+  it('refuses a reason or reviewer with a line break before accepting it, and still takes a one-line decision', async () => {
+    const acts = activities(null);
+    const taskQueue = uniqueTaskQueue();
+    const worker = await createTestWorker(env, taskQueue, acts.impl);
+    const out = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(registerModel, {
+        taskQueue,
+        workflowId: 'reg-line-break',
+        args: [input(manual)],
+      });
+      await untilWaiting(handle);
+      const newline = await refusal(
+        handle.executeUpdate(approveModelUpdate, { args: [{ reviewer: 'alice', reason: 'looks good\nship it' }] }),
+      );
+      const separator = await refusal(
+        handle.executeUpdate(rejectModelUpdate, { args: [{ reviewer: 'bob\u2028smith', reason: 'worse' }] }),
+      );
+      await handle.executeUpdate(approveModelUpdate, { args: [{ reviewer: 'alice', reason: 'looks good; ship it' }] });
+      return { newline, separator, result: await handle.result() };
+    });
+    expect(out.newline).toBe(
+      "approveModel: reason: must be a single line (a line break, U+000A, at character 11); SageMaker's " +
+        'ApprovalDescription (pattern .*) refuses line breaks',
+    );
+    expect(out.separator).toMatch(
+      /^rejectModel: reviewer: must be a single line \(a line break, U\+2028, at character 4\)/,
+    );
+    // The refused updates were never accepted: the one decision written is the valid one.
+    expect(acts.calls.updateModelPackageApproval).toEqual([
+      expect.objectContaining({ status: 'Approved', reviewer: 'alice', reason: 'looks good; ship it' }),
+    ]);
+    expect(out.result).toMatchObject({ approvalStatus: 'Approved', reviewer: 'alice' });
+  });
+
   it('fails non-retryably when no candidate reported the objective', async () => {
     const acts = activities(null);
     const taskQueue = uniqueTaskQueue();

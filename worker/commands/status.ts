@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { childWorkflowId, runResourceNames } from '../../contracts/names';
-import { PIPELINE_STEPS } from '../../contracts/pipeline-plan';
+import { PIPELINE_STEPS, type PipelineSummary, SUMMARY_MEMO } from '../../contracts/pipeline-plan';
 import type { StepStatus } from '../../contracts/status';
 import { CommandFailure } from '../command-line';
 import { queryStatus } from '../pipeline-client';
@@ -146,6 +146,9 @@ export async function runStatus(client: Client, aws: LiveStateClients, workflowI
     `run ${workflowId} (${run.type}) ${run.status.name}, started ${run.startTime.toISOString()}${run.closeTime ? `, closed ${run.closeTime.toISOString()}` : ''} [run ${run.runId}]`,
     `  version ${runVersion(run.searchAttributes)}; step ${searchAttribute(run.searchAttributes, 'PipelineStep') ?? '-'}; approval ${searchAttribute(run.searchAttributes, 'ApprovalStatus') ?? '-'}; endpoint ${searchAttribute(run.searchAttributes, 'EndpointName') ?? '-'}`,
   ];
+  // A run stopped since v5 closed as Canceled; what it stopped and why is its summary, kept in its memo.
+  const closedSummary = run.memo?.[SUMMARY_MEMO] as Partial<PipelineSummary> | undefined;
+  if (closedSummary?.outcome) lines.push(`  outcome ${closedSummary.outcome}: ${closedSummary.message ?? ''}`);
   const pipeline = await queryStatus(client, workflowId, QUERY_TIMEOUT_MS);
   if (!pipeline) lines.push('  (no worker answered the status query: showing what Temporal and AWS know)');
   if (pipeline?.resources.runKey) lines.push(`  ${String(pipeline.lastObserved?.rerun ?? 're-run')}`);

@@ -7,7 +7,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { CancelledFailure, type ApplicationFailure } from '@temporalio/common';
 import type { PipelineSummary } from '../../contracts/pipeline-plan';
 import { CommandFailure } from '../command-line';
-import { cancelAndReport } from '../pipeline-client';
+import { cancelAndReport, memoSummary } from '../pipeline-client';
 
 /** What `stop` found and did, as lines to print; `exitCode` 0 when the run is now stopped with its cleanup done. */
 export interface StopReport {
@@ -33,15 +33,19 @@ export async function stopRun(client: Client, workflowId: string, timeoutSeconds
   }
   const status = description.status.name;
   if (status !== 'RUNNING') {
-    // A stopped pipeline completes with a summary (outcome "cancelled"): say how the run ended, not only that it did.
+    // Say how the run ended, not only that it did: a completed run's summary is its result; a run stopped since v5
+    // closed as Canceled with its summary in the memo (before v5 a stopped run completed with outcome "cancelled").
+    const said = (r: Partial<PipelineSummary> | undefined) => (r?.outcome ? `: ${r.outcome}. ${r.message ?? ''}` : '');
     const ended =
       status === 'COMPLETED'
         ? await client.workflow
             .getHandle(workflowId)
             .result()
-            .then((r: Partial<PipelineSummary> | undefined) => (r?.outcome ? `: ${r.outcome}. ${r.message ?? ''}` : ''))
+            .then(said)
             .catch(() => '')
-        : '';
+        : status === 'CANCELLED'
+          ? said(await memoSummary(client, workflowId))
+          : '';
     throw new CommandFailure(
       `stop: ${workflowId} is not running (${status} at ${description.closeTime?.toISOString() ?? 'unknown time'}${ended}); nothing to stop`,
     );

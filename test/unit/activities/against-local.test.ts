@@ -348,10 +348,11 @@ describe('retraining: warm-start type and the previous run', () => {
   async function tune(
     runId: string,
     warmStart?: { parentTuningJob: string; type: 'IdenticalDataAndAlgorithm' | 'TransferLearning' },
+    runSpec: PipelineSpec = spec,
   ) {
-    const data = await run(acts.syncDataset, plan.syncDataInput(spec));
-    const definition = plan.trainingDefinition(spec, runId, IMAGE, data.channels);
-    const t = plan.tuneModelInput(spec, runId, definition, warmStart);
+    const data = await run(acts.syncDataset, plan.syncDataInput(runSpec));
+    const definition = plan.trainingDefinition(runSpec, runId, IMAGE, data.channels);
+    const t = plan.tuneModelInput(runSpec, runId, definition, warmStart);
     const create = () =>
       run(acts.createTuningJob, {
         tuningJobName: t.tuningJobName,
@@ -359,7 +360,13 @@ describe('retraining: warm-start type and the previous run', () => {
         definition: t.definition,
         tuning: t.tuning,
       });
-    return { data, name: t.tuningJobName, create };
+    const tuningJob = {
+      tuningJobName: t.tuningJobName,
+      workflowId: childWorkflowId(runId, 'tuneModel'),
+      definition: t.definition,
+      tuning: t.tuning,
+    };
+    return { data, name: t.tuningJobName, create, tuningJob };
   }
 
   async function completed(name: string): Promise<void> {
@@ -424,5 +431,35 @@ describe('retraining: warm-start type and the previous run', () => {
     const accepted = await tune('regress-rt-3', { parentTuningJob: second.name, type: same.type });
     await accepted.create();
     expect(runResourceNames('regress-rt-3').tuningJob).toBe(accepted.name);
+  });
+
+  test('checkWarmStartParent judges the real parent as local mode does: a hyperparameter added since means cold', async () => {
+    const previous = await run(acts.findPreviousTuningJob, {
+      pipelineName: 'regress',
+      excludeWorkflowId: 'regress-rt-4',
+    });
+    const parentTuningJob = previous.tuningJobName as string;
+    const warm = { parentTuningJob, type: 'TransferLearning' as const };
+    // Unchanged spec: the parent fits.
+    const same = await tune('regress-rt-4', warm);
+    await expect(run(acts.checkWarmStartParent, { tuningJob: same.tuningJob })).resolves.toEqual({
+      type: 'TransferLearning',
+      reason: `TransferLearning from ${parentTuningJob}`,
+    });
+    // A hyperparameter added to the spec since the parent ran: the check says cold, and local mode (like SageMaker)
+    // refuses the warm start the run would otherwise have sent.
+    const edited = {
+      ...spec,
+      training: { ...spec.training, hyperparameters: { ...spec.training.hyperparameters, dropout: 0.1 } },
+    };
+    const changed = await tune('regress-rt-4', warm, edited);
+    const verdict = await run(acts.checkWarmStartParent, { tuningJob: changed.tuningJob });
+    expect(verdict.type).toBeNull();
+    expect(verdict.reason).toMatch(
+      /the number of static plus tunable hyperparameters changed .*added: dropout; removed: none/,
+    );
+    const refused = await failureOf(changed.create());
+    expect(refused.type).toBe('AwsValidation');
+    expect(refused.message).toMatch(/total number of static plus tunable hyperparameters must stay the same/);
   });
 });

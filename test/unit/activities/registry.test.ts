@@ -409,6 +409,20 @@ describe('updateModelPackageApproval', () => {
     await expect(acts.updateModelPackageApproval(decision)).resolves.toMatchObject({ changed: false });
     expect(sm).toHaveReceivedCommandTimes(UpdateModelPackageCommand, 1);
   });
+
+  it("writes a reason the pipeline composed with line breaks on one line (ApprovalDescription's `.*` refuses them)", async () => {
+    sm.on(DescribeModelPackageCommand).resolves({ ModelPackageArn: pkgArn(6), ModelApprovalStatus: 'Approved' });
+    sm.on(UpdateModelPackageCommand).resolves({ ModelPackageArn: pkgArn(6) });
+    await acts.updateModelPackageApproval({
+      modelPackageArn: pkgArn(6),
+      status: 'Rejected',
+      reviewer: 'pipeline',
+      reason: 'rolled back: alarm demo-5xx fired\r\nlast value 3\u2028threshold 1',
+    });
+    expect(sm).toHaveReceivedCommandWith(UpdateModelPackageCommand, {
+      ApprovalDescription: 'Rejected by pipeline: rolled back: alarm demo-5xx fired last value 3 threshold 1',
+    });
+  });
 });
 
 describe('input validation', () => {

@@ -176,11 +176,11 @@ export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
     check: autoscaledVariantUpdate,
   },
   {
-    id: 'tuning-job.warm-start',
+    id: 'tuning-job.warm-start-parent',
     service: 'SageMaker',
     operations: ['CreateHyperParameterTuningJob'],
     statement:
-      'Warm start: at most 5 parents, all Completed, Stopped or Failed; the same objective metric and the same number of static plus tunable hyperparameters, none changing type; IdenticalDataAndAlgorithm keeps the training image and input data of its parents.',
+      'A warm start parent must exist and be Completed, Stopped or Failed, with the same objective metric and the same number of static plus tunable hyperparameters, none changing type; IdenticalDataAndAlgorithm keeps the training image and input data of its parents (at most 5 parents: the model says so too).',
     source: `${SAGEMAKER_GUIDE}/automatic-model-tuning-warm-start.html`,
     check: warmStartRules,
   },
