@@ -146,6 +146,17 @@ describe('a full usage quota', () => {
     expect(f.message).toMatch(
       /^CreateTrainingJob job-1 failed: the account's quota 'ml\.p4de\.24xlarge for training job usage': 0 of 0 Instances in use, 4 asked: its limit is below/,
     );
+    // Local mode's per-tuning-job quotas, in the same shape: a request above the limit itself.
+    expect(
+      classifyAwsError(
+        awsError(
+          'ResourceLimitExceeded',
+          400,
+          "The account-level service limit 'Number of concurrent training jobs per tuning job' is 100 Training jobs, " +
+            'with current utilization of 0 Training jobs and a request delta of 120 Training jobs.',
+        ),
+      ),
+    ).toBe(ErrorType.AwsValidation);
     // A limit of 2 never admits 4 either, however few are in use.
     expect(classifyAwsError(limit('ml.p4de.24xlarge for training job usage', 2, 0, 4))).toBe(ErrorType.AwsValidation);
   });
