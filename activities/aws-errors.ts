@@ -145,7 +145,7 @@ export function toFailure(err: unknown, action: string, options: AwsCallOptions 
   });
 }
 
-/** The pause before the next try on a full quota: doubling from CAPACITY_RETRY_FIRST_S, at most CAPACITY_RETRY_MAX_S. */
+/** Pause before the next try on a full quota: doubling from CAPACITY_RETRY_FIRST_S, at most CAPACITY_RETRY_MAX_S. */
 export function capacityRetryDelayS(attempt: number): number {
   return Math.min(CAPACITY_RETRY_MAX_S, CAPACITY_RETRY_FIRST_S * 2 ** Math.min(Math.max(attempt - 1, 0), 10));
 }

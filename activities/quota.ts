@@ -26,7 +26,7 @@ const SAGEMAKER = new RegExp(
     String.raw`and a request delta of ${NUMBER}`,
 );
 
-/** CodeBuild's AccountLimitExceededException from StartBuild: "Cannot have more than 30 builds in queue for the account". */
+/** CodeBuild's AccountLimitExceededException: "Cannot have more than 30 builds in queue for the account" */
 const CODEBUILD = /Cannot have more than (\d+) (builds? in queue|(?:concurrent |active |running )?builds?)\b/;
 
 /** The quota a refusal names, or undefined when its message does not say (then nobody knows whether it clears). */
@@ -52,7 +52,7 @@ export function quotaTooLow(q: QuotaReading): boolean {
   return q.limit < q.asked;
 }
 
-/** The quota in a phrase for the operator: "'ml.p4de.24xlarge for training job usage': 8 of 8 Instances in use, 4 asked". */
+/** The quota in a phrase: "'ml.p4de.24xlarge for training job usage': 8 of 8 Instances in use, 4 asked". */
 export function describeQuota(q: QuotaReading): string {
   const used = q.inUse === undefined ? `limit ${q.limit} ${q.unit}` : `${q.inUse} of ${q.limit} ${q.unit} in use`;
   return `'${q.quota}': ${used}, ${q.asked} asked`;
