@@ -46,7 +46,10 @@ export const MODELED_ERRORS: ReadonlyMap<string, Fault> = new Map([
   ...modeledErrors(sts, sts.STSServiceException),
 ]);
 
-/** Throttling codes AWS's SDKs retry (botocore `data/_retry.json` and the SDKs' shared list), plus S3's SlowDown. */
+/**
+ * Throttling codes AWS's SDKs retry: botocore's standard retry mode (`retries/standard.py` `_THROTTLED_ERROR_CODES`)
+ * and the JS SDK's `THROTTLING_ERROR_CODES` (@smithy), which agree, plus `_retry.json`'s codes.
+ */
 export const THROTTLING_CODES: ReadonlySet<string> = new Set([
   'Throttling',
   'ThrottlingException',
@@ -57,10 +60,28 @@ export const THROTTLING_CODES: ReadonlySet<string> = new Set([
   'TransactionInProgressException',
   'RequestLimitExceeded',
   'BandwidthLimitExceeded',
+  'LimitExceededException',
   'RequestThrottled',
   'SlowDown',
   'PriorRequestNotComplete',
   'EC2ThrottledException',
+]);
+
+/**
+ * HTTP statuses that mean "slow down" whatever the code: 429 (botocore `_retry.json` too_many_requests, @smithy's
+ * isThrottlingError) and 509 (`_retry.json` limit_exceeded).
+ */
+export const THROTTLING_STATUSES: ReadonlySet<number> = new Set([429, 509]);
+
+/**
+ * Usage quotas that a request can find full: SageMaker's ResourceLimitExceeded ("The account-level service limit
+ * '<quota>' is <limit> <unit>, with current utilization of <in use> <unit> and a request delta of <asked> <unit>") and
+ * CodeBuild's AccountLimitExceededException ("Cannot have more than <limit> builds in queue for the account"). They
+ * clear when other jobs end, unless the limit itself is below what the request asks for: see activities/quota.ts.
+ */
+export const USAGE_LIMIT_CODES: ReadonlySet<string> = new Set([
+  'ResourceLimitExceeded',
+  'AccountLimitExceededException',
 ]);
 
 /** Server-side and timeout codes that are not modeled for every service (generic 5xx answers, SDK timeouts). */

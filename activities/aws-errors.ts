@@ -5,7 +5,14 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType, type ErrorTypeName, isNonRetryable, UNRECOGNIZED_ERROR_ATTEMPTS } from '../contracts/errors';
+import {
+  CAPACITY_RETRY_FIRST_S,
+  CAPACITY_RETRY_MAX_S,
+  ErrorType,
+  type ErrorTypeName,
+  isNonRetryable,
+  UNRECOGNIZED_ERROR_ATTEMPTS,
+} from '../contracts/errors';
 import {
   ACCESS_CODES,
   DOCUMENTED_TRANSIENT_CODES,
@@ -13,8 +20,11 @@ import {
   MODELED_ERRORS,
   SERVER_CODES,
   THROTTLING_CODES,
+  THROTTLING_STATUSES,
+  USAGE_LIMIT_CODES,
 } from './aws-error-codes';
 import { warnIfActivity } from './polling';
+import { describeQuota, quotaTooLow, readQuota } from './quota';
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -44,18 +54,24 @@ export interface AwsCallOptions {
 }
 
 /**
- * Classifies an error thrown by an AWS SDK call (or the network under it) by its error code: throttling, server
- * faults (the model's, or HTTP 5xx) and the documented "try again" codes are transient; access codes are AccessDenied;
- * every other code the service models (or the generic client codes) is AwsValidation; a code nobody models is
- * AwsUnrecognized (retried a few times, then failed: see `toFailure`).
+ * Classifies an error thrown by an AWS SDK call (or the network under it) by its error code: throttling (its codes, or
+ * HTTP 429/509), server faults (the model's, or HTTP 5xx) and the documented "try again" codes are transient; a full
+ * usage quota is CapacityWait unless its limit is below what the request asks for (then AwsValidation: it never
+ * clears); access codes are AccessDenied; every other code the service models (or the generic client codes) is
+ * AwsValidation; a code nobody models is AwsUnrecognized (retried a few times, then failed: see `toFailure`).
  */
 export function classifyAwsError(err: unknown, options: AwsCallOptions = {}): ErrorTypeName {
   const e = (err ?? {}) as AwsLikeError;
   const name = e.name ?? '';
   const status = e.$metadata?.httpStatusCode;
   if (options.transientCodes?.includes(name)) return ErrorType.AwsTransient;
+  if (USAGE_LIMIT_CODES.has(name)) {
+    const quota = readQuota(e.message);
+    return quota && quotaTooLow(quota) ? ErrorType.AwsValidation : ErrorType.CapacityWait;
+  }
   if (
     THROTTLING_CODES.has(name) ||
+    (status !== undefined && THROTTLING_STATUSES.has(status)) ||
     SERVER_CODES.has(name) ||
     DOCUMENTED_TRANSIENT_CODES.has(name) ||
     MODELED_ERRORS.get(name) === 'server' ||
@@ -96,6 +112,24 @@ export function toFailure(err: unknown, action: string, options: AwsCallOptions 
   const aws = `${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
   let message = `${action} failed: ${aws}`;
   let nonRetryable = isNonRetryable(type);
+  let nextRetryDelay: number | undefined;
+  const quota = USAGE_LIMIT_CODES.has(e.name ?? '') ? readQuota(e.message) : undefined;
+  if (type === ErrorType.AwsValidation && quota)
+    message =
+      `${action} failed: the account's quota ${describeQuota(quota)}: its limit is below what this step asks for, ` +
+      `so it cannot clear by waiting; raise it (Service Quotas) or ask for less: ${aws}`;
+  if (type === ErrorType.CapacityWait) {
+    const attempt = activityAttempt();
+    const delayS = capacityRetryDelayS(attempt);
+    nextRetryDelay = delayS * 1000;
+    // A refusal whose message does not say the limit may be one that never clears: bounded like an unknown code.
+    nonRetryable = !quota && attempt >= UNRECOGNIZED_ERROR_ATTEMPTS;
+    message = quota
+      ? `waiting for capacity: ${describeQuota(quota)}; ${action} again in ${delayS} s (attempt ${attempt}): ${aws}`
+      : `waiting for capacity: ${action} refused by a quota that does not say its limit, attempt ${attempt} of ` +
+        `${UNRECOGNIZED_ERROR_ATTEMPTS}${nonRetryable ? '; giving up' : `; again in ${delayS} s`}: ${aws}`;
+    warnIfActivity(message);
+  }
   if (type === ErrorType.AwsUnrecognized) {
     const attempt = activityAttempt();
     nonRetryable = attempt >= UNRECOGNIZED_ERROR_ATTEMPTS;
@@ -106,8 +140,14 @@ export function toFailure(err: unknown, action: string, options: AwsCallOptions 
     type,
     message,
     nonRetryable,
+    nextRetryDelay,
     cause: err instanceof Error ? safeCause(err) : undefined,
   });
+}
+
+/** Pause before the next try on a full quota: doubling from CAPACITY_RETRY_FIRST_S, at most CAPACITY_RETRY_MAX_S. */
+export function capacityRetryDelayS(attempt: number): number {
+  return Math.min(CAPACITY_RETRY_MAX_S, CAPACITY_RETRY_FIRST_S * 2 ** Math.min(Math.max(attempt - 1, 0), 10));
 }
 
 /**

@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteModelCommand, DescribeModelCommand } from '@aws-sdk/client-sagemaker';
 import { ErrorType } from '../contracts/errors';
 import {
@@ -26,38 +26,18 @@ import { aws, failure, toFailure } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
 import { heartbeatIfActivity } from './polling';
-import { isMissingObject, s3Object } from './s3-objects';
+import { isMissingObject, listKeys, s3Object, s3Prefix } from './s3-objects';
 import { assertOwned, isNotFound } from './sagemaker-owner';
 
 /** Lines between two progress heartbeats. */
 const HEARTBEAT_EVERY_LINES = 10_000;
-
-/** Bucket and key prefix of an s3:// URI (a prefix or one object). */
-function s3Prefix(uri: string): { Bucket: string; Prefix: string } {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m) throw failure(ErrorType.SpecInvalid, `not an s3:// URI: ${uri}`);
-  return { Bucket: m[1] as string, Prefix: m[2] as string };
-}
 
 /** Builds the evaluation activities. */
 export function createEvaluationActivities(deps: ActivityDeps) {
   const s3 = deps.clients.s3;
   const sm = deps.clients.sagemaker;
 
-  /** Every object key under a prefix (all pages), in S3's order (UTF-8 binary, the order Batch Transform reads). */
-  async function keysUnder(uri: string, filter: (key: string) => boolean): Promise<string[]> {
-    const { Bucket, Prefix } = s3Prefix(uri);
-    const keys: string[] = [];
-    let ContinuationToken: string | undefined;
-    do {
-      const page = await aws(`ListObjectsV2 ${uri}`, () =>
-        s3.send(new ListObjectsV2Command({ Bucket, Prefix, ContinuationToken })),
-      );
-      for (const o of page.Contents ?? []) if (o.Key && filter(o.Key)) keys.push(o.Key);
-      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (ContinuationToken);
-    return keys;
-  }
+  const keysUnder = (uri: string, filter: (key: string) => boolean) => listKeys(s3, uri, filter);
 
   /** Calls `each` for every non-empty line of an object, streaming it. */
   async function forEachLine(Bucket: string, Key: string, each: (line: string, n: number) => void): Promise<void> {

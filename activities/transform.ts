@@ -27,23 +27,33 @@ import { parseInput } from './input';
 import { stopSageMakerJob } from './job-stop';
 import { pollUntil } from './polling';
 import { assertOwned, isAlreadyExists, sageMakerTags } from './sagemaker-owner';
+import { type InvocationPlan, invocationPlan, prepareTransformInput } from './transform-input';
 
 const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
 
 /**
  * The CreateTransformJob request that scores JSON Lines records: split by line, several records per request
  * (MultiRecord up to MaxPayloadInMB), one answer line per record assembled by line (API_CreateTransformJob,
- * https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform.html).
+ * https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform.html), each request waited for as long as its
+ * records take (ModelClientConfig, from `plan`: see transform-input.ts). `s3Uri` is the input the job reads (the
+ * per-instance objects when the input was split).
  */
-export function transformJobRequest(raw: CreateTransformJobInput): CreateTransformJobRequest {
+export function transformJobRequest(
+  raw: CreateTransformJobInput,
+  sized: { s3Uri: string; plan: InvocationPlan },
+): CreateTransformJobRequest {
   const input = parseInput(CreateTransformJobInput, raw, 'createTransformJob input');
   return {
     TransformJobName: input.transformJobName,
     ModelName: input.modelName,
     BatchStrategy: 'MultiRecord',
-    MaxPayloadInMB: input.maxPayloadMb,
+    MaxPayloadInMB: sized.plan.maxPayloadMb,
+    ModelClientConfig: {
+      InvocationsTimeoutInSeconds: sized.plan.invocationsTimeoutSeconds,
+      InvocationsMaxRetries: sized.plan.invocationsMaxRetries,
+    },
     TransformInput: {
-      DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: input.inputS3Uri } },
+      DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: sized.s3Uri } },
       ContentType: SCORING_CONTENT_TYPE,
       SplitType: 'Line',
       CompressionType: 'None',
@@ -83,18 +93,22 @@ export function createTransformActivities(deps: ActivityDeps) {
      * Creates the transform job. A taken name is ours only when the job carries our workflow ID tag: then this is a
      * retried create and we re-attach; otherwise it is a conflict nobody should retry.
      */
-    async createTransformJob(input: CreateTransformJobInput): Promise<CreateTransformJobOutput> {
-      const request = transformJobRequest(input);
+    async createTransformJob(raw: CreateTransformJobInput): Promise<CreateTransformJobOutput> {
+      const input = parseInput(CreateTransformJobInput, raw, 'createTransformJob input');
+      const prepared = await prepareTransformInput(deps.clients.s3, input);
+      const plan = invocationPlan(prepared.measure, input.maxPayloadMb, input.secondsPerRecord);
+      const request = transformJobRequest(input, { s3Uri: prepared.s3Uri, plan });
       const name = input.transformJobName;
+      const transformInputS3Uri = prepared.s3Uri;
       try {
         const out = await sm.send(new CreateTransformJobCommand(request));
-        return { transformJobArn: out.TransformJobArn ?? '', reattached: false };
+        return { transformJobArn: out.TransformJobArn ?? '', reattached: false, transformInputS3Uri };
       } catch (err) {
         if (!isAlreadyExists(err)) throw toFailure(err, `CreateTransformJob ${name}`);
       }
       const arn = (await describe(name)).TransformJobArn ?? '';
       await assertOwned(deps, arn, input.workflowId, `transform job ${name}`);
-      return { transformJobArn: arn, reattached: true };
+      return { transformJobArn: arn, reattached: true, transformInputS3Uri };
     },
 
     /** Polls the job until its status differs from `last` or it is terminal, heartbeating each snapshot. */

@@ -52,7 +52,19 @@ export const ErrorType = {
    * logged), then failed with the attempt count and the AWS error.
    */
   AwsUnrecognized: 'AwsUnrecognized',
+  /**
+   * A usage quota is full (SageMaker's ResourceLimitExceeded, CodeBuild's AccountLimitExceededException) while the
+   * limit itself covers what the step asks for: other jobs hold it, and it clears when they end. Retried with a
+   * backoff from CAPACITY_RETRY_FIRST_S up to CAPACITY_RETRY_MAX_S; the message starts "waiting for capacity: ".
+   * A limit below the request is AwsValidation instead (activities/quota.ts).
+   */
+  CapacityWait: 'CapacityWait',
 } as const;
+
+/** First pause before a CapacityWait retry; each next one doubles, up to CAPACITY_RETRY_MAX_S. */
+export const CAPACITY_RETRY_FIRST_S = 30;
+/** Longest pause between two CapacityWait retries (one create call per 5 minutes while the quota stays full). */
+export const CAPACITY_RETRY_MAX_S = 300;
 
 /** How many attempts an activity gives an AWS error it does not recognise before it fails (see AwsUnrecognized). */
 export const UNRECOGNIZED_ERROR_ATTEMPTS = 8;

@@ -11,6 +11,10 @@ import { InferenceCodeInput } from './user-code';
 export const SCORING_CONTENT_TYPE = 'application/jsonlines';
 /** Batch Transform's suffix on each output object (`<input key relative to the prefix>.out`). */
 export const TRANSFORM_OUTPUT_SUFFIX = '.out';
+/** The largest MaxPayloadInMB the serving container takes: its body limit is 6 MiB (413 above it). */
+export const MAX_SCORING_PAYLOAD_MB = 6;
+/** evaluation.secondsPerRecord when the spec does not give it: an assumption for a small model, not a measurement. */
+export const DEFAULT_SECONDS_PER_RECORD = 0.1;
 
 /** Input of the evaluateModel step workflow. */
 export const EvaluateModelInput = z.strictObject({
@@ -32,6 +36,8 @@ export const EvaluateModelInput = z.strictObject({
   instanceType: z.string(),
   instanceCount: z.number().int().min(1).max(100),
   maxPayloadMb: z.number().int().min(1).max(100).default(6),
+  /** The model's time per scoring record (evaluation.secondsPerRecord): sizes the invocation timeout. */
+  secondsPerRecord: z.number().positive().default(DEFAULT_SECONDS_PER_RECORD),
   /** Past this the step stops the job and fails (Batch Transform has no runtime limit of its own). */
   maxRuntimeSeconds: z.number().int().min(1),
   tags: z.record(z.string(), z.string()).default({}),
@@ -67,13 +73,27 @@ export const CreateTransformJobInput = z.strictObject({
   outputS3Uri: z.string(),
   instanceType: z.string(),
   instanceCount: z.number().int().min(1),
-  maxPayloadMb: z.number().int().min(1).max(100),
+  maxPayloadMb: z
+    .number()
+    .int()
+    .min(1)
+    .max(
+      MAX_SCORING_PAYLOAD_MB,
+      `at most ${MAX_SCORING_PAYLOAD_MB} (evaluation.maxPayloadMb): the serving container refuses bodies over 6 MiB`,
+    ),
+  /** Absent in inputs scheduled before it existed: then DEFAULT_SECONDS_PER_RECORD. */
+  secondsPerRecord: z.number().positive().default(DEFAULT_SECONDS_PER_RECORD),
   tags: z.record(z.string(), z.string()).default({}),
 });
 /** Input of the createTransformJob activity. */
 export type CreateTransformJobInput = z.input<typeof CreateTransformJobInput>;
 /** `reattached` is true when the job already existed with our workflow ID tag. */
-export const CreateTransformJobOutput = z.strictObject({ transformJobArn: z.string(), reattached: z.boolean() });
+export const CreateTransformJobOutput = z.strictObject({
+  transformJobArn: z.string(),
+  reattached: z.boolean(),
+  /** Where the job read its records from: the input, or the objects it was split into (one per instance). */
+  transformInputS3Uri: z.string().optional(),
+});
 /** Output of the createTransformJob activity. */
 export type CreateTransformJobOutput = z.infer<typeof CreateTransformJobOutput>;
 

@@ -346,6 +346,7 @@ export function evaluateModelInput(
     instanceType: e.instanceType,
     instanceCount: e.instanceCount,
     maxPayloadMb: e.maxPayloadMb,
+    secondsPerRecord: e.secondsPerRecord,
     maxRuntimeSeconds: e.maxRuntimeSeconds,
     tags: tagsOf(spec, refOf(run).workflowId),
     pollIntervalSeconds: spec.pollIntervalSeconds,

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { RollbackAlarmPeriod } from './deploy-model';
+import { DEFAULT_SECONDS_PER_RECORD, MAX_SCORING_PAYLOAD_MB } from './evaluate-model';
 import {
   ENDPOINT_INSTANCE_TYPES,
   PROCESSING_INSTANCE_TYPES,
@@ -416,8 +417,28 @@ const EvaluationSpec = z.strictObject({
    */
   input: DataSource.optional(),
   instanceType: transformInstanceType.default('ml.m5.xlarge'),
+  /**
+   * Transform instances. Batch Transform hands each instance whole input objects, so with more than one the step
+   * splits the records into as many objects first (activities/transform-input.ts).
+   */
   instanceCount: z.number().int().min(1).max(100).default(1),
-  maxPayloadMb: z.number().int().min(1).max(100).default(6),
+  /**
+   * The most one request packs (MultiRecord): AWS allows up to 100 MB, but the serving container answers 413 above its
+   * 6 MiB body limit (container/jaxsm/serving/server.py MAX_BODY).
+   */
+  maxPayloadMb: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_SCORING_PAYLOAD_MB, `at most ${MAX_SCORING_PAYLOAD_MB}: the serving container refuses bodies over 6 MiB`)
+    .default(MAX_SCORING_PAYLOAD_MB),
+  /**
+   * Seconds the model takes per scoring record on instanceType, at the container's full batch throughput (a request's
+   * wall time divided by its records). It sizes each request's invocation timeout (ModelClientConfig). The default is
+   * an assumption, not a measurement: time one JSON Lines request of a few hundred records against your model on the
+   * instance type and put the result here.
+   */
+  secondsPerRecord: z.number().positive().max(3600).default(DEFAULT_SECONDS_PER_RECORD),
   maxRuntimeSeconds: seconds(60, MAX_RUNTIME_LIMIT_S).default(3600),
   /** How much higher (nats) the candidate's eval_nll may be than the approved champion's and still be auto-approved. */
   maxRegression: z.number().min(0).default(0),

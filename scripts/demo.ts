@@ -31,6 +31,7 @@ import { ADMIN_CREDENTIALS } from '../local/shared/credentials';
 import { up } from '../local/stack/launcher';
 import { codecFromEnv } from '../worker/payload-codec';
 import { approveIfWaiting, cancelAndReport, queryStatus, registerModelId } from '../worker/pipeline-client';
+import { streamLines } from '../worker/response-stream';
 import { readSpecFile } from '../worker/spec-file';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // node 20 is supported here
@@ -378,19 +379,13 @@ async function invokeEndpoint(endpointName: string, steps: unknown): Promise<voi
   );
   process.stdout.write(`[demo] answer (variant ${res.InvokedProductionVariant ?? '?'}): ${prompt}`);
   let firstTokenMs: number | undefined;
-  let pending = '';
   let details: { ttft_ms?: number; generated_tokens?: number } | undefined;
-  for await (const event of res.Body ?? []) {
-    pending += Buffer.from(event.PayloadPart?.Bytes ?? new Uint8Array()).toString('utf8');
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines.filter(Boolean)) {
-      const msg = JSON.parse(line) as { token?: { text: string }; details?: typeof details };
-      if (msg.token) {
-        firstTokenMs ??= Date.now() - t0;
-        process.stdout.write(msg.token.text);
-      } else if (msg.details) details = msg.details;
-    }
+  for await (const line of streamLines(res.Body)) {
+    const msg = JSON.parse(line) as { token?: { text: string }; details?: typeof details };
+    if (msg.token) {
+      firstTokenMs ??= Date.now() - t0;
+      process.stdout.write(msg.token.text);
+    } else if (msg.details) details = msg.details;
   }
   process.stdout.write('\n');
   say(

@@ -136,14 +136,19 @@ export function operatorCli(env: Env = process.env, io: CommandIo = PROCESS_IO):
       .command('list')
       .description('pipeline runs with step, version, endpoint and approval state, and open runs counted by version')
       .option('--status <which>', 'running, closed or all', 'all')
-      .option('--build-id <id>', 'only runs that ran on this build (workflow source hash)')
+      .option(
+        '--build-id <id>',
+        'only runs that ran on this build (workflow source hash), or on this Worker Deployment Version ' +
+          '(<deployment>:<build ID>); a bare build ID is also looked up in TEMPORAL_WORKER_DEPLOYMENT when set',
+      )
       .option('--query <filter>', 'an extra visibility filter, ANDed with the others')
       .option('--limit <n>', 'at most this many runs', positiveInt, 50)
       .option(...NAMESPACE_OPTION),
     async (o: { status: string; buildId?: string; query?: string; limit: number; namespace?: string }) => {
       const status = listStatus(o.status);
       await withTemporal(env, o.namespace, async (client) => {
-        for (const line of await listRuns(client, { ...o, status })) io.out(line);
+        const deployment = env.TEMPORAL_WORKER_DEPLOYMENT || undefined;
+        for (const line of await listRuns(client, { ...o, status, deployment })) io.out(line);
       });
     },
   );

@@ -82,6 +82,8 @@ export async function evaluateModel(rawInput: EvaluateModelInput): Promise<Evalu
                 instanceType: input.instanceType,
                 instanceCount: input.instanceCount,
                 maxPayloadMb: input.maxPayloadMb,
+                // An activity input field, not a command: old histories replay unchanged.
+                secondsPerRecord: input.secondsPerRecord,
                 tags: input.tags,
               },
             ],

@@ -107,3 +107,17 @@ def test_jsonlines_cannot_be_answered_in_another_type(server):
     url, _ = server
     code, _, _ = http("POST", url + "/invocations", b'{"score": "a"}\n', {**JSONL, "Accept": "text/csv"})
     assert code == 406
+
+
+def test_a_record_holding_unicode_line_separators_stays_one_record(server):
+    """Batch Transform's SplitType Line splits on "\\n" only; prepare writes U+2028, U+2029 and U+0085 raw
+    (json.dumps with ensure_ascii=False), so the body must not be split at them as str.splitlines() would."""
+    url, _ = server
+    texts = ["one\u2028two", "three\u2029four", "five\u0085six", "plain"]
+    lines = [json.dumps({"score": t}, ensure_ascii=False) for t in texts]
+    assert all(ch in "".join(lines) for ch in "\u2028\u2029\u0085")  # written raw, as prepare writes them
+    body = ("\r\n".join(lines[:2]) + "\n" + "\n".join(lines[2:]) + "\n").encode()
+    code, _, answer = http("POST", url + "/invocations", body, JSONL, timeout=300)
+    assert code == 200, answer
+    scored = [json.loads(line) for line in answer.decode().split("\n") if line]
+    assert [s["tokens"] for s in scored] == [len(t.encode()) for t in texts]

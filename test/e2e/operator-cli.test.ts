@@ -204,6 +204,12 @@ suite('operator commands on the local stack', () => {
     );
     expect(list.out).toMatch(new RegExp(`open runs by version: ${build}: 1$`, 'm'));
     expect((await cli('list', '--status', 'running')).out).not.toMatch(/ops-rerun/);
+    // Runs of a build under Worker Versioning, by build ID and by the deployment version the server records.
+    for (const version of [build, `${DEPLOYMENT}:${build}`]) {
+      const byBuild = await cli('list', '--status', 'running', '--build-id', version);
+      expect(byBuild.out).toMatch(/^ops-long +migrationPipeline +RUNNING/m);
+    }
+    expect((await cli('list', '--build-id', `${DEPLOYMENT}:not-a-build`)).out).toMatch(/^no pipeline runs match/);
 
     const stop = await cli('stop', id, '--timeout', '5m');
     expect(stop.code).toBe(0);

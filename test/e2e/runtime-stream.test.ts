@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../local/stack/config';
 import { waitUntil } from '../../local/shared/procs';
+import { type PayloadEvent, streamLines } from '../../worker/response-stream';
 import type { LocalService } from '../../local/service/server';
 import {
   credentials,
@@ -139,18 +140,16 @@ test('InvokeEndpointWithResponseStream reads the answer token by token from the 
   );
   expect(res.ContentType).toBe('application/jsonlines');
   expect(res.InvokedProductionVariant).toBe('main');
-  let pending = '';
   const lines: Line[] = [];
   const arrivals: number[] = [];
-  for await (const ev of res.Body ?? []) {
-    expect(ev.PayloadPart).toBeDefined();
-    arrivals.push(Date.now() - t0);
-    pending += Buffer.from(ev.PayloadPart?.Bytes ?? new Uint8Array()).toString('utf8');
-    const parts = pending.split('\n');
-    pending = parts.pop() ?? '';
-    for (const p of parts) lines.push(JSON.parse(p) as Line);
+  async function* timed(body: typeof res.Body): AsyncGenerator<PayloadEvent> {
+    for await (const ev of body ?? []) {
+      expect(ev.PayloadPart).toBeDefined();
+      arrivals.push(Date.now() - t0);
+      yield ev;
+    }
   }
-  expect(pending).toBe('');
+  for await (const line of streamLines(timed(res.Body))) lines.push(JSON.parse(line) as Line);
   const tokens = lines.filter((l) => l.token);
   const final = lines.at(-1) as Line;
   // Every token on its own line, in order, then the final line.

@@ -360,3 +360,34 @@ describe('training.environment with tuning (issue 20)', () => {
     expect(validateSpec(withEnv(49, true), { legacy: true }).ok).toBe(true);
   });
 });
+
+describe('evaluation sizing', () => {
+  it('refuses a payload the serving container would answer with 413, naming the field', () => {
+    const issues = issuesOf(
+      withChange((s) => (s.evaluation = { enabled: true, input: { s3Uri: 's3://data/eval/' }, maxPayloadMb: 7 })),
+    );
+    expect(issues.map((i) => `${i.path}: ${i.message}`).join('\n')).toMatch(
+      /evaluation\.maxPayloadMb.*at most 6: the serving container refuses bodies over 6 MiB/,
+    );
+    expect(
+      validateSpec(
+        withChange((s) => (s.evaluation = { enabled: true, input: { s3Uri: 's3://data/eval/' }, maxPayloadMb: 6 })),
+      ).ok,
+    ).toBe(true);
+  });
+
+  it('takes the per-record time that sizes the invocation timeout, positive', () => {
+    expect(
+      validateSpec(
+        withChange(
+          (s) => (s.evaluation = { enabled: true, input: { s3Uri: 's3://data/eval/' }, secondsPerRecord: 0.02 }),
+        ),
+      ).ok,
+    ).toBe(true);
+    expect(
+      issuesOf(
+        withChange((s) => (s.evaluation = { enabled: true, input: { s3Uri: 's3://data/eval/' }, secondsPerRecord: 0 })),
+      ).length,
+    ).toBe(1);
+  });
+});

@@ -12,18 +12,42 @@ import { listExecutions } from './visibility';
 export interface ListOptions {
   status: 'running' | 'closed' | 'all';
   limit: number;
+  /** A build ID, or a Worker Deployment Version `<deployment>:<build ID>`. */
   buildId?: string;
+  /** The worker deployment a bare build ID belongs to (TEMPORAL_WORKER_DEPLOYMENT), when Worker Versioning is on. */
+  deployment?: string;
   query?: string;
 }
 
 const PIPELINE_TYPES = ['migrationPipeline', 'retrainPipeline'];
 
+/**
+ * The filter for runs that ran on a build. Without Worker Versioning the server records `unversioned:<build>` in
+ * BuildIds; under it, the versions a run used go to TemporalUsedWorkerDeploymentVersions as `<deployment>:<build>`,
+ * and a pinned run also gets `pinned:<deployment>:<build>` in BuildIds (Temporal server's worker_versioning package;
+ * the 1.32 dev server still adds `unversioned:<build>` to versioned runs as well, which later servers need not do).
+ * So the filter asks for all of them: a run is found in either mode.
+ */
+export function buildFilter(buildId: string, deployment?: string): string {
+  if (/['\\]/.test(buildId) || (deployment !== undefined && /['\\]/.test(deployment)))
+    throw new CommandFailure(`list: --build-id must not contain quotes or backslashes, got "${buildId}"`, 2);
+  const cut = buildId.lastIndexOf(':');
+  const build = cut >= 0 ? buildId.slice(cut + 1) : buildId;
+  const dep = cut >= 0 ? buildId.slice(0, cut) : deployment;
+  if (!build || dep === '')
+    throw new CommandFailure(`list: --build-id must be <build ID> or <deployment>:<build ID>, got "${buildId}"`, 2);
+  const terms = [`BuildIds = 'unversioned:${build}'`];
+  if (dep)
+    terms.push(`BuildIds = 'pinned:${dep}:${build}'`, `TemporalUsedWorkerDeploymentVersions = '${dep}:${build}'`);
+  return `(${terms.join(' OR ')})`;
+}
+
 /** The visibility query `list` sends. */
-export function listQuery(o: Pick<ListOptions, 'status' | 'buildId' | 'query'>): string {
+export function listQuery(o: Pick<ListOptions, 'status' | 'buildId' | 'deployment' | 'query'>): string {
   const parts = [`WorkflowType IN (${PIPELINE_TYPES.map((t) => `'${t}'`).join(', ')})`];
   if (o.status === 'running') parts.push(`ExecutionStatus = 'Running'`);
   if (o.status === 'closed') parts.push(`ExecutionStatus != 'Running'`);
-  if (o.buildId) parts.push(`BuildIds = 'unversioned:${o.buildId}'`);
+  if (o.buildId) parts.push(buildFilter(o.buildId, o.deployment));
   if (o.query) parts.push(`(${o.query})`);
   return parts.join(' AND ');
 }

@@ -13,7 +13,8 @@ import {
   DescribeTransformJobCommand,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
+import { ErrorType } from '../../contracts/errors';
 import { childWorkflowId, runResourceNames } from '../../contracts/names';
 import { PIPELINE_STEPS, type PipelineSummary, SUMMARY_MEMO } from '../../contracts/pipeline-plan';
 import type { StepStatus } from '../../contracts/status';
@@ -132,6 +133,21 @@ async function liveResources(aws: LiveStateClients, names: Record<string, string
   return out;
 }
 
+/**
+ * What a step's activities are waiting for while Temporal retries them: a CapacityWait's "waiting for capacity:
+ * <quota>..." (activities/aws-errors.ts), from the pending activity's last failure. The step's own status query
+ * cannot say it (a retry happens on the server, unseen by the workflow); Temporal's describe can.
+ */
+export function capacityWaits(d: Pick<WorkflowExecutionDescription, 'raw'>): string[] {
+  const out: string[] = [];
+  for (const a of d.raw.pendingActivities ?? []) {
+    const f = a.lastFailure;
+    if (f?.applicationFailureInfo?.type !== ErrorType.CapacityWait || !f.message) continue;
+    out.push(`${f.message.split('; ')[0]} (${a.activityType?.name ?? 'activity'} attempt ${a.attempt ?? '?'})`);
+  }
+  return out;
+}
+
 /** Prints the run's status; returns the lines. */
 export async function runStatus(client: Client, aws: LiveStateClients, workflowId: string): Promise<string[]> {
   let run;
@@ -168,6 +184,8 @@ export async function runStatus(client: Client, aws: LiveStateClients, workflowI
         state = d.status.name;
         status = await queryStatus(client, id, QUERY_TIMEOUT_MS);
         detail = status?.phase ?? '(no status: no worker answered)';
+        const waits = capacityWaits(d);
+        if (waits.length) detail += `; ${waits.join('; ')}`;
       }
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;

@@ -446,7 +446,10 @@ class Connection:
         if not any(m in ("*/*", "application/*", JSONLINES, "application/json") for m in _media(accept)):
             raise HttpError(406, f"a {JSONLINES} body is answered with {JSONLINES}; cannot produce Accept {accept!r}")
         try:
-            lines = body.decode("utf-8").splitlines()
+            # Split on "\n" only, as Batch Transform's SplitType Line does ("on a newline character boundary"):
+            # str.splitlines() would also break a record at U+2028, U+2029, U+0085, \v, \f and \x1c-\x1e,
+            # which JSON strings may hold raw. A "\r" before the "\n" is JSON whitespace and is dropped.
+            lines = [line.removesuffix("\r") for line in body.decode("utf-8").split("\n")]
         except UnicodeDecodeError:
             raise HttpError(400, f"{JSONLINES} body is not UTF-8") from None
         records = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]

@@ -14,6 +14,7 @@ import { ensurePodmanTools, podmanEnv, removeStackContainers, stackId } from '..
 import { ProcessExecutor } from '../executors/process';
 import type { Executor } from '../executors/types';
 import { type Faults, faultDraws, parseFaults } from './faults';
+import { parseQuotas, type Quotas } from './quotas';
 import { roleSessionEnv } from './role-session';
 import { Store } from './state';
 
@@ -44,6 +45,8 @@ export interface ServiceOptions {
   iam?: IamEnforcer | false;
   /** How long a training job without capacity waits in Starting before it fails with CapacityError. */
   capacityWaitMs?: number;
+  /** Account instance quotas per type, `ml.p4de.24xlarge=8,...` (core/quotas.ts); also read from LOCAL_QUOTAS. */
+  quotas?: string;
   /**
    * How long a scalable target just registered stays invisible to the calls that depend on it (Application Auto
    * Scaling's eventual consistency); also LOCAL_AUTOSCALING_CONSISTENCY_MS.
@@ -81,6 +84,8 @@ export class Ctx {
   readonly autoscalingPeriodMs: number;
   /** LOCAL_FAULTS, and the draws that decide where they land (one sequence for the whole service). */
   readonly faults: Faults;
+  /** Account instance quotas (LOCAL_QUOTAS); empty: none. */
+  readonly quotas: Quotas;
   readonly faultDraw: () => number;
   private readonly logger: (msg: string) => void;
 
@@ -116,6 +121,7 @@ export class Ctx {
     this.autoscalingPeriodMs = opts.autoscalingPeriodMs ?? envMs('LOCAL_AUTOSCALING_PERIOD_MS') ?? 60_000;
     this.faults = parseFaults(opts.faults ?? process.env.LOCAL_FAULTS);
     this.faultDraw = faultDraws(this.faults);
+    this.quotas = parseQuotas(opts.quotas ?? process.env.LOCAL_QUOTAS);
   }
 
   private makeExecutor(kind: 'process' | 'container', dir: string): Executor {

@@ -16,6 +16,7 @@ import { parseProcessingRequest, type ProcessingRequest } from './processing-req
 import { type ProcessingOutcome, ProcessingRun } from './processing-run';
 import type { Tags } from './tags';
 import { sortRecords } from './training';
+import { checkInstanceQuota } from '../core/quotas';
 
 export type ProcessingJobStatus = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
 
@@ -73,6 +74,13 @@ export class Processing {
       // "The name must be unique within an Amazon Web Services Region in an Amazon Web Services account."
       // (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProcessingJob.html)
       throw jobNameInUse(processingJobArn(req.ProcessingJobName));
+    const cluster = req.ProcessingResources.ClusterConfig;
+    const inUse = this.jobs
+      .values()
+      .filter((j) => j.ProcessingJobStatus === 'InProgress' || j.ProcessingJobStatus === 'Stopping')
+      .filter((j) => j.ProcessingResources.ClusterConfig.InstanceType === cluster.InstanceType)
+      .reduce((n, j) => n + j.ProcessingResources.ClusterConfig.InstanceCount, 0);
+    checkInstanceQuota(this.ctx.quotas, 'processing job usage', cluster.InstanceType, inUse, cluster.InstanceCount);
     const t = now();
     const job: ProcessingJob = {
       ...req,

@@ -17,6 +17,7 @@ import { assertAssumable } from '../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../iam/policies';
 import { type Phase, TrainingRun, type RunOutcome } from './training-run';
 import { failsInternally, lacksCapacity } from '../core/faults';
+import { checkInstanceQuota } from '../core/quotas';
 import { type Body, tags as readTags } from '../core/request-fields';
 
 export interface Transition {
@@ -105,6 +106,16 @@ export class Training {
         `Training job names must be unique within an AWS account and region, and a training job with this name ` +
           `already exists (${trainingJobArn(req.TrainingJobName)})`,
       );
+    }
+    // A tuning job's trials wait for their quota inside the tuning job; a training job asks for it at create.
+    if (!extra.TuningJobArn) {
+      const type = req.ResourceConfig.InstanceType;
+      const inUse = this.jobs
+        .values()
+        .filter((j) => j.TrainingJobStatus === 'InProgress' || j.TrainingJobStatus === 'Stopping')
+        .filter((j) => j.ResourceConfig.InstanceType === type)
+        .reduce((n, j) => n + j.ResourceConfig.InstanceCount, 0);
+      checkInstanceQuota(this.ctx.quotas, 'training job usage', type, inUse, req.ResourceConfig.InstanceCount);
     }
     const t = now();
     const job: TrainingJob = {

@@ -14,6 +14,7 @@ import type { Tags } from './tags';
 import { sortRecords } from './training';
 import { parseTransformRequest, type TransformRequest } from './transform-request';
 import { TransformRun, type TransformOutcome } from './transform-run';
+import { checkInstanceQuota } from '../core/quotas';
 
 export interface TransformJob extends TransformRequest {
   TransformJobArn: string;
@@ -63,6 +64,13 @@ export class Transforms {
     if (!model) throw invalid(`Could not find model "${arn(`model/${req.ModelName.toLowerCase()}`)}".`);
     if (model.ExecutionRoleArn) assertAssumable(this.ctx.iam, model.ExecutionRoleArn, SAGEMAKER_SERVICE);
     if (this.jobs.has(req.TransformJobName)) throw jobNameInUse(transformJobArn(req.TransformJobName));
+    const res = req.TransformResources;
+    const inUse = this.jobs
+      .values()
+      .filter((j) => j.TransformJobStatus === 'InProgress' || j.TransformJobStatus === 'Stopping')
+      .filter((j) => j.TransformResources.InstanceType === res.InstanceType)
+      .reduce((n, j) => n + j.TransformResources.InstanceCount, 0);
+    checkInstanceQuota(this.ctx.quotas, 'transform job usage', res.InstanceType, inUse, res.InstanceCount);
     const t = now();
     const job: TransformJob = {
       ...req,

@@ -30,6 +30,9 @@ import { type Body, fail, s3Uri, tags as readTags, unsupported } from '../core/r
 const MAX_TRIALS = 750;
 const MAX_PARALLEL_TRIALS = 100;
 const limitExceeded = (message: string): AwsError => new AwsError('ResourceLimitExceeded', message);
+const quotaMessage = (quota: string, limit: number, asked: number): string =>
+  `The account-level service limit '${quota}' is ${limit} Training jobs, with current utilization of 0 Training jobs ` +
+  `and a request delta of ${asked} Training jobs.`;
 
 type Status = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
 
@@ -236,12 +239,15 @@ export class Tuning {
     const maxParallel = limits.MaxParallelTrainingJobs as number;
     const maxJobsRaw = limits.MaxNumberOfTrainingJobs as number | undefined;
     // Account quotas, answered as SageMaker answers quotas (https://docs.aws.amazon.com/general/latest/gr/sagemaker.html).
+    // The message in SageMaker's quota shape (limit, utilization, request delta), which the pipeline reads to tell a
+    // quota that clears (in use by others) from one below the request (activities/quota.ts); a per-job limit has
+    // nothing else in use.
     if (maxParallel > MAX_PARALLEL_TRIALS)
       throw limitExceeded(
-        `The account-level service limit 'Number of concurrent training jobs per tuning job' is ${MAX_PARALLEL_TRIALS}.`,
+        quotaMessage('Number of concurrent training jobs per tuning job', MAX_PARALLEL_TRIALS, maxParallel),
       );
     if (maxJobsRaw !== undefined && maxJobsRaw > MAX_TRIALS)
-      throw limitExceeded(`The account-level service limit 'Number of training jobs per tuning job' is ${MAX_TRIALS}.`);
+      throw limitExceeded(quotaMessage('Number of training jobs per tuning job', MAX_TRIALS, maxJobsRaw));
     const ranges = (cfg.ParameterRanges as Ranges | undefined) ?? {};
     validateRanges(ranges, strategy);
     let plan: Record<string, string>[] | undefined;

@@ -189,8 +189,12 @@ describe('startImageBuild', () => {
     cb.on(ListBuildsForProjectCommand).rejects(throttled());
     await expectFailure(acts.startImageBuild(start), 'AwsTransient', false);
     cb.on(ListBuildsForProjectCommand).resolves({ ids: [] });
-    cb.on(StartBuildCommand).rejects(awsError('AccountLimitExceededException', 400));
-    await expectFailure(acts.startImageBuild(start), 'AwsValidation', true);
+    const queue = (n: number) =>
+      awsError('AccountLimitExceededException', 400, `Cannot have more than ${n} builds in queue for the account`);
+    cb.on(StartBuildCommand).rejects(queue(30));
+    await expectFailure(acts.startImageBuild(start), 'CapacityWait', false, /^waiting for capacity: 'builds in queue/);
+    cb.on(StartBuildCommand).rejects(queue(0));
+    await expectFailure(acts.startImageBuild(start), 'AwsValidation', true, /limit 0 builds, 1 asked/);
   });
 });
 

@@ -130,8 +130,23 @@ describe('createTrainingJob', () => {
   it('classifies throttling, validation and access errors', async () => {
     sm.on(CreateTrainingJobCommand).rejects(throttled());
     await expectFailure(acts.createTrainingJob(input), 'AwsTransient', false, /CreateTrainingJob job-1/);
-    sm.on(CreateTrainingJobCommand).rejects(awsError('ResourceLimitExceeded', 400, 'account-level service limit'));
-    await expectFailure(acts.createTrainingJob(input), 'AwsValidation', true, /service limit/);
+    const quota = (max: number, used: number) =>
+      awsError(
+        'ResourceLimitExceeded',
+        400,
+        `The account-level service limit 'ml.m5.large for training job usage' is ${max} Instances, with current ` +
+          `utilization of ${used} Instances and a request delta of 1 Instances.`,
+      );
+    // Other jobs hold the quota: wait for them. No quota for the type at all: fail now, naming it.
+    sm.on(CreateTrainingJobCommand).rejects(quota(2, 2));
+    await expectFailure(acts.createTrainingJob(input), 'CapacityWait', false, /^waiting for capacity: 'ml.m5.large/);
+    sm.on(CreateTrainingJobCommand).rejects(quota(0, 0));
+    await expectFailure(
+      acts.createTrainingJob(input),
+      'AwsValidation',
+      true,
+      /quota 'ml.m5.large for training job usage'/,
+    );
     sm.on(CreateTrainingJobCommand).rejects(accessDenied());
     await expectFailure(acts.createTrainingJob(input), 'AccessDenied', true);
   });

@@ -5,13 +5,16 @@ import {
   SageMakerClient,
   StopTransformJobCommand,
 } from '@aws-sdk/client-sagemaker';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { Readable } from 'node:stream';
 import { createTransformActivities } from '../../../activities/transform';
 import type { CreateTransformJobInput, TransformJobSnapshot } from '../../../contracts/evaluate-model';
 import { WORKFLOW_ID_TAG } from '../../../contracts/task-queue';
 import { activityEnv, awsError, expectFailure, testDeps } from './helpers';
 
 const sm = mockClient(SageMakerClient);
+const s3 = mockClient(S3Client);
 const acts = createTransformActivities(testDeps());
 const ARN = 'arn:aws:sagemaker:us-east-1:1:transform-job/eval-1';
 
@@ -27,17 +30,45 @@ const input: CreateTransformJobInput = {
   tags: { team: 'lm' },
 };
 
-beforeEach(() => sm.reset());
+/** The scoring input in the mocked S3: key → content. */
+let objects: Record<string, string> = {};
+const record = (i: number, size = 20) => JSON.stringify({ score: `r${i} `.padEnd(size, 'x') });
+
+beforeEach(() => {
+  sm.reset();
+  s3.reset();
+  objects = {
+    'pipelines/p/prepared/prep-1/eval/records.jsonl': [0, 1, 2, 3, 4].map((i) => record(i)).join('\n') + '\n',
+  };
+  s3.on(ListObjectsV2Command).callsFake((req: { Prefix: string }) => ({
+    Contents: Object.keys(objects)
+      .filter((k) => k.startsWith(req.Prefix))
+      .map((Key) => ({ Key })),
+  }));
+  s3.on(GetObjectCommand).callsFake((req: { Key: string }) => ({
+    Body: Readable.from([Buffer.from(objects[req.Key] ?? '')]),
+  }));
+  s3.on(PutObjectCommand).callsFake((req: { Key: string; Body: string }) => {
+    objects[req.Key] = req.Body;
+    return {};
+  });
+});
 
 describe('createTransformJob', () => {
   it('scores JSON Lines: split by line, several records a request, one answer line per record', async () => {
     sm.on(CreateTransformJobCommand).resolves({ TransformJobArn: ARN });
-    expect(await acts.createTransformJob(input)).toEqual({ transformJobArn: ARN, reattached: false });
+    expect(await acts.createTransformJob(input)).toEqual({
+      transformJobArn: ARN,
+      reattached: false,
+      transformInputS3Uri: input.inputS3Uri,
+    });
     expect(sm).toHaveReceivedCommandWith(CreateTransformJobCommand, {
       TransformJobName: 'eval-1',
       ModelName: 'eval-model-1',
       BatchStrategy: 'MultiRecord',
       MaxPayloadInMB: 6,
+      // Five records of 31 bytes fit one request: 5 x 0.1 s x 2 is under the one-minute floor.
+      ModelClientConfig: { InvocationsTimeoutInSeconds: 60, InvocationsMaxRetries: 1 },
       TransformInput: {
         DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: input.inputS3Uri } },
         ContentType: 'application/jsonlines',
@@ -57,9 +88,69 @@ describe('createTransformJob', () => {
     sm.on(CreateTransformJobCommand).rejects(awsError('ResourceInUse', 400, 'Job name already exists'));
     sm.on(DescribeTransformJobCommand).resolves({ TransformJobArn: ARN, TransformJobStatus: 'InProgress' });
     sm.on(ListTagsCommand).resolves({ Tags: [{ Key: WORKFLOW_ID_TAG, Value: 'wf-1/evaluateModel' }] });
-    expect(await acts.createTransformJob(input)).toEqual({ transformJobArn: ARN, reattached: true });
+    expect(await acts.createTransformJob(input)).toEqual({
+      transformJobArn: ARN,
+      reattached: true,
+      transformInputS3Uri: input.inputS3Uri,
+    });
     sm.on(ListTagsCommand).resolves({ Tags: [] });
     await expectFailure(acts.createTransformJob(input), 'ResourceConflict', true, /missing/);
+  });
+});
+
+describe('createTransformJob sizing', () => {
+  it('splits one input object into one object per instance, so no instance idles billed', async () => {
+    sm.on(CreateTransformJobCommand).resolves({ TransformJobArn: ARN });
+    const out = await acts.createTransformJob({ ...input, instanceCount: 2 });
+    const shards = 's3://b/pipelines/p/evaluations/eval-1/input/';
+    expect(out.transformInputS3Uri).toBe(shards);
+    expect(objects['pipelines/p/evaluations/eval-1/input/part-00001.jsonl']).toBe(
+      [0, 1, 2].map((i) => record(i)).join('\n') + '\n',
+    );
+    expect(objects['pipelines/p/evaluations/eval-1/input/part-00002.jsonl']).toBe(
+      [3, 4].map((i) => record(i)).join('\n') + '\n',
+    );
+    expect(sm).toHaveReceivedCommandWith(CreateTransformJobCommand, {
+      TransformInput: expect.objectContaining({
+        DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: shards } },
+      }),
+      TransformResources: { InstanceType: 'ml.m5.xlarge', InstanceCount: 2 },
+    });
+  });
+
+  it('refuses more instances than records, naming the field', async () => {
+    await expectFailure(
+      acts.createTransformJob({ ...input, instanceCount: 8 }),
+      'SpecInvalid',
+      true,
+      /evaluation\.instanceCount is 8 but .* holds 5 scoring record/,
+    );
+    expect(sm).not.toHaveReceivedCommand(CreateTransformJobCommand);
+  });
+
+  it('sizes the invocation timeout to the records a request holds, and shrinks the payload past 3600 s', async () => {
+    sm.on(CreateTransformJobCommand).resolves({ TransformJobArn: ARN });
+    // 20,000 records of 1,023 bytes: 6 MB holds 6,150 of them; at 0.4 s each, with 2x headroom, 4,920 s: past
+    // 3600 s. 4 MB (4,100 records, 3,280 s) fits.
+    objects = {
+      'pipelines/p/prepared/prep-1/eval/records.jsonl':
+        Array.from({ length: 20_000 }, (_, i) => record(i, 1010)).join('\n') + '\n',
+    };
+    await acts.createTransformJob({ ...input, secondsPerRecord: 0.4 });
+    const req = sm.commandCalls(CreateTransformJobCommand)[0]?.args[0].input;
+    expect(req?.MaxPayloadInMB).toBe(4);
+    expect(req?.ModelClientConfig).toEqual({ InvocationsTimeoutInSeconds: 3280, InvocationsMaxRetries: 1 });
+    // Slower than even 1 MB allows: refused, naming the fields.
+    await expectFailure(
+      acts.createTransformJob({ ...input, secondsPerRecord: 5 }),
+      'SpecInvalid',
+      true,
+      /evaluation\.secondsPerRecord 5 s/,
+    );
+  });
+
+  it('refuses a payload above what the serving container takes', async () => {
+    await expectFailure(acts.createTransformJob({ ...input, maxPayloadMb: 10 }), 'SpecInvalid', true, /maxPayloadMb/);
   });
 });
 

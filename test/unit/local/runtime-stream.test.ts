@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { waitUntil } from '../../../local/shared/procs';
+import { streamLines } from '../../../worker/response-stream';
 import type { LocalService } from '../../../local/service/server';
 import {
   credentials,
@@ -130,10 +131,8 @@ test('payload parts arrive while the container is still answering; headers name 
   expect(res.InvokedProductionVariant).toBe('b');
   expect(res.ContentType).toBe('application/jsonlines');
   const lines: string[] = [];
-  for await (const ev of res.Body ?? []) {
-    expect(ev.PayloadPart).toBeDefined();
-    const text = Buffer.from(ev.PayloadPart?.Bytes ?? new Uint8Array()).toString('utf8');
-    lines.push(...text.split('\n').filter(Boolean));
+  for await (const line of streamLines(res.Body)) {
+    lines.push(line);
     // The container holds the rest of its answer until the gate file exists: the first part must get here first.
     if (lines.length === 1) fs.writeFileSync(gate(), '');
   }

@@ -4,7 +4,9 @@
  * retried); a start that fails with InternalServerError is started again under RetryStrategy (SecondaryStatus back at
  * Starting, the retry counted in the status message) and fails once its retries are spent.
  */
-import { CreateTrainingJobCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { CreateTrainingJobCommand, type SageMakerClient, StopTrainingJobCommand } from '@aws-sdk/client-sagemaker';
+import { classifyAwsError } from '../../../activities/aws-errors';
+import { ErrorType } from '../../../contracts/errors';
 import { CAPACITY_FAILURE, CAPACITY_WAIT_MESSAGE, INTERNAL_FAILURE } from '../../../local/service/sagemaker/training';
 import type { LocalService } from '../../../local/service/server';
 import {
@@ -36,8 +38,8 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-async function service(faults: string): Promise<SageMakerClient> {
-  const svc = await startService(moto.url, tmpDir('local-capacity-'), { faults, capacityWaitMs: 300 });
+async function service(faults: string, quotas?: string): Promise<SageMakerClient> {
+  const svc = await startService(moto.url, tmpDir('local-capacity-'), { faults, capacityWaitMs: 300, quotas });
   services.push(svc);
   return sagemaker(svc.url);
 }
@@ -112,4 +114,33 @@ test('a job that keeps failing internally fails with InternalServerError once it
   expect(d.TrainingJobStatus).toBe('Failed');
   expect(d.FailureReason).toBe(INTERNAL_FAILURE);
   expect(d.SecondaryStatusTransitions?.filter((t) => t.Status === 'Starting')).toHaveLength(3);
+});
+
+test('an account quota (LOCAL_QUOTAS) refuses a create as SageMaker does; the pipeline waits when it is in use, fails when it is too small', async () => {
+  const sm = await service('', 'ml.p4de.24xlarge=4');
+  // Holds all four instances of the quota while it trains.
+  await sm.send(new CreateTrainingJobCommand(trainingRequest('holder', bucket, { steps: '100', sleep: '1' }, 4)));
+  const refused = async (name: string, instances: number) => {
+    try {
+      await sm.send(new CreateTrainingJobCommand(trainingRequest(name, bucket, {}, instances)));
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error(`${name} was accepted`);
+  };
+  const full = await refused('waits', 1);
+  expect(full.name).toBe('ResourceLimitExceeded');
+  expect(full.message).toMatch(
+    /^The account-level service limit 'ml\.p4de\.24xlarge for training job usage' is 4 Instances, with current utilization of 4 Instances and a request delta of 1 Instances\./,
+  );
+  expect(classifyAwsError(full)).toBe(ErrorType.CapacityWait);
+  expect(classifyAwsError(await refused('too-big', 8))).toBe(ErrorType.AwsValidation);
+
+  await sm.send(new StopTrainingJobCommand({ TrainingJobName: 'holder' }));
+  await waitForJob(sm, 'holder', (j) => j.TrainingJobStatus === 'Stopped' || j.TrainingJobStatus === 'Failed');
+  // The quota is free again: the same create now starts.
+  await sm.send(new CreateTrainingJobCommand(trainingRequest('waits', bucket, {}, 1)));
+  expect((await waitForJob(sm, 'waits', (j) => j.TrainingJobStatus !== 'InProgress')).TrainingJobStatus).toBe(
+    'Completed',
+  );
 });

@@ -36,6 +36,12 @@ describe('batch arithmetic', () => {
     expect(splitRecords(Buffer.from('a\r\nb\n\nc'), 'Line').map(String)).toEqual(['a', 'b', 'c']);
     expect(splitRecords(Buffer.from('a\nb'), 'None').map(String)).toEqual(['a\nb']);
   });
+  it('splits Line at "\\n" only: a record holding U+2028, U+2029 or U+0085 stays whole, as on SageMaker', () => {
+    const records = ['{"score": "one\u2028two"}', '{"score": "three\u2029four\u0085five"}'];
+    expect(splitRecords(Buffer.from(records.join('\n') + '\n'), 'Line').map((b) => b.toString('utf8'))).toEqual(
+      records,
+    );
+  });
   it('packs MultiRecord batches within MaxPayloadInMB and refuses a record over it', () => {
     const p = { MaxConcurrentTransforms: 1, MaxPayloadInMB: 1, BatchStrategy: 'MultiRecord' as const };
     const big = 'x'.repeat(400 * 1024);

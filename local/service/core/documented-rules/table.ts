@@ -318,6 +318,16 @@ export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
     enforcedBy: 'local/service/sagemaker/training.ts Training.launch (LOCAL_FAULTS capacity:<share>)',
   },
   {
+    id: 'account.instance-quotas',
+    service: 'SageMaker',
+    operations: ['CreateTrainingJob', 'CreateProcessingJob', 'CreateTransformJob'],
+    statement:
+      "A create whose instances would take the account's usage of the instance type above its quota (one per type for training, processing and transform job usage) is refused with ResourceLimitExceeded: \"The account-level service limit '<type> for training job usage' is <limit> Instances, with current utilization of <in use> Instances and a request delta of <asked> Instances.\"",
+    source: `${SAGEMAKER_GUIDE}/notebook-auto-run-troubleshoot.html`,
+    enforcedBy:
+      'local/service/core/quotas.ts checkInstanceQuota, from Training.create, Processing.create and Transform.create (LOCAL_QUOTAS)',
+  },
+  {
     id: 'training-job.retry-strategy',
     service: 'SageMaker',
     operations: ['CreateTrainingJob', 'CreateHyperParameterTuningJob'],
