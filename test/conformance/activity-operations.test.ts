@@ -67,6 +67,7 @@ const S3_ACTIONS: Record<string, string[]> = {
   CompleteMultipartUpload: ['s3:PutObject'],
   CopyObject: ['s3:PutObject', 's3:GetObject'],
   CreateMultipartUpload: ['s3:PutObject'],
+  GetBucketLocation: ['s3:GetBucketLocation'],
   GetObject: ['s3:GetObject'],
   HeadObject: ['s3:GetObject'],
   ListObjectsV2: ['s3:ListBucket'],
@@ -85,14 +86,27 @@ function workerAllows(): (action: string) => boolean {
   return (action) => patterns.some((p) => p.test(action));
 }
 
+/**
+ * Operations whose IAM action is not `<service>:<operation>` as request-checks.ts reads it: Service Quotas' actions
+ * have the prefix `servicequotas`, and STS GetCallerIdentity needs no permission ("No permissions are required to
+ * perform this operation", https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+ */
+const OTHER_ACTIONS: Record<string, string[]> = {
+  'service-quotas.GetServiceQuota': ['servicequotas:GetServiceQuota'],
+  'service-quotas.ListServiceQuotas': ['servicequotas:ListServiceQuotas'],
+  'sts.GetCallerIdentity': [],
+};
+
 test.each(operations)(
   '$service $operation: its IAM action is granted by iam/worker-policy.json',
   async ({ service, operation }) => {
     const actions =
       service === 's3'
         ? S3_ACTIONS[operation]
-        : (await checksFor({ prefix: service, operation, body: {} })).map((c) => c.action).slice(0, 1);
-    expect({ operation, actions }).toEqual({ operation, actions: expect.arrayContaining([expect.any(String)]) });
+        : (OTHER_ACTIONS[`${service}.${operation}`] ??
+          (await checksFor({ prefix: service, operation, body: {} })).map((c) => c.action).slice(0, 1));
+    expect({ operation, actions }).toEqual({ operation, actions: expect.any(Array) });
+    if (!(`${service}.${operation}` in OTHER_ACTIONS)) expect(actions?.length).toBeGreaterThan(0);
     const allows = workerAllows();
     expect((actions ?? []).filter((a) => !allows(a))).toEqual([]);
   },
