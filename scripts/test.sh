@@ -22,6 +22,7 @@ stage "lint (eslint)" npx eslint .
 stage "format (prettier --check)" npx prettier --check --log-level warn "**/*.{ts,js,mjs,cjs}"
 stage "container lint (ruff, mypy)" bash container/lint.sh
 stage "type check (tsc --noEmit)" npx tsc --noEmit
+stage "infrastructure (cdk synth + cdk-nag, cfn-lint)" bash scripts/check-infra.sh
 for layer in unit conformance workflows replay e2e; do
   stage "jest $layer" npx jest --selectProjects "$layer" --json --outputFile="$results/jest-$layer.json"
 done
