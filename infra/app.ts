@@ -7,19 +7,17 @@ import type { CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { PipelineStack, STACK_NAME } from './lib/pipeline-stack';
 
-/** A cdk-nag finding that was not suppressed: rule, construct path, message. */
-export interface NagFinding {
-  level: 'error' | 'warning';
-  path: string;
-  message: string;
-}
-
 /** Options of a synthesis. */
 export interface SynthOptions {
   /** Where the cloud assembly goes (default: a temp directory chosen by the CDK). */
   outdir?: string;
   /** Directory of the policy documents (default: the repository's iam/). */
   policyDir?: string;
+  /**
+   * Judge the template (cdk-nag, the CDK's CloudFormation validation): default true. Local mode's deployment
+   * synthesizes the template `npm test` has judged, without judging it again.
+   */
+  checks?: boolean;
 }
 
 /** The App with the stack and cdk-nag's checks on it (the CDK CLI synthesizes this). */
@@ -30,20 +28,15 @@ export function pipelineApp(opts: SynthOptions = {}): App {
     context: { '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true },
   });
   new PipelineStack(app, STACK_NAME, { policyDir: opts.policyDir });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  if (opts.checks !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return app;
 }
 
 /** Synthesizes the stack: its template, the template file, and every unsuppressed cdk-nag finding. */
-export function synthesize(opts: SynthOptions = {}): {
-  template: Record<string, unknown>;
-  templateFile: string;
-  findings: NagFinding[];
-} {
+export function synthesize(opts: SynthOptions = {}): { template: Record<string, unknown>; templateFile: string } {
+  // The CDK's own CloudFormation validation runs unless CDK_VALIDATION is "false" (it is slow: skipped unjudged).
+  if (opts.checks === false) process.env.CDK_VALIDATION = 'false';
   const assembly = pipelineApp(opts).synth();
   const stack = assembly.getStackByName(STACK_NAME) as CloudFormationStackArtifact;
-  const findings: NagFinding[] = stack.messages
-    .filter((m) => m.level === 'error' || m.level === 'warning')
-    .map((m) => ({ level: m.level as 'error' | 'warning', path: m.id, message: String(m.entry.data) }));
-  return { template: stack.template as Record<string, unknown>, templateFile: stack.templateFullPath, findings };
+  return { template: stack.template as Record<string, unknown>, templateFile: stack.templateFullPath };
 }

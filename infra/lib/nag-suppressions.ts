@@ -4,6 +4,7 @@
  */
 import { type Stack, Validations } from 'aws-cdk-lib';
 import { PIPELINE_ROLES, deployedResource } from '../iam-roles';
+import { WORKER_RUNTIME_IDS } from '../resource-ids';
 import { readPolicyFile } from './roles';
 
 /** Why a wildcard resource of iam/ is as narrow as it can be (matched against the resource as iam/ writes it). */
@@ -60,7 +61,7 @@ function nagForm(resource: string): string {
 /** Acknowledges every finding the stack keeps, with its reason. */
 export function suppressReviewedFindings(stack: Stack, policyDir: string): void {
   for (const role of PIPELINE_ROLES) {
-    const construct = stack.node.findChild(role.id).node.findChild('Resource');
+    const construct = stack.node.findChild(`${role.id}Policy`).node.findChild('Resource');
     const wildcards = new Set(
       readPolicyFile(policyDir, role.policyFile)
         .Statement.flatMap((s) => [s.Resource ?? []].flat())
@@ -75,11 +76,11 @@ export function suppressReviewedFindings(stack: Stack, policyDir: string): void 
       });
     }
   }
-  Validations.of(stack.node.findChild('WorkerTaskExecutionRole')).acknowledge({
+  Validations.of(stack.node.findChild(WORKER_RUNTIME_IDS.executionRole)).acknowledge({
     id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
     reason: 'ecr:GetAuthorizationToken takes no resource ARN (Service Authorization Reference)',
   });
-  Validations.of(stack.node.findChild('WorkerTaskDefinition')).acknowledge({
+  Validations.of(stack.node.findChild(WORKER_RUNTIME_IDS.taskDefinition)).acknowledge({
     id: 'AwsSolutions::AwsSolutions-ECS2',
     reason:
       "The environment holds no secret: Temporal's address, namespace and task queue, the deployment name, the " +

@@ -6,6 +6,7 @@
 import { CfnOutput, DefaultStackSynthesizer, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { POLICY_DIR } from '../iam-roles';
+import { STACK_NAME } from '../resource-ids';
 import { suppressReviewedFindings } from './nag-suppressions';
 import { declareParameters } from './parameters';
 import { pipelineRoles } from './roles';
@@ -18,8 +19,7 @@ export interface PipelineStackProps extends StackProps {
   policyDir?: string;
 }
 
-/** The default stack name (`npx cdk deploy` and local mode's deployment use it). */
-export const STACK_NAME = 'SageMakerPipeline';
+export { STACK_NAME };
 
 export class PipelineStack extends Stack {
   constructor(scope: Construct, id: string, props: PipelineStackProps = {}) {

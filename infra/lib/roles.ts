@@ -79,7 +79,13 @@ export function pipelineRoles(scope: Construct, params: StackParameters, policyD
       roleName: nameParam.valueAsString,
       description: r.description,
       assumedBy: new iam.ServicePrincipal(r.trustedService),
-      inlinePolicies: { [path.basename(r.policyFile, '.json')]: deployedPolicy(policyDir, r.policyFile, used) },
+    });
+    // The role's inline policy as its own AWS::IAM::Policy resource (the same inline policy in IAM): moto's
+    // CloudFormation stores a Role's `Policies` as Python text, but this resource as the JSON IAM keeps.
+    new iam.Policy(scope, `${r.id}Policy`, {
+      policyName: path.basename(r.policyFile, '.json'),
+      roles: [roles[r.id]],
+      document: deployedPolicy(policyDir, r.policyFile, used),
     });
   }
   const unused = IAM_PLACEHOLDERS.filter((p) => !used.has(p.text)).map((p) => p.text);

@@ -11,6 +11,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { WORKER_RUNTIME_IDS as IDS } from '../resource-ids';
 import type { StackParameters } from './parameters';
 
 /** Fargate size of one worker: the capacity bar is 1,000 waiting pipelines under 1 vCPU and 1 GiB. */
@@ -21,7 +22,7 @@ export const WORKER_STOP_TIMEOUT_S = 120;
 
 /** The cluster, task definition and service of the worker; `workerRole` is the task role. */
 export function workerService(scope: Construct, params: StackParameters, workerRole: iam.IRole): ecs.CfnService {
-  const logGroup = new logs.CfnLogGroup(scope, 'WorkerLogGroup', {
+  const logGroup = new logs.CfnLogGroup(scope, IDS.logGroup, {
     retentionInDays: Token.asNumber(params.logRetentionDays.valueAsNumber),
   });
   logGroup.applyRemovalPolicy(RemovalPolicy.DESTROY);
@@ -37,7 +38,7 @@ export function workerService(scope: Construct, params: StackParameters, workerR
       { Sid: sid, Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: arn },
       Aws.NO_VALUE,
     );
-  const executionRole = new iam.CfnRole(scope, 'WorkerTaskExecutionRole', {
+  const executionRole = new iam.CfnRole(scope, IDS.executionRole, {
     description: 'ECS pulls the worker image, ships its logs and reads its secrets with this role',
     assumeRolePolicyDocument: {
       Version: '2012-10-17',
@@ -74,13 +75,13 @@ export function workerService(scope: Construct, params: StackParameters, workerR
     ],
   });
 
-  const cluster = new ecs.CfnCluster(scope, 'WorkerCluster', {
+  const cluster = new ecs.CfnCluster(scope, IDS.cluster, {
     clusterSettings: [{ name: 'containerInsights', value: 'enabled' }],
   });
   const env = (name: string, value: string) => ({ name, value });
   const secret = (condition: StackParameters['hasPayloadKey'], name: string, valueFrom: string) =>
     Fn.conditionIf(condition.logicalId, { Name: name, ValueFrom: valueFrom }, Aws.NO_VALUE);
-  const taskDefinition = new ecs.CfnTaskDefinition(scope, 'WorkerTaskDefinition', {
+  const taskDefinition = new ecs.CfnTaskDefinition(scope, IDS.taskDefinition, {
     family: Fn.join('-', [Aws.STACK_NAME, 'worker']),
     requiresCompatibilities: ['FARGATE'],
     networkMode: 'awsvpc',
@@ -122,7 +123,7 @@ export function workerService(scope: Construct, params: StackParameters, workerR
     ],
   });
   // The worker only calls out (Temporal, AWS APIs): no inbound rule.
-  const securityGroup = new ec2.CfnSecurityGroup(scope, 'WorkerSecurityGroup', {
+  const securityGroup = new ec2.CfnSecurityGroup(scope, IDS.securityGroup, {
     groupDescription: 'Pipeline worker tasks: outbound only',
     vpcId: params.vpcId.valueAsString,
     securityGroupEgress: [
@@ -131,7 +132,7 @@ export function workerService(scope: Construct, params: StackParameters, workerR
     ],
   });
 
-  return new ecs.CfnService(scope, 'WorkerService', {
+  return new ecs.CfnService(scope, IDS.service, {
     cluster: cluster.ref,
     taskDefinition: taskDefinition.ref,
     launchType: 'FARGATE',

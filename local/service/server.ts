@@ -37,7 +37,9 @@ import { Transforms } from './sagemaker/transform';
 import { Tuning } from './sagemaker/tuning';
 import type { Body } from './core/request-fields';
 import { sendRefusal, type Refusal } from './iam/denial';
+import { IamEnforcer } from './iam/enforcer';
 import { MotoGateway } from './iam/moto-gateway';
+import { iamEnabled } from './iam/policies';
 import type { Reading } from './iam/request-reading';
 
 export type Handler = (body: Body) => unknown;
@@ -62,7 +64,9 @@ export async function startLocalService(
     (line) => ctx.log(line),
     ['sagemaker', 'sagemaker-runtime', 'codebuild', 'application-autoscaling'],
   );
-  const ctx = new Ctx(opts);
+  // IAM as deployed: the roles `local up` deployed into moto (read once, at start).
+  const iam = opts.iam ?? (iamEnabled() ? await IamEnforcer.fromDeployment(opts.motoEndpoint) : false);
+  const ctx = new Ctx({ ...opts, iam });
   const tags = new Tags(ctx);
   const training = new Training(ctx, tags);
   const processing = new Processing(ctx, tags);

@@ -70,7 +70,9 @@ export async function startService(
     metricsFlushMs: 500,
     checkpointSyncMs: 500,
     log: () => undefined,
-    iam: iamEnabled() ? IamEnforcer.fromEnv({ ...process.env, LOCAL_IAM_ROLES: TEST_ROLES_FILE }) : false,
+    iam: iamEnabled()
+      ? await IamEnforcer.fromDeployment(motoUrl, { ...process.env, LOCAL_IAM_ROLES: TEST_ROLES_FILE })
+      : false,
     ...extra,
   });
 }
