@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { deployedResource, PIPELINE_ROLES, POLICY_DIR } from '../../../infra/iam-roles';
+import { IamEnforcer } from '../../../local/service/iam/enforcer';
 import { PolicySet } from '../../../local/service/iam/policies';
 import {
   deployLocalInfra,
@@ -97,6 +98,14 @@ describe("moto's CloudFormation", () => {
     });
   });
 
+  it('before the deployment the worker role does not exist: its credentials are an invalid token', async () => {
+    const enforcer = new IamEnforcer(await PolicySet.fromDeployment(moto.url, { roles: {}, base: '.' }));
+    expect(enforcer.resolve({ kind: 'worker' })).toEqual({
+      kind: 'unknown-role',
+      roleArn: 'arn:aws:iam::123456789012:role/PipelineWorkerRole',
+    });
+  });
+
   it('creates every kept resource with its effect, and local IAM reads back the documents of iam/', async () => {
     expect(await deployLocalInfra({ motoEndpoint: moto.url, policyDir: POLICY_DIR })).toBe('created');
     const s3 = new S3Client({ ...common(), forcePathStyle: true });
@@ -115,6 +124,7 @@ describe("moto's CloudFormation", () => {
 
     // The roles as deployed: each trusts its service and has its iam/ document, account and region filled in.
     const deployed = await PolicySet.fromDeployment(moto.url, { roles: {}, base: '.' });
+    expect(new IamEnforcer(deployed).resolve({ kind: 'worker' })).toMatchObject({ kind: 'caller' });
     const local: Record<string, string> = {
       'AWS::Partition': 'aws',
       'AWS::Region': 'us-east-1',
