@@ -234,7 +234,10 @@ export async function deployLocalInfra(opts: {
       outcome = 'created';
     } else {
       const current = (await cf.send(new GetTemplateCommand({ StackName: STACK_NAME }))).TemplateBody ?? '';
-      if (JSON.stringify(JSON.parse(current)) === body) return 'unchanged';
+      if (JSON.stringify(JSON.parse(current)) === body) {
+        opts.say?.(`infra: stack ${STACK_NAME} in moto is current`);
+        return 'unchanged';
+      }
       await cf.send(new UpdateStackCommand(request));
       outcome = 'updated';
     }
