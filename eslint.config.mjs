@@ -28,6 +28,7 @@ export default tseslint.config(
       'bench/.venvs/**',
       '.local-state/**',
       'coverage/**',
+      'infra/cdk.out/**',
     ],
   },
   js.configs.recommended,

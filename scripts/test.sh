@@ -25,6 +25,7 @@ stage "format (prettier --check)" npx prettier --check --log-level warn "**/*.{t
 stage "licences (production dependencies)" npx tsx scripts/check-licences.ts
 stage "container lint (ruff, mypy)" bash container/lint.sh
 stage "type check (tsc --noEmit)" npx tsc --noEmit
+stage "infrastructure (cdk synth + cdk-nag, cfn-lint)" bash scripts/check-infra.sh
 for layer in unit conformance workflows replay e2e; do
   stage "jest $layer" npx jest --selectProjects "$layer" --json --outputFile="$results/jest-$layer.json"
 done

@@ -62,7 +62,7 @@ async function timeEach(n: number, fn: (i: number) => unknown): Promise<number[]
 }
 
 async function decisions(n: number): Promise<(string | number)[][]> {
-  const iam = new IamEnforcer(new PolicySet());
+  const iam = new IamEnforcer(PolicySet.fromDocuments());
   const r = iam.resolve({ kind: 'worker' });
   if (r.kind !== 'caller') throw new Error('worker must resolve');
   const worker = r.caller;
@@ -133,7 +133,7 @@ async function roundTrips(n: number, dir: string): Promise<(string | number)[][]
       services.push(svc);
       return svc;
     };
-    const on = await start(new IamEnforcer(new PolicySet()), 'on');
+    const on = await start(new IamEnforcer(PolicySet.fromDocuments()), 'on');
     const off = await start(false, 'off');
     const admin = new S3Client({
       endpoint: moto.endpoint,

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const iam = svc.ctx.iam;
   svc.ctx.log(
     iam
-      ? `IAM enforced: the worker by ${iam.policies.workerSource}; roles ${iam.policies.roleNames().join(', ')} (LOCAL_IAM=off turns it off)`
+      ? `IAM enforced with the roles deployed in moto and LOCAL_IAM_ROLES: ${iam.policies.roleNames().join(', ')} (LOCAL_IAM=off turns it off)`
       : 'IAM not enforced (LOCAL_IAM=off)',
   );
   let closing = false;

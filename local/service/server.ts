@@ -38,10 +38,11 @@ import { Transforms } from './sagemaker/transform';
 import { Tuning } from './sagemaker/tuning';
 import type { Body } from './core/request-fields';
 import { sendRefusal, type Refusal } from './iam/denial';
-import { MotoGateway } from './iam/moto-gateway';
 import { IamEnforcer } from './iam/enforcer';
+import { MotoGateway } from './iam/moto-gateway';
 import { LocalIamApi } from './iam/iam-api';
 import { ServiceQuotas } from './service-quotas/service-quotas';
+import { iamEnabled, PolicySet } from './iam/policies';
 import type { Reading } from './iam/request-reading';
 
 export type Handler = (body: Body) => unknown;
@@ -66,7 +67,9 @@ export async function startLocalService(
     (line) => ctx.log(line),
     ['sagemaker', 'sagemaker-runtime', 'codebuild', 'application-autoscaling', 'service-quotas', 'iam', 'sts'],
   );
-  const ctx = new Ctx(opts);
+  // IAM as deployed: the roles `local up` deployed into moto (read once, at start).
+  const iam = opts.iam ?? (iamEnabled() ? await IamEnforcer.fromDeployment(opts.motoEndpoint) : false);
+  const ctx = new Ctx({ ...opts, iam });
   const tags = new Tags(ctx);
   const training = new Training(ctx, tags);
   const processing = new Processing(ctx, tags);
@@ -134,7 +137,7 @@ export async function startLocalService(
     return t.length ? Object.fromEntries(t.map((x) => [x.Key, x.Value])) : undefined;
   };
   // Who the callers are is local mode's to say: GetCallerIdentity, GetRole and SimulatePrincipalPolicy answer here.
-  const iamApi = new LocalIamApi(ctx.iam ?? IamEnforcer.fromEnv(), (service, op, body) =>
+  const iamApi = new LocalIamApi(ctx.iam || new IamEnforcer(PolicySet.fromDocuments()), (service, op, body) =>
     gate.query(service, op, body),
   );
   const gateway = new MotoGateway(opts.motoEndpoint, ctx.iam, (m) => ctx.log(m), resourceTags, iamApi);

@@ -1,13 +1,15 @@
 /**
- * The local stack: Temporal dev server, moto, the local OCI registry (only when the stack runs containers or
- * builds real images: Debian's docker-registry, data under `<state>/registry`) and the local SageMaker service,
- * each a detached process with a pid file (`<state>/pids/<component>.pid`) and a log
+ * The local stack: Temporal dev server, moto (with infra/'s template deployed into it before the service starts:
+ * local/stack/infra-deployment.ts), the local OCI registry (only when the stack runs containers or builds real
+ * images: Debian's docker-registry, data under `<state>/registry`) and the local SageMaker service, each a detached
+ * process with a pid file (`<state>/pids/<component>.pid`) and a log
  * (`<state>/logs/<component>.log`). `up` is idempotent, `down` stops everything it started including job and
  * endpoint processes and containers, `status` reports what runs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { PIPELINE_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
+import { deployLocalInfra } from './infra-deployment';
 import { ensureSearchAttributes } from './search-attributes';
 import { needsPodman, REPO_ROOT, type StackConfig, workerEnv } from './config';
 import { ensurePodmanTools, hasPodman, removeStackContainers, stackId } from '../service/executors/podman';
@@ -192,6 +194,15 @@ export async function up(cfg: StackConfig, say: (msg: string) => void = () => un
     if (!fs.existsSync(c.command)) throw new Error(`${c.command} not found: run \`bash scripts/bootstrap.sh\` first`);
     if (c.name === 'sagemaker' && motoStarted) await dropServiceStateWithoutMoto(cfg, say);
     const pid = readPid(pidFile(cfg, c.name));
+    if (c.name === 'sagemaker') {
+      // The roles, bucket and repository: infra/'s template deployed into moto. The service reads the roles at its
+      // start, so a running one restarts when the deployment changed them.
+      const outcome = await deployLocalInfra({ motoEndpoint: `http://127.0.0.1:${cfg.motoPort}`, say });
+      if (outcome !== 'unchanged' && pid !== undefined && isAlive(pid)) {
+        say(`sagemaker: restarting it to read the roles the deployment ${outcome}`);
+        await stopGroup(pid, 20_000);
+      }
+    }
     if (pid !== undefined && isAlive(pid)) {
       if (await c.ready()) {
         say(`${c.name}: already running (pid ${pid})`);

@@ -6,6 +6,8 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
+import { IamEnforcer } from '../../local/service/iam/enforcer';
+import { PolicySet } from '../../local/service/iam/policies';
 import { startLocalService, type LocalService } from '../../local/service/server';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -20,6 +22,8 @@ export async function startConformanceService(): Promise<LocalService> {
     metricsFlushMs: 60_000,
     checkpointSyncMs: 60_000,
     log: () => undefined,
+    // No moto to read deployed roles from: the documents of iam/ under infra's role names, as a deployment has them.
+    iam: new IamEnforcer(PolicySet.fromDocuments()),
   });
 }
 

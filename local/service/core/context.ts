@@ -4,8 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { motoClients, type MotoClients } from './moto-clients';
 import { AuthorizingHandler } from '../iam/authorizing-handler';
-import { IamEnforcer } from '../iam/enforcer';
-import { iamEnabled } from '../iam/policies';
+import type { IamEnforcer } from '../iam/enforcer';
 import { roleCredentials } from '../../shared/credentials';
 import { LogShipper } from './log-shipper';
 import { ContainerExecutor } from '../executors/container';
@@ -39,8 +38,8 @@ export interface ServiceOptions {
   /** `throttle:0.3,error500:0.1,capacity:0.5`; also read from LOCAL_FAULTS. */
   faults?: string;
   /**
-   * IAM enforcement: an enforcer, or `false` for none. Default: LOCAL_IAM (on unless `off`) with the policies of
-   * LOCAL_IAM_POLICY_DIR / LOCAL_IAM_ROLES (local/service/iam/policies.ts).
+   * IAM enforcement: an enforcer, or `false` for none. Default (startLocalService): LOCAL_IAM (on unless `off`) with
+   * the roles deployed in moto and LOCAL_IAM_ROLES (local/service/iam/policies.ts).
    */
   iam?: IamEnforcer | false;
   /** How long a training job without capacity waits in Starting before it fails with CapacityError. */
@@ -100,7 +99,7 @@ export class Ctx {
     for (const d of [this.jobsDir, this.endpointsDir, this.buildsDir, this.logDir, this.pidDir])
       fs.mkdirSync(d, { recursive: true });
     this.moto = motoClients(opts.motoEndpoint);
-    this.iam = opts.iam === false ? undefined : (opts.iam ?? (iamEnabled() ? IamEnforcer.fromEnv() : undefined));
+    this.iam = opts.iam || undefined;
     this.logger = opts.log ?? ((msg) => process.stdout.write(`${new Date().toISOString()} ${msg}\n`));
     this.logs = new LogShipper(
       (roleArn) => this.roleClients(roleArn).logs,

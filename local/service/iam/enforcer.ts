@@ -12,7 +12,7 @@ import type { RequestCredentials } from './request-credentials';
 import { requestCredentials } from './request-credentials';
 import type { RawRequest, Reading } from './request-reading';
 import { roleSessionArn, WORKER_ROLE_ARN, WORKER_SESSION_ARN } from './identities';
-import { PolicySet, SAGEMAKER_SERVICE } from './policies';
+import { extraRolesFromEnv, PolicySet, SAGEMAKER_SERVICE } from './policies';
 import { checksFor, type ApiCall } from './request-checks';
 
 /** How a request's caller resolves: the administrator (never restricted), a known identity, or an unknown role. */
@@ -27,19 +27,28 @@ export class IamEnforcer {
 
   constructor(readonly policies: PolicySet) {}
 
-  /** Reads LOCAL_IAM_POLICY_DIR / LOCAL_IAM_ROLES (LOCAL_IAM itself is decided by the caller). */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): IamEnforcer {
-    return new IamEnforcer(PolicySet.fromEnv(env));
+  /**
+   * The roles deployed into moto at `motoEndpoint`, plus LOCAL_IAM_ROLES (LOCAL_IAM itself is decided by the
+   * caller).
+   */
+  static async fromDeployment(motoEndpoint: string, env: NodeJS.ProcessEnv = process.env): Promise<IamEnforcer> {
+    return new IamEnforcer(await PolicySet.fromDeployment(motoEndpoint, extraRolesFromEnv(env)));
   }
 
-  /** The caller a principal stands for. A role session is evaluated as a session SageMaker or CodeBuild holds. */
+  /**
+   * The caller a principal stands for. The worker is a session of the worker role; a role session is evaluated as
+   * a session SageMaker or CodeBuild holds. A role that does not exist (not deployed) resolves to `unknown-role`.
+   */
   resolve(principal: Principal): ResolvedCaller {
     if (principal.kind === 'admin') return { kind: 'admin' };
-    if (principal.kind === 'worker')
+    if (principal.kind === 'worker') {
+      const worker = this.policies.role(WORKER_ROLE_ARN);
+      if (!worker) return { kind: 'unknown-role', roleArn: WORKER_ROLE_ARN };
       return {
         kind: 'caller',
-        caller: { arn: WORKER_SESSION_ARN, principalArn: WORKER_ROLE_ARN, policy: this.policies.worker },
+        caller: { arn: WORKER_SESSION_ARN, principalArn: WORKER_ROLE_ARN, policy: worker.policy },
       };
+    }
     const role = this.policies.role(principal.roleArn);
     if (!role) return { kind: 'unknown-role', roleArn: principal.roleArn };
     return {

@@ -3,11 +3,12 @@
  * or EC2 with an instance role); a job's processes as a session of the execution role, named like SageMaker's and
  * CodeBuild's sessions.
  */
+import { WORKER_ROLE } from '../../../infra/iam-roles';
 import { ACCOUNT_ID } from '../../shared/account';
 import { CODEBUILD_SERVICE } from './policies';
 
-/** The role whose session the worker is (its policy is iam/worker-policy.json). */
-export const WORKER_ROLE_NAME = 'PipelineWorkerRole';
+/** The role whose session the worker is (infra's worker role: its policy is iam/worker-policy.json). */
+export const WORKER_ROLE_NAME = WORKER_ROLE.defaultName;
 export const WORKER_ROLE_ARN = `arn:aws:iam::${ACCOUNT_ID}:role/${WORKER_ROLE_NAME}`;
 export const WORKER_SESSION_ARN = `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${WORKER_ROLE_NAME}/local-worker`;
 

@@ -1,18 +1,33 @@
 /**
- * The identities local mode knows and the policies attached to them: the worker (iam/worker-policy.json) and the
- * roles SageMaker and CodeBuild assume (a table from role name to its iam/ policy file and the services its trust
- * policy lets assume it). Documents are read once, validated with @cloud-copilot/iam-policy, and kept in memory; a
- * bad document fails the service at start, naming the file and the error.
+ * The identities local mode knows and the policies attached to them. In a running stack they are what was deployed:
+ * `npm run local -- up` deploys infra/'s template (the roles with their policies from iam/) into moto
+ * (local/stack/infra-deployment.ts), and `fromDeployment` reads every role back from moto's IAM (GetRole for the
+ * trust policy, ListRolePolicies/GetRolePolicy and ListAttachedRolePolicies/GetPolicyVersion for its policies).
+ * `fromDocuments` judges the documents of iam/ under the role names infra declares (infra/iam-roles.ts) without a
+ * deployment: for tests of the policies themselves and the IAM bench. Documents are validated with
+ * @cloud-copilot/iam-policy and kept in memory; a bad document fails the service at start, naming it and the error.
  *
- * Settings: LOCAL_IAM=off turns enforcement off; LOCAL_IAM_POLICY_DIR points at another directory holding the three
- * policy files (default: the repository's iam/); LOCAL_IAM_ROLES names a JSON file of extra roles
+ * Settings: LOCAL_IAM=off turns enforcement off; LOCAL_IAM_ROLES names a JSON file of extra roles
  * (`{"RoleName": {"policy": "file.json" | {...}, "trustedServices": ["sagemaker.amazonaws.com"]}}`, files relative
- * to it), for tests whose jobs run under roles of their own.
+ * to it), for tests whose jobs run under roles of their own. LOCAL_IAM_POLICY_DIR (the documents the deployed
+ * template is synthesized from) is read by the deployment.
  */
+import {
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  paginateListAttachedRolePolicies,
+  paginateListRolePolicies,
+  paginateListRoles,
+} from '@aws-sdk/client-iam';
 import fs from 'node:fs';
 import path from 'node:path';
 import { validateIdentityPolicy } from '@cloud-copilot/iam-policy';
-import { ACCOUNT_ID } from '../../shared/account';
+import { PIPELINE_ROLES, POLICY_DIR, WORKER_ROLE } from '../../../infra/iam-roles';
+import { ACCOUNT_ID, REGION } from '../../shared/account';
+import { ADMIN_CREDENTIALS } from '../../shared/credentials';
 
 /** An IAM policy document (JSON). */
 export type PolicyDocument = { Version?: string; Statement: PolicyStatement[] | PolicyStatement };
@@ -46,21 +61,9 @@ export interface RoleDeclaration {
 export const SAGEMAKER_SERVICE = 'sagemaker.amazonaws.com';
 export const CODEBUILD_SERVICE = 'codebuild.amazonaws.com';
 
-/**
- * The roles of the example specs (examples/pipeline.*.json) and the policy each has on AWS (README: "Create the
- * roles from iam/"). Their trust policies name one service each, so SageMaker cannot assume the build role.
- */
-export const LOCAL_ROLES: Record<string, RoleDeclaration> = {
-  SageMakerExecutionRole: { policy: 'sagemaker-execution-role-policy.json', trustedServices: [SAGEMAKER_SERVICE] },
-  CodeBuildImageRole: { policy: 'codebuild-role-policy.json', trustedServices: [CODEBUILD_SERVICE] },
-};
-
-/** The worker's policy file in the policy directory. */
-export const WORKER_POLICY_FILE = 'worker-policy.json';
-
-/** Where the policies live: LOCAL_IAM_POLICY_DIR, else the repository's iam/. */
+/** Where the policy documents live: LOCAL_IAM_POLICY_DIR, else the repository's iam/. */
 export function defaultPolicyDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.LOCAL_IAM_POLICY_DIR || path.join(__dirname, '..', '..', '..', 'iam'));
+  return path.resolve(env.LOCAL_IAM_POLICY_DIR || POLICY_DIR);
 }
 
 /** Whether IAM is enforced: on unless LOCAL_IAM is `off` (or `0`/`false`). */
@@ -90,34 +93,113 @@ function checked(doc: unknown, source: string): PolicyDocument {
   return doc as PolicyDocument;
 }
 
-/** The identities of local mode, their policies loaded and validated. */
+/** A role's identity policies as one document: IAM allows what any of them allows, and any deny wins. */
+function merged(docs: PolicyDocument[]): PolicyDocument {
+  return { Version: '2012-10-17', Statement: docs.flatMap((d) => [d.Statement].flat()) };
+}
+
+/** The service principals an (already parsed) trust policy lets assume the role with sts:AssumeRole. */
+export function trustedServicesOf(trust: unknown): string[] {
+  const statements = [(trust as { Statement?: unknown } | undefined)?.Statement ?? []].flat() as {
+    Effect?: string;
+    Action?: string | string[];
+    Principal?: { Service?: string | string[] };
+  }[];
+  return statements
+    .filter((st) => st.Effect === 'Allow' && [st.Action ?? []].flat().includes('sts:AssumeRole'))
+    .flatMap((st) => [st.Principal?.Service ?? []].flat());
+}
+
+/** IAM returns policy documents URL-encoded (RFC 3986), as the API reference says. */
+function decodedJson(text: string | undefined, what: string): unknown {
+  if (!text) throw new Error(`${what}: IAM returned no document`);
+  try {
+    return JSON.parse(decodeURIComponent(text));
+  } catch (err) {
+    throw new Error(`${what}: not a JSON policy document (${(err as Error).message})`);
+  }
+}
+
+/** Reads LOCAL_IAM_ROLES: the extra roles and the directory their policy files are relative to. */
+export function extraRolesFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  roles: Record<string, RoleDeclaration>;
+  base: string;
+} {
+  const rolesFile = env.LOCAL_IAM_ROLES;
+  if (!rolesFile) return { roles: {}, base: process.cwd() };
+  try {
+    const roles = JSON.parse(fs.readFileSync(rolesFile, 'utf8')) as Record<string, RoleDeclaration>;
+    return { roles, base: path.dirname(path.resolve(rolesFile)) };
+  } catch (err) {
+    throw new Error(`LOCAL_IAM_ROLES: ${rolesFile} cannot be read: ${(err as Error).message}`);
+  }
+}
+
+/** The identities of local mode: every role, its policies loaded and validated. */
 export class PolicySet {
-  readonly worker: PolicyDocument;
-  readonly workerSource: string;
   private readonly roles = new Map<string, RoleDefinition>();
 
-  constructor(
-    readonly dir: string = defaultPolicyDir(),
+  private constructor() {}
+
+  /**
+   * The documents of `dir` (default: iam/) under the roles infra declares (infra/iam-roles.ts: name, policy file,
+   * trusted service), plus `extraRoles`: what a deployment of them would hold, without deploying.
+   */
+  static fromDocuments(
+    dir: string = POLICY_DIR,
     extraRoles: Record<string, RoleDeclaration> = {},
     extraRolesBase = dir,
-  ) {
-    this.workerSource = path.join(dir, WORKER_POLICY_FILE);
-    this.worker = readPolicy(this.workerSource);
-    for (const [name, decl] of Object.entries(LOCAL_ROLES)) this.addRole(name, decl, dir);
-    for (const [name, decl] of Object.entries(extraRoles)) this.addRole(name, decl, extraRolesBase);
+  ): PolicySet {
+    const set = new PolicySet();
+    for (const r of PIPELINE_ROLES)
+      set.addRole(r.defaultName, { policy: r.policyFile, trustedServices: [r.trustedService] }, dir);
+    for (const [name, decl] of Object.entries(extraRoles)) set.addRole(name, decl, extraRolesBase);
+    return set;
   }
 
-  /** Reads LOCAL_IAM_POLICY_DIR and LOCAL_IAM_ROLES. */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): PolicySet {
-    const rolesFile = env.LOCAL_IAM_ROLES;
-    if (!rolesFile) return new PolicySet(defaultPolicyDir(env));
-    let extra: Record<string, RoleDeclaration>;
+  /**
+   * Every role of moto's IAM at `motoEndpoint` (what `local up` deployed), with its trust policy and every policy
+   * attached to it, plus `extra` roles (default: LOCAL_IAM_ROLES).
+   */
+  static async fromDeployment(
+    motoEndpoint: string,
+    extra: { roles: Record<string, RoleDeclaration>; base: string } = extraRolesFromEnv(),
+  ): Promise<PolicySet> {
+    const set = new PolicySet();
+    const iam = new IAMClient({ endpoint: motoEndpoint, region: REGION, credentials: ADMIN_CREDENTIALS });
     try {
-      extra = JSON.parse(fs.readFileSync(rolesFile, 'utf8')) as Record<string, RoleDeclaration>;
-    } catch (err) {
-      throw new Error(`LOCAL_IAM_ROLES: ${rolesFile} cannot be read: ${(err as Error).message}`);
+      for await (const page of paginateListRoles({ client: iam }, {}))
+        for (const listed of page.Roles ?? []) {
+          const name = listed.RoleName as string;
+          const role = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role;
+          const trust = decodedJson(role?.AssumeRolePolicyDocument, `role ${name}: trust policy`);
+          const docs: PolicyDocument[] = [];
+          for await (const p of paginateListRolePolicies({ client: iam }, { RoleName: name }))
+            for (const policyName of p.PolicyNames ?? []) {
+              const got = await iam.send(new GetRolePolicyCommand({ RoleName: name, PolicyName: policyName }));
+              const what = `role ${name}: inline policy ${policyName}`;
+              docs.push(checked(decodedJson(got.PolicyDocument, what), `${what} (deployed)`));
+            }
+          for await (const p of paginateListAttachedRolePolicies({ client: iam }, { RoleName: name }))
+            for (const attached of p.AttachedPolicies ?? []) {
+              const what = `role ${name}: managed policy ${attached.PolicyArn}`;
+              const policy = (await iam.send(new GetPolicyCommand({ PolicyArn: attached.PolicyArn }))).Policy;
+              const version = await iam.send(
+                new GetPolicyVersionCommand({ PolicyArn: attached.PolicyArn, VersionId: policy?.DefaultVersionId }),
+              );
+              docs.push(checked(decodedJson(version.PolicyVersion?.Document, what), `${what} (deployed)`));
+            }
+          set.roles.set(name, {
+            policy: merged(docs),
+            trustedServices: trustedServicesOf(trust),
+            source: `role ${name} as deployed (${docs.length} policies)`,
+          });
+        }
+    } finally {
+      iam.destroy();
     }
-    return new PolicySet(defaultPolicyDir(env), extra, path.dirname(path.resolve(rolesFile)));
+    for (const [name, decl] of Object.entries(extra.roles)) set.addRole(name, decl, extra.base);
+    return set;
   }
 
   private addRole(name: string, decl: RoleDeclaration, base: string): void {
@@ -133,6 +215,13 @@ export class PolicySet {
     const m = /^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(roleArn);
     if (!m || m[1] !== ACCOUNT_ID) return undefined;
     return this.roles.get(m[2] as string);
+  }
+
+  /** The worker role's policy (infra's worker role; the worker's credentials are a session of it). */
+  get worker(): PolicyDocument {
+    const worker = this.roles.get(WORKER_ROLE.defaultName);
+    if (!worker) throw new Error(`no role ${WORKER_ROLE.defaultName} in local mode (infra/ deploys it)`);
+    return worker.policy;
   }
 
   /** Role names known to local mode. */

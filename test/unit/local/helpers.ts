@@ -13,7 +13,8 @@ import { freePort, httpStatus, waitUntil } from '../../../local/shared/procs';
 import { mulberry32 } from '../../../local/shared/random';
 import { startLocalService, type LocalService } from '../../../local/service/server';
 import { IamEnforcer } from '../../../local/service/iam/enforcer';
-import { iamEnabled } from '../../../local/service/iam/policies';
+import { extraRolesFromEnv, iamEnabled, PolicySet } from '../../../local/service/iam/policies';
+import { POLICY_DIR } from '../../../infra/iam-roles';
 import { TEST_ROLES_FILE } from '../../../local/harness/isolated-stack';
 import { ADMIN_CREDENTIALS } from '../../../local/shared/credentials';
 import type { ServiceOptions } from '../../../local/service/core/context';
@@ -57,6 +58,8 @@ export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+const testRoles = extraRolesFromEnv({ LOCAL_IAM_ROLES: TEST_ROLES_FILE });
+
 export async function startService(
   motoUrl: string,
   stateDir: string,
@@ -70,7 +73,8 @@ export async function startService(
     metricsFlushMs: 500,
     checkpointSyncMs: 500,
     log: () => undefined,
-    iam: iamEnabled() ? IamEnforcer.fromEnv({ ...process.env, LOCAL_IAM_ROLES: TEST_ROLES_FILE }) : false,
+    // No deployment in these tests' moto: the documents of iam/ under infra's role names, plus the test roles.
+    iam: iamEnabled() ? new IamEnforcer(PolicySet.fromDocuments(POLICY_DIR, testRoles.roles, testRoles.base)) : false,
     ...extra,
   });
 }

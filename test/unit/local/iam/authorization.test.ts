@@ -10,11 +10,12 @@ import { accessDeniedMessage, denialResponse } from '../../../../local/service/i
 import { IamEnforcer } from '../../../../local/service/iam/enforcer';
 import { WORKER_SESSION_ARN } from '../../../../local/service/iam/identities';
 import { PolicySet } from '../../../../local/service/iam/policies';
+import { POLICY_DIR } from '../../../../infra/iam-roles';
 import { roleCredentials } from '../../../../local/shared/credentials';
 
 const ACCT = '123456789012';
 const sm = (r: string): string => `arn:aws:sagemaker:us-east-1:${ACCT}:${r}`;
-const policies = new PolicySet();
+const policies = PolicySet.fromDocuments();
 const iam = new IamEnforcer(policies);
 const worker = (() => {
   const r = iam.resolve({ kind: 'worker' });
@@ -185,12 +186,12 @@ describe('roles and their policies', () => {
 
   it('a policy file that is not a valid identity policy stops the service with the file and the error', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-bad-'));
-    for (const f of fs.readdirSync(policies.dir)) fs.copyFileSync(path.join(policies.dir, f), path.join(dir, f));
+    for (const f of fs.readdirSync(POLICY_DIR)) fs.copyFileSync(path.join(POLICY_DIR, f), path.join(dir, f));
     fs.writeFileSync(
       path.join(dir, 'worker-policy.json'),
       JSON.stringify({ Statement: [{ Effect: 'Maybe', Action: 's3:*' }] }),
     );
-    expect(() => new PolicySet(dir)).toThrow(/worker-policy\.json is not a valid identity policy/);
+    expect(() => PolicySet.fromDocuments(dir)).toThrow(/worker-policy\.json is not a valid identity policy/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

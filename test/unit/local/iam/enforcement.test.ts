@@ -24,6 +24,8 @@ import { randomBytes } from 'node:crypto';
 import { IamEnforcer } from '../../../../local/service/iam/enforcer';
 import { WORKER_SESSION_ARN } from '../../../../local/service/iam/identities';
 import { PolicySet, type RoleDeclaration } from '../../../../local/service/iam/policies';
+import { deployLocalInfra } from '../../../../local/stack/infra-deployment';
+import { POLICY_DIR } from '../../../../infra/iam-roles';
 import type { LocalService } from '../../../../local/service/server';
 import { ADMIN_CREDENTIALS, roleCredentials, WORKER_CREDENTIALS } from '../../../../local/shared/credentials';
 import { type Moto, startMoto, startService, tmpDir, trainingRequest, waitForJob } from '../helpers';
@@ -63,12 +65,13 @@ let worker: ReturnType<typeof clients>;
 
 beforeAll(async () => {
   moto = await startMoto();
+  // What `local up` does: infra/'s template (roles from iam/, the bucket, jax-lm) deployed into moto, read back.
+  await deployLocalInfra({ motoEndpoint: moto.url, policyDir: POLICY_DIR });
   svc = await startService(moto.url, tmpDir('local-iam-'), {
-    iam: new IamEnforcer(new PolicySet(undefined, { NoChannelRead: NO_READ })),
+    iam: new IamEnforcer(await PolicySet.fromDeployment(moto.url, { roles: { NoChannelRead: NO_READ }, base: '.' })),
   });
   admin = clients(ADMIN_CREDENTIALS);
   worker = clients(WORKER_CREDENTIALS);
-  await admin.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   await admin.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'pipelines/demo/data/train/a.txt', Body: 'hello' }));
   await admin.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'pipelines/demo/data/val/v.txt', Body: 'val' }));
 });
@@ -117,7 +120,10 @@ describe('the gateway in front of moto', () => {
   });
 
   it('ECR and CloudWatch answer AccessDeniedException / AccessDenied naming action and resource', async () => {
-    await worker.ecr.send(new CreateRepositoryCommand({ repositoryName: 'jax-lm' }));
+    // Allowed: the deployment created jax-lm, so ECR answers that it exists (not AccessDenied).
+    expect(await refusal(worker.ecr.send(new CreateRepositoryCommand({ repositoryName: 'jax-lm' })))).toMatchObject({
+      name: 'RepositoryAlreadyExistsException',
+    });
     const ecr = await refusal(worker.ecr.send(new CreateRepositoryCommand({ repositoryName: 'other' })));
     expect(ecr.name).toBe('AccessDeniedException');
     expect(ecr.message).toBe(

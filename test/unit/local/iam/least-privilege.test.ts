@@ -16,7 +16,7 @@ const ACCT = '123456789012';
 const REPO = path.resolve(__dirname, '../../../..');
 const sm = (r: string): string => `arn:aws:sagemaker:us-east-1:${ACCT}:${r}`;
 const ROLE = `arn:aws:iam::${ACCT}:role/SageMakerExecutionRole`;
-const iam = new IamEnforcer(new PolicySet());
+const iam = new IamEnforcer(PolicySet.fromDocuments());
 const caller = (r: ReturnType<IamEnforcer['resolve']>): Caller => {
   if (r.kind !== 'caller') throw new Error('must resolve');
   return r.caller;

@@ -1,0 +1,17 @@
+/**
+ * Names of the stack and of resources in it that code outside the CDK app refers to (local mode's deployment).
+ * Plain TypeScript, so reading them does not load the CDK.
+ */
+
+/** The stack's name (`npx cdk deploy` and local mode's deployment). */
+export const STACK_NAME = 'SageMakerPipeline';
+
+/** Logical IDs of the worker's runtime (infra/lib/worker-service.ts): the ECS service and what only it uses. */
+export const WORKER_RUNTIME_IDS = {
+  logGroup: 'WorkerLogGroup',
+  executionRole: 'WorkerTaskExecutionRole',
+  cluster: 'WorkerCluster',
+  taskDefinition: 'WorkerTaskDefinition',
+  securityGroup: 'WorkerSecurityGroup',
+  service: 'WorkerService',
+} as const;
