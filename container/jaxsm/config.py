@@ -40,6 +40,7 @@ def _choice(default: str, choices: tuple[str, ...], doc: str) -> Any:
 AUTO = "auto"
 REMAT_POLICIES = ("none", "full", "dots")
 ATTENTION_IMPLS = (AUTO, "xla", "cudnn")
+GRAD_REDUCE_DTYPES = (AUTO, "bfloat16", "float32")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,11 @@ class TrainConfig:
     grad_clip: float = _spec(1.0, 0.0, 1e6, "global-norm gradient clipping; 0 disables")
     bf16: bool | None = _spec(
         None, doc="bfloat16 compute (parameters and optimizer state stay float32); auto = on GPU/TPU, off on CPU"
+    )
+    grad_reduce_dtype: str = _choice(
+        AUTO,
+        GRAD_REDUCE_DTYPES,
+        "dtype of the one gradient all-reduce between hosts per step: auto = the compute dtype (bfloat16 with bf16)",
     )
     seed: int = _spec(0, 0, 2**31 - 1, "seed for initialisation and batch sampling")
     # cadence
@@ -135,6 +141,7 @@ NOT_FINGERPRINTED = frozenset(
         "fsdp",
         "remat",
         "bf16",
+        "grad_reduce_dtype",
         "eval_every",
         "eval_batches",
         "checkpoint_every",
