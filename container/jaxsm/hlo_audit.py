@@ -82,6 +82,9 @@ class Program:
     collectives: list[Collective]
     host_ops: list[str]  # "<op> %name" of every host transfer or Python callback
     multipliers: dict[str, int] = field(default_factory=dict)
+    # Matrix-multiply FLOPs per device per call (2 x output elements x contracted size, loops counted by their
+    # trip counts; XLA's own cost analysis counts a loop body once).
+    dot_flops: float = 0.0
 
     def cross_host(self, devices_per_host: int) -> list[Collective]:
         return [c for c in self.collectives if c.crosses_hosts(devices_per_host)]
@@ -133,6 +136,8 @@ def parse(hlo_text: str, n_devices: int) -> Program:
     found: list[Collective] = []
     host_ops: list[str] = []
     calls: list[tuple[str, str, int]] = []  # (caller, callee, times per caller run)
+    shapes: dict[str, tuple[int, ...]] = {}
+    dots: list[tuple[str, float]] = []  # (computation, flops per run)
     for line in hlo_text.splitlines():
         start = _COMP_START.match(line)
         if start:
@@ -144,6 +149,15 @@ def parse(hlo_text: str, n_devices: int) -> Program:
         if not ins or comp is None:
             continue
         name, result, op, rest = ins.groups()
+        arrays = _ARRAY.findall(result)
+        if arrays:
+            shapes[name] = tuple(_ints(arrays[0][1]))
+        if op == "dot":
+            lhs = re.match(r"\s*%([\w.\-]+)", rest)
+            contracting = re.search(r"lhs_contracting_dims=\{([0-9,]*)\}", rest)
+            if lhs and lhs.group(1) in shapes and arrays:
+                k = math.prod(shapes[lhs.group(1)][i] for i in _ints(contracting.group(1) if contracting else ""))
+                dots.append((comp, 2.0 * math.prod(_ints(arrays[0][1])) * k))
         trips = re.search(r'"known_trip_count":\{"n":"(\d+)"\}', rest)
         for attr, callee in re.findall(r"\b(body|condition|calls|to_apply)=%([\w.\-]+)", rest):
             times = int(trips.group(1)) if op == "while" and attr == "body" and trips else 1
@@ -165,7 +179,8 @@ def parse(hlo_text: str, n_devices: int) -> Program:
     multipliers = _multipliers(entry, calls)
     for c in found:
         c.runs = multipliers.get(c.computation, 1)
-    return Program(found, host_ops, multipliers)
+    flops = sum(f * multipliers.get(where, 0) for where, f in dots)
+    return Program(found, host_ops, multipliers, flops)
 
 
 def _multipliers(entry: str | None, calls: list[tuple[str, str, int]]) -> dict[str, int]:

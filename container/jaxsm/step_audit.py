@@ -96,7 +96,9 @@ def audit(hps: dict[str, Any], fsdp: int, per_host: int, legacy: bool, reduce_dt
         "mesh": dict(mesh.shape),
         "param_elements": sum(math.prod(p.shape) for p in jax.tree_util.tree_leaves(params)),
         "grad_elements_per_device": grad_elements,
-        "flops": float(cost.get("flops", 0.0)) if cost else 0.0,
+        "xla_cost_flops": float(cost.get("flops", 0.0)) if cost else 0.0,  # counts a loop body once
+        "dot_flops": program.dot_flops,
+        "memory": _memory(compiled),
         "collectives": [
             {
                 "name": col.name,
@@ -117,6 +119,14 @@ def audit(hps: dict[str, Any], fsdp: int, per_host: int, legacy: bool, reduce_dt
             {k: v for k, v in r.items() if k != "groups"} for r in lowered_all_reduces(lowered.as_text(), per_host)
         ],
     }
+
+
+def _memory(compiled: Any) -> dict[str, int]:
+    mem = compiled.memory_analysis()
+    if mem is None:
+        return {}
+    keys = ("argument_size_in_bytes", "temp_size_in_bytes", "output_size_in_bytes", "alias_size_in_bytes")
+    return {k.removesuffix("_size_in_bytes"): int(getattr(mem, k)) for k in keys}
 
 
 def main(argv: list[str] | None = None) -> None:

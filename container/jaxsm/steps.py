@@ -235,9 +235,9 @@ def build(cfg: TrainConfig, mesh: Mesh, precision: Precision, legacy_reduction: 
             )(params, batch)
 
     def reduce_per_micro_batch(params, batch, rng):
-        """The trainer before issue 22, kept for the step-time model's "before" row: the accumulator is pinned
-        to the parameters' layout (replicated over `data`), so XLA all-reduces every micro-batch's gradient
-        across hosts inside the scan, in float32."""
+        """The accumulator pinned to the parameters' layout (replicated over `data`): XLA reduces every
+        micro-batch's gradient over all devices inside the scan, in float32. Right for one data group; on
+        several it is the trainer before issue 22, kept for the step-time model's "before" row."""
 
         def micro(carry, xs):
             grads, loss = carry
@@ -250,9 +250,12 @@ def build(cfg: TrainConfig, mesh: Mesh, precision: Precision, legacy_reduction: 
         (grads, loss), _ = jax.lax.scan(micro, (zeros, jnp.float32(0.0)), (batch, jnp.arange(batch.shape[0])))
         return grads, loss
 
-    accumulate = reduce_per_micro_batch if legacy_reduction else reduce_once
+    # One data group (one host, or fsdp = all devices): nothing crosses hosts, and XLA rejects a shard_map
+    # over a size-1 axis whose psum it drops; the pinned accumulator reduces within the group, as FSDP must.
+    per_micro_batch = legacy_reduction or n_data == 1
+    accumulate = reduce_per_micro_batch if per_micro_batch else reduce_once
     # psum adds the data groups' sums; the pinned accumulator already holds the global one.
-    groups = 1 if legacy_reduction else n_data
+    groups = 1 if per_micro_batch else n_data
 
     def train_step(state, batch, step, loss_sum):
         params = state["params"]
