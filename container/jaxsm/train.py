@@ -47,15 +47,30 @@ def local_rows(global_batch: np.ndarray, axis: int) -> np.ndarray:
     return np.take(global_batch, np.arange(p * size, (p + 1) * size), axis=axis)
 
 
-def gather_params(params: Any) -> Any:
-    """The whole parameter tree as host numpy arrays, on every process (collective), one leaf at a
-    time so no device ever holds more than one unsharded leaf."""
-    import jax
-    from jax.experimental import multihost_utils
+def host_params(params: Any, dtype: Any = np.float32) -> Any:
+    """The whole parameter tree as host numpy arrays in `dtype`, from this process's own devices only.
 
-    if jax.process_count() == 1:
-        return jax.tree_util.tree_map(lambda x: np.asarray(jax.device_get(x)), params)
-    return jax.tree_util.tree_map(lambda x: np.asarray(multihost_utils.process_allgather(x, tiled=True)), params)
+    The mesh keeps every fsdp group within one host and replicates the state across hosts, so each host's devices
+    hold a complete copy: the first host assembles the model from its local shards, one leaf at a time, and
+    nothing crosses hosts or is gathered on the others (they do not call this)."""
+    import jax
+
+    def one(x: Any) -> np.ndarray:
+        out = np.empty(x.shape, dtype)
+        covered, seen = 0, set()
+        for shard in x.addressable_shards:
+            key = tuple((s.start, s.stop, s.step) for s in shard.index)
+            if key in seen:
+                continue  # the same block on another local device (replicated)
+            seen.add(key)
+            block = np.asarray(shard.data)
+            out[shard.index] = block.astype(dtype)
+            covered += block.size
+        if covered != out.size:
+            raise RuntimeError(f"this host holds {covered} of the {out.size} elements of a {x.shape} parameter")
+        return out
+
+    return jax.tree_util.tree_map(one, params)
 
 
 def write_model(model_dir: Path, cfg: TrainConfig, params_host: Any, metrics: dict[str, Any]) -> None:
@@ -246,9 +261,11 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
         val_loss = evaluate(state["params"])
         metrics.update(step=step, val_loss=val_loss)
     say(f"final val_loss={val_loss:.4f}")
-    params_host = unstack_layers(gather_params(state["params"]), cfg.n_layers)
     if is_main:
-        # SageMaker uploads the first host's /opt/ml/model only; several writers would clash.
+        # SageMaker uploads the first host's /opt/ml/model only; several writers would clash. The first host has a
+        # whole copy on its own devices (host_params): the others neither gather nor write anything.
+        export = jnp.bfloat16 if cfg.export_dtype == "bfloat16" else np.float32
+        params_host = unstack_layers(host_params(state["params"], export), cfg.n_layers)
         write_model(paths.model, cfg, params_host, metrics)
         say(f"model written to {paths.model}")
     else:
