@@ -116,7 +116,7 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
 
     from . import sharding as shd
     from .checkpoint import Checkpointer, quiet_orbax_logs
-    from .data import load_channel, train_batch, unigram_xent, val_batches
+    from .data import channel_spec, load_channel, train_batch, unigram_xent, val_batches
     from .model import ModelConfig, unstack_layers
     from .steps import build, resolve_precision
 
@@ -125,8 +125,13 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
     stop.start()
     quiet_orbax_logs()
 
-    train_tokens = load_channel("train", paths.channel("train"), cfg.seq_len + 2)
-    val_tokens = load_channel("val", paths.channel("val"), cfg.seq_len + 2)
+    # Each host reads only its share of the training channel (data.py); the validation channel is small and
+    # read whole unless it is ShardedByS3Key (then each host evaluates its own windows).
+    n_proc, proc = jax.process_count(), jax.process_index()
+    train_spec = channel_spec(paths.input_config, "train")
+    val_spec = channel_spec(paths.input_config, "val")
+    train_tokens = load_channel("train", paths.channel("train"), cfg.seq_len + 2, (proc, n_proc), train_spec)
+    val_tokens = load_channel("val", paths.channel("val"), cfg.seq_len + 2, spec=val_spec)
 
     n_dev = jax.device_count()
     if cfg.micro_batch_size % n_dev:
@@ -171,13 +176,18 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
     if stop.received_early:
         raise UserError("training stopped by SIGTERM during start-up, before the first step")
 
-    vb = val_batches(val_tokens, cfg.batch_size, cfg.seq_len, cfg.eval_batches)
+    if val_spec.sharded and n_proc > 1:
+        vb = val_batches(val_tokens, cfg.batch_size // n_proc, cfg.seq_len, cfg.eval_batches, exact=True)
+    else:
+        vb = val_batches(val_tokens, cfg.batch_size, cfg.seq_len, cfg.eval_batches)
+    val_rows = (lambda b: b) if val_spec.sharded and n_proc > 1 else (lambda b: local_rows(b, 0))
+    val_shape = (cfg.batch_size, cfg.seq_len + 1)
     zero = jax.device_put(np.float32(0.0), training.replicated)
 
     def evaluate(params) -> float:
         total = zero
         for b in vb:
-            arr = jax.make_array_from_process_local_data(training.eval_sharding, local_rows(b, 0), b.shape)
+            arr = jax.make_array_from_process_local_data(training.eval_sharding, val_rows(b), val_shape)
             total = training.eval_step(params, arr, total)
         # Replicated: every process reads its own copy; no cross-host traffic.
         return float(np.asarray(total.addressable_data(0))) / len(vb)
@@ -192,6 +202,7 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
         ckpt.save(at, state)
 
     tokens_per_step = cfg.batch_size * cfg.seq_len
+    global_batch = (cfg.grad_accum, cfg.micro_batch_size, cfg.seq_len + 1)
     metrics: dict[str, Any] = {"unigram_xent": baseline}
     val_loss = None
     loss_sum, interval_steps, interval_since = zero, 0, start_step
@@ -207,9 +218,11 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
                 f"training stopped by SIGTERM at step {step}; checkpoint saved to {ckpt.directory}; "
                 "restarting the job resumes from it"
             )
-        gb = train_batch(train_tokens, cfg.seed, step, cfg.batch_size, cfg.seq_len)
-        gb = gb.reshape(cfg.grad_accum, cfg.micro_batch_size, cfg.seq_len + 1)
-        batch = jax.make_array_from_process_local_data(training.batch_sharding, local_rows(gb, 1), gb.shape)
+        # This host's rows of the step's [grad_accum, micro_batch, seq_len + 1] batch, from its own tokens.
+        host = proc if n_proc > 1 else None
+        mine = train_batch(train_tokens, cfg.seed, step, cfg.batch_size // n_proc, cfg.seq_len, host)
+        mine = mine.reshape(cfg.grad_accum, cfg.micro_batch_size // n_proc, cfg.seq_len + 1)
+        batch = jax.make_array_from_process_local_data(training.batch_sharding, mine, global_batch)
         state, loss_sum = training.train_step(state, batch, jnp.asarray(step, jnp.int32), loss_sum)
         step += 1
         interval_steps += 1
