@@ -77,7 +77,9 @@ def variants(ga_list: list[int]) -> list[tuple[str, dict]]:
     for ga in ga_list:
         rows.append((f"before, grad_accum={ga}", {"grad_accum": ga, "legacy": True}))
         if ga > 1:  # the intermediate row: one reduction per step, still fp32 (what bf16 adds is the next row)
-            rows.append((f"one reduction per step, fp32, grad_accum={ga}", {"grad_accum": ga, "grad_reduce_dtype": "float32"}))
+            rows.append(
+                (f"one reduction per step, fp32, grad_accum={ga}", {"grad_accum": ga, "grad_reduce_dtype": "float32"})
+            )
         rows.append((f"after: + bf16 reduction, grad_accum={ga}", {"grad_accum": ga}))
     return rows
 
@@ -132,7 +134,8 @@ def table(results: list[tuple[int, str, dict, dict]]) -> str:
     rows = []
     for nodes, label, p, _ in results:
         rows.append(
-            f"| {nodes} ({nodes * PER_HOST}) | {label} | {p['cross_runs']} | {p['cross_gb']:.2f} | {p['cross_s']:.3f} | "
+            f"| {nodes} ({nodes * PER_HOST}) | {label} | {p['cross_runs']} | {p['cross_gb']:.2f} | "
+            f"{p['cross_s']:.3f} | "
             f"{p['in_host_gb']:.1f} / {p['in_host_s']:.3f} | {p['compute_s']:.3f} | {p['step_s']:.3f} | "
             f"{p['tokens_per_s']:,.0f} | **{100 * p['mfu']:.1f} %** |"
         )
@@ -153,8 +156,12 @@ def main() -> None:
     rows = variants(ga_list)
     results = []
     for nodes in nodes_list:
-        print(f"[p4de-model] compiling {len(rows)} variants of the step for {nodes} node(s) = {nodes * PER_HOST} devices")
-        audits = compile_cases(nodes, {**shape, "remat": "full", "scan_layers": True, "bf16": True}, [c for _, c in rows])
+        print(
+            f"[p4de-model] compiling {len(rows)} variants of the step for {nodes} node(s) = {nodes * PER_HOST} devices"
+        )
+        audits = compile_cases(
+            nodes, {**shape, "remat": "full", "scan_layers": True, "bf16": True}, [c for _, c in rows]
+        )
         for (label, case), audit in zip(rows, audits, strict=True):
             legacy = bool(case.get("legacy"))
             reduce_bytes = 4 if legacy or case.get("grad_reduce_dtype") == "float32" else 2
@@ -179,15 +186,13 @@ def write_markdown(out: Path, text: str, results: list, args: argparse.Namespace
     hw = "\n".join(f"| {name} | {value:.4g} {unit} | {source} |" for name, value, unit, source in HARDWARE)
     audit = results[0][3]
     params = audit["param_elements"]
-    mem = "\n".join(
-        f"| {n} | {label} | {p['args_gib']:.2f} | {p['temp_gib']:.2f} |" for n, label, p, _ in results
-    )
+    mem = "\n".join(f"| {n} | {label} | {p['args_gib']:.2f} | {p['temp_gib']:.2f} |" for n, label, p, _ in results)
     out.write_text(
         f"""# 6.45 B recipe on p4de: predicted step time and MFU
 
 Written by `npm run bench -- p4de-model` (bench/container/p4de_model.py) from the train step compiled by XLA for
 8, 16 and 32 simulated CPU devices (mesh data = nodes x fsdp = 8), model `{json.dumps(shape)}` ({params / 1e9:.2f} B
-parameters), remat=full, scan_layers, bf16 compute, 2 sequences of {shape['seq_len']} tokens per GPU per micro-batch.
+parameters), remat=full, scan_layers, bf16 compute, 2 sequences of {shape["seq_len"]} tokens per GPU per micro-batch.
 "before" is the step as it was before issue 22 (`build(..., legacy_reduction=True)`: the gradient accumulator pinned
 to the parameters' layout, so every micro-batch's gradient is all-reduced across hosts, in fp32) with no overlap
 flags; "after" is today's step (one gradient all-reduce per optimizer step in `grad_reduce_dtype`, bf16 by default

@@ -109,9 +109,7 @@ def train_batch(
     return tokens[idx].astype(np.int32)
 
 
-def val_batches(
-    tokens: np.ndarray, batch_size: int, seq_len: int, max_batches: int, exact: bool = False
-) -> np.ndarray:
+def val_batches(tokens: np.ndarray, batch_size: int, seq_len: int, max_batches: int, exact: bool = False) -> np.ndarray:
     """Fixed validation windows: int32 [n_batches, batch_size, seq_len + 1].
 
     Non-overlapping windows from the start of the split; when there are fewer than a whole

@@ -101,7 +101,9 @@ def _ints(text: str) -> list[int]:
 
 def parse_groups(attrs: str, n_devices: int) -> list[list[int]]:
     """The device groups of one collective's attribute text."""
-    m = re.search(r"replica_groups=mesh\[([^\]]*)\](?:,\s*device_ids=\(\[([0-9,]+)\](?:T\(([0-9,]+)\))?\))?\s*\{([^}]*)\}", attrs)
+    m = re.search(
+        r"replica_groups=mesh\[([^\]]*)\](?:,\s*device_ids=\(\[([0-9,]+)\](?:T\(([0-9,]+)\))?\))?\s*\{([^}]*)\}", attrs
+    )
     if m:
         axes = [(a.strip().strip("'"), int(n)) for a, n in (x.split("=") for x in m.group(1).split(","))]
         sizes = [n for _, n in axes]

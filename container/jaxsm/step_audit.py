@@ -139,8 +139,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("step_audit must set the device count before JAX is imported")
     flags = os.environ.get("XLA_FLAGS", "")
     os.environ["XLA_FLAGS"] = (
-        f"{flags} --xla_force_host_platform_device_count={args.devices} "
-        "--xla_disable_hlo_passes=all-reduce-promotion"
+        f"{flags} --xla_force_host_platform_device_count={args.devices} --xla_disable_hlo_passes=all-reduce-promotion"
     ).strip()
     os.environ["JAX_PLATFORMS"] = "cpu"
     for text in args.case or ["{}"]:

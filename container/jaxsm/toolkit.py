@@ -153,7 +153,7 @@ def _apply_gpu_defaults(paths: SageMakerPaths) -> None:
     except Exception:  # noqa: BLE001 - the trainer reports a bad resourceconfig.json itself
         hosts = 1
     for line in gpu_env.apply(os.environ, has_nvidia_gpu(), hosts):
-        log.info("GPU default (override it in the job's Environment): %s", line)
+        logging.getLogger("jaxsm").info("GPU default (override it in the job's Environment): %s", line)
 
 
 def cli() -> None:

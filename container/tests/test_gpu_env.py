@@ -53,4 +53,6 @@ def test_this_jaxlib_knows_every_default_xla_flag():
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "3", proc.stderr[-2000:]
     bad = {**env, "XLA_FLAGS": env["XLA_FLAGS"] + " --xla_gpu_no_such_flag=true"}
-    assert subprocess.run([sys.executable, "-c", "import jax; jax.numpy.ones(1)"], env=bad, capture_output=True).returncode
+    assert subprocess.run(
+        [sys.executable, "-c", "import jax; jax.numpy.ones(1)"], env=bad, capture_output=True
+    ).returncode

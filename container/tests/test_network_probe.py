@@ -174,7 +174,8 @@ def test_two_hosts_all_reduce_over_gloo_and_print_the_metric(tmp_path):
 
 
 def test_a_tcp_fallback_on_several_gpu_hosts_fails_the_job_unless_allowed(tmp_path, monkeypatch):
-    """The probe child found NCCL on sockets (its exit status says so): the job fails with the reason and the way out."""
+    """The probe child found NCCL on sockets (its exit status says so): the job fails, naming the reason and the
+    way out."""
     cfg = tmp_path / "input" / "config"
     cfg.mkdir(parents=True)
     (cfg / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-1", "hosts": ["algo-1", "algo-2"]}))
@@ -182,6 +183,7 @@ def test_a_tcp_fallback_on_several_gpu_hosts_fails_the_job_unless_allowed(tmp_pa
     monkeypatch.setenv(probe.MODE_ENV, "force")
     monkeypatch.setattr(probe, "has_nvidia_gpu", lambda: False)
     problem = probe.parse_nccl_log(SOCKET_LOG).fallback()
+    assert problem is not None
 
     def child(args, env, timeout):
         (tmp_path / "seen").write_text(env["JAXSM_NETWORK_PROBE_LOG_DIR"])
