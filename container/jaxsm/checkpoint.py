@@ -53,10 +53,12 @@ MAX_CANDIDATES = 64
 
 
 class _NoMergeNotice(logging.Filter):
-    """Orbax warns on every save that it has no OCDBT files to merge: expected, we write zarr."""
+    """Orbax warns on every save that it has no OCDBT files to merge (expected, we write zarr) and, in
+    per-host storage (primary_host=None), that it does not log object sizes: both expected."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Skipping merge of OCDBT" not in record.getMessage()
+        message = record.getMessage()
+        return "Skipping merge of OCDBT" not in message and "Global object size logging disabled" not in message
 
 
 def quiet_orbax_logs() -> None:
