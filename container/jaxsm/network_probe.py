@@ -233,6 +233,11 @@ def run_at_start(paths: SageMakerPaths | None = None) -> None:
     env[COORDINATOR_ENV] = probe_address(info)
     env["JAXSM_INIT_TIMEOUT_S"] = str(int(min(timeout, 120)))
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    # The probe looks at what NCCL picks by itself, to name a fallback and its cause; the image's NCCL_NET default
+    # (gpu_env) stays on the program, where it makes NCCL fail rather than fall back.
+    for key, value in gpu_env.MULTI_HOST_NCCL.items():
+        if env.get(key) == value:
+            del env[key]
     with tempfile.TemporaryDirectory(prefix="jaxsm-nccl-") as tmp:
         # NCCL's INIT/NET lines go to a file the probe reads back; the program's own NCCL_DEBUG is untouched.
         env.update(NCCL_DEBUG="INFO", NCCL_DEBUG_SUBSYS="INIT,NET", NCCL_DEBUG_FILE=f"{tmp}/nccl.%h.%p.log")
