@@ -7,7 +7,10 @@ State is {"params", "opt_state"}, laid out by sharding.py (FSDP within a host, r
 hosts) and initialised directly in that layout by a jitted init, so no device or host ever holds
 a whole unsharded copy. The train step takes a [grad_accum, micro_batch, seq_len + 1] batch split
 over every device, scans the micro-batches, applies AdamW, and adds its loss to a running sum
-that stays on device until the log interval reads it.
+that stays on device until the log interval reads it. With several data groups (hosts) each group
+accumulates its own gradients and one psum over `data` per optimizer step, in `grad_reduce_dtype`,
+is the only gradient traffic between hosts (see reduce_once; container/tests/test_hlo_p4de.py
+checks it in the compiled program).
 """
 
 from __future__ import annotations
@@ -250,8 +253,9 @@ def build(cfg: TrainConfig, mesh: Mesh, precision: Precision, legacy_reduction: 
         (grads, loss), _ = jax.lax.scan(micro, (zeros, jnp.float32(0.0)), (batch, jnp.arange(batch.shape[0])))
         return grads, loss
 
-    # One data group (one host, or fsdp = all devices): nothing crosses hosts, and XLA rejects a shard_map
-    # over a size-1 axis whose psum it drops; the pinned accumulator reduces within the group, as FSDP must.
+    # One data group (one host whose fsdp group is all its devices, the default): nothing crosses hosts, and
+    # XLA rejects a shard_map over a size-1 axis (its psum is dropped); the pinned accumulator reduces within
+    # the group, as FSDP must.
     per_micro_batch = legacy_reduction or n_data == 1
     accumulate = reduce_per_micro_batch if per_micro_batch else reduce_once
     # psum adds the data groups' sums; the pinned accumulator already holds the global one.
