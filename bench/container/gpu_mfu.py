@@ -16,6 +16,15 @@ FLOPs per token are model FLOPs (`ModelConfig.flops_per_token`: 6 x matmul param
 attention), not hardware FLOPs: recomputation under remat is not credited, as usual for MFU.
 MFU = tokens/s x FLOPs per token / (peak x devices). Peak: dense bf16 without sparsity per
 device, looked up from the device kind (A100 312, H100/H200 989 TFLOP/s) or --peak-tflops.
+
+Prediction against measurement: before running, it prints what the step-time model of
+bench/container/p4de_model.py predicts for this step on these devices (the compiled program's matmul
+FLOPs per device, loops counted, at --gemm-efficiency of the peak; one device has no collectives), and
+after timing it prints the measured step beside it and the gemm efficiency the measurement implies,
+the number that replaces the model's assumption.
+
+  python bench/container/gpu_mfu.py --config 100m                      # one GPU, ~100M parameters
+  python bench/container/gpu_mfu.py --smoke --peak-tflops 1             # CPU: tiny config, runs the same path
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "container"))
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-
+from jaxsm import hlo_audit  # noqa: E402
 from jaxsm import sharding as shd  # noqa: E402
 from jaxsm.config import parse_hyperparameters  # noqa: E402
 from jaxsm.model import ModelConfig  # noqa: E402
@@ -75,6 +84,7 @@ def main() -> None:
     ap.add_argument("--scan-layers", action="store_true")
     ap.add_argument("--fsdp", type=int, default=0, help="devices per FSDP group (0 = all local devices)")
     ap.add_argument("--peak-tflops", type=float, default=None, help="per-device peak (default: by device kind)")
+    ap.add_argument("--gemm-efficiency", type=float, default=0.75, help="the p4de model's assumption (prediction)")
     ap.add_argument("--out", type=Path, default=None, help="append a result row to this markdown file")
     args = ap.parse_args()
 
@@ -118,6 +128,14 @@ def main() -> None:
             f"temporaries={size(mem.temp_size_in_bytes)} outputs={size(mem.output_size_in_bytes)} "
             f"(aliased with arguments {size(mem.alias_size_in_bytes)})"
         )
+    peak = peak_for(kind, args.peak_tflops)
+    dot_flops = hlo_audit.parse(compiled.as_text(), len(devices)).dot_flops
+    predicted = dot_flops / (peak * 1e12 * args.gemm_efficiency) if peak else None
+    print(
+        f"predicted: matmul_flops_per_device={dot_flops / 1e12:.3f}T step_time_ms="
+        + (f"{1000 * predicted:.1f}" if predicted else "n/a (unknown peak; --peak-tflops)")
+        + f" (gemm efficiency {args.gemm_efficiency:.2f} of peak, as bench/container/p4de_model.py assumes)"
+    )
     if args.plan:
         return
 
@@ -140,13 +158,20 @@ def main() -> None:
     tps = steps * cfg.batch_size * cfg.seq_len / elapsed
     flops_per_token = mcfg.flops_per_token()
     achieved = tps * flops_per_token
-    peak = peak_for(kind, args.peak_tflops)
     mfu = f"{100 * achieved / (peak * 1e12 * len(devices)):.1f}%" if peak else "n/a (unknown peak; --peak-tflops)"
     print(
         f"steps={steps} step_time_ms={1000 * elapsed / steps:.1f} mean_loss={float(loss_sum) / steps:.3f} "
         f"flops_per_token={flops_per_token / 1e9:.3f}G"
     )
     print(f"tokens_per_sec={tps:.0f} achieved_tflops={achieved / 1e12:.2f} mfu={mfu}")
+    step_s = elapsed / steps
+    if peak:
+        implied = dot_flops / (step_s * peak * 1e12)
+        print(
+            f"prediction vs measurement: predicted step_time_ms={1000 * predicted:.1f} measured "
+            f"step_time_ms={1000 * step_s:.1f} (x{step_s / predicted:.2f}); implied gemm efficiency {implied:.2f} "
+            f"(the model assumed {args.gemm_efficiency:.2f})"
+        )
     if args.out:
         row = (
             f"| {datetime.date.today()} | {kind} x{len(devices)} | {name} ({mcfg.param_count() / 1e6:.0f}M) | "

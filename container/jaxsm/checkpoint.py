@@ -53,10 +53,12 @@ MAX_CANDIDATES = 64
 
 
 class _NoMergeNotice(logging.Filter):
-    """Orbax warns on every save that it has no OCDBT files to merge: expected, we write zarr."""
+    """Orbax warns on every save that it has no OCDBT files to merge (expected, we write zarr) and, in
+    per-host storage (primary_host=None), that it does not log object sizes: both expected."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Skipping merge of OCDBT" not in record.getMessage()
+        message = record.getMessage()
+        return "Skipping merge of OCDBT" not in message and "Global object size logging disabled" not in message
 
 
 def quiet_orbax_logs() -> None:
@@ -190,11 +192,14 @@ class Checkpointer:
         options = ocp.CheckpointManagerOptions(
             max_to_keep=keep,
             create=False,
-            # Synchronous: a SIGTERM-triggered save must be complete before the process exits.
-            enable_async_checkpointing=False,
+            # Asynchronous: save() returns once the state is copied to host memory and the files are written in
+            # the background while training goes on; finish() (the next save, close, a SIGTERM stop) waits for
+            # them before the step's commit record is written, so an unfinished save is never a candidate.
+            enable_async_checkpointing=True,
             multiprocessing_options=mp,
         )
         self._manager = ocp.CheckpointManager(self.directory.resolve(), item_handlers=handler, options=options)
+        self._pending: int | None = None
 
     def storage(self) -> str:
         return "shared" if self.shared else "per-host"
@@ -206,10 +211,26 @@ class Checkpointer:
         return self._manager.latest_step()
 
     def save(self, step: int, state: Any) -> bool:
-        """Write `state` as `step`; False (and nothing written) when that step is already saved."""
-        if step in self._manager.all_steps():
+        """Start writing `state` as `step`: returns once the state is on the host (training may go on and donate
+        its buffers); the files are written in the background and committed by finish(). False (and nothing
+        written) when that step is already saved."""
+        if step == self._pending or step in self._manager.all_steps():
             return False  # e.g. SIGTERM right after a periodic save
+        self.finish()
         self._manager.save(step, args=ocp.args.PyTreeSave(state), force=True)
+        self._pending = step
+        return True
+
+    @property
+    def pending(self) -> int | None:
+        """The step being written in the background (no commit record yet), if any."""
+        return self._pending
+
+    def finish(self) -> None:
+        """Wait for the background save, then write this host's commit record (every process calls it)."""
+        if self._pending is None:
+            return
+        step, self._pending = self._pending, None
         self._manager.wait_until_finished()
         step_dir = self._step_dir(step)
         n, i = jax.process_count(), jax.process_index()
@@ -217,7 +238,6 @@ class Checkpointer:
         _write_json_atomic(step_dir / f"{MARKER_PREFIX}{i}-of-{n}.json", record)
         _sync(f"jaxsm-checkpoint-{step}")
         log.info("checkpoint saved step=%d dir=%s", step, step_dir)
-        return True
 
     def foreign(self) -> list[str]:
         """Warnings about checkpoints in `root` that this run will not resume."""
@@ -298,4 +318,5 @@ class Checkpointer:
         _sync(f"jaxsm-delete-{step}")
 
     def close(self) -> None:
+        self.finish()
         self._manager.close()

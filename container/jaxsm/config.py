@@ -40,6 +40,8 @@ def _choice(default: str, choices: tuple[str, ...], doc: str) -> Any:
 AUTO = "auto"
 REMAT_POLICIES = ("none", "full", "dots")
 ATTENTION_IMPLS = (AUTO, "xla", "cudnn")
+GRAD_REDUCE_DTYPES = (AUTO, "bfloat16", "float32")
+EXPORT_DTYPES = ("float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,15 @@ class TrainConfig:
     bf16: bool | None = _spec(
         None, doc="bfloat16 compute (parameters and optimizer state stay float32); auto = on GPU/TPU, off on CPU"
     )
+    grad_reduce_dtype: str = _choice(
+        AUTO,
+        GRAD_REDUCE_DTYPES,
+        "dtype of the one gradient all-reduce between hosts per step: auto = the compute dtype (bfloat16 with bf16)",
+    )
     seed: int = _spec(0, 0, 2**31 - 1, "seed for initialisation and batch sampling")
+    export_dtype: str = _choice(
+        "float32", EXPORT_DTYPES, "dtype of the exported model (params.msgpack): bfloat16 halves its size"
+    )
     # cadence
     eval_every: int = _spec(50, 1, 1 << 30, "steps between eval log lines")
     eval_batches: int = _spec(4, 1, 10000, "validation batches per eval (batch_size sequences each)")
@@ -135,6 +145,8 @@ NOT_FINGERPRINTED = frozenset(
         "fsdp",
         "remat",
         "bf16",
+        "grad_reduce_dtype",
+        "export_dtype",
         "eval_every",
         "eval_batches",
         "checkpoint_every",

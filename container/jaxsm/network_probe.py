@@ -30,7 +30,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import gpu_env
 from .distributed import COORDINATOR_ENV, HostInfo, read_host_info
+from .errors import UserError, write_failure
 from .paths import SageMakerPaths
 
 log = logging.getLogger("jaxsm.network")
@@ -41,6 +43,9 @@ TIMEOUT_ENV = "JAXSM_NETWORK_PROBE_TIMEOUT_S"
 METRIC = "allreduce_busbw_gbps"
 FI_INFO = "/opt/amazon/efa/bin/fi_info"
 ITERATIONS = 5
+# The probe's exit status when NCCL does not use EFA between hosts and the user did not allow a TCP fallback.
+FALLBACK_EXIT = 3
+FALLBACK_FILE = "fallback"
 
 
 def bus_bandwidth_gbps(nbytes: int, seconds: float, ranks: int) -> float:
@@ -228,6 +233,11 @@ def run_at_start(paths: SageMakerPaths | None = None) -> None:
     env[COORDINATOR_ENV] = probe_address(info)
     env["JAXSM_INIT_TIMEOUT_S"] = str(int(min(timeout, 120)))
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    # The probe looks at what NCCL picks by itself, to name a fallback and its cause; the image's NCCL_NET default
+    # (gpu_env) stays on the program, where it makes NCCL fail rather than fall back.
+    for key, value in gpu_env.MULTI_HOST_NCCL.items():
+        if env.get(key) == value:
+            del env[key]
     with tempfile.TemporaryDirectory(prefix="jaxsm-nccl-") as tmp:
         # NCCL's INIT/NET lines go to a file the probe reads back; the program's own NCCL_DEBUG is untouched.
         env.update(NCCL_DEBUG="INFO", NCCL_DEBUG_SUBSYS="INIT,NET", NCCL_DEBUG_FILE=f"{tmp}/nccl.%h.%p.log")
@@ -247,10 +257,30 @@ def run_at_start(paths: SageMakerPaths | None = None) -> None:
         except OSError as e:
             log.warning("network probe could not start: %s; training goes on", e)
             return
+        if proc.returncode == FALLBACK_EXIT:
+            raise fallback_error(Path(tmp, FALLBACK_FILE).read_text().strip(), paths)
         if proc.returncode != 0:
             log.warning("network probe failed (exit %d); training goes on", proc.returncode)
         else:
             log.info("network probe done in %.1f s", time.monotonic() - t0)
+
+
+def fallback_error(problem: str, paths: SageMakerPaths) -> UserError:
+    """The job's failure when hosts would train over TCP: several times slower at the full price of the GPUs."""
+    message = (
+        f"{problem}. Multi-node GPU training over TCP is several times slower than over EFA; enable EFA for the job "
+        f"(an EFA-capable instance type such as ml.p4de.24xlarge, and a VPC security group that allows all traffic "
+        f"between its members) or set {gpu_env.ALLOW_TCP_ENV}=true in the job's Environment to train anyway"
+    )
+    write_failure(paths.failure, message)
+    return UserError(message)
+
+
+def fallback_verdict(problem: str | None, environ: dict[str, str] | None = None) -> str | None:
+    """The probe's verdict on this host: None (EFA, or no verdict), or the problem when it must fail the job."""
+    if problem is None or gpu_env.tcp_fallback_allowed(environ):
+        return None
+    return problem
 
 
 def measure(nbytes: int, iterations: int = ITERATIONS) -> tuple[float, int]:
@@ -302,14 +332,18 @@ def main() -> None:
     nbytes = int(float(os.environ.get(SIZE_ENV, "256")) * 2**20)
     seconds, n = measure(nbytes)
     busbw = bus_bandwidth_gbps(nbytes, seconds, n)
+    platform = jax.devices()[0].platform
+    log_dir = os.environ.get("JAXSM_NETWORK_PROBE_LOG_DIR")
+    net = parse_nccl_log(_nccl_text(log_dir))
+    # Every host judges its own NCCL log, so every host fails (not only the first, the others waiting on it).
+    fatal = fallback_verdict(net.fallback()) if platform == "gpu" else None
     if info.process_id == 0:
-        platform = jax.devices()[0].platform
-        net = parse_nccl_log(_nccl_text(os.environ.get("JAXSM_NETWORK_PROBE_LOG_DIR")))
         if platform == "gpu":
             print(f"network: {net.summary()}", flush=True)
             problem = net.fallback()
             if problem:
-                print(f"WARNING network: {problem}; see README 'p4de: EFA and NCCL'", flush=True)
+                verdict = "ERROR" if fatal else "WARNING"
+                print(f"{verdict} network: {problem}; see README 'p4de: EFA and NCCL'", flush=True)
         else:
             print(f"network: {platform} devices exchange data over gloo (TCP); NCCL is not used", flush=True)
         print(f"{METRIC}={busbw:.3f}", flush=True)
@@ -329,6 +363,9 @@ def main() -> None:
             flush=True,
         )
     jax.distributed.shutdown()
+    if fatal and log_dir:
+        Path(log_dir, FALLBACK_FILE).write_text(fatal)
+        sys.exit(FALLBACK_EXIT)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,12 @@ LOGICAL_RULES: tuple[tuple[str, Any], ...] = (
     (m.LAYERS, None),
 )
 
+# Inside the train step's shard_map over `data` (steps.py) each data group sees its own rows: the batch is
+# split over the group's fsdp devices only ("data" is manual there and may not appear in a constraint).
+LOGICAL_RULES_IN_DATA_GROUP: tuple[tuple[str, Any], ...] = tuple(
+    (name, FSDP if name == m.BATCH else axes) for name, axes in LOGICAL_RULES
+)
+
 
 def make_mesh(fsdp: int) -> Mesh:
     """(data, fsdp) mesh over every device of every process; `fsdp` 0 means all devices of a host.

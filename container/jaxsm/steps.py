@@ -7,7 +7,10 @@ State is {"params", "opt_state"}, laid out by sharding.py (FSDP within a host, r
 hosts) and initialised directly in that layout by a jitted init, so no device or host ever holds
 a whole unsharded copy. The train step takes a [grad_accum, micro_batch, seq_len + 1] batch split
 over every device, scans the micro-batches, applies AdamW, and adds its loss to a running sum
-that stays on device until the log interval reads it.
+that stays on device until the log interval reads it. With several data groups (hosts) each group
+accumulates its own gradients and one psum over `data` per optimizer step, in `grad_reduce_dtype`,
+is the only gradient traffic between hosts (see reduce_once; container/tests/test_hlo_p4de.py
+checks it in the compiled program).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import optax
 from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from . import sharding as shd
 from .config import AUTO, TrainConfig
@@ -40,9 +44,13 @@ class Precision:
     compute_dtype: Any
     attention: AttentionImpl
     why: str
+    grad_reduce_dtype: Any = jnp.float32  # what gradients cross hosts in (the psum over `data`)
 
     def describe(self) -> str:
-        return f"compute={jnp.dtype(self.compute_dtype).name} attention={self.attention or 'xla'} ({self.why})"
+        return (
+            f"compute={jnp.dtype(self.compute_dtype).name} attention={self.attention or 'xla'} "
+            f"grad_reduce={jnp.dtype(self.grad_reduce_dtype).name} ({self.why})"
+        )
 
 
 def resolve_precision(cfg: TrainConfig, backend: str) -> Precision:
@@ -63,7 +71,13 @@ def resolve_precision(cfg: TrainConfig, backend: str) -> Precision:
             )
     else:
         attention = "cudnn" if cfg.attention == "cudnn" else "xla"
-    return Precision(dtype, attention, "; ".join(reasons))
+    reduce_dtype = dtype if cfg.grad_reduce_dtype == AUTO else jnp.dtype(cfg.grad_reduce_dtype)
+    if backend == "cpu" and jnp.dtype(reduce_dtype) != jnp.float32:
+        # XLA:CPU has no bfloat16 all-reduce (it promotes them to float32, and this release's promotion pass
+        # aborts on a psum's reducer), so CPU hosts reduce in float32; GPUs (NCCL) reduce in bfloat16.
+        reduce_dtype = jnp.float32
+        reasons.append("grad_reduce float32 on cpu (XLA:CPU has no bfloat16 all-reduce)")
+    return Precision(dtype, attention, "; ".join(reasons), reduce_dtype)
 
 
 def make_optimizer(cfg: TrainConfig):
@@ -150,7 +164,9 @@ class Training:
         return shd.bytes_per_device(self.abstract_state, self.state_shardings)
 
 
-def build(cfg: TrainConfig, mesh: Mesh, precision: Precision) -> Training:
+def build(cfg: TrainConfig, mesh: Mesh, precision: Precision, legacy_reduction: bool = False) -> Training:
+    """The compiled steps. `legacy_reduction` rebuilds the step as it was before issue 22 (one cross-host
+    gradient all-reduce per micro-batch, float32): only the step-time model's "before" row uses it."""
     model = build_model(
         ModelConfig.from_dict(cfg.model_dict()),
         dtype=precision.compute_dtype,
@@ -178,9 +194,53 @@ def build(cfg: TrainConfig, mesh: Mesh, precision: Precision) -> Training:
         params = nn.unbox(init_boxed(model, cfg.seed))
         return {"params": params, "opt_state": tx.init(params)}
 
-    def train_step(state, batch, step, loss_sum):
-        params = state["params"]
-        rng = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), step)
+    reduce_dtype = precision.grad_reduce_dtype
+    n_data = mesh.shape[shd.DATA]
+
+    def micro_grads(params, batch, rng, row_offset):
+        """Sum over the micro-batches of `batch` of (loss, gradient), without reducing over hosts."""
+
+        def micro(carry, xs):
+            grads, loss = carry
+            tokens, i = xs
+            step_rng = None if deterministic else jax.random.fold_in(jax.random.fold_in(rng, i), row_offset)
+            step_loss, g = jax.value_and_grad(_loss, argnums=1)(model, params, tokens, deterministic, step_rng)
+            return (jax.tree_util.tree_map(jnp.add, grads, g), loss + step_loss), None
+
+        zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+        (grads, loss), _ = jax.lax.scan(micro, (zeros, jnp.float32(0.0)), (batch, jnp.arange(batch.shape[0])))
+        return grads, loss
+
+    def reduce_once(params, batch, rng):
+        """Gradients and loss summed over `data` by one all-reduce per optimizer step.
+
+        shard_map makes `data` manual: each (host's) data group scans its own micro-batches and keeps its
+        partial gradient sum in its own accumulator (FSDP, within the host, stays automatic), and one psum
+        over `data` after the scan is the only gradient traffic between hosts, in `reduce_dtype`. Without
+        it XLA reduces each micro-batch's gradient across hosts inside the scan, because the accumulator
+        has the parameters' layout (replicated over `data`).
+        """
+
+        def local(params, batch):
+            grads, loss = micro_grads(params, batch, rng, jax.lax.axis_index(shd.DATA))
+            grads = jax.tree_util.tree_map(lambda g: g.astype(reduce_dtype), grads)
+            grads, loss = jax.lax.psum((grads, loss), shd.DATA)
+            return jax.tree_util.tree_map(lambda g: g.astype(jnp.float32), grads), loss
+
+        with nn.logical_axis_rules(shd.LOGICAL_RULES_IN_DATA_GROUP):
+            return jax.shard_map(
+                local,
+                mesh=mesh,
+                in_specs=(P(), P(None, shd.DATA)),
+                out_specs=(P(), P()),
+                axis_names=frozenset({shd.DATA}),
+                check_vma=False,
+            )(params, batch)
+
+    def reduce_per_micro_batch(params, batch, rng):
+        """The accumulator pinned to the parameters' layout (replicated over `data`): XLA reduces every
+        micro-batch's gradient over all devices inside the scan, in float32. Right for one data group; on
+        several it is the trainer before issue 22, kept for the step-time model's "before" row."""
 
         def micro(carry, xs):
             grads, loss = carry
@@ -191,7 +251,21 @@ def build(cfg: TrainConfig, mesh: Mesh, precision: Precision) -> Training:
 
         zeros = jax.lax.with_sharding_constraint(jax.tree_util.tree_map(jnp.zeros_like, params), param_shardings)
         (grads, loss), _ = jax.lax.scan(micro, (zeros, jnp.float32(0.0)), (batch, jnp.arange(batch.shape[0])))
-        scale = 1.0 / batch.shape[0]
+        return grads, loss
+
+    # One data group (one host whose fsdp group is all its devices, the default): nothing crosses hosts, and
+    # XLA rejects a shard_map over a size-1 axis (its psum is dropped); the pinned accumulator reduces within
+    # the group, as FSDP must.
+    per_micro_batch = legacy_reduction or n_data == 1
+    accumulate = reduce_per_micro_batch if per_micro_batch else reduce_once
+    # psum adds the data groups' sums; the pinned accumulator already holds the global one.
+    groups = 1 if per_micro_batch else n_data
+
+    def train_step(state, batch, step, loss_sum):
+        params = state["params"]
+        rng = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), step)
+        grads, loss = accumulate(params, batch, rng)
+        scale = 1.0 / (batch.shape[0] * groups)
         grads = jax.tree_util.tree_map(lambda g: g * scale, grads)
         updates, opt_state = tx.update(grads, state["opt_state"], params)
         new_state = {"params": optax.apply_updates(params, updates), "opt_state": opt_state}

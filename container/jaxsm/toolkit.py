@@ -143,12 +143,26 @@ def _prepare_layout(paths: SageMakerPaths) -> None:
             log.info("%s missing: wrote the single-host default", path)
 
 
+def _apply_gpu_defaults(paths: SageMakerPaths) -> None:
+    """GPU XLA flags, memory fraction and NCCL network (gpu_env), before anything starts JAX."""
+    from . import distributed, gpu_env
+    from .network_probe import has_nvidia_gpu
+
+    try:
+        hosts = distributed.read_host_info(paths.resource_config).num_hosts
+    except Exception:  # noqa: BLE001 - the trainer reports a bad resourceconfig.json itself
+        hosts = 1
+    for line in gpu_env.apply(os.environ, has_nvidia_gpu(), hosts):
+        logging.getLogger("jaxsm").info("GPU default (override it in the job's Environment): %s", line)
+
+
 def cli() -> None:
     """Console script `train`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     paths = SageMakerPaths.from_env()
     _prepare_layout(paths)
     os.environ.setdefault("SAGEMAKER_TRAINING_MODULE", DEFAULT_MODULE)
+    _apply_gpu_defaults(paths)
     from sagemaker_training.cli.train import main
 
     try:

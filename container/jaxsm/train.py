@@ -47,15 +47,30 @@ def local_rows(global_batch: np.ndarray, axis: int) -> np.ndarray:
     return np.take(global_batch, np.arange(p * size, (p + 1) * size), axis=axis)
 
 
-def gather_params(params: Any) -> Any:
-    """The whole parameter tree as host numpy arrays, on every process (collective), one leaf at a
-    time so no device ever holds more than one unsharded leaf."""
-    import jax
-    from jax.experimental import multihost_utils
+def host_params(params: Any, dtype: Any = np.float32) -> Any:
+    """The whole parameter tree as host numpy arrays in `dtype`, from this process's own devices only.
 
-    if jax.process_count() == 1:
-        return jax.tree_util.tree_map(lambda x: np.asarray(jax.device_get(x)), params)
-    return jax.tree_util.tree_map(lambda x: np.asarray(multihost_utils.process_allgather(x, tiled=True)), params)
+    The mesh keeps every fsdp group within one host and replicates the state across hosts, so each host's devices
+    hold a complete copy: the first host assembles the model from its local shards, one leaf at a time, and
+    nothing crosses hosts or is gathered on the others (they do not call this)."""
+    import jax
+
+    def one(x: Any) -> np.ndarray:
+        out = np.empty(x.shape, dtype)
+        covered, seen = 0, set()
+        for shard in x.addressable_shards:
+            key = tuple((s.start, s.stop, s.step) for s in shard.index)
+            if key in seen:
+                continue  # the same block on another local device (replicated)
+            seen.add(key)
+            block = np.asarray(shard.data)
+            out[shard.index] = block.astype(dtype)
+            covered += block.size
+        if covered != out.size:
+            raise RuntimeError(f"this host holds {covered} of the {out.size} elements of a {x.shape} parameter")
+        return out
+
+    return jax.tree_util.tree_map(one, params)
 
 
 def write_model(model_dir: Path, cfg: TrainConfig, params_host: Any, metrics: dict[str, Any]) -> None:
@@ -101,7 +116,7 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
 
     from . import sharding as shd
     from .checkpoint import Checkpointer, quiet_orbax_logs
-    from .data import load_channel, train_batch, unigram_xent, val_batches
+    from .data import channel_spec, load_channel, train_batch, unigram_xent, val_batches
     from .model import ModelConfig, unstack_layers
     from .steps import build, resolve_precision
 
@@ -110,8 +125,13 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
     stop.start()
     quiet_orbax_logs()
 
-    train_tokens = load_channel("train", paths.channel("train"), cfg.seq_len + 2)
-    val_tokens = load_channel("val", paths.channel("val"), cfg.seq_len + 2)
+    # Each host reads only its share of the training channel (data.py); the validation channel is small and
+    # read whole unless it is ShardedByS3Key (then each host evaluates its own windows).
+    n_proc, proc = jax.process_count(), jax.process_index()
+    train_spec = channel_spec(paths.input_config, "train")
+    val_spec = channel_spec(paths.input_config, "val")
+    train_tokens = load_channel("train", paths.channel("train"), cfg.seq_len + 2, (proc, n_proc), train_spec)
+    val_tokens = load_channel("val", paths.channel("val"), cfg.seq_len + 2, spec=val_spec)
 
     n_dev = jax.device_count()
     if cfg.micro_batch_size % n_dev:
@@ -156,13 +176,18 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
     if stop.received_early:
         raise UserError("training stopped by SIGTERM during start-up, before the first step")
 
-    vb = val_batches(val_tokens, cfg.batch_size, cfg.seq_len, cfg.eval_batches)
+    if val_spec.sharded and n_proc > 1:
+        vb = val_batches(val_tokens, cfg.batch_size // n_proc, cfg.seq_len, cfg.eval_batches, exact=True)
+    else:
+        vb = val_batches(val_tokens, cfg.batch_size, cfg.seq_len, cfg.eval_batches)
+    val_rows = (lambda b: b) if val_spec.sharded and n_proc > 1 else (lambda b: local_rows(b, 0))
+    val_shape = (cfg.batch_size, cfg.seq_len + 1)
     zero = jax.device_put(np.float32(0.0), training.replicated)
 
     def evaluate(params) -> float:
         total = zero
         for b in vb:
-            arr = jax.make_array_from_process_local_data(training.eval_sharding, local_rows(b, 0), b.shape)
+            arr = jax.make_array_from_process_local_data(training.eval_sharding, val_rows(b), val_shape)
             total = training.eval_step(params, arr, total)
         # Replicated: every process reads its own copy; no cross-host traffic.
         return float(np.asarray(total.addressable_data(0))) / len(vb)
@@ -177,6 +202,7 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
         ckpt.save(at, state)
 
     tokens_per_step = cfg.batch_size * cfg.seq_len
+    global_batch = (cfg.grad_accum, cfg.micro_batch_size, cfg.seq_len + 1)
     metrics: dict[str, Any] = {"unigram_xent": baseline}
     val_loss = None
     loss_sum, interval_steps, interval_since = zero, 0, start_step
@@ -192,9 +218,11 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
                 f"training stopped by SIGTERM at step {step}; checkpoint saved to {ckpt.directory}; "
                 "restarting the job resumes from it"
             )
-        gb = train_batch(train_tokens, cfg.seed, step, cfg.batch_size, cfg.seq_len)
-        gb = gb.reshape(cfg.grad_accum, cfg.micro_batch_size, cfg.seq_len + 1)
-        batch = jax.make_array_from_process_local_data(training.batch_sharding, local_rows(gb, 1), gb.shape)
+        # This host's rows of the step's [grad_accum, micro_batch, seq_len + 1] batch, from its own tokens.
+        host = proc if n_proc > 1 else None
+        mine = train_batch(train_tokens, cfg.seed, step, cfg.batch_size // n_proc, cfg.seq_len, host)
+        mine = mine.reshape(cfg.grad_accum, cfg.micro_batch_size // n_proc, cfg.seq_len + 1)
+        batch = jax.make_array_from_process_local_data(training.batch_sharding, mine, global_batch)
         state, loss_sum = training.train_step(state, batch, jnp.asarray(step, jnp.int32), loss_sum)
         step += 1
         interval_steps += 1
@@ -246,9 +274,11 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
         val_loss = evaluate(state["params"])
         metrics.update(step=step, val_loss=val_loss)
     say(f"final val_loss={val_loss:.4f}")
-    params_host = unstack_layers(gather_params(state["params"]), cfg.n_layers)
     if is_main:
-        # SageMaker uploads the first host's /opt/ml/model only; several writers would clash.
+        # SageMaker uploads the first host's /opt/ml/model only; several writers would clash. The first host has a
+        # whole copy on its own devices (host_params): the others neither gather nor write anything.
+        export = jnp.bfloat16 if cfg.export_dtype == "bfloat16" else np.float32
+        params_host = unstack_layers(host_params(state["params"], export), cfg.n_layers)
         write_model(paths.model, cfg, params_host, metrics)
         say(f"model written to {paths.model}")
     else:

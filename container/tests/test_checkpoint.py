@@ -44,6 +44,7 @@ def test_save_restore_and_idempotent_step(tmp_path):
     assert ck.save(10, state_at(1.0))
     assert not ck.save(10, state_at(2.0))  # a stop right after a periodic save: already on disk
     ck.save(20, state_at(3.0))
+    ck.finish()
     record = json.loads((ck.directory / "20" / "jaxsm-host-0-of-1.json").read_text())
     assert record["processes"] == 1 and any(f.startswith("default/params.w/") for f in record["files"])
     restored, notes = checkpointer(tmp_path).restore_latest(abstract(state_at(0.0)))
@@ -52,11 +53,31 @@ def test_save_restore_and_idempotent_step(tmp_path):
     assert np.all(np.asarray(restored.state["opt_state"]["m"]) == -3.0)
 
 
+def test_saves_are_written_in_the_background_and_committed_before_the_next(tmp_path):
+    """save() returns with the step in flight (no commit record: not a restore candidate yet); the next save or
+    close() waits for it and commits it, so a stop after any save leaves every started step complete."""
+    ck = checkpointer(tmp_path)
+    state = state_at(1.0)
+    assert ck.save(10, state) and ck.pending == 10
+    assert not (ck.directory / "10" / "jaxsm-host-0-of-1.json").exists()
+    assert not ck.save(10, state)  # the step in flight counts as saved
+    # Training goes on while it writes: the state may be replaced (the train step donates its buffers).
+    state = jax.tree_util.tree_map(lambda a: a + 1, state)
+    ck.save(20, state)
+    assert (ck.directory / "10" / "jaxsm-host-0-of-1.json").exists() and ck.pending == 20
+    ck.close()
+    assert check_step(ck.directory / "20") is None
+    restored, _ = checkpointer(tmp_path).restore_latest(abstract(state_at(0.0)))
+    assert restored is not None and restored.step == 20
+    assert np.all(np.asarray(restored.state["params"]["w"]) == 2.0)
+
+
 @pytest.mark.parametrize("damage", ["truncate", "corrupt", "no-commit-record"])
 def test_unreadable_newest_falls_back_to_previous(tmp_path, damage):
     ck = checkpointer(tmp_path)
     ck.save(10, state_at(1.0))
     ck.save(20, state_at(2.0))
+    ck.finish()
     newest = ck.directory / "20"
     chunk = chunk_files(newest)[0]
     if damage == "truncate":  # a partial S3 sync or a save cut short
@@ -74,7 +95,9 @@ def test_unreadable_newest_falls_back_to_previous(tmp_path, damage):
 
 
 def test_fingerprint_mismatch_is_not_resumed(tmp_path):
-    checkpointer(tmp_path).save(10, state_at(1.0))
+    first = checkpointer(tmp_path)
+    first.save(10, state_at(1.0))
+    first.close()
     other = parse_hyperparameters({**{k: str(v) for k, v in CFG.trajectory().items()}, "learning_rate": "0.01"})
     ck = checkpointer(tmp_path, other)
     restored, _ = ck.restore_latest(abstract(state_at(0.0)))

@@ -171,3 +171,31 @@ def test_two_hosts_all_reduce_over_gloo_and_print_the_metric(tmp_path):
     assert stats["devices"] == 4 and stats["hosts"] == 2 and stats["allreduce_mib_per_device"] == 1
     # Only the first host reports (one metric point per job).
     assert probe.METRIC not in outs[1]
+
+
+def test_a_tcp_fallback_on_several_gpu_hosts_fails_the_job_unless_allowed(tmp_path, monkeypatch):
+    """The probe child found NCCL on sockets (its exit status says so): the job fails, naming the reason and the
+    way out."""
+    cfg = tmp_path / "input" / "config"
+    cfg.mkdir(parents=True)
+    (cfg / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-1", "hosts": ["algo-1", "algo-2"]}))
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    monkeypatch.setenv(probe.MODE_ENV, "force")
+    monkeypatch.setattr(probe, "has_nvidia_gpu", lambda: False)
+    problem = probe.parse_nccl_log(SOCKET_LOG).fallback()
+    assert problem is not None
+
+    def child(args, env, timeout):
+        (tmp_path / "seen").write_text(env["JAXSM_NETWORK_PROBE_LOG_DIR"])
+        with open(f"{env['JAXSM_NETWORK_PROBE_LOG_DIR']}/{probe.FALLBACK_FILE}", "w") as f:
+            f.write(problem)
+        return subprocess.CompletedProcess(args, probe.FALLBACK_EXIT)
+
+    monkeypatch.setattr(probe.subprocess, "run", child)
+    with pytest.raises(probe.UserError, match="fell back to TCP sockets.*JAXSM_ALLOW_TCP_FALLBACK=true"):
+        probe.run_at_start()
+    assert "JAXSM_ALLOW_TCP_FALLBACK=true" in (tmp_path / "output" / "failure").read_text()
+    # The child's verdict: fatal by default, a warning once the user allows TCP.
+    assert probe.fallback_verdict(problem, {}) == problem
+    assert probe.fallback_verdict(problem, {"JAXSM_ALLOW_TCP_FALLBACK": "true"}) is None
+    assert probe.fallback_verdict(None, {}) is None
