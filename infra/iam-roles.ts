@@ -76,6 +76,7 @@ export const IAM_PLACEHOLDERS: readonly Placeholder[] = [
   { text: 'acme-research-datasets', replacement: '${DatasetBucketName}' },
   { text: 'acme-ml-pipelines', replacement: '${BucketName}' },
   { text: 'repository/jax-lm', replacement: 'repository/${RepositoryName}' },
+  { text: `role/${WORKER_ROLE.defaultName}`, replacement: `role/\${${WORKER_ROLE.nameParameter}}` },
   { text: `role/${EXECUTION_ROLE.defaultName}`, replacement: `role/\${${EXECUTION_ROLE.nameParameter}}` },
   { text: `role/${CODEBUILD_ROLE.defaultName}`, replacement: `role/\${${CODEBUILD_ROLE.nameParameter}}` },
 ];

@@ -30,6 +30,27 @@ export const WILDCARD_REASONS: readonly { match: RegExp; reason: string }[] = [
       "dataset's prefix of the dataset bucket: keys carry run-specific names",
   },
   {
+    match:
+      /^arn:aws:s3:::[^/]+\/pipelines\/\*\/(models|checkpoints|prepared)\/\*$|^arn:aws:s3:::[^/]+\/pipelines\/\*\/evaluations\/\*\/output\/\*$/,
+    reason:
+      'Where SageMaker jobs write their outputs (contracts/pipeline-plan.ts): model artifacts, checkpoints, ' +
+      'prepared data and batch-transform outputs under pipelines/<pipelineName>/ of the pipeline bucket; the ' +
+      'segments left as * are the pipeline name and the run- and job-specific names below the kind of output',
+  },
+  {
+    match: /^arn:aws:servicequotas:\*:\*:sagemaker\/\*$/,
+    reason:
+      "SageMaker's quotas only (Service Quotas quota ARN: <ServiceCode>/<QuotaCode>): the preflight reads the " +
+      'quota of each instance type a spec names, and its quota code is looked up by name (ListServiceQuotas)',
+  },
+  {
+    match: /^arn:aws:application-autoscaling:\*:\*:scalable-target\/\*$/,
+    reason:
+      'Scalable-target ARNs end in an ID Application Auto Scaling assigns at registration, so they cannot be ' +
+      'named ahead; the application-autoscaling:service-namespace and scalable-dimension conditions limit the ' +
+      "calls to SageMaker endpoint variants' instance counts",
+  },
+  {
     match: /^arn:aws:logs:\*:\*:log-group:\/aws\/(sagemaker|codebuild)\/[^:]*(:\*)?$/,
     reason:
       'The log groups SageMaker and CodeBuild write to (/aws/sagemaker/<JobType>, /aws/codebuild/<project>): ' +

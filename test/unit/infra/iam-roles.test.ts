@@ -23,6 +23,10 @@ test('a resource of iam/ becomes the Fn::Sub string of the stack', () => {
   expect(deployedResource('arn:aws:iam::*:role/SageMakerExecutionRole')).toBe(
     'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ExecutionRoleName}',
   );
+  // The preflight's iam:SimulatePrincipalPolicy names the worker's own role: the stack's name for it, not iam/'s.
+  expect(deployedResource('arn:aws:iam::*:role/PipelineWorkerRole')).toBe(
+    'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${WorkerRoleName}',
+  );
   expect(deployedResource('arn:aws:ecr:*:*:repository/jax-lm')).toBe(
     'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/${RepositoryName}',
   );
@@ -51,6 +55,7 @@ test("each role's deployed policy fits IAM's 10,240-character limit on a role's 
     DatasetBucketName: 'd'.repeat(63),
     DatasetPrefix: 'p'.repeat(40) + '/',
     RepositoryName: 'r'.repeat(100),
+    WorkerRoleName: 'w'.repeat(64),
     ExecutionRoleName: 'e'.repeat(64),
     CodeBuildRoleName: 'c'.repeat(64),
   };

@@ -88,7 +88,8 @@ test(
     }
     await sm.send(new CreateEndpointCommand({ EndpointName: 'ep', EndpointConfigName: 'cfg-old' }));
     await waitStatus(sm, (d) => d.EndpointStatus === 'InService');
-    // A long canary wait keeps the update in Updating until the service goes away.
+    // A long canary wait keeps the update in Updating until the service goes away. The canary is half the variant
+    // (a canary of 1 instance out of 1 is more than the 50% AWS allows: endpoint.blue-green-step-size).
     await sm.send(
       new UpdateEndpointCommand({
         EndpointName: 'ep',
@@ -97,7 +98,7 @@ test(
           BlueGreenUpdatePolicy: {
             TrafficRoutingConfiguration: {
               Type: 'CANARY',
-              CanarySize: { Type: 'INSTANCE_COUNT', Value: 1 },
+              CanarySize: { Type: 'CAPACITY_PERCENT', Value: 50 },
               WaitIntervalInSeconds: 600,
             },
             TerminationWaitInSeconds: 0,

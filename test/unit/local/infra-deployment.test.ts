@@ -133,6 +133,7 @@ describe("moto's CloudFormation", () => {
       DatasetBucketName: 'acme-research-datasets',
       DatasetPrefix: 'lm/',
       RepositoryName: 'jax-lm',
+      WorkerRoleName: 'PipelineWorkerRole',
       ExecutionRoleName: 'SageMakerExecutionRole',
       CodeBuildRoleName: 'CodeBuildImageRole',
     };

@@ -44,9 +44,12 @@ const PAGES: Record<string, string> = {
   cloudwatch: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference',
   codebuild: 'https://docs.aws.amazon.com/codebuild/latest/APIReference',
   ecr: 'https://docs.aws.amazon.com/AmazonECR/latest/APIReference',
+  iam: 'https://docs.aws.amazon.com/IAM/latest/APIReference',
   logs: 'https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference',
   s3: 'https://docs.aws.amazon.com/AmazonS3/latest/API',
   sagemaker: 'https://docs.aws.amazon.com/sagemaker/latest/APIReference',
+  'service-quotas': 'https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference',
+  sts: 'https://docs.aws.amazon.com/STS/latest/APIReference',
 };
 const SM_GUIDE = 'https://docs.aws.amazon.com/sagemaker/latest/dg';
 const S3_GUIDE = 'https://docs.aws.amazon.com/AmazonS3/latest/userguide';
@@ -328,6 +331,39 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
   ]),
 
   // CloudWatch Logs (served by moto behind the IAM gateway).
+  // IAM: the preflight's reads. Local mode answers the roles it enforces itself (iam-api.ts); other roles go to moto.
+  op('iam', 'GetRole', [
+    [
+      'An unknown role answers NoSuchEntity.',
+      at('local/service/iam/iam-api.ts LocalIamApi (its roles), moto for the rest'),
+    ],
+    [
+      "The role's AssumeRolePolicyDocument comes back URL-encoded (RFC 3986).",
+      at('local/service/iam/iam-api.ts getRole'),
+    ],
+  ]),
+  op('iam', 'SimulatePrincipalPolicy', [
+    [
+      'The simulated entity (PolicySourceArn) must exist: NoSuchEntity otherwise.',
+      at('local/service/iam/iam-api.ts simulate'),
+    ],
+    [
+      "The simulation evaluates the entity's own policies with the given context and performs no operation.",
+      at('local/service/iam/iam-api.ts simulate (the evaluator that enforces every call, authorizer.ts)'),
+    ],
+    [
+      'Context keys the policies need but the request omits are listed in MissingContextValues.',
+      not(
+        'local mode lists none; a missing key fails its condition (implicitDeny), which the preflight reports as a problem either way',
+      ),
+      apiPage('iam', 'EvaluationResult'),
+    ],
+    [
+      'Results beyond MaxItems are paginated (IsTruncated, Marker).',
+      not('the activities simulate one action on one resource per call: one result'),
+    ],
+  ]),
+
   op('logs', 'DescribeLogStreams', [
     [
       'orderBy LastEventTime cannot be combined with logStreamNamePrefix.',
@@ -378,6 +414,17 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
         'moto does not limit parts; the activities size parts for at most 10,000 (activities/s3-sync.ts partSizeFor)',
       ),
       `${S3_GUIDE}/qfacts.html`,
+    ],
+  ]),
+  op('s3', 'GetBucketLocation', [
+    ['An unknown bucket answers NoSuchBucket.', at(`${MOTO_S3} S3Backend.get_bucket_location`)],
+    [
+      'A bucket in us-east-1 has no LocationConstraint (null).',
+      at('moto: moto/s3/responses.py S3Response.get_bucket_location'),
+    ],
+    [
+      "Outside the bucket's home Region the bucket policy does not apply (cross-account calls are not authorized).",
+      not(ONE_REGION),
     ],
   ]),
   op('s3', 'GetObject', [
@@ -486,12 +533,7 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       apiPage('sagemaker', 'HyperParameterTuningJobConfig'),
     ],
     [
-      'Warm start: at most 5 parents, all terminal; the same objective and hyperparameter count and types; IdenticalDataAndAlgorithm keeps image and data.',
-      rule('tuning-job.warm-start'),
-      `${SM_GUIDE}/automatic-model-tuning-warm-start.html`,
-    ],
-    [
-      "Warm start: the parent's objective metric and static and tunable hyperparameters must fit the new job.",
+      'Warm start: at most 5 parents, each existing and Completed, Stopped or Failed; the same objective metric and number of static plus tunable hyperparameters, none changing type; IdenticalDataAndAlgorithm keeps image and data.',
       rule('tuning-job.warm-start-parent'),
       `${SM_GUIDE}/automatic-model-tuning-warm-start.html`,
     ],
@@ -564,6 +606,11 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
     ...SM_TAG_RULES,
   ]),
   op('sagemaker', 'CreateProcessingJob', [
+    [
+      "Instances of a type beyond the account's quota for processing job usage are refused (ResourceLimitExceeded).",
+      rule('account.instance-quotas'),
+      QUOTAS,
+    ],
     ['The name is unique in the account and Region.', at('local/service/sagemaker/processing.ts Processing.create')],
     [
       'Every S3 LocalPath is an absolute path under /opt/ml/processing/.',
@@ -584,6 +631,11 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
     ...SM_TAG_RULES,
   ]),
   op('sagemaker', 'CreateTrainingJob', [
+    [
+      "Instances of a type beyond the account's quota for training job usage are refused (ResourceLimitExceeded).",
+      rule('account.instance-quotas'),
+      QUOTAS,
+    ],
     ['The name is unique in the account and Region.', at('local/service/sagemaker/training.ts Training.create')],
     [
       'MaxRuntimeInSeconds is at most 28 days.',
@@ -615,6 +667,11 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
     ...SM_TAG_RULES,
   ]),
   op('sagemaker', 'CreateTransformJob', [
+    [
+      "Instances of a type beyond the account's quota for transform job usage are refused (ResourceLimitExceeded).",
+      rule('account.instance-quotas'),
+      QUOTAS,
+    ],
     ['The name is unique in the account and Region.', at('local/service/sagemaker/transform.ts Transforms.create')],
     [
       'ModelName is an existing model in the account and Region.',
@@ -748,5 +805,31 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       apiPage('sagemaker', 'CreateModelPackage'),
     ],
     ['At most 15 additional inference specifications in all.', not('the activities add no inference specifications')],
+  ]),
+
+  // Service Quotas (served by the local service: service-quotas/, SageMaker's instance quotas only).
+  op('service-quotas', 'GetServiceQuota', [
+    [
+      'An unknown service or quota code answers NoSuchResourceException.',
+      at('local/service/service-quotas/service-quotas.ts ServiceQuotas'),
+    ],
+  ]),
+  op('service-quotas', 'ListServiceQuotas', [
+    [
+      'An unknown service answers NoSuchResourceException; an invalid NextToken InvalidPaginationTokenException.',
+      at('local/service/service-quotas/service-quotas.ts ServiceQuotas'),
+    ],
+    [
+      'A page may hold fewer than MaxResults while more remain: only a missing NextToken ends the list.',
+      not('local pages are full; the activity follows NextToken until it is absent, whatever a page holds'),
+    ],
+  ]),
+
+  // STS (answered by local mode itself: iam-api.ts).
+  op('sts', 'GetCallerIdentity', [
+    [
+      'No permission is needed: even an explicit deny of sts:GetCallerIdentity does not refuse it.',
+      at('local/service/iam/request-checks.ts NO_PERMISSION_NEEDED'),
+    ],
   ]),
 ];
