@@ -62,6 +62,16 @@ function startFakeAws(): Promise<string> {
       );
       return;
     }
+    if (req.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
+      // The query protocol (STS, IAM: the account preflight's first calls) answers in its own error document.
+      res.writeHead(403, { 'content-type': 'text/xml' });
+      res.end(
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>' +
+          '<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.' +
+          '</Message></Error><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ErrorResponse>',
+      );
+      return;
+    }
     res.writeHead(403, { 'content-type': 'application/xml' });
     res.end(
       `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access ` +
@@ -166,12 +176,11 @@ test('the pipeline failing at its first AWS call records and logs no credential 
     ...spec,
     bucket: 'secrets-pipeline-bucket',
   });
-  expect(why).toMatch(/UnrecognizedClientException|InvalidAccessKeyId|AccessDenied/);
-  for (const id of ['secrets-pipeline', 'secrets-pipeline/buildImage']) {
-    const history = historyJson(id);
-    expect(history).not.toContain('secrets-pipeline-bucket');
-    expect(scanText(`history ${id}`, history, KNOWN)).toEqual([]);
-  }
+  // The account preflight (checkAccount) makes the first AWS call, before any step starts.
+  expect(why).toMatch(/InvalidClientTokenId|UnrecognizedClientException|InvalidAccessKeyId|AccessDenied/);
+  const history = historyJson('secrets-pipeline');
+  expect(history).not.toContain('secrets-pipeline-bucket');
+  expect(scanText('history secrets-pipeline', history, KNOWN)).toEqual([]);
 });
 
 test("the worker's own output holds no credential or codec key", () => {
