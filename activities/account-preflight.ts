@@ -200,8 +200,8 @@ async function checkPermissions(
     const resource = call.resource.replaceAll('{region}', region).replaceAll('{account}', account);
     const context = Object.entries(call.context).map(([ContextKeyName, v]) => ({
       ContextKeyName,
-      ContextKeyValues: [v],
-      ContextKeyType: 'string' as const,
+      ContextKeyValues: Array.isArray(v) ? v : [v],
+      ContextKeyType: Array.isArray(v) ? ('stringList' as const) : ('string' as const),
     }));
     const out = await readOr(
       `SimulatePrincipalPolicy ${principal}`,
@@ -218,7 +218,7 @@ async function checkPermissions(
     );
     if (isFinding(out)) return [out];
     const decision = out.EvaluationResults?.[0]?.EvalDecision ?? 'implicitDeny';
-    const on = `${call.action} on ${resource}${context.length ? ` (${context.map((c) => `${c.ContextKeyName}=${c.ContextKeyValues[0]}`).join(', ')})` : ''}`;
+    const on = `${call.action} on ${resource}${context.length ? ` (${context.map((c) => `${c.ContextKeyName}=${c.ContextKeyValues.join('|')}`).join(', ')})` : ''}`;
     findings.push(
       decision === 'allowed'
         ? { check: 'permission', status: 'ok', message: `${principal} may call ${on}` }

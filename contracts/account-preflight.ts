@@ -20,8 +20,11 @@ export type QuotaNeed = z.infer<typeof QuotaNeed>;
 export const PlannedCall = z.strictObject({
   action: z.string().regex(/^[a-z0-9-]+:[A-Za-z0-9]+$/),
   resource: z.string().min(1),
-  /** Condition keys of the request (iam:PassedToService for PassRole). */
-  context: z.record(z.string(), z.string()).default({}),
+  /**
+   * Condition keys of the request: iam:PassedToService for PassRole; sagemaker:InstanceTypes (multi-valued) for the
+   * Create calls, which the worker policy's instance-type allow-list tests.
+   */
+  context: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
 });
 export type PlannedCall = z.infer<typeof PlannedCall>;
 
@@ -112,6 +115,9 @@ export function quotaNeeds(spec: PipelineSpec): QuotaNeed[] {
   return [...needs.values()];
 }
 
+/** The condition key SageMaker's Create calls carry with every instance type of the request. */
+const INSTANCE_TYPES = 'sagemaker:InstanceTypes';
+
 /** The worker's calls that need a permission, with a representative resource of each (what the pipeline names). */
 function plannedCalls(spec: PipelineSpec): PlannedCall[] {
   const sm = (type: string) => `arn:aws:sagemaker:{region}:{account}:${type}/${spec.pipelineName}-preflight`;
@@ -137,7 +143,11 @@ function plannedCalls(spec: PipelineSpec): PlannedCall[] {
       resource: `arn:aws:s3:::${spec.bucket}/pipelines/${spec.pipelineName}/preflight`,
       context: {},
     },
-    { action: 'sagemaker:CreateTrainingJob', resource: sm('training-job'), context: {} },
+    {
+      action: 'sagemaker:CreateTrainingJob',
+      resource: sm('training-job'),
+      context: { [INSTANCE_TYPES]: [spec.training.instanceType] },
+    },
     {
       action: 'sagemaker:CreateModelPackage',
       resource: `arn:aws:sagemaker:{region}:{account}:model-package/${spec.registry.modelPackageGroup}/1`,
@@ -148,12 +158,20 @@ function plannedCalls(spec: PipelineSpec): PlannedCall[] {
     calls.push({
       action: 'sagemaker:CreateHyperParameterTuningJob',
       resource: sm('hyper-parameter-tuning-job'),
-      context: {},
+      context: { [INSTANCE_TYPES]: [spec.tuning.resources?.instanceType ?? spec.training.instanceType] },
     });
   if (spec.prepareData.enabled)
-    calls.push({ action: 'sagemaker:CreateProcessingJob', resource: sm('processing-job'), context: {} });
+    calls.push({
+      action: 'sagemaker:CreateProcessingJob',
+      resource: sm('processing-job'),
+      context: { [INSTANCE_TYPES]: [spec.prepareData.instanceType] },
+    });
   if (spec.evaluation.enabled)
-    calls.push({ action: 'sagemaker:CreateTransformJob', resource: sm('transform-job'), context: {} });
+    calls.push({
+      action: 'sagemaker:CreateTransformJob',
+      resource: sm('transform-job'),
+      context: { [INSTANCE_TYPES]: [spec.evaluation.instanceType] },
+    });
   if (spec.deployment.enabled)
     calls.push({
       action: 'sagemaker:CreateEndpoint',
