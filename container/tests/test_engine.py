@@ -30,11 +30,13 @@ class FakeGen:
 
 
 class ScriptedSteps:
-    """Device steps whose tokens come from a script per prompt; records every call."""
+    """Device steps whose tokens come from a script per prompt; records every dispatch (`calls`) and,
+    in `order`, every dispatch and read of a generate step by its number."""
 
     def __init__(self, slots: int, scripts: dict[str, list[int]], fail_on: str | None = None, delay: float = 0.0):
         self.slots, self.device, self.scripts, self.fail_on, self.delay = slots, "fake", scripts, fail_on, delay
         self.calls: list[tuple] = []
+        self.order: list[tuple[str, int]] = []
         self._left: dict[int, list[int]] = {}
         self._prompt: dict[int, str] = {}
 
@@ -60,16 +62,24 @@ class ScriptedSteps:
         self._left[slot] = list(self.scripts[prompt])
         self._prompt[slot] = prompt
         self.calls.append(("prefill", prompt, slot))
-        return self._left[slot].pop(0)
+        return ("prefill", 0, self._left[slot].pop(0))
 
-    def generate(self, rows, window, tokens, pos, temperature, top_k, min_new, keys, steps):
+    def generate(self, rows, window):
         self.calls.append(("generate", rows, {s: self._prompt[s] for s in range(rows) if self._left.get(s)}))
+        n = sum(c[0] == "generate" for c in self.calls)
+        self.order.append(("dispatch", n))
         time.sleep(self.delay)
         out = np.full((rows,), A, np.int32)
         for s in range(rows):
             if self._left.get(s):
                 out[s] = self._left[s].pop(0)
-        return out
+        return ("generate", n, out)
+
+    def read(self, handle):
+        kind, n, value = handle
+        if kind == "generate":
+            self.order.append(("read", n))
+        return np.asarray(value)
 
 
 class Collector:
@@ -116,12 +126,14 @@ def test_a_request_leaves_at_eos_and_the_next_takes_its_slot_at_the_next_step():
     assert eos.completion == Completion("b", 2, 3, "eos")
     assert long_.completion == Completion("aaaaaa", 6, 4, "length")
     assert nxt.completion == Completion("bbb", 3, 4, "length")
-    # "eos" ends in the first generate step; "next" is prefilled into its slot (1) right after,
-    # and the next generate step runs "long" and "next" together.
-    assert steps.calls[:5] == [
+    # "eos" ends in the first generate step, which the host reads after dispatching the second (which
+    # computes a dropped token in slot 1); "next" is prefilled into slot 1 right after that read, and
+    # the following generate step runs "long" and "next" together.
+    assert steps.calls[:6] == [
         ("prefill", "long", 0),
         ("prefill", "eos", 1),
         ("generate", 2, {0: "long", 1: "eos"}),
+        ("generate", 2, {0: "long"}),
         ("prefill", "next", 1),
         ("generate", 2, {0: "long", 1: "next"}),
     ]
@@ -138,8 +150,19 @@ def test_max_new_tokens_ends_a_request_and_occupancy_shrinks():
     assert c.final(0).completion == Completion("bbbbb", 5, 1, "length")
     assert c.final(1).completion == Completion("aa", 2, 1, "length")
     rows = [call[1] for call in steps.calls if call[0] == "generate"]
-    # x (slot 1) needs one generate step after its prefill token; then only slot 0 runs
-    assert rows == [2, 1, 1, 1]
+    # x (slot 1) needs one generate step after its prefill token, and the host learns it ended one
+    # step later; then only slot 0 runs, and y's last step is computed and dropped
+    assert rows == [2, 2, 1, 1, 1]
+
+
+def test_step_n_plus_1_is_dispatched_before_step_n_is_read():
+    steps = ScriptedSteps(2, {"p": [A] * 5, "q": [B] * 3})
+    c, _ = run(steps, [Request("p", 5), Request("q", 3)])
+    assert c.final(0).completion.text == "aaaaa" and c.final(1).completion.text == "bbb"
+    dispatched = [n for kind, n in steps.order if kind == "dispatch"]
+    for n in dispatched[:-1]:
+        # the device has step n+1 queued by the time the host waits for step n's tokens
+        assert steps.order.index(("dispatch", n + 1)) < steps.order.index(("read", n))
 
 
 def test_a_full_waiting_room_refuses_at_once_and_queues_nothing():
