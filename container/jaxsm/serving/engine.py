@@ -2,7 +2,10 @@
 
 Each iteration of an engine's thread:
   1. admits waiting requests into free slots, lowest slot first: one prefill + insert each
-     (dispatched, not waited for), whose sampled token is the request's first token;
+     (dispatched, not waited for), whose sampled token is the request's first token. A prompt
+     longer than one chunk (JAXSM_PREFILL_CHUNK) is prefilled a chunk per iteration instead,
+     within JAXSM_PREFILL_TOKENS_PER_STEP prompt tokens per iteration over all admissions, so a
+     long prompt delays the running requests' next token by one chunk, not by its whole prefill;
   2. dispatches one generate step for every occupied slot. The decode state (last tokens,
      positions, sampling parameters, keys) lives on the device and each step updates it there,
      so nothing goes from the host to the device per token;
@@ -89,6 +92,8 @@ class Ticket:
     generated: list[int] = field(default_factory=list)
     peak_batch: int = 1
     cancelled: bool = False
+    key: Any = None  # its PRNG key (host array), set when admitted
+    chunks: list[int] = field(default_factory=list)  # starts of the prompt chunks still to prefill
     decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
 
     def cancel(self) -> None:
@@ -168,9 +173,13 @@ class Engine:
         return any(t is not None for t in self._running)
 
     def _admit(self) -> list[tuple[int, Ticket, Any]]:
-        """Dispatch the prefill of waiting requests into free slots; their first tokens, unread."""
+        """Dispatch prefill work: the next chunks of long prompts already in slots, then waiting
+        requests into free slots, within the prefill budget; returns the first tokens, unread."""
         firsts: list[tuple[int, Ticket, Any]] = []
         spent = 0
+        for slot, t in enumerate(self._running):
+            if t is not None and t.chunks and spent < self.prefill_budget:
+                spent += self._chunk(t, slot, firsts)
         while spent < self.prefill_budget:
             try:
                 slot = self._running.index(None)
@@ -182,18 +191,42 @@ class Engine:
                 t = self._waiting.popleft()
             if t.cancelled:
                 continue
+            r = t.request
+            t.admitted = time.monotonic()
+            t.key = self.steps.key(r.seed)
+            t.chunks = self.steps.chunk_starts(t.ids.size)
+            if t.chunks:
+                self._running[slot] = t
+                self._pos[slot] = 0  # not decoding yet: does not widen the attention window
+                spent += self._chunk(t, slot, firsts)
+                continue
             spent += self.steps.prompt_bucket(t.ids.size)
             tok = self._start(t, slot)
             if tok is not None:
                 firsts.append((slot, t, tok))
         return firsts
 
+    def _chunk(self, t: Ticket, slot: int, firsts: list[tuple[int, Ticket, Any]]) -> int:
+        """Dispatch the next chunk of t's prompt; returns the prompt tokens it spent."""
+        r = t.request
+        start = t.chunks.pop(0)
+        try:
+            tok = self.steps.prefill_chunk(t.ids, slot, start, r.temperature, r.top_k, r.min_new_tokens, t.key)
+        except Exception as e:  # noqa: BLE001 - this request fails; the engine goes on
+            log.exception("%s: prefill failed", self.name)
+            self._running[slot] = None
+            t.sink(ErrorEvent(e))
+            return self.steps.chunk
+        if tok is not None:  # the last chunk: the request decodes from the next step on
+            t.chunks = []
+            self._pos[slot] = t.ids.size
+            firsts.append((slot, t, tok))
+        return self.steps.chunk
+
     def _start(self, t: Ticket, slot: int) -> Any:
         r = t.request
-        t.admitted = time.monotonic()
-        key = self.steps.key(r.seed)
         try:
-            tok = self.steps.prefill_insert(t.ids, slot, r.temperature, r.top_k, r.min_new_tokens, key)
+            tok = self.steps.prefill_insert(t.ids, slot, r.temperature, r.top_k, r.min_new_tokens, t.key)
         except Exception as e:  # noqa: BLE001 - this request fails; the engine goes on
             log.exception("%s: prefill failed", self.name)
             t.sink(ErrorEvent(e))
@@ -248,8 +281,10 @@ class Engine:
                 self._running[slot] = None
 
     def _dispatch(self) -> tuple[Any, list[tuple[int, Ticket]], float] | None:
-        """Queue one generate step for the occupied slots (without waiting for it)."""
-        occupied = [(s, t) for s, t in enumerate(self._running) if t is not None]
+        """Queue one generate step for the decoding slots (without waiting for it)."""
+        occupied = [(s, t) for s, t in enumerate(self._running) if t is not None and not t.chunks]
+        if not occupied:
+            return None  # only prompts being prefilled
         slots = [s for s, _ in occupied]
         rows = self.steps.rows_for(slots[-1])
         window = self.steps.window_for(int(self._pos[slots].max()) + 1)

@@ -12,6 +12,13 @@ slot its last token, position, temperature, top-k, min_new_tokens, PRNG key and 
   insert(cache, state, k/v, slot, first token, sampling...) -> cache, state
       writes a prefilled prompt into a slot's rows 0..P-1 and the request's decode state into
       the slot (the first token is the prefill's device output: no host round trip)
+  extend(params, cache, state, tokens [1, C], start, slot, sampling..., last) -> token, cache, state
+      one chunk of a prompt longer than C (JAXSM_PREFILL_CHUNK, 128): its k/v written into the
+      slot at start..start+C-1, attending over the chunks before it; the engine runs one chunk
+      per iteration between decode steps, so a long prompt does not stall the running requests.
+      While the prompt is prefilled the slot's position is parked past the context, so decode
+      steps (which compute every row of the prefix) write nothing into it. The last chunk
+      samples the first token and writes the request's decode state, as insert does.
   generate(params, cache, state, window) -> next tokens [R], cache, state
       one token for each of the first R slots (R: a power-of-two occupancy bucket), attending
       only over the first `window` cache positions (a power-of-two bucket over the longest
@@ -41,7 +48,8 @@ from ..generate import Generator, length_buckets, sample_next
 
 log = logging.getLogger(__name__)
 
-MIN_WINDOW = 128  # attention over shorter windows saves little; every window is one more compile per R
+MIN_WINDOW = 128
+DEFAULT_PREFILL_CHUNK = 128  # attention over shorter windows saves little; every window is one more compile per R
 
 
 def pow2_buckets(limit: int) -> tuple[int, ...]:
@@ -66,6 +74,7 @@ class SlotSteps:
         self.prompt_buckets = length_buckets(cfg.seq_len)
         self.windows = length_buckets(cfg.seq_len, MIN_WINDOW)
         self.row_buckets = pow2_buckets(slots)
+        self.chunk = max(1, min(int(os.environ.get("JAXSM_PREFILL_CHUNK", DEFAULT_PREFILL_CHUNK)), cfg.seq_len))
         self.params = jax.device_put(gen.params, device)
         shape = (slots, cfg.seq_len, cfg.n_heads, cfg.d_model // cfg.n_heads)
         zeros = jax.jit(lambda: jnp.zeros(shape, gen.dtype), out_shardings=jax.sharding.SingleDeviceSharding(device))
@@ -88,10 +97,12 @@ class SlotSteps:
         self._prefill = jax.jit(self._prefill_fn)
         self._insert = jax.jit(self._insert_fn, donate_argnums=(0, 1))
         self._generate = jax.jit(self._generate_fn, static_argnames=("rows", "window"), donate_argnums=(1, 2))
+        self._extend = jax.jit(self._extend_fn, static_argnames=("last",), donate_argnums=(1, 2))
         # Ahead-of-time executables by shape, filled by warmup().
         self._prefill_exec: dict[int, Any] = {}
         self._insert_exec: dict[int, Any] = {}
         self._generate_exec: dict[tuple[int, int], Any] = {}
+        self._extend_exec: dict[bool, Any] = {}
 
     # -- jitted functions --------------------------------------------------------------------
     def _prefill_fn(self, params, tokens, length, temperature, top_k, min_new, key):
@@ -123,6 +134,30 @@ class SlotSteps:
             tuple(put(c, v) for c, v in zip(cache[1], vs, strict=True)),
         )
         return cache, state
+
+    def _extend_fn(self, params, cache, state, tokens, start, slot, length, temperature, top_k, min_new, key, *, last):
+        import jax
+        import jax.numpy as jnp
+
+        model = self.gen.model
+        out: Any = model.apply({"params": params}, tokens, start, slot, cache[0], cache[1], method=model.prefill_chunk)
+        logits, ck, cv = out
+        tokens_, pos, temp, topk, minnew, keys, steps = state
+        if not last:
+            # parked: a decode step's write at this position falls outside the cache and is dropped
+            return jnp.int32(0), (ck, cv), (tokens_, pos.at[slot].set(self.seq_len), temp, topk, minnew, keys, steps)
+        row = jax.lax.dynamic_index_in_dim(logits[0], length - 1 - start, 0, keepdims=False)
+        tok = sample_next(row[None], temperature[None], top_k[None], min_new[None], key[None], 0)[0]
+        state = (
+            tokens_.at[slot].set(tok),
+            pos.at[slot].set(length),
+            temp.at[slot].set(temperature),
+            topk.at[slot].set(top_k),
+            minnew.at[slot].set(min_new),
+            keys.at[slot].set(key),
+            steps.at[slot].set(1),
+        )
+        return tok, (ck, cv), state
 
     def _generate_fn(self, params, cache, state, *, rows, window):
         model = self.gen.model
@@ -158,6 +193,38 @@ class SlotSteps:
         import jax
 
         return np.asarray(jax.random.PRNGKey(seed))
+
+    def chunk_starts(self, n: int) -> list[int]:
+        """Where the chunks of an n-token prompt start ([] when it fits one prefill). The last chunk
+        ends at the context's end at the latest (it may overlap the one before: recomputing the same
+        positions writes the same k/v)."""
+        if n <= self.chunk:
+            return []
+        return [min(s, self.seq_len - self.chunk) for s in range(0, n, self.chunk)]
+
+    def prefill_chunk(
+        self, ids: np.ndarray, slot: int, start: int, temperature: float, top_k: int, min_new: int, key
+    ) -> Any:
+        """Dispatch one chunk (from `start`) of a long prompt into `slot`; after the last chunk, the
+        first sampled token as a device array (None before)."""
+        c = self.chunk
+        last = start + c >= ids.size
+        tokens = np.full((1, c), self.gen.tokenizer.pad_id, np.int32)
+        part = ids[start : start + c]
+        tokens[0, : part.size] = part
+        sampling = (np.float32(temperature), np.int32(top_k), np.int32(min_new))
+        tok, self.cache, self.state = self._extend_exec[last](
+            self.params,
+            self.cache,
+            self.state,
+            tokens,
+            np.int32(start),
+            np.int32(slot),
+            np.int32(ids.size),
+            *sampling,
+            key,
+        )
+        return tok if last else None
 
     def prefill_insert(self, ids: np.ndarray, slot: int, temperature: float, top_k: int, min_new: int, key) -> Any:
         """Dispatch the prefill of one prompt into `slot` (and its decode state); returns its first
@@ -208,7 +275,14 @@ class SlotSteps:
             lowered = self._generate.lower(self.params, self.cache, self.state, rows=rows, window=window)
             self._generate_exec[rows, window] = lowered.compile()
 
-        jobs: list[tuple[Any, tuple[int, ...]]] = [(prefill, (p,)) for p in self.prompt_buckets]
+        def extend(last: bool) -> None:
+            tokens = np.zeros((1, self.chunk), np.int32)
+            self._extend_exec[last] = self._extend.lower(
+                self.params, self.cache, self.state, tokens, i32, i32, i32, f32, i32, i32, key, last=last
+            ).compile()
+
+        jobs: list[tuple[Any, tuple[Any, ...]]] = [(prefill, (p,)) for p in self.prompt_buckets]
+        jobs += [(extend, (last,)) for last in (False, True)]
         jobs += [(generate, (r, w)) for r in self.row_buckets for w in self.windows]
         with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
             for f in [pool.submit(fn, *a) for fn, a in jobs]:
