@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import random
@@ -46,10 +47,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import serving_bench as sb  # noqa: E402  - the servers' start/stop and the model are shared with the older sweep
+# the servers' start/stop and the model are shared with the older sweep
+import serving_bench as sb
 
 ROOT = sb.ROOT
-WORDS = ("the quick brown fox jumps over a lazy dog while the event loop runs tasks and callbacks").split(" ")
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "a",
+    "lazy",
+    "dog",
+    "while",
+    "an",
+    "event",
+    "loop",
+    "runs",
+]
 
 
 @dataclass
@@ -72,7 +89,9 @@ class Outcome:
         return (self.end - self.first) / (self.tokens - 1)
 
 
-def request_mix(n: int, seed: int, prompt_bytes: list[int], output_tokens: list[int]) -> list[tuple[bytes, int]]:
+def request_mix(
+    n: int, seed: int, prompt_bytes: list[int], output_tokens: list[int]
+) -> list[tuple[bytes, int]]:
     """n request bodies with varied prompt and output lengths (same for every server given the seed)."""
     rng = random.Random(seed)
     out = []
@@ -82,12 +101,22 @@ def request_mix(n: int, seed: int, prompt_bytes: list[int], output_tokens: list[
         while len(text) < size:
             text += rng.choice(WORDS) + " "
         new = rng.choice(output_tokens)
-        params = {"max_new_tokens": new, "min_new_tokens": new, "temperature": 0.8, "top_k": 40, "seed": i}
-        out.append((json.dumps({"inputs": text[:size], "parameters": params}).encode(), new))
+        params = {
+            "max_new_tokens": new,
+            "min_new_tokens": new,
+            "temperature": 0.8,
+            "top_k": 40,
+            "seed": i,
+        }
+        out.append(
+            (json.dumps({"inputs": text[:size], "parameters": params}).encode(), new)
+        )
     return out
 
 
-async def invoke(port: int, body: bytes, tokens: int, stream: bool, timeout: float) -> Outcome:
+async def invoke(
+    port: int, body: bytes, tokens: int, stream: bool, timeout: float
+) -> Outcome:
     """One POST /invocations on its own connection; streamed answers read chunk by chunk."""
     accept = "application/jsonlines" if stream else "application/json"
     r = Outcome(status=0, start=time.monotonic())
@@ -114,7 +143,11 @@ async def invoke(port: int, body: bytes, tokens: int, stream: bool, timeout: flo
                     if not r.first:
                         r.first = time.monotonic()
                     text += data[:-2]
-                r.tokens = sum(1 for line in text.decode().split("\n") if line.startswith('{"token"'))
+                r.tokens = sum(
+                    1
+                    for line in text.decode().split("\n")
+                    if line.startswith('{"token"')
+                )
             else:
                 data = await reader.readexactly(int(headers.get("content-length", "0")))
                 r.first = time.monotonic()
@@ -130,7 +163,9 @@ async def invoke(port: int, body: bytes, tokens: int, stream: bool, timeout: flo
     return r
 
 
-async def probe_async(port: int, rate: float, mix: list[tuple[bytes, int]], stream: bool, seed: int) -> list[Outcome]:
+async def probe_async(
+    port: int, rate: float, mix: list[tuple[bytes, int]], stream: bool, seed: int
+) -> list[Outcome]:
     rng = random.Random(seed)
     t0, at, tasks = time.monotonic(), 0.0, []
     for body, tokens in mix:
@@ -138,7 +173,9 @@ async def probe_async(port: int, rate: float, mix: list[tuple[bytes, int]], stre
         delay = t0 + at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(invoke(port, body, tokens, stream, timeout=600)))
+        tasks.append(
+            asyncio.create_task(invoke(port, body, tokens, stream, timeout=600))
+        )
     return list(await asyncio.gather(*tasks))
 
 
@@ -149,7 +186,9 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def summarize(outcomes: list[Outcome], rate: float, slo_ttft: float, slo_tpot: float) -> dict:
+def summarize(
+    outcomes: list[Outcome], rate: float, slo_ttft: float, slo_tpot: float
+) -> dict:
     ok = [o for o in outcomes if o.status == 200 and not o.error]
     span = max(o.end for o in outcomes) - min(o.start for o in outcomes)
     tpots = [t for o in ok if (t := o.tpot) is not None]
@@ -173,31 +212,39 @@ def summarize(outcomes: list[Outcome], rate: float, slo_ttft: float, slo_tpot: f
     return row
 
 
-def bisect(name: str, port: int, stream: bool, args, repeat: int) -> tuple[dict | None, list[dict]]:
+def bisect(
+    name: str, port: int, stream: bool, args, repeat: int
+) -> tuple[dict | None, list[dict]]:
     """The highest probed rate meeting the SLO (its row) and every probe's row."""
     rows: list[dict] = []
     seed = 1000 * repeat
 
     def probe(rate: float) -> dict:
-        mix = request_mix(args.requests, seed + len(rows), args.prompt_bytes, args.output_tokens)
+        mix = request_mix(
+            args.requests, seed + len(rows), args.prompt_bytes, args.output_tokens
+        )
         outcomes = asyncio.run(probe_async(port, rate, mix, stream, seed + len(rows)))
-        row = summarize(outcomes, rate, args.slo_ttft_p99_s, args.slo_tpot_p99_ms / 1000)
+        row = summarize(
+            outcomes, rate, args.slo_ttft_p99_s, args.slo_tpot_p99_ms / 1000
+        )
         row["load"] = sb.loadavg()
         rows.append(row)
         print(f"{name} repeat {repeat + 1}: {fmt_row(name, repeat, row)}", flush=True)
         return row
 
     lo, hi = args.rate_lo, args.rate_hi
-    best = None
+    best, hi_fails = None, False
     for _ in range(6):  # find a rate that meets the SLO
         row = probe(lo)
         if row["meets"]:
             best = row
             break
-        hi, lo = lo, lo / 2
+        hi, lo, hi_fails = lo, lo / 2, True
     if best is None:
         return None, rows
-    for _ in range(6):  # and one that does not
+    for _ in range(6):  # and one that does not (already known when lo had to come down)
+        if hi_fails:
+            break
         row = probe(hi)
         if not row["meets"]:
             break
@@ -215,7 +262,7 @@ def bisect(name: str, port: int, stream: bool, args, repeat: int) -> tuple[dict 
 
 
 def fmt(v: float | None, scale: float = 1.0, digits: int = 2) -> str:
-    return "-" if v is None or v != v else f"{v * scale:.{digits}f}"
+    return "-" if v is None or math.isnan(v) else f"{v * scale:.{digits}f}"
 
 
 def fmt_row(name: str, repeat: int, r: dict) -> str:
@@ -234,43 +281,87 @@ def spread(values: list[float]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--name", default="serving-goodput", help="writes bench/results/<name>.md")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--name", default="serving-goodput", help="writes bench/results/<name>.md"
+    )
     ap.add_argument("--servers", default="mms,jaxsm")
-    ap.add_argument("--requests", type=int, default=1000, help="requests per probed rate (>= 1000 for a real p99)")
+    ap.add_argument(
+        "--requests",
+        type=int,
+        default=1000,
+        help="requests per probed rate (>= 1000 for a real p99)",
+    )
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--rate-lo", type=float, default=0.5)
     ap.add_argument("--rate-hi", type=float, default=4.0)
     ap.add_argument("--bisect-steps", type=int, default=4)
     ap.add_argument("--slo-ttft-p99-s", type=float, default=2.0)
     ap.add_argument("--slo-tpot-p99-ms", type=float, default=100.0)
-    ap.add_argument("--prompt-bytes", default="16,48,120,200", help="prompt lengths drawn from")
-    ap.add_argument("--output-tokens", default="16,32,64,128", help="output lengths drawn from")
-    ap.add_argument("--client-cores", type=int, default=1, help="cores kept for the client (the last ones)")
+    ap.add_argument(
+        "--prompt-bytes", default="16,48,120,200", help="prompt lengths drawn from"
+    )
+    ap.add_argument(
+        "--output-tokens", default="16,32,64,128", help="output lengths drawn from"
+    )
+    ap.add_argument(
+        "--client-cores",
+        type=int,
+        default=1,
+        help="cores kept for the client (the last ones)",
+    )
     ap.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     ap.add_argument("--slots", type=int, default=None)
-    ap.add_argument("--jaxsm-cpu-engines", type=int, default=None, help="default: one per server core")
-    ap.add_argument("--mms-workers", type=int, default=None, help="default: one per server core (one per GPU)")
-    ap.add_argument("--model-dir", type=Path, default=None, help="reuse a model dir (with code/) instead of training")
+    ap.add_argument(
+        "--jaxsm-cpu-engines",
+        type=int,
+        default=None,
+        help="default: one per server core",
+    )
+    ap.add_argument(
+        "--mms-workers",
+        type=int,
+        default=None,
+        help="default: one per server core (one per GPU)",
+    )
+    ap.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="reuse a model dir (with code/) instead of training",
+    )
     args = ap.parse_args()
     args.prompt_bytes = [int(x) for x in args.prompt_bytes.split(",")]
     args.output_tokens = [int(x) for x in args.output_tokens.split(",")]
     if args.requests < 1000:
-        print(f"note: {args.requests} requests per rate: a smoke run, its p99 is not a real percentile", flush=True)
+        print(
+            f"note: {args.requests} requests per rate: a smoke run, its p99 is not a real percentile",
+            flush=True,
+        )
 
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) > args.client_cores:
-        client_cores, server_cores = set(cores[-args.client_cores :]), set(cores[: -args.client_cores])
+        client_cores, server_cores = (
+            set(cores[-args.client_cores :]),
+            set(cores[: -args.client_cores]),
+        )
     else:
         client_cores = server_cores = set(cores)
-        print("warning: too few cores to keep the client off the servers' cores", flush=True)
+        print(
+            "warning: too few cores to keep the client off the servers' cores",
+            flush=True,
+        )
     engines = args.jaxsm_cpu_engines or len(server_cores)
     mms_workers = args.mms_workers or len(server_cores)
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     if "mms" in servers:
         site = next((sb.MMS_VENV / "lib").glob("python3*/site-packages"), None)
         if site is None:
-            raise SystemExit("MMS is not set up: run bash bench/container/setup_mms.sh, or pass --servers jaxsm")
+            raise SystemExit(
+                "MMS is not set up: run bash bench/container/setup_mms.sh, or pass --servers jaxsm"
+            )
         sys.path.insert(0, str(site))
     tmp = Path(tempfile.mkdtemp(prefix="jaxsm-bench-goodput-"))
     load_start = sb.loadavg()
@@ -281,7 +372,9 @@ def main() -> None:
         results[name] = []
         for repeat in range(args.repeats):
             port = sb.free_port()
-            os.sched_setaffinity(0, server_cores)  # the server and everything it starts inherit this
+            os.sched_setaffinity(
+                0, server_cores
+            )  # the server and everything it starts inherit this
             if name == "jaxsm":
                 proc = sb.start_ours(model, port, args.device, args.slots, "", engines)
             else:
@@ -289,14 +382,23 @@ def main() -> None:
             os.sched_setaffinity(0, client_cores)
             try:
                 ready = sb.wait_ready(port, proc, 900)
-                print(f"{name} repeat {repeat + 1}: ready {ready:.1f}s after start", flush=True)
+                print(
+                    f"{name} repeat {repeat + 1}: ready {ready:.1f}s after start",
+                    flush=True,
+                )
                 results[name].append(bisect(name, port, name == "jaxsm", args, repeat))
             finally:
                 sb.stop(proc, group=(name == "mms"))
             time.sleep(2)
     load_end = sb.loadavg()
 
-    cmd = " ".join(["container/.venv/bin/python", "bench/container/serving_goodput.py", *sys.argv[1:]])
+    cmd = " ".join(
+        [
+            "container/.venv/bin/python",
+            "bench/container/serving_goodput.py",
+            *sys.argv[1:],
+        ]
+    )
     lines = [
         "# Serving goodput under an SLO (bisection, repeated)",
         "",
@@ -318,7 +420,9 @@ def main() -> None:
     ]
     for name, reps in results.items():
         for repeat, (_, rows) in enumerate(reps):
-            lines += [fmt_row(name, repeat, r) for r in sorted(rows, key=lambda r: r["rate"])]
+            lines += [
+                fmt_row(name, repeat, r) for r in sorted(rows, key=lambda r: r["rate"])
+            ]
     lines += [
         "",
         "| server | goodput req/s: median (min, max) | TTFT p99 at goodput s: median (min, max) |",
@@ -326,12 +430,18 @@ def main() -> None:
     ]
     for name, reps in results.items():
         bests = [b for b, _ in reps if b is not None]
-        lines.append(f"| {name} | {spread([b['rps'] for b in bests])} | {spread([b['ttft_p99'] for b in bests])} |")
+        lines.append(
+            f"| {name} | {spread([b['rps'] for b in bests])} | {spread([b['ttft_p99'] for b in bests])} |"
+        )
     if args.requests < 1000 or float(load_start.split()[0]) > (os.cpu_count() or 1):
         lines += [
             "",
             "**Not a clean run**: "
-            + (f"{args.requests} requests per rate (a smoke size); " if args.requests < 1000 else "")
+            + (
+                f"{args.requests} requests per rate (a smoke size); "
+                if args.requests < 1000
+                else ""
+            )
             + f"load average {load_start} on {os.cpu_count()} cores at the start. Rerun with the defaults on an "
             "idle machine for numbers to quote.",
         ]
@@ -339,7 +449,14 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     out.with_suffix(".json").write_text(
-        json.dumps({n: [{"best": b, "rows": rows} for b, rows in reps] for n, reps in results.items()}, indent=1) + "\n"
+        json.dumps(
+            {
+                n: [{"best": b, "rows": rows} for b, rows in reps]
+                for n, reps in results.items()
+            },
+            indent=1,
+        )
+        + "\n"
     )
     print("\n".join(lines))
 
