@@ -234,7 +234,7 @@ def bisect(
 
     lo, hi = args.rate_lo, args.rate_hi
     best, hi_fails = None, False
-    for _ in range(6):  # find a rate that meets the SLO
+    for _ in range(args.max_halvings + 1):  # find a rate that meets the SLO
         row = probe(lo)
         if row["meets"]:
             best = row
@@ -298,6 +298,12 @@ def main() -> None:
     ap.add_argument("--rate-lo", type=float, default=0.5)
     ap.add_argument("--rate-hi", type=float, default=4.0)
     ap.add_argument("--bisect-steps", type=int, default=4)
+    ap.add_argument(
+        "--max-halvings",
+        type=int,
+        default=3,
+        help="how far below --rate-lo to look for a rate that meets the SLO",
+    )
     ap.add_argument("--slo-ttft-p99-s", type=float, default=2.0)
     ap.add_argument("--slo-tpot-p99-ms", type=float, default=100.0)
     ap.add_argument(

@@ -176,9 +176,9 @@ def test_max_new_tokens_ends_a_request_and_occupancy_shrinks():
     assert c.final(0).completion == Completion("bbbbb", 5, 1, "length")
     assert c.final(1).completion == Completion("aa", 2, 1, "length")
     rows = [call[1] for call in steps.calls if call[0] == "generate"]
-    # x (slot 1) needs one generate step after its prefill token, and the host learns it ended one
-    # step later; then only slot 0 runs, and y's last step is computed and dropped
-    assert rows == [2, 2, 1, 1, 1]
+    # x (slot 1) needs one generate step after its prefill token, then only slot 0 runs: a request's
+    # steps stop at its max_new_tokens although the host reads its tokens one step behind
+    assert rows == [2, 1, 1, 1]
 
 
 def test_a_long_prompt_is_prefilled_a_chunk_per_step_between_decode_steps():

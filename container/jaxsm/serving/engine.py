@@ -14,8 +14,9 @@ Each iteration of an engine's thread:
      generate step's tokens, hands each request its token, and frees the slot of every request
      that sampled EOS, used its `max_new_tokens`, was cancelled (client gone, timeout) or failed.
 So the device always has the next step queued while the host streams the last one. The price:
-a request that ends at step n has step n+1 computed for it as well (the host learns of the end
-only then), and that token is dropped; its slot is free for the next request one step later.
+a request that samples EOS at step n has step n+1 computed for it as well (the host learns of the
+end only then), and that token is dropped; its slot is free for the next request one step later.
+A request that ends at max_new_tokens is not given that extra step (the host counts them).
 Nobody waits for the longest generation of a batch.
 
 Back-pressure is explicit: `submit` raises QueueFull when the waiting room (JAXSM_MAX_QUEUE
@@ -93,6 +94,7 @@ class Ticket:
     peak_batch: int = 1
     cancelled: bool = False
     key: Any = None  # its PRNG key (host array), set when admitted
+    dispatched: int = 0  # tokens the device was asked for (prefill's first + one per decode step)
     chunks: list[int] = field(default_factory=list)  # starts of the prompt chunks still to prefill
     decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
 
@@ -220,6 +222,7 @@ class Engine:
         if tok is not None:  # the last chunk: the request decodes from the next step on
             t.chunks = []
             self._pos[slot] = t.ids.size
+            t.dispatched = 1
             firsts.append((slot, t, tok))
         return self.steps.chunk
 
@@ -233,6 +236,7 @@ class Engine:
             return None
         self._running[slot] = t
         self._pos[slot] = t.ids.size
+        t.dispatched = 1
         return tok
 
     def _first_token(self, slot: int, t: Ticket, tok: Any) -> None:
@@ -281,10 +285,14 @@ class Engine:
                 self._running[slot] = None
 
     def _dispatch(self) -> tuple[Any, list[tuple[int, Ticket]], float] | None:
-        """Queue one generate step for the decoding slots (without waiting for it)."""
-        occupied = [(s, t) for s, t in enumerate(self._running) if t is not None and not t.chunks]
+        """Queue one generate step for the decoding slots (without waiting for it). A request already
+        asked for its max_new_tokens is left out: it ends with a token in flight, so only an EOS
+        ending costs a dropped step."""
+        occupied = [
+            (s, t) for s, t in enumerate(self._running) if t is not None and not t.chunks and t.dispatched < t.budget
+        ]
         if not occupied:
-            return None  # only prompts being prefilled
+            return None  # only prompts being prefilled, or requests whose last token is in flight
         slots = [s for s, _ in occupied]
         rows = self.steps.rows_for(slots[-1])
         window = self.steps.window_for(int(self._pos[slots].max()) + 1)
@@ -295,6 +303,8 @@ class Engine:
             self._fail(occupied, e)
             return None
         self._pos[slots] += 1
+        for _, t in occupied:
+            t.dispatched += 1
         self.stats["steps"] += 1
         self.stats["rows"] += rows
         for _, t in occupied:
