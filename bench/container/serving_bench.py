@@ -429,12 +429,12 @@ def med(f, n=7):
 out = {{"params": gen.param_count(), "dtype": str(np.dtype(gen.dtype)), "slots": S, "steps": {{}}}}
 key = np.asarray(jax.random.PRNGKey(0))
 ids = gen.tokenizer.encode({PROMPTS[0]!r})
-out["prefill"] = med(lambda: st.prefill_insert(ids, 0, 0.8, 40, 0, key))
-z = np.zeros((S,), np.int32); pos = np.full((S,), ids.size + 32, np.int32)
-keys = np.zeros((S, 2), np.uint32); temp = np.full((S,), 0.8, np.float32); tk = np.full((S,), 40, np.int32)
+out["prefill"] = med(lambda: st.read(st.prefill_insert(ids, 0, 0.8, 40, 0, key)))
+for s in range(S):  # every slot holds the prompt (the decode state lives on the device)
+    st.read(st.prefill_insert(ids, s, 0.8, 40, 0, key))
 w = st.window_for(ids.size + {NEW_TOKENS})
 for rows in st.row_buckets:
-    out["steps"][rows] = med(lambda: st.generate(rows, w, z, pos, temp, tk, z, keys, z))
+    out["steps"][rows] = med(lambda: st.read(st.generate(rows, w)))
 r = [Request({PROMPTS[0]!r}, {NEW_TOKENS}, 0.8, 40, 1, {NEW_TOKENS})]
 out["one_request"] = med(lambda: gen.complete(r), 3)
 print(json.dumps(out))

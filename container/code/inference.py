@@ -7,7 +7,7 @@ are this image's additions (continuous batching and streaming); the toolkit igno
 bench/container/serving_bench.py serves this exact file with both.
 """
 
-from jaxsm.serving.handler import (  # noqa: F401
+from jaxsm.serving.builtin_handler import (  # noqa: F401
     STREAM_ACCEPTS,
     SUPPORTED_ACCEPTS,
     engine_fn,

@@ -149,6 +149,28 @@ class Block(nn.Module):
         x = x + self.attn_out(att.astype(x.dtype))
         return self._mlp(x, True), cache_k, cache_v
 
+    def extend(self, x, start, slot, cache_k, cache_v):
+        """A chunk of one prompt: x [1, C, d] at positions start..start+C-1 (start + C <= T).
+
+        Writes the chunk's k/v into cache row `slot` and attends causally over that row (the
+        earlier chunks are already there), so a long prompt is prefilled a chunk at a time
+        between decode steps instead of in one long step that stalls them.
+        """
+        _, c, d = x.shape
+        q, k, v = self._qkv(x)
+        cache_k = jax.lax.dynamic_update_slice(cache_k, k.astype(cache_k.dtype), (slot, start, 0, 0))
+        cache_v = jax.lax.dynamic_update_slice(cache_v, v.astype(cache_v.dtype), (slot, start, 0, 0))
+        keys = jax.lax.dynamic_index_in_dim(cache_k, slot, 0, keepdims=False)  # [T, heads, head_dim]
+        values = jax.lax.dynamic_index_in_dim(cache_v, slot, 0, keepdims=False)
+        scale = 1.0 / jnp.sqrt(jnp.float32(d // self.n_heads))
+        scores = jnp.einsum("chd,thd->hct", q[0], keys).astype(jnp.float32) * scale
+        visible = jnp.arange(keys.shape[0])[None, :] <= (start + jnp.arange(c))[:, None]
+        scores = jnp.where(visible[None], scores, -jnp.inf)
+        probs = jax.nn.softmax(scores, axis=-1).astype(values.dtype)
+        att = jnp.einsum("hct,thd->chd", probs, values).reshape(1, c, d)
+        x = x + self.attn_out(att.astype(x.dtype))
+        return self._mlp(x, True), cache_k, cache_v
+
 
 class _ScanStep(nn.Module):
     """One Block in nn.scan's (carry, broadcast input) -> (carry, output) form; k/v are dropped."""
@@ -271,6 +293,20 @@ class DecoderLM(nn.Module):
             ks.append(k)
             vs.append(v)
         return self._logits(x)[:, 0], tuple(ks), tuple(vs)
+
+    def prefill_chunk(self, tokens, start, slot, cache_k, cache_v):
+        """tokens int32 [1, C] at positions start..start+C-1 of the prompt in cache row `slot` ->
+        logits [1, C, vocab] and the updated caches (see Block.extend)."""
+        self._per_layer("prefill_chunk")
+        c = tokens.shape[1]
+        pos = jax.lax.dynamic_slice_in_dim(self.pos_embed, start, c)
+        x = self.embed(tokens) + pos[None].astype(self.dtype)
+        ks, vs = [], []
+        for i, block in enumerate(self.blocks):
+            x, k, v = block.extend(x, start, slot, cache_k[i], cache_v[i])
+            ks.append(k)
+            vs.append(v)
+        return self._logits(x), tuple(ks), tuple(vs)
 
 
 def build_model(

@@ -120,13 +120,14 @@ def sync_checkpoints(sources: list[Path], target: Path) -> None:
 
 
 def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 60):
-    """(status, headers, body bytes) without raising on 4xx/5xx."""
+    """(status, headers, body bytes) without raising on 4xx/5xx. The headers are looked up without
+    regard to case, as HTTP defines them (the server sends lower-case names)."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read()
+            return r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+        return e.code, e.headers, e.read()
 
 
 def wait_ping(port: int, proc: subprocess.Popen, timeout: float = 60) -> float:

@@ -159,3 +159,12 @@ def test_good_requests_are_served_while_slow_clients_hold_connections(server):
         for s in slow:
             s.close()
     assert proc.poll() is None
+
+
+def test_unparseable_request_gets_a_json_400(server):
+    port, _ = server
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        status, body = read_response(s)
+    assert status == 400
+    assert "malformed request" in json.loads(body)["message"]

@@ -30,11 +30,23 @@ class FakeGen:
 
 
 class ScriptedSteps:
-    """Device steps whose tokens come from a script per prompt; records every call."""
+    """Device steps whose tokens come from a script per prompt; records every dispatch (`calls`) and,
+    in `order`, every dispatch and read of a generate step by its number."""
 
-    def __init__(self, slots: int, scripts: dict[str, list[int]], fail_on: str | None = None, delay: float = 0.0):
+    chunk = 4
+
+    def __init__(
+        self,
+        slots: int,
+        scripts: dict[str, list[int]],
+        fail_on: str | None = None,
+        delay: float = 0.0,
+        chunked: bool = False,
+    ):
         self.slots, self.device, self.scripts, self.fail_on, self.delay = slots, "fake", scripts, fail_on, delay
+        self.chunked = chunked  # prompts longer than `chunk` are prefilled a chunk at a time
         self.calls: list[tuple] = []
+        self.order: list[tuple[str, int]] = []
         self._left: dict[int, list[int]] = {}
         self._prompt: dict[int, str] = {}
 
@@ -53,6 +65,18 @@ class ScriptedSteps:
     def warmup(self):
         return 0.0
 
+    def chunk_starts(self, n):
+        return list(range(0, n, self.chunk)) if self.chunked and n > self.chunk else []
+
+    def prefill_chunk(self, ids, slot, start, temperature, top_k, min_new, key):
+        prompt = bytes(ids.tolist()).decode()
+        self.calls.append(("chunk", prompt, start))
+        if start + self.chunk < ids.size:
+            return None
+        self._left[slot] = list(self.scripts[prompt])
+        self._prompt[slot] = prompt
+        return ("prefill", 0, self._left[slot].pop(0))
+
     def prefill_insert(self, ids, slot, temperature, top_k, min_new, key):
         prompt = bytes(ids.tolist()).decode()
         if prompt == self.fail_on:
@@ -60,16 +84,24 @@ class ScriptedSteps:
         self._left[slot] = list(self.scripts[prompt])
         self._prompt[slot] = prompt
         self.calls.append(("prefill", prompt, slot))
-        return self._left[slot].pop(0)
+        return ("prefill", 0, self._left[slot].pop(0))
 
-    def generate(self, rows, window, tokens, pos, temperature, top_k, min_new, keys, steps):
+    def generate(self, rows, window):
         self.calls.append(("generate", rows, {s: self._prompt[s] for s in range(rows) if self._left.get(s)}))
+        n = sum(c[0] == "generate" for c in self.calls)
+        self.order.append(("dispatch", n))
         time.sleep(self.delay)
         out = np.full((rows,), A, np.int32)
         for s in range(rows):
             if self._left.get(s):
                 out[s] = self._left[s].pop(0)
-        return out
+        return ("generate", n, out)
+
+    def read(self, handle):
+        kind, n, value = handle
+        if kind == "generate":
+            self.order.append(("read", n))
+        return np.asarray(value)
 
 
 class Collector:
@@ -95,9 +127,13 @@ class Collector:
         return self.events[i][-1]
 
 
-def run(steps: ScriptedSteps, requests: list[Request], max_queue: int = 16) -> tuple[Collector, EnginePool]:
+def run(
+    steps: ScriptedSteps, requests: list[Request], max_queue: int = 16, prefill_budget: int | None = None
+) -> tuple[Collector, EnginePool]:
     gen = FakeGen()
     pool = EnginePool(gen, [Engine(gen, steps)], max_queue=max_queue)  # type: ignore[arg-type]
+    if prefill_budget is not None:
+        pool.engines[0].prefill_budget = prefill_budget
     c = Collector(len(requests))
     pool.submit(requests, [c.sink(i) for i in range(len(requests))])
     pool.start()
@@ -116,12 +152,14 @@ def test_a_request_leaves_at_eos_and_the_next_takes_its_slot_at_the_next_step():
     assert eos.completion == Completion("b", 2, 3, "eos")
     assert long_.completion == Completion("aaaaaa", 6, 4, "length")
     assert nxt.completion == Completion("bbb", 3, 4, "length")
-    # "eos" ends in the first generate step; "next" is prefilled into its slot (1) right after,
-    # and the next generate step runs "long" and "next" together.
-    assert steps.calls[:5] == [
+    # "eos" ends in the first generate step, which the host reads after dispatching the second (which
+    # computes a dropped token in slot 1); "next" is prefilled into slot 1 right after that read, and
+    # the following generate step runs "long" and "next" together.
+    assert steps.calls[:6] == [
         ("prefill", "long", 0),
         ("prefill", "eos", 1),
         ("generate", 2, {0: "long", 1: "eos"}),
+        ("generate", 2, {0: "long"}),
         ("prefill", "next", 1),
         ("generate", 2, {0: "long", 1: "next"}),
     ]
@@ -138,8 +176,41 @@ def test_max_new_tokens_ends_a_request_and_occupancy_shrinks():
     assert c.final(0).completion == Completion("bbbbb", 5, 1, "length")
     assert c.final(1).completion == Completion("aa", 2, 1, "length")
     rows = [call[1] for call in steps.calls if call[0] == "generate"]
-    # x (slot 1) needs one generate step after its prefill token; then only slot 0 runs
+    # x (slot 1) needs one generate step after its prefill token, then only slot 0 runs: a request's
+    # steps stop at its max_new_tokens although the host reads its tokens one step behind
     assert rows == [2, 1, 1, 1]
+
+
+def test_a_long_prompt_is_prefilled_a_chunk_per_step_between_decode_steps():
+    steps = ScriptedSteps(2, {"run": [A] * 8, "a long prompt": [B, B]}, chunked=True)
+    steps.chunk = 4
+    c, _ = run(steps, [Request("run", 8), Request("a long prompt", 2)], prefill_budget=4)
+    assert c.final(0).completion.text == "aaaaaaaa" and c.final(1).completion.text == "bb"
+    # the running request gets a decode step after every chunk of the 13-byte prompt (4 chunks of 4)
+    kinds = [call[0] if call[0] != "chunk" else f"chunk {call[2]}" for call in steps.calls[:10]]
+    assert kinds == [
+        "prefill",
+        "generate",
+        "chunk 0",
+        "generate",
+        "chunk 4",
+        "generate",
+        "chunk 8",
+        "generate",
+        "chunk 12",
+        "generate",
+    ]
+    assert steps.calls[9] == ("generate", 2, {0: "run", 1: "a long prompt"})
+
+
+def test_step_n_plus_1_is_dispatched_before_step_n_is_read():
+    steps = ScriptedSteps(2, {"p": [A] * 5, "q": [B] * 3})
+    c, _ = run(steps, [Request("p", 5), Request("q", 3)])
+    assert c.final(0).completion.text == "aaaaa" and c.final(1).completion.text == "bbb"
+    dispatched = [n for kind, n in steps.order if kind == "dispatch"]
+    for n in dispatched[:-1]:
+        # the device has step n+1 queued by the time the host waits for step n's tokens
+        assert steps.order.index(("dispatch", n + 1)) < steps.order.index(("read", n))
 
 
 def test_a_full_waiting_room_refuses_at_once_and_queues_nothing():
@@ -207,10 +278,15 @@ def tiny_model(tmp_path_factory):
     return d
 
 
-def test_engine_tokens_equal_the_run_to_completion_path(tiny_model):
+@pytest.mark.parametrize("chunk", [None, 16], ids=["whole-prefill", "chunked-prefill"])
+def test_engine_tokens_equal_the_run_to_completion_path(tiny_model, chunk, monkeypatch):
     """Greedy, seeded sampling with top-k, min_new_tokens, an empty and a long prompt; 2 slots
     for 6 requests, so requests join a running batch, slots are reused, and occupancy and the
-    attention window change between steps."""
+    attention window change between steps. Chunked: prompts over 16 tokens are prefilled 16 at a
+    time (in 2 or 3 chunks) and give the same
+    tokens as the unchunked run-to-completion path."""
+    if chunk is not None:
+        monkeypatch.setenv("JAXSM_PREFILL_CHUNK", str(chunk))
     gen = Generator(tiny_model)
     requests = [
         Request("hello", 12, 0.0),

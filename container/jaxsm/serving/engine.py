@@ -1,15 +1,23 @@
 """Continuous batching: a scheduler thread per accelerator drives the slot steps.
 
 Each iteration of an engine's thread:
-  1. admits waiting requests into free slots, lowest slot first: one prefill + insert each,
-     whose sampled token is the request's first token (streamed at once: time to first token
-     is one prefill after a request reaches a slot, not a whole batch);
-  2. runs one generate step for every occupied slot and hands each request its token;
-  3. frees the slot of every request that sampled EOS, used its `max_new_tokens`, was
-     cancelled (client gone, timeout) or failed, so the next waiting request takes it in the
-     next iteration.
-A request therefore joins the running batch at the next step and leaves it the step it ends;
-nobody waits for the longest generation of a batch.
+  1. admits waiting requests into free slots, lowest slot first: one prefill + insert each
+     (dispatched, not waited for), whose sampled token is the request's first token. A prompt
+     longer than one chunk (JAXSM_PREFILL_CHUNK) is prefilled a chunk per iteration instead,
+     within JAXSM_PREFILL_TOKENS_PER_STEP prompt tokens per iteration over all admissions, so a
+     long prompt delays the running requests' next token by one chunk, not by its whole prefill;
+  2. dispatches one generate step for every occupied slot. The decode state (last tokens,
+     positions, sampling parameters, keys) lives on the device and each step updates it there,
+     so nothing goes from the host to the device per token;
+  3. only then reads back what the device made before: the first tokens of step 1 (streamed at
+     once: time to first token is one prefill after a request reaches a slot) and the previous
+     generate step's tokens, hands each request its token, and frees the slot of every request
+     that sampled EOS, used its `max_new_tokens`, was cancelled (client gone, timeout) or failed.
+So the device always has the next step queued while the host streams the last one. The price:
+a request that samples EOS at step n has step n+1 computed for it as well (the host learns of the
+end only then), and that token is dropped; its slot is free for the next request one step later.
+A request that ends at max_new_tokens is not given that extra step (the host counts them).
+Nobody waits for the longest generation of a batch.
 
 Back-pressure is explicit: `submit` raises QueueFull when the waiting room (JAXSM_MAX_QUEUE
 requests, over all engines) is full, and the server answers 503 at once.
@@ -85,6 +93,9 @@ class Ticket:
     generated: list[int] = field(default_factory=list)
     peak_batch: int = 1
     cancelled: bool = False
+    key: Any = None  # its PRNG key (host array), set when admitted
+    dispatched: int = 0  # tokens the device was asked for (prefill's first + one per decode step)
+    chunks: list[int] = field(default_factory=list)  # starts of the prompt chunks still to prefill
     decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
 
     def cancel(self) -> None:
@@ -106,14 +117,11 @@ class Engine:
         self._running: list[Ticket | None] = [None] * slots
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        # Per-slot state fed to every generate step (host arrays, sliced to the occupied prefix).
-        self._tokens = np.zeros((slots,), np.int32)
+        # The host's copy of each slot's position, advanced at every dispatch (never read back from
+        # the device): it picks the attention window of the next step.
         self._pos = np.zeros((slots,), np.int32)
-        self._temperature = np.ones((slots,), np.float32)
-        self._top_k = np.zeros((slots,), np.int32)
-        self._min_new = np.zeros((slots,), np.int32)
-        self._keys = np.zeros((slots, 2), np.uint32)
-        self._steps = np.zeros((slots,), np.int32)
+        # The generate step dispatched but not read yet: (tokens on the device, its slots' tickets, start time).
+        self._in_flight: tuple[Any, list[tuple[int, Ticket]], float] | None = None
         # Counters for logs and the bench's profile.
         self.stats = {"steps": 0, "step_s": 0.0, "rows": 0, "prefills": 0, "prefill_s": 0.0, "tokens": 0}
 
@@ -150,61 +158,106 @@ class Engine:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._waiting and not self._busy() and not self._stopping:
+                while not self._waiting and not self._busy() and not self._stopping and self._in_flight is None:
                     self._cond.wait()
-                if self._stopping and not self._waiting and not self._busy():
+                if self._stopping and not self._waiting and not self._busy() and self._in_flight is None:
                     return
-            self._admit()
+            firsts = self._admit()
             self._drop_cancelled()
-            if self._busy():
-                self._step()
+            previous, self._in_flight = self._in_flight, (self._dispatch() if self._busy() else None)
+            # The device now has the next step queued: read what it made before, and stream it.
+            for slot, t, tok in firsts:
+                self._first_token(slot, t, tok)
+            if previous is not None:
+                self._collect(previous)
 
     def _busy(self) -> bool:
         return any(t is not None for t in self._running)
 
-    def _admit(self) -> None:
+    def _admit(self) -> list[tuple[int, Ticket, Any]]:
+        """Dispatch prefill work: the next chunks of long prompts already in slots, then waiting
+        requests into free slots, within the prefill budget; returns the first tokens, unread."""
+        firsts: list[tuple[int, Ticket, Any]] = []
         spent = 0
+        for slot, t in enumerate(self._running):
+            if t is not None and t.chunks and spent < self.prefill_budget:
+                spent += self._chunk(t, slot, firsts)
         while spent < self.prefill_budget:
             try:
                 slot = self._running.index(None)
             except ValueError:
-                return  # every slot is taken
+                break  # every slot is taken
             with self._cond:
                 if not self._waiting:
-                    return
+                    break
                 t = self._waiting.popleft()
             if t.cancelled:
                 continue
+            r = t.request
+            t.admitted = time.monotonic()
+            t.key = self.steps.key(r.seed)
+            t.chunks = self.steps.chunk_starts(t.ids.size)
+            if t.chunks:
+                self._running[slot] = t
+                self._pos[slot] = 0  # not decoding yet: does not widen the attention window
+                spent += self._chunk(t, slot, firsts)
+                continue
             spent += self.steps.prompt_bucket(t.ids.size)
-            self._start(t, slot)
+            tok = self._start(t, slot)
+            if tok is not None:
+                firsts.append((slot, t, tok))
+        return firsts
 
-    def _start(self, t: Ticket, slot: int) -> None:
+    def _chunk(self, t: Ticket, slot: int, firsts: list[tuple[int, Ticket, Any]]) -> int:
+        """Dispatch the next chunk of t's prompt; returns the prompt tokens it spent."""
         r = t.request
-        t.admitted = time.monotonic()
-        key = self.steps.key(r.seed)
+        start = t.chunks.pop(0)
         try:
-            tok = self.steps.prefill_insert(t.ids, slot, r.temperature, r.top_k, r.min_new_tokens, key)
+            tok = self.steps.prefill_chunk(t.ids, slot, start, r.temperature, r.top_k, r.min_new_tokens, t.key)
         except Exception as e:  # noqa: BLE001 - this request fails; the engine goes on
             log.exception("%s: prefill failed", self.name)
+            self._running[slot] = None
+            t.sink(ErrorEvent(e))
+            return self.steps.chunk
+        if tok is not None:  # the last chunk: the request decodes from the next step on
+            t.chunks = []
+            self._pos[slot] = t.ids.size
+            t.dispatched = 1
+            firsts.append((slot, t, tok))
+        return self.steps.chunk
+
+    def _start(self, t: Ticket, slot: int) -> Any:
+        r = t.request
+        try:
+            tok = self.steps.prefill_insert(t.ids, slot, r.temperature, r.top_k, r.min_new_tokens, t.key)
+        except Exception as e:  # noqa: BLE001 - this request fails; the engine goes on
+            log.exception("%s: prefill failed", self.name)
+            t.sink(ErrorEvent(e))
+            return None
+        self._running[slot] = t
+        self._pos[slot] = t.ids.size
+        t.dispatched = 1
+        return tok
+
+    def _first_token(self, slot: int, t: Ticket, tok: Any) -> None:
+        try:
+            first = int(self.steps.read(tok))
+        except Exception as e:  # noqa: BLE001 - as for a failed dispatch
+            log.exception("%s: prefill failed", self.name)
+            if self._running[slot] is t:
+                self._running[slot] = None
             t.sink(ErrorEvent(e))
             return
         self.stats["prefills"] += 1
         self.stats["prefill_s"] += time.monotonic() - t.admitted
         t.first_token = time.monotonic()
-        self._running[slot] = t
-        self._tokens[slot] = tok
-        self._pos[slot] = t.ids.size
-        self._temperature[slot] = r.temperature
-        self._top_k[slot] = r.top_k
-        self._min_new[slot] = r.min_new_tokens
-        self._keys[slot] = key
-        self._steps[slot] = 1
-        self._emit(slot, tok)
+        self._emit(slot, t, first)
 
-    def _emit(self, slot: int, tok: int) -> None:
-        """Deliver one sampled token; finish the request (freeing its slot) when it ends."""
-        t = self._running[slot]
-        assert t is not None
+    def _emit(self, slot: int, t: Ticket, tok: int) -> None:
+        """Deliver one sampled token; finish the request (freeing its slot) when it ends. A token
+        for a ticket no longer in its slot (ended, cancelled, failed) is the dropped extra step."""
+        if self._running[slot] is not t:
+            return
         if t.cancelled:
             self._running[slot] = None
             return
@@ -231,44 +284,52 @@ class Engine:
             if t is not None and t.cancelled:
                 self._running[slot] = None
 
-    def _step(self) -> None:
-        occupied = [s for s, t in enumerate(self._running) if t is not None]
-        rows = self.steps.rows_for(occupied[-1])
-        window = self.steps.window_for(int(self._pos[occupied].max()) + 1)
+    def _dispatch(self) -> tuple[Any, list[tuple[int, Ticket]], float] | None:
+        """Queue one generate step for the decoding slots (without waiting for it). A request already
+        asked for its max_new_tokens is left out: it ends with a token in flight, so only an EOS
+        ending costs a dropped step."""
+        occupied = [
+            (s, t) for s, t in enumerate(self._running) if t is not None and not t.chunks and t.dispatched < t.budget
+        ]
+        if not occupied:
+            return None  # only prompts being prefilled, or requests whose last token is in flight
+        slots = [s for s, _ in occupied]
+        rows = self.steps.rows_for(slots[-1])
+        window = self.steps.window_for(int(self._pos[slots].max()) + 1)
         t0 = time.monotonic()
         try:
-            nxt = self.steps.generate(
-                rows,
-                window,
-                self._tokens,
-                self._pos,
-                self._temperature,
-                self._top_k,
-                self._min_new,
-                self._keys,
-                self._steps,
-            )
+            nxt = self.steps.generate(rows, window)
         except Exception as e:  # noqa: BLE001 - fail the running requests, keep serving
-            log.exception("%s: generate step failed; failing %d running requests", self.name, len(occupied))
-            for s in occupied:
-                t = self._running[s]
-                self._running[s] = None
-                if t is not None:
-                    t.sink(ErrorEvent(e))
-            return
+            self._fail(occupied, e)
+            return None
+        self._pos[slots] += 1
+        for _, t in occupied:
+            t.dispatched += 1
         self.stats["steps"] += 1
-        self.stats["step_s"] += time.monotonic() - t0
         self.stats["rows"] += rows
-        self.stats["tokens"] += len(occupied)
-        for s in occupied:
-            t = self._running[s]
-            if t is not None and t.peak_batch < len(occupied):
-                t.peak_batch = len(occupied)
-            tok = int(nxt[s])
-            self._tokens[s] = tok
-            self._pos[s] += 1
-            self._steps[s] += 1
-            self._emit(s, tok)
+        for _, t in occupied:
+            t.peak_batch = max(t.peak_batch, len(occupied))
+        return nxt, occupied, t0
+
+    def _collect(self, dispatched: tuple[Any, list[tuple[int, Ticket]], float]) -> None:
+        """Read a dispatched step's tokens and hand them to the requests that ran in it."""
+        handle, occupied, t0 = dispatched
+        try:
+            nxt = self.steps.read(handle)
+        except Exception as e:  # noqa: BLE001 - as for a failed dispatch
+            self._fail(occupied, e)
+            return
+        self.stats["step_s"] += time.monotonic() - t0
+        self.stats["tokens"] += sum(self._running[s] is t for s, t in occupied)
+        for s, t in occupied:
+            self._emit(s, t, int(nxt[s]))
+
+    def _fail(self, occupied: list[tuple[int, Ticket]], e: BaseException) -> None:
+        log.error("%s: generate step failed; failing %d running requests", self.name, len(occupied), exc_info=e)
+        for s, t in occupied:
+            if self._running[s] is t:
+                self._running[s] = None
+                t.sink(ErrorEvent(e))
 
 
 def configure_cpu_engines(environ: dict[str, str] | None = None) -> int:

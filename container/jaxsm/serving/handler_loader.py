@@ -1,7 +1,7 @@
 """Locate and load the inference handler module.
 
 Order: `$SAGEMAKER_BASE_DIR/model/code/<SAGEMAKER_PROGRAM>` (default `inference.py`), the user's
-handler shipped inside model.tar.gz, wins; otherwise the built-in jaxsm.serving.handler. A user
+handler shipped inside model.tar.gz, wins; otherwise the built-in jaxsm.serving.builtin_handler. A user
 module may define any subset of model_fn / input_fn / predict_fn / output_fn (or transform_fn);
 missing functions fall back to the built-in ones, as the toolkit falls back to its defaults.
 
@@ -55,14 +55,14 @@ def _load_file(path: Path) -> ModuleType:
 
 
 def load_handler(model_dir: Path) -> Handler:
-    from . import handler as builtin
+    from . import builtin_handler as builtin
 
     program = os.environ.get("SAGEMAKER_PROGRAM", "").strip() or DEFAULT_PROGRAM
     if not program.endswith(".py"):
         program += ".py"
     user_path = model_dir / "code" / program
     user = _load_file(user_path) if user_path.is_file() else None
-    source = str(user_path) if user else "built-in jaxsm.serving.handler"
+    source = str(user_path) if user else "built-in jaxsm.serving.builtin_handler"
     log.info("inference handler: %s", source)
 
     def pick(name: str):
