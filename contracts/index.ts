@@ -21,3 +21,4 @@ export * from './rerun';
 export * from './search-attributes';
 export * from './liveness';
 export * from './user-code';
+export * from './account-preflight';
