@@ -31,8 +31,8 @@ def abstract(state: dict) -> dict:
     return jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), state)
 
 
-def checkpointer(root: Path, cfg=CFG) -> Checkpointer:
-    return Checkpointer(root, cfg.fingerprint(), cfg.trajectory(), keep=3)
+def checkpointer(root: Path, cfg=CFG, asynchronous: bool = True) -> Checkpointer:
+    return Checkpointer(root, cfg.fingerprint(), cfg.trajectory(), keep=3, asynchronous=asynchronous)
 
 
 def chunk_files(step_dir: Path) -> list[Path]:
@@ -56,7 +56,7 @@ def test_save_restore_and_idempotent_step(tmp_path):
 def test_saves_are_written_in_the_background_and_committed_before_the_next(tmp_path):
     """save() returns with the step in flight (no commit record: not a restore candidate yet); the next save or
     close() waits for it and commits it, so a stop after any save leaves every started step complete."""
-    ck = checkpointer(tmp_path)
+    ck = checkpointer(tmp_path, asynchronous=True)
     state = state_at(1.0)
     assert ck.save(10, state) and ck.pending == 10
     assert not (ck.directory / "10" / "jaxsm-host-0-of-1.json").exists()
@@ -70,6 +70,15 @@ def test_saves_are_written_in_the_background_and_committed_before_the_next(tmp_p
     restored, _ = checkpointer(tmp_path).restore_latest(abstract(state_at(0.0)))
     assert restored is not None and restored.step == 20
     assert np.all(np.asarray(restored.state["params"]["w"]) == 2.0)
+
+
+def test_saves_are_synchronous_unless_asked(tmp_path, monkeypatch):
+    """By default (no JAXSM_ASYNC_CHECKPOINTS) save() writes the files before it returns."""
+    monkeypatch.delenv("JAXSM_ASYNC_CHECKPOINTS", raising=False)
+    ck = Checkpointer(tmp_path, CFG.fingerprint(), CFG.trajectory(), keep=3)
+    assert ck.save(10, state_at(1.0))
+    assert any((ck.directory / "10").rglob("*"))
+    ck.close()
 
 
 @pytest.mark.parametrize("damage", ["truncate", "corrupt", "no-commit-record"])
