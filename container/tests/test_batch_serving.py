@@ -19,7 +19,8 @@ JSONL = {"Content-Type": "application/jsonlines", "Accept": "application/jsonlin
 def server(trained, tmp_path_factory):
     base = tmp_path_factory.mktemp("serve-batch")
     shutil.copytree(trained[0] / "model", base / "model")
-    proc, port = start_server(base)
+    # Scoring a new length compiles on first use: on 2 busy cores that can pass the default 120 s deadline.
+    proc, port = start_server(base, JAXSM_REQUEST_TIMEOUT_S="290")
     wait_ping(port, proc, timeout=600)
     yield f"http://127.0.0.1:{port}", base / "model"
     stop(proc)
