@@ -174,6 +174,9 @@ async def route(st: State, method: str, path: str, headers: dict[str, str], body
         if method not in ("GET", "HEAD"):
             raise HttpError(405, "use GET /ping", {"Allow": "GET"})
         if st.ready and not st.draining:
+            if st.batcher is not None and not st.batcher.alive():
+                # No prediction could be answered: SageMaker's health check should replace this instance.
+                raise HttpError(503, "the device thread has stopped (see the log)")
             return 200, b"{}", "application/json", None
         raise HttpError(503, st.load_error or ("draining" if st.draining else "loading"))
     if path == "/execution-parameters":

@@ -42,6 +42,10 @@ class Batcher:
             raise QueueFull() from None
         return fut
 
+    def alive(self) -> bool:
+        """False once the device thread has ended (stopped, or died): /ping then reports unhealthy."""
+        return self._thread.is_alive()
+
     def pending(self) -> int:
         return self._queue.qsize()
 
@@ -71,6 +75,13 @@ class Batcher:
                 return
 
     def _run(self, batch: list[tuple[Any, Future]]) -> None:
+        # A request whose client went away (its asyncio wrapper was cancelled, which cancels this
+        # future) is dropped here; the rest are marked running, so a later cancel cannot race the
+        # result. Setting a result on a cancelled future raises, which once killed this thread and
+        # left every later request waiting forever.
+        batch = [(item, fut) for item, fut in batch if fut.set_running_or_notify_cancel()]
+        if not batch:
+            return
         items = [item for item, _ in batch]
         try:
             results = self._predict_batch(items)
