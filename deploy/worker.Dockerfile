@@ -1,7 +1,7 @@
 # The pipeline's Temporal worker as an image (`npm run worker:image`, which stages the context with
 # scripts/worker-image/stage-context.ts and builds this with podman). Nothing is downloaded here: the context holds the
 # pinned Node binary, production node_modules, the worker's source, the prebuilt workflow bundle and the CodeBuild
-# build context. Configure it with the variables of README "Running against AWS" (TEMPORAL_*, AWS_*).
+# build context. Configure it with the variables of docs/operations.md ("Running against AWS") (TEMPORAL_*, AWS_*).
 ARG BASE_IMAGE=localhost/debian-node-base:bookworm-tini
 FROM ${BASE_IMAGE}
 ARG BUILD_ID=unknown

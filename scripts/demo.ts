@@ -497,7 +497,7 @@ void main()
       `the local stack keeps running for the next demo (Temporal UI http://127.0.0.1:${cfg.temporalUiPort}); stop it with \`npm run local -- down\``,
     );
     say(
-      'your own train.py and inference.py instead of the built-in trainer: npm run demo -- --spec examples/pipeline.user-code.local.json (examples/user-code/; README: Bring your own training and inference code)',
+      'your own train.py and inference.py instead of the built-in trainer: npm run demo -- --spec examples/pipeline.user-code.local.json (examples/user-code/; docs/user-code.md)',
     );
     say(`total ${secs(Date.now() - t0)}`);
     process.exit(code);

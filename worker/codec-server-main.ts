@@ -11,8 +11,8 @@ function main(): void {
   const codec = codecFromEnv(env);
   if (!codec) {
     console.error(
-      'PAYLOAD_ENCRYPTION_KEY is not set: the codec server needs the same key as the worker (README, "Running ' +
-        'against AWS": PAYLOAD_ENCRYPTION_KEY)',
+      'PAYLOAD_ENCRYPTION_KEY is not set: the codec server needs the same key as the worker (docs/operations.md, ' +
+        '"Running against AWS", step 2: PAYLOAD_ENCRYPTION_KEY)',
     );
     process.exit(1);
   }

@@ -1,7 +1,7 @@
 /**
  * The worker's version for Temporal: its build ID (the workflow source hash unless TEMPORAL_WORKER_BUILD_ID says
  * otherwise) and, when TEMPORAL_WORKER_DEPLOYMENT names a worker deployment, Worker Versioning with AUTO_UPGRADE as
- * every workflow's behaviour (README "Changing the pipeline safely" says why). Without a deployment name the worker
+ * every workflow's behaviour (docs/versioning.md says why). Without a deployment name the worker
  * is unversioned but still reports its build ID, which Temporal records on each run (the BuildIds search attribute).
  */
 import type { WorkerDeploymentOptions } from '@temporalio/worker';

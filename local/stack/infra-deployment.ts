@@ -244,7 +244,7 @@ export async function deployLocalInfra(opts: {
     await settled(cf);
     opts.say?.(
       `infra: stack ${STACK_NAME} ${outcome} in moto from infra/ (policies of ${path.relative(REPO_ROOT, policyDir) || '.'}); ` +
-        `left out: ${leftOut.map((l) => l.id).join(', ')} (README: Infrastructure)`,
+        `left out: ${leftOut.map((l) => l.id).join(', ')} (docs/infrastructure.md)`,
     );
     return outcome;
   } finally {

@@ -97,7 +97,7 @@ suite('operator commands on the local stack', () => {
     await h?.stop(!ok);
   });
 
-  it('promotes the new build after the replay gate, the way the README says', async () => {
+  it('promotes the new build after the replay gate, the way docs/versioning.md says', async () => {
     const gate = await cli('replay');
     expect(gate.code).toBe(0);
     expect(gate.out).toMatch(

@@ -33,7 +33,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-it('the keys the workflows upsert are the list the check, the local stack and the README use', () => {
+it('the keys the workflows upsert are the list the check, the local stack and the docs use', () => {
   const keys = [PIPELINE_STEP, MODEL_PACKAGE_VERSION, ENDPOINT_NAME, APPROVAL_STATUS];
   expect(Object.fromEntries(keys.map((k) => [k.name, k.type]))).toEqual({
     PipelineStep: 'KEYWORD',

@@ -5,7 +5,8 @@
  * only the new build registers (as prepareData and evaluateModel were in v4), and the ramp can route that child to
  * the current build's workers, which cannot run it; it then waits, its workflow task failing, until the new build is
  * current. So a build that adds workflow types is promoted with set-current-version directly, never ramped; a build
- * that drops a type is not shipped while a run of that type is open. README "Shipping a change, step by step".
+ * that drops a type is not shipped while a run of that type is open. docs/versioning.md, "Shipping a change, step by
+ * step".
  */
 import { bundleSourceHash, bundleWorkflowTypes } from '../workflow-version';
 

@@ -1,7 +1,7 @@
 /**
  * `npm run cli -- stop <run>`: cancels a pipeline run the way that cleans up (each step stops the job, build or
  * endpoint update it started, in a non-cancellable scope) and prints what was stopped. Terminating is not the way to
- * stop a run: README "Stopping a run" says what terminate does.
+ * stop a run: docs/operations.md, "Stopping a run", says what terminate does.
  */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { CancelledFailure, type ApplicationFailure } from '@temporalio/common';

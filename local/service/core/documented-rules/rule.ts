@@ -63,7 +63,7 @@ export interface RuleState {
 export type RuleCheck = (request: RuleRequest, state: RuleState) => void | Promise<void>;
 
 interface RuleBase {
-  /** Stable id, e.g. `tags.unique-keys` (the README lists every rule by id). */
+  /** Stable id, e.g. `tags.unique-keys` (docs/local-mode-fidelity.md lists every rule by id). */
   id: string;
   /** The API, as in RuleRequest.service. */
   service: 'SageMaker' | 'AnyScaleFrontendService' | 'CloudWatch' | 'CodeBuild_20161006';

@@ -1,7 +1,7 @@
 /**
  * The rules AWS documents that its service models cannot express, each with the page it comes from. The local
  * service runs every request rule before the operation (see `enforceDocumentedRules`) and imitates every behaviour
- * rule where `enforcedBy` says. The README's "How close local mode is to AWS" lists these rules by id; a unit test
+ * rule where `enforcedBy` says. docs/local-mode-fidelity.md lists these rules by id; a unit test
  * keeps the two in step.
  */
 import { registerVariantTarget } from './autoscaling';
