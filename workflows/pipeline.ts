@@ -277,7 +277,7 @@ function stepStarter(workflowId: string, enter: (phase: PipelinePhase) => void) 
   };
 }
 
-/** Packs the team's code (training.code, deployment.code) into sourcedir.tar.gz in S3; nothing when the spec has none. */
+/** Packs the team's code (training.code, deployment.code) into sourcedir.tar.gz in S3; nothing without code. */
 async function packUserCode(
   spec: PipelineSpec,
   status: StepStatus,
@@ -319,9 +319,9 @@ async function packUserCode(
 }
 
 /**
- * tuneModel's input. Retraining warm-starts from the previous run's tuning job: IdenticalDataAndAlgorithm only when this
- * run trains with the same image on unchanged data, else TransferLearning (the type changes the child's input, no
- * command). SageMaker refuses a parent whose objective or hyperparameters differ (a spec edit since the parent ran):
+ * tuneModel's input. Retraining warm-starts from the previous run's tuning job: IdenticalDataAndAlgorithm only when
+ * this run trains with the same image on unchanged data, else TransferLearning (the type changes the child's input,
+ * no command). SageMaker refuses a parent whose objective or hyperparameters differ (a spec edit since the parent ran):
  * it is checked first and the run tunes cold, saying why, rather than fail after training (asked only with a parent).
  */
 async function tuningInput(
