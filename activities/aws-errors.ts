@@ -1,16 +1,15 @@
 /**
- * The one place that decides whether an AWS error is retried. Activities wrap every SDK call failure with
- * `toFailure`; the resulting ApplicationFailure type comes from contracts/errors.ts, and workflows' retry
- * policies list the non-retryable ones.
+ * Which failure type an AWS error is (`classifyAwsError`), and the typed ApplicationFailure activities throw for it
+ * (`toFailure`, with the message an operator reads). Whether and when a type is retried is decided in
+ * contracts/errors.ts (`retryAfter`); the retry layers are listed in docs/retries.md.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
-  CAPACITY_RETRY_FIRST_S,
-  CAPACITY_RETRY_MAX_S,
   ErrorType,
   type ErrorTypeName,
   isNonRetryable,
+  retryAfter,
   UNRECOGNIZED_ERROR_ATTEMPTS,
 } from '../contracts/errors';
 import {
@@ -101,9 +100,9 @@ function activityAttempt(): number {
 
 /**
  * Wraps an AWS failure as a typed ApplicationFailure; `action` says what we were doing ("CreateTrainingJob my-job").
- * An error code nobody models is retried like a transient one, but logged as a warning each time, and after
- * UNRECOGNIZED_ERROR_ATTEMPTS attempts it fails the activity (AwsUnrecognized, non-retryable) with the attempt count
- * and the AWS error in the message, so it reaches the operator instead of retrying forever.
+ * Its retry is `retryAfter`'s decision for the type and attempt. An error code nobody models and a quota refusal are
+ * logged as a warning at each attempt, with the attempt count and the AWS error in the message, so they reach the
+ * operator instead of retrying silently.
  */
 export function toFailure(err: unknown, action: string, options: AwsCallOptions = {}): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
@@ -111,19 +110,15 @@ export function toFailure(err: unknown, action: string, options: AwsCallOptions 
   const e = (err ?? {}) as AwsLikeError;
   const aws = `${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
   let message = `${action} failed: ${aws}`;
-  let nonRetryable = isNonRetryable(type);
-  let nextRetryDelay: number | undefined;
   const quota = USAGE_LIMIT_CODES.has(e.name ?? '') ? readQuota(e.message) : undefined;
+  const attempt = type === ErrorType.CapacityWait || type === ErrorType.AwsUnrecognized ? activityAttempt() : 1;
+  const { nonRetryable, nextRetryDelayS } = retryAfter(type, attempt, { quotaKnown: quota !== undefined });
   if (type === ErrorType.AwsValidation && quota)
     message =
       `${action} failed: the account's quota ${describeQuota(quota)}: its limit is below what this step asks for, ` +
       `so it cannot clear by waiting; raise it (Service Quotas) or ask for less: ${aws}`;
   if (type === ErrorType.CapacityWait) {
-    const attempt = activityAttempt();
-    const delayS = capacityRetryDelayS(attempt);
-    nextRetryDelay = delayS * 1000;
-    // A refusal whose message does not say the limit may be one that never clears: bounded like an unknown code.
-    nonRetryable = !quota && attempt >= UNRECOGNIZED_ERROR_ATTEMPTS;
+    const delayS = nextRetryDelayS ?? 0;
     message = quota
       ? `waiting for capacity: ${describeQuota(quota)}; ${action} again in ${delayS} s (attempt ${attempt}): ${aws}`
       : `waiting for capacity: ${action} refused by a quota that does not say its limit, attempt ${attempt} of ` +
@@ -131,8 +126,6 @@ export function toFailure(err: unknown, action: string, options: AwsCallOptions 
     warnIfActivity(message);
   }
   if (type === ErrorType.AwsUnrecognized) {
-    const attempt = activityAttempt();
-    nonRetryable = attempt >= UNRECOGNIZED_ERROR_ATTEMPTS;
     message = `${action} failed with an AWS error this pipeline does not recognise (HTTP ${e.$metadata?.httpStatusCode ?? '?'}), attempt ${attempt} of ${UNRECOGNIZED_ERROR_ATTEMPTS}${nonRetryable ? '; giving up' : '; retrying'}: ${aws}`;
     warnIfActivity(message);
   }
@@ -140,14 +133,9 @@ export function toFailure(err: unknown, action: string, options: AwsCallOptions 
     type,
     message,
     nonRetryable,
-    nextRetryDelay,
+    nextRetryDelay: nextRetryDelayS === undefined ? undefined : nextRetryDelayS * 1000,
     cause: err instanceof Error ? safeCause(err) : undefined,
   });
-}
-
-/** Pause before the next try on a full quota: doubling from CAPACITY_RETRY_FIRST_S, at most CAPACITY_RETRY_MAX_S. */
-export function capacityRetryDelayS(attempt: number): number {
-  return Math.min(CAPACITY_RETRY_MAX_S, CAPACITY_RETRY_FIRST_S * 2 ** Math.min(Math.max(attempt - 1, 0), 10));
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
- * Named failure types shared by activities and workflows. Whether a type is retried is decided here and
- * nowhere else: workflows pass NON_RETRYABLE_ERROR_TYPES to every activity retry policy.
+ * Named failure types shared by activities and workflows, and whether (and when) a failure of each type is retried
+ * by Temporal: NON_RETRYABLE_ERROR_TYPES (which workflows pass to every activity retry policy) and `retryAfter` (the
+ * types whose retry depends on the attempt: AwsUnrecognized, CapacityWait). Which type an AWS error gets is decided
+ * in activities/aws-errors.ts; the other retry layers are listed in docs/retries.md.
  */
 export const ErrorType = {
   /** The pipeline spec or a step input failed validation. */
@@ -94,4 +96,38 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
 /** True when a failure of this type must not be retried. */
 export function isNonRetryable(type: string | undefined | null): boolean {
   return type !== undefined && type !== null && (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(type);
+}
+
+/** How a failure of an attempt-dependent type is retried (see `retryAfter`). */
+export interface RetryDecision {
+  /** Fail the activity now instead of retrying. */
+  nonRetryable: boolean;
+  /** The pause before the next attempt, overriding the retry policy's backoff (ApplicationFailure.nextRetryDelay). */
+  nextRetryDelayS?: number;
+}
+
+/**
+ * The one decision for a failure of `type` at activity attempt `attempt`: the types of NON_RETRYABLE_ERROR_TYPES stop
+ * at once; AwsUnrecognized gives up at UNRECOGNIZED_ERROR_ATTEMPTS; CapacityWait waits `capacityRetryDelayS` between
+ * attempts, without end when the quota says its limit (it clears when other jobs end; the activity's timeouts bound
+ * it) and, like an unknown code, at most UNRECOGNIZED_ERROR_ATTEMPTS when it does not. Everything else follows the
+ * activity's retry policy (workflows/activity-options.ts).
+ */
+export function retryAfter(
+  type: ErrorTypeName,
+  attempt: number,
+  options: { quotaKnown?: boolean } = {},
+): RetryDecision {
+  if (type === ErrorType.AwsUnrecognized) return { nonRetryable: attempt >= UNRECOGNIZED_ERROR_ATTEMPTS };
+  if (type === ErrorType.CapacityWait)
+    return {
+      nonRetryable: !options.quotaKnown && attempt >= UNRECOGNIZED_ERROR_ATTEMPTS,
+      nextRetryDelayS: capacityRetryDelayS(attempt),
+    };
+  return { nonRetryable: isNonRetryable(type) };
+}
+
+/** Pause before the next try on a full quota: doubling from CAPACITY_RETRY_FIRST_S, at most CAPACITY_RETRY_MAX_S. */
+export function capacityRetryDelayS(attempt: number): number {
+  return Math.min(CAPACITY_RETRY_MAX_S, CAPACITY_RETRY_FIRST_S * 2 ** Math.min(Math.max(attempt - 1, 0), 10));
 }

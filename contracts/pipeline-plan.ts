@@ -4,14 +4,15 @@
  */
 import { z } from 'zod';
 import type { BuildImageInput, BuildImageOutput } from './build-image';
-import type { DeployModelInput } from './deploy-model';
+import type { DeployModelInput, DeployModelOutput } from './deploy-model';
 import type { EvaluateModelInput, Evaluation } from './evaluate-model';
 import { runResourceNames } from './names';
 import { type PipelineSpec, preparesBuiltinSource } from './pipeline-spec';
 import type { PrepareDataInput, PrepareDataOutput } from './prepare-data';
-import type { PublishImageInput } from './publish-image';
-import type { ChampionCandidate, RegisterModelInput } from './register-model';
-import type { SyncDataInput } from './sync-data';
+import type { PublishImageInput, PublishImageOutput } from './publish-image';
+import type { ChampionCandidate, RegisterModelInput, RegisterModelOutput } from './register-model';
+import type { StepStatus } from './status';
+import type { SyncDataInput, SyncDataOutput } from './sync-data';
 import { RerunNote } from './rerun';
 import { PIPELINE_NAME_TAG, PIPELINE_RUN_TAG } from './retrain';
 import type { TrainingDefinition, TrainModelInput, TrainModelOutput } from './train-model';
@@ -492,3 +493,143 @@ export const PipelineSummary = z.object({
 export type PipelineSummary = z.infer<typeof PipelineSummary>;
 /** The memo key under which a cancelled run (closed as Canceled) keeps its summary. */
 export const SUMMARY_MEMO = 'summary';
+
+/**
+ * The pipeline's bookkeeping: what each step's output adds to the run's summary (returned when the run ends) and to
+ * its live status (the `status` query). Pure (it only writes these two objects), so it emits no command and the
+ * workflow reads as its steps.
+ */
+export class PipelineRecord {
+  /** The summary the run returns (or, cancelled, keeps in its memo). */
+  readonly summary: PipelineSummary;
+
+  constructor(
+    private readonly status: StepStatus,
+    workflowId: string,
+    estimatedMaxSpendUsd: number,
+  ) {
+    status.metrics.estimatedMaxSpendUsd = estimatedMaxSpendUsd;
+    this.summary = { workflowId, outcome: 'not-deployed', message: '', estimatedMaxSpendUsd, stopped: [] };
+  }
+
+  /** A re-run under a workflow ID that ran before: its run key and why its resources are fresh. */
+  rerun(note: RerunNote): void {
+    this.summary.rerun = note;
+    this.status.resources.runKey = note.runKey;
+    this.status.lastObserved = { rerun: note.message };
+  }
+
+  /** One section of the team's code, packed. */
+  packed(kind: keyof UserCode, code: PackedCode): void {
+    this.status.resources[`${kind}Code`] = code.s3Uri;
+    this.summary.code = { ...this.summary.code, [kind]: { s3Uri: code.s3Uri, sha256: code.sha256 } };
+  }
+
+  image(built: BuildImageOutput, image: PublishImageOutput): void {
+    this.summary.image = {
+      uri: image.imageUri,
+      digest: image.digest,
+      sourceHash: built.sourceHash,
+      reused: built.skipped,
+    };
+    this.status.resources.imageUri = image.imageUri;
+  }
+
+  data(data: SyncDataOutput): void {
+    this.summary.data = data.channels;
+  }
+
+  prepared(prepared: PrepareDataOutput): void {
+    this.summary.prepared = {
+      processingJob: prepared.processingJobName,
+      channels: prepared.channels,
+      evalS3Uri: prepared.evalS3Uri,
+    };
+    this.status.resources.processingJob = prepared.processingJobName;
+  }
+
+  trained(trained: TrainModelOutput): void {
+    this.summary.training = { jobName: trained.trainingJobName, objective: trained.objectiveValue };
+    this.status.resources.trainingJob = trained.trainingJobName;
+  }
+
+  /** The previous run's tuning job checked as warm-start parent: the type this run tunes with (null: cold) and why. */
+  warmStart(checked: NonNullable<PipelineSummary['warmStart']>): void {
+    this.summary.warmStart = checked;
+    this.status.lastObserved = {
+      ...this.status.lastObserved,
+      warmStart: checked.type ? checked.reason : `tuning cold: ${checked.reason}`,
+    };
+  }
+
+  tuned(tuned: TuneModelOutput): void {
+    this.summary.tuning = {
+      jobName: tuned.tuningJobName,
+      bestTrainingJob: tuned.bestTrainingJobName,
+      objective: tuned.objectiveValue,
+    };
+    this.status.resources.tuningJob = tuned.tuningJobName;
+  }
+
+  evaluated(evaluation: Evaluation): void {
+    this.summary.evaluation = {
+      transformJob: evaluation.transformJobName,
+      candidate: evaluation.trainingJobName,
+      evalNll: evaluation.evalNll,
+      evalPerplexity: evaluation.evalPerplexity,
+      records: evaluation.records,
+      tokens: evaluation.tokens,
+      s3Uri: evaluation.s3Uri,
+    };
+    this.status.resources.transformJob = evaluation.transformJobName;
+    this.status.metrics.eval_nll = evaluation.evalNll;
+  }
+
+  registered(registered: RegisterModelOutput): void {
+    this.summary.registry = {
+      modelPackageArn: registered.modelPackageArn,
+      version: registered.modelPackageVersion,
+      approvalStatus: registered.approvalStatus,
+      champion: registered.champion.trainingJobName,
+    };
+    this.status.resources.modelPackageArn = registered.modelPackageArn;
+  }
+
+  /** The run ends here: the version was not approved, so nothing is deployed. */
+  notApproved(registered: RegisterModelOutput): PipelineSummary {
+    this.summary.outcome = 'not-approved';
+    this.summary.message =
+      `Model package ${registered.modelPackageArn} is ${registered.approvalStatus}: ${registered.reason}. ` +
+      `Nothing was deployed.`;
+    return this.summary;
+  }
+
+  /** The run ends here: the spec turns deployment off. */
+  deploymentDisabled(): PipelineSummary {
+    this.summary.message = 'Deployment is disabled in the spec; the approved model was registered only.';
+    return this.summary;
+  }
+
+  deployed(deployed: DeployModelOutput, registered: RegisterModelOutput): PipelineSummary {
+    this.summary.endpoint = {
+      name: deployed.endpointName,
+      configName: deployed.endpointConfigName,
+      action: deployed.action,
+    };
+    this.summary.outcome = 'deployed';
+    this.summary.message =
+      `Endpoint ${deployed.endpointName} ${deployed.action} with ${deployed.endpointConfigName} (champion ` +
+      `${registered.champion.trainingJobName}).`;
+    return this.summary;
+  }
+
+  /** Cancelled: where the run was and what its steps stopped (each step signals what it stopped). */
+  cancelled(): PipelineSummary {
+    this.summary.outcome = 'cancelled';
+    this.summary.stopped = [...this.status.stopped];
+    this.summary.message =
+      `Cancelled during ${this.status.phase}; stopped: ` +
+      `${this.summary.stopped.length ? this.summary.stopped.join('; ') : 'nothing was running'}.`;
+    return this.summary;
+  }
+}

@@ -1,7 +1,9 @@
 /**
  * The one AWS client factory. Credentials come from the SDK's standard provider chain and endpoints from the
  * standard AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> variables (which the SDK reads itself), so local mode
- * changes nothing here. SDK retries stay small: Temporal owns the long retries.
+ * changes nothing here. The SDK's own retry (its standard mode, `maxAttempts` 3 per call, for the errors it deems
+ * retryable) absorbs a brief throttle inside one activity attempt; what remains is classified and retried by Temporal
+ * (docs/retries.md).
  */
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';

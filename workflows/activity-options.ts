@@ -1,7 +1,9 @@
 /**
- * Activity proxies with the project's timeouts and retry policy; retryability comes from contracts/errors.ts. The
- * timeouts are set here, once per kind of call: call sites add only what differs per call (a summary, a create's
- * cancellation type), since per-call options are merged over the proxy's.
+ * Activity proxies with the project's timeouts and retry schedule (backoff, no attempt limit; the timeouts bound a
+ * retried call). Which failure types are not retried, and the types whose retry depends on the attempt (a quota wait's
+ * pacing, an unknown AWS code's limit), come from contracts/errors.ts; see docs/retries.md. The timeouts are set here,
+ * once per kind of call: call sites add only what differs per call (a summary, a create's cancellation type), since
+ * per-call options are merged over the proxy's.
  */
 import {
   proxyActivities,
@@ -18,7 +20,11 @@ export type Activities = ReturnType<typeof createActivities>;
 /** The workflow-side proxy of the activities (each also has `executeWithOptions`). */
 export type ActivityProxy = ActivityInterfaceFor<Activities>;
 
-/** Throttling and 5xx are retried without limit, with backoff; the named non-retryable types stop at once. */
+/**
+ * Every retryable failure is retried without an attempt limit, with this backoff, unless the failure names its own
+ * next delay (CapacityWait: contracts/errors.ts `retryAfter`, which Temporal applies above maximumInterval) or is
+ * non-retryable (the listed types at once; AwsUnrecognized and an unsized quota wait after a few attempts).
+ */
 export const RETRY: RetryPolicy = {
   initialInterval: '1s',
   backoffCoefficient: 2,

@@ -4,7 +4,7 @@
  * fails the step naming the alarm), then register autoscaling. Cancelling during an update rolls it back so the old
  * fleet keeps serving; cancelling a first deployment deletes the endpoint this run created.
  */
-import { ApplicationFailure, patched } from '@temporalio/workflow';
+import { ApplicationFailure, deprecatePatch } from '@temporalio/workflow';
 import {
   DeployModelInput,
   type DeployModelOutput,
@@ -15,7 +15,7 @@ import { ErrorType } from '../contracts/errors';
 import { deployBlueGreen } from './deploy-blue-green';
 import { deployNewEndpoint } from './deploy-new-endpoint';
 import { deployment, registerAutoscaling } from './deployment';
-import { ROLLBACK_PERIOD_WHOLE_MINUTES } from './patches';
+import { PATCH } from './patches';
 import { parseStepInput } from './step-input';
 import { trackStatus } from './step-status';
 
@@ -23,13 +23,15 @@ import { trackStatus } from './step-status';
 export async function deployModel(rawInput: DeployModelInput): Promise<DeployModelOutput> {
   const input = parseStepInput(DeployModelInput, rawInput, 'deployModel input');
   const period = subMinuteRollbackPeriod(input.rollback.periodSeconds);
-  // New runs refuse a sub-minute rollback period up front; a run started before the rule replays on its old path.
-  if (period && patched(ROLLBACK_PERIOD_WHOLE_MINUTES))
+  // A sub-minute rollback period is refused up front (v3; retired: every open run took this path).
+  if (period) {
+    deprecatePatch(PATCH.rollbackPeriodWholeMinutes);
     throw ApplicationFailure.create({
       type: ErrorType.SpecInvalid,
       nonRetryable: true,
       message: `Invalid deployModel input:\n$.rollback.periodSeconds: ${period}`,
     });
+  }
   const status = trackStatus('deployModel');
   const d = deployment(input, status);
   const { quick, workflowId } = d;

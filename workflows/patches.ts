@@ -3,48 +3,72 @@
  * runs recorded before it replay on the old path (README "Changing the pipeline safely"). Each entry says what it
  * changed and in which version; retiring one is deprecatePatch(id) once no open run can lack its marker, then
  * removing the old path once no open run can hold the deprecated marker either.
+ * Code refers to a patch only as `PATCH.x` (no aliases). Entries marked "deprecated in v6" are asked with
+ * deprecatePatch: their old paths are gone with the retired builds v1-v3 (docs/workflow-retirement.md); each entry
+ * goes once no run started before the v6 release is open.
  */
 export const PATCH = {
   /**
    * v2 (pipeline): a run whose workflow ID was used before (a re-run after a failure) looks its earlier runs up and
    * names its resources with a run key, instead of re-attaching to the earlier run's Failed training job.
+   * Deprecated in v6 (old path retired with v1-v3).
    */
   freshResourcesOnRerun: 'fresh-resources-on-rerun',
   /**
    * v2 (pipeline): steps are started with ParentClosePolicy REQUEST_CANCEL instead of the default TERMINATE, so
    * terminating (or timing out) a pipeline gives the running step the chance to stop its job.
+   * Deprecated in v6 (old path retired with v1-v3).
    */
   childrenRequestCancel: 'children-request-cancel',
   /**
    * v2 (pipeline and registerModel): the approval state goes into the ApprovalStatus search attribute (registerModel
    * tells its pipeline when it starts waiting for a reviewer; the pipeline records the outcome).
+   * Deprecated in v6 (old path retired with v1-v3).
    */
   approvalStatusSearchAttribute: 'approval-status-search-attribute',
   /**
    * v3 (pipeline, deployModel): rollback alarm periods must be whole minutes (SageMaker publishes endpoint metrics
    * once a minute); a spec or deployModel input with 10 or 30 s now fails up front.
+   * Deprecated in v6 (old path retired with v1-v3).
    */
   rollbackPeriodWholeMinutes: 'rollback-period-whole-minutes',
-  /** v3 (pipeline): image.codeBuild.serviceRoleArn is required, as CodeBuild's CreateProject requires serviceRole. */
+  /**
+   * v3 (pipeline): image.codeBuild.serviceRoleArn is required, as CodeBuild's CreateProject requires serviceRole.
+   * Deprecated in v6 (old path retired with v1-v3).
+   */
   codeBuildServiceRoleRequired: 'codebuild-service-role-required',
-  /** v3 (pipeline): the cost guard prices runs with the price table corrected on 2026-11-30. */
+  /**
+   * v3 (pipeline): the cost guard prices runs with the price table corrected on 2026-11-30.
+   * Deprecated in v6 (old path retired with v1-v3).
+   */
   priceTable20261130: 'price-table-2026-11-30',
-  /** v3 (pipeline): the spec's region is checked against the worker's (checkRegion) before anything is created. */
+  /**
+   * v3 (pipeline): the spec's region is checked against the worker's (checkRegion) before anything is created.
+   * Deprecated in v6 (old path retired with v1-v3).
+   */
   specRegionCheck: 'spec-region-check',
-  /** v3 (pipeline): the team's code (training.code, deployment.code) is packed and uploaded (packUserCode). */
+  /**
+   * v3 (pipeline): the team's code (training.code, deployment.code) is packed and uploaded (packUserCode).
+   * Deprecated in v6 (old path retired with v1-v3).
+   */
   packUserCode: 'pack-user-code',
-  /** v3 (registerModel): the champion's model is repacked with the inference code (repackModel). */
+  /**
+   * v3 (registerModel): the champion's model is repacked with the inference code (repackModel).
+   * Deprecated in v6 (old path retired with v1-v3).
+   */
   repackInferenceCode: 'repack-inference-code',
   /**
    * v4 (pipeline): with `prepareData.enabled`, the image's `prepare` runs as a Processing job after syncData (the
    * prepareData step) and its `train`/`val` outputs become the training channels. Asked only when the spec enables the
    * step, so a run without it records no marker.
+   * Deprecated in v6 (old path retired with v1-v3).
    */
   prepareDataStep: 'prepare-data-step',
   /**
    * v4 (pipeline): with `evaluation.enabled`, the champion is scored by a Batch Transform job before registration (the
    * evaluateModel step) and registerModel receives the evaluation (ModelMetrics, eval_nll champion rule). Asked only
    * when the spec enables the step.
+   * Deprecated in v6 (old path retired with v1-v3).
    */
   evaluateModelStep: 'evaluate-model-step',
   /**
@@ -70,6 +94,3 @@ export const PATCH = {
    */
   tuningEnvironmentLimit: 'tuning-environment-limit',
 } as const;
-
-/** Rollback alarm periods must be whole minutes (PATCH.rollbackPeriodWholeMinutes). */
-export const ROLLBACK_PERIOD_WHOLE_MINUTES = PATCH.rollbackPeriodWholeMinutes;

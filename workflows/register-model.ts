@@ -8,7 +8,7 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
-  patched,
+  deprecatePatch,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -37,9 +37,6 @@ import { longActivities, quickActivities } from './activity-options';
 import { parseStepInput } from './step-input';
 import { PATCH } from './patches';
 import { tellParent, trackStatus } from './step-status';
-
-/** Guards the repack of the inference code (histories recorded before script mode have no such command). */
-export const REPACK_INFERENCE_CODE_PATCH = PATCH.repackInferenceCode;
 
 const past = (d: ApprovalDecision['decision']) => (d === 'approve' ? 'approved' : 'rejected');
 /** The update that carries each decision. */
@@ -129,7 +126,8 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   // The team's inference handler goes into model.tar.gz under code/, as the SDK's Model(entry_point=…) repacks it.
   let modelDataUrl = champion.modelArtifactS3Uri;
   let environment: Record<string, string> | undefined;
-  if (input.inferenceCode && patched(REPACK_INFERENCE_CODE_PATCH)) {
+  if (input.inferenceCode) {
+    deprecatePatch(PATCH.repackInferenceCode);
     const ic = input.inferenceCode;
     status.phase = 'repacking the model with the inference code';
     const repacked = await longActivities('2h').repackModel.executeWithOptions(
@@ -244,11 +242,11 @@ export async function registerModel(rawInput: RegisterModelInput): Promise<Regis
   const timeoutSeconds = input.approval.timeoutSeconds ?? 7 * 24 * 3600;
   // The pipeline records the wait in its ApprovalStatus search attribute, so `npm run cli -- list` finds the runs
   // waiting for a reviewer.
-  if (patched(PATCH.approvalStatusSearchAttribute))
-    await tellParent(approvalStateSignal, {
-      approvalStatus: 'PendingManualApproval',
-      modelPackageArn: created.modelPackageArn,
-    });
+  deprecatePatch(PATCH.approvalStatusSearchAttribute);
+  await tellParent(approvalStateSignal, {
+    approvalStatus: 'PendingManualApproval',
+    modelPackageArn: created.modelPackageArn,
+  });
   status.awaitingApproval = true;
   status.phase =
     `waiting up to ${timeoutSeconds} s for ${UPDATE_OF.approve.name} or ${UPDATE_OF.reject.name}: ` +

@@ -44,17 +44,41 @@ export type HistoryManifest = z.infer<typeof HistoryManifest>;
  */
 export const VERSION_FILE = 'version.json';
 
+/**
+ * Where a retired version's files go: `retired/<build ID>/`, moved there unchanged (a `git mv` of its files or folder,
+ * its own `version.json` with it) together with `retired/<build ID>/retired.json` ({"at", "why"}). Retiring a version
+ * thus moves and adds files and never edits one; the replay test skips retired versions, the record stays on disk.
+ */
+export const RETIRED_DIR = 'retired';
+/** The note that retires a version, in its folder under retired/. */
+export const RETIRED_FILE = 'retired.json';
+
+const RetiredNote = z.strictObject({ at: z.string(), why: z.string() });
+
 /** Reads and validates the manifest, with the versions whose entry lives in their own folder, oldest first. */
 export function readManifest(path = MANIFEST_PATH, root = HISTORIES_DIR): HistoryManifest {
   const manifest = z.parse(HistoryManifest, JSON.parse(readFileSync(path, 'utf8')));
-  const own = readdirSync(root)
-    .map((name) => join(root, name, VERSION_FILE))
-    .filter((f) => existsSync(f))
-    .map((f) => z.parse(HistoryVersion, JSON.parse(readFileSync(f, 'utf8'))));
-  const versions = [...manifest.versions, ...own].sort(
-    (a, b) => Number(a.version.slice(1)) - Number(b.version.slice(1)),
-  );
+  const retiredRoot = join(root, RETIRED_DIR);
+  const versionFiles = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .map((name) => join(dir, name, VERSION_FILE))
+          .filter((f) => existsSync(f))
+          .map((f) => z.parse(HistoryVersion, JSON.parse(readFileSync(f, 'utf8'))))
+      : [];
+  const own = [...versionFiles(root), ...versionFiles(retiredRoot)];
+  const versions = [...manifest.versions, ...own]
+    .map((v) => retiredAs(v, retiredRoot))
+    .sort((a, b) => Number(a.version.slice(1)) - Number(b.version.slice(1)));
   return { ...manifest, versions };
+}
+
+/** A version whose folder was moved under retired/ is read from there, marked retired with its note. */
+function retiredAs(v: HistoryVersion, retiredRoot: string): HistoryVersion {
+  const note = join(retiredRoot, v.buildId, RETIRED_FILE);
+  if (!existsSync(note)) return v;
+  const retired = z.parse(RetiredNote, JSON.parse(readFileSync(note, 'utf8')));
+  return { ...v, dir: `${RETIRED_DIR}/${v.buildId}`, retired };
 }
 
 /** A version's histories, named `<version>/<file>`. */
@@ -78,7 +102,13 @@ function jsonFilesUnder(dir: string): string[] {
 export function unlistedHistoryFiles(manifest: HistoryManifest, root = HISTORIES_DIR): string[] {
   const listed = new Set(manifest.versions.flatMap((v) => Object.keys(v.histories).map((f) => join(root, v.dir, f))));
   return jsonFilesUnder(root)
-    .filter((f) => f !== join(root, 'manifest.json') && basename(f) !== VERSION_FILE && !listed.has(f))
+    .filter(
+      (f) =>
+        f !== join(root, 'manifest.json') &&
+        basename(f) !== VERSION_FILE &&
+        basename(f) !== RETIRED_FILE &&
+        !listed.has(f),
+    )
     .map((f) => relative(root, f).split(sep).join('/'));
 }
 

@@ -1,8 +1,13 @@
 /** toFailure: the ApplicationFailure an activity throws for an AWS error, and what its cause carries. */
 import type { ApplicationFailure } from '@temporalio/common';
 import { inspect } from 'node:util';
-import { capacityRetryDelayS, classifyAwsError, toFailure } from '../../../activities/aws-errors';
-import { CAPACITY_RETRY_MAX_S, ErrorType, UNRECOGNIZED_ERROR_ATTEMPTS } from '../../../contracts/errors';
+import { classifyAwsError, toFailure } from '../../../activities/aws-errors';
+import {
+  CAPACITY_RETRY_MAX_S,
+  capacityRetryDelayS,
+  ErrorType,
+  UNRECOGNIZED_ERROR_ATTEMPTS,
+} from '../../../contracts/errors';
 import { activityEnv, awsError } from './helpers';
 
 /** What the S3 SDK throws for unknown credentials: the error document's fields are copied onto the error. */
