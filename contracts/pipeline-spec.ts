@@ -161,7 +161,7 @@ const TrainingSpec = z
       .default({}),
     checkpoints: z.boolean().default(true),
     // SageMaker's managed retries (API_RetryStrategy): the job is started again, up to this many times, after an
-    // InternalServerError; a CapacityError is not retried (see the README).
+    // InternalServerError; a CapacityError is not retried (see docs/local-mode-fidelity.md).
     retryStrategy: z.strictObject({ maximumRetryAttempts: z.number().int().min(1).max(30) }).optional(),
     /** The team's own training program (script mode); without it the image's built-in trainer runs. */
     code: UserCodeSpec.optional(),

@@ -1,6 +1,6 @@
 /**
  * The custom search attributes the pipeline upserts, with their Temporal types. One list for the workflows, the
- * worker's start-up check, the local dev server's registration and the registration commands in the README.
+ * worker's start-up check, the local dev server's registration and the registration commands in docs/operations.md.
  */
 export const PIPELINE_SEARCH_ATTRIBUTES = {
   /** The step a pipeline is running now (`done` at the end). */

@@ -27,7 +27,7 @@ export const REPACKED_CODE_DIR = '/opt/ml/model/code';
 /** `{ sourceDir, entryPoint }` of the spec's training.code and deployment.code. */
 export const UserCodeSpec = z.strictObject({
   /**
-   * A directory (relative to the spec file, see README) packed into sourcedir.tar.gz, or an s3:// URI of a
+   * A directory (relative to the spec file, see docs/user-code.md) packed into sourcedir.tar.gz, or an s3:// URI of a
    * sourcedir.tar.gz made elsewhere (used as it is, like the SDK's `source_dir="s3://…"`).
    */
   sourceDir: z

@@ -1,6 +1,6 @@
 /**
  * Every patch the workflow code carries: a change to the commands a workflow emits ships behind `patched(id)` so that
- * runs recorded before it replay on the old path (README "Changing the pipeline safely"). Each entry says what it
+ * runs recorded before it replay on the old path (docs/versioning.md, "Changing the pipeline safely"). Each entry says what it
  * changed and in which version; retiring one is deprecatePatch(id) once no open run can lack its marker, then
  * removing the old path once no open run can hold the deprecated marker either.
  * Code refers to a patch only as `PATCH.x` (no aliases). Entries marked "deprecated in v6" are asked with
