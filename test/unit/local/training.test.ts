@@ -57,6 +57,7 @@ test('a training job runs the container, reports metrics, uploads model.tar.gz a
   const created = await sm.send(
     new CreateTrainingJobCommand({
       ...trainingRequest('job-ok', bucket, {}, 2),
+      TensorBoardOutputConfig: { S3OutputPath: `s3://${bucket}/tensorboard/job-ok/` },
       Tags: [{ Key: 'owner', Value: 'test' }],
     }),
   );
@@ -107,6 +108,13 @@ test('a training job runs the container, reports metrics, uploads model.tar.gz a
   // Checkpoints were synced to CheckpointConfig.S3Uri.
   const ck = await s3(moto.url).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'checkpoints/job-ok/' }));
   expect((ck.Contents ?? []).map((o) => o.Key)).toContain('checkpoints/job-ok/ckpt-3');
+
+  // The first host's TensorBoard files were synced to TensorBoardOutputConfig.S3OutputPath, grown to the last step.
+  expect(d.TensorBoardOutputConfig).toEqual({ S3OutputPath: `s3://${bucket}/tensorboard/job-ok/` });
+  const tb = await s3(moto.url).send(
+    new GetObjectCommand({ Bucket: bucket, Key: 'tensorboard/job-ok/events.out.tfevents.fake' }),
+  );
+  expect((await tb.Body!.transformToString()).trim().split('\n').at(-1)).toMatch(/^step=3 loss=/);
 
   // Each host's lines are in CloudWatch Logs, one stream per host.
   const logs = new CloudWatchLogsClient({ endpoint: moto.url, region: 'us-east-1', credentials });
