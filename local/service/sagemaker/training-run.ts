@@ -103,7 +103,9 @@ export class TrainingRun {
       this.onPhase('Training', 'Training image download completed. Training in progress.');
       const exits = await this.train(names, layouts);
       await this.syncCheckpoints(layouts);
-      await this.syncTensorBoard(layouts).catch((e: Error) => this.line(`[local] TensorBoard sync failed: ${e.message}`));
+      await this.syncTensorBoard(layouts).catch((e: Error) =>
+        this.line(`[local] TensorBoard sync failed: ${e.message}`),
+      );
       if (this.stopReason) return await this.finishStopped(layouts);
       const bad = exits.findIndex((e) => e.code !== 0);
       if (bad >= 0)
