@@ -15,7 +15,7 @@ import { ErrorType } from '../contracts/errors';
 import { deployBlueGreen } from './deploy-blue-green';
 import { deployNewEndpoint } from './deploy-new-endpoint';
 import { deployment, registerAutoscaling } from './deployment';
-import { ROLLBACK_PERIOD_WHOLE_MINUTES } from './patches';
+import { PATCH, ROLLBACK_PERIOD_WHOLE_MINUTES } from './patches';
 import { parseStepInput } from './step-input';
 import { trackStatus } from './step-status';
 
@@ -75,6 +75,26 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
     { endpointName: endpoint },
   ]);
   status.lastObserved = { status: state.status, endpointConfigName: state.endpointConfigName };
+
+  if (patched(PATCH.endpointDashboard)) {
+    // Before the rollout, so the dashboard shows it (and the new fleet's rollback metrics) as it happens.
+    status.phase = 'putting the endpoint dashboard';
+    const dashboard = await quick.ensureEndpointDashboard.executeWithOptions(
+      { summary: `Put CloudWatch dashboard of ${endpoint}` },
+      [
+        {
+          endpointName: endpoint,
+          endpointConfigName: config,
+          variantName: VARIANT_NAME,
+          instanceType: input.instanceType,
+          instanceCount: input.instanceCount,
+          rollback: input.rollback,
+          autoscaling: input.autoscaling,
+        },
+      ],
+    );
+    status.resources.dashboardName = dashboard.dashboardName;
+  }
 
   let action: DeployModelOutput['action'];
   let endpointArn = state.endpointArn ?? '';
