@@ -44,6 +44,7 @@ import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
 import { pollUntil } from './polling';
 import { assertOwned, isAlreadyExists, isNotFound, sageMakerTags } from './sagemaker-owner';
+import { deleteEndpointDashboard } from './dashboards';
 
 /** Tag written on the endpoint just before UpdateEndpoint: `<config>@<ISO time>`, so a retry knows it already asked. */
 export const UPDATE_REQUESTED_TAG = 'pipeline:update-requested';
@@ -241,7 +242,10 @@ export function createHostingActivities(deps: ActivityDeps) {
       } catch (err) {
         return { deleted: false, reason: (err as Error).message };
       }
-      if (current.EndpointStatus === 'Deleting') return { deleted: true, reason: null };
+      if (current.EndpointStatus === 'Deleting') {
+        await deleteEndpointDashboard(deps.clients.cloudwatch, name); // a retry after the delete went through
+        return { deleted: true, reason: null };
+      }
       if (IN_PROGRESS_ENDPOINT.has(current.EndpointStatus ?? ''))
         throw endpointBusy(name, current.EndpointStatus, 'delete it');
       try {
@@ -251,6 +255,8 @@ export function createHostingActivities(deps: ActivityDeps) {
         if (isInProgressRefusal(err)) throw endpointBusy(name, 'in progress', 'delete it');
         throw err;
       }
+      // The endpoint's dashboard goes with it (a first deployment that is cancelled leaves nothing to look at).
+      await deleteEndpointDashboard(deps.clients.cloudwatch, name);
       return { deleted: true, reason: null };
     },
 

@@ -18,6 +18,7 @@ import { createHostingActivities } from './hosting';
 import { createAccountPreflightActivities } from './account-preflight';
 import { createAlarmActivities } from './alarms';
 import { createAutoscalingActivities } from './autoscaling';
+import { createDashboardActivities } from './dashboards';
 import { createPreviousRunActivities } from './previous-run';
 import { createRegionActivities } from './region';
 import { createUserCodeActivities } from './user-code';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHostingActivities(deps),
     ...createAlarmActivities(deps),
     ...createAutoscalingActivities(deps),
+    ...createDashboardActivities(deps),
     ...createPreviousRunActivities(deps),
     ...createRegionActivities(deps),
     ...createAccountPreflightActivities(deps),

@@ -29,7 +29,17 @@ import { assertOwned, isAlreadyExists, sageMakerTags } from './sagemaker-owner';
 
 /** Where SageMaker syncs `CheckpointConfig.S3Uri` inside the container; the trainer resumes from here. */
 export const CHECKPOINT_LOCAL_PATH = '/opt/ml/checkpoints';
+/** Where the trainer writes TensorBoard event files; SageMaker syncs it to `TensorBoardOutputConfig.S3OutputPath`. */
+export const TENSORBOARD_LOCAL_PATH = '/opt/ml/output/tensorboard';
 const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
+
+/**
+ * Where a training job's TensorBoard files land: beside its model artefact under the run's output prefix
+ * (`<outputS3Uri><job>/tensorboard/`), so `tensorboard --logdir <outputS3Uri>` shows every job of the run.
+ */
+export function tensorBoardS3Uri(outputS3Uri: string, trainingJobName: string): string {
+  return `${outputS3Uri.replace(/\/+$/, '')}/${trainingJobName}/tensorboard/`;
+}
 
 /** The CreateTrainingJob request for a training definition (also what a tuning job's definition mirrors). */
 export function trainingJobRequest(raw: CreateTrainingJobInput): CreateTrainingJobRequest {
@@ -70,6 +80,10 @@ export function trainingJobRequest(raw: CreateTrainingJobInput): CreateTrainingJ
     },
     EnableManagedSpotTraining: d.spot.enabled,
     ...(d.checkpointS3Uri ? { CheckpointConfig: { S3Uri: d.checkpointS3Uri, LocalPath: CHECKPOINT_LOCAL_PATH } } : {}),
+    TensorBoardOutputConfig: {
+      S3OutputPath: tensorBoardS3Uri(d.outputS3Uri, trainingJobName),
+      LocalPath: TENSORBOARD_LOCAL_PATH,
+    },
     HyperParameters: d.hyperparameters,
     Environment: d.environment,
     ...(d.retryStrategy ? { RetryStrategy: { MaximumRetryAttempts: d.retryStrategy.maximumRetryAttempts } } : {}),

@@ -91,6 +91,8 @@ export function tuningJobRequest(input: ParsedCreate): CreateHyperParameterTunin
       EnableManagedSpotTraining: d.spot.enabled,
       ...(d.retryStrategy ? { RetryStrategy: { MaximumRetryAttempts: d.retryStrategy.maximumRetryAttempts } } : {}),
       CheckpointConfig: d.checkpointS3Uri ? { S3Uri: d.checkpointS3Uri } : undefined,
+      // No TensorBoardOutputConfig: HyperParameterTrainingJobDefinition has no such member (botocore's model), so
+      // SageMaker syncs no trial's /opt/ml/output/tensorboard; trials' curves come from their metrics instead.
       Environment: Object.keys(d.environment).length > 0 ? d.environment : undefined,
     },
     WarmStartConfig: t.warmStart

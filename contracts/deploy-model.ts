@@ -266,6 +266,35 @@ export function rollbackAlarmNames(endpointConfigName: string): { errors5xx: str
   };
 }
 
+/** Prefix of every endpoint dashboard: the worker's policy may write only dashboards named so. */
+export const ENDPOINT_DASHBOARD_PREFIX = 'sagemaker-endpoint-';
+
+/**
+ * The CloudWatch dashboard of an endpoint, one per endpoint (PutDashboard replaces it on each deployment). Endpoint
+ * names are `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`, so the name keeps within PutDashboard's A-Z, a-z, 0-9, `-`, `_` and
+ * 255 characters.
+ */
+export function endpointDashboardName(endpointName: string): string {
+  return `${ENDPOINT_DASHBOARD_PREFIX}${endpointName}`;
+}
+
+/** Input of the ensureEndpointDashboard activity: what the dashboard shows of one endpoint and its new config. */
+export const EnsureEndpointDashboardInput = z.strictObject({
+  endpointName: z.string().min(1).max(63),
+  endpointConfigName: z.string().min(1).max(63),
+  variantName: z.string().default(VARIANT_NAME),
+  instanceType: z.string(),
+  instanceCount: z.number().int().min(1),
+  rollback: RollbackAlarmSettings,
+  autoscaling: AutoscalingSettings,
+});
+/** Input of the ensureEndpointDashboard activity. */
+export type EnsureEndpointDashboardInput = z.input<typeof EnsureEndpointDashboardInput>;
+/** The dashboard's name. */
+export const EnsureEndpointDashboardOutput = z.strictObject({ dashboardName: z.string() });
+/** Output of the ensureEndpointDashboard activity. */
+export type EnsureEndpointDashboardOutput = z.infer<typeof EnsureEndpointDashboardOutput>;
+
 /** Input of the updateEndpoint activity. */
 export const UpdateEndpointInput = z.strictObject({
   endpointName: z.string(),

@@ -4,7 +4,7 @@
  * fails the step naming the alarm), then register autoscaling. Cancelling during an update rolls it back so the old
  * fleet keeps serving; cancelling a first deployment deletes the endpoint this run created.
  */
-import { ApplicationFailure, deprecatePatch } from '@temporalio/workflow';
+import { ApplicationFailure, deprecatePatch, patched } from '@temporalio/workflow';
 import {
   DeployModelInput,
   type DeployModelOutput,
@@ -77,6 +77,26 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
     { endpointName: endpoint },
   ]);
   status.lastObserved = { status: state.status, endpointConfigName: state.endpointConfigName };
+
+  if (patched(PATCH.endpointDashboard)) {
+    // Before the rollout, so the dashboard shows it (and the new fleet's rollback metrics) as it happens.
+    status.phase = 'putting the endpoint dashboard';
+    const dashboard = await quick.ensureEndpointDashboard.executeWithOptions(
+      { summary: `Put CloudWatch dashboard of ${endpoint}` },
+      [
+        {
+          endpointName: endpoint,
+          endpointConfigName: config,
+          variantName: VARIANT_NAME,
+          instanceType: input.instanceType,
+          instanceCount: input.instanceCount,
+          rollback: input.rollback,
+          autoscaling: input.autoscaling,
+        },
+      ],
+    );
+    status.resources.dashboardName = dashboard.dashboardName;
+  }
 
   let action: DeployModelOutput['action'];
   let endpointArn = state.endpointArn ?? '';

@@ -93,4 +93,10 @@ export const PATCH = {
    * TrainingJobDefinition.Environment limit) fails up front. Asked only when a spec breaks the rule.
    */
   tuningEnvironmentLimit: 'tuning-environment-limit',
+  /**
+   * v6 (deployModel): before creating or updating the endpoint, an activity (ensureEndpointDashboard) puts the
+   * endpoint's CloudWatch dashboard (traffic, latency, errors, the rollback alarms' metrics, the fleet). Asked on
+   * every deployment; a run started before it replays without the activity.
+   */
+  endpointDashboard: 'endpoint-dashboard',
 } as const;

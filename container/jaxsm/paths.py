@@ -61,6 +61,11 @@ class SageMakerPaths:
         return self.base / "output"
 
     @property
+    def tensorboard(self) -> Path:
+        # TensorBoardOutputConfig.LocalPath's default: SageMaker syncs this directory to its S3OutputPath.
+        return self.output / "tensorboard"
+
+    @property
     def failure(self) -> Path:
         return self.output / "failure"
 

@@ -14,6 +14,8 @@ on device and read at eval/checkpoint boundaries, and the stop check is local.
 Metric lines (stdout, process 0 only, so a multi-host job reports each value once):
   step=<int> train_loss=<float> val_loss=<float> tokens_per_sec=<float>
   final val_loss=<float>
+The same values (and the learning rate) go to TensorBoard event files in /opt/ml/output/tensorboard, also from
+process 0 only (tensorboard.py).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .config import TrainConfig, load_hyperparameters
 from .errors import UserError, write_failure
 from .paths import SageMakerPaths
 from .stopping import StopSignal
+from .tensorboard import ScalarLog
 from .tokenizer import ByteTokenizer
 
 log = logging.getLogger("jaxsm.train")
@@ -124,6 +127,7 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
     say = (lambda msg: print(msg, flush=True)) if is_main else log.info
     stop.start()
     quiet_orbax_logs()
+    board = ScalarLog(paths.tensorboard, enabled=is_main)
 
     # Each host reads only its share of the training channel (data.py); the validation channel is small and
     # read whole unless it is ShardedByS3Key (then each host evaluates its own windows).
@@ -244,6 +248,17 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
             val_loss = evaluate(state["params"])
             tps = tokens_per_step * timed_steps / timed if timed_steps else 0.0
             say(f"step={step} train_loss={train_loss:.4f} val_loss={val_loss:.4f} tokens_per_sec={tps:.1f}")
+            lr = float(training.schedule(step))
+            board.scalars(
+                step,
+                {
+                    "train/loss": train_loss,
+                    "eval/val_loss": val_loss,
+                    "train/learning_rate": lr,
+                    "train/tokens_per_sec": tps,
+                },
+            )
+            board.flush()  # on disk before a later failure or SIGTERM ends the process
             for name, value in (("train_loss", train_loss), ("val_loss", val_loss)):
                 if not np.isfinite(value):
                     raise _diverged(name, value, step, interval_since)
@@ -252,7 +267,7 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
                 train_loss=train_loss,
                 val_loss=val_loss,
                 tokens_per_sec=tps,
-                learning_rate=float(training.schedule(step)),
+                learning_rate=lr,
             )
             loss_sum, interval_steps, interval_since = zero, 0, step
             timed_steps, timed = 0, 0.0
@@ -274,6 +289,8 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
         val_loss = evaluate(state["params"])
         metrics.update(step=step, val_loss=val_loss)
     say(f"final val_loss={val_loss:.4f}")
+    board.scalars(step, {"eval/final_val_loss": val_loss})
+    board.close()
     if is_main:
         # SageMaker uploads the first host's /opt/ml/model only; several writers would clash. The first host has a
         # whole copy on its own devices (host_params): the others neither gather nor write anything.

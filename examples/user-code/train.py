@@ -3,13 +3,15 @@
 Nothing in it knows about the container it runs in: SageMaker's training toolkit passes the
 hyperparameters as command-line arguments and the paths as SM_* environment variables, and
 `jax.distributed.initialize()` finds the job's hosts by itself. It trains data-parallel over every
-device of every host, prints metrics as `name=value` lines for the job's MetricDefinitions, and
-saves the parameters with Orbax to /opt/ml/model.
+device of every host, prints metrics as `name=value` lines for the job's MetricDefinitions, writes the same
+values as TensorBoard event files (tensorboardX, no TensorFlow) to /opt/ml/output/tensorboard, which SageMaker
+syncs to the job's TensorBoardOutputConfig.S3OutputPath, and saves the parameters with Orbax to /opt/ml/model.
 """
 
 import argparse
 import json
 import os
+import time
 from pathlib import Path
 
 import jax
@@ -20,6 +22,7 @@ import orbax.checkpoint as ocp
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from model import ByteMLP, windows
+from tensorboardX import SummaryWriter
 
 
 def parse_args():
@@ -33,6 +36,10 @@ def parse_args():
     p.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
     p.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
     p.add_argument("--val", default=os.environ.get("SM_CHANNEL_VAL", "/opt/ml/input/data/val"))
+    # TensorBoardOutputConfig.LocalPath's default; the toolkit gives the output directory as SM_OUTPUT_DIR.
+    p.add_argument(
+        "--tensorboard-dir", default=os.path.join(os.environ.get("SM_OUTPUT_DIR", "/opt/ml/output"), "tensorboard")
+    )
     return p.parse_args()
 
 
@@ -85,15 +92,28 @@ def main():
         )
 
     val_batches = [batch(val, np.random.default_rng(10_000 + i)) for i in range(4)]
+    # Only the first host writes event files: every host would otherwise upload the same curves to one S3 prefix.
+    board = SummaryWriter(args.tensorboard_dir) if main_host else None
+    schedule = optax.cosine_decay_schedule(args.learning_rate, args.steps, alpha=0.1)
+    since, started = 0, time.perf_counter()
     for step in range(1, args.steps + 1):
         x, y = batch(train, np.random.default_rng([args.seed, step]))
         params, opt_state, loss = train_step(params, opt_state, x, y)
         if step % args.eval_every == 0 or step == args.steps:
             val_loss = float(np.mean([float(eval_loss(params, vx, vy)) for vx, vy in val_batches]))
+            examples_per_sec = (step - since) * args.batch_size / (time.perf_counter() - started)
+            since, started = step, time.perf_counter()
             if main_host:
                 print(f"step={step} train_loss={float(loss):.4f} val_loss={val_loss:.4f}", flush=True)
+                board.add_scalar("train/loss", float(loss), step)
+                board.add_scalar("eval/val_loss", val_loss, step)
+                board.add_scalar("train/learning_rate", float(schedule(step)), step)
+                board.add_scalar("train/examples_per_sec", examples_per_sec, step)
+                board.flush()
     if main_host:
         print(f"final val_loss={val_loss:.4f}", flush=True)
+        board.add_scalar("eval/final_val_loss", val_loss, args.steps)
+        board.close()
 
     # Every host takes part in the save (Orbax synchronises them); the first one writes.
     ocp.PyTreeCheckpointer().save(os.path.join(args.model_dir, "final"), jax.device_get(params))

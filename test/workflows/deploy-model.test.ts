@@ -118,6 +118,10 @@ function activities(
         record('createEndpoint', a);
         return { endpointArn: ENDPOINT_ARN, reattached: false };
       },
+      ensureEndpointDashboard: async (a: unknown) => {
+        record('ensureEndpointDashboard', a);
+        return { dashboardName: 'sagemaker-endpoint-jax-lm' };
+      },
       ensureRollbackAlarms: async (a: unknown) => {
         record('ensureRollbackAlarms', a);
         return { alarmNames: [ALARMS.errors5xx, ALARMS.modelLatency] };
@@ -182,6 +186,7 @@ describe('deployModel workflow', () => {
       'createModel',
       'createEndpointConfig',
       'describeEndpoint',
+      'ensureEndpointDashboard',
       'createEndpoint',
       'waitForEndpoint',
       'waitForEndpoint',
@@ -207,6 +212,18 @@ describe('deployModel workflow', () => {
       last: { status: 'Creating' },
       previousEndpointConfigName: null,
     });
+    // The dashboard is put before the rollout, with what it shows of the new config and its rollback alarms.
+    expect(acts.calls.ensureEndpointDashboard).toEqual([
+      {
+        endpointName: 'jax-lm',
+        endpointConfigName: NEW_CONFIG,
+        variantName: 'AllTraffic',
+        instanceType: 'ml.g5.2xlarge',
+        instanceCount: 2,
+        rollback: expect.objectContaining({ max5xxErrors: input.rollback.max5xxErrors }),
+        autoscaling: expect.objectContaining({ minCapacity: 2, maxCapacity: 6 }),
+      },
+    ]);
     expect(acts.calls.registerAutoscaling?.[0]).toMatchObject({
       endpointName: 'jax-lm',
       variantName: 'AllTraffic',
@@ -230,6 +247,7 @@ describe('deployModel workflow', () => {
       'createModel',
       'createEndpointConfig',
       'describeEndpoint',
+      'ensureEndpointDashboard',
       'ensureRollbackAlarms',
       'updateEndpoint',
       'waitForEndpoint',
@@ -289,6 +307,7 @@ describe('deployModel workflow', () => {
       'createModel',
       'createEndpointConfig',
       'describeEndpoint',
+      'ensureEndpointDashboard',
       'ensureRollbackAlarms',
       'deregisterAutoscaling',
       'updateEndpoint',

@@ -6,6 +6,7 @@
  * what authorization needs is buffered: S3 bodies stream through (DeleteObjects' key list aside).
  */
 import http from 'node:http';
+import { enforceGatewayRules } from '../core/documented-rules';
 import { AwsError, readBody } from '../core/protocol';
 import { errorResponse, sendRefusal } from './denial';
 import type { IamEnforcer, ResourceTags } from './enforcer';
@@ -39,15 +40,25 @@ export class MotoGateway {
     // moto's own dashboard and reset API are not AWS APIs.
     if (raw.url.startsWith('/moto-api')) return this.forward(req, res);
     const body = bodyNeeded(raw) ? await readBody(req) : undefined;
-    const reading = this.iam || this.local ? readRequest(raw, body) : undefined;
-    if (this.iam && reading) {
+    // Read always: the documented rules of moto's APIs apply with IAM enforcement off too.
+    const reading = readRequest(raw, body);
+    if (this.iam) {
       const refusal = await this.iam.authorizeRequest(raw, reading, this.tags);
       if (refusal) {
         this.log(`IAM: refused ${reading.label}: ${refusal.reason}`);
         return sendRefusal(res, refusal.response);
       }
     }
-    const answer = reading && this.local?.answer(reading, requestCredentials(raw.headers));
+    if (reading.call) {
+      try {
+        await enforceGatewayRules(reading.call);
+      } catch (err) {
+        if (!(err instanceof AwsError)) throw err;
+        this.log(`documented rule: refused ${reading.label}: ${err.message}`);
+        return sendRefusal(res, errorResponse(err, reading.protocol, { contentType: reading.contentType }));
+      }
+    }
+    const answer = this.local?.answer(reading, requestCredentials(raw.headers));
     if (answer) return sendRefusal(res, answer);
     return this.forward(req, res, body);
   }

@@ -38,7 +38,7 @@ const NO_PERMISSION_NEEDED = new Set(['sts:GetCallerIdentity']);
 const ALIASES: Record<string, Record<string, string[]>> = {
   codebuild: { ProjectName: ['projectName', 'name', 'names', 'ids', 'id'] },
   logs: { LogGroupName: ['logGroupName', 'logGroupIdentifier'], LogStreamName: ['logStreamName'] },
-  cloudwatch: { AlarmName: ['AlarmName', 'AlarmNames'] },
+  cloudwatch: { AlarmName: ['AlarmName', 'AlarmNames'], DashboardName: ['DashboardName', 'DashboardNames'] },
   // SimulatePrincipalPolicy is authorized against the principal it simulates (PolicySourceArn).
   iam: {
     RoleNameWithPath: ['RoleName', 'PolicySourceArn'],

@@ -12,13 +12,17 @@ export interface HostLayout {
   outputData: string;
   failure: string;
   checkpoints: string;
+  tensorboard: string;
 }
 
-export function hostLayout(base: string, checkpointLocalPath?: string): HostLayout {
-  // A CheckpointConfig.LocalPath under /opt/ml maps into this host's tree; anything else is relative to it.
-  const ck = checkpointLocalPath
-    ? path.join(base, checkpointLocalPath.replace(/^\/opt\/ml\/?/, ''))
-    : path.join(base, 'checkpoints');
+/** A container path (LocalPath of CheckpointConfig or TensorBoardOutputConfig) in this host's tree: one under /opt/ml
+ * maps into it, anything else is taken relative to it. */
+function inHost(base: string, localPath: string | undefined, fallback: string): string {
+  return localPath ? path.join(base, localPath.replace(/^\/opt\/ml\/?/, '')) : path.join(base, fallback);
+}
+
+export function hostLayout(base: string, checkpointLocalPath?: string, tensorBoardLocalPath?: string): HostLayout {
+  const ck = inHost(base, checkpointLocalPath, 'checkpoints');
   return {
     base,
     config: path.join(base, 'input', 'config'),
@@ -28,6 +32,8 @@ export function hostLayout(base: string, checkpointLocalPath?: string): HostLayo
     outputData: path.join(base, 'output', 'data'),
     failure: path.join(base, 'output', 'failure'),
     checkpoints: ck,
+    // TensorBoardOutputConfig.LocalPath's default (API_TensorBoardOutputConfig).
+    tensorboard: inHost(base, tensorBoardLocalPath, path.join('output', 'tensorboard')),
   };
 }
 

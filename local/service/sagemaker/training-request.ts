@@ -35,6 +35,8 @@ export interface TrainingRequest {
   StoppingCondition: { MaxRuntimeInSeconds: number; MaxWaitTimeInSeconds?: number };
   EnableManagedSpotTraining: boolean;
   CheckpointConfig?: { S3Uri: string; LocalPath?: string };
+  /** Where the container writes TensorBoard files (default /opt/ml/output/tensorboard), synced to S3OutputPath. */
+  TensorBoardOutputConfig?: { S3OutputPath: string; LocalPath?: string };
   Environment: Record<string, string>;
   VpcConfig?: unknown;
   EnableNetworkIsolation?: boolean;
@@ -154,6 +156,15 @@ export function parseCheckpointConfig(v: unknown, path: string): TrainingRequest
   return { S3Uri, LocalPath: o.LocalPath as string | undefined };
 }
 
+/** TensorBoardOutputConfig as given; the model gate has checked S3OutputPath's pattern and both lengths. */
+export function parseTensorBoardOutputConfig(v: unknown, path: string): TrainingRequest['TensorBoardOutputConfig'] {
+  const o = v as Body | undefined;
+  if (!o) return undefined;
+  const S3OutputPath = o.S3OutputPath as string;
+  s3Uri(S3OutputPath, `${path}.s3OutputPath`);
+  return { S3OutputPath, LocalPath: o.LocalPath as string | undefined };
+}
+
 /** RetryStrategy as given (its 1-30 range is checked against AWS's model before the handler runs). */
 export function parseRetryStrategy(v: unknown): TrainingRequest['RetryStrategy'] {
   const o = v as Body | undefined;
@@ -197,6 +208,7 @@ export function parseTrainingRequest(b: Body): TrainingRequest {
     StoppingCondition: parseStoppingCondition(b.StoppingCondition as Body | undefined, spot, 'stoppingCondition'),
     EnableManagedSpotTraining: spot,
     CheckpointConfig: parseCheckpointConfig(b.CheckpointConfig, 'checkpointConfig'),
+    TensorBoardOutputConfig: parseTensorBoardOutputConfig(b.TensorBoardOutputConfig, 'tensorBoardOutputConfig'),
     Environment: (b.Environment as Record<string, string> | undefined) ?? {},
     VpcConfig: b.VpcConfig,
     EnableNetworkIsolation: b.EnableNetworkIsolation === true ? true : undefined,

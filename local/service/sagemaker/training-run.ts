@@ -71,7 +71,9 @@ export class TrainingRun {
     const req = this.req;
     const n = req.ResourceConfig.InstanceCount;
     const names = Array.from({ length: n }, (_, i) => `algo-${i + 1}`);
-    const layouts = names.map((h) => hostLayout(path.join(this.jobDir, h), req.CheckpointConfig?.LocalPath));
+    const layouts = names.map((h) =>
+      hostLayout(path.join(this.jobDir, h), req.CheckpointConfig?.LocalPath, req.TensorBoardOutputConfig?.LocalPath),
+    );
     const maxRuntime = setTimeout(() => this.stop('maxruntime'), req.StoppingCondition.MaxRuntimeInSeconds * 1000);
     maxRuntime.unref();
     try {
@@ -101,6 +103,9 @@ export class TrainingRun {
       this.onPhase('Training', 'Training image download completed. Training in progress.');
       const exits = await this.train(names, layouts);
       await this.syncCheckpoints(layouts);
+      await this.syncTensorBoard(layouts).catch((e: Error) =>
+        this.line(`[local] TensorBoard sync failed: ${e.message}`),
+      );
       if (this.stopReason) return await this.finishStopped(layouts);
       const bad = exits.findIndex((e) => e.code !== 0);
       if (bad >= 0)
@@ -187,15 +192,18 @@ export class TrainingRun {
       );
     }
     const ckSeen = new Map<string, string>();
-    const ckTimer = req.CheckpointConfig
-      ? setInterval(
-          () =>
+    const tbSeen = new Map<string, string>();
+    const ckTimer =
+      req.CheckpointConfig || req.TensorBoardOutputConfig
+        ? setInterval(() => {
             void this.syncCheckpoints(layouts, ckSeen).catch((e: Error) =>
               this.line(`[local] checkpoint sync failed: ${e.message}`),
-            ),
-          this.ctx.checkpointSyncMs,
-        )
-      : undefined;
+            );
+            void this.syncTensorBoard(layouts, tbSeen).catch((e: Error) =>
+              this.line(`[local] TensorBoard sync failed: ${e.message}`),
+            );
+          }, this.ctx.checkpointSyncMs)
+        : undefined;
     try {
       this.hosts = layouts.map((l, i) => {
         const host = names[i] as string;
@@ -249,6 +257,20 @@ export class TrainingRun {
     // One sync at a time; every host's files go to the same prefix, as on SageMaker.
     this.syncing = this.syncing.then(async () => {
       for (const l of layouts) await syncDirUp(this.aws.s3, l.checkpoints, ck.S3Uri, seen);
+    });
+    await this.syncing;
+  }
+
+  /**
+   * TensorBoardOutputConfig: SageMaker uploads LocalPath to S3OutputPath while the job runs and once more at its end
+   * (https://docs.aws.amazon.com/sagemaker/latest/dg/debugger-enable-tensorboard-summaries.html); every host's files
+   * go to the one prefix, like checkpoints. Event files grow in place, so a changed file is uploaded again.
+   */
+  private async syncTensorBoard(layouts: HostLayout[], seen = new Map<string, string>()): Promise<void> {
+    const tb = this.req.TensorBoardOutputConfig;
+    if (!tb) return;
+    this.syncing = this.syncing.then(async () => {
+      for (const l of layouts) await syncDirUp(this.aws.s3, l.tensorboard, tb.S3OutputPath, seen);
     });
     await this.syncing;
   }

@@ -1,5 +1,6 @@
 import {
   CloudWatchClient,
+  DeleteDashboardsCommand,
   DescribeAlarmHistoryCommand,
   DescribeAlarmsCommand,
   SetAlarmStateCommand,
@@ -463,6 +464,29 @@ describe('deleteCreatedEndpoint (cancelling a first deployment)', () => {
       reason: null,
     });
     expect(sm).toHaveReceivedCommandWith(DeleteEndpointCommand, { EndpointName: EP });
+    // Its dashboard goes with it.
+    expect(cw).toHaveReceivedCommandWith(DeleteDashboardsCommand, { DashboardNames: [`sagemaker-endpoint-${EP}`] });
+  });
+
+  it('deletes the dashboard on a retry that finds the endpoint Deleting, and tolerates one already gone', async () => {
+    sm.on(DescribeEndpointCommand).resolves(endpoint({ EndpointStatus: 'Deleting' }));
+    sm.on(ListTagsCommand).resolves(ours);
+    cw.on(DeleteDashboardsCommand).rejects(
+      awsError('ResourceNotFound', 404, 'The specified dashboard does not exist.'),
+    );
+    await expect(acts.deleteCreatedEndpoint({ endpointName: EP, workflowId: 'wf-2' })).resolves.toEqual({
+      deleted: true,
+      reason: null,
+    });
+    expect(cw).toHaveReceivedCommandWith(DeleteDashboardsCommand, { DashboardNames: [`sagemaker-endpoint-${EP}`] });
+    expect(sm).not.toHaveReceivedCommand(DeleteEndpointCommand);
+  });
+
+  it("leaves someone else's endpoint's dashboard alone", async () => {
+    sm.on(DescribeEndpointCommand).resolves(endpoint());
+    sm.on(ListTagsCommand).resolves({ Tags: [{ Key: WORKFLOW_ID_TAG, Value: 'other-run' }] });
+    await acts.deleteCreatedEndpoint({ endpointName: EP, workflowId: 'wf-2' });
+    expect(cw).not.toHaveReceivedCommand(DeleteDashboardsCommand);
   });
 
   it('waits (retryable ResourceBusy) while the endpoint is Creating, without calling DeleteEndpoint', async () => {

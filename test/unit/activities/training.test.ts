@@ -85,6 +85,11 @@ describe('createTrainingJob', () => {
       StoppingCondition: { MaxRuntimeInSeconds: 86_400, MaxWaitTimeInSeconds: 172_800 },
       EnableManagedSpotTraining: true,
       CheckpointConfig: { S3Uri: 's3://b/ckpt/job-1/', LocalPath: '/opt/ml/checkpoints' },
+      // SageMaker syncs the trainer's event files beside the job's model artefact, under the run's prefix.
+      TensorBoardOutputConfig: {
+        S3OutputPath: 's3://b/out/job-1/tensorboard/',
+        LocalPath: '/opt/ml/output/tensorboard',
+      },
       HyperParameters: { lr: '0.001', layers: '12' },
       Environment: { XLA_FLAGS: '--xla_gpu_enable_triton_gemm=false' },
       Tags: [

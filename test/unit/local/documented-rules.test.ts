@@ -4,6 +4,12 @@
  * is checked too: every rule names its operations and an https source, behaviour rules name a file that exists, and
  * docs/local-mode-fidelity.md lists every rule by id.
  */
+import {
+  CloudWatchClient,
+  DeleteDashboardsCommand,
+  GetDashboardCommand,
+  PutDashboardCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   AddTagsCommand,
@@ -34,6 +40,7 @@ import { waitUntil } from '../../../local/shared/procs';
 import type { LocalService } from '../../../local/service/server';
 import { modelAndConfig, seedModelTarball, waitEndpoint } from './hosting-fixture';
 import {
+  credentials,
   REPO,
   ROLE,
   type Moto,
@@ -396,6 +403,41 @@ describe('alarm periods on SageMaker one-minute metrics (cloudwatch.sub-minute-p
     );
     // A one-minute period sees both errors.
     expect(alarmFires({ ...alarm, Period: 60 }, events, 0, minute + 35_000)).toEqual({ fires: true, value: 2 });
+  });
+});
+
+describe('dashboards, served by moto behind the gateway (cloudwatch.dashboard-name, cloudwatch.dashboard-body)', () => {
+  const cw = () => new CloudWatchClient({ endpoint: svc.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+  const body = JSON.stringify({
+    widgets: [{ type: 'text', x: 0, y: 0, width: 24, height: 2, properties: { markdown: 'hi' } }],
+  });
+
+  test('a name outside A-Z, a-z, 0-9, "-" and "_" (or over 255) is refused, and nothing is created', async () => {
+    for (const name of ['jax.lm', 'jax lm', 'x'.repeat(256)]) {
+      const err = await refused(cw().send(new PutDashboardCommand({ DashboardName: name, DashboardBody: body })));
+      expect(err.name).toBe('DashboardInvalidInputError');
+      expect(err.message).toMatch(/DashboardName/);
+    }
+    const gone = await refused(cw().send(new GetDashboardCommand({ DashboardName: 'jax.lm' })));
+    expect(['DashboardNotFoundError', 'ResourceNotFound']).toContain(gone.name); // AWS's code is ResourceNotFound
+  });
+
+  test('a body that is not a JSON object, or a widget off the 24-column grid, is refused', async () => {
+    const put = (b: string) => cw().send(new PutDashboardCommand({ DashboardName: 'grid', DashboardBody: b }));
+    expect((await refused(put('not json'))).message).toMatch(/valid JSON object/);
+    expect((await refused(put('[]'))).message).toMatch(/valid JSON object/);
+    const wide = JSON.stringify({ widgets: [{ type: 'text', x: 12, width: 25, properties: { markdown: 'x' } }] });
+    expect((await refused(put(wide))).message).toMatch(/widgets\[0\]\.width/);
+  });
+
+  test('a valid dashboard is put (twice: an upsert), read back and deleted; deleting it again is not found', async () => {
+    const name = 'sagemaker-endpoint-jax-lm';
+    await cw().send(new PutDashboardCommand({ DashboardName: name, DashboardBody: body }));
+    await cw().send(new PutDashboardCommand({ DashboardName: name, DashboardBody: body }));
+    expect((await cw().send(new GetDashboardCommand({ DashboardName: name }))).DashboardBody).toBe(body);
+    await cw().send(new DeleteDashboardsCommand({ DashboardNames: [name] }));
+    const again = await refused(cw().send(new DeleteDashboardsCommand({ DashboardNames: [name] })));
+    expect(['DashboardNotFoundError', 'ResourceNotFound']).toContain(again.name);
   });
 });
 

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LocalService } from '../../../local/service/server';
 import { roleCredentials } from '../../../local/shared/credentials';
+import { waitUntil } from '../../../local/shared/procs';
 import {
   credentials,
   type Moto,
@@ -57,6 +58,7 @@ test('a training job runs the container, reports metrics, uploads model.tar.gz a
   const created = await sm.send(
     new CreateTrainingJobCommand({
       ...trainingRequest('job-ok', bucket, {}, 2),
+      TensorBoardOutputConfig: { S3OutputPath: `s3://${bucket}/tensorboard/job-ok/` },
       Tags: [{ Key: 'owner', Value: 'test' }],
     }),
   );
@@ -108,6 +110,13 @@ test('a training job runs the container, reports metrics, uploads model.tar.gz a
   const ck = await s3(moto.url).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'checkpoints/job-ok/' }));
   expect((ck.Contents ?? []).map((o) => o.Key)).toContain('checkpoints/job-ok/ckpt-3');
 
+  // The first host's TensorBoard files were synced to TensorBoardOutputConfig.S3OutputPath, grown to the last step.
+  expect(d.TensorBoardOutputConfig).toEqual({ S3OutputPath: `s3://${bucket}/tensorboard/job-ok/` });
+  const tb = await s3(moto.url).send(
+    new GetObjectCommand({ Bucket: bucket, Key: 'tensorboard/job-ok/events.out.tfevents.fake' }),
+  );
+  expect((await tb.Body!.transformToString()).trim().split('\n').at(-1)).toMatch(/^step=3 loss=/);
+
   // Each host's lines are in CloudWatch Logs, one stream per host.
   const logs = new CloudWatchLogsClient({ endpoint: moto.url, region: 'us-east-1', credentials });
   const streams = await logs.send(
@@ -128,6 +137,36 @@ test('a training job runs the container, reports metrics, uploads model.tar.gz a
     { Key: 'owner', Value: 'test' },
     { Key: 'stage', Value: 'unit' },
   ]);
+});
+
+test('TensorBoard files reach S3 while the job is still running, as SageMaker syncs them', async () => {
+  const sm = sagemaker(svc.url);
+  await sm.send(
+    new CreateTrainingJobCommand({
+      ...trainingRequest('job-tb-live', bucket, { steps: '40', sleep: '0.1' }),
+      TensorBoardOutputConfig: { S3OutputPath: `s3://${bucket}/tb-live/`, LocalPath: '/opt/ml/output/tensorboard' },
+    }),
+  );
+  const key = 'tb-live/events.out.tfevents.fake';
+  let seenWhileRunning = false;
+  await waitUntil(
+    async () => {
+      const listed = await s3(moto.url).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'tb-live/' }));
+      if (!(listed.Contents ?? []).some((o) => o.Key === key)) return false;
+      // Seen before the last step was written: uploaded while the host was still training.
+      const got = await s3(moto.url).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      seenWhileRunning = !(await got.Body!.transformToString()).includes('step=40 ');
+      return true;
+    },
+    30_000,
+    'the TensorBoard file in S3',
+    100,
+  );
+  expect(seenWhileRunning).toBe(true);
+  await waitForJob(sm, 'job-tb-live', (j) => j.TrainingJobStatus !== 'InProgress');
+  // The end-of-job sync brings the last step.
+  const tb = await s3(moto.url).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  expect((await tb.Body!.transformToString()).trim().split('\n').at(-1)).toMatch(/^step=40 loss=/);
 });
 
 test('Search finds a training job by its model artefact, as estimator.register() asks', async () => {

@@ -26,3 +26,25 @@ export function requestRulesFor(service: string, operation: string): readonly Re
 export async function enforceDocumentedRules(request: RuleRequest, state: RuleState): Promise<void> {
   for (const rule of requestRulesFor(request.service, request.operation)) await rule.check(request, state);
 }
+
+/** The gateway's APIs (IAM prefix) whose requests have documented rules, as RuleRequest.service names them. */
+const GATEWAY_SERVICES: Record<string, RuleRequest['service']> = { cloudwatch: 'CloudWatch' };
+
+/** What a rule run at the gateway sees of local state: nothing (moto keeps those resources). */
+const NO_STATE = new Proxy({} as RuleState, {
+  get(_t, key) {
+    throw new Error(`a documented rule of an API moto serves read local state (${String(key)})`);
+  },
+});
+
+/**
+ * Throws the AwsError of the first documented rule that a request the gateway forwards to moto breaks: moto does
+ * not check what AWS documents beyond its model (e.g. PutDashboard's name characters). Such rules read the request
+ * only.
+ */
+export async function enforceGatewayRules(call: { prefix: string; operation: string; body: RuleRequest['body'] }) {
+  const service = GATEWAY_SERVICES[call.prefix];
+  if (!service) return;
+  for (const rule of requestRulesFor(service, call.operation))
+    await rule.check({ service, operation: call.operation, body: call.body }, NO_STATE);
+}

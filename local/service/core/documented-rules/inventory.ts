@@ -202,7 +202,23 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       not('the activities read the history of metric alarms only'),
     ],
   ]),
+  op('cloudwatch', 'DeleteDashboards', [
+    [
+      'A dashboard that does not exist is answered with DashboardNotFoundError (ResourceNotFound).',
+      at('moto: moto/cloudwatch/models.py CloudWatchBackend.delete_dashboards'),
+    ],
+    ['At most 100 dashboards per call.', not('the activities delete one dashboard per call')],
+  ]),
   op('cloudwatch', 'DescribeAlarms'),
+  op('cloudwatch', 'PutDashboard', [
+    ['DashboardName: at most 255 characters of A-Z, a-z, 0-9, "-" and "_".', rule('cloudwatch.dashboard-name')],
+    [
+      'DashboardBody: a JSON object whose widgets lie on the 24-column grid (x 0-23, width 1-24, height 1-1000).',
+      rule('cloudwatch.dashboard-body'),
+      'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html',
+    ],
+    ['Tags apply only when the dashboard is created; an update ignores them.', not('the activities send no Tags')],
+  ]),
   op('cloudwatch', 'PutMetricAlarm', [
     [
       'Period is 10, 20, 30 or a multiple of 60.',

@@ -7,6 +7,7 @@
 import { registerVariantTarget } from './autoscaling';
 import { blueGreenStepSize } from './blue-green';
 import { listBuildsSortOrder } from './codebuild';
+import { dashboardBody, dashboardName } from './dashboards';
 import {
   autoscaledVariantUpdate,
   deleteEndpointState,
@@ -298,6 +299,24 @@ export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
     statement: "Deleting an endpoint deregisters its variants' scalable targets.",
     source: `${SAGEMAKER_GUIDE}/endpoint-scaling.html`,
     enforcedBy: 'local/service/application-autoscaling/scalable-targets.ts ScalableTargets.endpointDeleted',
+  },
+  {
+    id: 'cloudwatch.dashboard-name',
+    service: 'CloudWatch',
+    operations: ['PutDashboard'],
+    statement:
+      'A dashboard name has at most 255 characters, each of A-Z, a-z, 0-9, "-" and "_" (refused with InvalidParameterInput).',
+    source: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html',
+    check: dashboardName,
+  },
+  {
+    id: 'cloudwatch.dashboard-body',
+    service: 'CloudWatch',
+    operations: ['PutDashboard'],
+    statement:
+      'A dashboard body is a JSON object whose widgets lie on the 24-column grid: x 0-23, width 1-24, height 1-1000 (refused with InvalidParameterInput).',
+    source: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html',
+    check: dashboardBody,
   },
   {
     id: 'cloudwatch.sub-minute-period',

@@ -3,7 +3,13 @@
  * service's own APIs refuse what the caller's policy does not allow, with AWS's error and text, and pass everything
  * else through untouched; SageMaker and CodeBuild refuse roles they cannot assume and act for a job as its role.
  */
-import { CloudWatchClient, DescribeAlarmsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DeleteDashboardsCommand,
+  DescribeAlarmsCommand,
+  PutDashboardCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { CodeBuildClient, CreateProjectCommand } from '@aws-sdk/client-codebuild';
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import {
@@ -136,6 +142,19 @@ describe('the gateway in front of moto', () => {
     expect(cw.name).toBe('AccessDenied');
     expect(cw.message).toContain(
       `cloudwatch:SetAlarmState on resource: arn:aws:cloudwatch:us-east-1:${ACCT}:alarm:billing`,
+    );
+  });
+
+  it('the worker may put and delete the endpoint dashboards only (dashboard ARNs have no Region)', async () => {
+    const body = JSON.stringify({ widgets: [] });
+    await worker.cw.send(new PutDashboardCommand({ DashboardName: 'sagemaker-endpoint-jax-lm', DashboardBody: body }));
+    await worker.cw.send(new DeleteDashboardsCommand({ DashboardNames: ['sagemaker-endpoint-jax-lm'] }));
+    const denied = await refusal(
+      worker.cw.send(new PutDashboardCommand({ DashboardName: 'billing', DashboardBody: body })),
+    );
+    expect(denied.name).toBe('AccessDenied');
+    expect(denied.message).toContain(
+      `cloudwatch:PutDashboard on resource: arn:aws:cloudwatch::${ACCT}:dashboard/billing`,
     );
   });
 
