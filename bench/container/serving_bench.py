@@ -51,8 +51,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+# this script's directory is on sys.path (run as a script, or imported by serving_goodput.py)
+from serving_client import Outcome, invoke, pct
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS_BIN = ROOT / "container" / ".venv" / "bin"
@@ -97,63 +99,8 @@ def body_for(i: int) -> bytes:
     return json.dumps({"inputs": PROMPTS[i % len(PROMPTS)], "parameters": {**PARAMS, "seed": i}}).encode()
 
 
-# -- the client --------------------------------------------------------------------------------
-@dataclass
-class Result:
-    status: int
-    start: float
-    first: float = 0.0  # first token (streamed) or the whole answer (not streamed)
-    end: float = 0.0
-    tokens: int = 0
-    error: str = ""
-
-
-async def invoke(port: int, body: bytes, stream: bool, timeout: float) -> Result:
-    """One POST /invocations on its own connection; streamed answers are read chunk by chunk."""
-    accept = "application/jsonlines" if stream else "application/json"
-    r = Result(status=0, start=time.monotonic())
-    try:
-        async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            head = (
-                f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                f"Accept: {accept}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode() + body)
-            status_line = await reader.readline()
-            r.status = int(status_line.split()[1])
-            headers = {}
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.decode("latin-1").partition(":")
-                headers[name.strip().lower()] = value.strip()
-            if headers.get("transfer-encoding") == "chunked":
-                text = b""
-                while True:
-                    size = int((await reader.readline()).strip(), 16)
-                    data = await reader.readexactly(size + 2)
-                    if size == 0:
-                        break
-                    if not r.first:
-                        r.first = time.monotonic()
-                    text += data[:-2]
-                lines = text.decode().splitlines()
-                r.tokens = sum(1 for line in lines if line.startswith('{"token"'))
-            else:
-                data = await reader.readexactly(int(headers.get("content-length", "0")))
-                r.first = time.monotonic()
-                if r.status == 200:
-                    r.tokens = NEW_TOKENS  # min_new_tokens = max_new_tokens: every answer has exactly this many
-                elif not r.error:
-                    r.error = data[:200].decode(errors="replace")
-            r.end = time.monotonic()
-            writer.close()
-    except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError) as e:
-        r.error = f"{type(e).__name__}: {e}"
-        r.end = time.monotonic()
-    return r
-
-
-async def open_loop(port: int, rate: float, seconds: float, stream: bool, seed: int, first_id: int) -> list[Result]:
+# -- the client: serving_client.py ----------------------------------------------------------
+async def open_loop(port: int, rate: float, seconds: float, stream: bool, seed: int, first_id: int) -> list[Outcome]:
     """Poisson arrivals at `rate` per second for `seconds`; returns every request's result."""
     rng = random.Random(seed)
     arrivals, t = [], rng.expovariate(rate)
@@ -166,18 +113,11 @@ async def open_loop(port: int, rate: float, seconds: float, stream: bool, seed: 
         delay = t0 + at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(invoke(port, body_for(first_id + i), stream, timeout=seconds + 300)))
+        tasks.append(asyncio.create_task(invoke(port, body_for(first_id + i), NEW_TOKENS, stream, seconds + 300)))
     return list(await asyncio.gather(*tasks))
 
 
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
-
-
-def summarize(results: list[Result], rate: float, cpu_s: float) -> dict:
+def summarize(results: list[Outcome], rate: float, cpu_s: float) -> dict:
     ok = [r for r in results if r.status == 200 and not r.error]
     span = (max(r.end for r in results) - min(r.start for r in results)) if results else 0.0
     lat = [r.end - r.start for r in ok]
@@ -366,7 +306,7 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float) -> float:
     while time.monotonic() - t0 < timeout:
         if proc.poll() is not None:
             raise SystemExit(f"server exited with {proc.returncode}")
-        r = asyncio.run(invoke(port, body_for(0), stream=False, timeout=120))
+        r = asyncio.run(invoke(port, body_for(0), NEW_TOKENS, stream=False, timeout=120))
         if r.status == 200:
             return time.monotonic() - t0
         time.sleep(0.5)
@@ -374,8 +314,8 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float) -> float:
 
 
 # -- the sweep -----------------------------------------------------------------------------------
-def single_requests(port: int, n: int, stream: bool) -> list[Result]:
-    return [asyncio.run(invoke(port, body_for(1000 + i), stream, timeout=300)) for i in range(n)]
+def single_requests(port: int, n: int, stream: bool) -> list[Outcome]:
+    return [asyncio.run(invoke(port, body_for(1000 + i), NEW_TOKENS, stream, timeout=300)) for i in range(n)]
 
 
 def sweep(name: str, port: int, pid: int, rates: list[float], args, slo: float | None, stream: bool) -> list[dict]:

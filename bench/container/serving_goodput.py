@@ -43,12 +43,12 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # the servers' start/stop and the model are shared with the older sweep
 import serving_bench as sb
+from serving_client import Outcome, invoke, pct
 
 ROOT = sb.ROOT
 WORDS = [
@@ -67,26 +67,6 @@ WORDS = [
     "loop",
     "runs",
 ]
-
-
-@dataclass
-class Outcome:
-    status: int
-    start: float
-    first: float = 0.0
-    end: float = 0.0
-    tokens: int = 0
-    error: str = ""
-
-    @property
-    def ttft(self) -> float:
-        return self.first - self.start
-
-    @property
-    def tpot(self) -> float | None:
-        if self.tokens < 2 or self.first >= self.end:
-            return None
-        return (self.end - self.first) / (self.tokens - 1)
 
 
 def request_mix(
@@ -114,55 +94,6 @@ def request_mix(
     return out
 
 
-async def invoke(
-    port: int, body: bytes, tokens: int, stream: bool, timeout: float
-) -> Outcome:
-    """One POST /invocations on its own connection; streamed answers read chunk by chunk."""
-    accept = "application/jsonlines" if stream else "application/json"
-    r = Outcome(status=0, start=time.monotonic())
-    try:
-        async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            head = (
-                f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                f"Accept: {accept}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode() + body)
-            r.status = int((await reader.readline()).split()[1])
-            headers = {}
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.decode("latin-1").partition(":")
-                headers[name.strip().lower()] = value.strip()
-            if headers.get("transfer-encoding") == "chunked":
-                text = b""
-                while True:
-                    size = int((await reader.readline()).strip(), 16)
-                    data = await reader.readexactly(size + 2)
-                    if size == 0:
-                        break
-                    if not r.first:
-                        r.first = time.monotonic()
-                    text += data[:-2]
-                r.tokens = sum(
-                    1
-                    for line in text.decode().split("\n")
-                    if line.startswith('{"token"')
-                )
-            else:
-                data = await reader.readexactly(int(headers.get("content-length", "0")))
-                r.first = time.monotonic()
-                if r.status == 200:
-                    r.tokens = tokens
-                else:
-                    r.error = data[:200].decode(errors="replace")
-            r.end = time.monotonic()
-            writer.close()
-    except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError) as e:
-        r.error = f"{type(e).__name__}: {e}"
-        r.end = time.monotonic()
-    return r
-
-
 async def probe_async(
     port: int, rate: float, mix: list[tuple[bytes, int]], stream: bool, seed: int
 ) -> list[Outcome]:
@@ -177,13 +108,6 @@ async def probe_async(
             asyncio.create_task(invoke(port, body, tokens, stream, timeout=600))
         )
     return list(await asyncio.gather(*tasks))
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 def summarize(

@@ -17,6 +17,15 @@ state and nothing is gathered. Two storage cases, detected at start with a probe
   disk (Orbax's "local storage" mode), each host's copy holds its chunks, and the union that S3
   collects (and restores to every host) is the whole checkpoint.
 
+Asynchronous saves (JAXSM_ASYNC_CHECKPOINTS=true, the default; false for synchronous): save() returns once the
+state is on the host and the files are written in background threads; finish() (the next save, close, a SIGTERM
+stop) waits for them before the step's commit record is written, so an unfinished save is never a candidate.
+A failed background write fails the job on every host instead of leaving the others waiting: Orbax's background
+threads meet the other hosts at barriers, and a host whose write failed never arrives there (the others would wait
+for Orbax's timeout, 20 minutes, and then in the next collective). So the host whose write fails publishes the
+failure in jax.distributed's key-value store, the barriers here are built on that store and give up as soon as a
+failure is published, and finish() raises the published reason on every host (written to the failure file).
+
 Restoring: steps are tried newest first. A step is a candidate when every host's commit record
 is there and every file they list exists with its recorded size (a save cut short, a partial S3
 sync, a truncated file); all processes agree on the candidates (one all-gather at start), and a
@@ -33,6 +42,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +53,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint import type_handlers
 
+from .errors import UserError
+
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
@@ -50,6 +62,105 @@ MARKER_PREFIX = "jaxsm-host-"
 PROBE_DIR = ".jaxsm-probe"
 # How many recent steps each process offers when the processes agree on what to restore.
 MAX_CANDIDATES = 64
+ASYNC_ENV = "JAXSM_ASYNC_CHECKPOINTS"
+
+
+FAILED_KEY = "jaxsm/checkpoint-failed"
+BARRIER_POLL_S = 0.2
+
+
+def async_mode(value: str | None) -> bool:
+    """JAXSM_ASYNC_CHECKPOINTS: true (default) or false."""
+    mode = (value or "true").strip().lower()
+    if mode not in ("true", "false"):
+        raise UserError(f"{ASYNC_ENV} must be true or false, not {value!r}")
+    return mode == "true"
+
+
+def _client() -> Any:
+    """jax.distributed's coordination client; None on one process."""
+    if jax.process_count() == 1:
+        return None
+    from jax._src import distributed
+
+    return distributed.global_state.client
+
+
+def published_failure() -> str | None:
+    """The checkpoint failure a host published, if any."""
+    client = _client()
+    if client is None:
+        return None
+    try:
+        return str(client.key_value_try_get(FAILED_KEY))
+    except Exception:  # noqa: BLE001 - NOT_FOUND: nobody failed
+        return None
+
+
+def publish_failure(message: str) -> None:
+    """Tell every host that this host's checkpoint write failed (the first report wins)."""
+    client = _client()
+    log.error("checkpoint write failed on this host: %s", message)
+    if client is None:
+        return
+    try:
+        client.key_value_set(FAILED_KEY, f"host {jax.process_index()}: {message}")
+    except Exception:  # noqa: BLE001 - ALREADY_EXISTS: another host reported first
+        pass
+
+
+class FailFastBarrier:
+    """Orbax's barrier function (AsyncOptions.barrier_sync_fn) over the key-value store: each process sets
+    <key>/<n-th use>/<process>, then waits until all processes have, and raises at once when a host published a
+    checkpoint failure instead of waiting for one that will never arrive."""
+
+    def __init__(self) -> None:
+        self._uses: dict[str, int] = {}
+
+    def __call__(self, *, key: str, timeout_ms: int) -> None:
+        client = _client()
+        if client is None:
+            return
+        use = self._uses[key] = self._uses.get(key, 0) + 1
+        prefix = f"jaxsm/barrier/{key}/{use}/"
+        client.key_value_set(prefix + str(jax.process_index()), "1")
+        deadline = time.monotonic() + timeout_ms / 1000
+        n = jax.process_count()
+        while True:
+            failure = published_failure()
+            if failure is not None:
+                raise RuntimeError(f"checkpoint barrier {key}: {failure}")
+            if len(client.key_value_dir_get(prefix)) >= n:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"checkpoint barrier {key}: not every host arrived within {timeout_ms} ms")
+            time.sleep(BARRIER_POLL_S)
+
+
+class _Reporting:
+    """A commit future that publishes its failure before raising it (Orbax's background thread would raise it
+    only to this host, and only when its main thread next waits)."""
+
+    def __init__(self, inner: Any):
+        self._inner = inner
+
+    def result(self, timeout: float | None = None) -> Any:
+        try:
+            return self._inner.result(timeout=timeout)
+        except Exception as e:
+            publish_failure(f"{type(e).__name__}: {e}".splitlines()[0][:300])
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _ReportingArrayHandler(type_handlers.ArrayHandler):
+    """Orbax's jax.Array handler whose background writes publish their failure (see _Reporting)."""
+
+    async def serialize(self, values: Any, infos: Any, args: Any = None) -> Any:
+        futures = await super().serialize(values, infos, args)
+        return [_Reporting(f) for f in futures]
 
 
 class _NoMergeNotice(logging.Filter):
@@ -180,12 +291,13 @@ class Checkpointer:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.shared = detect_shared(self.root)
         if asynchronous is None:
-            asynchronous = os.environ.get("JAXSM_ASYNC_CHECKPOINTS", "false").lower() == "true"
+            asynchronous = async_mode(os.environ.get(ASYNC_ENV))
+        self.asynchronous = asynchronous
         # None = every process is primary for its own disk (Orbax's local-storage mode).
         primary: int | None = 0 if self.shared else None
         _write_json_atomic(self.directory / CONFIG_FILE, {"fingerprint": fingerprint, "hyperparameters": trajectory})
         registry = type_handlers.create_type_handler_registry(
-            (jax.Array, type_handlers.ArrayHandler(primary_host=primary, replica_id=0, use_replica_parallel=True))
+            (jax.Array, _ReportingArrayHandler(primary_host=primary, replica_id=0, use_replica_parallel=True))
         )
         mp = ocp.options.MultiprocessingOptions(primary_host=primary)
         handler = ocp.PyTreeCheckpointHandler(
@@ -196,14 +308,12 @@ class Checkpointer:
         options = ocp.CheckpointManagerOptions(
             max_to_keep=keep,
             create=False,
-            # Asynchronous when asked (JAXSM_ASYNC_CHECKPOINTS=true): save() returns once the state is copied to
-            # host memory and the files are written in the background while training goes on; finish() (the next
-            # save, close, a SIGTERM stop) waits for them before the step's commit record is written, so an
-            # unfinished save is never a candidate. Off by default: in the 4-host e2e run with a worker killed
-            # mid-training, a background write failed (its .orbax-checkpoint-tmp directory was gone) and the job
-            # hung at the next save; synchronous saves are what every earlier release ran.
+            # Asynchronous (see the module docstring): finish() waits for the background write before the step's
+            # commit record is written, so an unfinished save is never a candidate.
             enable_async_checkpointing=asynchronous,
             multiprocessing_options=mp,
+            # Barriers that give up when a host published a failed write (see the module docstring).
+            async_options=ocp.AsyncOptions(barrier_sync_fn=FailFastBarrier()),
         )
         self._manager = ocp.CheckpointManager(self.directory.resolve(), item_handlers=handler, options=options)
         self._pending: int | None = None
@@ -224,7 +334,12 @@ class Checkpointer:
         if step == self._pending or step in self._manager.all_steps():
             return False  # e.g. SIGTERM right after a periodic save
         self.finish()
-        self._manager.save(step, args=ocp.args.PyTreeSave(state), force=True)
+        try:
+            self._manager.save(step, args=ocp.args.PyTreeSave(state), force=True)
+        except Exception as e:  # noqa: BLE001 - the other hosts must not wait for this one
+            error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+            publish_failure(error)
+            raise self._failed(step, error) from e
         self._pending = step
         return True
 
@@ -234,17 +349,36 @@ class Checkpointer:
         return self._pending
 
     def finish(self) -> None:
-        """Wait for the background save, then write this host's commit record (every process calls it)."""
+        """Wait for the background save, agree with the other hosts that every host wrote its part, then write this
+        host's commit record (every process calls it). Raises UserError on every host when any host's write failed:
+        the step gets no commit record (never restored) and the job fails with the reason instead of training on
+        without checkpoints or waiting for a host that will never commit."""
         if self._pending is None:
             return
         step, self._pending = self._pending, None
-        self._manager.wait_until_finished()
+        try:
+            self._manager.wait_until_finished()
+        except Exception as e:  # noqa: BLE001 - any failed write fails the job, with the first host's reason
+            log.exception("checkpoint step %d: the background write failed", step)
+            error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+            publish_failure(error)
+            raise self._failed(step, error) from e
+        if published_failure() is not None:
+            raise self._failed(step)
         step_dir = self._step_dir(step)
         n, i = jax.process_count(), jax.process_index()
         record = {"step": step, "process": i, "processes": n, "files": _file_sizes(step_dir)}
         _write_json_atomic(step_dir / f"{MARKER_PREFIX}{i}-of-{n}.json", record)
         _sync(f"jaxsm-checkpoint-{step}")
         log.info("checkpoint saved step=%d dir=%s", step, step_dir)
+
+    def _failed(self, step: int, error: str = "") -> UserError:
+        """The reason every host reports: the first failure a host published, else this host's own."""
+        where = published_failure() or f"on this host: {error}"
+        return UserError(
+            f"checkpoint step {step} could not be written ({where}); the job stops "
+            f"rather than train on without checkpoints (the steps before it are intact in {self.directory})"
+        )
 
     def foreign(self) -> list[str]:
         """Warnings about checkpoints in `root` that this run will not resume."""

@@ -1,58 +1,71 @@
 #!/usr/bin/env bash
 # Regenerate container/requirements-cuda.lock: the wheels `jax[cuda12]` adds to requirements.lock (the CUDA PJRT
-# plugin and NVIDIA's CUDA, cuDNN and NCCL wheels), resolved for the cloud image's Python (CPython 3.12 on
-# manylinux x86_64: the Ubuntu 24.04 CUDA base) against requirements.lock as constraints, each pinned to one
-# version and the sha256 of its wheel. The image installs it with `pip install --no-deps --require-hashes`, so what
-# a CodeBuild build installs is exactly what this script wrote. Only PyPI is read (the machine's find-links are
-# ignored); the CPU lock must already pin the jax that the CUDA plugin belongs to.
+# plugin and NVIDIA's CUDA, cuDNN and NCCL wheels), resolved on manylinux x86_64 for each Python an image base
+# has (PY_VERSIONS: CPython 3.12 of the cloud's Ubuntu 24.04 base, 3.11 of the local Debian 12 base) against
+# requirements.lock as constraints, each pinned to one version (the same for every Python) and the sha256 of each
+# wheel it needs (one for a py3 wheel, one per Python for the plugin's cpXY wheel). The image installs it with
+# `pip install --no-deps --require-hashes`, so what a build installs is exactly what this script wrote. Only PyPI
+# is read (the machine's find-links are ignored); the CPU lock must already pin the jax the CUDA plugin belongs to.
 #   bash container/scripts/lock-cuda.sh            (rewrites the lock)
 #   bash container/scripts/lock-cuda.sh --check    (exit 1 when the lock is not what PyPI resolves today)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PY_VERSION="${PY_VERSION:-3.12}"
+PY_VERSIONS="${PY_VERSIONS:-3.11 3.12}"
 LOCK="$HERE/requirements-cuda.lock"
 bash "$HERE/setup.sh" >/dev/null
 jaxv="$(grep '^jax==' "$HERE/requirements.lock" | cut -d= -f3)"
 [[ -n "$jaxv" ]] || { echo "[lock-cuda] requirements.lock pins no jax" >&2; exit 1; }
-abi="cp${PY_VERSION/./}"
 # pip does not widen a custom --platform to older manylinux tags: name every glibc from 2.17 to Ubuntu 24.04's 2.39.
 plats=(--platform manylinux2014_x86_64)
 for v in $(seq 17 39); do plats+=(--platform "manylinux_2_${v}_x86_64"); done
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-echo "[lock-cuda] resolving jax[cuda12]==$jaxv for CPython $PY_VERSION (manylinux x86_64) against requirements.lock"
-PIP_FIND_LINKS= PIP_NO_CACHE_DIR=1 "$HERE/.venv/bin/python" -m pip install --quiet --dry-run --ignore-installed \
-  --target "$tmp/target" --report "$tmp/report.json" --only-binary=:all: "${plats[@]}" \
-  --python-version "$PY_VERSION" --implementation cp --abi "$abi" \
-  -c "$HERE/requirements.lock" "jax[cuda12]==$jaxv"
-"$HERE/.venv/bin/python" - "$tmp/report.json" "$HERE/requirements.lock" "$jaxv" "$PY_VERSION" > "$tmp/lock" <<'EOF'
+reports=()
+for pyv in $PY_VERSIONS; do
+  echo "[lock-cuda] resolving jax[cuda12]==$jaxv for CPython $pyv (manylinux x86_64) against requirements.lock"
+  PIP_FIND_LINKS= PIP_NO_CACHE_DIR=1 "$HERE/.venv/bin/python" -m pip install --quiet --dry-run --ignore-installed \
+    --target "$tmp/target" --report "$tmp/report-$pyv.json" --only-binary=:all: "${plats[@]}" \
+    --python-version "$pyv" --implementation cp --abi "cp${pyv/./}" \
+    -c "$HERE/requirements.lock" "jax[cuda12]==$jaxv"
+  reports+=("$tmp/report-$pyv.json")
+done
+"$HERE/.venv/bin/python" - "$HERE/requirements.lock" "$jaxv" "$PY_VERSIONS" "${reports[@]}" > "$tmp/lock" <<'EOF'
 import json, re, sys
 
-report, cpu_lock, jaxv, pyv = sys.argv[1:]
+cpu_lock, jaxv, pyvs, *reports = sys.argv[1:]
 norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
 cpu = {}
 for line in open(cpu_lock):
     m = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line)
     if m:
         cpu[norm(m[1])] = m[2]
-rows = []
-for item in json.load(open(report))["install"]:
-    name, version = item["metadata"]["name"], item["metadata"]["version"]
-    if norm(name) in cpu:
-        if cpu[norm(name)] != version:
-            sys.exit(f"{name} resolved to {version} but requirements.lock pins {cpu[norm(name)]}")
-        continue
-    sha = item["download_info"]["archive_info"]["hashes"]["sha256"]
-    wheel = item["download_info"]["url"].rsplit("/", 1)[-1]
-    rows.append((norm(name), f"{name}=={version} \\\n    --hash=sha256:{sha}  # {wheel}"))
-print("# The wheels jax[cuda12]==%s adds to requirements.lock, for CPython %s on manylinux x86_64." % (jaxv, pyv))
+pins: dict[str, tuple[str, str]] = {}  # normalised name -> (name, version)
+wheels: dict[str, dict[str, str]] = {}  # normalised name -> {wheel file: sha256}
+for report in reports:
+    for item in json.load(open(report))["install"]:
+        name, version = item["metadata"]["name"], item["metadata"]["version"]
+        key = norm(name)
+        if key in cpu:
+            if cpu[key] != version:
+                sys.exit(f"{name} resolved to {version} but requirements.lock pins {cpu[key]}")
+            continue
+        if key in pins and pins[key][1] != version:
+            sys.exit(f"{name} resolves to {pins[key][1]} and {version} on different Pythons: cannot pin one version")
+        pins[key] = (name, version)
+        wheel = item["download_info"]["url"].rsplit("/", 1)[-1]
+        wheels.setdefault(key, {})[wheel] = item["download_info"]["archive_info"]["hashes"]["sha256"]
+pythons = " and ".join(pyvs.split())
+print(f"# The wheels jax[cuda12]=={jaxv} adds to requirements.lock, for CPython {pythons} on manylinux x86_64.")
 print("# Generated by container/scripts/lock-cuda.sh; do not edit. Installed with --no-deps --require-hashes.")
-for _, row in sorted(rows):
-    print(row)
+for key in sorted(pins):
+    name, version = pins[key]
+    hashes = " \\\n".join(f"    --hash=sha256:{sha}" for _, sha in sorted(wheels[key].items()))
+    print("# " + ", ".join(sorted(wheels[key])))
+    print(f"{name}=={version} \\\n{hashes}")
 EOF
 if [[ "${1:-}" == "--check" ]]; then
   if diff -u "$LOCK" "$tmp/lock"; then echo "[lock-cuda] $LOCK is current"; else exit 1; fi
 else
   cp "$tmp/lock" "$LOCK"
-  echo "[lock-cuda] wrote $LOCK ($(grep -c '==' "$LOCK") wheels)"
+  echo "[lock-cuda] wrote $LOCK ($(grep -c '==' "$LOCK") packages)"
 fi

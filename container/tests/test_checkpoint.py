@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import numpy as np
 import pytest
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
+from orbax.checkpoint import type_handlers
 
 from jaxsm import sharding as shd
 from jaxsm.checkpoint import Checkpointer, check_step
 from jaxsm.config import parse_hyperparameters
+from jaxsm.errors import UserError
 
 CFG = parse_hyperparameters({"n_layers": "1", "d_model": "16", "n_heads": "2", "seq_len": "8", "max_steps": "50"})
 
@@ -72,13 +75,38 @@ def test_saves_are_written_in_the_background_and_committed_before_the_next(tmp_p
     assert np.all(np.asarray(restored.state["params"]["w"]) == 2.0)
 
 
-def test_saves_are_synchronous_unless_asked(tmp_path, monkeypatch):
-    """By default (no JAXSM_ASYNC_CHECKPOINTS) save() writes the files before it returns."""
+def test_saves_are_asynchronous_by_default_and_synchronous_when_asked(tmp_path, monkeypatch):
     monkeypatch.delenv("JAXSM_ASYNC_CHECKPOINTS", raising=False)
-    ck = Checkpointer(tmp_path, CFG.fingerprint(), CFG.trajectory(), keep=3)
+    assert Checkpointer(tmp_path / "a", CFG.fingerprint(), CFG.trajectory(), keep=3).asynchronous
+    monkeypatch.setenv("JAXSM_ASYNC_CHECKPOINTS", "false")
+    ck = Checkpointer(tmp_path / "b", CFG.fingerprint(), CFG.trajectory(), keep=3)
+    assert not ck.asynchronous
     assert ck.save(10, state_at(1.0))
-    assert any((ck.directory / "10").rglob("*"))
+    assert any((ck.directory / "10").rglob("*"))  # written before save() returned
     ck.close()
+    monkeypatch.setenv("JAXSM_ASYNC_CHECKPOINTS", "yes")
+    with pytest.raises(UserError, match="JAXSM_ASYNC_CHECKPOINTS must be true or false, not 'yes'"):
+        Checkpointer(tmp_path / "c", CFG.fingerprint(), CFG.trajectory(), keep=3)
+
+
+def test_a_failed_background_write_fails_finish_with_the_reason(tmp_path, monkeypatch):
+    """One process: the write's error surfaces at the next finish() as a UserError naming the step."""
+    original = type_handlers.ArrayHandler.serialize
+
+    async def failing(self, values, infos, args=None):
+        futures = await original(self, values, infos, args)
+        broken: concurrent.futures.Future = concurrent.futures.Future()
+        broken.set_exception(OSError("disk full (injected)"))
+        return [*futures, broken]
+
+    ck = checkpointer(tmp_path)
+    monkeypatch.setattr(type_handlers.ArrayHandler, "serialize", failing)
+    ck.save(10, state_at(1.0))
+    with pytest.raises(
+        UserError, match=r"checkpoint step 10 could not be written \(on this host: OSError: disk full \(injected\)\)"
+    ):
+        ck.finish()
+    assert not (ck.directory / "10" / "jaxsm-host-0-of-1.json").exists()
 
 
 @pytest.mark.parametrize("damage", ["truncate", "corrupt", "no-commit-record"])
