@@ -17,7 +17,8 @@ state and nothing is gathered. Two storage cases, detected at start with a probe
   disk (Orbax's "local storage" mode), each host's copy holds its chunks, and the union that S3
   collects (and restores to every host) is the whole checkpoint.
 
-Asynchronous saves (JAXSM_ASYNC_CHECKPOINTS=true, the default; false for synchronous): save() returns once the
+Asynchronous saves (JAXSM_ASYNC_CHECKPOINTS=true; synchronous by default until the 4-host e2e run with the worker
+killed mid-training has passed with them): save() returns once the
 state is on the host and the files are written in background threads; finish() (the next save, close, a SIGTERM
 stop) waits for them before the step's commit record is written, so an unfinished save is never a candidate.
 A failed background write fails the job on every host instead of leaving the others waiting: Orbax's background
@@ -70,8 +71,8 @@ BARRIER_POLL_S = 0.2
 
 
 def async_mode(value: str | None) -> bool:
-    """JAXSM_ASYNC_CHECKPOINTS: true (default) or false."""
-    mode = (value or "true").strip().lower()
+    """JAXSM_ASYNC_CHECKPOINTS: true or false (the default)."""
+    mode = (value or "false").strip().lower()
     if mode not in ("true", "false"):
         raise UserError(f"{ASYNC_ENV} must be true or false, not {value!r}")
     return mode == "true"
