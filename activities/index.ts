@@ -20,6 +20,7 @@ import { createAlarmActivities } from './alarms';
 import { createAutoscalingActivities } from './autoscaling';
 import { createPreviousRunActivities } from './previous-run';
 import { createRegionActivities } from './region';
+import { createRunReportActivities } from './run-report';
 import { createUserCodeActivities } from './user-code';
 import { createWorkflowRunActivities } from './workflow-runs';
 
@@ -47,5 +48,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createAccountPreflightActivities(deps),
     ...createUserCodeActivities(deps),
     ...createWorkflowRunActivities(),
+    ...createRunReportActivities(deps),
   };
 }

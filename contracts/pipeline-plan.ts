@@ -13,6 +13,7 @@ import type { PublishImageInput } from './publish-image';
 import type { ChampionCandidate, RegisterModelInput } from './register-model';
 import type { SyncDataInput } from './sync-data';
 import { RerunNote } from './rerun';
+import { RunReportRef } from './run-report';
 import { PIPELINE_NAME_TAG, PIPELINE_RUN_TAG } from './retrain';
 import type { TrainingDefinition, TrainModelInput, TrainModelOutput } from './train-model';
 import type { TuneModelInput, TuneModelOutput } from './tune-model';
@@ -474,6 +475,8 @@ export const PipelineSummary = z.object({
     .optional(),
   endpoint: z.object({ name: z.string(), configName: z.string(), action: z.string() }).optional(),
   estimatedMaxSpendUsd: z.number(),
+  /** The run's report page in S3 and its actual spend (v6; absent when the run ended before its steps were done). */
+  report: RunReportRef.optional(),
   stopped: z.array(z.string()).default([]),
   /** Present when this run re-used a workflow ID that ran before: it started fresh resources, and says which. */
   rerun: RerunNote.optional(),

@@ -69,6 +69,11 @@ export const PATCH = {
    * TrainingJobDefinition.Environment limit) fails up front. Asked only when a spec breaks the rule.
    */
   tuningEnvironmentLimit: 'tuning-environment-limit',
+  /**
+   * v6 (pipeline): a run that ends with its steps done writes its report page to S3 (writeRunReport) and records
+   * the page and its actual spend in its result (`report`) and memo.
+   */
+  runReport: 'run-report',
 } as const;
 
 /** Rollback alarm periods must be whole minutes (PATCH.rollbackPeriodWholeMinutes). */

@@ -32,6 +32,7 @@ import { approvalStateSignal, stepStoppedSignal } from '../contracts/workflow-ap
 import { longActivities, quickActivities } from './activity-options';
 import type { RerunNote } from '../contracts/rerun';
 import { PATCH, ROLLBACK_PERIOD_WHOLE_MINUTES } from './patches';
+import { attachRunReport } from './run-report';
 import { APPROVAL_STATUS, ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
 import { trackStatus } from './step-status';
 import type { buildImage } from './build-image';
@@ -401,12 +402,14 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
         `Nothing was deployed.`;
       markStep('done');
       enter('done');
+      await attachRunReport(spec, summary, run);
       return summary;
     }
     if (!spec.deployment.enabled) {
       summary.message = 'Deployment is disabled in the spec; the approved model was registered only.';
       markStep('done');
       enter('done');
+      await attachRunReport(spec, summary, run);
       return summary;
     }
 
@@ -454,6 +457,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
       `${registered.champion.trainingJobName}).`;
     markStep('done');
     enter('done');
+    await attachRunReport(spec, summary, run);
     return summary;
   } catch (err) {
     if (!isCancellation(err)) throw err;
