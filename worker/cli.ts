@@ -124,11 +124,16 @@ export function operatorCli(env: Env = process.env, io: CommandIo = PROCESS_IO):
       .command('status')
       .description("a run's steps, the resources they created and those resources' live state in AWS")
       .argument('<run>', 'the pipeline workflow ID')
+      .option(
+        '--overspend-factor <n>',
+        "flag the run when its actual spend passes the estimate × n (default: the spec's costGuard.overspendFactor)",
+        positiveNumber,
+      )
       .option(...NAMESPACE_OPTION),
-    async (run: string, o: { namespace?: string }) => {
+    async (run: string, o: { namespace?: string; overspendFactor?: number }) => {
       const aws = createAwsClients({ region: loadConfig(env).awsRegion });
       await withTemporal(env, o.namespace, async (client) => {
-        for (const line of await runStatus(client, aws, run)) io.out(line);
+        for (const line of await runStatus(client, aws, run, o)) io.out(line);
       });
     },
   );

@@ -69,7 +69,7 @@ export function sweepSpec(data: RunReportData): TopLevelSpec | null {
           field: 'value',
           type: p.kind === 'categorical' ? 'nominal' : 'quantitative',
           title: p.name,
-          ...(p.kind !== 'categorical' ? { scale: { zero: false, ...(p.scale === 'Logarithmic' ? { type: 'log' } : {}) } } : {}),
+          ...(p.kind !== 'categorical' ? { scale: p.scale === 'Logarithmic' ? { type: 'log' } : { zero: false } } : {}),
         },
         y: { field: 'objective', type: 'quantitative', title: metric, scale: { zero: false } },
         color: {
@@ -79,7 +79,7 @@ export function sweepSpec(data: RunReportData): TopLevelSpec | null {
           scale: { domain: ['trial', 'best trial'], range: ['#4c78a8', '#e45756'] },
         },
         shape: { field: 'best', type: 'nominal', scale: { domain: ['trial', 'best trial'], range: ['circle', 'diamond'] } },
-        size: { field: 'best', type: 'nominal', scale: { domain: ['trial', 'best trial'], range: [80, 260] }, legend: null },
+        size: { condition: { test: "datum.best === 'best trial'", value: 260 }, value: 80 },
         tooltip: [{ field: 'trial' }, { field: 'objective' }],
       },
     };
