@@ -5,7 +5,11 @@
  * jobs' run times, and each job's metric curve, parsed from its CloudWatch log with the job's own MetricDefinitions
  * (what SageMaker itself scrapes). Read-only: safe to run any number of times.
  */
-import { GetLogEventsCommand, DescribeLogStreamsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  GetLogEventsCommand,
+  DescribeLogStreamsCommand,
+  type CloudWatchLogsClient,
+} from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeHyperParameterTuningJobCommand,
   DescribeProcessingJobCommand,
@@ -135,7 +139,10 @@ async function jobLogLines(logs: ReportClients['logs'], jobName: string): Promis
   const streams = await logs.send(
     new DescribeLogStreamsCommand({ logGroupName: TRAINING_LOG_GROUP, logStreamNamePrefix: `${jobName}/` }),
   );
-  const names = (streams.logStreams ?? []).map((s) => s.logStreamName ?? '').filter(Boolean).sort();
+  const names = (streams.logStreams ?? [])
+    .map((s) => s.logStreamName ?? '')
+    .filter(Boolean)
+    .sort();
   const first = names.find((n) => n.includes('/algo-1')) ?? names[0];
   if (!first) return [];
   const lines: string[] = [];
@@ -184,7 +191,8 @@ function trialOf(
   };
 }
 
-const seconds = (a?: Date, b?: Date): number | null => (a && b ? Math.max(0, (b.getTime() - a.getTime()) / 1000) : null);
+const seconds = (a?: Date, b?: Date): number | null =>
+  a && b ? Math.max(0, (b.getTime() - a.getTime()) / 1000) : null;
 
 /** Gathers the report of a run; `summary` stands in for the result of a run that has not closed yet. */
 export async function gatherRunReport(
@@ -215,7 +223,9 @@ export async function gatherRunReport(
   const trained = stepResult(run, 'trainModel');
   if (typeof trained?.trainingJobName === 'string') {
     const name = trained.trainingJobName;
-    const d = await attempt(`training job ${name}`, () => sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name })));
+    const d = await attempt(`training job ${name}`, () =>
+      sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name })),
+    );
     if (d) {
       trials.push(trialOf(d, 'training', {}, (trained.objectiveValue as number | null) ?? null));
       definitionsOf.set(name, d.AlgorithmSpecification?.MetricDefinitions ?? []);
@@ -241,7 +251,8 @@ export async function gatherRunReport(
       tunedParameters.push({ name: r.Name ?? '', kind: 'continuous', scale: r.ScalingType });
     for (const r of ranges?.IntegerParameterRanges ?? [])
       tunedParameters.push({ name: r.Name ?? '', kind: 'integer', scale: r.ScalingType });
-    for (const r of ranges?.CategoricalParameterRanges ?? []) tunedParameters.push({ name: r.Name ?? '', kind: 'categorical' });
+    for (const r of ranges?.CategoricalParameterRanges ?? [])
+      tunedParameters.push({ name: r.Name ?? '', kind: 'categorical' });
     bestTrial = d?.BestTrainingJob?.TrainingJobName ?? (tuned.bestTrainingJobName as string | undefined) ?? null;
     const definitions = d?.TrainingJobDefinition?.AlgorithmSpecification?.MetricDefinitions ?? [];
     let token: string | undefined;
@@ -262,7 +273,12 @@ export async function gatherRunReport(
         );
         if (!job) continue;
         trials.push(
-          trialOf(job, 'tuning', s.TunedHyperParameters ?? {}, s.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? null),
+          trialOf(
+            job,
+            'tuning',
+            s.TunedHyperParameters ?? {},
+            s.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? null,
+          ),
         );
         definitionsOf.set(jobName, definitions);
       }
@@ -286,7 +302,9 @@ export async function gatherRunReport(
   const prepared = stepResult(run, 'prepareData');
   if (typeof prepared?.processingJobName === 'string') {
     const name = prepared.processingJobName;
-    const d = await attempt(`processing job ${name}`, () => sm.send(new DescribeProcessingJobCommand({ ProcessingJobName: name })));
+    const d = await attempt(`processing job ${name}`, () =>
+      sm.send(new DescribeProcessingJobCommand({ ProcessingJobName: name })),
+    );
     const c = d?.ProcessingResources?.ClusterConfig;
     const s = seconds(d?.ProcessingStartTime, d?.ProcessingEndTime);
     if (c && s !== null) add('prepare-data', billedUsd(s, c.InstanceCount ?? 1, priceOf(c.InstanceType)));
@@ -294,7 +312,9 @@ export async function gatherRunReport(
   const evaluated = stepResult(run, 'evaluateModel');
   if (typeof evaluated?.transformJobName === 'string') {
     const name = evaluated.transformJobName;
-    const d = await attempt(`transform job ${name}`, () => sm.send(new DescribeTransformJobCommand({ TransformJobName: name })));
+    const d = await attempt(`transform job ${name}`, () =>
+      sm.send(new DescribeTransformJobCommand({ TransformJobName: name })),
+    );
     const r = d?.TransformResources;
     const s = seconds(d?.TransformStartTime, d?.TransformEndTime);
     if (r && s !== null) add('evaluation', billedUsd(s, r.InstanceCount ?? 1, priceOf(r.InstanceType)));

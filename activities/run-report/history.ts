@@ -57,12 +57,7 @@ export async function readRunHistory(client: Client, workflowId: string, runId?:
   const history = await handle.fetchHistory();
   const converter = client.options.loadedDataConverter;
   const decodeFirst = async (payloads: unknown): Promise<unknown> =>
-    (
-      await decodeArrayFromPayloads(
-        converter,
-        payloads as Parameters<typeof decodeArrayFromPayloads>[1],
-      )
-    )[0];
+    (await decodeArrayFromPayloads(converter, payloads as Parameters<typeof decodeArrayFromPayloads>[1]))[0];
 
   const run: RunHistory = {
     workflowId,
@@ -101,22 +96,26 @@ export async function readRunHistory(client: Client, workflowId: string, runId?:
       record.result = (await decodeFirst(a.result?.payloads)) as Record<string, unknown> | undefined;
     } else {
       const closed =
-        (e.childWorkflowExecutionFailedEventAttributes && (['Failed', e.childWorkflowExecutionFailedEventAttributes] as const)) ||
-        (e.childWorkflowExecutionCanceledEventAttributes && (['Canceled', e.childWorkflowExecutionCanceledEventAttributes] as const)) ||
-        (e.childWorkflowExecutionTimedOutEventAttributes && (['TimedOut', e.childWorkflowExecutionTimedOutEventAttributes] as const)) ||
-        (e.childWorkflowExecutionTerminatedEventAttributes && (['Terminated', e.childWorkflowExecutionTerminatedEventAttributes] as const));
+        (e.childWorkflowExecutionFailedEventAttributes &&
+          (['Failed', e.childWorkflowExecutionFailedEventAttributes] as const)) ||
+        (e.childWorkflowExecutionCanceledEventAttributes &&
+          (['Canceled', e.childWorkflowExecutionCanceledEventAttributes] as const)) ||
+        (e.childWorkflowExecutionTimedOutEventAttributes &&
+          (['TimedOut', e.childWorkflowExecutionTimedOutEventAttributes] as const)) ||
+        (e.childWorkflowExecutionTerminatedEventAttributes &&
+          (['Terminated', e.childWorkflowExecutionTerminatedEventAttributes] as const));
       if (closed) {
         const record = byInitiated.get(String(closed[1].initiatedEventId ?? ''));
         if (!record) continue;
         record.state = closed[0];
         record.closedAt = eventDate(e);
-        const failure = (closed[1] as { failure?: { message?: string | null; cause?: { message?: string | null } | null } })
-          .failure;
+        const failure = (
+          closed[1] as { failure?: { message?: string | null; cause?: { message?: string | null } | null } }
+        ).failure;
         if (failure) record.failure = failure.cause?.message ?? failure.message ?? undefined;
       } else if (e.workflowExecutionCompletedEventAttributes) {
         run.result = (await decodeFirst(e.workflowExecutionCompletedEventAttributes.result?.payloads)) as
-          | Record<string, unknown>
-          | undefined;
+          Record<string, unknown> | undefined;
       }
     }
   }

@@ -78,7 +78,11 @@ export function sweepSpec(data: RunReportData): TopLevelSpec | null {
           title: null,
           scale: { domain: ['trial', 'best trial'], range: ['#4c78a8', '#e45756'] },
         },
-        shape: { field: 'best', type: 'nominal', scale: { domain: ['trial', 'best trial'], range: ['circle', 'diamond'] } },
+        shape: {
+          field: 'best',
+          type: 'nominal',
+          scale: { domain: ['trial', 'best trial'], range: ['circle', 'diamond'] },
+        },
         size: { condition: { test: "datum.best === 'best trial'", value: 260 }, value: 80 },
         tooltip: [{ field: 'trial' }, { field: 'objective' }],
       },
@@ -92,9 +96,12 @@ export function evaluationSpec(data: RunReportData): TopLevelSpec | null {
   const e = data.evaluation;
   const bars: { model: string; measure: string; value: number }[] = [];
   const metric = data.objective?.metric ?? 'objective';
-  if (e.championObjective !== null) bars.push({ model: 'this run’s champion', measure: metric, value: e.championObjective });
-  if (e.previousObjective !== null) bars.push({ model: 'previous champion', measure: metric, value: e.previousObjective });
-  if (e.evalNll !== null) bars.push({ model: 'this run’s champion', measure: 'eval_nll (Batch Transform)', value: e.evalNll });
+  if (e.championObjective !== null)
+    bars.push({ model: 'this run’s champion', measure: metric, value: e.championObjective });
+  if (e.previousObjective !== null)
+    bars.push({ model: 'previous champion', measure: metric, value: e.previousObjective });
+  if (e.evalNll !== null)
+    bars.push({ model: 'this run’s champion', measure: 'eval_nll (Batch Transform)', value: e.evalNll });
   if (bars.length === 0) return null;
   return {
     $schema: SCHEMA,
@@ -150,7 +157,10 @@ export function spendSpec(data: RunReportData): TopLevelSpec | null {
 }
 
 const escape = (s: unknown): string =>
-  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 
 const usd = (n: number | null): string => (n === null ? '-' : `$${n.toFixed(2)}`);
 
@@ -160,8 +170,16 @@ function table(head: string[], rows: (string | number | null)[][]): string {
     .join('')}</tbody></table>`;
 }
 
-async function section(id: ChartName, title: string, spec: TopLevelSpec | null, empty: string, extra = ''): Promise<string> {
-  const chart = spec ? `<div class="chart" data-chart="${id}">${await renderSvg(spec)}</div>` : `<p class="empty">${escape(empty)}</p>`;
+async function section(
+  id: ChartName,
+  title: string,
+  spec: TopLevelSpec | null,
+  empty: string,
+  extra = '',
+): Promise<string> {
+  const chart = spec
+    ? `<div class="chart" data-chart="${id}">${await renderSvg(spec)}</div>`
+    : `<p class="empty">${escape(empty)}</p>`;
   return `<section id="${id}"><h2>${escape(title)}</h2>${chart}${extra}</section>`;
 }
 
@@ -204,10 +222,23 @@ export async function renderReportHtml(data: RunReportData): Promise<string> {
       'No spend estimate (the spec did not validate).',
       table(
         ['item', 'actual', 'estimate (worst case)', 'estimate basis'],
-        data.spend.map((s) => [s.item, s.actualUsd === null ? 'not counted (runs on after the run)' : usd(s.actualUsd), usd(s.estimateUsd), s.basis]),
+        data.spend.map((s) => [
+          s.item,
+          s.actualUsd === null ? 'not counted (runs on after the run)' : usd(s.actualUsd),
+          usd(s.estimateUsd),
+          s.basis,
+        ]),
       ) +
         table(
-          ['training job', 'source', 'status', 'instances', 'billable s', 'actual', data.objective?.metric ?? 'objective'],
+          [
+            'training job',
+            'source',
+            'status',
+            'instances',
+            'billable s',
+            'actual',
+            data.objective?.metric ?? 'objective',
+          ],
           data.trials.map((t) => [
             t.name,
             t.source,

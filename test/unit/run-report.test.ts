@@ -19,8 +19,18 @@ function report(trials: number, overrides: Partial<RunReportData> = {}): RunRepo
     outcome: 'deployed',
     objective: { metric: 'val_loss', type: 'Minimize' },
     steps: [
-      { step: 'trainModel', state: 'Completed', startedAt: '2026-12-07T10:00:00.000Z', closedAt: '2026-12-07T10:02:00.000Z' },
-      { step: 'tuneModel', state: 'Completed', startedAt: '2026-12-07T10:02:00.000Z', closedAt: '2026-12-07T10:04:00.000Z' },
+      {
+        step: 'trainModel',
+        state: 'Completed',
+        startedAt: '2026-12-07T10:00:00.000Z',
+        closedAt: '2026-12-07T10:02:00.000Z',
+      },
+      {
+        step: 'tuneModel',
+        state: 'Completed',
+        startedAt: '2026-12-07T10:02:00.000Z',
+        closedAt: '2026-12-07T10:04:00.000Z',
+      },
     ],
     trials: names.map((name, i) => ({
       name,
@@ -68,7 +78,12 @@ describe('run report', () => {
   it('reads metric curves from log lines with the MetricDefinitions, on the step axis', () => {
     const points = parseMetricLines(
       'job-1',
-      ['starting', 'step=10 train_loss=3.5 val_loss=3.6 tokens_per_sec=100', 'step=20 train_loss=3.1 val_loss=nan', 'final val_loss=3.0'],
+      [
+        'starting',
+        'step=10 train_loss=3.5 val_loss=3.6 tokens_per_sec=100',
+        'step=20 train_loss=3.1 val_loss=nan',
+        'final val_loss=3.0',
+      ],
       DEFINITIONS,
     );
     expect(points).toEqual([
@@ -91,11 +106,13 @@ describe('run report', () => {
 
   it('flags a run whose actual spend passed its estimate × the factor, in the page and in `list`', async () => {
     const over = report(1, { actualSpendUsd: 5, overspent: true, overspendFactor: 1.5 });
-    expect(await renderReportHtml(over)).toMatch(/data-overspent="true">Actual spend \$5\.00 passed the estimate \$3\.00 × 1\.5/);
-    expect(await renderReportHtml(report(1))).not.toMatch(/data-overspent/);
-    expect(spendCell({ s3Uri: 's3://b/k', actualSpendUsd: 5, estimatedMaxSpendUsd: 3, overspendFactor: 1, overspent: true })).toBe(
-      '$5.00 of $3.00 OVERSPENT',
+    expect(await renderReportHtml(over)).toMatch(
+      /data-overspent="true">Actual spend \$5\.00 passed the estimate \$3\.00 × 1\.5/,
     );
+    expect(await renderReportHtml(report(1))).not.toMatch(/data-overspent/);
+    expect(
+      spendCell({ s3Uri: 's3://b/k', actualSpendUsd: 5, estimatedMaxSpendUsd: 3, overspendFactor: 1, overspent: true }),
+    ).toBe('$5.00 of $3.00 OVERSPENT');
     expect(spendCell(undefined)).toBe('-');
   });
 });

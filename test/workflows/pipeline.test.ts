@@ -85,8 +85,12 @@ describe('migrationPipeline', () => {
     const unreachable = { send: () => Promise.reject(new Error('no AWS in this test')) };
     const lines = await runStatus(env.client, { sagemaker: unreachable, codebuild: unreachable }, 'pipe-report');
     expect(lines.join('\n')).not.toMatch(/no worker answered/);
-    expect(lines).toContainEqual(expect.stringMatching(/^ {2}trainModel +COMPLETED +completed \(from history: trainingJob \S+/));
-    expect(lines).toContainEqual(expect.stringMatching(/^ {2}deployModel +COMPLETED +completed \(from history: endpointName demo-lm/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^ {2}trainModel +COMPLETED +completed \(from history: trainingJob \S+/),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^ {2}deployModel +COMPLETED +completed \(from history: endpointName demo-lm/),
+    );
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}outcome deployed: /));
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}report s3:\/\/.*\/reports\/pipe-report\/report\.html$/));
     expect(lines).toContainEqual('spend: actual $1.50 of a worst-case estimate $100.00');

@@ -265,7 +265,10 @@ async function spendLines(
   else {
     try {
       // Spend needs no curves, so no log reads: status stays a handful of Describe calls.
-      const clients: ReportClients = { sagemaker: aws.sagemaker, logs: { send: () => Promise.reject(new Error('unused')) } };
+      const clients: ReportClients = {
+        sagemaker: aws.sagemaker,
+        logs: { send: () => Promise.reject(new Error('unused')) },
+      };
       spend = await gatherRunReport(history, clients, {
         overspendFactor: o.overspendFactor,
         summary: summary as Record<string, unknown> | undefined,
