@@ -46,7 +46,7 @@ export function isOverspent(actualUsd: number, estimateUsd: number, factor: numb
   return actualUsd > estimateUsd * factor;
 }
 
-/** USD for `seconds` of `instances` instances at `usdPerHour`, to the cent. */
+/** USD for `seconds` of `instances` instances at `usdPerHour`, to 1/100 cent (a short job costs under a cent). */
 export function billedUsd(seconds: number, instances: number, usdPerHour: number): number {
-  return Math.round(((seconds * instances * usdPerHour) / 3600) * 100) / 100;
+  return Math.round(((seconds * instances * usdPerHour) / 3600) * 10000) / 10000;
 }

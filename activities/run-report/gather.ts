@@ -296,7 +296,7 @@ export async function gatherRunReport(
   // report no billable time) from their start and end times × instances.
   const actual: Partial<Record<CostLine['item'], number>> = {};
   const add = (item: CostLine['item'], usd: number): void => {
-    actual[item] = Math.round(((actual[item] ?? 0) + usd) * 100) / 100;
+    actual[item] = Math.round(((actual[item] ?? 0) + usd) * 10000) / 10000;
   };
   for (const t of trials) add(t.source === 'training' ? 'training' : 'tuning', t.actualUsd);
   const prepared = stepResult(run, 'prepareData');
@@ -329,7 +329,7 @@ export async function gatherRunReport(
     estimateUsd: l.usd,
     basis: l.basis,
   }));
-  const actualSpendUsd = Math.round(Object.values(actual).reduce((a, b) => a + (b ?? 0), 0) * 100) / 100;
+  const actualSpendUsd = Math.round(Object.values(actual).reduce((a, b) => a + (b ?? 0), 0) * 10000) / 10000;
   const overspendFactor = options.overspendFactor ?? spec?.costGuard.overspendFactor ?? DEFAULT_OVERSPEND_FACTOR;
 
   const registered = stepResult(run, 'registerModel');

@@ -40,7 +40,12 @@ export function curvesSpec(data: RunReportData): TopLevelSpec | null {
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'step' },
         y: { field: 'value', type: 'quantitative', scale: { zero: false }, title: null },
-        color: { field: 'trial', type: 'nominal', title: 'trial', legend: { orient: 'bottom', columns: 1 } },
+        color: {
+          field: 'trial',
+          type: 'nominal',
+          title: 'trial',
+          legend: { orient: 'bottom', columns: 1, labelLimit: 600 },
+        },
       },
     },
     resolve: { scale: { y: 'independent' } },
@@ -135,23 +140,28 @@ export function timelineSpec(data: RunReportData): TopLevelSpec | null {
   } as TopLevelSpec;
 }
 
-/** Spend per item: the jobs' actual beside the cost guard's worst-case estimate (log scale: they differ widely). */
+/**
+ * Spend per item: the jobs' actual beside the cost guard's worst-case estimate, as points on a log axis (they differ
+ * by orders of magnitude, and a bar has no base on a log scale).
+ */
 export function spendSpec(data: RunReportData): TopLevelSpec | null {
   const values = data.spend.flatMap((s) => [
-    ...(s.actualUsd !== null ? [{ item: s.item, kind: 'actual', usd: Math.max(s.actualUsd, 0.001) }] : []),
-    { item: s.item, kind: 'estimate (worst case)', usd: Math.max(s.estimateUsd, 0.001) },
+    ...(s.actualUsd !== null ? [{ item: s.item, kind: 'actual', usd: Math.max(s.actualUsd, 0.0001) }] : []),
+    { item: s.item, kind: 'estimate (worst case)', usd: Math.max(s.estimateUsd, 0.0001) },
   ]);
   if (values.length === 0) return null;
   return {
     $schema: SCHEMA,
     data: { values },
-    width: WIDTH - 160,
-    mark: 'bar',
+    width: WIDTH - 120,
+    height: { step: 28 },
+    mark: { type: 'point', filled: true, size: 140 },
     encoding: {
-      y: { field: 'kind', type: 'nominal', title: null },
+      y: { field: 'item', type: 'nominal', title: null },
       x: { field: 'usd', type: 'quantitative', title: 'USD (log scale)', scale: { type: 'log' } },
-      color: { field: 'kind', type: 'nominal', title: null },
-      row: { field: 'item', type: 'nominal', title: null },
+      color: { field: 'kind', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400 } },
+      shape: { field: 'kind', type: 'nominal', title: null },
+      tooltip: [{ field: 'item' }, { field: 'kind' }, { field: 'usd' }],
     },
   } as TopLevelSpec;
 }
@@ -162,7 +172,8 @@ const escape = (s: unknown): string =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
   );
 
-const usd = (n: number | null): string => (n === null ? '-' : `$${n.toFixed(2)}`);
+/** Dollars to the cent, and to 1/100 cent below a dollar (a short local or test job costs less than a cent). */
+const usd = (n: number | null): string => (n === null ? '-' : `$${n.toFixed(Math.abs(n) < 1 && n !== 0 ? 4 : 2)}`);
 
 function table(head: string[], rows: (string | number | null)[][]): string {
   return `<table><thead><tr>${head.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead><tbody>${rows
