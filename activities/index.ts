@@ -21,6 +21,7 @@ import { createAutoscalingActivities } from './autoscaling';
 import { createDashboardActivities } from './dashboards';
 import { createPreviousRunActivities } from './previous-run';
 import { createRegionActivities } from './region';
+import { createRunReportActivities } from './run-report';
 import { createUserCodeActivities } from './user-code';
 import { createWorkflowRunActivities } from './workflow-runs';
 
@@ -49,5 +50,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createAccountPreflightActivities(deps),
     ...createUserCodeActivities(deps),
     ...createWorkflowRunActivities(),
+    ...createRunReportActivities(deps),
   };
 }

@@ -14,6 +14,7 @@ import type { ChampionCandidate, RegisterModelInput, RegisterModelOutput } from 
 import type { StepStatus } from './status';
 import type { SyncDataInput, SyncDataOutput } from './sync-data';
 import { RerunNote } from './rerun';
+import { RunReportRef } from './run-report';
 import { PIPELINE_NAME_TAG, PIPELINE_RUN_TAG } from './retrain';
 import type { TrainingDefinition, TrainModelInput, TrainModelOutput } from './train-model';
 import type { TuneModelInput, TuneModelOutput } from './tune-model';
@@ -475,6 +476,8 @@ export const PipelineSummary = z.object({
     .optional(),
   endpoint: z.object({ name: z.string(), configName: z.string(), action: z.string() }).optional(),
   estimatedMaxSpendUsd: z.number(),
+  /** The run's report page in S3 and its actual spend (v6; absent when the run ended before its steps were done). */
+  report: RunReportRef.optional(),
   stopped: z.array(z.string()).default([]),
   /** Present when this run re-used a workflow ID that ran before: it started fresh resources, and says which. */
   rerun: RerunNote.optional(),

@@ -12,6 +12,7 @@ import {
   TRAINING_INSTANCE_TYPES,
   TRANSFORM_INSTANCE_TYPES,
 } from './instance-types.generated';
+import { DEFAULT_OVERSPEND_FACTOR } from './run-report';
 import { SCRIPT_MODE_HYPERPARAMETERS, UserCodeSpec } from './user-code';
 
 const MAX_RUNTIME_LIMIT_S = 28 * 24 * 3600;
@@ -447,6 +448,11 @@ const EvaluationSpec = z.strictObject({
 const CostGuardSpec = z.strictObject({
   maxSpendUsd: z.number().positive().default(5000),
   override: z.boolean().default(false),
+  /**
+   * A run whose actual spend (its jobs' billable time × the price table) passes its estimate × this factor is
+   * flagged as overspent in its result, `cli status` and its report.
+   */
+  overspendFactor: z.number().min(0.01).max(100).default(DEFAULT_OVERSPEND_FACTOR),
 });
 
 /** The whole pipeline spec; parse with `validateSpec` for readable errors. */

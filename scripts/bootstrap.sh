@@ -52,4 +52,15 @@ if [[ ! -f $sdk_stamp || $(cat "$sdk_stamp") != "$sdk_hash" ]]; then
 else
   say "SageMaker SDK venv up to date"
 fi
+# Headless Chromium renders the run report in the pipeline e2e test (test/e2e/pipeline.test.ts): Debian's package.
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+    say "installing Debian's chromium (headless rendering of the run report in the e2e test)"
+    apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+  else
+    say "chromium is missing and cannot be installed here (needs root and apt-get): install Debian's chromium"
+  fi
+else
+  say "chromium present"
+fi
 say "ready"

@@ -12,7 +12,7 @@
  * the stack running (`npm run local -- down` stops it). A second Ctrl-C stops the worker at once.
  */
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -116,6 +116,30 @@ async function ensureBucket(bucket: string): Promise<void> {
   try {
     const state = await ensureBucketExists(s3, bucket);
     say(`S3 bucket ${bucket}: ${state === 'exists' ? 'exists' : 'created in moto'}`);
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** Copies a run's report page from S3 to the state dir and prints its path (a file to open in any browser). */
+async function saveReport(summary: PipelineSummary): Promise<void> {
+  const uri = summary.report?.s3Uri;
+  if (!uri) return;
+  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri) ?? [];
+  const s3 = new S3Client({
+    region: env.AWS_REGION,
+    endpoint: env.AWS_ENDPOINT_URL_S3,
+    forcePathStyle: true,
+    credentials: ADMIN_CREDENTIALS,
+  });
+  try {
+    const body = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString();
+    const file = path.join(cfg.stateDir, 'reports', `${summary.workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}.html`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, body ?? '');
+    say(`  report page  ${file} (open it in a browser; again any time: npm run cli -- report ${summary.workflowId})`);
+  } catch (err) {
+    say(`  report page  not copied from ${uri}: ${(err as Error).message}`);
   } finally {
     s3.destroy();
   }
@@ -335,6 +359,13 @@ function printSummary(label: string, r: RunResult): void {
     );
   if (s.endpoint) say(`  endpoint     ${s.endpoint.name} ${s.endpoint.action} (config ${s.endpoint.configName})`);
   say(`  max spend    $${s.estimatedMaxSpendUsd.toFixed(2)} (estimate at AWS prices; local mode costs nothing)`);
+  if (s.report) {
+    say(
+      `  actual spend $${s.report.actualSpendUsd.toFixed(2)} at AWS prices (billable time × instances)` +
+        (s.report.overspent ? ` - OVERSPENT: above the estimate × ${s.report.overspendFactor}` : ''),
+    );
+    say(`  report       ${s.report.s3Uri}`);
+  }
   say(`  step times   ${r.timings.map((t) => `${t.step} ${secs(t.ms)}`).join(', ')}`);
 }
 
@@ -439,6 +470,7 @@ async function main(): Promise<void> {
       duringRegister: approveAsDemo('it ties the version an earlier demo approved'),
     });
     printSummary('run 1', first);
+    await saveReport(first.summary);
     if (first.summary.outcome !== 'deployed')
       throw new DemoFailure(`run 1 did not deploy: ${first.summary.message}`, [workerLog]);
     checkInterrupt();

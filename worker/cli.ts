@@ -11,6 +11,7 @@ import {
   onRun,
   PROCESS_IO,
   positiveInt,
+  positiveNumber,
   runCommandLine,
 } from './command-line';
 import { loadConfig } from './config';
@@ -18,6 +19,7 @@ import { decide, DECISIONS } from './commands/decide';
 import { doctorCommand } from './commands/doctor';
 import { listRuns, listStatus } from './commands/list';
 import { replayCluster } from './commands/replay';
+import { reportCommand } from './commands/report';
 import { rolloutCheck } from './commands/rollout-check';
 import { addScheduleCommands } from './commands/schedule';
 import { type Env, withTemporal } from './commands/session';
@@ -122,11 +124,39 @@ export function operatorCli(env: Env = process.env, io: CommandIo = PROCESS_IO):
       .command('status')
       .description("a run's steps, the resources they created and those resources' live state in AWS")
       .argument('<run>', 'the pipeline workflow ID')
+      .option(
+        '--overspend-factor <n>',
+        "flag the run when its actual spend passes the estimate × n (default: the spec's costGuard.overspendFactor)",
+        positiveNumber,
+      )
       .option(...NAMESPACE_OPTION),
-    async (run: string, o: { namespace?: string }) => {
+    async (run: string, o: { namespace?: string; overspendFactor?: number }) => {
       const aws = createAwsClients({ region: loadConfig(env).awsRegion });
       await withTemporal(env, o.namespace, async (client) => {
-        for (const line of await runStatus(client, aws, run)) io.out(line);
+        for (const line of await runStatus(client, aws, run, o)) io.out(line);
+      });
+    },
+  );
+
+  onRun(
+    program
+      .command('report')
+      .description(
+        "write a run's report page (trial curves, tuning sweep, evaluation, timeline, spend actual against estimate); works without a worker",
+      )
+      .argument('<run>', 'the pipeline workflow ID')
+      .option('--out <file.html>', 'where to write it (default: run-report-<run>.html here)')
+      .option('--run-id <id>', 'a run of the workflow ID other than the latest')
+      .option(
+        '--overspend-factor <n>',
+        "flag the run when its actual spend passes the estimate × n (default: the spec's costGuard.overspendFactor)",
+        positiveNumber,
+      )
+      .option(...NAMESPACE_OPTION),
+    async (run: string, o: { out?: string; runId?: string; overspendFactor?: number; namespace?: string }) => {
+      const aws = createAwsClients({ region: loadConfig(env).awsRegion });
+      await withTemporal(env, o.namespace, async (client) => {
+        for (const line of await reportCommand(client, aws, run, o)) io.out(line);
       });
     },
   );

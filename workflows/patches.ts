@@ -1,7 +1,7 @@
 /**
  * Every patch the workflow code carries: a change to the commands a workflow emits ships behind `patched(id)` so that
- * runs recorded before it replay on the old path (docs/versioning.md, "Changing the pipeline safely"). Each entry says what it
- * changed and in which version; retiring one is deprecatePatch(id) once no open run can lack its marker, then
+ * runs recorded before it replay on the old path (docs/versioning.md, "Changing the pipeline safely"). Each entry says
+ * what it changed and in which version; retiring one is deprecatePatch(id) once no open run can lack its marker, then
  * removing the old path once no open run can hold the deprecated marker either.
  * Code refers to a patch only as `PATCH.x` (no aliases). Entries marked "deprecated in v6" are asked with
  * deprecatePatch: their old paths are gone with the retired builds v1-v3 (docs/workflow-retirement.md); each entry
@@ -99,4 +99,9 @@ export const PATCH = {
    * every deployment; a run started before it replays without the activity.
    */
   endpointDashboard: 'endpoint-dashboard',
+  /**
+   * v6 (pipeline): a run that ends with its steps done writes its report page to S3 (writeRunReport) and records
+   * the page and its actual spend in its result (`report`) and memo.
+   */
+  runReport: 'run-report',
 } as const;

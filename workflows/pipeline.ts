@@ -35,6 +35,7 @@ import { approvalStateSignal, stepStoppedSignal } from '../contracts/workflow-ap
 import { longActivities, quickActivities } from './activity-options';
 import type { RerunNote } from '../contracts/rerun';
 import { PATCH } from './patches';
+import { attachRunReport } from './run-report';
 import { APPROVAL_STATUS, ENDPOINT_NAME, MODEL_PACKAGE_VERSION, markStep } from './search-attributes';
 import { trackStatus } from './step-status';
 import type { buildImage } from './build-image';
@@ -64,9 +65,11 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
     status.phase = phase;
     status.pipelinePhase = phase;
   };
-  const finish = (summary: plan.PipelineSummary): plan.PipelineSummary => {
+  /** A run that did its steps: marked done, then its report written (PATCH.runReport). */
+  const finish = async (summary: plan.PipelineSummary): Promise<plan.PipelineSummary> => {
     markStep('done');
     enter('done');
+    await attachRunReport(spec, summary, run);
     return summary;
   };
   enter('starting');
@@ -184,8 +187,8 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
       upsertSearchAttributes([{ key: MODEL_PACKAGE_VERSION, value: registered.modelPackageVersion }]);
     deprecatePatch(PATCH.approvalStatusSearchAttribute);
     upsertSearchAttributes([{ key: APPROVAL_STATUS, value: registered.approvalStatus }]);
-    if (registered.approvalStatus !== 'Approved') return finish(record.notApproved(registered));
-    if (!spec.deployment.enabled) return finish(record.deploymentDisabled());
+    if (registered.approvalStatus !== 'Approved') return await finish(record.notApproved(registered));
+    if (!spec.deployment.enabled) return await finish(record.deploymentDisabled());
 
     upsertSearchAttributes([{ key: ENDPOINT_NAME, value: spec.deployment.endpointName }]);
     const deployed = await step('deployModel', (child) =>
@@ -203,7 +206,7 @@ export async function runPipeline(spec: PipelineSpec, options: PipelineOptions =
         ],
       }),
     ).catch(rejectRolledBack(registered.modelPackageArn));
-    return finish(record.deployed(deployed, registered));
+    return await finish(record.deployed(deployed, registered));
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Each child stopped its own resources in a non-cancellable scope and signalled what it stopped.

@@ -21,6 +21,9 @@ import {
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { type Client, WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { runResourceNames } from '../../contracts/names';
 import type { PipelineSummary } from '../../contracts/pipeline-plan';
@@ -31,6 +34,7 @@ import { LocalHarness, missingEntrypoints } from '../../local/harness/local-harn
 import { TINY_HYPERPARAMETERS } from '../../local/harness/tiny-spec';
 import { checkAuditFile, formatAuditReport } from '../../local/service/core/aws-models/audit-check';
 import { approveWhenWaiting, failureChain, queryStatus } from '../../worker/pipeline-client';
+import { runOperatorCli } from '../../worker/cli';
 
 const missing = missingEntrypoints();
 const suite = missing.length ? describe.skip : describe;
@@ -149,8 +153,56 @@ suite('migrationPipeline on the local stack', () => {
     expect(firstEndpointConfig).toBe(summary.endpoint?.configName);
     const answer = await invoke(s.deployment.endpointName);
     expect(answer.text.length).toBeGreaterThan(0);
+    await checkReport(workflowId, summary, [
+      own[0]?.TrainingJobName as string,
+      ...trials.map((t) => t.TrainingJobName as string),
+    ]);
     passed += 1;
   });
+
+  /**
+   * The run's report: the pipeline wrote it to S3 (linked from its result), and `cli report` writes the same page from
+   * the history and the jobs. Headless Chromium renders it; the page shows one curve per training job (the trainModel
+   * job and each trial) and the sweep with its best trial. The screenshot is kept in .test-results/run-report/.
+   */
+  async function checkReport(workflowId: string, summary: PipelineSummary, jobs: string[]): Promise<void> {
+    const uri = summary.report?.s3Uri ?? '';
+    expect(uri).toMatch(new RegExp(`^s3://${h.baseSpec.bucket}/pipelines/.+/reports/${workflowId}/report\\.html$`));
+    const stored = await h.s3.send(
+      new GetObjectCommand({ Bucket: h.baseSpec.bucket, Key: uri.replace(/^s3:\/\/[^/]+\//, '') }),
+    );
+    expect(await stored.Body?.transformToString()).toContain('data-chart="curves"');
+    expect(summary.report?.actualSpendUsd).toBeGreaterThan(0);
+
+    const dir = path.resolve('.test-results', 'run-report');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'report.html');
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+    expect(await runOperatorCli(['report', workflowId, '--out', file], h.env, io)).toBe(0);
+    expect(lines[0]).toBe(`report of ${workflowId}: ${file}`);
+
+    const chromium = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `file://${file}`];
+    const dom = execFileSync('chromium', ['--dump-dom', ...chromium], { encoding: 'utf8', timeout: 120_000 });
+    const curves = dom.slice(
+      dom.indexOf('data-chart="curves"'),
+      dom.indexOf('</svg>', dom.indexOf('data-chart="curves"')),
+    );
+    // Two panels (train_loss and the objective val_loss), one line per job in each.
+    expect(curves.match(/aria-roledescription="line mark"/g)).toHaveLength(2 * jobs.length);
+    for (const job of jobs) expect(curves).toContain(job);
+    const sweep = dom.slice(
+      dom.indexOf('data-chart="sweep"'),
+      dom.indexOf('</svg>', dom.indexOf('data-chart="sweep"')),
+    );
+    expect(sweep.match(/aria-roledescription="point"/g)?.length).toBeGreaterThanOrEqual(jobs.length - 1);
+    expect(sweep).toContain('best trial');
+    execFileSync('chromium', [`--screenshot=${path.join(dir, 'report.png')}`, '--window-size=1100,2600', ...chromium], {
+      timeout: 120_000,
+      stdio: 'ignore',
+    });
+    expect(statSync(path.join(dir, 'report.png')).size).toBeGreaterThan(10_000);
+  }
 
   test('run 2: a blue/green update of the endpoint, approved by a reviewer through the update', async () => {
     expect(firstEndpointConfig).not.toBe('');

@@ -40,7 +40,7 @@ describe('pipeline spec', () => {
     expect(r.spec.tuning.enabled).toBe(false);
     expect(r.spec.deployment.blueGreen.trafficRouting.type).toBe('CANARY');
     expect(r.spec.registry.approval.policy).toBe('auto');
-    expect(r.spec.costGuard).toEqual({ maxSpendUsd: 5000, override: false });
+    expect(r.spec.costGuard).toEqual({ maxSpendUsd: 5000, override: false, overspendFactor: 1 });
   });
 
   it('rejects unknown keys anywhere, naming them', () => {

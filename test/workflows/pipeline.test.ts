@@ -74,6 +74,28 @@ describe('migrationPipeline', () => {
     });
   });
 
+  it('writes its report at the end, and a finished run reads in `cli status` with no worker running', async () => {
+    const r = await run('pipe-report', spec);
+    expect(r.result?.report).toMatchObject({
+      s3Uri: expect.stringMatching(/^s3:\/\/[^/]+\/pipelines\/[^/]+\/reports\/pipe-report\/report\.html$/),
+      actualSpendUsd: 1.5,
+    });
+    expect(r.calls.writeRunReport?.[0]).toMatchObject({ workflowId: 'pipe-report', overspendFactor: 1 });
+    // The run's worker has shut down (runUntil returned): every step's result comes from the history.
+    const unreachable = { send: () => Promise.reject(new Error('no AWS in this test')) };
+    const lines = await runStatus(env.client, { sagemaker: unreachable, codebuild: unreachable }, 'pipe-report');
+    expect(lines.join('\n')).not.toMatch(/no worker answered/);
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^ {2}trainModel +COMPLETED +completed \(from history: trainingJob \S+/),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^ {2}deployModel +COMPLETED +completed \(from history: endpointName demo-lm/),
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}outcome deployed: /));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}report s3:\/\/.*\/reports\/pipe-report\/report\.html$/));
+    expect(lines).toContainEqual('spend: actual $1.50 of a worst-case estimate $100.00');
+  });
+
   it('does a blue/green update when the endpoint exists and the champion beats the approved model', async () => {
     const r = await run('pipe-update', spec, { endpointExists: true, approvedObjective: 2.5 });
     expect(r.result).toMatchObject({ outcome: 'deployed', endpoint: { action: 'updated' } });

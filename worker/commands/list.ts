@@ -4,6 +4,7 @@
  * old build must keep serving.
  */
 import type { Client } from '@temporalio/client';
+import { REPORT_MEMO, type RunReportRef } from '../../contracts/run-report';
 import { CommandFailure } from '../command-line';
 import { buildIds, runVersion, searchAttribute } from './run-attributes';
 import { listExecutions } from './visibility';
@@ -52,6 +53,16 @@ export function listQuery(o: Pick<ListOptions, 'status' | 'buildId' | 'deploymen
   return parts.join(' AND ');
 }
 
+/**
+ * A run's actual spend against its worst-case estimate, from the report its pipeline wrote at the end (v6, kept in
+ * its memo, so no per-run call); `-` for a run that has not written one (open, failed, or from before v6).
+ */
+export function spendCell(report: RunReportRef | undefined): string {
+  if (!report) return '-';
+  const cell = `$${report.actualSpendUsd.toFixed(2)} of $${report.estimatedMaxSpendUsd.toFixed(2)}`;
+  return report.overspent ? `${cell} OVERSPENT` : cell;
+}
+
 function row(cells: string[], widths: number[]): string {
   return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ');
 }
@@ -61,7 +72,7 @@ export async function listRuns(client: Client, o: ListOptions): Promise<string[]
   const query = listQuery(o);
   const { runs, more } = await listExecutions(client, 'list', query, o.limit);
   if (runs.length === 0) return [`no pipeline runs match: ${query}`];
-  const head = ['WORKFLOW ID', 'TYPE', 'STATUS', 'STEP', 'VERSION', 'ENDPOINT', 'APPROVAL', 'STARTED'];
+  const head = ['WORKFLOW ID', 'TYPE', 'STATUS', 'STEP', 'VERSION', 'ENDPOINT', 'APPROVAL', 'STARTED', 'SPEND'];
   const table = runs.map((w) => [
     w.workflowId,
     w.type,
@@ -71,6 +82,7 @@ export async function listRuns(client: Client, o: ListOptions): Promise<string[]
     searchAttribute(w.searchAttributes, 'EndpointName') ?? '-',
     searchAttribute(w.searchAttributes, 'ApprovalStatus') ?? '-',
     w.startTime.toISOString(),
+    spendCell(w.memo?.[REPORT_MEMO] as RunReportRef | undefined),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => (r[i] as string).length)));
   const lines = [row(head, widths), ...table.map((r) => row(r, widths))];

@@ -14,9 +14,12 @@ import {
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { type Client, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
+import { gatherRunReport, type ReportClients } from '../../activities/run-report/gather';
+import { readRunHistory, type RunHistory, stepOutcome, stepResourceNames } from '../../activities/run-report/history';
 import { ErrorType } from '../../contracts/errors';
 import { childWorkflowId, runResourceNames } from '../../contracts/names';
 import { PIPELINE_STEPS, type PipelineSummary, SUMMARY_MEMO } from '../../contracts/pipeline-plan';
+import { REPORT_MEMO, type RunReportRef } from '../../contracts/run-report';
 import type { StepStatus } from '../../contracts/status';
 import { CommandFailure } from '../command-line';
 import { queryStatus } from '../pipeline-client';
@@ -26,6 +29,12 @@ import { runVersion, searchAttribute } from './run-attributes';
 export interface LiveStateClients {
   sagemaker: Pick<SageMakerClient, 'send'>;
   codebuild: Pick<CodeBuildClient, 'send'>;
+}
+
+/** Options of `status`. */
+export interface StatusOptions {
+  /** Flag the run when its actual spend passes the estimate × this (default: the spec's costGuard.overspendFactor). */
+  overspendFactor?: number;
 }
 
 /** A resource a run names, and what AWS says about it now. */
@@ -149,7 +158,12 @@ export function capacityWaits(d: Pick<WorkflowExecutionDescription, 'raw'>): str
 }
 
 /** Prints the run's status; returns the lines. */
-export async function runStatus(client: Client, aws: LiveStateClients, workflowId: string): Promise<string[]> {
+export async function runStatus(
+  client: Client,
+  aws: LiveStateClients,
+  workflowId: string,
+  o: StatusOptions = {},
+): Promise<string[]> {
   let run;
   try {
     run = await client.workflow.getHandle(workflowId).describe();
@@ -163,14 +177,21 @@ export async function runStatus(client: Client, aws: LiveStateClients, workflowI
     `  version ${runVersion(run.searchAttributes)}; step ${searchAttribute(run.searchAttributes, 'PipelineStep') ?? '-'}; approval ${searchAttribute(run.searchAttributes, 'ApprovalStatus') ?? '-'}; endpoint ${searchAttribute(run.searchAttributes, 'EndpointName') ?? '-'}`,
   ];
   // A run stopped since v5 closed as Canceled; what it stopped and why is its summary, kept in its memo.
-  const closedSummary = run.memo?.[SUMMARY_MEMO] as Partial<PipelineSummary> | undefined;
+  // Each step's result is in the run's history, readable with no worker running (a query needs one).
+  const history: RunHistory | undefined = await readRunHistory(client, workflowId, run.runId).catch(() => undefined);
+  const closedSummary = (run.memo?.[SUMMARY_MEMO] ?? history?.result) as Partial<PipelineSummary> | undefined;
   if (closedSummary?.outcome) lines.push(`  outcome ${closedSummary.outcome}: ${closedSummary.message ?? ''}`);
-  const pipeline = await queryStatus(client, workflowId, QUERY_TIMEOUT_MS);
-  if (!pipeline) lines.push('  (no worker answered the status query: showing what Temporal and AWS know)');
+  const report = (closedSummary?.report ?? run.memo?.[REPORT_MEMO]) as RunReportRef | undefined;
+  if (report) lines.push(`  report ${report.s3Uri}`);
+  // A closed run answers no query without a worker (and needs none: its history has it all).
+  const pipeline = run.closeTime ? undefined : await queryStatus(client, workflowId, QUERY_TIMEOUT_MS);
+  if (!pipeline && !run.closeTime)
+    lines.push('  (no worker answered the status query: showing what Temporal, its history and AWS know)');
   if (pipeline?.resources.runKey) lines.push(`  ${String(pipeline.lastObserved?.rerun ?? 're-run')}`);
   if (pipeline?.stopped.length) lines.push(`  stopped: ${pipeline.stopped.join('; ')}`);
 
   const names: Record<string, string> = {};
+  const fromHistory: Record<string, string> = {};
   const steps: string[] = [];
   for (const step of PIPELINE_STEPS) {
     const id = childWorkflowId(workflowId, step);
@@ -182,8 +203,15 @@ export async function runStatus(client: Client, aws: LiveStateClients, workflowI
       // The same step ID is reused by every run of this workflow ID: only this run's child counts.
       if (d.parentExecution?.runId === run.runId) {
         state = d.status.name;
-        status = await queryStatus(client, id, QUERY_TIMEOUT_MS);
-        detail = status?.phase ?? '(no status: no worker answered)';
+        const recorded = history?.steps.filter((s) => s.step === step).at(-1);
+        if (d.closeTime && recorded && recorded.state !== 'Running') {
+          detail = stepOutcome(recorded);
+          status = { step, phase: detail, resources: {}, metrics: {}, stopped: [], awaitingApproval: false };
+          Object.assign(fromHistory, stepResourceNames(recorded.result));
+        } else {
+          status = await queryStatus(client, id, QUERY_TIMEOUT_MS);
+          detail = status?.phase ?? '(no status: no worker answered)';
+        }
         const waits = capacityWaits(d);
         if (waits.length) detail += `; ${waits.join('; ')}`;
       }
@@ -201,6 +229,8 @@ export async function runStatus(client: Client, aws: LiveStateClients, workflowI
     steps.push(`  ${step.padEnd(14)} ${state.padEnd(11)} ${detail}`);
   }
   lines.push('steps', ...steps);
+  for (const [k, v] of Object.entries(fromHistory)) names[k] ??= v;
+  if (history) lines.push(...(await spendLines(history, aws, report, o, closedSummary)));
 
   // Without status answers a first run's names are still known (they derive from the workflow ID alone).
   const derived = runResourceNames(workflowId, pipeline?.resources.runKey);
@@ -217,4 +247,39 @@ export async function runStatus(client: Client, aws: LiveStateClients, workflowI
   if (resources.length === 0) lines.push('  none created yet');
   for (const r of resources) lines.push(`  ${r.kind.padEnd(14)} ${r.name}  ${r.state}`);
   return lines;
+}
+
+/**
+ * The run's actual spend against its estimate: from its report when it wrote one (v6), else computed now from its
+ * jobs' billable time (any run, open or closed).
+ */
+async function spendLines(
+  history: RunHistory,
+  aws: LiveStateClients,
+  report: RunReportRef | undefined,
+  o: StatusOptions,
+  summary: Partial<PipelineSummary> | undefined,
+): Promise<string[]> {
+  let spend: Pick<RunReportRef, 'actualSpendUsd' | 'estimatedMaxSpendUsd' | 'overspendFactor' | 'overspent'>;
+  if (report && o.overspendFactor === undefined) spend = report;
+  else {
+    try {
+      // Spend needs no curves, so no log reads: status stays a handful of Describe calls.
+      const clients: ReportClients = {
+        sagemaker: aws.sagemaker,
+        logs: { send: () => Promise.reject(new Error('unused')) },
+      };
+      spend = await gatherRunReport(history, clients, {
+        overspendFactor: o.overspendFactor,
+        summary: summary as Record<string, unknown> | undefined,
+        curves: false,
+      });
+    } catch (err) {
+      return [`spend: unknown (${(err as Error).message})`];
+    }
+  }
+  return [
+    `spend: actual $${spend.actualSpendUsd.toFixed(2)} of a worst-case estimate $${spend.estimatedMaxSpendUsd.toFixed(2)}` +
+      (spend.overspent ? ` — OVERSPENT (above the estimate × ${spend.overspendFactor})` : ''),
+  ];
 }

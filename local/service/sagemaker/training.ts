@@ -320,7 +320,9 @@ export class Training {
       j.TrainingEndTime = t;
       if (j.TrainingStartTime) {
         j.TrainingTimeInSeconds = Math.max(1, Math.round(t - j.TrainingStartTime));
-        j.BillableTimeInSeconds = j.TrainingTimeInSeconds * j.ResourceConfig.InstanceCount;
+        // Wall-clock seconds, not × InstanceCount: DescribeTrainingJob's documentation has the caller multiply
+        // BillableTimeInSeconds by InstanceCount for the compute time billed.
+        j.BillableTimeInSeconds = j.TrainingTimeInSeconds;
       }
       if (o.kind === 'completed') {
         j.TrainingJobStatus = 'Completed';
