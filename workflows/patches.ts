@@ -69,6 +69,12 @@ export const PATCH = {
    * TrainingJobDefinition.Environment limit) fails up front. Asked only when a spec breaks the rule.
    */
   tuningEnvironmentLimit: 'tuning-environment-limit',
+  /**
+   * v6 (every job step, workflows/job-step.ts): a `jobStateChanged` signal from the event relay cancels the step's
+   * current wait and the step describes the job once (docs/events.md). Asked at a step's first such signal, so a run
+   * that never gets one records no marker.
+   */
+  jobStateEvents: 'job-state-events',
 } as const;
 
 /** Rollback alarm periods must be whole minutes (PATCH.rollbackPeriodWholeMinutes). */
