@@ -141,7 +141,8 @@ export class StateEventPublisher {
   changed(kind: string, key: string, value: object): void {
     const k = EVENT_KINDS[kind];
     if (!k) return;
-    const record = value as Record<string, unknown>;
+    // A copy as it is now: the service mutates its records in place, and the event says what this change made.
+    const record = JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
     const status = k.status(record);
     const id = `${kind}/${key}`;
     if (this.last.get(id) === status) return;
