@@ -35,8 +35,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? 
  */
 export function tagValue(tags: unknown, key: string): string | null {
   if (Array.isArray(tags)) {
-    for (const t of tags)
-      if (isObject(t) && (t.Key ?? t.key) === key) return str(t.Value ?? t.value);
+    for (const t of tags) if (isObject(t) && (t.Key ?? t.key) === key) return str(t.Value ?? t.value);
     return null;
   }
   return isObject(tags) ? str(tags[key]) : null;
@@ -61,7 +60,8 @@ export function mapEvent(body: string): MappedEvent {
     const workflowId =
       (detailType === 'SageMaker Endpoint State Change' ? tagValue(detail.Tags, UPDATED_BY_TAG) : null) ??
       tagValue(detail.Tags, WORKFLOW_ID_TAG);
-    if (!workflowId) return { skip: `${detailType} for ${resource || 'an unnamed resource'}: no ${WORKFLOW_ID_TAG} tag` };
+    if (!workflowId)
+      return { skip: `${detailType} for ${resource || 'an unnamed resource'}: no ${WORKFLOW_ID_TAG} tag` };
     return { workflowId, change: { detailType, resource, status: str(detail[fields.status]), time } };
   }
   if (event.source === 'aws.codebuild' && detailType === 'CodeBuild Build State Change') {

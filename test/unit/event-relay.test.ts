@@ -69,9 +69,9 @@ describe('mapEvent', () => {
     expect(mapEvent(JSON.stringify(training({ 'pipeline:workflow-id': 'run-1/trainModel', team: 'lm' })))).toEqual(
       want,
     );
-    expect(
-      mapEvent(JSON.stringify(training([{ Key: 'pipeline:workflow-id', Value: 'run-1/trainModel' }]))),
-    ).toEqual(want);
+    expect(mapEvent(JSON.stringify(training([{ Key: 'pipeline:workflow-id', Value: 'run-1/trainModel' }])))).toEqual(
+      want,
+    );
   });
 
   it('maps an endpoint update to the updating step before the creating one', () => {
@@ -101,9 +101,9 @@ describe('mapEvent', () => {
     });
     expect(mapEvent(JSON.stringify(build([])))).toEqual({ skip: expect.stringContaining('PIPELINE_WORKFLOW_ID') });
     expect(mapEvent('not json')).toEqual({ skip: 'message body is not JSON' });
-    expect(mapEvent(JSON.stringify(envelope('aws.ec2', 'EC2 Instance State-change Notification', 'i-1', {})))).toEqual(
-      { skip: expect.stringContaining('unhandled event') },
-    );
+    expect(mapEvent(JSON.stringify(envelope('aws.ec2', 'EC2 Instance State-change Notification', 'i-1', {})))).toEqual({
+      skip: expect.stringContaining('unhandled event'),
+    });
   });
 });
 

@@ -170,9 +170,7 @@ export async function run(opts: { jobs: number; net: number; delay: number }): P
       }
       await handle.result();
     };
-    const results = await worker.runUntil(
-      Promise.allSettled(Array.from({ length: opts.jobs }, (_, i) => follow(i))),
-    );
+    const results = await worker.runUntil(Promise.allSettled(Array.from({ length: opts.jobs }, (_, i) => follow(i))));
     await disruptions;
     await relay.stop();
     const failed = results.filter((r) => r.status === 'rejected');

@@ -77,7 +77,12 @@ it("a training job's status changes reach the queue as AWS documents them, once 
 });
 
 it("routes the pipelines' CodeBuild builds and leaves other projects' builds out", async () => {
-  const publisher = new StateEventPublisher(moto.url, () => [], () => undefined, parseEventFaults(''));
+  const publisher = new StateEventPublisher(
+    moto.url,
+    () => [],
+    () => undefined,
+    parseEventFaults(''),
+  );
   const b = (project: string) => ({
     arn: `arn:aws:codebuild:us-east-1:123456789012:build/${project}:1`,
     buildStatus: 'SUCCEEDED',
