@@ -36,4 +36,9 @@ export interface ActivityDeps {
    * working directory.
    */
   specDir?: string;
+  /**
+   * Set when state-change events wake the steps (a queue is configured, docs/events.md): the waits a
+   * `jobStateChanged` signal cuts short (EVENT_WOKEN_WAITS) poll only as a net, at least this many seconds apart.
+   */
+  eventNetIntervalSeconds?: number;
 }

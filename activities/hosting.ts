@@ -38,11 +38,12 @@ import {
   WaitEndpointInput,
 } from '../contracts/deploy-model';
 import { ErrorType } from '../contracts/errors';
+import { UPDATED_BY_TAG } from '../contracts/job-events';
 import { firedAlarm } from './alarms';
 import { aws, failure } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
-import { pollUntil } from './polling';
+import { activityWorkflowId, pollUntil } from './polling';
 import { assertOwned, isAlreadyExists, isNotFound, sageMakerTags } from './sagemaker-owner';
 import { deleteEndpointDashboard } from './dashboards';
 
@@ -306,9 +307,17 @@ export function createHostingActivities(deps: ActivityDeps) {
         );
       }
       const startedAt = new Date().toISOString();
+      const updatedBy = activityWorkflowId();
       await aws(`AddTags ${arn}`, () =>
         sm.send(
-          new AddTagsCommand({ ResourceArn: arn, Tags: [{ Key: UPDATE_REQUESTED_TAG, Value: `${cfg}@${startedAt}` }] }),
+          new AddTagsCommand({
+            ResourceArn: arn,
+            Tags: [
+              { Key: UPDATE_REQUESTED_TAG, Value: `${cfg}@${startedAt}` },
+              // The endpoint's state-change events name the step that waits on this update (docs/events.md).
+              ...(updatedBy ? [{ Key: UPDATED_BY_TAG, Value: updatedBy }] : []),
+            ],
+          }),
         ),
       );
       const r = input.blueGreen.trafficRouting;

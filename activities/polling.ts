@@ -4,6 +4,7 @@
  * cancellation (which Temporal only delivers through heartbeat responses) is noticed within seconds.
  */
 import { Context } from '@temporalio/activity';
+import { EVENT_WOKEN_WAITS } from '../contracts/job-events';
 import { WAIT_HEARTBEAT_SLICE_S } from '../contracts/liveness';
 import type { ActivityDeps } from './deps';
 
@@ -37,6 +38,7 @@ export async function pollUntil<T>(
   step: () => Promise<{ done: true; value: T } | { done: false; details: unknown }>,
   options: { pauseFirst?: unknown } = {},
 ): Promise<T> {
+  intervalSeconds = pollIntervalSeconds(deps, intervalSeconds);
   if (options.pauseFirst !== undefined && options.pauseFirst !== null)
     await pauseWithHeartbeat(deps, intervalSeconds * 1000, options.pauseFirst);
   for (;;) {
@@ -44,6 +46,22 @@ export async function pollUntil<T>(
     if (r.done) return r.value;
     await pauseWithHeartbeat(deps, intervalSeconds * 1000, r.details);
   }
+}
+
+/**
+ * The interval a poll really uses: with events configured, a wait that a `jobStateChanged` signal wakes
+ * (EVENT_WOKEN_WAITS) polls only as the net for a lost event; everything else keeps `requested`.
+ */
+export function pollIntervalSeconds(deps: ActivityDeps, requested: number): number {
+  const net = deps.eventNetIntervalSeconds;
+  if (net === undefined) return requested;
+  let activityType: string;
+  try {
+    activityType = Context.current().info.activityType;
+  } catch {
+    return requested;
+  }
+  return EVENT_WOKEN_WAITS.includes(activityType) ? Math.max(requested, net) : requested;
 }
 
 /**
@@ -69,4 +87,13 @@ export function warnIfActivity(message: string): void {
     return;
   }
   ctx.log.warn(message);
+}
+
+/** The workflow ID of the activity running now, or null outside an activity (a CLI, a test). */
+export function activityWorkflowId(): string | null {
+  try {
+    return Context.current().info.workflowExecution?.workflowId ?? null;
+  } catch {
+    return null;
+  }
 }

@@ -8,6 +8,7 @@
  * activities import that index and need no Temporal workflow package).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { JobStateChanged } from './job-events';
 import type { ApprovalDecision, UpdateModelPackageApprovalOutput } from './register-model';
 import type { StepStatus } from './status';
 
@@ -43,3 +44,10 @@ export interface ApprovalState {
  * its ApprovalStatus search attribute (`npm run cli -- list` finds the runs waiting for a decision).
  */
 export const approvalStateSignal = defineSignal<[ApprovalState]>('approvalState');
+
+/**
+ * Sent by the event relay (worker/event-relay.ts) to the step waiting on a job, endpoint or build that changed state:
+ * the step cuts its current wait short and describes the resource once (workflows/job-step.ts). A hint only: a
+ * duplicate, late or out-of-order signal costs one Describe and changes nothing.
+ */
+export const jobStateChangedSignal = defineSignal<[JobStateChanged]>('jobStateChanged');

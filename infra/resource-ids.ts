@@ -15,3 +15,6 @@ export const WORKER_RUNTIME_IDS = {
   securityGroup: 'WorkerSecurityGroup',
   service: 'WorkerService',
 } as const;
+
+/** The queue the state-change rules deliver to (infra/lib/events.ts); iam/worker-policy.json names it. */
+export const EVENTS_QUEUE_NAME = 'pipeline-state-changes';

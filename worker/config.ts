@@ -3,6 +3,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_EVENT_NET_INTERVAL_S } from '../contracts/job-events';
 import { DEFAULT_TASK_QUEUE } from '../contracts/task-queue';
 import { formatIssues, toSpecIssues } from '../contracts/validation';
 
@@ -84,6 +85,13 @@ export const WorkerEnv = z
     WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number<string | undefined>().int().min(0).default(DEFAULT_SHUTDOWN_GRACE_S),
     WORKER_HEALTH_PORT: z.coerce.number<string | undefined>().int().min(1).max(65535).optional(),
     WORKER_HEALTH_HOST: nonEmpty.default('127.0.0.1'),
+    PIPELINE_EVENTS_QUEUE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    PIPELINE_EVENTS_NET_INTERVAL_SECONDS: z.coerce
+      .number<string | undefined>()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(DEFAULT_EVENT_NET_INTERVAL_S),
   })
   .superRefine((env, ctx) => {
     checkTemporal(env, ctx);
@@ -123,6 +131,11 @@ export interface WorkerConfig extends TemporalConfig {
   shutdownGraceSeconds: number;
   /** WORKER_HEALTH_PORT / WORKER_HEALTH_HOST: where GET /healthz answers (worker/health-server.ts); off when unset. */
   health?: { port: number; host: string };
+  /**
+   * State-change events (docs/events.md): PIPELINE_EVENTS_QUEUE_URL, the queue the EventBridge rule delivers to (the
+   * relay runs exactly when it is set), and PIPELINE_EVENTS_NET_INTERVAL_SECONDS, the polling net's interval.
+   */
+  events?: { queueUrl: string; netIntervalSeconds: number };
 }
 
 /** Error thrown for invalid configuration; its message lists every bad variable. */
@@ -167,6 +180,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
     health: e.WORKER_HEALTH_PORT ? { port: e.WORKER_HEALTH_PORT, host: e.WORKER_HEALTH_HOST } : undefined,
+    events: e.PIPELINE_EVENTS_QUEUE_URL
+      ? { queueUrl: e.PIPELINE_EVENTS_QUEUE_URL, netIntervalSeconds: e.PIPELINE_EVENTS_NET_INTERVAL_SECONDS }
+      : undefined,
   };
 }
 

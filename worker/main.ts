@@ -4,11 +4,13 @@
  * Before polling it checks the namespace's search attributes and reports its version (build ID = workflow source
  * hash; Worker Versioning when TEMPORAL_WORKER_DEPLOYMENT is set). SIGTERM or SIGINT stops polling and lets in-flight
  * activities finish for WORKER_SHUTDOWN_GRACE_SECONDS before exiting 0; WORKER_HEALTH_PORT serves GET /healthz.
+ * With PIPELINE_EVENTS_QUEUE_URL it also runs the event relay (docs/events.md).
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { ConfigError, loadConfig, workerCapacityOptions, workerShutdownOptions } from './config';
 import { createAwsClients } from './aws-clients';
+import { startWorkerEventRelay } from './event-relay-main';
 import { startHealthServer, type HealthServer } from './health-server';
 import { codecFromEnv } from './payload-codec';
 import { findSearchAttributeGaps, noGaps, searchAttributeGapsMessage } from './search-attribute-check';
@@ -22,6 +24,7 @@ async function main(): Promise<number> {
   const namespace = config.temporal.namespace;
   const connection = await NativeConnection.connect(connectionOptions(config));
   let health: HealthServer | undefined;
+  let relay: { stop(): Promise<void> } | undefined;
   try {
     const gaps = await findSearchAttributeGaps(connection.operatorService, namespace).catch((err: unknown) => {
       // Some clusters do not let a worker's credentials list search attributes: say so, and go on.
@@ -35,8 +38,10 @@ async function main(): Promise<number> {
     const activities = createActivities({
       clients: createAwsClients({ region: config.awsRegion }),
       specDir: config.specDir,
+      eventNetIntervalSeconds: config.events?.netIntervalSeconds,
     });
     const codec = codecFromEnv(process.env);
+    if (config.events) relay = await startWorkerEventRelay(config, config.events.queueUrl);
     const worker = await Worker.create({
       connection,
       dataConverter: codec ? { payloadCodecs: [codec] } : undefined,
@@ -83,6 +88,7 @@ async function main(): Promise<number> {
     console.log('worker: stopped');
     return 0;
   } finally {
+    await relay?.stop();
     await health?.close();
     await connection.close();
   }

@@ -3,14 +3,22 @@
  * stop it if the workflow is cancelled, and tell the parent pipeline what the cancel stopped. The image build,
  * training, tuning and both deployment paths are written on it; another job kind (a processing job, a batch transform)
  * supplies its create, wait and stop activities and what to record from each snapshot.
+ *
+ * Since v6 a `jobStateChanged` signal (an EventBridge state-change event, relayed by worker/event-relay.ts) cuts the
+ * current wait short: the step describes the job once and goes on from what the Describe says (docs/events.md).
  */
 import {
   ActivityCancellationType,
   type ActivityOptions,
   CancellationScope,
+  condition,
   isCancellation,
+  patched,
+  setHandler,
 } from '@temporalio/workflow';
 import type { StepStatus } from '../contracts/status';
+import { jobStateChangedSignal } from '../contracts/workflow-api';
+import { PATCH } from './patches';
 import { asStepFailure } from './step-failure';
 import { reportStopped } from './step-status';
 
@@ -63,6 +71,7 @@ export async function runJobStep<Created, Snapshot, Position>(
   job: JobStep<Created, Snapshot, Position>,
 ): Promise<JobOutcome<Created, Snapshot>> {
   job.status.phase = job.creating;
+  const wake = listenForJobEvents();
   let created: Created | undefined;
   try {
     const made = await job.create();
@@ -70,9 +79,22 @@ export async function runJobStep<Created, Snapshot, Position>(
     job.created(made);
     let last: Position | null = null;
     for (;;) {
-      const seen = await job.wait(last, made).catch((err: unknown) => {
-        throw job.stepFailures ? asStepFailure(err, job.stepFailures) : err;
-      });
+      const step = (wait: Promise<Snapshot>) =>
+        wait.catch((err: unknown) => {
+          throw job.stepFailures ? asStepFailure(err, job.stepFailures) : err;
+        });
+      let seen: Snapshot;
+      if (wake.pending) {
+        // Woken: describe once (a wait from "no last state" returns at its first Describe).
+        wake.pending = false;
+        seen = await step(job.wait(null, made));
+        // The event told nothing new (a duplicate, or a change the last wait already saw): wait on.
+        if (last !== null && samePosition(job.position(seen), last)) continue;
+      } else {
+        const waited = await untilWoken(() => step(job.wait(last, made)), wake);
+        if (waited === WOKEN) continue;
+        seen = waited;
+      }
       if (job.observe(seen, last)) return { created: made, final: seen };
       last = job.position(seen);
     }
@@ -86,4 +108,46 @@ export async function runJobStep<Created, Snapshot, Position>(
     }
     throw err;
   }
+}
+
+/** Whether a `jobStateChanged` signal arrived that the step has not acted on yet. */
+interface Wake {
+  pending: boolean;
+}
+
+const WOKEN: unique symbol = Symbol('woken');
+
+/**
+ * Registers the `jobStateChanged` handler. The patch is asked at the first signal, not before: a run recorded before
+ * v6 (which had no handler) replays as it ran, and a run in flight when v6 shipped is woken by its next event.
+ */
+function listenForJobEvents(): Wake {
+  const wake: Wake = { pending: false };
+  let handled: boolean | undefined;
+  setHandler(jobStateChangedSignal, () => {
+    handled ??= patched(PATCH.jobStateEvents);
+    if (handled) wake.pending = true;
+  });
+  return wake;
+}
+
+/**
+ * Runs one wait until it returns or a signal wakes the step, whichever comes first; a woken wait's activity is
+ * cancelled (it stops at its next heartbeat, within seconds). A cancellation of the step itself goes through.
+ */
+async function untilWoken<T>(wait: () => Promise<T>, wake: Wake): Promise<T | typeof WOKEN> {
+  return CancellationScope.cancellable(async () => {
+    const scope = CancellationScope.current();
+    try {
+      return await Promise.race([wait(), condition(() => wake.pending).then((): typeof WOKEN => WOKEN)]);
+    } finally {
+      // Ends whichever lost: the wait's activity (when woken) or the condition (when the wait returned).
+      scope.cancel();
+    }
+  });
+}
+
+/** Positions are plain data (statuses): equal when their JSON is. */
+function samePosition(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -104,4 +104,10 @@ export const PATCH = {
    * the page and its actual spend in its result (`report`) and memo.
    */
   runReport: 'run-report',
+  /**
+   * v6 (every job step, workflows/job-step.ts): a `jobStateChanged` signal from the event relay cancels the step's
+   * current wait and the step describes the job once (docs/events.md). Asked at a step's first such signal, so a run
+   * that never gets one records no marker.
+   */
+  jobStateEvents: 'job-state-events',
 } as const;

@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import { POLICY_DIR } from '../iam-roles';
 import { STACK_NAME } from '../resource-ids';
 import { suppressReviewedFindings } from './nag-suppressions';
+import { stateChangeEvents } from './events';
 import { declareParameters } from './parameters';
 import { pipelineRoles } from './roles';
 import { imageRepository, jobLogGroups, pipelineBucket } from './storage';
@@ -26,7 +27,8 @@ export class PipelineStack extends Stack {
     super(scope, id, {
       // No bootstrap stack: no asset, no version check, the CLI's own credentials deploy it.
       synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),
-      description: 'SageMaker pipeline: roles (from iam/), bucket, image repository, log groups, worker service',
+      description:
+        'SageMaker pipeline: roles (from iam/), bucket, image repository, log groups, worker service, state-change events',
       ...props,
     });
     const params = declareParameters(this);
@@ -34,15 +36,15 @@ export class PipelineStack extends Stack {
     const bucket = pipelineBucket(this, params);
     const repository = imageRepository(this, params);
     jobLogGroups(this, params);
-    const service = workerService(this, params, roles.WorkerRole);
-
-    // Event delivery (a later change): the EventBridge rule for SageMaker's and CodeBuild's state-change events and
-    // the SQS queue it delivers to go here, with the worker role's permission to receive from the queue.
+    // State-change events wake the steps (docs/events.md); the worker role's grant on the queue is in iam/.
+    const stateChanges = stateChangeEvents(this);
+    const service = workerService(this, params, roles.WorkerRole, stateChanges.queue.queueUrl);
 
     new CfnOutput(this, 'BucketNameOutput', { key: 'BucketName', value: bucket.bucketName });
     new CfnOutput(this, 'RepositoryUriOutput', { key: 'RepositoryUri', value: repository.repositoryUri });
     for (const [id, role] of Object.entries(roles)) new CfnOutput(this, `${id}Arn`, { value: role.roleArn });
     new CfnOutput(this, 'WorkerServiceName', { value: service.attrName });
+    new CfnOutput(this, 'EventsQueueUrl', { key: 'EventsQueueUrl', value: stateChanges.queue.queueUrl });
     suppressReviewedFindings(this, props.policyDir ?? POLICY_DIR);
   }
 }

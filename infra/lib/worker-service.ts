@@ -21,7 +21,12 @@ export const WORKER_MEMORY_MIB = '2048';
 export const WORKER_STOP_TIMEOUT_S = 120;
 
 /** The cluster, task definition and service of the worker; `workerRole` is the task role. */
-export function workerService(scope: Construct, params: StackParameters, workerRole: iam.IRole): ecs.CfnService {
+export function workerService(
+  scope: Construct,
+  params: StackParameters,
+  workerRole: iam.IRole,
+  eventsQueueUrl?: string,
+): ecs.CfnService {
   const logGroup = new logs.CfnLogGroup(scope, IDS.logGroup, {
     retentionInDays: Token.asNumber(params.logRetentionDays.valueAsNumber),
   });
@@ -106,6 +111,7 @@ export function workerService(scope: Construct, params: StackParameters, workerR
           env('TEMPORAL_WORKER_DEPLOYMENT', params.workerDeploymentName.valueAsString),
           env('PAYLOAD_ENCRYPTION_KEY_ID', params.payloadKeyId.valueAsString),
           env('AWS_REGION', Aws.REGION),
+          ...(eventsQueueUrl ? [env('PIPELINE_EVENTS_QUEUE_URL', eventsQueueUrl)] : []),
         ],
         secrets: [
           secret(params.hasTemporalApiKey, 'TEMPORAL_API_KEY', params.temporalApiKeySecretArn.valueAsString),

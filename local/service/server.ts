@@ -333,6 +333,7 @@ export async function startLocalService(
         codebuild.shutdown(),
         transforms.shutdown(),
       ]);
+      ctx.stateEvents?.close();
       await ctx.logs.close();
       await requests.close();
       gateway.close();

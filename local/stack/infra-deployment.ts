@@ -46,6 +46,8 @@ export const DEPLOYED_TYPES = [
   'AWS::S3::Bucket',
   'AWS::ECR::Repository',
   'AWS::Logs::LogGroup',
+  'AWS::SQS::Queue',
+  'AWS::Events::Rule',
 ] as const;
 
 /** Resource types local mode leaves out, and why. */
@@ -53,6 +55,10 @@ export const LEFT_OUT_TYPES: Record<string, string> = {
   'AWS::S3::BucketPolicy':
     "moto's CloudFormation has no handler for it (it reports the resource created and applies nothing), and local " +
     'mode evaluates no bucket policy: its TLS-only rule has nothing to act on over http://127.0.0.1',
+  'AWS::SQS::QueuePolicy':
+    "moto's CloudFormation has no handler for it, and moto's EventBridge delivers to a queue without reading one " +
+    '(test/unit/local/state-events.test.ts shows the rule delivering); its TLS-only rule has nothing to act on over ' +
+    'http://127.0.0.1',
 };
 
 const WORKER_RUNS_LOCALLY =

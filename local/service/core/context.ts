@@ -16,6 +16,8 @@ import { type Faults, faultDraws, parseFaults } from './faults';
 import { parseQuotas, type Quotas } from './quotas';
 import { roleSessionEnv } from './role-session';
 import { Store } from './state';
+import { StateEventPublisher } from './state-events';
+import type { Tag } from './request-fields';
 
 export interface ServiceOptions {
   /** Where state files, job directories, logs and pid files live. */
@@ -53,6 +55,11 @@ export interface ServiceOptions {
   autoscalingConsistencyMs?: number;
   /** The period of the target-tracking metric (SageMaker: one minute); also LOCAL_AUTOSCALING_PERIOD_MS. */
   autoscalingPeriodMs?: number;
+  /**
+   * Publish the resources' state-change events through moto's EventBridge (core/state-events.ts). Default: on unless
+   * LOCAL_STATE_EVENTS is `off`.
+   */
+  stateEvents?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -86,6 +93,8 @@ export class Ctx {
   /** Account instance quotas (LOCAL_QUOTAS); empty: none. */
   readonly quotas: Quotas;
   readonly faultDraw: () => number;
+  /** The state-change event publisher, when on (ServiceOptions.stateEvents). */
+  readonly stateEvents?: StateEventPublisher;
   private readonly logger: (msg: string) => void;
 
   constructor(readonly opts: ServiceOptions) {
@@ -121,6 +130,16 @@ export class Ctx {
     this.faults = parseFaults(opts.faults ?? process.env.LOCAL_FAULTS);
     this.faultDraw = faultDraws(this.faults);
     this.quotas = parseQuotas(opts.quotas ?? process.env.LOCAL_QUOTAS);
+    if (opts.stateEvents ?? process.env.LOCAL_STATE_EVENTS !== 'off') {
+      const tags = this.store.kind<{ Tags: Tag[] }>('tags');
+      const events = new StateEventPublisher(
+        opts.motoEndpoint,
+        (arn) => tags.get(arn)?.Tags ?? [],
+        (m) => this.log(m),
+      );
+      this.stateEvents = events;
+      this.store.onChange = (kind, key, value) => events.changed(kind, key, value);
+    }
   }
 
   private makeExecutor(kind: 'process' | 'container', dir: string): Executor {

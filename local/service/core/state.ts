@@ -5,6 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** Told of every record written (put or update): the one place a local resource's state change is seen. */
+export type ChangeListener = (kind: string, key: string, value: object) => void;
+
 export class Collection<T extends object> {
   private readonly items = new Map<string, T>();
   private readonly file: string;
@@ -12,6 +15,7 @@ export class Collection<T extends object> {
   constructor(
     dir: string,
     readonly kind: string,
+    private readonly changed: ChangeListener = () => undefined,
   ) {
     this.file = path.join(dir, `${kind}.json`);
     if (fs.existsSync(this.file)) {
@@ -35,6 +39,7 @@ export class Collection<T extends object> {
   put(key: string, value: T): T {
     this.items.set(key, value);
     this.save();
+    this.changed(this.kind, key, value);
     return value;
   }
 
@@ -44,6 +49,7 @@ export class Collection<T extends object> {
     if (!value) return undefined;
     change(value);
     this.save();
+    this.changed(this.kind, key, value);
     return value;
   }
 
@@ -63,6 +69,8 @@ export class Collection<T extends object> {
 /** Opens (and creates) the collections in `dir`. */
 export class Store {
   private readonly collections = new Map<string, Collection<object>>();
+  /** Set by the service (core/state-events.ts publishes the resources' state-change events from it). */
+  onChange: ChangeListener = () => undefined;
 
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true });
@@ -71,7 +79,7 @@ export class Store {
   kind<T extends object>(kind: string): Collection<T> {
     let c = this.collections.get(kind);
     if (!c) {
-      c = new Collection<object>(this.dir, kind);
+      c = new Collection<object>(this.dir, kind, (k, key, value) => this.onChange(k, key, value));
       this.collections.set(kind, c);
     }
     return c as Collection<T>;

@@ -55,8 +55,8 @@ describe('the local template', () => {
   });
 
   it('refuses a resource type not shown to deploy in moto, and a kept resource that needs a left-out one', () => {
-    const queue = { ...template, Resources: { ...template.Resources, Q: { Type: 'AWS::SQS::Queue' } } };
-    expect(() => localTemplate(queue)).toThrow(/Q is a AWS::SQS::Queue, which local mode has not shown/);
+    const topic = { ...template, Resources: { ...template.Resources, Q: { Type: 'AWS::SNS::Topic' } } };
+    expect(() => localTemplate(topic)).toThrow(/Q is a AWS::SNS::Topic, which local mode has not shown/);
     const needs = {
       ...template,
       Resources: { ...template.Resources, G: { Type: 'AWS::Logs::LogGroup', DependsOn: 'WorkerService' } },
