@@ -7,7 +7,7 @@ import { ListTrainingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagema
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { POLICY_DIR } from '../../../infra/iam-roles';
 import { IamEnforcer } from '../../../local/service/iam/enforcer';
-import { PolicySet } from '../../../local/service/iam/policies';
+import { PolicySet, type RoleDeclaration } from '../../../local/service/iam/policies';
 import type { LocalService } from '../../../local/service/server';
 import { ACCOUNT_ID } from '../../../local/shared/account';
 import { ADMIN_CREDENTIALS, roleCredentials } from '../../../local/shared/credentials';
@@ -20,7 +20,7 @@ let svc: LocalService;
 afterEach(async () => svc?.close());
 
 async function start(faults: string): Promise<void> {
-  const roles = {
+  const roles: Record<string, RoleDeclaration> = {
     [LOGS_ONLY]: {
       trustedServices: ['sagemaker.amazonaws.com'],
       policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['logs:*'], Resource: '*' }] },
