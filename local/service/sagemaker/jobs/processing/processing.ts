@@ -6,17 +6,17 @@
  * InProgress when the service restarts is run again from the start (its inputs downloaded again, its outputs
  * uploaded when it ends); one that was Stopping ends Stopped.
  */
-import type { Ctx } from '../core/context';
-import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../core/protocol';
-import { type Body, tags as readTags } from '../core/request-fields';
-import { assertAssumable } from '../iam/on-behalf';
-import { SAGEMAKER_SERVICE } from '../iam/policies';
+import type { Ctx } from '../../../core/context';
+import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../../../core/protocol';
+import { type Body, tags as readTags } from '../../../core/request-fields';
+import { assertAssumable } from '../../../iam/on-behalf';
+import { SAGEMAKER_SERVICE } from '../../../iam/policies';
 import { parseProcessingRequest, type ProcessingRequest } from './processing-request';
 import { type ProcessingOutcome, ProcessingRun } from './processing-run';
-import type { Tags } from './tags';
-import { sortRecords } from './training';
-import { checkInstanceQuota } from '../core/quotas';
-import { JobTable } from './jobs/job-table';
+import type { Tags } from '../../tags';
+import { sortRecords } from '../training/training';
+import { checkInstanceQuota } from '../../../core/quotas';
+import { JobTable } from '../job-table';
 
 export type ProcessingJobStatus = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
 

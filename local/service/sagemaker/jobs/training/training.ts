@@ -7,18 +7,18 @@
  * a job that failed with InternalServerError (LOCAL_FAULTS internal, or a host that could not be run) is started again
  * (back to Starting) up to MaximumRetryAttempts times.
  */
-import type { Ctx } from '../core/context';
-import { type MetricDatum } from './metric-definitions';
-import { arn, inUse, invalid, notFound, now, paginate, wire } from '../core/protocol';
-import type { Tags } from './tags';
+import type { Ctx } from '../../../core/context';
+import { type MetricDatum } from '../../metric-definitions';
+import { arn, inUse, invalid, notFound, now, paginate, wire } from '../../../core/protocol';
+import type { Tags } from '../../tags';
 import { parseTrainingRequest, type TrainingRequest } from './training-request';
-import { assertAssumable } from '../iam/on-behalf';
-import { SAGEMAKER_SERVICE } from '../iam/policies';
+import { assertAssumable } from '../../../iam/on-behalf';
+import { SAGEMAKER_SERVICE } from '../../../iam/policies';
 import { type Phase, TrainingRun, type RunOutcome } from './training-run';
-import { failsInternally, lacksCapacity } from '../core/faults';
-import { checkInstanceQuota } from '../core/quotas';
-import { type Body, tags as readTags } from '../core/request-fields';
-import { JobTable } from './jobs/job-table';
+import { failsInternally, lacksCapacity } from '../../../core/faults';
+import { checkInstanceQuota } from '../../../core/quotas';
+import { type Body, tags as readTags } from '../../../core/request-fields';
+import { JobTable } from '../job-table';
 
 export interface Transition {
   Status: string;

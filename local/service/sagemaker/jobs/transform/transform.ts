@@ -4,18 +4,18 @@
  * A job still InProgress when the service restarts is run again from the start (its `.out` objects are written
  * whole, so a rerun overwrites them); one that was Stopping is Stopped.
  */
-import type { Ctx } from '../core/context';
-import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../core/protocol';
-import { type Body, tags as readTags } from '../core/request-fields';
-import { assertAssumable } from '../iam/on-behalf';
-import { SAGEMAKER_SERVICE } from '../iam/policies';
-import type { ModelRecord } from './fleet';
-import type { Tags } from './tags';
-import { sortRecords } from './training';
+import type { Ctx } from '../../../core/context';
+import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../../../core/protocol';
+import { type Body, tags as readTags } from '../../../core/request-fields';
+import { assertAssumable } from '../../../iam/on-behalf';
+import { SAGEMAKER_SERVICE } from '../../../iam/policies';
+import type { ModelRecord } from '../../fleet';
+import type { Tags } from '../../tags';
+import { sortRecords } from '../training/training';
 import { parseTransformRequest, type TransformRequest } from './transform-request';
 import { TransformRun, type TransformOutcome } from './transform-run';
-import { checkInstanceQuota } from '../core/quotas';
-import { JobTable } from './jobs/job-table';
+import { checkInstanceQuota } from '../../../core/quotas';
+import { JobTable } from '../job-table';
 
 export interface TransformJob extends TransformRequest {
   TransformJobArn: string;
