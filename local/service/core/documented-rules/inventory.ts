@@ -611,7 +611,10 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       rule('account.instance-quotas'),
       QUOTAS,
     ],
-    ['The name is unique in the account and Region.', at('local/service/sagemaker/jobs/processing/processing.ts Processing.create')],
+    [
+      'The name is unique in the account and Region.',
+      at('local/service/sagemaker/jobs/processing/processing.ts Processing.create'),
+    ],
     [
       'Every S3 LocalPath is an absolute path under /opt/ml/processing/.',
       rule('processing-job.local-paths'),
@@ -636,7 +639,10 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       rule('account.instance-quotas'),
       QUOTAS,
     ],
-    ['The name is unique in the account and Region.', at('local/service/sagemaker/jobs/training/training.ts Training.create')],
+    [
+      'The name is unique in the account and Region.',
+      at('local/service/sagemaker/jobs/training/training.ts Training.create'),
+    ],
     [
       'MaxRuntimeInSeconds is at most 28 days.',
       at('local/service/sagemaker/jobs/training/training-request.ts parseStoppingCondition'),
@@ -672,7 +678,10 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       rule('account.instance-quotas'),
       QUOTAS,
     ],
-    ['The name is unique in the account and Region.', at('local/service/sagemaker/jobs/transform/transform.ts Transforms.create')],
+    [
+      'The name is unique in the account and Region.',
+      at('local/service/sagemaker/jobs/transform/transform.ts Transforms.create'),
+    ],
     [
       'ModelName is an existing model in the account and Region.',
       at('local/service/sagemaker/jobs/transform/transform.ts Transforms.create'),
@@ -771,7 +780,10 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
     ],
   ]),
   op('sagemaker', 'StopTransformJob', [
-    ['The status goes Stopping, then Stopped.', at('local/service/sagemaker/jobs/transform/transform.ts Transforms.stop')],
+    [
+      'The status goes Stopping, then Stopped.',
+      at('local/service/sagemaker/jobs/transform/transform.ts Transforms.stop'),
+    ],
   ]),
   op('sagemaker', 'UpdateEndpoint', [
     [
