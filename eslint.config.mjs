@@ -88,6 +88,25 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [localModeImports, agplImports] }] },
   },
   {
+    // Local mode judges the product: were it to reuse the product's code (a zip, a matcher, a request builder), it
+    // would agree with the product's bugs instead of AWS. Shared facts live in contracts/ or local/shared/.
+    files: ['local/service/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/activities', '**/activities/**', '**/workflows', '**/workflows/**'],
+              message:
+                'Local mode imitates AWS on its own: no product code (activities/, workflows/) in local/service/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Schemas are shared and frozen inside the workflow sandbox (workflows/shared-modules.ts): zod builds a method on
     // the schema at its first read, which a frozen schema refuses, so sandbox code parses with z.safeParse(schema, v).
     files: ['workflows/**/*.ts', 'contracts/**/*.ts'],

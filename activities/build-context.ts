@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import dockerignore, { type Ignore } from '@balena/dockerignore';
 import { ZipFile } from 'yazl';
 import type {
   HashContextInput,
@@ -33,57 +34,29 @@ const FIXED_MTIME = new Date('2000-01-01T00:00:00Z');
 /** Length of the hex source hash (64 bits: ample for telling contexts apart, short enough for a tag). */
 const SOURCE_HASH_LENGTH = 16;
 
-interface IgnoreRule {
-  regex: RegExp;
-  negate: boolean;
-}
-
-/** Translates one `.dockerignore` glob (`*`, `?`, `**`) into a regex over the whole relative path. */
-function globToRegex(glob: string): RegExp {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === '*' && glob[i + 1] === '*') {
-      // `**/` matches zero or more directories; a trailing `**` matches everything below.
-      const slash = glob[i + 2] === '/';
-      out += slash ? '(?:.*/)?' : '.*';
-      i += slash ? 2 : 1;
-    } else if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${out}$`);
+/** A `.dockerignore`'s rules, and whether any `!` rule might re-include something under an excluded directory. */
+export interface DockerignoreRules {
+  matcher: Ignore;
+  hasNegation: boolean;
 }
 
 /**
- * Parses `.dockerignore` with Docker's semantics: patterns are relative to the context root, a pattern naming a
- * directory excludes everything below it, `!` re-includes, and the last matching rule wins.
+ * Parses `.dockerignore` with Docker's semantics (@balena/dockerignore, a port of Docker's own matcher): patterns
+ * are relative to the context root and match as Go's filepath.Match does (`*`, `?`, character classes `[a-z]`),
+ * plus `**` for any number of directories; a pattern naming a directory excludes everything below it, `!`
+ * re-includes, and the last matching rule wins (https://docs.docker.com/build/concepts/context/#dockerignore-files).
  */
-export function parseDockerignore(text: string): IgnoreRule[] {
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => {
-      const negate = l.startsWith('!');
-      const pattern = path.posix
-        .normalize((negate ? l.slice(1) : l).trim())
-        .replace(/^(\.\/|\/)+/, '')
-        .replace(/\/+$/, '');
-      return { regex: globToRegex(pattern), negate };
-    })
-    .filter((r) => r.regex.source !== '^\\.$');
+export function parseDockerignore(text: string): DockerignoreRules {
+  const lines = text.split(/\r?\n/);
+  return {
+    matcher: dockerignore().add(lines),
+    hasNegation: lines.some((l) => l.trim().startsWith('!')),
+  };
 }
 
 /** True when the rules exclude `rel` (or a directory above it). */
-export function isIgnored(rules: readonly IgnoreRule[], rel: string): boolean {
-  const parts = rel.split('/');
-  const candidates = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
-  let ignored = false;
-  for (const rule of rules) {
-    if (candidates.some((c) => rule.regex.test(c))) ignored = !rule.negate;
-  }
-  return ignored;
+export function isIgnored(rules: DockerignoreRules, rel: string): boolean {
+  return rules.matcher.ignores(rel);
 }
 
 /** Byte-wise order, identical on every machine and locale (unlike localeCompare). */
@@ -94,7 +67,7 @@ export function compareBytes(a: string, b: string): number {
 /** The files of a build context that `docker build` would see, in byte order of their relative paths. */
 export async function listContextFiles(contextDir: string): Promise<ContextFile[]> {
   const root = path.resolve(contextDir);
-  let rules: IgnoreRule[] = [];
+  let rules = parseDockerignore('');
   try {
     rules = parseDockerignore(await readFile(path.join(root, '.dockerignore'), 'utf8'));
   } catch (err) {
@@ -102,7 +75,7 @@ export async function listContextFiles(contextDir: string): Promise<ContextFile[
   }
   const files: ContextFile[] = [];
   // Like docker, walk into an excluded directory only when a `!` rule might re-include something below it.
-  const hasNegation = rules.some((r) => r.negate);
+  const hasNegation = rules.hasNegation;
   const walk = async (dir: string, relDir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const rel = relDir ? `${relDir}/${entry.name}` : entry.name;

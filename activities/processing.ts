@@ -24,14 +24,11 @@ import {
   type WaitProcessingJobInput,
 } from '../contracts/prepare-data';
 import type { StopTrainingJobOutput as StopJobOutput } from '../contracts/train-model';
-import { aws, failure, toFailure } from './aws-errors';
+import { aws, failure } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
-import { stopSageMakerJob } from './job-stop';
-import { pollUntil } from './polling';
-import { assertOwned, isAlreadyExists, sageMakerTags } from './sagemaker-owner';
-
-const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
+import { createOrReattach, stopSageMakerJob, waitForJobChange } from './sagemaker-job';
+import { sageMakerTags } from './sagemaker-owner';
 
 /** The CreateProcessingJob request that runs the image's `prepare` (API_CreateProcessingJob). */
 export function processingJobRequest(raw: CreateProcessingJobInput): CreateProcessingJobRequest {
@@ -112,31 +109,18 @@ export function createProcessingActivities(deps: ActivityDeps) {
     async createProcessingJob(input: CreateProcessingJobInput): Promise<CreateProcessingJobOutput> {
       const request = processingJobRequest(input);
       const name = input.processingJobName;
-      try {
-        const out = await sm.send(new CreateProcessingJobCommand(request));
-        return { processingJobArn: out.ProcessingJobArn ?? '', reattached: false };
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw toFailure(err, `CreateProcessingJob ${name}`);
-      }
-      const arn = (await describe(name)).ProcessingJobArn ?? '';
-      await assertOwned(deps, arn, input.workflowId, `processing job ${name}`);
-      return { processingJobArn: arn, reattached: true };
+      const job = await createOrReattach(
+        deps,
+        { action: `CreateProcessingJob ${name}`, what: `processing job ${name}`, workflowId: input.workflowId },
+        async () => (await sm.send(new CreateProcessingJobCommand(request))).ProcessingJobArn,
+        async () => (await describe(name)).ProcessingJobArn,
+      );
+      return { processingJobArn: job.arn, reattached: job.reattached };
     },
 
     /** Polls the job until its status differs from `last` or it is terminal, heartbeating each snapshot. */
     async waitForProcessingJob(input: WaitProcessingJobInput): Promise<ProcessingJobSnapshot> {
-      return pollUntil<ProcessingJobSnapshot>(
-        deps,
-        input.pollIntervalSeconds,
-        async () => {
-          const snapshot = toProcessingSnapshot(await describe(input.processingJobName));
-          const changed = !input.last || input.last.status !== snapshot.status;
-          return changed || TERMINAL.has(snapshot.status)
-            ? { done: true, value: snapshot }
-            : { done: false, details: snapshot };
-        },
-        { pauseFirst: input.last },
-      );
+      return waitForJobChange(deps, input, async () => toProcessingSnapshot(await describe(input.processingJobName)));
     },
 
     /** Stops the job unless it already ended (stopSageMakerJob). */

@@ -20,18 +20,16 @@ import {
   TrainingJobStatus,
   type WaitTrainingJobInput,
 } from '../contracts/train-model';
-import { aws, failure, toFailure } from './aws-errors';
+import { aws, failure } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
-import { stopSageMakerJob } from './job-stop';
-import { pollUntil } from './polling';
-import { assertOwned, isAlreadyExists, sageMakerTags } from './sagemaker-owner';
+import { createOrReattach, stopSageMakerJob, waitForJobChange } from './sagemaker-job';
+import { sageMakerTags } from './sagemaker-owner';
 
 /** Where SageMaker syncs `CheckpointConfig.S3Uri` inside the container; the trainer resumes from here. */
 export const CHECKPOINT_LOCAL_PATH = '/opt/ml/checkpoints';
 /** Where the trainer writes TensorBoard event files; SageMaker syncs it to `TensorBoardOutputConfig.S3OutputPath`. */
 export const TENSORBOARD_LOCAL_PATH = '/opt/ml/output/tensorboard';
-const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
 
 /**
  * Where a training job's TensorBoard files land: beside its model artefact under the run's output prefix
@@ -131,36 +129,23 @@ export function createTrainingActivities(deps: ActivityDeps) {
     async createTrainingJob(input: CreateTrainingJobInput): Promise<CreateTrainingJobOutput> {
       const request = trainingJobRequest(input);
       const name = input.trainingJobName;
-      try {
-        const out = await sm.send(new CreateTrainingJobCommand(request));
-        return { trainingJobArn: out.TrainingJobArn ?? '', reattached: false };
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw toFailure(err, `CreateTrainingJob ${name}`);
-      }
-      const arn = (await describe(name)).TrainingJobArn ?? '';
-      await assertOwned(deps, arn, input.workflowId, `training job ${name}`);
-      return { trainingJobArn: arn, reattached: true };
+      const job = await createOrReattach(
+        deps,
+        { action: `CreateTrainingJob ${name}`, what: `training job ${name}`, workflowId: input.workflowId },
+        async () => (await sm.send(new CreateTrainingJobCommand(request))).TrainingJobArn,
+        async () => (await describe(name)).TrainingJobArn,
+      );
+      return { trainingJobArn: job.arn, reattached: job.reattached };
     },
 
-    /**
-     * Polls the job until its (status, secondaryStatus) differs from `last` or it is terminal, heartbeating each
-     * snapshot so the UI shows it; a retried attempt simply polls again. Knowing `last`, the first Describe comes
-     * one interval in (the previous wait just described the job), so a job costs one Describe per interval.
-     */
+    /** Polls the job until its (status, secondaryStatus) differs from `last` or it is terminal (waitForJobChange). */
     async waitForTrainingJob(input: WaitTrainingJobInput): Promise<TrainingJobSnapshot> {
-      const step = async (): Promise<
-        { done: true; value: TrainingJobSnapshot } | { done: false; details: TrainingJobSnapshot }
-      > => {
-        const snapshot = toSnapshot(await describe(input.trainingJobName));
-        const changed =
-          !input.last ||
-          input.last.status !== snapshot.status ||
-          input.last.secondaryStatus !== snapshot.secondaryStatus;
-        return changed || TERMINAL.has(snapshot.status)
-          ? { done: true, value: snapshot }
-          : { done: false, details: snapshot };
-      };
-      return pollUntil<TrainingJobSnapshot>(deps, input.pollIntervalSeconds, step, { pauseFirst: input.last });
+      return waitForJobChange(
+        deps,
+        input,
+        async () => toSnapshot(await describe(input.trainingJobName)),
+        (last, now) => last.status !== now.status || last.secondaryStatus !== now.secondaryStatus,
+      );
     },
 
     /** Stops the job unless it already ended (stopSageMakerJob: a Stopping job counts as stopped). */

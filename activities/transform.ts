@@ -21,15 +21,12 @@ import {
   type WaitTransformJobInput,
 } from '../contracts/evaluate-model';
 import type { StopTrainingJobOutput as StopJobOutput } from '../contracts/train-model';
-import { aws, failure, toFailure } from './aws-errors';
+import { aws, failure } from './aws-errors';
 import type { ActivityDeps } from './deps';
 import { parseInput } from './input';
-import { stopSageMakerJob } from './job-stop';
-import { pollUntil } from './polling';
-import { assertOwned, isAlreadyExists, sageMakerTags } from './sagemaker-owner';
+import { createOrReattach, stopSageMakerJob, waitForJobChange } from './sagemaker-job';
+import { sageMakerTags } from './sagemaker-owner';
 import { type InvocationPlan, invocationPlan, prepareTransformInput } from './transform-input';
-
-const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
 
 /**
  * The CreateTransformJob request that scores JSON Lines records: split by line, several records per request
@@ -100,31 +97,18 @@ export function createTransformActivities(deps: ActivityDeps) {
       const request = transformJobRequest(input, { s3Uri: prepared.s3Uri, plan });
       const name = input.transformJobName;
       const transformInputS3Uri = prepared.s3Uri;
-      try {
-        const out = await sm.send(new CreateTransformJobCommand(request));
-        return { transformJobArn: out.TransformJobArn ?? '', reattached: false, transformInputS3Uri };
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw toFailure(err, `CreateTransformJob ${name}`);
-      }
-      const arn = (await describe(name)).TransformJobArn ?? '';
-      await assertOwned(deps, arn, input.workflowId, `transform job ${name}`);
-      return { transformJobArn: arn, reattached: true, transformInputS3Uri };
+      const job = await createOrReattach(
+        deps,
+        { action: `CreateTransformJob ${name}`, what: `transform job ${name}`, workflowId: input.workflowId },
+        async () => (await sm.send(new CreateTransformJobCommand(request))).TransformJobArn,
+        async () => (await describe(name)).TransformJobArn,
+      );
+      return { transformJobArn: job.arn, reattached: job.reattached, transformInputS3Uri };
     },
 
     /** Polls the job until its status differs from `last` or it is terminal, heartbeating each snapshot. */
     async waitForTransformJob(input: WaitTransformJobInput): Promise<TransformJobSnapshot> {
-      return pollUntil<TransformJobSnapshot>(
-        deps,
-        input.pollIntervalSeconds,
-        async () => {
-          const snapshot = toTransformSnapshot(await describe(input.transformJobName));
-          const changed = !input.last || input.last.status !== snapshot.status;
-          return changed || TERMINAL.has(snapshot.status)
-            ? { done: true, value: snapshot }
-            : { done: false, details: snapshot };
-        },
-        { pauseFirst: input.last },
-      );
+      return waitForJobChange(deps, input, async () => toTransformSnapshot(await describe(input.transformJobName)));
     },
 
     /** Stops the job unless it already ended (stopSageMakerJob). */

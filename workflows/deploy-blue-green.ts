@@ -14,8 +14,8 @@ export interface BlueGreenResult {
 }
 
 /** Updates the endpoint in `state` to the new config, blue/green, and returns what it replaced. */
-export async function deployBlueGreen(d: Deployment, state: EndpointState): Promise<BlueGreenResult> {
-  const { input, status, quick } = d;
+export async function deployBlueGreen(deploying: Deployment, state: EndpointState): Promise<BlueGreenResult> {
+  const { input, status, quick } = deploying;
   const { endpointName: endpoint, endpointConfigName: config } = input;
   const bg = input.blueGreen;
   status.resources.endpointArn = state.endpointArn ?? '';
@@ -61,12 +61,12 @@ export async function deployBlueGreen(d: Deployment, state: EndpointState): Prom
   // The old fleet keeps serving after a rollback or a cancel: it gets its autoscaling back.
   const reregister = deregistered && input.autoscaling.enabled;
 
-  const r = bg.trafficRouting;
+  const routing = bg.trafficRouting;
   const shift =
-    r.type === 'CANARY'
-      ? `canary ${r.canarySize.value} ${r.canarySize.type}`
-      : r.type === 'LINEAR'
-        ? `linear steps of ${r.linearStepSize.value} ${r.linearStepSize.type}`
+    routing.type === 'CANARY'
+      ? `canary ${routing.canarySize.value} ${routing.canarySize.type}`
+      : routing.type === 'LINEAR'
+        ? `linear steps of ${routing.linearStepSize.value} ${routing.linearStepSize.type}`
         : 'all at once';
   let previousConfig: string | null = null;
   let startedAt: string | undefined;
@@ -95,25 +95,27 @@ export async function deployBlueGreen(d: Deployment, state: EndpointState): Prom
       startedAt = update.startedAt;
       status.resources.previousEndpointConfigName = previousConfig ?? '';
     },
-    ...followEndpoint(d, () => ({ previous: previousConfig, alarmNames, since: startedAt })),
+    ...followEndpoint(deploying, () => ({ previous: previousConfig, alarmNames, since: startedAt })),
     stop: async () => {
-      const stop = await d.rollout.stopEndpointUpdate.executeWithOptions(
+      const stop = await deploying.rollout.stopEndpointUpdate.executeWithOptions(
         { summary: `Roll back the update of ${endpoint} to ${config} (force alarm ${ownAlarms[0]})` },
         [
           {
             endpointName: endpoint,
             endpointConfigName: config,
             alarmNames: ownAlarms,
-            reason: `workflow ${d.workflowId} cancelled`,
+            reason: `workflow ${deploying.workflowId} cancelled`,
           },
         ],
       );
-      if (reregister) await registerAutoscaling(d, ' again for the old fleet');
+      if (reregister) await registerAutoscaling(deploying, ' again for the old fleet');
       return stop.stopped
         ? `endpoint update ${endpoint} -> ${config} (rolled back via alarm ${stop.alarmName ?? ownAlarms[0]})`
         : null;
     },
-    restore: reregister ? () => registerAutoscaling(d, ' again for the old fleet after the failed update') : undefined,
+    restore: reregister
+      ? () => registerAutoscaling(deploying, ' again for the old fleet after the failed update')
+      : undefined,
   });
   return { previousConfig, alarmNames };
 }

@@ -33,8 +33,8 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
     });
   }
   const status = trackStatus('deployModel');
-  const d = deployment(input, status);
-  const { quick, workflowId } = d;
+  const deploying = deployment(input, status);
+  const { quick, workflowId } = deploying;
   const endpoint = input.endpointName;
   const config = input.endpointConfigName;
   status.resources.endpointName = endpoint;
@@ -105,20 +105,20 @@ export async function deployModel(rawInput: DeployModelInput): Promise<DeployMod
   if (!state.exists || (state.status === 'Creating' && state.endpointConfigName === config)) {
     // New endpoint (or ours, still being created by an earlier attempt: createEndpoint re-attaches after checking the
     // tag).
-    endpointArn = await deployNewEndpoint(d);
+    endpointArn = await deployNewEndpoint(deploying);
     action = 'created';
   } else if (state.status === 'InService' && state.endpointConfigName === config) {
     status.phase = `endpoint already InService on ${config}`;
     action = 'unchanged';
   } else {
-    ({ previousConfig, alarmNames } = await deployBlueGreen(d, state));
+    ({ previousConfig, alarmNames } = await deployBlueGreen(deploying, state));
     action = 'updated';
   }
 
   let autoscalingRegistered = false;
   if (input.autoscaling.enabled) {
     status.phase = 'registering autoscaling';
-    await registerAutoscaling(d, '');
+    await registerAutoscaling(deploying, '');
     autoscalingRegistered = true;
   }
   status.phase = `InService on ${config} (${action})`;

@@ -6,23 +6,23 @@ import { type Deployment, followEndpoint } from './deployment';
 import { createOptions, runJobStep } from './job-step';
 
 /** Creates the endpoint (or re-attaches to the one an earlier attempt is creating) and returns its ARN. */
-export async function deployNewEndpoint(d: Deployment): Promise<string> {
-  const { endpointName: endpoint, endpointConfigName: config, tags } = d.input;
+export async function deployNewEndpoint(deploying: Deployment): Promise<string> {
+  const { endpointName: endpoint, endpointConfigName: config, tags } = deploying.input;
   const { created } = await runJobStep({
-    status: d.status,
+    status: deploying.status,
     creating: 'creating endpoint',
     create: () =>
-      d.quick.createEndpoint.executeWithOptions(createOptions(`Create endpoint ${endpoint} with ${config}`), [
-        { endpointName: endpoint, endpointConfigName: config, workflowId: d.workflowId, tags },
+      deploying.quick.createEndpoint.executeWithOptions(createOptions(`Create endpoint ${endpoint} with ${config}`), [
+        { endpointName: endpoint, endpointConfigName: config, workflowId: deploying.workflowId, tags },
       ]),
     created: (ep) => {
-      d.status.resources.endpointArn = ep.endpointArn;
+      deploying.status.resources.endpointArn = ep.endpointArn;
     },
-    ...followEndpoint(d, () => ({ previous: null, alarmNames: [] })),
+    ...followEndpoint(deploying, () => ({ previous: null, alarmNames: [] })),
     stop: async () => {
-      const del = await d.quick.deleteCreatedEndpoint.executeWithOptions(
+      const del = await deploying.quick.deleteCreatedEndpoint.executeWithOptions(
         { summary: `Delete endpoint ${endpoint}, created by this cancelled run` },
-        [{ endpointName: endpoint, workflowId: d.workflowId }],
+        [{ endpointName: endpoint, workflowId: deploying.workflowId }],
       );
       return del.deleted ? `endpoint ${endpoint} (deleted: created by this run)` : null;
     },

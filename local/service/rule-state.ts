@@ -6,9 +6,9 @@ import type { RuleState } from './core/documented-rules';
 import { channelFingerprint } from './core/s3-files';
 import type { Endpoints } from './sagemaker/endpoints';
 import type { Registry } from './sagemaker/model-registry';
-import type { Processing } from './sagemaker/processing';
+import type { Processing } from './sagemaker/jobs/processing/processing';
 import type { Tags } from './sagemaker/tags';
-import type { Training } from './sagemaker/training';
+import type { Training } from './sagemaker/jobs/training/training';
 import type { Tuning } from './sagemaker/tuning';
 
 export interface StateParts {

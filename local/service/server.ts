@@ -22,6 +22,7 @@ import { CodeBuild } from './codebuild/codebuild';
 import { CallStats } from './core/call-stats';
 import { Ctx, type ServiceOptions } from './core/context';
 import { Endpoints } from './sagemaker/endpoints';
+import { firstRefusal, type Refused } from './core/check-order';
 import { injectFault, loseAnswer } from './core/faults';
 import { AwsError, readBody, sendError, sendJson } from './core/protocol';
 import { Registry } from './sagemaker/model-registry';
@@ -32,9 +33,9 @@ import { ruleState } from './rule-state';
 import { Search } from './sagemaker/search';
 import { Runtime } from './sagemaker-runtime/invoke-endpoint';
 import { Tags } from './sagemaker/tags';
-import { Processing } from './sagemaker/processing';
-import { Training } from './sagemaker/training';
-import { Transforms } from './sagemaker/transform';
+import { Processing } from './sagemaker/jobs/processing/processing';
+import { Training } from './sagemaker/jobs/training/training';
+import { Transforms } from './sagemaker/jobs/transform/transform';
 import { Tuning } from './sagemaker/tuning';
 import type { Body } from './core/request-fields';
 import { sendRefusal, type Refusal } from './iam/denial';
@@ -150,6 +151,14 @@ export async function startLocalService(
     return refused?.response;
   }
 
+  /** Answers the first check that refused (CHECK_ORDER), counted as a fault when one was injected. */
+  function answerRefusal(res: http.ServerResponse, counted: string, refused: Refused, contentType?: string): void {
+    const { answer } = refused;
+    stats.record(counted, refused.check === 'fault' && answer instanceof AwsError ? answer : 'error');
+    if (answer instanceof AwsError) return sendError(res, answer, contentType);
+    return sendRefusal(res, answer);
+  }
+
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err: Error) => {
       ctx.log(`request failed: ${err.stack ?? err.message}`);
@@ -171,43 +180,43 @@ export async function startLocalService(
     if (invoke && req.method === 'POST') {
       const streamed = invoke[2] === 'invocations-response-stream';
       const op = streamed ? 'Runtime.InvokeEndpointWithResponseStream' : 'Runtime.InvokeEndpoint';
-      // Runtime faults too (off by default): callers of InvokeEndpoint must retry throttling like any AWS client.
-      const fault = injectFault(faults, draw);
-      if (fault) {
-        await readBody(req).catch(() => undefined);
-        stats.record(op, fault);
-        return sendError(res, fault, 'application/json');
-      }
       const endpointName = decodeURIComponent(invoke[1] as string);
       const action = streamed ? 'InvokeEndpointWithResponseStream' : 'InvokeEndpoint';
-      const refused = await refusal(req, {
-        protocol: 'rest-json',
-        label: `sagemaker:${action}`,
-        call: { prefix: 'sagemaker', operation: action, body: { EndpointName: endpointName } },
-        contentType: 'application/json',
+      let payload: Buffer | undefined;
+      const refused = await firstRefusal({
+        iam: () =>
+          refusal(req, {
+            protocol: 'rest-json',
+            label: `sagemaker:${action}`,
+            call: { prefix: 'sagemaker', operation: action, body: { EndpointName: endpointName } },
+            contentType: 'application/json',
+          }),
+        // Runtime faults too (off by default): callers of InvokeEndpoint must retry throttling like any AWS client.
+        fault: () => injectFault(faults, draw),
+        model: async () => {
+          // Read past the model's 6 MB limit on Body, so that the model check can answer AWS's message about it.
+          payload = await readBody(req, 8 * 1024 * 1024).catch(() => undefined);
+          return payload
+            ? gate.rest('sagemaker-runtime', action, {
+                labels: { EndpointName: endpointName },
+                headers: req.headers,
+                query: new URLSearchParams(invoke[3]?.slice(1) ?? ''),
+                body: payload,
+              })
+            : new AwsError(
+                'ValidationError',
+                "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to 6291456",
+              );
+        },
+        // No documented rule concerns Runtime's operations.
+        rules: () => undefined,
       });
       if (refused) {
-        await readBody(req).catch(() => undefined);
-        stats.record(op, 'error');
-        return sendRefusal(res, refused);
+        // A refusal before the model check has not read the body yet.
+        if (refused.check === 'iam' || refused.check === 'fault') await readBody(req).catch(() => undefined);
+        return answerRefusal(res, op, refused, 'application/json');
       }
-      // Read past the model's 6 MB limit on Body, so that the model check can answer AWS's message about it.
-      const payload = await readBody(req, 8 * 1024 * 1024).catch(() => undefined);
-      const invalid = payload
-        ? gate.rest('sagemaker-runtime', action, {
-            labels: { EndpointName: endpointName },
-            headers: req.headers,
-            query: new URLSearchParams(invoke[3]?.slice(1) ?? ''),
-            body: payload,
-          })
-        : new AwsError(
-            'ValidationError',
-            "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to 6291456",
-          );
-      if (invalid || !payload) {
-        stats.record(op, 'error');
-        return sendError(res, invalid as AwsError, 'application/json');
-      }
+      if (!payload) throw new Error('the model check reads the payload');
       await (streamed
         ? runtime.invokeStream(endpointName, payload, req, res)
         : runtime.invoke(endpointName, payload, req, res));
@@ -256,27 +265,17 @@ export async function startLocalService(
     }
     const counted = `${api.counted}.${op}`;
     const prefix = api.iamPrefix;
-    const refused = await refusal(req, {
-      protocol: 'json',
-      label: `${prefix}:${op}`,
-      call: { prefix, operation: op, body },
+    const refused = await firstRefusal({
+      iam: () => refusal(req, { protocol: 'json', label: `${prefix}:${op}`, call: { prefix, operation: op, body } }),
+      fault: () => injectFault(faults, draw),
+      model: () => gate.json(api.model, op, body),
+      rules: async () => {
+        await enforceDocumentedRules({ service: service as string, operation: op, body }, rulesState);
+        return undefined;
+      },
     });
-    if (refused) {
-      stats.record(counted, 'error');
-      return sendRefusal(res, refused);
-    }
-    const fault = injectFault(faults, draw);
-    if (fault) {
-      stats.record(counted, fault);
-      return sendError(res, fault);
-    }
-    const invalid = gate.json(api.model, op, body);
-    if (invalid) {
-      stats.record(counted, 'error');
-      return sendError(res, invalid);
-    }
+    if (refused) return answerRefusal(res, counted, refused);
     try {
-      await enforceDocumentedRules({ service: service as string, operation: op, body }, rulesState);
       const out = await fn(body);
       stats.record(counted, 'ok');
       const lost = loseAnswer(faults, draw);

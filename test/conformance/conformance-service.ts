@@ -6,9 +6,11 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { IamEnforcer } from '../../local/service/iam/enforcer';
 import { PolicySet } from '../../local/service/iam/policies';
 import { startLocalService, type LocalService } from '../../local/service/server';
+import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 
 const REPO = path.resolve(__dirname, '../..');
 
@@ -24,6 +26,19 @@ export async function startConformanceService(): Promise<LocalService> {
     log: () => undefined,
     // No moto to read deployed roles from: the documents of iam/ under infra's role names, as a deployment has them.
     iam: new IamEnforcer(PolicySet.fromDocuments()),
+  });
+}
+
+/**
+ * A SageMaker client of the service as the account's administrator (the model gate and the documented rules are
+ * under test, not IAM), without retries (a refusal is the answer under test).
+ */
+export function conformanceSageMaker(svc: LocalService): SageMakerClient {
+  return new SageMakerClient({
+    endpoint: svc.url,
+    region: 'us-east-1',
+    credentials: ADMIN_CREDENTIALS,
+    maxAttempts: 1,
   });
 }
 

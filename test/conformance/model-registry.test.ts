@@ -7,9 +7,8 @@
  * unversioned package, can still be tagged.
  */
 import * as sagemakerSdk from '@aws-sdk/client-sagemaker';
-import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import type { LocalService } from '../../local/service/server';
-import { failure, startConformanceService } from './conformance-service';
+import { failure, startConformanceService, conformanceSageMaker } from './conformance-service';
 
 const ARN = (what: string): string => `arn:aws:sagemaker:us-east-1:123456789012:${what}`;
 const REFUSED = 'Tags are not supported in Model Package versions. Please add them to the Model Package Group';
@@ -20,12 +19,7 @@ let client: sagemakerSdk.SageMakerClient;
 
 beforeAll(async () => {
   svc = await startConformanceService();
-  client = new sagemakerSdk.SageMakerClient({
-    endpoint: svc.url,
-    region: 'us-east-1',
-    credentials: ADMIN_CREDENTIALS,
-    maxAttempts: 1,
-  });
+  client = conformanceSageMaker(svc);
 });
 afterAll(async () => svc?.close());
 

@@ -6,9 +6,8 @@
  * before anything is created.
  */
 import * as sagemakerSdk from '@aws-sdk/client-sagemaker';
-import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import type { LocalService } from '../../local/service/server';
-import { constraintAt, failure, startConformanceService } from './conformance-service';
+import { constraintAt, failure, startConformanceService, conformanceSageMaker } from './conformance-service';
 import type { OperationCases } from './conformance-cases';
 
 const SM = 'https://docs.aws.amazon.com/sagemaker/latest/APIReference';
@@ -151,12 +150,7 @@ let client: sagemakerSdk.SageMakerClient;
 
 beforeAll(async () => {
   svc = await startConformanceService();
-  client = new sagemakerSdk.SageMakerClient({
-    endpoint: svc.url,
-    region: 'us-east-1',
-    credentials: ADMIN_CREDENTIALS,
-    maxAttempts: 1,
-  });
+  client = conformanceSageMaker(svc);
 });
 afterAll(async () => svc?.close());
 

@@ -4,24 +4,17 @@
  * the member; and a valid request is never refused by validation. Cases and their documentation pages:
  * conformance-cases.ts.
  */
-import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import * as sagemakerSdk from '@aws-sdk/client-sagemaker';
 import type { LocalService } from '../../local/service/server';
 import { SAGEMAKER } from './conformance-cases';
-import { constraintAt, failure, startConformanceService } from './conformance-service';
+import { constraintAt, failure, startConformanceService, conformanceSageMaker } from './conformance-service';
 
 let svc: LocalService;
 let client: sagemakerSdk.SageMakerClient;
 
 beforeAll(async () => {
   svc = await startConformanceService();
-  client = new sagemakerSdk.SageMakerClient({
-    endpoint: svc.url,
-    region: 'us-east-1',
-    // The model gate is under test, not IAM: the administrator's requests reach it.
-    credentials: ADMIN_CREDENTIALS,
-    maxAttempts: 1,
-  });
+  client = conformanceSageMaker(svc);
 });
 afterAll(async () => svc?.close());
 

@@ -4,10 +4,9 @@
  * documented rule transform-job.payload-limits); a valid request is never refused by validation.
  */
 import * as sagemakerSdk from '@aws-sdk/client-sagemaker';
-import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import type { LocalService } from '../../local/service/server';
 import type { OperationCases } from './conformance-cases';
-import { constraintAt, failure, startConformanceService } from './conformance-service';
+import { constraintAt, failure, startConformanceService, conformanceSageMaker } from './conformance-service';
 
 const SM = 'https://docs.aws.amazon.com/sagemaker/latest/APIReference';
 const NOT_NULL = /^Member must not be null$/;
@@ -125,12 +124,7 @@ let client: sagemakerSdk.SageMakerClient;
 
 beforeAll(async () => {
   svc = await startConformanceService();
-  client = new sagemakerSdk.SageMakerClient({
-    endpoint: svc.url,
-    region: 'us-east-1',
-    credentials: ADMIN_CREDENTIALS,
-    maxAttempts: 1,
-  });
+  client = conformanceSageMaker(svc);
 });
 afterAll(async () => svc?.close());
 

@@ -8,6 +8,7 @@ import { statusQuery } from '../../contracts/workflow-api';
 import { cancelAndReport } from '../../worker/pipeline-client';
 import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import { trainingDefinition } from '../../local/harness/training-definition';
+import { createdTrainingJob } from './job-fakes';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -46,7 +47,7 @@ function activities(sequence: TrainingJobSnapshot[], overrides: Record<string, u
     impl: {
       createTrainingJob: async (a: unknown) => {
         record('createTrainingJob', a);
-        return { trainingJobArn: 'arn:aws:sagemaker:us-east-1:123456789012:training-job/x', reattached: false };
+        return createdTrainingJob('x');
       },
       waitForTrainingJob: async (a: unknown) => {
         record('waitForTrainingJob', a);

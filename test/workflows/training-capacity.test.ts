@@ -19,7 +19,7 @@ import { ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import type { TrainModelInput } from '../../contracts';
-import { CAPACITY_FAILURE, INTERNAL_FAILURE } from '../../local/service/sagemaker/training';
+import { CAPACITY_FAILURE, INTERNAL_FAILURE } from '../../local/service/sagemaker/jobs/training/training';
 import type { LocalService } from '../../local/service/server';
 import { trainModel } from '../../workflows';
 import { trainingDefinition } from '../../local/harness/training-definition';

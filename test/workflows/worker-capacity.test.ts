@@ -4,6 +4,7 @@ import { loadConfig, workerCapacityOptions } from '../../worker/config';
 import { trainModel } from '../../workflows';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import { trainingDefinition } from '../../local/harness/training-definition';
+import { createdTrainingJob, completedTrainingJob } from './job-fakes';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -28,10 +29,7 @@ describe('a worker with the production settings', () => {
     const waiting = new Set<string>();
     let released = false;
     const activities = {
-      createTrainingJob: async (i: { trainingJobName: string }) => ({
-        trainingJobArn: `arn:aws:sagemaker:us-east-1:123456789012:training-job/${i.trainingJobName}`,
-        reattached: false,
-      }),
+      createTrainingJob: async (i: { trainingJobName: string }) => createdTrainingJob(i.trainingJobName),
       // A wait that lasts until the test ends the jobs, heartbeating like the real one.
       waitForTrainingJob: async (i: { trainingJobName: string }) => {
         waiting.add(i.trainingJobName);
@@ -40,14 +38,7 @@ describe('a worker with the production settings', () => {
           ctx.heartbeat();
           await ctx.sleep(500);
         }
-        return {
-          trainingJobName: i.trainingJobName,
-          status: 'Completed',
-          secondaryStatus: 'Completed',
-          modelArtifactS3Uri: 's3://b/m.tar.gz',
-          finalMetrics: { val_loss: 2 },
-          billableSeconds: 1,
-        };
+        return completedTrainingJob(i.trainingJobName, { val_loss: 2 });
       },
     };
     const taskQueue = uniqueTaskQueue('capacity');

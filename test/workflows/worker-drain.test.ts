@@ -3,12 +3,12 @@
  * finish and report its result, then exits 0; the run goes on on another worker without calling AWS again.
  * The first worker is a real process with production's shutdown settings (worker/config.ts).
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { trainModel } from '../../workflows';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import { trainingDefinition } from '../../local/harness/training-definition';
+import { spawnFixtureWorker } from './fixture-worker';
+import { completedTrainingJob, createdTrainingJob } from './job-fakes';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -18,20 +18,9 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const DRAINING_WORKER = join(__dirname, '../fixtures/workers/draining-worker.ts');
-
 it('a worker sent SIGTERM lets its in-flight createTrainingJob finish, reports it, and exits 0', async () => {
   const taskQueue = uniqueTaskQueue('drain');
-  const child = spawn(process.execPath, ['--import', 'tsx', DRAINING_WORKER, env.address, taskQueue], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const started = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', () => out.includes('createTrainingJob started') && resolve());
-    void exited.then((code) => reject(new Error(`the worker exited (${code}) before the call started:\n${out}`)));
-  });
+  const { child, output, started, exited } = spawnFixtureWorker('draining-worker.ts', env.address, taskQueue);
   const handle = await env.client.workflow.start(trainModel, {
     taskQueue,
     workflowId: `drain-${taskQueue}`,
@@ -44,26 +33,16 @@ it('a worker sent SIGTERM lets its in-flight createTrainingJob finish, reports i
   } finally {
     child.kill('SIGKILL');
   }
-  expect(out).toContain('createTrainingJob finished');
-  expect(out).not.toContain('createTrainingJob cancelled');
+  expect(output()).toContain('createTrainingJob finished');
+  expect(output()).not.toContain('createTrainingJob cancelled');
 
   const creates: string[] = [];
   const worker = await createTestWorker(env, taskQueue, {
     createTrainingJob: async () => {
       creates.push('again');
-      return {
-        trainingJobArn: 'arn:aws:sagemaker:us-east-1:123456789012:training-job/wf-train-drain',
-        reattached: true,
-      };
+      return createdTrainingJob('wf-train-drain', true);
     },
-    waitForTrainingJob: async () => ({
-      trainingJobName: 'wf-train-drain',
-      status: 'Completed',
-      secondaryStatus: 'Completed',
-      finalMetrics: {},
-      billableSeconds: 1,
-      modelArtifactS3Uri: 's3://b/m.tar.gz',
-    }),
+    waitForTrainingJob: async () => completedTrainingJob('wf-train-drain'),
   });
   await worker.runUntil(handle.result());
   // The drained worker's result was recorded: nobody created the job a second time.

@@ -4,14 +4,14 @@
  * and the waits' heartbeat timeout must not grow with the poll interval.
  * The first worker is a real process, SIGKILLed while createTrainingJob is in flight.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { decodeTimeoutType } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { LIVENESS_HEARTBEAT_TIMEOUT_S, WAIT_HEARTBEAT_TIMEOUT_S } from '../../contracts';
 import { trainModel } from '../../workflows';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import { trainingDefinition } from '../../local/harness/training-definition';
+import { spawnFixtureWorker } from './fixture-worker';
+import { completedTrainingJob, createdTrainingJob } from './job-fakes';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -21,25 +21,11 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const HANGING_WORKER = join(__dirname, '../fixtures/workers/hanging-worker.ts');
-
 it(
   'a createTrainingJob lost with its worker is retried on ' + 'another worker after the liveness timeout, once',
   async () => {
     const taskQueue = uniqueTaskQueue('liveness');
-    const child = spawn(process.execPath, ['--import', 'tsx', HANGING_WORKER, env.address, taskQueue], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    const started = new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (b: Buffer) => {
-        out += b.toString();
-        if (out.includes('createTrainingJob started')) resolve();
-      });
-      child.once('exit', (code) =>
-        reject(new Error(`the hanging worker exited (${code}) before the call started:\n${out}`)),
-      );
-    });
+    const { child, started } = spawnFixtureWorker('hanging-worker.ts', env.address, taskQueue);
     const handle = await env.client.workflow.start(trainModel, {
       taskQueue,
       workflowId: `liveness-${taskQueue}`,
@@ -56,19 +42,9 @@ it(
     const worker = await createTestWorker(env, taskQueue, {
       createTrainingJob: async () => {
         creates.push(Date.now() - killedAt);
-        return {
-          trainingJobArn: 'arn:aws:sagemaker:us-east-1:123456789012:training-job/wf-train-liveness',
-          reattached: true,
-        };
+        return createdTrainingJob('wf-train-liveness', true);
       },
-      waitForTrainingJob: async () => ({
-        trainingJobName: 'wf-train-liveness',
-        status: 'Completed',
-        secondaryStatus: 'Completed',
-        finalMetrics: {},
-        billableSeconds: 1,
-        modelArtifactS3Uri: 's3://b/m.tar.gz',
-      }),
+      waitForTrainingJob: async () => completedTrainingJob('wf-train-liveness'),
     });
     await worker.runUntil(handle.result());
 
@@ -107,19 +83,9 @@ it(
       createTrainingJob: async () => {
         creates += 1;
         await new Promise((r) => setTimeout(r, (LIVENESS_HEARTBEAT_TIMEOUT_S + 5) * 1000));
-        return {
-          trainingJobArn: 'arn:aws:sagemaker:us-east-1:123456789012:training-job/wf-train-slow',
-          reattached: false,
-        };
+        return createdTrainingJob('wf-train-slow');
       },
-      waitForTrainingJob: async () => ({
-        trainingJobName: 'wf-train-slow',
-        status: 'Completed',
-        secondaryStatus: 'Completed',
-        finalMetrics: {},
-        billableSeconds: 1,
-        modelArtifactS3Uri: 's3://b/m.tar.gz',
-      }),
+      waitForTrainingJob: async () => completedTrainingJob('wf-train-slow'),
     });
     const handle = await env.client.workflow.start(trainModel, {
       taskQueue,

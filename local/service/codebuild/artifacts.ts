@@ -9,8 +9,16 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { zipContext, type ContextFile } from '../../../activities/build-context';
+import { zipSync, type Zippable } from 'fflate';
+import picomatch from 'picomatch';
 import type { BuildspecArtifacts } from './buildspec';
+
+/** One file of an artifact: its name in the artifact and where it is on disk. */
+export interface ArtifactFile {
+  rel: string;
+  abs: string;
+  executable: boolean;
+}
 
 /** The project's (or StartBuild's) artifacts settings, as the API takes them. */
 export interface ProjectArtifacts {
@@ -28,21 +36,26 @@ export class ArtifactsError extends Error {
   readonly code = 'CLIENT_ERROR';
 }
 
-/** `**` any depth, `*` and `?` within one path segment (CodeBuild's artifact patterns). */
+/**
+ * `**` any depth, `*` and `?` within one path segment (CodeBuild's artifact patterns), matched by picomatch (local
+ * mode's own matcher: the product's .dockerignore matching is a different library). Dotfiles match like any file.
+ */
 export function patternRegExp(pattern: string): RegExp {
-  let re = '';
-  const p = pattern.replace(/^\.\//, '');
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i] as string;
-    if (c === '*' && p[i + 1] === '*') {
-      const slash = p[i + 2] === '/';
-      re += slash ? '(?:.*/)?' : '.*';
-      i += slash ? 2 : 1;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
+  return picomatch.makeRe(pattern.replace(/^\.\//, ''), { dot: true });
+}
+
+/** Every ZIP entry gets this mtime, so the same files always make the same bytes. */
+const FIXED_MTIME = new Date('2000-01-01T00:00:00Z');
+
+/** A ZIP of the files in order (fflate), with fixed timestamps and Unix modes. */
+export function zipArtifactFiles(files: readonly ArtifactFile[]): Buffer {
+  const entries: Zippable = {};
+  for (const f of files)
+    entries[f.rel] = [
+      fs.readFileSync(f.abs),
+      { mtime: FIXED_MTIME, os: 3, attrs: (f.executable ? 0o755 : 0o644) << 16 },
+    ];
+  return Buffer.from(zipSync(entries));
 }
 
 function walk(dir: string, rel = ''): string[] {
@@ -56,13 +69,13 @@ function walk(dir: string, rel = ''): string[] {
 }
 
 /** The files the patterns select under `baseDir`, with the names they get in the artifact. */
-export function selectArtifactFiles(baseDir: string, spec: BuildspecArtifacts): ContextFile[] {
+export function selectArtifactFiles(baseDir: string, spec: BuildspecArtifacts): ArtifactFile[] {
   const patterns = spec.files.map(patternRegExp);
   const files = fs.existsSync(baseDir) ? walk(baseDir).filter((r) => patterns.some((p) => p.test(r))) : [];
   return files.map((r) => {
     const abs = path.join(baseDir, r);
     const st = fs.statSync(abs);
-    return { rel: spec.discardPaths ? path.basename(r) : r, abs, size: st.size, executable: (st.mode & 0o111) !== 0 };
+    return { rel: spec.discardPaths ? path.basename(r) : r, abs, executable: (st.mode & 0o111) !== 0 };
   });
 }
 
@@ -96,7 +109,7 @@ export async function uploadArtifacts(opts: {
     .filter(Boolean)
     .join('/');
   if (project.packaging === 'ZIP') {
-    await opts.s3.send(new PutObjectCommand({ Bucket: project.location, Key: key, Body: await zipContext(files) }));
+    await opts.s3.send(new PutObjectCommand({ Bucket: project.location, Key: key, Body: zipArtifactFiles(files) }));
   } else {
     for (const f of files)
       await opts.s3.send(

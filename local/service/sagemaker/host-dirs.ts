@@ -1,7 +1,7 @@
 /** The /opt/ml tree of one host (SAGEMAKER_BASE_DIR) and the config files SageMaker writes into it. */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Channel } from './training-request';
+import type { Channel } from './jobs/training/training-request';
 
 export interface HostLayout {
   base: string;

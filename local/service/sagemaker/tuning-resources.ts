@@ -7,7 +7,7 @@
  * Local mode never runs out of capacity, so the first preference is always the one granted.
  */
 import { type Body, fail } from '../core/request-fields';
-import { parseResourceConfig, type TrainingRequest } from './training-request';
+import { parseResourceConfig, type TrainingRequest } from './jobs/training/training-request';
 
 /** The ResourceConfig every trial of a definition gets. `path` is the definition's path in messages. */
 export function trialResources(def: Body, path: string): TrainingRequest['ResourceConfig'] {

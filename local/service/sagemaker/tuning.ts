@@ -13,7 +13,7 @@ import type { TuningJobView } from '../core/documented-rules';
 import { definitionChannels } from '../core/documented-rules/warm-start';
 import { arn, AwsError, inUse, notFound, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
-import { type TrainingJob, type Training, sortRecords } from './training';
+import { type TrainingJob, type Training, sortRecords } from './jobs/training/training';
 import {
   parseChannels,
   parseCheckpointConfig,
@@ -21,7 +21,7 @@ import {
   parseRetryStrategy,
   parseStoppingCondition,
   type TrainingRequest,
-} from './training-request';
+} from './jobs/training/training-request';
 import { trialResources } from './tuning-resources';
 import { grid, type Ranges, rng, sampleRandom, validateRanges } from './tuning-strategy';
 import { type Body, fail, s3Uri, tags as readTags, unsupported } from '../core/request-fields';

@@ -46,6 +46,15 @@ describe('.dockerignore', () => {
     expect(isIgnored(rules, 'keep.log')).toBe(false);
   });
 
+  it("matches Docker's character classes, as Go's filepath.Match does (they were taken literally)", () => {
+    const rules = parseDockerignore('data/part-[0-9].csv\nnotes[^s].txt\n');
+    expect(isIgnored(rules, 'data/part-3.csv')).toBe(true);
+    expect(isIgnored(rules, 'data/part-x.csv')).toBe(false);
+    expect(isIgnored(rules, 'data/part-[0-9].csv')).toBe(false);
+    expect(isIgnored(rules, 'notes1.txt')).toBe(true);
+    expect(isIgnored(rules, 'notess.txt')).toBe(false);
+  });
+
   it('lists the files docker would send, in byte order', async () => {
     const files = await listContextFiles(dir);
     expect(files.map((f) => f.rel)).toEqual(['.dockerignore', 'Dockerfile', 'README.md', 'jaxsm/train.py']);

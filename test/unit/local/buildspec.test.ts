@@ -5,6 +5,7 @@
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -260,6 +261,11 @@ describe('running the phases', () => {
   });
 });
 
+/** Reads a ZIP from stdin with Python's zipfile (neither our code nor the library that wrote it). */
+const UNZIP_LISTING =
+  'import io, json, sys, zipfile; z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())); ' +
+  'print(json.dumps({n: z.read(n).decode() for n in z.namelist()}))';
+
 describe('artifacts', () => {
   test('patterns: ** any depth, * within a segment', () => {
     expect(patternRegExp('**/*').test('a/b/c.txt')).toBe(true);
@@ -292,6 +298,29 @@ describe('artifacts', () => {
       'builds/1234/img/report.txt',
       'builds/1234/img/image.json',
     ]);
+    s3.restore();
+  });
+
+  test('ZIP packaging uploads one archive of the selected files, with their names and bytes', async () => {
+    const src = path.join(work, 'zipsrc');
+    fs.mkdirSync(path.join(src, 'bin'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'image.json'), '{"uri":"x"}');
+    fs.writeFileSync(path.join(src, 'bin', 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    const s3 = mockClient(S3Client);
+    s3.on(PutObjectCommand).resolves({});
+    await uploadArtifacts({
+      project: { type: 'S3', location: 'arts', name: 'bundle.zip', packaging: 'ZIP' },
+      spec: { files: ['**/*'], discardPaths: false },
+      srcDir: src,
+      buildId: 'proj:1',
+      projectName: 'proj',
+      s3: new S3Client({ region: 'us-east-1' }),
+      line: () => undefined,
+    });
+    const [put] = s3.commandCalls(PutObjectCommand);
+    expect(put?.args[0].input.Key).toBe('bundle.zip');
+    const listing = execFileSync('python3', ['-c', UNZIP_LISTING], { input: put?.args[0].input.Body as Buffer });
+    expect(JSON.parse(listing.toString())).toEqual({ 'bin/run.sh': '#!/bin/sh\n', 'image.json': '{"uri":"x"}' });
     s3.restore();
   });
 

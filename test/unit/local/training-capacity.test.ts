@@ -7,7 +7,11 @@
 import { CreateTrainingJobCommand, type SageMakerClient, StopTrainingJobCommand } from '@aws-sdk/client-sagemaker';
 import { classifyAwsError } from '../../../activities/aws-errors';
 import { ErrorType } from '../../../contracts/errors';
-import { CAPACITY_FAILURE, CAPACITY_WAIT_MESSAGE, INTERNAL_FAILURE } from '../../../local/service/sagemaker/training';
+import {
+  CAPACITY_FAILURE,
+  CAPACITY_WAIT_MESSAGE,
+  INTERNAL_FAILURE,
+} from '../../../local/service/sagemaker/jobs/training/training';
 import type { LocalService } from '../../../local/service/server';
 import {
   type Moto,

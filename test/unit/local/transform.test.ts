@@ -24,7 +24,7 @@ import {
   miniBatches,
   outputUri,
   splitRecords,
-} from '../../../local/service/sagemaker/transform-run';
+} from '../../../local/service/sagemaker/jobs/transform/transform-run';
 import { type Moto, ROLE, s3, sagemaker, startMoto, startService, tmpDir } from './helpers';
 import { seedModelTarball } from './hosting-fixture';
 

@@ -627,7 +627,10 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       rule('account.instance-quotas'),
       QUOTAS,
     ],
-    ['The name is unique in the account and Region.', at('local/service/sagemaker/processing.ts Processing.create')],
+    [
+      'The name is unique in the account and Region.',
+      at('local/service/sagemaker/jobs/processing/processing.ts Processing.create'),
+    ],
     [
       'Every S3 LocalPath is an absolute path under /opt/ml/processing/.',
       rule('processing-job.local-paths'),
@@ -652,21 +655,24 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       rule('account.instance-quotas'),
       QUOTAS,
     ],
-    ['The name is unique in the account and Region.', at('local/service/sagemaker/training.ts Training.create')],
+    [
+      'The name is unique in the account and Region.',
+      at('local/service/sagemaker/jobs/training/training.ts Training.create'),
+    ],
     [
       'MaxRuntimeInSeconds is at most 28 days.',
-      at('local/service/sagemaker/training-request.ts parseStoppingCondition'),
+      at('local/service/sagemaker/jobs/training/training-request.ts parseStoppingCondition'),
       apiPage('sagemaker', 'StoppingCondition'),
     ],
     [
       'With managed spot, MaxWaitTimeInSeconds is given and at least MaxRuntimeInSeconds.',
-      at('local/service/sagemaker/training-request.ts parseStoppingCondition'),
+      at('local/service/sagemaker/jobs/training/training-request.ts parseStoppingCondition'),
       apiPage('sagemaker', 'StoppingCondition'),
     ],
     ['Input data is in the same Region as the job.', not(ONE_REGION)],
     [
       'Every object an input S3Uri points to must be readable by the role (otherwise "Data download failed").',
-      at('local/service/sagemaker/training-run.ts TrainingRun.run'),
+      at('local/service/sagemaker/jobs/training/training-run.ts TrainingRun.run'),
       apiPage('sagemaker', 'S3DataSource'),
     ],
     ['The caller needs iam:PassRole on the role.', at(IAM_CHECKS)],
@@ -688,10 +694,13 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       rule('account.instance-quotas'),
       QUOTAS,
     ],
-    ['The name is unique in the account and Region.', at('local/service/sagemaker/transform.ts Transforms.create')],
+    [
+      'The name is unique in the account and Region.',
+      at('local/service/sagemaker/jobs/transform/transform.ts Transforms.create'),
+    ],
     [
       'ModelName is an existing model in the account and Region.',
-      at('local/service/sagemaker/transform.ts Transforms.create'),
+      at('local/service/sagemaker/jobs/transform/transform.ts Transforms.create'),
     ],
     [
       'MaxPayloadInMB at most 100, and MaxConcurrentTransforms x MaxPayloadInMB at most 100.',
@@ -699,21 +708,21 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
     ],
     [
       'MaxPayloadInMB is at least the size of a single record (otherwise the job fails).',
-      at('local/service/sagemaker/transform-run.ts miniBatches'),
+      at('local/service/sagemaker/jobs/transform/transform-run.ts miniBatches'),
     ],
     [
       'An invocation times out after InvocationsTimeoutInSeconds (600) and is retried InvocationsMaxRetries (3) times.',
-      at('local/service/sagemaker/transform-run.ts'),
+      at('local/service/sagemaker/jobs/transform/transform-run.ts'),
       apiPage('sagemaker', 'ModelClientConfig'),
     ],
     [
       'The input objects must be readable by the role SageMaker uses.',
-      at('local/service/sagemaker/transform-run.ts TransformRun.transformObject'),
+      at('local/service/sagemaker/jobs/transform/transform-run.ts TransformRun.transformObject'),
       apiPage('sagemaker', 'TransformS3DataSource'),
     ],
     [
       'An input object gets its .out output only if the whole object is transformed.',
-      at('local/service/sagemaker/transform-run.ts TransformRun.transformObject'),
+      at('local/service/sagemaker/jobs/transform/transform-run.ts TransformRun.transformObject'),
       apiPage('sagemaker', 'TransformOutput'),
     ],
     [
@@ -783,11 +792,14 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
     ['Only an InProgress training job can be stopped.', rule('training-job.stop-state')],
     [
       'SageMaker sends SIGTERM and ends the job 120 s later; the status goes Stopping, then Stopped.',
-      at('local/service/sagemaker/training-run.ts TrainingRun.stop'),
+      at('local/service/sagemaker/jobs/training/training-run.ts TrainingRun.stop'),
     ],
   ]),
   op('sagemaker', 'StopTransformJob', [
-    ['The status goes Stopping, then Stopped.', at('local/service/sagemaker/transform.ts Transforms.stop')],
+    [
+      'The status goes Stopping, then Stopped.',
+      at('local/service/sagemaker/jobs/transform/transform.ts Transforms.stop'),
+    ],
   ]),
   op('sagemaker', 'UpdateEndpoint', [
     [

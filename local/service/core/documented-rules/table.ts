@@ -334,7 +334,7 @@ export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
     statement:
       'Without capacity for the instance type, a job waits in Starting ("Insufficient capacity error from EC2 while launching instances, retrying!") and then fails with "CapacityError: Unable to provision requested ML compute capacity. Please retry using a different ML instance type."',
     source: `${SAGEMAKER_API}/API_SecondaryStatusTransition.html`,
-    enforcedBy: 'local/service/sagemaker/training.ts Training.launch (LOCAL_FAULTS capacity:<share>)',
+    enforcedBy: 'local/service/sagemaker/jobs/training/training.ts Training.launch (LOCAL_FAULTS capacity:<share>)',
   },
   {
     id: 'account.instance-quotas',
@@ -353,6 +353,6 @@ export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
     statement:
       'With RetryStrategy, a job that fails for an internal reason is started again up to MaximumRetryAttempts times (1-30), its SecondaryStatus back at Starting; StoppingCondition bounds the whole job.',
     source: `${SAGEMAKER_API}/API_RetryStrategy.html`,
-    enforcedBy: 'local/service/sagemaker/training.ts Training.finish',
+    enforcedBy: 'local/service/sagemaker/jobs/training/training.ts Training.finish',
   },
 ];

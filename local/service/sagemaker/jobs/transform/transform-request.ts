@@ -3,7 +3,7 @@
  * checked by the model gate; this refuses, by name, what local mode cannot serve (a local limitation, never
  * dressed up as an AWS rule).
  */
-import { type Body, unsupported } from '../core/request-fields';
+import { type Body, unsupported } from '../../../core/request-fields';
 
 export interface TransformRequest {
   TransformJobName: string;

@@ -6,17 +6,17 @@
  * InProgress when the service restarts is run again from the start (its inputs downloaded again, its outputs
  * uploaded when it ends); one that was Stopping ends Stopped.
  */
-import { EventEmitter } from 'node:events';
-import type { Ctx } from '../core/context';
-import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../core/protocol';
-import { type Body, tags as readTags } from '../core/request-fields';
-import { assertAssumable } from '../iam/on-behalf';
-import { SAGEMAKER_SERVICE } from '../iam/policies';
+import type { Ctx } from '../../../core/context';
+import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../../../core/protocol';
+import { type Body, tags as readTags } from '../../../core/request-fields';
+import { assertAssumable } from '../../../iam/on-behalf';
+import { SAGEMAKER_SERVICE } from '../../../iam/policies';
 import { parseProcessingRequest, type ProcessingRequest } from './processing-request';
 import { type ProcessingOutcome, ProcessingRun } from './processing-run';
-import type { Tags } from './tags';
-import { sortRecords } from './training';
-import { checkInstanceQuota } from '../core/quotas';
+import type { Tags } from '../../tags';
+import { sortRecords } from '../training/training';
+import { checkInstanceQuota } from '../../../core/quotas';
+import { JobTable } from '../job-table';
 
 export type ProcessingJobStatus = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
 
@@ -33,25 +33,17 @@ export interface ProcessingJob extends ProcessingRequest {
   _attempts: number;
 }
 
-const TERMINAL = new Set<ProcessingJobStatus>(['Completed', 'Failed', 'Stopped']);
-
 /** A processing job's ARN (SageMaker writes resource names in lower case in ARNs). */
 export function processingJobArn(name: string): string {
   return arn(`processing-job/${name.toLowerCase()}`);
 }
 
-export class Processing {
-  private readonly runs = new Map<string, ProcessingRun>();
-  /** Emits `finished` (name) whenever a job reaches a terminal status. */
-  readonly events = new EventEmitter();
-
+export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
   constructor(
-    private readonly ctx: Ctx,
+    ctx: Ctx,
     private readonly tags: Tags,
-  ) {}
-
-  get jobs() {
-    return this.ctx.store.kind<ProcessingJob>('processing-jobs');
+  ) {
+    super(ctx, { store: 'processing-jobs', noun: 'processing job', statusField: 'ProcessingJobStatus' });
   }
 
   handlers(): Record<string, (b: Body) => unknown> {
@@ -75,11 +67,10 @@ export class Processing {
       // (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProcessingJob.html)
       throw jobNameInUse(processingJobArn(req.ProcessingJobName));
     const cluster = req.ProcessingResources.ClusterConfig;
-    const inUse = this.jobs
-      .values()
-      .filter((j) => j.ProcessingJobStatus === 'InProgress' || j.ProcessingJobStatus === 'Stopping')
-      .filter((j) => j.ProcessingResources.ClusterConfig.InstanceType === cluster.InstanceType)
-      .reduce((n, j) => n + j.ProcessingResources.ClusterConfig.InstanceCount, 0);
+    const inUse = this.instancesInUse(cluster.InstanceType, (j) => ({
+      type: j.ProcessingResources.ClusterConfig.InstanceType,
+      count: j.ProcessingResources.ClusterConfig.InstanceCount,
+    }));
     checkInstanceQuota(this.ctx.quotas, 'processing job usage', cluster.InstanceType, inUse, cluster.InstanceCount);
     const t = now();
     const job: ProcessingJob = {
@@ -134,8 +125,7 @@ export class Processing {
     if (!job) throw notFound(`Could not find processing job '${processingJobArn(name)}'.`);
     // Requests in another status are refused by the documented rule processing-job.stop-state.
     if (job.ProcessingJobStatus !== 'InProgress') return;
-    this.jobs.update(name, (j) => {
-      j.ProcessingJobStatus = 'Stopping';
+    this.setStatus(name, 'Stopping', (j) => {
       j.LastModifiedTime = now();
     });
     const run = this.runs.get(name);
@@ -153,13 +143,6 @@ export class Processing {
         this.finish(job.ProcessingJobName, { kind: 'stopped', stopReason: 'user' });
       }
     }
-  }
-
-  /** Service shutdown: stop the hosts without changing the jobs' statuses (they run again on restart). */
-  async shutdown(): Promise<void> {
-    for (const r of this.runs.values()) r.stop('shutdown', 5_000);
-    const deadline = Date.now() + 8_000;
-    while (this.runs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
   private launch(name: string): void {
@@ -181,38 +164,28 @@ export class Processing {
         j.LastModifiedTime = now();
       }),
     );
-    this.runs.set(name, run);
-    run
-      .run()
-      .catch((err: Error): ProcessingOutcome => ({
-        kind: 'failed',
-        failureReason: `InternalServerError: ${err.message}`,
-      }))
-      .then((outcome) => {
-        this.runs.delete(name);
-        this.finish(name, outcome);
-      })
-      .catch((err: Error) => this.ctx.log(`processing job ${name}: ${err.message}`));
+    this.startRun(
+      name,
+      run,
+      (err) => ({ kind: 'failed', failureReason: `InternalServerError: ${err.message}` }),
+      (outcome) => this.finish(name, outcome),
+    );
   }
 
   private finish(name: string, o: ProcessingOutcome): void {
     if (o.kind === 'shutdown') return;
-    const job = this.jobs.update(name, (j) => {
+    const status = o.kind === 'completed' ? 'Completed' : o.kind === 'failed' ? 'Failed' : 'Stopped';
+    const job = this.setStatus(name, status, (j) => {
       const t = now();
       j.ProcessingEndTime = t;
       j.LastModifiedTime = t;
       if (o.exitMessage !== undefined) j.ExitMessage = o.exitMessage;
-      if (o.kind === 'completed') j.ProcessingJobStatus = 'Completed';
-      else if (o.kind === 'failed') {
-        j.ProcessingJobStatus = 'Failed';
-        j.FailureReason = (o.failureReason ?? 'InternalServerError').slice(0, 1024);
-      } else j.ProcessingJobStatus = 'Stopped';
+      if (o.kind === 'failed') j.FailureReason = (o.failureReason ?? 'InternalServerError').slice(0, 1024);
     });
     if (o.stopReason === 'maxruntime')
       this.ctx.log(
         `processing job ${name}: stopped after MaxRuntimeInSeconds (${job?.StoppingCondition.MaxRuntimeInSeconds} s)`,
       );
-    if (job && TERMINAL.has(job.ProcessingJobStatus)) this.events.emit('finished', name);
   }
 }
 

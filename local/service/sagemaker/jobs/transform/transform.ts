@@ -4,17 +4,18 @@
  * A job still InProgress when the service restarts is run again from the start (its `.out` objects are written
  * whole, so a rerun overwrites them); one that was Stopping is Stopped.
  */
-import type { Ctx } from '../core/context';
-import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../core/protocol';
-import { type Body, tags as readTags } from '../core/request-fields';
-import { assertAssumable } from '../iam/on-behalf';
-import { SAGEMAKER_SERVICE } from '../iam/policies';
-import type { ModelRecord } from './fleet';
-import type { Tags } from './tags';
-import { sortRecords } from './training';
+import type { Ctx } from '../../../core/context';
+import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../../../core/protocol';
+import { type Body, tags as readTags } from '../../../core/request-fields';
+import { assertAssumable } from '../../../iam/on-behalf';
+import { SAGEMAKER_SERVICE } from '../../../iam/policies';
+import type { ModelRecord } from '../../fleet';
+import type { Tags } from '../../tags';
+import { sortRecords } from '../training/training';
 import { parseTransformRequest, type TransformRequest } from './transform-request';
 import { TransformRun, type TransformOutcome } from './transform-run';
-import { checkInstanceQuota } from '../core/quotas';
+import { checkInstanceQuota } from '../../../core/quotas';
+import { JobTable } from '../job-table';
 
 export interface TransformJob extends TransformRequest {
   TransformJobArn: string;
@@ -32,17 +33,13 @@ export function transformJobArn(name: string): string {
   return arn(`transform-job/${name.toLowerCase()}`);
 }
 
-export class Transforms {
-  private readonly runs = new Map<string, TransformRun>();
-
+export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind: 'shutdown' }> {
   constructor(
-    private readonly ctx: Ctx,
+    ctx: Ctx,
     private readonly tags: Tags,
     private readonly model: (name: string) => ModelRecord | undefined,
-  ) {}
-
-  get jobs() {
-    return this.ctx.store.kind<TransformJob>('transform-jobs');
+  ) {
+    super(ctx, { store: 'transform-jobs', noun: 'transform job', statusField: 'TransformJobStatus' });
   }
 
   handlers(): Record<string, (b: Body) => unknown> {
@@ -65,11 +62,10 @@ export class Transforms {
     if (model.ExecutionRoleArn) assertAssumable(this.ctx.iam, model.ExecutionRoleArn, SAGEMAKER_SERVICE);
     if (this.jobs.has(req.TransformJobName)) throw jobNameInUse(transformJobArn(req.TransformJobName));
     const res = req.TransformResources;
-    const inUse = this.jobs
-      .values()
-      .filter((j) => j.TransformJobStatus === 'InProgress' || j.TransformJobStatus === 'Stopping')
-      .filter((j) => j.TransformResources.InstanceType === res.InstanceType)
-      .reduce((n, j) => n + j.TransformResources.InstanceCount, 0);
+    const inUse = this.instancesInUse(res.InstanceType, (j) => ({
+      type: j.TransformResources.InstanceType,
+      count: j.TransformResources.InstanceCount,
+    }));
     checkInstanceQuota(this.ctx.quotas, 'transform job usage', res.InstanceType, inUse, res.InstanceCount);
     const t = now();
     const job: TransformJob = {
@@ -136,8 +132,7 @@ export class Transforms {
     const job = this.jobs.get(name);
     if (!job) throw notFound(`Could not find job to stop: ${transformJobArn(name)}`);
     if (job.TransformJobStatus !== 'InProgress') return; // stopping a finished or stopping job changes nothing
-    this.jobs.update(name, (j) => {
-      j.TransformJobStatus = 'Stopping';
+    this.setStatus(name, 'Stopping', (j) => {
       j.LastModifiedTime = now();
     });
     const run = this.runs.get(name);
@@ -151,13 +146,6 @@ export class Transforms {
       if (job.TransformJobStatus === 'InProgress') this.launch(job.TransformJobName);
       else if (job.TransformJobStatus === 'Stopping') this.finish(job.TransformJobName, { kind: 'stopped' });
     }
-  }
-
-  /** Service shutdown: stop the containers without changing the jobs' statuses (they run again on restart). */
-  async shutdown(): Promise<void> {
-    for (const r of this.runs.values()) r.stop('shutdown');
-    const deadline = Date.now() + 8_000;
-    while (this.runs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
   private launch(name: string): void {
@@ -176,29 +164,24 @@ export class Transforms {
         j.LastModifiedTime = now();
       }),
     );
-    this.runs.set(name, run);
     this.ctx.log(`transform job ${name}: starting ${job.TransformResources.InstanceCount} instance(s)`);
-    run
-      .run()
-      .catch((err: Error): TransformOutcome => ({ kind: 'failed', reason: `InternalServerError: ${err.message}` }))
-      .then((outcome) => {
-        this.runs.delete(name);
+    this.startRun(
+      name,
+      run,
+      (err) => ({ kind: 'failed', reason: `InternalServerError: ${err.message}` }),
+      (outcome) => {
         if (outcome.kind !== 'shutdown') this.finish(name, outcome);
-      })
-      .catch((err: Error) => this.ctx.log(`transform job ${name}: ${err.message}`));
+      },
+    );
   }
 
   private finish(name: string, o: TransformOutcome): void {
-    this.jobs.update(name, (j) => {
+    const status = o.kind === 'completed' ? 'Completed' : o.kind === 'stopped' ? 'Stopped' : 'Failed';
+    this.setStatus(name, status, (j) => {
       const t = now();
       j.LastModifiedTime = t;
       j.TransformEndTime = t;
-      if (o.kind === 'completed') j.TransformJobStatus = 'Completed';
-      else if (o.kind === 'stopped') j.TransformJobStatus = 'Stopped';
-      else {
-        j.TransformJobStatus = 'Failed';
-        j.FailureReason = o.reason.slice(0, 1024);
-      }
+      if (o.kind === 'failed') j.FailureReason = o.reason.slice(0, 1024);
     });
     this.ctx.log(`transform job ${name}: ${o.kind}${o.kind === 'failed' ? `: ${o.reason}` : ''}`);
   }

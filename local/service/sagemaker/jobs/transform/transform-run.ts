@@ -16,9 +16,9 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { Ctx } from '../core/context';
-import { listKeys, parseS3Uri } from '../core/s3-files';
-import { Fleet, type Instance, type ModelRecord } from './fleet';
+import type { Ctx } from '../../../core/context';
+import { listKeys, parseS3Uri } from '../../../core/s3-files';
+import { Fleet, type Instance, type ModelRecord } from '../../fleet';
 import type { TransformRequest } from './transform-request';
 
 /** CloudWatch Logs group of transform jobs (streams `<job>/<instance>` and `<job>/data-log`, as on SageMaker). */

@@ -7,18 +7,18 @@
  * a job that failed with InternalServerError (LOCAL_FAULTS internal, or a host that could not be run) is started again
  * (back to Starting) up to MaximumRetryAttempts times.
  */
-import { EventEmitter } from 'node:events';
-import type { Ctx } from '../core/context';
-import { type MetricDatum } from './metric-definitions';
-import { arn, inUse, invalid, notFound, now, paginate, wire } from '../core/protocol';
-import type { Tags } from './tags';
+import type { Ctx } from '../../../core/context';
+import { type MetricDatum } from '../../metric-definitions';
+import { arn, inUse, invalid, notFound, now, paginate, wire } from '../../../core/protocol';
+import type { Tags } from '../../tags';
 import { parseTrainingRequest, type TrainingRequest } from './training-request';
-import { assertAssumable } from '../iam/on-behalf';
-import { SAGEMAKER_SERVICE } from '../iam/policies';
+import { assertAssumable } from '../../../iam/on-behalf';
+import { SAGEMAKER_SERVICE } from '../../../iam/policies';
 import { type Phase, TrainingRun, type RunOutcome } from './training-run';
-import { failsInternally, lacksCapacity } from '../core/faults';
-import { checkInstanceQuota } from '../core/quotas';
-import { type Body, tags as readTags } from '../core/request-fields';
+import { failsInternally, lacksCapacity } from '../../../core/faults';
+import { checkInstanceQuota } from '../../../core/quotas';
+import { type Body, tags as readTags } from '../../../core/request-fields';
+import { JobTable } from '../job-table';
 
 export interface Transition {
   Status: string;
@@ -49,7 +49,6 @@ export interface TrainingJob extends Omit<TrainingRequest, 'Environment'> {
   _retries?: number;
 }
 
-const TERMINAL = new Set(['Completed', 'Failed', 'Stopped']);
 /** SageMaker's FailureReason when EC2 has no capacity for the job's instances. */
 export const CAPACITY_FAILURE =
   'CapacityError: Unable to provision requested ML compute capacity. Please retry using a different ML instance type.';
@@ -67,20 +66,15 @@ export function trainingJobArn(name: string): string {
   return arn(`training-job/${name.toLowerCase()}`);
 }
 
-export class Training {
-  private readonly runs = new Map<string, TrainingRun>();
+export class Training extends JobTable<TrainingJob, RunOutcome> {
   /** Jobs in Starting that will fail there (no capacity, or an injected internal error): the timer fails them. */
   private readonly startFailures = new Map<string, NodeJS.Timeout>();
-  /** Emits `finished` (name) whenever a job reaches a terminal status. */
-  readonly events = new EventEmitter();
 
   constructor(
-    private readonly ctx: Ctx,
+    ctx: Ctx,
     private readonly tags: Tags,
-  ) {}
-
-  get jobs() {
-    return this.ctx.store.kind<TrainingJob>('training-jobs');
+  ) {
+    super(ctx, { store: 'training-jobs', noun: 'training job', statusField: 'TrainingJobStatus' });
   }
 
   handlers(): Record<string, (b: Body) => unknown> {
@@ -110,11 +104,10 @@ export class Training {
     // A tuning job's trials wait for their quota inside the tuning job; a training job asks for it at create.
     if (!extra.TuningJobArn) {
       const type = req.ResourceConfig.InstanceType;
-      const inUse = this.jobs
-        .values()
-        .filter((j) => j.TrainingJobStatus === 'InProgress' || j.TrainingJobStatus === 'Stopping')
-        .filter((j) => j.ResourceConfig.InstanceType === type)
-        .reduce((n, j) => n + j.ResourceConfig.InstanceCount, 0);
+      const inUse = this.instancesInUse(type, (j) => ({
+        type: j.ResourceConfig.InstanceType,
+        count: j.ResourceConfig.InstanceCount,
+      }));
       checkInstanceQuota(this.ctx.quotas, 'training job usage', type, inUse, req.ResourceConfig.InstanceCount);
     }
     const t = now();
@@ -182,10 +175,7 @@ export class Training {
     // Requests are checked by the documented rule training-job.stop-state; this guards internal callers (tuning).
     if (job.TrainingJobStatus !== 'InProgress')
       throw invalid(`The request was rejected because the training job is in status ${job.TrainingJobStatus}.`);
-    this.jobs.update(jobName, (j) => {
-      j.TrainingJobStatus = 'Stopping';
-      transition(j, 'Stopping', 'Stopping the training job');
-    });
+    this.setStatus(jobName, 'Stopping', (j) => transition(j, 'Stopping', 'Stopping the training job'));
     const waiting = this.startFailures.get(jobName);
     if (waiting) {
       clearTimeout(waiting);
@@ -211,13 +201,10 @@ export class Training {
   }
 
   /** Service shutdown: stop the hosts without changing the jobs' statuses (they run again on restart). */
-  async shutdown(): Promise<void> {
+  override async shutdown(): Promise<void> {
     for (const t of this.startFailures.values()) clearTimeout(t);
     this.startFailures.clear();
-    const runs = [...this.runs.values()];
-    for (const r of runs) r.stop('shutdown', 5_000);
-    const deadline = Date.now() + 8_000;
-    while (this.runs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await super.shutdown();
   }
 
   isRunning(jobName: string): boolean {
@@ -257,7 +244,6 @@ export class Training {
         transition(j, phase, message);
       });
     });
-    this.runs.set(jobName, run);
     // Metrics show up in DescribeTrainingJob while the job trains, as on AWS.
     let shown = '';
     const metricsTimer = setInterval(() => {
@@ -269,19 +255,13 @@ export class Training {
         j.FinalMetricDataList = m;
       });
     }, 1000);
-    run
-      .run()
-      .finally(() => clearInterval(metricsTimer))
-      .catch((err: Error): RunOutcome => ({
-        kind: 'failed',
-        failureReason: `InternalServerError: ${err.message}`,
-        metrics: run.parser.final(),
-      }))
-      .then((outcome) => {
-        this.runs.delete(jobName);
-        this.finish(jobName, outcome);
-      })
-      .catch((err: Error) => this.ctx.log(`training job ${jobName}: ${err.message}`));
+    this.startRun(
+      jobName,
+      run,
+      (err) => ({ kind: 'failed', failureReason: `InternalServerError: ${err.message}`, metrics: run.parser.final() }),
+      (outcome) => this.finish(jobName, outcome),
+      () => clearInterval(metricsTimer),
+    );
   }
 
   /** Leaves the job in Starting for capacityWaitMs, then fails it with `failureReason` (a start that cannot happen). */
@@ -313,7 +293,8 @@ export class Training {
   private finish(jobName: string, o: RunOutcome): void {
     if (o.kind === 'shutdown') return;
     if (o.kind === 'failed' && this.retry(jobName, o)) return;
-    const job = this.jobs.update(jobName, (j) => {
+    const status = o.kind === 'completed' ? 'Completed' : o.kind === 'failed' ? 'Failed' : 'Stopped';
+    this.setStatus(jobName, status, (j) => {
       const t = now();
       j.FinalMetricDataList = o.metrics;
       if (o.modelArtifacts) j.ModelArtifacts = { S3ModelArtifacts: o.modelArtifacts };
@@ -324,22 +305,14 @@ export class Training {
         // BillableTimeInSeconds by InstanceCount for the compute time billed.
         j.BillableTimeInSeconds = j.TrainingTimeInSeconds;
       }
-      if (o.kind === 'completed') {
-        j.TrainingJobStatus = 'Completed';
-        transition(j, 'Completed', 'Training job completed', true);
-      } else if (o.kind === 'failed') {
-        j.TrainingJobStatus = 'Failed';
+      if (o.kind === 'completed') transition(j, 'Completed', 'Training job completed', true);
+      else if (o.kind === 'failed') {
         j.FailureReason = o.failureReason;
         transition(j, 'Failed', 'Training job failed', true);
-      } else if (o.kind === 'maxruntime') {
-        j.TrainingJobStatus = 'Stopped';
+      } else if (o.kind === 'maxruntime')
         transition(j, 'MaxRuntimeExceeded', 'Job stopped because it exceeded MaxRuntimeInSeconds', true);
-      } else {
-        j.TrainingJobStatus = 'Stopped';
-        transition(j, 'Stopped', 'Training job stopped', true);
-      }
+      else transition(j, 'Stopped', 'Training job stopped', true);
     });
-    if (job && TERMINAL.has(job.TrainingJobStatus)) this.events.emit('finished', jobName);
   }
 }
 

@@ -1,6 +1,6 @@
 /** CreateTrainingJob request validation, with SageMaker's limits and field names. */
-import { compileDefinitions, type MetricDefinition } from './metric-definitions';
-import { type Body, fail, s3Uri, unsupported } from '../core/request-fields';
+import { compileDefinitions, type MetricDefinition } from '../../metric-definitions';
+import { type Body, fail, s3Uri, unsupported } from '../../../core/request-fields';
 
 export interface Channel {
   ChannelName: string;

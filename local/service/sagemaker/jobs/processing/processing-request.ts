@@ -5,7 +5,7 @@
  * documented rules (core/documented-rules/processing.ts). What is left here: reading the request, SageMaker's
  * defaults, and a named refusal for what local mode does not serve.
  */
-import { type Body, fail, s3Uri, unsupported } from '../core/request-fields';
+import { type Body, fail, s3Uri, unsupported } from '../../../core/request-fields';
 
 /** One ProcessingInput with an S3Input (the only kind local mode downloads). */
 export interface ProcessingInputSpec {

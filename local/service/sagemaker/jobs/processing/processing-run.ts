@@ -12,11 +12,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HostHandle } from '../executors/types';
-import type { Ctx } from '../core/context';
-import { downloadPrefix, syncDirUp } from '../core/s3-files';
-import { awsErrorText, denialText, pullDenial } from '../iam/on-behalf';
-import { writeJson } from './host-dirs';
+import type { HostHandle } from '../../../executors/types';
+import type { Ctx } from '../../../core/context';
+import { downloadPrefix, syncDirUp } from '../../../core/s3-files';
+import { awsErrorText, denialText, pullDenial } from '../../../iam/on-behalf';
+import { writeJson } from '../../host-dirs';
 import type { ProcessingRequest } from './processing-request';
 
 export const PROCESSING_LOG_GROUP = '/aws/sagemaker/ProcessingJobs';

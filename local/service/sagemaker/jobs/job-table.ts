@@ -1,0 +1,106 @@
+/**
+ * The skeleton every local SageMaker job kind shares (training, processing, transform): a table of job records in
+ * the service's state, the runs in flight, one place where a job's status changes (`setStatus`, which also emits
+ * `finished` when the job reaches a terminal status), starting a run and collecting its outcome, the instances a
+ * kind holds (for its quota), and stopping the runs when the service shuts down. Each kind keeps its request
+ * parsing, its run, its API answers and what its outcome means in its own folder.
+ */
+import { EventEmitter } from 'node:events';
+import type { Ctx } from '../../core/context';
+
+/** The statuses a SageMaker job never leaves (TrainingJobStatus, ProcessingJobStatus, TransformJobStatus). */
+export const TERMINAL_JOB_STATUSES: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Stopped']);
+
+/** What a kind's run offers the table: run to an outcome, and stop (`shutdown` leaves the job's status alone). */
+export interface JobRun<Outcome> {
+  run(): Promise<Outcome>;
+  stop(reason: 'user' | 'shutdown', graceMs?: number): void;
+}
+
+/** What the table needs to know of a kind. */
+export interface JobKind<Job> {
+  /** The state collection its records live in ("training-jobs"). */
+  store: string;
+  /** How the log names one ("training job"). */
+  noun: string;
+  /** The record's status field ("TrainingJobStatus"). */
+  statusField: keyof Job & string;
+}
+
+/** The job table of one kind; `Outcome` is what its run ends with. */
+export abstract class JobTable<Job extends object, Outcome> {
+  protected readonly runs = new Map<string, JobRun<Outcome>>();
+  /** Emits `finished` (name) whenever a job reaches a terminal status. */
+  readonly events = new EventEmitter();
+
+  protected constructor(
+    protected readonly ctx: Ctx,
+    private readonly kind: JobKind<Job>,
+  ) {}
+
+  /** The kind's records, by job name. */
+  get jobs() {
+    return this.ctx.store.kind<Job>(this.kind.store);
+  }
+
+  /** The job's status. */
+  protected statusOf(job: Job): string {
+    return job[this.kind.statusField] as string;
+  }
+
+  /**
+   * The one place a job's status changes: sets it and applies `edit` (timestamps, reasons) in the same update, then
+   * tells the listeners when the job reached a terminal status. Returns the updated record.
+   */
+  protected setStatus(name: string, status: string, edit?: (job: Job) => void): Job | undefined {
+    const job = this.jobs.update(name, (j) => {
+      (j as Record<string, unknown>)[this.kind.statusField] = status;
+      edit?.(j);
+    });
+    if (job && TERMINAL_JOB_STATUSES.has(status)) this.events.emit('finished', name);
+    return job;
+  }
+
+  /**
+   * Instances of `instanceType` held by the kind's jobs still running (InProgress or Stopping), for its quota.
+   * `resources` reads a job's instance type and count.
+   */
+  protected instancesInUse(instanceType: string, resources: (job: Job) => { type: string; count: number }): number {
+    return this.jobs
+      .values()
+      .filter((j) => this.statusOf(j) === 'InProgress' || this.statusOf(j) === 'Stopping')
+      .map(resources)
+      .filter((r) => r.type === instanceType)
+      .reduce((n, r) => n + r.count, 0);
+  }
+
+  /**
+   * Runs `run` for the job and hands its outcome to `finish` (a run that throws becomes `crashed(err)`); the run is
+   * in `runs` while it lasts.
+   */
+  protected startRun(
+    name: string,
+    run: JobRun<Outcome>,
+    crashed: (err: Error) => Outcome,
+    finish: (outcome: Outcome) => void,
+    cleanup?: () => void,
+  ): void {
+    this.runs.set(name, run);
+    run
+      .run()
+      .finally(() => cleanup?.())
+      .catch(crashed)
+      .then((outcome) => {
+        this.runs.delete(name);
+        finish(outcome);
+      })
+      .catch((err: Error) => this.ctx.log(`${this.kind.noun} ${name}: ${err.message}`));
+  }
+
+  /** Service shutdown: stop the runs without changing the jobs' statuses (they run again on restart). */
+  async shutdown(): Promise<void> {
+    for (const run of [...this.runs.values()]) run.stop('shutdown', 5_000);
+    const deadline = Date.now() + 8_000;
+    while (this.runs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+}
