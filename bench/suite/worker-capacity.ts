@@ -343,14 +343,16 @@ export async function run(opts: {
         'with z.safeParse(schema, value) (a lint rule enforces it). ' +
         'Regression test: test/workflows/sandbox-memory.test.ts (fails at 2.6 MiB per run without the shared ' +
         'modules); every workflow, replay and e2e test runs on the shared layout.',
-      "**Defect found and fixed: Node 24's young generation.** Between d2eafb5 (measured on Node 20: 886 MiB " +
+      "**Found and capped, not the whole regression: Node 24's young generation.** Between d2eafb5 (measured on Node 20: 886 MiB " +
         'peak, 847 MiB steady at 1,000) and the Node 24 runtime upgrade the 1,000-pipeline worker passed 1 GiB. The ' +
         'workflow sandbox did not grow (a cached run costs 47 KiB on both d2eafb5 and this code, on Node 24) and ' +
         'the dependencies are the same versions; Node 24 sizes each semi-space of the young generation at up to ' +
         '64 MiB (Node 20: 16 MiB; `heap_size_limit` 4288 vs 4144 MiB), and a worker that allocates steadily grows ' +
         'it to the maximum and keeps it committed (up to 128 MiB of mostly empty new space). Every production ' +
         "worker now starts with `--max-semi-space-size=16` (worker/node-flags.ts; the worker image's ENTRYPOINT " +
-        'and `npm run worker`), as this bench does; regression test test/unit/worker-node-flags.test.ts. The ' +
+        'and `npm run worker`), as this bench does; regression test test/unit/worker-node-flags.test.ts. Most of ' +
+        'the growth per pipeline is native (glibc malloc arenas, about 0.4 MiB a pipeline in a 2026-12-07 run), ' +
+        'not V8: still open. The ' +
         `worker's own last memory line in each run (process.memoryUsage and V8's committed new and old space): ` +
         `${results.map((r) => `${r.layout} ${r.pipelines}: ${r.workerMemory}`).join('; ')}.`,
       'Numbers from a 2-core machine shared with other work are provisional: RSS is comparable between runs, ' +
