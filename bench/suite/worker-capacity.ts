@@ -13,6 +13,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { REPO_ROOT } from '../../local/stack/config';
 import { sleep } from '../../local/shared/procs';
 import { DEFAULT_MAX_CONCURRENT_ACTIVITIES } from '../../worker/config';
+import { WORKER_NODE_FLAGS } from '../../worker/node-flags';
 import { bundleWorkflows, WORKFLOWS_PATH } from '../../worker/workflow-bundle';
 import { migrationPipeline } from '../../workflows';
 import { writeResult } from '../lib/results';
@@ -43,6 +44,10 @@ interface Outcome {
   workerPeakRss: number;
   describesPerS: number;
   jobsPolledInWindow: number;
+  /** The machine's 1-minute load average at the end of the window (other work on the shared machine included). */
+  loadAverage: number;
+  /** The worker's last own memory line (heap, young and old generation, external) before it stopped. */
+  workerMemory: string;
 }
 
 const mib = (b: number) => Math.round(b / 2 ** 20);
@@ -58,6 +63,8 @@ async function startWorker(
   const child = spawn(
     process.execPath,
     [
+      // Production's node flags (the worker image's ENTRYPOINT, `npm run worker`).
+      ...WORKER_NODE_FLAGS,
       ...(heapMb ? [`--max-old-space-size=${heapMb}`] : []),
       '--import',
       'tsx',
@@ -108,16 +115,11 @@ async function measure(
 ): Promise<Outcome> {
   const stub = await startSageMakerStub();
   const server = await startDevServer(path.join(dir, `temporal-${layout}-${pipelines}.log`));
+  const logFile = path.join(dir, `worker-${layout}-${pipelines}.log`);
   let worker: ChildProcess | undefined;
   let connection: Connection | undefined;
   try {
-    worker = await startWorker(
-      server.address,
-      stub.endpoint,
-      bundlePath,
-      heapMb,
-      path.join(dir, `worker-${layout}-${pipelines}.log`),
-    );
+    worker = await startWorker(server.address, stub.endpoint, bundlePath, heapMb, logFile);
     const workerPid = worker.pid as number;
     connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
@@ -180,6 +182,8 @@ async function measure(
       workerPeakRss: memory(workerPid).peak,
       describesPerS: (stub.describeCount() - describes0) / ((windowEnd - windowStart) / 1000),
       jobsPolledInWindow,
+      loadAverage: os.loadavg()[0] ?? 0,
+      workerMemory: lastMemoryLine(logFile),
     };
   } finally {
     await connection?.close().catch(() => undefined);
@@ -187,6 +191,12 @@ async function measure(
     await server.stop();
     await stub.close();
   }
+}
+
+/** The last `memory: ...` line the capacity worker logged (it logs one every 10 s). */
+function lastMemoryLine(logFile: string): string {
+  const lines = fs.readFileSync(logFile, 'utf8').split('\n');
+  return (lines.reverse().find((l) => l.startsWith('memory: ')) ?? 'memory: (none logged)').slice('memory: '.length);
 }
 
 /** A whole number of pipelines >= 0 (0 skips the anchor). */
@@ -295,7 +305,8 @@ export async function run(opts: {
         `${mib(big.workerPeakRss)} MiB at its peak (VmHWM, startup included). "bar" judges the peak.` +
         (big.pipelines < 1000 ? ' This run did not reach 1,000 pipelines.' : ''),
       `**Setup.** One Temporal dev server process (in memory, headless) and one worker process ` +
-        `(bench/suite/lib/capacity-worker.ts, started with \`node --import tsx\`) with production's Worker ` +
+        `(bench/suite/lib/capacity-worker.ts, started with \`node ${WORKER_NODE_FLAGS.join(' ')} --import tsx\`, ` +
+        `production's node flags from worker/node-flags.ts) with production's Worker ` +
         `settings from worker/config.ts (\`WORKER_MAX_CONCURRENT_ACTIVITIES\`, default ` +
         `${DEFAULT_MAX_CONCURRENT_ACTIVITIES}) and production's workflows as a prebuilt bundle ` +
         `(worker/workflow-bundle.ts, as \`npm run build\` + \`WORKFLOW_BUNDLE_PATH\`). ` +
@@ -332,8 +343,22 @@ export async function run(opts: {
         'with z.safeParse(schema, value) (a lint rule enforces it). ' +
         'Regression test: test/workflows/sandbox-memory.test.ts (fails at 2.6 MiB per run without the shared ' +
         'modules); every workflow, replay and e2e test runs on the shared layout.',
-      'Numbers from a 2-core machine shared with other work are provisional; the Temporal server and the bench ' +
-        '(stub and client) run on the same cores as the worker.',
+      "**Found and capped, not the whole regression: Node 24's young generation.** Between d2eafb5 (measured on Node 20: 886 MiB " +
+        'peak, 847 MiB steady at 1,000) and the Node 24 runtime upgrade the 1,000-pipeline worker passed 1 GiB. The ' +
+        'workflow sandbox did not grow (a cached run costs 47 KiB on both d2eafb5 and this code, on Node 24) and ' +
+        'the dependencies are the same versions; Node 24 sizes each semi-space of the young generation at up to ' +
+        '64 MiB (Node 20: 16 MiB; `heap_size_limit` 4288 vs 4144 MiB), and a worker that allocates steadily grows ' +
+        'it to the maximum and keeps it committed (up to 128 MiB of mostly empty new space). Every production ' +
+        "worker now starts with `--max-semi-space-size=16` (worker/node-flags.ts; the worker image's ENTRYPOINT " +
+        'and `npm run worker`), as this bench does; regression test test/unit/worker-node-flags.test.ts. Most of ' +
+        'the growth per pipeline is native (glibc malloc arenas, about 0.4 MiB a pipeline in a 2026-12-07 run), ' +
+        'not V8: still open. The ' +
+        `worker's own last memory line in each run (process.memoryUsage and V8's committed new and old space): ` +
+        `${results.map((r) => `${r.layout} ${r.pipelines}: ${r.workerMemory}`).join('; ')}.`,
+      'Numbers from a 2-core machine shared with other work are provisional: RSS is comparable between runs, ' +
+        'CPU and startup times are not (other processes compete for the cores). The Temporal server and the ' +
+        'bench (stub and client) run on the same cores as the worker. 1-minute load average at the end of ' +
+        `each window: ${results.map((r) => `${r.layout} ${r.pipelines}: ${r.loadAverage.toFixed(1)}`).join('; ')}.`,
     ],
   });
 }

@@ -3,6 +3,7 @@
  * alone): production's Worker settings (worker/config.ts) and workflows, the real SageMaker training activities with
  * the SDK client pointed at the bench's stub (AWS_ENDPOINT_URL_SAGEMAKER), the scripted fakes for the other steps.
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../../activities';
 import { createFakeActivities } from '../../../local/harness/scripted-activities';
@@ -53,9 +54,12 @@ async function main(): Promise<void> {
   setInterval(() => {
     const m = process.memoryUsage();
     const mb = (b: number) => Math.round(b / 2 ** 20);
+    // Committed size of the young (new) and old generation: the young one is what --max-semi-space-size caps.
+    const space = (name: string) => mb(getHeapSpaceStatistics().find((x) => x.space_name === name)?.space_size ?? 0);
     console.log(
-      `memory: rss ${mb(m.rss)} MiB, heap used ${mb(m.heapUsed)} / total ${mb(m.heapTotal)} MiB, external ` +
-        `${mb(m.external)} MiB, array buffers ${mb(m.arrayBuffers)} MiB`,
+      `memory: rss ${mb(m.rss)} MiB, heap used ${mb(m.heapUsed)} / total ${mb(m.heapTotal)} MiB (new space ` +
+        `${space('new_space')}, old space ${space('old_space')}), external ${mb(m.external)} MiB, array buffers ` +
+        `${mb(m.arrayBuffers)} MiB`,
     );
   }, 10_000).unref();
   await worker.run();
