@@ -63,6 +63,12 @@ export const WILDCARD_REASONS: readonly { match: RegExp; reason: string }[] = [
       'reads cover the alarms a spec names for its rollback',
   },
   {
+    match: /^arn:aws:cloudwatch::\*:dashboard\/sagemaker-endpoint-\*$/,
+    reason:
+      'Dashboards are named per endpoint (sagemaker-endpoint-<endpoint>, activities/dashboards.ts): writes are ' +
+      'limited to that prefix; dashboard ARNs carry no region (Service Authorization Reference)',
+  },
+  {
     match: /^arn:aws:codebuild:\*:\*:project\/\*-image-build$/,
     reason: 'One CodeBuild project per pipeline, named <pipelineName>-image-build (contracts/names.ts)',
   },
