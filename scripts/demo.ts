@@ -12,7 +12,7 @@
  * the stack running (`npm run local -- down` stops it). A second Ctrl-C stops the worker at once.
  */
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -140,6 +140,49 @@ async function saveReport(summary: PipelineSummary): Promise<void> {
     say(`  report page  ${file} (open it in a browser; again any time: npm run cli -- report ${summary.workflowId})`);
   } catch (err) {
     say(`  report page  not copied from ${uri}: ${(err as Error).message}`);
+  } finally {
+    s3.destroy();
+  }
+}
+
+/**
+ * Copies the run's TensorBoard event files (each training job's `TensorBoardOutputConfig` prefix,
+ * `pipelines/<name>/models/<job>/tensorboard/`) from local S3 to the state dir and prints the command that shows them;
+ * against AWS the same command takes the S3 prefix itself (docs/observability.md).
+ */
+async function saveTensorBoard(spec: Spec, summary: PipelineSummary): Promise<void> {
+  const prefix = `pipelines/${spec.pipelineName}/models/`;
+  const dir = path.join(cfg.stateDir, 'tensorboard', summary.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'));
+  const s3 = new S3Client({
+    region: env.AWS_REGION,
+    endpoint: env.AWS_ENDPOINT_URL_S3,
+    forcePathStyle: true,
+    credentials: ADMIN_CREDENTIALS,
+  });
+  try {
+    let copied = 0;
+    let token: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: spec.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const { Key } of page.Contents ?? []) {
+        if (!Key?.includes('/tensorboard/')) continue;
+        const body = await (
+          await s3.send(new GetObjectCommand({ Bucket: spec.bucket, Key }))
+        ).Body?.transformToByteArray();
+        const file = path.join(dir, Key.slice(prefix.length));
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, body ?? new Uint8Array());
+        copied += 1;
+      }
+      token = page.NextContinuationToken;
+    } while (token);
+    if (copied === 0) return say(`  tensorboard  no event files under s3://${spec.bucket}/${prefix}`);
+    say(`  tensorboard  ${copied} event file(s) in ${dir}: tensorboard --logdir ${dir}`);
+    say(`               (on AWS: tensorboard --logdir s3://${spec.bucket}/${prefix}; pip install tensorboard)`);
+  } catch (err) {
+    say(`  tensorboard  event files not copied from s3://${spec.bucket}/${prefix}: ${(err as Error).message}`);
   } finally {
     s3.destroy();
   }
@@ -471,6 +514,7 @@ async function main(): Promise<void> {
     });
     printSummary('run 1', first);
     await saveReport(first.summary);
+    await saveTensorBoard(spec, first.summary);
     if (first.summary.outcome !== 'deployed')
       throw new DemoFailure(`run 1 did not deploy: ${first.summary.message}`, [workerLog]);
     checkInterrupt();
