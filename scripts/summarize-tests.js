@@ -6,7 +6,10 @@ const [dir, ...failedStages] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-for (const file of readdirSync(dir)) {
+// Only the reports: other artefacts live beside them (the run report's screenshot folder, for one).
+for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  const file = entry.name;
+  if (!entry.isFile() || !/\.(json|xml)$/.test(file)) continue;
   const text = readFileSync(join(dir, file), 'utf8');
   if (file.endsWith('.json')) {
     const r = JSON.parse(text);
