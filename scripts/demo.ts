@@ -151,6 +151,7 @@ async function saveReport(summary: PipelineSummary): Promise<void> {
  * against AWS the same command takes the S3 prefix itself (docs/observability.md).
  */
 async function saveTensorBoard(spec: Spec, summary: PipelineSummary): Promise<void> {
+  // Job names start with the run's workflow ID (contracts/names.ts), so earlier demos' jobs are left out.
   const prefix = `pipelines/${spec.pipelineName}/models/`;
   const dir = path.join(cfg.stateDir, 'tensorboard', summary.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'));
   const s3 = new S3Client({
@@ -164,7 +165,11 @@ async function saveTensorBoard(spec: Spec, summary: PipelineSummary): Promise<vo
     let token: string | undefined;
     do {
       const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: spec.bucket, Prefix: prefix, ContinuationToken: token }),
+        new ListObjectsV2Command({
+          Bucket: spec.bucket,
+          Prefix: `${prefix}${summary.workflowId}-`,
+          ContinuationToken: token,
+        }),
       );
       for (const { Key } of page.Contents ?? []) {
         if (!Key?.includes('/tensorboard/')) continue;
