@@ -104,15 +104,20 @@ async function startStack(): Promise<void> {
   Object.assign(process.env, env);
 }
 
-/** The spec's bucket: on AWS it is the user's; in local mode the demo creates it in moto. */
-async function ensureBucket(bucket: string): Promise<void> {
-  // The bucket is set up by the account's administrator, not the worker (whose policy cannot create buckets).
-  const s3 = new S3Client({
+/** An S3 client for the local stack's moto (the demo's own reads and writes, as the stack's admin). */
+function localS3(): S3Client {
+  return new S3Client({
     region: env.AWS_REGION,
     endpoint: env.AWS_ENDPOINT_URL_S3,
     forcePathStyle: true,
     credentials: ADMIN_CREDENTIALS,
   });
+}
+
+/** The spec's bucket: on AWS it is the user's; in local mode the demo creates it in moto. */
+async function ensureBucket(bucket: string): Promise<void> {
+  // The bucket is set up by the account's administrator, not the worker (whose policy cannot create buckets).
+  const s3 = localS3();
   try {
     const state = await ensureBucketExists(s3, bucket);
     say(`S3 bucket ${bucket}: ${state === 'exists' ? 'exists' : 'created in moto'}`);
@@ -126,12 +131,7 @@ async function saveReport(summary: PipelineSummary): Promise<void> {
   const uri = summary.report?.s3Uri;
   if (!uri) return;
   const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri) ?? [];
-  const s3 = new S3Client({
-    region: env.AWS_REGION,
-    endpoint: env.AWS_ENDPOINT_URL_S3,
-    forcePathStyle: true,
-    credentials: ADMIN_CREDENTIALS,
-  });
+  const s3 = localS3();
   try {
     const body = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString();
     const file = path.join(cfg.stateDir, 'reports', `${summary.workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}.html`);
@@ -154,12 +154,7 @@ async function saveTensorBoard(spec: Spec, summary: PipelineSummary): Promise<vo
   // Job names start with the run's workflow ID (contracts/names.ts), so earlier demos' jobs are left out.
   const prefix = `pipelines/${spec.pipelineName}/models/`;
   const dir = path.join(cfg.stateDir, 'tensorboard', summary.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'));
-  const s3 = new S3Client({
-    region: env.AWS_REGION,
-    endpoint: env.AWS_ENDPOINT_URL_S3,
-    forcePathStyle: true,
-    credentials: ADMIN_CREDENTIALS,
-  });
+  const s3 = localS3();
   try {
     let copied = 0;
     let token: string | undefined;
