@@ -262,7 +262,7 @@ export async function renderReportHtml(data: RunReportData): Promise<string> {
         ) +
         `<p class="note">Actual: BillableTimeInSeconds × InstanceCount × the on-demand price (contracts/cost.ts, table of ${escape(
           data.priceTableDate,
-        )}); Processing and Batch Transform jobs by their run time. Spot discounts are not applied.</p>`,
+        )}); Processing and Batch Transform jobs by their run time. Managed spot savings are already in BillableTimeInSeconds.</p>`,
     ),
   ];
   const notes = data.notes.length
