@@ -201,7 +201,7 @@ export async function run(opts: { seed: number; kills: number; runs: number; anc
       columns: [
         'run',
         'kills',
-        'kills per step (build/publish/sync/train/tune/register/deploy)',
+        `kills per step (${PIPELINE_STEPS.join('/')})`,
         'outcome',
         ...RESOURCE_COLUMNS,
         'activity retries',
