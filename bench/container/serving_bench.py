@@ -141,15 +141,17 @@ def summarize(results: list[Outcome], rate: float, cpu_s: float) -> dict:
 
 
 # -- servers -----------------------------------------------------------------------------------
-def make_model(tmp: Path) -> Path:
-    """Train the bench model for a few steps with the real trainer; returns a serve dir's model/."""
+def make_model(tmp: Path, model_hps: dict[str, str] | None = None) -> Path:
+    """Train the bench model (MODEL_HPS, or `model_hps` over them) for a few steps with the real trainer; returns a
+    serve dir's model/."""
     base = tmp / "train"
     env = {**os.environ, "SAGEMAKER_BASE_DIR": str(base), "JAX_PLATFORMS": "cpu"}
     subprocess.run([OURS_BIN / "prepare", "--source", "builtin"], env=env, check=True, capture_output=True)
     for ch in ("train", "val"):
         shutil.copytree(base / "processing" / "output" / ch, base / "input" / "data" / ch)
     (base / "input" / "config").mkdir(parents=True, exist_ok=True)
-    hps = {**MODEL_HPS, "max_steps": "10", "warmup_steps": "2", "eval_every": "10", "eval_batches": "1"}
+    hps = {**MODEL_HPS, **(model_hps or {})}
+    hps.update(max_steps="10", warmup_steps="2", eval_every="10", eval_batches="1")
     (base / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hps))
     proc = subprocess.run([OURS_BIN / "train"], env=env, capture_output=True, text=True)
     if proc.returncode != 0:

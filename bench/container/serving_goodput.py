@@ -257,6 +257,11 @@ def main() -> None:
         help="default: one per server core (one per GPU)",
     )
     ap.add_argument(
+        "--model-hps",
+        default="",
+        help="hyperparameters over the bench model's, e.g. n_layers=4,d_model=256 (a smaller CPU table)",
+    )
+    ap.add_argument(
         "--model-dir",
         type=Path,
         default=None,
@@ -295,7 +300,9 @@ def main() -> None:
         sys.path.insert(0, str(site))
     tmp = Path(tempfile.mkdtemp(prefix="jaxsm-bench-goodput-"))
     load_start = sb.loadavg()
-    model = args.model_dir or sb.make_model(tmp)
+    model_hps = dict(kv.split("=", 1) for kv in args.model_hps.split(",") if kv)
+    model = args.model_dir or sb.make_model(tmp, model_hps)
+    shape = json.loads((model / "config.json").read_text())["model"]
 
     results: dict[str, list[tuple[dict | None, list[dict]]]] = {}
     for name in servers:
@@ -338,7 +345,9 @@ def main() -> None:
         f"{sorted(server_cores)}, client to {sorted(client_cores)}; load average {load_start} at the start, "
         f"{load_end} at the end. jaxsm: {engines} engine(s), {args.slots or 'default'} slots; MMS: {mms_workers} "
         f"worker(s). {args.requests} requests per probed rate (Poisson arrivals), prompt bytes from "
-        f"{args.prompt_bytes}, output tokens from {args.output_tokens} (exactly that many each).",
+        f"{args.prompt_bytes}, output tokens from {args.output_tokens} (exactly that many each). Model: "
+        f"{shape['n_layers']} layers, d_model {shape['d_model']}, {shape['n_heads']} heads, "
+        f"seq_len {shape['seq_len']}.",
         "",
         f"**SLO: TTFT p99 <= {args.slo_ttft_p99_s:g} s and time per output token p99 <= "
         f"{args.slo_tpot_p99_ms:g} ms, with < 1% errors.** Goodput = completed requests per second at the "
@@ -363,17 +372,19 @@ def main() -> None:
         lines.append(
             f"| {name} | {spread([b['rps'] for b in bests])} | {spread([b['ttft_p99'] for b in bests])} |"
         )
-    if args.requests < 1000 or float(load_start.split()[0]) > (os.cpu_count() or 1):
+    # the 1-minute load average at each probe's end: a busy machine during the run, not only at its start
+    peak = max(
+        [float(load_start.split()[0])]
+        + [float(r["load"].split()[0]) for reps in results.values() for _, rows in reps for r in rows]
+    )
+    if args.requests < 1000 or peak > (os.cpu_count() or 1):
         lines += [
             "",
             "**Not a clean run**: "
-            + (
-                f"{args.requests} requests per rate (a smoke size); "
-                if args.requests < 1000
-                else ""
-            )
-            + f"load average {load_start} on {os.cpu_count()} cores at the start. Rerun with the defaults on an "
-            "idle machine for numbers to quote.",
+            + (f"{args.requests} requests per rate (a smoke size); " if args.requests < 1000 else "")
+            + f"load average {load_start} on {os.cpu_count()} cores at the start, 1-minute load up to {peak:.1f} "
+            "at the probes' ends (other work on the machine shares the servers' cores). Rerun with the defaults on "
+            "an idle machine for numbers to quote.",
         ]
     out = ROOT / "bench" / "results" / f"{args.name}.md"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,15 +17,17 @@ state and nothing is gathered. Two storage cases, detected at start with a probe
   disk (Orbax's "local storage" mode), each host's copy holds its chunks, and the union that S3
   collects (and restores to every host) is the whole checkpoint.
 
-Asynchronous saves (JAXSM_ASYNC_CHECKPOINTS=true; synchronous by default until the 4-host e2e run with the worker
-killed mid-training has passed with them): save() returns once the
+Asynchronous saves (the default; JAXSM_ASYNC_CHECKPOINTS=false for synchronous ones): save() returns once the
 state is on the host and the files are written in background threads; finish() (the next save, close, a SIGTERM
 stop) waits for them before the step's commit record is written, so an unfinished save is never a candidate.
 A failed background write fails the job on every host instead of leaving the others waiting: Orbax's background
 threads meet the other hosts at barriers, and a host whose write failed never arrives there (the others would wait
 for Orbax's timeout, 20 minutes, and then in the next collective). So the host whose write fails publishes the
 failure in jax.distributed's key-value store, the barriers here are built on that store and give up as soon as a
-failure is published, and finish() raises the published reason on every host (written to the failure file).
+failure is published, and finish() raises the published reason on every host (written to the failure file). The
+final rename of a step's temporary directory publishes its failure the same way. In per-host storage each host
+creates its temporary directories before its writes start (see the AsyncOptions below: Orbax's asynchronous
+directory creation let another host's signal start this host's writes, and then deleted what they had written).
 
 Restoring: steps are tried newest first. A step is a candidate when every host's commit record
 is there and every file they list exists with its recorded size (a save cut short, a partial S3
@@ -53,6 +55,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint import type_handlers
+from orbax.checkpoint.path import atomicity
 
 from .errors import UserError
 
@@ -71,8 +74,8 @@ BARRIER_POLL_S = 0.2
 
 
 def async_mode(value: str | None) -> bool:
-    """JAXSM_ASYNC_CHECKPOINTS: true or false (the default)."""
-    mode = (value or "false").strip().lower()
+    """JAXSM_ASYNC_CHECKPOINTS: true (the default) or false."""
+    mode = (value or "true").strip().lower()
     if mode not in ("true", "false"):
         raise UserError(f"{ASYNC_ENV} must be true or false, not {value!r}")
     return mode == "true"
@@ -162,6 +165,19 @@ class _ReportingArrayHandler(type_handlers.ArrayHandler):
     async def serialize(self, values: Any, infos: Any, args: Any = None) -> Any:
         futures = await super().serialize(values, infos, args)
         return [_Reporting(f) for f in futures]
+
+
+class _ReportingRename(atomicity.AtomicRenameTemporaryPath):
+    """Orbax's commit of a step (rename of `<step>.orbax-checkpoint-tmp` to `<step>`) that publishes its failure
+    before raising it: it runs in the background thread before the barrier where the other hosts wait for this one
+    (see _Reporting)."""
+
+    async def finalize(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await super().finalize(*args, **kwargs)
+        except Exception as e:
+            publish_failure(f"commit of {self.get().name} failed: {type(e).__name__}: {e}".splitlines()[0][:300])
+            raise
 
 
 class _NoMergeNotice(logging.Filter):
@@ -314,13 +330,26 @@ class Checkpointer:
             enable_async_checkpointing=asynchronous,
             multiprocessing_options=mp,
             # Barriers that give up when a host published a failed write (see the module docstring).
-            async_options=ocp.AsyncOptions(barrier_sync_fn=FailFastBarrier()),
+            async_options=ocp.AsyncOptions(
+                barrier_sync_fn=FailFastBarrier(),
+                # Per-host storage: every host creates its own <step>.orbax-checkpoint-tmp directories, but Orbax's
+                # "directories created" signal is one key in jax.distributed's store, so the first host to create its
+                # directories would start every host's writes; on a slower host the writers then made the directory
+                # themselves and Orbax, finding it there, deleted it with the files being written (the 2-host e2e run's
+                # vanished directory). Created before the writes start, with a barrier, instead.
+                create_directories_asynchronously=self.shared,
+            ),
+            # The step's final rename reports its failure the same way.
+            temporary_path_class=_ReportingRename,
         )
         self._manager = ocp.CheckpointManager(self.directory.resolve(), item_handlers=handler, options=options)
         self._pending: int | None = None
 
     def storage(self) -> str:
         return "shared" if self.shared else "per-host"
+
+    def mode(self) -> str:
+        return "asynchronous" if self.asynchronous else "synchronous"
 
     def _step_dir(self, step: int) -> Path:
         return self.directory / str(step)

@@ -275,7 +275,9 @@ def run(paths: SageMakerPaths | None = None) -> dict[str, Any]:
         if boundary_ckpt:
             t0 = time.perf_counter()
             save(step, loss_sum, interval_since, interval_steps)
-            t_last += time.perf_counter() - t0  # checkpoint time is not training time
+            stalled = time.perf_counter() - t0
+            t_last += stalled  # checkpoint time is not training time
+            log.info("checkpoint step=%d: training waited %.3f s (%s save)", step, stalled, ckpt.mode())
         if (boundary_eval or boundary_ckpt) and stop.at_boundary():
             save(step, loss_sum, interval_since, interval_steps)
             ckpt.close()

@@ -75,10 +75,10 @@ def test_saves_are_written_in_the_background_and_committed_before_the_next(tmp_p
     assert np.all(np.asarray(restored.state["params"]["w"]) == 2.0)
 
 
-def test_saves_are_synchronous_by_default_and_asynchronous_when_asked(tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXSM_ASYNC_CHECKPOINTS", "true")
-    assert Checkpointer(tmp_path / "a", CFG.fingerprint(), CFG.trajectory(), keep=3).asynchronous
+def test_saves_are_asynchronous_by_default_and_synchronous_when_asked(tmp_path, monkeypatch):
     monkeypatch.delenv("JAXSM_ASYNC_CHECKPOINTS", raising=False)
+    assert Checkpointer(tmp_path / "a", CFG.fingerprint(), CFG.trajectory(), keep=3).asynchronous
+    monkeypatch.setenv("JAXSM_ASYNC_CHECKPOINTS", "false")
     ck = Checkpointer(tmp_path / "b", CFG.fingerprint(), CFG.trajectory(), keep=3)
     assert not ck.asynchronous
     assert ck.save(10, state_at(1.0))
