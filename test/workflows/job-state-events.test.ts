@@ -1,9 +1,12 @@
 /**
  * State-change events wake a waiting step (workflows/job-step.ts, docs/events.md): a `jobStateChanged` signal cuts the
  * wait short and the step describes the job once; a lost event is caught by the wait's own polling (the net); a
- * duplicate signal costs one Describe and changes nothing.
+ * duplicate signal costs one Describe and changes nothing. Since v7 (PATCH.describeOnStatusChange) a signal is read as a
+ * hint first: one that repeats the status the wait is waiting to leave (a training job's secondary-status change) is
+ * only shown on the step's phase, with no Describe.
  */
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TrainModelInput, TrainingJobSnapshot } from '../../contracts';
 import { jobStateChangedSignal, statusQuery } from '../../contracts/workflow-api';
@@ -40,7 +43,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * `last` or the wait is cancelled.
  */
 function fakeJob(netMs: number) {
-  const job = { state: snap('InProgress', 'Starting') };
+  // `gate`: while set, a Describe from "no last state" waits for it (a test holds one in flight).
+  const job: { state: TrainingJobSnapshot; gate?: Promise<void> } = { state: snap('InProgress', 'Starting') };
   const waits: { last: unknown; outcome?: 'returned' | 'cancelled' }[] = [];
   const impl = {
     createTrainingJob: async () => ({
@@ -51,6 +55,7 @@ function fakeJob(netMs: number) {
       const w: (typeof waits)[number] = { last: a.last };
       waits.push(w);
       if (!a.last) {
+        await job.gate;
         w.outcome = 'returned';
         return job.state;
       }
@@ -80,6 +85,9 @@ function fakeJob(netMs: number) {
   };
   return { job, waits, impl };
 }
+
+/** The Describe calls of a fake job's waits: one per wait from "no last state" (a wait from a state never described). */
+const describes = (waits: { last: unknown }[]) => waits.filter((w) => w.last === null).length;
 
 /** Resolves once the step waits on its job from `status` (its status query says so). */
 async function untilWaitingFrom(workflowId: string, phase: string): Promise<void> {
@@ -124,7 +132,7 @@ describe('job state-change events', () => {
     expect(fake.waits.map((w) => w.outcome)).toEqual(['returned', expect.not.stringMatching('returned'), 'returned']);
   });
 
-  it('a duplicate signal (nothing changed) costs one Describe and the step waits on', async () => {
+  it('a duplicate signal (nothing changed) costs no Describe and the step waits on (v7; one Describe on v6)', async () => {
     const fake = fakeJob(3_600_000);
     const taskQueue = uniqueTaskQueue();
     const worker = await createTestWorker(env, taskQueue, fake.impl);
@@ -142,14 +150,14 @@ describe('job state-change events', () => {
         time: new Date().toISOString(),
       };
       await handle.signal(jobStateChangedSignal, hint);
-      // The step is waiting again (a fourth wait, from the same last state) before the job changes.
-      for (let i = 0; i < 300 && fake.waits.length < 4; i++) await sleep(100);
-      const starting = { status: 'InProgress', secondaryStatus: 'Starting' };
-      expect(fake.waits.map((w) => w.last)).toEqual([null, starting, null, starting]);
       fake.job.state = snap('Completed', 'Completed');
       await handle.signal(jobStateChangedSignal, { ...hint, status: 'Completed' });
       await handle.result();
     });
+    // Signals are handled in order: the duplicate left the wait from Starting running (v6 cancelled it and described,
+    // then waited again from Starting); only the terminal event cut it short.
+    const starting = { status: 'InProgress', secondaryStatus: 'Starting' };
+    expect(fake.waits.map((w) => w.last)).toEqual([null, starting, null]);
   });
 
   it('a lost event is caught by the net: the step still moves on when its wait next describes', async () => {
@@ -168,5 +176,75 @@ describe('job state-change events', () => {
     });
     expect(result).toMatchObject({ modelArtifactS3Uri: 's3://b/output/x/model.tar.gz' });
     expect(fake.waits.map((w) => w.outcome)).toEqual(['returned', 'returned']);
+  });
+
+  it('a secondary-status event describes nothing: the step shows it and keeps its wait (v7)', async () => {
+    const fake = fakeJob(3_600_000);
+    const taskQueue = uniqueTaskQueue();
+    const worker = await createTestWorker(env, taskQueue, fake.impl);
+    const result = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(trainModel, {
+        taskQueue,
+        workflowId: 'events-secondary',
+        args: [input],
+      });
+      await untilWaitingFrom('events-secondary', 'InProgress / Starting');
+      const hint = (status: string, secondaryStatus: string) => ({
+        detailType: 'SageMaker Training Job State Change',
+        resource: input.trainingJobName,
+        status,
+        secondaryStatus,
+        time: new Date().toISOString(),
+      });
+      for (const secondary of ['Downloading', 'Training', 'Uploading']) {
+        fake.job.state = snap('InProgress', secondary);
+        await handle.signal(jobStateChangedSignal, hint('InProgress', secondary));
+        // The status query shows what the event said, marked as from the event.
+        await untilWaitingFrom('events-secondary', `InProgress / ${secondary} (event)`);
+      }
+      fake.job.state = snap('Completed', 'Completed');
+      await handle.signal(jobStateChangedSignal, hint('Completed', 'Completed'));
+      return handle.result();
+    });
+    expect(result).toMatchObject({ modelArtifactS3Uri: 's3://b/output/x/model.tar.gz' });
+    // The first state, then one wait from Starting that only the terminal event cut short, then its one Describe:
+    // three secondary-status events cost no Describe (v6 described at each: 5 waits, 4 of them Describes).
+    const starting = { status: 'InProgress', secondaryStatus: 'Starting' };
+    expect(fake.waits.map((w) => w.last)).toEqual([null, starting, null]);
+    expect(describes(fake.waits)).toBe(2);
+  });
+
+  it('a primary-status event costs exactly one Describe; a duplicate terminal event is harmless (v7)', async () => {
+    const fake = fakeJob(3_600_000);
+    let open = () => {};
+    fake.job.gate = new Promise<void>((r) => (open = r));
+    const taskQueue = uniqueTaskQueue();
+    const worker = await createTestWorker(env, taskQueue, fake.impl);
+    const workflowId = 'events-terminal-duplicate';
+    const terminal = {
+      detailType: 'SageMaker Training Job State Change',
+      resource: input.trainingJobName,
+      status: 'Completed',
+      secondaryStatus: 'Completed',
+      time: new Date().toISOString(),
+    };
+    const result = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(trainModel, { taskQueue, workflowId, args: [input] });
+      open(); // the first Describe (from no state) goes through
+      await untilWaitingFrom(workflowId, 'InProgress / Starting');
+      fake.job.gate = new Promise<void>((r) => (open = r));
+      fake.job.state = snap('Completed', 'Completed');
+      // AWS may send several events for one change: the second arrives while the first one's Describe is in flight.
+      await handle.signal(jobStateChangedSignal, terminal);
+      for (let i = 0; i < 300 && fake.waits.length < 3; i++) await sleep(100);
+      await handle.signal(jobStateChangedSignal, terminal);
+      open();
+      const done = await handle.result();
+      // A third copy after the step closed: Temporal refuses it (the relay deletes such a message, worker/event-relay.ts).
+      await expect(handle.signal(jobStateChangedSignal, terminal)).rejects.toThrow(WorkflowNotFoundError);
+      return done;
+    });
+    expect(result).toMatchObject({ modelArtifactS3Uri: 's3://b/output/x/model.tar.gz' });
+    expect(describes(fake.waits)).toBe(2); // the first state and the one the terminal event asked for
   });
 });
