@@ -150,6 +150,8 @@ describe('job state-change events', () => {
         time: new Date().toISOString(),
       };
       await handle.signal(jobStateChangedSignal, hint);
+      // A query sees the state after every event already in the history: the duplicate has been handled.
+      expect((await handle.query(statusQuery)).phase).toBe('InProgress / Starting');
       fake.job.state = snap('Completed', 'Completed');
       await handle.signal(jobStateChangedSignal, { ...hint, status: 'Completed' });
       await handle.result();
