@@ -1,9 +1,9 @@
 /**
  * State-change events wake a waiting step (workflows/job-step.ts, docs/events.md): a `jobStateChanged` signal cuts the
- * wait short and the step describes the job once; a lost event is caught by the wait's own polling (the net); a
- * duplicate signal costs one Describe and changes nothing. Since v7 (PATCH.describeOnStatusChange) a signal is read as a
- * hint first: one that repeats the status the wait is waiting to leave (a training job's secondary-status change) is
- * only shown on the step's phase, with no Describe.
+ * wait short and the step describes the job once; a lost event is caught by the wait's own polling (the net). Since
+ * v7 (PATCH.describeOnStatusChange) a signal is read as a hint first: one that repeats the status the wait is waiting
+ * to leave (a duplicate, a training job's secondary-status change) is only shown on the step's phase, with no
+ * Describe.
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -86,7 +86,7 @@ function fakeJob(netMs: number) {
   return { job, waits, impl };
 }
 
-/** The Describe calls of a fake job's waits: one per wait from "no last state" (a wait from a state never described). */
+/** The Describe calls of a fake job's waits that a test counts: one per wait from "no last state". */
 const describes = (waits: { last: unknown }[]) => waits.filter((w) => w.last === null).length;
 
 /** Resolves once the step waits on its job from `status` (its status query says so). */
@@ -242,7 +242,7 @@ describe('job state-change events', () => {
       await handle.signal(jobStateChangedSignal, terminal);
       open();
       const done = await handle.result();
-      // A third copy after the step closed: Temporal refuses it (the relay deletes such a message, worker/event-relay.ts).
+      // A third copy after the step closed: Temporal refuses it (the relay then deletes the message).
       await expect(handle.signal(jobStateChangedSignal, terminal)).rejects.toThrow(WorkflowNotFoundError);
       return done;
     });
