@@ -10,7 +10,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TrainModelInput, TrainingJobSnapshot } from '../../contracts';
 import { jobStateChangedSignal, statusQuery } from '../../contracts/workflow-api';
-import { trainModel } from '../../workflows';
+import { buildImage, trainModel } from '../../workflows';
+import { createFakeActivities } from '../../local/harness/scripted-activities';
 import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
 import { trainingDefinition } from '../../local/harness/training-definition';
 
@@ -248,5 +249,63 @@ describe('job state-change events', () => {
     });
     expect(result).toMatchObject({ modelArtifactS3Uri: 's3://b/output/x/model.tar.gz' });
     expect(describes(fake.waits)).toBe(2); // the first state and the one the terminal event asked for
+  });
+
+  it("an IN_PROGRESS build event describes nothing, and the build's end is acted on at its event (v7)", async () => {
+    const fakes = createFakeActivities();
+    let done = false;
+    // Like the real wait: describes at once, then only at the net (an hour: never here) until the build is over.
+    fakes.impl.waitForImageBuild = async () => {
+      const ctx = Context.current();
+      // The Describe at once; after it only the net would describe again, and it never comes here.
+      if (!done)
+        for (;;) {
+          ctx.heartbeat();
+          await Promise.race([sleep(100), ctx.cancelled]);
+        }
+      return { buildId: 'demo-image-build:1', status: 'SUCCEEDED', logTail: [] };
+    };
+    const taskQueue = uniqueTaskQueue();
+    const worker = await createTestWorker(env, taskQueue, fakes.impl);
+    const workflowId = 'events-build-in-progress';
+    const hint = (status: string) => ({
+      detailType: 'CodeBuild Build State Change',
+      resource: 'arn:aws:codebuild:us-east-1:123456789012:build/demo-image-build:1',
+      status,
+      time: new Date().toISOString(),
+    });
+    const scheduled = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(buildImage, {
+        taskQueue,
+        workflowId,
+        args: [
+          {
+            pipelineName: 'demo',
+            bucket: 'pipeline-bucket',
+            repository: 'jax-lm',
+            contextDir: 'container',
+            codeBuild: { computeType: 'BUILD_GENERAL1_LARGE', image: 'aws/codebuild/standard:7.0', timeoutMinutes: 60 },
+          },
+        ],
+      });
+      await untilWaitingFrom(workflowId, 'building');
+      await handle.signal(jobStateChangedSignal, hint('IN_PROGRESS'));
+      await handle.query(statusQuery); // the signal has been handled (v6 started its one Describe here)
+      done = true;
+      await handle.signal(jobStateChangedSignal, hint('SUCCEEDED'));
+      await Promise.race([
+        handle.result(),
+        sleep(30_000).then(async () => {
+          await handle.terminate();
+          throw new Error('the SUCCEEDED event did not end the build step');
+        }),
+      ]);
+      const events = (await handle.fetchHistory()).events ?? [];
+      return events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForImageBuild');
+    });
+    // The first wait, cut short by the SUCCEEDED event only, then the one Describe it asked for. v6 cut the first
+    // short at IN_PROGRESS, and its second wait (from no state, not raced with signals) missed the SUCCEEDED event
+    // until the net.
+    expect(scheduled).toHaveLength(2);
   });
 });
