@@ -51,6 +51,12 @@ export interface JobStateChanged {
   resource: string;
   /** The status the event carried (TrainingJobStatus, EndpointStatus, build-status, ...), or null when none. */
   status: string | null;
+  /**
+   * A training job event's SecondaryStatus (Starting, Downloading, Training, Uploading, ...), or null when it carried
+   * none; absent for the other kinds (and from relays before v7). Since v7 a hint whose `status` is the one the step
+   * already waits on is shown from this field instead of described (workflows/job-step.ts).
+   */
+  secondaryStatus?: string | null;
   /** The event's `time`. */
   time: string;
 }

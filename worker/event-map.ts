@@ -9,9 +9,17 @@ import { BUILD_ENV } from '../activities/codebuild';
 import { type JobStateChanged, UPDATED_BY_TAG } from '../contracts/job-events';
 import { WORKFLOW_ID_TAG } from '../contracts/task-queue';
 
-/** Where each SageMaker event keeps the resource's name and its status (AWS's documented event details). */
-const SAGEMAKER_FIELDS: Record<string, { name: string; status: string }> = {
-  'SageMaker Training Job State Change': { name: 'TrainingJobName', status: 'TrainingJobStatus' },
+/**
+ * Where each SageMaker event keeps the resource's name, its status and (training jobs) its secondary status (AWS's
+ * documented event details: the SageMaker developer guide's "Events that SageMaker sends to EventBridge" and the
+ * EventBridge schema of "SageMaker Training Job State Change", which has TrainingJobStatus and SecondaryStatus).
+ */
+const SAGEMAKER_FIELDS: Record<string, { name: string; status: string; secondary?: string }> = {
+  'SageMaker Training Job State Change': {
+    name: 'TrainingJobName',
+    status: 'TrainingJobStatus',
+    secondary: 'SecondaryStatus',
+  },
   'SageMaker HyperParameter Tuning Job State Change': {
     name: 'HyperParameterTuningJobName',
     status: 'HyperParameterTuningJobStatus',
@@ -62,7 +70,11 @@ export function mapEvent(body: string): MappedEvent {
       tagValue(detail.Tags, WORKFLOW_ID_TAG);
     if (!workflowId)
       return { skip: `${detailType} for ${resource || 'an unnamed resource'}: no ${WORKFLOW_ID_TAG} tag` };
-    return { workflowId, change: { detailType, resource, status: str(detail[fields.status]), time } };
+    const status = str(detail[fields.status]);
+    const change: JobStateChanged = fields.secondary
+      ? { detailType, resource, status, secondaryStatus: str(detail[fields.secondary]), time }
+      : { detailType, resource, status, time };
+    return { workflowId, change };
   }
   if (event.source === 'aws.codebuild' && detailType === 'CodeBuild Build State Change') {
     const resource = str(detail['build-id']) ?? '';

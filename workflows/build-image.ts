@@ -91,6 +91,9 @@ export async function buildImage(rawInput: BuildImageInput): Promise<BuildImageO
       return true;
     },
     position: () => null,
+    // v7: the one wait returns only when the build is over, so it is always waiting to leave IN_PROGRESS: an
+    // IN_PROGRESS event (CodeBuild's first) is nothing to describe.
+    waitingOn: () => 'IN_PROGRESS',
     stop: async (started) => {
       if (!started) return null;
       const stop = await quick.stopImageBuild({ buildId: started.buildId });

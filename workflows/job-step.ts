@@ -6,6 +6,8 @@
  *
  * Since v6 a `jobStateChanged` signal (an EventBridge state-change event, relayed by worker/event-relay.ts) cuts the
  * current wait short: the step describes the job once and goes on from what the Describe says (docs/events.md).
+ * Since v7 the signal is first read as a hint: only one whose status is news to the step's wait cuts it short; one
+ * that repeats it (a secondary-status change) is only shown on the step's phase.
  */
 import {
   ActivityCancellationType,
@@ -16,6 +18,7 @@ import {
   patched,
   setHandler,
 } from '@temporalio/workflow';
+import type { JobStateChanged } from '../contracts/job-events';
 import type { StepStatus } from '../contracts/status';
 import { jobStateChangedSignal } from '../contracts/workflow-api';
 import { PATCH } from './patches';
@@ -49,6 +52,14 @@ export interface JobStep<Created, Snapshot, Position> {
   observe(seen: Snapshot, last: Position | null): boolean;
   /** What the next wait must see change. */
   position(seen: Snapshot): Position;
+  /**
+   * v7: the primary status the wait from `last` is waiting to leave, which an event hint is compared with (an equal
+   * hint says nothing the step acts on: no Describe). Null when the step knows none (every hint is then described).
+   * By default `last.status` where the position has one (every SageMaker step's does), else null.
+   */
+  waitingOn?(last: Position | null): string | null;
+  /** v7: shows a hint that is not described (e.g. a training job's secondary status), marked as from the event. */
+  showHint?(change: JobStateChanged): void;
   /** Failure types of the wait activity that the step fails with as its own (asStepFailure). */
   stepFailures?: readonly string[];
   /**
@@ -71,13 +82,20 @@ export async function runJobStep<Created, Snapshot, Position>(
   job: JobStep<Created, Snapshot, Position>,
 ): Promise<JobOutcome<Created, Snapshot>> {
   job.status.phase = job.creating;
-  const wake = listenForJobEvents();
+  let last: Position | null = null;
+  const wake = listenForJobEvents({
+    actsOn: (change) => {
+      if (change.status === null) return true;
+      const on = job.waitingOn ? job.waitingOn(last) : statusOf(last);
+      return on === null || change.status !== on;
+    },
+    show: (change) => job.showHint?.(change),
+  });
   let created: Created | undefined;
   try {
     const made = await job.create();
     created = made;
     job.created(made);
-    let last: Position | null = null;
     for (;;) {
       const step = (wait: Promise<Snapshot>) =>
         wait.catch((err: unknown) => {
@@ -117,18 +135,44 @@ interface Wake {
 
 const WOKEN: unique symbol = Symbol('woken');
 
+/** How the step reads a hint (v7): whether it must describe the job, and how to show one it need not. */
+interface HintReader {
+  actsOn(change: JobStateChanged): boolean;
+  show(change: JobStateChanged): void;
+}
+
 /**
- * Registers the `jobStateChanged` handler. The patch is asked at the first signal, not before: a run recorded before
- * v6 (which had no handler) replays as it ran, and a run in flight when v6 shipped is woken by its next event.
+ * Registers the `jobStateChanged` handler. The patches are asked at the first signal, not before: a run recorded
+ * before v6 (which had no handler) replays as it ran, and a run in flight when v6 shipped is woken by its next event.
+ * A step whose first signal came on v6 (jobStateEvents without describeOnStatusChange) describes on every signal to
+ * its end, as it did; from v7 a hint that repeats the status the wait is waiting to leave emits no command at all.
  */
-function listenForJobEvents(): Wake {
+function listenForJobEvents(hints: HintReader): Wake {
   const wake: Wake = { pending: false };
   let handled: boolean | undefined;
-  setHandler(jobStateChangedSignal, () => {
+  let readsHints: boolean | undefined;
+  let shownAt = '';
+  setHandler(jobStateChangedSignal, (change: JobStateChanged) => {
     handled ??= patched(PATCH.jobStateEvents);
-    if (handled) wake.pending = true;
+    if (!handled) return;
+    readsHints ??= patched(PATCH.describeOnStatusChange);
+    if (readsHints && !hints.actsOn(change)) {
+      // Nothing to act on: show it, unless an event shown already is newer (events may come out of order).
+      if (change.time >= shownAt) {
+        shownAt = change.time;
+        hints.show(change);
+      }
+      return;
+    }
+    wake.pending = true;
   });
   return wake;
+}
+
+/** A position's `status` when it has one (the SageMaker steps' positions), else null. */
+function statusOf(position: unknown): string | null {
+  if (typeof position !== 'object' || position === null || !('status' in position)) return null;
+  return typeof position.status === 'string' ? position.status : null;
 }
 
 /**

@@ -110,4 +110,13 @@ export const PATCH = {
    * that never gets one records no marker.
    */
   jobStateEvents: 'job-state-events',
+  /**
+   * v7 (every job step, workflows/job-step.ts): a `jobStateChanged` signal is read as a hint before anything is
+   * described. Only a hint whose status differs from the one the step's wait is waiting to leave (or that carries no
+   * status) cancels the wait and describes the job; one that repeats that status (a training job's secondary-status
+   * change, a duplicate) only shows its secondary status on the step's phase, marked "(event)", and the wait goes on
+   * (docs/events.md). Asked at a step's first signal, with jobStateEvents, so a step that took its first signal on
+   * v6 keeps v6's describe-on-every-signal to its end.
+   */
+  describeOnStatusChange: 'describe-on-status-change',
 } as const;

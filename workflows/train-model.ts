@@ -51,6 +51,10 @@ export async function trainModel(rawInput: TrainModelInput): Promise<TrainModelO
       return TERMINAL.has(seen.status);
     },
     position: (seen) => ({ status: seen.status, secondaryStatus: seen.secondaryStatus }),
+    // v7: a secondary-status event is shown, not described; the next Describe (the net's) replaces it.
+    showHint: (change) => {
+      if (change.secondaryStatus) status.phase = `${change.status} / ${change.secondaryStatus} (event)`;
+    },
     stop: async () =>
       (await quick.stopTrainingJob({ trainingJobName: name })).stopped ? `training job ${name}` : null,
   });

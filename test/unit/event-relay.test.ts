@@ -63,6 +63,7 @@ describe('mapEvent', () => {
         detailType: 'SageMaker Training Job State Change',
         resource: 'run-1-train-0a1b2c3d',
         status: 'InProgress',
+        secondaryStatus: 'Training',
         time: '2026-12-07T20:00:00Z',
       },
     };
