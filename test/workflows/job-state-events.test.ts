@@ -8,8 +8,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TrainModelInput, TrainingJobSnapshot } from '../../contracts';
 import { jobStateChangedSignal, statusQuery } from '../../contracts/workflow-api';
 import { trainModel } from '../../workflows';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
-import { trainingDefinition } from '../../local/harness/training-definition';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../testing/temporal-test-env';
+import { trainingDefinition } from '../../testing/training-definition';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
