@@ -15,7 +15,7 @@ import { Fleet } from './fleet';
 import { Models } from './models';
 import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
-import { sortRecords } from './jobs/training/training';
+import { sortRecords } from './job-listing';
 import { type Body, tags as readTags } from '../core/request-fields';
 
 export type EndpointStatus =

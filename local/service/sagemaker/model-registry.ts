@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Ctx } from '../core/context';
 import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
-import { sortRecords } from './jobs/training/training';
+import { sortRecords } from './job-listing';
 import { type Body, tags as readTags, unsupported } from '../core/request-fields';
 
 type Approval = 'Approved' | 'Rejected' | 'PendingManualApproval';

@@ -6,7 +6,7 @@ import { REGION } from '../../shared/account';
 import type { ModelRecord, VariantSpec } from './fleet';
 import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
-import { sortRecords } from './jobs/training/training';
+import { sortRecords } from './job-listing';
 import { type Body, fail, s3Uri, tags as readTags, unsupported } from '../core/request-fields';
 
 export interface EndpointConfigRecord {

@@ -13,7 +13,8 @@ import type { TuningJobView } from '../core/documented-rules';
 import { definitionChannels } from '../core/documented-rules/warm-start';
 import { arn, AwsError, inUse, notFound, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
-import { type TrainingJob, type Training, sortRecords } from './jobs/training/training';
+import { type TrainingJob, type Training } from './jobs/training/training';
+import { listJobs, sortRecords } from './job-listing';
 import {
   parseChannels,
   parseCheckpointConfig,
@@ -124,27 +125,14 @@ export class Tuning {
         return wire({ ...j, BestTrainingJob: j.BestTrainingJob && wire(j.BestTrainingJob) });
       },
       ListHyperParameterTuningJobs: (b) => {
-        const contains = b.NameContains as string | undefined;
-        const status = b.StatusEquals as string | undefined;
-        const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
-        const sortBy = (b.SortBy as string | undefined) ?? 'Name';
-        let items = this.jobs
-          .values()
-          .filter(
-            (j) =>
-              (!contains || j.HyperParameterTuningJobName.includes(contains)) &&
-              (!status || j.HyperParameterTuningJobStatus === status),
-          );
-        items = sortRecords(
-          items,
-          sortBy === 'Name'
-            ? 'HyperParameterTuningJobName'
-            : sortBy === 'Status'
-              ? 'HyperParameterTuningJobStatus'
-              : 'CreationTime',
-          order,
-        );
-        const { page, NextToken } = paginate(items, b, 100, 100);
+        const { page, NextToken } = listJobs(this.jobs.values(), b, {
+          nameField: 'HyperParameterTuningJobName',
+          statusField: 'HyperParameterTuningJobStatus',
+          sortBy: 'Name',
+          sortOrder: 'Ascending',
+          nameIgnoresCase: false,
+          pageSize: { default: 100, max: 100 },
+        });
         return {
           HyperParameterTuningJobSummaries: page.map((j) =>
             wire({

@@ -7,14 +7,14 @@
  * uploaded when it ends); one that was Stopping ends Stopped.
  */
 import type { Ctx } from '../../../core/context';
-import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../../../core/protocol';
+import { arn, invalid, jobNameInUse, notFound, now, wire } from '../../../core/protocol';
 import { type Body, tags as readTags } from '../../../core/request-fields';
 import { assertAssumable } from '../../../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../../../iam/policies';
 import { parseProcessingRequest, type ProcessingRequest } from './processing-request';
 import { type ProcessingOutcome, ProcessingRun } from './processing-run';
 import type { Tags } from '../../tags';
-import { sortRecords } from '../training/training';
+import { listJobs } from '../../job-listing';
 import { checkInstanceQuota } from '../../../core/quotas';
 import { JobTable } from '../job-table';
 
@@ -96,27 +96,13 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
   }
 
   list(b: Body): unknown {
-    const nameContains = (b.NameContains as string | undefined)?.toLowerCase();
-    const status = b.StatusEquals as string | undefined;
-    const sortBy = (b.SortBy as string | undefined) ?? 'CreationTime';
-    const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
-    const createdAfter = b.CreationTimeAfter as number | undefined;
-    const createdBefore = b.CreationTimeBefore as number | undefined;
-    const modifiedAfter = b.LastModifiedTimeAfter as number | undefined;
-    const modifiedBefore = b.LastModifiedTimeBefore as number | undefined;
-    const items = this.jobs
-      .values()
-      .filter(
-        (j) =>
-          (!nameContains || j.ProcessingJobName.toLowerCase().includes(nameContains)) &&
-          (!status || j.ProcessingJobStatus === status) &&
-          (createdAfter === undefined || j.CreationTime > createdAfter) &&
-          (createdBefore === undefined || j.CreationTime < createdBefore) &&
-          (modifiedAfter === undefined || j.LastModifiedTime > modifiedAfter) &&
-          (modifiedBefore === undefined || j.LastModifiedTime < modifiedBefore),
-      );
-    const key = sortBy === 'Name' ? 'ProcessingJobName' : sortBy === 'Status' ? 'ProcessingJobStatus' : 'CreationTime';
-    const { page, NextToken } = paginate(sortRecords(items, key, order), b);
+    const { page, NextToken } = listJobs(this.jobs.values(), b, {
+      nameField: 'ProcessingJobName',
+      statusField: 'ProcessingJobStatus',
+      sortBy: 'CreationTime',
+      sortOrder: 'Ascending',
+      nameIgnoresCase: true,
+    });
     return { ProcessingJobSummaries: page.map(summary), NextToken };
   }
 

@@ -9,7 +9,8 @@
  */
 import type { Ctx } from '../../../core/context';
 import { type MetricDatum } from '../../metric-definitions';
-import { arn, inUse, invalid, notFound, now, paginate, wire } from '../../../core/protocol';
+import { arn, inUse, invalid, notFound, now, wire } from '../../../core/protocol';
+import { listJobs } from '../../job-listing';
 import type { Tags } from '../../tags';
 import { parseTrainingRequest, type TrainingRequest } from './training-request';
 import { assertAssumable } from '../../../iam/on-behalf';
@@ -144,27 +145,13 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
   }
 
   list(b: Body): unknown {
-    const nameContains = b.NameContains as string | undefined;
-    const status = b.StatusEquals as string | undefined;
-    const sortBy = (b.SortBy as string | undefined) ?? 'CreationTime';
-    const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
-    const after = b.CreationTimeAfter as number | undefined;
-    const before = b.CreationTimeBefore as number | undefined;
-    let items = this.jobs
-      .values()
-      .filter(
-        (j) =>
-          (!nameContains || j.TrainingJobName.toLowerCase().includes(nameContains.toLowerCase())) &&
-          (!status || j.TrainingJobStatus === status) &&
-          (after === undefined || j.CreationTime > after) &&
-          (before === undefined || j.CreationTime < before),
-      );
-    items = sortRecords(
-      items,
-      sortBy === 'Name' ? 'TrainingJobName' : sortBy === 'Status' ? 'TrainingJobStatus' : 'CreationTime',
-      order,
-    );
-    const { page, NextToken } = paginate(items, b);
+    const { page, NextToken } = listJobs(this.jobs.values(), b, {
+      nameField: 'TrainingJobName',
+      statusField: 'TrainingJobStatus',
+      sortBy: 'CreationTime',
+      sortOrder: 'Ascending',
+      nameIgnoresCase: true,
+    });
     return { TrainingJobSummaries: page.map(summary), NextToken };
   }
 
@@ -345,15 +332,6 @@ export function statusMessage(
   if (!last || last.Status !== status || last.EndTime !== undefined) return transition(j, status, message);
   last.StatusMessage = message;
   j.LastModifiedTime = now();
-}
-
-export function sortRecords<T>(items: T[], key: keyof T, order: 'Ascending' | 'Descending'): T[] {
-  const sign = order === 'Ascending' ? 1 : -1;
-  return [...items].sort((a, b) => {
-    const x = a[key] as unknown as string | number;
-    const y = b[key] as unknown as string | number;
-    return x < y ? -sign : x > y ? sign : 0;
-  });
 }
 
 function summary(j: TrainingJob): Record<string, unknown> {

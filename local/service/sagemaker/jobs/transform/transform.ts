@@ -5,13 +5,13 @@
  * whole, so a rerun overwrites them); one that was Stopping is Stopped.
  */
 import type { Ctx } from '../../../core/context';
-import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../../../core/protocol';
+import { arn, invalid, jobNameInUse, notFound, now, wire } from '../../../core/protocol';
 import { type Body, tags as readTags } from '../../../core/request-fields';
 import { assertAssumable } from '../../../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../../../iam/policies';
 import type { ModelRecord } from '../../fleet';
 import type { Tags } from '../../tags';
-import { sortRecords } from '../training/training';
+import { listJobs } from '../../job-listing';
 import { parseTransformRequest, type TransformRequest } from './transform-request';
 import { TransformRun, type TransformOutcome } from './transform-run';
 import { checkInstanceQuota } from '../../../core/quotas';
@@ -90,30 +90,13 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
   }
 
   list(b: Body): unknown {
-    const contains = (b.NameContains as string | undefined)?.toLowerCase();
-    const status = b.StatusEquals as string | undefined;
-    const num = (k: string) => b[k] as number | undefined;
-    const items = this.jobs
-      .values()
-      .filter(
-        (j) =>
-          (!contains || j.TransformJobName.toLowerCase().includes(contains)) &&
-          (!status || j.TransformJobStatus === status) &&
-          (num('CreationTimeAfter') === undefined || j.CreationTime > (num('CreationTimeAfter') as number)) &&
-          (num('CreationTimeBefore') === undefined || j.CreationTime < (num('CreationTimeBefore') as number)) &&
-          (num('LastModifiedTimeAfter') === undefined ||
-            j.LastModifiedTime > (num('LastModifiedTimeAfter') as number)) &&
-          (num('LastModifiedTimeBefore') === undefined ||
-            j.LastModifiedTime < (num('LastModifiedTimeBefore') as number)),
-      );
-    const sortBy = (b.SortBy as string | undefined) ?? 'CreationTime';
-    const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Descending';
-    const sorted = sortRecords(
-      items,
-      sortBy === 'Name' ? 'TransformJobName' : sortBy === 'Status' ? 'TransformJobStatus' : 'CreationTime',
-      order,
-    );
-    const { page, NextToken } = paginate(sorted, b);
+    const { page, NextToken } = listJobs(this.jobs.values(), b, {
+      nameField: 'TransformJobName',
+      statusField: 'TransformJobStatus',
+      sortBy: 'CreationTime',
+      sortOrder: 'Descending',
+      nameIgnoresCase: true,
+    });
     return {
       TransformJobSummaries: page.map((j) => ({
         TransformJobName: j.TransformJobName,
