@@ -7,6 +7,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Ctx } from '../../core/context';
+import { wire } from '../../core/protocol';
+import type { Body } from '../../core/request-fields';
 
 /** The statuses a SageMaker job never leaves (TrainingJobStatus, ProcessingJobStatus, TransformJobStatus). */
 export const TERMINAL_JOB_STATUSES: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Stopped']);
@@ -25,6 +27,14 @@ export interface JobKind<Job> {
   noun: string;
   /** The record's status field ("TrainingJobStatus"). */
   statusField: keyof Job & string;
+  /** The API's name for the kind ("TrainingJob"): its operations are Create/Describe/List(s)/Stop of it. */
+  api: string;
+  /** The record's name field ("TrainingJobName"), which the requests name the job by. */
+  nameField: keyof Job & string;
+  /** The error Describe answers for an unknown name (SageMaker's differs by kind). */
+  missing: (name: string) => Error;
+  /** Fields the record keeps that Describe does not show. */
+  hidden?: (keyof Job & string)[];
 }
 
 /** The job table of one kind; `Outcome` is what its run ends with. */
@@ -41,6 +51,39 @@ export abstract class JobTable<Job extends object, Outcome> {
   /** The kind's records, by job name. */
   get jobs() {
     return this.ctx.store.kind<Job>(this.kind.store);
+  }
+
+  /** The kind's API: Create, Describe, List and Stop, each by the request's job name. */
+  handlers(): Record<string, (b: Body) => unknown> {
+    const { api, nameField } = this.kind;
+    const name = (b: Body) => b[nameField] as string;
+    return {
+      [`Create${api}`]: (b) => ({ [`${api}Arn`]: this.createFromRequest(b) }),
+      [`Describe${api}`]: (b) => this.describe(name(b)),
+      [`List${api}s`]: (b) => this.list(b),
+      [`Stop${api}`]: (b) => {
+        this.stop(name(b));
+        return {};
+      },
+    };
+  }
+
+  /** Creates the job a Create request asks for; returns its ARN. */
+  protected abstract createFromRequest(b: Body): string;
+
+  /** List<Kind>s: the page the request asks for (job-listing.ts), in the kind's summary shape. */
+  abstract list(b: Body): unknown;
+
+  /** Stop<Kind>. */
+  abstract stop(name: string): void;
+
+  /** Describe<Kind>: the record as the API shows it. */
+  describe(name: string): Record<string, unknown> {
+    const job = this.jobs.get(name);
+    if (!job) throw this.kind.missing(name);
+    const shown = { ...job } as Record<string, unknown>;
+    for (const field of this.kind.hidden ?? []) delete shown[field];
+    return wire(shown);
   }
 
   /** The job's status. */

@@ -43,21 +43,20 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
     ctx: Ctx,
     private readonly tags: Tags,
   ) {
-    super(ctx, { store: 'processing-jobs', noun: 'processing job', statusField: 'ProcessingJobStatus' });
+    super(ctx, {
+      store: 'processing-jobs',
+      noun: 'processing job',
+      statusField: 'ProcessingJobStatus',
+      api: 'ProcessingJob',
+      nameField: 'ProcessingJobName',
+      // SageMaker answers an unknown name with a ValidationException (as DescribeTrainingJob does), not the model's
+      // ResourceNotFound; callers test for both (activities/sagemaker-owner.ts isNotFound).
+      missing: (name) => invalid(`Could not find requested job with name ${name}`),
+    });
   }
 
-  handlers(): Record<string, (b: Body) => unknown> {
-    return {
-      CreateProcessingJob: (b) => ({
-        ProcessingJobArn: this.create(parseProcessingRequest(b), readTags(b)).ProcessingJobArn,
-      }),
-      DescribeProcessingJob: (b) => this.describe(b.ProcessingJobName as string),
-      ListProcessingJobs: (b) => this.list(b),
-      StopProcessingJob: (b) => {
-        this.stop(b.ProcessingJobName as string);
-        return {};
-      },
-    };
+  protected createFromRequest(b: Body): string {
+    return this.create(parseProcessingRequest(b), readTags(b)).ProcessingJobArn;
   }
 
   create(req: ProcessingRequest, tags: { Key: string; Value: string }[]): ProcessingJob {
@@ -85,14 +84,6 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
     if (tags.length) this.tags.add(job.ProcessingJobArn, tags);
     this.launch(job.ProcessingJobName);
     return job;
-  }
-
-  describe(name: string): Record<string, unknown> {
-    const job = this.jobs.get(name);
-    // SageMaker answers an unknown name with a ValidationException (as DescribeTrainingJob does), not the model's
-    // ResourceNotFound; callers test for both (activities/sagemaker-owner.ts isNotFound).
-    if (!job) throw invalid(`Could not find requested job with name ${name}`);
-    return wire(job);
   }
 
   list(b: Body): unknown {

@@ -75,19 +75,18 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
     ctx: Ctx,
     private readonly tags: Tags,
   ) {
-    super(ctx, { store: 'training-jobs', noun: 'training job', statusField: 'TrainingJobStatus' });
+    super(ctx, {
+      store: 'training-jobs',
+      noun: 'training job',
+      statusField: 'TrainingJobStatus',
+      api: 'TrainingJob',
+      nameField: 'TrainingJobName',
+      missing: () => invalid('Requested resource not found.'),
+    });
   }
 
-  handlers(): Record<string, (b: Body) => unknown> {
-    return {
-      CreateTrainingJob: (b) => ({ TrainingJobArn: this.create(parseTrainingRequest(b), readTags(b)).TrainingJobArn }),
-      DescribeTrainingJob: (b) => this.describe(b.TrainingJobName as string),
-      ListTrainingJobs: (b) => this.list(b),
-      StopTrainingJob: (b) => {
-        this.stop(b.TrainingJobName as string);
-        return {};
-      },
-    };
+  protected createFromRequest(b: Body): string {
+    return this.create(parseTrainingRequest(b), readTags(b)).TrainingJobArn;
   }
 
   create(
@@ -136,12 +135,6 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
   /** What Search finds: every job as DescribeTrainingJob shows it, with its tags. */
   searchRecords(): Record<string, unknown>[] {
     return this.jobs.values().map((j) => ({ ...wire(j), Tags: this.tags.get(j.TrainingJobArn) }));
-  }
-
-  describe(jobName: string): Record<string, unknown> {
-    const job = this.jobs.get(jobName);
-    if (!job) throw invalid('Requested resource not found.');
-    return wire(job);
   }
 
   list(b: Body): unknown {

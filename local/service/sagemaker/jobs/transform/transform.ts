@@ -5,7 +5,7 @@
  * whole, so a rerun overwrites them); one that was Stopping is Stopped.
  */
 import type { Ctx } from '../../../core/context';
-import { arn, invalid, jobNameInUse, notFound, now, wire } from '../../../core/protocol';
+import { arn, invalid, jobNameInUse, notFound, now } from '../../../core/protocol';
 import { type Body, tags as readTags } from '../../../core/request-fields';
 import { assertAssumable } from '../../../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../../../iam/policies';
@@ -39,21 +39,19 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
     private readonly tags: Tags,
     private readonly model: (name: string) => ModelRecord | undefined,
   ) {
-    super(ctx, { store: 'transform-jobs', noun: 'transform job', statusField: 'TransformJobStatus' });
+    super(ctx, {
+      store: 'transform-jobs',
+      noun: 'transform job',
+      statusField: 'TransformJobStatus',
+      api: 'TransformJob',
+      nameField: 'TransformJobName',
+      missing: (name) => notFound(`Could not find job to describe: ${transformJobArn(name)}`),
+      hidden: ['LastModifiedTime'],
+    });
   }
 
-  handlers(): Record<string, (b: Body) => unknown> {
-    return {
-      CreateTransformJob: (b) => ({
-        TransformJobArn: this.create(parseTransformRequest(b), readTags(b)).TransformJobArn,
-      }),
-      DescribeTransformJob: (b) => this.describe(b.TransformJobName as string),
-      ListTransformJobs: (b) => this.list(b),
-      StopTransformJob: (b) => {
-        this.stop(b.TransformJobName as string);
-        return {};
-      },
-    };
+  protected createFromRequest(b: Body): string {
+    return this.create(parseTransformRequest(b), readTags(b)).TransformJobArn;
   }
 
   create(req: TransformRequest, tags: { Key: string; Value: string }[]): TransformJob {
@@ -80,13 +78,6 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
     if (tags.length) this.tags.add(job.TransformJobArn, tags);
     this.launch(job.TransformJobName);
     return job;
-  }
-
-  describe(name: string): Record<string, unknown> {
-    const job = this.jobs.get(name);
-    if (!job) throw notFound(`Could not find job to describe: ${transformJobArn(name)}`);
-    const { LastModifiedTime: _l, ...shown } = job;
-    return wire(shown);
   }
 
   list(b: Body): unknown {
