@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { Ctx } from '../../core/context';
 import { wire } from '../../core/protocol';
 import type { Body } from '../../core/request-fields';
+import { listJobs, type ListedJob } from '../job-listing';
 
 /** The statuses a SageMaker job never leaves (TrainingJobStatus, ProcessingJobStatus, TransformJobStatus). */
 export const TERMINAL_JOB_STATUSES: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Stopped']);
@@ -35,10 +36,14 @@ export interface JobKind<Job> {
   missing: (name: string) => Error;
   /** Fields the record keeps that Describe does not show. */
   hidden?: (keyof Job & string)[];
+  /** List's SortOrder when the request names none (ListTransformJobs: Descending; the others: Ascending). */
+  listOrder: 'Ascending' | 'Descending';
+  /** A record in List's summary shape. */
+  summary: (job: Job) => Record<string, unknown>;
 }
 
 /** The job table of one kind; `Outcome` is what its run ends with. */
-export abstract class JobTable<Job extends object, Outcome> {
+export abstract class JobTable<Job extends ListedJob, Outcome> {
   protected readonly runs = new Map<string, JobRun<Outcome>>();
   /** Emits `finished` (name) whenever a job reaches a terminal status. */
   readonly events = new EventEmitter();
@@ -72,7 +77,16 @@ export abstract class JobTable<Job extends object, Outcome> {
   protected abstract createFromRequest(b: Body): string;
 
   /** List<Kind>s: the page the request asks for (job-listing.ts), in the kind's summary shape. */
-  abstract list(b: Body): unknown;
+  list(b: Body): Record<string, unknown> {
+    const { page, NextToken } = listJobs(this.jobs.values(), b, {
+      nameField: this.kind.nameField,
+      statusField: this.kind.statusField,
+      sortBy: 'CreationTime',
+      sortOrder: this.kind.listOrder,
+      nameIgnoresCase: true,
+    });
+    return { [`${this.kind.api}Summaries`]: page.map(this.kind.summary), NextToken };
+  }
 
   /** Stop<Kind>. */
   abstract stop(name: string): void;

@@ -14,7 +14,6 @@ import { SAGEMAKER_SERVICE } from '../../../iam/policies';
 import { parseProcessingRequest, type ProcessingRequest } from './processing-request';
 import { type ProcessingOutcome, ProcessingRun } from './processing-run';
 import type { Tags } from '../../tags';
-import { listJobs } from '../../job-listing';
 import { checkInstanceQuota } from '../../../core/quotas';
 import { JobTable } from '../job-table';
 
@@ -52,6 +51,8 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
       // SageMaker answers an unknown name with a ValidationException (as DescribeTrainingJob does), not the model's
       // ResourceNotFound; callers test for both (activities/sagemaker-owner.ts isNotFound).
       missing: (name) => invalid(`Could not find requested job with name ${name}`),
+      listOrder: 'Ascending',
+      summary,
     });
   }
 
@@ -84,17 +85,6 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
     if (tags.length) this.tags.add(job.ProcessingJobArn, tags);
     this.launch(job.ProcessingJobName);
     return job;
-  }
-
-  list(b: Body): unknown {
-    const { page, NextToken } = listJobs(this.jobs.values(), b, {
-      nameField: 'ProcessingJobName',
-      statusField: 'ProcessingJobStatus',
-      sortBy: 'CreationTime',
-      sortOrder: 'Ascending',
-      nameIgnoresCase: true,
-    });
-    return { ProcessingJobSummaries: page.map(summary), NextToken };
   }
 
   stop(name: string): void {

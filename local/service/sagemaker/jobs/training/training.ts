@@ -10,7 +10,6 @@
 import type { Ctx } from '../../../core/context';
 import { type MetricDatum } from '../../metric-definitions';
 import { arn, inUse, invalid, notFound, now, wire } from '../../../core/protocol';
-import { listJobs } from '../../job-listing';
 import type { Tags } from '../../tags';
 import { parseTrainingRequest, type TrainingRequest } from './training-request';
 import { assertAssumable } from '../../../iam/on-behalf';
@@ -82,6 +81,8 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
       api: 'TrainingJob',
       nameField: 'TrainingJobName',
       missing: () => invalid('Requested resource not found.'),
+      listOrder: 'Ascending',
+      summary,
     });
   }
 
@@ -135,17 +136,6 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
   /** What Search finds: every job as DescribeTrainingJob shows it, with its tags. */
   searchRecords(): Record<string, unknown>[] {
     return this.jobs.values().map((j) => ({ ...wire(j), Tags: this.tags.get(j.TrainingJobArn) }));
-  }
-
-  list(b: Body): unknown {
-    const { page, NextToken } = listJobs(this.jobs.values(), b, {
-      nameField: 'TrainingJobName',
-      statusField: 'TrainingJobStatus',
-      sortBy: 'CreationTime',
-      sortOrder: 'Ascending',
-      nameIgnoresCase: true,
-    });
-    return { TrainingJobSummaries: page.map(summary), NextToken };
   }
 
   stop(jobName: string): void {

@@ -11,7 +11,6 @@ import { assertAssumable } from '../../../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../../../iam/policies';
 import type { ModelRecord } from '../../fleet';
 import type { Tags } from '../../tags';
-import { listJobs } from '../../job-listing';
 import { parseTransformRequest, type TransformRequest } from './transform-request';
 import { TransformRun, type TransformOutcome } from './transform-run';
 import { checkInstanceQuota } from '../../../core/quotas';
@@ -47,6 +46,8 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
       nameField: 'TransformJobName',
       missing: (name) => notFound(`Could not find job to describe: ${transformJobArn(name)}`),
       hidden: ['LastModifiedTime'],
+      listOrder: 'Descending',
+      summary,
     });
   }
 
@@ -78,28 +79,6 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
     if (tags.length) this.tags.add(job.TransformJobArn, tags);
     this.launch(job.TransformJobName);
     return job;
-  }
-
-  list(b: Body): unknown {
-    const { page, NextToken } = listJobs(this.jobs.values(), b, {
-      nameField: 'TransformJobName',
-      statusField: 'TransformJobStatus',
-      sortBy: 'CreationTime',
-      sortOrder: 'Descending',
-      nameIgnoresCase: true,
-    });
-    return {
-      TransformJobSummaries: page.map((j) => ({
-        TransformJobName: j.TransformJobName,
-        TransformJobArn: j.TransformJobArn,
-        CreationTime: j.CreationTime,
-        TransformEndTime: j.TransformEndTime,
-        LastModifiedTime: j.LastModifiedTime,
-        TransformJobStatus: j.TransformJobStatus,
-        FailureReason: j.FailureReason,
-      })),
-      NextToken,
-    };
   }
 
   stop(name: string): void {
@@ -159,4 +138,16 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
     });
     this.ctx.log(`transform job ${name}: ${o.kind}${o.kind === 'failed' ? `: ${o.reason}` : ''}`);
   }
+}
+
+function summary(job: TransformJob): Record<string, unknown> {
+  return {
+    TransformJobName: job.TransformJobName,
+    TransformJobArn: job.TransformJobArn,
+    CreationTime: job.CreationTime,
+    TransformEndTime: job.TransformEndTime,
+    LastModifiedTime: job.LastModifiedTime,
+    TransformJobStatus: job.TransformJobStatus,
+    FailureReason: job.FailureReason,
+  };
 }
