@@ -270,7 +270,9 @@ export class ScalableTargets {
       if (!predefined && !tt.CustomizedMetricSpecification)
         throw autoscalingInvalid('Either PredefinedMetricSpecification or CustomizedMetricSpecification is required.');
     }
-    const existing = this.policies.values().find((p) => p.PolicyName === PolicyName && keyOf(p) === keyOf(k));
+    const existing = this.policies
+      .values()
+      .find((policy) => policy.PolicyName === PolicyName && keyOf(policy) === keyOf(k));
     const PolicyARN =
       existing?.PolicyARN ??
       `arn:aws:autoscaling:${REGION}:${ACCOUNT_ID}:scalingPolicy:${randomUUID()}:resource/${k.ServiceNamespace}/${k.ResourceId}:policyName/${PolicyName}`;
@@ -289,7 +291,7 @@ export class ScalableTargets {
   private deletePolicy(b: Body): unknown {
     const k = this.key(b);
     const name = str(b, 'PolicyName', { path: 'policyName', min: 1, max: 256 });
-    const p = this.policies.values().find((x) => x.PolicyName === name && keyOf(x) === keyOf(k));
+    const p = this.policies.values().find((policy) => policy.PolicyName === name && keyOf(policy) === keyOf(k));
     if (!p)
       throw aasError(
         'ObjectNotFoundException',
@@ -334,14 +336,14 @@ export class ScalableTargets {
     const items = this.policies
       .values()
       .filter(
-        (p) =>
-          p.ServiceNamespace === ns &&
-          (!id || p.ResourceId === id) &&
-          (!dim || p.ScalableDimension === dim) &&
-          (names.length === 0 || names.includes(p.PolicyName)),
+        (policy) =>
+          policy.ServiceNamespace === ns &&
+          (!id || policy.ResourceId === id) &&
+          (!dim || policy.ScalableDimension === dim) &&
+          (names.length === 0 || names.includes(policy.PolicyName)),
       );
     const { page, NextToken } = this.page(items, b);
-    return { ScalingPolicies: page.map((p) => ({ ...p, Alarms: [] })), NextToken };
+    return { ScalingPolicies: page.map((policy) => ({ ...policy, Alarms: [] })), NextToken };
   }
 
   private describeActivities(b: Body): unknown {

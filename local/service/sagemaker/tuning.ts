@@ -134,18 +134,18 @@ export class Tuning {
           pageSize: { default: 100, max: 100 },
         });
         return {
-          HyperParameterTuningJobSummaries: page.map((j) =>
+          HyperParameterTuningJobSummaries: page.map((job) =>
             wire({
-              HyperParameterTuningJobName: j.HyperParameterTuningJobName,
-              HyperParameterTuningJobArn: j.HyperParameterTuningJobArn,
-              HyperParameterTuningJobStatus: j.HyperParameterTuningJobStatus,
-              Strategy: j.HyperParameterTuningJobConfig.Strategy,
-              CreationTime: j.CreationTime,
-              HyperParameterTuningEndTime: j.HyperParameterTuningEndTime,
-              LastModifiedTime: j.LastModifiedTime,
-              TrainingJobStatusCounters: j.TrainingJobStatusCounters,
-              ObjectiveStatusCounters: j.ObjectiveStatusCounters,
-              ResourceLimits: j.HyperParameterTuningJobConfig.ResourceLimits,
+              HyperParameterTuningJobName: job.HyperParameterTuningJobName,
+              HyperParameterTuningJobArn: job.HyperParameterTuningJobArn,
+              HyperParameterTuningJobStatus: job.HyperParameterTuningJobStatus,
+              Strategy: job.HyperParameterTuningJobConfig.Strategy,
+              CreationTime: job.CreationTime,
+              HyperParameterTuningEndTime: job.HyperParameterTuningEndTime,
+              LastModifiedTime: job.LastModifiedTime,
+              TrainingJobStatusCounters: job.TrainingJobStatusCounters,
+              ObjectiveStatusCounters: job.ObjectiveStatusCounters,
+              ResourceLimits: job.HyperParameterTuningJobConfig.ResourceLimits,
             }),
           ),
           NextToken,
@@ -155,9 +155,9 @@ export class Tuning {
         const n = b.HyperParameterTuningJobName as string;
         // Only an InProgress job gets here (documented rule tuning-job.stop-state).
         const j = this.get(n);
-        this.jobs.update(n, (r) => {
-          r.HyperParameterTuningJobStatus = 'Stopping';
-          r.LastModifiedTime = now();
+        this.jobs.update(n, (job) => {
+          job.HyperParameterTuningJobStatus = 'Stopping';
+          job.LastModifiedTime = now();
         });
         for (const t of j._trials) if (t.TrainingJobStatus === 'InProgress') this.stopTrial(t.TrainingJobName);
         this.tick(n);
@@ -256,7 +256,7 @@ export class Tuning {
     if (!def) fail('trainingJobDefinition', undefined, 'TrainingJobDefinition is required');
     const defn = this.parseDefinition(def);
     assertAssumable(this.ctx.iam, defn.RoleArn, SAGEMAKER_SERVICE);
-    if (!defn.AlgorithmSpecification.MetricDefinitions.some((m) => m.Name === Objective.MetricName)) {
+    if (!defn.AlgorithmSpecification.MetricDefinitions.some((metric) => metric.Name === Objective.MetricName)) {
       fail(
         'TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions',
         Objective.MetricName,
@@ -417,9 +417,9 @@ export class Tuning {
       summary.FailureReason = (err as Error).message;
       summary.ObjectiveStatus = 'Failed';
     }
-    this.jobs.update(j.HyperParameterTuningJobName, (r) => {
-      r._trials.push(summary);
-      recount(r);
+    this.jobs.update(j.HyperParameterTuningJobName, (job) => {
+      job._trials.push(summary);
+      recount(job);
     });
   }
 
@@ -446,7 +446,7 @@ export class Tuning {
       s.TrainingStartTime = job.TrainingStartTime;
       s.TrainingEndTime = job.TrainingEndTime;
       s.FailureReason = job.FailureReason;
-      const value = job.FinalMetricDataList?.find((m) => m.MetricName === objective.MetricName)?.Value;
+      const value = job.FinalMetricDataList?.find((metric) => metric.MetricName === objective.MetricName)?.Value;
       if (job.TrainingJobStatus === 'Completed' && value !== undefined) {
         s.FinalHyperParameterTuningJobObjectiveMetric = {
           Type: objective.Type,
@@ -471,11 +471,11 @@ export class Tuning {
   }
 
   private finish(tuningName: string, status: Status, reason?: string): void {
-    this.jobs.update(tuningName, (r) => {
-      r.HyperParameterTuningJobStatus = status;
-      r.HyperParameterTuningEndTime = now();
-      r.LastModifiedTime = r.HyperParameterTuningEndTime;
-      if (reason) r.FailureReason = reason;
+    this.jobs.update(tuningName, (job) => {
+      job.HyperParameterTuningJobStatus = status;
+      job.HyperParameterTuningEndTime = now();
+      job.LastModifiedTime = job.HyperParameterTuningEndTime;
+      if (reason) job.FailureReason = reason;
     });
     this.ctx.log(`tuning job ${tuningName}: ${status}`);
   }

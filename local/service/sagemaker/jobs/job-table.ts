@@ -110,9 +110,9 @@ export abstract class JobTable<Job extends ListedJob, Outcome> {
    * tells the listeners when the job reached a terminal status. Returns the updated record.
    */
   protected setStatus(name: string, status: string, edit?: (job: Job) => void): Job | undefined {
-    const job = this.jobs.update(name, (j) => {
-      (j as Record<string, unknown>)[this.kind.statusField] = status;
-      edit?.(j);
+    const job = this.jobs.update(name, (job) => {
+      (job as Record<string, unknown>)[this.kind.statusField] = status;
+      edit?.(job);
     });
     if (job && TERMINAL_JOB_STATUSES.has(status)) this.events.emit('finished', name);
     return job;
@@ -125,7 +125,7 @@ export abstract class JobTable<Job extends ListedJob, Outcome> {
   protected instancesInUse(instanceType: string, resources: (job: Job) => { type: string; count: number }): number {
     return this.jobs
       .values()
-      .filter((j) => this.statusOf(j) === 'InProgress' || this.statusOf(j) === 'Stopping')
+      .filter((job) => this.statusOf(job) === 'InProgress' || this.statusOf(job) === 'Stopping')
       .map(resources)
       .filter((r) => r.type === instanceType)
       .reduce((n, r) => n + r.count, 0);

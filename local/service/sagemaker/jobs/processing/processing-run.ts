@@ -209,7 +209,7 @@ export class ProcessingRun {
   private async process(hosts: ProcessingHost[]): Promise<{ code: number | null; signal: string | null }[]> {
     const req = this.req;
     const epoch = Math.floor(Date.now() / 1000);
-    const names = hosts.map((h) => h.name);
+    const names = hosts.map((host) => host.name);
     for (const h of hosts) {
       writeJson(path.join(h.config, 'processingjobconfig.json'), this.jobConfig());
       writeJson(path.join(h.config, 'resourceconfig.json'), { current_host: h.name, hosts: names });
@@ -218,26 +218,26 @@ export class ProcessingRun {
       fs.rmSync(h.failure, { force: true });
     }
     const app = req.AppSpecification;
-    this.hosts.handles = hosts.map((h) => {
-      const stream = `${req.ProcessingJobName}/${h.name}-${epoch}`;
+    this.hosts.handles = hosts.map((host) => {
+      const stream = `${req.ProcessingJobName}/${host.name}-${epoch}`;
       return this.ctx.executor.start({
         entry: 'prepare',
         command: { entrypoint: app.ContainerEntrypoint, args: app.ContainerArguments },
-        baseDir: h.base,
+        baseDir: host.base,
         image: app.ImageUri,
-        label: `processing-${req.ProcessingJobName}/${h.name}`,
+        label: `processing-${req.ProcessingJobName}/${host.name}`,
         // The execution role's session and the local endpoints come first, as on SageMaker the container's
         // credentials do; the job's Environment may still override them.
         env: { ...this.ctx.roleEnv(req.RoleArn), ...(req.Environment ?? {}) },
         onLine: (text) => {
-          this.line(`[${h.name}] ${text}`);
+          this.line(`[${host.name}] ${text}`);
           this.ctx.logs.add(PROCESSING_LOG_GROUP, stream, text, req.RoleArn);
         },
       });
     });
     this.onStarted();
     if (this.hosts.reason) this.stop(this.hosts.reason);
-    return Promise.all(this.hosts.handles.map((h) => h.exited));
+    return Promise.all(this.hosts.handles.map((host) => host.exited));
   }
 
   /** The hosts' output/message files, concatenated and cut to 1 KB; `invalid` names a host whose is not UTF-8. */

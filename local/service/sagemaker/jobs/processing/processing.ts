@@ -67,9 +67,9 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
       // (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProcessingJob.html)
       throw jobNameInUse(processingJobArn(req.ProcessingJobName));
     const cluster = req.ProcessingResources.ClusterConfig;
-    const inUse = this.instancesInUse(cluster.InstanceType, (j) => ({
-      type: j.ProcessingResources.ClusterConfig.InstanceType,
-      count: j.ProcessingResources.ClusterConfig.InstanceCount,
+    const inUse = this.instancesInUse(cluster.InstanceType, (job) => ({
+      type: job.ProcessingResources.ClusterConfig.InstanceType,
+      count: job.ProcessingResources.ClusterConfig.InstanceCount,
     }));
     checkInstanceQuota(this.ctx.quotas, 'processing job usage', cluster.InstanceType, inUse, cluster.InstanceCount);
     const t = now();
@@ -92,8 +92,8 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
     if (!job) throw notFound(`Could not find processing job '${processingJobArn(name)}'.`);
     // Requests in another status are refused by the documented rule processing-job.stop-state.
     if (job.ProcessingJobStatus !== 'InProgress') return;
-    this.setStatus(name, 'Stopping', (j) => {
-      j.LastModifiedTime = now();
+    this.setStatus(name, 'Stopping', (job) => {
+      job.LastModifiedTime = now();
     });
     const run = this.runs.get(name);
     if (run) run.stop('user');
@@ -113,8 +113,8 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
   }
 
   private launch(name: string): void {
-    const job = this.jobs.update(name, (j) => {
-      j._attempts += 1;
+    const job = this.jobs.update(name, (job) => {
+      job._attempts += 1;
     });
     if (!job) return;
     // MaxRuntimeInSeconds bounds the whole job: a run after a restart gets what the earlier ones left.
@@ -126,9 +126,9 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
       },
     };
     const run = new ProcessingRun(this.ctx, req, job.ProcessingJobArn, () =>
-      this.jobs.update(name, (j) => {
-        j.ProcessingStartTime ??= now();
-        j.LastModifiedTime = now();
+      this.jobs.update(name, (job) => {
+        job.ProcessingStartTime ??= now();
+        job.LastModifiedTime = now();
       }),
     );
     this.startRun(
@@ -142,12 +142,12 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
   private finish(name: string, o: ProcessingOutcome): void {
     if (o.kind === 'shutdown') return;
     const status = o.kind === 'completed' ? 'Completed' : o.kind === 'failed' ? 'Failed' : 'Stopped';
-    const job = this.setStatus(name, status, (j) => {
+    const job = this.setStatus(name, status, (job) => {
       const t = now();
-      j.ProcessingEndTime = t;
-      j.LastModifiedTime = t;
-      if (o.exitMessage !== undefined) j.ExitMessage = o.exitMessage;
-      if (o.kind === 'failed') j.FailureReason = (o.failureReason ?? 'InternalServerError').slice(0, 1024);
+      job.ProcessingEndTime = t;
+      job.LastModifiedTime = t;
+      if (o.exitMessage !== undefined) job.ExitMessage = o.exitMessage;
+      if (o.kind === 'failed') job.FailureReason = (o.failureReason ?? 'InternalServerError').slice(0, 1024);
     });
     if (o.stopReason === 'maxruntime')
       this.ctx.log(

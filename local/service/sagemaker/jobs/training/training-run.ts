@@ -292,7 +292,7 @@ export class TrainingRun {
       this.hosts.reason === 'maxruntime' ? 'maxruntime' : this.hosts.reason === 'shutdown' ? 'shutdown' : 'stopped';
     if (kind === 'shutdown') return { kind, metrics: this.parser.final() };
     let modelArtifacts: string | undefined;
-    if (layouts.some((l) => dirHasFiles(l.model))) {
+    if (layouts.some((layout) => dirHasFiles(layout.model))) {
       this.onPhase('Uploading', 'Uploading generated training model');
       modelArtifacts = await this.upload(layouts).catch(() => undefined);
     }
@@ -301,7 +301,7 @@ export class TrainingRun {
 
   /** Tars the model directory (algo-1's, as SageMaker keeps the first host's) and uploads model.tar.gz. */
   private async upload(layouts: HostLayout[]): Promise<string> {
-    const first = layouts.find((l) => dirHasFiles(l.model)) ?? (layouts[0] as HostLayout);
+    const first = layouts.find((layout) => dirHasFiles(layout.model)) ?? (layouts[0] as HostLayout);
     const base = `${this.req.OutputDataConfig.S3OutputPath.replace(/\/+$/, '')}/${this.req.TrainingJobName}/output`;
     const tarball = path.join(this.jobDir, 'model.tar.gz');
     fs.mkdirSync(first.model, { recursive: true });

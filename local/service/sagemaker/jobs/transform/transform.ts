@@ -61,9 +61,9 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
     if (model.ExecutionRoleArn) assertAssumable(this.ctx.iam, model.ExecutionRoleArn, SAGEMAKER_SERVICE);
     if (this.jobs.has(req.TransformJobName)) throw jobNameInUse(transformJobArn(req.TransformJobName));
     const res = req.TransformResources;
-    const inUse = this.instancesInUse(res.InstanceType, (j) => ({
-      type: j.TransformResources.InstanceType,
-      count: j.TransformResources.InstanceCount,
+    const inUse = this.instancesInUse(res.InstanceType, (job) => ({
+      type: job.TransformResources.InstanceType,
+      count: job.TransformResources.InstanceCount,
     }));
     checkInstanceQuota(this.ctx.quotas, 'transform job usage', res.InstanceType, inUse, res.InstanceCount);
     const t = now();
@@ -85,8 +85,8 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
     const job = this.jobs.get(name);
     if (!job) throw notFound(`Could not find job to stop: ${transformJobArn(name)}`);
     if (job.TransformJobStatus !== 'InProgress') return; // stopping a finished or stopping job changes nothing
-    this.setStatus(name, 'Stopping', (j) => {
-      j.LastModifiedTime = now();
+    this.setStatus(name, 'Stopping', (job) => {
+      job.LastModifiedTime = now();
     });
     const run = this.runs.get(name);
     if (run) run.stop('user');
@@ -102,8 +102,8 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
   }
 
   private launch(name: string): void {
-    const job = this.jobs.update(name, (j) => {
-      j._attempts += 1;
+    const job = this.jobs.update(name, (job) => {
+      job._attempts += 1;
     });
     if (!job) return;
     const model = this.model(job.ModelName);
@@ -112,9 +112,9 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
       return;
     }
     const run = new TransformRun(this.ctx, job, model, () =>
-      this.jobs.update(name, (j) => {
-        j.TransformStartTime ??= now();
-        j.LastModifiedTime = now();
+      this.jobs.update(name, (job) => {
+        job.TransformStartTime ??= now();
+        job.LastModifiedTime = now();
       }),
     );
     this.ctx.log(`transform job ${name}: starting ${job.TransformResources.InstanceCount} instance(s)`);
@@ -130,11 +130,11 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
 
   private finish(name: string, o: TransformOutcome): void {
     const status = o.kind === 'completed' ? 'Completed' : o.kind === 'stopped' ? 'Stopped' : 'Failed';
-    this.setStatus(name, status, (j) => {
+    this.setStatus(name, status, (job) => {
       const t = now();
-      j.LastModifiedTime = t;
-      j.TransformEndTime = t;
-      if (o.kind === 'failed') j.FailureReason = o.reason.slice(0, 1024);
+      job.LastModifiedTime = t;
+      job.TransformEndTime = t;
+      if (o.kind === 'failed') job.FailureReason = o.reason.slice(0, 1024);
     });
     this.ctx.log(`transform job ${name}: ${o.kind}${o.kind === 'failed' ? `: ${o.reason}` : ''}`);
   }
