@@ -127,7 +127,7 @@ export class ScalableTargets {
   scalableVariants(endpointName: string): string[] {
     return this.targets
       .values()
-      .map((t) => parseVariantResource(t.ResourceId))
+      .map((target) => parseVariantResource(target.ResourceId))
       .filter((v) => v?.endpointName === endpointName)
       .map((v) => v?.variantName as string);
   }
@@ -227,9 +227,9 @@ export class ScalableTargets {
         a.StatusMessage = `Successfully set desired instance count to ${desired}. Change successfully fulfilled by sagemaker.`;
         a.EndTime = now();
       });
-      this.targets.update(keyOf(t), (r) => {
-        if (desired > before) r._lastScaleOut = Date.now();
-        else r._lastScaleIn = Date.now();
+      this.targets.update(keyOf(t), (target) => {
+        if (desired > before) target._lastScaleOut = Date.now();
+        else target._lastScaleIn = Date.now();
       });
     } catch (err) {
       this.activities.update(activity.ActivityId, (a) => {
@@ -318,11 +318,11 @@ export class ScalableTargets {
     const items = this.targets
       .values()
       .filter(
-        (t) =>
-          t.ServiceNamespace === ns &&
-          (ids.length === 0 || ids.includes(t.ResourceId)) &&
-          (!dim || t.ScalableDimension === dim) &&
-          this.visible(t),
+        (target) =>
+          target.ServiceNamespace === ns &&
+          (ids.length === 0 || ids.includes(target.ResourceId)) &&
+          (!dim || target.ScalableDimension === dim) &&
+          this.visible(target),
       );
     const { page, NextToken } = this.page(items, b);
     return { ScalableTargets: page.map(({ _visibleAt, _lastScaleIn, _lastScaleOut, ...t }) => t), NextToken };
@@ -371,10 +371,10 @@ export class ScalableTargets {
   resume(): void {
     for (const a of this.activities.values())
       if (a.StatusCode === 'InProgress')
-        this.activities.update(a.ActivityId, (r) => {
-          r.StatusCode = 'Failed';
-          r.StatusMessage = 'Interrupted by a restart of the local service.';
-          r.EndTime = now();
+        this.activities.update(a.ActivityId, (activity) => {
+          activity.StatusCode = 'Failed';
+          activity.StatusMessage = 'Interrupted by a restart of the local service.';
+          activity.EndTime = now();
         });
   }
 }

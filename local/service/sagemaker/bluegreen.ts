@@ -173,7 +173,7 @@ async function firedAlarms(
     // An alarm left in ALARM before this deployment's traffic shift is stale (CloudWatch would re-evaluate it);
     // one set to ALARM since then (SetAlarmState, e.g. a pipeline stopping its update) counts.
     const stale = a.StateValue === 'ALARM' && (a.StateUpdatedTimestamp?.getTime() ?? 0) < since;
-    const variantDim = a.Dimensions?.find((d) => d.Name === 'VariantName')?.Value;
+    const variantDim = a.Dimensions?.find((dimension) => dimension.Name === 'VariantName')?.Value;
     const variants = green.variants.filter((variant) => !variantDim || variant.spec.VariantName === variantDim);
     const events = (variants.length ? variants : green.variants).flatMap((variant) => variant.metrics.events);
     const r = alarmFires(stale ? { ...a, StateValue: 'OK' } : a, events, since);

@@ -283,8 +283,8 @@ export class Endpoints {
     const route = this.routes.get(endpointName);
     this.routes.delete(endpointName);
     if (route) route.abort = true;
-    const fleets = [route?.blue, route?.green].filter((f): f is Fleet => f !== undefined);
-    Promise.all(fleets.map((f) => f.stop()))
+    const fleets = [route?.blue, route?.green].filter((fleet): fleet is Fleet => fleet !== undefined);
+    Promise.all(fleets.map((fleet) => fleet.stop()))
       .catch((err: Error) => this.ctx.log(`delete endpoint ${endpointName}: ${err.message}`))
       .finally(() => {
         this.endpoints.delete(endpointName);
@@ -363,7 +363,7 @@ export class Endpoints {
       if (r.blue) fleets.push(r.blue);
       if (r.green) fleets.push(r.green);
     }
-    await Promise.all(fleets.map((f) => f.stop(5_000)));
+    await Promise.all(fleets.map((fleet) => fleet.stop(5_000)));
     await this.publisher.flush();
   }
 }

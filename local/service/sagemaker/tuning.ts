@@ -169,8 +169,11 @@ export class Tuning {
         const sortBy = (b.SortBy as string | undefined) ?? 'Name';
         const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
         let items = j._trials
-          .filter((t) => !status || t.TrainingJobStatus === status)
-          .map((t) => ({ ...t, _value: t.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? Number.NaN }));
+          .filter((trial) => !status || trial.TrainingJobStatus === status)
+          .map((trial) => ({
+            ...trial,
+            _value: trial.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? Number.NaN,
+          }));
         if (sortBy === 'FinalObjectiveMetricValue') {
           const sign = order === 'Ascending' ? 1 : -1;
           // Trials without an objective go last, whatever the order.
@@ -345,7 +348,7 @@ export class Tuning {
     const j = this.jobs.get(tuningName);
     if (!j) return;
     const running = j._trials.filter(
-      (t) => t.TrainingJobStatus === 'InProgress' || t.TrainingJobStatus === 'Stopping',
+      (trial) => trial.TrainingJobStatus === 'InProgress' || trial.TrainingJobStatus === 'Stopping',
     ).length;
     if (j.HyperParameterTuningJobStatus === 'InProgress') {
       const limits = j.HyperParameterTuningJobConfig.ResourceLimits;
@@ -358,11 +361,13 @@ export class Tuning {
         this.launchTrial(j, launched);
     }
     const after = this.jobs.get(tuningName) as TuningJob;
-    const still = after._trials.some((t) => t.TrainingJobStatus === 'InProgress' || t.TrainingJobStatus === 'Stopping');
+    const still = after._trials.some(
+      (trial) => trial.TrainingJobStatus === 'InProgress' || trial.TrainingJobStatus === 'Stopping',
+    );
     if (still) return;
     if (after.HyperParameterTuningJobStatus === 'Stopping') this.finish(tuningName, 'Stopped');
     else if (after.HyperParameterTuningJobStatus === 'InProgress' && after._trials.length >= after._planned) {
-      const ok = after._trials.some((t) => t.ObjectiveStatus === 'Succeeded');
+      const ok = after._trials.some((trial) => trial.ObjectiveStatus === 'Succeeded');
       this.finish(
         tuningName,
         ok ? 'Completed' : 'Failed',
@@ -370,7 +375,7 @@ export class Tuning {
           ? undefined
           : `No training job succeeded with an objective metric value; the last failure: ${
               after._trials
-                .map((t) => t.FailureReason)
+                .map((trial) => trial.FailureReason)
                 .filter(Boolean)
                 .pop() ?? 'none'
             }`,
@@ -439,7 +444,7 @@ export class Tuning {
       .find((t) => t.HyperParameterTuningJobArn === job.TuningJobArn)?.HyperParameterTuningJobName;
     if (!tuningName) return;
     this.jobs.update(tuningName, (r) => {
-      const s = r._trials.find((t) => t.TrainingJobName === trialName);
+      const s = r._trials.find((trial) => trial.TrainingJobName === trialName);
       if (!s) return;
       const objective = r.HyperParameterTuningJobConfig.HyperParameterTuningJobObjective;
       s.TrainingJobStatus = job.TrainingJobStatus;
@@ -456,7 +461,7 @@ export class Tuning {
         s.ObjectiveStatus = 'Succeeded';
       } else s.ObjectiveStatus = 'Failed';
       recount(r);
-      const scored = r._trials.filter((t) => t.ObjectiveStatus === 'Succeeded');
+      const scored = r._trials.filter((trial) => trial.ObjectiveStatus === 'Succeeded');
       const sign = objective.Type === 'Maximize' ? -1 : 1;
       const best = scored.sort(
         (a, b) =>
