@@ -16,6 +16,11 @@ const localModeImports = {
   group: ['**/local', '**/local/**'],
   message: 'Shipped code may not import local mode: it is development tooling and is not in the worker image.',
 };
+// A relative path only: a package such as @temporalio/testing is not our folder.
+const testingImports = {
+  regex: '^(\\.{1,2}/)+testing(/.*)?$',
+  message: 'Shipped code may not import testing/: test and bench tooling is not in the worker image.',
+};
 
 export default tseslint.config(
   {
@@ -72,6 +77,7 @@ export default tseslint.config(
               message: 'Import activities with `import type` only.',
             },
             localModeImports,
+            testingImports,
             agplImports,
             { group: ['**/worker', '**/worker/**'], message: 'Workflows may not import worker code.' },
             {
@@ -85,7 +91,7 @@ export default tseslint.config(
   },
   {
     files: ['activities/**/*.ts', 'worker/**/*.ts', 'contracts/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [localModeImports, agplImports] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [localModeImports, testingImports, agplImports] }] },
   },
   {
     // Local mode judges the product: were it to reuse the product's code (a zip, a matcher, a request builder), it

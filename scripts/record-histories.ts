@@ -22,11 +22,11 @@ import { childWorkflowId, PIPELINE_STEPS, runResourceNames } from '../contracts'
 import type { PipelineSummary } from '../contracts/pipeline-plan';
 import { sleep, waitUntil } from '../local/shared/procs';
 import { ADMIN_CREDENTIALS } from '../local/shared/credentials';
-import { LocalHarness } from '../local/harness/local-harness';
-import { type Spec, withOptionalSteps } from '../local/harness/tiny-spec';
-import { writeBadModelProgram } from '../local/harness/bad-model';
-import { HISTORIES_DIR, readManifest, type HistoryVersion, VERSION_FILE } from '../local/harness/history-sets';
-import { TEMPORAL_CLI_PATH } from '../local/harness/temporal-test-env';
+import { LocalHarness } from '../testing/local-harness';
+import { type Spec, withOptionalSteps } from '../testing/tiny-spec';
+import { writeBadModelProgram } from '../testing/bad-model';
+import { HISTORIES_DIR, readManifest, type HistoryVersion, VERSION_FILE } from '../testing/history-sets';
+import { TEMPORAL_CLI_PATH } from '../testing/temporal-test-env';
 import { approveIfWaiting, failureChain, queryStatus } from '../worker/pipeline-client';
 import { workflowSourceHash } from '../worker/workflow-version';
 

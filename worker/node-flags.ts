@@ -1,7 +1,7 @@
 /**
  * The Node flags every production worker process starts with (deploy/worker.Dockerfile's ENTRYPOINT, `npm run
- * worker`; the capacity bench starts its worker with them too). test/unit/worker-node-flags.test.ts checks that both
- * launchers pass them and that they take effect.
+ * worker`; the capacity bench starts its worker with them too). test/unit/worker/worker-node-flags.test.ts checks
+ * that both launchers pass them and that they take effect.
  *
  * Why: Node 24's V8 sizes each semi-space of the young generation at up to 64 MiB (Node 20's: 16 MiB). A worker
  * holding 1,000 waiting pipelines allocates steadily (2,000 cached workflow runs, heartbeats, one poll a minute per

@@ -23,7 +23,8 @@ import { estimateWorstCaseSpend, PRICE_USD_PER_HOUR, type CostLine } from '../..
 import type { PipelineSpec } from '../../contracts/pipeline-spec';
 import { billedUsd, DEFAULT_OVERSPEND_FACTOR, isOverspent } from '../../contracts/run-report';
 import { validateSpec } from '../../contracts/validation';
-import type { RunHistory, StepRecord } from './history';
+import type { PipelineStepName } from '../../contracts/pipeline-plan';
+import { latestStepRecord, type RunHistory } from './history';
 
 /** The clients the report reads with. */
 export interface ReportClients {
@@ -100,8 +101,8 @@ const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
 
 const iso = (d: Date | undefined): string | undefined => d?.toISOString();
 
-function stepResult(run: RunHistory, step: string): Record<string, unknown> | undefined {
-  return run.steps.filter((s: StepRecord) => s.step === step && s.state === 'Completed').at(-1)?.result;
+function stepResult(run: RunHistory, step: PipelineStepName): Record<string, unknown> | undefined {
+  return latestStepRecord(run, step, 'Completed')?.result;
 }
 
 /**

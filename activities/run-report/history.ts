@@ -122,6 +122,18 @@ export async function readRunHistory(client: Client, workflowId: string, runId?:
   return run;
 }
 
+/**
+ * The step's latest record in the run (a step that ran again, after a failed attempt, has several), or its latest
+ * in `state`. The report and `status` read step results through this one reader.
+ */
+export function latestStepRecord(
+  run: RunHistory,
+  step: PipelineStepName,
+  state?: StepRecord['state'],
+): StepRecord | undefined {
+  return run.steps.filter((s) => s.step === step && (state === undefined || s.state === state)).at(-1);
+}
+
 /** The AWS resource names a step's result carries, under the keys `status` and the report use. */
 export function stepResourceNames(result: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};

@@ -9,7 +9,7 @@
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { createActivities, type AwsClients } from '../../activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../testing/temporal-test-env';
 import { trainModel } from '../../workflows';
 import { sleep } from '../../local/shared/procs';
 import { writeResult } from '../lib/results';
@@ -17,7 +17,7 @@ import type { Command } from 'commander';
 import { positiveInt } from '../../worker/command-line';
 import { PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';
 import { startSageMakerStub, type StubJob } from './lib/sagemaker-stub-server';
-import { trainingDefinition } from '../../local/harness/training-definition';
+import { trainingDefinition } from '../../testing/training-definition';
 import { DEFAULT_EVENT_NET_INTERVAL_S } from '../../contracts/job-events';
 import { jobStateChangedSignal } from '../../contracts/workflow-api';
 import { startEventRelay } from '../../worker/event-relay';

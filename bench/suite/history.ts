@@ -7,8 +7,8 @@
 import { createActivities, type AwsClients } from '../../activities';
 import { childWorkflowId } from '../../contracts/names';
 import { PIPELINE_STEPS } from '../../contracts/pipeline-plan';
-import { createFakeActivities } from '../../local/harness/scripted-activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { createFakeActivities } from '../../testing/scripted-activities';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../testing/temporal-test-env';
 import { migrationPipeline } from '../../workflows';
 import { writeResult } from '../lib/results';
 import type { Command } from 'commander';
@@ -229,7 +229,7 @@ export async function run(opts: { durations: string[]; trials: number }): Promis
         `does not). ` +
         'The poll sleep is injected as instant, so days of polls take seconds; everything else (heartbeats, the ' +
         'activity returning only on a status change, the workflow loop) is the production code. The other steps ' +
-        'use the scripted fakes (local/harness/scripted-activities.ts); describeTuningResult reports the 100 ' +
+        'use the scripted fakes (testing/scripted-activities.ts); describeTuningResult reports the 100 ' +
         "trials. Events and bytes are the server's own historyLength and historySizeBytes.",
       `**Naive columns are computed, not measured**: the same run if each poll were its own activity plus a ` +
         `workflow timer (measured events + ${NAIVE_TEMPORAL_EVENTS_PER_POLL} per Describe call: activity ` +

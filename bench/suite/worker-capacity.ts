@@ -350,7 +350,7 @@ export async function run(opts: {
         '64 MiB (Node 20: 16 MiB; `heap_size_limit` 4288 vs 4144 MiB), and a worker that allocates steadily grows ' +
         'it to the maximum and keeps it committed (up to 128 MiB of mostly empty new space). Every production ' +
         "worker now starts with `--max-semi-space-size=16` (worker/node-flags.ts; the worker image's ENTRYPOINT " +
-        'and `npm run worker`), as this bench does; regression test test/unit/worker-node-flags.test.ts. Most of ' +
+        'and `npm run worker`), as this bench does; regression test test/unit/worker/worker-node-flags.test.ts. Most of ' +
         'the growth per pipeline is native (glibc malloc arenas, about 0.4 MiB a pipeline in a 2026-12-07 run), ' +
         'not V8: still open. The ' +
         `worker's own last memory line in each run (process.memoryUsage and V8's committed new and old space): ` +

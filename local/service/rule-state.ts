@@ -34,10 +34,10 @@ export function ruleState(p: StateParts): RuleState {
       return e && { status: e.EndpointStatus, arn: e.EndpointArn, configName: e.EndpointConfigName };
     },
     endpointConfigVariants: (configName) =>
-      p.endpoints.models.configs.get(configName)?.ProductionVariants.map((v) => ({
-        VariantName: v.VariantName,
-        InstanceType: v.InstanceType,
-        InitialInstanceCount: v.InitialInstanceCount,
+      p.endpoints.models.configs.get(configName)?.ProductionVariants.map((variant) => ({
+        VariantName: variant.VariantName,
+        InstanceType: variant.InstanceType,
+        InitialInstanceCount: variant.InitialInstanceCount,
       })),
     scalableVariants: (endpointName) => p.scalableTargets.scalableVariants(endpointName),
     scalableTarget: (ServiceNamespace, ResourceId, ScalableDimension) => {

@@ -135,7 +135,7 @@ export async function startLocalService(
   const resourceTags = (arn: string): Record<string, string> | undefined => {
     if (arn.startsWith('arn:aws:codebuild:')) return codebuild.tagsOf(arn);
     const t = tags.get(arn);
-    return t.length ? Object.fromEntries(t.map((x) => [x.Key, x.Value])) : undefined;
+    return t.length ? Object.fromEntries(t.map((tag) => [tag.Key, tag.Value])) : undefined;
   };
   // Who the callers are is local mode's to say: GetCallerIdentity, GetRole and SimulatePrincipalPolicy answer here.
   const iamApi = new LocalIamApi(ctx.iam || new IamEnforcer(PolicySet.fromDocuments()), (service, op, body) =>

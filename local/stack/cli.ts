@@ -51,7 +51,7 @@ onRun(
     }
     process.stdout.write(`job/endpoint processes: ${s.hostProcesses}\n`);
     process.stdout.write(`Temporal UI: http://127.0.0.1:${cfg.temporalUiPort}\n`);
-    return s.components.every((c) => c.running && c.answering) ? 0 : 3;
+    return s.components.every((component) => component.running && component.answering) ? 0 : 3;
   },
 );
 onRun(program.command('env').description('print the env vars a worker needs: eval "$(npm run -s local -- env)"'), () =>

@@ -198,8 +198,8 @@ async function settled(cf: CloudFormationClient): Promise<Stack> {
   if (status !== 'CREATE_COMPLETE' && status !== 'UPDATE_COMPLETE') {
     const events = (await cf.send(new DescribeStackEventsCommand({ StackName: STACK_NAME }))).StackEvents ?? [];
     const failed = events
-      .filter((e) => e.ResourceStatus?.endsWith('_FAILED'))
-      .map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason}`);
+      .filter((event) => event.ResourceStatus?.endsWith('_FAILED'))
+      .map((event) => `${event.LogicalResourceId}: ${event.ResourceStatusReason}`);
     throw new Error(`stack ${STACK_NAME} is ${status}: ${stack?.StackStatusReason ?? ''} ${failed.join('; ')}`);
   }
   return stack as Stack;

@@ -39,7 +39,7 @@ import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config
 import { hasPodman, podmanEnv, STACK_LABEL, stackId } from '../../local/service/executors/podman';
 import { freePort, waitUntil } from '../../local/shared/procs';
 import { down, up } from '../../local/stack/launcher';
-import { isolatedStackConfig, TEST_ROLES_FILE } from '../../local/harness/isolated-stack';
+import { isolatedStackConfig, TEST_ROLES_FILE } from '../../testing/isolated-stack';
 import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 
 jest.setTimeout(40 * 60_000);

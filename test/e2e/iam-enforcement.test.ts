@@ -18,8 +18,8 @@ import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config
 import { down, up } from '../../local/stack/launcher';
 import { createAwsClients } from '../../worker/aws-clients';
 import { projectWorkerOptions } from '../../worker/worker-options';
-import { isolatedStackConfig } from '../../local/harness/isolated-stack';
-import { localSpec } from '../../local/harness/tiny-spec';
+import { isolatedStackConfig } from '../../testing/isolated-stack';
+import { localSpec } from '../../testing/tiny-spec';
 
 jest.setTimeout(600_000);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

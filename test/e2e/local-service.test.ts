@@ -22,9 +22,9 @@ import path from 'node:path';
 import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
 import { isAlive, readPid, waitUntil } from '../../local/shared/procs';
 import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
-import { prepareDataset } from '../../local/harness/dataset';
-import { isolatedStackConfig, TEST_ROLES_FILE } from '../../local/harness/isolated-stack';
-import { asHyperParameters, TINY_HYPERPARAMETERS } from '../../local/harness/tiny-spec';
+import { prepareDataset } from '../../testing/dataset';
+import { isolatedStackConfig, TEST_ROLES_FILE } from '../../testing/isolated-stack';
+import { asHyperParameters, TINY_HYPERPARAMETERS } from '../../testing/tiny-spec';
 import { down, status, up } from '../../local/stack/launcher';
 
 jest.setTimeout(600_000);

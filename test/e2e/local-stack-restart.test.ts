@@ -15,7 +15,7 @@ import path from 'node:path';
 import { REPO_ROOT, type StackConfig, workerEnv } from '../../local/stack/config';
 import { isAlive, killGroup, readPid, waitUntil } from '../../local/shared/procs';
 import { down, up } from '../../local/stack/launcher';
-import { isolatedStackConfig, TEST_ROLES_FILE } from '../../local/harness/isolated-stack';
+import { isolatedStackConfig, TEST_ROLES_FILE } from '../../testing/isolated-stack';
 import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 
 jest.setTimeout(600_000);

@@ -16,12 +16,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import '../../local/harness/quiet-runtime';
+import '../../testing/quiet-runtime';
 import { createActivities } from '../../activities';
 import { runResourceNames } from '../../contracts/names';
 import type { PipelineSummary } from '../../contracts/pipeline-plan';
-import { LocalHarness } from '../../local/harness/local-harness';
-import { type Spec } from '../../local/harness/tiny-spec';
+import { LocalHarness } from '../../testing/local-harness';
+import { type Spec } from '../../testing/tiny-spec';
 import { waitUntil } from '../../local/shared/procs';
 import { createAwsClients } from '../../worker/aws-clients';
 import { runOperatorCli } from '../../worker/cli';
@@ -29,8 +29,8 @@ import { workerDeploymentOptions, workerVersion } from '../../worker/worker-depl
 import { projectWorkerOptions } from '../../worker/worker-options';
 import { workflowSourceHash } from '../../worker/workflow-version';
 import { queryStatus } from '../../worker/pipeline-client';
-import { TEMPORAL_CLI_PATH } from '../../local/harness/temporal-test-env';
-import { copyWorkflowCode, REORDER_SYNC_BEFORE_PUBLISH } from '../../local/harness/workflow-copy';
+import { TEMPORAL_CLI_PATH } from '../../testing/temporal-test-env';
+import { copyWorkflowCode, REORDER_SYNC_BEFORE_PUBLISH } from '../../testing/workflow-copy';
 
 const BIN = path.join(__dirname, '../../container/.venv/bin');
 const REAL = ['train', 'serve', 'prepare'].every((e) => fs.existsSync(path.join(BIN, e)));

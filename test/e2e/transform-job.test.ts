@@ -18,8 +18,8 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import fs from 'node:fs';
 import path from 'node:path';
-import { prepareDataset } from '../../local/harness/dataset';
-import { asHyperParameters, TINY_HYPERPARAMETERS } from '../../local/harness/tiny-spec';
+import { prepareDataset } from '../../testing/dataset';
+import { asHyperParameters, TINY_HYPERPARAMETERS } from '../../testing/tiny-spec';
 import type { LocalService } from '../../local/service/server';
 import { waitUntil } from '../../local/shared/procs';
 import {

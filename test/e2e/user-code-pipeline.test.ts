@@ -32,8 +32,8 @@ import type { PipelineSummary } from '../../contracts/pipeline-plan';
 import { REPO_ROOT } from '../../local/stack/config';
 import { ADMIN_CREDENTIALS } from '../../local/shared/credentials';
 import { readSpecFile } from '../../worker/spec-file';
-import { LocalHarness } from '../../local/harness/local-harness';
-import { withOptionalSteps } from '../../local/harness/tiny-spec';
+import { LocalHarness } from '../../testing/local-harness';
+import { withOptionalSteps } from '../../testing/tiny-spec';
 import { approveWhenWaiting } from '../../worker/pipeline-client';
 
 const BIN = path.join(REPO_ROOT, 'container/.venv/bin');

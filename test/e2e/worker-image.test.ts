@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { PipelineSummary } from '../../contracts/pipeline-plan';
 import { hashContextFiles, listContextFiles } from '../../activities/build-context';
-import { LocalHarness, missingEntrypoints } from '../../local/harness/local-harness';
+import { LocalHarness, missingEntrypoints } from '../../testing/local-harness';
 import { hasPodman, podmanEnv, STACK_LABEL, stackId } from '../../local/service/executors/podman';
 import { freePort, waitUntil } from '../../local/shared/procs';
 import { REPO_ROOT } from '../../local/stack/config';

@@ -4,10 +4,10 @@
  * made on a copy of the workflow code in a temp dir (the real files are untouched): syncData moved before
  * publishImage in the pipeline, i.e. two steps reordered without `patched()`.
  */
-import '../../local/harness/quiet-runtime';
+import '../../testing/quiet-runtime';
 import { replayHistories, type ReplayOutcome } from '../../worker/replay';
-import { loadVersionHistories, readManifest } from '../../local/harness/history-sets';
-import { copyWorkflowCode, REORDER_SYNC_BEFORE_PUBLISH, type WorkflowCopy } from '../../local/harness/workflow-copy';
+import { loadVersionHistories, readManifest } from '../../testing/history-sets';
+import { copyWorkflowCode, REORDER_SYNC_BEFORE_PUBLISH, type WorkflowCopy } from '../../testing/workflow-copy';
 
 let copy: WorkflowCopy | undefined;
 afterAll(() => copy?.remove());

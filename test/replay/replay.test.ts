@@ -2,7 +2,7 @@
  * Every kept history of every released version (test/histories/manifest.json) replayed against today's workflow
  * code: a determinism error here means a change would break runs that are in flight on that version.
  */
-import '../../local/harness/quiet-runtime';
+import '../../testing/quiet-runtime';
 import { PIPELINE_STEPS, STEPS_ADDED_IN_V4 } from '../../contracts';
 import { replayHistories, type ReplayOutcome } from '../../worker/replay';
 import { workflowSource } from '../../worker/workflow-bundle';
@@ -12,7 +12,7 @@ import {
   missingHistoryFiles,
   readManifest,
   unlistedHistoryFiles,
-} from '../../local/harness/history-sets';
+} from '../../testing/history-sets';
 
 const manifest = readManifest();
 const live = manifest.versions.filter((v) => !v.retired);

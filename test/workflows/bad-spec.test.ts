@@ -10,8 +10,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PipelineSpecInput } from '../../contracts';
 import { migrationPipeline } from '../../workflows';
 import { loadSpecCases, specText } from '../../bench/chaos/corpus/bad-input/spec-cases';
-import { createFakeActivities } from '../../local/harness/scripted-activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { createFakeActivities } from '../../testing/scripted-activities';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../testing/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

@@ -8,9 +8,9 @@ import { CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BuildImageInput, TrainModelInput, TuneModelInput } from '../../contracts';
 import { buildImage, trainModel, tuneModel } from '../../workflows';
-import { createFakeActivities } from '../../local/harness/scripted-activities';
-import { trainingDefinition } from '../../local/harness/training-definition';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { createFakeActivities } from '../../testing/scripted-activities';
+import { trainingDefinition } from '../../testing/training-definition';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../testing/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { type DeployModelInput, type EndpointSnapshot, type EndpointState, rollb
 import { deployModel } from '../../workflows';
 import { statusQuery } from '../../contracts/workflow-api';
 import { cancelAndReport } from '../../worker/pipeline-client';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../testing/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

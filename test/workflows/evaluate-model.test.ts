@@ -6,7 +6,7 @@ import type { EvaluateModelInput, Evaluation, TransformJobSnapshot } from '../..
 import { statusQuery } from '../../contracts/workflow-api';
 import { evaluateModel } from '../../workflows';
 import { cancelAndReport } from '../../worker/pipeline-client';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../testing/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

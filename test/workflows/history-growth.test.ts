@@ -3,8 +3,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createActivities, type AwsClients } from '../../activities';
 import { trainModel } from '../../workflows';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
-import { trainingDefinition } from '../../local/harness/training-definition';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../testing/temporal-test-env';
+import { trainingDefinition } from '../../testing/training-definition';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

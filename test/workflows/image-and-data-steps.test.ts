@@ -4,8 +4,8 @@ import { CancelledFailure, type ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BuildImageInput, PublishImageInput, SyncDataInput } from '../../contracts';
 import { buildImage, publishImage, syncData } from '../../workflows';
-import { createFakeActivities } from '../../local/harness/scripted-activities';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { createFakeActivities } from '../../testing/scripted-activities';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../testing/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

@@ -11,9 +11,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TrainModelInput, TrainingJobSnapshot } from '../../contracts';
 import { jobStateChangedSignal, statusQuery } from '../../contracts/workflow-api';
 import { buildImage, trainModel } from '../../workflows';
-import { createFakeActivities } from '../../local/harness/scripted-activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
-import { trainingDefinition } from '../../local/harness/training-definition';
+import { createFakeActivities } from '../../testing/scripted-activities';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../testing/temporal-test-env';
+import { trainingDefinition } from '../../testing/training-definition';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

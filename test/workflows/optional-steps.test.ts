@@ -2,9 +2,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Evaluation, PipelineSpecInput } from '../../contracts';
 import { migrationPipeline } from '../../workflows';
 import { reject } from '../../worker/pipeline-client';
-import { createFakeActivities } from '../../local/harness/scripted-activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
-import { loadLocalSpec, withoutOptionalSteps } from '../../local/harness/tiny-spec';
+import { createFakeActivities } from '../../testing/scripted-activities';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../testing/temporal-test-env';
+import { loadLocalSpec, withoutOptionalSteps } from '../../testing/tiny-spec';
 
 let env: TestWorkflowEnvironment;
 // The dev server, not the time-skipping one: the pipeline upserts typed search attributes, which must be registered.

@@ -13,10 +13,10 @@ import type { PipelineSpecInput } from '../../contracts';
 import { runResourceNames } from '../../contracts/names';
 import { migrationPipeline } from '../../workflows';
 import { APPROVAL_STATUS } from '../../workflows/search-attributes';
-import { createFakeActivities } from '../../local/harness/scripted-activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { createFakeActivities } from '../../testing/scripted-activities';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../testing/temporal-test-env';
 import { approve } from '../../worker/pipeline-client';
-import { loadLocalSpec, withoutOptionalSteps } from '../../local/harness/tiny-spec';
+import { loadLocalSpec, withoutOptionalSteps } from '../../testing/tiny-spec';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

@@ -5,9 +5,9 @@ import type { PipelineSpecInput } from '../../contracts';
 import { migrationPipeline, retrainPipeline } from '../../workflows';
 import { cancelAndReport, reject } from '../../worker/pipeline-client';
 import { runStatus } from '../../worker/commands/status';
-import { createFakeActivities, type FakeOptions } from '../../local/harness/scripted-activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
-import { loadLocalSpec, withoutOptionalSteps } from '../../local/harness/tiny-spec';
+import { createFakeActivities, type FakeOptions } from '../../testing/scripted-activities';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../testing/temporal-test-env';
+import { loadLocalSpec, withoutOptionalSteps } from '../../testing/tiny-spec';
 
 let env: TestWorkflowEnvironment;
 // The dev server, not the time-skipping one: the pipeline upserts typed search attributes, which must be registered.

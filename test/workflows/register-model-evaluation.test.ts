@@ -1,7 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApprovedModelPackage, Evaluation, RegisterModelInput } from '../../contracts';
 import { registerModel } from '../../workflows';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../testing/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApprovedModelPackage, RegisterModelInput } from '../../contracts';
 import { approveModelUpdate, rejectModelUpdate, statusQuery } from '../../contracts/workflow-api';
 import { registerModel } from '../../workflows';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../testing/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { runOperatorCli } from '../../worker/cli';
-import { createDevServerEnv } from '../../local/harness/temporal-test-env';
+import { createDevServerEnv } from '../../testing/temporal-test-env';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {

@@ -16,7 +16,7 @@ import {
   MODEL_PACKAGE_VERSION,
   PIPELINE_STEP,
 } from '../../workflows/search-attributes';
-import { TEMPORAL_CLI_PATH } from '../../local/harness/temporal-test-env';
+import { TEMPORAL_CLI_PATH } from '../../testing/temporal-test-env';
 
 const ROOT = join(__dirname, '../..');
 let env: TestWorkflowEnvironment;

@@ -18,7 +18,7 @@ import { filesUnder, type KnownSecret, scanFile, scanText } from '../../bench/ch
 import { waitUntil } from '../../local/shared/procs';
 import { createCodecServer } from '../../worker/codec-server';
 import { type AesGcmPayloadCodec, codecFromEnv } from '../../worker/payload-codec';
-import { createDevServerEnv, TEMPORAL_CLI_PATH, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { createDevServerEnv, TEMPORAL_CLI_PATH, uniqueTaskQueue } from '../../testing/temporal-test-env';
 
 const ROOT = path.join(__dirname, '../..');
 // Shaped like real credentials (AKIA + 16, 40-character secret) so the pattern rules are exercised too.

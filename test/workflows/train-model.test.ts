@@ -6,8 +6,8 @@ import type { TrainModelInput, TrainingJobSnapshot } from '../../contracts';
 import { trainModel } from '../../workflows';
 import { statusQuery } from '../../contracts/workflow-api';
 import { cancelAndReport } from '../../worker/pipeline-client';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
-import { trainingDefinition } from '../../local/harness/training-definition';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../testing/temporal-test-env';
+import { trainingDefinition } from '../../testing/training-definition';
 import { createdTrainingJob } from './job-fakes';
 
 let env: TestWorkflowEnvironment;

@@ -22,8 +22,8 @@ import type { TrainModelInput } from '../../contracts';
 import { CAPACITY_FAILURE, INTERNAL_FAILURE } from '../../local/service/sagemaker/jobs/training/training';
 import type { LocalService } from '../../local/service/server';
 import { trainModel } from '../../workflows';
-import { trainingDefinition } from '../../local/harness/training-definition';
-import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
+import { trainingDefinition } from '../../testing/training-definition';
+import { createTestWorker, createTimeSkippingEnv, uniqueTaskQueue } from '../../testing/temporal-test-env';
 import {
   credentials,
   type Moto,

@@ -2,8 +2,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
 import { loadConfig, workerCapacityOptions } from '../../worker/config';
 import { trainModel } from '../../workflows';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
-import { trainingDefinition } from '../../local/harness/training-definition';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../testing/temporal-test-env';
+import { trainingDefinition } from '../../testing/training-definition';
 import { createdTrainingJob, completedTrainingJob } from './job-fakes';
 
 let env: TestWorkflowEnvironment;

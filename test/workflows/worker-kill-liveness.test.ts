@@ -8,8 +8,8 @@ import { decodeTimeoutType } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { LIVENESS_HEARTBEAT_TIMEOUT_S, WAIT_HEARTBEAT_TIMEOUT_S } from '../../contracts';
 import { trainModel } from '../../workflows';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../local/harness/temporal-test-env';
-import { trainingDefinition } from '../../local/harness/training-definition';
+import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../testing/temporal-test-env';
+import { trainingDefinition } from '../../testing/training-definition';
 import { spawnFixtureWorker } from './fixture-worker';
 import { completedTrainingJob, createdTrainingJob } from './job-fakes';
 

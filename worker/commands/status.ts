@@ -15,7 +15,13 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { type Client, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { gatherRunReport, type ReportClients } from '../../activities/run-report/gather';
-import { readRunHistory, type RunHistory, stepOutcome, stepResourceNames } from '../../activities/run-report/history';
+import {
+  latestStepRecord,
+  readRunHistory,
+  type RunHistory,
+  stepOutcome,
+  stepResourceNames,
+} from '../../activities/run-report/history';
 import { ErrorType } from '../../contracts/errors';
 import { childWorkflowId, runResourceNames } from '../../contracts/names';
 import { PIPELINE_STEPS, type PipelineSummary, SUMMARY_MEMO } from '../../contracts/pipeline-plan';
@@ -203,7 +209,7 @@ export async function runStatus(
       // The same step ID is reused by every run of this workflow ID: only this run's child counts.
       if (d.parentExecution?.runId === run.runId) {
         state = d.status.name;
-        const recorded = history?.steps.filter((s) => s.step === step).at(-1);
+        const recorded = history && latestStepRecord(history, step);
         if (d.closeTime && recorded && recorded.state !== 'Running') {
           detail = stepOutcome(recorded);
           status = { step, phase: detail, resources: {}, metrics: {}, stopped: [], awaitingApproval: false };
@@ -218,14 +224,8 @@ export async function runStatus(
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
-    const r = status?.resources ?? {};
-    if (r.buildId) names.buildId = r.buildId;
-    if (r.trainingJobName) names.trainingJob = r.trainingJobName;
-    if (r.tuningJobName) names.tuningJob = r.tuningJobName;
-    if (r.processingJobName) names.processingJob = r.processingJobName;
-    if (r.transformJobName) names.transformJob = r.transformJobName;
-    if (r.modelPackageArn) names.modelPackageArn = r.modelPackageArn;
-    if (r.endpointName) names.endpointName = r.endpointName;
+    // A live step's status carries the same resource fields as its recorded result: one reader for both.
+    Object.assign(names, stepResourceNames(status?.resources));
     steps.push(`  ${step.padEnd(14)} ${state.padEnd(11)} ${detail}`);
   }
   lines.push('steps', ...steps);

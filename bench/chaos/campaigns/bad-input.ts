@@ -19,7 +19,7 @@ import { writeResult } from '../../lib/results';
 import { LoadClient, ms, quantile } from '../lib/load-client';
 import { rawRequest, slowRequest } from '../lib/raw-http';
 import { startServe } from '../lib/serve-process';
-import { CONTAINER_BIN } from '../../../local/harness/local-harness';
+import { CONTAINER_BIN } from '../../../testing/local-harness';
 import { trainTinyModel } from '../lib/tiny-model';
 import type { Command } from 'commander';
 import { positiveNumber } from '../../../worker/command-line';

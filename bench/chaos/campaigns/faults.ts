@@ -5,7 +5,7 @@
  * earlier attempt made, or makes it for the first time.
  */
 import { writeResult } from '../../lib/results';
-import { LocalHarness } from '../../../local/harness/local-harness';
+import { LocalHarness } from '../../../testing/local-harness';
 import { runRetries, retriesCell } from '../lib/history-retries';
 import { deployCell, followPhases, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
 import {

@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runResourceNames } from '../../../contracts/names';
 import { sleep } from '../../../local/shared/procs';
-import { LocalHarness } from '../../../local/harness/local-harness';
-import { type Spec } from '../../../local/harness/tiny-spec';
+import { LocalHarness } from '../../../testing/local-harness';
+import { type Spec } from '../../../testing/tiny-spec';
 import { writeResult } from '../../lib/results';
 import { deployCell, followPhases, outcomeCell, outcomeOf, say, startPipeline } from '../lib/pipeline-watch';
 import {

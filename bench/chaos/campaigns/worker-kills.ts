@@ -6,7 +6,7 @@
  */
 import { PIPELINE_STEPS, type PipelineStepName } from '../../../contracts/pipeline-plan';
 import { sleep } from '../../../local/shared/procs';
-import { LocalHarness } from '../../../local/harness/local-harness';
+import { LocalHarness } from '../../../testing/local-harness';
 import { writeResult } from '../../lib/results';
 import { runRetries, retriesCell } from '../lib/history-retries';
 import {

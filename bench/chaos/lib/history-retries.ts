@@ -5,7 +5,7 @@
 import { temporal } from '@temporalio/proto';
 import { childWorkflowId } from '../../../contracts/names';
 import { PIPELINE_STEPS } from '../../../contracts/pipeline-plan';
-import type { LocalHarness } from '../../../local/harness/local-harness';
+import type { LocalHarness } from '../../../testing/local-harness';
 
 const EventType = temporal.api.enums.v1.EventType;
 

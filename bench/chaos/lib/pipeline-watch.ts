@@ -9,8 +9,8 @@ import type { PipelineStepName, PipelineSummary } from '../../../contracts/pipel
 import type { PipelinePhase } from '../../../contracts/status';
 import { sleep } from '../../../local/shared/procs';
 import { type CancelReport, failureChain, queryStatus } from '../../../worker/pipeline-client';
-import type { LocalHarness } from '../../../local/harness/local-harness';
-import type { Spec } from '../../../local/harness/tiny-spec';
+import type { LocalHarness } from '../../../testing/local-harness';
+import type { Spec } from '../../../testing/tiny-spec';
 
 /** A step name, or the pipeline's own phases before/after the steps; 'unknown' while no worker answers. */
 export type Phase = PipelinePhase | 'unknown';

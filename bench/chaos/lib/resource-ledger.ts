@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OpCounts } from '../../../local/service/core/call-stats';
-import type { LocalHarness } from '../../../local/harness/local-harness';
+import type { LocalHarness } from '../../../testing/local-harness';
 
 /** Counts of one moment; `diff` of two is one run's share. */
 export interface Ledger {

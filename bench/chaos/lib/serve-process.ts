@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, httpStatus, isAlive, killGroup, sleep } from '../../../local/shared/procs';
-import { CONTAINER_BIN } from '../../../local/harness/local-harness';
+import { CONTAINER_BIN } from '../../../testing/local-harness';
 
 export interface ServeProcess {
   port: number;

@@ -6,9 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { prepareDataset } from '../../../local/harness/dataset';
-import { CONTAINER_BIN } from '../../../local/harness/local-harness';
-import { asHyperParameters, TINY_HYPERPARAMETERS } from '../../../local/harness/tiny-spec';
+import { prepareDataset } from '../../../testing/dataset';
+import { CONTAINER_BIN } from '../../../testing/local-harness';
+import { asHyperParameters, TINY_HYPERPARAMETERS } from '../../../testing/tiny-spec';
 
 /** The tiny model, trained for 20 steps: training is a few seconds and one generation is tens of milliseconds. */
 const TINY_HPS = asHyperParameters({ ...TINY_HYPERPARAMETERS, max_steps: 20 });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sleep } from '../../../local/shared/procs';
 import { bundleWorkflows } from '../../../worker/workflow-bundle';
-import type { LocalHarness } from '../../../local/harness/local-harness';
+import type { LocalHarness } from '../../../testing/local-harness';
 
 export class KillableWorker {
   private child: ChildProcess;

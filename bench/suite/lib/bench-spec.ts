@@ -1,6 +1,6 @@
 /** The pipeline spec the history and capacity benches run: the local example at production settings. */
 import { type PipelineSpecInput, validateSpec } from '../../../contracts';
-import { loadLocalSpec } from '../../../local/harness/tiny-spec';
+import { loadLocalSpec } from '../../../testing/tiny-spec';
 
 const exampleSpec = (): Record<string, Record<string, unknown>> => loadLocalSpec();
 

@@ -6,7 +6,7 @@
 import { getHeapSpaceStatistics } from 'node:v8';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../../activities';
-import { createFakeActivities } from '../../../local/harness/scripted-activities';
+import { createFakeActivities } from '../../../testing/scripted-activities';
 import { createAwsClients } from '../../../worker/aws-clients';
 import { loadConfig, workerCapacityOptions } from '../../../worker/config';
 import { connectionOptions } from '../../../worker/temporal-connection';

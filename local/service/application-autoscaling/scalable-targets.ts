@@ -127,7 +127,7 @@ export class ScalableTargets {
   scalableVariants(endpointName: string): string[] {
     return this.targets
       .values()
-      .map((t) => parseVariantResource(t.ResourceId))
+      .map((target) => parseVariantResource(target.ResourceId))
       .filter((v) => v?.endpointName === endpointName)
       .map((v) => v?.variantName as string);
   }
@@ -227,9 +227,9 @@ export class ScalableTargets {
         a.StatusMessage = `Successfully set desired instance count to ${desired}. Change successfully fulfilled by sagemaker.`;
         a.EndTime = now();
       });
-      this.targets.update(keyOf(t), (r) => {
-        if (desired > before) r._lastScaleOut = Date.now();
-        else r._lastScaleIn = Date.now();
+      this.targets.update(keyOf(t), (target) => {
+        if (desired > before) target._lastScaleOut = Date.now();
+        else target._lastScaleIn = Date.now();
       });
     } catch (err) {
       this.activities.update(activity.ActivityId, (a) => {
@@ -270,7 +270,9 @@ export class ScalableTargets {
       if (!predefined && !tt.CustomizedMetricSpecification)
         throw autoscalingInvalid('Either PredefinedMetricSpecification or CustomizedMetricSpecification is required.');
     }
-    const existing = this.policies.values().find((p) => p.PolicyName === PolicyName && keyOf(p) === keyOf(k));
+    const existing = this.policies
+      .values()
+      .find((policy) => policy.PolicyName === PolicyName && keyOf(policy) === keyOf(k));
     const PolicyARN =
       existing?.PolicyARN ??
       `arn:aws:autoscaling:${REGION}:${ACCOUNT_ID}:scalingPolicy:${randomUUID()}:resource/${k.ServiceNamespace}/${k.ResourceId}:policyName/${PolicyName}`;
@@ -289,7 +291,7 @@ export class ScalableTargets {
   private deletePolicy(b: Body): unknown {
     const k = this.key(b);
     const name = str(b, 'PolicyName', { path: 'policyName', min: 1, max: 256 });
-    const p = this.policies.values().find((x) => x.PolicyName === name && keyOf(x) === keyOf(k));
+    const p = this.policies.values().find((policy) => policy.PolicyName === name && keyOf(policy) === keyOf(k));
     if (!p)
       throw aasError(
         'ObjectNotFoundException',
@@ -316,11 +318,11 @@ export class ScalableTargets {
     const items = this.targets
       .values()
       .filter(
-        (t) =>
-          t.ServiceNamespace === ns &&
-          (ids.length === 0 || ids.includes(t.ResourceId)) &&
-          (!dim || t.ScalableDimension === dim) &&
-          this.visible(t),
+        (target) =>
+          target.ServiceNamespace === ns &&
+          (ids.length === 0 || ids.includes(target.ResourceId)) &&
+          (!dim || target.ScalableDimension === dim) &&
+          this.visible(target),
       );
     const { page, NextToken } = this.page(items, b);
     return { ScalableTargets: page.map(({ _visibleAt, _lastScaleIn, _lastScaleOut, ...t }) => t), NextToken };
@@ -334,14 +336,14 @@ export class ScalableTargets {
     const items = this.policies
       .values()
       .filter(
-        (p) =>
-          p.ServiceNamespace === ns &&
-          (!id || p.ResourceId === id) &&
-          (!dim || p.ScalableDimension === dim) &&
-          (names.length === 0 || names.includes(p.PolicyName)),
+        (policy) =>
+          policy.ServiceNamespace === ns &&
+          (!id || policy.ResourceId === id) &&
+          (!dim || policy.ScalableDimension === dim) &&
+          (names.length === 0 || names.includes(policy.PolicyName)),
       );
     const { page, NextToken } = this.page(items, b);
-    return { ScalingPolicies: page.map((p) => ({ ...p, Alarms: [] })), NextToken };
+    return { ScalingPolicies: page.map((policy) => ({ ...policy, Alarms: [] })), NextToken };
   }
 
   private describeActivities(b: Body): unknown {
@@ -369,10 +371,10 @@ export class ScalableTargets {
   resume(): void {
     for (const a of this.activities.values())
       if (a.StatusCode === 'InProgress')
-        this.activities.update(a.ActivityId, (r) => {
-          r.StatusCode = 'Failed';
-          r.StatusMessage = 'Interrupted by a restart of the local service.';
-          r.EndTime = now();
+        this.activities.update(a.ActivityId, (activity) => {
+          activity.StatusCode = 'Failed';
+          activity.StatusMessage = 'Interrupted by a restart of the local service.';
+          activity.EndTime = now();
         });
   }
 }

@@ -52,7 +52,7 @@ export class TargetTracking {
       const cap = this.endpoints.variantCapacity(v.endpointName, v.variantName);
       const log = this.endpoints.variantEvents(v.endpointName, v.variantName);
       if (!cap || !log || cap.current === 0) continue;
-      const invocations = log.since(nowMs - this.ctx.autoscalingPeriodMs).filter((e) => e.t < nowMs).length;
+      const invocations = log.since(nowMs - this.ctx.autoscalingPeriodMs).filter((event) => event.t < nowMs).length;
       const points = [...(this.history.get(policy.PolicyARN) ?? []), invocations / cap.current].slice(
         -SCALE_IN_DATAPOINTS,
       );

@@ -131,7 +131,7 @@ export class CodeBuild {
         return {
           builds: ids
             .map((i) => this.builds.get(i))
-            .filter((x): x is Build => x !== undefined)
+            .filter((build): build is Build => build !== undefined)
             .map(view),
           buildsNotFound: ids.filter((i) => !this.builds.has(i)),
         };
@@ -142,12 +142,12 @@ export class CodeBuild {
         const order = (b.sortOrder as 'ASCENDING' | 'DESCENDING' | undefined) ?? 'DESCENDING';
         const list = this.builds
           .values()
-          .filter((x) => x.projectName === n)
+          .filter((build) => build.projectName === n)
           .sort((x, y) => (order === 'ASCENDING' ? x.buildNumber - y.buildNumber : y.buildNumber - x.buildNumber));
         const { page, NextToken } = paginate(list, { MaxResults: 100, NextToken: b.nextToken }, 100, 100);
-        return { ids: page.map((x) => x.id), nextToken: NextToken };
+        return { ids: page.map((build) => build.id), nextToken: NextToken };
       },
-      ListProjects: () => ({ projects: this.projects.values().map((p) => p.name) }),
+      ListProjects: () => ({ projects: this.projects.values().map((project) => project.name) }),
       StopBuild: (b) => {
         const id = b.id as string;
         const build = this.builds.get(id);
@@ -198,7 +198,10 @@ export class CodeBuild {
     if (token) {
       const earlier = this.builds
         .values()
-        .find((x) => x.projectName === projectName && x._idempotencyToken === token && now() - x.startTime < 300);
+        .find(
+          (build) =>
+            build.projectName === projectName && build._idempotencyToken === token && now() - build.startTime < 300,
+        );
       if (earlier) return view(earlier);
     }
     const sourceType = (b.sourceTypeOverride as string | undefined) ?? (project.source.type as string);
@@ -221,7 +224,7 @@ export class CodeBuild {
     const uuid = randomUUID();
     const id = `${projectName}:${uuid}`;
     const t = now();
-    const buildNumber = this.builds.values().filter((x) => x.projectName === projectName).length + 1;
+    const buildNumber = this.builds.values().filter((build) => build.projectName === projectName).length + 1;
     const timeoutInMinutes = (b.timeoutInMinutesOverride as number | undefined) ?? project.timeoutInMinutes;
     const build: Build = {
       id,
@@ -278,15 +281,15 @@ export class CodeBuild {
       },
       {
         phase: (p: PhaseType) =>
-          this.builds.update(id, (x) => {
-            if (x.buildStatus !== 'IN_PROGRESS') return;
-            x.currentPhase = p;
-            x.phases.push({ phaseType: p, startTime: now() });
+          this.builds.update(id, (build) => {
+            if (build.buildStatus !== 'IN_PROGRESS') return;
+            build.currentPhase = p;
+            build.phases.push({ phaseType: p, startTime: now() });
             line(containerLine(`Entering phase ${p}`));
           }),
         endPhase: (status, message, code) =>
-          this.builds.update(id, (x) => {
-            const p = x.phases[x.phases.length - 1];
+          this.builds.update(id, (build) => {
+            const p = build.phases[build.phases.length - 1];
             if (!p || p.endTime !== undefined) return;
             p.phaseStatus = status;
             p.endTime = now();
@@ -306,9 +309,9 @@ export class CodeBuild {
     }, build.timeoutInMinutes * 60_000);
     timer.unref();
     const record = (r: { exported: { name: string; value: string }[]; artifactsLocation?: string }): void => {
-      this.builds.update(id, (x) => {
-        if (r.exported.length) x.exportedEnvironmentVariables = r.exported;
-        if (r.artifactsLocation) x.artifacts = { location: r.artifactsLocation };
+      this.builds.update(id, (build) => {
+        if (r.exported.length) build.exportedEnvironmentVariables = r.exported;
+        if (r.artifactsLocation) build.artifacts = { location: r.artifactsLocation };
       });
     };
     run
@@ -378,10 +381,10 @@ export class CodeBuild {
     message?: string,
     code?: string,
   ): void {
-    this.builds.update(id, (x) => {
-      if (x.buildStatus !== 'IN_PROGRESS') return;
+    this.builds.update(id, (build) => {
+      if (build.buildStatus !== 'IN_PROGRESS') return;
       const t = now();
-      const open = x.phases[x.phases.length - 1];
+      const open = build.phases[build.phases.length - 1];
       if (open && open.endTime === undefined) {
         open.phaseStatus = phaseStatus;
         open.endTime = t;
@@ -400,13 +403,13 @@ export class CodeBuild {
       const closing: PhaseType[] =
         status === 'SUCCEEDED' ? ['UPLOAD_ARTIFACTS', 'FINALIZING'] : status === 'STOPPED' ? [] : ['FINALIZING'];
       for (const p of closing)
-        if (!x.phases.some((q) => q.phaseType === p))
-          x.phases.push({ phaseType: p, phaseStatus: 'SUCCEEDED', startTime: t, endTime: t, durationInSeconds: 0 });
-      x.phases.push({ phaseType: 'COMPLETED', startTime: t });
-      x.currentPhase = 'COMPLETED';
-      x.buildStatus = status;
-      x.endTime = t;
-      x.buildComplete = true;
+        if (!build.phases.some((q) => q.phaseType === p))
+          build.phases.push({ phaseType: p, phaseStatus: 'SUCCEEDED', startTime: t, endTime: t, durationInSeconds: 0 });
+      build.phases.push({ phaseType: 'COMPLETED', startTime: t });
+      build.currentPhase = 'COMPLETED';
+      build.buildStatus = status;
+      build.endTime = t;
+      build.buildComplete = true;
     });
   }
 

@@ -119,7 +119,7 @@ export interface Tag {
 
 /** The tags of a request (their count, lengths and patterns are the model's to check). */
 export function tags(body: Body, key = 'Tags'): Tag[] {
-  return ((body[key] as Tag[] | undefined) ?? []).map((t) => ({ Key: t.Key, Value: t.Value }));
+  return ((body[key] as Tag[] | undefined) ?? []).map((tag) => ({ Key: tag.Key, Value: tag.Value }));
 }
 
 /** An S3 location the local service can read or write (s3:// or an S3 HTTPS URL; see {@link parseS3Uri}). */

@@ -26,7 +26,7 @@ interface EventKind {
 /** A SageMaker event's detail: the resource's Describe fields (the service's own `_` fields left out) and its Tags. */
 function sageMakerDetail(record: Record<string, unknown>, tags: Tag[]): Record<string, unknown> {
   const detail = Object.fromEntries(Object.entries(record).filter(([k]) => !k.startsWith('_')));
-  return { ...detail, Tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])) };
+  return { ...detail, Tags: Object.fromEntries(tags.map((tag) => [tag.Key, tag.Value])) };
 }
 
 const sageMaker = (detailType: string, status: string, arn: string): EventKind => ({

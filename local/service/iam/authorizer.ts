@@ -90,8 +90,8 @@ export class Authorizer {
     const key = action.toLowerCase();
     let sub = byAction.get(key);
     if (sub === undefined) {
-      const statements = (Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement]).filter((s) =>
-        statementCovers(s, action),
+      const statements = (Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement]).filter((statement) =>
+        statementCovers(statement, action),
       );
       sub = statements.length ? { Version: policy.Version ?? '2012-10-17', Statement: statements } : null;
       byAction.set(key, sub);

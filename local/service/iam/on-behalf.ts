@@ -95,4 +95,4 @@ export function awsErrorText(err: unknown): string {
 }
 
 /** AWS's denial text, for failure reasons. */
-export const denialText = (d: Denial): string => accessDeniedMessage(d);
+export const denialText = (denial: Denial): string => accessDeniedMessage(denial);

@@ -95,7 +95,7 @@ function checked(doc: unknown, source: string): PolicyDocument {
 
 /** A role's identity policies as one document: IAM allows what any of them allows, and any deny wins. */
 function merged(docs: PolicyDocument[]): PolicyDocument {
-  return { Version: '2012-10-17', Statement: docs.flatMap((d) => [d.Statement].flat()) };
+  return { Version: '2012-10-17', Statement: docs.flatMap((policy) => [policy.Statement].flat()) };
 }
 
 /** The service principals an (already parsed) trust policy lets assume the role with sts:AssumeRole. */

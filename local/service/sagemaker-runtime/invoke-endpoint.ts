@@ -90,7 +90,7 @@ export class Runtime {
     if (route?.green && route.greenShare > 0 && Math.random() < route.greenShare) fleet = route.green;
     const picked = fleet?.pick(targetVariant);
     if (!fleet || !picked) {
-      if (targetVariant && fleet && !fleet.variants.some((v) => v.spec.VariantName === targetVariant)) {
+      if (targetVariant && fleet && !fleet.variants.some((variant) => variant.spec.VariantName === targetVariant)) {
         sendError(
           res,
           new AwsError('ValidationError', `Variant ${targetVariant} not found for endpoint ${endpointName}.`),

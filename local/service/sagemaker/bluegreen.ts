@@ -72,7 +72,9 @@ export async function runBlueGreen(
   const green = eps.newFleet(endpointName, configName);
   const config = eps.models.config(configName);
   // The role SageMaker acts as for the new config: its (first) model's execution role.
-  const roleArn = config.ProductionVariants.map((v) => eps.models.model(v.ModelName)?.ExecutionRoleArn).find(Boolean);
+  const roleArn = config.ProductionVariants.map(
+    (variant) => eps.models.model(variant.ModelName)?.ExecutionRoleArn,
+  ).find(Boolean);
   const rollback = async (reason: string, status: 'RollingBack' | 'Updating' = 'RollingBack'): Promise<void> => {
     ctx.log(`endpoint ${endpointName}: rolling back (${reason})`);
     if (status === 'RollingBack') eps.setStatus(endpointName, 'RollingBack', undefined);
@@ -82,9 +84,9 @@ export async function runBlueGreen(
     // so pollers can observe it.
     await Promise.all([green.stop(5_000), status === 'RollingBack' ? sleep(ROLLBACK_DWELL_MS) : undefined]);
     if (route.abort) return;
-    eps.setStatus(endpointName, 'InService', reason, (r) => {
-      delete r._pendingConfig;
-      delete r._pendingSince;
+    eps.setStatus(endpointName, 'InService', reason, (endpoint) => {
+      delete endpoint._pendingConfig;
+      delete endpoint._pendingSince;
     });
   };
 
@@ -134,11 +136,11 @@ export async function runBlueGreen(
   route.blue = green;
   route.green = undefined;
   route.greenShare = 0;
-  eps.setStatus(endpointName, 'InService', undefined, (r) => {
-    r.EndpointConfigName = configName;
-    r.LastDeploymentConfig = deployment;
-    delete r._pendingConfig;
-    delete r._pendingSince;
+  eps.setStatus(endpointName, 'InService', undefined, (endpoint) => {
+    endpoint.EndpointConfigName = configName;
+    endpoint.LastDeploymentConfig = deployment;
+    delete endpoint._pendingConfig;
+    delete endpoint._pendingSince;
   });
   await blue.stop();
 }
@@ -171,9 +173,9 @@ async function firedAlarms(
     // An alarm left in ALARM before this deployment's traffic shift is stale (CloudWatch would re-evaluate it);
     // one set to ALARM since then (SetAlarmState, e.g. a pipeline stopping its update) counts.
     const stale = a.StateValue === 'ALARM' && (a.StateUpdatedTimestamp?.getTime() ?? 0) < since;
-    const variantDim = a.Dimensions?.find((d) => d.Name === 'VariantName')?.Value;
-    const variants = green.variants.filter((v) => !variantDim || v.spec.VariantName === variantDim);
-    const events = (variants.length ? variants : green.variants).flatMap((v) => v.metrics.events);
+    const variantDim = a.Dimensions?.find((dimension) => dimension.Name === 'VariantName')?.Value;
+    const variants = green.variants.filter((variant) => !variantDim || variant.spec.VariantName === variantDim);
+    const events = (variants.length ? variants : green.variants).flatMap((variant) => variant.metrics.events);
     const r = alarmFires(stale ? { ...a, StateValue: 'OK' } : a, events, since);
     if (!r.fires) continue;
     fired.push(a.AlarmName ?? '?');

@@ -25,7 +25,7 @@ export class EventLog {
   }
 
   since(t: number): InvocationEvent[] {
-    return this.events.filter((e) => e.t >= t);
+    return this.events.filter((event) => event.t >= t);
   }
 }
 
@@ -105,17 +105,17 @@ function sum(xs: number[]): number {
  * The value of one metric over events, for a CloudWatch statistic (Sum, Average, Maximum, Minimum, SampleCount, pNN).
  */
 export function statistic(metric: string, stat: string, events: InvocationEvent[]): number | undefined {
-  const values = events.map((e) => {
+  const values = events.map((event) => {
     switch (metric) {
       case 'Invocations':
         return 1;
       case 'Invocation4XXErrors':
-        return e.status >= 400 && e.status < 500 ? 1 : 0;
+        return event.status >= 400 && event.status < 500 ? 1 : 0;
       case 'Invocation5XXErrors':
-        return e.status >= 500 ? 1 : 0;
+        return event.status >= 500 ? 1 : 0;
       case 'ModelLatency':
       case 'OverheadLatency':
-        return e.latencyUs;
+        return event.latencyUs;
       default:
         return undefined;
     }
@@ -187,7 +187,7 @@ export function alarmFires(
   const value = statistic(
     alarm.MetricName,
     stat,
-    events.filter((e) => e.t >= from && e.t <= nowMs),
+    events.filter((event) => event.t >= from && event.t <= nowMs),
   );
   if (value === undefined) return { fires: false };
   return { fires: breaches(value, alarm.ComparisonOperator, alarm.Threshold), value };

@@ -15,7 +15,7 @@ import { Fleet } from './fleet';
 import { Models } from './models';
 import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
-import { sortRecords } from './jobs/training/training';
+import { sortRecords } from './job-listing';
 import { type Body, tags as readTags } from '../core/request-fields';
 
 export type EndpointStatus =
@@ -95,7 +95,7 @@ export class Endpoints {
         // Shapes, counts and ranges have been checked against AWS's model (core/model-gate.ts).
         const changes = (b.DesiredWeightsAndCapacities as Body[]).map((o) => {
           const vn = o.VariantName as string;
-          const v = fleet?.variants.find((x) => x.spec.VariantName === vn);
+          const v = fleet?.variants.find((variant) => variant.spec.VariantName === vn);
           if (!v) throw invalid(`The variant name(s) [${vn}] is/are not present in the endpoint.`);
           const count = o.DesiredInstanceCount as number | undefined;
           return { v, weight: typeof o.DesiredWeight === 'number' ? o.DesiredWeight : undefined, count };
@@ -115,14 +115,15 @@ export class Endpoints {
   /** The variants of an endpoint's serving fleet: desired and current instance counts (InService endpoints only). */
   variantCapacity(endpointName: string, variantName: string): { desired: number; current: number } | undefined {
     const e = this.endpoints.get(endpointName);
-    const v = this.routes.get(endpointName)?.blue?.variants.find((x) => x.spec.VariantName === variantName);
+    const v = this.routes.get(endpointName)?.blue?.variants.find((variant) => variant.spec.VariantName === variantName);
     if (!e || !v) return undefined;
     return { desired: v.desiredCount, current: v.instances.filter((i) => !i.exited && i.ready).length };
   }
 
   /** The fleet variant's invocation log (what SageMaker aggregates into its per-minute metrics). */
   variantEvents(endpointName: string, variantName: string) {
-    return this.routes.get(endpointName)?.blue?.variants.find((x) => x.spec.VariantName === variantName)?.metrics;
+    return this.routes.get(endpointName)?.blue?.variants.find((variant) => variant.spec.VariantName === variantName)
+      ?.metrics;
   }
 
   /**
@@ -205,11 +206,11 @@ export class Endpoints {
     failureReason: string | undefined,
     change?: (e: EndpointRecord) => void,
   ): void {
-    this.endpoints.update(endpointName, (e) => {
-      e.EndpointStatus = status;
-      e.FailureReason = failureReason;
-      e.LastModifiedTime = now();
-      change?.(e);
+    this.endpoints.update(endpointName, (endpoint) => {
+      endpoint.EndpointStatus = status;
+      endpoint.FailureReason = failureReason;
+      endpoint.LastModifiedTime = now();
+      change?.(endpoint);
     });
   }
 
@@ -255,18 +256,21 @@ export class Endpoints {
     const items = sortRecords(
       this.endpoints
         .values()
-        .filter((e) => (!contains || e.EndpointName.includes(contains)) && (!status || e.EndpointStatus === status)),
+        .filter(
+          (endpoint) =>
+            (!contains || endpoint.EndpointName.includes(contains)) && (!status || endpoint.EndpointStatus === status),
+        ),
       sortBy === 'Name' ? 'EndpointName' : sortBy === 'Status' ? 'EndpointStatus' : 'CreationTime',
       order,
     );
     const { page, NextToken } = paginate(items, b);
     return {
-      Endpoints: page.map((e) => ({
-        EndpointName: e.EndpointName,
-        EndpointArn: e.EndpointArn,
-        CreationTime: e.CreationTime,
-        LastModifiedTime: e.LastModifiedTime,
-        EndpointStatus: e.EndpointStatus,
+      Endpoints: page.map((endpoint) => ({
+        EndpointName: endpoint.EndpointName,
+        EndpointArn: endpoint.EndpointArn,
+        CreationTime: endpoint.CreationTime,
+        LastModifiedTime: endpoint.LastModifiedTime,
+        EndpointStatus: endpoint.EndpointStatus,
       })),
       NextToken,
     };
@@ -279,8 +283,8 @@ export class Endpoints {
     const route = this.routes.get(endpointName);
     this.routes.delete(endpointName);
     if (route) route.abort = true;
-    const fleets = [route?.blue, route?.green].filter((f): f is Fleet => f !== undefined);
-    Promise.all(fleets.map((f) => f.stop()))
+    const fleets = [route?.blue, route?.green].filter((fleet): fleet is Fleet => fleet !== undefined);
+    Promise.all(fleets.map((fleet) => fleet.stop()))
       .catch((err: Error) => this.ctx.log(`delete endpoint ${endpointName}: ${err.message}`))
       .finally(() => {
         this.endpoints.delete(endpointName);
@@ -312,9 +316,9 @@ export class Endpoints {
     const route = this.routes.get(EndpointName);
     if (!route?.blue) throw invalid(`Cannot update endpoint "${e.EndpointArn}": its fleet is not running yet.`);
     const t = now();
-    this.setStatus(EndpointName, 'Updating', undefined, (r) => {
-      r._pendingConfig = EndpointConfigName;
-      r._pendingSince = t;
+    this.setStatus(EndpointName, 'Updating', undefined, (endpoint) => {
+      endpoint._pendingConfig = EndpointConfigName;
+      endpoint._pendingSince = t;
     });
     void runBlueGreen(this.ctx, this, EndpointName, EndpointConfigName, deployment, alarmNames).catch((err: Error) =>
       this.ctx.log(`update endpoint ${EndpointName}: ${err.message}`),
@@ -337,14 +341,14 @@ export class Endpoints {
         ? `The update to ${e._pendingConfig ?? 'a new config'} was interrupted by a restart of the local service; ` +
           `the endpoint keeps its previous configuration.`
         : undefined;
-      this.endpoints.update(e.EndpointName, (r) => {
+      this.endpoints.update(e.EndpointName, (endpoint) => {
         if (reason) {
-          r.FailureReason = reason;
-          r.EndpointStatus = 'Creating';
+          endpoint.FailureReason = reason;
+          endpoint.EndpointStatus = 'Creating';
         }
-        delete r._pendingConfig;
-        delete r._pendingSince;
-        if (r.EndpointStatus !== 'InService') r.EndpointStatus = 'Creating';
+        delete endpoint._pendingConfig;
+        delete endpoint._pendingSince;
+        if (endpoint.EndpointStatus !== 'InService') endpoint.EndpointStatus = 'Creating';
       });
       // The reason must outlive the relaunch: it is the only account of why the update never finished.
       this.launch(e.EndpointName, reason);
@@ -359,7 +363,7 @@ export class Endpoints {
       if (r.blue) fleets.push(r.blue);
       if (r.green) fleets.push(r.green);
     }
-    await Promise.all(fleets.map((f) => f.stop(5_000)));
+    await Promise.all(fleets.map((fleet) => fleet.stop(5_000)));
     await this.publisher.flush();
   }
 }

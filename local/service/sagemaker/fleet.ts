@@ -156,7 +156,7 @@ export class Fleet {
    * ones are drained and stopped (the newest first).
    */
   async scaleVariant(variantName: string, count: number): Promise<void> {
-    const variant = this.variants.find((v) => v.spec.VariantName === variantName);
+    const variant = this.variants.find((variant) => variant.spec.VariantName === variantName);
     if (!variant) throw new Error(`The variant name(s) [${variantName}] is/are not present in the endpoint.`);
     variant.desiredCount = count;
     const live = variant.instances.filter((i) => !i.exited);
@@ -219,12 +219,13 @@ export class Fleet {
   /** Picks a variant by weight (or the one named) and an instance round-robin. */
   pick(targetVariant?: string): { variant: FleetVariant; instance: Instance } | undefined {
     let variant: FleetVariant | undefined;
-    if (targetVariant) variant = this.variants.find((v) => v.spec.VariantName === targetVariant);
+    if (targetVariant) variant = this.variants.find((variant) => variant.spec.VariantName === targetVariant);
     else {
       const total = this.variants.reduce((s, v) => s + v.spec.InitialVariantWeight, 0);
       let r = Math.random() * total;
       variant =
-        this.variants.find((v) => (r -= v.spec.InitialVariantWeight) < 0) ?? this.variants[this.variants.length - 1];
+        this.variants.find((variant) => (r -= variant.spec.InitialVariantWeight) < 0) ??
+        this.variants[this.variants.length - 1];
     }
     if (!variant) return undefined;
     const live = variant.instances.filter((i) => !i.exited && i.ready);
@@ -234,21 +235,21 @@ export class Fleet {
   }
 
   describeVariants(): Record<string, unknown>[] {
-    return this.variants.map((v) => ({
-      VariantName: v.spec.VariantName,
-      DeployedImages: v.image
-        ? [{ SpecifiedImage: v.image, ResolvedImage: v.image, ResolutionTime: Date.now() / 1000 }]
+    return this.variants.map((variant) => ({
+      VariantName: variant.spec.VariantName,
+      DeployedImages: variant.image
+        ? [{ SpecifiedImage: variant.image, ResolvedImage: variant.image, ResolutionTime: Date.now() / 1000 }]
         : [],
-      CurrentWeight: v.spec.InitialVariantWeight,
-      DesiredWeight: v.spec.InitialVariantWeight,
-      CurrentInstanceCount: v.instances.filter((i) => !i.exited && i.ready).length,
-      DesiredInstanceCount: v.desiredCount,
+      CurrentWeight: variant.spec.InitialVariantWeight,
+      DesiredWeight: variant.spec.InitialVariantWeight,
+      CurrentInstanceCount: variant.instances.filter((i) => !i.exited && i.ready).length,
+      DesiredInstanceCount: variant.desiredCount,
     }));
   }
 
   async stop(graceMs = 10_000): Promise<void> {
     this.stopped = true;
-    const all = this.variants.flatMap((v) => v.instances);
+    const all = this.variants.flatMap((variant) => variant.instances);
     for (const i of all) i.handle.kill('SIGTERM');
     const timer = setTimeout(() => all.forEach((i) => i.handle.kill('SIGKILL')), graceMs);
     timer.unref();

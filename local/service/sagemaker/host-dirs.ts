@@ -55,13 +55,13 @@ export function resourceConfig(hosts: string[], current: string, instanceType: s
 
 export function inputDataConfig(channels: Channel[], defaultMode: string): Record<string, unknown> {
   return Object.fromEntries(
-    channels.map((c) => [
-      c.ChannelName,
+    channels.map((channel) => [
+      channel.ChannelName,
       {
-        ...(c.ContentType ? { ContentType: c.ContentType } : {}),
-        TrainingInputMode: c.InputMode ?? defaultMode,
-        S3DistributionType: c.DataSource.S3DataSource.S3DataDistributionType ?? 'FullyReplicated',
-        RecordWrapperType: c.RecordWrapperType ?? 'None',
+        ...(channel.ContentType ? { ContentType: channel.ContentType } : {}),
+        TrainingInputMode: channel.InputMode ?? defaultMode,
+        S3DistributionType: channel.DataSource.S3DataSource.S3DataDistributionType ?? 'FullyReplicated',
+        RecordWrapperType: channel.RecordWrapperType ?? 'None',
       },
     ]),
   );

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Ctx } from '../core/context';
 import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
-import { sortRecords } from './jobs/training/training';
+import { sortRecords } from './job-listing';
 import { type Body, tags as readTags, unsupported } from '../core/request-fields';
 
 type Approval = 'Approved' | 'Rejected' | 'PendingManualApproval';
@@ -67,7 +67,8 @@ export class Registry {
   /** A package by ARN (versioned) or by name (unversioned packages are not supported here). */
   private pkg(ref: string): PackageRecord {
     const p =
-      this.packages.get(ref) ?? this.packages.values().find((x) => x.ModelPackageName === ref && !ref.includes('/'));
+      this.packages.get(ref) ??
+      this.packages.values().find((modelPackage) => modelPackage.ModelPackageName === ref && !ref.includes('/'));
     if (!p) throw invalid(`ModelPackage ${ref} does not exist.`);
     return p;
   }
@@ -75,7 +76,8 @@ export class Registry {
   /** A version's CustomerMetadataProperties by ARN or name (what the documented rules check an update against). */
   metadata(ref: string): Record<string, string> | undefined {
     const p =
-      this.packages.get(ref) ?? this.packages.values().find((x) => x.ModelPackageName === ref && !ref.includes('/'));
+      this.packages.get(ref) ??
+      this.packages.values().find((modelPackage) => modelPackage.ModelPackageName === ref && !ref.includes('/'));
     return p ? (p.CustomerMetadataProperties ?? {}) : undefined;
   }
 
@@ -83,8 +85,11 @@ export class Registry {
   searchSources(): Record<'ModelPackageGroup' | 'ModelPackage', () => Record<string, unknown>[]> {
     return {
       ModelPackageGroup: () =>
-        this.groups.values().map((g) => ({ ...wire(g), Tags: this.tags.get(g.ModelPackageGroupArn) })),
-      ModelPackage: () => this.packages.values().map((p) => ({ ...wire(p), Tags: this.tags.get(p.ModelPackageArn) })),
+        this.groups.values().map((group) => ({ ...wire(group), Tags: this.tags.get(group.ModelPackageGroupArn) })),
+      ModelPackage: () =>
+        this.packages
+          .values()
+          .map((modelPackage) => ({ ...wire(modelPackage), Tags: this.tags.get(modelPackage.ModelPackageArn) })),
     };
   }
 
@@ -111,17 +116,20 @@ export class Registry {
         const contains = b.NameContains as string | undefined;
         const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
         const items = sortRecords(
-          this.groups.values().filter((g) => !contains || g.ModelPackageGroupName.includes(contains)),
+          this.groups.values().filter((group) => !contains || group.ModelPackageGroupName.includes(contains)),
           'CreationTime',
           order,
         );
         const { page, NextToken } = paginate(items, b, 10, 100);
-        return { ModelPackageGroupSummaryList: page.map((g) => wire({ ...g, CreatedBy: undefined })), NextToken };
+        return {
+          ModelPackageGroupSummaryList: page.map((group) => wire({ ...group, CreatedBy: undefined })),
+          NextToken,
+        };
       },
       DeleteModelPackageGroup: (b) => {
         const n = b.ModelPackageGroupName as string;
         this.group(n);
-        if (this.packages.values().some((p) => p.ModelPackageGroupName === n))
+        if (this.packages.values().some((modelPackage) => modelPackage.ModelPackageGroupName === n))
           throw invalid(`Model Package Group ${n} still contains model packages; delete them first.`);
         this.groups.delete(n);
         return {};
@@ -138,21 +146,23 @@ export class Registry {
         let items = this.packages
           .values()
           .filter(
-            (p) => (!gname || p.ModelPackageGroupName === gname) && (!status || p.ModelApprovalStatus === status),
+            (modelPackage) =>
+              (!gname || modelPackage.ModelPackageGroupName === gname) &&
+              (!status || modelPackage.ModelApprovalStatus === status),
           );
         items = sortRecords(items, sortBy === 'Name' ? 'ModelPackageName' : 'CreationTime', order);
         const { page, NextToken } = paginate(items, b, 10, 100);
         return {
-          ModelPackageSummaryList: page.map((p) =>
+          ModelPackageSummaryList: page.map((modelPackage) =>
             wire({
-              ModelPackageName: p.ModelPackageName,
-              ModelPackageGroupName: p.ModelPackageGroupName,
-              ModelPackageVersion: p.ModelPackageVersion,
-              ModelPackageArn: p.ModelPackageArn,
-              ModelPackageDescription: p.ModelPackageDescription,
-              CreationTime: p.CreationTime,
-              ModelPackageStatus: p.ModelPackageStatus,
-              ModelApprovalStatus: p.ModelApprovalStatus,
+              ModelPackageName: modelPackage.ModelPackageName,
+              ModelPackageGroupName: modelPackage.ModelPackageGroupName,
+              ModelPackageVersion: modelPackage.ModelPackageVersion,
+              ModelPackageArn: modelPackage.ModelPackageArn,
+              ModelPackageDescription: modelPackage.ModelPackageDescription,
+              CreationTime: modelPackage.CreationTime,
+              ModelPackageStatus: modelPackage.ModelPackageStatus,
+              ModelApprovalStatus: modelPackage.ModelApprovalStatus,
             }),
           ),
           NextToken,
@@ -166,15 +176,15 @@ export class Registry {
         const remove = Array.isArray(b.CustomerMetadataPropertiesToRemove)
           ? (b.CustomerMetadataPropertiesToRemove as string[])
           : [];
-        this.packages.update(p.ModelPackageArn, (r) => {
-          if (status) r.ModelApprovalStatus = status;
-          if (desc !== undefined) r.ApprovalDescription = desc;
+        this.packages.update(p.ModelPackageArn, (modelPackage) => {
+          if (status) modelPackage.ModelApprovalStatus = status;
+          if (desc !== undefined) modelPackage.ApprovalDescription = desc;
           if (props || remove.length) {
-            const merged = { ...(r.CustomerMetadataProperties ?? {}), ...(props ?? {}) };
+            const merged = { ...(modelPackage.CustomerMetadataProperties ?? {}), ...(props ?? {}) };
             for (const k of remove) delete merged[k];
-            r.CustomerMetadataProperties = merged;
+            modelPackage.CustomerMetadataProperties = merged;
           }
-          r.LastModifiedTime = now();
+          modelPackage.LastModifiedTime = now();
         });
         return { ModelPackageArn: p.ModelPackageArn };
       },
@@ -193,7 +203,10 @@ export class Registry {
     if (clientToken) {
       const earlier = this.packages
         .values()
-        .find((p) => p.ModelPackageGroupName === groupName && p._clientToken === clientToken);
+        .find(
+          (modelPackage) =>
+            modelPackage.ModelPackageGroupName === groupName && modelPackage._clientToken === clientToken,
+        );
       if (earlier) {
         if (earlier._requestHash !== requestHash)
           throw invalid(`ClientToken ${clientToken} was already used with a different request.`);
@@ -203,8 +216,8 @@ export class Registry {
     const spec = b.InferenceSpecification as Body | undefined;
     const status = (b.ModelApprovalStatus as Approval | undefined) ?? 'PendingManualApproval';
     const version = g._nextVersion;
-    this.groups.update(groupName, (r) => {
-      r._nextVersion += 1;
+    this.groups.update(groupName, (group) => {
+      group._nextVersion += 1;
     });
     const pkgArn = arn(`model-package/${groupName.toLowerCase()}/${version}`);
     const t = now();

@@ -6,7 +6,7 @@ import { REGION } from '../../shared/account';
 import type { ModelRecord, VariantSpec } from './fleet';
 import { arn, invalid, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
-import { sortRecords } from './jobs/training/training';
+import { sortRecords } from './job-listing';
 import { type Body, fail, s3Uri, tags as readTags, unsupported } from '../core/request-fields';
 
 export interface EndpointConfigRecord {
@@ -119,13 +119,17 @@ export class Models {
         const contains = b.NameContains as string | undefined;
         const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Descending';
         const items = sortRecords(
-          this.models.values().filter((m) => !contains || m.ModelName.includes(contains)),
+          this.models.values().filter((model) => !contains || model.ModelName.includes(contains)),
           'CreationTime',
           order,
         );
         const { page, NextToken } = paginate(items, b);
         return {
-          Models: page.map((m) => ({ ModelName: m.ModelName, ModelArn: m.ModelArn, CreationTime: m.CreationTime })),
+          Models: page.map((model) => ({
+            ModelName: model.ModelName,
+            ModelArn: model.ModelArn,
+            CreationTime: model.CreationTime,
+          })),
           NextToken,
         };
       },
@@ -186,16 +190,16 @@ export class Models {
         const contains = b.NameContains as string | undefined;
         const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Descending';
         const items = sortRecords(
-          this.configs.values().filter((c) => !contains || c.EndpointConfigName.includes(contains)),
+          this.configs.values().filter((config) => !contains || config.EndpointConfigName.includes(contains)),
           'CreationTime',
           order,
         );
         const { page, NextToken } = paginate(items, b);
         return {
-          EndpointConfigs: page.map((c) => ({
-            EndpointConfigName: c.EndpointConfigName,
-            EndpointConfigArn: c.EndpointConfigArn,
-            CreationTime: c.CreationTime,
+          EndpointConfigs: page.map((config) => ({
+            EndpointConfigName: config.EndpointConfigName,
+            EndpointConfigArn: config.EndpointConfigArn,
+            CreationTime: config.CreationTime,
           })),
           NextToken,
         };

@@ -15,7 +15,7 @@ export class Tags {
   }
 
   add(arn: string, tags: Tag[]): Tag[] {
-    const merged = new Map(this.get(arn).map((t) => [t.Key, t.Value]));
+    const merged = new Map(this.get(arn).map((tag) => [tag.Key, tag.Value]));
     for (const t of tags) merged.set(t.Key, t.Value);
     const list = [...merged].map(([Key, Value]) => ({ Key, Value }));
     this.coll.put(arn, { Tags: list });
@@ -24,7 +24,7 @@ export class Tags {
 
   remove(arn: string, keys?: string[]): void {
     if (!keys) this.coll.delete(arn);
-    else this.coll.put(arn, { Tags: this.get(arn).filter((t) => !keys.includes(t.Key)) });
+    else this.coll.put(arn, { Tags: this.get(arn).filter((tag) => !keys.includes(tag.Key)) });
   }
 
   handlers(): Record<string, (body: Body) => unknown> {

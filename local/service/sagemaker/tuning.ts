@@ -13,7 +13,8 @@ import type { TuningJobView } from '../core/documented-rules';
 import { definitionChannels } from '../core/documented-rules/warm-start';
 import { arn, AwsError, inUse, notFound, now, paginate, wire } from '../core/protocol';
 import type { Tags } from './tags';
-import { type TrainingJob, type Training, sortRecords } from './jobs/training/training';
+import { type TrainingJob, type Training } from './jobs/training/training';
+import { listJobs, sortRecords } from './job-listing';
 import {
   parseChannels,
   parseCheckpointConfig,
@@ -124,40 +125,27 @@ export class Tuning {
         return wire({ ...j, BestTrainingJob: j.BestTrainingJob && wire(j.BestTrainingJob) });
       },
       ListHyperParameterTuningJobs: (b) => {
-        const contains = b.NameContains as string | undefined;
-        const status = b.StatusEquals as string | undefined;
-        const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
-        const sortBy = (b.SortBy as string | undefined) ?? 'Name';
-        let items = this.jobs
-          .values()
-          .filter(
-            (j) =>
-              (!contains || j.HyperParameterTuningJobName.includes(contains)) &&
-              (!status || j.HyperParameterTuningJobStatus === status),
-          );
-        items = sortRecords(
-          items,
-          sortBy === 'Name'
-            ? 'HyperParameterTuningJobName'
-            : sortBy === 'Status'
-              ? 'HyperParameterTuningJobStatus'
-              : 'CreationTime',
-          order,
-        );
-        const { page, NextToken } = paginate(items, b, 100, 100);
+        const { page, NextToken } = listJobs(this.jobs.values(), b, {
+          nameField: 'HyperParameterTuningJobName',
+          statusField: 'HyperParameterTuningJobStatus',
+          sortBy: 'Name',
+          sortOrder: 'Ascending',
+          nameIgnoresCase: false,
+          pageSize: { default: 100, max: 100 },
+        });
         return {
-          HyperParameterTuningJobSummaries: page.map((j) =>
+          HyperParameterTuningJobSummaries: page.map((job) =>
             wire({
-              HyperParameterTuningJobName: j.HyperParameterTuningJobName,
-              HyperParameterTuningJobArn: j.HyperParameterTuningJobArn,
-              HyperParameterTuningJobStatus: j.HyperParameterTuningJobStatus,
-              Strategy: j.HyperParameterTuningJobConfig.Strategy,
-              CreationTime: j.CreationTime,
-              HyperParameterTuningEndTime: j.HyperParameterTuningEndTime,
-              LastModifiedTime: j.LastModifiedTime,
-              TrainingJobStatusCounters: j.TrainingJobStatusCounters,
-              ObjectiveStatusCounters: j.ObjectiveStatusCounters,
-              ResourceLimits: j.HyperParameterTuningJobConfig.ResourceLimits,
+              HyperParameterTuningJobName: job.HyperParameterTuningJobName,
+              HyperParameterTuningJobArn: job.HyperParameterTuningJobArn,
+              HyperParameterTuningJobStatus: job.HyperParameterTuningJobStatus,
+              Strategy: job.HyperParameterTuningJobConfig.Strategy,
+              CreationTime: job.CreationTime,
+              HyperParameterTuningEndTime: job.HyperParameterTuningEndTime,
+              LastModifiedTime: job.LastModifiedTime,
+              TrainingJobStatusCounters: job.TrainingJobStatusCounters,
+              ObjectiveStatusCounters: job.ObjectiveStatusCounters,
+              ResourceLimits: job.HyperParameterTuningJobConfig.ResourceLimits,
             }),
           ),
           NextToken,
@@ -167,9 +155,9 @@ export class Tuning {
         const n = b.HyperParameterTuningJobName as string;
         // Only an InProgress job gets here (documented rule tuning-job.stop-state).
         const j = this.get(n);
-        this.jobs.update(n, (r) => {
-          r.HyperParameterTuningJobStatus = 'Stopping';
-          r.LastModifiedTime = now();
+        this.jobs.update(n, (job) => {
+          job.HyperParameterTuningJobStatus = 'Stopping';
+          job.LastModifiedTime = now();
         });
         for (const t of j._trials) if (t.TrainingJobStatus === 'InProgress') this.stopTrial(t.TrainingJobName);
         this.tick(n);
@@ -181,8 +169,11 @@ export class Tuning {
         const sortBy = (b.SortBy as string | undefined) ?? 'Name';
         const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
         let items = j._trials
-          .filter((t) => !status || t.TrainingJobStatus === status)
-          .map((t) => ({ ...t, _value: t.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? Number.NaN }));
+          .filter((trial) => !status || trial.TrainingJobStatus === status)
+          .map((trial) => ({
+            ...trial,
+            _value: trial.FinalHyperParameterTuningJobObjectiveMetric?.Value ?? Number.NaN,
+          }));
         if (sortBy === 'FinalObjectiveMetricValue') {
           const sign = order === 'Ascending' ? 1 : -1;
           // Trials without an objective go last, whatever the order.
@@ -268,7 +259,7 @@ export class Tuning {
     if (!def) fail('trainingJobDefinition', undefined, 'TrainingJobDefinition is required');
     const defn = this.parseDefinition(def);
     assertAssumable(this.ctx.iam, defn.RoleArn, SAGEMAKER_SERVICE);
-    if (!defn.AlgorithmSpecification.MetricDefinitions.some((m) => m.Name === Objective.MetricName)) {
+    if (!defn.AlgorithmSpecification.MetricDefinitions.some((metric) => metric.Name === Objective.MetricName)) {
       fail(
         'TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions',
         Objective.MetricName,
@@ -357,7 +348,7 @@ export class Tuning {
     const j = this.jobs.get(tuningName);
     if (!j) return;
     const running = j._trials.filter(
-      (t) => t.TrainingJobStatus === 'InProgress' || t.TrainingJobStatus === 'Stopping',
+      (trial) => trial.TrainingJobStatus === 'InProgress' || trial.TrainingJobStatus === 'Stopping',
     ).length;
     if (j.HyperParameterTuningJobStatus === 'InProgress') {
       const limits = j.HyperParameterTuningJobConfig.ResourceLimits;
@@ -370,11 +361,13 @@ export class Tuning {
         this.launchTrial(j, launched);
     }
     const after = this.jobs.get(tuningName) as TuningJob;
-    const still = after._trials.some((t) => t.TrainingJobStatus === 'InProgress' || t.TrainingJobStatus === 'Stopping');
+    const still = after._trials.some(
+      (trial) => trial.TrainingJobStatus === 'InProgress' || trial.TrainingJobStatus === 'Stopping',
+    );
     if (still) return;
     if (after.HyperParameterTuningJobStatus === 'Stopping') this.finish(tuningName, 'Stopped');
     else if (after.HyperParameterTuningJobStatus === 'InProgress' && after._trials.length >= after._planned) {
-      const ok = after._trials.some((t) => t.ObjectiveStatus === 'Succeeded');
+      const ok = after._trials.some((trial) => trial.ObjectiveStatus === 'Succeeded');
       this.finish(
         tuningName,
         ok ? 'Completed' : 'Failed',
@@ -382,7 +375,7 @@ export class Tuning {
           ? undefined
           : `No training job succeeded with an objective metric value; the last failure: ${
               after._trials
-                .map((t) => t.FailureReason)
+                .map((trial) => trial.FailureReason)
                 .filter(Boolean)
                 .pop() ?? 'none'
             }`,
@@ -429,9 +422,9 @@ export class Tuning {
       summary.FailureReason = (err as Error).message;
       summary.ObjectiveStatus = 'Failed';
     }
-    this.jobs.update(j.HyperParameterTuningJobName, (r) => {
-      r._trials.push(summary);
-      recount(r);
+    this.jobs.update(j.HyperParameterTuningJobName, (job) => {
+      job._trials.push(summary);
+      recount(job);
     });
   }
 
@@ -451,14 +444,14 @@ export class Tuning {
       .find((t) => t.HyperParameterTuningJobArn === job.TuningJobArn)?.HyperParameterTuningJobName;
     if (!tuningName) return;
     this.jobs.update(tuningName, (r) => {
-      const s = r._trials.find((t) => t.TrainingJobName === trialName);
+      const s = r._trials.find((trial) => trial.TrainingJobName === trialName);
       if (!s) return;
       const objective = r.HyperParameterTuningJobConfig.HyperParameterTuningJobObjective;
       s.TrainingJobStatus = job.TrainingJobStatus;
       s.TrainingStartTime = job.TrainingStartTime;
       s.TrainingEndTime = job.TrainingEndTime;
       s.FailureReason = job.FailureReason;
-      const value = job.FinalMetricDataList?.find((m) => m.MetricName === objective.MetricName)?.Value;
+      const value = job.FinalMetricDataList?.find((metric) => metric.MetricName === objective.MetricName)?.Value;
       if (job.TrainingJobStatus === 'Completed' && value !== undefined) {
         s.FinalHyperParameterTuningJobObjectiveMetric = {
           Type: objective.Type,
@@ -468,7 +461,7 @@ export class Tuning {
         s.ObjectiveStatus = 'Succeeded';
       } else s.ObjectiveStatus = 'Failed';
       recount(r);
-      const scored = r._trials.filter((t) => t.ObjectiveStatus === 'Succeeded');
+      const scored = r._trials.filter((trial) => trial.ObjectiveStatus === 'Succeeded');
       const sign = objective.Type === 'Maximize' ? -1 : 1;
       const best = scored.sort(
         (a, b) =>
@@ -483,11 +476,11 @@ export class Tuning {
   }
 
   private finish(tuningName: string, status: Status, reason?: string): void {
-    this.jobs.update(tuningName, (r) => {
-      r.HyperParameterTuningJobStatus = status;
-      r.HyperParameterTuningEndTime = now();
-      r.LastModifiedTime = r.HyperParameterTuningEndTime;
-      if (reason) r.FailureReason = reason;
+    this.jobs.update(tuningName, (job) => {
+      job.HyperParameterTuningJobStatus = status;
+      job.HyperParameterTuningEndTime = now();
+      job.LastModifiedTime = job.HyperParameterTuningEndTime;
+      if (reason) job.FailureReason = reason;
     });
     this.ctx.log(`tuning job ${tuningName}: ${status}`);
   }

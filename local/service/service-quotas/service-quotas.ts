@@ -88,7 +88,7 @@ export class ServiceQuotas {
     return {
       GetServiceQuota: (body) => {
         this.service(body);
-        const quota = this.quotas().find((q) => q.QuotaCode === body.QuotaCode);
+        const quota = this.quotas().find((quota) => quota.QuotaCode === body.QuotaCode);
         if (!quota) throw noSuchResource('The request failed because the specified quota does not exist.');
         return { Quota: quota };
       },

@@ -12,7 +12,7 @@ import { createAccountPreflightActivities, simulatablePrincipal, trusts } from '
 import { accountPreflightInput, quotaNeeds } from '../../../contracts/account-preflight';
 import type { PipelineSpecInput } from '../../../contracts/pipeline-spec';
 import { validateSpec } from '../../../contracts/validation';
-import { loadLocalSpec } from '../../../local/harness/tiny-spec';
+import { loadLocalSpec } from '../../../testing/tiny-spec';
 import { accessDenied, awsError, expectFailure, testDeps } from './helpers';
 
 /** The demo spec with `patch` applied, validated (defaults filled). */

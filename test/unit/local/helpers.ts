@@ -15,7 +15,7 @@ import { startLocalService, type LocalService } from '../../../local/service/ser
 import { IamEnforcer } from '../../../local/service/iam/enforcer';
 import { extraRolesFromEnv, iamEnabled, PolicySet } from '../../../local/service/iam/policies';
 import { POLICY_DIR } from '../../../infra/iam-roles';
-import { TEST_ROLES_FILE } from '../../../local/harness/isolated-stack';
+import { TEST_ROLES_FILE } from '../../../testing/isolated-stack';
 import { ADMIN_CREDENTIALS } from '../../../local/shared/credentials';
 import type { ServiceOptions } from '../../../local/service/core/context';
 

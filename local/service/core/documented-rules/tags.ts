@@ -61,7 +61,7 @@ export const reservedTagPrefix: RuleCheck = ({ body }) => {
 export const tagLimit: RuleCheck = ({ operation, body }, state) => {
   const added = readTagList(body.Tags);
   if (operation !== 'AddTags' || typeof body.ResourceArn !== 'string') return;
-  const keys = new Set(state.tags(body.ResourceArn).map((t) => t.Key));
+  const keys = new Set(state.tags(body.ResourceArn).map((tag) => tag.Key));
   for (const t of added) keys.add(t.Key);
   if (keys.size > MAX_TAGS_PER_RESOURCE)
     throw invalid(

@@ -7,6 +7,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Ctx } from '../../core/context';
+import { wire } from '../../core/protocol';
+import type { Body } from '../../core/request-fields';
+import { listJobs, type ListedJob } from '../job-listing';
 
 /** The statuses a SageMaker job never leaves (TrainingJobStatus, ProcessingJobStatus, TransformJobStatus). */
 export const TERMINAL_JOB_STATUSES: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Stopped']);
@@ -25,10 +28,22 @@ export interface JobKind<Job> {
   noun: string;
   /** The record's status field ("TrainingJobStatus"). */
   statusField: keyof Job & string;
+  /** The API's name for the kind ("TrainingJob"): its operations are Create/Describe/List(s)/Stop of it. */
+  api: string;
+  /** The record's name field ("TrainingJobName"), which the requests name the job by. */
+  nameField: keyof Job & string;
+  /** The error Describe answers for an unknown name (SageMaker's differs by kind). */
+  missing: (name: string) => Error;
+  /** Fields the record keeps that Describe does not show. */
+  hidden?: (keyof Job & string)[];
+  /** List's SortOrder when the request names none (ListTransformJobs: Descending; the others: Ascending). */
+  listOrder: 'Ascending' | 'Descending';
+  /** A record in List's summary shape. */
+  summary: (job: Job) => Record<string, unknown>;
 }
 
 /** The job table of one kind; `Outcome` is what its run ends with. */
-export abstract class JobTable<Job extends object, Outcome> {
+export abstract class JobTable<Job extends ListedJob, Outcome> {
   protected readonly runs = new Map<string, JobRun<Outcome>>();
   /** Emits `finished` (name) whenever a job reaches a terminal status. */
   readonly events = new EventEmitter();
@@ -43,6 +58,48 @@ export abstract class JobTable<Job extends object, Outcome> {
     return this.ctx.store.kind<Job>(this.kind.store);
   }
 
+  /** The kind's API: Create, Describe, List and Stop, each by the request's job name. */
+  handlers(): Record<string, (b: Body) => unknown> {
+    const { api, nameField } = this.kind;
+    const name = (b: Body) => b[nameField] as string;
+    return {
+      [`Create${api}`]: (b) => ({ [`${api}Arn`]: this.createFromRequest(b) }),
+      [`Describe${api}`]: (b) => this.describe(name(b)),
+      [`List${api}s`]: (b) => this.list(b),
+      [`Stop${api}`]: (b) => {
+        this.stop(name(b));
+        return {};
+      },
+    };
+  }
+
+  /** Creates the job a Create request asks for; returns its ARN. */
+  protected abstract createFromRequest(b: Body): string;
+
+  /** List<Kind>s: the page the request asks for (job-listing.ts), in the kind's summary shape. */
+  list(b: Body): Record<string, unknown> {
+    const { page, NextToken } = listJobs(this.jobs.values(), b, {
+      nameField: this.kind.nameField,
+      statusField: this.kind.statusField,
+      sortBy: 'CreationTime',
+      sortOrder: this.kind.listOrder,
+      nameIgnoresCase: true,
+    });
+    return { [`${this.kind.api}Summaries`]: page.map(this.kind.summary), NextToken };
+  }
+
+  /** Stop<Kind>. */
+  abstract stop(name: string): void;
+
+  /** Describe<Kind>: the record as the API shows it. */
+  describe(name: string): Record<string, unknown> {
+    const job = this.jobs.get(name);
+    if (!job) throw this.kind.missing(name);
+    const shown = { ...job } as Record<string, unknown>;
+    for (const field of this.kind.hidden ?? []) delete shown[field];
+    return wire(shown);
+  }
+
   /** The job's status. */
   protected statusOf(job: Job): string {
     return job[this.kind.statusField] as string;
@@ -53,9 +110,9 @@ export abstract class JobTable<Job extends object, Outcome> {
    * tells the listeners when the job reached a terminal status. Returns the updated record.
    */
   protected setStatus(name: string, status: string, edit?: (job: Job) => void): Job | undefined {
-    const job = this.jobs.update(name, (j) => {
-      (j as Record<string, unknown>)[this.kind.statusField] = status;
-      edit?.(j);
+    const job = this.jobs.update(name, (job) => {
+      (job as Record<string, unknown>)[this.kind.statusField] = status;
+      edit?.(job);
     });
     if (job && TERMINAL_JOB_STATUSES.has(status)) this.events.emit('finished', name);
     return job;
@@ -68,7 +125,7 @@ export abstract class JobTable<Job extends object, Outcome> {
   protected instancesInUse(instanceType: string, resources: (job: Job) => { type: string; count: number }): number {
     return this.jobs
       .values()
-      .filter((j) => this.statusOf(j) === 'InProgress' || this.statusOf(j) === 'Stopping')
+      .filter((job) => this.statusOf(job) === 'InProgress' || this.statusOf(job) === 'Stopping')
       .map(resources)
       .filter((r) => r.type === instanceType)
       .reduce((n, r) => n + r.count, 0);

@@ -12,12 +12,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HostHandle } from '../../../executors/types';
 import type { Ctx } from '../../../core/context';
 import { downloadPrefix, syncDirUp } from '../../../core/s3-files';
 import { awsErrorText, denialText, pullDenial } from '../../../iam/on-behalf';
 import { writeJson } from '../../host-dirs';
 import type { ProcessingRequest } from './processing-request';
+import { JobHosts } from '../job-hosts';
 
 export const PROCESSING_LOG_GROUP = '/aws/sagemaker/ProcessingJobs';
 /** ExitMessage and FailureReason are at most 1 KB (ExitMessage/FailureReason in the service model). */
@@ -48,9 +48,7 @@ export function hostPath(base: string, containerPath: string): string {
 }
 
 export class ProcessingRun {
-  private hosts: HostHandle[] = [];
-  private stopReason: ProcessingStopReason | undefined;
-  private killTimer: NodeJS.Timeout | undefined;
+  private readonly hosts = new JobHosts<ProcessingStopReason>();
   readonly logFile: string;
 
   constructor(
@@ -69,13 +67,7 @@ export class ProcessingRun {
 
   /** Stops the hosts: SIGTERM now, SIGKILL after the grace period (as for training jobs, 120 s by default). */
   stop(reason: ProcessingStopReason, graceMs = this.ctx.stopGraceMs): void {
-    this.stopReason ??= reason;
-    for (const h of this.hosts) h.kill('SIGTERM');
-    if (this.killTimer) return;
-    this.killTimer = setTimeout(() => {
-      for (const h of this.hosts) h.kill('SIGKILL');
-    }, graceMs);
-    this.killTimer.unref();
+    this.hosts.stop(reason, graceMs);
   }
 
   private line(text: string): void {
@@ -115,7 +107,7 @@ export class ProcessingRun {
           failureReason: `ClientError: Data download failed: ${awsErrorText(err)}`.slice(0, MAX_TEXT),
         };
       }
-      if (this.stopReason) return this.stopped(hosts);
+      if (this.hosts.reason) return this.stopped(hosts);
       const pull = pullDenial(this.ctx.iam, req.RoleArn, req.AppSpecification.ImageUri);
       if (pull)
         return {
@@ -126,7 +118,7 @@ export class ProcessingRun {
           ),
         };
       const exits = await this.process(hosts);
-      if (this.stopReason) return this.stopped(hosts);
+      if (this.hosts.reason) return this.stopped(hosts);
       const message = this.exitMessage(hosts);
       if (message.invalid)
         return {
@@ -159,15 +151,15 @@ export class ProcessingRun {
       return { kind: 'completed', exitMessage: message.text };
     } finally {
       clearTimeout(maxRuntime);
-      if (this.killTimer) clearTimeout(this.killTimer);
+      this.hosts.settle();
       await this.ctx.logs.flush();
     }
   }
 
   private stopped(hosts: ProcessingHost[]): ProcessingOutcome {
-    if (this.stopReason === 'shutdown') return { kind: 'shutdown' };
+    if (this.hosts.reason === 'shutdown') return { kind: 'shutdown' };
     const message = this.exitMessage(hosts);
-    return { kind: 'stopped', stopReason: this.stopReason, exitMessage: message.invalid ? undefined : message.text };
+    return { kind: 'stopped', stopReason: this.hosts.reason, exitMessage: message.invalid ? undefined : message.text };
   }
 
   private async download(hosts: ProcessingHost[]): Promise<void> {
@@ -217,7 +209,7 @@ export class ProcessingRun {
   private async process(hosts: ProcessingHost[]): Promise<{ code: number | null; signal: string | null }[]> {
     const req = this.req;
     const epoch = Math.floor(Date.now() / 1000);
-    const names = hosts.map((h) => h.name);
+    const names = hosts.map((host) => host.name);
     for (const h of hosts) {
       writeJson(path.join(h.config, 'processingjobconfig.json'), this.jobConfig());
       writeJson(path.join(h.config, 'resourceconfig.json'), { current_host: h.name, hosts: names });
@@ -226,26 +218,26 @@ export class ProcessingRun {
       fs.rmSync(h.failure, { force: true });
     }
     const app = req.AppSpecification;
-    this.hosts = hosts.map((h) => {
-      const stream = `${req.ProcessingJobName}/${h.name}-${epoch}`;
+    this.hosts.handles = hosts.map((host) => {
+      const stream = `${req.ProcessingJobName}/${host.name}-${epoch}`;
       return this.ctx.executor.start({
         entry: 'prepare',
         command: { entrypoint: app.ContainerEntrypoint, args: app.ContainerArguments },
-        baseDir: h.base,
+        baseDir: host.base,
         image: app.ImageUri,
-        label: `processing-${req.ProcessingJobName}/${h.name}`,
+        label: `processing-${req.ProcessingJobName}/${host.name}`,
         // The execution role's session and the local endpoints come first, as on SageMaker the container's
         // credentials do; the job's Environment may still override them.
         env: { ...this.ctx.roleEnv(req.RoleArn), ...(req.Environment ?? {}) },
         onLine: (text) => {
-          this.line(`[${h.name}] ${text}`);
+          this.line(`[${host.name}] ${text}`);
           this.ctx.logs.add(PROCESSING_LOG_GROUP, stream, text, req.RoleArn);
         },
       });
     });
     this.onStarted();
-    if (this.stopReason) this.stop(this.stopReason);
-    return Promise.all(this.hosts.map((h) => h.exited));
+    if (this.hosts.reason) this.stop(this.hosts.reason);
+    return Promise.all(this.hosts.handles.map((host) => host.exited));
   }
 
   /** The hosts' output/message files, concatenated and cut to 1 KB; `invalid` names a host whose is not UTF-8. */

@@ -7,14 +7,13 @@
  * uploaded when it ends); one that was Stopping ends Stopped.
  */
 import type { Ctx } from '../../../core/context';
-import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../../../core/protocol';
+import { arn, invalid, jobNameInUse, notFound, now, wire } from '../../../core/protocol';
 import { type Body, tags as readTags } from '../../../core/request-fields';
 import { assertAssumable } from '../../../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../../../iam/policies';
 import { parseProcessingRequest, type ProcessingRequest } from './processing-request';
 import { type ProcessingOutcome, ProcessingRun } from './processing-run';
 import type { Tags } from '../../tags';
-import { sortRecords } from '../training/training';
 import { checkInstanceQuota } from '../../../core/quotas';
 import { JobTable } from '../job-table';
 
@@ -43,21 +42,22 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
     ctx: Ctx,
     private readonly tags: Tags,
   ) {
-    super(ctx, { store: 'processing-jobs', noun: 'processing job', statusField: 'ProcessingJobStatus' });
+    super(ctx, {
+      store: 'processing-jobs',
+      noun: 'processing job',
+      statusField: 'ProcessingJobStatus',
+      api: 'ProcessingJob',
+      nameField: 'ProcessingJobName',
+      // SageMaker answers an unknown name with a ValidationException (as DescribeTrainingJob does), not the model's
+      // ResourceNotFound; callers test for both (activities/sagemaker-owner.ts isNotFound).
+      missing: (name) => invalid(`Could not find requested job with name ${name}`),
+      listOrder: 'Ascending',
+      summary,
+    });
   }
 
-  handlers(): Record<string, (b: Body) => unknown> {
-    return {
-      CreateProcessingJob: (b) => ({
-        ProcessingJobArn: this.create(parseProcessingRequest(b), readTags(b)).ProcessingJobArn,
-      }),
-      DescribeProcessingJob: (b) => this.describe(b.ProcessingJobName as string),
-      ListProcessingJobs: (b) => this.list(b),
-      StopProcessingJob: (b) => {
-        this.stop(b.ProcessingJobName as string);
-        return {};
-      },
-    };
+  protected createFromRequest(b: Body): string {
+    return this.create(parseProcessingRequest(b), readTags(b)).ProcessingJobArn;
   }
 
   create(req: ProcessingRequest, tags: { Key: string; Value: string }[]): ProcessingJob {
@@ -67,9 +67,9 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
       // (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProcessingJob.html)
       throw jobNameInUse(processingJobArn(req.ProcessingJobName));
     const cluster = req.ProcessingResources.ClusterConfig;
-    const inUse = this.instancesInUse(cluster.InstanceType, (j) => ({
-      type: j.ProcessingResources.ClusterConfig.InstanceType,
-      count: j.ProcessingResources.ClusterConfig.InstanceCount,
+    const inUse = this.instancesInUse(cluster.InstanceType, (job) => ({
+      type: job.ProcessingResources.ClusterConfig.InstanceType,
+      count: job.ProcessingResources.ClusterConfig.InstanceCount,
     }));
     checkInstanceQuota(this.ctx.quotas, 'processing job usage', cluster.InstanceType, inUse, cluster.InstanceCount);
     const t = now();
@@ -87,46 +87,13 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
     return job;
   }
 
-  describe(name: string): Record<string, unknown> {
-    const job = this.jobs.get(name);
-    // SageMaker answers an unknown name with a ValidationException (as DescribeTrainingJob does), not the model's
-    // ResourceNotFound; callers test for both (activities/sagemaker-owner.ts isNotFound).
-    if (!job) throw invalid(`Could not find requested job with name ${name}`);
-    return wire(job);
-  }
-
-  list(b: Body): unknown {
-    const nameContains = (b.NameContains as string | undefined)?.toLowerCase();
-    const status = b.StatusEquals as string | undefined;
-    const sortBy = (b.SortBy as string | undefined) ?? 'CreationTime';
-    const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
-    const createdAfter = b.CreationTimeAfter as number | undefined;
-    const createdBefore = b.CreationTimeBefore as number | undefined;
-    const modifiedAfter = b.LastModifiedTimeAfter as number | undefined;
-    const modifiedBefore = b.LastModifiedTimeBefore as number | undefined;
-    const items = this.jobs
-      .values()
-      .filter(
-        (j) =>
-          (!nameContains || j.ProcessingJobName.toLowerCase().includes(nameContains)) &&
-          (!status || j.ProcessingJobStatus === status) &&
-          (createdAfter === undefined || j.CreationTime > createdAfter) &&
-          (createdBefore === undefined || j.CreationTime < createdBefore) &&
-          (modifiedAfter === undefined || j.LastModifiedTime > modifiedAfter) &&
-          (modifiedBefore === undefined || j.LastModifiedTime < modifiedBefore),
-      );
-    const key = sortBy === 'Name' ? 'ProcessingJobName' : sortBy === 'Status' ? 'ProcessingJobStatus' : 'CreationTime';
-    const { page, NextToken } = paginate(sortRecords(items, key, order), b);
-    return { ProcessingJobSummaries: page.map(summary), NextToken };
-  }
-
   stop(name: string): void {
     const job = this.jobs.get(name);
     if (!job) throw notFound(`Could not find processing job '${processingJobArn(name)}'.`);
     // Requests in another status are refused by the documented rule processing-job.stop-state.
     if (job.ProcessingJobStatus !== 'InProgress') return;
-    this.setStatus(name, 'Stopping', (j) => {
-      j.LastModifiedTime = now();
+    this.setStatus(name, 'Stopping', (job) => {
+      job.LastModifiedTime = now();
     });
     const run = this.runs.get(name);
     if (run) run.stop('user');
@@ -146,8 +113,8 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
   }
 
   private launch(name: string): void {
-    const job = this.jobs.update(name, (j) => {
-      j._attempts += 1;
+    const job = this.jobs.update(name, (job) => {
+      job._attempts += 1;
     });
     if (!job) return;
     // MaxRuntimeInSeconds bounds the whole job: a run after a restart gets what the earlier ones left.
@@ -159,9 +126,9 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
       },
     };
     const run = new ProcessingRun(this.ctx, req, job.ProcessingJobArn, () =>
-      this.jobs.update(name, (j) => {
-        j.ProcessingStartTime ??= now();
-        j.LastModifiedTime = now();
+      this.jobs.update(name, (job) => {
+        job.ProcessingStartTime ??= now();
+        job.LastModifiedTime = now();
       }),
     );
     this.startRun(
@@ -175,12 +142,12 @@ export class Processing extends JobTable<ProcessingJob, ProcessingOutcome> {
   private finish(name: string, o: ProcessingOutcome): void {
     if (o.kind === 'shutdown') return;
     const status = o.kind === 'completed' ? 'Completed' : o.kind === 'failed' ? 'Failed' : 'Stopped';
-    const job = this.setStatus(name, status, (j) => {
+    const job = this.setStatus(name, status, (job) => {
       const t = now();
-      j.ProcessingEndTime = t;
-      j.LastModifiedTime = t;
-      if (o.exitMessage !== undefined) j.ExitMessage = o.exitMessage;
-      if (o.kind === 'failed') j.FailureReason = (o.failureReason ?? 'InternalServerError').slice(0, 1024);
+      job.ProcessingEndTime = t;
+      job.LastModifiedTime = t;
+      if (o.exitMessage !== undefined) job.ExitMessage = o.exitMessage;
+      if (o.kind === 'failed') job.FailureReason = (o.failureReason ?? 'InternalServerError').slice(0, 1024);
     });
     if (o.stopReason === 'maxruntime')
       this.ctx.log(

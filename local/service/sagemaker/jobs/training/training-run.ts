@@ -8,7 +8,6 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { HostHandle } from '../../../executors/types';
 import { freePort } from '../../../../shared/procs';
 import { dirHasFiles, downloadPrefix, syncDirUp, uploadFile } from '../../../core/s3-files';
 import type { Ctx } from '../../../core/context';
@@ -16,6 +15,7 @@ import { awsErrorText, denialText, pullDenial } from '../../../iam/on-behalf';
 import { hostLayout, inputDataConfig, makeHostDirs, resourceConfig, writeJson, type HostLayout } from '../../host-dirs';
 import { MetricParser, type MetricDatum } from '../../metric-definitions';
 import type { TrainingRequest } from './training-request';
+import { JobHosts } from '../job-hosts';
 
 const execFileP = promisify(execFile);
 export const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
@@ -32,9 +32,7 @@ export interface RunOutcome {
 export type Phase = 'Downloading' | 'Training' | 'Uploading';
 
 export class TrainingRun {
-  private hosts: HostHandle[] = [];
-  private stopReason: StopReason | undefined;
-  private killTimer: NodeJS.Timeout | undefined;
+  private readonly hosts = new JobHosts<StopReason>();
   readonly parser: MetricParser;
   readonly logFile: string;
 
@@ -53,13 +51,7 @@ export class TrainingRun {
 
   /** Stops the hosts: SIGTERM now, SIGKILL after the grace period (SageMaker: 120 s). */
   stop(reason: StopReason, graceMs = this.ctx.stopGraceMs): void {
-    this.stopReason ??= reason;
-    for (const h of this.hosts) h.kill('SIGTERM');
-    if (this.killTimer) return;
-    this.killTimer = setTimeout(() => {
-      for (const h of this.hosts) h.kill('SIGKILL');
-    }, graceMs);
-    this.killTimer.unref();
+    this.hosts.stop(reason, graceMs);
   }
 
   private line(text: string): void {
@@ -87,7 +79,7 @@ export class TrainingRun {
           metrics: [],
         };
       }
-      if (this.stopReason) return await this.finishStopped(layouts);
+      if (this.hosts.reason) return await this.finishStopped(layouts);
       // The image is pulled with the execution role after the data is in place, as SageMaker's phases go.
       const pull = pullDenial(this.ctx.iam, req.RoleArn, req.AlgorithmSpecification.TrainingImage);
       if (pull)
@@ -106,7 +98,7 @@ export class TrainingRun {
       await this.syncTensorBoard(layouts).catch((e: Error) =>
         this.line(`[local] TensorBoard sync failed: ${e.message}`),
       );
-      if (this.stopReason) return await this.finishStopped(layouts);
+      if (this.hosts.reason) return await this.finishStopped(layouts);
       const bad = exits.findIndex((e) => e.code !== 0);
       if (bad >= 0)
         return {
@@ -132,7 +124,7 @@ export class TrainingRun {
       return { kind: 'completed', metrics: this.parser.final(), modelArtifacts };
     } finally {
       clearTimeout(maxRuntime);
-      if (this.killTimer) clearTimeout(this.killTimer);
+      this.hosts.settle();
       await this.ctx.logs.flush();
     }
   }
@@ -205,7 +197,7 @@ export class TrainingRun {
           }, this.ctx.checkpointSyncMs)
         : undefined;
     try {
-      this.hosts = layouts.map((l, i) => {
+      this.hosts.handles = layouts.map((l, i) => {
         const host = names[i] as string;
         const stream = `${req.TrainingJobName}/${host}-${epoch}`;
         return this.ctx.executor.start({
@@ -232,14 +224,14 @@ export class TrainingRun {
           },
         });
       });
-      if (this.stopReason) this.stop(this.stopReason);
+      if (this.hosts.reason) this.stop(this.hosts.reason);
       // When one host fails the others would wait forever on the collective: stop them like SageMaker does.
       const exits = await Promise.all(
-        this.hosts.map(async (h) => {
+        this.hosts.handles.map(async (h) => {
           const e = await h.exited;
-          if (e.code !== 0 && !this.stopReason) {
-            for (const other of this.hosts) if (other !== h) other.kill('SIGTERM');
-            setTimeout(() => this.hosts.forEach((o) => o.kill('SIGKILL')), 10_000).unref();
+          if (e.code !== 0 && !this.hosts.reason) {
+            for (const other of this.hosts.handles) if (other !== h) other.kill('SIGTERM');
+            setTimeout(() => this.hosts.handles.forEach((o) => o.kill('SIGKILL')), 10_000).unref();
           }
           return e;
         }),
@@ -297,10 +289,10 @@ export class TrainingRun {
 
   private async finishStopped(layouts: HostLayout[]): Promise<RunOutcome> {
     const kind =
-      this.stopReason === 'maxruntime' ? 'maxruntime' : this.stopReason === 'shutdown' ? 'shutdown' : 'stopped';
+      this.hosts.reason === 'maxruntime' ? 'maxruntime' : this.hosts.reason === 'shutdown' ? 'shutdown' : 'stopped';
     if (kind === 'shutdown') return { kind, metrics: this.parser.final() };
     let modelArtifacts: string | undefined;
-    if (layouts.some((l) => dirHasFiles(l.model))) {
+    if (layouts.some((layout) => dirHasFiles(layout.model))) {
       this.onPhase('Uploading', 'Uploading generated training model');
       modelArtifacts = await this.upload(layouts).catch(() => undefined);
     }
@@ -309,7 +301,7 @@ export class TrainingRun {
 
   /** Tars the model directory (algo-1's, as SageMaker keeps the first host's) and uploads model.tar.gz. */
   private async upload(layouts: HostLayout[]): Promise<string> {
-    const first = layouts.find((l) => dirHasFiles(l.model)) ?? (layouts[0] as HostLayout);
+    const first = layouts.find((layout) => dirHasFiles(layout.model)) ?? (layouts[0] as HostLayout);
     const base = `${this.req.OutputDataConfig.S3OutputPath.replace(/\/+$/, '')}/${this.req.TrainingJobName}/output`;
     const tarball = path.join(this.jobDir, 'model.tar.gz');
     fs.mkdirSync(first.model, { recursive: true });

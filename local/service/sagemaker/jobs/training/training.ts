@@ -9,7 +9,7 @@
  */
 import type { Ctx } from '../../../core/context';
 import { type MetricDatum } from '../../metric-definitions';
-import { arn, inUse, invalid, notFound, now, paginate, wire } from '../../../core/protocol';
+import { arn, inUse, invalid, notFound, now, wire } from '../../../core/protocol';
 import type { Tags } from '../../tags';
 import { parseTrainingRequest, type TrainingRequest } from './training-request';
 import { assertAssumable } from '../../../iam/on-behalf';
@@ -74,19 +74,20 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
     ctx: Ctx,
     private readonly tags: Tags,
   ) {
-    super(ctx, { store: 'training-jobs', noun: 'training job', statusField: 'TrainingJobStatus' });
+    super(ctx, {
+      store: 'training-jobs',
+      noun: 'training job',
+      statusField: 'TrainingJobStatus',
+      api: 'TrainingJob',
+      nameField: 'TrainingJobName',
+      missing: () => invalid('Requested resource not found.'),
+      listOrder: 'Ascending',
+      summary,
+    });
   }
 
-  handlers(): Record<string, (b: Body) => unknown> {
-    return {
-      CreateTrainingJob: (b) => ({ TrainingJobArn: this.create(parseTrainingRequest(b), readTags(b)).TrainingJobArn }),
-      DescribeTrainingJob: (b) => this.describe(b.TrainingJobName as string),
-      ListTrainingJobs: (b) => this.list(b),
-      StopTrainingJob: (b) => {
-        this.stop(b.TrainingJobName as string);
-        return {};
-      },
-    };
+  protected createFromRequest(b: Body): string {
+    return this.create(parseTrainingRequest(b), readTags(b)).TrainingJobArn;
   }
 
   create(
@@ -104,9 +105,9 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
     // A tuning job's trials wait for their quota inside the tuning job; a training job asks for it at create.
     if (!extra.TuningJobArn) {
       const type = req.ResourceConfig.InstanceType;
-      const inUse = this.instancesInUse(type, (j) => ({
-        type: j.ResourceConfig.InstanceType,
-        count: j.ResourceConfig.InstanceCount,
+      const inUse = this.instancesInUse(type, (job) => ({
+        type: job.ResourceConfig.InstanceType,
+        count: job.ResourceConfig.InstanceCount,
       }));
       checkInstanceQuota(this.ctx.quotas, 'training job usage', type, inUse, req.ResourceConfig.InstanceCount);
     }
@@ -134,38 +135,7 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
 
   /** What Search finds: every job as DescribeTrainingJob shows it, with its tags. */
   searchRecords(): Record<string, unknown>[] {
-    return this.jobs.values().map((j) => ({ ...wire(j), Tags: this.tags.get(j.TrainingJobArn) }));
-  }
-
-  describe(jobName: string): Record<string, unknown> {
-    const job = this.jobs.get(jobName);
-    if (!job) throw invalid('Requested resource not found.');
-    return wire(job);
-  }
-
-  list(b: Body): unknown {
-    const nameContains = b.NameContains as string | undefined;
-    const status = b.StatusEquals as string | undefined;
-    const sortBy = (b.SortBy as string | undefined) ?? 'CreationTime';
-    const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending';
-    const after = b.CreationTimeAfter as number | undefined;
-    const before = b.CreationTimeBefore as number | undefined;
-    let items = this.jobs
-      .values()
-      .filter(
-        (j) =>
-          (!nameContains || j.TrainingJobName.toLowerCase().includes(nameContains.toLowerCase())) &&
-          (!status || j.TrainingJobStatus === status) &&
-          (after === undefined || j.CreationTime > after) &&
-          (before === undefined || j.CreationTime < before),
-      );
-    items = sortRecords(
-      items,
-      sortBy === 'Name' ? 'TrainingJobName' : sortBy === 'Status' ? 'TrainingJobStatus' : 'CreationTime',
-      order,
-    );
-    const { page, NextToken } = paginate(items, b);
-    return { TrainingJobSummaries: page.map(summary), NextToken };
+    return this.jobs.values().map((job) => ({ ...wire(job), Tags: this.tags.get(job.TrainingJobArn) }));
   }
 
   stop(jobName: string): void {
@@ -175,7 +145,7 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
     // Requests are checked by the documented rule training-job.stop-state; this guards internal callers (tuning).
     if (job.TrainingJobStatus !== 'InProgress')
       throw invalid(`The request was rejected because the training job is in status ${job.TrainingJobStatus}.`);
-    this.setStatus(jobName, 'Stopping', (j) => transition(j, 'Stopping', 'Stopping the training job'));
+    this.setStatus(jobName, 'Stopping', (job) => transition(job, 'Stopping', 'Stopping the training job'));
     const waiting = this.startFailures.get(jobName);
     if (waiting) {
       clearTimeout(waiting);
@@ -190,8 +160,8 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
   resume(): void {
     for (const job of this.jobs.values()) {
       if (job.TrainingJobStatus === 'InProgress') {
-        this.jobs.update(job.TrainingJobName, (j) =>
-          transition(j, 'Starting', 'Restarting the training job after the local service restarted'),
+        this.jobs.update(job.TrainingJobName, (job) =>
+          transition(job, 'Starting', 'Restarting the training job after the local service restarted'),
         );
         this.launch(job.TrainingJobName);
       } else if (job.TrainingJobStatus === 'Stopping') {
@@ -212,12 +182,12 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
   }
 
   private launch(jobName: string): void {
-    const job = this.jobs.update(jobName, (j) => {
-      j._attempts += 1;
+    const job = this.jobs.update(jobName, (job) => {
+      job._attempts += 1;
     });
     if (!job) return;
     if (lacksCapacity(this.ctx.faults, job.ResourceConfig.InstanceType, this.ctx.faultDraw)) {
-      this.jobs.update(jobName, (j) => statusMessage(j, 'Starting', CAPACITY_WAIT_MESSAGE));
+      this.jobs.update(jobName, (job) => statusMessage(job, 'Starting', CAPACITY_WAIT_MESSAGE));
       this.ctx.log(
         `training job ${jobName}: no capacity for ${job.ResourceConfig.InstanceType} (LOCAL_FAULTS capacity)`,
       );
@@ -238,21 +208,21 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
       },
     };
     const run = new TrainingRun(this.ctx, req, (phase: Phase, message: string) => {
-      this.jobs.update(jobName, (j) => {
-        if (phase === 'Training') j.TrainingStartTime ??= now();
-        if (j.TrainingJobStatus === 'Stopping' && phase !== 'Uploading') return;
-        transition(j, phase, message);
+      this.jobs.update(jobName, (job) => {
+        if (phase === 'Training') job.TrainingStartTime ??= now();
+        if (job.TrainingJobStatus === 'Stopping' && phase !== 'Uploading') return;
+        transition(job, phase, message);
       });
     });
     // Metrics show up in DescribeTrainingJob while the job trains, as on AWS.
     let shown = '';
     const metricsTimer = setInterval(() => {
       const m = run.parser.final();
-      const key = JSON.stringify(m.map((x) => [x.MetricName, x.Value]));
+      const key = JSON.stringify(m.map((metric) => [metric.MetricName, metric.Value]));
       if (key === shown) return;
       shown = key;
-      this.jobs.update(jobName, (j) => {
-        j.FinalMetricDataList = m;
+      this.jobs.update(jobName, (job) => {
+        job.FinalMetricDataList = m;
       });
     }, 1000);
     this.startRun(
@@ -280,10 +250,10 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
     const done = job?._retries ?? 0;
     if (!job || job.TrainingJobStatus !== 'InProgress' || done >= max || !RETRIED_FAILURE.test(o.failureReason ?? ''))
       return false;
-    this.jobs.update(jobName, (j) => {
-      j._retries = done + 1;
-      if (o.metrics.length) j.FinalMetricDataList = o.metrics;
-      transition(j, 'Starting', `Retrying the training job (retry ${done + 1} of ${max}) after ${o.failureReason}`);
+    this.jobs.update(jobName, (job) => {
+      job._retries = done + 1;
+      if (o.metrics.length) job.FinalMetricDataList = o.metrics;
+      transition(job, 'Starting', `Retrying the training job (retry ${done + 1} of ${max}) after ${o.failureReason}`);
     });
     this.ctx.log(`training job ${jobName}: retry ${done + 1} of ${max} after ${o.failureReason}`);
     this.launch(jobName);
@@ -294,24 +264,24 @@ export class Training extends JobTable<TrainingJob, RunOutcome> {
     if (o.kind === 'shutdown') return;
     if (o.kind === 'failed' && this.retry(jobName, o)) return;
     const status = o.kind === 'completed' ? 'Completed' : o.kind === 'failed' ? 'Failed' : 'Stopped';
-    this.setStatus(jobName, status, (j) => {
+    this.setStatus(jobName, status, (job) => {
       const t = now();
-      j.FinalMetricDataList = o.metrics;
-      if (o.modelArtifacts) j.ModelArtifacts = { S3ModelArtifacts: o.modelArtifacts };
-      j.TrainingEndTime = t;
-      if (j.TrainingStartTime) {
-        j.TrainingTimeInSeconds = Math.max(1, Math.round(t - j.TrainingStartTime));
+      job.FinalMetricDataList = o.metrics;
+      if (o.modelArtifacts) job.ModelArtifacts = { S3ModelArtifacts: o.modelArtifacts };
+      job.TrainingEndTime = t;
+      if (job.TrainingStartTime) {
+        job.TrainingTimeInSeconds = Math.max(1, Math.round(t - job.TrainingStartTime));
         // Wall-clock seconds, not × InstanceCount: DescribeTrainingJob's documentation has the caller multiply
         // BillableTimeInSeconds by InstanceCount for the compute time billed.
-        j.BillableTimeInSeconds = j.TrainingTimeInSeconds;
+        job.BillableTimeInSeconds = job.TrainingTimeInSeconds;
       }
-      if (o.kind === 'completed') transition(j, 'Completed', 'Training job completed', true);
+      if (o.kind === 'completed') transition(job, 'Completed', 'Training job completed', true);
       else if (o.kind === 'failed') {
-        j.FailureReason = o.failureReason;
-        transition(j, 'Failed', 'Training job failed', true);
+        job.FailureReason = o.failureReason;
+        transition(job, 'Failed', 'Training job failed', true);
       } else if (o.kind === 'maxruntime')
-        transition(j, 'MaxRuntimeExceeded', 'Job stopped because it exceeded MaxRuntimeInSeconds', true);
-      else transition(j, 'Stopped', 'Training job stopped', true);
+        transition(job, 'MaxRuntimeExceeded', 'Job stopped because it exceeded MaxRuntimeInSeconds', true);
+      else transition(job, 'Stopped', 'Training job stopped', true);
     });
   }
 }
@@ -345,15 +315,6 @@ export function statusMessage(
   if (!last || last.Status !== status || last.EndTime !== undefined) return transition(j, status, message);
   last.StatusMessage = message;
   j.LastModifiedTime = now();
-}
-
-export function sortRecords<T>(items: T[], key: keyof T, order: 'Ascending' | 'Descending'): T[] {
-  const sign = order === 'Ascending' ? 1 : -1;
-  return [...items].sort((a, b) => {
-    const x = a[key] as unknown as string | number;
-    const y = b[key] as unknown as string | number;
-    return x < y ? -sign : x > y ? sign : 0;
-  });
 }
 
 function summary(j: TrainingJob): Record<string, unknown> {

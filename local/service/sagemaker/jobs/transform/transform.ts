@@ -5,13 +5,12 @@
  * whole, so a rerun overwrites them); one that was Stopping is Stopped.
  */
 import type { Ctx } from '../../../core/context';
-import { arn, invalid, jobNameInUse, notFound, now, paginate, wire } from '../../../core/protocol';
+import { arn, invalid, jobNameInUse, notFound, now } from '../../../core/protocol';
 import { type Body, tags as readTags } from '../../../core/request-fields';
 import { assertAssumable } from '../../../iam/on-behalf';
 import { SAGEMAKER_SERVICE } from '../../../iam/policies';
 import type { ModelRecord } from '../../fleet';
 import type { Tags } from '../../tags';
-import { sortRecords } from '../training/training';
 import { parseTransformRequest, type TransformRequest } from './transform-request';
 import { TransformRun, type TransformOutcome } from './transform-run';
 import { checkInstanceQuota } from '../../../core/quotas';
@@ -39,21 +38,21 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
     private readonly tags: Tags,
     private readonly model: (name: string) => ModelRecord | undefined,
   ) {
-    super(ctx, { store: 'transform-jobs', noun: 'transform job', statusField: 'TransformJobStatus' });
+    super(ctx, {
+      store: 'transform-jobs',
+      noun: 'transform job',
+      statusField: 'TransformJobStatus',
+      api: 'TransformJob',
+      nameField: 'TransformJobName',
+      missing: (name) => notFound(`Could not find job to describe: ${transformJobArn(name)}`),
+      hidden: ['LastModifiedTime'],
+      listOrder: 'Descending',
+      summary,
+    });
   }
 
-  handlers(): Record<string, (b: Body) => unknown> {
-    return {
-      CreateTransformJob: (b) => ({
-        TransformJobArn: this.create(parseTransformRequest(b), readTags(b)).TransformJobArn,
-      }),
-      DescribeTransformJob: (b) => this.describe(b.TransformJobName as string),
-      ListTransformJobs: (b) => this.list(b),
-      StopTransformJob: (b) => {
-        this.stop(b.TransformJobName as string);
-        return {};
-      },
-    };
+  protected createFromRequest(b: Body): string {
+    return this.create(parseTransformRequest(b), readTags(b)).TransformJobArn;
   }
 
   create(req: TransformRequest, tags: { Key: string; Value: string }[]): TransformJob {
@@ -62,9 +61,9 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
     if (model.ExecutionRoleArn) assertAssumable(this.ctx.iam, model.ExecutionRoleArn, SAGEMAKER_SERVICE);
     if (this.jobs.has(req.TransformJobName)) throw jobNameInUse(transformJobArn(req.TransformJobName));
     const res = req.TransformResources;
-    const inUse = this.instancesInUse(res.InstanceType, (j) => ({
-      type: j.TransformResources.InstanceType,
-      count: j.TransformResources.InstanceCount,
+    const inUse = this.instancesInUse(res.InstanceType, (job) => ({
+      type: job.TransformResources.InstanceType,
+      count: job.TransformResources.InstanceCount,
     }));
     checkInstanceQuota(this.ctx.quotas, 'transform job usage', res.InstanceType, inUse, res.InstanceCount);
     const t = now();
@@ -82,58 +81,12 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
     return job;
   }
 
-  describe(name: string): Record<string, unknown> {
-    const job = this.jobs.get(name);
-    if (!job) throw notFound(`Could not find job to describe: ${transformJobArn(name)}`);
-    const { LastModifiedTime: _l, ...shown } = job;
-    return wire(shown);
-  }
-
-  list(b: Body): unknown {
-    const contains = (b.NameContains as string | undefined)?.toLowerCase();
-    const status = b.StatusEquals as string | undefined;
-    const num = (k: string) => b[k] as number | undefined;
-    const items = this.jobs
-      .values()
-      .filter(
-        (j) =>
-          (!contains || j.TransformJobName.toLowerCase().includes(contains)) &&
-          (!status || j.TransformJobStatus === status) &&
-          (num('CreationTimeAfter') === undefined || j.CreationTime > (num('CreationTimeAfter') as number)) &&
-          (num('CreationTimeBefore') === undefined || j.CreationTime < (num('CreationTimeBefore') as number)) &&
-          (num('LastModifiedTimeAfter') === undefined ||
-            j.LastModifiedTime > (num('LastModifiedTimeAfter') as number)) &&
-          (num('LastModifiedTimeBefore') === undefined ||
-            j.LastModifiedTime < (num('LastModifiedTimeBefore') as number)),
-      );
-    const sortBy = (b.SortBy as string | undefined) ?? 'CreationTime';
-    const order = (b.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Descending';
-    const sorted = sortRecords(
-      items,
-      sortBy === 'Name' ? 'TransformJobName' : sortBy === 'Status' ? 'TransformJobStatus' : 'CreationTime',
-      order,
-    );
-    const { page, NextToken } = paginate(sorted, b);
-    return {
-      TransformJobSummaries: page.map((j) => ({
-        TransformJobName: j.TransformJobName,
-        TransformJobArn: j.TransformJobArn,
-        CreationTime: j.CreationTime,
-        TransformEndTime: j.TransformEndTime,
-        LastModifiedTime: j.LastModifiedTime,
-        TransformJobStatus: j.TransformJobStatus,
-        FailureReason: j.FailureReason,
-      })),
-      NextToken,
-    };
-  }
-
   stop(name: string): void {
     const job = this.jobs.get(name);
     if (!job) throw notFound(`Could not find job to stop: ${transformJobArn(name)}`);
     if (job.TransformJobStatus !== 'InProgress') return; // stopping a finished or stopping job changes nothing
-    this.setStatus(name, 'Stopping', (j) => {
-      j.LastModifiedTime = now();
+    this.setStatus(name, 'Stopping', (job) => {
+      job.LastModifiedTime = now();
     });
     const run = this.runs.get(name);
     if (run) run.stop('user');
@@ -149,8 +102,8 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
   }
 
   private launch(name: string): void {
-    const job = this.jobs.update(name, (j) => {
-      j._attempts += 1;
+    const job = this.jobs.update(name, (job) => {
+      job._attempts += 1;
     });
     if (!job) return;
     const model = this.model(job.ModelName);
@@ -159,9 +112,9 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
       return;
     }
     const run = new TransformRun(this.ctx, job, model, () =>
-      this.jobs.update(name, (j) => {
-        j.TransformStartTime ??= now();
-        j.LastModifiedTime = now();
+      this.jobs.update(name, (job) => {
+        job.TransformStartTime ??= now();
+        job.LastModifiedTime = now();
       }),
     );
     this.ctx.log(`transform job ${name}: starting ${job.TransformResources.InstanceCount} instance(s)`);
@@ -177,12 +130,24 @@ export class Transforms extends JobTable<TransformJob, TransformOutcome | { kind
 
   private finish(name: string, o: TransformOutcome): void {
     const status = o.kind === 'completed' ? 'Completed' : o.kind === 'stopped' ? 'Stopped' : 'Failed';
-    this.setStatus(name, status, (j) => {
+    this.setStatus(name, status, (job) => {
       const t = now();
-      j.LastModifiedTime = t;
-      j.TransformEndTime = t;
-      if (o.kind === 'failed') j.FailureReason = o.reason.slice(0, 1024);
+      job.LastModifiedTime = t;
+      job.TransformEndTime = t;
+      if (o.kind === 'failed') job.FailureReason = o.reason.slice(0, 1024);
     });
     this.ctx.log(`transform job ${name}: ${o.kind}${o.kind === 'failed' ? `: ${o.reason}` : ''}`);
   }
+}
+
+function summary(job: TransformJob): Record<string, unknown> {
+  return {
+    TransformJobName: job.TransformJobName,
+    TransformJobArn: job.TransformJobArn,
+    CreationTime: job.CreationTime,
+    TransformEndTime: job.TransformEndTime,
+    LastModifiedTime: job.LastModifiedTime,
+    TransformJobStatus: job.TransformJobStatus,
+    FailureReason: job.FailureReason,
+  };
 }
