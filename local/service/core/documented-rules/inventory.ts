@@ -859,7 +859,10 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
 
   // SQS: the event relay's calls (worker/event-relay.ts; served by moto behind the IAM gateway).
   op('sqs', 'DeleteMessage', [
-    ['The receipt handle must be one the queue gave out (ReceiptHandleIsInvalid).', at(`${MOTO_SQS} Queue.delete_message`)],
+    [
+      'The receipt handle must be one the queue gave out (ReceiptHandleIsInvalid).',
+      at(`${MOTO_SQS} Queue.delete_message`),
+    ],
     [
       'A receipt handle from an earlier receive of the message is accepted but might not delete it.',
       not('the relay deletes with the handle of the receive it has just made'),
@@ -883,9 +886,12 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
       rule('sqs.receive-message-ranges'),
       apiPage('sqs', 'ChangeMessageVisibility'),
     ],
-    ['The queue must exist (QueueDoesNotExist); queue URLs and names are case-sensitive.', at(`${MOTO_SQS} SQSBackend.get_queue`)],
     [
-      'A message received and not deleted within its visibility timeout is received again; after the redrive policy\'s maxReceiveCount it moves to the dead-letter queue.',
+      'The queue must exist (QueueDoesNotExist); queue URLs and names are case-sensitive.',
+      at(`${MOTO_SQS} SQSBackend.get_queue`),
+    ],
+    [
+      "A message received and not deleted within its visibility timeout is received again; after the redrive policy's maxReceiveCount it moves to the dead-letter queue.",
       at(`${MOTO_SQS} SQSBackend.receive_message`),
     ],
     [

@@ -76,11 +76,13 @@ it("relays a local job's state change through the gateway, as the worker, and de
     },
   ]);
   // Deleted once signalled: nothing comes back, even after the queue's visibility timeout would have run out.
-  const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, VisibilityTimeout: 0 }));
+  const again = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, VisibilityTimeout: 0 }),
+  );
   expect(again.Messages ?? []).toEqual([]);
 });
 
-it("refuses the worker any other queue, and any SQS call its policy does not grant", async () => {
+it('refuses the worker any other queue, and any SQS call its policy does not grant', async () => {
   const admin = client(ADMIN_CREDENTIALS);
   const other = await admin.send(new CreateQueueCommand({ QueueName: 'someone-elses-queue' }));
   const otherUrl = `${svc.url}/123456789012/someone-elses-queue`;
@@ -97,15 +99,14 @@ it("refuses the worker any other queue, and any SQS call its policy does not gra
 
 it('refuses ReceiveMessage outside its documented ranges, naming the parameter; the bounds themselves pass', async () => {
   const worker = client(WORKER_CREDENTIALS);
-  const cases: [Partial<Record<'MaxNumberOfMessages' | 'WaitTimeSeconds' | 'VisibilityTimeout', number>>, RegExp][] =
-    [
-      [{ MaxNumberOfMessages: 11 }, /MaxNumberOfMessages/],
-      [{ MaxNumberOfMessages: 0 }, /MaxNumberOfMessages/],
-      [{ WaitTimeSeconds: 21 }, /WaitTimeSeconds/],
-      // moto lets a negative visibility timeout through; SQS does not.
-      [{ VisibilityTimeout: -1 }, /VisibilityTimeout/],
-      [{ VisibilityTimeout: 43_201 }, /VisibilityTimeout/],
-    ];
+  const cases: [Partial<Record<'MaxNumberOfMessages' | 'WaitTimeSeconds' | 'VisibilityTimeout', number>>, RegExp][] = [
+    [{ MaxNumberOfMessages: 11 }, /MaxNumberOfMessages/],
+    [{ MaxNumberOfMessages: 0 }, /MaxNumberOfMessages/],
+    [{ WaitTimeSeconds: 21 }, /WaitTimeSeconds/],
+    // moto lets a negative visibility timeout through; SQS does not.
+    [{ VisibilityTimeout: -1 }, /VisibilityTimeout/],
+    [{ VisibilityTimeout: 43_201 }, /VisibilityTimeout/],
+  ];
   for (const [input, member] of cases) {
     const err = await failure(worker.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, ...input })));
     expect({ input, name: err.name }).toEqual({ input, name: 'InvalidParameterValue' });
