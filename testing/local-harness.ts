@@ -13,6 +13,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createActivities } from '../activities';
 import { createAwsClients } from '../worker/aws-clients';
+import { loadConfig } from '../worker/config';
+import type { EventRelay } from '../worker/event-relay';
+import { startWorkerEventRelay } from '../worker/event-relay-main';
 import { projectWorkerOptions } from '../worker/worker-options';
 import { ADMIN_CREDENTIALS } from '../local/shared/credentials';
 import { isAlive, killGroup, readPid, stopGroup, waitUntil } from '../local/shared/procs';
@@ -57,6 +60,7 @@ export class LocalHarness {
   private connection: Connection | undefined;
   private clientValue: Client | undefined;
   private readonly nativeConnections: NativeConnection[] = [];
+  private readonly relays: EventRelay[] = [];
   /** examples/pipeline.local.json as on disk. */
   readonly baseSpec: Spec = loadLocalSpec();
 
@@ -133,18 +137,25 @@ export class LocalHarness {
   }
 
   /**
-   * A worker in this process on `taskQueue`, with the real activities on this stack's endpoints: run it with
-   * `run()` or `runUntil()`; its connection closes in stop().
+   * A worker in this process on `taskQueue`, with the real activities on this stack's endpoints and, as `npm run
+   * worker` has, the event relay on the stack's queue (docs/events.md): run it with `run()` or `runUntil()`; its
+   * connection and relay close in stop().
    */
   async inProcessWorker(taskQueue: string): Promise<Worker> {
+    const config = loadConfig({ ...process.env, ...this.env, TEMPORAL_TASK_QUEUE: taskQueue });
     const connection = await NativeConnection.connect({ address: this.env.TEMPORAL_ADDRESS });
     this.nativeConnections.push(connection);
-    return Worker.create({
+    const worker = await Worker.create({
       connection,
       taskQueue,
       ...projectWorkerOptions(),
-      activities: createActivities({ clients: createAwsClients({ region: this.env.AWS_REGION as string }) }),
+      activities: createActivities({
+        clients: createAwsClients({ region: this.env.AWS_REGION as string }),
+        eventNetIntervalSeconds: config.events?.netIntervalSeconds,
+      }),
     });
+    if (config.events) this.relays.push(await startWorkerEventRelay(config, config.events.queueUrl));
+    return worker;
   }
 
   /** Kills the local SageMaker service (`signal`: SIGKILL = crash, SIGTERM = clean stop) and starts it again. */
@@ -166,6 +177,7 @@ export class LocalHarness {
   /** Kills the workers, brings the stack down, and removes the state dir unless asked to keep it. */
   async stop(keep = this.opts.keep ?? false): Promise<void> {
     for (const w of this.workers) if (w.pid !== undefined && isAlive(w.pid)) killGroup(w.pid, 'SIGKILL');
+    for (const r of this.relays.splice(0)) await r.stop().catch(() => undefined);
     await this.connection?.close().catch(() => undefined);
     for (const c of this.nativeConnections) await c.close().catch(() => undefined);
     await down(this.cfg);

@@ -3,6 +3,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { jobStateChangedSignal } from '../contracts/workflow-api';
 import type { WorkerConfig } from './config';
 import { startEventRelay, type EventRelay } from './event-relay';
+import { installRequestAudit } from './request-audit';
 import { connectClient } from './temporal-client';
 
 /** Connects and starts the relay; stop() ends it and closes its Temporal connection. */
@@ -10,6 +11,8 @@ export async function startWorkerEventRelay(config: WorkerConfig, queueUrl: stri
   const { client, connection } = await connectClient(config);
   // No SDK retries of its own beyond the default few: the relay loop retries a failed receive itself.
   const sqs = new SQSClient({ region: config.awsRegion, maxAttempts: 3 });
+  // Its requests are recorded with the activities' when LOCAL_AWS_REQUEST_AUDIT asks (worker/request-audit.ts).
+  if (process.env.LOCAL_AWS_REQUEST_AUDIT) installRequestAudit(sqs, process.env.LOCAL_AWS_REQUEST_AUDIT);
   const relay = startEventRelay({
     sqs,
     queueUrl,

@@ -40,6 +40,7 @@ const MODEL_OF_CLIENT: Record<string, string> = {
   ServiceQuotasClient: 'service-quotas',
   IAMClient: 'iam',
   STSClient: 'sts',
+  SQSClient: 'sqs',
 };
 
 /** A command input as JSON, the way the JSON protocols carry it. */

@@ -6,22 +6,20 @@
  * and state-change events (docs/events.md): at each flip the bench enqueues the documented event, the real relay
  * (worker/event-relay.ts) signals the step, and the waits poll only as the net.
  */
-import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { tsToMs } from '@temporalio/common/lib/time';
-import { createActivities, type AwsClients } from '../../activities';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../testing/temporal-test-env';
 import { trainModel } from '../../workflows';
 import { sleep } from '../../local/shared/procs';
 import { writeResult } from '../lib/results';
 import type { Command } from 'commander';
 import { positiveInt } from '../../worker/command-line';
 import { PRODUCTION_POLL_INTERVAL_S } from './lib/bench-spec';
-import { startSageMakerStub, type StubJob } from './lib/sagemaker-stub-server';
-import { trainingDefinition } from '../../testing/training-definition';
+import type { StubJob } from './lib/sagemaker-stub-server';
 import { DEFAULT_EVENT_NET_INTERVAL_S } from '../../contracts/job-events';
-import { jobStateChangedSignal } from '../../contracts/workflow-api';
-import { startEventRelay } from '../../worker/event-relay';
-import { MemoryQueue } from './lib/memory-queue';
+import {
+  RIG_TRAINING_DEFINITION as definition,
+  startTrainingStepRig,
+  trainingStateEvent,
+} from './lib/training-step-rig';
 
 export const about =
   'delay from a SageMaker status change to the workflow acting on it (p50/p99/max), and DescribeTrainingJob ' +
@@ -62,13 +60,6 @@ interface Change {
   describes: number;
 }
 
-const definition = trainingDefinition({
-  channels: { train: 's3://b/train/' },
-  outputS3Uri: 's3://b/out/',
-  maxRuntimeSeconds: 3 * 86400,
-  hyperparameters: {},
-});
-
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
@@ -95,26 +86,6 @@ interface PathResult {
   jobHours: number;
   pollGaps: number[];
   extra: number;
-}
-
-/** The documented "SageMaker Training Job State Change" event of a stub job, as EventBridge delivers it to SQS. */
-function trainingEvent(name: string, workflowId: string, status: string, secondaryStatus: string): string {
-  return JSON.stringify({
-    version: '0',
-    id: `${name}-${status}-${secondaryStatus}`,
-    'detail-type': 'SageMaker Training Job State Change',
-    source: 'aws.sagemaker',
-    account: '123456789012',
-    time: new Date().toISOString(),
-    region: 'us-east-1',
-    resources: [`arn:aws:sagemaker:us-east-1:123456789012:training-job/${name}`],
-    detail: {
-      TrainingJobName: name,
-      TrainingJobStatus: status,
-      SecondaryStatus: secondaryStatus,
-      Tags: { 'pipeline:workflow-id': workflowId },
-    },
-  });
 }
 
 /** The `last` a waitForTrainingJob was scheduled with, or the change a signal carried, from its JSON payload. */
@@ -146,40 +117,15 @@ export async function run(opts: { jobs: number; interval: number; net: number })
 async function measure(opts: { jobs: number; interval: number }, net: number | null): Promise<PathResult> {
   const jobs = opts.jobs;
   const interval = opts.interval;
-  const stub = await startSageMakerStub();
-  const queue = new MemoryQueue();
-  const env = await createDevServerEnv();
+  const rig = await startTrainingStepRig({ prefix: 'bench-detection', net });
+  const { stub, queue, env, taskQueue, worker } = rig;
   const changes: Change[] = [];
   const lifetimes: { job: StubJob; createdAt: number; endedAt: number }[] = [];
   try {
-    const sagemaker = new SageMakerClient({
-      region: 'us-east-1',
-      endpoint: stub.endpoint,
-      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-      maxAttempts: 3,
-    });
-    const activities = createActivities({
-      clients: { sagemaker } as unknown as AwsClients,
-      ...(net === null ? {} : { eventNetIntervalSeconds: net }),
-    });
-    const taskQueue = uniqueTaskQueue('bench-detection');
-    const worker = await createTestWorker(env, taskQueue, {
-      createTrainingJob: activities.createTrainingJob,
-      waitForTrainingJob: activities.waitForTrainingJob,
-      stopTrainingJob: activities.stopTrainingJob,
-    });
-    const relay =
-      net === null
-        ? undefined
-        : startEventRelay({
-            sqs: queue.client(),
-            queueUrl: 'memory://state-changes',
-            waitTimeSeconds: 1,
-            signal: (id, change) => env.client.workflow.getHandle(id).signal(jobStateChangedSignal, change),
-          });
+    const relay = net === null ? undefined : rig.startRelay();
     const flip = (name: string, workflowId: string, status: string, secondary: string): number => {
       const t = stub.set(name, status, secondary);
-      if (net !== null) queue.enqueue(trainingEvent(name, workflowId, status, secondary));
+      if (net !== null) queue.enqueue(trainingStateEvent(name, workflowId, status, secondary));
       return t;
     };
     const follow = async (n: number) => {
@@ -246,8 +192,7 @@ async function measure(opts: { jobs: number; interval: number }, net: number | n
     await worker.runUntil(Promise.all(Array.from({ length: jobs }, (_, n) => follow(n))));
     await relay?.stop();
   } finally {
-    await env.teardown();
-    await stub.close();
+    await rig.close();
   }
   const gaps = lifetimes.flatMap(({ job }) =>
     job.describes.slice(1).map((d, i) => (d - (job.describes[i] as number)) / 1000),

@@ -3,7 +3,8 @@
  * Every value can be overridden from the environment so tests and parallel stacks do not collide.
  */
 import path from 'node:path';
-import { REGION } from '../shared/account';
+import { EVENTS_QUEUE_NAME } from '../../infra/resource-ids';
+import { ACCOUNT_ID, REGION } from '../shared/account';
 import { WORKER_CREDENTIALS } from '../shared/credentials';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -61,10 +62,20 @@ export function stackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
 }
 
 /**
+ * The polling net's interval in local mode (PIPELINE_EVENTS_NET_INTERVAL_SECONDS): state-change events wake the
+ * steps, and a lost event costs a local run at most this long (AWS's default is 600 s, docs/events.md).
+ */
+export const LOCAL_EVENT_NET_INTERVAL_S = 30;
+
+/**
  * The environment a worker needs to talk to this stack. Every AWS endpoint is the local service's port: it serves
  * SageMaker, SageMaker Runtime and CodeBuild itself and passes everything else (S3, ECR, CloudWatch, CloudWatch Logs,
- * Application Auto Scaling, STS, IAM) through its IAM gateway to moto, so each call is evaluated against
+ * Application Auto Scaling, STS, IAM, SQS) through its IAM gateway to moto, so each call is evaluated against
  * iam/worker-policy.json. The credentials are the worker's (local/shared/credentials.ts).
+ *
+ * The event relay is on, as on AWS (docs/events.md): it reads the queue `npm run local -- up` deployed from infra/
+ * into moto. Its URL names the gateway's host, not moto's: the SQS client sends each call to its QueueUrl's host, so
+ * the relay's ReceiveMessage and DeleteMessage pass the gateway and the worker policy like every other call.
  */
 export function workerEnv(cfg: StackConfig): Record<string, string> {
   const aws = `http://127.0.0.1:${cfg.servicePort}`;
@@ -86,5 +97,8 @@ export function workerEnv(cfg: StackConfig): Record<string, string> {
     AWS_ENDPOINT_URL_SAGEMAKER: aws,
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: aws,
     AWS_ENDPOINT_URL_CODEBUILD: aws,
+    AWS_ENDPOINT_URL_SQS: aws,
+    PIPELINE_EVENTS_QUEUE_URL: `${aws}/${ACCOUNT_ID}/${EVENTS_QUEUE_NAME}`,
+    PIPELINE_EVENTS_NET_INTERVAL_SECONDS: String(LOCAL_EVENT_NET_INTERVAL_S),
   };
 }

@@ -16,8 +16,8 @@ import { constraintAt } from './conformance-service';
 
 const operations = activityOperations();
 
-test('the activities call the operations this suite covers', () => {
-  // Sixty-odd operations over eleven services; a new one joins the table below by itself.
+test('the activities and the event relay call the operations this suite covers', () => {
+  // Seventy-odd operations over twelve services; a new one joins the table below by itself.
   expect(operations.length).toBeGreaterThan(50);
   expect(new Set(operations.map((o) => o.service))).toEqual(
     new Set([
@@ -31,6 +31,7 @@ test('the activities call the operations this suite covers', () => {
       'service-quotas',
       'iam',
       'sts',
+      'sqs',
     ]),
   );
 });

@@ -1,6 +1,7 @@
 /**
- * The AWS operations the activities call: each `new XCommand(` in activities/*.ts, with the client package it is
- * imported from mapped to botocore's service name. Shared by the conformance suites that must cover every one.
+ * The AWS operations the worker calls: each `new XCommand(` in activities/*.ts and in the event relay
+ * (worker/event-relay.ts), with the client package it is imported from mapped to botocore's service name. Shared by
+ * the conformance suites that must cover every one.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,15 +18,28 @@ export const PACKAGE_MODEL: Record<string, string> = {
   '@aws-sdk/client-sagemaker': 'sagemaker',
   '@aws-sdk/client-sagemaker-runtime': 'sagemaker-runtime',
   '@aws-sdk/client-service-quotas': 'service-quotas',
+  '@aws-sdk/client-sqs': 'sqs',
   '@aws-sdk/client-sts': 'sts',
 };
 
-/** `service.Operation` for every command the activities construct, sorted. */
+/** The worker's files that send AWS requests: every activity, and the event relay. */
+function workerSources(): string[] {
+  const root = path.resolve(__dirname, '../..');
+  const activities = path.join(root, 'activities');
+  return [
+    ...fs
+      .readdirSync(activities)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => path.join(activities, f)),
+    path.join(root, 'worker', 'event-relay.ts'),
+  ];
+}
+
+/** `service.Operation` for every command the activities and the event relay construct, sorted. */
 export function activityOperations(): { service: string; operation: string }[] {
-  const dir = path.resolve(__dirname, '../../activities');
   const found = new Map<string, { service: string; operation: string }>();
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
-    const text = fs.readFileSync(path.join(dir, file), 'utf8');
+  for (const file of workerSources()) {
+    const text = fs.readFileSync(file, 'utf8');
     const imported = new Map<string, string>();
     for (const m of text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'(@aws-sdk\/client-[a-z0-9-]+)'/g))
       for (const name of (m[1] as string).split(',').map((n) => n.trim().replace(/^type\s+/, '')))

@@ -1,48 +1,109 @@
 /**
- * State-change events under faults (docs/events.md): trainModel workflows with the real activities against the
- * SageMaker stub, the real event relay, and a queue that drops, duplicates, delays and reorders the documented events,
- * becomes unreachable for a while, and whose relay is killed and restarted mid-run. Every job must be created once
- * and its workflow complete once; a change whose event was lost must be acted on within the polling net.
+ * State-change events under faults (docs/events.md), in two modes (`--mode`, default both):
+ *  - pipelines: whole migrationPipeline runs on the local stack, the local service spoiling the events it publishes
+ *    (LOCAL_EVENT_FAULTS), the queue unreachable for the relay a while and the relay killed with its worker
+ *    (bench/chaos/lib/event-pipelines.ts): every run deploys exactly once with nothing duplicated, and a dropped
+ *    event costs at most the local polling net;
+ *  - steps: many trainModel workflows with the real activities against the SageMaker stub and the real relay on an
+ *    in-process queue (bench/suite/lib/training-step-rig.ts), each event in turn delivered, dropped, duplicated,
+ *    delayed or reordered: every job created once and its workflow completed once, a lost event acted on within the
+ *    net.
  */
-import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Command } from 'commander';
-import { createActivities, type AwsClients } from '../../../activities';
-import { jobStateChangedSignal } from '../../../contracts/workflow-api';
-import { createDevServerEnv, createTestWorker, uniqueTaskQueue } from '../../../testing/temporal-test-env';
-import { trainingDefinition } from '../../../testing/training-definition';
 import { trainModel } from '../../../workflows';
 import { sleep } from '../../../local/shared/procs';
-import { positiveInt } from '../../../worker/command-line';
-import { startEventRelay, type EventRelay } from '../../../worker/event-relay';
-import { writeResult } from '../../lib/results';
-import { MemoryQueue } from '../../suite/lib/memory-queue';
-import { startSageMakerStub } from '../../suite/lib/sagemaker-stub-server';
+import { nonNegativeNumber, positiveInt } from '../../../worker/command-line';
+import type { EventRelay } from '../../../worker/event-relay';
+import { renderTable, writeResult } from '../../lib/results';
+import type { MemoryQueue } from '../../suite/lib/memory-queue';
+import {
+  RIG_TRAINING_DEFINITION as definition,
+  startTrainingStepRig,
+  trainingStateEvent,
+} from '../../suite/lib/training-step-rig';
+import { runEventPipelines } from '../lib/event-pipelines';
 
 export const about =
-  'state-change events dropped, duplicated, delayed, reordered, the queue unreachable and the relay killed: every ' +
-  'job created once and acted on, a lost event costing at most the polling net';
+  'state-change events dropped, duplicated, delayed, reordered, the queue unreachable and the relay killed: whole ' +
+  'pipelines deploy exactly once, every step job created once, a lost event costing at most the polling net';
 
 /** The campaign's options. */
 export function options(cmd: Command): Command {
   return cmd
-    .option('--jobs <n>', 'training jobs', positiveInt, 12)
-    .option('--net <seconds>', "the polling net's interval (production: 600)", positiveInt, 30)
-    .option('--delay <seconds>', 'how long a delayed event is held', positiveInt, 45);
+    .option('--mode <mode>', 'pipelines, steps or both', 'both')
+    .option('--runs <n>', 'pipelines mode: pipeline runs (a create, then updates)', positiveInt, 2)
+    .option(
+      '--share <fraction>',
+      'pipelines mode: share of events dropped (and duplicated, delayed, reordered)',
+      nonNegativeNumber,
+      0.2,
+    )
+    .option('--unreachable <seconds>', 'pipelines mode: how long the queue is unreachable', positiveInt, 45)
+    .option('--jobs <n>', 'steps mode: training jobs', positiveInt, 12)
+    .option('--net <seconds>', "steps mode: the polling net's interval (production: 600)", positiveInt, 30)
+    .option('--delay <seconds>', 'how long a delayed event is held', positiveInt, 90);
 }
 
-const definition = trainingDefinition({
-  channels: { train: 's3://b/train/' },
-  outputS3Uri: 's3://b/out/',
-  maxRuntimeSeconds: 3 * 86400,
-  hyperparameters: {},
-});
+type Options = {
+  mode: string;
+  runs: number;
+  share: number;
+  unreachable: number;
+  jobs: number;
+  net: number;
+  delay: number;
+};
+
+export async function run(opts: Options): Promise<void> {
+  if (!['pipelines', 'steps', 'both'].includes(opts.mode))
+    throw new Error(`--mode must be pipelines, steps or both, got ${JSON.stringify(opts.mode)}`);
+  const sections: { title: string; ok: boolean; columns: string[]; rows: (string | number)[][]; notes: string[] }[] =
+    [];
+  if (opts.mode !== 'steps') {
+    const p = await runEventPipelines({
+      runs: opts.runs,
+      share: opts.share,
+      delay: opts.delay,
+      unreachable: opts.unreachable,
+    });
+    sections.push({ title: 'Whole pipelines on the local stack', ...p });
+  }
+  if (opts.mode !== 'pipelines') {
+    const s = await runSteps(opts);
+    sections.push({ title: 'Single training steps against the SageMaker stub', ...s });
+  }
+  const [first, ...rest] = sections as [(typeof sections)[number], ...typeof sections];
+  const ok = sections.every((x) => x.ok);
+  writeResult({
+    name: 'chaos-events',
+    title:
+      'Chaos: state-change events dropped, duplicated, delayed, reordered; queue unreachable; relay killed ' +
+      `(${ok ? 'passed' : 'FAILED'})`,
+    command:
+      `npm run chaos -- events --mode ${opts.mode}` +
+      (opts.mode !== 'steps' ? ` --runs ${opts.runs} --share ${opts.share} --unreachable ${opts.unreachable}` : '') +
+      (opts.mode !== 'pipelines' ? ` --jobs ${opts.jobs} --net ${opts.net}` : '') +
+      ` --delay ${opts.delay}`,
+    columns: first.columns,
+    rows: first.rows,
+    notes: [
+      `**${first.title}** (the table above).`,
+      ...first.notes,
+      ...rest.flatMap((x) => [`## ${x.title}`, renderTable(x), ...x.notes]),
+    ],
+  });
+  if (!ok) process.exitCode = 1;
+}
 
 type Fate = 'delivered' | 'dropped' | 'duplicated' | 'delayed' | 'reordered';
 
-export async function run(opts: { jobs: number; net: number; delay: number }): Promise<void> {
-  const stub = await startSageMakerStub();
-  const env = await createDevServerEnv();
-  const queue = new MemoryQueue();
+/** The steps mode; see the file comment. */
+async function runSteps(
+  opts: Options,
+): Promise<{ ok: boolean; columns: string[]; rows: (string | number)[][]; notes: string[] }> {
+  let creates = 0;
+  const rig = await startTrainingStepRig({ prefix: 'chaos-events', net: opts.net, onCreate: () => void creates++ });
+  const { stub, env, queue, taskQueue, worker } = rig;
   let unreachableUntil = 0;
   const base = queue.client();
   // The queue as the relay sees it: unreachable (a network error on every call) until `unreachableUntil`.
@@ -55,35 +116,9 @@ export async function run(opts: { jobs: number; net: number; delay: number }): P
   const fates: Record<Fate, number> = { delivered: 0, dropped: 0, duplicated: 0, delayed: 0, reordered: 0 };
   let held: string | undefined;
   const rows: { job: string; change: string; fate: Fate; actedS: number }[] = [];
-  let creates = 0;
   let relayKills = 0;
   try {
-    const sagemaker = new SageMakerClient({
-      region: 'us-east-1',
-      endpoint: stub.endpoint,
-      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-      maxAttempts: 3,
-    });
-    const acts = createActivities({
-      clients: { sagemaker } as unknown as AwsClients,
-      eventNetIntervalSeconds: opts.net,
-    });
-    const taskQueue = uniqueTaskQueue('chaos-events');
-    const worker = await createTestWorker(env, taskQueue, {
-      createTrainingJob: async (a: Parameters<typeof acts.createTrainingJob>[0]) => {
-        creates++;
-        return acts.createTrainingJob(a);
-      },
-      waitForTrainingJob: acts.waitForTrainingJob,
-      stopTrainingJob: acts.stopTrainingJob,
-    });
-    let relay: EventRelay = startEventRelay({
-      sqs,
-      queueUrl: 'memory://state-changes',
-      waitTimeSeconds: 1,
-      retryDelayMs: 1000,
-      signal: (id, change) => env.client.workflow.getHandle(id).signal(jobStateChangedSignal, change),
-    });
+    let relay: EventRelay = rig.startRelay(sqs);
     // Faults on the queue and the relay while the jobs run: unreachable for 20 s, the relay killed for 15 s.
     const disruptions = (async () => {
       await sleep(10_000);
@@ -92,13 +127,7 @@ export async function run(opts: { jobs: number; net: number; delay: number }): P
       await relay.stop();
       relayKills++;
       await sleep(15_000);
-      relay = startEventRelay({
-        sqs,
-        queueUrl: 'memory://state-changes',
-        waitTimeSeconds: 1,
-        retryDelayMs: 1000,
-        signal: (id, change) => env.client.workflow.getHandle(id).signal(jobStateChangedSignal, change),
-      });
+      relay = rig.startRelay(sqs);
     })();
     // Each event's fate in turn: the five fates round-robin, so every kind is exercised on every run.
     const order: Fate[] = ['delivered', 'dropped', 'duplicated', 'delayed', 'reordered'];
@@ -127,23 +156,6 @@ export async function run(opts: { jobs: number; net: number; delay: number }): P
       release();
       return fate;
     };
-    const event = (name: string, workflowId: string, status: string, secondary: string) =>
-      JSON.stringify({
-        version: '0',
-        id: `${name}-${status}-${secondary}`,
-        'detail-type': 'SageMaker Training Job State Change',
-        source: 'aws.sagemaker',
-        account: '123456789012',
-        time: new Date().toISOString(),
-        region: 'us-east-1',
-        resources: [`arn:aws:sagemaker:us-east-1:123456789012:training-job/${name}`],
-        detail: {
-          TrainingJobName: name,
-          TrainingJobStatus: status,
-          SecondaryStatus: secondary,
-          Tags: { 'pipeline:workflow-id': workflowId },
-        },
-      });
     const follow = async (i: number) => {
       const name = `chaos-events-${i}`;
       const workflowId = `chaos-events-${process.pid}-${i}`;
@@ -163,7 +175,7 @@ export async function run(opts: { jobs: number; net: number; delay: number }): P
         const job = stub.jobs.get(name);
         const before = job?.describes.length ?? 0;
         const t = stub.set(name, status, secondary);
-        const fate = publish(event(name, workflowId, status, secondary));
+        const fate = publish(trainingStateEvent(name, workflowId, status, secondary));
         // Acted on: the first Describe after the flip (the step describes only when woken or at the net).
         while ((stub.jobs.get(name)?.describes.length ?? 0) <= before) await sleep(50);
         const seenAt = stub.jobs.get(name)?.describes.find((d) => d >= t) ?? Date.now();
@@ -180,10 +192,8 @@ export async function run(opts: { jobs: number; net: number; delay: number }): P
     const byFate = (f: Fate) => rows.filter((r) => r.fate === f).map((r) => r.actedS);
     const fmt = (xs: number[]) => (xs.length ? Math.max(...xs).toFixed(1) : '-');
     const ok = failed.length === 0 && creates === opts.jobs && worstLost <= opts.net + 5;
-    writeResult({
-      name: 'chaos-events',
-      title: 'Chaos: state-change events dropped, duplicated, delayed, reordered; queue unreachable; relay killed',
-      command: `npm run chaos -- events --jobs ${opts.jobs} --net ${opts.net} --delay ${opts.delay}`,
+    return {
+      ok,
       columns: ['event fate', 'changes', 'worst change -> Describe that saw it (s)'],
       rows: (Object.keys(fates) as Fate[]).map((f) => [f, byFate(f).length, fmt(byFate(f))]),
       notes: [
@@ -197,13 +207,11 @@ export async function run(opts: { jobs: number; net: number; delay: number }): P
           `delayed or reordered event that arrives after the net already moved the step on costs one Describe.`,
         '**How.** trainModel workflows on a Temporal dev server with the real createTrainingJob and ' +
           'waitForTrainingJob activities against the HTTP SageMaker stub (bench/suite/lib/sagemaker-stub-server.ts), ' +
-          'the real relay (worker/event-relay.ts) reading an in-process queue (bench/suite/lib/memory-queue.ts). ' +
-          'The pipeline-level "deploys exactly once" is not exercised here (one step kind, no endpoint).',
+          'the real relay (worker/event-relay.ts) reading an in-process queue (bench/suite/lib/training-step-rig.ts). ' +
+          'The whole-pipeline "deploys exactly once" is the pipelines mode\'s.',
       ],
-    });
-    if (!ok) process.exitCode = 1;
+    };
   } finally {
-    await env.teardown();
-    await stub.close();
+    await rig.close();
   }
 }

@@ -21,11 +21,12 @@ export class KillableWorker {
   /**
    * Bundles the workflows once into the state dir and starts the first worker from it: a restarted worker then
    * polls within seconds instead of re-bundling (which costs tens of CPU seconds on 2 cores) after every kill.
+   * `env` is added to the stack's worker environment of every worker started.
    */
-  static async start(h: LocalHarness, taskQueue: string): Promise<KillableWorker> {
+  static async start(h: LocalHarness, taskQueue: string, env: Record<string, string> = {}): Promise<KillableWorker> {
     const file = path.join(h.cfg.stateDir, 'workflow-bundle.js');
     fs.writeFileSync(file, await bundleWorkflows());
-    return new KillableWorker(h, taskQueue, { WORKFLOW_BUNDLE_PATH: file });
+    return new KillableWorker(h, taskQueue, { ...env, WORKFLOW_BUNDLE_PATH: file });
   }
 
   /** SIGKILLs the worker's process group, waits `downMs`, and starts a fresh worker on the same task queue. */

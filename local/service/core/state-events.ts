@@ -6,8 +6,9 @@
  * reads, as on AWS. The one hook is the state store (core/state.ts): every record written passes here.
  *
  * LOCAL_EVENT_FAULTS spoils delivery for the chaos campaign (bench/chaos/campaigns/events.ts), as a comma list:
- * `drop=P` and `duplicate=P` (probabilities), `delayMs=N` (every event held N ms), `reorder=P` (an event held back
- * behind the next one).
+ * `drop=P` and `duplicate=P` (probabilities), `delayMs=N` (an event held N ms: every event, or with `delay=P` that
+ * share of them), `reorder=P` (an event held back behind the next one). Each spoiled event is logged
+ * (`state-change event <fault>: <kind>/<key> <status> at <epoch ms>`), so a campaign can time what a lost one cost.
  */
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { REGION } from '../../shared/account';
@@ -97,17 +98,22 @@ export interface EventFaults {
   drop: number;
   duplicate: number;
   delayMs: number;
+  /** The share of events held `delayMs`; every event when absent from LOCAL_EVENT_FAULTS (1). */
+  delay: number;
   reorder: number;
 }
 
 /** Parses LOCAL_EVENT_FAULTS; an unknown or malformed entry is an error naming it. */
 export function parseEventFaults(spec: string | undefined): EventFaults {
-  const f: EventFaults = { drop: 0, duplicate: 0, delayMs: 0, reorder: 0 };
+  const f: EventFaults = { drop: 0, duplicate: 0, delayMs: 0, delay: 1, reorder: 0 };
   for (const part of (spec ?? '').split(',').filter(Boolean)) {
     const [key, value] = part.split('=', 2);
     const n = Number(value);
-    if (!key || !(key in f) || !Number.isFinite(n) || n < 0)
-      throw new Error(`LOCAL_EVENT_FAULTS: "${part}" is not drop=P, duplicate=P, delayMs=N or reorder=P`);
+    const share = key !== 'delayMs';
+    if (!key || !(key in f) || !Number.isFinite(n) || n < 0 || (share && n > 1))
+      throw new Error(
+        `LOCAL_EVENT_FAULTS: "${part}" is not drop=P, duplicate=P, delay=P, reorder=P (P from 0 to 1) or delayMs=N`,
+      );
     f[key as keyof EventFaults] = n;
   }
   return f;
@@ -157,15 +163,18 @@ export class StateEventPublisher {
         Time: new Date(),
         Detail: JSON.stringify(k.detail(record, this.tagsOf(arn))),
       };
-      this.deliver(entry);
+      this.deliver(entry, `${id} ${String(status)}`);
     });
   }
 
-  private deliver(entry: PutEventsRequestEntry): void {
+  private deliver(entry: PutEventsRequestEntry, what: string): void {
     const f = this.faults;
-    if (f.drop && this.random() < f.drop) return;
+    const spoiled = (fault: string) => this.log(`state-change event ${fault}: ${what} at ${Date.now()}`);
+    if (f.drop && this.random() < f.drop) return spoiled('dropped');
     const copies = f.duplicate && this.random() < f.duplicate ? 2 : 1;
+    if (copies > 1) spoiled('duplicated');
     if (f.reorder && !this.held && this.random() < f.reorder) {
+      spoiled('reordered');
       this.held = entry; // goes out after the next event
       return;
     }
@@ -174,8 +183,10 @@ export class StateEventPublisher {
     const send = () => {
       for (let i = 0; i < copies; i++) void this.put(out);
     };
-    if (f.delayMs) setTimeout(send, f.delayMs).unref();
-    else send();
+    if (f.delayMs && this.random() < f.delay) {
+      spoiled(`delayed ${f.delayMs} ms`);
+      setTimeout(send, f.delayMs).unref();
+    } else send();
   }
 
   private async put(entries: PutEventsRequestEntry[]): Promise<void> {

@@ -78,6 +78,13 @@ function reader(prefix: string, operation: string, body: RequestBody): VariableR
       if (prefix === 'sagemaker') values = values.map((v) => (v.startsWith('arn:') ? v : v.toLowerCase()));
       return values;
     }
+    if (prefix === 'sqs' && variable === 'QueueName') {
+      // SQS names the queue by its URL (https://sqs.<region>.amazonaws.com/<account>/<name>): the name is its last
+      // segment, as in the queue's ARN.
+      const url = strings(field(body, 'QueueUrl'))[0];
+      const name = url?.split('/').pop();
+      return name ? [name] : undefined;
+    }
     if (prefix === 'sagemaker' && operation === 'CreateModelPackage' && variable === 'ModelPackageName') {
       // A version in a group: its name (group/N) is assigned by SageMaker.
       const group = strings(field(body, 'ModelPackageGroupName'))[0];

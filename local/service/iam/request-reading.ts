@@ -38,6 +38,8 @@ const JSON_TARGETS: Record<string, { prefix: string; protocol: WireProtocol }> =
   GraniteServiceVersion20100801: { prefix: 'cloudwatch', protocol: 'json-query-compatible' },
   SageMaker: { prefix: 'sagemaker', protocol: 'json' },
   CodeBuild_20161006: { prefix: 'codebuild', protocol: 'json' },
+  // SQS speaks AWS JSON 1.0 with query-compatible error codes (botocore's model: awsQueryCompatible).
+  AmazonSQS: { prefix: 'sqs', protocol: 'json-query-compatible' },
 };
 
 /** SigV4 signing names that differ from the IAM service prefix. */

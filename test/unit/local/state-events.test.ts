@@ -98,3 +98,28 @@ it("routes the pipelines' CodeBuild builds and leaves other projects' builds out
   expect(events.map((e) => (e.detail as Record<string, unknown>)['project-name'])).toEqual(['lm-image-build']);
   expect(mapEvent(JSON.stringify(events[0]))).toMatchObject({ workflowId: 'run-1/buildImage' });
 });
+
+it('reads LOCAL_EVENT_FAULTS: delay=P holds only that share, a share above 1 is refused naming the entry', () => {
+  expect(parseEventFaults('delayMs=90000')).toMatchObject({ delayMs: 90_000, delay: 1 });
+  expect(parseEventFaults('drop=0.2,delay=0.2,delayMs=90000')).toMatchObject({
+    drop: 0.2,
+    delay: 0.2,
+    delayMs: 90_000,
+  });
+  expect(() => parseEventFaults('drop=2')).toThrow(/"drop=2"/);
+  expect(() => parseEventFaults('lose=0.1')).toThrow(/"lose=0.1"/);
+});
+
+it('logs each event it spoils, with the resource, its status and when (the chaos campaign times lost events by it)', async () => {
+  const lines: string[] = [];
+  const publisher = new StateEventPublisher(moto.url, tags, (m) => lines.push(m), parseEventFaults('drop=1'));
+  publisher.changed('training-jobs', 'run-1-train-0a1b2c3d', job('InProgress', 'Downloading'));
+  await new Promise((r) => setImmediate(r));
+  publisher.close();
+  expect(lines).toEqual([
+    expect.stringMatching(
+      /^state-change event dropped: training-jobs\/run-1-train-0a1b2c3d InProgress\/Downloading at \d+$/,
+    ),
+  ]);
+  expect(publisher.published).toBe(0);
+});

@@ -13,4 +13,5 @@ export const AUDITED_SERVICES = [
   'service-quotas',
   'iam',
   'sts',
+  'sqs',
 ] as const;

@@ -28,7 +28,7 @@ export async function enforceDocumentedRules(request: RuleRequest, state: RuleSt
 }
 
 /** The gateway's APIs (IAM prefix) whose requests have documented rules, as RuleRequest.service names them. */
-const GATEWAY_SERVICES: Record<string, RuleRequest['service']> = { cloudwatch: 'CloudWatch' };
+const GATEWAY_SERVICES: Record<string, RuleRequest['service']> = { cloudwatch: 'CloudWatch', sqs: 'SQS' };
 
 /** What a rule run at the gateway sees of local state: nothing (moto keeps those resources). */
 const NO_STATE = new Proxy({} as RuleState, {

@@ -1,5 +1,6 @@
 /**
- * The constraint inventory: for every AWS operation the activities call (each `new XCommand(` in activities/*.ts),
+ * The constraint inventory: for every AWS operation the worker calls (each `new XCommand(` in activities/*.ts and in
+ * the event relay, worker/event-relay.ts),
  * the constraints its API reference page (and the developer guide page it points to) documents beyond what AWS's
  * published model encodes, and where local mode imitates each one: a documented rule (table.ts, by id) or another
  * named place (the model-gate-backed handlers, the IAM enforcer, moto for the services it serves), or why it does
@@ -49,6 +50,7 @@ const PAGES: Record<string, string> = {
   s3: 'https://docs.aws.amazon.com/AmazonS3/latest/API',
   sagemaker: 'https://docs.aws.amazon.com/sagemaker/latest/APIReference',
   'service-quotas': 'https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference',
+  sqs: 'https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference',
   sts: 'https://docs.aws.amazon.com/STS/latest/APIReference',
 };
 const SM_GUIDE = 'https://docs.aws.amazon.com/sagemaker/latest/dg';
@@ -86,6 +88,8 @@ const CB = 'local/service/codebuild/codebuild.ts CodeBuild.handlers';
 const MOTO_S3 = 'moto: moto/s3/models.py';
 const MOTO_ECR = 'moto: moto/ecr/models.py';
 const MOTO_LOGS = 'moto: moto/logs/models.py';
+const MOTO_SQS = 'moto: moto/sqs/models.py';
+const SQS_GUIDE = 'https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide';
 const SM_TAG_RULES: [string, Imitation, string?][] = [
   [
     'Tag keys are unique per resource ("Duplicate tag key").',
@@ -100,7 +104,7 @@ const SM_TAG_RULES: [string, Imitation, string?][] = [
   ['Tag keys starting with "aws:" are reserved for AWS use.', rule('tags.reserved-prefix'), TAGGING],
 ];
 
-/** Every operation the activities call, with its documented constraints. */
+/** Every operation the activities and the event relay call, with its documented constraints. */
 export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
   // Application Auto Scaling (served by the local service).
   op('application-autoscaling', 'DeleteScalingPolicy', [
@@ -850,6 +854,54 @@ export const CONSTRAINT_INVENTORY: readonly OperationInventory[] = [
     [
       'A page may hold fewer than MaxResults while more remain: only a missing NextToken ends the list.',
       not('local pages are full; the activity follows NextToken until it is absent, whatever a page holds'),
+    ],
+  ]),
+
+  // SQS: the event relay's calls (worker/event-relay.ts; served by moto behind the IAM gateway).
+  op('sqs', 'DeleteMessage', [
+    [
+      'The receipt handle must be one the queue gave out (ReceiptHandleIsInvalid).',
+      at(`${MOTO_SQS} Queue.delete_message`),
+    ],
+    [
+      'A receipt handle from an earlier receive of the message is accepted but might not delete it.',
+      not('the relay deletes with the handle of the receive it has just made'),
+    ],
+    [
+      'A standard queue can, rarely, return a message after it was deleted: consumers must be idempotent.',
+      not(
+        'moto never returns a deleted message; the events chaos campaign duplicates events instead (LOCAL_EVENT_FAULTS duplicate=P), which the relay and the steps absorb',
+      ),
+    ],
+  ]),
+  op('sqs', 'ReceiveMessage', [
+    ['MaxNumberOfMessages is 1 to 10.', rule('sqs.receive-message-ranges')],
+    [
+      'WaitTimeSeconds is 0 to 20: the longest long poll is 20 seconds.',
+      rule('sqs.receive-message-ranges'),
+      `${SQS_GUIDE}/best-practices-setting-up-long-polling.html`,
+    ],
+    [
+      'VisibilityTimeout is 0 to 43,200 seconds (12 hours).',
+      rule('sqs.receive-message-ranges'),
+      apiPage('sqs', 'ChangeMessageVisibility'),
+    ],
+    [
+      'The queue must exist (QueueDoesNotExist); queue URLs and names are case-sensitive.',
+      at(`${MOTO_SQS} SQSBackend.get_queue`),
+    ],
+    [
+      "A message received and not deleted within its visibility timeout is received again; after the redrive policy's maxReceiveCount it moves to the dead-letter queue.",
+      at(`${MOTO_SQS} SQSBackend.receive_message`),
+    ],
+    [
+      'A short poll samples some servers and may return fewer messages than are waiting, even none.',
+      not('moto returns every visible message; the relay long-polls and asks again whatever a batch holds'),
+    ],
+    [
+      'About 120,000 messages in flight at most per standard queue (OverLimit).',
+      not('the relay holds at most one batch of 10 messages in flight'),
+      apiPage('sqs', 'ChangeMessageVisibility'),
     ],
   ]),
 

@@ -66,7 +66,7 @@ interface RuleBase {
   /** Stable id, e.g. `tags.unique-keys` (docs/local-mode-fidelity.md lists every rule by id). */
   id: string;
   /** The API, as in RuleRequest.service. */
-  service: 'SageMaker' | 'AnyScaleFrontendService' | 'CloudWatch' | 'CodeBuild_20161006';
+  service: 'SageMaker' | 'AnyScaleFrontendService' | 'CloudWatch' | 'CodeBuild_20161006' | 'SQS';
   /** Operations the rule applies to. */
   operations: readonly string[];
   /** The rule in one line, as AWS states it. */

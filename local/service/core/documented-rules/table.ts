@@ -19,6 +19,7 @@ import { modelEnvironmentSize } from './model-environment';
 import { metadataLimits, noTagsOnVersion, noTagsWithGroup } from './model-registry';
 import { processingLocalPaths, processingUniqueNames, stopProcessingJobState } from './processing';
 import type { DocumentedRule } from './rule';
+import { receiveMessageRanges } from './sqs';
 import { reservedTagPrefix, tagLimit, uniqueTagKeys } from './tags';
 import { transformPayloadLimits } from './transform';
 import { hyperbandWithoutEarlyStopping, reverseLogarithmicRange, tuningHyperparameterCounts } from './tuning-ranges';
@@ -317,6 +318,15 @@ export const DOCUMENTED_RULES: readonly DocumentedRule[] = [
       'A dashboard body is a JSON object whose widgets lie on the 24-column grid: x 0-23, width 1-24, height 1-1000 (refused with InvalidParameterInput).',
     source: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html',
     check: dashboardBody,
+  },
+  {
+    id: 'sqs.receive-message-ranges',
+    service: 'SQS',
+    operations: ['ReceiveMessage'],
+    statement:
+      'ReceiveMessage returns 1 to 10 messages (MaxNumberOfMessages), long-polls at most 20 s (WaitTimeSeconds 0-20) and hides what it returns for 0 to 43,200 s (VisibilityTimeout); a value outside is refused with InvalidParameterValue.',
+    source: 'https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html',
+    check: receiveMessageRanges,
   },
   {
     id: 'cloudwatch.sub-minute-period',
