@@ -22,6 +22,7 @@ import { DEFAULT_EVENT_NET_INTERVAL_S } from '../../contracts/job-events';
 import { jobStateChangedSignal } from '../../contracts/workflow-api';
 import { startEventRelay } from '../../worker/event-relay';
 import { MemoryQueue } from './lib/memory-queue';
+import { trainingEvent } from './lib/training-event';
 
 export const about =
   'delay from a SageMaker status change to the workflow acting on it (p50/p99/max), and DescribeTrainingJob ' +
@@ -75,26 +76,6 @@ interface PathResult {
   jobHours: number;
   pollGaps: number[];
   extra: number;
-}
-
-/** The documented "SageMaker Training Job State Change" event of a stub job, as EventBridge delivers it to SQS. */
-function trainingEvent(name: string, workflowId: string, status: string, secondaryStatus: string): string {
-  return JSON.stringify({
-    version: '0',
-    id: `${name}-${status}-${secondaryStatus}`,
-    'detail-type': 'SageMaker Training Job State Change',
-    source: 'aws.sagemaker',
-    account: '123456789012',
-    time: new Date().toISOString(),
-    region: 'us-east-1',
-    resources: [`arn:aws:sagemaker:us-east-1:123456789012:training-job/${name}`],
-    detail: {
-      TrainingJobName: name,
-      TrainingJobStatus: status,
-      SecondaryStatus: secondaryStatus,
-      Tags: { 'pipeline:workflow-id': workflowId },
-    },
-  });
 }
 
 /** The `last` a waitForTrainingJob was scheduled with, from its history event's JSON payload. */
