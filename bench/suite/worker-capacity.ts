@@ -431,11 +431,23 @@ export async function run(opts: {
         '64 MiB (Node 20: 16 MiB; `heap_size_limit` 4288 vs 4144 MiB), and a worker that allocates steadily grows ' +
         'it to the maximum and keeps it committed (up to 128 MiB of mostly empty new space). Every production ' +
         "worker now starts with `--max-semi-space-size=16` (worker/node-flags.ts; the worker image's ENTRYPOINT " +
-        'and `npm run worker`), as this bench does; regression test test/unit/worker-node-flags.test.ts. Most of ' +
-        'the growth per pipeline is native (glibc malloc arenas, about 0.4 MiB a pipeline in a 2026-12-07 run), ' +
-        'not V8: still open. The ' +
+        'and `npm run worker`), as this bench does; regression test test/unit/worker-node-flags.test.ts. The ' +
+        'rest of the growth is the workflow cache (next note). The ' +
         `worker's own last memory line in each run (process.memoryUsage and V8's committed new and old space): ` +
         `${results.map((r) => `${r.layout} ${r.pipelines}: ${r.workerMemory}`).join('; ')}.`,
+      `**Defect found and fixed: every waiting run stayed cached.** The worker did not set \`maxCachedWorkflows\`, ` +
+        "so the SDK's default applied, sized from V8's heap limit: about 2,400 runs on Node 24 (2,300 on Node 20), " +
+        'more than the 2,000 runs 1,000 waiting pipelines hold (each pipeline and its training step). A waiting run ' +
+        'gets no workflow task until its job ends or an event wakes its step, so caching it only costs memory: on ' +
+        '2026-12-07, with a cache of 500 the worker grew about 0.7 MiB per pipeline while the cache filled (up to ' +
+        '250 pipelines) and about 0.37 MiB per pipeline after, so a cached run costs about 0.17 MiB in all (the ' +
+        "sandbox's share is 47 KiB; the rest is outside the main thread's V8 heap: the workflow thread's isolate " +
+        "and the Temporal core's state for the run). worker/config.ts now caches " +
+        `${DEFAULT_MAX_CACHED_WORKFLOWS} runs (env \`WORKER_MAX_CACHED_WORKFLOWS\`); an evicted run is replayed ` +
+        'from its history (a few dozen events) at its next task ' +
+        '(https://docs.temporal.io/develop/worker-performance/workflow-cache). Tests: ' +
+        'test/unit/worker-config.test.ts (the default is under 2,000) and test/workflows/worker-capacity.test.ts ' +
+        '(12 waiting steps with a cache of 4: at most 4 cached, and every evicted step completes when its job ends).',
       'Numbers from a 2-core machine shared with other work are provisional: RSS is comparable between runs, ' +
         'CPU and startup times are not (other processes compete for the cores). The Temporal server and the ' +
         'bench (stub and client) run on the same cores as the worker. 1-minute load average at the end of ' +
