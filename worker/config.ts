@@ -17,6 +17,17 @@ const nonEmpty = z.string().trim().min(1);
 export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 2000;
 
 /**
+ * Workflow runs one worker keeps cached between their tasks (WORKER_MAX_CACHED_WORKFLOWS). The SDK's default is sized
+ * from V8's heap limit (about 2,400 on Node 24), so a worker holding 1,000 waiting pipelines kept all 2,000 of their
+ * runs (each pipeline and its training step) in memory, and passed 1 GiB (bench/results/worker-capacity.md). A waiting
+ * run gets no workflow task for hours (its wait is one heartbeating activity), so caching it buys nothing until its
+ * job ends or an event wakes it; then an evicted run is replayed from its history, a few dozen events
+ * (https://docs.temporal.io/develop/worker-performance/workflow-cache). 500 keeps every run that is starting or
+ * acting cached, well above the 40 workflow tasks the SDK runs at once.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
+
+/**
  * How long a stopping worker (SIGTERM, SIGINT) lets in-flight activities finish before cancelling them: under the
  * 30 s that ECS (stopTimeout) and Kubernetes (terminationGracePeriodSeconds) wait by default before SIGKILL, so quick
  * AWS calls complete and long waits are cancelled cleanly (each is retried on another worker and re-attaches).
@@ -82,6 +93,12 @@ export const WorkerEnv = z
       .int()
       .min(1)
       .default(DEFAULT_MAX_CONCURRENT_ACTIVITIES),
+    WORKER_MAX_CACHED_WORKFLOWS: z.coerce
+      .number<string | undefined>()
+      .int()
+      // The SDK's rule: 0 turns the cache off (every task replays), 1 is too few to run a task beside a cached run.
+      .refine((n) => n === 0 || n >= 2, 'must be 0 (no cache) or at least 2')
+      .default(DEFAULT_MAX_CACHED_WORKFLOWS),
     WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number<string | undefined>().int().min(0).default(DEFAULT_SHUTDOWN_GRACE_S),
     WORKER_HEALTH_PORT: z.coerce.number<string | undefined>().int().min(1).max(65535).optional(),
     WORKER_HEALTH_HOST: nonEmpty.default('127.0.0.1'),
@@ -127,6 +144,8 @@ export interface WorkerConfig extends TemporalConfig {
   deployment: { name?: string; buildId?: string };
   /** Activities one worker runs at once (waits included): WORKER_MAX_CONCURRENT_ACTIVITIES. */
   maxConcurrentActivities: number;
+  /** Workflow runs the worker keeps cached between their tasks: WORKER_MAX_CACHED_WORKFLOWS. */
+  maxCachedWorkflows: number;
   /** WORKER_SHUTDOWN_GRACE_SECONDS: how long a stopping worker lets in-flight activities finish. */
   shutdownGraceSeconds: number;
   /** WORKER_HEALTH_PORT / WORKER_HEALTH_HOST: where GET /healthz answers (worker/health-server.ts); off when unset. */
@@ -178,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
     specDir: path.resolve(e.PIPELINE_SPEC_DIR ?? process.cwd()),
     maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
     health: e.WORKER_HEALTH_PORT ? { port: e.WORKER_HEALTH_PORT, host: e.WORKER_HEALTH_HOST } : undefined,
     events: e.PIPELINE_EVENTS_QUEUE_URL
@@ -200,8 +220,12 @@ export function workerShutdownOptions(config: Pick<WorkerConfig, 'shutdownGraceS
 }
 
 /** The Worker.create settings that size the worker: shared by worker/main.ts and the capacity bench. */
-export function workerCapacityOptions(config: Pick<WorkerConfig, 'maxConcurrentActivities'>): {
+export function workerCapacityOptions(config: Pick<WorkerConfig, 'maxConcurrentActivities' | 'maxCachedWorkflows'>): {
   maxConcurrentActivityTaskExecutions: number;
+  maxCachedWorkflows: number;
 } {
-  return { maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities };
+  return {
+    maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+    maxCachedWorkflows: config.maxCachedWorkflows,
+  };
 }

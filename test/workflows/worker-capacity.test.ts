@@ -73,4 +73,56 @@ describe('a worker with the production settings', () => {
     expect(waiting.size).toBe(JOBS);
     expect(results.every((r) => r.objectiveValue === 2)).toBe(true);
   }, 180_000);
+
+  it('keeps only the cache size of waiting runs in memory, and an evicted step still acts on its job ending', async () => {
+    // Production caches fewer runs than 1,000 waiting pipelines hold (worker/config.ts); here 4 for 12 steps.
+    const cached = 4;
+    const steps = 12;
+    const waiting = new Set<string>();
+    let released = false;
+    const activities = {
+      createTrainingJob: async (i: { trainingJobName: string }) => createdTrainingJob(i.trainingJobName),
+      waitForTrainingJob: async (i: { trainingJobName: string }) => {
+        waiting.add(i.trainingJobName);
+        const ctx = Context.current();
+        while (!released) {
+          ctx.heartbeat();
+          await ctx.sleep(500);
+        }
+        return completedTrainingJob(i.trainingJobName, { val_loss: 3 });
+      },
+    };
+    const taskQueue = uniqueTaskQueue('capacity-cache');
+    const worker = await createTestWorker(
+      env,
+      taskQueue,
+      activities,
+      workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CACHED_WORKFLOWS: String(cached) })),
+    );
+    const { results, cachedWhileWaiting } = await worker.runUntil(async () => {
+      const handles = await Promise.all(
+        Array.from({ length: steps }, (_, n) =>
+          env.client.workflow.start(trainModel, {
+            taskQueue,
+            workflowId: `capacity-cache-${n}`,
+            args: [
+              {
+                trainingJobName: `capacity-cache-job-${n}`,
+                pollIntervalSeconds: 60,
+                objectiveMetric: 'val_loss',
+                definition,
+              },
+            ],
+          }),
+        ),
+      );
+      while (waiting.size < steps) await new Promise((r) => setTimeout(r, 200));
+      const cachedNow = worker.getStatus().numCachedWorkflows;
+      // Every job ends: the evicted steps' next task replays their history and completes them.
+      released = true;
+      return { results: await Promise.all(handles.map((h) => h.result())), cachedWhileWaiting: cachedNow };
+    });
+    expect(cachedWhileWaiting).toBeLessThanOrEqual(cached);
+    expect(results.map((r) => r.objectiveValue)).toEqual(Array.from({ length: steps }, () => 3));
+  }, 180_000);
 });

@@ -9,6 +9,7 @@ import { createActivities } from '../../../activities';
 import { createFakeActivities } from '../../../testing/scripted-activities';
 import { createAwsClients } from '../../../worker/aws-clients';
 import { loadConfig, workerCapacityOptions } from '../../../worker/config';
+import { startWorkerEventRelay } from '../../../worker/event-relay-main';
 import { connectionOptions } from '../../../worker/temporal-connection';
 import { projectWorkerOptions } from '../../../worker/worker-options';
 
@@ -34,7 +35,12 @@ function withoutRecording(): Record<string, (input: never) => Promise<unknown>> 
 async function main(): Promise<void> {
   const config = loadConfig();
   const connection = await NativeConnection.connect(connectionOptions(config));
-  const real = createActivities({ clients: createAwsClients({ region: config.awsRegion }) });
+  const real = createActivities({
+    clients: createAwsClients({ region: config.awsRegion }),
+    eventNetIntervalSeconds: config.events?.netIntervalSeconds,
+  });
+  // Like production (worker/main.ts): with PIPELINE_EVENTS_QUEUE_URL the relay runs in the worker process.
+  const relay = config.events ? await startWorkerEventRelay(config, config.events.queueUrl) : undefined;
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -49,7 +55,10 @@ async function main(): Promise<void> {
     ...projectWorkerOptions(config.workflowBundlePath),
     ...workerCapacityOptions(config),
   });
-  console.log(`capacity-worker ready: ${config.maxConcurrentActivities} activity slots`);
+  console.log(
+    `capacity-worker ready: ${config.maxConcurrentActivities} activity slots, ${config.maxCachedWorkflows} cached ` +
+      `workflows${relay ? ', event relay running' : ''}`,
+  );
   // Where the memory is (V8 heap vs. everything else), for reading the bench's RSS.
   setInterval(() => {
     const m = process.memoryUsage();
@@ -63,6 +72,7 @@ async function main(): Promise<void> {
     );
   }, 10_000).unref();
   await worker.run();
+  await relay?.stop();
   await connection.close();
 }
 

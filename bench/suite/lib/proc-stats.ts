@@ -50,3 +50,20 @@ export async function sampleUsage(pid: number, seconds: number, everyMs = 1000):
     seconds: elapsed,
   };
 }
+
+/** A process's resident memory: anonymous vs file-backed (smaps_rollup), and its largest anonymous mappings. */
+export function residentBreakdown(pid: number): { anon: number; file: number; topAnon: number[] } {
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (text: string, key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  const rss = kb(rollup, 'Rss');
+  const anon = kb(rollup, 'Anonymous');
+  // Per mapping: an anonymous mapping has no path after its inode; glibc's malloc arenas are 64 MiB ones.
+  const topAnon: number[] = [];
+  for (const block of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
+    const header = block.slice(0, block.indexOf('\n')).trim().split(/\s+/);
+    if (header.length <= 5 || header[5] === '[heap]') topAnon.push(kb(block, 'Anonymous'));
+  }
+  topAnon.sort((a, b) => b - a);
+  return { anon, file: rss - anon, topAnon: topAnon.slice(0, 8) };
+}

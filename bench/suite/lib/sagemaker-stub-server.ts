@@ -14,6 +14,8 @@ export interface StubJob {
   describes: number[];
   /** Date.now() of the last `set`. */
   changedAt: number;
+  /** The tags CreateTrainingJob was given (the creating step's `pipeline:workflow-id` among them). */
+  tags?: Record<string, string>;
 }
 
 /** The running stub. */
@@ -57,9 +59,9 @@ export async function startSageMakerStub(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const op = String(req.headers['x-amz-target'] ?? '').replace(/^SageMaker\./, '');
-      let body: { TrainingJobName?: string };
+      let body: { TrainingJobName?: string; Tags?: { Key: string; Value: string }[] };
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { TrainingJobName?: string };
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as typeof body;
       } catch {
         return reply(res, 400, { __type: 'SerializationException', message: 'body is not JSON' });
       }
@@ -69,6 +71,7 @@ export async function startSageMakerStub(
         case 'CreateTrainingJob':
           if (job) return reply(res, 400, { __type: 'ResourceInUse', message: `Training job ${name} already exists` });
           set(name, initial.status, initial.secondaryStatus);
+          (jobs.get(name) as StubJob).tags = Object.fromEntries((body.Tags ?? []).map((t) => [t.Key, t.Value]));
           return reply(res, 200, { TrainingJobArn: `arn:aws:sagemaker:us-east-1:123456789012:training-job/${name}` });
         case 'DescribeTrainingJob': {
           if (!job)

@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  DEFAULT_MAX_CACHED_WORKFLOWS,
   loadConfig,
   loadTemporalConfig,
   workerCapacityOptions,
@@ -54,6 +55,24 @@ describe('worker configuration', () => {
     expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CONCURRENT_ACTIVITIES: '0' })).toThrow(
       /WORKER_MAX_CONCURRENT_ACTIVITIES/,
     );
+  });
+
+  it('keeps fewer workflow runs cached than 1,000 waiting pipelines hold, and the setting is adjustable', () => {
+    // 1,000 waiting pipelines are 2,000 runs (each pipeline and its training step); the SDK's own default here is
+    // about 2,400 (from V8's heap limit), which cached them all and held the worker past 1 GiB.
+    const options = workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1' }));
+    expect(options.maxCachedWorkflows).toBeLessThan(2000);
+    expect(options.maxCachedWorkflows).toBe(DEFAULT_MAX_CACHED_WORKFLOWS);
+    expect(
+      workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CACHED_WORKFLOWS: '3000' }))
+        .maxCachedWorkflows,
+    ).toBe(3000);
+    // The SDK takes 0 (no cache) or at least 2; anything else is refused at start, naming the variable.
+    expect(loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CACHED_WORKFLOWS: '0' }).maxCachedWorkflows).toBe(0);
+    for (const bad of ['1', 'many', '-5', '2.5'])
+      expect(() => loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CACHED_WORKFLOWS: bad })).toThrow(
+        /WORKER_MAX_CACHED_WORKFLOWS/,
+      );
   });
 
   it("lets in-flight activities finish for a grace period under the orchestrators' 30 s before SIGKILL", () => {
