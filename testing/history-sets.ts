@@ -45,33 +45,40 @@ export type HistoryManifest = z.infer<typeof HistoryManifest>;
 export const VERSION_FILE = 'version.json';
 
 /**
- * Where retirement notes live: `retired/<build ID>.json` ({"at", "why"}), one added file per retired version. A
- * retired version's histories stay where they were recorded, unchanged; the replay test skips it, the record stays.
+ * Where a retired version's files go: `retired/<build ID>/`, moved there unchanged (a `git mv` of its files or folder,
+ * its own `version.json` with it) together with `retired/<build ID>/retired.json` ({"at", "why"}). Retiring a version
+ * thus moves and adds files and never edits one; the replay test skips retired versions, the record stays on disk.
  */
 export const RETIRED_DIR = 'retired';
+/** The note that retires a version, in its folder under retired/. */
+export const RETIRED_FILE = 'retired.json';
 
 const RetiredNote = z.strictObject({ at: z.string(), why: z.string() });
 
 /** Reads and validates the manifest, with the versions whose entry lives in their own folder, oldest first. */
 export function readManifest(path = MANIFEST_PATH, root = HISTORIES_DIR): HistoryManifest {
   const manifest = z.parse(HistoryManifest, JSON.parse(readFileSync(path, 'utf8')));
-  const own = existsSync(root)
-    ? readdirSync(root)
-        .map((name) => join(root, name, VERSION_FILE))
-        .filter((f) => existsSync(f))
-        .map((f) => z.parse(HistoryVersion, JSON.parse(readFileSync(f, 'utf8'))))
-    : [];
+  const retiredRoot = join(root, RETIRED_DIR);
+  const versionFiles = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .map((name) => join(dir, name, VERSION_FILE))
+          .filter((f) => existsSync(f))
+          .map((f) => z.parse(HistoryVersion, JSON.parse(readFileSync(f, 'utf8'))))
+      : [];
+  const own = [...versionFiles(root), ...versionFiles(retiredRoot)];
   const versions = [...manifest.versions, ...own]
-    .map((v) => retiredAs(v, join(root, RETIRED_DIR)))
+    .map((v) => retiredAs(v, retiredRoot))
     .sort((a, b) => Number(a.version.slice(1)) - Number(b.version.slice(1)));
   return { ...manifest, versions };
 }
 
-/** A version with a note under retired/ is marked retired with it (its files stay where they are). */
+/** A version whose folder was moved under retired/ is read from there, marked retired with its note. */
 function retiredAs(v: HistoryVersion, retiredRoot: string): HistoryVersion {
-  const note = join(retiredRoot, `${v.buildId}.json`);
+  const note = join(retiredRoot, v.buildId, RETIRED_FILE);
   if (!existsSync(note)) return v;
-  return { ...v, retired: z.parse(RetiredNote, JSON.parse(readFileSync(note, 'utf8'))) };
+  const retired = z.parse(RetiredNote, JSON.parse(readFileSync(note, 'utf8')));
+  return { ...v, dir: `${RETIRED_DIR}/${v.buildId}`, retired };
 }
 
 /** A version's histories, named `<version>/<file>`. */
@@ -99,7 +106,7 @@ export function unlistedHistoryFiles(manifest: HistoryManifest, root = HISTORIES
       (f) =>
         f !== join(root, 'manifest.json') &&
         basename(f) !== VERSION_FILE &&
-        !f.startsWith(join(root, RETIRED_DIR) + sep) &&
+        basename(f) !== RETIRED_FILE &&
         !listed.has(f),
     )
     .map((f) => relative(root, f).split(sep).join('/'));

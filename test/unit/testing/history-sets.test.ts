@@ -1,9 +1,9 @@
 /**
- * Retiring a kept history version adds one note, test/histories/retired/<build ID>.json, and neither moves nor edits
- * a recorded file: the manifest reader marks the version retired (the replay test skips it) and still lists its files
- * where they were recorded.
+ * Retiring a kept history version moves its files under test/histories/retired/<build ID>/ with a retired.json note,
+ * and never edits a file: the manifest reader then finds the files there and marks the version retired, which the
+ * replay test skips.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -27,18 +27,21 @@ function keptV3V4(): { v3: string; v4: string } {
   const v3 = raw.versions.find((v) => v.version === 'v3');
   const v4 = readManifest().versions.find((v) => v.version === 'v4');
   if (!v3 || !v4) throw new Error('v3 and v4 are not kept');
-  cpSync(join(HISTORIES_DIR, v3.dir), join(root, v3.dir), { recursive: true });
+  cpSync(join(HISTORIES_DIR, 'retired', v3.dir), join(root, v3.dir), { recursive: true });
+  rmSync(join(root, v3.dir, 'retired.json'), { force: true });
   cpSync(join(HISTORIES_DIR, v4.dir), join(root, v4.buildId), { recursive: true });
   writeFileSync(join(root, 'manifest.json'), JSON.stringify({ about: 'test', versions: [v3] }));
   return { v3: v3.dir, v4: v4.buildId };
 }
 
-function retire(buildId: string): void {
+function retire(buildId: string, note = true): void {
   mkdirSync(join(root, 'retired'), { recursive: true });
-  writeFileSync(join(root, 'retired', `${buildId}.json`), JSON.stringify({ at: '2026-12-07', why: 'test' }));
+  renameSync(join(root, buildId), join(root, 'retired', buildId));
+  if (note)
+    writeFileSync(join(root, 'retired', buildId, 'retired.json'), JSON.stringify({ at: '2026-12-07', why: 'test' }));
 }
 
-it('reads versions with a retirement note as retired, their files where they were recorded, all still listed', () => {
+it('reads versions moved under retired/ with their note as retired, their files from there, all still listed', () => {
   const { v3, v4 } = keptV3V4();
   const live = readManifest(join(root, 'manifest.json'), root);
   expect(live.versions.map((v) => [v.version, v.retired])).toEqual([
@@ -50,8 +53,8 @@ it('reads versions with a retirement note as retired, their files where they wer
   retire(v4);
   const manifest = readManifest(join(root, 'manifest.json'), root);
   expect(manifest.versions).toMatchObject([
-    { version: 'v3', dir: v3, retired: { at: '2026-12-07', why: 'test' } },
-    { version: 'v4', dir: v4, retired: { at: '2026-12-07', why: 'test' } },
+    { version: 'v3', dir: `retired/${v3}`, retired: { at: '2026-12-07', why: 'test' } },
+    { version: 'v4', dir: `retired/${v4}`, retired: { at: '2026-12-07', why: 'test' } },
   ]);
   expect(missingHistoryFiles(manifest, root)).toEqual([]);
   expect(unlistedHistoryFiles(manifest, root)).toEqual([]);
@@ -61,14 +64,11 @@ it('reads versions with a retirement note as retired, their files where they wer
     );
 });
 
-it('a version without a note stays live, whatever else lies under retired/', () => {
-  const { v4 } = keptV3V4();
-  retire(v4);
+it('a folder moved under retired/ without its note is not read from there: its files are missing', () => {
+  const { v3 } = keptV3V4();
+  retire(v3, false);
   const manifest = readManifest(join(root, 'manifest.json'), root);
-  expect(manifest.versions.map((v) => [v.version, v.retired === undefined])).toEqual([
-    ['v3', true],
-    ['v4', false],
-  ]);
-  expect(missingHistoryFiles(manifest, root)).toEqual([]);
-  expect(unlistedHistoryFiles(manifest, root)).toEqual([]);
+  expect(manifest.versions[0]?.version).toBe('v3');
+  expect(manifest.versions[0]?.retired).toBeUndefined();
+  expect(missingHistoryFiles(manifest, root).length).toBeGreaterThan(0);
 });
