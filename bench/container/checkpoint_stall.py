@@ -83,7 +83,7 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     load_end = sb.loadavg()
-    cmd = " ".join(["container/.venv/bin/python", "bench/container/checkpoint_stall.py", *sys.argv[1:]])
+    cmd = sb.command_line("checkpoint_stall.py")
     size = max(s for _, s in results.values())
     lines = [
         "# Checkpoint save: how long training waits, synchronous against asynchronous",
@@ -102,9 +102,7 @@ def main() -> None:
         lines.append(
             f"| {mode} | {len(stalls)} | {statistics.median(stalls):.3f} | {min(stalls):.3f} | {max(stalls):.3f} |"
         )
-    out = ROOT / "bench" / "results" / f"{args.name}.md"
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    sb.write_results(args.name, lines)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,20 @@ def free_port() -> int:
     raise RuntimeError("no free port")
 
 
+def command_line(script: str) -> str:
+    """The command that ran this bench, as a results file quotes it."""
+    return " ".join(["container/.venv/bin/python", f"bench/container/{script}", *sys.argv[1:]])
+
+
+def write_results(name: str, lines: list[str]) -> Path:
+    """Writes bench/results/<name>.md, prints it, and returns its path (a .json beside it is the caller's)."""
+    out = ROOT / "bench" / "results" / f"{name}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return out
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -515,7 +529,7 @@ def main() -> None:
     if ours and ours["capacity_ttft_p99_s"]:
         summary["ttft_ratio"] = ours["capacity_ttft_p99_s"] / ours["idle_ttft_s"]
 
-    cmd = " ".join(["container/.venv/bin/python", "bench/container/serving_bench.py", *sys.argv[1:]])
+    cmd = command_line("serving_bench.py")
     lines = [
         "# Serving under open-loop load: jaxsm `serve` vs sagemaker-inference on Multi Model Server",
         "",

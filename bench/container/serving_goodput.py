@@ -329,13 +329,7 @@ def main() -> None:
             time.sleep(2)
     load_end = sb.loadavg()
 
-    cmd = " ".join(
-        [
-            "container/.venv/bin/python",
-            "bench/container/serving_goodput.py",
-            *sys.argv[1:],
-        ]
-    )
+    cmd = sb.command_line("serving_goodput.py")
     lines = [
         "# Serving goodput under an SLO (bisection, repeated)",
         "",
@@ -389,9 +383,7 @@ def main() -> None:
             "at the probes' ends (other work on the machine shares the servers' cores). Rerun with the defaults on "
             "an idle machine for numbers to quote.",
         ]
-    out = ROOT / "bench" / "results" / f"{args.name}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
+    out = sb.write_results(args.name, lines)
     out.with_suffix(".json").write_text(
         json.dumps(
             {
@@ -402,7 +394,6 @@ def main() -> None:
         )
         + "\n"
     )
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -188,7 +188,7 @@ def main() -> None:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline_tree)], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    cmd = " ".join(["container/.venv/bin/python", "bench/container/serving_idle_ab.py", *sys.argv[1:]])
+    cmd = sb.command_line("serving_idle_ab.py")
     lines = [
         "# Serving idle latency: uvicorn against the hand-written HTTP server it replaced",
         "",
@@ -210,9 +210,7 @@ def main() -> None:
             f"| {endpoint} | {name} | {len(ts)} | {pct(ts, 0.5) * 1000:.2f} | {pct(ts, 0.9) * 1000:.2f} | "
             f"{pct(ts, 0.99) * 1000:.2f} | {statistics.fmean(ts) * 1000:.2f} |"
         )
-    out = ROOT / "bench" / "results" / f"{args.name}.md"
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    sb.write_results(args.name, lines)
 
 
 if __name__ == "__main__":
