@@ -24,23 +24,42 @@ const definition = trainingDefinition({
   hyperparameters: {},
 });
 
+/** Training jobs that run until the test releases them: the wait heartbeats like the real one and records who waits. */
+function heldJobs(valLoss: number) {
+  const held = { waiting: new Set<string>(), released: false };
+  const activities = {
+    createTrainingJob: async (i: { trainingJobName: string }) => createdTrainingJob(i.trainingJobName),
+    waitForTrainingJob: async (i: { trainingJobName: string }) => {
+      held.waiting.add(i.trainingJobName);
+      const ctx = Context.current();
+      while (!held.released) {
+        ctx.heartbeat();
+        await ctx.sleep(500);
+      }
+      return completedTrainingJob(i.trainingJobName, { val_loss: valLoss });
+    },
+  };
+  return { held, activities };
+}
+
+/** Starts `count` trainModel steps on `taskQueue`, IDs and job names from `prefix`. */
+function startSteps(taskQueue: string, prefix: string, count: number) {
+  return Promise.all(
+    Array.from({ length: count }, (_, n) =>
+      env.client.workflow.start(trainModel, {
+        taskQueue,
+        workflowId: `${prefix}-${n}`,
+        args: [
+          { trainingJobName: `${prefix}-job-${n}`, pollIntervalSeconds: 60, objectiveMetric: 'val_loss', definition },
+        ],
+      }),
+    ),
+  );
+}
+
 describe('a worker with the production settings', () => {
   it(`follows ${JOBS} training jobs at once: every wait is polling, none is queued behind the others`, async () => {
-    const waiting = new Set<string>();
-    let released = false;
-    const activities = {
-      createTrainingJob: async (i: { trainingJobName: string }) => createdTrainingJob(i.trainingJobName),
-      // A wait that lasts until the test ends the jobs, heartbeating like the real one.
-      waitForTrainingJob: async (i: { trainingJobName: string }) => {
-        waiting.add(i.trainingJobName);
-        const ctx = Context.current();
-        while (!released) {
-          ctx.heartbeat();
-          await ctx.sleep(500);
-        }
-        return completedTrainingJob(i.trainingJobName, { val_loss: 2 });
-      },
-    };
+    const { held, activities } = heldJobs(2);
     const taskQueue = uniqueTaskQueue('capacity');
     const worker = await createTestWorker(
       env,
@@ -49,28 +68,13 @@ describe('a worker with the production settings', () => {
       workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1' })),
     );
     const results = await worker.runUntil(async () => {
-      const handles = await Promise.all(
-        Array.from({ length: JOBS }, (_, n) =>
-          env.client.workflow.start(trainModel, {
-            taskQueue,
-            workflowId: `capacity-${n}`,
-            args: [
-              {
-                trainingJobName: `capacity-job-${n}`,
-                pollIntervalSeconds: 60,
-                objectiveMetric: 'val_loss',
-                definition,
-              },
-            ],
-          }),
-        ),
-      );
+      const handles = await startSteps(taskQueue, 'capacity', JOBS);
       // With the SDK's default slots this stays at 100 and the test times out here.
-      while (waiting.size < JOBS) await new Promise((r) => setTimeout(r, 200));
-      released = true;
+      while (held.waiting.size < JOBS) await new Promise((r) => setTimeout(r, 200));
+      held.released = true;
       return Promise.all(handles.map((h) => h.result()));
     });
-    expect(waiting.size).toBe(JOBS);
+    expect(held.waiting.size).toBe(JOBS);
     expect(results.every((r) => r.objectiveValue === 2)).toBe(true);
   }, 180_000);
 
@@ -78,20 +82,7 @@ describe('a worker with the production settings', () => {
     // Production caches fewer runs than 1,000 waiting pipelines hold (worker/config.ts); here 4 for 12 steps.
     const cached = 4;
     const steps = 12;
-    const waiting = new Set<string>();
-    let released = false;
-    const activities = {
-      createTrainingJob: async (i: { trainingJobName: string }) => createdTrainingJob(i.trainingJobName),
-      waitForTrainingJob: async (i: { trainingJobName: string }) => {
-        waiting.add(i.trainingJobName);
-        const ctx = Context.current();
-        while (!released) {
-          ctx.heartbeat();
-          await ctx.sleep(500);
-        }
-        return completedTrainingJob(i.trainingJobName, { val_loss: 3 });
-      },
-    };
+    const { held, activities } = heldJobs(3);
     const taskQueue = uniqueTaskQueue('capacity-cache');
     const worker = await createTestWorker(
       env,
@@ -100,26 +91,11 @@ describe('a worker with the production settings', () => {
       workerCapacityOptions(loadConfig({ AWS_REGION: 'us-east-1', WORKER_MAX_CACHED_WORKFLOWS: String(cached) })),
     );
     const { results, cachedWhileWaiting } = await worker.runUntil(async () => {
-      const handles = await Promise.all(
-        Array.from({ length: steps }, (_, n) =>
-          env.client.workflow.start(trainModel, {
-            taskQueue,
-            workflowId: `capacity-cache-${n}`,
-            args: [
-              {
-                trainingJobName: `capacity-cache-job-${n}`,
-                pollIntervalSeconds: 60,
-                objectiveMetric: 'val_loss',
-                definition,
-              },
-            ],
-          }),
-        ),
-      );
-      while (waiting.size < steps) await new Promise((r) => setTimeout(r, 200));
+      const handles = await startSteps(taskQueue, 'capacity-cache', steps);
+      while (held.waiting.size < steps) await new Promise((r) => setTimeout(r, 200));
       const cachedNow = worker.getStatus().numCachedWorkflows;
       // Every job ends: the evicted steps' next task replays their history and completes them.
-      released = true;
+      held.released = true;
       return { results: await Promise.all(handles.map((h) => h.result())), cachedWhileWaiting: cachedNow };
     });
     expect(cachedWhileWaiting).toBeLessThanOrEqual(cached);
